@@ -1,0 +1,14 @@
+//! The motion-capture engine: a video of one person becomes a skeleton animation.
+//!
+//! Modules (each owned by one part of the pipeline):
+//! - [`media`]: the one hardened subprocess runner, ffprobe, the ffmpeg frame source and encoders.
+//! - [`models`]: fetching and converting the pinned BlazePose models at setup; loading them at run time.
+//! - [`pose`]: the BlazePose pipeline (detector, ROI, landmark model, tracking, filters).
+//! - [`solve`]: the whole-clip skeleton solve (bone lengths, rotations, grounding, foot locking).
+//! - [`export`]: BVH, glTF/glb, landmarks.json, quality.json and the zip archives.
+//! - [`render`]: the preview video and the cover.
+//! - [`engine`]: `Engine::extract`, which ties them together.
+//!
+//! Shared data types between the stages live in [`types`].
+
+pub mod types;

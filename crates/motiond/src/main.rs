@@ -1,0 +1,14 @@
+//! The `motiond` binary: one CLI for the service, the engine and the admin tasks.
+//!
+//! Each subcommand lives in its own module with its own `Args` and `run`.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    cli::init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(cli.run())
+}
