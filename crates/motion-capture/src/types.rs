@@ -20,15 +20,16 @@ pub struct Landmark {
     pub presence: f32,
 }
 
-/// The pose found in one frame.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The pose found in one frame. (Not `Serialize`: serde has no impl for arrays of 33; the
+/// exporters write their own JSON shapes.)
+#[derive(Clone, Debug, PartialEq)]
 pub struct Pose {
     pub image: [Landmark; NUM_LANDMARKS],
     pub world: [Landmark; NUM_LANDMARKS],
 }
 
 /// One decoded frame's result: its presentation time and the pose, if a person was found.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PoseFrame {
     /// Presentation time in microseconds from the start of the video.
     pub t_us: i64,
