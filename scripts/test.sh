@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets everything up (system packages, Python and npm test tools, models, build) and runs every
+# test: formatting, clippy, the Rust suites (unit, storage conformance, API, engine goldens,
+# end-to-end with the real binary) and the browser tests of the studio.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+scripts/setup.sh --test
+
+export MOTIOND_MODELS_DIR="$repo/.data/models"
+export MOTIOND_TEST_PYTHON="$repo/.venv/bin/python"
+export PATH="$repo/.venv/bin:$PATH"
+export CI="${CI:-true}"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+step "cargo nextest (all crates)"
+cargo nextest run --workspace --locked --no-fail-fast
+if [ -f web/package.json ]; then
+  step "studio browser tests"
+  (cd web && MOTIOND_BIN="$repo/target/debug/motiond" npm run --silent test)
+fi
+step "all tests passed"
