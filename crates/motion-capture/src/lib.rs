@@ -11,4 +11,5 @@
 //!
 //! Shared data types between the stages live in [`types`].
 
+pub mod animation;
 pub mod types;
