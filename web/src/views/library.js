@@ -1,0 +1,169 @@
+// The library: the user's own motions (paged) and the official catalog grouped by tag, as
+// grids of covers whose preview video plays while the pointer or focus is on them.
+import { listMyMotions, listOfficialMotions, listScheduler, sameOriginFileUrl } from '../api.js';
+import { h, messageBox, mount } from '../dom.js';
+import { getEmail } from '../session.js';
+
+export const PAGE_SIZE = 12;
+
+const TAG_TITLES = { basic: 'Basic', dance: 'Dance', sport: 'Sport', gesture: 'Gesture' };
+
+function tagTitle(tag) {
+  if (!tag) return 'Other';
+  return TAG_TITLES[tag] || tag.charAt(0).toUpperCase() + tag.slice(1);
+}
+
+/** Groups official motions by tag, keeping the catalog order inside each group. */
+export function groupByTag(motions) {
+  const groups = new Map();
+  for (const motion of motions) {
+    const tag = motion.tag || '';
+    if (!groups.has(tag)) groups.set(tag, []);
+    groups.get(tag).push(motion);
+  }
+  const known = Object.keys(TAG_TITLES);
+  return [...groups.entries()].sort(([a], [b]) => {
+    const ia = known.indexOf(a) === -1 ? known.length : known.indexOf(a);
+    const ib = known.indexOf(b) === -1 ? known.length : known.indexOf(b);
+    return ia - ib || a.localeCompare(b);
+  });
+}
+
+export function motionHref(motion) {
+  return motion.official ? `/official/${motion.workId}` : `/mine/${motion.taskId}`;
+}
+
+function startPreview(video) {
+  if (!video.src) video.src = video.dataset.src;
+  video.hidden = false;
+  const playing = video.play();
+  if (playing) playing.catch(() => {});
+}
+
+function stopPreview(video) {
+  video.pause();
+  video.hidden = true;
+}
+
+/** One motion as a link with its cover; the preview video loads only when first hovered. */
+export function motionCard(motion) {
+  const video = h('video', {
+    muted: true,
+    loop: true,
+    playsInline: true,
+    preload: 'none',
+    hidden: true,
+    'aria-hidden': 'true',
+    dataset: { src: sameOriginFileUrl(motion.resource?.resource || '') },
+  });
+  video.defaultMuted = true;
+  const cover = h('img', {
+    src: sameOriginFileUrl(motion.cover?.resource || ''),
+    alt: '',
+    loading: 'lazy',
+    decoding: 'async',
+  });
+  const card = h(
+    'a',
+    { className: 'motion-card', href: motionHref(motion), dataset: { workId: String(motion.workId) } },
+    h('span', { className: 'thumb' }, cover, video),
+    h('span', { className: 'motion-name' }, motion.workName || 'Untitled motion'),
+  );
+  card.addEventListener('mouseenter', () => startPreview(video));
+  card.addEventListener('focus', () => startPreview(video));
+  card.addEventListener('mouseleave', () => stopPreview(video));
+  card.addEventListener('blur', () => stopPreview(video));
+  return card;
+}
+
+function grid(motions, label) {
+  return h('ul', { className: 'motion-grid', 'aria-label': label }, motions.map((m) => h('li', {}, motionCard(m))));
+}
+
+function pager(pageNum, hasNext) {
+  const link = (page, label, rel) => h('a', { className: 'button', href: page === 1 ? '/' : `/?page=${page}`, rel }, label);
+  if (pageNum === 1 && !hasNext) return null;
+  return h(
+    'nav',
+    { className: 'pager', 'aria-label': 'Pages of your motions' },
+    pageNum > 1 ? link(pageNum - 1, '← Newer', 'prev') : null,
+    h('span', {}, `Page ${pageNum}`),
+    hasNext ? link(pageNum + 1, 'Older →', 'next') : null,
+  );
+}
+
+async function renderMine(section, email, pageNum) {
+  const motions = await listMyMotions(email, pageNum, PAGE_SIZE);
+  const body = [];
+  if (motions.length) {
+    body.push(grid(motions, 'Your motions'));
+  } else if (pageNum > 1) {
+    body.push(h('p', {}, 'There are no motions on this page. ', h('a', { href: '/' }, 'Back to the first page'), '.'));
+  } else {
+    body.push(h('p', { className: 'empty' }, 'You have no motions yet. ', h('a', { href: '/create' }, 'Create one from a video'), '.'));
+  }
+  body.push(pager(pageNum, motions.length === PAGE_SIZE));
+  mount(section, body);
+}
+
+async function renderRunning(section, email) {
+  const running = (await listScheduler()).filter((task) => task.email === email);
+  if (!running.length) return;
+  mount(
+    section,
+    h('h3', {}, 'Being processed'),
+    h(
+      'ul',
+      { className: 'running' },
+      running.map((task) => h('li', {}, h('a', { href: `/mine/${task.id}` }, `Task ${task.id}`), ` · started ${task.elapsed} ago`)),
+    ),
+  );
+}
+
+async function renderOfficial(section, email) {
+  const motions = await listOfficialMotions(email);
+  if (!motions.length) {
+    mount(section, h('p', { className: 'empty' }, 'The official catalog is empty.'));
+    return;
+  }
+  mount(
+    section,
+    groupByTag(motions).map(([tag, items]) =>
+      h(
+        'section',
+        { className: 'tag-group', 'aria-labelledby': `tag-${tag || 'other'}` },
+        h('h3', { id: `tag-${tag || 'other'}` }, tagTitle(tag)),
+        grid(items, `${tagTitle(tag)} motions`),
+      ),
+    ),
+  );
+}
+
+export async function libraryView(container, { query, isCurrent }) {
+  const email = getEmail();
+  const pageNum = Math.max(1, Number.parseInt(query.get('page') || '1', 10) || 1);
+  const running = h('div', { className: 'running-box' });
+  const mine = h('div', { id: 'my-motions', 'aria-busy': 'true' }, messageBox('note', 'Loading your motions…'));
+  const official = h('div', { id: 'official-motions', 'aria-busy': 'true' }, messageBox('note', 'Loading the catalog…'));
+  mount(
+    container,
+    h('div', { className: 'page-head' }, h('h1', { tabIndex: -1 }, 'Library'), h('a', { className: 'button primary', href: '/create' }, 'Create a motion')),
+    h('section', { 'aria-labelledby': 'mine-title' }, h('h2', { id: 'mine-title' }, 'Your motions'), running, mine),
+    h('section', { 'aria-labelledby': 'official-title' }, h('h2', { id: 'official-title' }, 'Official motions'), official),
+  );
+  const fill = async (target, job) => {
+    try {
+      await job();
+    } catch (error) {
+      if (isCurrent()) mount(target, messageBox('error', error.message));
+    } finally {
+      target.removeAttribute('aria-busy');
+    }
+  };
+  await Promise.all([
+    fill(mine, () => renderMine(mine, email, pageNum)),
+    fill(official, () => renderOfficial(official, email)),
+    fill(running, () => renderRunning(running, email)),
+  ]);
+  return () => container.querySelectorAll('video').forEach((v) => v.pause());
+}
