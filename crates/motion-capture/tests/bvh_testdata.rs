@@ -6,18 +6,30 @@ use std::path::PathBuf;
 use motion_capture::bvh::{self, Bvh, Unit, UpAxis};
 
 fn testdata_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/bvh"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/bvh"
+    ))
 }
 
 /// Every `.bvh` of the test data, sorted; fails (never skips) when the folder is missing.
 fn clips() -> Vec<(String, Vec<u8>)> {
     let dir = testdata_dir();
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("test data missing at {}: {e}; run scripts/test.sh", dir.display()));
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!(
+            "test data missing at {}: {e}; run scripts/test.sh",
+            dir.display()
+        )
+    });
     let mut out: Vec<(String, Vec<u8>)> = entries
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "bvh"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     out.sort();
     assert_eq!(out.len(), 12, "expected the 12 clips of the test data");
@@ -27,7 +39,10 @@ fn clips() -> Vec<(String, Vec<u8>)> {
 /// The `Frames:` number, read with a plain text search independent of the parser.
 fn header_frames(bytes: &[u8]) -> usize {
     let text = String::from_utf8_lossy(bytes);
-    let line = text.lines().find(|l| l.trim_start().starts_with("Frames:")).expect("Frames: line");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Frames:"))
+        .expect("Frames: line");
     line.trim_start()["Frames:".len()..].trim().parse().unwrap()
 }
 
@@ -40,10 +55,18 @@ fn every_clip_parses_with_the_header_frame_count() {
     for (name, bytes) in clips() {
         let bvh = parse(&name, &bytes);
         assert_eq!(bvh.frame_count(), header_frames(&bytes), "{name}");
-        assert!((25.0..=125.0).contains(&bvh.fps()), "{name}: {} fps", bvh.fps());
+        assert!(
+            (25.0..=125.0).contains(&bvh.fps()),
+            "{name}: {} fps",
+            bvh.fps()
+        );
         let channels: usize = bvh.joints.iter().map(|j| j.channels.len()).sum();
         assert_eq!(channels, bvh.channels_per_frame);
-        assert_eq!(bvh.joints[0].channels.len(), 6, "{name}: root has position channels");
+        assert_eq!(
+            bvh.joints[0].channels.len(),
+            6,
+            "{name}: root has position channels"
+        );
     }
 }
 
@@ -51,16 +74,29 @@ fn every_clip_parses_with_the_header_frame_count() {
 fn up_axis_and_units_are_detected() {
     for (name, bytes) in clips() {
         let n = parse(&name, &bytes).normalization();
-        let expected_up = if name.starts_with("animated_drawings_fair1") { UpAxis::PosZ } else { UpAxis::PosY };
+        let expected_up = if name.starts_with("animated_drawings_fair1") {
+            UpAxis::PosZ
+        } else {
+            UpAxis::PosY
+        };
         assert_eq!(n.up, expected_up, "{name}");
         // The README's heights: ~25 units (CMU), ~40-45 (fair1): no human unit; ~150-180: cm.
-        let expected_unit = if name.starts_with("cmu") || name.contains("cmu1") || name.contains("fair1") {
-            Unit::Unknown
-        } else {
-            Unit::Centimetres
-        };
-        assert_eq!(n.unit, expected_unit, "{name}: height {:.1}", n.height_file_units);
-        assert!((140.0..=200.0).contains(&n.height_cm()), "{name}: {:.1} cm", n.height_cm());
+        let expected_unit =
+            if name.starts_with("cmu") || name.contains("cmu1") || name.contains("fair1") {
+                Unit::Unknown
+            } else {
+                Unit::Centimetres
+            };
+        assert_eq!(
+            n.unit, expected_unit,
+            "{name}: height {:.1}",
+            n.height_file_units
+        );
+        assert!(
+            (140.0..=200.0).contains(&n.height_cm()),
+            "{name}: {:.1} cm",
+            n.height_cm()
+        );
     }
 }
 
@@ -76,10 +112,17 @@ fn converted_animation_matches_the_files_own_forward_kinematics() {
         let tolerance = 1e-3 * n.height_cm();
         let step = (bvh.frame_count() / 25).max(1);
         for f in (0..bvh.frame_count()).step_by(step) {
-            let expected: Vec<[f64; 3]> = bvh.world_positions(f).into_iter().map(|p| n.apply(p)).collect();
+            let expected: Vec<[f64; 3]> = bvh
+                .world_positions(f)
+                .into_iter()
+                .map(|p| n.apply(p))
+                .collect();
             let got = anim.world_positions(&anim.frames[f]);
             for (j, (e, g)) in expected.iter().zip(&got).enumerate() {
-                let d = ((e[0] - g[0] as f64).powi(2) + (e[1] - g[1] as f64).powi(2) + (e[2] - g[2] as f64).powi(2)).sqrt();
+                let d = ((e[0] - g[0] as f64).powi(2)
+                    + (e[1] - g[1] as f64).powi(2)
+                    + (e[2] - g[2] as f64).powi(2))
+                .sqrt();
                 assert!(d <= tolerance, "{name} frame {f} joint {j}: {e:?} vs {g:?}");
             }
         }
@@ -93,15 +136,31 @@ fn normalised_clips_stand_on_the_floor_facing_forward() {
         let anim = &converted.animation;
         let first = anim.world_positions(&anim.frames[0]);
         // Starts over the origin.
-        assert!(first[0][0].abs() < 1e-3 && first[0][2].abs() < 1e-3, "{name}: {:?}", first[0]);
+        assert!(
+            first[0][0].abs() < 1e-3 && first[0][2].abs() < 1e-3,
+            "{name}: {:?}",
+            first[0]
+        );
         // Head above hips in the first frame, by a good part of the height.
-        let head = anim.skeleton.joints.iter().position(|j| j.name.to_lowercase().contains("head")).unwrap();
-        assert!(first[head][1] - first[0][1] > 0.15 * converted.normalization.height_cm() as f32, "{name}");
+        let head = anim
+            .skeleton
+            .joints
+            .iter()
+            .position(|j| j.name.to_lowercase().contains("head"))
+            .unwrap();
+        assert!(
+            first[head][1] - first[0][1] > 0.15 * converted.normalization.height_cm() as f32,
+            "{name}"
+        );
         // The lowest point of the clip is on the floor.
         let lowest = anim
             .frames
             .iter()
-            .flat_map(|f| anim.world_positions(f).into_iter().chain(anim.end_site_positions(f).into_iter().flatten()))
+            .flat_map(|f| {
+                anim.world_positions(f)
+                    .into_iter()
+                    .chain(anim.end_site_positions(f).into_iter().flatten())
+            })
             .map(|p| p[1])
             .fold(f32::INFINITY, f32::min);
         assert!(lowest.abs() < 1e-2, "{name}: lowest point {lowest}");

@@ -47,7 +47,10 @@ impl Channel {
     }
 
     pub fn is_rotation(self) -> bool {
-        matches!(self, Channel::Xrotation | Channel::Yrotation | Channel::Zrotation)
+        matches!(
+            self,
+            Channel::Xrotation | Channel::Yrotation | Channel::Zrotation
+        )
     }
 }
 
@@ -94,7 +97,10 @@ pub struct Bvh {
 
 impl Bvh {
     pub fn frame_count(&self) -> usize {
-        self.values.len().checked_div(self.channels_per_frame).unwrap_or(0)
+        self.values
+            .len()
+            .checked_div(self.channels_per_frame)
+            .unwrap_or(0)
     }
 
     pub fn fps(&self) -> f64 {
@@ -113,7 +119,9 @@ impl Bvh {
 
     /// Index of the first joint whose short name equals `name`, ignoring ASCII case.
     pub fn find_joint(&self, name: &str) -> Option<usize> {
-        self.joints.iter().position(|j| j.short_name().eq_ignore_ascii_case(name))
+        self.joints
+            .iter()
+            .position(|j| j.short_name().eq_ignore_ascii_case(name))
     }
 }
 

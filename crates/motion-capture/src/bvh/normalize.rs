@@ -52,7 +52,10 @@ impl Normalization {
     /// Maps a point from file coordinates to output coordinates (cm, Y up).
     pub fn apply(&self, p: [f64; 3]) -> [f64; 3] {
         let r = mat_vec(&self.rotation, p);
-        add3([r[0] * self.scale, r[1] * self.scale, r[2] * self.scale], self.translation)
+        add3(
+            [r[0] * self.scale, r[1] * self.scale, r[2] * self.scale],
+            self.translation,
+        )
     }
 
     /// Maps a direction (offset) from file coordinates to output coordinates.
@@ -82,8 +85,18 @@ impl Bvh {
         let height = self.height_estimate(&up_rotation);
         let (unit, scale) = guess_unit(height);
         let yaw = self.facing_yaw(&up_rotation);
-        let rotation = mat_mul(&super::fk::axis_rotation(1, -yaw.to_degrees()), &up_rotation);
-        let mut n = Normalization { up, unit, height_file_units: height, scale, rotation, translation: [0.0; 3] };
+        let rotation = mat_mul(
+            &super::fk::axis_rotation(1, -yaw.to_degrees()),
+            &up_rotation,
+        );
+        let mut n = Normalization {
+            up,
+            unit,
+            height_file_units: height,
+            scale,
+            rotation,
+            translation: [0.0; 3],
+        };
         n.translation = self.grounding(&n);
         n
     }
@@ -97,17 +110,24 @@ impl Bvh {
     /// Up is the dominant axis of "head minus feet", averaged over sampled frames.
     fn detect_up_axis(&self) -> UpAxis {
         let head = self.find_by(|n| n.contains("head"));
-        let feet: Vec<usize> = self.find_all(|n| n.contains("foot") || n.contains("toe") || n.contains("ankle"));
+        let feet: Vec<usize> =
+            self.find_all(|n| n.contains("foot") || n.contains("toe") || n.contains("ankle"));
         let Some(head) = head else {
             return UpAxis::PosY;
         };
         let mut sum = [0.0; 3];
         for f in self.sample_frames() {
             let p = self.world_positions(f);
-            let base = if feet.is_empty() { p[0] } else { centroid(feet.iter().map(|&i| p[i])) };
+            let base = if feet.is_empty() {
+                p[0]
+            } else {
+                centroid(feet.iter().map(|&i| p[i]))
+            };
             sum = add3(sum, sub3(p[head], base));
         }
-        let axis = (0..3).max_by(|&a, &b| sum[a].abs().total_cmp(&sum[b].abs())).unwrap_or(1);
+        let axis = (0..3)
+            .max_by(|&a, &b| sum[a].abs().total_cmp(&sum[b].abs()))
+            .unwrap_or(1);
         match (axis, sum[axis] >= 0.0) {
             (0, true) => UpAxis::PosX,
             (0, false) => UpAxis::NegX,
@@ -124,7 +144,9 @@ impl Bvh {
     fn height_estimate(&self, up_rotation: &Mat3) -> f64 {
         let head = self.find_by(|n| n.contains("head"));
         let foot = self.find_by(|n| n.contains("foot") || n.contains("ankle"));
-        let chain = head.zip(foot).map(|(h, f)| self.chain_length(self.deepest_leaf(h), self.deepest_leaf(f)));
+        let chain = head
+            .zip(foot)
+            .map(|(h, f)| self.chain_length(self.deepest_leaf(h), self.deepest_leaf(f)));
         match chain {
             Some(len) if len > 0.0 => len * CHAIN_TO_HEIGHT,
             _ => self.rest_extent(up_rotation),
@@ -163,9 +185,18 @@ impl Bvh {
         let (pa, pb) = (ancestors(a), ancestors(b));
         let common = pa.iter().find(|i| pb.contains(i)).copied().unwrap_or(0);
         let up_to = |path: &[usize]| -> f64 {
-            path.iter().take_while(|&&i| i != common).map(|&i| norm3(self.joints[i].offset)).sum()
+            path.iter()
+                .take_while(|&&i| i != common)
+                .map(|&i| norm3(self.joints[i].offset))
+                .sum()
         };
-        let end = |i: usize| self.joints[i].end_sites.first().map(|e| norm3(*e)).unwrap_or(0.0);
+        let end = |i: usize| {
+            self.joints[i]
+                .end_sites
+                .first()
+                .map(|e| norm3(*e))
+                .unwrap_or(0.0)
+        };
         up_to(&pa) + up_to(&pb) + end(a) + end(b)
     }
 
@@ -180,16 +211,29 @@ impl Bvh {
     /// Heading (radians about +Y) of the figure in the first frame; 0 means facing +Z.
     fn facing_yaw(&self, up_rotation: &Mat3) -> f64 {
         let sided = |left: bool| {
-            let all: Vec<usize> = (0..self.joints.len()).filter(|&i| side_of(self.joints[i].short_name()) == Some(left)).collect();
-            let legs: Vec<usize> = all.iter().copied().filter(|&i| is_leg(self.joints[i].short_name())).collect();
+            let all: Vec<usize> = (0..self.joints.len())
+                .filter(|&i| side_of(self.joints[i].short_name()) == Some(left))
+                .collect();
+            let legs: Vec<usize> = all
+                .iter()
+                .copied()
+                .filter(|&i| is_leg(self.joints[i].short_name()))
+                .collect();
             if legs.is_empty() { all } else { legs }
         };
         let (left, right) = (sided(true), sided(false));
         if left.is_empty() || right.is_empty() {
             return 0.0;
         }
-        let p: Vec<[f64; 3]> = self.world_positions(0).iter().map(|q| mat_vec(up_rotation, *q)).collect();
-        let across = sub3(centroid(left.iter().map(|&i| p[i])), centroid(right.iter().map(|&i| p[i])));
+        let p: Vec<[f64; 3]> = self
+            .world_positions(0)
+            .iter()
+            .map(|q| mat_vec(up_rotation, *q))
+            .collect();
+        let across = sub3(
+            centroid(left.iter().map(|&i| p[i])),
+            centroid(right.iter().map(|&i| p[i])),
+        );
         // Facing = across × up, with up = +Y: (-az, 0, ax).
         let (fx, fz) = (-across[2], across[0]);
         if fx.hypot(fz) < 1e-9 {
@@ -207,15 +251,23 @@ impl Bvh {
             }
         }
         let root = n.apply(self.world_positions(0)[0]);
-        [-root[0], if floor.is_finite() { -floor } else { 0.0 }, -root[2]]
+        [
+            -root[0],
+            if floor.is_finite() { -floor } else { 0.0 },
+            -root[2],
+        ]
     }
 
     fn find_by(&self, pred: impl Fn(&str) -> bool) -> Option<usize> {
-        self.joints.iter().position(|j| pred(&j.short_name().to_ascii_lowercase()))
+        self.joints
+            .iter()
+            .position(|j| pred(&j.short_name().to_ascii_lowercase()))
     }
 
     fn find_all(&self, pred: impl Fn(&str) -> bool) -> Vec<usize> {
-        (0..self.joints.len()).filter(|&i| pred(&self.joints[i].short_name().to_ascii_lowercase())).collect()
+        (0..self.joints.len())
+            .filter(|&i| pred(&self.joints[i].short_name().to_ascii_lowercase()))
+            .collect()
     }
 }
 
@@ -261,10 +313,22 @@ pub fn guess_unit(height: f64) -> (Unit, f64) {
 /// `Some(true)` for a left-side joint name, `Some(false)` for right, `None` otherwise.
 fn side_of(name: &str) -> Option<bool> {
     let lower = name.to_ascii_lowercase();
-    let second_upper = |c: char| name.chars().nth(1).is_some_and(|s| s.is_ascii_uppercase()) && name.starts_with(c);
-    if lower.starts_with("left") || lower.starts_with("l_") || lower.ends_with("_l") || lower.ends_with(".l") || second_upper('L') {
+    let second_upper = |c: char| {
+        name.chars().nth(1).is_some_and(|s| s.is_ascii_uppercase()) && name.starts_with(c)
+    };
+    if lower.starts_with("left")
+        || lower.starts_with("l_")
+        || lower.ends_with("_l")
+        || lower.ends_with(".l")
+        || second_upper('L')
+    {
         Some(true)
-    } else if lower.starts_with("right") || lower.starts_with("r_") || lower.ends_with("_r") || lower.ends_with(".r") || second_upper('R') {
+    } else if lower.starts_with("right")
+        || lower.starts_with("r_")
+        || lower.ends_with("_r")
+        || lower.ends_with(".r")
+        || second_upper('R')
+    {
         Some(false)
     } else {
         None
@@ -273,5 +337,7 @@ fn side_of(name: &str) -> Option<bool> {
 
 fn is_leg(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["hip", "upleg", "thigh", "leg", "knee", "foot", "ankle"].iter().any(|k| n.contains(k))
+    ["hip", "upleg", "thigh", "leg", "knee", "foot", "ankle"]
+        .iter()
+        .any(|k| n.contains(k))
 }

@@ -15,7 +15,12 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         // 10 minutes at 120 fps; a full-body rig with fingers has ~70 joints.
-        Limits { max_bytes: 64 << 20, max_joints: 256, max_frames: 72_000, max_values: 12_000_000 }
+        Limits {
+            max_bytes: 64 << 20,
+            max_joints: 256,
+            max_frames: 72_000,
+            max_values: 12_000_000,
+        }
     }
 }
 
@@ -51,7 +56,7 @@ pub fn parse_with_limits(bytes: &[u8], limits: &Limits) -> Result<Bvh, BvhError>
         return Err(syntax(1, "no joint has CHANNELS"));
     }
     let (frame_count, frame_time_s) = parse_motion_header(&mut tokens, limits)?;
-    let total = frame_count.checked_mul(channels_per_frame).unwrap_or(usize::MAX);
+    let total = frame_count.saturating_mul(channels_per_frame);
     if total > limits.max_values {
         return Err(BvhError::TooLarge(format!(
             "{frame_count} frames × {channels_per_frame} channels exceed {} values",
@@ -59,7 +64,12 @@ pub fn parse_with_limits(bytes: &[u8], limits: &Limits) -> Result<Bvh, BvhError>
         )));
     }
     let values = parse_values(&mut tokens, total, channels_per_frame)?;
-    Ok(Bvh { joints, frame_time_s, channels_per_frame, values })
+    Ok(Bvh {
+        joints,
+        frame_time_s,
+        channels_per_frame,
+        values,
+    })
 }
 
 /// One whitespace-separated word and its 1-based line number.
@@ -79,7 +89,12 @@ struct Tokens<'a> {
 
 impl<'a> Tokens<'a> {
     fn new(text: &'a str) -> Self {
-        Tokens { lines: text.lines().enumerate(), current: None, peeked: None, last_line: 1 }
+        Tokens {
+            lines: text.lines().enumerate(),
+            current: None,
+            peeked: None,
+            last_line: 1,
+        }
     }
 
     fn next(&mut self) -> Option<Token<'a>> {
@@ -91,7 +106,10 @@ impl<'a> Tokens<'a> {
                 && let Some(w) = words.next()
             {
                 self.last_line = *line;
-                return Some(Token { text: w, line: *line });
+                return Some(Token {
+                    text: w,
+                    line: *line,
+                });
             }
             let (i, l) = self.lines.next()?;
             self.current = Some((i + 1, l.split_whitespace()));
@@ -119,19 +137,27 @@ impl<'a> Tokens<'a> {
     }
 
     fn expect_next(&mut self, what: &str) -> Result<Token<'a>, BvhError> {
-        self.next().ok_or_else(|| BvhError::Truncated(format!("expected {what} after line {}", self.last_line)))
+        self.next().ok_or_else(|| {
+            BvhError::Truncated(format!("expected {what} after line {}", self.last_line))
+        })
     }
 }
 
 fn syntax(line: usize, message: impl Into<String>) -> BvhError {
-    BvhError::Syntax { line, message: message.into() }
+    BvhError::Syntax {
+        line,
+        message: message.into(),
+    }
 }
 
 fn number(t: Token<'_>) -> Result<f64, BvhError> {
     // Rust's float parser accepts "inf" and "NaN"; motion data never legitimately holds them.
     match t.text.parse::<f64>() {
         Ok(v) if v.is_finite() && v.abs() <= MAX_ABS_VALUE => Ok(v),
-        _ => Err(BvhError::BadNumber { line: t.line, text: t.text.chars().take(40).collect() }),
+        _ => Err(BvhError::BadNumber {
+            line: t.line,
+            text: t.text.chars().take(40).collect(),
+        }),
     }
 }
 
@@ -160,34 +186,59 @@ fn parse_hierarchy(tokens: &mut Tokens<'_>, limits: &Limits) -> Result<Vec<BvhJo
                 return Err(syntax(t.line, "JOINT outside of the ROOT block"));
             }
             if joints.len() >= limits.max_joints {
-                return Err(BvhError::TooLarge(format!("more than {} joints", limits.max_joints)));
+                return Err(BvhError::TooLarge(format!(
+                    "more than {} joints",
+                    limits.max_joints
+                )));
             }
             let parent = match stack.last() {
                 Some(Open { joint: Some(p), .. }) => Some(*p),
-                Some(Open { joint: None, .. }) => return Err(syntax(t.line, "a joint inside an End Site")),
+                Some(Open { joint: None, .. }) => {
+                    return Err(syntax(t.line, "a joint inside an End Site"));
+                }
                 None => None,
             };
             let (name, brace_on_line) = joint_name(tokens, t)?;
             if !brace_on_line {
                 open_brace(tokens)?;
             }
-            stack.push(Open { joint: Some(joints.len()), has_offset: false, line: t.line });
-            joints.push(BvhJoint { name, parent, offset: [0.0; 3], channels: Vec::new(), channel_start, end_sites: Vec::new() });
+            stack.push(Open {
+                joint: Some(joints.len()),
+                has_offset: false,
+                line: t.line,
+            });
+            joints.push(BvhJoint {
+                name,
+                parent,
+                offset: [0.0; 3],
+                channels: Vec::new(),
+                channel_start,
+                end_sites: Vec::new(),
+            });
             root_done = true;
         } else if word.eq_ignore_ascii_case("End") {
             let site = tokens.expect_next("Site")?;
             if !site.text.eq_ignore_ascii_case("Site") {
-                return Err(syntax(site.line, format!("expected `End Site`, found `End {}`", site.text)));
+                return Err(syntax(
+                    site.line,
+                    format!("expected `End Site`, found `End {}`", site.text),
+                ));
             }
             match stack.last() {
                 Some(Open { joint: Some(_), .. }) => {}
                 _ => return Err(syntax(t.line, "End Site outside of a joint")),
             }
             open_brace(tokens)?;
-            stack.push(Open { joint: None, has_offset: false, line: t.line });
+            stack.push(Open {
+                joint: None,
+                has_offset: false,
+                line: t.line,
+            });
         } else if word.eq_ignore_ascii_case("OFFSET") {
             let offset = read_vec3(tokens)?;
-            let Some(open) = stack.last_mut() else { return Err(syntax(t.line, "OFFSET outside of a joint")) };
+            let Some(open) = stack.last_mut() else {
+                return Err(syntax(t.line, "OFFSET outside of a joint"));
+            };
             if open.has_offset {
                 return Err(syntax(t.line, "a second OFFSET in the same block"));
             }
@@ -196,7 +247,11 @@ fn parse_hierarchy(tokens: &mut Tokens<'_>, limits: &Limits) -> Result<Vec<BvhJo
                 Some(j) => joints[j].offset = offset,
                 // End Site offsets belong to the enclosing joint.
                 None => {
-                    let owner = stack.iter().rev().find_map(|o| o.joint).ok_or_else(|| syntax(t.line, "End Site without a joint"))?;
+                    let owner = stack
+                        .iter()
+                        .rev()
+                        .find_map(|o| o.joint)
+                        .ok_or_else(|| syntax(t.line, "End Site without a joint"))?;
                     joints[owner].end_sites.push(offset);
                 }
             }
@@ -212,7 +267,9 @@ fn parse_hierarchy(tokens: &mut Tokens<'_>, limits: &Limits) -> Result<Vec<BvhJo
             joints[j].channel_start = channel_start;
             channel_start += joints[j].channels.len();
         } else if word == "}" {
-            let open = stack.pop().ok_or_else(|| syntax(t.line, "unbalanced `}`"))?;
+            let open = stack
+                .pop()
+                .ok_or_else(|| syntax(t.line, "unbalanced `}`"))?;
             if !open.has_offset && open.joint.is_some() {
                 return Err(syntax(open.line, "joint without OFFSET"));
             }
@@ -225,7 +282,10 @@ fn parse_hierarchy(tokens: &mut Tokens<'_>, limits: &Limits) -> Result<Vec<BvhJo
             }
             return Ok(joints);
         } else {
-            return Err(syntax(t.line, format!("unexpected `{}` in the hierarchy", truncate(word))));
+            return Err(syntax(
+                t.line,
+                format!("unexpected `{}` in the hierarchy", truncate(word)),
+            ));
         }
     }
 }
@@ -255,7 +315,10 @@ fn joint_name(tokens: &mut Tokens<'_>, keyword: Token<'_>) -> Result<(String, bo
 fn open_brace(tokens: &mut Tokens<'_>) -> Result<(), BvhError> {
     let t = tokens.expect_next("`{`")?;
     if t.text != "{" {
-        return Err(syntax(t.line, format!("expected `{{`, found `{}`", truncate(t.text))));
+        return Err(syntax(
+            t.line,
+            format!("expected `{{`, found `{}`", truncate(t.text)),
+        ));
     }
     Ok(())
 }
@@ -275,11 +338,17 @@ fn read_channels(tokens: &mut Tokens<'_>, line: usize) -> Result<Vec<Channel>, B
         .parse()
         .ok()
         .filter(|n| *n <= 6)
-        .ok_or_else(|| syntax(count_token.line, format!("channel count `{}` is not 0..6", truncate(count_token.text))))?;
+        .ok_or_else(|| {
+            syntax(
+                count_token.line,
+                format!("channel count `{}` is not 0..6", truncate(count_token.text)),
+            )
+        })?;
     let mut channels = Vec::with_capacity(count);
     for _ in 0..count {
         let t = tokens.expect_next("a channel name")?;
-        let c = channel(t.text).ok_or_else(|| syntax(t.line, format!("unknown channel `{}`", truncate(t.text))))?;
+        let c = channel(t.text)
+            .ok_or_else(|| syntax(t.line, format!("unknown channel `{}`", truncate(t.text))))?;
         if channels.contains(&c) {
             return Err(syntax(line, format!("channel {c:?} listed twice")));
         }
@@ -297,50 +366,81 @@ fn channel(name: &str) -> Option<Channel> {
         ("Yrotation", Channel::Yrotation),
         ("Zrotation", Channel::Zrotation),
     ];
-    NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, c)| *c)
+    NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, c)| *c)
 }
 
 /// Reads `Frames: N` and `Frame Time: T`, tolerating `Frames:N` and tabs.
 fn parse_motion_header(tokens: &mut Tokens<'_>, limits: &Limits) -> Result<(usize, f64), BvhError> {
     let t = tokens.expect_next("`Frames:`")?;
     let count_text = labelled_value(tokens, t, "Frames:")?;
-    let frames: usize = count_text
-        .text
-        .parse()
-        .map_err(|_| syntax(count_text.line, format!("frame count `{}` is not a whole number", truncate(count_text.text))))?;
+    let frames: usize = count_text.text.parse().map_err(|_| {
+        syntax(
+            count_text.line,
+            format!(
+                "frame count `{}` is not a whole number",
+                truncate(count_text.text)
+            ),
+        )
+    })?;
     if frames == 0 {
         return Err(BvhError::NoFrames);
     }
     if frames > limits.max_frames {
-        return Err(BvhError::TooLarge(format!("{frames} frames, at most {} are accepted", limits.max_frames)));
+        return Err(BvhError::TooLarge(format!(
+            "{frames} frames, at most {} are accepted",
+            limits.max_frames
+        )));
     }
     let t = tokens.expect_next("`Frame Time:`")?;
     if !t.text.eq_ignore_ascii_case("Frame") {
-        return Err(syntax(t.line, format!("expected `Frame Time:`, found `{}`", truncate(t.text))));
+        return Err(syntax(
+            t.line,
+            format!("expected `Frame Time:`, found `{}`", truncate(t.text)),
+        ));
     }
     let t = tokens.expect_next("`Time:`")?;
     let time_text = labelled_value(tokens, t, "Time:")?;
     let frame_time = number(time_text)?;
     if !(FRAME_TIME_RANGE.0..=FRAME_TIME_RANGE.1).contains(&frame_time) {
-        return Err(syntax(time_text.line, format!("frame time {frame_time} s is outside 0.001..1")));
+        return Err(syntax(
+            time_text.line,
+            format!("frame time {frame_time} s is outside 0.001..1"),
+        ));
     }
     Ok((frames, frame_time))
 }
 
 /// Returns the value after `label`, whether written `label value` or `labelvalue`.
-fn labelled_value<'a>(tokens: &mut Tokens<'a>, t: Token<'a>, label: &str) -> Result<Token<'a>, BvhError> {
+fn labelled_value<'a>(
+    tokens: &mut Tokens<'a>,
+    t: Token<'a>,
+    label: &str,
+) -> Result<Token<'a>, BvhError> {
     let lower = t.text.to_ascii_lowercase();
     let label_lower = label.to_ascii_lowercase();
     if lower == label_lower {
         return tokens.expect_next(label);
     }
     if lower.starts_with(&label_lower) {
-        return Ok(Token { text: &t.text[label.len()..], line: t.line });
+        return Ok(Token {
+            text: &t.text[label.len()..],
+            line: t.line,
+        });
     }
-    Err(syntax(t.line, format!("expected `{label}`, found `{}`", truncate(t.text))))
+    Err(syntax(
+        t.line,
+        format!("expected `{label}`, found `{}`", truncate(t.text)),
+    ))
 }
 
-fn parse_values(tokens: &mut Tokens<'_>, total: usize, per_frame: usize) -> Result<Vec<f64>, BvhError> {
+fn parse_values(
+    tokens: &mut Tokens<'_>,
+    total: usize,
+    per_frame: usize,
+) -> Result<Vec<f64>, BvhError> {
     let mut values = Vec::with_capacity(total);
     while values.len() < total {
         let Some(t) = tokens.next() else {

@@ -36,7 +36,10 @@ fn parses_hierarchy_channels_and_frames() {
     assert_eq!(bvh.joints.len(), 2);
     assert_eq!(bvh.joints[1].parent, Some(0));
     assert_eq!(bvh.joints[1].channel_start, 6);
-    assert_eq!(bvh.joints[1].channels, vec![Channel::Zrotation, Channel::Xrotation, Channel::Yrotation]);
+    assert_eq!(
+        bvh.joints[1].channels,
+        vec![Channel::Zrotation, Channel::Xrotation, Channel::Yrotation]
+    );
     assert_eq!(bvh.joints[1].end_sites, vec![[0.0, 5.0, 0.0]]);
     assert_eq!(bvh.frame_count(), 2);
     assert_eq!(bvh.frame(1)[3], 90.0);
@@ -63,13 +66,20 @@ fn channel_order_is_respected() {
     let bvh = parse(text.as_bytes()).unwrap();
     let (p, r) = bvh.world_pose(1);
     assert!(close(p[1], [0.0, 10.0, 0.0]));
-    assert!(close(mat_vec(&r[1], [0.0, 5.0, 0.0]), [0.0, 0.0, 5.0]), "{:?}", mat_vec(&r[1], [0.0, 5.0, 0.0]));
+    assert!(
+        close(mat_vec(&r[1], [0.0, 5.0, 0.0]), [0.0, 0.0, 5.0]),
+        "{:?}",
+        mat_vec(&r[1], [0.0, 5.0, 0.0])
+    );
 }
 
 #[test]
 fn six_channels_on_a_child_replace_its_offset() {
     let text = TWO_JOINTS
-        .replace("CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation")
+        .replace(
+            "CHANNELS 3 Zrotation Xrotation Yrotation",
+            "CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation",
+        )
         .replace("1 2 3 0 0 0 0 0 0", "0 0 0 0 0 0 0 20 0 0 0 0")
         .replace("1 2 3 90 0 0 0 0 0", "0 0 0 0 0 0 0 30 0 0 0 0");
     let bvh = parse(text.as_bytes()).unwrap();
@@ -115,7 +125,10 @@ fn rejects_what_is_not_a_bvh() {
 fn rejects_truncated_files() {
     for cut in [10, 40, 120, 200, TWO_JOINTS.len() - 8] {
         let e = err(&TWO_JOINTS[..cut]);
-        assert!(matches!(e, BvhError::Truncated(_) | BvhError::Syntax { .. }), "cut {cut}: {e}");
+        assert!(
+            matches!(e, BvhError::Truncated(_) | BvhError::Syntax { .. }),
+            "cut {cut}: {e}"
+        );
     }
     let e = err(&TWO_JOINTS[..TWO_JOINTS.len() - 8]);
     assert!(e.to_string().contains("18 values"), "{e}");
@@ -125,7 +138,10 @@ fn rejects_truncated_files() {
 fn rejects_non_finite_and_huge_numbers() {
     for bad in ["NaN", "inf", "-infinity", "1e300", "12abc"] {
         let text = TWO_JOINTS.replace("1 2 3 90", &format!("1 2 {bad} 90"));
-        assert!(matches!(err(&text), BvhError::BadNumber { line: 20, .. }), "{bad}");
+        assert!(
+            matches!(err(&text), BvhError::BadNumber { line: 20, .. }),
+            "{bad}"
+        );
     }
     let text = TWO_JOINTS.replace("OFFSET 0 10 0", "OFFSET 0 nan 0");
     assert!(matches!(err(&text), BvhError::BadNumber { line: 8, .. }));
@@ -142,13 +158,19 @@ fn rejects_structural_errors_with_a_line() {
         TWO_JOINTS.replace("Frame Time: 0.0333333", "Frame Time: 0"),
         TWO_JOINTS.replace("Frames: 2", "Frames: two"),
         TWO_JOINTS.replace("MOTION", "MOTION\nROOT Again"),
-        TWO_JOINTS.replace("Zrotation Xrotation Yrotation", "Zrotation Zrotation Yrotation"),
+        TWO_JOINTS.replace(
+            "Zrotation Xrotation Yrotation",
+            "Zrotation Zrotation Yrotation",
+        ),
     ];
     for text in cases {
         let e = err(&text);
         assert!(matches!(e, BvhError::Syntax { .. }), "{e}");
     }
-    assert_eq!(err(&TWO_JOINTS.replace("Frames: 2", "Frames: 0")), BvhError::NoFrames);
+    assert_eq!(
+        err(&TWO_JOINTS.replace("Frames: 2", "Frames: 0")),
+        BvhError::NoFrames
+    );
 }
 
 #[test]
@@ -159,15 +181,36 @@ fn values_past_the_announced_frames_are_ignored() {
 
 #[test]
 fn enforces_limits_before_allocating() {
-    let limits = Limits { max_joints: 1, ..Limits::default() };
-    assert!(matches!(parse_with_limits(TWO_JOINTS.as_bytes(), &limits), Err(BvhError::TooLarge(_))));
-    let limits = Limits { max_frames: 1, ..Limits::default() };
-    assert!(matches!(parse_with_limits(TWO_JOINTS.as_bytes(), &limits), Err(BvhError::TooLarge(_))));
-    let limits = Limits { max_bytes: 10, ..Limits::default() };
-    assert!(matches!(parse_with_limits(TWO_JOINTS.as_bytes(), &limits), Err(BvhError::TooLarge(_))));
+    let limits = Limits {
+        max_joints: 1,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        parse_with_limits(TWO_JOINTS.as_bytes(), &limits),
+        Err(BvhError::TooLarge(_))
+    ));
+    let limits = Limits {
+        max_frames: 1,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        parse_with_limits(TWO_JOINTS.as_bytes(), &limits),
+        Err(BvhError::TooLarge(_))
+    ));
+    let limits = Limits {
+        max_bytes: 10,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        parse_with_limits(TWO_JOINTS.as_bytes(), &limits),
+        Err(BvhError::TooLarge(_))
+    ));
     // A huge announced frame count with a tiny body must fail on the count, not allocate.
     let text = TWO_JOINTS.replace("Frames: 2", "Frames: 18446744073709551615");
-    assert!(matches!(err(&text), BvhError::TooLarge(_) | BvhError::Syntax { .. }));
+    assert!(matches!(
+        err(&text),
+        BvhError::TooLarge(_) | BvhError::Syntax { .. }
+    ));
     let text = TWO_JOINTS.replace("Frames: 2", "Frames: 70000");
     assert!(matches!(err(&text), BvhError::Truncated(_)));
 }
@@ -243,7 +286,13 @@ Frame Time: 0.01
     let c = bvh.to_animation();
     let p = c.animation.world_positions(&c.animation.frames[0]);
     let (hips, head, left) = (p[0], p[1], p[2]);
-    assert!(head[1] > hips[1] + 70.0, "head above hips: {head:?} {hips:?}");
+    assert!(
+        head[1] > hips[1] + 70.0,
+        "head above hips: {head:?} {hips:?}"
+    );
     assert!(left[0] > hips[0] + 5.0, "left side toward +X: {left:?}");
-    assert!(hips[1] > 80.0 && hips[1] < 95.0, "35 in of legs ≈ 89 cm: {hips:?}");
+    assert!(
+        hips[1] > 80.0 && hips[1] < 95.0,
+        "35 in of legs ≈ 89 cm: {hips:?}"
+    );
 }
