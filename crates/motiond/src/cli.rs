@@ -1,8 +1,13 @@
 //! Command-line definition and dispatch.
+//!
+//! Pattern: each subcommand adds ONE variant to [`Command`] and ONE match arm in [`Cli::run`]
+//! that calls `your_module::run(args, …)`; the rest of its code stays in its own module.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Sources};
 
 #[derive(Debug, Parser)]
 #[command(name = "motiond", version, about = "Self-hosted motion capture: video in, animation out")]
@@ -11,18 +16,45 @@ pub struct Cli {
     #[arg(long, global = true, env = "MOTIOND_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Configuration file (TOML); see `motiond config defaults`.
+    #[arg(long, global = true, env = "MOTIOND_CONFIG")]
+    pub config: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    // Subcommands are added here by the modules that implement them.
+    /// Configuration helpers.
+    Config(crate::config_cmd::ConfigArgs),
 }
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
-        match self.command {}
+        match self.command {
+            Command::Config(args) => crate::config_cmd::run(args),
+        }
+    }
+
+    /// The sources every config-reading subcommand starts from: file, env, then `--data-dir`.
+    pub fn sources(&self) -> Sources {
+        let mut sources = Sources::from_process(self.config.clone());
+        if let Some(dir) = &self.data_dir {
+            sources = sources.flag("data_dir", dir.display().to_string());
+        }
+        sources
+    }
+
+    /// Loads the layered configuration and logs its warnings.
+    pub fn load_config(&self, extra_flags: Vec<(String, figment::value::Value)>) -> anyhow::Result<Config> {
+        let mut sources = self.sources();
+        sources.flags.extend(extra_flags);
+        let loaded = Config::load(&sources)?;
+        for w in &loaded.warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(loaded.config)
     }
 }
 

@@ -1,14 +1,12 @@
 //! The `motiond` binary: one CLI for the service, the engine and the admin tasks.
 //!
-//! Each subcommand lives in its own module with its own `Args` and `run`.
-
-mod cli;
+//! Each subcommand lives in its own module of the `motiond` library with its own `Args` and `run`.
 
 use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
-    cli::init_tracing();
+    let cli = motiond::cli::Cli::parse();
+    motiond::cli::init_tracing();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(cli.run())
 }

@@ -1,0 +1,651 @@
+//! Layered configuration: defaults → `motiond.toml` → `MOTIOND_<SECTION>__<KEY>` env (+ `_FILE`) → flags.
+//!
+//! Every key always exists (an empty string means "derived", e.g. `database.url = ""` is
+//! `sqlite://<data_dir>/motiond.db`), so the set of known keys is exactly the keys of
+//! `Config::default()`. That makes unknown keys detectable: an error in the file, a warning in env.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The commented defaults printed by `motiond config defaults`; `motiond.example.toml` is a copy
+/// (a test keeps them equal, another checks that this text parses to `Config::default()`).
+pub const DEFAULTS_TOML: &str = include_str!("defaults.toml");
+
+/// Environment prefix of every setting.
+pub const ENV_PREFIX: &str = "MOTIOND_";
+
+/// A configuration value that must never show up in `Debug` output or logs.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The clear value; call sites are the few places that really need it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() { f.write_str("Secret(unset)") } else { f.write_str("Secret(***)") }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Data directory; empty = `$XDG_DATA_HOME/motiond` (else `~/.local/share/motiond`).
+    pub data_dir: String,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub storage: StorageConfig,
+    pub limits: LimitsConfig,
+    pub admission: AdmissionConfig,
+    pub worker: WorkerConfig,
+    pub webhooks: WebhooksConfig,
+    pub models: ModelsConfig,
+    pub metrics: MetricsConfig,
+    pub retention: RetentionConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: String,
+    /// Empty = `http://<listen>` with an unspecified address replaced by loopback (contract §2.9).
+    pub public_url: String,
+    pub trust_forwarded_for: bool,
+    /// Upper bound for draining in-flight requests on shutdown.
+    pub shutdown_timeout_s: u64,
+    /// Create an admin user and print its token on the first start of `serve`.
+    pub bootstrap_admin: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            trust_forwarded_for: false,
+            shutdown_timeout_s: 10,
+            bootstrap_admin: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (embedded default) or `postgres://…`; empty = `sqlite://<data_dir>/motiond.db`.
+    pub url: Secret,
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: Secret::default(), max_connections: 8, busy_timeout_ms: 5000 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `file:///PATH` or `s3://bucket/prefix`; empty = `file://<data_dir>/blobs`.
+    pub url: String,
+    pub presign_results: bool,
+    pub presign_ttl_s: u64,
+    pub s3: S3Config,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { url: String::new(), presign_results: false, presign_ttl_s: 3600, s3: S3Config::default() }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub json_body_bytes: u64,
+    pub image_bytes: u64,
+    pub video_bytes: u64,
+    pub body_idle_timeout_s: u64,
+    pub token_rps: u32,
+    pub token_burst: u32,
+    pub unauth_ip_rps: u32,
+    pub unauth_ip_burst: u32,
+    pub max_accounts_per_user: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            json_body_bytes: 65_536,
+            image_bytes: 10_485_760,
+            video_bytes: 104_857_600,
+            body_idle_timeout_s: 30,
+            token_rps: 50,
+            token_burst: 100,
+            unauth_ip_rps: 5,
+            unauth_ip_burst: 20,
+            max_accounts_per_user: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdmissionConfig {
+    pub retry_after_s: u64,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        Self { retry_after_s: 10 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Run extraction workers inside `serve`.
+    pub enabled: bool,
+    /// Concurrent jobs in this process; 0 = one per CPU core.
+    pub concurrency: u32,
+    /// Lease length; the heartbeat renews it every third of it.
+    pub lease_ms: u64,
+    /// Safety-net poll for new tasks (wake-ups are in-process otherwise).
+    pub poll_interval_ms: u64,
+    pub task_timeout_s: u64,
+    pub max_attempts: u32,
+    /// How long running jobs may finish on shutdown before they are cancelled and released.
+    pub shutdown_grace_s: u64,
+    /// Reaper (expired leases) and janitor (temp dirs, orphan blobs) period.
+    pub janitor_interval_ms: u64,
+    /// Temp files and job dirs older than this are swept by the janitor.
+    pub temp_max_age_s: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            concurrency: 0,
+            lease_ms: 30_000,
+            poll_interval_ms: 1000,
+            task_timeout_s: 600,
+            max_attempts: 3,
+            shutdown_grace_s: 10,
+            janitor_interval_ms: 15_000,
+            temp_max_age_s: 3600,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// The effective number of job slots.
+    pub fn slots(&self) -> usize {
+        if self.concurrency > 0 {
+            self.concurrency as usize
+        } else {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Run the outbox deliverer inside `serve`.
+    pub enabled: bool,
+    /// Total time per attempt: connect, TLS, request and response headers.
+    pub timeout_s: u64,
+    /// Delays before attempts 2, 3, …; a last attempt follows at `max_age_s` after the first.
+    pub retry_delays_s: Vec<u64>,
+    pub max_age_s: u64,
+    /// Operator-only switch that lets callbacks reach loopback, private, CGNAT and link-local hosts.
+    pub allow_private_targets: bool,
+    /// Parallel deliveries.
+    pub concurrency: u32,
+    pub lease_ms: u64,
+    pub poll_interval_ms: u64,
+    /// 32-byte key (base64) that encrypts webhook secrets at rest; empty = `<data_dir>/master.key`
+    /// (created on first use).
+    pub master_key: Secret,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            timeout_s: 10,
+            retry_delays_s: vec![5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800],
+            max_age_s: 86_400,
+            allow_private_targets: false,
+            concurrency: 4,
+            lease_ms: 60_000,
+            poll_interval_ms: 1000,
+            master_key: Secret::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelsConfig {
+    /// Empty = `<data_dir>/models` (env `MOTIOND_MODELS_DIR` is accepted as an alias).
+    pub dir: String,
+    /// Landmark model: `lite`, `full` or `heavy`.
+    pub landmark: String,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        Self { dir: String::new(), landmark: "full".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Empty = `/metrics` on the main listener.
+    pub listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { enabled: true, listen: String::new() }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Final tasks older than this many days are deleted; 0 keeps everything.
+    pub days: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    #[error("config file {path}: {source}")]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("{var}: cannot read secret file {path}: {source}")]
+    SecretFile { var: String, path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Where the layers come from. `env` is passed in (not read globally) so tests stay parallel-safe.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    pub file: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+    /// Command-line flags as `(dotted.key, value)`, applied last.
+    pub flags: Vec<(String, figment::value::Value)>,
+}
+
+impl Sources {
+    /// The process environment, with `--config` falling back to `MOTIOND_CONFIG`.
+    pub fn from_process(file: Option<PathBuf>) -> Self {
+        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+        let file = file.or_else(|| {
+            env.iter().find(|(k, _)| k == "MOTIOND_CONFIG").map(|(_, v)| PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty())
+        });
+        Self { file, env, flags: Vec::new() }
+    }
+
+    pub fn flag(mut self, key: &str, value: impl Into<figment::value::Value>) -> Self {
+        self.flags.push((key.to_string(), value.into()));
+        self
+    }
+}
+
+/// A loaded configuration plus the warnings (unknown env keys) that the caller should log.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Merges the layers in order and validates the result.
+    pub fn load(sources: &Sources) -> Result<Loaded, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = &sources.file {
+            // A missing file named explicitly is an error, not a silent fallback to defaults.
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File { path: path.clone(), source })?;
+            figment = figment.merge(Toml::string(&text));
+        }
+        let (env_layer, warnings) = env_layer(&sources.env)?;
+        for (key, value) in env_layer {
+            figment = figment.merge(Serialized::default(&key, value));
+        }
+        for (key, value) in &sources.flags {
+            figment = figment.merge(Serialized::default(key, value.clone()));
+        }
+        let config: Config = figment.extract().map_err(|e| {
+            let e = match &sources.file {
+                Some(p) => e.with_path(&p.display().to_string()),
+                None => e,
+            };
+            ConfigError::Figment(Box::new(e))
+        })?;
+        config.validate()?;
+        Ok(Loaded { config, warnings })
+    }
+
+    /// Defaults for a data directory, with nothing read from the environment or a file.
+    pub fn for_data_dir(dir: impl Into<PathBuf>) -> Self {
+        Config { data_dir: dir.into().display().to_string(), ..Config::default() }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.worker.lease_ms < 300 {
+            return bad("worker.lease_ms must be at least 300");
+        }
+        if self.worker.max_attempts == 0 {
+            return bad("worker.max_attempts must be at least 1");
+        }
+        if self.webhooks.timeout_s == 0 {
+            return bad("webhooks.timeout_s must be at least 1");
+        }
+        if !matches!(self.models.landmark.as_str(), "lite" | "full" | "heavy") {
+            return bad("models.landmark must be lite, full or heavy");
+        }
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("server.listen must be ADDR:PORT, e.g. 127.0.0.1:8080");
+        }
+        Ok(())
+    }
+
+    /// The resolved data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        if !self.data_dir.is_empty() {
+            return PathBuf::from(&self.data_dir);
+        }
+        default_data_dir()
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}", self.data_dir().join("motiond.db").display())
+        } else {
+            self.database.url.expose().to_string()
+        }
+    }
+
+    pub fn storage_url(&self) -> String {
+        if self.storage.url.is_empty() {
+            format!("file://{}", self.data_dir().join("blobs").display())
+        } else {
+            self.storage.url.clone()
+        }
+    }
+
+    pub fn models_dir(&self) -> PathBuf {
+        if self.models.dir.is_empty() { self.data_dir().join("models") } else { PathBuf::from(&self.models.dir) }
+    }
+
+    /// Scratch space (ingest temp files, job dirs); swept by the janitor.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.data_dir().join("tmp")
+    }
+
+    /// `server.public_url` without a trailing slash, or `http://<listen>` (contract §2.9).
+    pub fn public_url(&self, bound: std::net::SocketAddr) -> String {
+        if !self.server.public_url.is_empty() {
+            return self.server.public_url.trim_end_matches('/').to_string();
+        }
+        let ip = match bound.ip() {
+            std::net::IpAddr::V4(v4) if v4.is_unspecified() => "127.0.0.1".to_string(),
+            std::net::IpAddr::V6(v6) if v6.is_unspecified() => "[::1]".to_string(),
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        };
+        format!("http://{ip}:{}", bound.port())
+    }
+}
+
+/// `$XDG_DATA_HOME/motiond`, else `~/.local/share/motiond`, else `./motiond-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("motiond");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home).join(".local/share/motiond");
+    }
+    PathBuf::from("motiond-data")
+}
+
+/// Every dotted key that the configuration knows (`server.listen`, `storage.s3.region`, …).
+pub fn known_keys() -> BTreeSet<String> {
+    let value = toml::Value::try_from(Config::default()).expect("the default config serialises");
+    let mut keys = BTreeSet::new();
+    collect_keys("", &value, &mut keys);
+    keys
+}
+
+fn collect_keys(prefix: &str, value: &toml::Value, out: &mut BTreeSet<String>) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                collect_keys(&key, v, out);
+            }
+        }
+        _ => {
+            out.insert(prefix.to_string());
+        }
+    }
+}
+
+/// Env vars that are not settings themselves but are read elsewhere.
+const NON_SETTING_VARS: &[&str] = &["CONFIG", "LOG", "MODELS_DIR", "DATA_DIR"];
+
+/// Turns `MOTIOND_<SECTION>__<KEY>[_FILE]` variables into `(dotted.key, value)` pairs.
+/// `MOTIOND_DATA_DIR` and the alias `MOTIOND_MODELS_DIR` come first so that the precise
+/// `MOTIOND_MODELS__DIR` wins over the alias.
+fn env_layer(env: &[(String, String)]) -> Result<(Vec<(String, figment::value::Value)>, Vec<String>), ConfigError> {
+    let known = known_keys();
+    let mut layer = Vec::new();
+    let mut warnings = Vec::new();
+    for (alias, key) in [("MOTIOND_DATA_DIR", "data_dir"), ("MOTIOND_MODELS_DIR", "models.dir")] {
+        if let Some((_, v)) = env.iter().find(|(k, _)| k == alias) {
+            layer.push((key.to_string(), figment::value::Value::from(v.clone())));
+        }
+    }
+    let mut sorted: Vec<&(String, String)> = env.iter().collect();
+    sorted.sort();
+    for (var, raw) in sorted {
+        let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
+        if NON_SETTING_VARS.contains(&rest) {
+            continue;
+        }
+        let dotted = rest.to_ascii_lowercase().replace("__", ".");
+        if known.contains(&dotted) {
+            layer.push((dotted, parse_env_value(raw)));
+        } else if let Some(base) = dotted.strip_suffix("_file").filter(|b| known.contains(*b)) {
+            let path = PathBuf::from(raw);
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::SecretFile {
+                var: var.clone(),
+                path: path.clone(),
+                source,
+            })?;
+            // A secret file usually ends with a newline that is not part of the secret.
+            let value = text.trim_end_matches(['\n', '\r']).to_string();
+            layer.push((base.to_string(), figment::value::Value::from(value)));
+        } else {
+            warnings.push(format!("ignoring unknown environment setting {var}"));
+        }
+    }
+    Ok((layer, warnings))
+}
+
+/// Env values use figment's grammar (`true`, `5`, `[5, 30]`), so lists and numbers work;
+/// strings stay strings.
+fn parse_env_value(raw: &str) -> figment::value::Value {
+    raw.parse::<figment::value::Value>().unwrap_or_else(|never| match never {})
+}
+
+/// Path helper used by `serve` and the tests: does a file exist and is it non-empty.
+pub fn non_empty_file(path: &Path) -> bool {
+    std::fs::metadata(path).map(|m| m.is_file() && m.len() > 0).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_text_parses_to_default_config() {
+        let parsed: Config = toml::from_str(DEFAULTS_TOML).expect("defaults.toml parses");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn defaults_text_mentions_every_known_key() {
+        // Every key must be documented (present uncommented) in the printed defaults.
+        let value: toml::Value = toml::from_str(DEFAULTS_TOML).unwrap();
+        let mut documented = BTreeSet::new();
+        collect_keys("", &value, &mut documented);
+        assert_eq!(documented, known_keys());
+    }
+
+    #[test]
+    fn example_file_equals_printed_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../motiond.example.toml");
+        let text = std::fs::read_to_string(path).expect("motiond.example.toml at the repository root");
+        assert_eq!(text, DEFAULTS_TOML, "run `motiond config defaults > motiond.example.toml`");
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("motiond.toml");
+        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9000\"\n[worker]\nmax_attempts = 7\nlease_ms = 5000\n").unwrap();
+        let sources = Sources {
+            file: Some(file),
+            env: env(&[("MOTIOND_WORKER__MAX_ATTEMPTS", "5"), ("MOTIOND_WEBHOOKS__RETRY_DELAYS_S", "[1, 2]")]),
+            flags: vec![],
+        }
+        .flag("server.listen", "127.0.0.1:0");
+        let loaded = Config::load(&sources).unwrap();
+        let c = loaded.config;
+        assert_eq!(c.server.listen, "127.0.0.1:0", "flag beats file");
+        assert_eq!(c.worker.max_attempts, 5, "env beats file");
+        assert_eq!(c.worker.lease_ms, 5000, "file beats default");
+        assert_eq!(c.webhooks.retry_delays_s, vec![1, 2]);
+        assert_eq!(c.worker.task_timeout_s, 600, "untouched default");
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("motiond.toml");
+        std::fs::write(&file, "[server]\nlisten_addr = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Config::load(&Sources { file: Some(file), ..Default::default() }).unwrap_err();
+        assert!(err.to_string().contains("listen_addr"), "{err}");
+        std::fs::write(dir.path().join("b.toml"), "[nosuchsection]\nx = 1\n").unwrap();
+        let err = Config::load(&Sources { file: Some(dir.path().join("b.toml")), ..Default::default() }).unwrap_err();
+        assert!(err.to_string().contains("nosuchsection"), "{err}");
+    }
+
+    #[test]
+    fn unknown_env_key_is_a_warning() {
+        let loaded = Config::load(&Sources { env: env(&[("MOTIOND_SERVER__LISTN", "x")]), ..Default::default() }).unwrap();
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0].contains("MOTIOND_SERVER__LISTN"));
+    }
+
+    #[test]
+    fn secret_from_file_and_redacted_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("key");
+        std::fs::write(&secret, "c2VjcmV0LWtleQ==\n").unwrap();
+        let sources = Sources {
+            env: env(&[("MOTIOND_WEBHOOKS__MASTER_KEY_FILE", secret.to_str().unwrap())]),
+            ..Default::default()
+        };
+        let c = Config::load(&sources).unwrap().config;
+        assert_eq!(c.webhooks.master_key.expose(), "c2VjcmV0LWtleQ==");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("c2VjcmV0LWtleQ"), "secret leaked into Debug");
+    }
+
+    #[test]
+    fn missing_secret_file_is_an_error() {
+        let sources =
+            Sources { env: env(&[("MOTIOND_DATABASE__URL_FILE", "/nonexistent/motiond-secret")]), ..Default::default() };
+        assert!(matches!(Config::load(&sources), Err(ConfigError::SecretFile { .. })));
+    }
+
+    #[test]
+    fn data_dir_and_models_alias() {
+        let sources = Sources {
+            env: env(&[("MOTIOND_DATA_DIR", "/srv/m"), ("MOTIOND_MODELS_DIR", "/opt/models"), ("MOTIOND_LOG", "debug")]),
+            ..Default::default()
+        };
+        let loaded = Config::load(&sources).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let c = loaded.config;
+        assert_eq!(c.data_dir(), PathBuf::from("/srv/m"));
+        assert_eq!(c.models_dir(), PathBuf::from("/opt/models"));
+        assert_eq!(c.database_url(), "sqlite:///srv/m/motiond.db");
+        assert_eq!(c.storage_url(), "file:///srv/m/blobs");
+        let precise = Sources {
+            env: env(&[("MOTIOND_MODELS_DIR", "/a"), ("MOTIOND_MODELS__DIR", "/b")]),
+            ..Default::default()
+        };
+        assert_eq!(Config::load(&precise).unwrap().config.models_dir(), PathBuf::from("/b"));
+    }
+
+    #[test]
+    fn public_url_rules() {
+        let c = Config::default();
+        assert_eq!(c.public_url("0.0.0.0:8080".parse().unwrap()), "http://127.0.0.1:8080");
+        assert_eq!(c.public_url("[::]:81".parse().unwrap()), "http://[::1]:81");
+        assert_eq!(c.public_url("10.1.2.3:80".parse().unwrap()), "http://10.1.2.3:80");
+        let mut c = Config::default();
+        c.server.public_url = "https://m.example.com/prefix/".into();
+        assert_eq!(c.public_url("0.0.0.0:1".parse().unwrap()), "https://m.example.com/prefix");
+    }
+
+    #[test]
+    fn invalid_values_are_rejected() {
+        let sources = Sources { env: env(&[("MOTIOND_MODELS__LANDMARK", "huge")]), ..Default::default() };
+        assert!(matches!(Config::load(&sources), Err(ConfigError::Invalid(_))));
+        let sources = Sources { env: env(&[("MOTIOND_WORKER__CONCURRENCY", "many")]), ..Default::default() };
+        assert!(Config::load(&sources).is_err());
+    }
+}

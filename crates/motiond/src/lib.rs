@@ -1,0 +1,14 @@
+//! motiond: the composition root of the service.
+//!
+//! The binary (`main.rs`) only parses the command line and calls [`cli::Cli::run`]. Everything
+//! else lives in this library so that in-process tests can build the very same application
+//! with [`build_app`] that `motiond serve` runs.
+//!
+//! Subcommand modules are declared here (one `pub mod` line each) and dispatched from `cli.rs`.
+
+pub mod cli;
+pub mod config;
+pub mod config_cmd;
+pub mod studio;
+
+pub use config::Config;
