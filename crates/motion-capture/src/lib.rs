@@ -12,5 +12,5 @@
 //! Shared data types between the stages live in [`types`].
 
 pub mod animation;
-pub mod bvh;
+pub mod models;
 pub mod types;

