@@ -12,5 +12,8 @@
 //! Shared data types between the stages live in [`types`].
 
 pub mod animation;
+pub mod bvh;
+pub mod media;
 pub mod models;
+pub mod solve;
 pub mod types;
