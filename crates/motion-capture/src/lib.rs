@@ -13,7 +13,5 @@
 
 pub mod animation;
 pub mod bvh;
-pub mod media;
 pub mod models;
-pub mod solve;
 pub mod types;
