@@ -1,0 +1,56 @@
+//! The blob key scheme. Keys are relative, `/`-separated and never contain user text.
+//!
+//! - `assets/<account>/<asset id>/<fileName>` and `assets/<account>/<asset id>/cover.jpg`
+//! - `results/<task>/<lease token>/<name>`: attempt-scoped, so a stale attempt can never
+//!   overwrite what another attempt published
+//! - `official/<catalog key hash>/<version>/<name>`
+
+use crate::domain::{AccountId, TaskId};
+use crate::ids::sha256_hex;
+
+pub fn asset_original(account: AccountId, asset_id: &str, file_name: &str) -> String {
+    format!("assets/{account}/{asset_id}/{file_name}")
+}
+
+pub fn asset_cover(account: AccountId, asset_id: &str) -> String {
+    format!("assets/{account}/{asset_id}/cover.jpg")
+}
+
+pub fn result(task: TaskId, lease_token: &str, name: &str) -> String {
+    format!("results/{task}/{lease_token}/{name}")
+}
+
+/// Official motion files; `version` changes on each import so replaced files never clash.
+pub fn official(catalog_key: &str, version: &str, name: &str) -> String {
+    let key = &sha256_hex(catalog_key.as_bytes())[..16];
+    format!("official/{key}/{version}/{name}")
+}
+
+/// True when `key` is a safe relative key: non-empty `/`-separated segments of
+/// `[A-Za-z0-9._-]`, none of them `.` or `..`.
+pub fn is_safe_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_safe() {
+        assert!(is_safe_key(&asset_original(5, "123", "abc.mp4")));
+        assert!(is_safe_key(&asset_cover(5, "123")));
+        assert!(is_safe_key(&result(9, "0af3", "bvh.zip")));
+        assert!(is_safe_key(&official("walking", "v1", "motion.mp4")));
+        assert_eq!(result(9, "tok", "bvh.zip"), "results/9/tok/bvh.zip");
+        for bad in ["", "/abs", "a//b", "../x", "a/./b", "a/b c", "a\\b"] {
+            assert!(!is_safe_key(bad), "{bad}");
+        }
+    }
+}
