@@ -13,5 +13,6 @@
 
 pub mod animation;
 pub mod bvh;
+pub mod media;
 pub mod models;
 pub mod types;

@@ -1,0 +1,217 @@
+//! The frame source: ffmpeg decodes the user's video to packed rgb24 on stdout, one frame of
+//! exactly W·H·3 bytes after another, in presentation order, upright (autorotation on), with no
+//! frame dropped or duplicated (`-fps_mode passthrough`). Frames go through a small bounded
+//! channel, so a slow consumer stalls ffmpeg instead of filling memory.
+//!
+//! Presentation times: the goldens (pose-pipeline §10) use ffprobe's `best_effort_timestamp_time`.
+//! The ffmpeg CLI sets each decoded frame's pts to exactly that value, and with `-copyts` it is
+//! not shifted, so a `setpts` filter that returns PTS unchanged and `print`s `PTS·TB·10⁶` at
+//! error level reports it on stderr for each frame, before the frame reaches the output. This
+//! streams, costs nothing measurable, and needs no second decoder process.
+
+use std::path::Path;
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::probe::MediaInfo;
+use super::runner::{FfCommand, Limits, MediaError, Tool, split_job_path};
+use super::sniff::Container;
+use crate::types::RgbFrame;
+
+/// Options of a [`FrameSource`].
+#[derive(Clone, Debug)]
+pub struct DecodeOptions {
+    pub limits: Limits,
+    /// Decoded frames buffered between ffmpeg and the consumer.
+    pub channel_frames: usize,
+    /// `-frames:v` cap (None: all frames).
+    pub max_frames: Option<u64>,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions { limits: Limits::default(), channel_frames: 3, max_frames: None }
+    }
+}
+
+/// The setpts expression: identity on PTS, printing PTS in microseconds at level 16 (error), so
+/// it passes `-v error`. Lines that parse as a number are timestamps; all else is diagnostics.
+const TIMESTAMP_FILTER: &str = "setpts='PTS+0*print(PTS*TB*1000000,16)'";
+
+/// Streams decoded RGB frames of one video or image.
+pub struct FrameSource {
+    rx: mpsc::Receiver<Result<RgbFrame, MediaError>>,
+    width: u32,
+    height: u32,
+}
+
+impl FrameSource {
+    /// Starts decoding `path` (a file in its job directory) whose probe result is `info`.
+    pub fn open(
+        path: &Path,
+        info: &MediaInfo,
+        opts: &DecodeOptions,
+        cancel: &CancellationToken,
+    ) -> Result<FrameSource, MediaError> {
+        let (dir, name) = split_job_path(Tool::Ffmpeg, path)?;
+        let (width, height) = (info.width, info.height);
+        let mut args: Vec<String> = vec!["-copyts".into(), "-fps_mode".into(), "passthrough".into()];
+        if let Some(n) = opts.max_frames {
+            args.extend(["-frames:v".into(), n.to_string()]);
+        }
+        args.extend(
+            ["-an", "-sn", "-dn", "-vf", TIMESTAMP_FILTER, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+                .map(String::from),
+        );
+        let (ts_tx, ts_rx) = mpsc::unbounded_channel::<f64>();
+        let hook = Box::new(move |line: &str| match line.trim().parse::<f64>() {
+            Ok(v) => {
+                let _ = ts_tx.send(v);
+                false
+            }
+            Err(_) => true,
+        });
+        let mut running = FfCommand::ffmpeg(dir)
+            .input_file(&name, info.container)
+            .args(args)
+            .limits(opts.limits.clone())
+            .spawn_with_stderr_hook(cancel, Some(hook))?;
+        let stdout = running.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel(opts.channel_frames.max(1));
+        tokio::spawn(pump(running, stdout, ts_rx, tx, width, height, info.fps));
+        Ok(FrameSource { rx, width, height })
+    }
+
+    /// The next frame; `None` after the last one. An error ends the stream.
+    pub async fn next_frame(&mut self) -> Option<Result<RgbFrame, MediaError>> {
+        self.rx.recv().await
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+}
+
+/// Reads exact frames from stdout, pairs each with its timestamp, and forwards them.
+async fn pump(
+    running: super::runner::Running,
+    mut stdout: tokio::process::ChildStdout,
+    mut ts_rx: mpsc::UnboundedReceiver<f64>,
+    tx: mpsc::Sender<Result<RgbFrame, MediaError>>,
+    width: u32,
+    height: u32,
+    fps: f64,
+) {
+    let frame_len = width as usize * height as usize * 3;
+    let mut clock = FrameClock::new(fps);
+    let mut index = 0u64;
+    let failure = loop {
+        let mut data = vec![0u8; frame_len];
+        match read_full(&mut stdout, &mut data).await {
+            Ok(0) => break None,
+            Ok(n) if n < frame_len => {
+                break Some(MediaError::bad_input(Tool::Ffmpeg, format!("truncated frame {index}: {n} of {frame_len} bytes")));
+            }
+            Ok(_) => {}
+            Err(source) => break Some(MediaError::Io { tool: Tool::Ffmpeg, source }),
+        }
+        // The timestamp line is written before the frame leaves the filter graph.
+        let t_us = clock.next(ts_rx.recv().await);
+        let frame = RgbFrame { width, height, t_us, index, data };
+        if tx.send(Ok(frame)).await.is_err() {
+            // The consumer is gone: dropping `running` kills ffmpeg.
+            return;
+        }
+        index += 1;
+    };
+    drop(stdout);
+    let result = running.wait().await;
+    let err = failure.or(result.err());
+    if let Some(e) = err {
+        let _ = tx.send(Err(e)).await;
+    }
+}
+
+/// Turns printed timestamps into strictly increasing integer microseconds (the filters require
+/// it); a missing or non-finite value continues from the previous one at the nominal rate.
+struct FrameClock {
+    last: Option<i64>,
+    step_us: i64,
+}
+
+impl FrameClock {
+    fn new(fps: f64) -> Self {
+        let step_us = if fps > 0.0 { (1e6 / fps).round().max(1.0) as i64 } else { 33_333 };
+        FrameClock { last: None, step_us }
+    }
+
+    fn next(&mut self, printed: Option<f64>) -> i64 {
+        let t = match printed.filter(|v| v.is_finite()) {
+            Some(v) => v.round() as i64,
+            None => self.last.map_or(0, |l| l + self.step_us),
+        };
+        let t = match self.last {
+            Some(l) if t <= l => l + 1,
+            _ => t,
+        };
+        self.last = Some(t);
+        t
+    }
+}
+
+async fn read_full(r: &mut tokio::process::ChildStdout, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = r.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+/// Decodes a still image (PNG/JPEG, by ffmpeg, as the goldens were made) to one RGB frame.
+pub async fn decode_image(
+    path: &Path,
+    info: &MediaInfo,
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<RgbFrame, MediaError> {
+    if !matches!(info.container, Container::Png | Container::Jpeg) {
+        return Err(MediaError::bad_input(Tool::Ffmpeg, "not an image"));
+    }
+    let opts = DecodeOptions { limits: limits.clone(), channel_frames: 1, max_frames: Some(1) };
+    let mut src = FrameSource::open(path, info, &opts, cancel)?;
+    let frame = src
+        .next_frame()
+        .await
+        .ok_or_else(|| MediaError::bad_input(Tool::Ffmpeg, "image decoded to no frame"))??;
+    // Drain so that a late failure (and the process exit) is observed.
+    while let Some(r) = src.next_frame().await {
+        r?;
+    }
+    Ok(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_rounds_and_keeps_order() {
+        let mut c = FrameClock::new(30.0);
+        assert_eq!(c.next(Some(0.0)), 0);
+        assert_eq!(c.next(Some(33333.333333)), 33333);
+        assert_eq!(c.next(Some(66666.666667)), 66667);
+        assert_eq!(c.next(None), 100000);
+        assert_eq!(c.next(Some(f64::NAN)), 133333);
+        assert_eq!(c.next(Some(100.0)), 133334);
+    }
+}

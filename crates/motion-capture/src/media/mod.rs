@@ -1,0 +1,17 @@
+//! Media I/O. Untrusted media is only ever touched by ffmpeg/ffprobe subprocesses started
+//! through [`runner::FfCommand`], with the input format chosen by [`sniff`].
+//!
+//! - [`runner`]: the hardened subprocess runner (the only place that spawns ffmpeg/ffprobe).
+//! - [`sniff`]: magic bytes → container family → forced demuxer.
+//! - [`probe`]: ffprobe → [`probe::MediaInfo`]; cover frames.
+//! - [`decode`]: the rawvideo rgb24 frame source with per-frame presentation times.
+
+pub mod decode;
+pub mod probe;
+pub mod runner;
+pub mod sniff;
+
+pub use decode::{DecodeOptions, FrameSource};
+pub use probe::{MediaInfo, extract_frame_jpeg, probe};
+pub use runner::{FfCommand, Limits, MediaError, RawVideoInput, Running, Tool};
+pub use sniff::{Container, sniff_file};

@@ -1,0 +1,266 @@
+//! ffprobe through the hardened runner, its JSON parsed with serde, and the result checked:
+//! an exit status of 0 proves nothing (a PNG forced through `jpeg_pipe` "succeeds" with a 0×0
+//! stream), so the parsed stream must make sense too.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use super::runner::{FfCommand, Limits, MediaError, Tool, split_job_path};
+use super::sniff::Container;
+
+/// Largest side we ever accept from a probe, whatever the caller's own rules say.
+pub const MAX_SIDE: u32 = 16384;
+
+/// What the engine and the API need to know about a media file (first video stream).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MediaInfo {
+    pub container: Container,
+    /// Display size: after the rotation metadata is applied (what the decoder outputs with
+    /// autorotation on).
+    pub width: u32,
+    pub height: u32,
+    /// Size as coded in the stream.
+    pub coded_width: u32,
+    pub coded_height: u32,
+    /// Rotation from the display matrix (or the legacy `rotate` tag) in degrees, normalised to
+    /// 0, 90, 180 or 270 as ffprobe reports it.
+    pub rotation_deg: u32,
+    /// Average frame rate (`avg_frame_rate`); 0 for still images.
+    pub fps: f64,
+    /// Stream duration, else container duration, in seconds (None for still images).
+    pub duration_s: Option<f64>,
+    /// Frame count: `nb_frames` when the container states it, else `duration · fps` rounded.
+    pub frame_count: Option<u64>,
+    /// True when `frame_count` is the `duration · fps` estimate.
+    pub frame_count_estimated: bool,
+    pub codec: String,
+    pub pix_fmt: Option<String>,
+    /// Number of streams of all kinds in the file.
+    pub stream_count: usize,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProbeJson {
+    #[serde(default)]
+    streams: Vec<StreamJson>,
+    format: Option<FormatJson>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StreamJson {
+    codec_type: Option<String>,
+    codec_name: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    pix_fmt: Option<String>,
+    avg_frame_rate: Option<String>,
+    r_frame_rate: Option<String>,
+    duration: Option<String>,
+    nb_frames: Option<String>,
+    #[serde(default)]
+    tags: std::collections::HashMap<String, String>,
+    #[serde(default)]
+    side_data_list: Vec<SideDataJson>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SideDataJson {
+    rotation: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FormatJson {
+    duration: Option<String>,
+    nb_streams: Option<usize>,
+}
+
+/// Probes `path` (a file in its job directory) with the demuxer of `container`.
+pub async fn probe(
+    path: &Path,
+    container: Container,
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<MediaInfo, MediaError> {
+    let (dir, name) = split_job_path(Tool::Ffprobe, path)?;
+    let out = FfCommand::ffprobe(dir)
+        .input_file(&name, container)
+        .args(["-show_streams", "-show_format", "-of", "json"])
+        .limits(limits.clone())
+        .run(cancel)
+        .await?;
+    parse_probe_json(&out.stdout, container)
+}
+
+/// Parses and checks ffprobe's `-show_streams -show_format -of json` output.
+pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, MediaError> {
+    let bad = |r: String| MediaError::bad_input(Tool::Ffprobe, r);
+    let p: ProbeJson = serde_json::from_slice(json).map_err(|e| bad(format!("unreadable ffprobe output: {e}")))?;
+    let stream_count = p.format.as_ref().and_then(|f| f.nb_streams).unwrap_or(p.streams.len()).max(p.streams.len());
+    let v = p
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("video"))
+        .ok_or_else(|| bad("no video stream".into()))?;
+    let (cw, ch) = (v.width.unwrap_or(0), v.height.unwrap_or(0));
+    if cw == 0 || ch == 0 {
+        return Err(bad(format!("video stream has no size ({cw}x{ch})")));
+    }
+    if cw > MAX_SIDE || ch > MAX_SIDE {
+        return Err(bad(format!("video stream is too large ({cw}x{ch})")));
+    }
+    let rotation_deg = rotation(v);
+    let (width, height) = if rotation_deg % 180 == 90 { (ch, cw) } else { (cw, ch) };
+    let fps = if container.is_image() {
+        0.0
+    } else {
+        parse_rate(v.avg_frame_rate.as_deref())
+            .filter(|r| *r > 0.0)
+            .or_else(|| parse_rate(v.r_frame_rate.as_deref()))
+            .unwrap_or(0.0)
+    };
+    let duration_s = if container.is_image() {
+        None
+    } else {
+        parse_f64(v.duration.as_deref())
+            .or_else(|| p.format.as_ref().and_then(|f| parse_f64(f.duration.as_deref())))
+            .filter(|d| d.is_finite() && *d >= 0.0)
+    };
+    let stated = v.nb_frames.as_deref().and_then(|n| n.parse::<u64>().ok()).filter(|n| *n > 0);
+    let (frame_count, frame_count_estimated) = match (container.is_image(), stated, duration_s) {
+        (true, _, _) => (Some(1), false),
+        (false, Some(n), _) => (Some(n), false),
+        (false, None, Some(d)) if fps > 0.0 => (Some((d * fps).round() as u64), true),
+        _ => (None, false),
+    };
+    Ok(MediaInfo {
+        container,
+        width,
+        height,
+        coded_width: cw,
+        coded_height: ch,
+        rotation_deg,
+        fps,
+        duration_s,
+        frame_count,
+        frame_count_estimated,
+        codec: v.codec_name.clone().unwrap_or_default(),
+        pix_fmt: v.pix_fmt.clone(),
+        stream_count,
+    })
+}
+
+fn rotation(v: &StreamJson) -> u32 {
+    let raw = v
+        .side_data_list
+        .iter()
+        .find_map(|s| s.rotation)
+        .or_else(|| v.tags.get("rotate").and_then(|r| r.parse::<f64>().ok()))
+        .unwrap_or(0.0);
+    // Snap to quarter turns; ffmpeg's autorotation also only handles those.
+    let quarter = (raw / 90.0).round() as i64;
+    (quarter.rem_euclid(4) * 90) as u32
+}
+
+fn parse_rate(s: Option<&str>) -> Option<f64> {
+    let s = s?;
+    let r = match s.split_once('/') {
+        Some((n, d)) => {
+            let (n, d) = (n.parse::<f64>().ok()?, d.parse::<f64>().ok()?);
+            if d == 0.0 {
+                return None;
+            }
+            n / d
+        }
+        None => s.parse::<f64>().ok()?,
+    };
+    r.is_finite().then_some(r)
+}
+
+fn parse_f64(s: Option<&str>) -> Option<f64> {
+    s?.parse::<f64>().ok()
+}
+
+/// Writes one JPEG frame of the video nearest to `at_s` seconds to `out` (our own path), scaled
+/// down (never up) so that its longer side is at most `max_side`. Used for covers.
+pub async fn extract_frame_jpeg(
+    path: &Path,
+    container: Container,
+    at_s: f64,
+    out: &Path,
+    max_side: u32,
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<(), MediaError> {
+    let (dir, name) = split_job_path(Tool::Ffmpeg, path)?;
+    let at = format!("{:.3}", at_s.max(0.0));
+    let scale = format!(
+        "scale=w='min(iw,{m})':h='min(ih,{m})':force_original_aspect_ratio=decrease,format=yuvj420p",
+        m = max_side.max(2)
+    );
+    let mut out_arg = std::ffi::OsString::from("file:");
+    out_arg.push(out.as_os_str());
+    FfCommand::ffmpeg(dir)
+        .input_args(["-ss", at.as_str()])
+        .input_file(&name, container)
+        .args(["-frames:v", "1", "-an", "-sn", "-dn", "-vf", scale.as_str(), "-q:v", "3", "-f", "mjpeg", "-y"])
+        .args([out_arg])
+        .limits(limits.clone())
+        .run(cancel)
+        .await?;
+    let len = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    if len == 0 {
+        return Err(MediaError::bad_input(Tool::Ffmpeg, format!("no frame at {at} s")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PHONE: &str = r#"{"streams":[{"index":0,"codec_name":"h264","codec_type":"video","width":1920,"height":1080,
+      "pix_fmt":"yuv420p","r_frame_rate":"30/1","avg_frame_rate":"30000/1001","duration":"4.004000","nb_frames":"120",
+      "side_data_list":[{"side_data_type":"Display Matrix","rotation":-90}]},
+      {"index":1,"codec_type":"audio","codec_name":"aac"}],"format":{"nb_streams":2,"duration":"4.010000"}}"#;
+
+    #[test]
+    fn parses_a_rotated_phone_video() {
+        let m = parse_probe_json(PHONE.as_bytes(), Container::Mp4Mov).unwrap();
+        assert_eq!((m.width, m.height, m.coded_width, m.coded_height), (1080, 1920, 1920, 1080));
+        assert_eq!(m.rotation_deg, 270);
+        assert!((m.fps - 29.97).abs() < 0.01);
+        assert_eq!(m.duration_s, Some(4.004));
+        assert_eq!((m.frame_count, m.frame_count_estimated), (Some(120), false));
+        assert_eq!((m.codec.as_str(), m.stream_count), ("h264", 2));
+    }
+
+    #[test]
+    fn estimates_frames_from_duration_for_matroska() {
+        let j = r#"{"streams":[{"codec_type":"video","codec_name":"vp9","width":640,"height":480,
+          "avg_frame_rate":"25/1","tags":{"DURATION":"00:00:02.000000000"}}],"format":{"duration":"2.000000"}}"#;
+        let m = parse_probe_json(j.as_bytes(), Container::Matroska).unwrap();
+        assert_eq!((m.frame_count, m.frame_count_estimated), (Some(50), true));
+        assert_eq!(m.duration_s, Some(2.0));
+    }
+
+    #[test]
+    fn rejects_sizeless_absurd_or_streamless_input() {
+        let zero = r#"{"streams":[{"codec_type":"video","codec_name":"png","width":0,"height":0}]}"#;
+        assert!(parse_probe_json(zero.as_bytes(), Container::Jpeg).unwrap_err().is_bad_input());
+        let huge = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":100000,"height":100000}]}"#;
+        assert!(parse_probe_json(huge.as_bytes(), Container::Mp4Mov).is_err());
+        let audio = r#"{"streams":[{"codec_type":"audio","codec_name":"aac"}]}"#;
+        assert!(parse_probe_json(audio.as_bytes(), Container::Mp4Mov).is_err());
+        assert!(parse_probe_json(b"not json", Container::Mp4Mov).is_err());
+    }
+
+    #[test]
+    fn legacy_rotate_tag_is_honoured() {
+        let j = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":640,"height":480,
+          "avg_frame_rate":"30/1","tags":{"rotate":"90"}}]}"#;
+        let m = parse_probe_json(j.as_bytes(), Container::Mp4Mov).unwrap();
+        assert_eq!((m.width, m.height, m.rotation_deg), (480, 640, 90));
+    }
+}
