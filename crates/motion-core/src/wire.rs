@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::domain::WireStatus;
+
 /// `motion_control_motion_process`: the task and work `type`.
 pub const TASK_TYPE: &str = "motion_control_motion_process";
 /// `MOTION_EXTRACTION`: the task `scene`.
@@ -35,7 +37,7 @@ pub struct ErrorBody {
 pub struct Account {
     pub email: String,
     pub max_jobs: u32,
-    pub user_id: u64,
+    pub user_id: i64,
     pub reply_url: Option<String>,
     pub create_time: i64,
     pub update_time: i64,
@@ -61,7 +63,7 @@ pub struct AccountDeleted {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ImageUploaded {
-    pub status: u32,
+    pub status: i64,
     pub url: String,
     pub message: String,
     pub file_name: String,
@@ -78,7 +80,7 @@ impl ImageUploaded {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct VideoUploaded {
-    pub status: u32,
+    pub status: i64,
     pub resource_url: String,
     pub cover_url: String,
     pub file_name: String,
@@ -132,7 +134,7 @@ pub struct UploadedAsset {
     /// Decimal string.
     pub id: String,
     pub name: String,
-    pub user_id: u64,
+    pub user_id: i64,
     /// `video` or `image`.
     pub content_type: String,
     pub resource: Resource,
@@ -149,7 +151,7 @@ impl UploadedAsset {
     pub fn new(
         id: String,
         name: String,
-        user_id: u64,
+        user_id: i64,
         content_type: String,
         resource: Resource,
         cover: Resource,
@@ -229,7 +231,7 @@ pub struct OfficialMotion {
 pub struct UserMotion {
     pub work_name: String,
     pub work_id: i64,
-    pub task_id: u64,
+    pub task_id: i64,
     pub official: bool,
     pub resource: ResourceUrl,
     pub cover: ResourceUrl,
@@ -320,12 +322,12 @@ impl TaskInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskObject {
-    pub id: u64,
-    pub user_id: u64,
+    pub id: i64,
+    pub user_id: i64,
     #[serde(rename = "type")]
     pub kind: String,
     pub scene: String,
-    pub status: u32,
+    pub status: i64,
     #[serde(rename = "status_name")]
     pub status_name: String,
     #[serde(rename = "status_final")]
@@ -354,11 +356,11 @@ pub struct SelfComment {
 pub struct Work {
     pub work_id: i64,
     pub work_item_id: i64,
-    pub task_id: u64,
-    pub user_id: u64,
+    pub task_id: i64,
+    pub user_id: i64,
     #[serde(rename = "type")]
     pub kind: String,
-    pub status: u32,
+    pub status: i64,
     #[serde(rename = "status_name")]
     pub status_name: String,
     #[serde(rename = "status_final")]
@@ -381,8 +383,8 @@ impl Work {
     #[allow(clippy::too_many_arguments)]
     pub fn succeeded(
         work_id: i64,
-        task_id: u64,
-        user_id: u64,
+        task_id: i64,
+        user_id: i64,
         resource: Resource,
         cover: Resource,
         create_time: i64,
@@ -445,7 +447,7 @@ pub struct UserTickets {
 pub struct TaskEnvelope {
     pub task: TaskObject,
     pub works: Vec<Work>,
-    pub status: u32,
+    pub status: i64,
     #[serde(rename = "status_name")]
     pub status_name: String,
     #[serde(rename = "status_final")]
@@ -457,54 +459,11 @@ pub struct TaskEnvelope {
     pub edit_project: Option<Value>,
 }
 
-/// The wire status triple of §6.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WireStatus {
-    Submitted,
-    Processing,
-    Succeed,
-    Failed,
-}
-
-impl WireStatus {
-    pub fn code(self) -> u32 {
-        match self {
-            WireStatus::Submitted => 5,
-            WireStatus::Processing => 10,
-            WireStatus::Succeed => 99,
-            WireStatus::Failed => 50,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            WireStatus::Submitted => "submitted",
-            WireStatus::Processing => "processing",
-            WireStatus::Succeed => "succeed",
-            WireStatus::Failed => "failed",
-        }
-    }
-
-    pub fn is_final(self) -> bool {
-        matches!(self, WireStatus::Succeed | WireStatus::Failed)
-    }
-
-    pub fn from_code(code: u32) -> Option<Self> {
-        match code {
-            5 => Some(WireStatus::Submitted),
-            10 => Some(WireStatus::Processing),
-            99 => Some(WireStatus::Succeed),
-            50 => Some(WireStatus::Failed),
-            _ => None,
-        }
-    }
-}
-
 /// The parts of an envelope that vary; everything else is the seed's constants.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnvelopeParts {
-    pub task_id: u64,
-    pub user_id: u64,
+    pub task_id: i64,
+    pub user_id: i64,
     pub status: WireStatus,
     /// `""` in 5/10, `"success"` in 99, the failure reason in 50.
     pub message: String,
@@ -592,7 +551,7 @@ pub struct TaskDeleted {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SchedulerEntry {
-    pub id: u64,
+    pub id: i64,
     pub email: String,
     /// RFC 3339 UTC with milliseconds.
     pub started: String,
@@ -606,8 +565,7 @@ pub struct SchedulerEntry {
 
 /// §7.1 `elapsed`: minutes zero-padded to two digits, not capped at 59.
 pub fn format_elapsed(elapsed_ms: i64) -> String {
-    let secs = elapsed_ms.max(0) / 1000;
-    format!("{:02}:{:02}", secs / 60, secs % 60)
+    crate::clock::elapsed_mm_ss(elapsed_ms)
 }
 
 /// §7.2 one account's capacity.
@@ -633,12 +591,12 @@ pub struct SchedulerAvailable {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskCanceled {
-    pub id: u64,
+    pub id: i64,
     pub message: String,
 }
 
 impl TaskCanceled {
-    pub fn new(id: u64) -> Self {
+    pub fn new(id: i64) -> Self {
         Self { id, message: "Task was successfully canceled.".into() }
     }
 }
@@ -660,6 +618,166 @@ pub struct Health {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ready {
     pub status: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// Presentation: domain values → wire shapes, with URLs built at response time (§2.9)
+// ---------------------------------------------------------------------------------------
+
+/// `server.public_url` without a trailing slash; every file URL is built from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn new(url: &str) -> Self {
+        Self(url.trim_end_matches('/').to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `{public_url}/files/{fid}/{name}`.
+    pub fn file(&self, fid: &str, name: &str) -> String {
+        format!("{}/files/{fid}/{name}", self.0)
+    }
+
+    fn of(&self, f: &domain::StoredFile) -> String {
+        self.file(&f.fid, &f.name)
+    }
+}
+
+use crate::domain;
+
+/// §3.1 from the domain account.
+pub fn account(a: &domain::Account) -> Account {
+    Account {
+        email: a.email.clone(),
+        max_jobs: a.max_jobs,
+        user_id: a.id,
+        reply_url: a.reply_url.clone(),
+        create_time: a.create_time,
+        update_time: a.update_time,
+    }
+}
+
+/// §4.1 200 of an upload.
+pub fn uploaded(a: &domain::Asset, base: &PublicUrl) -> Uploaded {
+    match (a.kind, &a.cover) {
+        (domain::AssetKind::Video, Some(cover)) => {
+            Uploaded::Video(VideoUploaded::new(base.of(&a.original), base.of(cover), a.name.clone()))
+        }
+        _ => Uploaded::Image(ImageUploaded::new(base.of(&a.original), a.name.clone())),
+    }
+}
+
+/// §4.2 one asset of the list.
+pub fn uploaded_asset(a: &domain::Asset, base: &PublicUrl) -> UploadedAsset {
+    let resource = Resource::new(base.of(&a.original), a.width, a.height, a.duration_ms);
+    let cover = match &a.cover {
+        Some(c) => Resource::new(base.of(c), c.width, c.height, 0),
+        None => Resource::image_cover_placeholder(),
+    };
+    UploadedAsset::new(
+        a.id.clone(),
+        a.name.clone(),
+        a.account_id,
+        a.kind.as_str().to_owned(),
+        resource,
+        cover,
+        a.create_time,
+    )
+}
+
+fn ext_data(bvh: &domain::StoredFile, binary: &domain::StoredFile, base: &PublicUrl) -> ExtData {
+    ExtData { output_binary: base.of(binary), bvh_binary: base.of(bvh) }
+}
+
+/// §5.2 a user motion.
+pub fn user_motion(w: &domain::Work, base: &PublicUrl) -> UserMotion {
+    UserMotion {
+        work_name: w.name.clone(),
+        work_id: w.id,
+        task_id: w.task_id,
+        official: false,
+        resource: ResourceUrl { resource: base.of(&w.preview) },
+        cover: ResourceUrl { resource: base.of(&w.cover) },
+        ext_data: ext_data(&w.bvh_zip, &w.binary_zip, base),
+    }
+}
+
+/// §5.2 an official motion.
+pub fn official_motion(m: &domain::OfficialMotion, base: &PublicUrl) -> OfficialMotion {
+    OfficialMotion {
+        work_name: m.name.clone(),
+        work_id: m.work_id,
+        official: true,
+        tag: m.tag.clone(),
+        resource: ResourceUrl { resource: base.of(&m.preview) },
+        cover: ResourceUrl { resource: base.of(&m.cover) },
+        ext_data: ext_data(&m.bvh_zip, &m.binary_zip, base),
+    }
+}
+
+/// §6.2 the envelope of a task view (also the callback body before `replyRef`).
+pub fn task_envelope(v: &domain::TaskView, base: &PublicUrl) -> TaskEnvelope {
+    let t = &v.task;
+    let info = TaskInfo::motion(
+        base.file(&t.input.source_fid, &t.input.source_name),
+        base.file(&t.input.cover_fid, &t.input.cover_name),
+    );
+    let work = v.work.as_ref().filter(|_| t.wire_status == WireStatus::Succeed).map(|w| {
+        Work::succeeded(
+            w.id,
+            t.id,
+            t.account_id,
+            Resource::new(base.of(&w.preview), w.preview.width, w.preview.height, w.preview.duration_ms),
+            Resource::new(base.of(&w.cover), w.cover.width, w.cover.height, 0),
+            w.create_time,
+            info.clone(),
+            ext_data(&w.bvh_zip, &w.binary_zip, base),
+        )
+    });
+    TaskEnvelope::build(EnvelopeParts {
+        task_id: t.id,
+        user_id: t.account_id,
+        status: t.wire_status,
+        message: v.message(),
+        task_info: info,
+        create_time: t.create_time,
+        update_time: t.update_time,
+        work,
+        limit: v.max_jobs,
+        unfinished: v.unfinished,
+    })
+}
+
+/// §8.2 the callback body of a task view: the envelope plus `replyRef`.
+pub fn callback_body(v: &domain::TaskView, base: &PublicUrl) -> Vec<u8> {
+    let body = CallbackBody { envelope: task_envelope(v, base), reply_ref: v.task.reply_ref.clone() };
+    serde_json::to_vec(&body).expect("a callback body always serialises")
+}
+
+/// §7.1 one unfinished task at time `now`.
+pub fn scheduler_entry(e: &domain::SchedulerEntry, now: crate::clock::Millis) -> SchedulerEntry {
+    SchedulerEntry {
+        id: e.task_id,
+        email: e.email.clone(),
+        started: crate::clock::rfc3339_millis(e.create_time),
+        elapsed: format_elapsed(now - e.create_time),
+        reply_url: e.reply_url.clone(),
+        reply_ref: e.reply_ref.clone(),
+    }
+}
+
+/// §7.2 one account's capacity.
+pub fn capacity(c: &domain::AccountCapacity) -> AccountCapacity {
+    AccountCapacity {
+        email: c.email.clone(),
+        max_jobs: c.max_jobs,
+        executing: c.executing,
+        available: c.available(),
+    }
 }
 
 #[cfg(test)]
