@@ -56,6 +56,57 @@ function detectUp(bones) {
   return new THREE.Vector3(Math.sign(dir.x) || 1, 0, 0);
 }
 
+/** World-space bounding box of all bones of `figure` over the given times. */
+function boundsAt(figure, mixer, bones, times) {
+  const box = new THREE.Box3();
+  const p = new THREE.Vector3();
+  for (const t of times) {
+    mixer.setTime(t);
+    figure.updateMatrixWorld(true);
+    for (const bone of bones) box.expandByPoint(bone.getWorldPosition(p));
+  }
+  return box;
+}
+
+/**
+ * Parses BVH text into a figure that stands upright on the ground (Y up, feet at y = 0),
+ * about 1.7 units tall and centred over the origin across the whole clip. Needs no WebGL.
+ */
+export function prepareMotion(bvhText) {
+  const result = new BVHLoader().parse(sanitizeBvhJointNames(bvhText));
+  const bones = result.skeleton.bones;
+  if (!bones.length || !result.clip || !(result.clip.duration > 0)) {
+    throw new Error('The BVH file has no skeleton or no motion.');
+  }
+  const boneRoot = new THREE.Group();
+  boneRoot.add(bones[0]);
+  const figure = new THREE.Group();
+  figure.add(boneRoot);
+  const mixer = new THREE.AnimationMixer(boneRoot);
+  const action = mixer.clipAction(result.clip);
+  action.play();
+  const duration = result.clip.duration;
+
+  mixer.setTime(0);
+  figure.updateMatrixWorld(true);
+  figure.quaternion.setFromUnitVectors(detectUp(bones), new THREE.Vector3(0, 1, 0));
+  figure.updateMatrixWorld(true);
+
+  const startBox = boundsAt(figure, mixer, bones, [0]);
+  const nativeHeight = Math.max(startBox.max.y - startBox.min.y, 1e-6);
+  figure.scale.setScalar(FIGURE_HEIGHT_M / nativeHeight);
+
+  const samples = Array.from({ length: BOUNDS_SAMPLES + 1 }, (_, i) => (i / BOUNDS_SAMPLES) * duration);
+  const all = boundsAt(figure, mixer, bones, samples);
+  const center = all.getCenter(new THREE.Vector3());
+  figure.position.set(-center.x, -all.min.y, -center.z);
+  figure.updateMatrixWorld(true);
+  const bounds = boundsAt(figure, mixer, bones, samples);
+  mixer.setTime(0);
+  figure.updateMatrixWorld(true);
+  return { figure, boneRoot, bones, mixer, action, duration, nativeHeight, bounds, samples };
+}
+
 export class MotionViewer {
   /**
    * @param {HTMLElement} container element that receives the canvas; its size drives the view
@@ -114,53 +165,12 @@ export class MotionViewer {
   /** Parses BVH text and shows it, replacing any previous motion. */
   load(bvhText) {
     this.clearFigure();
-    const result = new BVHLoader().parse(sanitizeBvhJointNames(bvhText));
-    const bones = result.skeleton.bones;
-    if (!bones.length || !result.clip) throw new Error('The BVH file has no skeleton or no motion.');
-
-    this.boneRoot = new THREE.Group();
-    this.boneRoot.add(bones[0]);
-    this.figure = new THREE.Group();
-    this.figure.add(this.boneRoot);
+    const motion = prepareMotion(bvhText);
+    Object.assign(this, motion);
     this.scene.add(this.figure);
-
-    this.mixer = new THREE.AnimationMixer(this.boneRoot);
-    this.action = this.mixer.clipAction(result.clip);
-    this.action.play();
-    this.duration = result.clip.duration;
-    this.bones = bones;
-
-    this.mixer.setTime(0);
-    this.figure.updateMatrixWorld(true);
-    const up = detectUp(bones);
-    this.figure.quaternion.setFromUnitVectors(up, new THREE.Vector3(0, 1, 0));
-    this.figure.updateMatrixWorld(true);
-
-    const startBox = this.boundsAt([0]);
-    const nativeHeight = Math.max(startBox.max.y - startBox.min.y, 1e-6);
-    const scale = FIGURE_HEIGHT_M / nativeHeight;
-    this.figure.scale.setScalar(scale);
-    this.buildBody(bones, nativeHeight);
-
-    const samples = Array.from({ length: BOUNDS_SAMPLES + 1 }, (_, i) => (i / BOUNDS_SAMPLES) * this.duration);
-    const all = this.boundsAt(samples);
-    const center = all.getCenter(new THREE.Vector3());
-    this.figure.position.set(-center.x, -all.min.y, -center.z);
-    this.figure.updateMatrixWorld(true);
-    this.fitCamera(this.boundsAt(samples));
+    this.buildBody(this.bones, motion.nativeHeight);
+    this.fitCamera(motion.bounds);
     this.setTime(0);
-  }
-
-  /** World-space bounding box of all bones over the given times. */
-  boundsAt(times) {
-    const box = new THREE.Box3();
-    const p = new THREE.Vector3();
-    for (const t of times) {
-      this.mixer.setTime(t);
-      this.figure.updateMatrixWorld(true);
-      for (const bone of this.bones) box.expandByPoint(bone.getWorldPosition(p));
-    }
-    return box;
   }
 
   buildBody(bones, nativeHeight) {

@@ -1,0 +1,143 @@
+// Unit tests of the studio's pure modules, run in Node (no browser): the BVH preparation of
+// the 3D viewer on every clip of ../shared/testdata/bvh, the upload checks, the error wording
+// and the URL rewriting.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as THREE from 'three';
+import { prepareMotion, sanitizeBvhJointNames } from '../src/viewer.js';
+import { checkDuration, checkFile, roundDuration, uploadContentType } from '../src/validate.js';
+import { apiUrl, describeError, sameOriginFileUrl } from '../src/api.js';
+import { groupByTag, motionHref } from '../src/views/library.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BVH_DIR = join(here, '../../../shared/testdata/bvh');
+
+function bvhFiles() {
+  let names;
+  try {
+    names = readdirSync(BVH_DIR).filter((n) => n.endsWith('.bvh'));
+  } catch (error) {
+    throw new Error(`test data missing at ${BVH_DIR}: run scripts/test.sh (${error.message})`);
+  }
+  assert.ok(names.length >= 10, `expected the BVH clips in ${BVH_DIR}`);
+  return names;
+}
+
+function worldY(bone) {
+  return bone.getWorldPosition(new THREE.Vector3()).y;
+}
+
+for (const name of bvhFiles()) {
+  test(`viewer stands ${name} upright on the ground`, () => {
+    const text = readFileSync(join(BVH_DIR, name), 'utf8');
+    const motion = prepareMotion(text);
+    const frames = Number(/Frames:\s*(\d+)/.exec(text)[1]);
+    const frameTime = Number(/Frame Time:\s*([\d.eE+-]+)/.exec(text)[1]);
+    // three's BVHLoader times frames from 0, so the clip lasts (frames - 1) frame times.
+    assert.ok(Math.abs(motion.duration - (frames - 1) * frameTime) < frameTime + 1e-6, `duration ${motion.duration}`);
+    assert.ok(Math.abs(motion.bounds.min.y) < 1e-3, `lowest point ${motion.bounds.min.y} is on the ground`);
+
+    motion.mixer.setTime(0);
+    motion.figure.updateMatrixWorld(true);
+    const head = motion.bones.find((b) => /head/i.test(b.name));
+    const feet = motion.bones.filter((b) => /(foot|toe|ankle)/i.test(b.name));
+    assert.ok(head && feet.length, 'clip names a head and feet');
+    const footY = Math.min(...feet.map(worldY));
+    const rise = worldY(head) - footY;
+    assert.ok(rise > 1.0 && rise < 1.8, `head is ${rise.toFixed(2)} above the feet: upright, person-sized`);
+
+    // The figure moves: some bone is elsewhere half-way through the clip.
+    const start = motion.bones.map((b) => b.getWorldPosition(new THREE.Vector3()));
+    motion.mixer.setTime(motion.duration / 2);
+    motion.figure.updateMatrixWorld(true);
+    const moved = Math.max(...motion.bones.map((b, i) => b.getWorldPosition(new THREE.Vector3()).distanceTo(start[i])));
+    assert.ok(moved > 0.05, `largest bone displacement ${moved.toFixed(3)} m`);
+  });
+}
+
+test('joint names with colons are made safe for animation bindings', () => {
+  const out = sanitizeBvhJointNames('HIERARCHY\nROOT mixamorig:Hips\n{\n\tJOINT mixamorig:Spine \n\tEnd Site\n');
+  assert.match(out, /ROOT mixamorigHips\n/);
+  assert.match(out, /JOINT mixamorigSpine\n/);
+  assert.match(out, /End Site/);
+});
+
+test('upload types: mp4 and quicktime, also by extension when the browser gives no type', () => {
+  assert.equal(uploadContentType({ type: 'video/mp4', name: 'a.mp4' }), 'video/mp4');
+  assert.equal(uploadContentType({ type: 'video/quicktime', name: 'a.mov' }), 'video/quicktime');
+  assert.equal(uploadContentType({ type: '', name: 'clip.MOV' }), 'video/quicktime');
+  assert.equal(uploadContentType({ type: '', name: 'clip.mp4' }), 'video/mp4');
+  assert.equal(uploadContentType({ type: 'video/webm', name: 'a.webm' }), null);
+  assert.equal(uploadContentType({ type: 'image/png', name: 'a.mp4' }), null);
+});
+
+test('file checks name the problem in plain words', () => {
+  assert.deepEqual(checkFile({ type: 'video/mp4', name: 'a.mp4', size: 1000 }), []);
+  const [typeProblem] = checkFile({ type: 'video/webm', name: 'a.webm', size: 1000 });
+  assert.match(typeProblem, /not an MP4 or QuickTime/);
+  const [sizeProblem] = checkFile({ type: 'video/mp4', name: 'big.mp4', size: 104857601 });
+  assert.match(sizeProblem, /at most 100\.0 MB/);
+  assert.match(checkFile({ type: 'video/mp4', name: 'e.mp4', size: 0 })[0], /empty/);
+});
+
+test('duration is rounded like the server and must be 2 to 10 s', () => {
+  assert.equal(roundDuration(10.04), 10.0);
+  assert.equal(roundDuration(10.05), 10.1);
+  assert.equal(roundDuration(1.95), 2.0);
+  assert.equal(checkDuration(10.04), null);
+  assert.equal(checkDuration(2.0), null);
+  assert.match(checkDuration(10.05), /10\.1 s long; it must be between 2 and 10 seconds/);
+  assert.match(checkDuration(1.9), /1\.9 s long/);
+  assert.match(checkDuration(Number.NaN), /could not be read/);
+});
+
+test('API errors become sentences a person can act on', () => {
+  assert.match(describeError(401, { error: 'Unauthorized', code: 401 }), /token was not accepted/);
+  assert.match(describeError(0), /Could not reach/);
+  assert.match(
+    describeError(429, { error: 'Too many jobs for account a@b.c: 2 unfinished, maxJobs 2', code: 429 }, 10),
+    /^Too many jobs for account a@b\.c: 2 unfinished, maxJobs 2\. Wait for a running job to finish\. Try again in 10 s\.$/,
+  );
+  assert.match(describeError(429, { error: 'Too many requests', code: 429 }, 3), /too many requests\. Try again in 3 s/);
+  assert.equal(
+    describeError(400, { error: 'Video must be between 2 and 10 seconds long (got 12.3 s)' }),
+    'Video must be between 2 and 10 seconds long (got 12.3 s).',
+  );
+  assert.match(describeError(404, { error: 'Sorry, the requested resource was not found (VALID.ResourceNotFound)', message: 'Not Found' }), /Upload it again/);
+  assert.match(describeError(503, { error: 'Service unavailable, retry later' }), /temporarily unavailable/);
+  assert.match(describeError(500, { error: 'Internal server error' }), /internal error/);
+  assert.match(describeError(418, null), /HTTP 418/);
+});
+
+test('API URLs carry only the given query values', () => {
+  assert.equal(apiUrl('/videos/motions', { email: 'a+b@x.y', mine: 'true', pageNum: undefined }), '/v1/kling/videos/motions?email=a%2Bb%40x.y&mine=true');
+  assert.equal(apiUrl('/scheduler'), '/v1/kling/scheduler');
+});
+
+test('capability URLs are fetched from the studio origin; other URLs are kept', () => {
+  const fid = 'Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56';
+  const origin = 'http://localhost:8080';
+  assert.equal(sameOriginFileUrl(`http://127.0.0.1:8080/files/${fid}/bvh.zip`, origin), `${origin}/files/${fid}/bvh.zip`);
+  assert.equal(sameOriginFileUrl(`https://media.example/prefix/files/${fid}/motion.mp4`, origin), `${origin}/prefix/files/${fid}/motion.mp4`);
+  assert.equal(sameOriginFileUrl(`${origin}/files/${fid}/cover.jpg`, origin), `${origin}/files/${fid}/cover.jpg`);
+  const presigned = 'https://bucket.s3.example/blobs/abc?X-Amz-Signature=1';
+  assert.equal(sameOriginFileUrl(presigned, origin), presigned);
+});
+
+test('official motions are grouped by tag in catalog order; links by kind', () => {
+  const motions = [
+    { workId: -1, tag: 'basic', workName: 'Walk', official: true },
+    { workId: -2, tag: 'sport', workName: 'Boxing', official: true },
+    { workId: -3, tag: 'dance', workName: 'Dance', official: true },
+    { workId: -4, tag: 'basic', workName: 'Hop', official: true },
+    { workId: -5, tag: 'acrobatics', workName: 'Flip', official: true },
+  ];
+  const groups = groupByTag(motions);
+  assert.deepEqual(groups.map(([tag]) => tag), ['basic', 'dance', 'sport', 'acrobatics']);
+  assert.deepEqual(groups[0][1].map((m) => m.workName), ['Walk', 'Hop']);
+  assert.equal(motionHref(motions[0]), '/official/-1');
+  assert.equal(motionHref({ workId: 9, taskId: 7, official: false }), '/mine/7');
+});
