@@ -166,3 +166,46 @@ fn normalised_clips_stand_on_the_floor_facing_forward() {
         assert!(lowest.abs() < 1e-2, "{name}: lowest point {lowest}");
     }
 }
+
+/// Cheap deterministic mutations of every real clip (truncations, flipped bytes in the
+/// hierarchy and in the motion data): the reader must answer with a value or an error.
+#[test]
+fn mutated_real_clips_never_panic() {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for (name, bytes) in clips() {
+        let motion_at = bytes
+            .windows(6)
+            .position(|w| w == b"MOTION")
+            .unwrap_or(bytes.len() / 2);
+        for _ in 0..20 {
+            // Cut in the hierarchy: always an error. Cut anywhere: never a panic.
+            let cut = next(motion_at);
+            assert!(
+                bvh::parse(&bytes[..cut]).is_err(),
+                "{name}: a cut at {cut} must not parse"
+            );
+            let _ = bvh::parse(&bytes[..next(bytes.len())]);
+        }
+        for round in 0..30 {
+            let mut v = bytes.clone();
+            let region = if round % 2 == 0 {
+                motion_at.max(1)
+            } else {
+                v.len()
+            };
+            for _ in 0..3 {
+                let i = next(region);
+                v[i] = b"{}-.9 \nAEeNn:\t\0\xff"[next(16)];
+            }
+            if let Ok(parsed) = bvh::parse(&v) {
+                let _ = parsed.to_animation();
+            }
+        }
+    }
+}

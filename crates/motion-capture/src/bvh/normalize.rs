@@ -125,6 +125,9 @@ impl Bvh {
             };
             sum = add3(sum, sub3(p[head], base));
         }
+        if norm3(sum) < 1e-9 {
+            return UpAxis::PosY; // head on the feet: nothing to learn, keep the BVH default
+        }
         let axis = (0..3)
             .max_by(|&a, &b| sum[a].abs().total_cmp(&sum[b].abs()))
             .unwrap_or(1);
@@ -311,7 +314,7 @@ pub fn guess_unit(height: f64) -> (Unit, f64) {
 }
 
 /// `Some(true)` for a left-side joint name, `Some(false)` for right, `None` otherwise.
-fn side_of(name: &str) -> Option<bool> {
+pub(crate) fn side_of(name: &str) -> Option<bool> {
     let lower = name.to_ascii_lowercase();
     let second_upper = |c: char| {
         name.chars().nth(1).is_some_and(|s| s.is_ascii_uppercase()) && name.starts_with(c)
