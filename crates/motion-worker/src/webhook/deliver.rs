@@ -1,0 +1,202 @@
+//! The outbox deliverer: claims due callback events with a lease, POSTs their frozen bytes
+//! with Standard Webhooks headers through the SSRF guard, and records the outcome
+//! (contract §8.3, §8.4). Slow receivers only ever occupy the deliverer, never the API or
+//! the extraction workers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use motion_core::clock::Clock;
+use motion_core::domain::WebhookEvent;
+use motion_core::ports::{OutboxStore, StoreResult};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::guard::{AttemptResult, SafeClient};
+use super::schedule::{NextStep, RetryPolicy, jitter};
+use super::secrets::WebhookSecrets;
+use super::sign::{secret_key, signature};
+
+/// How the deliverer runs.
+#[derive(Debug, Clone)]
+pub struct DelivererSettings {
+    /// Events delivered in parallel (and claimed per pass).
+    pub concurrency: u32,
+    /// Lease on a claimed event; longer than one attempt.
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    pub policy: RetryPolicy,
+}
+
+/// The outcome of one delivery attempt, for metrics and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// Failed; another attempt is scheduled.
+    Failed,
+    /// Refused by the address guard: ended without retry.
+    Blocked,
+    /// Ended without success: 410, or the schedule ran out.
+    Abandoned,
+}
+
+impl Delivery {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Blocked => "blocked",
+            Self::Abandoned => "abandoned",
+        }
+    }
+}
+
+pub struct Deliverer {
+    outbox: Arc<dyn OutboxStore>,
+    secrets: Arc<WebhookSecrets>,
+    client: SafeClient,
+    clock: Arc<dyn Clock>,
+    settings: DelivererSettings,
+    owner: String,
+    wake: Arc<Notify>,
+}
+
+impl Deliverer {
+    pub fn new(
+        outbox: Arc<dyn OutboxStore>,
+        secrets: Arc<WebhookSecrets>,
+        client: SafeClient,
+        clock: Arc<dyn Clock>,
+        settings: DelivererSettings,
+        owner: String,
+    ) -> Self {
+        Self { outbox, secrets, client, clock, settings, owner, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Notify this to make the deliverer look for due events now (after a status change).
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Delivers until `shutdown`; an attempt in flight is finished first.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            match self.deliver_due().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook outbox unavailable"),
+            }
+            if let Ok(pending) = self.outbox.pending_count().await {
+                metrics::gauge!("motiond_webhook_outbox_pending").set(pending as f64);
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+            }
+        }
+        tracing::debug!("webhook deliverer stopped");
+    }
+
+    /// One pass: claims the due events (up to `concurrency`) and delivers them in parallel.
+    /// Returns how many were attempted.
+    pub async fn deliver_due(&self) -> StoreResult<usize> {
+        let now = self.clock.now_ms();
+        let limit = self.settings.concurrency.max(1);
+        let events = self.outbox.claim_due(&self.owner, self.settings.lease, limit, now).await?;
+        let n = events.len();
+        futures::future::join_all(events.into_iter().map(|e| self.deliver_one(e))).await;
+        Ok(n)
+    }
+
+    /// Keeps delivering until no event is due right now (tests; `run_until_idle`).
+    pub async fn deliver_until_idle(&self) -> StoreResult<usize> {
+        let mut total = 0;
+        loop {
+            let n = self.deliver_due().await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    async fn deliver_one(&self, event: WebhookEvent) -> Delivery {
+        let span = tracing::info_span!("webhook", task_id = event.task_id, webhook_id = %event.webhook_id, attempt = event.attempts + 1);
+        let _enter = span.enter();
+        let now = self.clock.now_ms();
+        let result = match self.headers(&event, now).await {
+            Ok(headers) => self.client.post(&event.url, &headers, event.body.clone()).await,
+            // Without the secret we cannot sign; treat it as a failed attempt and retry.
+            Err(e) => AttemptResult::Failed(format!("webhook secret unavailable: {e}")),
+        };
+        let outcome = self.record(&event, result, now).await;
+        metrics::counter!("motiond_webhook_attempts_total", "outcome" => outcome.label()).increment(1);
+        outcome
+    }
+
+    /// The three Standard Webhooks headers; the secret is read at every attempt so a
+    /// rotation applies to retries of older events too.
+    async fn headers(&self, event: &WebhookEvent, now_ms: i64) -> Result<Vec<(&'static str, String)>, String> {
+        let secret = self.secrets.get_or_create(event.user_id).await.map_err(|e| e.to_string())?;
+        let key = secret_key(&secret).map_err(|e| e.to_string())?;
+        let timestamp = now_ms.div_euclid(1000);
+        Ok(vec![
+            ("webhook-id", event.webhook_id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature(&key, &event.webhook_id, timestamp, &event.body)),
+        ])
+    }
+
+    async fn record(&self, event: &WebhookEvent, result: AttemptResult, now: i64) -> Delivery {
+        let (outcome, error) = match result {
+            AttemptResult::Status { status, .. } if (200..300).contains(&status) => (Delivery::Delivered, None),
+            AttemptResult::Status { status: 410, .. } => (Delivery::Abandoned, Some("receiver answered 410".to_string())),
+            AttemptResult::Blocked(b) => {
+                tracing::warn!(reason = %b.reason, "callback refused by the address guard");
+                (Delivery::Blocked, Some(b.to_string()))
+            }
+            AttemptResult::Status { status, retry_after } => {
+                return self.retry_or_abandon(event, format!("receiver answered {status}"), retry_after, now).await;
+            }
+            AttemptResult::Failed(msg) => return self.retry_or_abandon(event, msg, None, now).await,
+        };
+        if let Some(e) = &error {
+            tracing::info!(error = %e, "callback ended without delivery");
+        }
+        if let Err(e) = self.outbox.mark_done(event, outcome == Delivery::Delivered, self.clock.now_ms()).await {
+            // The lease runs out and the event is attempted again: at-least-once.
+            tracing::warn!(error = %e, "could not record webhook outcome");
+        }
+        outcome
+    }
+
+    async fn retry_or_abandon(
+        &self,
+        event: &WebhookEvent,
+        error: String,
+        retry_after: Option<Duration>,
+        now: i64,
+    ) -> Delivery {
+        let attempt = event.attempts + 1;
+        let first = event.first_attempt_at.unwrap_or(now);
+        let step = self.settings.policy.after_failure(attempt, first, now, jitter(), retry_after);
+        let recorded = match step {
+            NextStep::RetryAt(at) => {
+                tracing::info!(error = %error, retry_in_ms = at - now, "callback attempt failed");
+                self.outbox.mark_retry(event, at, &error, self.clock.now_ms()).await.map(|_| Delivery::Failed)
+            }
+            NextStep::Abandon => {
+                tracing::warn!(error = %error, attempts = attempt, "callback abandoned after its last attempt");
+                self.outbox.mark_done(event, false, self.clock.now_ms()).await.map(|_| Delivery::Abandoned)
+            }
+        };
+        recorded.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not record webhook outcome");
+            Delivery::Failed
+        })
+    }
+}
