@@ -99,8 +99,10 @@ async function render() {
     return;
   }
   cleanup = typeof result === 'function' ? result : null;
+  // After an in-studio navigation, move focus to the new page's heading so screen readers
+  // announce it; the first load leaves focus alone so the skip link is the first Tab stop.
   const heading = main.querySelector('h1');
-  if (heading && document.activeElement === document.body) heading.focus({ preventScroll: true });
+  if (count > 1 && heading && !main.contains(document.activeElement)) heading.focus({ preventScroll: true });
 }
 
 // Same-origin links are routed in the page; downloads, files and API links are left alone.

@@ -1,0 +1,263 @@
+// The browser walk through the studio, shared by studio.spec.mjs: sign in, browse the catalog,
+// watch a motion in 3D, upload a video, wait for its motion, download the BVH and delete it.
+// Every step leaves a screenshot in test-artifacts/studio/. Any console error fails the walk.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const STEP_TIMEOUT = 30_000;
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/**
+ * Watches a page for console errors, uncaught exceptions and failed requests. A few API
+ * answers are expected to fail in a step (a wrong token's 401); those are announced with
+ * `expect(pattern)` and may occur once each.
+ */
+function watchConsole(page) {
+  const errors = [];
+  const allowed = [];
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const text = `${message.text()} @ ${message.location()?.url || ''}`;
+    const index = allowed.findIndex((pattern) => pattern.test(text));
+    if (index >= 0) allowed.splice(index, 1);
+    else errors.push(`console.error: ${text}`);
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  page.on('requestfailed', (request) => {
+    const failure = request.failure()?.errorText || '';
+    // Media elements cancel range requests when a preview is paused or replaced.
+    if (failure === 'net::ERR_ABORTED' && ['media', 'image'].includes(request.resourceType())) return;
+    errors.push(`request failed: ${request.method()} ${request.url()} ${failure}`);
+  });
+  return {
+    errors,
+    expect: (pattern) => allowed.push(pattern),
+    assertClean(step) {
+      assert.deepEqual(errors, [], `console errors by step "${step}":\n${errors.join('\n')}`);
+    },
+  };
+}
+
+async function canvasShot(page) {
+  return page.locator('canvas.viewer-canvas').screenshot();
+}
+
+/** Waits until the viewer has loaded the motion and is playing. */
+async function waitForViewer(page) {
+  await page.locator('canvas.viewer-canvas').waitFor({ timeout: STEP_TIMEOUT });
+  await page.waitForFunction(
+    () => {
+      const status = document.querySelector('.viewer-status');
+      const time = document.querySelector('output.time')?.textContent || '';
+      return status && status.textContent === '' && / \/ [1-9]|\/ 0\.[1-9]/.test(time);
+    },
+    null,
+    { timeout: STEP_TIMEOUT },
+  );
+}
+
+/**
+ * The canvas changes between two moments while the motion plays, and stays the same while it
+ * is paused: so the change comes from the animated figure, not from the camera.
+ */
+async function assertFigureMoves(page, label) {
+  const first = await canvasShot(page);
+  await page.waitForTimeout(600);
+  const second = await canvasShot(page);
+  assert.notDeepEqual(first, second, `${label}: the canvas did not change while playing`);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.waitForTimeout(150);
+  const pausedA = await canvasShot(page);
+  await page.waitForTimeout(400);
+  const pausedB = await canvasShot(page);
+  assert.deepEqual(pausedA, pausedB, `${label}: the canvas changed while paused`);
+  await page.getByRole('button', { name: 'Play' }).click();
+}
+
+export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, tooLongVideo, artifacts, minOfficial = 5, log = () => {} }) {
+  mkdirSync(artifacts, { recursive: true });
+  const browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const console_ = watchConsole(page);
+  let shot = 0;
+  const snap = async (name) => {
+    shot += 1;
+    await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  try {
+    // 1. Sign in: a wrong token is refused in plain words, then the real one is accepted.
+    log('sign in');
+    await page.goto(`${baseUrl}/`);
+    await page.waitForURL(/\/signin\?next=/);
+    await snap('signin');
+    console_.expect(/status of 401/);
+    await page.getByLabel('API token').fill('mtd_wrong_token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'token was not accepted' }).waitFor();
+    await snap('signin-refused');
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    // 2. A new user has no account: create one.
+    log('create account');
+    await page.waitForURL(/\/account/);
+    await page.getByLabel('Account email').fill('studio@example.com');
+    await snap('account');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL((url) => url.pathname === '/');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('motiond.token')), token);
+    assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing is kept in localStorage');
+
+    // 3. The library shows the seeded catalog, grouped by tag.
+    log('library');
+    const officialCards = page.locator('#official-motions .motion-card');
+    await officialCards.first().waitFor();
+    const officialCount = await officialCards.count();
+    assert.ok(officialCount >= minOfficial, `the seeded catalog shows ${officialCount} motions`);
+    const tags = await page.locator('#official-motions h3').allTextContents();
+    assert.ok(tags.length >= 2, `motions are grouped by tag: ${tags.join(', ')}`);
+    await page.getByText('You have no motions yet').waitFor();
+    await officialCards.first().hover();
+    await page.waitForFunction(() => {
+      const video = document.querySelector('#official-motions .motion-card video');
+      return video && !video.hidden && video.currentSrc;
+    });
+    await snap('library');
+
+    // 4. A catalog motion plays in the 3D viewer.
+    log('official motion in 3D');
+    const firstName = (await officialCards.first().locator('.motion-name').textContent()).trim();
+    await officialCards.first().click();
+    await page.waitForURL(/\/official\/-\d+$/);
+    await page.getByRole('heading', { level: 1, name: firstName }).waitFor();
+    await waitForViewer(page);
+    await snap('official-viewer');
+    await assertFigureMoves(page, `official motion "${firstName}"`);
+    // Scrubbing with the keyboard moves to the end of the clip.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByLabel('Position in the motion').focus();
+    await page.keyboard.press('End');
+    const readout = await page.locator('output.time').textContent();
+    const [now, total] = readout.split('/').map((s) => Number.parseFloat(s));
+    assert.ok(total > 0 && Math.abs(now - total) < 0.05, `scrubbed to the end: ${readout}`);
+    await page.getByLabel('Speed').selectOption('2');
+    await page.getByRole('button', { name: 'Play' }).click();
+    await snap('official-viewer-scrubbed');
+
+    // 5. Phone-sized screen: the library still fits.
+    log('phone layout');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('link', { name: 'Library', exact: true }).click();
+    await officialCards.first().waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
+    await snap('library-phone');
+    await page.setViewportSize({ width: 1280, height: 860 });
+
+    // 6. Create: a video over 10 s is refused in the browser, before any upload.
+    log('create: too long');
+    let uploads = 0;
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/v1/kling/assets') uploads += 1;
+    });
+    await page.getByRole('link', { name: 'Create', exact: true }).click();
+    await page.waitForURL(/\/create$/);
+    await page.locator('#video-file').setInputFiles(tooLongVideo);
+    await page.getByRole('alert').filter({ hasText: 'must be between 2 and 10 seconds' }).waitFor();
+    assert.ok(await page.getByRole('button', { name: 'Upload and make motion' }).isDisabled());
+    assert.equal(uploads, 0, 'nothing was uploaded');
+    await snap('create-too-long');
+
+    // 7. A good video uploads with progress, the task is followed live and the result opens.
+    log('create: upload');
+    await page.locator('#video-file').setInputFiles(squatsVideo);
+    await page.getByText('The video looks good.').waitFor();
+    await page.getByLabel('Name (optional)').fill('Squats e2e');
+    await snap('create-ready');
+    await page.getByRole('button', { name: 'Upload and make motion' }).click();
+    await page.locator('#progress-label').filter({ hasText: /task \d+/ }).waitFor({ timeout: 120_000 });
+    assert.equal(uploads, 1, 'one upload');
+    await snap('create-progress');
+    log('create: waiting for the task');
+    await page.waitForURL(/\/mine\/\d+$/, { timeout: 600_000 });
+    const taskId = page.url().match(/\/mine\/(\d+)$/)[1];
+    await page.getByRole('heading', { level: 1, name: 'Squats e2e' }).waitFor();
+    await waitForViewer(page);
+    await snap('own-viewer');
+    await assertFigureMoves(page, 'the new motion');
+
+    // 8. The new motion is in the user's library.
+    log('own motion in library');
+    await page.getByRole('link', { name: 'Library', exact: true }).click();
+    const mine = page.locator('#my-motions .motion-card').filter({ hasText: 'Squats e2e' });
+    await mine.waitFor();
+    await snap('library-with-own');
+
+    // 9. Download its BVH.
+    log('download BVH');
+    await mine.click();
+    await page.waitForURL(new RegExp(`/mine/${taskId}$`));
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'BVH (.bvh)' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'Squats_e2e.bvh');
+    const saved = join(artifacts, 'downloaded.bvh');
+    await download.saveAs(saved);
+    const bvh = readFileSync(saved, 'utf8');
+    assert.match(bvh, /^HIERARCHY\s+ROOT Hips/);
+    assert.match(bvh, /\nMOTION\s+Frames:\s*\d+\s+Frame Time:/);
+
+    // 10. Delete it, after confirming.
+    log('delete');
+    await page.getByRole('button', { name: 'Delete motion' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this motion?' });
+    await dialog.waitFor();
+    await snap('delete-confirm');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForURL((url) => url.pathname === '/');
+    await page.getByText('Deleted “Squats e2e”.').waitFor();
+    await page.getByText('You have no motions yet').waitFor();
+    await snap('deleted');
+    const check = await fetch(`${baseUrl}/v1/kling/tasks/${taskId}`, { headers: { Authorization: `Bearer ${apiToken}` } });
+    assert.equal(check.status, 404, 'the task is gone on the server');
+
+    // 11. Keyboard: the skip link and the cards are reachable with Tab, with a visible focus.
+    log('keyboard');
+    await page.reload();
+    await page.locator('#official-motions .motion-card').first().waitFor();
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+    assert.equal(focused, 'Skip to content');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, 'none', 'focus is visible');
+
+    console_.assertClean('the whole walk');
+    return { officialCount, tags, taskId };
+  } catch (error) {
+    await snap('failure').catch(() => {});
+    if (console_.errors.length) error.message += `\nconsole errors so far:\n${console_.errors.join('\n')}`;
+    throw error;
+  } finally {
+    await browser.close();
+  }
+}

@@ -1,0 +1,155 @@
+// Browser test of the web studio against the REAL motiond binary: `motiond serve` on
+// 127.0.0.1:0 with a temporary data directory, real models, real ffmpeg, Debian's chromium.
+// Run with `npm test` in web/ after `cargo build -p motiond` (scripts/test.sh does both).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CHROMIUM, runStudioFlow } from './flow.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(here, '../..');
+const SETUP = 'run scripts/test.sh (it runs scripts/setup.sh)';
+const MOTIOND = process.env.MOTIOND_BIN || join(REPO, 'target/debug/motiond');
+const MODELS = process.env.MOTIOND_MODELS_DIR || join(REPO, '.data/models');
+const TESTDATA = resolve(REPO, '../shared/testdata');
+const SQUATS = join(TESTDATA, 'videos/tfjs_pose_squats.mp4');
+const ARTIFACTS = join(REPO, 'test-artifacts/studio');
+const START_TIMEOUT_MS = 120_000;
+const CATALOG_TIMEOUT_MS = 600_000;
+
+function requirePrerequisites() {
+  const missing = [];
+  if (!existsSync(MOTIOND)) missing.push(`motiond binary at ${MOTIOND} (cargo build -p motiond)`);
+  if (!existsSync(CHROMIUM)) missing.push(`chromium at ${CHROMIUM} (apt-get install chromium)`);
+  if (!existsSync(join(MODELS, 'pose_detection.onnx'))) missing.push(`models in ${MODELS} (motiond models fetch --data-dir .data)`);
+  if (!existsSync(SQUATS)) missing.push(`test video ${SQUATS}`);
+  if (spawnSync('ffmpeg', ['-version']).status !== 0) missing.push('ffmpeg on PATH');
+  assert.deepEqual(missing, [], `missing: ${missing.join('; ')}: ${SETUP}`);
+}
+
+/** The catalog the server seeds on first start: the names in catalog/catalog.toml. */
+function catalogNames() {
+  const toml = readFileSync(join(REPO, 'catalog/catalog.toml'), 'utf8');
+  return [...toml.matchAll(/^\[\[motion\]\][^[]*?^name\s*=\s*"([^"]+)"/gms)].map((m) => m[1]);
+}
+
+function run(args, env) {
+  const result = spawnSync(MOTIOND, args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(result.status, 0, `motiond ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+/** Starts `motiond serve` and resolves with its base URL once it prints `listening on`. */
+function startServer(dataDir, env, logFile) {
+  const child = spawn(MOTIOND, ['serve', '--data-dir', dataDir], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const keep = (chunk) => {
+    log += chunk;
+    writeFileSync(logFile, log);
+  };
+  child.stderr.setEncoding('utf8').on('data', keep);
+  const address = new Promise((resolveAddr, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`motiond serve printed no "listening on" line within ${START_TIMEOUT_MS} ms:\n${log}`)), START_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      keep(chunk);
+      out += chunk;
+      const match = out.match(/listening on (?:https?:\/\/)?(\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolveAddr(`http://${match[1].replace(/\/$/, '')}`);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`motiond serve exited with ${code} before listening:\n${log}`));
+    });
+  });
+  return { child, address };
+}
+
+async function api(baseUrl, token, method, path, body) {
+  const response = await fetch(`${baseUrl}/v1/kling${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+/** Waits, with a deadline, until the catalog is seeded (it is rendered on first start). */
+async function waitForCatalog(baseUrl, probeToken, expected) {
+  const created = await api(baseUrl, probeToken, 'POST', '/accounts', { email: 'probe@example.com', maxJobs: 1 });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const deadline = Date.now() + CATALOG_TIMEOUT_MS;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await api(baseUrl, probeToken, 'GET', '/videos/motions');
+    if (last.status === 200 && last.body.length >= expected) return last.body;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.fail(`the catalog was not seeded in time: ${JSON.stringify(last)}`);
+}
+
+test('web studio: sign in, browse, 3D preview, upload, download, delete', { timeout: 1_500_000 }, async (t) => {
+  requirePrerequisites();
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'motiond-studio-'));
+  const env = {
+    MOTIOND_MODELS_DIR: MODELS,
+    MOTIOND_SERVER__LISTEN: '127.0.0.1:0',
+    MOTIOND_LIMITS__TOKEN_RPS: '0',
+    MOTIOND_LOG: process.env.MOTIOND_LOG || 'info',
+  };
+  const token = run(['token', 'create', '--user', 'studio-e2e', '--data-dir', dataDir], env);
+  const probeToken = run(['token', 'create', '--user', 'catalog-probe', '--data-dir', dataDir], env);
+  assert.match(token, /^mtd_[A-Za-z0-9_-]{43}$/);
+
+  // The test video is 13 s long; the studio takes 2-10 s, so the test cuts 8 s of it.
+  const squats8 = join(dataDir, 'squats-8s.mp4');
+  const cut = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', SQUATS, '-t', '8', '-an', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', squats8]);
+  assert.equal(cut.status, 0, `ffmpeg could not cut the test video: ${cut.stderr}`);
+
+  const server = startServer(dataDir, env, join(ARTIFACTS, 'server.log'));
+  t.after(async () => {
+    if (server.child.exitCode === null) {
+      server.child.kill('SIGTERM');
+      await new Promise((r) => {
+        const timer = setTimeout(() => {
+          server.child.kill('SIGKILL');
+          r();
+        }, 15_000);
+        server.child.on('exit', () => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const baseUrl = await server.address;
+  const names = catalogNames();
+  assert.ok(names.length >= 5, `catalog/catalog.toml lists ${names.length} motions`);
+  const catalog = await waitForCatalog(baseUrl, probeToken, names.length);
+  assert.deepEqual(catalog.map((m) => m.workName).sort(), [...names].sort(), 'the server seeded exactly the catalog');
+
+  const result = await runStudioFlow({
+    baseUrl,
+    token,
+    apiToken: token,
+    squatsVideo: squats8,
+    tooLongVideo: SQUATS,
+    artifacts: ARTIFACTS,
+    minOfficial: names.length,
+    log: (step) => t.diagnostic(step),
+  });
+  assert.equal(result.officialCount, names.length);
+});
