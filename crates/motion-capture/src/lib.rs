@@ -15,4 +15,5 @@ pub mod animation;
 pub mod bvh;
 pub mod media;
 pub mod models;
+pub mod pose;
 pub mod types;

@@ -1,0 +1,354 @@
+//! ImageToTensor (pose-pipeline §3): cut a rotated rectangle out of the RGB frame and resample
+//! it to an n×n float tensor exactly as MediaPipe does through OpenCV: f32 corner points as
+//! `RotatedRect::points` computes them, `getPerspectiveTransform` (f32 products, f64 LU solve),
+//! the 3×3 inverse, `warpPerspective`'s per-block source coordinates quantised to 1/32 px, and
+//! 10-bit fixed-point bilinear sampling with a zero or replicated border. The landmark model is
+//! so sensitive to its input that any shortcut here moves landmarks by pixels (§3 "Why
+//! exactness matters").
+
+use super::roi::Roi;
+
+/// What a sample outside the frame reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Border {
+    /// `cv::BORDER_CONSTANT` with 0 (detector).
+    Zero,
+    /// `cv::BORDER_REPLICATE` (landmark model).
+    Replicate,
+}
+
+/// Letterbox padding as fractions of the tensor: left, top, right, bottom.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Padding {
+    pub left: f32,
+    pub top: f32,
+    pub right: f32,
+    pub bottom: f32,
+}
+
+/// A rotated rectangle in pixels (f32, as MediaPipe keeps it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RectPx {
+    pub cx: f32,
+    pub cy: f32,
+    pub w: f32,
+    pub h: f32,
+    pub rotation: f32,
+}
+
+impl RectPx {
+    /// The whole frame (the detector's input rectangle).
+    pub fn whole(width: u32, height: u32) -> Self {
+        RectPx { cx: 0.5 * width as f32, cy: 0.5 * height as f32, w: width as f32, h: height as f32, rotation: 0.0 }
+    }
+
+    /// A normalised ROI in pixels (`GetRoi`).
+    pub fn from_roi(roi: &Roi, width: u32, height: u32) -> Self {
+        let (wf, hf) = (width as f32, height as f32);
+        RectPx { cx: roi.cx * wf, cy: roi.cy * hf, w: roi.w * wf, h: roi.h * hf, rotation: roi.rotation }
+    }
+
+    /// Keep-aspect-ratio padding for a square tensor (`PadRoi`): grows the short side and
+    /// returns the padding that the output stages undo.
+    pub fn pad_to_square(&mut self) -> Padding {
+        let r = self.h / self.w;
+        if 1.0 > r {
+            self.h = self.w;
+            let v = (1.0 - r) / 2.0;
+            Padding { left: 0.0, top: v, right: 0.0, bottom: v }
+        } else {
+            self.w = self.h;
+            let hpad = (1.0 - 1.0 / r) / 2.0;
+            Padding { left: hpad, top: 0.0, right: hpad, bottom: 0.0 }
+        }
+    }
+
+    /// Corner points as `cv::RotatedRect::points`: bottom-left, top-left, top-right, bottom-right.
+    pub fn corners(&self) -> [[f32; 2]; 4] {
+        let angle_deg = ((self.rotation * 180.0f32) as f64 / std::f64::consts::PI) as f32;
+        let phi = angle_deg as f64 * std::f64::consts::PI / 180.0;
+        let b = (phi.cos() as f32) * 0.5f32;
+        let a = (phi.sin() as f32) * 0.5f32;
+        let (cx, cy, w, h) = (self.cx, self.cy, self.w, self.h);
+        let p0 = [cx - a * h - b * w, cy + b * h - a * w];
+        let p1 = [cx + a * h - b * w, cy - b * h - a * w];
+        let p2 = [2.0 * cx - p0[0], 2.0 * cy - p0[1]];
+        let p3 = [2.0 * cx - p1[0], 2.0 * cy - p1[1]];
+        [p0, p1, p2, p3]
+    }
+}
+
+/// `cv::getPerspectiveTransform(src, dst)`: the 8×8 system with f32 products, solved in f64 by
+/// Gaussian elimination with partial pivoting (OpenCV's `DECOMP_LU`). Row-major 3×3, h33 = 1.
+pub fn perspective_transform(src: &[[f32; 2]; 4], dst: &[[f32; 2]; 4]) -> [f64; 9] {
+    let mut a = [[0f64; 8]; 8];
+    let mut b = [0f64; 8];
+    for i in 0..4 {
+        let (sx, sy, dx, dy) = (src[i][0], src[i][1], dst[i][0], dst[i][1]);
+        a[i][0] = sx as f64;
+        a[i + 4][3] = sx as f64;
+        a[i][1] = sy as f64;
+        a[i + 4][4] = sy as f64;
+        a[i][2] = 1.0;
+        a[i + 4][5] = 1.0;
+        a[i][6] = (-sx * dx) as f64;
+        a[i][7] = (-sy * dx) as f64;
+        a[i + 4][6] = (-sx * dy) as f64;
+        a[i + 4][7] = (-sy * dy) as f64;
+        b[i] = dx as f64;
+        b[i + 4] = dy as f64;
+    }
+    let x = solve_lu(&mut a, &mut b);
+    [x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], 1.0]
+}
+
+fn solve_lu(a: &mut [[f64; 8]; 8], b: &mut [f64; 8]) -> [f64; 8] {
+    const N: usize = 8;
+    for i in 0..N {
+        let mut k = i;
+        for j in i + 1..N {
+            if a[j][i].abs() > a[k][i].abs() {
+                k = j;
+            }
+        }
+        if k != i {
+            a.swap(i, k);
+            b.swap(i, k);
+        }
+        let d = -1.0 / a[i][i];
+        for j in i + 1..N {
+            let alpha = a[j][i] * d;
+            for c in i + 1..N {
+                a[j][c] += alpha * a[i][c];
+            }
+            b[j] += alpha * b[i];
+        }
+    }
+    let mut x = [0f64; N];
+    for i in (0..N).rev() {
+        let mut s = b[i];
+        for k in i + 1..N {
+            s -= a[i][k] * x[k];
+        }
+        x[i] = s / a[i][i];
+    }
+    x
+}
+
+/// The 3×3 inverse as OpenCV's `invert` computes it for small matrices (adjugate / determinant).
+pub fn invert3(m: &[f64; 9]) -> [f64; 9] {
+    let det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
+    if det == 0.0 {
+        return [0.0; 9];
+    }
+    let d = 1.0 / det;
+    [
+        (m[4] * m[8] - m[5] * m[7]) * d,
+        (m[2] * m[7] - m[1] * m[8]) * d,
+        (m[1] * m[5] - m[2] * m[4]) * d,
+        (m[5] * m[6] - m[3] * m[8]) * d,
+        (m[0] * m[8] - m[2] * m[6]) * d,
+        (m[2] * m[3] - m[0] * m[5]) * d,
+        (m[3] * m[7] - m[4] * m[6]) * d,
+        (m[1] * m[6] - m[0] * m[7]) * d,
+        (m[0] * m[4] - m[1] * m[3]) * d,
+    ]
+}
+
+/// `warpPerspective` processes the output in blocks of 16 rows × 64 columns and starts each
+/// block's sums at the block's first column; we evaluate the same sums for identical rounding.
+const BLOCK_W: usize = 64;
+
+/// Output tensor value = q·scale + offset for the 8-bit sample q.
+#[derive(Clone, Copy, Debug)]
+pub struct ValueRange {
+    pub scale: f32,
+    pub offset: f32,
+}
+
+impl ValueRange {
+    /// [−1, 1] (detector).
+    pub const SIGNED: ValueRange = ValueRange { scale: 2.0 / 255.0, offset: -1.0 };
+    /// [0, 1] (landmark model).
+    pub const UNIT: ValueRange = ValueRange { scale: 1.0 / 255.0, offset: 0.0 };
+}
+
+/// Crops `rect` (in pixels, before padding) out of the packed RGB frame `rgb` (`width`×`height`)
+/// into the n×n NHWC tensor `out` (length n·n·3). Returns the letterbox padding.
+pub fn crop_to_tensor(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+    mut rect: RectPx,
+    n: usize,
+    border: Border,
+    range: ValueRange,
+    out: &mut [f32],
+) -> Padding {
+    assert_eq!(rgb.len(), width as usize * height as usize * 3, "frame size");
+    assert_eq!(out.len(), n * n * 3, "tensor size");
+    let padding = rect.pad_to_square();
+    let nf = n as f32;
+    let dst = [[0.0, nf], [0.0, 0.0], [nf, 0.0], [nf, nf]];
+    let m = invert3(&perspective_transform(&rect.corners(), &dst));
+    // 256 possible 8-bit values → tensor value, computed once.
+    let lut: [f32; 256] = std::array::from_fn(|q| (q as f32).mul_add(range.scale, range.offset));
+    let sampler = Sampler { rgb, w: width as i32, h: height as i32, border };
+    for v in 0..n {
+        let row = &mut out[v * n * 3..(v + 1) * n * 3];
+        for bx in (0..n).step_by(BLOCK_W) {
+            let x = bx as f64;
+            let y = v as f64;
+            let x0 = m[0] * x + m[1] * y + m[2];
+            let y0 = m[3] * x + m[4] * y + m[5];
+            let w0 = m[6] * x + m[7] * y + m[8];
+            for x1 in 0..BLOCK_W.min(n - bx) {
+                let xf = x1 as f64;
+                let wv = w0 + m[6] * xf;
+                let wv = if wv != 0.0 { 32.0 / wv } else { 0.0 };
+                let fx = ((x0 + m[0] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
+                let fy = ((y0 + m[3] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
+                let (qx, qy) = (fx.round_ties_even() as i32, fy.round_ties_even() as i32);
+                let px = sampler.sample(qx, qy);
+                let o = (bx + x1) * 3;
+                row[o] = lut[px[0] as usize];
+                row[o + 1] = lut[px[1] as usize];
+                row[o + 2] = lut[px[2] as usize];
+            }
+        }
+    }
+    padding
+}
+
+struct Sampler<'a> {
+    rgb: &'a [u8],
+    w: i32,
+    h: i32,
+    border: Border,
+}
+
+impl Sampler<'_> {
+    /// Bilinear sample at (qx/32, qy/32) with 10-bit weights, rounded half up.
+    #[inline]
+    fn sample(&self, qx: i32, qy: i32) -> [u8; 3] {
+        let (x0, y0) = (qx >> 5, qy >> 5);
+        let (fx, fy) = (qx & 31, qy & 31);
+        let w00 = (32 - fx) * (32 - fy);
+        let w10 = fx * (32 - fy);
+        let w01 = (32 - fx) * fy;
+        let w11 = fx * fy;
+        let inside = x0 >= 0 && y0 >= 0 && x0 + 1 < self.w && y0 + 1 < self.h;
+        let mut out = [0u8; 3];
+        if inside {
+            let i00 = (y0 * self.w + x0) as usize * 3;
+            let i01 = i00 + self.w as usize * 3;
+            for c in 0..3 {
+                let s = w00 * self.rgb[i00 + c] as i32
+                    + w10 * self.rgb[i00 + 3 + c] as i32
+                    + w01 * self.rgb[i01 + c] as i32
+                    + w11 * self.rgb[i01 + 3 + c] as i32;
+                out[c] = ((s + 512) >> 10) as u8;
+            }
+            return out;
+        }
+        let p00 = self.pixel(x0, y0);
+        let p10 = self.pixel(x0 + 1, y0);
+        let p01 = self.pixel(x0, y0 + 1);
+        let p11 = self.pixel(x0 + 1, y0 + 1);
+        for c in 0..3 {
+            let s = w00 * p00[c] as i32 + w10 * p10[c] as i32 + w01 * p01[c] as i32 + w11 * p11[c] as i32;
+            out[c] = ((s + 512) >> 10) as u8;
+        }
+        out
+    }
+
+    #[inline]
+    fn pixel(&self, x: i32, y: i32) -> [u8; 3] {
+        let (x, y) = match self.border {
+            Border::Zero => {
+                if x < 0 || y < 0 || x >= self.w || y >= self.h {
+                    return [0; 3];
+                }
+                (x, y)
+            }
+            Border::Replicate => (x.clamp(0, self.w - 1), y.clamp(0, self.h - 1)),
+        };
+        let i = (y * self.w + x) as usize * 3;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_matches_pad_roi() {
+        let mut r = RectPx::whole(1280, 720);
+        let p = r.pad_to_square();
+        assert_eq!((r.w, r.h), (1280.0, 1280.0));
+        assert!((p.top - 0.21875).abs() < 1e-7 && p.left == 0.0);
+        let mut r = RectPx::whole(720, 1280);
+        let p = r.pad_to_square();
+        assert_eq!((r.w, r.h), (1280.0, 1280.0));
+        assert!((p.left - 0.21875).abs() < 1e-7 && p.top == 0.0);
+    }
+
+    #[test]
+    fn corners_of_an_unrotated_rect() {
+        let r = RectPx { cx: 10.0, cy: 20.0, w: 4.0, h: 6.0, rotation: 0.0 };
+        assert_eq!(r.corners(), [[8.0, 23.0], [8.0, 17.0], [12.0, 17.0], [12.0, 23.0]]);
+    }
+
+    #[test]
+    fn transform_maps_corners_to_tensor_corners() {
+        let r = RectPx { cx: 100.3, cy: 80.7, w: 50.0, h: 50.0, rotation: 0.4 };
+        let c = r.corners();
+        let dst = [[0.0, 256.0], [0.0, 0.0], [256.0, 0.0], [256.0, 256.0]];
+        let m = perspective_transform(&c, &dst);
+        for (s, d) in c.iter().zip(dst) {
+            let (x, y) = (s[0] as f64, s[1] as f64);
+            let w = m[6] * x + m[7] * y + m[8];
+            assert!(((m[0] * x + m[1] * y + m[2]) / w - d[0] as f64).abs() < 1e-3);
+            assert!(((m[3] * x + m[4] * y + m[5]) / w - d[1] as f64).abs() < 1e-3);
+        }
+        let inv = invert3(&m);
+        let id: Vec<f64> = (0..9).map(|k| (0..3).map(|j| m[(k / 3) * 3 + j] * inv[j * 3 + k % 3]).sum()).collect();
+        for (k, v) in id.iter().enumerate() {
+            assert!((v - if k % 4 == 0 { 1.0 } else { 0.0 }).abs() < 1e-9);
+        }
+    }
+
+    /// A 4×2 image cropped at the identity scale: tensor pixel (u, v) samples source (u, v).
+    #[test]
+    fn identity_crop_copies_pixels_and_borders() {
+        let rgb: Vec<u8> = (0..4 * 4 * 3).map(|i| (i * 5) as u8).collect();
+        let rect = RectPx { cx: 2.0, cy: 2.0, w: 4.0, h: 4.0, rotation: 0.0 };
+        let mut out = vec![0f32; 4 * 4 * 3];
+        crop_to_tensor(&rgb, 4, 4, rect, 4, Border::Zero, ValueRange { scale: 1.0, offset: 0.0 }, &mut out);
+        for (o, i) in out.iter().zip(&rgb) {
+            assert_eq!(*o, *i as f32);
+        }
+        // Shift by half a pixel: averages of neighbours, rounded half up; outside reads 0 or edge.
+        let rect = RectPx { cx: 2.5, cy: 2.0, w: 4.0, h: 4.0, rotation: 0.0 };
+        crop_to_tensor(&rgb, 4, 4, rect, 4, Border::Zero, ValueRange { scale: 1.0, offset: 0.0 }, &mut out);
+        assert_eq!(out[0], ((rgb[0] as i32 * 512 + rgb[3] as i32 * 512 + 512) >> 10) as f32);
+        assert_eq!(out[9], ((rgb[9] as i32 * 512 + 512) >> 10) as f32);
+        crop_to_tensor(&rgb, 4, 4, rect, 4, Border::Replicate, ValueRange { scale: 1.0, offset: 0.0 }, &mut out);
+        assert_eq!(out[9], rgb[9] as f32);
+    }
+
+    /// Hand-computed: +90° (clockwise on screen) around the centre of a 3×3 image. The corners
+    /// are P1 = (3, 0) (tensor origin), P2 = (3, 3), P0 = (0, 0), so tensor pixel (u, v) reads the
+    /// source point (3 − v, u): tensor rows walk image columns from the right.
+    #[test]
+    fn quarter_turn_rotates_the_image() {
+        let rgb: Vec<u8> = (0..9).flat_map(|i| [(10 * (i / 3) + i % 3) as u8; 3]).collect();
+        let rect = RectPx { cx: 1.5, cy: 1.5, w: 3.0, h: 3.0, rotation: std::f32::consts::FRAC_PI_2 };
+        let mut out = vec![0f32; 27];
+        crop_to_tensor(&rgb, 3, 3, rect, 3, Border::Replicate, ValueRange { scale: 1.0, offset: 0.0 }, &mut out);
+        let got: Vec<f32> = out.chunks(3).map(|p| p[0]).collect();
+        // I(x, y) = 10·y + x; x = 3 is replicated from x = 2.
+        assert_eq!(got, vec![2.0, 12.0, 22.0, 2.0, 12.0, 22.0, 1.0, 11.0, 21.0]);
+    }
+}
