@@ -7,4 +7,5 @@
 //!   `MotionExtractor`).
 //! - [`webhook`]: the outbox deliverer with the SSRF-safe client, signatures and secrets.
 
+pub mod media;
 pub mod webhook;

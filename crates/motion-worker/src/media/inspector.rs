@@ -1,0 +1,162 @@
+//! `MediaInspector` over `motion_capture::media`: magic-byte sniffing, then ffprobe with the
+//! demuxer forced to the sniffed family, through the hardened runner.
+//!
+//! Each call works in its own fresh directory holding only a hard link to the file, so the
+//! subprocess' working directory contains nothing else (no sibling for relative-path tricks).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use motion_capture::media::{self, Container, Limits, MediaError};
+use motion_core::ports::{DeclaredType, InspectError, MediaInfo, MediaInspector};
+use tokio_util::sync::CancellationToken;
+
+/// Probes and covers for uploads.
+#[derive(Debug, Clone)]
+pub struct CaptureInspector {
+    scratch: PathBuf,
+    probe_limits: Limits,
+    cover_limits: Limits,
+}
+
+impl CaptureInspector {
+    /// `scratch` is where per-call directories are made (e.g. `<data>/tmp/inspect`); it must be
+    /// on the same filesystem as the uploads for hard links (else the file is copied).
+    pub fn new(scratch: PathBuf) -> Self {
+        let probe_limits = Limits { timeout: Duration::from_secs(20), ..Limits::default() };
+        let cover_limits = Limits { timeout: Duration::from_secs(60), ..Limits::default() };
+        Self { scratch, probe_limits, cover_limits }
+    }
+}
+
+/// A directory holding one linked input; removed on drop.
+struct Isolated {
+    dir: PathBuf,
+    input: PathBuf,
+}
+
+impl Isolated {
+    async fn new(scratch: &Path, source: &Path, name: &str) -> Result<Self, InspectError> {
+        let dir = scratch.join(uuid::Uuid::new_v4().simple().to_string());
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| InspectError::Tool(format!("create {}: {e}", dir.display())))?;
+        let input = dir.join(name);
+        if tokio::fs::hard_link(source, &input).await.is_err() {
+            tokio::fs::copy(source, &input)
+                .await
+                .map_err(|e| InspectError::Tool(format!("copy {} for inspection: {e}", source.display())))?;
+        }
+        Ok(Self { dir, input })
+    }
+}
+
+impl Drop for Isolated {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn expected_container(declared: DeclaredType) -> Container {
+    match declared {
+        DeclaredType::Png => Container::Png,
+        DeclaredType::Jpeg => Container::Jpeg,
+        DeclaredType::Mov => Container::Mp4Mov,
+    }
+}
+
+/// User media problems (and probe timeouts, contract §4.1 row 7) are "not valid"; the rest is ours.
+fn map_media_error(e: MediaError) -> InspectError {
+    match e {
+        MediaError::BadInput { .. } | MediaError::Timeout { .. } => InspectError::Invalid(e.to_string()),
+        other => InspectError::Tool(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl MediaInspector for CaptureInspector {
+    async fn inspect(&self, path: &Path, declared: DeclaredType) -> Result<MediaInfo, InspectError> {
+        let want = expected_container(declared);
+        let sniffed = media::sniff_file(path).map_err(|e| InspectError::Tool(format!("read {}: {e}", path.display())))?;
+        if sniffed != want {
+            return Err(InspectError::Invalid(format!("content is {sniffed:?}, declared {want:?}")));
+        }
+        let name = if want.is_image() { "input.img" } else { "input.mov" };
+        let iso = Isolated::new(&self.scratch, path, name).await?;
+        let info = media::probe(&iso.input, want, &self.probe_limits, &CancellationToken::new())
+            .await
+            .map_err(map_media_error)?;
+        if want.is_image() {
+            return Ok(MediaInfo::Image { width: info.width, height: info.height });
+        }
+        let duration_s = info.duration_s.ok_or_else(|| InspectError::Invalid("video has no duration".into()))?;
+        Ok(MediaInfo::Video {
+            width: info.width,
+            height: info.height,
+            duration_s,
+            fps: info.fps,
+            frames: info.frame_count,
+            codec: info.codec,
+            streams: info.stream_count as u32,
+        })
+    }
+
+    async fn make_cover(&self, video: &Path, at_s: f64, out: &Path) -> Result<(), InspectError> {
+        let iso = Isolated::new(&self.scratch, video, "input.mov").await?;
+        // The cover keeps the video's display size (contract §4.1): no downscaling cap.
+        media::extract_frame_jpeg(
+            &iso.input,
+            Container::Mp4Mov,
+            at_s,
+            out,
+            media::probe::MAX_SIDE,
+            &self.cover_limits,
+            &CancellationToken::new(),
+        )
+        .await
+        .map_err(map_media_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn testdata(rel: &str) -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata")).join(rel)
+    }
+
+    fn first_video() -> PathBuf {
+        let p = testdata("videos/tfjs_pose_1_synthetic_dance.mp4");
+        assert!(p.exists(), "{} missing (run scripts/test.sh)", p.display());
+        p
+    }
+
+    #[tokio::test]
+    async fn probes_a_real_video_and_makes_its_cover() {
+        let tmp = tempfile::tempdir().unwrap();
+        let insp = CaptureInspector::new(tmp.path().join("scratch"));
+        let video = first_video();
+        let info = insp.inspect(&video, DeclaredType::Mov).await.unwrap();
+        let MediaInfo::Video { width, height, duration_s, fps, .. } = info else { panic!("not a video: {info:?}") };
+        assert!(width >= 16 && height >= 16 && duration_s > 0.0 && fps > 0.0, "{width}x{height} {duration_s}s {fps}fps");
+        let cover = tmp.path().join("cover.jpg");
+        insp.make_cover(&video, 0.5, &cover).await.unwrap();
+        let bytes = std::fs::read(&cover).unwrap();
+        assert_eq!(&bytes[..3], &[0xff, 0xd8, 0xff], "a JPEG");
+        let again = insp.inspect(&cover, DeclaredType::Jpeg).await.unwrap();
+        assert_eq!(again, MediaInfo::Image { width, height }, "cover at display size");
+        // Scratch directories are removed after each call.
+        assert_eq!(std::fs::read_dir(tmp.path().join("scratch")).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn declared_type_must_match_content() {
+        let tmp = tempfile::tempdir().unwrap();
+        let insp = CaptureInspector::new(tmp.path().join("scratch"));
+        let video = first_video();
+        assert!(matches!(insp.inspect(&video, DeclaredType::Png).await, Err(InspectError::Invalid(_))));
+        let playlist = tmp.path().join("x.mp4");
+        std::fs::write(&playlist, "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nother.ts\n").unwrap();
+        assert!(matches!(insp.inspect(&playlist, DeclaredType::Mov).await, Err(InspectError::Invalid(_))));
+    }
+}
