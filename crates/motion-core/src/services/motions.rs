@@ -1,0 +1,52 @@
+//! Motions (§5.2): the official catalog and the account's own motions.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::domain::{Account, OfficialMotion, OfficialMotionInput, Work};
+use crate::error::ServiceError;
+use crate::ports::{BlobStore, FileStore, MotionStore};
+use crate::services::janitor;
+
+pub struct MotionService {
+    motions: Arc<dyn MotionStore>,
+    files: Arc<dyn FileStore>,
+    blobs: Arc<dyn BlobStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl MotionService {
+    pub fn new(
+        motions: Arc<dyn MotionStore>,
+        files: Arc<dyn FileStore>,
+        blobs: Arc<dyn BlobStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { motions, files, blobs, clock }
+    }
+
+    /// `mine=false`: all official motions, ascending abs(workId).
+    pub async fn official(&self) -> Result<Vec<OfficialMotion>, ServiceError> {
+        Ok(self.motions.list_official().await?)
+    }
+
+    /// `mine=true`: one page of the account's motions, newest first.
+    pub async fn mine(&self, account: &Account, page_num: u32, page_size: u32) -> Result<Vec<Work>, ServiceError> {
+        Ok(self.motions.list_user_motions(account.id, page_num, page_size).await?)
+    }
+
+    /// Catalog import/seeding: inserts or replaces an official motion whose blobs are
+    /// already stored (keys from `blob_keys::official`). Replaced blobs are purged.
+    pub async fn upsert_official(&self, input: &OfficialMotionInput) -> Result<OfficialMotion, ServiceError> {
+        let m = self.motions.upsert_official(input, self.clock.now_ms()).await?;
+        janitor::purge_trash_best_effort(self.files.as_ref(), self.blobs.as_ref()).await;
+        Ok(m)
+    }
+
+    /// Removes an official motion; false if the key is unknown.
+    pub async fn remove_official(&self, catalog_key: &str) -> Result<bool, ServiceError> {
+        let removed = self.motions.remove_official(catalog_key).await?;
+        janitor::purge_trash_best_effort(self.files.as_ref(), self.blobs.as_ref()).await;
+        Ok(removed)
+    }
+}
