@@ -1,0 +1,144 @@
+//! Grounding and foot locking.
+//!
+//! Monocular depth is the noisiest part of the root motion, and any error there makes planted
+//! feet slide. We detect when each foot is planted (low and slow) and then correct the root so
+//! that a planted foot stays exactly where it was put down, on the floor (Y = 0). Between
+//! contacts the correction is interpolated, so the motion stays continuous.
+
+use crate::animation::math::{Vec3, add, scale, sub};
+use crate::animation::{Animation, joint as J};
+
+use super::smooth::{fill_gaps, smooth_scalar};
+
+/// Per frame: the lowest sole point (heel or toe tip) of each foot, [left, right], world cm.
+pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
+    anim.frames
+        .iter()
+        .map(|f| {
+            let (pos, rots) = anim.world_pose(f);
+            let ends = anim.end_site_positions(f);
+            let mut out = [[0.0; 3]; 2];
+            for (k, (foot, toe)) in [(J::LEFT_FOOT, J::LEFT_TOE_BASE), (J::RIGHT_FOOT, J::RIGHT_TOE_BASE)]
+                .into_iter()
+                .enumerate()
+            {
+                let heel = add(pos[foot], rots[foot].rotate(heel_local[k]));
+                let tip = ends[toe].unwrap_or(pos[toe]);
+                out[k] = if heel[1] <= tip[1] { heel } else { tip };
+            }
+            out
+        })
+        .collect()
+}
+
+/// Which feet are planted in each frame: near the floor and nearly still.
+pub fn detect_contacts(soles: &[[Vec3; 2]], times: &[f64], floor_y: f32, leg_len: f32) -> Vec<[bool; 2]> {
+    let n = soles.len();
+    let height_tol = 0.12 * leg_len;
+    let speed_tol = 0.9 * leg_len; // cm/s; a swinging foot moves several leg lengths per second
+    let mut out = vec![[false; 2]; n];
+    for k in 0..2 {
+        let speed: Vec<f32> = (0..n)
+            .map(|i| {
+                let (a, b) = (i.saturating_sub(1), (i + 1).min(n - 1));
+                if a == b {
+                    return 0.0;
+                }
+                let d = sub(soles[b][k], soles[a][k]);
+                (d[0] * d[0] + d[2] * d[2]).sqrt() / (times[b] - times[a]).max(1e-6) as f32
+            })
+            .collect();
+        let speed = smooth_scalar(times, &speed, 0.05);
+        for i in 0..n {
+            out[i][k] = soles[i][k][1] - floor_y < height_tol && speed[i] < speed_tol;
+        }
+        remove_short_runs(&mut out, k, 3);
+    }
+    out
+}
+
+/// Drops contact runs shorter than `min_len` frames (a foot passing low through a stride).
+fn remove_short_runs(c: &mut [[bool; 2]], k: usize, min_len: usize) {
+    let mut i = 0;
+    while i < c.len() {
+        if !c[i][k] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < c.len() && c[i][k] {
+            i += 1;
+        }
+        if i - start < min_len {
+            for f in &mut c[start..i] {
+                f[k] = false;
+            }
+        }
+    }
+}
+
+/// A robust floor height: a low percentile of each frame's lowest sole point.
+pub fn floor_height(soles: &[[Vec3; 2]]) -> f32 {
+    let mut lows: Vec<f32> = soles.iter().map(|s| s[0][1].min(s[1][1])).collect();
+    lows.sort_by(|a, b| a.total_cmp(b));
+    lows.get(lows.len() / 10).copied().unwrap_or(0.0)
+}
+
+/// Corrects the root translation so planted feet stay put on the floor. Returns the contacts.
+pub fn ground_and_lock(anim: &mut Animation, times: &[f64], heel_local: [Vec3; 2], leg_len: f32) -> Vec<[bool; 2]> {
+    let soles = sole_points(anim, heel_local);
+    let floor = floor_height(&soles);
+    let contacts = detect_contacts(&soles, times, floor, leg_len);
+    let n = soles.len();
+    // Anchor of each contact run: where the foot is in the middle of the run, on the floor.
+    let mut corrections: Vec<Option<Vec3>> = vec![None; n];
+    let mut per_foot: [Vec<Option<Vec3>>; 2] = [vec![None; n], vec![None; n]];
+    for (k, foot) in per_foot.iter_mut().enumerate() {
+        let mut i = 0;
+        while i < n {
+            if !contacts[i][k] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < n && contacts[i][k] {
+                i += 1;
+            }
+            let mid = soles[(start + i) / 2][k];
+            let anchor = [mid[0], floor, mid[2]];
+            for f in start..i {
+                foot[f] = Some(sub(anchor, soles[f][k]));
+            }
+        }
+    }
+    for f in 0..n {
+        corrections[f] = match (per_foot[0][f], per_foot[1][f]) {
+            (Some(a), Some(b)) => Some(scale(add(a, b), 0.5)),
+            (Some(a), None) | (None, Some(a)) => Some(a),
+            (None, None) => None,
+        };
+    }
+    let corrections = fill_gaps(times, corrections).unwrap_or_else(|| vec![[0.0; 3]; n]);
+    for (frame, c) in anim.frames.iter_mut().zip(corrections) {
+        frame.root_translation = add(frame.root_translation, c);
+        // The floor itself moves to Y = 0.
+        frame.root_translation[1] -= floor;
+    }
+    contacts
+}
+
+/// Mean horizontal speed (cm/s) of planted feet: how much they still slide.
+pub fn foot_skate(anim: &Animation, times: &[f64], heel_local: [Vec3; 2], contacts: &[[bool; 2]]) -> f32 {
+    let soles = sole_points(anim, heel_local);
+    let (mut sum, mut count) = (0.0f32, 0usize);
+    for i in 1..soles.len() {
+        for k in 0..2 {
+            if contacts[i][k] && contacts[i - 1][k] {
+                let d = sub(soles[i][k], soles[i - 1][k]);
+                sum += (d[0] * d[0] + d[2] * d[2]).sqrt() / (times[i] - times[i - 1]).max(1e-6) as f32;
+                count += 1;
+            }
+        }
+    }
+    if count == 0 { 0.0 } else { sum / count as f32 }
+}

@@ -1,0 +1,243 @@
+//! The whole-clip skeleton solve: pose landmarks of every frame → one [`Animation`].
+//!
+//! Steps: zero-phase smoothing of the landmark tracks (gaps and occlusions filled from their
+//! neighbours in time) → the person's position under a perspective camera → bone lengths fixed
+//! for the clip → joint rotations → grounding and foot locking → quality measures.
+
+pub mod camera;
+pub mod ground;
+pub mod quality;
+pub mod rig;
+pub mod smooth;
+
+use crate::animation::math::{Vec3, add, midpoint, sub};
+use crate::animation::{Animation, Frame};
+use crate::types::{NUM_LANDMARKS, PoseFrame};
+
+pub use camera::Camera;
+pub use quality::Quality;
+
+/// The exact failure text of the contract (a task failure reason and the CLI's message).
+pub const NO_PERSON_MESSAGE: &str = "No person detected in the video (MOTION.PIC_NOT_MATCHED)";
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SolveError {
+    #[error("No person detected in the video (MOTION.PIC_NOT_MATCHED)")]
+    NoPerson,
+    #[error("the video has no frames")]
+    NoFrames,
+}
+
+/// What the solver needs besides the poses.
+#[derive(Clone, Copy, Debug)]
+pub struct SolveInput<'a> {
+    pub frames: &'a [PoseFrame],
+    /// Display size of the analysed frames, pixels.
+    pub width: u32,
+    pub height: u32,
+    /// Analysis frame rate (frames are on a regular grid of 1/fps).
+    pub fps: f64,
+}
+
+/// Tunable constants of the solve (defaults earned on the synthetic walk, see tests).
+#[derive(Clone, Copy, Debug)]
+pub struct SolveParams {
+    /// Gaussian sigma for the world landmarks, seconds.
+    pub sigma_world_s: f64,
+    /// Gaussian sigma for the image landmarks, seconds.
+    pub sigma_image_s: f64,
+    /// Gaussian sigma for the camera-space position (depth is the noisiest), seconds.
+    pub sigma_root_s: f64,
+    /// How far (0..1) each joint is moved sideways onto the camera ray through its 2D
+    /// landmark (image positions are more accurate than the model's metric x/y).
+    pub image_blend: f32,
+}
+
+impl Default for SolveParams {
+    fn default() -> Self {
+        SolveParams { sigma_world_s: 0.08, sigma_image_s: 0.03, sigma_root_s: 0.12, image_blend: 0.5 }
+    }
+}
+
+/// The solved motion and what the exporters and the preview need to show it.
+#[derive(Clone, Debug)]
+pub struct Solution {
+    pub animation: Animation,
+    pub camera: Camera,
+    /// Per frame: adding this to a world position (cm, animation axes) gives the camera-space
+    /// position in animation axes (cm); see [`Solution::project`]. Per frame because grounding
+    /// and foot locking move the root, while the overlay must stay on the person.
+    pub world_to_camera: Vec<Vec3>,
+    /// Per frame: [left, right] foot planted.
+    pub contacts: Vec<[bool; 2]>,
+    pub quality: Quality,
+}
+
+impl Solution {
+    /// Pixel position of a world point (cm, animation axes) in the source frame.
+    pub fn project(&self, frame: usize, p: Vec3) -> Option<[f32; 2]> {
+        let c = add(p, self.world_to_camera.get(frame).copied().unwrap_or_default());
+        self.camera.project(anim_to_mp(c))
+    }
+}
+
+/// MediaPipe axes (x right, y down, z away; metres) → animation axes (x, Y up, z toward the
+/// camera; cm). A half turn about X, so handedness is kept.
+pub fn mp_to_anim(p: Vec3) -> Vec3 {
+    [p[0] * 100.0, -p[1] * 100.0, -p[2] * 100.0]
+}
+
+/// Inverse of [`mp_to_anim`].
+pub fn anim_to_mp(p: Vec3) -> Vec3 {
+    [p[0] / 100.0, -p[1] / 100.0, -p[2] / 100.0]
+}
+
+/// Smoothed landmark tracks of the clip.
+struct Tracks {
+    times: Vec<f64>,
+    /// Per frame, hip-centred world landmarks in MediaPipe axes (m).
+    world: Vec<[Vec3; NUM_LANDMARKS]>,
+    /// Per frame, image landmarks in pixels (z unused).
+    image: Vec<[Vec3; NUM_LANDMARKS]>,
+    /// Per frame, the weight each landmark had (0 where no person was found).
+    weights: Vec<[f32; NUM_LANDMARKS]>,
+}
+
+pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, SolveError> {
+    let n = input.frames.len();
+    if n == 0 {
+        return Err(SolveError::NoFrames);
+    }
+    let found = input.frames.iter().filter(|f| f.pose.is_some()).count();
+    // A few stray detections are not a performance: require a tenth of the clip.
+    if found < 3.max(n.div_ceil(10)) {
+        return Err(SolveError::NoPerson);
+    }
+    let tracks = smooth_tracks(input, params);
+    let camera = Camera::assumed(input.width, input.height);
+    let root_cam = root_positions(&tracks, &camera, params);
+    let tracks = lift_to_rays(tracks, &root_cam, &camera, params.image_blend);
+    let anim_pts: Vec<[Vec3; NUM_LANDMARKS]> =
+        tracks.world.iter().map(|f| std::array::from_fn(|i| mp_to_anim(f[i]))).collect();
+    let bones = rig::measure(&anim_pts, &tracks.weights);
+    let skeleton = rig::build_skeleton(&bones);
+    let frames: Vec<Frame> = anim_pts
+        .iter()
+        .zip(&root_cam)
+        .map(|(p, root)| {
+            let hip_c = midpoint(p[rig::lm::LEFT_HIP], p[rig::lm::RIGHT_HIP]);
+            let global = rig::global_rotations(p, &skeleton);
+            Frame { root_translation: add(mp_to_anim(*root), hip_c), rotations: rig::to_local(&global) }
+        })
+        .collect();
+    let frame_time_s = 1.0 / input.fps;
+    let mut animation = Animation { skeleton, frame_time_s, frames };
+    animation.enforce_quaternion_continuity();
+    let before: Vec<Vec3> = animation.frames.iter().map(|f| f.root_translation).collect();
+    let mirror = |v: Vec3| [-v[0], v[1], v[2]];
+    let heel = [bones.heel_local, mirror(bones.heel_local)];
+    let leg_len = bones.thigh + bones.shin;
+    let contacts = ground::ground_and_lock(&mut animation, &tracks.times, heel, leg_len);
+    // Start the clip at the origin (X/Z); Y keeps the floor at 0.
+    let start = animation.frames[0].root_translation;
+    for f in &mut animation.frames {
+        f.root_translation[0] -= start[0];
+        f.root_translation[2] -= start[2];
+    }
+    let shift: Vec<Vec3> = before.iter().zip(&animation.frames).map(|(b, f)| sub(*b, f.root_translation)).collect();
+    let mut solution = Solution {
+        animation,
+        camera,
+        world_to_camera: shift,
+        contacts,
+        quality: Quality::default(),
+    };
+    solution.quality = quality::measure(&solution, input, &tracks.times, heel);
+    Ok(solution)
+}
+
+fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
+    let n = input.frames.len();
+    let times: Vec<f64> = input
+        .frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| if f.t_us >= 0 { f.t_us as f64 / 1e6 } else { i as f64 / input.fps })
+        .collect();
+    let (w, h) = (input.width as f32, input.height as f32);
+    let mut world = vec![[[0.0f32; 3]; NUM_LANDMARKS]; n];
+    let mut image = vec![[[0.0f32; 3]; NUM_LANDMARKS]; n];
+    let mut weights = vec![[0.0f32; NUM_LANDMARKS]; n];
+    for k in 0..NUM_LANDMARKS {
+        let mut wv = Vec::with_capacity(n);
+        let mut iv = Vec::with_capacity(n);
+        let mut ww = Vec::with_capacity(n);
+        for f in input.frames {
+            match &f.pose {
+                Some(p) => {
+                    let (a, b) = (p.world[k], p.image[k]);
+                    wv.push([a.x, a.y, a.z]);
+                    iv.push([b.x * w, b.y * h, 0.0]);
+                    // Occluded points still count a little, so long occlusions stay defined.
+                    ww.push(0.02 + b.visibility * b.visibility);
+                }
+                None => {
+                    wv.push([0.0; 3]);
+                    iv.push([0.0; 3]);
+                    ww.push(0.0);
+                }
+            }
+        }
+        let sw = smooth::smooth_track(&smooth::Track { times_s: &times, values: &wv, weights: &ww }, params.sigma_world_s);
+        let si = smooth::smooth_track(&smooth::Track { times_s: &times, values: &iv, weights: &ww }, params.sigma_image_s);
+        for i in 0..n {
+            world[i][k] = sw.as_ref().map_or([0.0; 3], |v| v[i]);
+            image[i][k] = si.as_ref().map_or([0.0; 3], |v| v[i]);
+            weights[i][k] = ww[i];
+        }
+    }
+    Tracks { times, world, image, weights }
+}
+
+/// Moves each world landmark part of the way onto the camera ray through its image landmark,
+/// keeping its depth, so the 3D pose agrees with what the camera saw.
+fn lift_to_rays(mut tracks: Tracks, root_cam: &[Vec3], camera: &Camera, blend: f32) -> Tracks {
+    if blend <= 0.0 {
+        return tracks;
+    }
+    for (i, root) in root_cam.iter().enumerate() {
+        for k in 0..NUM_LANDMARKS {
+            let w = tracks.world[i][k];
+            let z = root[2] + w[2];
+            if z <= 0.3 {
+                continue;
+            }
+            let px = tracks.image[i][k];
+            let on_ray = [(px[0] - camera.cx) / camera.focal_px * z - root[0], (px[1] - camera.cy) / camera.focal_px * z - root[1]];
+            tracks.world[i][k][0] = w[0] + blend * (on_ray[0] - w[0]);
+            tracks.world[i][k][1] = w[1] + blend * (on_ray[1] - w[1]);
+        }
+        // Keep the hip centre at the origin, as the rest of the solve expects.
+        let hc = midpoint(tracks.world[i][23], tracks.world[i][24]);
+        for k in 0..NUM_LANDMARKS {
+            tracks.world[i][k] = sub(tracks.world[i][k], hc);
+        }
+    }
+    tracks
+}
+
+/// Hip-centre position in camera space (MediaPipe axes, metres) for every frame, smoothed.
+fn root_positions(tracks: &Tracks, camera: &Camera, params: &SolveParams) -> Vec<Vec3> {
+    let fits: Vec<Option<Vec3>> = (0..tracks.times.len())
+        .map(|i| {
+            let img: Vec<[f32; 2]> = tracks.image[i].iter().map(|p| [p[0], p[1]]).collect();
+            // Frames without a pose still get a fit from the interpolated tracks, at low weight.
+            let w: Vec<f32> = tracks.weights[i].iter().map(|&w| if w > 0.0 { w } else { 0.1 }).collect();
+            camera.solve_translation(&tracks.world[i], &img, &w)
+        })
+        .collect();
+    let weights: Vec<f32> = fits.iter().map(|f| if f.is_some() { 1.0 } else { 0.0 }).collect();
+    let values: Vec<Vec3> = fits.iter().map(|f| f.unwrap_or_default()).collect();
+    let track = smooth::Track { times_s: &tracks.times, values: &values, weights: &weights };
+    smooth::smooth_track(&track, params.sigma_root_s).unwrap_or_else(|| vec![[0.0, 0.0, 3.0]; values.len()])
+}
