@@ -16,4 +16,5 @@ pub mod bvh;
 pub mod media;
 pub mod models;
 pub mod pose;
+pub mod solve;
 pub mod types;
