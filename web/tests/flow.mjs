@@ -181,7 +181,15 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     });
     await page.getByRole('link', { name: 'Create', exact: true }).click();
     await page.waitForURL(/\/create$/);
-    await page.locator('#video-file').setInputFiles(tooLongVideo);
+    // Dropped onto the drop zone, as a person would drag it from their desktop.
+    const dataTransfer = await page.evaluateHandle(({ b64, name }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], name, { type: 'video/mp4' }));
+      return transfer;
+    }, { b64: readFileSync(tooLongVideo).toString('base64'), name: 'too-long.mp4' });
+    await page.locator('.dropzone').dispatchEvent('drop', { dataTransfer });
+    await page.getByText('too-long.mp4 ·').waitFor();
     await page.getByRole('alert').filter({ hasText: 'must be between 2 and 10 seconds' }).waitFor();
     assert.ok(await page.getByRole('button', { name: 'Upload and make motion' }).isDisabled());
     assert.equal(uploads, 0, 'nothing was uploaded');
