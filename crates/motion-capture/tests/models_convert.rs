@@ -4,11 +4,16 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use motion_capture::models::{LandmarkModel, ModelError, PoseModels, convert::tflite_to_onnx, test_models_dir};
+use motion_capture::models::{
+    LandmarkModel, ModelError, PoseModels, convert::tflite_to_onnx, test_models_dir,
+};
 use sha2::{Digest, Sha256};
 
 const MEDIAPIPE_WHEEL: &str = "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl";
-const IMAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/images/skimage_astronaut.png");
+const IMAGE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/testdata/images/skimage_astronaut.png"
+);
 
 fn wheel_cache() -> PathBuf {
     let dir = std::env::var_os("MOTIOND_WHEEL_CACHE")
@@ -26,12 +31,18 @@ fn wheel_member(member: &str) -> Vec<u8> {
     let file = std::fs::File::open(wheel_cache().join(MEDIAPIPE_WHEEL)).unwrap();
     let mut zip = zip::ZipArchive::new(file).unwrap();
     let mut bytes = Vec::new();
-    zip.by_name(member).unwrap().read_to_end(&mut bytes).unwrap();
+    zip.by_name(member)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
     bytes
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -50,7 +61,12 @@ fn converting_twice_gives_identical_bytes() {
         assert_eq!(sha256(&tflite), sha, "{member}");
         let first = tflite_to_onnx(&tflite, "m").unwrap();
         let second = tflite_to_onnx(&tflite, "m").unwrap();
-        assert!(first.len() > tflite.len(), "fp16 weights expand to fp32: {} vs {}", first.len(), tflite.len());
+        assert!(
+            first.len() > tflite.len(),
+            "fp16 weights expand to fp32: {} vs {}",
+            first.len(),
+            tflite.len()
+        );
         assert!(first == second, "{member}: two conversions differ");
     }
 }
@@ -69,7 +85,10 @@ fn crop(size: usize, map: impl Fn(f32) -> f32) -> Vec<f32> {
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut pixels).unwrap();
-    assert_eq!((info.color_type, info.bit_depth), (png::ColorType::Rgb, png::BitDepth::Eight));
+    assert_eq!(
+        (info.color_type, info.bit_depth),
+        (png::ColorType::Rgb, png::BitDepth::Eight)
+    );
     let (w, h) = (info.width as usize, info.height as usize);
     let mut out = Vec::with_capacity(size * size * 3);
     for y in 0..size {
@@ -95,28 +114,55 @@ fn converted_models_run_in_onnx_runtime_on_a_real_image() {
     assert_eq!((det.boxes.len(), det.scores.len()), (2254 * 12, 2254));
     assert!(det.boxes.iter().chain(&det.scores).all(|v| v.is_finite()));
     let best = det.scores.iter().copied().fold(f32::MIN, f32::max);
-    assert!(sigmoid(best) > 0.5, "the astronaut must be detected, best score {}", sigmoid(best));
+    assert!(
+        sigmoid(best) > 0.5,
+        "the astronaut must be detected, best score {}",
+        sigmoid(best)
+    );
 
     let lm = models.run_landmark(&crop(256, |v| v)).unwrap();
     assert_eq!(lm.landmarks.len(), 195);
     assert_eq!(lm.segmentation.len(), 256 * 256);
     assert_eq!(lm.heatmap.len(), 64 * 64 * 39);
     assert_eq!(lm.world.len(), 117);
-    let all = lm.landmarks.iter().chain(&lm.segmentation).chain(&lm.heatmap).chain(&lm.world);
+    let all = lm
+        .landmarks
+        .iter()
+        .chain(&lm.segmentation)
+        .chain(&lm.heatmap)
+        .chain(&lm.world);
     assert!(all.copied().all(f32::is_finite));
-    assert!(lm.presence > 0.5, "a person fills the crop, presence {}", lm.presence);
+    assert!(
+        lm.presence > 0.5,
+        "a person fills the crop, presence {}",
+        lm.presence
+    );
     // The nose (landmark 0) lies inside the 256-px crop.
     let (nx, ny) = (lm.landmarks[0], lm.landmarks[1]);
-    assert!((0.0..256.0).contains(&nx) && (0.0..256.0).contains(&ny), "nose at {nx},{ny}");
+    assert!(
+        (0.0..256.0).contains(&nx) && (0.0..256.0).contains(&ny),
+        "nose at {nx},{ny}"
+    );
     // The session interface keeps TFLite's names.
     let names: Vec<&str> = models.landmark.outputs().iter().map(|o| o.name()).collect();
-    assert_eq!(names, ["Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4"]);
+    assert_eq!(
+        names,
+        [
+            "Identity",
+            "Identity_1",
+            "Identity_2",
+            "Identity_3",
+            "Identity_4"
+        ]
+    );
 }
 
 #[test]
 fn missing_models_name_the_fetch_command() {
     let empty = tempfile::tempdir().unwrap();
-    let err = PoseModels::load(empty.path(), LandmarkModel::Heavy).err().expect("must fail");
+    let err = PoseModels::load(empty.path(), LandmarkModel::Heavy)
+        .err()
+        .expect("must fail");
     assert!(matches!(err, ModelError::Missing { .. }), "{err}");
     assert!(err.to_string().contains("motiond models fetch"), "{err}");
 }

@@ -28,12 +28,15 @@ pub struct Cli {
 pub enum Command {
     /// Configuration helpers.
     Config(crate::config_cmd::ConfigArgs),
+    /// Model setup: fetch and convert the pinned BlazePose models.
+    Models(crate::models_cmd::ModelsArgs),
 }
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Config(args) => crate::config_cmd::run(args),
+            Command::Models(args) => crate::models_cmd::run(args, self.data_dir, self.config).await,
         }
     }
 

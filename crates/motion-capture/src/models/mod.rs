@@ -37,7 +37,11 @@ pub enum LandmarkModel {
 }
 
 impl LandmarkModel {
-    pub const ALL: [LandmarkModel; 3] = [LandmarkModel::Lite, LandmarkModel::Full, LandmarkModel::Heavy];
+    pub const ALL: [LandmarkModel; 3] = [
+        LandmarkModel::Lite,
+        LandmarkModel::Full,
+        LandmarkModel::Heavy,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -89,13 +93,23 @@ pub enum ModelError {
     #[error("inference with {model} failed: {message}")]
     Inference { model: String, message: String },
     #[error("converting {}: {source}", path.display())]
-    Convert { path: PathBuf, source: convert::ConvertError },
+    Convert {
+        path: PathBuf,
+        source: convert::ConvertError,
+    },
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
     #[error("{what} failed: {message}")]
     Tool { what: String, message: String },
     #[error("sha256 mismatch for {what}: expected {expected}, got {actual}")]
-    Checksum { what: String, expected: String, actual: String },
+    Checksum {
+        what: String,
+        expected: String,
+        actual: String,
+    },
     #[error("reading archive {}: {message}", path.display())]
     Archive { path: PathBuf, message: String },
 }
@@ -121,7 +135,11 @@ pub fn test_models_dir() -> PathBuf {
     let dir = std::env::var_os("MOTIOND_MODELS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.data/models"));
-    for file in [DETECTOR_FILE, LandmarkModel::Full.file_name(), ORT_LIBRARY_FILE] {
+    for file in [
+        DETECTOR_FILE,
+        LandmarkModel::Full.file_name(),
+        ORT_LIBRARY_FILE,
+    ] {
         if !dir.join(file).is_file() {
             panic!(
                 "models missing: run scripts/test.sh (or `motiond models fetch --data-dir .data`); {} not found",

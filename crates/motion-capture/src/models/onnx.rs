@@ -145,6 +145,11 @@ pub fn encode_model(g: &Graph, producer: &str, doc: &str) -> Vec<u8> {
     let mut opset = Msg::new();
     opset.string(1, "").int(2, OPSET);
     let mut m = Msg::new();
-    m.int(1, IR_VERSION).string(2, producer).string(3, "1").string(6, doc).msg(7, &graph(g)).msg(8, &opset);
+    m.int(1, IR_VERSION)
+        .string(2, producer)
+        .string(3, "1")
+        .string(6, doc)
+        .msg(7, &graph(g))
+        .msg(8, &opset);
     m.into_bytes()
 }

@@ -82,15 +82,27 @@ mod tests {
         // -1 as int64 is ten bytes.
         let neg = Msg::new().int(1, -1).clone().into_bytes();
         assert_eq!(neg.len(), 11);
-        assert_eq!(&neg[1..], &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+        assert_eq!(
+            &neg[1..],
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]
+        );
     }
 
     #[test]
     fn strings_and_nested_messages() {
-        assert_eq!(Msg::new().string(2, "testing").as_bytes(), b"\x12\x07testing");
+        assert_eq!(
+            Msg::new().string(2, "testing").as_bytes(),
+            b"\x12\x07testing"
+        );
         let mut inner = Msg::new();
         inner.int(1, 150);
-        assert_eq!(Msg::new().msg(3, &inner).as_bytes(), &[0x1a, 0x03, 0x08, 0x96, 0x01]);
-        assert_eq!(Msg::new().ints(1, &[1, 2]).as_bytes(), &[0x08, 0x01, 0x08, 0x02]);
+        assert_eq!(
+            Msg::new().msg(3, &inner).as_bytes(),
+            &[0x1a, 0x03, 0x08, 0x96, 0x01]
+        );
+        assert_eq!(
+            Msg::new().ints(1, &[1, 2]).as_bytes(),
+            &[0x08, 0x01, 0x08, 0x02]
+        );
     }
 }

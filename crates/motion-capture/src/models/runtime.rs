@@ -23,13 +23,22 @@ fn environment(models_dir: &Path) -> Result<Environment, ModelError> {
         return Ok(env.clone());
     }
     let lib = require(models_dir, ORT_LIBRARY_FILE)?;
-    let fail = |message: String| ModelError::Runtime { path: lib.clone(), message };
+    let fail = |message: String| ModelError::Runtime {
+        path: lib.clone(),
+        message,
+    };
     // A race between two first loads is harmless: the loser's builder reports that an environment
     // exists, and we then take the winner's.
-    let built = ort::init_from(&lib).map_err(|e| fail(e.to_string()))?.with_name("motiond").build();
+    let built = ort::init_from(&lib)
+        .map_err(|e| fail(e.to_string()))?
+        .with_name("motiond")
+        .build();
     match built {
         Ok(env) => Ok(ENVIRONMENT.get_or_init(|| env).clone()),
-        Err(e) => ENVIRONMENT.get().cloned().ok_or_else(|| fail(e.to_string())),
+        Err(e) => ENVIRONMENT
+            .get()
+            .cloned()
+            .ok_or_else(|| fail(e.to_string())),
     }
 }
 
@@ -39,12 +48,18 @@ fn require(dir: &Path, file: &str) -> Result<PathBuf, ModelError> {
     if path.is_file() {
         Ok(path)
     } else {
-        Err(ModelError::Missing { path, hint: String::new() })
+        Err(ModelError::Missing {
+            path,
+            hint: String::new(),
+        })
     }
 }
 
 fn session(env: &Environment, path: &Path) -> Result<Session, ModelError> {
-    let fail = |message: String| ModelError::Load { path: path.to_owned(), message };
+    let fail = |message: String| ModelError::Load {
+        path: path.to_owned(),
+        message,
+    };
     // One thread per session: the service runs several jobs in parallel instead (architecture).
     Session::builder(env)
         .map_err(|e| fail(e.to_string()))?
@@ -95,26 +110,50 @@ impl PoseModels {
         let detector_path = require(models_dir, DETECTOR_FILE)?;
         let landmark_path = require(models_dir, variant.file_name()).map_err(|e| match e {
             ModelError::Missing { path, .. } if variant != LandmarkModel::Full => {
-                ModelError::Missing { path, hint: format!(" and --model {variant}") }
+                ModelError::Missing {
+                    path,
+                    hint: format!(" and --model {variant}"),
+                }
             }
             other => other,
         })?;
         let env = environment(models_dir)?;
-        Ok(PoseModels { detector: session(&env, &detector_path)?, landmark: session(&env, &landmark_path)?, variant })
+        Ok(PoseModels {
+            detector: session(&env, &detector_path)?,
+            landmark: session(&env, &landmark_path)?,
+            variant,
+        })
     }
 
     /// Runs the detector on a `[1, 224, 224, 3]` NHWC tensor of pixels scaled to [-1, 1].
     pub fn run_detector(&mut self, input: &[f32]) -> Result<DetectorOutput, ModelError> {
         let shape = [1, DETECTOR_SIZE as i64, DETECTOR_SIZE as i64, 3];
-        let mut out = run_f32(&mut self.detector, "detector", input, &shape, &["Identity", "Identity_1"])?.into_iter();
-        Ok(DetectorOutput { boxes: out.next().unwrap_or_default(), scores: out.next().unwrap_or_default() })
+        let mut out = run_f32(
+            &mut self.detector,
+            "detector",
+            input,
+            &shape,
+            &["Identity", "Identity_1"],
+        )?
+        .into_iter();
+        Ok(DetectorOutput {
+            boxes: out.next().unwrap_or_default(),
+            scores: out.next().unwrap_or_default(),
+        })
     }
 
     /// Runs the landmark model on a `[1, 256, 256, 3]` NHWC tensor of pixels scaled to [0, 1].
     pub fn run_landmark(&mut self, input: &[f32]) -> Result<LandmarkOutput, ModelError> {
         let shape = [1, LANDMARK_SIZE as i64, LANDMARK_SIZE as i64, 3];
-        let names = ["Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4"];
-        let mut out = run_f32(&mut self.landmark, "landmark model", input, &shape, &names)?.into_iter();
+        let names = [
+            "Identity",
+            "Identity_1",
+            "Identity_2",
+            "Identity_3",
+            "Identity_4",
+        ];
+        let mut out =
+            run_f32(&mut self.landmark, "landmark model", input, &shape, &names)?.into_iter();
         let mut next = || out.next().unwrap_or_default();
         Ok(LandmarkOutput {
             landmarks: next(),
@@ -134,18 +173,31 @@ pub fn run_f32(
     shape: &[i64],
     outputs: &[&str],
 ) -> Result<Vec<Vec<f32>>, ModelError> {
-    let fail = |message: String| ModelError::Inference { model: model.to_owned(), message };
+    let fail = |message: String| ModelError::Inference {
+        model: model.to_owned(),
+        message,
+    };
     let expected: i64 = shape.iter().product();
     if input.len() as i64 != expected {
-        return Err(fail(format!("input has {} values, shape {shape:?} needs {expected}", input.len())));
+        return Err(fail(format!(
+            "input has {} values, shape {shape:?} needs {expected}",
+            input.len()
+        )));
     }
-    let tensor = TensorRef::from_array_view((shape.to_vec(), input)).map_err(|e| fail(e.to_string()))?;
-    let result = session.run(ort::inputs![tensor]).map_err(|e| fail(e.to_string()))?;
+    let tensor =
+        TensorRef::from_array_view((shape.to_vec(), input)).map_err(|e| fail(e.to_string()))?;
+    let result = session
+        .run(ort::inputs![tensor])
+        .map_err(|e| fail(e.to_string()))?;
     outputs
         .iter()
         .map(|name| {
-            let value = result.get(name).ok_or_else(|| fail(format!("no output named {name}")))?;
-            let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| fail(format!("{name}: {e}")))?;
+            let value = result
+                .get(name)
+                .ok_or_else(|| fail(format!("no output named {name}")))?;
+            let (_, data) = value
+                .try_extract_tensor::<f32>()
+                .map_err(|e| fail(format!("{name}: {e}")))?;
             Ok(data.to_vec())
         })
         .collect()

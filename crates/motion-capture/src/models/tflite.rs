@@ -72,7 +72,10 @@ impl Activation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DimMeta {
     Dense(usize),
-    SparseCsr { segments: Vec<usize>, indices: Vec<usize> },
+    SparseCsr {
+        segments: Vec<usize>,
+        indices: Vec<usize>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,14 +108,36 @@ pub struct Window {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Options {
     None,
-    Conv { window: Window, act: Activation },
-    Depthwise { window: Window, act: Activation, multiplier: i32 },
-    Pool { window: Window, act: Activation },
-    Add { act: Activation },
-    Concat { axis: i32, act: Activation },
-    Reshape { new_shape: Vec<i32> },
-    Resize { align_corners: bool, half_pixel: bool },
-    DepthToSpace { block: i64 },
+    Conv {
+        window: Window,
+        act: Activation,
+    },
+    Depthwise {
+        window: Window,
+        act: Activation,
+        multiplier: i32,
+    },
+    Pool {
+        window: Window,
+        act: Activation,
+    },
+    Add {
+        act: Activation,
+    },
+    Concat {
+        axis: i32,
+        act: Activation,
+    },
+    Reshape {
+        new_shape: Vec<i32>,
+    },
+    Resize {
+        align_corners: bool,
+        half_pixel: bool,
+    },
+    DepthToSpace {
+        block: i64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -137,58 +162,113 @@ fn invalid(what: impl Into<String>) -> ConvertError {
 }
 
 fn to_indices(v: Vec<i32>, what: &str) -> Result<Vec<usize>, ConvertError> {
-    v.into_iter().map(|i| usize::try_from(i).map_err(|_| invalid(format!("negative {what}: {i}")))).collect()
+    v.into_iter()
+        .map(|i| usize::try_from(i).map_err(|_| invalid(format!("negative {what}: {i}"))))
+        .collect()
 }
 
 /// Reads a model. Only one subgraph is supported (all pinned models have one).
 pub fn parse(buf: &[u8]) -> Result<Model<'_>, ConvertError> {
     if buf.len() < 8 || &buf[4..8] != b"TFL3" {
-        return Err(invalid("not a TFLite schema v3 file (missing TFL3 identifier)"));
+        return Err(invalid(
+            "not a TFLite schema v3 file (missing TFL3 identifier)",
+        ));
     }
     let root = Table::root(buf)?;
     let codes = read_opcodes(&root)?;
     let buffers = read_buffers(&root)?;
-    let subgraphs = root.vector(2)?.ok_or_else(|| invalid("model has no subgraphs"))?;
+    let subgraphs = root
+        .vector(2)?
+        .ok_or_else(|| invalid("model has no subgraphs"))?;
     if subgraphs.len() != 1 {
-        return Err(invalid(format!("expected one subgraph, found {}", subgraphs.len())));
+        return Err(invalid(format!(
+            "expected one subgraph, found {}",
+            subgraphs.len()
+        )));
     }
     let sg = subgraphs.table(0)?;
     let tensors = match sg.vector(0)? {
-        Some(v) => v.tables()?.iter().map(|t| read_tensor(t, &buffers)).collect::<Result<_, _>>()?,
+        Some(v) => v
+            .tables()?
+            .iter()
+            .map(|t| read_tensor(t, &buffers))
+            .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
-    let inputs = to_indices(sg.vector(1)?.map(|v| v.i32s()).transpose()?.unwrap_or_default(), "input")?;
-    let outputs = to_indices(sg.vector(2)?.map(|v| v.i32s()).transpose()?.unwrap_or_default(), "output")?;
+    let inputs = to_indices(
+        sg.vector(1)?
+            .map(|v| v.i32s())
+            .transpose()?
+            .unwrap_or_default(),
+        "input",
+    )?;
+    let outputs = to_indices(
+        sg.vector(2)?
+            .map(|v| v.i32s())
+            .transpose()?
+            .unwrap_or_default(),
+        "output",
+    )?;
     let operators = match sg.vector(3)? {
-        Some(v) => v.tables()?.iter().map(|t| read_operator(t, &codes)).collect::<Result<_, _>>()?,
+        Some(v) => v
+            .tables()?
+            .iter()
+            .map(|t| read_operator(t, &codes))
+            .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
-    Ok(Model { tensors, inputs, outputs, operators })
+    Ok(Model {
+        tensors,
+        inputs,
+        outputs,
+        operators,
+    })
 }
 
 /// The schema's rule: the operator code is the larger of `builtin_code` and `deprecated_builtin_code`.
 fn read_opcodes(root: &Table<'_>) -> Result<Vec<i32>, ConvertError> {
-    let Some(v) = root.vector(1)? else { return Ok(Vec::new()) };
-    v.tables()?.iter().map(|t| Ok(i32::from(t.i8(0, 0)?).max(t.i32(3, 0)?))).collect()
+    let Some(v) = root.vector(1)? else {
+        return Ok(Vec::new());
+    };
+    v.tables()?
+        .iter()
+        .map(|t| Ok(i32::from(t.i8(0, 0)?).max(t.i32(3, 0)?)))
+        .collect()
 }
 
 fn read_buffers<'a>(root: &Table<'a>) -> Result<Vec<Option<&'a [u8]>>, ConvertError> {
-    let Some(v) = root.vector(4)? else { return Ok(Vec::new()) };
+    let Some(v) = root.vector(4)? else {
+        return Ok(Vec::new());
+    };
     v.tables()?
         .iter()
         .map(|b| {
             if b.u32(1, 0)? != 0 {
-                return Err(invalid("buffers stored outside the flatbuffer are not supported"));
+                return Err(invalid(
+                    "buffers stored outside the flatbuffer are not supported",
+                ));
             }
-            Ok(b.vector(0)?.map(|d| d.bytes(1)).transpose()?.filter(|d| !d.is_empty()))
+            Ok(b.vector(0)?
+                .map(|d| d.bytes(1))
+                .transpose()?
+                .filter(|d| !d.is_empty()))
         })
         .collect()
 }
 
-fn read_tensor<'a>(t: &Table<'a>, buffers: &[Option<&'a [u8]>]) -> Result<Tensor<'a>, ConvertError> {
-    let shape = t.vector(0)?.map(|v| v.i32s()).transpose()?.unwrap_or_default();
+fn read_tensor<'a>(
+    t: &Table<'a>,
+    buffers: &[Option<&'a [u8]>],
+) -> Result<Tensor<'a>, ConvertError> {
+    let shape = t
+        .vector(0)?
+        .map(|v| v.i32s())
+        .transpose()?
+        .unwrap_or_default();
     let buffer = t.u32(2, 0)? as usize;
-    let data = *buffers.get(buffer).ok_or_else(|| invalid(format!("buffer index {buffer} out of range")))?;
+    let data = *buffers
+        .get(buffer)
+        .ok_or_else(|| invalid(format!("buffer index {buffer} out of range")))?;
     Ok(Tensor {
         name: t.string(3)?.unwrap_or_default().to_owned(),
         shape: shape.into_iter().map(i64::from).collect(),
@@ -199,19 +279,44 @@ fn read_tensor<'a>(t: &Table<'a>, buffers: &[Option<&'a [u8]>]) -> Result<Tensor
 }
 
 fn read_sparsity(s: &Table<'_>) -> Result<Sparsity, ConvertError> {
-    let traversal_order = to_indices(s.vector(0)?.map(|v| v.i32s()).transpose()?.unwrap_or_default(), "order")?;
-    let block_map = to_indices(s.vector(1)?.map(|v| v.i32s()).transpose()?.unwrap_or_default(), "block")?;
+    let traversal_order = to_indices(
+        s.vector(0)?
+            .map(|v| v.i32s())
+            .transpose()?
+            .unwrap_or_default(),
+        "order",
+    )?;
+    let block_map = to_indices(
+        s.vector(1)?
+            .map(|v| v.i32s())
+            .transpose()?
+            .unwrap_or_default(),
+        "block",
+    )?;
     let levels = match s.vector(2)? {
-        Some(v) => v.tables()?.iter().map(read_dim_meta).collect::<Result<_, _>>()?,
+        Some(v) => v
+            .tables()?
+            .iter()
+            .map(read_dim_meta)
+            .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
-    Ok(Sparsity { traversal_order, block_map, levels })
+    Ok(Sparsity {
+        traversal_order,
+        block_map,
+        levels,
+    })
 }
 
 fn read_dim_meta(d: &Table<'_>) -> Result<DimMeta, ConvertError> {
     match d.u8(0, 0)? {
-        0 => Ok(DimMeta::Dense(usize::try_from(d.i32(1, 0)?).map_err(|_| invalid("negative dense_size"))?)),
-        1 => Ok(DimMeta::SparseCsr { segments: read_index_union(d, 2)?, indices: read_index_union(d, 4)? }),
+        0 => Ok(DimMeta::Dense(
+            usize::try_from(d.i32(1, 0)?).map_err(|_| invalid("negative dense_size"))?,
+        )),
+        1 => Ok(DimMeta::SparseCsr {
+            segments: read_index_union(d, 2)?,
+            indices: read_index_union(d, 4)?,
+        }),
         other => Err(invalid(format!("unknown dimension type {other}"))),
     }
 }
@@ -219,8 +324,12 @@ fn read_dim_meta(d: &Table<'_>) -> Result<DimMeta, ConvertError> {
 /// `SparseIndexVector` union: type byte at `type_id`, table at `type_id + 1` whose field 0 is the values.
 fn read_index_union(d: &Table<'_>, type_id: u16) -> Result<Vec<usize>, ConvertError> {
     let kind = d.u8(type_id, 0)?;
-    let table = d.table(type_id + 1)?.ok_or_else(|| invalid("sparse index vector missing"))?;
-    let Some(values) = table.vector(0)? else { return Ok(Vec::new()) };
+    let table = d
+        .table(type_id + 1)?
+        .ok_or_else(|| invalid("sparse index vector missing"))?;
+    let Some(values) = table.vector(0)? else {
+        return Ok(Vec::new());
+    };
     match kind {
         1 => to_indices(values.i32s()?, "sparse index"),
         2 => Ok(values.u16s()?.into_iter().map(usize::from).collect()),
@@ -231,14 +340,29 @@ fn read_index_union(d: &Table<'_>, type_id: u16) -> Result<Vec<usize>, ConvertEr
 
 fn read_operator(t: &Table<'_>, codes: &[i32]) -> Result<Operator, ConvertError> {
     let index = t.u32(0, 0)? as usize;
-    let code = *codes.get(index).ok_or_else(|| invalid(format!("opcode index {index} out of range")))?;
-    let inputs = t.vector(1)?.map(|v| v.i32s()).transpose()?.unwrap_or_default();
-    let outputs = t.vector(2)?.map(|v| v.i32s()).transpose()?.unwrap_or_default();
+    let code = *codes
+        .get(index)
+        .ok_or_else(|| invalid(format!("opcode index {index} out of range")))?;
+    let inputs = t
+        .vector(1)?
+        .map(|v| v.i32s())
+        .transpose()?
+        .unwrap_or_default();
+    let outputs = t
+        .vector(2)?
+        .map(|v| v.i32s())
+        .transpose()?
+        .unwrap_or_default();
     let options = match t.table(4)? {
         Some(o) => read_options(code, &o)?,
         None => Options::None,
     };
-    Ok(Operator { code, inputs, outputs, options })
+    Ok(Operator {
+        code,
+        inputs,
+        outputs,
+        options,
+    })
 }
 
 fn padding(code: u8) -> Result<Padding, ConvertError> {
@@ -261,20 +385,42 @@ fn read_options(code: i32, o: &Table<'_>) -> Result<Options, ConvertError> {
         })
     };
     Ok(match code {
-        op::CONV_2D => Options::Conv { window: window(4, 5, [0, 0])?, act: act(3)? },
-        op::DEPTHWISE_CONV_2D => {
-            Options::Depthwise { window: window(5, 6, [0, 0])?, act: act(4)?, multiplier: o.i32(3, 1)? }
-        }
+        op::CONV_2D => Options::Conv {
+            window: window(4, 5, [0, 0])?,
+            act: act(3)?,
+        },
+        op::DEPTHWISE_CONV_2D => Options::Depthwise {
+            window: window(5, 6, [0, 0])?,
+            act: act(4)?,
+            multiplier: o.i32(3, 1)?,
+        },
         op::MAX_POOL_2D => {
             let filter = [i64::from(o.i32(4, 1)?), i64::from(o.i32(3, 1)?)];
             // Pool2DOptions has no dilation: ids 90/91 are never present, so the default 1 is used.
-            Options::Pool { window: window(90, 91, filter)?, act: act(5)? }
+            Options::Pool {
+                window: window(90, 91, filter)?,
+                act: act(5)?,
+            }
         }
         op::ADD => Options::Add { act: act(0)? },
-        op::CONCATENATION => Options::Concat { axis: o.i32(0, 0)?, act: act(1)? },
-        op::RESHAPE => Options::Reshape { new_shape: o.vector(0)?.map(|v| v.i32s()).transpose()?.unwrap_or_default() },
-        op::RESIZE_BILINEAR => Options::Resize { align_corners: o.bool(2)?, half_pixel: o.bool(3)? },
-        op::DEPTH_TO_SPACE => Options::DepthToSpace { block: i64::from(o.i32(0, 1)?) },
+        op::CONCATENATION => Options::Concat {
+            axis: o.i32(0, 0)?,
+            act: act(1)?,
+        },
+        op::RESHAPE => Options::Reshape {
+            new_shape: o
+                .vector(0)?
+                .map(|v| v.i32s())
+                .transpose()?
+                .unwrap_or_default(),
+        },
+        op::RESIZE_BILINEAR => Options::Resize {
+            align_corners: o.bool(2)?,
+            half_pixel: o.bool(3)?,
+        },
+        op::DEPTH_TO_SPACE => Options::DepthToSpace {
+            block: i64::from(o.i32(0, 1)?),
+        },
         _ => Options::None,
     })
 }
