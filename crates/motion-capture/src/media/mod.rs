@@ -7,6 +7,7 @@
 //! - [`decode`]: the rawvideo rgb24 frame source with per-frame presentation times.
 
 pub mod decode;
+pub mod encode;
 pub mod probe;
 pub mod runner;
 pub mod sniff;

@@ -1,0 +1,122 @@
+//! The H.264 encoder for previews: our own rgb24 frames piped into ffmpeg (libx264, yuv420p,
+//! `+faststart`, no audio), through the hardened runner.
+//!
+//! The frames are trusted (we drew them), so the input is a raw pipe; the output goes into the
+//! directory of `out` (ffmpeg's working directory), under its plain file name.
+
+use std::path::Path;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::ChildStdin;
+use tokio_util::sync::CancellationToken;
+
+use super::runner::{FfCommand, Limits, MediaError, RawVideoInput, Running, Tool, split_job_path};
+
+/// A running preview encode. Push exactly `width × height × 3` bytes per frame, then
+/// [`finish`](Encoder::finish).
+pub struct Encoder {
+    running: Running,
+    stdin: ChildStdin,
+    frame_bytes: usize,
+}
+
+impl Encoder {
+    /// Starts ffmpeg writing `out` (an `.mp4` or `.jpg`... path whose directory exists) at
+    /// `frame_rate` (ffmpeg syntax: `30` or `30000/1001`). Width and height must be even.
+    pub fn start(
+        out: &Path,
+        width: u32,
+        height: u32,
+        frame_rate: &str,
+        limits: &Limits,
+        cancel: &CancellationToken,
+    ) -> Result<Encoder, MediaError> {
+        let (dir, name) = split_job_path(Tool::Ffmpeg, out)?;
+        let raw = RawVideoInput { width, height, pix_fmt: "rgb24".into(), frame_rate: frame_rate.into() };
+        let mut running = FfCommand::ffmpeg(dir)
+            .input_raw_video(raw)
+            .args(h264_args(&name))
+            .limits(limits.clone())
+            .spawn(cancel)?;
+        let stdin = running.stdin.take().ok_or_else(|| MediaError::Io {
+            tool: Tool::Ffmpeg,
+            source: std::io::Error::other("ffmpeg stdin is not piped"),
+        })?;
+        Ok(Encoder { running, stdin, frame_bytes: width as usize * height as usize * 3 })
+    }
+
+    /// Writes one frame (back-pressure: waits while ffmpeg is busy).
+    pub async fn push(&mut self, rgb: &[u8]) -> Result<(), MediaError> {
+        if rgb.len() != self.frame_bytes {
+            return Err(MediaError::Io {
+                tool: Tool::Ffmpeg,
+                source: std::io::Error::other(format!(
+                    "frame has {} bytes, the encoder expects {}",
+                    rgb.len(),
+                    self.frame_bytes
+                )),
+            });
+        }
+        self.stdin.write_all(rgb).await.map_err(|source| MediaError::Io { tool: Tool::Ffmpeg, source })
+    }
+
+    /// Closes the input and waits for ffmpeg to finish the file.
+    pub async fn finish(self) -> Result<(), MediaError> {
+        let Encoder { running, mut stdin, .. } = self;
+        // A failed flush means ffmpeg already quit; `wait` reports why.
+        let _ = stdin.shutdown().await;
+        drop(stdin);
+        running.wait().await.map(|_| ())
+    }
+}
+
+/// Output options of the preview (api-contract §9.3).
+fn h264_args(name: &str) -> Vec<String> {
+    [
+        "-an",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "23",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        "-y",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(std::iter::once(format!("file:{name}")))
+    .collect()
+}
+
+/// Writes one rgb24 image as a JPEG (quality ~90) through ffmpeg.
+pub async fn write_jpeg(
+    out: &Path,
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<(), MediaError> {
+    let (dir, name) = split_job_path(Tool::Ffmpeg, out)?;
+    let raw = RawVideoInput { width, height, pix_fmt: "rgb24".into(), frame_rate: "1".into() };
+    let mut running = FfCommand::ffmpeg(dir)
+        .input_raw_video(raw)
+        .args(["-frames:v", "1", "-q:v", "3", "-pix_fmt", "yuvj420p", "-f", "mjpeg", "-y"].map(String::from))
+        .args([format!("file:{name}")])
+        .limits(limits.clone())
+        .spawn(cancel)?;
+    let mut stdin = running.stdin.take().ok_or_else(|| MediaError::Io {
+        tool: Tool::Ffmpeg,
+        source: std::io::Error::other("ffmpeg stdin is not piped"),
+    })?;
+    stdin.write_all(rgb).await.map_err(|source| MediaError::Io { tool: Tool::Ffmpeg, source })?;
+    let _ = stdin.shutdown().await;
+    drop(stdin);
+    running.wait().await.map(|_| ())
+}
