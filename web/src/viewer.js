@@ -123,7 +123,7 @@ export class MotionViewer {
     this.bodyVisible = true;
     this.clock = new THREE.Clock();
 
-    this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+    this.renderer = new THREE.WebGLRenderer({ antialias: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.domElement.className = 'viewer-canvas';
     this.renderer.domElement.setAttribute('role', 'img');
