@@ -270,8 +270,10 @@ pub trait TaskStore: Send + Sync {
     /// Returns a running task to the queue at once without counting the attempt (shutdown).
     async fn release(&self, lease: &Lease) -> StoreResult<bool>;
 
-    /// Requeues rows left running by other boots (single-process embedded mode, at start).
-    async fn requeue_other_boots(&self, current_boot: &str) -> StoreResult<Vec<TaskId>>;
+    /// Expires the leases of rows left running by other boots (single-process embedded
+    /// mode, at start), so the next [`TaskStore::reap`] requeues them (or fails them when
+    /// their attempts are used up) without waiting for lease expiry.
+    async fn expire_other_boots(&self, current_boot: &str) -> StoreResult<Vec<TaskId>>;
 
     /// Expired leases go back to the queue while attempts remain, else fail with
     /// "interrupted too many times"; attempts running longer than `task_timeout` fail with

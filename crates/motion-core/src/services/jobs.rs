@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::blob_keys;
 use crate::clock::Clock;
-use crate::domain::{FileRole, MotionFiles, NewFile, NewWork, TaskId};
+use crate::domain::{FileRole, MotionFiles, NewFile, NewWork};
 use crate::error::ServiceError;
 use crate::ids::{IdGenerator, new_fid, sha256_hex};
 use crate::ports::{
@@ -113,9 +113,11 @@ impl JobService {
         Ok(self.tasks.release(lease).await?)
     }
 
-    /// At start (embedded single process): requeue what an earlier boot left running.
-    pub async fn requeue_other_boots(&self, boot_id: &str) -> Result<Vec<TaskId>, ServiceError> {
-        Ok(self.tasks.requeue_other_boots(boot_id).await?)
+    /// At start (embedded single process): what an earlier boot left running goes back to
+    /// the queue at once (or fails, when its attempts are used up). Returns the reap report.
+    pub async fn requeue_other_boots(&self, boot_id: &str) -> Result<ReapReport, ServiceError> {
+        self.tasks.expire_other_boots(boot_id).await?;
+        self.reap().await
     }
 
     /// One reaper pass: expired leases and timed-out attempts.

@@ -1,0 +1,130 @@
+//! `FsBlobStore`: blobs as plain files under one folder.
+//!
+//! Keys are checked with `blob_keys::is_safe_key`, so no key can leave the folder. Writes go
+//! to a temp file in `<root>/.tmp`, are fsynced, then renamed into place: a reader never
+//! sees a half-written blob, and a crash leaves at most a temp file for the janitor.
+
+use std::io::SeekFrom;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use motion_core::blob_keys::is_safe_key;
+use motion_core::ports::{BlobRead, BlobStore, StoreError, StoreResult};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+#[derive(Debug, Clone)]
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Unavailable(format!("{what} {}: {e}", path.display()))
+}
+
+impl FsBlobStore {
+    /// Uses (and creates) `root`.
+    pub async fn open(root: &Path) -> StoreResult<Self> {
+        tokio::fs::create_dir_all(root.join(".tmp")).await.map_err(|e| io_err("create", root, e))?;
+        Ok(Self { root: root.to_path_buf() })
+    }
+
+    /// Opens from a `file:///abs/path` URL (`storage.url`).
+    pub async fn open_url(url: &str) -> StoreResult<Self> {
+        let path = url
+            .strip_prefix("file://")
+            .ok_or_else(|| StoreError::Internal(format!("not a file:// URL: {url}")))?;
+        Self::open(Path::new(path)).await
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path_of(&self, key: &str) -> StoreResult<PathBuf> {
+        if !is_safe_key(key) {
+            return Err(StoreError::Internal(format!("unsafe blob key {key:?}")));
+        }
+        Ok(self.root.join(key))
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        self.root.join(".tmp").join(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// Writes via `fill` into a temp file, fsyncs it, and renames it to `key`.
+    async fn write_atomic(&self, key: &str, src: Source<'_>) -> StoreResult<()> {
+        let dest = self.path_of(key)?;
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(|e| io_err("create", parent, e))?;
+        }
+        let tmp = self.temp_path();
+        let result = async {
+            let mut out = tokio::fs::File::create(&tmp).await.map_err(|e| io_err("create", &tmp, e))?;
+            match src {
+                Source::Bytes(b) => out.write_all(b).await.map_err(|e| io_err("write", &tmp, e))?,
+                Source::File(p) => {
+                    let mut input = tokio::fs::File::open(p).await.map_err(|e| io_err("open", p, e))?;
+                    tokio::io::copy(&mut input, &mut out).await.map_err(|e| io_err("copy", p, e))?;
+                }
+            }
+            out.flush().await.map_err(|e| io_err("flush", &tmp, e))?;
+            out.sync_all().await.map_err(|e| io_err("fsync", &tmp, e))?;
+            tokio::fs::rename(&tmp, &dest).await.map_err(|e| io_err("rename", &dest, e))
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        result
+    }
+}
+
+enum Source<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path),
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn put_file(&self, key: &str, src: &Path) -> StoreResult<()> {
+        self.write_atomic(key, Source::File(src)).await
+    }
+
+    async fn put_bytes(&self, key: &str, bytes: &[u8]) -> StoreResult<()> {
+        self.write_atomic(key, Source::Bytes(bytes)).await
+    }
+
+    async fn get(&self, key: &str, range: Option<Range<u64>>) -> StoreResult<Option<BlobRead>> {
+        let path = self.path_of(key)?;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err("open", &path, e)),
+        };
+        let total_len = file.metadata().await.map_err(|e| io_err("stat", &path, e))?.len();
+        let range = match range {
+            Some(r) => r.start.min(total_len)..r.end.min(total_len).max(r.start.min(total_len)),
+            None => 0..total_len,
+        };
+        if range.start > 0 {
+            file.seek(SeekFrom::Start(range.start)).await.map_err(|e| io_err("seek", &path, e))?;
+        }
+        let reader = Box::pin(file.take(range.end - range.start));
+        Ok(Some(BlobRead { reader, total_len, range }))
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        let path = self.path_of(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("delete", &path, e)),
+        }
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let probe = self.root.join(".tmp");
+        tokio::fs::metadata(&probe).await.map(|_| ()).map_err(|e| io_err("stat", &probe, e))
+    }
+}

@@ -1,0 +1,129 @@
+//! The SQLite adapter.
+
+mod accounts;
+mod assets;
+mod files;
+mod motions;
+mod outbox;
+mod rows;
+mod tasks;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use motion_core::ports::{StoreError, StoreResult};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+/// The database clock in integer milliseconds since the Unix epoch. All lease math uses it,
+/// so worker clocks do not matter.
+pub(crate) const DB_NOW: &str = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)";
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// How long a writer waits for the write lock before the call fails as unavailable.
+    pub busy_timeout: Duration,
+    /// Pool size (readers run in parallel under WAL; writers serialise).
+    pub max_connections: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self { busy_timeout: Duration::from_secs(10), max_connections: 8 }
+    }
+}
+
+/// Every repository port over one SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path`. Does not migrate.
+    pub async fn open(path: &Path, opts: &SqliteOptions) -> StoreResult<Self> {
+        let url = format!("sqlite://{}", path.display());
+        let connect = SqliteConnectOptions::from_str(&url)
+            .map_err(map_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // A 200 promises survival of a power cut, which NORMAL does not give under WAL.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(opts.busy_timeout);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .acquire_timeout(opts.busy_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(map_err)?;
+        Ok(Self { pool })
+    }
+
+    /// Opens the database from a `sqlite://PATH` URL (`database.url`).
+    pub async fn open_url(url: &str, opts: &SqliteOptions) -> StoreResult<Self> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| StoreError::Internal(format!("not a sqlite URL: {url}")))?;
+        Self::open(Path::new(path), opts).await
+    }
+
+    /// Runs the embedded forward-only migrations (`migrations/sqlite/`).
+    pub async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrate: {e}")))
+    }
+
+    /// `SELECT 1`, for `/readyz`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Closes the pool (shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The underlying pool (tests, diagnostics).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A write transaction that takes the write lock up front. A deferred `BEGIN` would
+    /// fail with a busy-snapshot error when another writer commits between our read and
+    /// our write; `IMMEDIATE` makes every read-then-write exact.
+    pub(crate) async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)
+    }
+}
+
+/// Maps a sqlx error onto the port's error kinds: busy/locked/pool/I/O → Unavailable,
+/// uniqueness → Conflict, the rest → Internal.
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            // SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes; SQLITE_FULL (13),
+            // SQLITE_IOERR (10), SQLITE_CANTOPEN (14).
+            let primary = code.parse::<i64>().map(|c| c & 0xff).unwrap_or(-1);
+            if matches!(primary, 5 | 6 | 10 | 13 | 14) {
+                StoreError::Unavailable(e.to_string())
+            } else if db.is_unique_violation() {
+                StoreError::Conflict(e.to_string())
+            } else {
+                StoreError::Internal(e.to_string())
+            }
+        }
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
