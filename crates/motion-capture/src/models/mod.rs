@@ -149,3 +149,31 @@ pub fn test_models_dir() -> PathBuf {
     }
     dir
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn landmark_model_parses_and_names_its_file() {
+        assert_eq!(
+            "Heavy".parse::<LandmarkModel>().unwrap(),
+            LandmarkModel::Heavy
+        );
+        assert_eq!(LandmarkModel::default(), LandmarkModel::Full);
+        for m in LandmarkModel::ALL {
+            assert_eq!(m.to_string().parse::<LandmarkModel>().unwrap(), m);
+            assert!(m.file_name().contains(m.as_str()));
+        }
+        let err = "medium".parse::<LandmarkModel>().unwrap_err().to_string();
+        assert!(err.contains("lite, full or heavy"), "{err}");
+    }
+
+    #[test]
+    fn models_dir_is_inside_the_data_dir() {
+        assert_eq!(
+            default_models_dir(Path::new("/srv/m")),
+            Path::new("/srv/m/models")
+        );
+    }
+}

@@ -61,13 +61,15 @@ fn session(env: &Environment, path: &Path) -> Result<Session, ModelError> {
         message,
     };
     // One thread per session: the service runs several jobs in parallel instead (architecture).
+    // `All` is ONNX Runtime's ORT_ENABLE_ALL (what older `ort` releases called Level3, and Python's
+    // default), so outputs match Python onnxruntime.
     Session::builder(env)
         .map_err(|e| fail(e.to_string()))?
         .with_intra_threads(1)
         .map_err(|e| fail(e.to_string()))?
         .with_inter_threads(1)
         .map_err(|e| fail(e.to_string()))?
-        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(|e| fail(e.to_string()))?
         .commit_from_file(path)
         .map_err(|e| fail(e.to_string()))
