@@ -45,7 +45,7 @@ function run(args, env) {
 
 /** Starts `motiond serve` and resolves with its base URL once it prints `listening on`. */
 function startServer(dataDir, env, logFile) {
-  const child = spawn(MOTIOND, ['serve', '--data-dir', dataDir], {
+  const child = spawn(MOTIOND, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -105,7 +105,6 @@ test('web studio: sign in, browse, 3D preview, upload, download, delete', { time
   const dataDir = mkdtempSync(join(tmpdir(), 'motiond-studio-'));
   const env = {
     MOTIOND_MODELS_DIR: MODELS,
-    MOTIOND_SERVER__LISTEN: '127.0.0.1:0',
     MOTIOND_LIMITS__TOKEN_RPS: '0',
     MOTIOND_LOG: process.env.MOTIOND_LOG || 'info',
   };

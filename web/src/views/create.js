@@ -1,6 +1,6 @@
 // Create: pick or drop a video, check it in the browser, upload it with progress, start the
 // extraction and follow the task live until the motion opens in the viewer.
-import { startMotionUpload, uploadAsset } from '../api.js';
+import { deleteTask, startMotionUpload, uploadAsset } from '../api.js';
 import { h, messageBox, mount } from '../dom.js';
 import { navigate } from '../router.js';
 import { getEmail } from '../session.js';
@@ -58,7 +58,8 @@ export function createView(container) {
   const submit = h('button', { type: 'submit', className: 'primary', disabled: true }, 'Upload and make motion');
   const progressLabel = h('span', { id: 'progress-label' });
   const progress = h('progress', { max: 1, value: 0, 'aria-labelledby': 'progress-label' });
-  const stage = h('div', { className: 'stage', hidden: true, 'aria-live': 'polite' }, progressLabel, progress);
+  const cancel = h('button', { type: 'button', hidden: true }, 'Cancel');
+  const stage = h('div', { className: 'stage', hidden: true, 'aria-live': 'polite' }, progressLabel, progress, h('div', {}, cancel));
   const status = h('div', { className: 'form-status' });
 
   function reset() {
@@ -115,8 +116,9 @@ export function createView(container) {
     if (file) choose(file);
   });
 
-  function fail(text) {
-    mount(status, messageBox('error', text));
+  function fail(text, kind = 'error') {
+    cancel.hidden = true;
+    mount(status, messageBox(kind, text));
     stage.hidden = true;
     submit.disabled = !chosen;
     input.disabled = false;
@@ -158,6 +160,20 @@ export function createView(container) {
     }
     const taskId = envelope.task.id;
     const started = Date.now();
+    cancel.hidden = false;
+    cancel.onclick = async () => {
+      // Deleting an unfinished task cancels it (contract §6.6).
+      stopPolling?.();
+      cancel.disabled = true;
+      try {
+        await deleteTask(email, taskId);
+        fail('Cancelled: the extraction was stopped and nothing was kept.', 'note');
+      } catch (error) {
+        fail(`Cancelling failed. ${error.message}`);
+      } finally {
+        cancel.disabled = false;
+      }
+    };
     const tick = (task) => {
       const seconds = Math.round((Date.now() - started) / 1000);
       const words = task ? STATUS_WORDS[task.status_name] || task.status_name : 'Waiting for the server…';
