@@ -43,6 +43,18 @@ pub struct Account {
     pub update_time: i64,
 }
 
+/// §3.1 from the domain account (its numeric id is the wire `userId`).
+pub fn account(a: &crate::domain::Account) -> Account {
+    Account {
+        email: a.email.clone(),
+        max_jobs: a.max_jobs,
+        user_id: a.id,
+        reply_url: a.reply_url.clone(),
+        create_time: a.create_time,
+        update_time: a.update_time,
+    }
+}
+
 /// §3.3: accounts keyed by email, ascending (a `BTreeMap` keeps that order).
 pub type AccountMap = std::collections::BTreeMap<String, Account>;
 

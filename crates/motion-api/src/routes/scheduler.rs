@@ -1,0 +1,74 @@
+//! §7 scheduler: unfinished tasks and capacity of all the user's accounts; cancel.
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::{delete, get};
+use motion_core::wire;
+
+use super::common::TaskIdPath;
+use crate::auth::AuthUser;
+use crate::error::ApiResult;
+use crate::{Api, ApiRouter, route2};
+
+pub fn routes(r: ApiRouter) -> ApiRouter {
+    let r = route2(r, "/v1/kling/scheduler", get(list_scheduler));
+    let r = route2(r, "/v1/kling/scheduler/available", get(scheduler_available));
+    route2(r, "/v1/kling/scheduler/{task_id}", delete(cancel_task))
+}
+
+/// `GET /scheduler` (§7.1).
+pub async fn list_scheduler(
+    State(api): State<Api>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<Vec<wire::SchedulerEntry>>> {
+    let (entries, now) = api.app.scheduler.executing(user.id).await?;
+    Ok(Json(
+        entries.iter().map(|e| scheduler_entry(e, now)).collect(),
+    ))
+}
+
+/// `GET /scheduler/available` (§7.2).
+pub async fn scheduler_available(
+    State(api): State<Api>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<wire::SchedulerAvailable>> {
+    let a = api.app.scheduler.available(user.id).await?;
+    Ok(Json(wire::SchedulerAvailable {
+        executing: a
+            .executing
+            .iter()
+            .map(|e| scheduler_entry(e, a.now))
+            .collect(),
+        available: a
+            .available
+            .iter()
+            .map(|c| wire::AccountCapacity {
+                email: c.email.clone(),
+                max_jobs: c.max_jobs,
+                executing: c.executing,
+                available: c.available(),
+            })
+            .collect(),
+    }))
+}
+
+/// `DELETE /scheduler/{task_id}` (§7.3).
+pub async fn cancel_task(
+    State(api): State<Api>,
+    AuthUser(user): AuthUser,
+    TaskIdPath(id): TaskIdPath,
+) -> ApiResult<Json<wire::TaskCanceled>> {
+    api.app.tasks.cancel(user.id, id).await?;
+    Ok(Json(wire::TaskCanceled::new(id)))
+}
+
+fn scheduler_entry(e: &motion_core::domain::SchedulerEntry, now: i64) -> wire::SchedulerEntry {
+    wire::SchedulerEntry {
+        id: e.task_id,
+        email: e.email.clone(),
+        started: motion_core::clock::rfc3339_millis(e.create_time),
+        elapsed: wire::format_elapsed(now - e.create_time),
+        reply_url: e.reply_url.clone(),
+        reply_ref: e.reply_ref.clone(),
+    }
+}
