@@ -13,6 +13,7 @@
 
 pub mod animation;
 pub mod bvh;
+pub mod export;
 pub mod media;
 pub mod models;
 pub mod pose;
