@@ -214,3 +214,16 @@ async fn cover_frame_is_a_scaled_jpeg() {
     let err = extract_frame_jpeg(&clip, Container::Mp4Mov, 50.0, &dir.path().join("none.jpg"), 320, &Limits::default(), &cancel).await;
     assert!(err.unwrap_err().is_bad_input());
 }
+
+#[tokio::test]
+async fn audio_streams_are_probed_and_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make(
+        dir.path(),
+        "av.mp4",
+        &["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:a", "aac", "-shortest"],
+    );
+    let (info, frames) = decode_all(&clip).await;
+    assert_eq!(info.stream_count, 2);
+    assert_eq!(frames.len(), 10);
+}
