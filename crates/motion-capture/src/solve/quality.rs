@@ -34,8 +34,10 @@ pub struct Quality {
     /// 2D landmarks (visible ones, frames with a person).
     pub reprojection_error_px: f32,
     /// Mean joint acceleration magnitude, m/s² (body joints, root-relative).
+    #[serde(rename = "jitterMps2")]
     pub jitter_m_s2: f32,
     /// Mean horizontal speed of planted feet, cm/s.
+    #[serde(rename = "footSkateCmps")]
     pub foot_skate_cm_s: f32,
     /// Fraction of frames with at least one planted foot.
     pub contact_ratio: f32,
