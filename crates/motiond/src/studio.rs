@@ -1,8 +1,8 @@
 //! The web studio, served from files embedded in the binary.
 //!
-//! `web/` is built with `npm run build` into `web/dist` (by `build.rs` when it is missing or
-//! stale) and every file there is compiled into the binary with `rust-embed`, so `motiond serve`
-//! needs nothing on disk to show the studio.
+//! `build.rs` builds `web/` with vite into `$OUT_DIR/studio` whenever a studio source changes,
+//! and every file there is compiled into the binary with `rust-embed`, so `motiond serve` needs
+//! nothing on disk to show the studio.
 //!
 //! [`studio_router`] is meant to be the application's fallback: every path that is not an API,
 //! file or operations route reaches it. Paths of real files are served with their content type;
@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use rust_embed::Embed;
 
 #[derive(Embed)]
-#[folder = "../../web/dist/"]
+#[folder = "$OUT_DIR/studio/"]
 struct StudioFiles;
 
 /// Prefixes that belong to the API, the file server and the operations endpoints
