@@ -171,6 +171,11 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
     await snap('library-phone');
+    await officialCards.first().click();
+    await waitForViewer(page);
+    const viewerOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(viewerOverflow <= 0, `the motion page fits a phone (overflow ${viewerOverflow}px)`);
+    await snap('viewer-phone');
     await page.setViewportSize({ width: 1280, height: 860 });
 
     // 6. Create: a video over 10 s is refused in the browser, before any upload.
