@@ -13,9 +13,11 @@
 
 pub mod animation;
 pub mod bvh;
+pub mod engine;
 pub mod export;
 pub mod media;
 pub mod models;
 pub mod pose;
+pub mod render;
 pub mod solve;
 pub mod types;

@@ -31,11 +31,30 @@ impl Encoder {
         limits: &Limits,
         cancel: &CancellationToken,
     ) -> Result<Encoder, MediaError> {
+        Encoder::start_scaled(out, (width, height), (width, height), frame_rate, limits, cancel)
+    }
+
+    /// Like [`start`](Encoder::start) for frames of `input` size, scaled by ffmpeg to `output`
+    /// (both even), so that full-size decoded frames need no resampling on our side.
+    pub fn start_scaled(
+        out: &Path,
+        input: (u32, u32),
+        output: (u32, u32),
+        frame_rate: &str,
+        limits: &Limits,
+        cancel: &CancellationToken,
+    ) -> Result<Encoder, MediaError> {
+        let (width, height) = input;
         let (dir, name) = split_job_path(Tool::Ffmpeg, out)?;
         let raw = RawVideoInput { width, height, pix_fmt: "rgb24".into(), frame_rate: frame_rate.into() };
+        let mut args: Vec<String> = Vec::new();
+        if input != output {
+            args.extend(["-vf".into(), format!("scale={}:{}:flags=bilinear", output.0, output.1)]);
+        }
+        args.extend(h264_args(&name));
         let mut running = FfCommand::ffmpeg(dir)
             .input_raw_video(raw)
-            .args(h264_args(&name))
+            .args(args)
             .limits(limits.clone())
             .spawn(cancel)?;
         let stdin = running.stdin.take().ok_or_else(|| MediaError::Io {

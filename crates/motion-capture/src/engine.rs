@@ -1,0 +1,419 @@
+//! `Engine::extract`: one video in, every output file out.
+//!
+//! probe → decode (bounded channel) → pose on ONE blocking inference thread → whole-clip solve
+//! → BVH/glb/landmarks/quality/zips → preview (a second decode pass, so no frames are kept)
+//! and cover. Cancellation is checked between frames; a cancelled ffmpeg is killed by the
+//! runner. Duration limits are the API's business, not the engine's.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::export::{self, Exported, landmarks::LandmarksMeta};
+use crate::media::{self, DecodeOptions, FrameSource, Limits, MediaError, MediaInfo};
+use crate::models::{LandmarkModel, ModelError, PoseModels};
+use crate::pose::tracker::{PoseError, Tracker, TrackerOptions};
+use crate::render;
+use crate::solve::{self, Quality, SolveError, SolveInput, SolveParams, Solution};
+use crate::types::{PoseFrame, RgbFrame};
+
+pub const PREVIEW_NAME: &str = "preview.mp4";
+pub const COVER_NAME: &str = "cover.jpg";
+/// Longest side of the preview (api-contract §9.3).
+pub const PREVIEW_MAX_SIDE: u32 = 1280;
+
+/// How to run one extraction.
+#[derive(Clone, Debug)]
+pub struct ExtractOptions {
+    /// Directory holding the converted models and the ONNX Runtime library.
+    pub models_dir: PathBuf,
+    pub model: LandmarkModel,
+    /// Limits for every ffmpeg/ffprobe call of the job.
+    pub limits: Limits,
+    /// Write `preview.mp4` and `cover.jpg` (the API copies its cover; the CLI wants both).
+    pub preview: bool,
+    /// Decoded frames buffered between ffmpeg and the inference thread.
+    pub channel_frames: usize,
+}
+
+impl ExtractOptions {
+    pub fn new(models_dir: impl Into<PathBuf>) -> Self {
+        ExtractOptions {
+            models_dir: models_dir.into(),
+            model: LandmarkModel::Full,
+            limits: Limits::default(),
+            preview: true,
+            channel_frames: 4,
+        }
+    }
+}
+
+/// Where an extraction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Probing,
+    Tracking,
+    Solving,
+    Exporting,
+    Preview,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    pub stage: Stage,
+    /// Frames done in this stage, and the expected total (an estimate from the probe).
+    pub done: u64,
+    pub total: u64,
+}
+
+/// What an extraction produced.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub frames: usize,
+    pub person_found_frames: usize,
+    pub person_found_ratio: f32,
+    /// Analysis frame rate of the video.
+    pub video_fps: f64,
+    /// Frames processed per second of wall time, whole job.
+    pub processing_fps: f64,
+    /// Seconds spent in the tracking stage (decode + pose), the bulk of the job.
+    pub tracking_s: f64,
+    pub elapsed_s: f64,
+    pub width: u32,
+    pub height: u32,
+    pub files: Exported,
+    pub preview: Option<PathBuf>,
+    pub cover: Option<PathBuf>,
+    pub quality: Quality,
+}
+
+/// Failures, separated by whose fault they are.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    /// The input is not a readable video (not a video, unsupported, corrupt).
+    #[error("{0}")]
+    BadInput(String),
+    #[error("No person detected in the video (MOTION.PIC_NOT_MATCHED)")]
+    NoPerson,
+    #[error("extraction was cancelled")]
+    Cancelled,
+    /// The models are not installed or could not be loaded.
+    #[error(transparent)]
+    Models(#[from] ModelError),
+    /// Our fault: a tool missing or failing on our data, I/O, a bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ExtractError {
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, ExtractError::BadInput(_) | ExtractError::NoPerson)
+    }
+}
+
+impl From<MediaError> for ExtractError {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::Cancelled { .. } => ExtractError::Cancelled,
+            e if e.is_bad_input() => ExtractError::BadInput(format!("not a readable video: {e}")),
+            e => ExtractError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<export::ExportError> for ExtractError {
+    fn from(e: export::ExportError) -> Self {
+        ExtractError::Internal(e.to_string())
+    }
+}
+
+/// The engine entry point (stateless: models are loaded per job on the inference thread).
+pub struct Engine;
+
+impl Engine {
+    /// Extracts the motion of the person in `input` into `out_dir` (created if needed).
+    pub async fn extract(
+        input: &Path,
+        out_dir: &Path,
+        opts: ExtractOptions,
+        cancel: CancellationToken,
+        progress: impl Fn(Progress) + Send + Sync,
+    ) -> Result<Report, ExtractError> {
+        let started = Instant::now();
+        std::fs::create_dir_all(out_dir)
+            .map_err(|e| ExtractError::Internal(format!("creating {}: {e}", out_dir.display())))?;
+        progress(Progress { stage: Stage::Probing, done: 0, total: 1 });
+        // ffmpeg runs inside a directory holding only this job's input (architecture §5).
+        let job = JobDir::with_copy_of(input)?;
+        let info = probe_video(&job.input, &opts, &cancel).await?;
+        let total = info.frame_count.unwrap_or(0);
+
+        let track_started = Instant::now();
+        let tracked = track(&job.input, &info, &opts, &cancel, &progress, total).await?;
+        let tracking_s = track_started.elapsed().as_secs_f64();
+
+        progress(Progress { stage: Stage::Solving, done: 0, total: 1 });
+        let fps = analysis_fps(&info, &tracked.frames);
+        let solution = solve_clip(&tracked.frames, &info, fps).await?;
+
+        progress(Progress { stage: Stage::Exporting, done: 0, total: 1 });
+        let meta = LandmarksMeta { model: model_name(opts.model), fps, width: info.width, height: info.height };
+        let files = export::write_motion_files(out_dir, &solution, &tracked.frames, &tracked.scores, &meta)?;
+
+        let (preview, cover) = if opts.preview {
+            let n = tracked.frames.len() as u64;
+            write_preview(&job.input, &info, &solution, fps, out_dir, &opts, &cancel, &progress, n).await?;
+            (Some(out_dir.join(PREVIEW_NAME)), Some(out_dir.join(COVER_NAME)))
+        } else {
+            (None, None)
+        };
+        let elapsed_s = started.elapsed().as_secs_f64();
+        let q = solution.quality;
+        Ok(Report {
+            frames: q.frame_count,
+            person_found_frames: q.person_found_frames,
+            person_found_ratio: q.person_found_ratio,
+            video_fps: fps,
+            processing_fps: q.frame_count as f64 / elapsed_s.max(1e-9),
+            tracking_s,
+            elapsed_s,
+            width: info.width,
+            height: info.height,
+            files,
+            preview,
+            cover,
+            quality: q,
+        })
+    }
+}
+
+fn model_name(m: LandmarkModel) -> &'static str {
+    match m {
+        LandmarkModel::Lite => "blazepose_lite",
+        LandmarkModel::Full => "blazepose_full",
+        LandmarkModel::Heavy => "blazepose_heavy",
+    }
+}
+
+/// A private temporary directory with a copy of the input, removed on drop.
+struct JobDir {
+    _dir: tempfile::TempDir,
+    input: PathBuf,
+}
+
+impl JobDir {
+    fn with_copy_of(input: &Path) -> Result<JobDir, ExtractError> {
+        let meta = std::fs::metadata(input)
+            .map_err(|e| ExtractError::BadInput(format!("cannot read {}: {e}", input.display())))?;
+        if !meta.is_file() {
+            return Err(ExtractError::BadInput(format!("{} is not a file", input.display())));
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("motiond-job-")
+            .tempdir()
+            .map_err(|e| ExtractError::Internal(format!("creating a job directory: {e}")))?;
+        let copy = dir.path().join("input");
+        std::fs::copy(input, &copy)
+            .map_err(|e| ExtractError::BadInput(format!("cannot read {}: {e}", input.display())))?;
+        Ok(JobDir { _dir: dir, input: copy })
+    }
+}
+
+async fn probe_video(path: &Path, opts: &ExtractOptions, cancel: &CancellationToken) -> Result<MediaInfo, ExtractError> {
+    let container = media::sniff_file(path)
+        .map_err(|e| ExtractError::BadInput(format!("cannot read the input: {e}")))?;
+    if !container.is_video() {
+        return Err(ExtractError::BadInput("not a video file (expected MP4/QuickTime, Matroska or WebM)".into()));
+    }
+    let info = media::probe(path, container, &opts.limits, cancel).await?;
+    if info.width == 0 || info.height == 0 || info.fps <= 0.0 {
+        return Err(ExtractError::BadInput("the file has no decodable video stream".into()));
+    }
+    Ok(info)
+}
+
+struct Tracked {
+    frames: Vec<PoseFrame>,
+    /// Pose presence score per frame (0 when the landmark model did not run).
+    scores: Vec<f32>,
+}
+
+/// Decodes and runs the pose pipeline on one blocking thread; frames flow through a bounded
+/// channel, so at most a few decoded frames exist at any time.
+async fn track(
+    path: &Path,
+    info: &MediaInfo,
+    opts: &ExtractOptions,
+    cancel: &CancellationToken,
+    progress: &(impl Fn(Progress) + Send + Sync),
+    total: u64,
+) -> Result<Tracked, ExtractError> {
+    let decode = DecodeOptions { limits: opts.limits.clone(), channel_frames: opts.channel_frames, max_frames: None };
+    let mut source = FrameSource::open(path, info, &decode, cancel)?;
+    let (tx, rx) = mpsc::channel::<RgbFrame>(2);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
+    let models_dir = opts.models_dir.clone();
+    let model = opts.model;
+    let thread_cancel = cancel.clone();
+    let inference =
+        tokio::task::spawn_blocking(move || inference_loop(&models_dir, model, rx, done_tx, &thread_cancel));
+    let mut decode_error = None;
+    loop {
+        tokio::select! {
+            next = source.next_frame() => match next {
+                Some(Ok(frame)) => {
+                    if cancel.is_cancelled() || tx.send(frame).await.is_err() {
+                        break; // cancelled, or the inference thread stopped (its result says why)
+                    }
+                }
+                Some(Err(e)) => {
+                    decode_error = Some(e);
+                    break;
+                }
+                None => break,
+            },
+            Some(done) = done_rx.recv() => progress(Progress { stage: Stage::Tracking, done, total }),
+        }
+    }
+    drop(tx);
+    drop(source);
+    let result = inference.await.map_err(|e| ExtractError::Internal(format!("inference thread: {e}")))?;
+    if cancel.is_cancelled() {
+        return Err(ExtractError::Cancelled);
+    }
+    if let Some(e) = decode_error {
+        return Err(e.into());
+    }
+    let tracked = result?;
+    if tracked.frames.is_empty() {
+        return Err(ExtractError::BadInput("the video has no decodable frames".into()));
+    }
+    progress(Progress { stage: Stage::Tracking, done: tracked.frames.len() as u64, total });
+    Ok(tracked)
+}
+
+fn inference_loop(
+    models_dir: &Path,
+    model: LandmarkModel,
+    mut rx: mpsc::Receiver<RgbFrame>,
+    done: mpsc::UnboundedSender<u64>,
+    cancel: &CancellationToken,
+) -> Result<Tracked, ExtractError> {
+    let mut models = PoseModels::load(models_dir, model)?;
+    let mut tracker = Tracker::new(&mut models, TrackerOptions { smooth_landmarks: true, static_image_mode: false });
+    let mut out = Tracked { frames: Vec::new(), scores: Vec::new() };
+    while let Some(frame) = rx.blocking_recv() {
+        if cancel.is_cancelled() {
+            return Err(ExtractError::Cancelled);
+        }
+        let dbg = tracker.process_debug(&frame).map_err(|e| match e {
+            PoseError::Model(m) => ExtractError::Models(m),
+            other => ExtractError::Internal(other.to_string()),
+        })?;
+        out.scores.push(if dbg.pose.is_some() { dbg.pose_score.unwrap_or(0.0) } else { 0.0 });
+        out.frames.push(PoseFrame { t_us: frame.t_us, pose: dbg.pose });
+        let _ = done.send(out.frames.len() as u64);
+    }
+    Ok(out)
+}
+
+/// The analysis rate: the probe's average rate, else the decoded frames' mean rate.
+fn analysis_fps(info: &MediaInfo, frames: &[PoseFrame]) -> f64 {
+    if info.fps > 0.0 && info.fps.is_finite() {
+        return info.fps;
+    }
+    match (frames.first(), frames.last()) {
+        (Some(a), Some(b)) if b.t_us > a.t_us => (frames.len() - 1) as f64 * 1e6 / (b.t_us - a.t_us) as f64,
+        _ => 30.0,
+    }
+}
+
+async fn solve_clip(frames: &[PoseFrame], info: &MediaInfo, fps: f64) -> Result<Solution, ExtractError> {
+    let frames = frames.to_vec();
+    let (w, h) = (info.width, info.height);
+    tokio::task::spawn_blocking(move || {
+        let input = SolveInput { frames: &frames, width: w, height: h, fps };
+        solve::solve(&input, &SolveParams::default())
+    })
+    .await
+    .map_err(|e| ExtractError::Internal(format!("solver thread: {e}")))?
+    .map_err(|e| match e {
+        SolveError::NoPerson => ExtractError::NoPerson,
+        SolveError::NoFrames => ExtractError::BadInput("the video has no decodable frames".into()),
+    })
+}
+
+/// Second decode pass: draw the skeleton on each frame and encode `preview.mp4`; the middle
+/// frame also becomes `cover.jpg`.
+#[allow(clippy::too_many_arguments)]
+async fn write_preview(
+    path: &Path,
+    info: &MediaInfo,
+    solution: &Solution,
+    fps: f64,
+    out_dir: &Path,
+    opts: &ExtractOptions,
+    cancel: &CancellationToken,
+    progress: &(impl Fn(Progress) + Send + Sync),
+    total: u64,
+) -> Result<(), ExtractError> {
+    let decode = DecodeOptions { limits: opts.limits.clone(), channel_frames: opts.channel_frames, max_frames: None };
+    let mut source = FrameSource::open(path, info, &decode, cancel)?;
+    let (w, h) = (info.width, info.height);
+    let out_size = render::preview_size(w, h, PREVIEW_MAX_SIDE);
+    // The encoder wants even input sizes for yuv420p only on output; odd inputs are scaled.
+    let mut encoder = media::encode::Encoder::start_scaled(
+        &out_dir.join(PREVIEW_NAME),
+        (w, h),
+        out_size,
+        &render::ffmpeg_rate(fps),
+        &opts.limits,
+        cancel,
+    )
+    .map_err(ExtractError::from)?;
+    let cover_at = (total / 2) as usize;
+    let mut cover: Option<Vec<u8>> = None;
+    let mut index = 0usize;
+    while let Some(frame) = source.next_frame().await {
+        if cancel.is_cancelled() {
+            return Err(ExtractError::Cancelled);
+        }
+        let mut frame = frame?;
+        // Frames beyond the solved clip (should not happen) are shown without a skeleton.
+        render::overlay::draw_skeleton(&mut frame.data, w, h, solution, index, 1.0);
+        encoder.push(&frame.data).await.map_err(ExtractError::from)?;
+        if index == cover_at {
+            cover = Some(frame.data);
+        }
+        index += 1;
+        progress(Progress { stage: Stage::Preview, done: index as u64, total });
+    }
+    encoder.finish().await.map_err(ExtractError::from)?;
+    if let Some(rgb) = cover {
+        let scaled = downscale_rgb(&rgb, w, h, out_size);
+        media::encode::write_jpeg(&out_dir.join(COVER_NAME), out_size.0, out_size.1, &scaled, &opts.limits, cancel)
+            .await
+            .map_err(ExtractError::from)?;
+    }
+    Ok(())
+}
+
+/// Nearest-neighbour downscale for the single cover frame (cheap; the cover is small).
+fn downscale_rgb(rgb: &[u8], w: u32, h: u32, (ow, oh): (u32, u32)) -> Vec<u8> {
+    if (ow, oh) == (w, h) {
+        return rgb.to_vec();
+    }
+    let mut out = vec![0u8; ow as usize * oh as usize * 3];
+    for y in 0..oh as usize {
+        let sy = (y * h as usize / oh as usize).min(h as usize - 1);
+        for x in 0..ow as usize {
+            let sx = (x * w as usize / ow as usize).min(w as usize - 1);
+            let s = (sy * w as usize + sx) * 3;
+            let d = (y * ow as usize + x) * 3;
+            out[d..d + 3].copy_from_slice(&rgb[s..s + 3]);
+        }
+    }
+    out
+}

@@ -1,0 +1,41 @@
+//! The preview: source frames with the solved skeleton drawn on top (tiny-skia), and the
+//! preview size rules of api-contract §9.3.
+
+pub mod overlay;
+
+/// Preview size: the display size scaled down so the longer side is at most `max_side`,
+/// aspect kept, both sides even, never upscaled.
+pub fn preview_size(width: u32, height: u32, max_side: u32) -> (u32, u32) {
+    let long = width.max(height).max(1);
+    let s = if long > max_side { max_side as f64 / long as f64 } else { 1.0 };
+    let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
+    (even(width as f64 * s), even(height as f64 * s))
+}
+
+/// ffmpeg's frame-rate syntax for `fps`: an integer when it is one, else thousandths.
+pub fn ffmpeg_rate(fps: f64) -> String {
+    if (fps - fps.round()).abs() < 1e-6 {
+        format!("{}", fps.round() as u64)
+    } else {
+        format!("{}/1000", (fps * 1000.0).round() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_size_follows_the_contract() {
+        assert_eq!(preview_size(1920, 1080, 1280), (1280, 720));
+        assert_eq!(preview_size(1080, 1920, 1280), (720, 1280));
+        assert_eq!(preview_size(401, 299, 1280), (402, 300));
+        assert_eq!(preview_size(640, 480, 1280), (640, 480));
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(ffmpeg_rate(30.0), "30");
+        assert_eq!(ffmpeg_rate(29.97), "29970/1000");
+    }
+}

@@ -1,0 +1,146 @@
+//! `Engine::extract` end to end on real videos, the real models and the real ffmpeg.
+
+mod solve_common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use motion_capture::engine::{Engine, ExtractError, ExtractOptions, Progress, Report};
+use motion_capture::models::test_models_dir;
+use solve_common::*;
+use tokio_util::sync::CancellationToken;
+
+async fn extract(input: &Path, out: &Path) -> Result<Report, ExtractError> {
+    let opts = ExtractOptions::new(test_models_dir());
+    Engine::extract(input, out, opts, CancellationToken::new(), |_p: Progress| {}).await
+}
+
+fn ffprobe_frames(path: &Path) -> (u64, String, String) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=nb_read_frames,codec_name,pix_fmt", "-of", "json"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(out.status.success(), "ffprobe failed on {}", path.display());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["streams"][0];
+    (
+        s["nb_read_frames"].as_str().unwrap().parse().unwrap(),
+        s["codec_name"].as_str().unwrap().to_string(),
+        s["pix_fmt"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synthetic_walk_extracts_every_output() {
+    let input = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let stages = Arc::new(Mutex::new(Vec::new()));
+    let seen = stages.clone();
+    let opts = ExtractOptions::new(test_models_dir());
+    let report = Engine::extract(&input, dir.path(), opts, CancellationToken::new(), move |p: Progress| {
+        seen.lock().unwrap().push(p.stage);
+    })
+    .await
+    .expect("extract");
+    eprintln!("{report:?}");
+    assert_eq!(report.frames, 60);
+    assert_eq!(report.person_found_frames, 60);
+    for name in ["motion.bvh", "motion.glb", "landmarks.json", "quality.json", "bvh.zip", "binary.zip", "preview.mp4", "cover.jpg"]
+    {
+        let p = dir.path().join(name);
+        assert!(std::fs::metadata(&p).map(|m| m.len() > 0).unwrap_or(false), "{name} missing");
+    }
+    let (frames, codec, pix) = ffprobe_frames(&dir.path().join("preview.mp4"));
+    assert_eq!((frames, codec.as_str(), pix.as_str()), (60, "h264", "yuv420p"));
+    let mp4 = std::fs::read(dir.path().join("preview.mp4")).unwrap();
+    let moov = find(&mp4, b"moov").expect("moov");
+    let mdat = find(&mp4, b"mdat").expect("mdat");
+    assert!(moov < mdat, "faststart: the index must come before the media data");
+    assert!(stages.lock().unwrap().contains(&motion_capture::engine::Stage::Preview));
+    let bvh = std::fs::read_to_string(dir.path().join("motion.bvh")).unwrap();
+    assert!(bvh.contains("Frames: 60\nFrame Time: 0.0333333\n"));
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_single_person_test_clip_extracts() {
+    // Single-person clips per testdata/videos/README.md (sports2d has two people, opencv_vtest
+    // is a crowd). The pose2sim views have a bystander but one main subject.
+    let videos = testdata().join("videos");
+    let clips: Vec<PathBuf> = [
+        "tfjs_pose_squats.mp4",
+        "tfjs_pose_1_synthetic_dance.mp4",
+        "mmhuman3d_single_person_basketball.mp4",
+        "intel_one_by_one_walk_in_10s.mp4",
+        "intel_asl_walk_upperbody.mkv",
+        "pose2sim_demo_singleperson/videos/cam01.mp4",
+        "pose2sim_demo_singleperson/videos/cam02.mp4",
+    ]
+    .iter()
+    .map(|c| videos.join(c))
+    .collect();
+    for clip in clips {
+        let dir = tempfile::tempdir().unwrap();
+        let report = extract(&clip, dir.path()).await.unwrap_or_else(|e| panic!("{}: {e}", clip.display()));
+        eprintln!(
+            "{}: {} frames, found {:.0}%, {:.1} fps, reprojection {:.1} px, jitter {:.2}",
+            clip.file_name().unwrap().to_string_lossy(),
+            report.frames,
+            report.person_found_ratio * 100.0,
+            report.processing_fps,
+            report.quality.reprojection_error_px,
+            report.quality.jitter_m_s2
+        );
+        assert!(report.person_found_ratio > 0.5);
+        let (frames, _, _) = ffprobe_frames(&dir.path().join("preview.mp4"));
+        assert_eq!(frames as usize, report.frames);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_without_a_person_fails_with_the_contract_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("empty.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=2"])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-y"])
+        .arg(&input)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let err = extract(&input, &dir.path().join("out")).await.expect_err("no person");
+    assert!(matches!(err, ExtractError::NoPerson), "{err:?}");
+    assert_eq!(err.to_string(), "No person detected in the video (MOTION.PIC_NOT_MATCHED)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_is_not_a_video_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("notes.mp4");
+    std::fs::write(&input, b"this is not a video at all, just text pretending").unwrap();
+    let err = extract(&input, &dir.path().join("out")).await.expect_err("bad input");
+    assert!(err.is_bad_input() && !matches!(err, ExtractError::NoPerson), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellation_stops_the_job() {
+    let input = testdata().join("videos/intel_one_by_one_walk_in_10s.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let opts = ExtractOptions::new(test_models_dir());
+    let err = Engine::extract(&input, dir.path(), opts, cancel, move |p: Progress| {
+        if p.done >= 5 {
+            trigger.cancel();
+        }
+    })
+    .await
+    .expect_err("cancelled");
+    assert!(matches!(err, ExtractError::Cancelled), "{err:?}");
+}
