@@ -82,7 +82,10 @@ mod tests {
     #[test]
     fn formats_rfc3339_with_millis() {
         // 2025-04-18T12:34:56.789Z
-        assert_eq!(rfc3339_millis(1_744_979_696_789), "2025-04-18T12:34:56.789Z");
+        assert_eq!(
+            rfc3339_millis(1_744_979_696_789),
+            "2025-04-18T12:34:56.789Z"
+        );
         assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
     }
 

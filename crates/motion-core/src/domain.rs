@@ -556,7 +556,12 @@ mod tests {
 
     #[test]
     fn wire_codes_and_names() {
-        for s in [WireStatus::Submitted, WireStatus::Processing, WireStatus::Failed, WireStatus::Succeed] {
+        for s in [
+            WireStatus::Submitted,
+            WireStatus::Processing,
+            WireStatus::Failed,
+            WireStatus::Succeed,
+        ] {
             assert_eq!(WireStatus::from_code(s.code()), Some(s));
         }
         assert_eq!(WireStatus::Processing.code(), 10);
@@ -568,13 +573,28 @@ mod tests {
 
     #[test]
     fn enums_round_trip_their_db_text() {
-        for s in [TaskState::Queued, TaskState::Running, TaskState::Succeeded, TaskState::Failed] {
+        for s in [
+            TaskState::Queued,
+            TaskState::Running,
+            TaskState::Succeeded,
+            TaskState::Failed,
+        ] {
             assert_eq!(TaskState::parse(s.as_str()), Some(s));
         }
-        for r in [FileRole::Original, FileRole::Cover, FileRole::Preview, FileRole::BvhZip, FileRole::BinaryZip] {
+        for r in [
+            FileRole::Original,
+            FileRole::Cover,
+            FileRole::Preview,
+            FileRole::BvhZip,
+            FileRole::BinaryZip,
+        ] {
             assert_eq!(FileRole::parse(r.as_str()), Some(r));
         }
-        for k in [FileOwnerKind::Asset, FileOwnerKind::Work, FileOwnerKind::Official] {
+        for k in [
+            FileOwnerKind::Asset,
+            FileOwnerKind::Work,
+            FileOwnerKind::Official,
+        ] {
             assert_eq!(FileOwnerKind::parse(k.as_str()), Some(k));
         }
     }

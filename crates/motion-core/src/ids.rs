@@ -39,7 +39,10 @@ struct IdState {
 
 impl IdGenerator {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Self { clock, state: Arc::new(Mutex::new(IdState::default())) }
+        Self {
+            clock,
+            state: Arc::new(Mutex::new(IdState::default())),
+        }
     }
 
     /// Next id. Within one millisecond the low part counts up from a random start (so ids
@@ -78,14 +81,18 @@ pub fn new_fid() -> String {
 
 /// True when `s` has the shape of a fid (32 characters of `[A-Za-z0-9_-]`).
 pub fn is_fid(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A random asset file stem: 20 characters of `[a-z0-9]`.
 pub fn new_file_stem() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..20).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+    (0..20)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 /// A new API token: `mtd_` + 43 base64url characters.
@@ -192,7 +199,10 @@ mod tests {
         assert!(!is_fid("short"));
         let stem = new_file_stem();
         assert_eq!(stem.len(), 20);
-        assert!(stem.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert!(
+            stem.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
         let asset = new_asset_id();
         assert!(!asset.starts_with('0'));
         assert!(asset.parse::<i64>().unwrap() >= 1);
@@ -204,7 +214,10 @@ mod tests {
         assert!(t.starts_with("mtd_"));
         assert_eq!(t.len(), 4 + 43);
         let h = TokenHash::of_token("abc");
-        assert_eq!(h.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            h.as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

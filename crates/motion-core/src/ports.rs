@@ -98,7 +98,11 @@ pub trait AccountStore: Send + Sync {
     ) -> StoreResult<AccountUpsert>;
     /// Deletes the account and everything it owns (assets, tasks, works, files, pending
     /// events) in one transaction; blobs go to the trash (see [`FileStore::take_trash`]).
-    async fn delete_account(&self, user: UserId, email: &str) -> StoreResult<Option<AccountDeletion>>;
+    async fn delete_account(
+        &self,
+        user: UserId,
+        email: &str,
+    ) -> StoreResult<Option<AccountDeletion>>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -144,7 +148,12 @@ pub trait FileStore: Send + Sync {
     async fn file_by_fid(&self, fid: &str) -> StoreResult<Option<StoredFile>>;
     /// An asset file of *this account* with this fid and exact name (motion-upload URL
     /// recognition); `None` for unknown, deleted, foreign or non-asset files.
-    async fn asset_file(&self, account: AccountId, fid: &str, name: &str) -> StoreResult<Option<AssetFileRef>>;
+    async fn asset_file(
+        &self,
+        account: AccountId,
+        fid: &str,
+        name: &str,
+    ) -> StoreResult<Option<AssetFileRef>>;
     /// Blob keys whose rows are gone, oldest first, for the janitor to delete.
     async fn take_trash(&self, limit: u32) -> StoreResult<Vec<TrashItem>>;
     /// Forgets trash items whose blobs were deleted.
@@ -157,10 +166,14 @@ pub trait FileStore: Send + Sync {
 
 /// Result of [`TaskStore::admit`].
 #[derive(Debug, Clone, PartialEq)]
+// Returned once per call and matched at once; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Admission {
     Admitted(TaskView),
     /// The account already has `unfinished` ≥ maxJobs unfinished tasks.
-    Full { unfinished: u32 },
+    Full {
+        unfinished: u32,
+    },
 }
 
 /// Who claims: one worker slot of one process boot.
@@ -202,6 +215,8 @@ pub enum LeaseState {
 
 /// The outcome a job reports to [`TaskStore::finish`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Returned once per call and matched at once; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     Succeeded(NewWork),
     Failed(FailureReason),
@@ -209,6 +224,8 @@ pub enum Outcome {
 
 /// Result of [`TaskStore::finish`].
 #[derive(Debug, Clone, PartialEq)]
+// Returned once per call and matched at once; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Finished {
     /// The final state is committed (with work, files and the outbox event).
     Published(TaskView),
@@ -256,16 +273,31 @@ pub trait TaskStore: Send + Sync {
     /// Claims the oldest queued task: state running, fresh token, lease until DB now +
     /// `lease`, attempt + 1. The first claim moves the wire status to 10 and writes the
     /// `processing` outbox event (when the task has a callback URL) in the same transaction.
-    async fn claim(&self, worker: &WorkerId, lease: Duration, render: &dyn EventRenderer) -> StoreResult<Option<Lease>>;
+    async fn claim(
+        &self,
+        worker: &WorkerId,
+        lease: Duration,
+        render: &dyn EventRenderer,
+    ) -> StoreResult<Option<Lease>>;
 
     /// Extends the lease (token-guarded) and records progress; reports cancellation.
-    async fn heartbeat(&self, lease: &Lease, lease_for: Duration, progress: f64) -> StoreResult<LeaseState>;
+    async fn heartbeat(
+        &self,
+        lease: &Lease,
+        lease_for: Duration,
+        progress: f64,
+    ) -> StoreResult<LeaseState>;
 
     /// Token-guarded final transition: task state and wire status, work + file rows on
     /// success, the final outbox event (abandoning an undelivered processing event), and
     /// the source pin released — all in one transaction.
-    async fn finish(&self, lease: &Lease, outcome: &Outcome, now: Millis, render: &dyn EventRenderer)
-    -> StoreResult<Finished>;
+    async fn finish(
+        &self,
+        lease: &Lease,
+        outcome: &Outcome,
+        now: Millis,
+        render: &dyn EventRenderer,
+    ) -> StoreResult<Finished>;
 
     /// Returns a running task to the queue at once without counting the attempt (shutdown).
     async fn release(&self, lease: &Lease) -> StoreResult<bool>;
@@ -278,22 +310,41 @@ pub trait TaskStore: Send + Sync {
     /// Expired leases go back to the queue while attempts remain, else fail with
     /// "interrupted too many times"; attempts running longer than `task_timeout` fail with
     /// "timed out". Final events are written in the same transaction.
-    async fn reap(&self, max_attempts: u32, task_timeout: Duration, now: Millis, render: &dyn EventRenderer)
-    -> StoreResult<ReapReport>;
+    async fn reap(
+        &self,
+        max_attempts: u32,
+        task_timeout: Duration,
+        now: Millis,
+        render: &dyn EventRenderer,
+    ) -> StoreResult<ReapReport>;
 
     /// `DELETE /scheduler/{id}`: an unfinished task of one of the user's accounts becomes
     /// 50 "Task was canceled" with its final event. `None` if unknown, foreign or final.
     /// The returned view says whether it was running (`task.state` before is not kept; use
     /// the `bool`).
-    async fn cancel(&self, user: UserId, task: TaskId, now: Millis, render: &dyn EventRenderer)
-    -> StoreResult<Option<(TaskView, bool)>>;
+    async fn cancel(
+        &self,
+        user: UserId,
+        task: TaskId,
+        now: Millis,
+        render: &dyn EventRenderer,
+    ) -> StoreResult<Option<(TaskView, bool)>>;
 
     /// `DELETE /tasks/{id}`: deletes the task of this account, its work, files and pending
     /// events; blobs go to the trash. `None` if unknown or foreign.
-    async fn delete_task(&self, account: AccountId, task: TaskId) -> StoreResult<Option<TaskDeletion>>;
+    async fn delete_task(
+        &self,
+        account: AccountId,
+        task: TaskId,
+    ) -> StoreResult<Option<TaskDeletion>>;
 
     async fn task(&self, account: AccountId, task: TaskId) -> StoreResult<Option<TaskView>>;
-    async fn list_tasks(&self, account: AccountId, cursor: TaskCursor, page_size: u32) -> StoreResult<Vec<TaskView>>;
+    async fn list_tasks(
+        &self,
+        account: AccountId,
+        cursor: TaskCursor,
+        page_size: u32,
+    ) -> StoreResult<Vec<TaskView>>;
     /// Unfinished tasks of all the user's accounts, oldest first.
     async fn unfinished_for_user(&self, user: UserId) -> StoreResult<Vec<SchedulerEntry>>;
     /// maxJobs and unfinished count of each of the user's accounts, ordered by email.
@@ -308,10 +359,19 @@ pub trait TaskStore: Send + Sync {
 #[async_trait]
 pub trait MotionStore: Send + Sync {
     /// One page of the account's motions, newest first (createTime desc, workId desc).
-    async fn list_user_motions(&self, account: AccountId, page_num: u32, page_size: u32) -> StoreResult<Vec<Work>>;
+    async fn list_user_motions(
+        &self,
+        account: AccountId,
+        page_num: u32,
+        page_size: u32,
+    ) -> StoreResult<Vec<Work>>;
     /// Inserts or replaces an official motion under its stable workId
     /// ([`crate::ids::official_work_id`] of the catalog key). Replaced files go to the trash.
-    async fn upsert_official(&self, input: &OfficialMotionInput, now: Millis) -> StoreResult<OfficialMotion>;
+    async fn upsert_official(
+        &self,
+        input: &OfficialMotionInput,
+        now: Millis,
+    ) -> StoreResult<OfficialMotion>;
     /// All official motions, ascending abs(workId).
     async fn list_official(&self) -> StoreResult<Vec<OfficialMotion>>;
     /// Removes an official motion; its files go to the trash.
@@ -326,11 +386,28 @@ pub trait MotionStore: Send + Sync {
 pub trait OutboxStore: Send + Sync {
     /// Claims up to `limit` due events (next_attempt_at ≤ DB now, not leased), leasing each
     /// for `lease` with a fresh claim token.
-    async fn claim_due(&self, owner: &str, lease: Duration, limit: u32, now: Millis) -> StoreResult<Vec<WebhookEvent>>;
+    async fn claim_due(
+        &self,
+        owner: &str,
+        lease: Duration,
+        limit: u32,
+        now: Millis,
+    ) -> StoreResult<Vec<WebhookEvent>>;
     /// The attempt succeeded (2xx) or ended the event (410, guard refusal): done.
-    async fn mark_done(&self, event: &WebhookEvent, delivered: bool, now: Millis) -> StoreResult<bool>;
+    async fn mark_done(
+        &self,
+        event: &WebhookEvent,
+        delivered: bool,
+        now: Millis,
+    ) -> StoreResult<bool>;
     /// The attempt failed; retry at `next_attempt_at`.
-    async fn mark_retry(&self, event: &WebhookEvent, next_attempt_at: Millis, error: &str, now: Millis) -> StoreResult<bool>;
+    async fn mark_retry(
+        &self,
+        event: &WebhookEvent,
+        next_attempt_at: Millis,
+        error: &str,
+        now: Millis,
+    ) -> StoreResult<bool>;
     /// Events still to deliver (gauge).
     async fn pending_count(&self) -> StoreResult<u64>;
 }
@@ -436,7 +513,8 @@ pub enum InspectError {
 #[async_trait]
 pub trait MediaInspector: Send + Sync {
     /// Probes `path` forcing the demuxer of `declared`.
-    async fn inspect(&self, path: &Path, declared: DeclaredType) -> Result<MediaInfo, InspectError>;
+    async fn inspect(&self, path: &Path, declared: DeclaredType)
+    -> Result<MediaInfo, InspectError>;
     /// Writes a JPEG cover of the frame nearest `at_s` seconds, at display size, to `out`.
     async fn make_cover(&self, video: &Path, at_s: f64, out: &Path) -> Result<(), InspectError>;
 }
@@ -512,7 +590,9 @@ impl From<StoreError> for crate::error::ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => crate::error::ServiceError::unavailable(e),
-            StoreError::Conflict(_) | StoreError::Internal(_) => crate::error::ServiceError::internal(e),
+            StoreError::Conflict(_) | StoreError::Internal(_) => {
+                crate::error::ServiceError::internal(e)
+            }
         }
     }
 }

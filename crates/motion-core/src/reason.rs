@@ -27,7 +27,10 @@ impl FailureReason {
         match self {
             Self::NoPerson => "No person detected in the video (MOTION.PIC_NOT_MATCHED)".to_owned(),
             Self::Duration { tenths } => {
-                format!("Video must be between 2 and 10 seconds long (got {} s)", format_tenths(*tenths))
+                format!(
+                    "Video must be between 2 and 10 seconds long (got {} s)",
+                    format_tenths(*tenths)
+                )
             }
             Self::Undecodable => "Video could not be decoded".to_owned(),
             Self::TimedOut => "Processing timed out".to_owned(),
@@ -99,15 +102,27 @@ mod tests {
 
     #[test]
     fn messages_are_the_contract_texts() {
-        assert_eq!(FailureReason::NoPerson.message(), "No person detected in the video (MOTION.PIC_NOT_MATCHED)");
+        assert_eq!(
+            FailureReason::NoPerson.message(),
+            "No person detected in the video (MOTION.PIC_NOT_MATCHED)"
+        );
         assert_eq!(
             FailureReason::Duration { tenths: 123 }.message(),
             "Video must be between 2 and 10 seconds long (got 12.3 s)"
         );
-        assert_eq!(FailureReason::Duration { tenths: 10 }.message(), "Video must be between 2 and 10 seconds long (got 1.0 s)");
-        assert_eq!(FailureReason::Undecodable.message(), "Video could not be decoded");
+        assert_eq!(
+            FailureReason::Duration { tenths: 10 }.message(),
+            "Video must be between 2 and 10 seconds long (got 1.0 s)"
+        );
+        assert_eq!(
+            FailureReason::Undecodable.message(),
+            "Video could not be decoded"
+        );
         assert_eq!(FailureReason::TimedOut.message(), "Processing timed out");
-        assert_eq!(FailureReason::Interrupted.message(), "Processing was interrupted too many times");
+        assert_eq!(
+            FailureReason::Interrupted.message(),
+            "Processing was interrupted too many times"
+        );
         assert_eq!(FailureReason::Canceled.message(), "Task was canceled");
         assert_eq!(FailureReason::Internal.message(), "Internal error");
     }

@@ -32,7 +32,11 @@ impl LocalSignals {
     pub fn register(&self, task: TaskId) -> RunningJob<'_> {
         let token = CancellationToken::new();
         self.lock().insert(task, token.clone());
-        RunningJob { signals: self, task, token }
+        RunningJob {
+            signals: self,
+            task,
+            token,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, CancellationToken>> {
@@ -94,6 +98,8 @@ mod tests {
     async fn wake_is_not_lost_before_wait() {
         let s = LocalSignals::new();
         s.wake();
-        tokio::time::timeout(std::time::Duration::from_secs(5), s.woken()).await.expect("stored permit");
+        tokio::time::timeout(std::time::Duration::from_secs(5), s.woken())
+            .await
+            .expect("stored permit");
     }
 }

@@ -25,8 +25,12 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
 impl FsBlobStore {
     /// Uses (and creates) `root`.
     pub async fn open(root: &Path) -> StoreResult<Self> {
-        tokio::fs::create_dir_all(root.join(".tmp")).await.map_err(|e| io_err("create", root, e))?;
-        Ok(Self { root: root.to_path_buf() })
+        tokio::fs::create_dir_all(root.join(".tmp"))
+            .await
+            .map_err(|e| io_err("create", root, e))?;
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
     }
 
     /// Opens from a `file:///abs/path` URL (`storage.url`).
@@ -49,28 +53,43 @@ impl FsBlobStore {
     }
 
     fn temp_path(&self) -> PathBuf {
-        self.root.join(".tmp").join(uuid::Uuid::new_v4().simple().to_string())
+        self.root
+            .join(".tmp")
+            .join(uuid::Uuid::new_v4().simple().to_string())
     }
 
     /// Writes via `fill` into a temp file, fsyncs it, and renames it to `key`.
     async fn write_atomic(&self, key: &str, src: Source<'_>) -> StoreResult<()> {
         let dest = self.path_of(key)?;
         if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(|e| io_err("create", parent, e))?;
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| io_err("create", parent, e))?;
         }
         let tmp = self.temp_path();
         let result = async {
-            let mut out = tokio::fs::File::create(&tmp).await.map_err(|e| io_err("create", &tmp, e))?;
+            let mut out = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(|e| io_err("create", &tmp, e))?;
             match src {
-                Source::Bytes(b) => out.write_all(b).await.map_err(|e| io_err("write", &tmp, e))?,
+                Source::Bytes(b) => out
+                    .write_all(b)
+                    .await
+                    .map_err(|e| io_err("write", &tmp, e))?,
                 Source::File(p) => {
-                    let mut input = tokio::fs::File::open(p).await.map_err(|e| io_err("open", p, e))?;
-                    tokio::io::copy(&mut input, &mut out).await.map_err(|e| io_err("copy", p, e))?;
+                    let mut input = tokio::fs::File::open(p)
+                        .await
+                        .map_err(|e| io_err("open", p, e))?;
+                    tokio::io::copy(&mut input, &mut out)
+                        .await
+                        .map_err(|e| io_err("copy", p, e))?;
                 }
             }
             out.flush().await.map_err(|e| io_err("flush", &tmp, e))?;
             out.sync_all().await.map_err(|e| io_err("fsync", &tmp, e))?;
-            tokio::fs::rename(&tmp, &dest).await.map_err(|e| io_err("rename", &dest, e))
+            tokio::fs::rename(&tmp, &dest)
+                .await
+                .map_err(|e| io_err("rename", &dest, e))
         }
         .await;
         if result.is_err() {
@@ -102,16 +121,26 @@ impl BlobStore for FsBlobStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err("open", &path, e)),
         };
-        let total_len = file.metadata().await.map_err(|e| io_err("stat", &path, e))?.len();
+        let total_len = file
+            .metadata()
+            .await
+            .map_err(|e| io_err("stat", &path, e))?
+            .len();
         let range = match range {
             Some(r) => r.start.min(total_len)..r.end.min(total_len).max(r.start.min(total_len)),
             None => 0..total_len,
         };
         if range.start > 0 {
-            file.seek(SeekFrom::Start(range.start)).await.map_err(|e| io_err("seek", &path, e))?;
+            file.seek(SeekFrom::Start(range.start))
+                .await
+                .map_err(|e| io_err("seek", &path, e))?;
         }
         let reader = Box::pin(file.take(range.end - range.start));
-        Ok(Some(BlobRead { reader, total_len, range }))
+        Ok(Some(BlobRead {
+            reader,
+            total_len,
+            range,
+        }))
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
@@ -125,6 +154,9 @@ impl BlobStore for FsBlobStore {
 
     async fn ping(&self) -> StoreResult<()> {
         let probe = self.root.join(".tmp");
-        tokio::fs::metadata(&probe).await.map(|_| ()).map_err(|e| io_err("stat", &probe, e))
+        tokio::fs::metadata(&probe)
+            .await
+            .map(|_| ())
+            .map_err(|e| io_err("stat", &probe, e))
     }
 }

@@ -41,14 +41,26 @@ impl AccountService {
         ids: IdGenerator,
         max_accounts: u32,
     ) -> Self {
-        Self { accounts, files, blobs, signals, clock, ids, max_accounts }
+        Self {
+            accounts,
+            files,
+            blobs,
+            signals,
+            clock,
+            ids,
+            max_accounts,
+        }
     }
 
     /// §2.4: the account a request acts on. `email` is lowercased here (never trimmed).
     pub async fn select(&self, user: UserId, email: Option<&str>) -> Result<Account, ServiceError> {
         if let Some(raw) = email {
             let email = raw.to_ascii_lowercase();
-            return self.accounts.account(user, &email).await?.ok_or(ErrorCode::AccountNotFound { email }.into());
+            return self
+                .accounts
+                .account(user, &email)
+                .await?
+                .ok_or(ErrorCode::AccountNotFound { email }.into());
         }
         let mut all = self.accounts.list_accounts(user).await?;
         match all.len() {
@@ -60,13 +72,33 @@ impl AccountService {
 
     /// §3.2: creates (201) or replaces maxJobs and replyUrl (200). The input is already
     /// validated by the parameter layer; the email is lowercased here.
-    pub async fn upsert(&self, user: UserId, input: AccountInput) -> Result<Upserted, ServiceError> {
-        let input = AccountInput { email: input.email.to_ascii_lowercase(), ..input };
+    pub async fn upsert(
+        &self,
+        user: UserId,
+        input: AccountInput,
+    ) -> Result<Upserted, ServiceError> {
+        let input = AccountInput {
+            email: input.email.to_ascii_lowercase(),
+            ..input
+        };
         let now = self.clock.now_ms();
-        match self.accounts.upsert_account(user, &input, self.ids.next_id(), self.max_accounts, now).await? {
-            AccountUpsert::Created(account) => Ok(Upserted { account, created: true }),
-            AccountUpsert::Updated(account) => Ok(Upserted { account, created: false }),
-            AccountUpsert::LimitReached => Err(ErrorCode::AccountLimit { max: u64::from(self.max_accounts) }.into()),
+        match self
+            .accounts
+            .upsert_account(user, &input, self.ids.next_id(), self.max_accounts, now)
+            .await?
+        {
+            AccountUpsert::Created(account) => Ok(Upserted {
+                account,
+                created: true,
+            }),
+            AccountUpsert::Updated(account) => Ok(Upserted {
+                account,
+                created: false,
+            }),
+            AccountUpsert::LimitReached => Err(ErrorCode::AccountLimit {
+                max: u64::from(self.max_accounts),
+            }
+            .into()),
         }
     }
 
@@ -82,7 +114,10 @@ impl AccountService {
     /// §3.4: one account by (percent-decoded) email, lowercased here.
     pub async fn get(&self, user: UserId, email: &str) -> Result<Account, ServiceError> {
         let email = email.to_ascii_lowercase();
-        self.accounts.account(user, &email).await?.ok_or(ErrorCode::AccountNotFound { email }.into())
+        self.accounts
+            .account(user, &email)
+            .await?
+            .ok_or(ErrorCode::AccountNotFound { email }.into())
     }
 
     /// §3.5: deletes the account and all it owns; stops its running tasks. Returns the

@@ -16,7 +16,9 @@ use crate::clock::Clock;
 use crate::domain::{Account, Asset, AssetKind, AssetQuery, FileRole, NewAsset, NewFile};
 use crate::error::{ErrorCode, ServiceError, tenths_half_up};
 use crate::ids::{hex_lower, new_asset_id, new_fid, new_file_stem};
-use crate::ports::{AssetStore, BlobStore, DeclaredType, FileStore, InspectError, MediaInfo, MediaInspector};
+use crate::ports::{
+    AssetStore, BlobStore, DeclaredType, FileStore, InspectError, MediaInfo, MediaInspector,
+};
 use crate::services::janitor;
 
 /// Upload limits (`limits.image_bytes`, `limits.video_bytes`).
@@ -28,12 +30,17 @@ pub struct UploadLimits {
 
 impl Default for UploadLimits {
     fn default() -> Self {
-        Self { image_bytes: 10_485_760, video_bytes: 104_857_600 }
+        Self {
+            image_bytes: 10_485_760,
+            video_bytes: 104_857_600,
+        }
     }
 }
 
 /// Video codecs an upload may use (contract §4.1).
-pub const ALLOWED_VIDEO_CODECS: [&str; 8] = ["h264", "hevc", "mpeg4", "vp8", "vp9", "av1", "mjpeg", "prores"];
+pub const ALLOWED_VIDEO_CODECS: [&str; 8] = [
+    "h264", "hevc", "mpeg4", "vp8", "vp9", "av1", "mjpeg", "prores",
+];
 
 /// An accepted upload type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,13 +60,28 @@ pub fn upload_type(content_type: Option<&str>) -> Result<UploadType, String> {
     let Some(raw) = content_type else {
         return Err("none".to_owned());
     };
-    let media = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let t = |media_type, declared, kind, ext| UploadType { media_type, declared, kind, ext };
+    let media = raw
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let t = |media_type, declared, kind, ext| UploadType {
+        media_type,
+        declared,
+        kind,
+        ext,
+    };
     match media.as_str() {
         "image/png" => Ok(t("image/png", DeclaredType::Png, AssetKind::Image, "png")),
         "image/jpeg" => Ok(t("image/jpeg", DeclaredType::Jpeg, AssetKind::Image, "jpg")),
         "video/mp4" => Ok(t("video/mp4", DeclaredType::Mov, AssetKind::Video, "mp4")),
-        "video/quicktime" => Ok(t("video/quicktime", DeclaredType::Mov, AssetKind::Video, "mov")),
+        "video/quicktime" => Ok(t(
+            "video/quicktime",
+            DeclaredType::Mov,
+            AssetKind::Video,
+            "mov",
+        )),
         _ if media.is_empty() => Err("none".to_owned()),
         _ => Err(media),
     }
@@ -73,7 +95,10 @@ pub fn sniff_matches(declared: DeclaredType, head: &[u8]) -> bool {
         // ISO-BMFF / QuickTime: a box size, then a known top-level box type.
         DeclaredType::Mov => {
             head.len() >= 12
-                && matches!(&head[4..8], b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip" | b"pnot")
+                && matches!(
+                    &head[4..8],
+                    b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip" | b"pnot"
+                )
         }
     }
 }
@@ -118,7 +143,15 @@ impl AssetService {
         tmp_dir: PathBuf,
         limits: UploadLimits,
     ) -> Self {
-        Self { assets, files, blobs, inspector, clock, tmp_dir, limits }
+        Self {
+            assets,
+            files,
+            blobs,
+            inspector,
+            clock,
+            tmp_dir,
+            limits,
+        }
     }
 
     pub fn limits(&self) -> UploadLimits {
@@ -135,8 +168,13 @@ impl AssetService {
 
     /// §4.1 rows 3 and 4 before reading anything: the type, and `Content-Length` against
     /// its limit. Handlers may call this first to reject early; [`Self::upload`] repeats it.
-    pub fn precheck(&self, content_type: Option<&str>, content_length: Option<u64>) -> Result<UploadType, ServiceError> {
-        let t = upload_type(content_type).map_err(|content_type| ErrorCode::UploadContentType { content_type })?;
+    pub fn precheck(
+        &self,
+        content_type: Option<&str>,
+        content_length: Option<u64>,
+    ) -> Result<UploadType, ServiceError> {
+        let t = upload_type(content_type)
+            .map_err(|content_type| ErrorCode::UploadContentType { content_type })?;
         let limit = self.limit_for(&t);
         if content_length.is_some_and(|n| n > limit) {
             return Err(self.too_large(&t));
@@ -145,7 +183,11 @@ impl AssetService {
     }
 
     fn too_large(&self, t: &UploadType) -> ServiceError {
-        ErrorCode::UploadTooLarge { content_type: t.media_type.to_owned(), limit: self.limit_for(t) }.into()
+        ErrorCode::UploadTooLarge {
+            content_type: t.media_type.to_owned(),
+            limit: self.limit_for(t),
+        }
+        .into()
     }
 
     /// §4.1: ingests one upload for `account`, in the contract's order of checks (rows 3–12).
@@ -160,27 +202,39 @@ impl AssetService {
         R: AsyncRead + Unpin + Send + ?Sized,
     {
         let t = self.precheck(content_type, content_length)?;
-        let spooled = self.spool(body, self.limit_for(&t)).await.map_err(|e| match e {
-            SpoolError::TooLarge => self.too_large(&t),
-            SpoolError::Timeout => ErrorCode::BodyTimeout.into(),
-            SpoolError::Io(e) => ServiceError::internal(e),
-        })?;
+        let spooled = self
+            .spool(body, self.limit_for(&t))
+            .await
+            .map_err(|e| match e {
+                SpoolError::TooLarge => self.too_large(&t),
+                SpoolError::Timeout => ErrorCode::BodyTimeout.into(),
+                SpoolError::Io(e) => ServiceError::internal(e),
+            })?;
         if spooled.size == 0 {
             return Err(ErrorCode::UploadEmpty.into());
         }
-        let invalid = || ServiceError::from(ErrorCode::UploadInvalid { content_type: t.media_type.to_owned() });
+        let invalid = || {
+            ServiceError::from(ErrorCode::UploadInvalid {
+                content_type: t.media_type.to_owned(),
+            })
+        };
         if !sniff_matches(t.declared, &spooled.head) {
             return Err(invalid());
         }
-        let info = self.inspector.inspect(&spooled.file.path, t.declared).await.map_err(|e| match e {
-            InspectError::Invalid(_) => invalid(),
-            InspectError::Tool(m) => ServiceError::internal(m),
-        })?;
+        let info = self
+            .inspector
+            .inspect(&spooled.file.path, t.declared)
+            .await
+            .map_err(|e| match e {
+                InspectError::Invalid(_) => invalid(),
+                InspectError::Tool(m) => ServiceError::internal(m),
+            })?;
         let (width, height, duration_ms) = check_media(&t, &info).map_err(|code| match code {
             Some(code) => ServiceError::from(code),
             None => invalid(),
         })?;
-        self.store(account, &t, spooled, width, height, duration_ms).await
+        self.store(account, &t, spooled, width, height, duration_ms)
+            .await
     }
 
     /// Streams the body to a temp file, counting and hashing; stops at `limit + 1` bytes.
@@ -188,16 +242,28 @@ impl AssetService {
     where
         R: AsyncRead + Unpin + Send + ?Sized,
     {
-        tokio::fs::create_dir_all(&self.tmp_dir).await.map_err(SpoolError::Io)?;
-        let file = TempFile { path: self.tmp_dir.join(format!("ingest-{}", uuid::Uuid::new_v4().simple())) };
-        let mut out = tokio::fs::File::create(&file.path).await.map_err(SpoolError::Io)?;
+        tokio::fs::create_dir_all(&self.tmp_dir)
+            .await
+            .map_err(SpoolError::Io)?;
+        let file = TempFile {
+            path: self
+                .tmp_dir
+                .join(format!("ingest-{}", uuid::Uuid::new_v4().simple())),
+        };
+        let mut out = tokio::fs::File::create(&file.path)
+            .await
+            .map_err(SpoolError::Io)?;
         let mut hasher = Sha256::new();
         let mut head = Vec::with_capacity(16);
         let mut size: u64 = 0;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = body.read(&mut buf).await.map_err(|e| {
-                if e.kind() == std::io::ErrorKind::TimedOut { SpoolError::Timeout } else { SpoolError::Io(e) }
+                if e.kind() == std::io::ErrorKind::TimedOut {
+                    SpoolError::Timeout
+                } else {
+                    SpoolError::Io(e)
+                }
             })?;
             if n == 0 {
                 break;
@@ -215,7 +281,12 @@ impl AssetService {
         }
         out.flush().await.map_err(SpoolError::Io)?;
         out.sync_all().await.map_err(SpoolError::Io)?;
-        Ok(Spooled { file, size, sha256: hex_lower(&hasher.finalize()), head })
+        Ok(Spooled {
+            file,
+            size,
+            sha256: hex_lower(&hasher.finalize()),
+            head,
+        })
     }
 
     /// Makes the cover (videos), stores the blobs, then inserts the rows; on failure the
@@ -250,12 +321,15 @@ impl AssetService {
         };
         let mut stored_keys = Vec::new();
         let result = async {
-            self.blobs.put_file(&original_key, &spooled.file.path).await?;
+            self.blobs
+                .put_file(&original_key, &spooled.file.path)
+                .await?;
             stored_keys.push(original_key.clone());
             let cover = match &cover_tmp {
                 Some(tmp) => {
                     let key = blob_keys::asset_cover(account.id, &asset_id);
-                    let (size, sha256) = hash_file(&tmp.path).await.map_err(ServiceError::internal)?;
+                    let (size, sha256) =
+                        hash_file(&tmp.path).await.map_err(ServiceError::internal)?;
                     self.blobs.put_file(&key, &tmp.path).await?;
                     stored_keys.push(key.clone());
                     Some(NewFile {
@@ -298,23 +372,38 @@ impl AssetService {
 
     /// One JPEG cover at `min(1.0 s, duration / 2)`.
     async fn make_cover(&self, video: &Path, duration_ms: u64) -> Result<TempFile, ServiceError> {
-        let cover = TempFile { path: self.tmp_dir.join(format!("cover-{}.jpg", uuid::Uuid::new_v4().simple())) };
+        let cover = TempFile {
+            path: self
+                .tmp_dir
+                .join(format!("cover-{}.jpg", uuid::Uuid::new_v4().simple())),
+        };
         let at_s = (duration_ms as f64 / 2000.0).min(1.0);
-        self.inspector.make_cover(video, at_s, &cover.path).await.map_err(|e| match e {
-            // The probe accepted the file, so a cover failure is still the file's fault.
-            InspectError::Invalid(m) | InspectError::Tool(m) => ServiceError::internal(m),
-        })?;
+        self.inspector
+            .make_cover(video, at_s, &cover.path)
+            .await
+            .map_err(|e| match e {
+                // The probe accepted the file, so a cover failure is still the file's fault.
+                InspectError::Invalid(m) | InspectError::Tool(m) => ServiceError::internal(m),
+            })?;
         Ok(cover)
     }
 
     /// §4.2 one page of the account's assets.
-    pub async fn list(&self, account: &Account, q: &AssetQuery) -> Result<Vec<Asset>, ServiceError> {
+    pub async fn list(
+        &self,
+        account: &Account,
+        q: &AssetQuery,
+    ) -> Result<Vec<Asset>, ServiceError> {
         Ok(self.assets.list_assets(account.id, q).await?)
     }
 
     /// §4.3 deletes assets of the account (ids already validated and deduplicated); returns
     /// the ids deleted, in request order.
-    pub async fn delete(&self, account: &Account, ids: &[String]) -> Result<Vec<String>, ServiceError> {
+    pub async fn delete(
+        &self,
+        account: &Account,
+        ids: &[String],
+    ) -> Result<Vec<String>, ServiceError> {
         let deleted = self.assets.delete_assets(account.id, ids).await?;
         janitor::purge_trash_best_effort(self.files.as_ref(), self.blobs.as_ref()).await;
         Ok(deleted)
@@ -354,12 +443,30 @@ pub fn check_media(t: &UploadType, info: &MediaInfo) -> Result<(u32, u32, u64), 
             }
             let ok = |s: u32| (300..=8192).contains(&s);
             if !ok(*width) || !ok(*height) {
-                return Err(Some(ErrorCode::ImageSize { width: u64::from(*width), height: u64::from(*height) }));
+                return Err(Some(ErrorCode::ImageSize {
+                    width: u64::from(*width),
+                    height: u64::from(*height),
+                }));
             }
             Ok((*width, *height, 0))
         }
-        (AssetKind::Video, MediaInfo::Video { width, height, duration_s, fps, frames, codec, streams }) => {
-            if *streams > 8 || !ALLOWED_VIDEO_CODECS.contains(&codec.as_str()) || *width == 0 || *height == 0 {
+        (
+            AssetKind::Video,
+            MediaInfo::Video {
+                width,
+                height,
+                duration_s,
+                fps,
+                frames,
+                codec,
+                streams,
+            },
+        ) => {
+            if *streams > 8
+                || !ALLOWED_VIDEO_CODECS.contains(&codec.as_str())
+                || *width == 0
+                || *height == 0
+            {
                 return Err(None);
             }
             let tenths = tenths_half_up(*duration_s);
@@ -367,8 +474,14 @@ pub fn check_media(t: &UploadType, info: &MediaInfo) -> Result<(u32, u32, u64), 
                 return Err(Some(ErrorCode::VideoTooLong { tenths }));
             }
             let side_ok = |s: u32| (240..=3840).contains(&s);
-            if !side_ok(*width) || !side_ok(*height) || u64::from(*width) * u64::from(*height) > 8_294_400 {
-                return Err(Some(ErrorCode::VideoSize { width: u64::from(*width), height: u64::from(*height) }));
+            if !side_ok(*width)
+                || !side_ok(*height)
+                || u64::from(*width) * u64::from(*height) > 8_294_400
+            {
+                return Err(Some(ErrorCode::VideoSize {
+                    width: u64::from(*width),
+                    height: u64::from(*height),
+                }));
             }
             if !fps.is_finite() || *fps < 1.0 || *fps > 120.0 {
                 return Err(Some(ErrorCode::VideoFrameRate { fps: *fps }));
@@ -376,7 +489,11 @@ pub fn check_media(t: &UploadType, info: &MediaInfo) -> Result<(u32, u32, u64), 
             if let Some(n) = frames.filter(|n| *n > 1200) {
                 return Err(Some(ErrorCode::VideoFrameCount { frames: n }));
             }
-            let duration_ms = if duration_s.is_finite() { (duration_s * 1000.0).round().max(0.0) as u64 } else { 0 };
+            let duration_ms = if duration_s.is_finite() {
+                (duration_s * 1000.0).round().max(0.0) as u64
+            } else {
+                0
+            };
             Ok((*width, *height, duration_ms))
         }
         _ => Err(None),
@@ -389,10 +506,16 @@ mod tests {
 
     #[test]
     fn content_types_parse_like_the_contract() {
-        assert_eq!(upload_type(Some("Video/MP4; codecs=avc1")).unwrap().ext, "mp4");
+        assert_eq!(
+            upload_type(Some("Video/MP4; codecs=avc1")).unwrap().ext,
+            "mp4"
+        );
         assert_eq!(upload_type(Some("video/quicktime")).unwrap().ext, "mov");
         assert_eq!(upload_type(Some("image/jpeg")).unwrap().ext, "jpg");
-        assert_eq!(upload_type(Some("image/png")).unwrap().kind, AssetKind::Image);
+        assert_eq!(
+            upload_type(Some("image/png")).unwrap().kind,
+            AssetKind::Image
+        );
         assert_eq!(upload_type(Some("Audio/WAV")).unwrap_err(), "audio/wav");
         assert_eq!(upload_type(None).unwrap_err(), "none");
         assert_eq!(upload_type(Some("")).unwrap_err(), "none");
@@ -403,33 +526,118 @@ mod tests {
         assert!(sniff_matches(DeclaredType::Png, b"\x89PNG\r\n\x1a\n...."));
         assert!(!sniff_matches(DeclaredType::Png, b"\xFF\xD8\xFF\xE0"));
         assert!(sniff_matches(DeclaredType::Jpeg, b"\xFF\xD8\xFF\xE0"));
-        assert!(sniff_matches(DeclaredType::Mov, b"\0\0\0\x20ftypisom\0\0\x02\0"));
-        assert!(!sniff_matches(DeclaredType::Mov, b"#EXTM3U\n#EXT-X-VERSION:3\n"));
+        assert!(sniff_matches(
+            DeclaredType::Mov,
+            b"\0\0\0\x20ftypisom\0\0\x02\0"
+        ));
+        assert!(!sniff_matches(
+            DeclaredType::Mov,
+            b"#EXTM3U\n#EXT-X-VERSION:3\n"
+        ));
         assert!(!sniff_matches(DeclaredType::Mov, b"ffconcat version 1.0\n"));
     }
 
     fn video(w: u32, h: u32, d: f64, fps: f64, frames: Option<u64>) -> MediaInfo {
-        MediaInfo::Video { width: w, height: h, duration_s: d, fps, frames, codec: "h264".into(), streams: 2 }
+        MediaInfo::Video {
+            width: w,
+            height: h,
+            duration_s: d,
+            fps,
+            frames,
+            codec: "h264".into(),
+            streams: 2,
+        }
     }
 
     #[test]
     fn media_rules_in_contract_order() {
         let v = upload_type(Some("video/mp4")).unwrap();
-        assert_eq!(check_media(&v, &video(720, 1280, 5.76, 30.0, Some(173))), Ok((720, 1280, 5760)));
-        assert_eq!(check_media(&v, &video(720, 1280, 10.04, 30.0, None)), Ok((720, 1280, 10040)));
-        assert_eq!(check_media(&v, &video(720, 1280, 10.05, 30.0, None)), Err(Some(ErrorCode::VideoTooLong { tenths: 101 })));
+        assert_eq!(
+            check_media(&v, &video(720, 1280, 5.76, 30.0, Some(173))),
+            Ok((720, 1280, 5760))
+        );
+        assert_eq!(
+            check_media(&v, &video(720, 1280, 10.04, 30.0, None)),
+            Ok((720, 1280, 10040))
+        );
+        assert_eq!(
+            check_media(&v, &video(720, 1280, 10.05, 30.0, None)),
+            Err(Some(ErrorCode::VideoTooLong { tenths: 101 }))
+        );
         // duration is checked before size
-        assert_eq!(check_media(&v, &video(100, 100, 12.0, 30.0, None)), Err(Some(ErrorCode::VideoTooLong { tenths: 120 })));
-        assert_eq!(check_media(&v, &video(100, 1280, 5.0, 30.0, None)), Err(Some(ErrorCode::VideoSize { width: 100, height: 1280 })));
-        assert_eq!(check_media(&v, &video(3840, 2400, 5.0, 30.0, None)), Err(Some(ErrorCode::VideoSize { width: 3840, height: 2400 })));
-        assert_eq!(check_media(&v, &video(720, 1280, 5.0, 240.0, None)), Err(Some(ErrorCode::VideoFrameRate { fps: 240.0 })));
-        assert_eq!(check_media(&v, &video(720, 1280, 5.0, 120.0, Some(1201))), Err(Some(ErrorCode::VideoFrameCount { frames: 1201 })));
-        let bad_codec = MediaInfo::Video { width: 720, height: 1280, duration_s: 3.0, fps: 30.0, frames: None, codec: "gif".into(), streams: 1 };
+        assert_eq!(
+            check_media(&v, &video(100, 100, 12.0, 30.0, None)),
+            Err(Some(ErrorCode::VideoTooLong { tenths: 120 }))
+        );
+        assert_eq!(
+            check_media(&v, &video(100, 1280, 5.0, 30.0, None)),
+            Err(Some(ErrorCode::VideoSize {
+                width: 100,
+                height: 1280
+            }))
+        );
+        assert_eq!(
+            check_media(&v, &video(3840, 2400, 5.0, 30.0, None)),
+            Err(Some(ErrorCode::VideoSize {
+                width: 3840,
+                height: 2400
+            }))
+        );
+        assert_eq!(
+            check_media(&v, &video(720, 1280, 5.0, 240.0, None)),
+            Err(Some(ErrorCode::VideoFrameRate { fps: 240.0 }))
+        );
+        assert_eq!(
+            check_media(&v, &video(720, 1280, 5.0, 120.0, Some(1201))),
+            Err(Some(ErrorCode::VideoFrameCount { frames: 1201 }))
+        );
+        let bad_codec = MediaInfo::Video {
+            width: 720,
+            height: 1280,
+            duration_s: 3.0,
+            fps: 30.0,
+            frames: None,
+            codec: "gif".into(),
+            streams: 1,
+        };
         assert_eq!(check_media(&v, &bad_codec), Err(None));
         let i = upload_type(Some("image/png")).unwrap();
-        assert_eq!(check_media(&i, &MediaInfo::Image { width: 300, height: 8192 }), Ok((300, 8192, 0)));
-        assert_eq!(check_media(&i, &MediaInfo::Image { width: 299, height: 500 }), Err(Some(ErrorCode::ImageSize { width: 299, height: 500 })));
-        assert_eq!(check_media(&i, &MediaInfo::Image { width: 0, height: 0 }), Err(None));
-        assert_eq!(check_media(&i, &video(720, 1280, 5.0, 30.0, None)), Err(None));
+        assert_eq!(
+            check_media(
+                &i,
+                &MediaInfo::Image {
+                    width: 300,
+                    height: 8192
+                }
+            ),
+            Ok((300, 8192, 0))
+        );
+        assert_eq!(
+            check_media(
+                &i,
+                &MediaInfo::Image {
+                    width: 299,
+                    height: 500
+                }
+            ),
+            Err(Some(ErrorCode::ImageSize {
+                width: 299,
+                height: 500
+            }))
+        );
+        assert_eq!(
+            check_media(
+                &i,
+                &MediaInfo::Image {
+                    width: 0,
+                    height: 0
+                }
+            ),
+            Err(None)
+        );
+        assert_eq!(
+            check_media(&i, &video(720, 1280, 5.0, 30.0, None)),
+            Err(None)
+        );
     }
 }

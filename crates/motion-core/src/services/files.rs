@@ -33,10 +33,13 @@ impl FileService {
 
     /// Opens the file's blob, or `range` of it (already validated against `file.size`).
     /// A row without its blob is an internal error (logged by the caller).
-    pub async fn open(&self, file: &StoredFile, range: Option<Range<u64>>) -> Result<BlobRead, ServiceError> {
-        self.blobs
-            .get(&file.blob_key, range)
-            .await?
-            .ok_or_else(|| ServiceError::internal(format!("blob missing for file row {}", file.blob_key)))
+    pub async fn open(
+        &self,
+        file: &StoredFile,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobRead, ServiceError> {
+        self.blobs.get(&file.blob_key, range).await?.ok_or_else(|| {
+            ServiceError::internal(format!("blob missing for file row {}", file.blob_key))
+        })
     }
 }

@@ -16,7 +16,8 @@ use crate::domain::{FileRole, MotionFiles, NewFile, NewWork};
 use crate::error::ServiceError;
 use crate::ids::{IdGenerator, new_fid, sha256_hex};
 use crate::ports::{
-    BlobStore, EventRenderer, Extracted, Finished, Lease, LeaseState, Outcome, ReapReport, TaskStore, WorkerId,
+    BlobStore, EventRenderer, Extracted, Finished, Lease, LeaseState, Outcome, ReapReport,
+    TaskStore, WorkerId,
 };
 use crate::reason::FailureReason;
 use crate::services::assets::hash_file;
@@ -34,7 +35,11 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        Self { lease: Duration::from_secs(30), max_attempts: 3, task_timeout: Duration::from_secs(600) }
+        Self {
+            lease: Duration::from_secs(30),
+            max_attempts: 3,
+            task_timeout: Duration::from_secs(600),
+        }
     }
 }
 
@@ -62,7 +67,14 @@ impl JobService {
         ids: IdGenerator,
         settings: QueueSettings,
     ) -> Self {
-        Self { tasks, blobs, render, clock, ids, settings }
+        Self {
+            tasks,
+            blobs,
+            render,
+            clock,
+            ids,
+            settings,
+        }
     }
 
     pub fn settings(&self) -> QueueSettings {
@@ -71,12 +83,22 @@ impl JobService {
 
     /// Claims the oldest queued task, if any.
     pub async fn claim(&self, worker: &WorkerId) -> Result<Option<Lease>, ServiceError> {
-        Ok(self.tasks.claim(worker, self.settings.lease, self.render.as_ref()).await?)
+        Ok(self
+            .tasks
+            .claim(worker, self.settings.lease, self.render.as_ref())
+            .await?)
     }
 
     /// Extends the lease; `Lost`/`CancelRequested` mean: stop, publish nothing.
-    pub async fn heartbeat(&self, lease: &Lease, progress: f64) -> Result<LeaseState, ServiceError> {
-        Ok(self.tasks.heartbeat(lease, self.settings.lease, progress.clamp(0.0, 1.0)).await?)
+    pub async fn heartbeat(
+        &self,
+        lease: &Lease,
+        progress: f64,
+    ) -> Result<LeaseState, ServiceError> {
+        Ok(self
+            .tasks
+            .heartbeat(lease, self.settings.lease, progress.clamp(0.0, 1.0))
+            .await?)
     }
 
     /// Stores the extraction's files under attempt-scoped keys (plus a copy of the
@@ -91,7 +113,11 @@ impl JobService {
                 return Err(e);
             }
         };
-        let work = NewWork { id: self.ids.next_id(), create_time: self.clock.now_ms(), files };
+        let work = NewWork {
+            id: self.ids.next_id(),
+            create_time: self.clock.now_ms(),
+            files,
+        };
         let finished = self.finish(lease, Outcome::Succeeded(work)).await;
         if !matches!(finished, Ok(Finished::Published(_))) {
             self.delete_keys(&stored).await;
@@ -100,12 +126,19 @@ impl JobService {
     }
 
     /// Finishes the task as failed with `reason`.
-    pub async fn fail(&self, lease: &Lease, reason: FailureReason) -> Result<Finished, ServiceError> {
+    pub async fn fail(
+        &self,
+        lease: &Lease,
+        reason: FailureReason,
+    ) -> Result<Finished, ServiceError> {
         self.finish(lease, Outcome::Failed(reason)).await
     }
 
     async fn finish(&self, lease: &Lease, outcome: Outcome) -> Result<Finished, ServiceError> {
-        Ok(self.tasks.finish(lease, &outcome, self.clock.now_ms(), self.render.as_ref()).await?)
+        Ok(self
+            .tasks
+            .finish(lease, &outcome, self.clock.now_ms(), self.render.as_ref())
+            .await?)
     }
 
     /// Shutdown: back to the queue at once, attempt not counted.
@@ -123,7 +156,15 @@ impl JobService {
     /// One reaper pass: expired leases and timed-out attempts.
     pub async fn reap(&self) -> Result<ReapReport, ServiceError> {
         let s = self.settings;
-        Ok(self.tasks.reap(s.max_attempts, s.task_timeout, self.clock.now_ms(), self.render.as_ref()).await?)
+        Ok(self
+            .tasks
+            .reap(
+                s.max_attempts,
+                s.task_timeout,
+                self.clock.now_ms(),
+                self.render.as_ref(),
+            )
+            .await?)
     }
 
     async fn store_results(
@@ -134,12 +175,46 @@ impl JobService {
     ) -> Result<MotionFiles, ServiceError> {
         let key = |name: &str| blob_keys::result(lease.task_id, &lease.token, name);
         let (w, h, d) = (out.width, out.height, out.duration_ms);
-        let preview = self.put(&key("motion.mp4"), &out.preview, "motion.mp4", "video/mp4", FileRole::Preview, (w, h, d), stored).await?;
-        let bvh_zip = self.put(&key("bvh.zip"), &out.bvh_zip, "bvh.zip", "application/zip", FileRole::BvhZip, (0, 0, 0), stored).await?;
-        let binary_zip =
-            self.put(&key("binary.zip"), &out.binary_zip, "binary.zip", "application/zip", FileRole::BinaryZip, (0, 0, 0), stored).await?;
+        let preview = self
+            .put(
+                &key("motion.mp4"),
+                &out.preview,
+                "motion.mp4",
+                "video/mp4",
+                FileRole::Preview,
+                (w, h, d),
+                stored,
+            )
+            .await?;
+        let bvh_zip = self
+            .put(
+                &key("bvh.zip"),
+                &out.bvh_zip,
+                "bvh.zip",
+                "application/zip",
+                FileRole::BvhZip,
+                (0, 0, 0),
+                stored,
+            )
+            .await?;
+        let binary_zip = self
+            .put(
+                &key("binary.zip"),
+                &out.binary_zip,
+                "binary.zip",
+                "application/zip",
+                FileRole::BinaryZip,
+                (0, 0, 0),
+                stored,
+            )
+            .await?;
         let cover = self.copy_cover(lease, &key, stored).await?;
-        Ok(MotionFiles { preview, cover, bvh_zip, binary_zip })
+        Ok(MotionFiles {
+            preview,
+            cover,
+            bvh_zip,
+            binary_zip,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -153,7 +228,9 @@ impl JobService {
         (width, height, duration_ms): (u32, u32, u64),
         stored: &mut Vec<String>,
     ) -> Result<NewFile, ServiceError> {
-        let (size, sha256) = hash_file(path).await.map_err(|e| ServiceError::internal(format!("{}: {e}", path.display())))?;
+        let (size, sha256) = hash_file(path)
+            .await
+            .map_err(|e| ServiceError::internal(format!("{}: {e}", path.display())))?;
         self.blobs.put_file(key, path).await?;
         stored.push(key.to_owned());
         Ok(NewFile {
@@ -177,7 +254,7 @@ impl JobService {
     async fn copy_cover(
         &self,
         lease: &Lease,
-        key: &dyn Fn(&str) -> String,
+        key: &(dyn Fn(&str) -> String + Sync),
         stored: &mut Vec<String>,
     ) -> Result<NewFile, ServiceError> {
         let input = &lease.task.input;
@@ -187,7 +264,10 @@ impl JobService {
             ("cover.jpg", "image/jpeg")
         };
         let Some(mut read) = self.blobs.get(&input.cover_blob_key, None).await? else {
-            return Err(ServiceError::internal(format!("cover blob missing: {}", input.cover_blob_key)));
+            return Err(ServiceError::internal(format!(
+                "cover blob missing: {}",
+                input.cover_blob_key
+            )));
         };
         let mut bytes = Vec::with_capacity(read.total_len as usize);
         tokio::io::AsyncReadExt::read_to_end(&mut read.reader, &mut bytes)

@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod assets;
+pub mod files;
 pub mod janitor;
 pub mod jobs;
 pub mod motion_upload;
@@ -23,5 +24,3 @@ pub mod motions;
 pub mod render;
 pub mod scheduler;
 pub mod tasks;
-pub mod files;
-

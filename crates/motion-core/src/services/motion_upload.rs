@@ -93,11 +93,22 @@ impl MotionUploadService {
         ids: IdGenerator,
         retry_after_s: u64,
     ) -> Self {
-        Self { files, tasks, signals, clock, ids, retry_after_s }
+        Self {
+            files,
+            tasks,
+            signals,
+            clock,
+            ids,
+            retry_after_s,
+        }
     }
 
     /// Rows 14–19, then admission. Returns the new task (status 5).
-    pub async fn submit(&self, account: &Account, req: MotionUploadRequest) -> Result<TaskView, ServiceError> {
+    pub async fn submit(
+        &self,
+        account: &Account,
+        req: MotionUploadRequest,
+    ) -> Result<TaskView, ServiceError> {
         let source = self.lookup(account, &req.resource_url).await?;
         if !is_video_resource(&source) {
             return Err(ErrorCode::ResourceUrlNotVideo.into());
@@ -153,7 +164,10 @@ impl MotionUploadService {
         let Some((fid, name)) = recognise_file_url(url) else {
             return Err(ErrorCode::ResourceNotFound.into());
         };
-        self.files.asset_file(account.id, &fid, &name).await?.ok_or(ErrorCode::ResourceNotFound.into())
+        self.files
+            .asset_file(account.id, &fid, &name)
+            .await?
+            .ok_or(ErrorCode::ResourceNotFound.into())
     }
 }
 
@@ -166,26 +180,36 @@ mod tests {
     #[test]
     fn recognises_last_three_segments_only() {
         let want = Some((FID.to_owned(), "k2j4h5g6f7d8s9a0q1w2.mp4".to_owned()));
-        assert_eq!(recognise_file_url(&format!("http://127.0.0.1:8080/files/{FID}/k2j4h5g6f7d8s9a0q1w2.mp4")), want);
-        // other host, scheme, prefix, query and fragment are ignored
         assert_eq!(
-            recognise_file_url(&format!("https://cdn.example.com/prefix/a/files/{FID}/k2j4h5g6f7d8s9a0q1w2.mp4?x=1#f")),
+            recognise_file_url(&format!(
+                "http://127.0.0.1:8080/files/{FID}/k2j4h5g6f7d8s9a0q1w2.mp4"
+            )),
             want
         );
-        assert_eq!(recognise_file_url(&format!("http://h/files/{FID}/k2j4h5g6f7d8s9a0q1w2%2Emp4")), want);
+        // other host, scheme, prefix, query and fragment are ignored
+        assert_eq!(
+            recognise_file_url(&format!(
+                "https://cdn.example.com/prefix/a/files/{FID}/k2j4h5g6f7d8s9a0q1w2.mp4?x=1#f"
+            )),
+            want
+        );
+        assert_eq!(
+            recognise_file_url(&format!("http://h/files/{FID}/k2j4h5g6f7d8s9a0q1w2%2Emp4")),
+            want
+        );
     }
 
     #[test]
     fn rejects_everything_else() {
         for bad in [
-            format!("/files/{FID}/a.mp4"),                 // not absolute
-            format!("http://h/file/{FID}/a.mp4"),          // wrong segment
-            format!("http://h/files/{FID}/a.mp4/"),        // trailing slash: last segment empty
-            "http://h/files/short/a.mp4".to_owned(),       // not a fid
-            format!("http://h/files/{FID}"),               // too few segments
+            format!("/files/{FID}/a.mp4"),           // not absolute
+            format!("http://h/file/{FID}/a.mp4"),    // wrong segment
+            format!("http://h/files/{FID}/a.mp4/"),  // trailing slash: last segment empty
+            "http://h/files/short/a.mp4".to_owned(), // not a fid
+            format!("http://h/files/{FID}"),         // too few segments
             "not a url".to_owned(),
             String::new(),
-            format!("http://h/files/{FID}/%zz"),            // bad escape
+            format!("http://h/files/{FID}/%zz"), // bad escape
         ] {
             assert_eq!(recognise_file_url(&bad), None, "{bad}");
         }

@@ -22,7 +22,12 @@ impl MotionService {
         blobs: Arc<dyn BlobStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { motions, files, blobs, clock }
+        Self {
+            motions,
+            files,
+            blobs,
+            clock,
+        }
     }
 
     /// `mine=false`: all official motions, ascending abs(workId).
@@ -31,14 +36,28 @@ impl MotionService {
     }
 
     /// `mine=true`: one page of the account's motions, newest first.
-    pub async fn mine(&self, account: &Account, page_num: u32, page_size: u32) -> Result<Vec<Work>, ServiceError> {
-        Ok(self.motions.list_user_motions(account.id, page_num, page_size).await?)
+    pub async fn mine(
+        &self,
+        account: &Account,
+        page_num: u32,
+        page_size: u32,
+    ) -> Result<Vec<Work>, ServiceError> {
+        Ok(self
+            .motions
+            .list_user_motions(account.id, page_num, page_size)
+            .await?)
     }
 
     /// Catalog import/seeding: inserts or replaces an official motion whose blobs are
     /// already stored (keys from `blob_keys::official`). Replaced blobs are purged.
-    pub async fn upsert_official(&self, input: &OfficialMotionInput) -> Result<OfficialMotion, ServiceError> {
-        let m = self.motions.upsert_official(input, self.clock.now_ms()).await?;
+    pub async fn upsert_official(
+        &self,
+        input: &OfficialMotionInput,
+    ) -> Result<OfficialMotion, ServiceError> {
+        let m = self
+            .motions
+            .upsert_official(input, self.clock.now_ms())
+            .await?;
         janitor::purge_trash_best_effort(self.files.as_ref(), self.blobs.as_ref()).await;
         Ok(m)
     }

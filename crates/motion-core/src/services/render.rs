@@ -18,7 +18,9 @@ pub struct UrlBuilder {
 impl UrlBuilder {
     /// `public_url` may carry a path prefix; a trailing slash is dropped.
     pub fn new(public_url: &str) -> Self {
-        Self { public_url: public_url.trim_end_matches('/').to_owned() }
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     pub fn public_url(&self) -> &str {
@@ -36,7 +38,10 @@ impl UrlBuilder {
     /// §6.2 `taskInfo` of a task: its source and cover URLs as they were at submission.
     pub fn task_info(&self, view: &TaskView) -> wire::TaskInfo {
         let i = &view.task.input;
-        wire::TaskInfo::motion(self.file_url(&i.source_fid, &i.source_name), self.file_url(&i.cover_fid, &i.cover_name))
+        wire::TaskInfo::motion(
+            self.file_url(&i.source_fid, &i.source_name),
+            self.file_url(&i.cover_fid, &i.cover_name),
+        )
     }
 
     /// §6.3 the work object.
@@ -51,7 +56,12 @@ impl UrlBuilder {
                 work.preview.height,
                 work.preview.duration_ms,
             ),
-            wire::Resource::new(self.url_of(&work.cover), work.cover.width, work.cover.height, 0),
+            wire::Resource::new(
+                self.url_of(&work.cover),
+                work.cover.width,
+                work.cover.height,
+                0,
+            ),
             work.create_time,
             self.task_info(view),
             self.ext_data(&work.binary_zip, &work.bvh_zip),
@@ -59,7 +69,10 @@ impl UrlBuilder {
     }
 
     fn ext_data(&self, binary: &StoredFile, bvh: &StoredFile) -> wire::ExtData {
-        wire::ExtData { output_binary: self.url_of(binary), bvh_binary: self.url_of(bvh) }
+        wire::ExtData {
+            output_binary: self.url_of(binary),
+            bvh_binary: self.url_of(bvh),
+        }
     }
 
     /// §6.2 the task envelope.
@@ -86,7 +99,10 @@ impl UrlBuilder {
 
     /// §8.2 the callback body: the envelope plus `replyRef` last, when given.
     pub fn callback_body(&self, view: &TaskView) -> Vec<u8> {
-        let body = wire::CallbackBody { envelope: self.envelope(view), reply_ref: view.task.reply_ref.clone() };
+        let body = wire::CallbackBody {
+            envelope: self.envelope(view),
+            reply_ref: view.task.reply_ref.clone(),
+        };
         serde_json::to_vec(&body).unwrap_or_default()
     }
 
@@ -97,8 +113,12 @@ impl UrlBuilder {
             work_id: work.id,
             task_id: work.task_id,
             official: false,
-            resource: wire::ResourceUrl { resource: self.url_of(&work.preview) },
-            cover: wire::ResourceUrl { resource: self.url_of(&work.cover) },
+            resource: wire::ResourceUrl {
+                resource: self.url_of(&work.preview),
+            },
+            cover: wire::ResourceUrl {
+                resource: self.url_of(&work.cover),
+            },
             ext_data: self.ext_data(&work.binary_zip, &work.bvh_zip),
         }
     }
@@ -110,15 +130,20 @@ impl UrlBuilder {
             work_id: m.work_id,
             official: true,
             tag: m.tag.clone(),
-            resource: wire::ResourceUrl { resource: self.url_of(&m.preview) },
-            cover: wire::ResourceUrl { resource: self.url_of(&m.cover) },
+            resource: wire::ResourceUrl {
+                resource: self.url_of(&m.preview),
+            },
+            cover: wire::ResourceUrl {
+                resource: self.url_of(&m.cover),
+            },
             ext_data: self.ext_data(&m.binary_zip, &m.bvh_zip),
         }
     }
 
     /// §4.2 one uploaded asset.
     pub fn uploaded_asset(&self, a: &Asset) -> wire::UploadedAsset {
-        let resource = wire::Resource::new(self.url_of(&a.original), a.width, a.height, a.duration_ms);
+        let resource =
+            wire::Resource::new(self.url_of(&a.original), a.width, a.height, a.duration_ms);
         let cover = match &a.cover {
             Some(c) => wire::Resource::new(self.url_of(c), c.width, c.height, 0),
             None => wire::Resource::image_cover_placeholder(),

@@ -26,7 +26,10 @@ impl SchedulerService {
     }
 
     /// §7.1: unfinished tasks, oldest first, and "now" for `elapsed`.
-    pub async fn executing(&self, user: UserId) -> Result<(Vec<SchedulerEntry>, Millis), ServiceError> {
+    pub async fn executing(
+        &self,
+        user: UserId,
+    ) -> Result<(Vec<SchedulerEntry>, Millis), ServiceError> {
         let entries = self.tasks.unfinished_for_user(user).await?;
         Ok((entries, self.clock.now_ms()))
     }
@@ -35,6 +38,10 @@ impl SchedulerService {
     pub async fn available(&self, user: UserId) -> Result<Availability, ServiceError> {
         let executing = self.tasks.unfinished_for_user(user).await?;
         let available = self.tasks.capacity_for_user(user).await?;
-        Ok(Availability { executing, available, now: self.clock.now_ms() })
+        Ok(Availability {
+            executing,
+            available,
+            now: self.clock.now_ms(),
+        })
     }
 }

@@ -26,16 +26,31 @@ impl TaskService {
         render: Arc<dyn EventRenderer>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { tasks, files, blobs, signals, render, clock }
+        Self {
+            tasks,
+            files,
+            blobs,
+            signals,
+            render,
+            clock,
+        }
     }
 
     /// §6.4: one task of the account; 404 "Task <id> not found" otherwise.
     pub async fn get(&self, account: &Account, id: TaskId) -> Result<TaskView, ServiceError> {
-        self.tasks.task(account.id, id).await?.ok_or(ErrorCode::TaskNotFound { id: id as u64 }.into())
+        self.tasks
+            .task(account.id, id)
+            .await?
+            .ok_or(ErrorCode::TaskNotFound { id: id as u64 }.into())
     }
 
     /// §6.5: one page by time cursor.
-    pub async fn list(&self, account: &Account, cursor: TaskCursor, page_size: u32) -> Result<Vec<TaskView>, ServiceError> {
+    pub async fn list(
+        &self,
+        account: &Account,
+        cursor: TaskCursor,
+        page_size: u32,
+    ) -> Result<Vec<TaskView>, ServiceError> {
         Ok(self.tasks.list_tasks(account.id, cursor, page_size).await?)
     }
 
@@ -56,7 +71,11 @@ impl TaskService {
     /// was canceled", final callback); 404 "Unable to locate running task_id <id>".
     pub async fn cancel(&self, user: UserId, id: TaskId) -> Result<TaskView, ServiceError> {
         let now = self.clock.now_ms();
-        let Some((view, was_running)) = self.tasks.cancel(user, id, now, self.render.as_ref()).await? else {
+        let Some((view, was_running)) = self
+            .tasks
+            .cancel(user, id, now, self.render.as_ref())
+            .await?
+        else {
             return Err(ErrorCode::RunningTaskNotFound { id: id as u64 }.into());
         };
         if was_running {

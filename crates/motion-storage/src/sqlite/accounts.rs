@@ -12,21 +12,25 @@ use super::{DB_NOW, SqliteStore, map_err};
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn list_accounts(&self, user: UserId) -> StoreResult<Vec<Account>> {
-        let rows = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE user_id = ? ORDER BY email"))
-            .bind(user)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLS} FROM accounts WHERE user_id = ? ORDER BY email"
+        ))
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
         rows.iter().map(read_account).collect()
     }
 
     async fn account(&self, user: UserId, email: &str) -> StoreResult<Option<Account>> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE user_id = ? AND email = ?"))
-            .bind(user)
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLS} FROM accounts WHERE user_id = ? AND email = ?"
+        ))
+        .bind(user)
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         row.as_ref().map(read_account).transpose()
     }
 
@@ -79,18 +83,28 @@ impl AccountStore for SqliteStore {
         } else {
             false
         };
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE user_id = ? AND email = ?"))
-            .bind(user)
-            .bind(&input.email)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLS} FROM accounts WHERE user_id = ? AND email = ?"
+        ))
+        .bind(user)
+        .bind(&input.email)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         let account = read_account(&row)?;
-        Ok(if created { AccountUpsert::Created(account) } else { AccountUpsert::Updated(account) })
+        Ok(if created {
+            AccountUpsert::Created(account)
+        } else {
+            AccountUpsert::Updated(account)
+        })
     }
 
-    async fn delete_account(&self, user: UserId, email: &str) -> StoreResult<Option<AccountDeletion>> {
+    async fn delete_account(
+        &self,
+        user: UserId,
+        email: &str,
+    ) -> StoreResult<Option<AccountDeletion>> {
         let mut tx = self.write_tx().await?;
         let Some(row) = sqlx::query("SELECT id FROM accounts WHERE user_id = ? AND email = ?")
             .bind(user)
@@ -102,14 +116,15 @@ impl AccountStore for SqliteStore {
             return Ok(None);
         };
         let account: i64 = row.try_get("id").map_err(map_err)?;
-        let running: Vec<i64> = sqlx::query("SELECT id FROM tasks WHERE account_id = ? AND state = 'running'")
-            .bind(account)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .iter()
-            .map(|r| r.try_get("id").map_err(map_err))
-            .collect::<Result<_, _>>()?;
+        let running: Vec<i64> =
+            sqlx::query("SELECT id FROM tasks WHERE account_id = ? AND state = 'running'")
+                .bind(account)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .iter()
+                .map(|r| r.try_get("id").map_err(map_err))
+                .collect::<Result<_, _>>()?;
         // Every file of the account (assets, covers, works, pinned detached files) → trash.
         sqlx::query(&format!(
             "INSERT INTO blob_trash (blob_key, created_at) SELECT blob_key, {DB_NOW} FROM files WHERE account_id = ?"
@@ -118,7 +133,11 @@ impl AccountStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        sqlx::query("DELETE FROM files WHERE account_id = ?").bind(account).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM files WHERE account_id = ?")
+            .bind(account)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         // Pending callbacks of its tasks are dropped.
         sqlx::query(
             "DELETE FROM webhook_events WHERE state = 'pending' AND task_id IN (SELECT id FROM tasks WHERE account_id = ?)",
@@ -128,8 +147,14 @@ impl AccountStore for SqliteStore {
         .await
         .map_err(map_err)?;
         // Cascades to assets, tasks and works.
-        sqlx::query("DELETE FROM accounts WHERE id = ?").bind(account).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM accounts WHERE id = ?")
+            .bind(account)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        Ok(Some(AccountDeletion { running_tasks: running }))
+        Ok(Some(AccountDeletion {
+            running_tasks: running,
+        }))
     }
 }

@@ -25,11 +25,15 @@ fn read_asset(row: &SqliteRow) -> StoreResult<Asset> {
     Ok(Asset {
         id: row.try_get("id").map_err(map_err)?,
         account_id: row.try_get("account_id").map_err(map_err)?,
-        kind: AssetKind::parse(&kind).ok_or_else(|| StoreError::Internal(format!("corrupt asset kind {kind:?}")))?,
+        kind: AssetKind::parse(&kind)
+            .ok_or_else(|| StoreError::Internal(format!("corrupt asset kind {kind:?}")))?,
         name: row.try_get("name").map_err(map_err)?,
         width: row.try_get::<i64, _>("width").map_err(map_err)? as u32,
         height: row.try_get::<i64, _>("height").map_err(map_err)? as u32,
-        duration_ms: row.try_get::<i64, _>("duration_ms").map_err(map_err)?.max(0) as u64,
+        duration_ms: row
+            .try_get::<i64, _>("duration_ms")
+            .map_err(map_err)?
+            .max(0) as u64,
         create_time: row.try_get("create_time").map_err(map_err)?,
         original: read_file(row, "fo")?,
         cover: has_cover.map(|_| read_file(row, "fc")).transpose()?,
@@ -67,9 +71,25 @@ pub(crate) async fn drop_or_detach_files(
 impl AssetStore for SqliteStore {
     async fn insert_asset(&self, a: &NewAsset, now: Millis) -> StoreResult<Asset> {
         let mut tx = self.write_tx().await?;
-        insert_file(&mut tx, &a.original, FileOwnerKind::Asset, &a.id, Some(a.account_id), now).await?;
+        insert_file(
+            &mut tx,
+            &a.original,
+            FileOwnerKind::Asset,
+            &a.id,
+            Some(a.account_id),
+            now,
+        )
+        .await?;
         if let Some(c) = &a.cover {
-            insert_file(&mut tx, c, FileOwnerKind::Asset, &a.id, Some(a.account_id), now).await?;
+            insert_file(
+                &mut tx,
+                c,
+                FileOwnerKind::Asset,
+                &a.id,
+                Some(a.account_id),
+                now,
+            )
+            .await?;
         }
         sqlx::query(
             "INSERT INTO assets (id, account_id, kind, name, width, height, duration_ms, create_time, original_fid, cover_fid) \
@@ -88,12 +108,15 @@ impl AssetStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        let row = sqlx::query(&format!("{} WHERE s.id = ? AND s.account_id = ?", select_assets()))
-            .bind(&a.id)
-            .bind(a.account_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(&format!(
+            "{} WHERE s.id = ? AND s.account_id = ?",
+            select_assets()
+        ))
+        .bind(&a.id)
+        .bind(a.account_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         read_asset(&row)
     }

@@ -19,22 +19,33 @@ pub(crate) async fn release_pins(conn: &mut sqlx::SqliteConnection) -> StoreResu
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
-    sqlx::query(&format!("DELETE FROM files WHERE {UNPINNED}")).execute(&mut *conn).await.map_err(map_err)?;
+    sqlx::query(&format!("DELETE FROM files WHERE {UNPINNED}"))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
     Ok(())
 }
 
 #[async_trait]
 impl FileStore for SqliteStore {
     async fn file_by_fid(&self, fid: &str) -> StoreResult<Option<StoredFile>> {
-        let row = sqlx::query(&format!("SELECT {} FROM files f WHERE f.fid = ? AND f.detached = 0", file_cols("f")))
-            .bind(fid)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM files f WHERE f.fid = ? AND f.detached = 0",
+            file_cols("f")
+        ))
+        .bind(fid)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         row.map(|r| read_file(&r, "f")).transpose()
     }
 
-    async fn asset_file(&self, account: AccountId, fid: &str, name: &str) -> StoreResult<Option<AssetFileRef>> {
+    async fn asset_file(
+        &self,
+        account: AccountId,
+        fid: &str,
+        name: &str,
+    ) -> StoreResult<Option<AssetFileRef>> {
         let row = sqlx::query(&format!(
             "SELECT {}, s.id AS asset_id, s.kind AS asset_kind, s.duration_ms AS asset_duration_ms \
              FROM files f JOIN assets s ON s.id = f.owner_id AND s.account_id = f.account_id \
@@ -52,8 +63,12 @@ impl FileStore for SqliteStore {
         Ok(Some(AssetFileRef {
             file: read_file(&row, "f")?,
             asset_id: row.try_get("asset_id").map_err(map_err)?,
-            asset_kind: AssetKind::parse(&kind).ok_or_else(|| StoreError::Internal(format!("corrupt asset kind {kind:?}")))?,
-            asset_duration_ms: row.try_get::<i64, _>("asset_duration_ms").map_err(map_err)?.max(0) as u64,
+            asset_kind: AssetKind::parse(&kind)
+                .ok_or_else(|| StoreError::Internal(format!("corrupt asset kind {kind:?}")))?,
+            asset_duration_ms: row
+                .try_get::<i64, _>("asset_duration_ms")
+                .map_err(map_err)?
+                .max(0) as u64,
         }))
     }
 
@@ -65,7 +80,10 @@ impl FileStore for SqliteStore {
             .map_err(map_err)?;
         rows.iter()
             .map(|r| {
-                Ok(TrashItem { id: r.try_get("id").map_err(map_err)?, blob_key: r.try_get("blob_key").map_err(map_err)? })
+                Ok(TrashItem {
+                    id: r.try_get("id").map_err(map_err)?,
+                    blob_key: r.try_get("blob_key").map_err(map_err)?,
+                })
             })
             .collect()
     }
@@ -76,7 +94,11 @@ impl FileStore for SqliteStore {
         }
         let mut tx = self.write_tx().await?;
         for id in ids {
-            sqlx::query("DELETE FROM blob_trash WHERE id = ?").bind(id).execute(&mut *tx).await.map_err(map_err)?;
+            sqlx::query("DELETE FROM blob_trash WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(())

@@ -19,7 +19,8 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 /// The database clock in integer milliseconds since the Unix epoch. All lease math uses it,
 /// so worker clocks do not matter.
-pub(crate) const DB_NOW: &str = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)";
+pub(crate) const DB_NOW: &str =
+    "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)";
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -32,7 +33,10 @@ pub struct SqliteOptions {
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self { busy_timeout: Duration::from_secs(10), max_connections: 8 }
+        Self {
+            busy_timeout: Duration::from_secs(10),
+            max_connections: 8,
+        }
     }
 }
 
@@ -82,7 +86,10 @@ impl SqliteStore {
 
     /// `SELECT 1`, for `/readyz`.
     pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
@@ -100,7 +107,10 @@ impl SqliteStore {
     /// fail with a busy-snapshot error when another writer commits between our read and
     /// our write; `IMMEDIATE` makes every read-then-write exact.
     pub(crate) async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)
     }
 }
 
@@ -108,9 +118,10 @@ impl SqliteStore {
 /// uniqueness → Conflict, the rest → Internal.
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
-            StoreError::Unavailable(e.to_string())
-        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             // SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes; SQLITE_FULL (13),

@@ -8,7 +8,9 @@ use motion_core::ports::{MotionStore, StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::rows::{WORK_FILE_JOINS, file_cols, insert_file, read_file, read_work, trash_owner_files, work_cols};
+use super::rows::{
+    WORK_FILE_JOINS, file_cols, insert_file, read_file, read_work, trash_owner_files, work_cols,
+};
 use super::{SqliteStore, map_err};
 
 fn select_official() -> String {
@@ -37,7 +39,12 @@ fn read_official(row: &SqliteRow) -> StoreResult<OfficialMotion> {
 
 #[async_trait]
 impl MotionStore for SqliteStore {
-    async fn list_user_motions(&self, account: AccountId, page_num: u32, page_size: u32) -> StoreResult<Vec<Work>> {
+    async fn list_user_motions(
+        &self,
+        account: AccountId,
+        page_num: u32,
+        page_size: u32,
+    ) -> StoreResult<Vec<Work>> {
         let size = i64::from(page_size.max(1));
         let offset = (i64::from(page_num.max(1)) - 1) * size;
         let rows = sqlx::query(&format!(
@@ -52,11 +59,17 @@ impl MotionStore for SqliteStore {
         .await
         .map_err(map_err)?;
         rows.iter()
-            .map(|r| read_work(r)?.ok_or_else(|| StoreError::Internal("work row without id".into())))
+            .map(|r| {
+                read_work(r)?.ok_or_else(|| StoreError::Internal("work row without id".into()))
+            })
             .collect()
     }
 
-    async fn upsert_official(&self, input: &OfficialMotionInput, now: Millis) -> StoreResult<OfficialMotion> {
+    async fn upsert_official(
+        &self,
+        input: &OfficialMotionInput,
+        now: Millis,
+    ) -> StoreResult<OfficialMotion> {
         let work_id = official_work_id(&input.catalog_key);
         let owner = work_id.to_string();
         let mut tx = self.write_tx().await?;

@@ -24,13 +24,22 @@ fn read_event(row: &SqliteRow) -> StoreResult<WebhookEvent> {
         attempts: row.try_get::<i64, _>("attempts").map_err(map_err)? as u32,
         created_at: row.try_get("created_at").map_err(map_err)?,
         first_attempt_at: row.try_get("first_attempt_at").map_err(map_err)?,
-        claim_token: row.try_get::<Option<String>, _>("lease_token").map_err(map_err)?.unwrap_or_default(),
+        claim_token: row
+            .try_get::<Option<String>, _>("lease_token")
+            .map_err(map_err)?
+            .unwrap_or_default(),
     })
 }
 
 #[async_trait]
 impl OutboxStore for SqliteStore {
-    async fn claim_due(&self, owner: &str, lease: Duration, limit: u32, now: Millis) -> StoreResult<Vec<WebhookEvent>> {
+    async fn claim_due(
+        &self,
+        owner: &str,
+        lease: Duration,
+        limit: u32,
+        now: Millis,
+    ) -> StoreResult<Vec<WebhookEvent>> {
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let mut tx = self.write_tx().await?;
         let ids: Vec<i64> = sqlx::query(&format!(
@@ -68,7 +77,12 @@ impl OutboxStore for SqliteStore {
         Ok(events)
     }
 
-    async fn mark_done(&self, event: &WebhookEvent, delivered: bool, _now: Millis) -> StoreResult<bool> {
+    async fn mark_done(
+        &self,
+        event: &WebhookEvent,
+        delivered: bool,
+        _now: Millis,
+    ) -> StoreResult<bool> {
         let state = if delivered { "delivered" } else { "abandoned" };
         let done = sqlx::query(
             "UPDATE webhook_events SET state = ?, attempts = attempts + 1, lease_owner = NULL, lease_token = NULL, \
@@ -83,7 +97,13 @@ impl OutboxStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn mark_retry(&self, event: &WebhookEvent, next_attempt_at: Millis, error: &str, _now: Millis) -> StoreResult<bool> {
+    async fn mark_retry(
+        &self,
+        event: &WebhookEvent,
+        next_attempt_at: Millis,
+        error: &str,
+        _now: Millis,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE webhook_events SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, lease_owner = NULL, \
              lease_token = NULL, lease_until = NULL WHERE id = ? AND lease_token = ? AND state = 'pending'",
@@ -99,12 +119,13 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn pending_count(&self) -> StoreResult<u64> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webhook_events WHERE state = 'pending'")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?
-            .try_get("n")
-            .map_err(map_err)?;
+        let n: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM webhook_events WHERE state = 'pending'")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?
+                .try_get("n")
+                .map_err(map_err)?;
         Ok(n as u64)
     }
 }

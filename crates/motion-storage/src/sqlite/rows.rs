@@ -28,7 +28,11 @@ pub(crate) const FILE_FIELDS: [&str; 15] = [
 
 /// `a.fid AS a_fid, a.owner_kind AS a_owner_kind, …` for a files table aliased `a`.
 pub(crate) fn file_cols(alias: &str) -> String {
-    FILE_FIELDS.iter().map(|f| format!("{alias}.{f} AS {alias}_{f}")).collect::<Vec<_>>().join(", ")
+    FILE_FIELDS
+        .iter()
+        .map(|f| format!("{alias}.{f} AS {alias}_{f}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn get<'r, T>(row: &'r SqliteRow, col: &str) -> StoreResult<T>
@@ -144,7 +148,8 @@ pub(crate) fn read_account(row: &SqliteRow) -> StoreResult<Account> {
     })
 }
 
-pub(crate) const ACCOUNT_COLS: &str = "id, user_id, email, max_jobs, reply_url, create_time, update_time";
+pub(crate) const ACCOUNT_COLS: &str =
+    "id, user_id, email, max_jobs, reply_url, create_time, update_time";
 
 /// Task columns, unprefixed, for a tasks table aliased `t`.
 pub(crate) const TASK_COLS: &str = "t.id, t.account_id, t.state, t.wire_status, t.attempt, t.cancel_requested, \
@@ -160,7 +165,8 @@ pub(crate) fn read_task(row: &SqliteRow) -> StoreResult<Task> {
         id: get(row, "id")?,
         account_id: get(row, "account_id")?,
         state: TaskState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
-        wire_status: WireStatus::from_code(wire).ok_or_else(|| corrupt("wire_status", &wire.to_string()))?,
+        wire_status: WireStatus::from_code(wire)
+            .ok_or_else(|| corrupt("wire_status", &wire.to_string()))?,
         attempt: u32_of(get(row, "attempt")?),
         cancel_requested: get::<i64>(row, "cancel_requested")? != 0,
         progress: get(row, "progress")?,

@@ -30,7 +30,11 @@ async fn view_in(conn: &mut SqliteConnection, task: TaskId) -> StoreResult<TaskV
 
 /// Writes the outbox event of a status change, when the task has a callback URL. The
 /// unique (task, status) key makes it once per status change.
-async fn write_event(conn: &mut SqliteConnection, view: &TaskView, render: &dyn EventRenderer) -> StoreResult<()> {
+async fn write_event(
+    conn: &mut SqliteConnection,
+    view: &TaskView,
+    render: &dyn EventRenderer,
+) -> StoreResult<()> {
     let Some(url) = &view.task.reply_url else {
         return Ok(());
     };
@@ -84,10 +88,22 @@ async fn fail_in(
     Ok(view)
 }
 
-async fn insert_work(conn: &mut SqliteConnection, lease: &Lease, work: &NewWork) -> StoreResult<()> {
+async fn insert_work(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    work: &NewWork,
+) -> StoreResult<()> {
     let owner = work.id.to_string();
     for f in work.files.all() {
-        insert_file(conn, f, FileOwnerKind::Work, &owner, Some(lease.account_id), work.create_time).await?;
+        insert_file(
+            conn,
+            f,
+            FileOwnerKind::Work,
+            &owner,
+            Some(lease.account_id),
+            work.create_time,
+        )
+        .await?;
     }
     sqlx::query(
         "INSERT INTO works (id, task_id, account_id, name, create_time, preview_fid, cover_fid, bvh_fid, binary_fid) \
@@ -107,7 +123,9 @@ async fn insert_work(conn: &mut SqliteConnection, lease: &Lease, work: &NewWork)
 }
 
 fn ids_of(rows: &[sqlx::sqlite::SqliteRow]) -> StoreResult<Vec<i64>> {
-    rows.iter().map(|r| r.try_get::<i64, _>("id").map_err(map_err)).collect()
+    rows.iter()
+        .map(|r| r.try_get::<i64, _>("id").map_err(map_err))
+        .collect()
 }
 
 #[async_trait]
@@ -125,7 +143,9 @@ impl TaskStore for SqliteStore {
         .ok_or_else(|| StoreError::Internal(format!("admit: account {} does not exist", task.account_id)))?;
         let unfinished: i64 = row.try_get("unfinished").map_err(map_err)?;
         if unfinished >= i64::from(max_jobs) {
-            return Ok(Admission::Full { unfinished: unfinished as u32 });
+            return Ok(Admission::Full {
+                unfinished: unfinished as u32,
+            });
         }
         // Strictly increasing createTime per account makes the GET /tasks cursors exact.
         let last: i64 = row.try_get("last").map_err(map_err)?;
@@ -168,7 +188,12 @@ impl TaskStore for SqliteStore {
         Ok(Admission::Admitted(view))
     }
 
-    async fn claim(&self, worker: &WorkerId, lease: Duration, render: &dyn EventRenderer) -> StoreResult<Option<Lease>> {
+    async fn claim(
+        &self,
+        worker: &WorkerId,
+        lease: Duration,
+        render: &dyn EventRenderer,
+    ) -> StoreResult<Option<Lease>> {
         let token = motion_core::ids::new_lease_token();
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(&format!(
@@ -195,10 +220,21 @@ impl TaskStore for SqliteStore {
         // The processing event; a re-claim after a lost lease hits the unique key and adds nothing.
         write_event(&mut tx, &view, render).await?;
         tx.commit().await.map_err(map_err)?;
-        Ok(Some(Lease { task_id: id, account_id: view.task.account_id, token, attempt: attempt as u32, task: view.task }))
+        Ok(Some(Lease {
+            task_id: id,
+            account_id: view.task.account_id,
+            token,
+            attempt: attempt as u32,
+            task: view.task,
+        }))
     }
 
-    async fn heartbeat(&self, lease: &Lease, lease_for: Duration, progress: f64) -> StoreResult<LeaseState> {
+    async fn heartbeat(
+        &self,
+        lease: &Lease,
+        lease_for: Duration,
+        progress: f64,
+    ) -> StoreResult<LeaseState> {
         let row = sqlx::query(&format!(
             "UPDATE tasks SET lease_until = {DB_NOW} + ?, heartbeat_at = {DB_NOW}, progress = ? \
              WHERE id = ? AND lease_token = ? AND state = 'running' RETURNING cancel_requested"
@@ -212,12 +248,20 @@ impl TaskStore for SqliteStore {
         .map_err(map_err)?;
         Ok(match row {
             None => LeaseState::Lost,
-            Some(r) if r.try_get::<i64, _>("cancel_requested").map_err(map_err)? != 0 => LeaseState::CancelRequested,
+            Some(r) if r.try_get::<i64, _>("cancel_requested").map_err(map_err)? != 0 => {
+                LeaseState::CancelRequested
+            }
             Some(_) => LeaseState::Held,
         })
     }
 
-    async fn finish(&self, lease: &Lease, outcome: &Outcome, now: Millis, render: &dyn EventRenderer) -> StoreResult<Finished> {
+    async fn finish(
+        &self,
+        lease: &Lease,
+        outcome: &Outcome,
+        now: Millis,
+        render: &dyn EventRenderer,
+    ) -> StoreResult<Finished> {
         let mut tx = self.write_tx().await?;
         let (state, wire, failure) = match outcome {
             Outcome::Succeeded(_) => ("succeeded", WireStatus::Succeed, None),
@@ -278,7 +322,13 @@ impl TaskStore for SqliteStore {
         ids_of(&rows)
     }
 
-    async fn reap(&self, max_attempts: u32, task_timeout: Duration, now: Millis, render: &dyn EventRenderer) -> StoreResult<ReapReport> {
+    async fn reap(
+        &self,
+        max_attempts: u32,
+        task_timeout: Duration,
+        now: Millis,
+        render: &dyn EventRenderer,
+    ) -> StoreResult<ReapReport> {
         let mut tx = self.write_tx().await?;
         let mut report = ReapReport::default();
         // Attempts running past the task timeout fail, whatever their lease says.
@@ -324,7 +374,13 @@ impl TaskStore for SqliteStore {
         Ok(report)
     }
 
-    async fn cancel(&self, user: UserId, task: TaskId, now: Millis, render: &dyn EventRenderer) -> StoreResult<Option<(TaskView, bool)>> {
+    async fn cancel(
+        &self,
+        user: UserId,
+        task: TaskId,
+        now: Millis,
+        render: &dyn EventRenderer,
+    ) -> StoreResult<Option<(TaskView, bool)>> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "SELECT t.state FROM tasks t JOIN accounts a ON a.id = t.account_id \
@@ -350,7 +406,11 @@ impl TaskStore for SqliteStore {
         Ok(Some((view, was_running)))
     }
 
-    async fn delete_task(&self, account: AccountId, task: TaskId) -> StoreResult<Option<TaskDeletion>> {
+    async fn delete_task(
+        &self,
+        account: AccountId,
+        task: TaskId,
+    ) -> StoreResult<Option<TaskDeletion>> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query("SELECT state FROM tasks WHERE id = ? AND account_id = ?")
             .bind(task)
@@ -386,31 +446,49 @@ impl TaskStore for SqliteStore {
             .map_err(map_err)?;
         release_pins(&mut tx).await?;
         tx.commit().await.map_err(map_err)?;
-        Ok(Some(TaskDeletion { work_ids, was_running }))
+        Ok(Some(TaskDeletion {
+            work_ids,
+            was_running,
+        }))
     }
 
     async fn task(&self, account: AccountId, task: TaskId) -> StoreResult<Option<TaskView>> {
-        let row = sqlx::query(&format!("{} WHERE t.id = ? AND t.account_id = ?", task_view_select()))
-            .bind(task)
-            .bind(account)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(&format!(
+            "{} WHERE t.id = ? AND t.account_id = ?",
+            task_view_select()
+        ))
+        .bind(task)
+        .bind(account)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         row.as_ref().map(read_task_view).transpose()
     }
 
-    async fn list_tasks(&self, account: AccountId, cursor: TaskCursor, page_size: u32) -> StoreResult<Vec<TaskView>> {
+    async fn list_tasks(
+        &self,
+        account: AccountId,
+        cursor: TaskCursor,
+        page_size: u32,
+    ) -> StoreResult<Vec<TaskView>> {
         let (cond, order, value) = match cursor {
             TaskCursor::Latest => ("", "DESC", None),
             TaskCursor::Before(v) => ("AND t.create_time < ?", "DESC", Some(v)),
             TaskCursor::After(v) => ("AND t.create_time > ?", "ASC", Some(v)),
         };
-        let sql = format!("{} WHERE t.account_id = ? {cond} ORDER BY t.create_time {order} LIMIT ?", task_view_select());
+        let sql = format!(
+            "{} WHERE t.account_id = ? {cond} ORDER BY t.create_time {order} LIMIT ?",
+            task_view_select()
+        );
         let mut q = sqlx::query(&sql).bind(account);
         if let Some(v) = value {
             q = q.bind(v);
         }
-        let rows = q.bind(i64::from(page_size.max(1))).fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows = q
+            .bind(i64::from(page_size.max(1)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         rows.iter().map(read_task_view).collect()
     }
 

@@ -21,12 +21,14 @@ fn read_user(row: &sqlx::sqlite::SqliteRow) -> StoreResult<User> {
 impl UserStore for SqliteStore {
     async fn ensure_user(&self, name: &str, now: Millis) -> StoreResult<User> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("INSERT INTO users (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO users (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
         let row = sqlx::query("SELECT id, name, created_at FROM users WHERE name = ?")
             .bind(name)
             .fetch_one(&mut *tx)
@@ -62,7 +64,9 @@ impl UserStore for SqliteStore {
             .await
             .map_err(map_err)?;
         match row {
-            Some(r) => r.try_get::<Option<Vec<u8>>, _>("webhook_secret").map_err(map_err),
+            Some(r) => r
+                .try_get::<Option<Vec<u8>>, _>("webhook_secret")
+                .map_err(map_err),
             None => Ok(None),
         }
     }

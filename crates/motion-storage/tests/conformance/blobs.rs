@@ -4,7 +4,11 @@ use motion_core::ports::BlobStore;
 use motion_storage::FsBlobStore;
 use tokio::io::AsyncReadExt;
 
-async fn read_all(store: &FsBlobStore, key: &str, range: Option<std::ops::Range<u64>>) -> (Vec<u8>, u64, std::ops::Range<u64>) {
+async fn read_all(
+    store: &FsBlobStore,
+    key: &str,
+    range: Option<std::ops::Range<u64>>,
+) -> (Vec<u8>, u64, std::ops::Range<u64>) {
     let mut read = store.get(key, range).await.unwrap().expect("blob present");
     let mut out = Vec::new();
     read.reader.read_to_end(&mut out).await.unwrap();
@@ -17,20 +21,29 @@ async fn blob_round_trip_with_ranges() {
     let store = FsBlobStore::open(&dir.path().join("blobs")).await.unwrap();
     store.ping().await.unwrap();
     let data: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
-    store.put_bytes("results/1/tok/bvh.zip", &data).await.unwrap();
+    store
+        .put_bytes("results/1/tok/bvh.zip", &data)
+        .await
+        .unwrap();
     let (all, len, range) = read_all(&store, "results/1/tok/bvh.zip", None).await;
     assert_eq!((all.len(), len, range), (100_000, 100_000, 0..100_000));
     assert_eq!(all, data);
     let (mid, _, _) = read_all(&store, "results/1/tok/bvh.zip", Some(10..20)).await;
     assert_eq!(mid, data[10..20]);
     let (tail, len, range) = read_all(&store, "results/1/tok/bvh.zip", Some(99_990..200_000)).await;
-    assert_eq!((tail.as_slice(), len, range), (&data[99_990..], 100_000, 99_990..100_000));
+    assert_eq!(
+        (tail.as_slice(), len, range),
+        (&data[99_990..], 100_000, 99_990..100_000)
+    );
 
     // put_file, replace, copy out
     let src = dir.path().join("src.bin");
     tokio::fs::write(&src, b"hello world").await.unwrap();
     store.put_file("assets/1/2/a.mp4", &src).await.unwrap();
-    store.put_bytes("assets/1/2/a.mp4", b"replaced").await.unwrap();
+    store
+        .put_bytes("assets/1/2/a.mp4", b"replaced")
+        .await
+        .unwrap();
     let out = dir.path().join("copy.bin");
     assert!(store.copy_to_file("assets/1/2/a.mp4", &out).await.unwrap());
     assert_eq!(tokio::fs::read(&out).await.unwrap(), b"replaced");
@@ -41,7 +54,9 @@ async fn blob_round_trip_with_ranges() {
     assert!(store.get("assets/1/2/a.mp4", None).await.unwrap().is_none());
     assert!(!store.copy_to_file("assets/1/2/a.mp4", &out).await.unwrap());
     // no temp files left behind
-    let mut tmp = tokio::fs::read_dir(dir.path().join("blobs/.tmp")).await.unwrap();
+    let mut tmp = tokio::fs::read_dir(dir.path().join("blobs/.tmp"))
+        .await
+        .unwrap();
     assert!(tmp.next_entry().await.unwrap().is_none());
 }
 

@@ -13,10 +13,25 @@ fn input(env: &Env, key: &str, version: &str) -> OfficialMotionInput {
         name: format!("Motion {key}"),
         tag: "basic".into(),
         files: MotionFiles {
-            preview: env.file("motion.mp4", "video/mp4", FileRole::Preview, &k("motion.mp4")),
+            preview: env.file(
+                "motion.mp4",
+                "video/mp4",
+                FileRole::Preview,
+                &k("motion.mp4"),
+            ),
             cover: env.file("cover.jpg", "image/jpeg", FileRole::Cover, &k("cover.jpg")),
-            bvh_zip: env.file("bvh.zip", "application/zip", FileRole::BvhZip, &k("bvh.zip")),
-            binary_zip: env.file("binary.zip", "application/zip", FileRole::BinaryZip, &k("binary.zip")),
+            bvh_zip: env.file(
+                "bvh.zip",
+                "application/zip",
+                FileRole::BvhZip,
+                &k("bvh.zip"),
+            ),
+            binary_zip: env.file(
+                "binary.zip",
+                "application/zip",
+                FileRole::BinaryZip,
+                &k("binary.zip"),
+            ),
         },
     }
 }
@@ -24,19 +39,47 @@ fn input(env: &Env, key: &str, version: &str) -> OfficialMotionInput {
 #[tokio::test]
 async fn official_motions_upsert_list_remove() {
     let env = env().await;
-    let walk = env.store.upsert_official(&input(&env, "walking", "v1"), now()).await.unwrap();
+    let walk = env
+        .store
+        .upsert_official(&input(&env, "walking", "v1"), now())
+        .await
+        .unwrap();
     assert_eq!(walk.work_id, official_work_id("walking"));
     assert!(walk.work_id < 0);
-    env.store.upsert_official(&input(&env, "running", "v1"), now()).await.unwrap();
+    env.store
+        .upsert_official(&input(&env, "running", "v1"), now())
+        .await
+        .unwrap();
     let list = env.store.list_official().await.unwrap();
     assert_eq!(list.len(), 2);
-    assert!(list[0].work_id.abs() < list[1].work_id.abs(), "ascending abs(workId)");
+    assert!(
+        list[0].work_id.abs() < list[1].work_id.abs(),
+        "ascending abs(workId)"
+    );
     // Files are servable by fid, but are not any account's asset files.
-    assert_eq!(env.store.file_by_fid(&walk.bvh_zip.fid).await.unwrap().unwrap().owner_kind, FileOwnerKind::Official);
+    assert_eq!(
+        env.store
+            .file_by_fid(&walk.bvh_zip.fid)
+            .await
+            .unwrap()
+            .unwrap()
+            .owner_kind,
+        FileOwnerKind::Official
+    );
     // Re-import replaces the files; the id stays.
-    let again = env.store.upsert_official(&input(&env, "walking", "v2"), now()).await.unwrap();
+    let again = env
+        .store
+        .upsert_official(&input(&env, "walking", "v2"), now())
+        .await
+        .unwrap();
     assert_eq!(again.work_id, walk.work_id);
-    assert!(env.store.file_by_fid(&walk.bvh_zip.fid).await.unwrap().is_none());
+    assert!(
+        env.store
+            .file_by_fid(&walk.bvh_zip.fid)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(env.trash_keys().await.len(), 4, "v1 files trashed");
     assert_eq!(env.store.list_official().await.unwrap().len(), 2);
     assert!(env.store.remove_official("walking").await.unwrap());

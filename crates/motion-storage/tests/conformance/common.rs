@@ -22,10 +22,20 @@ pub struct Env {
 
 pub async fn env() -> Env {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("motiond.sqlite"), &SqliteOptions::default()).await.expect("open");
+    let store = SqliteStore::open(
+        &dir.path().join("motiond.sqlite"),
+        &SqliteOptions::default(),
+    )
+    .await
+    .expect("open");
     store.migrate().await.expect("migrate");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Env { _dir: dir, store, ids: IdGenerator::new(clock), render: UrlBuilder::new("http://127.0.0.1:8080") }
+    Env {
+        _dir: dir,
+        store,
+        ids: IdGenerator::new(clock),
+        render: UrlBuilder::new("http://127.0.0.1:8080"),
+    }
 }
 
 pub fn now() -> i64 {
@@ -38,8 +48,17 @@ impl Env {
     }
 
     pub async fn account(&self, user: &User, email: &str, max_jobs: u32) -> Account {
-        let input = AccountInput { email: email.into(), max_jobs, reply_url: None };
-        match self.store.upsert_account(user.id, &input, self.ids.next_id(), 10, now()).await.expect("account") {
+        let input = AccountInput {
+            email: email.into(),
+            max_jobs,
+            reply_url: None,
+        };
+        match self
+            .store
+            .upsert_account(user.id, &input, self.ids.next_id(), 10, now())
+            .await
+            .expect("account")
+        {
             AccountUpsert::Created(a) | AccountUpsert::Updated(a) => a,
             AccountUpsert::LimitReached => panic!("limit"),
         }
@@ -64,9 +83,19 @@ impl Env {
     pub async fn video_asset(&self, account: &Account) -> Asset {
         let id = new_asset_id();
         let name = format!("{}.mp4", &id[..id.len().min(10)]);
-        let mut original = self.file(&name, "video/mp4", FileRole::Original, &format!("assets/{}/{id}/{name}", account.id));
+        let mut original = self.file(
+            &name,
+            "video/mp4",
+            FileRole::Original,
+            &format!("assets/{}/{id}/{name}", account.id),
+        );
         original.duration_ms = 5000;
-        let cover = self.file("cover.jpg", "image/jpeg", FileRole::Cover, &format!("assets/{}/{id}/cover.jpg", account.id));
+        let cover = self.file(
+            "cover.jpg",
+            "image/jpeg",
+            FileRole::Cover,
+            &format!("assets/{}/{id}/cover.jpg", account.id),
+        );
         let new = NewAsset {
             id,
             account_id: account.id,
@@ -106,16 +135,32 @@ impl Env {
         }
     }
 
-    pub async fn admit(&self, account: &Account, asset: &Asset, reply_url: Option<&str>) -> TaskView {
-        match self.store.admit(&self.new_task(account, asset, reply_url), 50).await.expect("admit") {
+    pub async fn admit(
+        &self,
+        account: &Account,
+        asset: &Asset,
+        reply_url: Option<&str>,
+    ) -> TaskView {
+        match self
+            .store
+            .admit(&self.new_task(account, asset, reply_url), 50)
+            .await
+            .expect("admit")
+        {
             Admission::Admitted(v) => v,
             Admission::Full { .. } => panic!("full"),
         }
     }
 
     pub async fn claim(&self, lease: Duration) -> Option<Lease> {
-        let worker = WorkerId { boot_id: "boot-a".into(), slot: "0".into() };
-        self.store.claim(&worker, lease, &self.render).await.expect("claim")
+        let worker = WorkerId {
+            boot_id: "boot-a".into(),
+            slot: "0".into(),
+        };
+        self.store
+            .claim(&worker, lease, &self.render)
+            .await
+            .expect("claim")
     }
 
     pub fn work(&self, task: TaskId) -> NewWork {
@@ -124,10 +169,30 @@ impl Env {
             id: self.ids.next_id(),
             create_time: now(),
             files: MotionFiles {
-                preview: self.file("motion.mp4", "video/mp4", FileRole::Preview, &key("motion.mp4")),
-                cover: self.file("cover.jpg", "image/jpeg", FileRole::Cover, &key("cover.jpg")),
-                bvh_zip: self.file("bvh.zip", "application/zip", FileRole::BvhZip, &key("bvh.zip")),
-                binary_zip: self.file("binary.zip", "application/zip", FileRole::BinaryZip, &key("binary.zip")),
+                preview: self.file(
+                    "motion.mp4",
+                    "video/mp4",
+                    FileRole::Preview,
+                    &key("motion.mp4"),
+                ),
+                cover: self.file(
+                    "cover.jpg",
+                    "image/jpeg",
+                    FileRole::Cover,
+                    &key("cover.jpg"),
+                ),
+                bvh_zip: self.file(
+                    "bvh.zip",
+                    "application/zip",
+                    FileRole::BvhZip,
+                    &key("bvh.zip"),
+                ),
+                binary_zip: self.file(
+                    "binary.zip",
+                    "application/zip",
+                    FileRole::BinaryZip,
+                    &key("binary.zip"),
+                ),
             },
         }
     }
@@ -139,13 +204,26 @@ impl Env {
             .await
             .expect("events")
             .iter()
-            .map(|r| (r.get("task_id"), r.get("status"), r.get("state"), r.get("webhook_id")))
+            .map(|r| {
+                (
+                    r.get("task_id"),
+                    r.get("status"),
+                    r.get("state"),
+                    r.get("webhook_id"),
+                )
+            })
             .collect()
     }
 
     pub async fn trash_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> =
-            self.store.take_trash(1000).await.expect("trash").into_iter().map(|t| t.blob_key).collect();
+        let mut keys: Vec<String> = self
+            .store
+            .take_trash(1000)
+            .await
+            .expect("trash")
+            .into_iter()
+            .map(|t| t.blob_key)
+            .collect();
         keys.sort();
         keys
     }
@@ -162,7 +240,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition not reached within {secs} s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached within {secs} s"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -25,7 +25,10 @@ async fn k_free_slots_admit_exactly_k_under_concurrent_admits() {
         let (env, account, asset) = (env.clone(), account.clone(), asset.clone());
         handles.push(tokio::spawn(async move {
             let task = env.new_task(&account, &asset, None);
-            env.store.admit(&task, account.max_jobs).await.expect("admit")
+            env.store
+                .admit(&task, account.max_jobs)
+                .await
+                .expect("admit")
         }));
     }
     let mut admitted = 0;
@@ -41,7 +44,14 @@ async fn k_free_slots_admit_exactly_k_under_concurrent_admits() {
     }
     assert_eq!((admitted, full), (2, 14));
     let cap = env.store.capacity_for_user(user.id).await.unwrap();
-    assert_eq!(cap, vec![AccountCapacity { email: "a@example.com".into(), max_jobs: 3, executing: 3 }]);
+    assert_eq!(
+        cap,
+        vec![AccountCapacity {
+            email: "a@example.com".into(),
+            max_jobs: 3,
+            executing: 3
+        }]
+    );
 }
 
 #[tokio::test]
@@ -55,17 +65,37 @@ async fn create_times_strictly_increase_and_cursors_are_exact() {
     for _ in 0..5 {
         let mut t = env.new_task(&account, &asset, None);
         t.create_time = fixed; // all in the same millisecond
-        let Admission::Admitted(v) = env.store.admit(&t, 50).await.unwrap() else { panic!("full") };
+        let Admission::Admitted(v) = env.store.admit(&t, 50).await.unwrap() else {
+            panic!("full")
+        };
         created.push(v.task.create_time);
     }
     assert!(created.windows(2).all(|w| w[1] == w[0] + 1), "{created:?}");
-    let newest = env.store.list_tasks(account.id, TaskCursor::Latest, 2).await.unwrap();
+    let newest = env
+        .store
+        .list_tasks(account.id, TaskCursor::Latest, 2)
+        .await
+        .unwrap();
     let times: Vec<i64> = newest.iter().map(|v| v.task.create_time).collect();
     assert_eq!(times, vec![created[4], created[3]]);
-    let next = env.store.list_tasks(account.id, TaskCursor::Before(created[3]), 2).await.unwrap();
-    assert_eq!(next.iter().map(|v| v.task.create_time).collect::<Vec<_>>(), vec![created[2], created[1]]);
-    let after = env.store.list_tasks(account.id, TaskCursor::After(created[1]), 10).await.unwrap();
-    assert_eq!(after.iter().map(|v| v.task.create_time).collect::<Vec<_>>(), created[2..].to_vec());
+    let next = env
+        .store
+        .list_tasks(account.id, TaskCursor::Before(created[3]), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|v| v.task.create_time).collect::<Vec<_>>(),
+        vec![created[2], created[1]]
+    );
+    let after = env
+        .store
+        .list_tasks(account.id, TaskCursor::After(created[1]), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        after.iter().map(|v| v.task.create_time).collect::<Vec<_>>(),
+        created[2..].to_vec()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -82,9 +112,17 @@ async fn two_claimers_never_share_a_task() {
     for slot in 0..4 {
         let env = env.clone();
         handles.push(tokio::spawn(async move {
-            let worker = WorkerId { boot_id: "boot".into(), slot: slot.to_string() };
+            let worker = WorkerId {
+                boot_id: "boot".into(),
+                slot: slot.to_string(),
+            };
             let mut mine = Vec::new();
-            while let Some(lease) = env.store.claim(&worker, LONG, &env.render).await.expect("claim") {
+            while let Some(lease) = env
+                .store
+                .claim(&worker, LONG, &env.render)
+                .await
+                .expect("claim")
+            {
                 mine.push(lease.task_id);
             }
             mine
@@ -113,11 +151,25 @@ async fn claim_moves_to_processing_and_oldest_first() {
     assert_eq!(lease.attempt, 1);
     assert_eq!(lease.task.state, TaskState::Running);
     assert_eq!(lease.task.wire_status, WireStatus::Processing);
-    let still_queued = env.store.task(account.id, second.task.id).await.unwrap().unwrap();
+    let still_queued = env
+        .store
+        .task(account.id, second.task.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(still_queued.task.wire_status, WireStatus::Submitted);
-    assert_eq!(env.store.heartbeat(&lease, LONG, 0.5).await.unwrap(), LeaseState::Held);
+    assert_eq!(
+        env.store.heartbeat(&lease, LONG, 0.5).await.unwrap(),
+        LeaseState::Held
+    );
     let stats = env.store.queue_stats().await.unwrap();
-    assert_eq!(stats, QueueStats { submitted: 1, processing: 1 });
+    assert_eq!(
+        stats,
+        QueueStats {
+            submitted: 1,
+            processing: 1
+        }
+    );
 }
 
 #[tokio::test]
@@ -126,7 +178,9 @@ async fn expired_lease_is_requeued_keeping_status_10_then_fails_after_max_attemp
     let user = env.user("alice").await;
     let account = env.account(&user, "a@example.com", 50).await;
     let asset = env.video_asset(&account).await;
-    let task = env.admit(&account, &asset, Some("https://hooks.example.com/x")).await;
+    let task = env
+        .admit(&account, &asset, Some("https://hooks.example.com/x"))
+        .await;
     let short = Duration::from_millis(20);
     let lease = env.claim(short).await.expect("claim");
     let report = eventually(5, || async {
@@ -135,10 +189,22 @@ async fn expired_lease_is_requeued_keeping_status_10_then_fails_after_max_attemp
     })
     .await;
     assert_eq!(report.requeued, vec![task.task.id]);
-    let view = env.store.task(account.id, task.task.id).await.unwrap().unwrap();
+    let view = env
+        .store
+        .task(account.id, task.task.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(view.task.state, TaskState::Queued);
-    assert_eq!(view.task.wire_status, WireStatus::Processing, "never backwards");
-    assert_eq!(env.store.heartbeat(&lease, LONG, 0.1).await.unwrap(), LeaseState::Lost);
+    assert_eq!(
+        view.task.wire_status,
+        WireStatus::Processing,
+        "never backwards"
+    );
+    assert_eq!(
+        env.store.heartbeat(&lease, LONG, 0.1).await.unwrap(),
+        LeaseState::Lost
+    );
     let second = env.claim(short).await.expect("re-claim");
     assert_eq!(second.attempt, 2);
     assert_ne!(second.token, lease.token);
@@ -148,7 +214,12 @@ async fn expired_lease_is_requeued_keeping_status_10_then_fails_after_max_attemp
     })
     .await;
     assert_eq!(report.failed, vec![task.task.id]);
-    let view = env.store.task(account.id, task.task.id).await.unwrap().unwrap();
+    let view = env
+        .store
+        .task(account.id, task.task.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(view.task.wire_status, WireStatus::Failed);
     assert_eq!(view.message(), "Processing was interrupted too many times");
     // processing once, final once
@@ -165,14 +236,26 @@ async fn attempts_past_the_task_timeout_fail_as_timed_out() {
     let task = env.admit(&account, &asset, None).await;
     let lease = env.claim(LONG).await.expect("claim");
     let report = eventually(5, || async {
-        let r = env.store.reap(3, Duration::from_millis(20), now(), &env.render).await.unwrap();
+        let r = env
+            .store
+            .reap(3, Duration::from_millis(20), now(), &env.render)
+            .await
+            .unwrap();
         (!r.failed.is_empty()).then_some(r)
     })
     .await;
     assert_eq!(report.failed, vec![task.task.id]);
-    let view = env.store.task(account.id, task.task.id).await.unwrap().unwrap();
+    let view = env
+        .store
+        .task(account.id, task.task.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(view.message(), "Processing timed out");
-    assert_eq!(env.store.heartbeat(&lease, LONG, 0.9).await.unwrap(), LeaseState::Lost);
+    assert_eq!(
+        env.store.heartbeat(&lease, LONG, 0.9).await.unwrap(),
+        LeaseState::Lost
+    );
 }
 
 #[tokio::test]
@@ -190,17 +273,44 @@ async fn stale_token_writes_nothing() {
     .await;
     let live = env.claim(LONG).await.expect("re-claim");
     // The zombie's writes are refused.
-    assert_eq!(env.store.heartbeat(&zombie, LONG, 0.9).await.unwrap(), LeaseState::Lost);
-    let out = env.store.finish(&zombie, &Outcome::Succeeded(env.work(task.task.id)), now(), &env.render).await.unwrap();
+    assert_eq!(
+        env.store.heartbeat(&zombie, LONG, 0.9).await.unwrap(),
+        LeaseState::Lost
+    );
+    let out = env
+        .store
+        .finish(
+            &zombie,
+            &Outcome::Succeeded(env.work(task.task.id)),
+            now(),
+            &env.render,
+        )
+        .await
+        .unwrap();
     assert_eq!(out, Finished::Lost);
     assert!(!env.store.release(&zombie).await.unwrap());
-    let view = env.store.task(account.id, task.task.id).await.unwrap().unwrap();
+    let view = env
+        .store
+        .task(account.id, task.task.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(view.task.state, TaskState::Running);
     assert!(view.work.is_none());
-    assert!(env.store.list_user_motions(account.id, 1, 40).await.unwrap().is_empty());
+    assert!(
+        env.store
+            .list_user_motions(account.id, 1, 40)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // The live attempt publishes.
     let work = env.work(task.task.id);
-    let Finished::Published(done) = env.store.finish(&live, &Outcome::Succeeded(work.clone()), now(), &env.render).await.unwrap()
+    let Finished::Published(done) = env
+        .store
+        .finish(&live, &Outcome::Succeeded(work.clone()), now(), &env.render)
+        .await
+        .unwrap()
     else {
         panic!("live lease must publish")
     };
@@ -210,8 +320,23 @@ async fn stale_token_writes_nothing() {
     assert_eq!(published.id, work.id);
     assert_eq!(published.bvh_zip.fid, work.files.bvh_zip.fid);
     // A second finish (duplicate delivery) changes nothing.
-    assert_eq!(env.store.finish(&live, &Outcome::Failed(FailureReason::Internal), now(), &env.render).await.unwrap(), Finished::Lost);
-    let mine = env.store.list_user_motions(account.id, 1, 40).await.unwrap();
+    assert_eq!(
+        env.store
+            .finish(
+                &live,
+                &Outcome::Failed(FailureReason::Internal),
+                now(),
+                &env.render
+            )
+            .await
+            .unwrap(),
+        Finished::Lost
+    );
+    let mine = env
+        .store
+        .list_user_motions(account.id, 1, 40)
+        .await
+        .unwrap();
     assert_eq!(mine.iter().map(|w| w.id).collect::<Vec<_>>(), vec![work.id]);
     assert_eq!(mine[0].task_id, task.task.id);
 }
@@ -238,8 +363,17 @@ async fn rows_of_another_boot_are_expired_at_start() {
     let asset = env.video_asset(&account).await;
     let task = env.admit(&account, &asset, None).await;
     env.claim(LONG).await.expect("claim"); // boot-a
-    assert!(env.store.expire_other_boots("boot-a").await.unwrap().is_empty());
-    assert_eq!(env.store.expire_other_boots("boot-b").await.unwrap(), vec![task.task.id]);
+    assert!(
+        env.store
+            .expire_other_boots("boot-a")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        env.store.expire_other_boots("boot-b").await.unwrap(),
+        vec![task.task.id]
+    );
     let report = env.store.reap(3, LONG, now(), &env.render).await.unwrap();
     assert_eq!(report.requeued, vec![task.task.id]);
 }
@@ -251,26 +385,75 @@ async fn cancel_while_running_fences_the_worker() {
     let other = env.user("mallory").await;
     let account = env.account(&user, "a@example.com", 1).await;
     let asset = env.video_asset(&account).await;
-    let task = env.admit(&account, &asset, Some("https://hooks.example.com/x")).await;
+    let task = env
+        .admit(&account, &asset, Some("https://hooks.example.com/x"))
+        .await;
     let lease = env.claim(LONG).await.expect("claim");
-    assert!(env.store.cancel(other.id, task.task.id, now(), &env.render).await.unwrap().is_none(), "foreign user");
-    let (view, was_running) = env.store.cancel(user.id, task.task.id, now(), &env.render).await.unwrap().expect("cancel");
+    assert!(
+        env.store
+            .cancel(other.id, task.task.id, now(), &env.render)
+            .await
+            .unwrap()
+            .is_none(),
+        "foreign user"
+    );
+    let (view, was_running) = env
+        .store
+        .cancel(user.id, task.task.id, now(), &env.render)
+        .await
+        .unwrap()
+        .expect("cancel");
     assert!(was_running);
     assert_eq!(view.task.wire_status, WireStatus::Failed);
     assert_eq!(view.message(), "Task was canceled");
     assert_eq!(view.unfinished, 0, "the slot is free");
-    assert_eq!(env.store.heartbeat(&lease, LONG, 0.5).await.unwrap(), LeaseState::Lost);
-    let out = env.store.finish(&lease, &Outcome::Succeeded(env.work(task.task.id)), now(), &env.render).await.unwrap();
+    assert_eq!(
+        env.store.heartbeat(&lease, LONG, 0.5).await.unwrap(),
+        LeaseState::Lost
+    );
+    let out = env
+        .store
+        .finish(
+            &lease,
+            &Outcome::Succeeded(env.work(task.task.id)),
+            now(),
+            &env.render,
+        )
+        .await
+        .unwrap();
     assert_eq!(out, Finished::Lost);
-    assert!(env.store.cancel(user.id, task.task.id, now(), &env.render).await.unwrap().is_none(), "already final");
+    assert!(
+        env.store
+            .cancel(user.id, task.task.id, now(), &env.render)
+            .await
+            .unwrap()
+            .is_none(),
+        "already final"
+    );
     // Cancelling a queued task: 5 → 50 directly.
     let queued = env.admit(&account, &asset, None).await;
-    let (v, was_running) = env.store.cancel(user.id, queued.task.id, now(), &env.render).await.unwrap().unwrap();
+    let (v, was_running) = env
+        .store
+        .cancel(user.id, queued.task.id, now(), &env.render)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!was_running);
     assert_eq!(v.task.wire_status, WireStatus::Failed);
-    assert!(env.claim(LONG).await.is_none(), "a cancelled task never starts");
-    let events: Vec<(i64, String)> = env.events().await.iter().map(|e| (e.1, e.2.clone())).collect();
-    assert_eq!(events, vec![(10, "abandoned".to_owned()), (50, "pending".to_owned())]);
+    assert!(
+        env.claim(LONG).await.is_none(),
+        "a cancelled task never starts"
+    );
+    let events: Vec<(i64, String)> = env
+        .events()
+        .await
+        .iter()
+        .map(|e| (e.1, e.2.clone()))
+        .collect();
+    assert_eq!(
+        events,
+        vec![(10, "abandoned".to_owned()), (50, "pending".to_owned())]
+    );
 }
 
 #[tokio::test]
@@ -279,15 +462,39 @@ async fn delete_of_a_running_task_removes_everything_and_fences() {
     let user = env.user("alice").await;
     let account = env.account(&user, "a@example.com", 50).await;
     let asset = env.video_asset(&account).await;
-    let running = env.admit(&account, &asset, Some("https://hooks.example.com/x")).await;
+    let running = env
+        .admit(&account, &asset, Some("https://hooks.example.com/x"))
+        .await;
     let lease = env.claim(LONG).await.expect("claim");
-    let del = env.store.delete_task(account.id, running.task.id).await.unwrap().expect("deleted");
+    let del = env
+        .store
+        .delete_task(account.id, running.task.id)
+        .await
+        .unwrap()
+        .expect("deleted");
     assert!(del.was_running);
     assert!(del.work_ids.is_empty());
-    assert!(env.store.task(account.id, running.task.id).await.unwrap().is_none());
-    assert_eq!(env.store.heartbeat(&lease, LONG, 0.5).await.unwrap(), LeaseState::Lost);
+    assert!(
+        env.store
+            .task(account.id, running.task.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
-        env.store.finish(&lease, &Outcome::Succeeded(env.work(running.task.id)), now(), &env.render).await.unwrap(),
+        env.store.heartbeat(&lease, LONG, 0.5).await.unwrap(),
+        LeaseState::Lost
+    );
+    assert_eq!(
+        env.store
+            .finish(
+                &lease,
+                &Outcome::Succeeded(env.work(running.task.id)),
+                now(),
+                &env.render
+            )
+            .await
+            .unwrap(),
         Finished::Lost
     );
     assert!(env.events().await.is_empty(), "pending callbacks dropped");
@@ -295,15 +502,52 @@ async fn delete_of_a_running_task_removes_everything_and_fences() {
     let done = env.admit(&account, &asset, None).await;
     let lease = env.claim(LONG).await.expect("claim");
     let work = env.work(done.task.id);
-    env.store.finish(&lease, &Outcome::Succeeded(work.clone()), now(), &env.render).await.unwrap();
-    assert!(env.store.file_by_fid(&work.files.bvh_zip.fid).await.unwrap().is_some());
-    let del = env.store.delete_task(account.id, done.task.id).await.unwrap().expect("deleted");
+    env.store
+        .finish(
+            &lease,
+            &Outcome::Succeeded(work.clone()),
+            now(),
+            &env.render,
+        )
+        .await
+        .unwrap();
+    assert!(
+        env.store
+            .file_by_fid(&work.files.bvh_zip.fid)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let del = env
+        .store
+        .delete_task(account.id, done.task.id)
+        .await
+        .unwrap()
+        .expect("deleted");
     assert_eq!(del.work_ids, vec![work.id]);
-    assert!(env.store.file_by_fid(&work.files.bvh_zip.fid).await.unwrap().is_none());
-    let mut want: Vec<String> = work.files.all().iter().map(|f| f.blob_key.clone()).collect();
+    assert!(
+        env.store
+            .file_by_fid(&work.files.bvh_zip.fid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut want: Vec<String> = work
+        .files
+        .all()
+        .iter()
+        .map(|f| f.blob_key.clone())
+        .collect();
     want.sort();
     assert_eq!(env.trash_keys().await, want);
-    assert!(env.store.delete_task(account.id, done.task.id).await.unwrap().is_none(), "already deleted");
+    assert!(
+        env.store
+            .delete_task(account.id, done.task.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "already deleted"
+    );
 }
 
 #[tokio::test]
@@ -313,16 +557,29 @@ async fn outbox_once_per_status_change() {
     let account = env.account(&user, "a@example.com", 50).await;
     let asset = env.video_asset(&account).await;
     let silent = env.admit(&account, &asset, None).await;
-    let task = env.admit(&account, &asset, Some("https://hooks.example.com/x")).await;
+    let task = env
+        .admit(&account, &asset, Some("https://hooks.example.com/x"))
+        .await;
     let l1 = env.claim(LONG).await.unwrap();
     assert_eq!(l1.task_id, silent.task.id);
-    env.store.finish(&l1, &Outcome::Failed(FailureReason::NoPerson), now(), &env.render).await.unwrap();
+    env.store
+        .finish(
+            &l1,
+            &Outcome::Failed(FailureReason::NoPerson),
+            now(),
+            &env.render,
+        )
+        .await
+        .unwrap();
     assert!(env.events().await.is_empty(), "no callback URL, no events");
     let l2 = env.claim(LONG).await.unwrap();
     assert!(env.store.release(&l2).await.unwrap());
     let l3 = env.claim(LONG).await.unwrap(); // second claim: no second processing event
     let id = task.task.id;
-    assert_eq!(env.events().await, vec![(id, 10, "pending".into(), format!("msg_{id}_10"))]);
+    assert_eq!(
+        env.events().await,
+        vec![(id, 10, "pending".into(), format!("msg_{id}_10"))]
+    );
     // The deliverer has the processing event in hand when the task finishes.
     let claimed = env.store.claim_due("d1", LONG, 10, now()).await.unwrap();
     assert_eq!(claimed.len(), 1);
@@ -331,19 +588,39 @@ async fn outbox_once_per_status_change() {
     assert_eq!(body["status"], 10);
     assert_eq!(body["replyRef"], "ref-1");
     assert!(env.store.mark_done(&claimed[0], true, now()).await.unwrap());
-    env.store.finish(&l3, &Outcome::Failed(FailureReason::Duration { tenths: 12 }), now(), &env.render).await.unwrap();
+    env.store
+        .finish(
+            &l3,
+            &Outcome::Failed(FailureReason::Duration { tenths: 12 }),
+            now(),
+            &env.render,
+        )
+        .await
+        .unwrap();
     let events = env.events().await;
     assert_eq!(
         events,
-        vec![(id, 10, "delivered".into(), format!("msg_{id}_10")), (id, 50, "pending".into(), format!("msg_{id}_50"))]
+        vec![
+            (id, 10, "delivered".into(), format!("msg_{id}_10")),
+            (id, 50, "pending".into(), format!("msg_{id}_50"))
+        ]
     );
     let finals = env.store.claim_due("d1", LONG, 10, now()).await.unwrap();
     assert_eq!(finals.len(), 1);
     let body: serde_json::Value = serde_json::from_slice(&finals[0].body).unwrap();
-    assert_eq!(body["message"], "Video must be between 2 and 10 seconds long (got 1.2 s)");
+    assert_eq!(
+        body["message"],
+        "Video must be between 2 and 10 seconds long (got 1.2 s)"
+    );
     assert_eq!(body["status_final"], true);
     // A leased event is not handed out twice.
-    assert!(env.store.claim_due("d2", LONG, 10, now()).await.unwrap().is_empty());
+    assert!(
+        env.store
+            .claim_due("d2", LONG, 10, now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(env.store.pending_count().await.unwrap(), 1);
 }
 
@@ -353,9 +630,15 @@ async fn outbox_retry_and_token_guard() {
     let user = env.user("alice").await;
     let account = env.account(&user, "a@example.com", 50).await;
     let asset = env.video_asset(&account).await;
-    env.admit(&account, &asset, Some("https://hooks.example.com/x")).await;
+    env.admit(&account, &asset, Some("https://hooks.example.com/x"))
+        .await;
     env.claim(LONG).await.unwrap();
-    let first = env.store.claim_due("d1", Duration::from_millis(20), 10, now()).await.unwrap().remove(0);
+    let first = env
+        .store
+        .claim_due("d1", Duration::from_millis(20), 10, now())
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(first.attempts, 0);
     assert!(first.first_attempt_at.is_some());
     // The lease runs out; another deliverer takes it over with a new token.
@@ -365,11 +648,31 @@ async fn outbox_retry_and_token_guard() {
     })
     .await;
     assert_ne!(second.claim_token, first.claim_token);
-    assert!(!env.store.mark_done(&first, true, now()).await.unwrap(), "stale claim is refused");
+    assert!(
+        !env.store.mark_done(&first, true, now()).await.unwrap(),
+        "stale claim is refused"
+    );
     let later = now() + 3_600_000;
-    assert!(env.store.mark_retry(&second, later, "HTTP 500", now()).await.unwrap());
-    assert!(env.store.claim_due("d1", LONG, 10, now()).await.unwrap().is_empty(), "not due yet");
-    let third = env.store.claim_due("d1", LONG, 10, later).await.unwrap().remove(0);
+    assert!(
+        env.store
+            .mark_retry(&second, later, "HTTP 500", now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        env.store
+            .claim_due("d1", LONG, 10, now())
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let third = env
+        .store
+        .claim_due("d1", LONG, 10, later)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(third.attempts, 1);
     assert_eq!(third.first_attempt_at, first.first_attempt_at);
     assert!(env.store.mark_done(&third, false, later).await.unwrap());
