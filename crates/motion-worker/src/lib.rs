@@ -7,5 +7,7 @@
 //!   `MotionExtractor`).
 //! - [`webhook`]: the outbox deliverer with the SSRF-safe client, signatures and secrets.
 
+pub mod janitor;
 pub mod media;
+pub mod worker;
 pub mod webhook;

@@ -26,17 +26,34 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the API server, the workers and the callback deliverer (the default deployment).
+    Serve(crate::serve::ServeArgs),
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Issue or revoke API tokens.
+    Token(crate::admin_cmd::TokenArgs),
+    /// Show or rotate a user's webhook signing secret.
+    WebhookSecret(crate::admin_cmd::WebhookSecretArgs),
     /// Configuration helpers.
     Config(crate::config_cmd::ConfigArgs),
     /// Model setup: fetch and convert the pinned BlazePose models.
     Models(crate::models_cmd::ModelsArgs),
+    /// Extract the motion of the person in a video: BVH, glb, landmarks, preview.
+    Extract(crate::extract_cmd::ExtractArgs),
 }
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
+        // Computed before the match so that arms may move their own arguments out of `self`.
+        let sources = self.sources();
         match self.command {
+            Command::Serve(args) => crate::serve::run(sources, args).await,
+            Command::Migrate => crate::admin_cmd::migrate(sources).await,
+            Command::Token(args) => crate::admin_cmd::token(sources, args).await,
+            Command::WebhookSecret(args) => crate::admin_cmd::webhook_secret(sources, args).await,
             Command::Config(args) => crate::config_cmd::run(args),
             Command::Models(args) => crate::models_cmd::run(args, self.data_dir, self.config).await,
+            Command::Extract(args) => crate::extract_cmd::run(args, sources).await,
         }
     }
 
@@ -51,14 +68,18 @@ impl Cli {
 
     /// Loads the layered configuration and logs its warnings.
     pub fn load_config(&self, extra_flags: Vec<(String, figment::value::Value)>) -> anyhow::Result<Config> {
-        let mut sources = self.sources();
-        sources.flags.extend(extra_flags);
-        let loaded = Config::load(&sources)?;
-        for w in &loaded.warnings {
-            tracing::warn!("{w}");
-        }
-        Ok(loaded.config)
+        load_config(self.sources(), extra_flags)
     }
+}
+
+/// Loads the layered configuration (`extra_flags` win over everything) and logs its warnings.
+pub fn load_config(mut sources: Sources, extra_flags: Vec<(String, figment::value::Value)>) -> anyhow::Result<Config> {
+    sources.flags.extend(extra_flags);
+    let loaded = Config::load(&sources)?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(loaded.config)
 }
 
 /// Logs go to stderr so that commands like `token create` keep stdout for their result.

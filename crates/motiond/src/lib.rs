@@ -6,10 +6,15 @@
 //!
 //! Subcommand modules are declared here (one `pub mod` line each) and dispatched from `cli.rs`.
 
+pub mod admin_cmd;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod config_cmd;
+pub mod extract_cmd;
 pub mod models_cmd;
+pub mod serve;
 pub mod studio;
 
+pub use app::{App, build_app};
 pub use config::Config;

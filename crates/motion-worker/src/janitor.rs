@@ -1,0 +1,171 @@
+//! The janitor: periodic housekeeping that makes crashes leave nothing behind.
+//!
+//! One pass does four things, each independent of the others' failures:
+//! 1. **reap**: expired leases go back to the queue (or fail after too many attempts), and
+//!    attempts past the task timeout fail (core's `JobService::reap`);
+//! 2. **trash**: blobs whose rows were deleted are removed (`services::janitor::purge_trash`);
+//! 3. **temp sweep**: entries under `<data>/tmp/*/` older than `temp_max_age` (ingest files
+//!    of dropped uploads, job directories of crashed jobs, inspection scratch dirs);
+//! 4. **gauges**: queue depth and pending callbacks.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use motion_core::ports::{BlobStore, FileStore, TaskStore, WorkerSignals};
+use motion_core::services::janitor::purge_trash;
+use motion_core::services::jobs::JobService;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct JanitorSettings {
+    pub interval: Duration,
+    pub temp_max_age: Duration,
+    /// `<data>/tmp`: its sub-directories' entries are swept.
+    pub tmp_dir: PathBuf,
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JanitorReport {
+    pub requeued: usize,
+    pub failed: usize,
+    pub purged_blobs: usize,
+    pub swept_temp: usize,
+}
+
+pub struct Janitor {
+    jobs: Arc<JobService>,
+    tasks: Arc<dyn TaskStore>,
+    files: Arc<dyn FileStore>,
+    blobs: Arc<dyn BlobStore>,
+    /// Wakes the workers when the reaper re-queued something, and the deliverer when it
+    /// wrote final events.
+    signals: Arc<dyn WorkerSignals>,
+    outbox_wake: Option<Arc<Notify>>,
+    settings: JanitorSettings,
+}
+
+impl Janitor {
+    pub fn new(
+        jobs: Arc<JobService>,
+        tasks: Arc<dyn TaskStore>,
+        files: Arc<dyn FileStore>,
+        blobs: Arc<dyn BlobStore>,
+        signals: Arc<dyn WorkerSignals>,
+        outbox_wake: Option<Arc<Notify>>,
+        settings: JanitorSettings,
+    ) -> Self {
+        Self { jobs, tasks, files, blobs, signals, outbox_wake, settings }
+    }
+
+    pub async fn run(&self, shutdown: CancellationToken) {
+        loop {
+            self.pass().await;
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(self.settings.interval) => {}
+            }
+        }
+        tracing::debug!("janitor stopped");
+    }
+
+    /// One housekeeping pass; failures are logged and retried on the next pass.
+    pub async fn pass(&self) -> JanitorReport {
+        let mut report = JanitorReport::default();
+        match self.jobs.reap().await {
+            Ok(r) => {
+                report.requeued = r.requeued.len();
+                report.failed = r.failed.len();
+                if !r.requeued.is_empty() {
+                    tracing::info!(count = r.requeued.len(), "re-queued tasks whose lease expired");
+                    metrics::counter!("motiond_task_rescues_total").increment(r.requeued.len() as u64);
+                    self.signals.wake();
+                }
+                if !r.failed.is_empty() {
+                    tracing::info!(count = r.failed.len(), "failed tasks that timed out or were interrupted too often");
+                    metrics::counter!("motiond_tasks_total", "status_name" => "failed").increment(r.failed.len() as u64);
+                    if let Some(n) = &self.outbox_wake {
+                        n.notify_one();
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reaper pass failed"),
+        }
+        loop {
+            match purge_trash(self.files.as_ref(), self.blobs.as_ref()).await {
+                Ok(0) => break,
+                Ok(n) => report.purged_blobs += n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "blob trash purge failed");
+                    break;
+                }
+            }
+        }
+        let dir = self.settings.tmp_dir.clone();
+        let max_age = self.settings.temp_max_age;
+        report.swept_temp = tokio::task::spawn_blocking(move || sweep_temp(&dir, max_age, SystemTime::now()))
+            .await
+            .unwrap_or(0);
+        if let Ok(stats) = self.tasks.queue_stats().await {
+            metrics::gauge!("motiond_tasks_queued").set(stats.submitted as f64);
+            metrics::gauge!("motiond_tasks_processing").set(stats.processing as f64);
+        }
+        report
+    }
+}
+
+/// Removes entries of `tmp/<kind>/` whose modification time is older than `max_age`.
+/// Returns how many were removed.
+pub fn sweep_temp(tmp: &Path, max_age: Duration, now: SystemTime) -> usize {
+    let Ok(kinds) = std::fs::read_dir(tmp) else { return 0 };
+    let mut removed = 0;
+    for kind in kinds.flatten() {
+        if !kind.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(kind.path()) else { continue };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            let age = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).unwrap_or_default();
+            if age < max_age {
+                continue;
+            }
+            let path = entry.path();
+            let result = if meta.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            match result {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(error = %e, path = %path.display(), "could not sweep temp entry"),
+            }
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeps_only_old_entries_one_level_down() {
+        let tmp = tempfile::tempdir().unwrap();
+        let jobs = tmp.path().join("jobs");
+        let ingest = tmp.path().join("ingest");
+        std::fs::create_dir_all(jobs.join("1-abc/out")).unwrap();
+        std::fs::write(jobs.join("1-abc/out/x"), b"x").unwrap();
+        std::fs::create_dir_all(&ingest).unwrap();
+        std::fs::write(ingest.join("upload"), b"y").unwrap();
+        std::fs::write(tmp.path().join("top-level-file"), b"z").unwrap();
+
+        // Nothing is old yet.
+        assert_eq!(sweep_temp(tmp.path(), Duration::from_secs(60), SystemTime::now()), 0);
+        // An hour later both entries are old; the kind directories themselves stay.
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        assert_eq!(sweep_temp(tmp.path(), Duration::from_secs(60), later), 2);
+        assert!(jobs.exists() && ingest.exists());
+        assert_eq!(std::fs::read_dir(&jobs).unwrap().count(), 0);
+        assert!(tmp.path().join("top-level-file").exists());
+        assert_eq!(sweep_temp(&tmp.path().join("missing"), Duration::ZERO, later), 0);
+    }
+}

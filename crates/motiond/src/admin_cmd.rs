@@ -1,0 +1,118 @@
+//! Admin subcommands over the database: `migrate`, `token create|revoke`,
+//! `webhook-secret show|rotate`. Each migrates first, so they work on a fresh data dir.
+//! Results go to stdout alone (scripts capture them); messages go to stderr.
+
+use std::io::Read as _;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use motion_core::clock::{Clock, SystemClock};
+use motion_core::ids::{TokenHash, new_api_token};
+use motion_core::ports::TokenStore;
+use motion_storage::SqliteStore;
+
+use crate::app::{open_store, webhook_secrets};
+use crate::cli::load_config;
+use crate::config::{Config, Sources};
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub action: TokenAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create the user if needed and print a new API token (only the token, on stdout).
+    Create {
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke a token; `-` reads it from stdin (keeps it out of the process list).
+    Revoke { token: String },
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookSecretArgs {
+    #[command(subcommand)]
+    pub action: WebhookSecretAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookSecretAction {
+    /// Print the user's webhook secret (`whsec_…`), creating it if the user has none.
+    Show {
+        #[arg(long)]
+        user: String,
+    },
+    /// Replace the user's webhook secret and print the new one.
+    Rotate {
+        #[arg(long)]
+        user: String,
+    },
+}
+
+async fn open(sources: Sources) -> anyhow::Result<(Config, Arc<SqliteStore>)> {
+    let config = load_config(sources, vec![])?;
+    let store = open_store(&config).await?;
+    Ok((config, store))
+}
+
+pub async fn migrate(sources: Sources) -> anyhow::Result<()> {
+    let (_, store) = open(sources).await?;
+    store.close().await;
+    eprintln!("database is up to date");
+    Ok(())
+}
+
+/// Creates user `name` (with its webhook secret) if needed, issues a token and returns it.
+pub async fn create_token(config: &Config, store: &Arc<SqliteStore>, name: &str) -> anyhow::Result<String> {
+    if name.is_empty() {
+        bail!("--user must not be empty");
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let secrets = webhook_secrets(config, store, clock.clone())?;
+    let user = secrets.ensure_user_secret(name).await.context("create the user")?;
+    let token = new_api_token();
+    store.add_token(user, &TokenHash::of_token(&token), clock.now_ms()).await.context("store the token")?;
+    Ok(token)
+}
+
+pub async fn token(sources: Sources, args: TokenArgs) -> anyhow::Result<()> {
+    let (config, store) = open(sources).await?;
+    let result = match args.action {
+        TokenAction::Create { user } => create_token(&config, &store, &user).await.map(|t| println!("{t}")),
+        TokenAction::Revoke { token } => revoke(&store, token).await,
+    };
+    store.close().await;
+    result
+}
+
+async fn revoke(store: &SqliteStore, token: String) -> anyhow::Result<()> {
+    let token = if token == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).context("read the token from stdin")?;
+        s.trim().to_owned()
+    } else {
+        token
+    };
+    if store.revoke_token(&TokenHash::of_token(&token)).await.context("revoke")? {
+        eprintln!("token revoked");
+        Ok(())
+    } else {
+        bail!("unknown or already revoked token")
+    }
+}
+
+pub async fn webhook_secret(sources: Sources, args: WebhookSecretArgs) -> anyhow::Result<()> {
+    let (config, store) = open(sources).await?;
+    let secrets = webhook_secrets(&config, &store, Arc::new(SystemClock))?;
+    let result = match args.action {
+        WebhookSecretAction::Show { user } => secrets.show_by_name(&user).await,
+        WebhookSecretAction::Rotate { user } => secrets.rotate_by_name(&user).await,
+    };
+    store.close().await;
+    println!("{}", result?);
+    Ok(())
+}

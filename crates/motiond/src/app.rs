@@ -1,0 +1,381 @@
+//! The composition root: [`build_app`] turns a [`Config`] into every `Arc<dyn …>` of the
+//! service and the HTTP router. `motiond serve` and the in-process tests use the very same
+//! function, so what the tests see is what ships.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use async_trait::async_trait;
+use motion_core::clock::{Clock, SystemClock};
+use motion_core::ids::IdGenerator;
+use motion_core::ports::{BlobStore, EventRenderer, MotionExtractor, WorkerSignals};
+use motion_core::services::accounts::AccountService;
+use motion_core::services::assets::{AssetService, UploadLimits};
+use motion_core::services::files::FileService;
+use motion_core::services::jobs::{JobService, QueueSettings};
+use motion_core::services::motion_upload::MotionUploadService;
+use motion_core::services::motions::MotionService;
+use motion_core::services::render::UrlBuilder;
+use motion_core::services::scheduler::SchedulerService;
+use motion_core::services::tasks::TaskService;
+use motion_core::signals::LocalSignals;
+use motion_storage::{FsBlobStore, SqliteOptions, SqliteStore};
+use motion_worker::janitor::{Janitor, JanitorSettings};
+use motion_worker::media::{CaptureInspector, EngineExtractor};
+use motion_worker::webhook::{Deliverer, DelivererSettings, MasterKey, RetryPolicy, SafeClient, WebhookSecrets};
+use motion_worker::worker::{JobEnd, Worker, WorkerSettings};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+
+/// The version reported by `/healthz` and in the callback User-Agent.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Everything `serve` runs, built once.
+pub struct App {
+    pub config: Config,
+    /// `server.public_url`, or `http://<listen>` (contract §2.9).
+    pub public_url: String,
+    /// The whole HTTP surface: API, files, operations endpoints, the studio as fallback.
+    pub router: axum::Router,
+    pub store: Arc<SqliteStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub signals: Arc<LocalSignals>,
+    pub worker: Worker,
+    pub deliverer: Arc<Deliverer>,
+    pub janitor: Arc<Janitor>,
+    pub secrets: Arc<WebhookSecrets>,
+    pub extractor: Arc<EngineExtractor>,
+    pub clock: Arc<dyn Clock>,
+    /// Identifies this process start in lease owners.
+    pub boot_id: String,
+    readiness: Arc<AppReadiness>,
+}
+
+/// The data directory's layout.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub data: PathBuf,
+    pub tmp: PathBuf,
+    pub ingest: PathBuf,
+    pub jobs: PathBuf,
+    pub inspect: PathBuf,
+}
+
+impl Paths {
+    pub fn of(config: &Config) -> Self {
+        let data = config.data_dir();
+        let tmp = config.tmp_dir();
+        Self { ingest: tmp.join("ingest"), jobs: tmp.join("jobs"), inspect: tmp.join("inspect"), tmp, data }
+    }
+
+    fn create(&self) -> anyhow::Result<()> {
+        for dir in [&self.data, &self.tmp, &self.ingest, &self.jobs, &self.inspect] {
+            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens (and migrates) the database named by `database.url`.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
+    let url = config.database_url();
+    if !url.starts_with("sqlite:") {
+        bail!("database.url: only sqlite:// is supported by this build (PostgreSQL is a later adapter)");
+    }
+    let opts = SqliteOptions {
+        busy_timeout: Duration::from_millis(config.database.busy_timeout_ms),
+        max_connections: config.database.max_connections,
+    };
+    std::fs::create_dir_all(config.data_dir()).with_context(|| format!("create {}", config.data_dir().display()))?;
+    let store = SqliteStore::open_url(&url, &opts).await.context("open the database")?;
+    store.migrate().await.context("run database migrations")?;
+    Ok(Arc::new(store))
+}
+
+/// Opens the blob store named by `storage.url`.
+pub async fn open_blobs(config: &Config) -> anyhow::Result<Arc<FsBlobStore>> {
+    let url = config.storage_url();
+    if !url.starts_with("file://") {
+        bail!("storage.url: only file:// is supported by this build (S3 is a later adapter)");
+    }
+    Ok(Arc::new(FsBlobStore::open_url(&url).await.context("open the blob store")?))
+}
+
+/// The master key that seals webhook secrets: `webhooks.master_key`, else `<data>/master.key`.
+pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if !config.webhooks.master_key.is_empty() {
+        return MasterKey::from_base64(config.webhooks.master_key.expose()).context("webhooks.master_key");
+    }
+    MasterKey::load_or_create(&config.data_dir().join("master.key")).context("webhook master key")
+}
+
+/// Webhook secrets over an opened store (also used by the admin CLI).
+pub fn webhook_secrets(config: &Config, store: &Arc<SqliteStore>, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<WebhookSecrets>> {
+    Ok(Arc::new(WebhookSecrets::new(store.clone(), master_key(config)?, clock)))
+}
+
+/// Builds the whole application: stores (migrated), services, workers, router.
+/// Background loops are not started; see [`App::start_background`] and [`App::run_until_idle`].
+pub async fn build_app(config: Config) -> anyhow::Result<App> {
+    let paths = Paths::of(&config);
+    paths.create()?;
+    let listen: std::net::SocketAddr = config.server.listen.parse().context("server.listen")?;
+    let public_url = config.public_url(listen);
+    let store = open_store(&config).await?;
+    let blobs: Arc<dyn BlobStore> = open_blobs(&config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ids = IdGenerator::new(clock.clone());
+    let signals = Arc::new(LocalSignals::new());
+    let dyn_signals: Arc<dyn WorkerSignals> = signals.clone();
+    let urls = UrlBuilder::new(&public_url);
+    let render: Arc<dyn EventRenderer> = Arc::new(urls.clone());
+    let inspector = Arc::new(CaptureInspector::new(paths.inspect.clone()));
+    let secrets = webhook_secrets(&config, &store, clock.clone())?;
+    let boot_id = uuid::Uuid::now_v7().simple().to_string();
+
+    let queue = QueueSettings {
+        lease: Duration::from_millis(config.worker.lease_ms),
+        max_attempts: config.worker.max_attempts,
+        task_timeout: Duration::from_secs(config.worker.task_timeout_s),
+    };
+    let jobs = Arc::new(JobService::new(store.clone(), blobs.clone(), render.clone(), clock.clone(), ids.clone(), queue));
+
+    let deliverer = Arc::new(build_deliverer(&config, &store, &secrets, &clock, &boot_id)?);
+    let outbox_wake = Some(deliverer.wake_handle());
+    let extractor = Arc::new(EngineExtractor::new(config.models_dir(), &config.models.landmark)?);
+    let worker = Worker::new(
+        jobs.clone(),
+        extractor.clone() as Arc<dyn MotionExtractor>,
+        blobs.clone(),
+        signals.clone(),
+        outbox_wake.clone(),
+        WorkerSettings {
+            slots: config.worker.slots(),
+            poll_interval: Duration::from_millis(config.worker.poll_interval_ms),
+            shutdown_grace: Duration::from_secs(config.worker.shutdown_grace_s),
+            jobs_dir: paths.jobs.clone(),
+            boot_id: boot_id.clone(),
+        },
+    );
+    let janitor = Arc::new(Janitor::new(
+        jobs,
+        store.clone(),
+        store.clone(),
+        blobs.clone(),
+        dyn_signals.clone(),
+        outbox_wake,
+        JanitorSettings {
+            interval: Duration::from_millis(config.worker.janitor_interval_ms),
+            temp_max_age: Duration::from_secs(config.worker.temp_max_age_s),
+            tmp_dir: paths.tmp.clone(),
+        },
+    ));
+
+    let readiness = Arc::new(AppReadiness {
+        store: store.clone(),
+        blobs: blobs.clone(),
+        ffmpeg_ok: ffmpeg_runnable().await,
+        extractor: extractor.clone(),
+        shutting_down: AtomicBool::new(false),
+    });
+    let state = motion_api::AppState {
+        tokens: store.clone(),
+        accounts: Arc::new(AccountService::new(
+            store.clone(),
+            store.clone(),
+            blobs.clone(),
+            dyn_signals.clone(),
+            clock.clone(),
+            ids.clone(),
+            config.limits.max_accounts_per_user,
+        )),
+        assets: Arc::new(AssetService::new(
+            store.clone(),
+            store.clone(),
+            blobs.clone(),
+            inspector,
+            clock.clone(),
+            paths.ingest.clone(),
+            UploadLimits { image_bytes: config.limits.image_bytes, video_bytes: config.limits.video_bytes },
+        )),
+        motion_upload: Arc::new(MotionUploadService::new(
+            store.clone(),
+            store.clone(),
+            dyn_signals.clone(),
+            clock.clone(),
+            ids.clone(),
+            config.admission.retry_after_s,
+        )),
+        motions: Arc::new(MotionService::new(store.clone(), store.clone(), blobs.clone(), clock.clone())),
+        tasks: Arc::new(TaskService::new(
+            store.clone(),
+            store.clone(),
+            blobs.clone(),
+            dyn_signals.clone(),
+            render.clone(),
+            clock.clone(),
+        )),
+        scheduler: Arc::new(SchedulerService::new(store.clone(), clock.clone())),
+        files: Arc::new(FileService::new(store.clone(), blobs.clone())),
+        urls,
+        clock: clock.clone(),
+        readiness: readiness.clone(),
+        metrics: (config.metrics.enabled && config.metrics.listen.is_empty()).then(motion_api::observe::prometheus_handle),
+    };
+    let settings = api_settings(&config, &public_url);
+    let router = motion_api::router(state, settings).fallback_service(crate::studio::studio_router());
+
+    Ok(App {
+        config,
+        public_url,
+        router,
+        store,
+        blobs,
+        signals,
+        worker,
+        deliverer,
+        janitor,
+        secrets,
+        extractor,
+        clock,
+        boot_id,
+        readiness,
+    })
+}
+
+fn build_deliverer(
+    config: &Config,
+    store: &Arc<SqliteStore>,
+    secrets: &Arc<WebhookSecrets>,
+    clock: &Arc<dyn Clock>,
+    boot_id: &str,
+) -> anyhow::Result<Deliverer> {
+    let w = &config.webhooks;
+    let client = SafeClient::new(w.allow_private_targets, Duration::from_secs(w.timeout_s), &format!("motiond/{VERSION}"))
+        .context("build the webhook HTTP client")?;
+    let settings = DelivererSettings {
+        concurrency: w.concurrency,
+        lease: Duration::from_millis(w.lease_ms),
+        poll_interval: Duration::from_millis(w.poll_interval_ms),
+        policy: RetryPolicy {
+            delays: w.retry_delays_s.iter().map(|s| Duration::from_secs(*s)).collect(),
+            max_age: Duration::from_secs(w.max_age_s),
+        },
+    };
+    Ok(Deliverer::new(store.clone(), secrets.clone(), client, clock.clone(), settings, format!("{boot_id}/webhooks")))
+}
+
+fn api_settings(config: &Config, public_url: &str) -> motion_api::ApiSettings {
+    let l = &config.limits;
+    motion_api::ApiSettings {
+        json_body_bytes: l.json_body_bytes,
+        image_bytes: l.image_bytes,
+        video_bytes: l.video_bytes,
+        body_idle_timeout: Duration::from_secs(l.body_idle_timeout_s),
+        token_rps: l.token_rps,
+        token_burst: l.token_burst,
+        unauth_ip_rps: l.unauth_ip_rps,
+        unauth_ip_burst: l.unauth_ip_burst,
+        trust_forwarded_for: config.server.trust_forwarded_for,
+        allow_private_targets: config.webhooks.allow_private_targets,
+        version: VERSION.to_owned(),
+        public_url: public_url.to_owned(),
+    }
+}
+
+impl App {
+    /// Start-up recovery, then the claim loop, the deliverer and the janitor on `tracker`.
+    pub async fn start_background(&self, shutdown: &CancellationToken, tracker: &TaskTracker) -> anyhow::Result<()> {
+        if self.config.worker.enabled {
+            self.worker.recover_orphans().await.context("re-queue tasks of an earlier start")?;
+            let (w, sd, t) = (self.worker.clone(), shutdown.clone(), tracker.clone());
+            tracker.spawn(async move { w.run(sd, t).await });
+        }
+        if self.config.webhooks.enabled {
+            let (d, sd) = (self.deliverer.clone(), shutdown.clone());
+            tracker.spawn(async move { d.run(sd).await });
+        }
+        let (j, sd) = (self.janitor.clone(), shutdown.clone());
+        tracker.spawn(async move { j.run(sd).await });
+        Ok(())
+    }
+
+    /// Drives the background work to quiescence in the calling task: runs every queued task
+    /// and delivers every due callback, until neither is left. For tests.
+    pub async fn run_until_idle(&self) -> anyhow::Result<Vec<(i64, JobEnd)>> {
+        let mut all = Vec::new();
+        loop {
+            let jobs = self.worker.run_until_idle().await.context("run queued tasks")?;
+            let hooks = self.deliverer.deliver_until_idle().await.context("deliver callbacks")?;
+            if jobs.is_empty() && hooks == 0 {
+                return Ok(all);
+            }
+            all.extend(jobs);
+        }
+    }
+
+    /// `/readyz` answers `shutting_down` from now on.
+    pub fn mark_shutting_down(&self) {
+        self.readiness.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// Closes the database pool (after the background work has stopped).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+}
+
+/// `/readyz`: database, storage, ffmpeg, models, shutting_down — the first failing one.
+struct AppReadiness {
+    store: Arc<SqliteStore>,
+    blobs: Arc<dyn BlobStore>,
+    ffmpeg_ok: bool,
+    extractor: Arc<EngineExtractor>,
+    shutting_down: AtomicBool,
+}
+
+#[async_trait]
+impl motion_api::Readiness for AppReadiness {
+    async fn check(&self) -> Result<(), String> {
+        if self.store.ping().await.is_err() {
+            return Err("database".into());
+        }
+        if self.blobs.ping().await.is_err() {
+            return Err("storage".into());
+        }
+        if !self.ffmpeg_ok {
+            return Err("ffmpeg".into());
+        }
+        if !self.extractor.models_present() {
+            return Err("models".into());
+        }
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return Err("shutting_down".into());
+        }
+        Ok(())
+    }
+}
+
+/// `ffmpeg -version` and `ffprobe -version` both run (checked once at start).
+async fn ffmpeg_runnable() -> bool {
+    let mut ok = true;
+    for tool in ["ffmpeg", "ffprobe"] {
+        let status = tokio::process::Command::new(tool)
+            .arg("-version")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await;
+        if !status.is_ok_and(|s| s.success()) {
+            tracing::warn!(tool, "not runnable: /readyz will report ffmpeg");
+            ok = false;
+        }
+    }
+    ok
+}

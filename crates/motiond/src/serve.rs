@@ -1,0 +1,175 @@
+//! `motiond serve`: the API, the workers, the callback deliverer and the janitor in one
+//! process.
+//!
+//! Start-up: bind, build the app (migrations), load the models, seed the catalog, start the
+//! background loops, then print exactly one stdout line `listening on <addr>` (tests read the
+//! port from it) and start answering. On the very first start an admin user is created and
+//! its token printed once.
+//!
+//! Shutdown (SIGTERM or Ctrl-C) is one `CancellationToken` fanned out to everything:
+//! `/readyz` turns to `shutting_down`; the HTTP server drains (bounded by
+//! `server.shutdown_timeout_s`); the workers stop claiming and running jobs get
+//! `worker.shutdown_grace_s` before they are cancelled and handed back; the deliverer finishes
+//! its attempt; once the tracker is empty the pool closes and the process exits 0.
+
+use std::future::IntoFuture as _;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use motion_core::ports::UserStore;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::admin_cmd::create_token;
+use crate::app::{App, build_app};
+use crate::cli::load_config;
+use crate::config::Sources;
+
+/// The user created on the first start.
+pub const ADMIN_USER: &str = "admin";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen address, ADDR:PORT (port 0 picks a free one). Overrides `server.listen`.
+    #[arg(long)]
+    pub listen: Option<String>,
+}
+
+pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
+    let mut flags = Vec::new();
+    if let Some(listen) = args.listen {
+        flags.push(("server.listen".to_owned(), listen.into()));
+    }
+    let mut config = load_config(sources, flags)?;
+    let listener = TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("bind {}", config.server.listen))?;
+    let bound = listener.local_addr()?;
+    // The public URL follows the real port when port 0 was asked for.
+    config.server.listen = bound.to_string();
+
+    let app = build_app(config).await?;
+    if app.config.worker.enabled {
+        app.extractor.preload().await.context("load the pose models")?;
+    }
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    app.start_background(&shutdown, &tracker).await?;
+    let metrics_server = spawn_metrics_listener(&app, &shutdown, &tracker).await?;
+
+    announce(&format!("listening on {bound}"));
+    tracing::info!(%bound, public_url = %app.public_url, metrics = ?metrics_server, "motiond is serving");
+    bootstrap_admin(&app).await?;
+
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    serve_http(&app, listener, &shutdown).await?;
+    app.mark_shutting_down();
+    shutdown.cancel();
+
+    tracker.close();
+    tracker.wait().await;
+    app.close().await;
+    tracing::info!("motiond stopped");
+    Ok(())
+}
+
+/// One line on stdout, flushed at once (stdout is a pipe under tests).
+fn announce(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// First start: create the admin user and print its token, once.
+async fn bootstrap_admin(app: &App) -> anyhow::Result<()> {
+    if !app.config.server.bootstrap_admin {
+        return Ok(());
+    }
+    if app.store.user_by_name(ADMIN_USER).await.context("look up the admin user")?.is_some() {
+        return Ok(());
+    }
+    let token = create_token(&app.config, &app.store, ADMIN_USER).await?;
+    announce(&format!("admin token: {token}"));
+    eprintln!("created user \"{ADMIN_USER}\"; its token was printed once on stdout (motiond token create makes more)");
+    Ok(())
+}
+
+/// Serves until `shutdown`; then drains for at most `server.shutdown_timeout_s`.
+async fn serve_http(app: &App, listener: TcpListener, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    let service = app.router.clone().into_make_service_with_connect_info::<SocketAddr>();
+    let sd = shutdown.clone();
+    let server = axum::serve(listener, service)
+        .with_graceful_shutdown(async move { sd.cancelled().await })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => return r.context("HTTP server"),
+        // `/readyz` says shutting_down from the signal on, while the server drains.
+        _ = shutdown.cancelled() => app.mark_shutting_down(),
+    }
+    let drain_limit = Duration::from_secs(app.config.server.shutdown_timeout_s);
+    match tokio::time::timeout(drain_limit, server).await {
+        Ok(r) => r.context("HTTP server"),
+        Err(_) => {
+            tracing::warn!(?drain_limit, "requests still open after the drain limit; closing them");
+            Ok(())
+        }
+    }
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                let _ = ctrl_c.await;
+                shutdown.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested");
+    shutdown.cancel();
+}
+
+/// `/metrics` on its own listener when `metrics.listen` is set.
+async fn spawn_metrics_listener(
+    app: &App,
+    shutdown: &CancellationToken,
+    tracker: &TaskTracker,
+) -> anyhow::Result<Option<SocketAddr>> {
+    let m = &app.config.metrics;
+    if !m.enabled || m.listen.is_empty() {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(&m.listen).await.with_context(|| format!("bind metrics.listen {}", m.listen))?;
+    let addr = listener.local_addr()?;
+    let handle = motion_api::observe::prometheus_handle();
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = handle.clone();
+            async move {
+                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render())
+            }
+        }),
+    );
+    let sd = shutdown.clone();
+    tracker.spawn(async move {
+        let _ = axum::serve(listener, router).with_graceful_shutdown(async move { sd.cancelled().await }).await;
+    });
+    Ok(Some(addr))
+}
