@@ -65,10 +65,7 @@ install_npm_packages() {
       (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     fi
   done
-  if [ -f web/package.json ]; then
-    step "building the web studio"
-    (cd web && npm run --silent build)
-  fi
+  # The studio itself is built by crates/motiond/build.rs into cargo's OUT_DIR and embedded.
 }
 
 build_rust() {
