@@ -88,6 +88,10 @@ export async function apiRequest(method, path, { query, json, token = getToken()
   }
   const body = await readBody(response);
   if (!response.ok) {
+    // A stored token that stops working (revoked) ends the session; the shell shows sign-in.
+    if (response.status === 401 && token && token === getToken()) {
+      globalThis.dispatchEvent?.(new Event('motiond:unauthorized'));
+    }
     const retryAfter = retryAfterOf(response);
     throw new ApiError(response.status, describeError(response.status, body, retryAfter), {
       retryAfter,

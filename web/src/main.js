@@ -121,6 +121,11 @@ document.addEventListener('click', (event) => {
 });
 
 window.addEventListener('popstate', () => render());
+window.addEventListener('motiond:unauthorized', () => {
+  signOut();
+  const next = encodeURIComponent(location.pathname + location.search);
+  navigate(`/signin?next=${next}`, { replace: true, flash: 'Your token is no longer accepted. Sign in again.' });
+});
 window.addEventListener('unhandledrejection', (event) => {
   // Media play() promises reject when a hover preview is interrupted; that is not an error.
   if (event.reason && event.reason.name === 'AbortError') event.preventDefault();
