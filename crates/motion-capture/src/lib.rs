@@ -13,6 +13,7 @@
 
 pub mod animation;
 pub mod bvh;
+pub mod catalog;
 pub mod engine;
 pub mod export;
 pub mod media;

@@ -22,6 +22,7 @@ mod parse;
 
 pub use convert::Converted;
 pub use fk::Mat3;
+pub(crate) use normalize::side_of;
 pub use normalize::{Normalization, Unit, UpAxis};
 pub use parse::{Limits, parse, parse_with_limits};
 

@@ -1,0 +1,369 @@
+//! Official catalog motions: from a BVH file to the four files of a motion (api-contract §5.2,
+//! §9.3-§9.5).
+//!
+//! - `motion.mp4`: a 3D stick figure on a plain background ([`stick`]), H.264 yuv420p faststart,
+//!   at the clip's rate or [`MAX_PREVIEW_FPS`], whichever is lower;
+//! - `cover.jpg`: the preview frame where the figure is most spread out (arms and legs apart
+//!   make a readable thumbnail);
+//! - `bvh.zip`: the original file, byte for byte, as `motion.bvh`;
+//! - `binary.zip`: `motion.glb` (the normalised clip: Y up, metres, facing +Z) and
+//!   `joints.json` (every joint's world position per frame, metres).
+//!
+//! Knows nothing of storage: `motiond motions import` and the first-start seeding put the
+//! files where they belong.
+
+pub mod stick;
+
+use std::path::{Path, PathBuf};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::animation::Animation;
+use crate::bvh::{self, BvhError};
+use crate::media::{self, MediaError};
+use stick::StickFigure;
+
+/// Previews of 100-120 fps capture are resampled: browsers and thumbnails gain nothing above 30.
+pub const MAX_PREVIEW_FPS: f64 = 30.0;
+
+/// Names of the files inside `out_dir` after [`build_from_bvh`].
+pub const PREVIEW_NAME: &str = "motion.mp4";
+pub const COVER_NAME: &str = "cover.jpg";
+pub const BVH_ZIP_NAME: &str = "bvh.zip";
+pub const BINARY_ZIP_NAME: &str = "binary.zip";
+
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    pub width: u32,
+    pub height: u32,
+    pub max_fps: f64,
+    /// Caps of the ffmpeg calls (encoder, cover).
+    pub media_limits: media::Limits,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            width: 640,
+            height: 640,
+            max_fps: MAX_PREVIEW_FPS,
+            media_limits: media::Limits::default(),
+        }
+    }
+}
+
+/// What [`build_from_bvh`] produced.
+#[derive(Clone, Debug)]
+pub struct BuiltMotion {
+    pub preview: PathBuf,
+    pub cover: PathBuf,
+    pub bvh_zip: PathBuf,
+    pub binary_zip: PathBuf,
+    pub width: u32,
+    pub height: u32,
+    /// Frames and rate of the preview video.
+    pub preview_frames: usize,
+    pub preview_fps: f64,
+    /// Frames and rate of the BVH clip.
+    pub source_frames: usize,
+    pub source_fps: f64,
+    pub duration_s: f64,
+    pub joints: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Bvh(#[from] BvhError),
+    #[error("rendering the preview: {0}")]
+    Media(#[from] MediaError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing {name}: {message}")]
+    Export { name: &'static str, message: String },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CatalogError {
+    let context = context.into();
+    move |source| CatalogError::Io { context, source }
+}
+
+/// Builds the four files of an official motion from BVH bytes, into `out_dir` (which must
+/// exist and should be empty: it is also ffmpeg's working directory).
+pub async fn build_from_bvh(
+    bvh_bytes: &[u8],
+    out_dir: &Path,
+    options: &BuildOptions,
+    cancel: &CancellationToken,
+) -> Result<BuiltMotion, CatalogError> {
+    let owned = bvh_bytes.to_vec();
+    // Parsing and converting a 3000-frame clip takes a moment: keep it off the async workers.
+    let animation =
+        tokio::task::spawn_blocking(move || bvh::parse(&owned).map(|b| b.to_animation().animation))
+            .await
+            .map_err(|e| CatalogError::Export {
+                name: "motion",
+                message: format!("conversion task failed: {e}"),
+            })??;
+    let paths = Paths::new(out_dir);
+    write_zip(&paths.bvh_zip, &[("motion.bvh", bvh_bytes)])?;
+    let glb = glb_for(&animation)?;
+    let joints = joints_json(&animation);
+    write_zip(
+        &paths.binary_zip,
+        &[("motion.glb", &glb), ("joints.json", joints.as_bytes())],
+    )?;
+    let timing = PreviewTiming::new(
+        animation.frame_time_s,
+        animation.frames.len(),
+        options.max_fps,
+    );
+    let figure = StickFigure::new(&animation, options.width, options.height);
+    let cover_rgb = figure.render_rgb(cover_time(&animation, &timing));
+    render_preview(figure, &timing, &paths.preview, options, cancel).await?;
+    media::encode::write_jpeg(
+        &paths.cover,
+        options.width,
+        options.height,
+        &cover_rgb,
+        &options.media_limits,
+        cancel,
+    )
+    .await?;
+    Ok(BuiltMotion {
+        preview: paths.preview,
+        cover: paths.cover,
+        bvh_zip: paths.bvh_zip,
+        binary_zip: paths.binary_zip,
+        width: options.width,
+        height: options.height,
+        preview_frames: timing.frames,
+        preview_fps: timing.fps,
+        source_frames: animation.frames.len(),
+        source_fps: animation.fps(),
+        duration_s: timing.frames as f64 / timing.fps,
+        joints: animation.skeleton.joints.len(),
+    })
+}
+
+struct Paths {
+    preview: PathBuf,
+    cover: PathBuf,
+    bvh_zip: PathBuf,
+    binary_zip: PathBuf,
+}
+
+impl Paths {
+    fn new(dir: &Path) -> Self {
+        Paths {
+            preview: dir.join(PREVIEW_NAME),
+            cover: dir.join(COVER_NAME),
+            bvh_zip: dir.join(BVH_ZIP_NAME),
+            binary_zip: dir.join(BINARY_ZIP_NAME),
+        }
+    }
+}
+
+/// Frame count and rate of the preview for a clip.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PreviewTiming {
+    pub fps: f64,
+    pub frames: usize,
+}
+
+impl PreviewTiming {
+    pub fn new(frame_time_s: f64, source_frames: usize, max_fps: f64) -> Self {
+        let source_fps = 1.0 / frame_time_s;
+        // "0.0333333" means 30 fps: snap rates within 0.1% of a whole number.
+        let snapped = if (source_fps - source_fps.round()).abs() < source_fps * 1e-3 {
+            source_fps.round()
+        } else {
+            source_fps
+        };
+        let fps = snapped.min(max_fps);
+        let duration = source_frames as f64 * frame_time_s;
+        let frames = ((duration * fps).round() as usize).max(1);
+        PreviewTiming { fps, frames }
+    }
+
+    /// The rate as ffmpeg's `-framerate` takes it (a whole number or thousandths).
+    pub fn ffmpeg_rate(&self) -> String {
+        if (self.fps - self.fps.round()).abs() < 1e-9 {
+            format!("{}", self.fps.round() as u64)
+        } else {
+            format!("{}/1000", (self.fps * 1000.0).round() as u64)
+        }
+    }
+
+    pub fn time_of(&self, frame: usize) -> f64 {
+        frame as f64 / self.fps
+    }
+}
+
+/// Renders every preview frame on a blocking thread and streams it to the encoder.
+async fn render_preview(
+    figure: StickFigure,
+    timing: &PreviewTiming,
+    out: &Path,
+    options: &BuildOptions,
+    cancel: &CancellationToken,
+) -> Result<(), CatalogError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let t = *timing;
+    let renderer = tokio::task::spawn_blocking(move || {
+        for k in 0..t.frames {
+            if tx.blocking_send(figure.render_rgb(t.time_of(k))).is_err() {
+                return; // the encoder side stopped
+            }
+        }
+    });
+    let mut encoder = media::encode::Encoder::start(
+        out,
+        options.width,
+        options.height,
+        &timing.ffmpeg_rate(),
+        &options.media_limits,
+        cancel,
+    )?;
+    while let Some(frame) = rx.recv().await {
+        if cancel.is_cancelled() {
+            return Err(CatalogError::Cancelled);
+        }
+        encoder.push(&frame).await?;
+    }
+    renderer.await.map_err(|e| CatalogError::Export {
+        name: PREVIEW_NAME,
+        message: format!("renderer failed: {e}"),
+    })?;
+    encoder.finish().await?;
+    Ok(())
+}
+
+/// The preview time at which the figure's joints spread widest (sampled over ~60 frames).
+fn cover_time(animation: &Animation, timing: &PreviewTiming) -> f64 {
+    let n = animation.frames.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let step = (n / 60).max(1);
+    let spread = |f: usize| {
+        let p = animation.world_positions(&animation.frames[f]);
+        let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
+        for q in &p {
+            for k in 0..3 {
+                lo[k] = lo[k].min(q[k]);
+                hi[k] = hi[k].max(q[k]);
+            }
+        }
+        (hi[0] - lo[0]).max(hi[2] - lo[2]) + (hi[1] - lo[1])
+    };
+    let best = (0..n)
+        .step_by(step)
+        .max_by(|&a, &b| spread(a).total_cmp(&spread(b)))
+        .unwrap_or(0);
+    let t = best as f64 * animation.frame_time_s;
+    // Stay on a frame that exists in the preview.
+    t.min(timing.time_of(timing.frames.saturating_sub(1)))
+}
+
+/// The glb of `motion.glb` (the engine's glb writer, on any skeleton).
+pub fn glb_for(animation: &Animation) -> Result<Vec<u8>, CatalogError> {
+    crate::export::glb::to_glb(animation).map_err(|e| CatalogError::Export {
+        name: "motion.glb",
+        message: e.to_string(),
+    })
+}
+
+/// `joints.json`: per frame, every joint's world position in metres (Y up), 5 decimals.
+pub fn joints_json(animation: &Animation) -> String {
+    let joints = &animation.skeleton.joints;
+    let names: Vec<String> = joints
+        .iter()
+        .map(|j| serde_json::to_string(&j.name).unwrap_or_else(|_| "\"\"".into()))
+        .collect();
+    let parents: Vec<String> = joints
+        .iter()
+        .map(|j| j.parent.map_or("-1".to_string(), |p| p.to_string()))
+        .collect();
+    let mut s = String::with_capacity(64 + animation.frames.len() * joints.len() * 28);
+    s.push_str(&format!(
+        "{{\"format\":\"motiond.joints\",\"version\":1,\"units\":\"m\",\"upAxis\":\"Y\",\"fps\":{},\"frameCount\":{},\"jointNames\":[{}],\"parents\":[{}],\"frames\":[",
+        number(animation.fps()),
+        animation.frames.len(),
+        names.join(","),
+        parents.join(",")
+    ));
+    for (i, frame) in animation.frames.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('[');
+        for (k, p) in animation.world_positions(frame).iter().enumerate() {
+            if k > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!(
+                "[{},{},{}]",
+                number(p[0] as f64 / 100.0),
+                number(p[1] as f64 / 100.0),
+                number(p[2] as f64 / 100.0)
+            ));
+        }
+        s.push(']');
+    }
+    s.push_str("]}");
+    s
+}
+
+/// At most 5 decimals, no exponent, no trailing zeros, never `-0`.
+fn number(v: f64) -> String {
+    let s = format!("{v:.5}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    match s {
+        "-0" | "" => "0".to_string(),
+        s => s.to_string(),
+    }
+}
+
+/// `bytes` of a zip with `entries` (the engine's deterministic archive writer) into `path`.
+fn write_zip(path: &Path, entries: &[(&str, &[u8])]) -> Result<(), CatalogError> {
+    let bytes = crate::export::archive::zip_entries(entries).map_err(|e| CatalogError::Export {
+        name: "zip",
+        message: e.to_string(),
+    })?;
+    std::fs::write(path, bytes).map_err(io(format!("writing {}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_timing_resamples_fast_clips_and_keeps_slow_ones() {
+        let t = PreviewTiming::new(0.0083333, 1247, 30.0);
+        assert_eq!(t.fps, 30.0);
+        assert_eq!(t.frames, 312); // 10.39 s × 30
+        assert_eq!(t.ffmpeg_rate(), "30");
+        let t = PreviewTiming::new(0.0333333, 339, 30.0);
+        assert_eq!((t.fps, t.frames), (30.0, 339));
+        let t = PreviewTiming::new(0.04, 100, 30.0);
+        assert_eq!((t.fps, t.frames), (25.0, 100));
+        let t = PreviewTiming::new(1.0 / 23.5, 47, 30.0);
+        assert_eq!(t.ffmpeg_rate(), "23500/1000");
+        assert_eq!(PreviewTiming::new(0.5, 1, 30.0).frames, 1);
+    }
+
+    #[test]
+    fn numbers_are_short_and_never_negative_zero() {
+        assert_eq!(number(1.0), "1");
+        assert_eq!(number(-0.000001), "0");
+        assert_eq!(number(0.123456), "0.12346");
+        assert_eq!(number(-12.5), "-12.5");
+    }
+}
