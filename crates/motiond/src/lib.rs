@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod config_cmd;
 pub mod extract_cmd;
+pub mod extract_cmd;
 pub mod models_cmd;
 pub mod serve;
 pub mod studio;
