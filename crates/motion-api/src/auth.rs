@@ -158,17 +158,17 @@ pub async fn authenticate(
     };
     let (Some(user), Some(hash)) = (user, hash) else {
         let ip = client_ip(&req, st.trust_forwarded_for);
-        if let Some(limiter) = &st.per_ip {
-            if let Err(retry) = check(limiter, &ip) {
-                return too_many("ip", retry);
-            }
+        if let Some(Err(retry)) = st.per_ip.as_ref().map(|l| check(l, &ip)) {
+            return too_many("ip", retry);
         }
         return ApiError::new(ErrorCode::Unauthorized).into_response();
     };
-    if let Some(limiter) = &st.per_token {
-        if let Err(retry) = check(limiter, &hash.as_str().to_owned()) {
-            return too_many("token", retry);
-        }
+    if let Some(Err(retry)) = st
+        .per_token
+        .as_ref()
+        .map(|l| check(l, &hash.as_str().to_owned()))
+    {
+        return too_many("token", retry);
     }
     req.extensions_mut().insert(AuthUser(user));
     next.run(req).await

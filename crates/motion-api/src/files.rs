@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use motion_core::domain::StoredFile;
 use motion_core::error::ErrorCode;
+use motion_core::wire;
 use tokio_util::io::ReaderStream;
 
 use crate::error::{ApiError, ApiResult};
@@ -76,7 +77,7 @@ fn etag_matches(list: &str, etag: &str) -> bool {
         .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -114,6 +115,19 @@ fn file_headers(file: &StoredFile, etag: &str) -> HeaderMap {
 }
 
 /// `GET`/`HEAD /files/{fid}/{name}`.
+#[utoipa::path(
+    get, path = "/files/{fid}/{name}", operation_id = "getFile", tag = "files",
+    params(("fid" = String, Path), ("name" = String, Path)),
+    responses(
+        (status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "a range of the file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 304, description = "not modified"),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 416, description = "range not satisfiable", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn get_file(
     State(api): State<Api>,
     method: Method,

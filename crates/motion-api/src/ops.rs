@@ -21,6 +21,10 @@ pub fn routes() -> ApiRouter {
 }
 
 /// §10.1 liveness: touches neither database nor storage.
+#[utoipa::path(
+    get, path = "/healthz", operation_id = "healthz", tag = "operations",
+    responses((status = 200, description = "alive", body = wire::Health))
+)]
 pub async fn healthz(State(api): State<Api>) -> Json<wire::Health> {
     Json(wire::Health {
         status: "ok".into(),
@@ -29,6 +33,10 @@ pub async fn healthz(State(api): State<Api>) -> Json<wire::Health> {
 }
 
 /// §10.2 readiness: the first failing component, in the contract's order.
+#[utoipa::path(
+    get, path = "/readyz", operation_id = "readyz", tag = "operations",
+    responses((status = 200, description = "ready", body = wire::Ready), (status = 503, description = "storage unavailable", body = wire::ErrorBody))
+)]
 pub async fn readyz(State(api): State<Api>) -> ApiResult<Json<wire::Ready>> {
     api.app
         .readiness

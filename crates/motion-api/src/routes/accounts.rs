@@ -32,6 +32,21 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
 }
 
 /// `POST /accounts` (§3.2): 201 when created, 200 when replaced.
+#[utoipa::path(
+    post, path = "/v1/kling/accounts", operation_id = "createAccount", tag = "accounts", security(("bearer" = [])),
+    request_body(content((crate::openapi::AccountForm = "application/json"), (crate::openapi::AccountForm = "multipart/form-data"), (crate::openapi::AccountForm = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "account replaced", body = wire::Account),
+        (status = 201, description = "account created", body = wire::Account),
+        (status = 400, description = "invalid input", body = wire::ErrorBody),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 408, description = "body timeout", body = wire::ErrorBody),
+        (status = 413, description = "body too large", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn create_account(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -64,6 +79,17 @@ pub async fn create_account(
 }
 
 /// `GET /accounts` (§3.3): keyed by email, ascending.
+#[utoipa::path(
+    get, path = "/v1/kling/accounts", operation_id = "listAccounts", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "accounts keyed by email", body = crate::openapi::AccountMapDoc),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn list_accounts(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -87,6 +113,18 @@ fn email_path(
 }
 
 /// `GET /accounts/{email}` (§3.4).
+#[utoipa::path(
+    get, path = "/v1/kling/accounts/{email}", operation_id = "getAccount", tag = "accounts", security(("bearer" = [])),
+    params(("email" = String, Path, description = "account email")),
+    responses(
+        (status = 200, description = "the account", body = wire::Account),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn get_account(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -99,6 +137,18 @@ pub async fn get_account(
 }
 
 /// `DELETE /accounts/{email}` (§3.5).
+#[utoipa::path(
+    delete, path = "/v1/kling/accounts/{email}", operation_id = "deleteAccount", tag = "accounts", security(("bearer" = [])),
+    params(("email" = String, Path, description = "account email")),
+    responses(
+        (status = 200, description = "deleted", body = wire::AccountDeleted),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn delete_account(
     State(api): State<Api>,
     AuthUser(user): AuthUser,

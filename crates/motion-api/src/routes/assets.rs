@@ -49,6 +49,22 @@ fn idle_reader(body: Body, idle: Duration) -> impl AsyncRead + Unpin + Send {
 }
 
 /// `POST /assets?email=…` (§4.1): the body is the raw file, streamed to disk by the service.
+#[utoipa::path(
+    post, path = "/v1/kling/assets", operation_id = "uploadAsset", tag = "assets", security(("bearer" = [])),
+    params(("email" = Option<String>, Query, description = "account selection (§2.4)")),
+    request_body(content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "video/mp4"), (Vec<u8> = "video/quicktime"))),
+    responses(
+        (status = 200, description = "stored", body = wire::Uploaded),
+        (status = 400, description = "invalid input", body = wire::ErrorBody),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 408, description = "body timeout", body = wire::ErrorBody),
+        (status = 413, description = "body too large", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn upload_asset(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -158,6 +174,24 @@ fn list_query(raw: Option<&str>) -> Result<Params, ErrorCode> {
 }
 
 /// `GET /assets/uploaded` (§4.2).
+#[utoipa::path(
+    get, path = "/v1/kling/assets/uploaded", operation_id = "listUploadedAssets", tag = "assets", security(("bearer" = [])),
+    params(("email" = Option<String>, Query, description = "account selection (§2.4)"),
+        ("pageNum" = Option<i64>, Query, minimum = 1, maximum = 1000000),
+        ("pageSize" = Option<i64>, Query, minimum = 1, maximum = 100),
+        ("contentType" = Option<String>, Query, description = "video, image or audio"),
+        ("fileName" = Option<String>, Query),
+        ("sort" = Option<String>, Query, description = "asc or desc")),
+    responses(
+        (status = 200, description = "one page", body = wire::UploadAssetsList),
+        (status = 400, description = "invalid input", body = wire::ErrorBody),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn list_uploaded_assets(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -203,6 +237,19 @@ fn asset_ids(q: &Params) -> Result<Vec<String>, ErrorCode> {
 }
 
 /// `DELETE /assets/uploaded?id=…` (§4.3).
+#[utoipa::path(
+    delete, path = "/v1/kling/assets/uploaded", operation_id = "deleteUploadedAssets", tag = "assets", security(("bearer" = [])),
+    params(("email" = Option<String>, Query, description = "account selection (§2.4)"), ("id" = String, Query, description = "1 to 10 comma-separated numeric ids")),
+    responses(
+        (status = 200, description = "deleted", body = wire::AssetsDeleted),
+        (status = 400, description = "invalid input", body = wire::ErrorBody),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn delete_uploaded_assets(
     State(api): State<Api>,
     AuthUser(user): AuthUser,

@@ -47,6 +47,24 @@ pub async fn form_body(
     Ok(body_params(headers, bytes, known).await?)
 }
 
+/// The `{task_id}` path parameter, validated (§2.6 step 4: before query and body).
+pub struct TaskIdPath(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TaskIdPath {
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ErrorCode::InvalidTaskId)?;
+        Ok(TaskIdPath(task_id(&raw)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,23 +87,5 @@ mod tests {
             assert_eq!(task_id(bad), Err(ErrorCode::InvalidTaskId), "{bad}");
         }
         assert_eq!(task_id("0001"), Ok(1));
-    }
-}
-
-/// The `{task_id}` path parameter, validated (§2.6 step 4: before query and body).
-pub struct TaskIdPath(pub i64);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TaskIdPath {
-    type Rejection = crate::error::ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ErrorCode::InvalidTaskId)?;
-        Ok(TaskIdPath(task_id(&raw)?))
     }
 }

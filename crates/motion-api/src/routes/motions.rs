@@ -53,6 +53,21 @@ fn upload_request(p: &Params, allow_private: bool) -> Result<MotionUploadRequest
 }
 
 /// `POST /videos/motion-upload` (§5.1): the new task's envelope in status 5.
+#[utoipa::path(
+    post, path = "/v1/kling/videos/motion-upload", operation_id = "motionUpload", tag = "motions", security(("bearer" = [])),
+    request_body(content((crate::openapi::MotionUploadForm = "application/json"), (crate::openapi::MotionUploadForm = "multipart/form-data"), (crate::openapi::MotionUploadForm = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "task submitted (status 5)", body = wire::TaskEnvelope),
+        (status = 400, description = "invalid input", body = wire::ErrorBody),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 408, description = "body timeout", body = wire::ErrorBody),
+        (status = 413, description = "body too large", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn motion_upload(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -90,6 +105,22 @@ fn list_params(q: &Params) -> Result<(bool, u32, u32), ErrorCode> {
 }
 
 /// `GET /videos/motions` (§5.2): the official catalog, or the account's motions.
+#[utoipa::path(
+    get, path = "/v1/kling/videos/motions", operation_id = "listMotions", tag = "motions", security(("bearer" = [])),
+    params(("email" = Option<String>, Query, description = "account selection (§2.4)"),
+        ("mine" = Option<bool>, Query),
+        ("pageNum" = Option<i64>, Query, minimum = 1, maximum = 1000000),
+        ("pageSize" = Option<i64>, Query, minimum = 1, maximum = 100)),
+    responses(
+        (status = 200, description = "official or the account's motions", body = Vec<crate::openapi::MotionItem>),
+        (status = 400, description = "invalid input", body = wire::ErrorBody),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn list_motions(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -112,7 +143,15 @@ pub async fn list_motions(
 }
 
 /// `POST /videos/motion-create` (§11): 501 after authentication.
-pub async fn motion_create(AuthUser(_): AuthUser) -> ApiError {
+#[utoipa::path(
+    post, path = "/v1/kling/videos/motion-create", operation_id = "motionCreate", tag = "motions", security(("bearer" = [])),
+    responses(
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 501, description = "not supported", body = wire::ErrorBody)
+    )
+)]
+pub async fn motion_create(_user: AuthUser) -> ApiError {
     ApiError::new(ErrorCode::MotionCreateUnsupported)
 }
 

@@ -17,6 +17,16 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
 }
 
 /// `GET /scheduler` (§7.1).
+#[utoipa::path(
+    get, path = "/v1/kling/scheduler", operation_id = "listScheduler", tag = "scheduler", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "unfinished tasks", body = Vec<wire::SchedulerEntry>),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn list_scheduler(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -28,6 +38,16 @@ pub async fn list_scheduler(
 }
 
 /// `GET /scheduler/available` (§7.2).
+#[utoipa::path(
+    get, path = "/v1/kling/scheduler/available", operation_id = "getSchedulerAvailable", tag = "scheduler", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "capacity per account", body = wire::SchedulerAvailable),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn scheduler_available(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -53,6 +73,19 @@ pub async fn scheduler_available(
 }
 
 /// `DELETE /scheduler/{task_id}` (§7.3).
+#[utoipa::path(
+    delete, path = "/v1/kling/scheduler/{task_id}", operation_id = "cancelSchedulerTask", tag = "scheduler", security(("bearer" = [])),
+    params(("task_id" = String, Path, description = "task id: decimal digits")),
+    responses(
+        (status = 200, description = "cancelled", body = wire::TaskCanceled),
+        (status = 400, description = "invalid input", body = wire::ErrorBody),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn cancel_task(
     State(api): State<Api>,
     AuthUser(user): AuthUser,

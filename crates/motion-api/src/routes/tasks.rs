@@ -32,6 +32,19 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
 }
 
 /// `GET /tasks/{task_id}` (§6.4).
+#[utoipa::path(
+    get, path = "/v1/kling/tasks/{task_id}", operation_id = "getTask", tag = "tasks", security(("bearer" = [])),
+    params(("task_id" = String, Path, description = "task id: decimal digits"), ("email" = Option<String>, Query, description = "account selection (§2.4)")),
+    responses(
+        (status = 200, description = "the task", body = wire::TaskEnvelope),
+        (status = 400, description = "invalid input", body = wire::ErrorBody),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn get_task(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -76,6 +89,23 @@ fn list_params(q: &Params) -> Result<(Option<TaskCursor>, u32), ErrorCode> {
 }
 
 /// `GET /tasks` (§6.5).
+#[utoipa::path(
+    get, path = "/v1/kling/tasks", operation_id = "listTasks", tag = "tasks", security(("bearer" = [])),
+    params(("email" = Option<String>, Query, description = "account selection (§2.4)"),
+        ("contentType" = Option<String>, Query, description = "video, image or audio"),
+        ("pageSize" = Option<i64>, Query, minimum = 1, maximum = 100),
+        ("createdBefore" = Option<i64>, Query, minimum = 0, maximum = 9007199254740991_i64),
+        ("createdAfter" = Option<i64>, Query, minimum = 0, maximum = 9007199254740991_i64)),
+    responses(
+        (status = 200, description = "one page", body = wire::TaskHistory),
+        (status = 400, description = "invalid input", body = wire::ErrorBody),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn list_tasks(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
@@ -94,6 +124,19 @@ pub async fn list_tasks(
 }
 
 /// `DELETE /tasks/{task_id}` (§6.6).
+#[utoipa::path(
+    delete, path = "/v1/kling/tasks/{task_id}", operation_id = "deleteTask", tag = "tasks", security(("bearer" = [])),
+    params(("task_id" = String, Path, description = "task id: decimal digits"), ("email" = Option<String>, Query, description = "account selection (§2.4)")),
+    responses(
+        (status = 200, description = "deleted (cancelled first if unfinished)", body = wire::TaskDeleted),
+        (status = 400, description = "invalid input", body = wire::ErrorBody),
+        (status = 401, description = "authentication failed", body = wire::ErrorBody),
+        (status = 404, description = "not found", body = wire::ErrorBody),
+        (status = 429, description = "rate limit", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
+    )
+)]
 pub async fn delete_task(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
