@@ -6,3 +6,4 @@ mod catalog;
 mod common;
 mod queue;
 mod scoping;
+mod services;
