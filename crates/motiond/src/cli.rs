@@ -40,6 +40,8 @@ pub enum Command {
     Models(crate::models_cmd::ModelsArgs),
     /// Extract the motion of the person in a video: BVH, glb, landmarks, preview.
     Extract(crate::extract_cmd::ExtractArgs),
+    /// The official motion catalog: import a BVH or a video, list, remove.
+    Motions(crate::motions_cmd::MotionsArgs),
 }
 
 impl Cli {
@@ -54,6 +56,7 @@ impl Cli {
             Command::Config(args) => crate::config_cmd::run(args),
             Command::Models(args) => crate::models_cmd::run(args, self.data_dir, self.config).await,
             Command::Extract(args) => crate::extract_cmd::run(args, sources).await,
+            Command::Motions(args) => crate::motions_cmd::run(args, sources).await,
         }
     }
 

@@ -12,8 +12,8 @@ pub mod cli;
 pub mod config;
 pub mod config_cmd;
 pub mod extract_cmd;
-pub mod extract_cmd;
 pub mod models_cmd;
+pub mod motions_cmd;
 pub mod serve;
 pub mod studio;
 

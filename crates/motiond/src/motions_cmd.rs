@@ -1,0 +1,560 @@
+//! The official motion catalog: `motiond motions import|list|remove`, and [`seed_catalog`],
+//! which `serve` calls at start to add the bundled clips of `catalog/` (embedded in the binary).
+//!
+//! An official motion is built by `motion_capture::catalog` (preview, cover, bvh.zip,
+//! binary.zip) in a temporary directory, its files are stored as blobs under fresh keys, and
+//! `MotionService::upsert_official` records it under the stable workId of its catalog key.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use motion_capture::catalog::{self, BuildOptions, BuiltMotion};
+use motion_capture::engine::{Engine, ExtractOptions};
+use motion_capture::media::Container;
+use motion_core::blob_keys;
+use motion_core::clock::{Clock, SystemClock};
+use motion_core::domain::{FileRole, MotionFiles, NewFile, OfficialMotion, OfficialMotionInput};
+use motion_core::ids::{new_fid, new_file_stem, official_work_id, sha256_hex};
+use motion_core::ports::BlobStore;
+use motion_core::services::motions::MotionService;
+use rust_embed::RustEmbed;
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::load_config;
+use crate::config::{Config, Sources};
+
+/// The bundled clips (`catalog/bvh/*.bvh`), embedded at build time.
+#[derive(RustEmbed)]
+#[folder = "../../catalog/bvh/"]
+struct CatalogClips;
+
+const CATALOG_TOML: &str = include_str!("../../../catalog/catalog.toml");
+
+/// Tags the studio groups the library by.
+pub const TAGS: [&str; 4] = ["basic", "dance", "sport", "gesture"];
+
+#[derive(Debug, Args)]
+pub struct MotionsArgs {
+    #[command(subcommand)]
+    pub command: MotionsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MotionsCommand {
+    /// Add (or replace) an official motion from a BVH file or a video of a person.
+    Import(ImportArgs),
+    /// List the official motions.
+    List,
+    /// Remove an official motion by its catalog key.
+    Remove {
+        /// The catalog key shown by `motiond motions list`.
+        key: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A `.bvh` file, or an `.mp4`/`.mov` video of one person (extracted with the engine).
+    pub file: PathBuf,
+    /// Name shown to users (`workName`).
+    #[arg(long)]
+    pub name: String,
+    /// Library group: basic, dance, sport or gesture.
+    #[arg(long)]
+    pub tag: String,
+    /// Stable catalog key (lowercase letters, digits, `-`); derived from the name if omitted.
+    /// Importing again with the same key replaces the motion and keeps its workId.
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+/// One entry of `catalog/catalog.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogEntry {
+    pub key: String,
+    pub name: String,
+    pub tag: String,
+    pub file: String,
+    pub source: String,
+    pub license: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    motion: Vec<CatalogEntry>,
+}
+
+/// The bundled catalog, checked: unique valid keys, known tags, every file embedded.
+pub fn bundled_catalog() -> anyhow::Result<Vec<CatalogEntry>> {
+    let file: CatalogFile = toml::from_str(CATALOG_TOML).context("catalog/catalog.toml")?;
+    let mut seen = std::collections::HashSet::new();
+    for e in &file.motion {
+        check_key(&e.key)?;
+        check_tag(&e.tag)?;
+        if !seen.insert(e.key.as_str()) {
+            bail!("catalog key {:?} appears twice", e.key);
+        }
+        if CatalogClips::get(&e.file).is_none() {
+            bail!(
+                "catalog entry {:?}: file {:?} is not in catalog/bvh",
+                e.key,
+                e.file
+            );
+        }
+    }
+    Ok(file.motion)
+}
+
+/// The bytes of a bundled clip.
+pub fn bundled_clip(file: &str) -> Option<Vec<u8>> {
+    CatalogClips::get(file).map(|f| f.data.into_owned())
+}
+
+fn check_key(key: &str) -> anyhow::Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !key.starts_with('-');
+    if !ok {
+        bail!("catalog key {key:?} must be 1-64 lowercase letters, digits or '-'");
+    }
+    Ok(())
+}
+
+fn check_tag(tag: &str) -> anyhow::Result<()> {
+    if !TAGS.contains(&tag) {
+        bail!("tag {tag:?} is not one of {}", TAGS.join(", "));
+    }
+    Ok(())
+}
+
+/// A key from a display name: "Zombie walk!" → "zombie-walk".
+pub fn key_from_name(name: &str) -> String {
+    let mut key = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            key.push(c);
+        } else if !key.is_empty() && !key.ends_with('-') {
+            key.push('-');
+        }
+    }
+    key.trim_end_matches('-').chars().take(64).collect()
+}
+
+/// Where official motions go: the same services `serve` uses.
+pub struct CatalogTarget<'a> {
+    pub motions: &'a MotionService,
+    pub blobs: &'a dyn BlobStore,
+    /// Scratch space for building (a fresh directory is made inside per motion).
+    pub tmp_dir: &'a Path,
+    pub build: BuildOptions,
+}
+
+/// What [`seed_catalog`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SeedReport {
+    /// Keys added by this call.
+    pub added: Vec<String>,
+    /// Bundled entries that were already present (left untouched).
+    pub present: usize,
+}
+
+/// Adds every bundled catalog entry whose key is not in the database yet. Idempotent: a
+/// second call adds nothing, and an entry an operator removed stays removed only until the
+/// next start (the bundled catalog is the baseline).
+pub async fn seed_catalog(
+    target: &CatalogTarget<'_>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<SeedReport> {
+    let entries = bundled_catalog()?;
+    let existing: std::collections::HashSet<String> = target
+        .motions
+        .official()
+        .await
+        .context("listing official motions")?
+        .into_iter()
+        .map(|m| m.catalog_key)
+        .collect();
+    let mut report = SeedReport::default();
+    for entry in entries {
+        if existing.contains(&entry.key) {
+            report.present += 1;
+            continue;
+        }
+        let bytes =
+            bundled_clip(&entry.file).with_context(|| format!("bundled clip {}", entry.file))?;
+        let started = std::time::Instant::now();
+        import_bvh(target, &entry.key, &entry.name, &entry.tag, &bytes, cancel)
+            .await
+            .with_context(|| format!("seeding official motion {:?}", entry.key))?;
+        tracing::info!(key = %entry.key, elapsed_ms = started.elapsed().as_millis() as u64, "official motion seeded");
+        report.added.push(entry.key);
+    }
+    Ok(report)
+}
+
+/// Builds and stores one official motion from BVH bytes (replacing one with the same key).
+pub async fn import_bvh(
+    target: &CatalogTarget<'_>,
+    key: &str,
+    name: &str,
+    tag: &str,
+    bvh: &[u8],
+    cancel: &CancellationToken,
+) -> anyhow::Result<OfficialMotion> {
+    check_key(key)?;
+    check_tag(tag)?;
+    std::fs::create_dir_all(target.tmp_dir)
+        .with_context(|| format!("creating {}", target.tmp_dir.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix("catalog-")
+        .tempdir_in(target.tmp_dir)
+        .with_context(|| format!("creating a build directory in {}", target.tmp_dir.display()))?;
+    let built = catalog::build_from_bvh(bvh, work.path(), &target.build, cancel).await?;
+    publish(target, key, name, tag, &built).await
+}
+
+/// Stores the built files as blobs and records the motion; on failure the blobs are removed.
+async fn publish(
+    target: &CatalogTarget<'_>,
+    key: &str,
+    name: &str,
+    tag: &str,
+    built: &BuiltMotion,
+) -> anyhow::Result<OfficialMotion> {
+    let version = new_file_stem();
+    let duration_ms = (built.duration_s * 1000.0).round() as u64;
+    let (w, h) = (built.width, built.height);
+    let plan = [
+        (
+            &built.preview,
+            catalog::PREVIEW_NAME,
+            "video/mp4",
+            FileRole::Preview,
+            w,
+            h,
+            duration_ms,
+        ),
+        (
+            &built.cover,
+            catalog::COVER_NAME,
+            "image/jpeg",
+            FileRole::Cover,
+            w,
+            h,
+            0,
+        ),
+        (
+            &built.bvh_zip,
+            catalog::BVH_ZIP_NAME,
+            "application/zip",
+            FileRole::BvhZip,
+            0,
+            0,
+            0,
+        ),
+        (
+            &built.binary_zip,
+            catalog::BINARY_ZIP_NAME,
+            "application/zip",
+            FileRole::BinaryZip,
+            0,
+            0,
+            0,
+        ),
+    ];
+    let mut stored: Vec<String> = Vec::new();
+    let mut files: Vec<NewFile> = Vec::new();
+    let result: anyhow::Result<OfficialMotion> = async {
+        for (path, file_name, content_type, role, width, height, duration_ms) in plan {
+            let bytes = tokio::fs::read(path)
+                .await
+                .with_context(|| format!("reading {}", path.display()))?;
+            let blob_key = blob_keys::official(key, &version, file_name);
+            target
+                .blobs
+                .put_file(&blob_key, path)
+                .await
+                .with_context(|| format!("storing {file_name}"))?;
+            stored.push(blob_key.clone());
+            files.push(NewFile {
+                fid: new_fid(),
+                blob_key,
+                name: file_name.to_string(),
+                content_type: content_type.to_string(),
+                size: bytes.len() as u64,
+                sha256: sha256_hex(&bytes),
+                role,
+                width,
+                height,
+                duration_ms,
+            });
+        }
+        let [preview, cover, bvh_zip, binary_zip]: [NewFile; 4] = files
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("four files expected"))?;
+        let input = OfficialMotionInput {
+            catalog_key: key.to_string(),
+            name: name.to_string(),
+            tag: tag.to_string(),
+            files: MotionFiles {
+                preview,
+                cover,
+                bvh_zip,
+                binary_zip,
+            },
+        };
+        Ok(target
+            .motions
+            .upsert_official(&input)
+            .await
+            .context("recording the official motion")?)
+    }
+    .await;
+    if result.is_err() {
+        for k in &stored {
+            if let Err(e) = target.blobs.delete(k).await {
+                tracing::warn!(error = %e, "could not remove a blob of a failed import");
+            }
+        }
+    }
+    result
+}
+
+/// `motiond motions import|list|remove`.
+pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
+    let config = load_config(sources, Vec::new())?;
+    let store = crate::app::open_store(&config).await?;
+    let blobs: Arc<dyn BlobStore> = crate::app::open_blobs(&config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let motions = MotionService::new(store.clone(), store.clone(), blobs.clone(), clock);
+    let tmp_dir = config.tmp_dir().join("catalog");
+    let target = CatalogTarget {
+        motions: &motions,
+        blobs: blobs.as_ref(),
+        tmp_dir: &tmp_dir,
+        build: BuildOptions::default(),
+    };
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    match args.command {
+        MotionsCommand::Import(a) => {
+            let key = a.key.clone().unwrap_or_else(|| key_from_name(&a.name));
+            let m = import_file(&target, &config, &a.file, &key, &a.name, &a.tag, &cancel).await?;
+            println!(
+                "imported {:?} as official motion {} (key {})",
+                m.name, m.work_id, m.catalog_key
+            );
+        }
+        MotionsCommand::List => print!(
+            "{}",
+            format_list(
+                &motions
+                    .official()
+                    .await
+                    .context("listing official motions")?
+            )
+        ),
+        MotionsCommand::Remove { key } => {
+            if !motions
+                .remove_official(&key)
+                .await
+                .context("removing the official motion")?
+            {
+                bail!("no official motion with key {key:?} (see `motiond motions list`)");
+            }
+            println!("removed official motion {key}");
+        }
+    }
+    Ok(())
+}
+
+/// Largest BVH accepted by `import` (the reader's own limit).
+const MAX_BVH_BYTES: u64 = 64 << 20;
+
+/// Imports a BVH file as is, or a video through the engine (its solved BVH is then imported,
+/// so the preview is the same clean stick figure as the rest of the catalog).
+async fn import_file(
+    target: &CatalogTarget<'_>,
+    config: &Config,
+    file: &Path,
+    key: &str,
+    name: &str,
+    tag: &str,
+    cancel: &CancellationToken,
+) -> anyhow::Result<OfficialMotion> {
+    check_key(key)?;
+    check_tag(tag)?;
+    let meta = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?;
+    let head = read_head(file)?;
+    if looks_like_bvh(&head) {
+        if meta.len() > MAX_BVH_BYTES {
+            bail!(
+                "{} is larger than {} MiB",
+                file.display(),
+                MAX_BVH_BYTES >> 20
+            );
+        }
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        return import_bvh(target, key, name, tag, &bytes, cancel).await;
+    }
+    let container = motion_capture::media::sniff_file(file)
+        .with_context(|| format!("reading {}", file.display()))?;
+    if !matches!(container, Container::Mp4Mov | Container::Matroska) {
+        bail!(
+            "{} is neither a BVH file nor an MP4/QuickTime/Matroska video",
+            file.display()
+        );
+    }
+    std::fs::create_dir_all(target.tmp_dir)
+        .with_context(|| format!("creating {}", target.tmp_dir.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix("catalog-video-")
+        .tempdir_in(target.tmp_dir)
+        .context("build directory")?;
+    let mut opts = ExtractOptions::new(config.models_dir());
+    opts.preview = false;
+    let report = Engine::extract(
+        file,
+        &work.path().join("engine"),
+        opts,
+        cancel.clone(),
+        |_| {},
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("extracting the motion from {}: {e}", file.display()))?;
+    let bytes = std::fs::read(&report.files.bvh).context("reading the extracted BVH")?;
+    import_bvh(target, key, name, tag, &bytes, cancel).await
+}
+
+fn read_head(file: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64);
+    std::fs::File::open(file)
+        .with_context(|| format!("opening {}", file.display()))?
+        .take(64)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {}", file.display()))?;
+    Ok(head)
+}
+
+/// A BVH starts with `HIERARCHY`, after an optional BOM and whitespace.
+fn looks_like_bvh(head: &[u8]) -> bool {
+    let head = head
+        .strip_prefix(b"\xef\xbb\xbf".as_slice())
+        .unwrap_or(head);
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    head[start..].len() >= 9 && head[start..start + 9].eq_ignore_ascii_case(b"HIERARCHY")
+}
+
+/// Seeds the bundled catalog into a built application (what `serve` calls before listening).
+pub async fn seed_app_catalog(
+    app: &crate::app::App,
+    cancel: &CancellationToken,
+) -> anyhow::Result<SeedReport> {
+    let motions = MotionService::new(
+        app.store.clone(),
+        app.store.clone(),
+        app.blobs.clone(),
+        app.clock.clone(),
+    );
+    let tmp_dir = app.config.tmp_dir().join("catalog");
+    let target = CatalogTarget {
+        motions: &motions,
+        blobs: app.blobs.as_ref(),
+        tmp_dir: &tmp_dir,
+        build: BuildOptions::default(),
+    };
+    let report = seed_catalog(&target, cancel).await?;
+    if !report.added.is_empty() {
+        tracing::info!(
+            added = report.added.len(),
+            present = report.present,
+            "official catalog seeded"
+        );
+    }
+    Ok(report)
+}
+
+/// One line per official motion, for `motiond motions list`.
+pub fn format_list(motions: &[OfficialMotion]) -> String {
+    let mut out = format!("{:<17} {:<20} {:<8} {}\n", "workId", "key", "tag", "name");
+    for m in motions {
+        out.push_str(&format!(
+            "{:<17} {:<20} {:<8} {}\n",
+            m.work_id, m.catalog_key, m.tag, m.name
+        ));
+    }
+    out
+}
+
+/// The workId a key will get (shown by `import` before the work starts).
+pub fn work_id_of(key: &str) -> i64 {
+    official_work_id(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_catalog_is_valid_and_complete() {
+        let entries = bundled_catalog().unwrap();
+        assert_eq!(entries.len(), 10);
+        for tag in TAGS {
+            assert!(
+                entries.iter().any(|e| e.tag == tag),
+                "no motion tagged {tag}"
+            );
+        }
+        for e in &entries {
+            let bytes = bundled_clip(&e.file).unwrap();
+            let bvh = motion_capture::bvh::parse(&bytes)
+                .unwrap_or_else(|err| panic!("{}: {err}", e.file));
+            assert!(bvh.frame_count() > 60, "{}", e.key);
+            assert!(
+                !e.source.is_empty() && !e.license.is_empty(),
+                "{}: attribution",
+                e.key
+            );
+        }
+        // Distinct keys give distinct workIds.
+        let ids: std::collections::HashSet<i64> =
+            entries.iter().map(|e| work_id_of(&e.key)).collect();
+        assert_eq!(ids.len(), entries.len());
+    }
+
+    #[test]
+    fn bvh_is_recognised_by_its_first_word() {
+        assert!(looks_like_bvh(b"HIERARCHY\nROOT Hips"));
+        assert!(looks_like_bvh(b"\xef\xbb\xbf  \r\nhierarchy\n"));
+        assert!(!looks_like_bvh(b"\0\0\0\x18ftypmp42"));
+        assert!(!looks_like_bvh(b"HIER"));
+    }
+
+    #[test]
+    fn keys_from_names() {
+        assert_eq!(key_from_name("Zombie walk!"), "zombie-walk");
+        assert_eq!(key_from_name("  Jumping  Jacks "), "jumping-jacks");
+        assert_eq!(key_from_name("Ünïcode 2"), "n-code-2");
+        assert!(check_key(&key_from_name("Wave hello")).is_ok());
+        assert!(check_key("Bad Key").is_err());
+        assert!(check_tag("dance").is_ok());
+        assert!(check_tag("other").is_err());
+    }
+}
