@@ -41,11 +41,12 @@ pub struct BuildOptions {
     pub media_limits: media::Limits,
 }
 
+/// 480×480: covers and hover previews in the studio grid; the 3D viewer shows the detail.
 impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
-            width: 640,
-            height: 640,
+            width: 480,
+            height: 480,
             max_fps: MAX_PREVIEW_FPS,
             media_limits: media::Limits::default(),
         }
