@@ -279,3 +279,31 @@ fn glb_forward_kinematics_equals_the_bvh_files_own() {
         }
     }
 }
+
+/// The glbs of all 12 clips (19 to 60 joints, fingers included) pass the Khronos validator.
+#[test]
+fn glb_of_every_clip_passes_the_khronos_validator() {
+    let tools = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/js"));
+    assert!(
+        tools.join("node_modules/gltf-validator").exists(),
+        "gltf-validator missing: run scripts/test.sh (it runs npm ci in tools/js)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in clips() {
+        let animation = bvh::parse(&bytes).unwrap().to_animation().animation;
+        let path = dir.path().join(format!("{name}.glb"));
+        std::fs::write(&path, motion_capture::catalog::glb_for(&animation).unwrap()).unwrap();
+        let out = std::process::Command::new("node")
+            .arg(tools.join("validate_gltf.mjs"))
+            .arg(&path)
+            .output()
+            .expect("node runs (run scripts/test.sh)");
+        assert!(
+            out.status.success(),
+            "validator failed to run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["numErrors"], 0, "{name}: {report}");
+    }
+}
