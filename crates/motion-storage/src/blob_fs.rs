@@ -58,7 +58,7 @@ impl FsBlobStore {
             .join(uuid::Uuid::new_v4().simple().to_string())
     }
 
-    /// Writes via `fill` into a temp file, fsyncs it, and renames it to `key`.
+    /// Writes `src` into a temp file, fsyncs it, renames it to `key` and syncs the folder.
     async fn write_atomic(&self, key: &str, src: Source<'_>) -> StoreResult<()> {
         let dest = self.path_of(key)?;
         if let Some(parent) = dest.parent() {
@@ -89,7 +89,13 @@ impl FsBlobStore {
             out.sync_all().await.map_err(|e| io_err("fsync", &tmp, e))?;
             tokio::fs::rename(&tmp, &dest)
                 .await
-                .map_err(|e| io_err("rename", &dest, e))
+                .map_err(|e| io_err("rename", &dest, e))?;
+            // The rename is durable only once the directory entry is on disk; the row that
+            // points at this blob is committed right after, with synchronous=FULL.
+            if let Some(parent) = dest.parent() {
+                sync_dir(parent).await?;
+            }
+            Ok(())
         }
         .await;
         if result.is_err() {
@@ -97,6 +103,13 @@ impl FsBlobStore {
         }
         result
     }
+}
+
+async fn sync_dir(dir: &Path) -> StoreResult<()> {
+    let d = tokio::fs::File::open(dir)
+        .await
+        .map_err(|e| io_err("open", dir, e))?;
+    d.sync_all().await.map_err(|e| io_err("fsync", dir, e))
 }
 
 enum Source<'a> {

@@ -280,7 +280,6 @@ impl AssetService {
             out.write_all(&buf[..n]).await.map_err(SpoolError::Io)?;
         }
         out.flush().await.map_err(SpoolError::Io)?;
-        out.sync_all().await.map_err(SpoolError::Io)?;
         Ok(Spooled {
             file,
             size,
@@ -316,7 +315,10 @@ impl AssetService {
             duration_ms,
         };
         let cover_tmp = match t.kind {
-            AssetKind::Video => Some(self.make_cover(&spooled.file.path, duration_ms).await?),
+            AssetKind::Video => Some(
+                self.make_cover(&spooled.file.path, duration_ms, t.media_type)
+                    .await?,
+            ),
             AssetKind::Image => None,
         };
         let mut stored_keys = Vec::new();
@@ -371,7 +373,12 @@ impl AssetService {
     }
 
     /// One JPEG cover at `min(1.0 s, duration / 2)`.
-    async fn make_cover(&self, video: &Path, duration_ms: u64) -> Result<TempFile, ServiceError> {
+    async fn make_cover(
+        &self,
+        video: &Path,
+        duration_ms: u64,
+        media_type: &str,
+    ) -> Result<TempFile, ServiceError> {
         let cover = TempFile {
             path: self
                 .tmp_dir
@@ -382,8 +389,12 @@ impl AssetService {
             .make_cover(video, at_s, &cover.path)
             .await
             .map_err(|e| match e {
-                // The probe accepted the file, so a cover failure is still the file's fault.
-                InspectError::Invalid(m) | InspectError::Tool(m) => ServiceError::internal(m),
+                // The probe accepted the file but no frame decodes: still "not a valid file".
+                InspectError::Invalid(_) => ErrorCode::UploadInvalid {
+                    content_type: media_type.to_owned(),
+                }
+                .into(),
+                InspectError::Tool(m) => ServiceError::internal(m),
             })?;
         Ok(cover)
     }

@@ -10,7 +10,6 @@ mod tasks;
 mod users;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use motion_core::ports::{StoreError, StoreResult};
@@ -49,9 +48,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path`. Does not migrate.
     pub async fn open(path: &Path, opts: &SqliteOptions) -> StoreResult<Self> {
-        let url = format!("sqlite://{}", path.display());
-        let connect = SqliteConnectOptions::from_str(&url)
-            .map_err(map_err)?
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // A 200 promises survival of a power cut, which NORMAL does not give under WAL.
