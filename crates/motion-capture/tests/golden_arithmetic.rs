@@ -13,7 +13,10 @@ fn tracking_roi_arithmetic_matches_roi_next() {
     let mut all = Vec::new();
     for name in VIDEOS {
         let g = load(&format!("{name}.raw"));
-        let (w, h) = (g["width"].as_u64().unwrap() as u32, g["height"].as_u64().unwrap() as u32);
+        let (w, h) = (
+            g["width"].as_u64().unwrap() as u32,
+            g["height"].as_u64().unwrap() as u32,
+        );
         let mut filter = LandmarksFilter::<2>::new(AUX_FILTER);
         let mut errs = Vec::new();
         for f in g["frames"].as_array().unwrap() {
@@ -44,10 +47,17 @@ fn smoothing_arithmetic_matches_smooth_files() {
     for name in VIDEOS {
         let raw = load(&format!("{name}.raw"));
         let smooth = load(&format!("{name}.smooth"));
-        let (w, h) = (raw["width"].as_u64().unwrap() as u32, raw["height"].as_u64().unwrap() as u32);
+        let (w, h) = (
+            raw["width"].as_u64().unwrap() as u32,
+            raw["height"].as_u64().unwrap() as u32,
+        );
         let mut sm = OutputSmoother::default();
         let (mut px, mut mm, mut vis) = (0f32, 0f32, 0f32);
-        let frames = raw["frames"].as_array().unwrap().iter().zip(smooth["frames"].as_array().unwrap());
+        let frames = raw["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(smooth["frames"].as_array().unwrap());
         for (r, s) in frames {
             assert_eq!(r["found"], s["found"], "{name}: raw and smooth runs differ");
             if !r["found"].as_bool().unwrap() {
@@ -60,14 +70,24 @@ fn smoothing_arithmetic_matches_smooth_files() {
             let (img, wld) = sm.apply(t, s_obj, &lm33(&r["image"]), &lm33(&r["world"]), w, h);
             let (gi, gw) = (lm33(&s["image"]), lm33(&s["world"]));
             for k in 0..33 {
-                let d = (((img[k].x - gi[k].x) * w as f32).powi(2) + ((img[k].y - gi[k].y) * h as f32).powi(2)).sqrt();
+                let d = (((img[k].x - gi[k].x) * w as f32).powi(2)
+                    + ((img[k].y - gi[k].y) * h as f32).powi(2))
+                .sqrt();
                 px = px.max(d);
-                let dw = ((wld[k].x - gw[k].x).powi(2) + (wld[k].y - gw[k].y).powi(2) + (wld[k].z - gw[k].z).powi(2)).sqrt();
+                let dw = ((wld[k].x - gw[k].x).powi(2)
+                    + (wld[k].y - gw[k].y).powi(2)
+                    + (wld[k].z - gw[k].z).powi(2))
+                .sqrt();
                 mm = mm.max(dw * 1000.0);
                 vis = vis.max((img[k].visibility - gi[k].visibility).abs());
             }
         }
-        println!("smoothing {name}: image max {px:.4} px, world max {mm:.4} mm, visibility max {vis:.2e}");
-        assert!(px <= 0.1 && mm <= 0.1 && vis <= 1e-4, "{name}: {px} px, {mm} mm, {vis}");
+        println!(
+            "smoothing {name}: image max {px:.4} px, world max {mm:.4} mm, visibility max {vis:.2e}"
+        );
+        assert!(
+            px <= 0.1 && mm <= 0.1 && vis <= 1e-4,
+            "{name}: {px} px, {mm} mm, {vis}"
+        );
     }
 }

@@ -19,8 +19,19 @@ fn run(name: &str, smooth: bool) -> Run {
     let g = load(&format!("{name}.{}", if smooth { "smooth" } else { "raw" }));
     let gold = g["frames"].as_array().unwrap();
     let mut models = models();
-    let mut tracker = Tracker::new(&mut models, TrackerOptions { smooth_landmarks: smooth, static_image_mode: false });
-    let mut r = Run { frames: 0, pattern_mismatch: 0, px: Vec::new(), mm: Vec::new() };
+    let mut tracker = Tracker::new(
+        &mut models,
+        TrackerOptions {
+            smooth_landmarks: smooth,
+            static_image_mode: false,
+        },
+    );
+    let mut r = Run {
+        frames: 0,
+        pattern_mismatch: 0,
+        px: Vec::new(),
+        mm: Vec::new(),
+    };
     for_each_frame(&source_path(&g), |frame| {
         let gf = &gold[frame.index as usize];
         let dbg = tracker.process_debug(&frame).unwrap();
@@ -54,10 +65,28 @@ fn run(name: &str, smooth: bool) -> Run {
 const BOUNDS: [(&str, usize, f32, f32, f32); 11] = [
     ("videos__tfjs_pose_squats", 0, 4.0, 12.0, 15.0),
     ("videos__tfjs_pose_1_synthetic_dance", 0, 1.0, 3.0, 10.0),
-    ("videos__mmhuman3d_single_person_basketball", 0, 15.0, 30.0, 40.0),
+    (
+        "videos__mmhuman3d_single_person_basketball",
+        0,
+        15.0,
+        30.0,
+        40.0,
+    ),
     ("videos__intel_asl_walk_upperbody", 0, 1.0, 3.0, 2.0),
-    ("videos__intel_one_by_one_walk_in_10s", 15, 10.0, 40.0, 100.0),
-    ("videos__intel_one_by_one_person_detection", 150, 6.0, 40.0, 25.0),
+    (
+        "videos__intel_one_by_one_walk_in_10s",
+        15,
+        10.0,
+        40.0,
+        100.0,
+    ),
+    (
+        "videos__intel_one_by_one_person_detection",
+        150,
+        6.0,
+        40.0,
+        25.0,
+    ),
     ("videos__pose2sim_singleperson_cam01", 0, 2.0, 10.0, 8.0),
     ("videos__pose2sim_singleperson_cam02", 0, 2.0, 40.0, 8.0),
     ("videos__pose2sim_singleperson_cam03", 0, 2.0, 10.0, 8.0),
@@ -74,7 +103,10 @@ fn check(smooth: bool, skip_long: bool) {
         let r = run(name, smooth);
         let s = stats(&r.px);
         if r.pattern_mismatch > max_mismatch || s.median > med || s.p95 > p95 {
-            failures.push(format!("{name}: mismatches {} median {} p95 {}", r.pattern_mismatch, s.median, s.p95));
+            failures.push(format!(
+                "{name}: mismatches {} median {} p95 {}",
+                r.pattern_mismatch, s.median, s.p95
+            ));
         }
         let w = stats(&r.mm);
         if w.median > world_med {

@@ -10,7 +10,13 @@ use motion_capture::pose::{Tracker, TrackerOptions};
 #[test]
 fn static_images_match_mediapipe() {
     let mut models = models();
-    let mut tracker = Tracker::new(&mut models, TrackerOptions { smooth_landmarks: false, static_image_mode: true });
+    let mut tracker = Tracker::new(
+        &mut models,
+        TrackerOptions {
+            smooth_landmarks: false,
+            static_image_mode: true,
+        },
+    );
     for name in IMAGES {
         let g = load(name);
         let frame = decode_image_frame(&source_path(&g));
@@ -28,12 +34,18 @@ fn static_images_match_mediapipe() {
                     .zip(gd["kp"].as_array().unwrap())
                     .map(|(k, gk)| {
                         let gk = f32s(gk);
-                        (((k[0] - gk[0]) * w as f32).powi(2) + ((k[1] - gk[1]) * h as f32).powi(2)).sqrt()
+                        (((k[0] - gk[0]) * w as f32).powi(2) + ((k[1] - gk[1]) * h as f32).powi(2))
+                            .sqrt()
                     })
                     .fold(0f32, f32::max);
                 let roi_err = roi_px(&dbg.roi.unwrap(), &roi(&g["roi"]).unwrap(), w, h);
-                println!("{name}: detector score err {score_err:.2e}, keypoints {kp_err:.5} px, ROI {roi_err:.5} px");
-                assert!(score_err <= 1e-4 && kp_err <= 0.01 && roi_err <= 0.01, "{name}");
+                println!(
+                    "{name}: detector score err {score_err:.2e}, keypoints {kp_err:.5} px, ROI {roi_err:.5} px"
+                );
+                assert!(
+                    score_err <= 1e-4 && kp_err <= 0.01 && roi_err <= 0.01,
+                    "{name}"
+                );
             }
             (None, None) => println!("{name}: no detection, as in the golden"),
             (ours, gold) => panic!("{name}: detection ours {ours:?} vs golden {gold:?}"),
@@ -43,7 +55,9 @@ fn static_images_match_mediapipe() {
             let px = max_px(&pose.image, &gi, w, h);
             let mm = max_mm(&pose.world, &lm33(&g["world"]), &gi);
             let score = (dbg.pose_score.unwrap() - g["pose_score"].as_f64().unwrap() as f32).abs();
-            println!("{name}: image landmarks (vis>0.5) max {px:.4} px, world max {mm:.4} mm, presence err {score:.2e}");
+            println!(
+                "{name}: image landmarks (vis>0.5) max {px:.4} px, world max {mm:.4} mm, presence err {score:.2e}"
+            );
             assert!(px <= 1.0, "{name}: image landmarks off by {px} px");
             assert!(mm <= 5.0, "{name}: world landmarks off by {mm} mm");
         }

@@ -40,7 +40,9 @@ fn check_video(name: &str, tracker: &mut Tracker<'_>, t: &mut Totals) {
                         .zip(gd["kp"].as_array().unwrap())
                         .map(|(k, gk)| {
                             let gk = f32s(gk);
-                            (((k[0] - gk[0]) * w as f32).powi(2) + ((k[1] - gk[1]) * h as f32).powi(2)).sqrt()
+                            (((k[0] - gk[0]) * w as f32).powi(2)
+                                + ((k[1] - gk[1]) * h as f32).powi(2))
+                            .sqrt()
                         })
                         .fold(0f32, f32::max);
                     t.det_kp.push(kp);
@@ -82,7 +84,10 @@ fn landmark_stage_and_detector_match_per_frame() {
     let (px, mm) = (stats(&t.px), stats(&t.mm));
     let over_px = t.px.iter().filter(|v| **v > 1.0).count();
     let over_mm = t.mm.iter().filter(|v| **v > 5.0).count();
-    println!("open loop, {} frames with a ROI, found mismatches {}", t.frames, t.found_mismatch);
+    println!(
+        "open loop, {} frames with a ROI, found mismatches {}",
+        t.frames, t.found_mismatch
+    );
     println!("open loop image px (vis>0.5, per-frame max): {px}; frames > 1 px: {over_px}");
     println!("open loop world mm (vis>0.5, per-frame max): {mm}; frames > 5 mm: {over_mm}");
     println!(
@@ -94,10 +99,23 @@ fn landmark_stage_and_detector_match_per_frame() {
     );
     // "A few frames per thousand": at most 0.5 %.
     let allowance = (t.px.len() as f32 * 0.005).ceil() as usize;
-    assert!(t.found_mismatch <= allowance, "found/not-found differs on {} frames", t.found_mismatch);
-    assert!(over_px <= allowance, "{over_px} frames above 1 px (allowed {allowance})");
-    assert!(over_mm <= allowance, "{over_mm} frames above 5 mm (allowed {allowance})");
+    assert!(
+        t.found_mismatch <= allowance,
+        "found/not-found differs on {} frames",
+        t.found_mismatch
+    );
+    assert!(
+        over_px <= allowance,
+        "{over_px} frames above 1 px (allowed {allowance})"
+    );
+    assert!(
+        over_mm <= allowance,
+        "{over_mm} frames above 5 mm (allowed {allowance})"
+    );
     assert!(px.median <= 0.05, "median {} px", px.median);
     assert_eq!(t.det_mismatch, 0, "detector found/not found differs");
-    assert!(stats(&t.det_kp).max <= 0.01 && stats(&t.det_roi).max <= 0.01, "detector keypoints/ROI beyond 0.01 px");
+    assert!(
+        stats(&t.det_kp).max <= 0.01 && stats(&t.det_roi).max <= 0.01,
+        "detector keypoints/ROI beyond 0.01 px"
+    );
 }

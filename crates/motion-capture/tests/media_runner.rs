@@ -7,13 +7,21 @@ use std::time::Duration;
 
 use motion_capture::media::decode::decode_image;
 use motion_capture::media::{
-    Container, DecodeOptions, FfCommand, FrameSource, Limits, MediaError, extract_frame_jpeg, probe, sniff_file,
+    Container, DecodeOptions, FfCommand, FrameSource, Limits, MediaError, extract_frame_jpeg,
+    probe, sniff_file,
 };
 use tokio_util::sync::CancellationToken;
 
 fn ffmpeg_available() {
-    let ok = Command::new("ffmpeg").arg("-version").output().map(|o| o.status.success()).unwrap_or(false);
-    assert!(ok, "ffmpeg missing: run scripts/test.sh (it installs ffmpeg)");
+    let ok = Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "ffmpeg missing: run scripts/test.sh (it installs ffmpeg)"
+    );
 }
 
 /// Makes a test clip with the system ffmpeg (trusted generator input, not user media).
@@ -32,7 +40,16 @@ fn make(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 
 fn ffprobe_times_us(path: &Path) -> Vec<i64> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=best_effort_timestamp_time", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=best_effort_timestamp_time",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .unwrap();
@@ -41,11 +58,24 @@ fn ffprobe_times_us(path: &Path) -> Vec<i64> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["best_effort_timestamp_time"].as_str().unwrap().parse::<f64>().unwrap() * 1e6).round() as i64)
+        .map(|f| {
+            (f["best_effort_timestamp_time"]
+                .as_str()
+                .unwrap()
+                .parse::<f64>()
+                .unwrap()
+                * 1e6)
+                .round() as i64
+        })
         .collect()
 }
 
-async fn decode_all(path: &Path) -> (motion_capture::media::MediaInfo, Vec<motion_capture::types::RgbFrame>) {
+async fn decode_all(
+    path: &Path,
+) -> (
+    motion_capture::media::MediaInfo,
+    Vec<motion_capture::types::RgbFrame>,
+) {
     let cancel = CancellationToken::new();
     let c = sniff_file(path).unwrap();
     let info = probe(path, c, &Limits::default(), &cancel).await.unwrap();
@@ -60,15 +90,42 @@ async fn decode_all(path: &Path) -> (motion_capture::media::MediaInfo, Vec<motio
 #[tokio::test]
 async fn rotated_video_comes_out_upright() {
     let dir = tempfile::tempdir().unwrap();
-    let plain = make(dir.path(), "plain.mp4", &["-f", "lavfi", "-i", "testsrc=size=320x240:rate=10", "-t", "1", "-pix_fmt", "yuv420p"]);
-    let rot = make(dir.path(), "rot.mp4", &["-i", plain.to_str().unwrap(), "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
+    let plain = make(
+        dir.path(),
+        "plain.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=10",
+            "-t",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let rot = make(
+        dir.path(),
+        "rot.mp4",
+        &[
+            "-i",
+            plain.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+        ],
+    );
     let (info, frames) = decode_all(&rot).await;
     assert_eq!((info.coded_width, info.coded_height), (320, 240));
     assert_eq!((info.width, info.height, info.rotation_deg), (240, 320, 90));
     assert_eq!(frames.len(), 10);
     assert_eq!(info.frame_count, Some(10));
     for (i, f) in frames.iter().enumerate() {
-        assert_eq!((f.width, f.height, f.data.len(), f.index), (240, 320, 240 * 320 * 3, i as u64));
+        assert_eq!(
+            (f.width, f.height, f.data.len(), f.index),
+            (240, 320, 240 * 320 * 3, i as u64)
+        );
         assert_eq!(f.t_us, i as i64 * 100_000);
     }
 }
@@ -76,19 +133,54 @@ async fn rotated_video_comes_out_upright() {
 #[tokio::test]
 async fn odd_size_sixty_fps_and_matroska() {
     let dir = tempfile::tempdir().unwrap();
-    let odd = make(dir.path(), "odd.mp4", &["-f", "lavfi", "-i", "testsrc=size=853x480:rate=60", "-t", "0.5", "-pix_fmt", "yuv444p"]);
+    let odd = make(
+        dir.path(),
+        "odd.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=853x480:rate=60",
+            "-t",
+            "0.5",
+            "-pix_fmt",
+            "yuv444p",
+        ],
+    );
     let (info, frames) = decode_all(&odd).await;
     assert_eq!((info.width, info.height, info.fps), (853, 480, 60.0));
     assert_eq!(frames.len(), 30);
     assert!(frames.iter().all(|f| f.data.len() == 853 * 480 * 3));
-    assert_eq!(frames.iter().map(|f| f.t_us).collect::<Vec<_>>(), ffprobe_times_us(&odd));
+    assert_eq!(
+        frames.iter().map(|f| f.t_us).collect::<Vec<_>>(),
+        ffprobe_times_us(&odd)
+    );
 
-    let mkv = make(dir.path(), "clip.mkv", &["-f", "lavfi", "-i", "testsrc=size=321x241:rate=25", "-t", "0.4", "-c:v", "libvpx-vp9"]);
+    let mkv = make(
+        dir.path(),
+        "clip.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=321x241:rate=25",
+            "-t",
+            "0.4",
+            "-c:v",
+            "libvpx-vp9",
+        ],
+    );
     assert_eq!(sniff_file(&mkv).unwrap(), Container::Matroska);
     let (info, frames) = decode_all(&mkv).await;
-    assert_eq!((info.width, info.height, info.codec.as_str()), (321, 241, "vp9"));
+    assert_eq!(
+        (info.width, info.height, info.codec.as_str()),
+        (321, 241, "vp9")
+    );
     assert_eq!(frames.len(), 10);
-    assert_eq!(frames.iter().map(|f| f.t_us).collect::<Vec<_>>(), ffprobe_times_us(&mkv));
+    assert_eq!(
+        frames.iter().map(|f| f.t_us).collect::<Vec<_>>(),
+        ffprobe_times_us(&mkv)
+    );
 }
 
 #[tokio::test]
@@ -98,9 +190,18 @@ async fn variable_frame_rate_keeps_every_frame_and_its_time() {
         dir.path(),
         "vfr.mp4",
         &[
-            "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "1",
-            "-vf", "setpts='if(lt(N,10),N*0.0333/TB,(0.333+(N-10)*0.1)/TB)'",
-            "-fps_mode", "passthrough", "-pix_fmt", "yuv420p",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=30",
+            "-t",
+            "1",
+            "-vf",
+            "setpts='if(lt(N,10),N*0.0333/TB,(0.333+(N-10)*0.1)/TB)'",
+            "-fps_mode",
+            "passthrough",
+            "-pix_fmt",
+            "yuv420p",
         ],
     );
     let (_, frames) = decode_all(&vfr).await;
@@ -108,24 +209,42 @@ async fn variable_frame_rate_keeps_every_frame_and_its_time() {
     assert_eq!(frames.len(), expected.len());
     assert_eq!(frames.iter().map(|f| f.t_us).collect::<Vec<_>>(), expected);
     let gaps: Vec<i64> = frames.windows(2).map(|w| w[1].t_us - w[0].t_us).collect();
-    assert!(gaps.iter().any(|g| *g < 40_000) && gaps.iter().any(|g| *g > 90_000), "not VFR: {gaps:?}");
+    assert!(
+        gaps.iter().any(|g| *g < 40_000) && gaps.iter().any(|g| *g > 90_000),
+        "not VFR: {gaps:?}"
+    );
 }
 
 #[tokio::test]
 async fn playlists_and_scripts_disguised_as_mp4_never_reach_ffmpeg() {
     let dir = tempfile::tempdir().unwrap();
-    let other = make(dir.path(), "other.mp4", &["-f", "lavfi", "-i", "testsrc=size=64x64:rate=10", "-t", "1"]);
+    let other = make(
+        dir.path(),
+        "other.mp4",
+        &["-f", "lavfi", "-i", "testsrc=size=64x64:rate=10", "-t", "1"],
+    );
     let hls = dir.path().join("hls.mp4");
-    std::fs::write(&hls, format!("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\n{}\n#EXT-X-ENDLIST\n", other.display())).unwrap();
+    std::fs::write(
+        &hls,
+        format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\n{}\n#EXT-X-ENDLIST\n",
+            other.display()
+        ),
+    )
+    .unwrap();
     let concat = dir.path().join("concat.mp4");
     std::fs::write(&concat, "ffconcat version 1.0\nfile other.mp4\n").unwrap();
     let cancel = CancellationToken::new();
     for f in [&hls, &concat] {
         assert_eq!(sniff_file(f).unwrap(), Container::Unknown);
         // Even if a caller forces the mov demuxer, the whitelists refuse to follow the script.
-        let err = probe(f, Container::Mp4Mov, &Limits::default(), &cancel).await.unwrap_err();
+        let err = probe(f, Container::Mp4Mov, &Limits::default(), &cancel)
+            .await
+            .unwrap_err();
         assert!(err.is_bad_input(), "{err}");
-        let err = probe(f, Container::Unknown, &Limits::default(), &cancel).await.unwrap_err();
+        let err = probe(f, Container::Unknown, &Limits::default(), &cancel)
+            .await
+            .unwrap_err();
         assert!(err.is_bad_input(), "{err}");
     }
 }
@@ -133,17 +252,50 @@ async fn playlists_and_scripts_disguised_as_mp4_never_reach_ffmpeg() {
 #[tokio::test]
 async fn wrong_forced_demuxer_truncated_file_and_zero_bytes_are_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    let png = make(dir.path(), "a.png", &["-f", "lavfi", "-i", "testsrc=size=64x48:rate=1", "-frames:v", "1"]);
+    let png = make(
+        dir.path(),
+        "a.png",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48:rate=1",
+            "-frames:v",
+            "1",
+        ],
+    );
     let cancel = CancellationToken::new();
     // jpeg_pipe on a PNG exits 0 with a 0×0 stream: the parsed result must be checked.
-    let err = probe(&png, Container::Jpeg, &Limits::default(), &cancel).await.unwrap_err();
+    let err = probe(&png, Container::Jpeg, &Limits::default(), &cancel)
+        .await
+        .unwrap_err();
     assert!(err.is_bad_input(), "{err}");
-    let info = probe(&png, Container::Png, &Limits::default(), &cancel).await.unwrap();
-    assert_eq!((info.width, info.height, info.frame_count), (64, 48, Some(1)));
-    let frame = decode_image(&png, &info, &Limits::default(), &cancel).await.unwrap();
+    let info = probe(&png, Container::Png, &Limits::default(), &cancel)
+        .await
+        .unwrap();
+    assert_eq!(
+        (info.width, info.height, info.frame_count),
+        (64, 48, Some(1))
+    );
+    let frame = decode_image(&png, &info, &Limits::default(), &cancel)
+        .await
+        .unwrap();
     assert_eq!(frame.data.len(), 64 * 48 * 3);
 
-    let clip = make(dir.path(), "c.mp4", &["-f", "lavfi", "-i", "testsrc=size=64x64:rate=10", "-t", "2", "-movflags", "+faststart"]);
+    let clip = make(
+        dir.path(),
+        "c.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x64:rate=10",
+            "-t",
+            "2",
+            "-movflags",
+            "+faststart",
+        ],
+    );
     let bytes = std::fs::read(&clip).unwrap();
     let cut = dir.path().join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
@@ -165,13 +317,33 @@ async fn wrong_forced_demuxer_truncated_file_and_zero_bytes_are_bad_input() {
 #[tokio::test]
 async fn timeout_and_cancel_kill_the_process_group() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = make(dir.path(), "long.mp4", &["-f", "lavfi", "-i", "testsrc=size=640x480:rate=30", "-t", "20", "-preset", "ultrafast"]);
+    let clip = make(
+        dir.path(),
+        "long.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x480:rate=30",
+            "-t",
+            "20",
+            "-preset",
+            "ultrafast",
+        ],
+    );
     let cancel = CancellationToken::new();
     // `-re` makes ffmpeg read at real-time speed, so it cannot finish within the limit.
     let slow = |limits: Limits| {
-        FfCommand::ffmpeg(dir.path()).input_args(["-re"]).input_file("long.mp4", Container::Mp4Mov).args(["-f", "null", "-"]).limits(limits)
+        FfCommand::ffmpeg(dir.path())
+            .input_args(["-re"])
+            .input_file("long.mp4", Container::Mp4Mov)
+            .args(["-f", "null", "-"])
+            .limits(limits)
     };
-    let limits = Limits { timeout: Duration::from_millis(300), ..Limits::default() };
+    let limits = Limits {
+        timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
     let err = slow(limits).run(&cancel).await.unwrap_err();
     assert!(matches!(err, MediaError::Timeout { .. }), "{err}");
 
@@ -204,14 +376,46 @@ async fn missing_tool_is_reported_as_such() {
 #[tokio::test]
 async fn cover_frame_is_a_scaled_jpeg() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = make(dir.path(), "v.mp4", &["-f", "lavfi", "-i", "testsrc=size=640x360:rate=10", "-t", "2"]);
+    let clip = make(
+        dir.path(),
+        "v.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x360:rate=10",
+            "-t",
+            "2",
+        ],
+    );
     let out = dir.path().join("cover.jpg");
     let cancel = CancellationToken::new();
-    extract_frame_jpeg(&clip, Container::Mp4Mov, 1.0, &out, 320, &Limits::default(), &cancel).await.unwrap();
+    extract_frame_jpeg(
+        &clip,
+        Container::Mp4Mov,
+        1.0,
+        &out,
+        320,
+        &Limits::default(),
+        &cancel,
+    )
+    .await
+    .unwrap();
     assert_eq!(sniff_file(&out).unwrap(), Container::Jpeg);
-    let info = probe(&out, Container::Jpeg, &Limits::default(), &cancel).await.unwrap();
+    let info = probe(&out, Container::Jpeg, &Limits::default(), &cancel)
+        .await
+        .unwrap();
     assert_eq!((info.width, info.height), (320, 180));
-    let err = extract_frame_jpeg(&clip, Container::Mp4Mov, 50.0, &dir.path().join("none.jpg"), 320, &Limits::default(), &cancel).await;
+    let err = extract_frame_jpeg(
+        &clip,
+        Container::Mp4Mov,
+        50.0,
+        &dir.path().join("none.jpg"),
+        320,
+        &Limits::default(),
+        &cancel,
+    )
+    .await;
     assert!(err.unwrap_err().is_bad_input());
 }
 
@@ -221,7 +425,21 @@ async fn audio_streams_are_probed_and_ignored() {
     let clip = make(
         dir.path(),
         "av.mp4",
-        &["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:a", "aac", "-shortest"],
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440",
+            "-t",
+            "1",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
     );
     let (info, frames) = decode_all(&clip).await;
     assert_eq!(info.stream_count, 2);

@@ -32,7 +32,11 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { limits: Limits::default(), channel_frames: 3, max_frames: None }
+        DecodeOptions {
+            limits: Limits::default(),
+            channel_frames: 3,
+            max_frames: None,
+        }
     }
 }
 
@@ -57,13 +61,25 @@ impl FrameSource {
     ) -> Result<FrameSource, MediaError> {
         let (dir, name) = split_job_path(Tool::Ffmpeg, path)?;
         let (width, height) = (info.width, info.height);
-        let mut args: Vec<String> = vec!["-copyts".into(), "-fps_mode".into(), "passthrough".into()];
+        let mut args: Vec<String> =
+            vec!["-copyts".into(), "-fps_mode".into(), "passthrough".into()];
         if let Some(n) = opts.max_frames {
             args.extend(["-frames:v".into(), n.to_string()]);
         }
         args.extend(
-            ["-an", "-sn", "-dn", "-vf", TIMESTAMP_FILTER, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-                .map(String::from),
+            [
+                "-an",
+                "-sn",
+                "-dn",
+                "-vf",
+                TIMESTAMP_FILTER,
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "pipe:1",
+            ]
+            .map(String::from),
         );
         let (ts_tx, ts_rx) = mpsc::unbounded_channel::<f64>();
         let hook = Box::new(move |line: &str| match line.trim().parse::<f64>() {
@@ -116,14 +132,28 @@ async fn pump(
         match read_full(&mut stdout, &mut data).await {
             Ok(0) => break None,
             Ok(n) if n < frame_len => {
-                break Some(MediaError::bad_input(Tool::Ffmpeg, format!("truncated frame {index}: {n} of {frame_len} bytes")));
+                break Some(MediaError::bad_input(
+                    Tool::Ffmpeg,
+                    format!("truncated frame {index}: {n} of {frame_len} bytes"),
+                ));
             }
             Ok(_) => {}
-            Err(source) => break Some(MediaError::Io { tool: Tool::Ffmpeg, source }),
+            Err(source) => {
+                break Some(MediaError::Io {
+                    tool: Tool::Ffmpeg,
+                    source,
+                });
+            }
         }
         // The timestamp line is written before the frame leaves the filter graph.
         let t_us = clock.next(ts_rx.recv().await);
-        let frame = RgbFrame { width, height, t_us, index, data };
+        let frame = RgbFrame {
+            width,
+            height,
+            t_us,
+            index,
+            data,
+        };
         if tx.send(Ok(frame)).await.is_err() {
             // The consumer is gone: dropping `running` kills ffmpeg.
             return;
@@ -147,8 +177,15 @@ struct FrameClock {
 
 impl FrameClock {
     fn new(fps: f64) -> Self {
-        let step_us = if fps > 0.0 { (1e6 / fps).round().max(1.0) as i64 } else { 33_333 };
-        FrameClock { last: None, step_us }
+        let step_us = if fps > 0.0 {
+            (1e6 / fps).round().max(1.0) as i64
+        } else {
+            33_333
+        };
+        FrameClock {
+            last: None,
+            step_us,
+        }
     }
 
     fn next(&mut self, printed: Option<f64>) -> i64 {
@@ -187,7 +224,11 @@ pub async fn decode_image(
     if !matches!(info.container, Container::Png | Container::Jpeg) {
         return Err(MediaError::bad_input(Tool::Ffmpeg, "not an image"));
     }
-    let opts = DecodeOptions { limits: limits.clone(), channel_frames: 1, max_frames: Some(1) };
+    let opts = DecodeOptions {
+        limits: limits.clone(),
+        channel_frames: 1,
+        max_frames: Some(1),
+    };
     let mut src = FrameSource::open(path, info, &opts, cancel)?;
     let frame = src
         .next_frame()

@@ -96,8 +96,14 @@ pub async fn probe(
 /// Parses and checks ffprobe's `-show_streams -show_format -of json` output.
 pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, MediaError> {
     let bad = |r: String| MediaError::bad_input(Tool::Ffprobe, r);
-    let p: ProbeJson = serde_json::from_slice(json).map_err(|e| bad(format!("unreadable ffprobe output: {e}")))?;
-    let stream_count = p.format.as_ref().and_then(|f| f.nb_streams).unwrap_or(p.streams.len()).max(p.streams.len());
+    let p: ProbeJson =
+        serde_json::from_slice(json).map_err(|e| bad(format!("unreadable ffprobe output: {e}")))?;
+    let stream_count = p
+        .format
+        .as_ref()
+        .and_then(|f| f.nb_streams)
+        .unwrap_or(p.streams.len())
+        .max(p.streams.len());
     let v = p
         .streams
         .iter()
@@ -111,7 +117,11 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
         return Err(bad(format!("video stream is too large ({cw}x{ch})")));
     }
     let rotation_deg = rotation(v);
-    let (width, height) = if rotation_deg % 180 == 90 { (ch, cw) } else { (cw, ch) };
+    let (width, height) = if rotation_deg % 180 == 90 {
+        (ch, cw)
+    } else {
+        (cw, ch)
+    };
     let fps = if container.is_image() {
         0.0
     } else {
@@ -124,10 +134,18 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
         None
     } else {
         parse_f64(v.duration.as_deref())
-            .or_else(|| p.format.as_ref().and_then(|f| parse_f64(f.duration.as_deref())))
+            .or_else(|| {
+                p.format
+                    .as_ref()
+                    .and_then(|f| parse_f64(f.duration.as_deref()))
+            })
             .filter(|d| d.is_finite() && *d >= 0.0)
     };
-    let stated = v.nb_frames.as_deref().and_then(|n| n.parse::<u64>().ok()).filter(|n| *n > 0);
+    let stated = v
+        .nb_frames
+        .as_deref()
+        .and_then(|n| n.parse::<u64>().ok())
+        .filter(|n| *n > 0);
     let (frame_count, frame_count_estimated) = match (container.is_image(), stated, duration_s) {
         (true, _, _) => (Some(1), false),
         (false, Some(n), _) => (Some(n), false),
@@ -204,14 +222,30 @@ pub async fn extract_frame_jpeg(
     FfCommand::ffmpeg(dir)
         .input_args(["-ss", at.as_str()])
         .input_file(&name, container)
-        .args(["-frames:v", "1", "-an", "-sn", "-dn", "-vf", scale.as_str(), "-q:v", "3", "-f", "mjpeg", "-y"])
+        .args([
+            "-frames:v",
+            "1",
+            "-an",
+            "-sn",
+            "-dn",
+            "-vf",
+            scale.as_str(),
+            "-q:v",
+            "3",
+            "-f",
+            "mjpeg",
+            "-y",
+        ])
         .args([out_arg])
         .limits(limits.clone())
         .run(cancel)
         .await?;
     let len = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     if len == 0 {
-        return Err(MediaError::bad_input(Tool::Ffmpeg, format!("no frame at {at} s")));
+        return Err(MediaError::bad_input(
+            Tool::Ffmpeg,
+            format!("no frame at {at} s"),
+        ));
     }
     Ok(())
 }
@@ -228,7 +262,10 @@ mod tests {
     #[test]
     fn parses_a_rotated_phone_video() {
         let m = parse_probe_json(PHONE.as_bytes(), Container::Mp4Mov).unwrap();
-        assert_eq!((m.width, m.height, m.coded_width, m.coded_height), (1080, 1920, 1920, 1080));
+        assert_eq!(
+            (m.width, m.height, m.coded_width, m.coded_height),
+            (1080, 1920, 1920, 1080)
+        );
         assert_eq!(m.rotation_deg, 270);
         assert!((m.fps - 29.97).abs() < 0.01);
         assert_eq!(m.duration_s, Some(4.004));
@@ -247,8 +284,13 @@ mod tests {
 
     #[test]
     fn rejects_sizeless_absurd_or_streamless_input() {
-        let zero = r#"{"streams":[{"codec_type":"video","codec_name":"png","width":0,"height":0}]}"#;
-        assert!(parse_probe_json(zero.as_bytes(), Container::Jpeg).unwrap_err().is_bad_input());
+        let zero =
+            r#"{"streams":[{"codec_type":"video","codec_name":"png","width":0,"height":0}]}"#;
+        assert!(
+            parse_probe_json(zero.as_bytes(), Container::Jpeg)
+                .unwrap_err()
+                .is_bad_input()
+        );
         let huge = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":100000,"height":100000}]}"#;
         assert!(parse_probe_json(huge.as_bytes(), Container::Mp4Mov).is_err());
         let audio = r#"{"streams":[{"codec_type":"audio","codec_name":"aac"}]}"#;

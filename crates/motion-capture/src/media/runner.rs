@@ -60,7 +60,11 @@ pub enum MediaError {
         stderr_tail: String,
     },
     #[error("{tool} failed on our own data ({status}): {stderr_tail}")]
-    ToolFailed { tool: Tool, status: String, stderr_tail: String },
+    ToolFailed {
+        tool: Tool,
+        status: String,
+        stderr_tail: String,
+    },
     #[error("{tool} could not be started: not found on PATH")]
     ToolMissing { tool: Tool },
     #[error("{tool} timed out after {timeout:?}")]
@@ -82,7 +86,11 @@ impl MediaError {
     }
 
     pub(crate) fn bad_input(tool: Tool, reason: impl Into<String>) -> Self {
-        MediaError::BadInput { tool, reason: reason.into(), stderr_tail: String::new() }
+        MediaError::BadInput {
+            tool,
+            reason: reason.into(),
+            stderr_tail: String::new(),
+        }
     }
 }
 
@@ -209,7 +217,10 @@ impl FfCommand {
     /// The input is the user's file `file_name` inside the job directory, opened with the
     /// demuxer of `container` (from [`super::sniff`]). `file_name` must be a plain name.
     pub fn input_file(mut self, file_name: &str, container: Container) -> Self {
-        self.input = Some(Input::File { name: file_name.to_owned(), container });
+        self.input = Some(Input::File {
+            name: file_name.to_owned(),
+            container,
+        });
         self
     }
 
@@ -268,9 +279,11 @@ impl FfCommand {
             None => return Err(MediaError::bad_input(self.tool, "no input given")),
             Some(Input::File { name, container }) => {
                 check_plain_name(self.tool, name)?;
-                let (Some(demuxer), Some(formats), Some(codecs)) =
-                    (container.demuxer(), container.format_whitelist(), container.codec_whitelist())
-                else {
+                let (Some(demuxer), Some(formats), Some(codecs)) = (
+                    container.demuxer(),
+                    container.format_whitelist(),
+                    container.codec_whitelist(),
+                ) else {
                     return Err(MediaError::bad_input(self.tool, "unrecognised file format"));
                 };
                 let l = &self.limits;
@@ -324,7 +337,11 @@ impl FfCommand {
         cmd.args(args)
             .current_dir(&self.cwd)
             .env_clear()
-            .stdin(if stdin_piped { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin_piped {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
@@ -355,18 +372,27 @@ impl FfCommand {
         let mut running = self.spawn(cancel)?;
         let mut stdout = running.stdout.take().expect("stdout is piped");
         let mut buf = Vec::new();
-        let read = (&mut stdout).take(max as u64 + 1).read_to_end(&mut buf).await;
+        let read = (&mut stdout)
+            .take(max as u64 + 1)
+            .read_to_end(&mut buf)
+            .await;
         if let Err(source) = read {
             drop(running);
             return Err(MediaError::Io { tool, source });
         }
         if buf.len() > max {
             drop(running);
-            return Err(MediaError::bad_input(tool, format!("output exceeds {max} bytes")));
+            return Err(MediaError::bad_input(
+                tool,
+                format!("output exceeds {max} bytes"),
+            ));
         }
         drop(stdout);
         let stderr_tail = running.wait().await?;
-        Ok(Output { stdout: buf, stderr_tail })
+        Ok(Output {
+            stdout: buf,
+            stderr_tail,
+        })
     }
 
     /// Starts the process with piped stdout (and piped stdin for a raw-video input) for
@@ -395,7 +421,13 @@ impl FfCommand {
         let stderr_task = tokio::spawn(read_stderr_tail(stderr, hook));
         let dropped = CancellationToken::new();
         let (tx, rx) = oneshot::channel();
-        tokio::spawn(watch(child, self.limits.timeout, cancel.clone(), dropped.clone(), tx));
+        tokio::spawn(watch(
+            child,
+            self.limits.timeout,
+            cancel.clone(),
+            dropped.clone(),
+            tx,
+        ));
         Ok(Running {
             tool,
             user_input: self.user_input(),
@@ -418,7 +450,10 @@ fn check_plain_name(tool: Tool, name: &str) -> Result<(), MediaError> {
     if plain {
         Ok(())
     } else {
-        Err(MediaError::bad_input(tool, format!("input must be a plain file name in the job directory, got {name:?}")))
+        Err(MediaError::bad_input(
+            tool,
+            format!("input must be a plain file name in the job directory, got {name:?}"),
+        ))
     }
 }
 
@@ -551,7 +586,12 @@ impl Running {
     pub async fn wait(mut self) -> Result<String, MediaError> {
         drop(self.stdin.take());
         let tool = self.tool;
-        let ended = self.done.take().expect("wait once").await.unwrap_or(Ended::Dropped);
+        let ended = self
+            .done
+            .take()
+            .expect("wait once")
+            .await
+            .unwrap_or(Ended::Dropped);
         let stderr_tail = match self.stderr_task.take() {
             Some(t) => t.await.unwrap_or_default(),
             None => String::new(),
@@ -561,12 +601,23 @@ impl Running {
             Ended::Exited(status) => {
                 let status = describe(status);
                 if self.user_input {
-                    Err(MediaError::BadInput { tool, reason: status, stderr_tail })
+                    Err(MediaError::BadInput {
+                        tool,
+                        reason: status,
+                        stderr_tail,
+                    })
                 } else {
-                    Err(MediaError::ToolFailed { tool, status, stderr_tail })
+                    Err(MediaError::ToolFailed {
+                        tool,
+                        status,
+                        stderr_tail,
+                    })
                 }
             }
-            Ended::TimedOut => Err(MediaError::Timeout { tool, timeout: self.timeout }),
+            Ended::TimedOut => Err(MediaError::Timeout {
+                tool,
+                timeout: self.timeout,
+            }),
             Ended::Cancelled | Ended::Dropped => Err(MediaError::Cancelled { tool }),
             Ended::WaitFailed(source) => Err(MediaError::Io { tool, source }),
         }
@@ -584,10 +635,9 @@ fn describe(status: ExitStatus) -> String {
 
 /// The directory a user file lives in and its plain name, for [`FfCommand::input_file`].
 pub fn split_job_path(tool: Tool, path: &Path) -> Result<(PathBuf, String), MediaError> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| MediaError::bad_input(tool, format!("not a file path: {}", path.display())))?;
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+        MediaError::bad_input(tool, format!("not a file path: {}", path.display()))
+    })?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -605,7 +655,13 @@ mod tests {
 
     #[test]
     fn user_file_gets_every_hardening_flag() {
-        let a = strs(FfCommand::ffmpeg("/tmp").input_file("in.mp4", Container::Mp4Mov).args(["-f", "null", "-"]).build_args().unwrap());
+        let a = strs(
+            FfCommand::ffmpeg("/tmp")
+                .input_file("in.mp4", Container::Mp4Mov)
+                .args(["-f", "null", "-"])
+                .build_args()
+                .unwrap(),
+        );
         let joined = a.join(" ");
         for flag in [
             "-nostdin",
@@ -633,7 +689,12 @@ mod tests {
 
     #[test]
     fn ffprobe_gets_no_nostdin_and_matroska_no_mov_flags() {
-        let a = strs(FfCommand::ffprobe("/tmp").input_file("x.mkv", Container::Matroska).build_args().unwrap());
+        let a = strs(
+            FfCommand::ffprobe("/tmp")
+                .input_file("x.mkv", Container::Matroska)
+                .build_args()
+                .unwrap(),
+        );
         assert!(!a.contains(&"-nostdin".to_owned()));
         assert!(!a.contains(&"-enable_drefs".to_owned()));
         assert!(a.join(" ").contains("-f matroska"));
@@ -641,16 +702,44 @@ mod tests {
 
     #[test]
     fn refuses_unknown_containers_and_paths() {
-        assert!(FfCommand::ffprobe("/tmp").input_file("x", Container::Unknown).build_args().unwrap_err().is_bad_input());
-        assert!(FfCommand::ffprobe("/tmp").input_file("../x.mp4", Container::Mp4Mov).build_args().is_err());
-        assert!(FfCommand::ffprobe("/tmp").input_file("/etc/passwd", Container::Mp4Mov).build_args().is_err());
+        assert!(
+            FfCommand::ffprobe("/tmp")
+                .input_file("x", Container::Unknown)
+                .build_args()
+                .unwrap_err()
+                .is_bad_input()
+        );
+        assert!(
+            FfCommand::ffprobe("/tmp")
+                .input_file("../x.mp4", Container::Mp4Mov)
+                .build_args()
+                .is_err()
+        );
+        assert!(
+            FfCommand::ffprobe("/tmp")
+                .input_file("/etc/passwd", Container::Mp4Mov)
+                .build_args()
+                .is_err()
+        );
         assert!(FfCommand::ffprobe("/tmp").build_args().is_err());
     }
 
     #[test]
     fn raw_pipe_input_only_allows_pipe_rawvideo() {
-        let raw = RawVideoInput { width: 4, height: 2, pix_fmt: "rgb24".into(), frame_rate: "30".into() };
-        let a = strs(FfCommand::ffmpeg("/tmp").input_raw_video(raw).args(["out.mp4"]).build_args().unwrap()).join(" ");
+        let raw = RawVideoInput {
+            width: 4,
+            height: 2,
+            pix_fmt: "rgb24".into(),
+            frame_rate: "30".into(),
+        };
+        let a = strs(
+            FfCommand::ffmpeg("/tmp")
+                .input_raw_video(raw)
+                .args(["out.mp4"])
+                .build_args()
+                .unwrap(),
+        )
+        .join(" ");
         assert!(a.contains("-protocol_whitelist pipe -format_whitelist rawvideo -f rawvideo -pix_fmt rgb24 -s 4x2 -framerate 30"));
         assert!(a.ends_with("-i pipe:0 out.mp4"));
     }

@@ -74,7 +74,9 @@ impl Container {
 
 /// ISO-BMFF / QuickTime top-level box types that may start a file. `ftyp` is the norm; old
 /// QuickTime files may start with `moov`, `mdat`, `wide`, `free`, `skip` or `pnot`.
-const MOV_FIRST_BOXES: [&[u8; 4]; 7] = [b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"];
+const MOV_FIRST_BOXES: [&[u8; 4]; 7] = [
+    b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot",
+];
 
 /// Classifies the first bytes of a file (16 are enough).
 pub fn sniff_bytes(head: &[u8]) -> Container {
@@ -118,17 +120,38 @@ mod tests {
 
     #[test]
     fn recognises_each_family() {
-        assert_eq!(sniff_bytes(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00"), Container::Mp4Mov);
-        assert_eq!(sniff_bytes(b"\x00\x00\x00\x08wide\x00\x00"), Container::Mp4Mov);
-        assert_eq!(sniff_bytes(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81"), Container::Matroska);
-        assert_eq!(sniff_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"), Container::Png);
-        assert_eq!(sniff_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF"), Container::Jpeg);
+        assert_eq!(
+            sniff_bytes(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00"),
+            Container::Mp4Mov
+        );
+        assert_eq!(
+            sniff_bytes(b"\x00\x00\x00\x08wide\x00\x00"),
+            Container::Mp4Mov
+        );
+        assert_eq!(
+            sniff_bytes(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81"),
+            Container::Matroska
+        );
+        assert_eq!(
+            sniff_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"),
+            Container::Png
+        );
+        assert_eq!(
+            sniff_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF"),
+            Container::Jpeg
+        );
     }
 
     #[test]
     fn rejects_playlists_scripts_and_garbage() {
-        assert_eq!(sniff_bytes(b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n"), Container::Unknown);
-        assert_eq!(sniff_bytes(b"ffconcat version 1.0\nfile other.mp4\n"), Container::Unknown);
+        assert_eq!(
+            sniff_bytes(b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n"),
+            Container::Unknown
+        );
+        assert_eq!(
+            sniff_bytes(b"ffconcat version 1.0\nfile other.mp4\n"),
+            Container::Unknown
+        );
         assert_eq!(sniff_bytes(b"<html><body>"), Container::Unknown);
         assert_eq!(sniff_bytes(b""), Container::Unknown);
         assert_eq!(sniff_bytes(b"\x00\x00\x00\x04ftyp"), Container::Unknown);
@@ -137,9 +160,23 @@ mod tests {
 
     #[test]
     fn every_known_container_has_flags() {
-        for c in [Container::Mp4Mov, Container::Matroska, Container::Png, Container::Jpeg] {
-            assert!(c.demuxer().is_some() && c.format_whitelist().is_some() && c.codec_whitelist().is_some());
-            assert!(c.format_whitelist().unwrap().split(',').any(|f| Some(f) == c.demuxer()));
+        for c in [
+            Container::Mp4Mov,
+            Container::Matroska,
+            Container::Png,
+            Container::Jpeg,
+        ] {
+            assert!(
+                c.demuxer().is_some()
+                    && c.format_whitelist().is_some()
+                    && c.codec_whitelist().is_some()
+            );
+            assert!(
+                c.format_whitelist()
+                    .unwrap()
+                    .split(',')
+                    .any(|f| Some(f) == c.demuxer())
+            );
         }
         assert!(Container::Unknown.demuxer().is_none());
     }

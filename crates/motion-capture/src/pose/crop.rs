@@ -39,13 +39,25 @@ pub struct RectPx {
 impl RectPx {
     /// The whole frame (the detector's input rectangle).
     pub fn whole(width: u32, height: u32) -> Self {
-        RectPx { cx: 0.5 * width as f32, cy: 0.5 * height as f32, w: width as f32, h: height as f32, rotation: 0.0 }
+        RectPx {
+            cx: 0.5 * width as f32,
+            cy: 0.5 * height as f32,
+            w: width as f32,
+            h: height as f32,
+            rotation: 0.0,
+        }
     }
 
     /// A normalised ROI in pixels (`GetRoi`).
     pub fn from_roi(roi: &Roi, width: u32, height: u32) -> Self {
         let (wf, hf) = (width as f32, height as f32);
-        RectPx { cx: roi.cx * wf, cy: roi.cy * hf, w: roi.w * wf, h: roi.h * hf, rotation: roi.rotation }
+        RectPx {
+            cx: roi.cx * wf,
+            cy: roi.cy * hf,
+            w: roi.w * wf,
+            h: roi.h * hf,
+            rotation: roi.rotation,
+        }
     }
 
     /// Keep-aspect-ratio padding for a square tensor (`PadRoi`): grows the short side and
@@ -55,11 +67,21 @@ impl RectPx {
         if 1.0 > r {
             self.h = self.w;
             let v = (1.0 - r) / 2.0;
-            Padding { left: 0.0, top: v, right: 0.0, bottom: v }
+            Padding {
+                left: 0.0,
+                top: v,
+                right: 0.0,
+                bottom: v,
+            }
         } else {
             self.w = self.h;
             let hpad = (1.0 - 1.0 / r) / 2.0;
-            Padding { left: hpad, top: 0.0, right: hpad, bottom: 0.0 }
+            Padding {
+                left: hpad,
+                top: 0.0,
+                right: hpad,
+                bottom: 0.0,
+            }
         }
     }
 
@@ -118,8 +140,9 @@ fn solve_lu(a: &mut [[f64; 8]; 8], b: &mut [f64; 8]) -> [f64; 8] {
         let d = -1.0 / a[i][i];
         for j in i + 1..N {
             let alpha = a[j][i] * d;
-            for c in i + 1..N {
-                a[j][c] += alpha * a[i][c];
+            let pivot_row = a[i];
+            for (dst, src) in a[j][i + 1..].iter_mut().zip(&pivot_row[i + 1..]) {
+                *dst += alpha * src;
             }
             b[j] += alpha * b[i];
         }
@@ -137,7 +160,8 @@ fn solve_lu(a: &mut [[f64; 8]; 8], b: &mut [f64; 8]) -> [f64; 8] {
 
 /// The 3×3 inverse as OpenCV's `invert` computes it for small matrices (adjugate / determinant).
 pub fn invert3(m: &[f64; 9]) -> [f64; 9] {
-    let det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
+    let det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6])
+        + m[2] * (m[3] * m[7] - m[4] * m[6]);
     if det == 0.0 {
         return [0.0; 9];
     }
@@ -168,24 +192,48 @@ pub struct ValueRange {
 
 impl ValueRange {
     /// [−1, 1] (detector).
-    pub const SIGNED: ValueRange = ValueRange { scale: 2.0 / 255.0, offset: -1.0 };
+    pub const SIGNED: ValueRange = ValueRange {
+        scale: 2.0 / 255.0,
+        offset: -1.0,
+    };
     /// [0, 1] (landmark model).
-    pub const UNIT: ValueRange = ValueRange { scale: 1.0 / 255.0, offset: 0.0 };
+    pub const UNIT: ValueRange = ValueRange {
+        scale: 1.0 / 255.0,
+        offset: 0.0,
+    };
 }
 
-/// Crops `rect` (in pixels, before padding) out of the packed RGB frame `rgb` (`width`×`height`)
-/// into the n×n NHWC tensor `out` (length n·n·3). Returns the letterbox padding.
+/// A packed RGB image (3 bytes per pixel, no row padding).
+#[derive(Clone, Copy, Debug)]
+pub struct ImageRef<'a> {
+    pub rgb: &'a [u8],
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The tensor a crop produces: n×n, border rule, value range.
+#[derive(Clone, Copy, Debug)]
+pub struct TensorSpec {
+    pub n: usize,
+    pub border: Border,
+    pub range: ValueRange,
+}
+
+/// Crops `rect` (in pixels, before padding) out of `img` into the n×n NHWC tensor `out`
+/// (length n·n·3). Returns the letterbox padding.
 pub fn crop_to_tensor(
-    rgb: &[u8],
-    width: u32,
-    height: u32,
+    img: ImageRef<'_>,
     mut rect: RectPx,
-    n: usize,
-    border: Border,
-    range: ValueRange,
+    spec: &TensorSpec,
     out: &mut [f32],
 ) -> Padding {
-    assert_eq!(rgb.len(), width as usize * height as usize * 3, "frame size");
+    let (rgb, width, height) = (img.rgb, img.width, img.height);
+    let (n, border, range) = (spec.n, spec.border, spec.range);
+    assert_eq!(
+        rgb.len(),
+        width as usize * height as usize * 3,
+        "frame size"
+    );
     assert_eq!(out.len(), n * n * 3, "tensor size");
     let padding = rect.pad_to_square();
     let nf = n as f32;
@@ -193,7 +241,12 @@ pub fn crop_to_tensor(
     let m = invert3(&perspective_transform(&rect.corners(), &dst));
     // 256 possible 8-bit values → tensor value, computed once.
     let lut: [f32; 256] = std::array::from_fn(|q| (q as f32).mul_add(range.scale, range.offset));
-    let sampler = Sampler { rgb, w: width as i32, h: height as i32, border };
+    let sampler = Sampler {
+        rgb,
+        w: width as i32,
+        h: height as i32,
+        border,
+    };
     for v in 0..n {
         let row = &mut out[v * n * 3..(v + 1) * n * 3];
         for bx in (0..n).step_by(BLOCK_W) {
@@ -238,28 +291,31 @@ impl Sampler<'_> {
         let w01 = (32 - fx) * fy;
         let w11 = fx * fy;
         let inside = x0 >= 0 && y0 >= 0 && x0 + 1 < self.w && y0 + 1 < self.h;
-        let mut out = [0u8; 3];
+        let mix = |p00: &[u8], p10: &[u8], p01: &[u8], p11: &[u8]| -> [u8; 3] {
+            std::array::from_fn(|c| {
+                let s = w00 * p00[c] as i32
+                    + w10 * p10[c] as i32
+                    + w01 * p01[c] as i32
+                    + w11 * p11[c] as i32;
+                ((s + 512) >> 10) as u8
+            })
+        };
         if inside {
             let i00 = (y0 * self.w + x0) as usize * 3;
             let i01 = i00 + self.w as usize * 3;
-            for c in 0..3 {
-                let s = w00 * self.rgb[i00 + c] as i32
-                    + w10 * self.rgb[i00 + 3 + c] as i32
-                    + w01 * self.rgb[i01 + c] as i32
-                    + w11 * self.rgb[i01 + 3 + c] as i32;
-                out[c] = ((s + 512) >> 10) as u8;
-            }
-            return out;
+            let r = self.rgb;
+            return mix(
+                &r[i00..i00 + 3],
+                &r[i00 + 3..i00 + 6],
+                &r[i01..i01 + 3],
+                &r[i01 + 3..i01 + 6],
+            );
         }
         let p00 = self.pixel(x0, y0);
         let p10 = self.pixel(x0 + 1, y0);
         let p01 = self.pixel(x0, y0 + 1);
         let p11 = self.pixel(x0 + 1, y0 + 1);
-        for c in 0..3 {
-            let s = w00 * p00[c] as i32 + w10 * p10[c] as i32 + w01 * p01[c] as i32 + w11 * p11[c] as i32;
-            out[c] = ((s + 512) >> 10) as u8;
-        }
-        out
+        mix(&p00, &p10, &p01, &p11)
     }
 
     #[inline]
@@ -296,13 +352,28 @@ mod tests {
 
     #[test]
     fn corners_of_an_unrotated_rect() {
-        let r = RectPx { cx: 10.0, cy: 20.0, w: 4.0, h: 6.0, rotation: 0.0 };
-        assert_eq!(r.corners(), [[8.0, 23.0], [8.0, 17.0], [12.0, 17.0], [12.0, 23.0]]);
+        let r = RectPx {
+            cx: 10.0,
+            cy: 20.0,
+            w: 4.0,
+            h: 6.0,
+            rotation: 0.0,
+        };
+        assert_eq!(
+            r.corners(),
+            [[8.0, 23.0], [8.0, 17.0], [12.0, 17.0], [12.0, 23.0]]
+        );
     }
 
     #[test]
     fn transform_maps_corners_to_tensor_corners() {
-        let r = RectPx { cx: 100.3, cy: 80.7, w: 50.0, h: 50.0, rotation: 0.4 };
+        let r = RectPx {
+            cx: 100.3,
+            cy: 80.7,
+            w: 50.0,
+            h: 50.0,
+            rotation: 0.4,
+        };
         let c = r.corners();
         let dst = [[0.0, 256.0], [0.0, 0.0], [256.0, 0.0], [256.0, 256.0]];
         let m = perspective_transform(&c, &dst);
@@ -313,7 +384,13 @@ mod tests {
             assert!(((m[3] * x + m[4] * y + m[5]) / w - d[1] as f64).abs() < 1e-3);
         }
         let inv = invert3(&m);
-        let id: Vec<f64> = (0..9).map(|k| (0..3).map(|j| m[(k / 3) * 3 + j] * inv[j * 3 + k % 3]).sum()).collect();
+        let id: Vec<f64> = (0..9)
+            .map(|k| {
+                (0..3)
+                    .map(|j| m[(k / 3) * 3 + j] * inv[j * 3 + k % 3])
+                    .sum()
+            })
+            .collect();
         for (k, v) in id.iter().enumerate() {
             assert!((v - if k % 4 == 0 { 1.0 } else { 0.0 }).abs() < 1e-9);
         }
@@ -323,18 +400,81 @@ mod tests {
     #[test]
     fn identity_crop_copies_pixels_and_borders() {
         let rgb: Vec<u8> = (0..4 * 4 * 3).map(|i| (i * 5) as u8).collect();
-        let rect = RectPx { cx: 2.0, cy: 2.0, w: 4.0, h: 4.0, rotation: 0.0 };
+        let rect = RectPx {
+            cx: 2.0,
+            cy: 2.0,
+            w: 4.0,
+            h: 4.0,
+            rotation: 0.0,
+        };
         let mut out = vec![0f32; 4 * 4 * 3];
-        crop_to_tensor(&rgb, 4, 4, rect, 4, Border::Zero, ValueRange { scale: 1.0, offset: 0.0 }, &mut out);
+        crop_to_tensor(
+            ImageRef {
+                rgb: &rgb,
+                width: 4,
+                height: 4,
+            },
+            rect,
+            &TensorSpec {
+                n: 4,
+                border: Border::Zero,
+                range: ValueRange {
+                    scale: 1.0,
+                    offset: 0.0,
+                },
+            },
+            &mut out,
+        );
         for (o, i) in out.iter().zip(&rgb) {
             assert_eq!(*o, *i as f32);
         }
         // Shift by half a pixel: averages of neighbours, rounded half up; outside reads 0 or edge.
-        let rect = RectPx { cx: 2.5, cy: 2.0, w: 4.0, h: 4.0, rotation: 0.0 };
-        crop_to_tensor(&rgb, 4, 4, rect, 4, Border::Zero, ValueRange { scale: 1.0, offset: 0.0 }, &mut out);
-        assert_eq!(out[0], ((rgb[0] as i32 * 512 + rgb[3] as i32 * 512 + 512) >> 10) as f32);
+        let rect = RectPx {
+            cx: 2.5,
+            cy: 2.0,
+            w: 4.0,
+            h: 4.0,
+            rotation: 0.0,
+        };
+        crop_to_tensor(
+            ImageRef {
+                rgb: &rgb,
+                width: 4,
+                height: 4,
+            },
+            rect,
+            &TensorSpec {
+                n: 4,
+                border: Border::Zero,
+                range: ValueRange {
+                    scale: 1.0,
+                    offset: 0.0,
+                },
+            },
+            &mut out,
+        );
+        assert_eq!(
+            out[0],
+            ((rgb[0] as i32 * 512 + rgb[3] as i32 * 512 + 512) >> 10) as f32
+        );
         assert_eq!(out[9], ((rgb[9] as i32 * 512 + 512) >> 10) as f32);
-        crop_to_tensor(&rgb, 4, 4, rect, 4, Border::Replicate, ValueRange { scale: 1.0, offset: 0.0 }, &mut out);
+        crop_to_tensor(
+            ImageRef {
+                rgb: &rgb,
+                width: 4,
+                height: 4,
+            },
+            rect,
+            &TensorSpec {
+                n: 4,
+                border: Border::Replicate,
+                range: ValueRange {
+                    scale: 1.0,
+                    offset: 0.0,
+                },
+            },
+            &mut out,
+        );
         assert_eq!(out[9], rgb[9] as f32);
     }
 
@@ -343,10 +483,34 @@ mod tests {
     /// source point (3 − v, u): tensor rows walk image columns from the right.
     #[test]
     fn quarter_turn_rotates_the_image() {
-        let rgb: Vec<u8> = (0..9).flat_map(|i| [(10 * (i / 3) + i % 3) as u8; 3]).collect();
-        let rect = RectPx { cx: 1.5, cy: 1.5, w: 3.0, h: 3.0, rotation: std::f32::consts::FRAC_PI_2 };
+        let rgb: Vec<u8> = (0..9)
+            .flat_map(|i| [(10 * (i / 3) + i % 3) as u8; 3])
+            .collect();
+        let rect = RectPx {
+            cx: 1.5,
+            cy: 1.5,
+            w: 3.0,
+            h: 3.0,
+            rotation: std::f32::consts::FRAC_PI_2,
+        };
         let mut out = vec![0f32; 27];
-        crop_to_tensor(&rgb, 3, 3, rect, 3, Border::Replicate, ValueRange { scale: 1.0, offset: 0.0 }, &mut out);
+        crop_to_tensor(
+            ImageRef {
+                rgb: &rgb,
+                width: 3,
+                height: 3,
+            },
+            rect,
+            &TensorSpec {
+                n: 3,
+                border: Border::Replicate,
+                range: ValueRange {
+                    scale: 1.0,
+                    offset: 0.0,
+                },
+            },
+            &mut out,
+        );
         let got: Vec<f32> = out.chunks(3).map(|p| p[0]).collect();
         // I(x, y) = 10·y + x; x = 3 is replicated from x = 2.
         assert_eq!(got, vec![2.0, 12.0, 22.0, 2.0, 12.0, 22.0, 1.0, 11.0, 21.0]);

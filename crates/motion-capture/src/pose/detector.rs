@@ -32,7 +32,10 @@ pub fn anchors() -> Vec<[f32; 2]> {
         let fm = DETECTOR_SIZE.div_ceil(stride);
         for y in 0..fm {
             for x in 0..fm {
-                let c = [(x as f32 + 0.5) * 1.0 / fm as f32, (y as f32 + 0.5) * 1.0 / fm as f32];
+                let c = [
+                    (x as f32 + 0.5) * 1.0 / fm as f32,
+                    (y as f32 + 0.5) * 1.0 / fm as f32,
+                ];
                 out.extend(std::iter::repeat_n(c, per_cell));
             }
         }
@@ -61,12 +64,17 @@ pub fn decode(boxes: &[f32], scores: &[f32], anchors: &[[f32; 2]]) -> Vec<Detect
         let h = r[3] / s * 1.0;
         let (xmin, ymin, xmax, ymax) = (xc - w / 2.0, yc - h / 2.0, xc + w / 2.0, yc + h / 2.0);
         let (bw, bh) = (xmax - xmin, ymax - ymin);
-        // `!(x >= 0)` also drops NaN.
-        if !(bw >= 0.0) || !(bh >= 0.0) {
+        // Negative or NaN sizes are dropped.
+        if bw.is_nan() || bh.is_nan() || bw < 0.0 || bh < 0.0 {
             continue;
         }
-        let keypoints = std::array::from_fn(|k| [r[4 + 2 * k] / s * 1.0 + a[0], r[5 + 2 * k] / s * 1.0 + a[1]]);
-        out.push(Detection { score, bbox: [xmin, ymin, bw, bh], keypoints });
+        let keypoints =
+            std::array::from_fn(|k| [r[4 + 2 * k] / s * 1.0 + a[0], r[5 + 2 * k] / s * 1.0 + a[1]]);
+        out.push(Detection {
+            score,
+            bbox: [xmin, ymin, bw, bh],
+            keypoints,
+        });
     }
     out
 }
@@ -90,8 +98,9 @@ pub fn weighted_nms(mut dets: Vec<Detection>) -> Vec<Detection> {
     let mut out = Vec::new();
     while !dets.is_empty() {
         let top = dets[0];
-        let (cluster, rest): (Vec<Detection>, Vec<Detection>) =
-            dets.into_iter().partition(|d| iou(&top.bbox, &d.bbox) > NMS_IOU);
+        let (cluster, rest): (Vec<Detection>, Vec<Detection>) = dets
+            .into_iter()
+            .partition(|d| iou(&top.bbox, &d.bbox) > NMS_IOU);
         if cluster.is_empty() {
             out.push(top);
             break;
@@ -117,9 +126,18 @@ fn weighted_mean(top: Detection, cluster: &[Detection]) -> Detection {
             acc[1] += p[1] * s;
         }
     }
-    let bbox = [xmin / total, ymin / total, (xmax - xmin) / total, (ymax - ymin) / total];
+    let bbox = [
+        xmin / total,
+        ymin / total,
+        (xmax - xmin) / total,
+        (ymax - ymin) / total,
+    ];
     let keypoints = kp.map(|p| [p[0] / total, p[1] / total]);
-    Detection { score: top.score, bbox, keypoints }
+    Detection {
+        score: top.score,
+        bbox,
+        keypoints,
+    }
 }
 
 /// Undoes the detector crop's letterbox padding: tensor-normalised → frame-normalised.
@@ -129,14 +147,26 @@ pub fn remove_letterbox(d: &Detection, p: &Padding) -> Detection {
     let fy = |y: f32| (y - p.top) / (1.0 - tb);
     Detection {
         score: d.score,
-        bbox: [fx(d.bbox[0]), fy(d.bbox[1]), d.bbox[2] / (1.0 - lr), d.bbox[3] / (1.0 - tb)],
+        bbox: [
+            fx(d.bbox[0]),
+            fy(d.bbox[1]),
+            d.bbox[2] / (1.0 - lr),
+            d.bbox[3] / (1.0 - tb),
+        ],
         keypoints: d.keypoints.map(|k| [fx(k[0]), fy(k[1])]),
     }
 }
 
 /// Decode, NMS, letterbox removal; the best detection (the pipeline is single-person).
-pub fn best_detection(boxes: &[f32], scores: &[f32], anchors: &[[f32; 2]], padding: &Padding) -> Option<Detection> {
-    weighted_nms(decode(boxes, scores, anchors)).first().map(|d| remove_letterbox(d, padding))
+pub fn best_detection(
+    boxes: &[f32],
+    scores: &[f32],
+    anchors: &[[f32; 2]],
+    padding: &Padding,
+) -> Option<Detection> {
+    weighted_nms(decode(boxes, scores, anchors))
+        .first()
+        .map(|d| remove_letterbox(d, padding))
 }
 
 #[cfg(test)]
@@ -156,7 +186,11 @@ mod tests {
     }
 
     fn det(score: f32, x: f32) -> Detection {
-        Detection { score, bbox: [x, 0.0, 0.2, 0.2], keypoints: [[x, 0.5]; 4] }
+        Detection {
+            score,
+            bbox: [x, 0.0, 0.2, 0.2],
+            keypoints: [[x, 0.5]; 4],
+        }
     }
 
     #[test]
@@ -177,14 +211,21 @@ mod tests {
         let mut boxes = vec![0f32; NUM_ANCHORS * 12];
         let mut scores = vec![-5f32; NUM_ANCHORS];
         scores[3] = 1000.0; // clipped to 100
-        boxes[3 * 12..3 * 12 + 12].copy_from_slice(&[22.4, -22.4, 44.8, 22.4, 11.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        boxes[3 * 12..3 * 12 + 12].copy_from_slice(&[
+            22.4, -22.4, 44.8, 22.4, 11.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+        ]);
         let d = decode(&boxes, &scores, &a);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].score, 1.0);
         assert!((d[0].bbox[0] - (a[3][0] + 0.1 - 0.1)).abs() < 1e-6);
         assert!((d[0].bbox[2] - 0.2).abs() < 1e-6 && (d[0].bbox[3] - 0.1).abs() < 1e-6);
         assert!((d[0].keypoints[0][0] - (a[3][0] + 0.05)).abs() < 1e-6);
-        let p = Padding { left: 0.0, top: 0.25, right: 0.0, bottom: 0.25 };
+        let p = Padding {
+            left: 0.0,
+            top: 0.25,
+            right: 0.0,
+            bottom: 0.25,
+        };
         let r = remove_letterbox(&d[0], &p);
         assert!((r.keypoints[1][1] - (a[3][1] - 0.25) / 0.5).abs() < 1e-6);
     }

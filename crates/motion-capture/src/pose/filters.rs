@@ -40,11 +40,23 @@ pub struct OneEuroParams {
 }
 
 /// Auxiliary landmarks (tracking ROI).
-pub const AUX_FILTER: OneEuroParams = OneEuroParams { min_cutoff: 0.01, beta: 10.0, derivate_cutoff: 1.0 };
+pub const AUX_FILTER: OneEuroParams = OneEuroParams {
+    min_cutoff: 0.01,
+    beta: 10.0,
+    derivate_cutoff: 1.0,
+};
 /// The 33 image landmarks.
-pub const IMAGE_FILTER: OneEuroParams = OneEuroParams { min_cutoff: 0.05, beta: 80.0, derivate_cutoff: 1.0 };
+pub const IMAGE_FILTER: OneEuroParams = OneEuroParams {
+    min_cutoff: 0.05,
+    beta: 80.0,
+    derivate_cutoff: 1.0,
+};
 /// The 33 world landmarks (no value scaling).
-pub const WORLD_FILTER: OneEuroParams = OneEuroParams { min_cutoff: 0.1, beta: 40.0, derivate_cutoff: 1.0 };
+pub const WORLD_FILTER: OneEuroParams = OneEuroParams {
+    min_cutoff: 0.1,
+    beta: 40.0,
+    derivate_cutoff: 1.0,
+};
 /// Visibility low-pass α.
 pub const VISIBILITY_ALPHA: f32 = 0.1;
 /// Below this object scale the scaled filters pass values through.
@@ -63,7 +75,13 @@ pub struct OneEuro {
 
 impl OneEuro {
     pub fn new(p: OneEuroParams) -> Self {
-        OneEuro { p, x: LowPass::default(), dx: LowPass::default(), frequency: INITIAL_FREQUENCY, last_ns: -1 }
+        OneEuro {
+            p,
+            x: LowPass::default(),
+            dx: LowPass::default(),
+            frequency: INITIAL_FREQUENCY,
+            last_ns: -1,
+        }
     }
 
     fn alpha(&self, cutoff: f64) -> f64 {
@@ -84,7 +102,9 @@ impl OneEuro {
             Some(raw) => (value - raw as f64) * value_scale * self.frequency,
             None => 0.0,
         };
-        let ed = self.dx.apply(d as f32, self.alpha(self.p.derivate_cutoff) as f32) as f64;
+        let ed = self
+            .dx
+            .apply(d as f32, self.alpha(self.p.derivate_cutoff) as f32) as f64;
         let cutoff = self.p.min_cutoff + self.p.beta * ed.abs();
         self.x.apply(value as f32, self.alpha(cutoff) as f32) as f64
     }
@@ -99,7 +119,10 @@ pub struct LandmarksFilter<const N: usize> {
 
 impl<const N: usize> LandmarksFilter<N> {
     pub fn new(p: OneEuroParams) -> Self {
-        LandmarksFilter { p, filters: vec![[OneEuro::new(p); 3]; N] }
+        LandmarksFilter {
+            p,
+            filters: vec![[OneEuro::new(p); 3]; N],
+        }
     }
 
     pub fn reset(&mut self) {
@@ -108,7 +131,14 @@ impl<const N: usize> LandmarksFilter<N> {
 
     /// Filters normalised image landmarks in pixels (x·W, y·H, z·W) with value scale
     /// `1/object_scale`; visibility and presence pass through.
-    pub fn apply_image(&mut self, t_us: i64, object_scale: f32, lms: &[Landmark; N], width: u32, height: u32) -> [Landmark; N] {
+    pub fn apply_image(
+        &mut self,
+        t_us: i64,
+        object_scale: f32,
+        lms: &[Landmark; N],
+        width: u32,
+        height: u32,
+    ) -> [Landmark; N] {
         if object_scale < MIN_OBJECT_SCALE {
             return *lms;
         }
@@ -121,7 +151,12 @@ impl<const N: usize> LandmarksFilter<N> {
             let x = f[0].apply(t_ns, scale, (l.x * wf) as f64) as f32;
             let y = f[1].apply(t_ns, scale, (l.y * hf) as f64) as f32;
             let z = f[2].apply(t_ns, scale, (l.z * wf) as f64) as f32;
-            Landmark { x: x / wf, y: y / hf, z: z / wf, ..l }
+            Landmark {
+                x: x / wf,
+                y: y / hf,
+                z: z / wf,
+                ..l
+            }
         })
     }
 
@@ -149,13 +184,18 @@ pub struct VisibilityFilter<const N: usize> {
 
 impl<const N: usize> Default for VisibilityFilter<N> {
     fn default() -> Self {
-        VisibilityFilter { filters: vec![LowPass::default(); N] }
+        VisibilityFilter {
+            filters: vec![LowPass::default(); N],
+        }
     }
 }
 
 impl<const N: usize> VisibilityFilter<N> {
     pub fn apply(&mut self, lms: &[Landmark; N]) -> [Landmark; N] {
-        std::array::from_fn(|i| Landmark { visibility: self.filters[i].apply(lms[i].visibility, VISIBILITY_ALPHA), ..lms[i] })
+        std::array::from_fn(|i| Landmark {
+            visibility: self.filters[i].apply(lms[i].visibility, VISIBILITY_ALPHA),
+            ..lms[i]
+        })
     }
 }
 
@@ -193,7 +233,13 @@ impl OutputSmoother {
         width: u32,
         height: u32,
     ) -> ([Landmark; NUM_LANDMARKS], [Landmark; NUM_LANDMARKS]) {
-        let image = self.image.apply_image(t_us, object_scale, &self.image_vis.apply(image), width, height);
+        let image = self.image.apply_image(
+            t_us,
+            object_scale,
+            &self.image_vis.apply(image),
+            width,
+            height,
+        );
         let world = self.world.apply_world(t_us, &self.world_vis.apply(world));
         (image, world)
     }

@@ -24,7 +24,13 @@ pub fn decode(raw: &[f32]) -> [Landmark; NUM_ROWS] {
     let s = LANDMARK_SIZE as f32;
     std::array::from_fn(|i| {
         let r = &raw[i * 5..i * 5 + 5];
-        Landmark { x: r[0] / s, y: r[1] / s, z: r[2] / s / 1.0, visibility: sigmoid(r[3]), presence: sigmoid(r[4]) }
+        Landmark {
+            x: r[0] / s,
+            y: r[1] / s,
+            z: r[2] / s / 1.0,
+            visibility: sigmoid(r[3]),
+            presence: sigmoid(r[4]),
+        }
     })
 }
 
@@ -68,16 +74,31 @@ pub fn project(lm: &Landmark, roi: &Roi, p: &Padding) -> Landmark {
     let (s, c) = (roi.rotation.sin(), roi.rotation.cos());
     let nx = c * dx - s * dy;
     let ny = s * dx + c * dy;
-    Landmark { x: nx * roi.w + roi.cx, y: ny * roi.h + roi.cy, z: z * roi.w, ..*lm }
+    Landmark {
+        x: nx * roi.w + roi.cx,
+        y: ny * roi.h + roi.cy,
+        z: z * roi.w,
+        ..*lm
+    }
 }
 
 /// World landmarks (rows 0..32 of `Identity_4`) rotated by the ROI angle; visibility and
 /// presence copied from the image landmarks.
-pub fn world(raw: &[f32], rotation: f32, image: &[Landmark; NUM_LANDMARKS]) -> [Landmark; NUM_LANDMARKS] {
+pub fn world(
+    raw: &[f32],
+    rotation: f32,
+    image: &[Landmark; NUM_LANDMARKS],
+) -> [Landmark; NUM_LANDMARKS] {
     let (s, c) = (rotation.sin(), rotation.cos());
     std::array::from_fn(|i| {
         let (x, y, z) = (raw[i * 3], raw[i * 3 + 1], raw[i * 3 + 2]);
-        Landmark { x: c * x - s * y, y: s * x + c * y, z, visibility: image[i].visibility, presence: image[i].presence }
+        Landmark {
+            x: c * x - s * y,
+            y: s * x + c * y,
+            z,
+            visibility: image[i].visibility,
+            presence: image[i].presence,
+        }
     })
 }
 
@@ -107,7 +128,10 @@ pub fn postprocess(
     let mut lms = decode(raw);
     refine(&mut lms, heatmap);
     let image: [Landmark; NUM_LANDMARKS] = std::array::from_fn(|i| project(&lms[i], roi, padding));
-    let aux = [project(&lms[33], roi, padding), project(&lms[34], roi, padding)];
+    let aux = [
+        project(&lms[33], roi, padding),
+        project(&lms[34], roi, padding),
+    ];
     let world = world(world_raw, roi.rotation, &image);
     Some(LandmarkResult { image, world, aux })
 }
@@ -118,7 +142,11 @@ mod tests {
 
     #[test]
     fn refinement_takes_the_weighted_mean_of_the_window() {
-        let mut lms = [Landmark { x: 10.2 / 64.0, y: 20.7 / 64.0, ..Default::default() }; NUM_ROWS];
+        let mut lms = [Landmark {
+            x: 10.2 / 64.0,
+            y: 20.7 / 64.0,
+            ..Default::default()
+        }; NUM_ROWS];
         let mut hm = vec![-50f32; 64 * 64 * NUM_ROWS];
         // Landmark 0: two hot cells inside its window (cols 6..15, rows 16..25).
         hm[(20 * 64 + 12) * NUM_ROWS] = 50.0;
@@ -129,7 +157,11 @@ mod tests {
         assert!((lms[0].y - 21.0 / 64.0).abs() < 1e-4);
         assert_eq!(lms[1].x, 10.2 / 64.0);
         // A hot cell just outside the 9×9 window is ignored.
-        let mut lms2 = [Landmark { x: 10.0 / 64.0, y: 10.0 / 64.0, ..Default::default() }; NUM_ROWS];
+        let mut lms2 = [Landmark {
+            x: 10.0 / 64.0,
+            y: 10.0 / 64.0,
+            ..Default::default()
+        }; NUM_ROWS];
         let mut hm2 = vec![-50f32; 64 * 64 * NUM_ROWS];
         hm2[(10 * 64 + 15) * NUM_ROWS] = 50.0;
         refine(&mut lms2, &hm2);
@@ -138,8 +170,19 @@ mod tests {
 
     #[test]
     fn projection_rotates_about_the_roi_centre() {
-        let roi = Roi { cx: 0.5, cy: 0.5, w: 0.5, h: 0.25, rotation: std::f32::consts::FRAC_PI_2 };
-        let lm = Landmark { x: 1.0, y: 0.5, z: 0.1, ..Default::default() };
+        let roi = Roi {
+            cx: 0.5,
+            cy: 0.5,
+            w: 0.5,
+            h: 0.25,
+            rotation: std::f32::consts::FRAC_PI_2,
+        };
+        let lm = Landmark {
+            x: 1.0,
+            y: 0.5,
+            z: 0.1,
+            ..Default::default()
+        };
         let p = project(&lm, &roi, &Padding::default());
         // (0.5, 0) in crop units rotated by 90° clockwise is (0, 0.5): straight down.
         assert!((p.x - 0.5).abs() < 1e-6 && (p.y - 0.625).abs() < 1e-6);

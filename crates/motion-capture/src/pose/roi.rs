@@ -30,7 +30,13 @@ pub fn alignment_rect(p0: [f32; 2], p1: [f32; 2], width: u32, height: u32) -> Ro
     // `M_PI * 90 / 180.f` in double, stored as float.
     let target = (std::f64::consts::PI * 90.0 / 180.0) as f32;
     let rotation = normalize_radians(target - (-(y1 - y0)).atan2(x1 - x0));
-    Roi { cx: x0 / wf, cy: y0 / hf, w: size / wf, h: size / hf, rotation }
+    Roi {
+        cx: x0 / wf,
+        cy: y0 / hf,
+        w: size / wf,
+        h: size / hf,
+        rotation,
+    }
 }
 
 /// Step 2, `RectTransformationCalculator` (scale 1.25 both ways, `square_long`, no shift).
@@ -38,7 +44,11 @@ pub fn square_and_scale(r: Roi, width: u32, height: u32) -> Roi {
     let (wf, hf) = (width as f32, height as f32);
     let long = (r.w * wf).max(r.h * hf);
     let (w, h) = (long / wf, long / hf);
-    Roi { w: w * 1.25, h: h * 1.25, ..r }
+    Roi {
+        w: w * 1.25,
+        h: h * 1.25,
+        ..r
+    }
 }
 
 /// Steps 1 and 2: the landmark ROI from two points.
@@ -75,6 +85,8 @@ mod tests {
         // Scale point straight below: ±π, normalised into [−π, π).
         let r = roi_from_points([0.5, 0.5], [0.5, 0.6], 100, 100);
         assert!((r.rotation + std::f32::consts::PI).abs() < 1e-6);
-        assert!((normalize_radians(3.0 * std::f32::consts::PI) + std::f32::consts::PI).abs() < 1e-6);
+        assert!(
+            (normalize_radians(3.0 * std::f32::consts::PI) + std::f32::consts::PI).abs() < 1e-6
+        );
     }
 }

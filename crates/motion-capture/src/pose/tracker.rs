@@ -1,6 +1,6 @@
 //! The per-frame state machine of video mode (pose-pipeline §8.1) and static image mode (§7).
 
-use super::crop::{Border, Padding, RectPx, ValueRange, crop_to_tensor};
+use super::crop::{Border, ImageRef, Padding, RectPx, TensorSpec, ValueRange, crop_to_tensor};
 use super::detector::{DETECTOR_SIZE, Detection, anchors, best_detection};
 use super::filters::{AUX_FILTER, LandmarksFilter, OutputSmoother};
 use super::landmarks::{LANDMARK_SIZE, LandmarkResult, postprocess};
@@ -91,14 +91,20 @@ impl<'m> Tracker<'m> {
             self.check_time(frame)?;
         }
         let mut dbg = FrameDebug::default();
-        let tracked = if self.opts.static_image_mode { None } else { self.prev_roi };
+        let tracked = if self.opts.static_image_mode {
+            None
+        } else {
+            self.prev_roi
+        };
         let roi = match tracked {
             Some(r) => r,
             None => {
                 dbg.det_ran = true;
                 dbg.detection = self.detect(frame)?;
                 match &dbg.detection {
-                    Some(d) => roi_from_points(d.keypoints[0], d.keypoints[1], frame.width, frame.height),
+                    Some(d) => {
+                        roi_from_points(d.keypoints[0], d.keypoints[1], frame.width, frame.height)
+                    }
                     None => {
                         self.no_pose();
                         return Ok(dbg);
@@ -124,17 +130,27 @@ impl<'m> Tracker<'m> {
         let s_obj = object_scale(a0, a1, w, h);
         let pose = if self.opts.static_image_mode {
             dbg.roi_next = Some(roi_from_points(a0, a1, w, h));
-            Pose { image: raw.image, world: raw.world }
+            Pose {
+                image: raw.image,
+                world: raw.world,
+            }
         } else {
-            let f = self.aux_filter.apply_image(frame.t_us, s_obj, &raw.aux, w, h);
+            let f = self
+                .aux_filter
+                .apply_image(frame.t_us, s_obj, &raw.aux, w, h);
             let next = roi_from_points([f[0].x, f[0].y], [f[1].x, f[1].y], w, h);
             self.prev_roi = Some(next);
             dbg.roi_next = Some(next);
             if self.opts.smooth_landmarks {
-                let (image, world) = self.smoother.apply(frame.t_us, s_obj, &raw.image, &raw.world, w, h);
+                let (image, world) = self
+                    .smoother
+                    .apply(frame.t_us, s_obj, &raw.image, &raw.world, w, h);
                 Pose { image, world }
             } else {
-                Pose { image: raw.image, world: raw.world }
+                Pose {
+                    image: raw.image,
+                    world: raw.world,
+                }
             }
         };
         dbg.pose = Some(pose);
@@ -152,7 +168,11 @@ impl<'m> Tracker<'m> {
         if let Some(last) = self.last_t_us
             && frame.t_us <= last
         {
-            return Err(PoseError::Timestamp { index: frame.index, t_us: frame.t_us, last_us: last });
+            return Err(PoseError::Timestamp {
+                index: frame.index,
+                t_us: frame.t_us,
+                last_us: last,
+            });
         }
         self.last_t_us = Some(frame.t_us);
         Ok(())
@@ -163,37 +183,60 @@ impl<'m> Tracker<'m> {
         check_frame(frame)?;
         let rect = RectPx::whole(frame.width, frame.height);
         let pad = crop_to_tensor(
-            &frame.data,
-            frame.width,
-            frame.height,
+            image(frame),
             rect,
-            DETECTOR_SIZE,
-            Border::Zero,
-            ValueRange::SIGNED,
+            &DETECTOR_TENSOR,
             &mut self.buf.det_input,
         );
         let out = self.models.run_detector(&self.buf.det_input)?;
-        Ok(best_detection(&out.boxes, &out.scores, &self.buf.anchors, &pad))
+        Ok(best_detection(
+            &out.boxes,
+            &out.scores,
+            &self.buf.anchors,
+            &pad,
+        ))
     }
 
     /// The landmark stage on a given ROI (§6), open loop: presence score and, when above 0.5,
     /// the projected landmarks. Does not touch the tracking state.
-    pub fn landmarks_on_roi(&mut self, frame: &RgbFrame, roi: &Roi) -> Result<(f32, Option<LandmarkResult>), PoseError> {
+    pub fn landmarks_on_roi(
+        &mut self,
+        frame: &RgbFrame,
+        roi: &Roi,
+    ) -> Result<(f32, Option<LandmarkResult>), PoseError> {
         check_frame(frame)?;
         let rect = RectPx::from_roi(roi, frame.width, frame.height);
-        let pad: Padding = crop_to_tensor(
-            &frame.data,
-            frame.width,
-            frame.height,
-            rect,
-            LANDMARK_SIZE,
-            Border::Replicate,
-            ValueRange::UNIT,
-            &mut self.buf.lm_input,
-        );
+        let pad: Padding =
+            crop_to_tensor(image(frame), rect, &LANDMARK_TENSOR, &mut self.buf.lm_input);
         let out = self.models.run_landmark(&self.buf.lm_input)?;
-        let result = postprocess(out.presence, &out.landmarks, &out.heatmap, &out.world, roi, &pad);
+        let result = postprocess(
+            out.presence,
+            &out.landmarks,
+            &out.heatmap,
+            &out.world,
+            roi,
+            &pad,
+        );
         Ok((out.presence, result))
+    }
+}
+
+const DETECTOR_TENSOR: TensorSpec = TensorSpec {
+    n: DETECTOR_SIZE,
+    border: Border::Zero,
+    range: ValueRange::SIGNED,
+};
+const LANDMARK_TENSOR: TensorSpec = TensorSpec {
+    n: LANDMARK_SIZE,
+    border: Border::Replicate,
+    range: ValueRange::UNIT,
+};
+
+fn image(frame: &RgbFrame) -> ImageRef<'_> {
+    ImageRef {
+        rgb: &frame.data,
+        width: frame.width,
+        height: frame.height,
     }
 }
 
@@ -202,7 +245,12 @@ fn check_frame(frame: &RgbFrame) -> Result<(), PoseError> {
     if frame.width == 0 || frame.height == 0 || frame.data.len() != want {
         return Err(PoseError::BadFrame {
             index: frame.index,
-            reason: format!("{}x{} needs {want} bytes, got {}", frame.width, frame.height, frame.data.len()),
+            reason: format!(
+                "{}x{} needs {want} bytes, got {}",
+                frame.width,
+                frame.height,
+                frame.data.len()
+            ),
         });
     }
     Ok(())

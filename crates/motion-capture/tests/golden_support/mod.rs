@@ -13,8 +13,15 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 pub fn testdata() -> PathBuf {
-    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata"));
-    assert!(p.join("golden").is_dir(), "test data missing at {}: run scripts/test.sh", p.display());
+    let p = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata"
+    ));
+    assert!(
+        p.join("golden").is_dir(),
+        "test data missing at {}: run scripts/test.sh",
+        p.display()
+    );
     p.to_path_buf()
 }
 
@@ -53,12 +60,22 @@ pub fn source_path(golden: &Value) -> PathBuf {
 }
 
 pub fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 pub fn roi(v: &Value) -> Option<Roi> {
     let a = f32s(v.as_array().map(|_| v)?);
-    Some(Roi { cx: a[0], cy: a[1], w: a[2], h: a[3], rotation: a[4] })
+    Some(Roi {
+        cx: a[0],
+        cy: a[1],
+        w: a[2],
+        h: a[3],
+        rotation: a[4],
+    })
 }
 
 /// `image` rows `[x, y, z, vis, presence]` or `world`/`aux` rows `[x, y, z]`.
@@ -85,19 +102,29 @@ pub fn lm33(v: &Value) -> [Landmark; NUM_LANDMARKS] {
 
 pub fn md5_hex(data: &[u8]) -> String {
     use md5::{Digest, Md5};
-    Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Decodes the golden's source with our frame source (video or one image) and hands each frame
 /// to `f` as it arrives (never the whole clip in memory).
 pub fn for_each_frame(src: &Path, mut f: impl FnMut(RgbFrame)) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let cancel = CancellationToken::new();
         let container = sniff_file(src).unwrap();
-        let info = probe(src, container, &Limits::default(), &cancel).await.unwrap();
+        let info = probe(src, container, &Limits::default(), &cancel)
+            .await
+            .unwrap();
         if container.is_image() {
-            f(decode_image(src, &info, &Limits::default(), &cancel).await.unwrap());
+            f(decode_image(src, &info, &Limits::default(), &cancel)
+                .await
+                .unwrap());
             return;
         }
         let mut s = FrameSource::open(src, &info, &DecodeOptions::default(), &cancel).unwrap();
@@ -134,7 +161,9 @@ pub fn max_mm(ours: &[Landmark], gold: &[Landmark], gold_vis: &[Landmark]) -> f3
         .zip(gold)
         .zip(gold_vis)
         .filter(|(_, v)| v.visibility > 0.5)
-        .map(|((o, g), _)| 1000.0 * ((o.x - g.x).powi(2) + (o.y - g.y).powi(2) + (o.z - g.z).powi(2)).sqrt())
+        .map(|((o, g), _)| {
+            1000.0 * ((o.x - g.x).powi(2) + (o.y - g.y).powi(2) + (o.z - g.z).powi(2)).sqrt()
+        })
         .fold(0.0, f32::max)
 }
 
@@ -162,12 +191,28 @@ pub struct Stats {
 pub fn stats(v: &[f32]) -> Stats {
     let mut s = v.to_vec();
     s.sort_by(f32::total_cmp);
-    let q = |p: f32| if s.is_empty() { 0.0 } else { s[((s.len() - 1) as f32 * p).round() as usize] };
-    Stats { n: s.len(), median: q(0.5), p95: q(0.95), p99: q(0.99), max: q(1.0) }
+    let q = |p: f32| {
+        if s.is_empty() {
+            0.0
+        } else {
+            s[((s.len() - 1) as f32 * p).round() as usize]
+        }
+    };
+    Stats {
+        n: s.len(),
+        median: q(0.5),
+        p95: q(0.95),
+        p99: q(0.99),
+        max: q(1.0),
+    }
 }
 
 impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "n={} median={:.4} p95={:.4} p99={:.4} max={:.4}", self.n, self.median, self.p95, self.p99, self.max)
+        write!(
+            f,
+            "n={} median={:.4} p95={:.4} p99={:.4} max={:.4}",
+            self.n, self.median, self.p95, self.p99, self.max
+        )
     }
 }
