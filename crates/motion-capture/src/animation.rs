@@ -87,7 +87,7 @@ impl Animation {
         for (i, j) in self.skeleton.joints.iter().enumerate() {
             let local = frame.rotations.get(i).copied().unwrap_or_default();
             let g = match j.parent {
-                Some(p) => out[p].mul(local),
+                Some(p) => out[p].compose(local),
                 None => local,
             };
             out.push(g);
@@ -134,7 +134,7 @@ impl Animation {
             let prev = &prev[f - 1];
             for (q, p) in cur[0].rotations.iter_mut().zip(&prev.rotations) {
                 if q.dot(*p) < 0.0 {
-                    *q = q.neg();
+                    *q = q.negated();
                 }
             }
         }
@@ -255,7 +255,7 @@ mod tests {
     fn continuity_flips_signs() {
         let mut a = chain();
         let mut f = a.frames[0].clone();
-        f.rotations[1] = f.rotations[1].neg();
+        f.rotations[1] = f.rotations[1].negated();
         a.frames.push(f);
         a.enforce_quaternion_continuity();
         assert!(a.frames[1].rotations[1].dot(a.frames[0].rotations[1]) > 0.0);

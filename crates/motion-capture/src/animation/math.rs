@@ -124,7 +124,7 @@ impl Quat {
         Quat::from_basis(col(0), col(1), col(2))
     }
 
-    pub fn mul(self, b: Quat) -> Quat {
+    pub fn compose(self, b: Quat) -> Quat {
         let a = self;
         Quat {
             w: a.w * b.w - a.x * b.x - a.y * b.y - a.z * b.z,
@@ -142,7 +142,7 @@ impl Quat {
         self.w * b.w + self.x * b.x + self.y * b.y + self.z * b.z
     }
 
-    pub fn neg(self) -> Quat {
+    pub fn negated(self) -> Quat {
         Quat { w: -self.w, x: -self.x, y: -self.y, z: -self.z }
     }
 
@@ -166,7 +166,7 @@ impl Quat {
         let mut b = b;
         let mut d = self.dot(b);
         if d < 0.0 {
-            b = b.neg();
+            b = b.negated();
             d = -d;
         }
         if d > 0.9995 {
@@ -226,7 +226,25 @@ impl Quat {
         let qz = Quat::from_axis_angle([0.0, 0.0, 1.0], z);
         let qy = Quat::from_axis_angle([0.0, 1.0, 0.0], y);
         let qx = Quat::from_axis_angle([1.0, 0.0, 0.0], x);
-        qz.mul(qy).mul(qx)
+        qz.compose(qy).compose(qx)
+    }
+}
+
+impl std::ops::Mul for Quat {
+    type Output = Quat;
+
+    /// Rotation composition: `(a * b).rotate(v) == a.rotate(b.rotate(v))`.
+    fn mul(self, b: Quat) -> Quat {
+        self.compose(b)
+    }
+}
+
+impl std::ops::Neg for Quat {
+    type Output = Quat;
+
+    /// The same rotation with all four components negated.
+    fn neg(self) -> Quat {
+        self.negated()
     }
 }
 

@@ -55,7 +55,7 @@ impl Bin {
     }
 
     fn align(&mut self) {
-        while self.data.len() % 4 != 0 {
+        while !self.data.len().is_multiple_of(4) {
             self.data.push(0);
         }
     }
@@ -376,7 +376,7 @@ fn add_animation(b: &mut Builder, anim: &Animation, nodes: &[Index<scene::Node>]
         for f in &anim.frames {
             let mut r = f.rotations.get(i).copied().unwrap_or_default().normalized();
             if prev.is_some_and(|p| p.dot(r) < 0.0) {
-                r = r.neg();
+                r = r.negated();
             }
             prev = Some(r);
             q.extend_from_slice(&[r.x, r.y, r.z, r.w]);
@@ -395,10 +395,10 @@ fn add_animation(b: &mut Builder, anim: &Animation, nodes: &[Index<scene::Node>]
 
 /// The GLB container: a 12-byte header, the JSON chunk (space-padded) and the BIN chunk.
 pub fn glb_container(mut json_bytes: Vec<u8>, mut bin: Vec<u8>) -> Vec<u8> {
-    while json_bytes.len() % 4 != 0 {
+    while !json_bytes.len().is_multiple_of(4) {
         json_bytes.push(b' ');
     }
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let total = 12 + 8 + json_bytes.len() + if bin.is_empty() { 0 } else { 8 + bin.len() };

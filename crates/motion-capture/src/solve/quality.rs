@@ -96,9 +96,9 @@ pub fn jitter(frames: &[Vec<Vec3>], dt: f64) -> f32 {
     }
     let (mut sum, mut count) = (0.0f64, 0usize);
     for t in 1..frames.len() - 1 {
-        for j in 0..frames[t].len() {
-            let a = sub(frames[t + 1][j], frames[t][j]);
-            let b = sub(frames[t][j], frames[t - 1][j]);
+        for ((next, cur), prev) in frames[t + 1].iter().zip(&frames[t]).zip(&frames[t - 1]) {
+            let a = sub(*next, *cur);
+            let b = sub(*cur, *prev);
             sum += dist(a, b) as f64;
             count += 1;
         }

@@ -329,14 +329,14 @@ fn leg(p: &[Vec3; 33], side: Side, g: &mut [Quat; 22]) {
 }
 
 fn same_hemisphere(q: Quat, reference: Quat) -> Quat {
-    if q.dot(reference) < 0.0 { q.neg() } else { q }
+    if q.dot(reference) < 0.0 { q.negated() } else { q }
 }
 
 /// Local rotations from global ones (`local = global(parent)⁻¹ · global`).
 pub fn to_local(global: &[Quat; 22]) -> Vec<Quat> {
     (0..22)
         .map(|i| match MIXAMO_PARENTS[i] {
-            Some(p) => global[p].conjugate().mul(global[i]).normalized(),
+            Some(p) => global[p].conjugate().compose(global[i]).normalized(),
             None => global[i],
         })
         .collect()

@@ -158,9 +158,9 @@ pub fn pa_mpjpe(pred: &[[f64; 3]], gt: &[[f64; 3]]) -> f64 {
 pub fn mean_acceleration(frames: &[Vec<[f64; 3]>], dt: f64) -> f64 {
     let (mut sum, mut count) = (0.0, 0usize);
     for t in 1..frames.len() - 1 {
-        for j in 0..frames[t].len() {
+        for ((next, cur), prev) in frames[t + 1].iter().zip(&frames[t]).zip(&frames[t - 1]) {
             let d: f64 = (0..3)
-                .map(|k| (frames[t + 1][j][k] - 2.0 * frames[t][j][k] + frames[t - 1][j][k]).powi(2))
+                .map(|k| (next[k] - 2.0 * cur[k] + prev[k]).powi(2))
                 .sum::<f64>()
                 .sqrt();
             sum += d;

@@ -1,0 +1,125 @@
+"""Runs `motiond extract` and the MediaPipe peer on the same clips and writes the engine
+section of BENCHMARKS.md. Called by run.sh (which prepares the tools and the clips).
+
+Usage: bench.py --motiond BIN --data-dir DIR --python PY --model ONNX --out BENCHMARKS.md CLIP...
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+START, END = "<!-- engine:start -->", "<!-- engine:end -->"
+
+
+def extract(args, clip, preview):
+    with tempfile.TemporaryDirectory() as out:
+        cmd = ["/usr/bin/time", "-f", "MAXRSS_KB=%M", args.motiond, "--data-dir", args.data_dir, "extract", clip,
+               "--out", out]
+        if not preview:
+            cmd.append("--no-preview")
+        started = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise SystemExit(f"motiond extract {clip} failed: {proc.stderr.strip()[-2000:]}")
+        rss_kb = int(re.search(r"MAXRSS_KB=(\d+)", proc.stderr).group(1))
+        frames = int(re.match(r"(\d+) frames", proc.stdout).group(1))
+        return {"seconds": wall, "fps": frames / wall, "frames": frames, "rss_mib": rss_kb / 1024}
+
+
+def peer(args, clip):
+    proc = subprocess.run([args.python, os.path.join(HERE, "mediapipe_peer.py"), clip], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"mediapipe peer failed on {clip}: {proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def floor_ms(args):
+    proc = subprocess.run([args.python, os.path.join(HERE, "landmark_floor.py"), args.model], capture_output=True,
+                          text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])["ms_per_frame"]
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--motiond", required=True)
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--python", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--profile", default="release")
+    ap.add_argument("clips", nargs="+")
+    args = ap.parse_args()
+
+    ms = floor_ms(args)
+    rows = []
+    for clip in args.clips:
+        full = extract(args, clip, preview=True)
+        bare = extract(args, clip, preview=False)
+        mp = peer(args, clip)
+        floor_s = ms * full["frames"] / 1000.0
+        rows.append((os.path.basename(clip), full, bare, mp, floor_s))
+        print(f"{os.path.basename(clip)}: motiond {full['fps']:.1f} fps (no preview {bare['fps']:.1f}), "
+              f"mediapipe {mp['fps']:.1f} fps, floor {full['frames'] / floor_s:.1f} fps, "
+              f"peak RSS {full['rss_mib']:.0f} MiB", flush=True)
+
+    lines = [START, "## Engine: `motiond extract` vs Python MediaPipe", "",
+             f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `benchmarks/engine/run.sh` on "
+             f"{os.cpu_count()} cores ({cpu_name()}), motiond built `{args.profile}`, one run per cell "
+             "(the machine was shared with other work, so expect a few % noise).", "",
+             "- **motiond**: the whole `motiond extract` process (probe, decode, detector + landmark model on one "
+             "thread, whole-clip solve, all files). *all outputs* includes `preview.mp4` (second decode, skeleton "
+             "drawing, H.264 encode) and `cover.jpg`; *no preview* is `--no-preview`.",
+             "- **MediaPipe**: Python `mediapipe==0.10.21`, legacy `solutions.pose` (model_complexity 1, smoothing "
+             "on), frames decoded by ffmpeg from the same file (`mediapipe_peer.py`).",
+             f"- **floor**: landmark model alone, {ms:.2f} ms per frame (ONNX Runtime 1.31.1, 1 thread, "
+             "`landmark_floor.py`) × frames: no pipeline can be faster with this model on one inference thread.",
+             "",
+             "| clip | frames | motiond fps (all outputs) | motiond fps (no preview) | MediaPipe fps | ratio (all / no preview) | floor fps | all outputs vs floor | peak RSS |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, full, bare, mp, floor_s in rows:
+        floor_fps = full["frames"] / floor_s
+        lines.append(
+            f"| {name} | {full['frames']} | {full['fps']:.1f} | {bare['fps']:.1f} | {mp['fps']:.1f} | "
+            f"{full['fps'] / mp['fps']:.2f}× / {bare['fps'] / mp['fps']:.2f}× | {floor_fps:.1f} | "
+            f"{full['seconds'] / floor_s:.2f}× | {full['rss_mib']:.0f} MiB |")
+    tot = lambda i, k: sum(r[i][k] for r in rows)
+    frames = tot(1, "frames")
+    all_fps = frames / tot(1, "seconds")
+    bare_fps = frames / tot(2, "seconds")
+    mp_fps = sum(r[3]["frames"] for r in rows) / tot(3, "seconds")
+    floor_total = sum(r[4] for r in rows)
+    lines += ["", f"**All clips together:** motiond {all_fps:.1f} fps with every output, {bare_fps:.1f} fps without "
+              f"the preview; MediaPipe {mp_fps:.1f} fps; ratio {all_fps / mp_fps:.2f}× (goal ≥ 1.5×), "
+              f"{bare_fps / mp_fps:.2f}× without the preview. Time vs the inference floor: "
+              f"{tot(1, 'seconds') / floor_total:.2f}× with every output, {tot(2, 'seconds') / floor_total:.2f}× "
+              "without the preview (goal ≤ 1.25×). Peak RSS on the 10 s 1080p clip: "
+              f"{max(r[1]['rss_mib'] for r in rows if '1080p' in r[0]) if any('1080p' in r[0] for r in rows) else float('nan'):.0f} MiB "
+              "(goal < 300 MB).", END]
+    section = "\n".join(lines) + "\n"
+    text = open(args.out).read() if os.path.exists(args.out) else "# Benchmarks\n\n"
+    if START in text and END in text:
+        text = text[:text.index(START)] + section.rstrip("\n") + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    with open(args.out, "w") as f:
+        f.write(text)
+
+
+main()
