@@ -311,11 +311,11 @@ async fn publish(
                 binary_zip,
             },
         };
-        Ok(target
+        target
             .motions
             .upsert_official(&input)
             .await
-            .context("recording the official motion")?)
+            .context("recording the official motion")
     }
     .await;
     if result.is_err() {
