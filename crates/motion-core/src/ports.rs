@@ -338,6 +338,10 @@ pub trait TaskStore: Send + Sync {
         task: TaskId,
     ) -> StoreResult<Option<TaskDeletion>>;
 
+    /// Retention (`retention.days`): deletes up to `limit` final tasks last changed before
+    /// `cutoff`, like [`TaskStore::delete_task`] (works, files → trash, events dropped).
+    async fn delete_final_before(&self, cutoff: Millis, limit: u32) -> StoreResult<Vec<TaskId>>;
+
     async fn task(&self, account: AccountId, task: TaskId) -> StoreResult<Option<TaskView>>;
     async fn list_tasks(
         &self,

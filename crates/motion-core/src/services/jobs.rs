@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::blob_keys;
 use crate::clock::Clock;
-use crate::domain::{FileRole, MotionFiles, NewFile, NewWork};
+use crate::domain::{FileRole, MotionFiles, NewFile, NewWork, TaskId};
 use crate::error::ServiceError;
 use crate::ids::{IdGenerator, new_fid, sha256_hex};
 use crate::ports::{
@@ -165,6 +165,20 @@ impl JobService {
                 self.render.as_ref(),
             )
             .await?)
+    }
+
+    /// Retention pass (`retention.days` > 0): deletes final tasks older than `days`, their
+    /// motions and files (blobs go to the trash). Returns the deleted task ids.
+    pub async fn purge_older_than(
+        &self,
+        days: u32,
+        limit: u32,
+    ) -> Result<Vec<TaskId>, ServiceError> {
+        if days == 0 {
+            return Ok(Vec::new());
+        }
+        let cutoff = self.clock.now_ms() - i64::from(days) * 86_400_000;
+        Ok(self.tasks.delete_final_before(cutoff, limit).await?)
     }
 
     async fn store_results(

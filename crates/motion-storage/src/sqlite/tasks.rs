@@ -122,6 +122,32 @@ async fn insert_work(
     Ok(())
 }
 
+/// Deletes a task with its works (files → trash) and pending events. Caller holds the txn
+/// and has checked ownership. Returns the deleted work ids.
+async fn delete_in(conn: &mut SqliteConnection, task: TaskId) -> StoreResult<Vec<WorkId>> {
+    let works = sqlx::query("SELECT id FROM works WHERE task_id = ?")
+        .bind(task)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    let work_ids = ids_of(&works)?;
+    for id in &work_ids {
+        trash_owner_files(conn, FileOwnerKind::Work, &id.to_string()).await?;
+    }
+    // No further callbacks for a deleted task.
+    sqlx::query("DELETE FROM webhook_events WHERE task_id = ? AND state = 'pending'")
+        .bind(task)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    sqlx::query("DELETE FROM tasks WHERE id = ?")
+        .bind(task)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    Ok(work_ids)
+}
+
 fn ids_of(rows: &[sqlx::sqlite::SqliteRow]) -> StoreResult<Vec<i64>> {
     rows.iter()
         .map(|r| r.try_get::<i64, _>("id").map_err(map_err))
@@ -422,34 +448,32 @@ impl TaskStore for SqliteStore {
             return Ok(None);
         };
         let was_running = row.try_get::<String, _>("state").map_err(map_err)? == "running";
-        let works = sqlx::query("SELECT id FROM works WHERE task_id = ? AND account_id = ?")
-            .bind(task)
-            .bind(account)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let work_ids = ids_of(&works)?;
-        for id in &work_ids {
-            trash_owner_files(&mut tx, FileOwnerKind::Work, &id.to_string()).await?;
-        }
-        // No further callbacks for a deleted task.
-        sqlx::query("DELETE FROM webhook_events WHERE task_id = ? AND state = 'pending'")
-            .bind(task)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        sqlx::query("DELETE FROM tasks WHERE id = ? AND account_id = ?")
-            .bind(task)
-            .bind(account)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let work_ids = delete_in(&mut tx, task).await?;
         release_pins(&mut tx).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Some(TaskDeletion {
             work_ids,
             was_running,
         }))
+    }
+
+    async fn delete_final_before(&self, cutoff: Millis, limit: u32) -> StoreResult<Vec<TaskId>> {
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(
+            "SELECT id FROM tasks WHERE state IN ('succeeded', 'failed') AND update_time < ? \
+             ORDER BY update_time LIMIT ?",
+        )
+        .bind(cutoff)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let ids = ids_of(&rows)?;
+        for id in &ids {
+            delete_in(&mut tx, *id).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(ids)
     }
 
     async fn task(&self, account: AccountId, task: TaskId) -> StoreResult<Option<TaskView>> {

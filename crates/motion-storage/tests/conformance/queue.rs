@@ -678,3 +678,63 @@ async fn outbox_retry_and_token_guard() {
     assert!(env.store.mark_done(&third, false, later).await.unwrap());
     assert_eq!(env.store.pending_count().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn retention_deletes_only_old_final_tasks() {
+    let env = env().await;
+    let user = env.user("alice").await;
+    let account = env.account(&user, "a@example.com", 50).await;
+    let asset = env.video_asset(&account).await;
+    let done = env
+        .admit(&account, &asset, Some("https://hooks.example.com/x"))
+        .await;
+    let lease = env.claim(LONG).await.unwrap();
+    let work = env.work(done.task.id);
+    env.store
+        .finish(
+            &lease,
+            &Outcome::Succeeded(work.clone()),
+            now(),
+            &env.render,
+        )
+        .await
+        .unwrap();
+    let open = env.admit(&account, &asset, None).await;
+    assert!(
+        env.store
+            .delete_final_before(now() - 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "too recent"
+    );
+    let gone = env
+        .store
+        .delete_final_before(now() + 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(gone, vec![done.task.id], "unfinished tasks are kept");
+    assert!(
+        env.store
+            .task(account.id, done.task.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        env.store
+            .task(account.id, open.task.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        env.store
+            .file_by_fid(&work.files.preview.fid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(env.trash_keys().await.len(), 4);
+    assert_eq!(env.store.pending_count().await.unwrap(), 0);
+}
