@@ -1,0 +1,172 @@
+//! `motiond motions import|list|remove` through the real binary on a temp data dir.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn motiond(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_motiond"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("MOTIOND_CONFIG")
+        .output()
+        .expect("motiond runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn testdata_bvh(name: &str) -> String {
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/bvh"
+    ))
+    .join(name);
+    assert!(
+        path.exists(),
+        "test data missing at {}: run scripts/test.sh",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+#[test]
+fn import_list_replace_and_remove_an_official_motion() {
+    let ffmpeg = Command::new("ffmpeg").arg("-version").output();
+    assert!(
+        ffmpeg.is_ok_and(|o| o.status.success()),
+        "ffmpeg missing: run scripts/test.sh"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let clip = testdata_bvh("bvhtoolbox_test_freebvh_mixamorig.bvh"); // 69 frames, mixamorig: names
+
+    let out = motiond(
+        dir.path(),
+        &[
+            "motions",
+            "import",
+            &clip,
+            "--name",
+            "Mixamo clip",
+            "--tag",
+            "dance",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let work_id = motion_core::ids::official_work_id("mixamo-clip");
+    assert!(
+        stdout(&out).contains(&work_id.to_string()),
+        "{}",
+        stdout(&out)
+    );
+
+    let list = stdout(&motiond(dir.path(), &["motions", "list"]));
+    let line = list
+        .lines()
+        .find(|l| l.contains("mixamo-clip"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        line.contains("dance") && line.ends_with("Mixamo clip"),
+        "{line}"
+    );
+
+    // The same key again replaces the motion and keeps its workId; the old files go away.
+    let out = motiond(
+        dir.path(),
+        &[
+            "motions",
+            "import",
+            &clip,
+            "--name",
+            "Renamed",
+            "--tag",
+            "gesture",
+            "--key",
+            "mixamo-clip",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = stdout(&motiond(dir.path(), &["motions", "list"]));
+    assert_eq!(
+        list.lines().filter(|l| l.contains("mixamo-clip")).count(),
+        1,
+        "{list}"
+    );
+    assert!(
+        list.contains(&format!("{work_id}")) && list.contains("Renamed"),
+        "{list}"
+    );
+    let previews = walk(&dir.path().join("blobs"))
+        .into_iter()
+        .filter(|p| p.ends_with("motion.mp4"))
+        .count();
+    assert_eq!(previews, 1, "the replaced motion's files are purged");
+
+    // Bad input: a clear error, nothing stored.
+    let not_bvh = dir.path().join("notes.txt");
+    std::fs::write(&not_bvh, "hello").unwrap();
+    let out = motiond(
+        dir.path(),
+        &[
+            "motions",
+            "import",
+            not_bvh.to_str().unwrap(),
+            "--name",
+            "X",
+            "--tag",
+            "dance",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("neither a BVH file nor"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = motiond(
+        dir.path(),
+        &[
+            "motions", "import", &clip, "--name", "X", "--tag", "nonsense",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not one of"));
+
+    let out = motiond(dir.path(), &["motions", "remove", "mixamo-clip"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout(&motiond(dir.path(), &["motions", "list"])).contains("mixamo-clip"));
+    assert!(
+        walk(&dir.path().join("blobs")).is_empty(),
+        "no blob left behind"
+    );
+    let out = motiond(dir.path(), &["motions", "remove", "mixamo-clip"]);
+    assert!(!out.status.success(), "removing an unknown key fails");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
