@@ -261,7 +261,7 @@ pub fn crop_to_tensor(
                 let wv = if wv != 0.0 { 32.0 / wv } else { 0.0 };
                 let fx = ((x0 + m[0] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
                 let fy = ((y0 + m[3] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
-                let (qx, qy) = (fx.round_ties_even() as i32, fy.round_ties_even() as i32);
+                let (qx, qy) = (round_half_even(fx), round_half_even(fy));
                 let px = sampler.sample(qx, qy);
                 let o = (bx + x1) * 3;
                 row[o] = lut[px[0] as usize];
@@ -271,6 +271,15 @@ pub fn crop_to_tensor(
         }
     }
     padding
+}
+
+/// `cvRound`: nearest integer, halves to even. Adding and subtracting 1.5·2⁵² makes the FPU
+/// round in its default mode (nearest, ties to even) without a libm call; exact for |v| < 2⁵¹,
+/// and callers clamp to the i32 range first.
+#[inline]
+fn round_half_even(v: f64) -> i32 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    ((v + MAGIC) - MAGIC) as i32
 }
 
 struct Sampler<'a> {
@@ -337,6 +346,25 @@ impl Sampler<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_is_half_to_even() {
+        for (v, r) in [
+            (0.5, 0),
+            (1.5, 2),
+            (2.5, 2),
+            (-0.5, 0),
+            (-1.5, -2),
+            (-2.5, -2),
+            (2.4999, 2),
+            (-7.6, -8),
+        ] {
+            assert_eq!(round_half_even(v), r, "{v}");
+            assert_eq!(round_half_even(v), (v as f64).round_ties_even() as i32);
+        }
+        assert_eq!(round_half_even(2147483647.0), i32::MAX);
+        assert_eq!(round_half_even(-2147483648.0), i32::MIN);
+    }
 
     #[test]
     fn padding_matches_pad_roi() {
