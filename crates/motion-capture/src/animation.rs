@@ -42,7 +42,11 @@ impl Skeleton {
     }
 
     pub fn children(&self, index: usize) -> impl Iterator<Item = usize> + '_ {
-        self.joints.iter().enumerate().filter(move |(_, j)| j.parent == Some(index)).map(|(i, _)| i)
+        self.joints
+            .iter()
+            .enumerate()
+            .filter(move |(_, j)| j.parent == Some(index))
+            .map(|(i, _)| i)
     }
 
     /// Joint positions in the rest pose, with the root at `root_offset`.
@@ -225,7 +229,12 @@ mod tests {
     use super::*;
 
     fn chain() -> Animation {
-        let j = |name: &str, parent, offset| Joint { name: name.into(), parent, offset, end_site: None };
+        let j = |name: &str, parent, offset| Joint {
+            name: name.into(),
+            parent,
+            offset,
+            end_site: None,
+        };
         let skeleton = Skeleton {
             joints: vec![
                 j("root", None, [0.0, 0.0, 0.0]),
@@ -238,7 +247,11 @@ mod tests {
             root_translation: [1.0, 2.0, 3.0],
             rotations: vec![Quat::IDENTITY, quarter, Quat::IDENTITY],
         }];
-        Animation { skeleton, frame_time_s: 1.0 / 30.0, frames }
+        Animation {
+            skeleton,
+            frame_time_s: 1.0 / 30.0,
+            frames,
+        }
     }
 
     #[test]

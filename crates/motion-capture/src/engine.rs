@@ -16,7 +16,7 @@ use crate::media::{self, DecodeOptions, FrameSource, Limits, MediaError, MediaIn
 use crate::models::{LandmarkModel, ModelError, PoseModels};
 use crate::pose::tracker::{PoseError, Tracker, TrackerOptions};
 use crate::render;
-use crate::solve::{self, Quality, SolveError, SolveInput, SolveParams, Solution};
+use crate::solve::{self, Quality, Solution, SolveError, SolveInput, SolveParams};
 use crate::types::{PoseFrame, RgbFrame};
 
 pub const PREVIEW_NAME: &str = "preview.mp4";
@@ -144,7 +144,11 @@ impl Engine {
         let started = Instant::now();
         std::fs::create_dir_all(out_dir)
             .map_err(|e| ExtractError::Internal(format!("creating {}: {e}", out_dir.display())))?;
-        progress(Progress { stage: Stage::Probing, done: 0, total: 1 });
+        progress(Progress {
+            stage: Stage::Probing,
+            done: 0,
+            total: 1,
+        });
         // ffmpeg runs inside a directory holding only this job's input (architecture §5).
         let job = JobDir::with_copy_of(input)?;
         let info = probe_video(&job.input, &opts, &cancel).await?;
@@ -154,18 +158,43 @@ impl Engine {
         let tracked = track(&job.input, &info, &opts, &cancel, &progress, total).await?;
         let tracking_s = track_started.elapsed().as_secs_f64();
 
-        progress(Progress { stage: Stage::Solving, done: 0, total: 1 });
+        progress(Progress {
+            stage: Stage::Solving,
+            done: 0,
+            total: 1,
+        });
         let fps = analysis_fps(&info, &tracked.frames);
         let solution = solve_clip(&tracked.frames, &info, fps).await?;
 
-        progress(Progress { stage: Stage::Exporting, done: 0, total: 1 });
-        let meta = LandmarksMeta { model: model_name(opts.model), fps, width: info.width, height: info.height };
-        let files = export::write_motion_files(out_dir, &solution, &tracked.frames, &tracked.scores, &meta)?;
+        progress(Progress {
+            stage: Stage::Exporting,
+            done: 0,
+            total: 1,
+        });
+        let meta = LandmarksMeta {
+            model: model_name(opts.model),
+            fps,
+            width: info.width,
+            height: info.height,
+        };
+        let files = export::write_motion_files(
+            out_dir,
+            &solution,
+            &tracked.frames,
+            &tracked.scores,
+            &meta,
+        )?;
 
         let (preview, cover) = if opts.preview {
             let n = tracked.frames.len() as u64;
-            write_preview(&job.input, &info, &solution, fps, out_dir, &opts, &cancel, &progress, n).await?;
-            (Some(out_dir.join(PREVIEW_NAME)), Some(out_dir.join(COVER_NAME)))
+            write_preview(
+                &job.input, &info, &solution, fps, out_dir, &opts, &cancel, &progress, n,
+            )
+            .await?;
+            (
+                Some(out_dir.join(PREVIEW_NAME)),
+                Some(out_dir.join(COVER_NAME)),
+            )
         } else {
             (None, None)
         };
@@ -208,7 +237,10 @@ impl JobDir {
         let meta = std::fs::metadata(input)
             .map_err(|e| ExtractError::BadInput(format!("cannot read {}: {e}", input.display())))?;
         if !meta.is_file() {
-            return Err(ExtractError::BadInput(format!("{} is not a file", input.display())));
+            return Err(ExtractError::BadInput(format!(
+                "{} is not a file",
+                input.display()
+            )));
         }
         let dir = tempfile::Builder::new()
             .prefix("motiond-job-")
@@ -217,19 +249,30 @@ impl JobDir {
         let copy = dir.path().join("input");
         std::fs::copy(input, &copy)
             .map_err(|e| ExtractError::BadInput(format!("cannot read {}: {e}", input.display())))?;
-        Ok(JobDir { _dir: dir, input: copy })
+        Ok(JobDir {
+            _dir: dir,
+            input: copy,
+        })
     }
 }
 
-async fn probe_video(path: &Path, opts: &ExtractOptions, cancel: &CancellationToken) -> Result<MediaInfo, ExtractError> {
+async fn probe_video(
+    path: &Path,
+    opts: &ExtractOptions,
+    cancel: &CancellationToken,
+) -> Result<MediaInfo, ExtractError> {
     let container = media::sniff_file(path)
         .map_err(|e| ExtractError::BadInput(format!("cannot read the input: {e}")))?;
     if !container.is_video() {
-        return Err(ExtractError::BadInput("not a video file (expected MP4/QuickTime, Matroska or WebM)".into()));
+        return Err(ExtractError::BadInput(
+            "not a video file (expected MP4/QuickTime, Matroska or WebM)".into(),
+        ));
     }
     let info = media::probe(path, container, &opts.limits, cancel).await?;
     if info.width == 0 || info.height == 0 || info.fps <= 0.0 {
-        return Err(ExtractError::BadInput("the file has no decodable video stream".into()));
+        return Err(ExtractError::BadInput(
+            "the file has no decodable video stream".into(),
+        ));
     }
     Ok(info)
 }
@@ -250,15 +293,20 @@ async fn track(
     progress: &(impl Fn(Progress) + Send + Sync),
     total: u64,
 ) -> Result<Tracked, ExtractError> {
-    let decode = DecodeOptions { limits: opts.limits.clone(), channel_frames: opts.channel_frames, max_frames: None };
+    let decode = DecodeOptions {
+        limits: opts.limits.clone(),
+        channel_frames: opts.channel_frames,
+        max_frames: None,
+    };
     let mut source = FrameSource::open(path, info, &decode, cancel)?;
     let (tx, rx) = mpsc::channel::<RgbFrame>(2);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
     let models_dir = opts.models_dir.clone();
     let model = opts.model;
     let thread_cancel = cancel.clone();
-    let inference =
-        tokio::task::spawn_blocking(move || inference_loop(&models_dir, model, rx, done_tx, &thread_cancel));
+    let inference = tokio::task::spawn_blocking(move || {
+        inference_loop(&models_dir, model, rx, done_tx, &thread_cancel)
+    });
     let mut decode_error = None;
     loop {
         tokio::select! {
@@ -279,7 +327,9 @@ async fn track(
     }
     drop(tx);
     drop(source);
-    let result = inference.await.map_err(|e| ExtractError::Internal(format!("inference thread: {e}")))?;
+    let result = inference
+        .await
+        .map_err(|e| ExtractError::Internal(format!("inference thread: {e}")))?;
     if cancel.is_cancelled() {
         return Err(ExtractError::Cancelled);
     }
@@ -288,9 +338,15 @@ async fn track(
     }
     let tracked = result?;
     if tracked.frames.is_empty() {
-        return Err(ExtractError::BadInput("the video has no decodable frames".into()));
+        return Err(ExtractError::BadInput(
+            "the video has no decodable frames".into(),
+        ));
     }
-    progress(Progress { stage: Stage::Tracking, done: tracked.frames.len() as u64, total });
+    progress(Progress {
+        stage: Stage::Tracking,
+        done: tracked.frames.len() as u64,
+        total,
+    });
     Ok(tracked)
 }
 
@@ -302,8 +358,17 @@ fn inference_loop(
     cancel: &CancellationToken,
 ) -> Result<Tracked, ExtractError> {
     let mut models = PoseModels::load(models_dir, model)?;
-    let mut tracker = Tracker::new(&mut models, TrackerOptions { smooth_landmarks: true, static_image_mode: false });
-    let mut out = Tracked { frames: Vec::new(), scores: Vec::new() };
+    let mut tracker = Tracker::new(
+        &mut models,
+        TrackerOptions {
+            smooth_landmarks: true,
+            static_image_mode: false,
+        },
+    );
+    let mut out = Tracked {
+        frames: Vec::new(),
+        scores: Vec::new(),
+    };
     while let Some(frame) = rx.blocking_recv() {
         if cancel.is_cancelled() {
             return Err(ExtractError::Cancelled);
@@ -312,8 +377,15 @@ fn inference_loop(
             PoseError::Model(m) => ExtractError::Models(m),
             other => ExtractError::Internal(other.to_string()),
         })?;
-        out.scores.push(if dbg.pose.is_some() { dbg.pose_score.unwrap_or(0.0) } else { 0.0 });
-        out.frames.push(PoseFrame { t_us: frame.t_us, pose: dbg.pose });
+        out.scores.push(if dbg.pose.is_some() {
+            dbg.pose_score.unwrap_or(0.0)
+        } else {
+            0.0
+        });
+        out.frames.push(PoseFrame {
+            t_us: frame.t_us,
+            pose: dbg.pose,
+        });
         let _ = done.send(out.frames.len() as u64);
     }
     Ok(out)
@@ -325,16 +397,27 @@ fn analysis_fps(info: &MediaInfo, frames: &[PoseFrame]) -> f64 {
         return info.fps;
     }
     match (frames.first(), frames.last()) {
-        (Some(a), Some(b)) if b.t_us > a.t_us => (frames.len() - 1) as f64 * 1e6 / (b.t_us - a.t_us) as f64,
+        (Some(a), Some(b)) if b.t_us > a.t_us => {
+            (frames.len() - 1) as f64 * 1e6 / (b.t_us - a.t_us) as f64
+        }
         _ => 30.0,
     }
 }
 
-async fn solve_clip(frames: &[PoseFrame], info: &MediaInfo, fps: f64) -> Result<Solution, ExtractError> {
+async fn solve_clip(
+    frames: &[PoseFrame],
+    info: &MediaInfo,
+    fps: f64,
+) -> Result<Solution, ExtractError> {
     let frames = frames.to_vec();
     let (w, h) = (info.width, info.height);
     tokio::task::spawn_blocking(move || {
-        let input = SolveInput { frames: &frames, width: w, height: h, fps };
+        let input = SolveInput {
+            frames: &frames,
+            width: w,
+            height: h,
+            fps,
+        };
         solve::solve(&input, &SolveParams::default())
     })
     .await
@@ -359,7 +442,11 @@ async fn write_preview(
     progress: &(impl Fn(Progress) + Send + Sync),
     total: u64,
 ) -> Result<(), ExtractError> {
-    let decode = DecodeOptions { limits: opts.limits.clone(), channel_frames: opts.channel_frames, max_frames: None };
+    let decode = DecodeOptions {
+        limits: opts.limits.clone(),
+        channel_frames: opts.channel_frames,
+        max_frames: None,
+    };
     let mut source = FrameSource::open(path, info, &decode, cancel)?;
     let (w, h) = (info.width, info.height);
     let out_size = render::preview_size(w, h, PREVIEW_MAX_SIDE);
@@ -383,19 +470,33 @@ async fn write_preview(
         let mut frame = frame?;
         // Frames beyond the solved clip (should not happen) are shown without a skeleton.
         render::overlay::draw_skeleton(&mut frame.data, w, h, solution, index, 1.0);
-        encoder.push(&frame.data).await.map_err(ExtractError::from)?;
+        encoder
+            .push(&frame.data)
+            .await
+            .map_err(ExtractError::from)?;
         if index == cover_at {
             cover = Some(frame.data);
         }
         index += 1;
-        progress(Progress { stage: Stage::Preview, done: index as u64, total });
+        progress(Progress {
+            stage: Stage::Preview,
+            done: index as u64,
+            total,
+        });
     }
     encoder.finish().await.map_err(ExtractError::from)?;
     if let Some(rgb) = cover {
         let scaled = downscale_rgb(&rgb, w, h, out_size);
-        media::encode::write_jpeg(&out_dir.join(COVER_NAME), out_size.0, out_size.1, &scaled, &opts.limits, cancel)
-            .await
-            .map_err(ExtractError::from)?;
+        media::encode::write_jpeg(
+            &out_dir.join(COVER_NAME),
+            out_size.0,
+            out_size.1,
+            &scaled,
+            &opts.limits,
+            cancel,
+        )
+        .await
+        .map_err(ExtractError::from)?;
     }
     Ok(())
 }

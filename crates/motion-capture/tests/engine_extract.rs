@@ -13,13 +13,25 @@ use tokio_util::sync::CancellationToken;
 
 async fn extract(input: &Path, out: &Path) -> Result<Report, ExtractError> {
     let opts = ExtractOptions::new(test_models_dir());
-    Engine::extract(input, out, opts, CancellationToken::new(), |_p: Progress| {}).await
+    Engine::extract(
+        input,
+        out,
+        opts,
+        CancellationToken::new(),
+        |_p: Progress| {},
+    )
+    .await
 }
 
 fn ffprobe_frames(path: &Path) -> (u64, String, String) {
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-        .args(["-show_entries", "stream=nb_read_frames,codec_name,pix_fmt", "-of", "json"])
+        .args([
+            "-show_entries",
+            "stream=nb_read_frames,codec_name,pix_fmt",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe runs");
@@ -40,26 +52,54 @@ async fn synthetic_walk_extracts_every_output() {
     let stages = Arc::new(Mutex::new(Vec::new()));
     let seen = stages.clone();
     let opts = ExtractOptions::new(test_models_dir());
-    let report = Engine::extract(&input, dir.path(), opts, CancellationToken::new(), move |p: Progress| {
-        seen.lock().unwrap().push(p.stage);
-    })
+    let report = Engine::extract(
+        &input,
+        dir.path(),
+        opts,
+        CancellationToken::new(),
+        move |p: Progress| {
+            seen.lock().unwrap().push(p.stage);
+        },
+    )
     .await
     .expect("extract");
     eprintln!("{report:?}");
     assert_eq!(report.frames, 60);
     assert_eq!(report.person_found_frames, 60);
-    for name in ["motion.bvh", "motion.glb", "landmarks.json", "quality.json", "bvh.zip", "binary.zip", "preview.mp4", "cover.jpg"]
-    {
+    for name in [
+        "motion.bvh",
+        "motion.glb",
+        "landmarks.json",
+        "quality.json",
+        "bvh.zip",
+        "binary.zip",
+        "preview.mp4",
+        "cover.jpg",
+    ] {
         let p = dir.path().join(name);
-        assert!(std::fs::metadata(&p).map(|m| m.len() > 0).unwrap_or(false), "{name} missing");
+        assert!(
+            std::fs::metadata(&p).map(|m| m.len() > 0).unwrap_or(false),
+            "{name} missing"
+        );
     }
     let (frames, codec, pix) = ffprobe_frames(&dir.path().join("preview.mp4"));
-    assert_eq!((frames, codec.as_str(), pix.as_str()), (60, "h264", "yuv420p"));
+    assert_eq!(
+        (frames, codec.as_str(), pix.as_str()),
+        (60, "h264", "yuv420p")
+    );
     let mp4 = std::fs::read(dir.path().join("preview.mp4")).unwrap();
     let moov = find(&mp4, b"moov").expect("moov");
     let mdat = find(&mp4, b"mdat").expect("mdat");
-    assert!(moov < mdat, "faststart: the index must come before the media data");
-    assert!(stages.lock().unwrap().contains(&motion_capture::engine::Stage::Preview));
+    assert!(
+        moov < mdat,
+        "faststart: the index must come before the media data"
+    );
+    assert!(
+        stages
+            .lock()
+            .unwrap()
+            .contains(&motion_capture::engine::Stage::Preview)
+    );
     let bvh = std::fs::read_to_string(dir.path().join("motion.bvh")).unwrap();
     assert!(bvh.contains("Frames: 60\nFrame Time: 0.0333333\n"));
 }
@@ -87,7 +127,9 @@ async fn every_single_person_test_clip_extracts() {
     .collect();
     for clip in clips {
         let dir = tempfile::tempdir().unwrap();
-        let report = extract(&clip, dir.path()).await.unwrap_or_else(|e| panic!("{}: {e}", clip.display()));
+        let report = extract(&clip, dir.path())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", clip.display()));
         eprintln!(
             "{}: {} frames, found {:.0}%, {:.1} fps, reprojection {:.1} px, jitter {:.2}",
             clip.file_name().unwrap().to_string_lossy(),
@@ -108,15 +150,27 @@ async fn a_video_without_a_person_fails_with_the_contract_message() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("empty.mp4");
     let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=2"])
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=10:duration=2",
+        ])
         .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-y"])
         .arg(&input)
         .status()
         .expect("ffmpeg runs");
     assert!(status.success());
-    let err = extract(&input, &dir.path().join("out")).await.expect_err("no person");
+    let err = extract(&input, &dir.path().join("out"))
+        .await
+        .expect_err("no person");
     assert!(matches!(err, ExtractError::NoPerson), "{err:?}");
-    assert_eq!(err.to_string(), "No person detected in the video (MOTION.PIC_NOT_MATCHED)");
+    assert_eq!(
+        err.to_string(),
+        "No person detected in the video (MOTION.PIC_NOT_MATCHED)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,8 +178,13 @@ async fn a_file_that_is_not_a_video_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("notes.mp4");
     std::fs::write(&input, b"this is not a video at all, just text pretending").unwrap();
-    let err = extract(&input, &dir.path().join("out")).await.expect_err("bad input");
-    assert!(err.is_bad_input() && !matches!(err, ExtractError::NoPerson), "{err:?}");
+    let err = extract(&input, &dir.path().join("out"))
+        .await
+        .expect_err("bad input");
+    assert!(
+        err.is_bad_input() && !matches!(err, ExtractError::NoPerson),
+        "{err:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use motion_capture::export::{self, landmarks::LandmarksMeta};
-use motion_capture::solve::{SolveInput, SolveParams, Solution, solve};
+use motion_capture::solve::{Solution, SolveInput, SolveParams, solve};
 use solve_common::*;
 
-const SETUP_HINT: &str = "run scripts/test.sh (it installs the Python test tools into .venv and npm ci in tools/js)";
+const SETUP_HINT: &str =
+    "run scripts/test.sh (it installs the Python test tools into .venv and npm ci in tools/js)";
 
 fn workspace() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -20,14 +21,24 @@ fn workspace() -> PathBuf {
 
 fn solved(name: &str) -> (Golden, Solution) {
     let g = load_golden(name);
-    let input = SolveInput { frames: &g.frames, width: g.width, height: g.height, fps: g.fps };
+    let input = SolveInput {
+        frames: &g.frames,
+        width: g.width,
+        height: g.height,
+        fps: g.fps,
+    };
     let sol = solve(&input, &SolveParams::default()).expect("solve");
     (g, sol)
 }
 
 fn export_to(dir: &Path, g: &Golden, sol: &Solution) -> export::Exported {
     let scores = vec![0.99; g.frames.len()];
-    let meta = LandmarksMeta { model: "blazepose_full", fps: g.fps, width: g.width, height: g.height };
+    let meta = LandmarksMeta {
+        model: "blazepose_full",
+        fps: g.fps,
+        width: g.width,
+        height: g.height,
+    };
     export::write_motion_files(dir, sol, &g.frames, &scores, &meta).expect("export")
 }
 
@@ -37,13 +48,36 @@ fn bvh_read_by_pypi_bvh_reproduces_the_solved_joints() {
     let dir = tempfile::tempdir().unwrap();
     let files = export_to(dir.path(), &g, &sol);
     let python = workspace().join(".venv/bin/python");
-    assert!(python.exists(), "{} missing: {SETUP_HINT}", python.display());
+    assert!(
+        python.exists(),
+        "{} missing: {SETUP_HINT}",
+        python.display()
+    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/export_bvh_fk.py");
-    let out = Command::new(&python).arg(&script).arg(&files.bvh).output().expect("python runs");
-    assert!(out.status.success(), "python bvh reader failed ({SETUP_HINT}): {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&files.bvh)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "python bvh reader failed ({SETUP_HINT}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = v["joints"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
-    let expected: Vec<&str> = sol.animation.skeleton.joints.iter().map(|j| j.name.as_str()).collect();
+    let names: Vec<&str> = v["joints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = sol
+        .animation
+        .skeleton
+        .joints
+        .iter()
+        .map(|j| j.name.as_str())
+        .collect();
     assert_eq!(names, expected);
     let frames = v["frames"].as_array().unwrap();
     assert_eq!(frames.len(), sol.animation.frames.len());
@@ -79,18 +113,28 @@ fn bvh_read_by_pypi_bvh_reproduces_the_solved_joints() {
 
 #[test]
 fn glb_passes_the_khronos_validator() {
-    for name in ["synthetic__mh_cmu131_02_walk__video.raw.json", "videos__intel_asl_walk_upperbody.smooth.json"] {
+    for name in [
+        "synthetic__mh_cmu131_02_walk__video.raw.json",
+        "videos__intel_asl_walk_upperbody.smooth.json",
+    ] {
         let (g, sol) = solved(name);
         let dir = tempfile::tempdir().unwrap();
         let files = export_to(dir.path(), &g, &sol);
         let tools = workspace().join("tools/js");
-        assert!(tools.join("node_modules/gltf-validator").exists(), "gltf-validator missing: {SETUP_HINT}");
+        assert!(
+            tools.join("node_modules/gltf-validator").exists(),
+            "gltf-validator missing: {SETUP_HINT}"
+        );
         let out = Command::new("node")
             .arg(tools.join("validate_gltf.mjs"))
             .arg(&files.glb)
             .output()
             .expect("node runs");
-        assert!(out.status.success(), "validator failed to run: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "validator failed to run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         eprintln!("{name}: {report}");
         assert_eq!(report["numErrors"], 0, "{report}");
@@ -104,7 +148,12 @@ fn archives_hold_exactly_the_contract_entries_and_are_reproducible() {
     let fa = export_to(a.path(), &g, &sol);
     let fb = export_to(b.path(), &g, &sol);
     for (x, y) in [(&fa.bvh_zip, &fb.bvh_zip), (&fa.binary_zip, &fb.binary_zip)] {
-        assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{} differs between runs", x.display());
+        assert_eq!(
+            std::fs::read(x).unwrap(),
+            std::fs::read(y).unwrap(),
+            "{} differs between runs",
+            x.display()
+        );
     }
     let entries = |p: &Path| {
         let mut z = zip::ZipArchive::new(std::fs::File::open(p).unwrap()).unwrap();
@@ -123,7 +172,10 @@ fn archives_hold_exactly_the_contract_entries_and_are_reproducible() {
     assert_eq!(bvh_zip[0].0, "motion.bvh");
     assert_eq!(bvh_zip[0].1, std::fs::read(&fa.bvh).unwrap());
     let bin = entries(&fa.binary_zip);
-    assert_eq!(bin.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["motion.glb", "landmarks.json"]);
+    assert_eq!(
+        bin.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+        ["motion.glb", "landmarks.json"]
+    );
     assert_eq!(&bin[0].1[..4], b"glTF");
     let lm: serde_json::Value = serde_json::from_slice(&bin[1].1).unwrap();
     assert_eq!(lm["format"], "motiond.landmarks");
@@ -131,7 +183,8 @@ fn archives_hold_exactly_the_contract_entries_and_are_reproducible() {
     assert_eq!(lm["frames"][0]["image"].as_array().unwrap().len(), 33);
     assert_eq!(lm["frames"][0]["image"][0].as_array().unwrap().len(), 4);
     assert_eq!(lm["frames"][0]["world"][0].as_array().unwrap().len(), 3);
-    let q: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&fa.quality).unwrap()).unwrap();
+    let q: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fa.quality).unwrap()).unwrap();
     eprintln!("squats quality: {q}");
     assert_eq!(q["personFoundRatio"], 1.0);
     assert!(q["reprojectionErrorPx"].as_f64().unwrap() < 40.0, "{q}");

@@ -21,7 +21,12 @@ fn score(params: &SolveParams) -> Scores {
     let g = load_golden("synthetic__mh_cmu131_02_walk__video.raw.json");
     let gt = synthetic_ground_truth();
     assert_eq!(g.frames.len(), gt.len());
-    let input = SolveInput { frames: &g.frames, width: g.width, height: g.height, fps: g.fps };
+    let input = SolveInput {
+        frames: &g.frames,
+        width: g.width,
+        height: g.height,
+        fps: g.fps,
+    };
     let sol = solve(&input, params).expect("solve");
     let anim = &sol.animation;
     let mut solved_frames = Vec::new();
@@ -34,9 +39,20 @@ fn score(params: &SolveParams) -> Scores {
             .iter()
             .map(|&(_, j)| std::array::from_fn(|k| (p[j][k] - hips[k]) as f64 / 100.0))
             .collect();
-        let pose = g.frames[i].pose.as_ref().expect("every frame of the walk has a pose");
-        let peer: Vec<[f64; 3]> =
-            MP_JOINTS.iter().map(|&l| [pose.world[l].x as f64, pose.world[l].y as f64, pose.world[l].z as f64]).collect();
+        let pose = g.frames[i]
+            .pose
+            .as_ref()
+            .expect("every frame of the walk has a pose");
+        let peer: Vec<[f64; 3]> = MP_JOINTS
+            .iter()
+            .map(|&l| {
+                [
+                    pose.world[l].x as f64,
+                    pose.world[l].y as f64,
+                    pose.world[l].z as f64,
+                ]
+            })
+            .collect();
         solved_sum += pa_mpjpe(&pred, &gt[i]);
         peer_sum += pa_mpjpe(&peer, &gt[i]);
         solved_frames.push(pred);
@@ -59,9 +75,71 @@ fn solved_walk_is_as_accurate_as_mediapipe_and_smoother() {
         "PA-MPJPE solved {:.1} mm vs raw MediaPipe {:.1} mm; jitter solved {:.2} m/s² vs {:.2} m/s²",
         s.solved_mm, s.peer_mm, s.solved_jitter, s.peer_jitter
     );
-    assert!(s.solved_mm <= s.peer_mm, "solved {:.1} mm worse than peer {:.1} mm", s.solved_mm, s.peer_mm);
+    assert!(
+        s.solved_mm <= s.peer_mm,
+        "solved {:.1} mm worse than peer {:.1} mm",
+        s.solved_mm,
+        s.peer_mm
+    );
     // Measured 92.2 mm (peer 94.8 mm) with the default parameters.
     assert!(s.solved_mm < 94.0, "PA-MPJPE {:.1} mm", s.solved_mm);
-    assert!(s.solved_jitter < 0.3 * s.peer_jitter, "jitter {:.2} vs peer {:.2}", s.solved_jitter, s.peer_jitter);
+    assert!(
+        s.solved_jitter < 0.3 * s.peer_jitter,
+        "jitter {:.2} vs peer {:.2}",
+        s.solved_jitter,
+        s.peer_jitter
+    );
 }
 
+/// Foot locking: planted feet stop sliding and stand on the floor (Y = 0).
+#[test]
+fn planted_feet_stay_put_on_the_floor() {
+    for name in [
+        "synthetic__mh_cmu131_02_walk__video.raw.json",
+        "videos__tfjs_pose_squats.smooth.json",
+    ] {
+        let g = load_golden(name);
+        let input = SolveInput {
+            frames: &g.frames,
+            width: g.width,
+            height: g.height,
+            fps: g.fps,
+        };
+        let locked = solve(&input, &SolveParams::default()).unwrap();
+        let free = solve(
+            &input,
+            &SolveParams {
+                foot_lock: false,
+                ..SolveParams::default()
+            },
+        )
+        .unwrap();
+        let (a, b) = (locked.quality.foot_skate_cm_s, free.quality.foot_skate_cm_s);
+        eprintln!(
+            "{name}: foot skate {a:.1} cm/s locked vs {b:.1} cm/s free; contact {:.0}%",
+            locked.quality.contact_ratio * 100.0
+        );
+        assert!(
+            locked.quality.contact_ratio > 0.3,
+            "{name}: too few contacts"
+        );
+        assert!(
+            a < 0.5 * b,
+            "{name}: locking should at least halve the skate ({a} vs {b})"
+        );
+        // Lowest sole point of each planted foot is on the floor.
+        let soles = motion_capture::solve::ground::sole_points(&locked.animation, locked.heels);
+        let mut worst = 0.0f32;
+        for (s, c) in soles.iter().zip(&locked.contacts) {
+            for k in 0..2 {
+                if c[k] {
+                    worst = worst.max(s[k][1].abs());
+                }
+            }
+        }
+        assert!(
+            worst < 8.0,
+            "{name}: a planted foot is {worst} cm off the floor"
+        );
+    }
+}

@@ -41,7 +41,10 @@ pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
     });
     // indicatif draws only when stderr is a terminal.
     let bar = ProgressBar::new(0);
-    bar.set_style(ProgressStyle::with_template("{msg:10} {bar:30} {pos}/{len} frames").context("progress style")?);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:10} {bar:30} {pos}/{len} frames")
+            .context("progress style")?,
+    );
     let shown = bar.clone();
     let result = Engine::extract(&args.video, &args.out, opts, cancel, move |p: Progress| {
         shown.set_message(stage_name(p.stage));

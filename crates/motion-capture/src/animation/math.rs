@@ -22,7 +22,11 @@ pub fn dot(a: Vec3, b: Vec3) -> f32 {
 }
 
 pub fn cross(a: Vec3, b: Vec3) -> Vec3 {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 
 pub fn norm(a: Vec3) -> f32 {
@@ -36,7 +40,11 @@ pub fn dist(a: Vec3, b: Vec3) -> f32 {
 /// Unit vector along `a`; `fallback` when `a` is (nearly) zero.
 pub fn normalize_or(a: Vec3, fallback: Vec3) -> Vec3 {
     let n = norm(a);
-    if n > 1e-9 { scale(a, 1.0 / n) } else { fallback }
+    if n > 1e-9 {
+        scale(a, 1.0 / n)
+    } else {
+        fallback
+    }
 }
 
 pub fn lerp(a: Vec3, b: Vec3, t: f32) -> Vec3 {
@@ -68,12 +76,22 @@ impl Default for Quat {
 }
 
 impl Quat {
-    pub const IDENTITY: Quat = Quat { w: 1.0, x: 0.0, y: 0.0, z: 0.0 };
+    pub const IDENTITY: Quat = Quat {
+        w: 1.0,
+        x: 0.0,
+        y: 0.0,
+        z: 0.0,
+    };
 
     pub fn from_axis_angle(axis: Vec3, angle_rad: f32) -> Quat {
         let a = normalize_or(axis, [1.0, 0.0, 0.0]);
         let (s, c) = (angle_rad * 0.5).sin_cos();
-        Quat { w: c, x: a[0] * s, y: a[1] * s, z: a[2] * s }
+        Quat {
+            w: c,
+            x: a[0] * s,
+            y: a[1] * s,
+            z: a[2] * s,
+        }
     }
 
     /// The rotation whose matrix has the given orthonormal columns (the images of X, Y, Z).
@@ -83,16 +101,36 @@ impl Quat {
         let trace = m00 + m11 + m22;
         let q = if trace > 0.0 {
             let s = (trace + 1.0).sqrt() * 2.0;
-            Quat { w: 0.25 * s, x: (y[2] - z[1]) / s, y: (z[0] - x[2]) / s, z: (x[1] - y[0]) / s }
+            Quat {
+                w: 0.25 * s,
+                x: (y[2] - z[1]) / s,
+                y: (z[0] - x[2]) / s,
+                z: (x[1] - y[0]) / s,
+            }
         } else if m00 > m11 && m00 > m22 {
             let s = (1.0 + m00 - m11 - m22).sqrt() * 2.0;
-            Quat { w: (y[2] - z[1]) / s, x: 0.25 * s, y: (y[0] + x[1]) / s, z: (z[0] + x[2]) / s }
+            Quat {
+                w: (y[2] - z[1]) / s,
+                x: 0.25 * s,
+                y: (y[0] + x[1]) / s,
+                z: (z[0] + x[2]) / s,
+            }
         } else if m11 > m22 {
             let s = (1.0 + m11 - m00 - m22).sqrt() * 2.0;
-            Quat { w: (z[0] - x[2]) / s, x: (y[0] + x[1]) / s, y: 0.25 * s, z: (z[1] + y[2]) / s }
+            Quat {
+                w: (z[0] - x[2]) / s,
+                x: (y[0] + x[1]) / s,
+                y: 0.25 * s,
+                z: (z[1] + y[2]) / s,
+            }
         } else {
             let s = (1.0 + m22 - m00 - m11).sqrt() * 2.0;
-            Quat { w: (x[1] - y[0]) / s, x: (z[0] + x[2]) / s, y: (z[1] + y[2]) / s, z: 0.25 * s }
+            Quat {
+                w: (x[1] - y[0]) / s,
+                x: (z[0] + x[2]) / s,
+                y: (z[1] + y[2]) / s,
+                z: 0.25 * s,
+            }
         };
         q.normalized()
     }
@@ -135,7 +173,12 @@ impl Quat {
     }
 
     pub fn conjugate(self) -> Quat {
-        Quat { w: self.w, x: -self.x, y: -self.y, z: -self.z }
+        Quat {
+            w: self.w,
+            x: -self.x,
+            y: -self.y,
+            z: -self.z,
+        }
     }
 
     pub fn dot(self, b: Quat) -> f32 {
@@ -143,7 +186,12 @@ impl Quat {
     }
 
     pub fn negated(self) -> Quat {
-        Quat { w: -self.w, x: -self.x, y: -self.y, z: -self.z }
+        Quat {
+            w: -self.w,
+            x: -self.x,
+            y: -self.y,
+            z: -self.z,
+        }
     }
 
     pub fn normalized(self) -> Quat {
@@ -151,7 +199,12 @@ impl Quat {
         if n < 1e-12 {
             return Quat::IDENTITY;
         }
-        Quat { w: self.w / n, x: self.x / n, y: self.y / n, z: self.z / n }
+        Quat {
+            w: self.w / n,
+            x: self.x / n,
+            y: self.y / n,
+            z: self.z / n,
+        }
     }
 
     pub fn rotate(self, v: Vec3) -> Vec3 {
@@ -200,7 +253,11 @@ impl Quat {
         let c0 = self.rotate([1.0, 0.0, 0.0]);
         let c1 = self.rotate([0.0, 1.0, 0.0]);
         let c2 = self.rotate([0.0, 0.0, 1.0]);
-        [[c0[0], c1[0], c2[0]], [c0[1], c1[1], c2[1]], [c0[2], c1[2], c2[2]]]
+        [
+            [c0[0], c1[0], c2[0]],
+            [c0[1], c1[1], c2[1]],
+            [c0[2], c1[2], c2[2]],
+        ]
     }
 
     /// Euler angles (radians) `(z, y, x)` such that R = Rz(z)·Ry(y)·Rx(x), the BVH reading of
@@ -250,7 +307,11 @@ impl std::ops::Neg for Quat {
 
 /// Some unit vector perpendicular to the unit vector `v`.
 pub fn any_perpendicular(v: Vec3) -> Vec3 {
-    let other = if v[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] };
+    let other = if v[0].abs() < 0.9 {
+        [1.0, 0.0, 0.0]
+    } else {
+        [0.0, 1.0, 0.0]
+    };
     normalize_or(cross(v, other), [0.0, 0.0, 1.0])
 }
 
@@ -280,7 +341,12 @@ mod tests {
 
     #[test]
     fn two_axes_maps_rest_frame_onto_target() {
-        let q = Quat::from_two_axes([1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.3]);
+        let q = Quat::from_two_axes(
+            [1.0, 0.0, 0.0],
+            [0.0, 0.0, 1.0],
+            [0.0, -1.0, 0.0],
+            [1.0, 0.0, 0.3],
+        );
         assert!(close(q.rotate([1.0, 0.0, 0.0]), [0.0, -1.0, 0.0]));
         let s = q.rotate([0.0, 0.0, 1.0]);
         assert!(close(s, normalize_or([1.0, 0.0, 0.3], [0.0; 3])));
@@ -289,7 +355,11 @@ mod tests {
     #[test]
     fn basis_round_trip() {
         let q = Quat::from_euler_zyx(0.4, -0.3, 2.0);
-        let b = Quat::from_basis(q.rotate([1.0, 0.0, 0.0]), q.rotate([0.0, 1.0, 0.0]), q.rotate([0.0, 0.0, 1.0]));
+        let b = Quat::from_basis(
+            q.rotate([1.0, 0.0, 0.0]),
+            q.rotate([0.0, 1.0, 0.0]),
+            q.rotate([0.0, 0.0, 1.0]),
+        );
         assert!(q.dot(b).abs() > 0.99999);
     }
 }

@@ -19,7 +19,8 @@ pub fn zip_entries(entries: &[(&str, &[u8])]) -> Result<Vec<u8>, ZipError> {
         .last_modified_time(DateTime::default())
         .unix_permissions(0o644);
     for (name, bytes) in entries {
-        zip.start_file(*name, options).map_err(|e| ZipError(e.to_string()))?;
+        zip.start_file(*name, options)
+            .map_err(|e| ZipError(e.to_string()))?;
         zip.write_all(bytes).map_err(|e| ZipError(e.to_string()))?;
     }
     let cursor = zip.finish().map_err(|e| ZipError(e.to_string()))?;

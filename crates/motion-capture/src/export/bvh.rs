@@ -47,14 +47,32 @@ pub fn to_bvh(anim: &Animation) -> String {
 fn write_joint(s: &mut String, anim: &Animation, i: usize, depth: usize) {
     let j = &anim.skeleton.joints[i];
     let pad = "\t".repeat(depth);
-    let _ = writeln!(s, "{pad}{} {}", if j.parent.is_none() { "ROOT" } else { "JOINT" }, j.name);
+    let _ = writeln!(
+        s,
+        "{pad}{} {}",
+        if j.parent.is_none() { "ROOT" } else { "JOINT" },
+        j.name
+    );
     let _ = writeln!(s, "{pad}{{");
     // The root's OFFSET stays zero: its position channels carry the translation (BVH readers
     // disagree on whether they add the root OFFSET).
-    let off = if j.parent.is_none() { [0.0; 3] } else { j.offset };
-    let _ = writeln!(s, "{pad}\tOFFSET {} {} {}", num(off[0]), num(off[1]), num(off[2]));
+    let off = if j.parent.is_none() {
+        [0.0; 3]
+    } else {
+        j.offset
+    };
+    let _ = writeln!(
+        s,
+        "{pad}\tOFFSET {} {} {}",
+        num(off[0]),
+        num(off[1]),
+        num(off[2])
+    );
     if j.parent.is_none() {
-        let _ = writeln!(s, "{pad}\tCHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation");
+        let _ = writeln!(
+            s,
+            "{pad}\tCHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation"
+        );
     } else {
         let _ = writeln!(s, "{pad}\tCHANNELS 3 Zrotation Yrotation Xrotation");
     }
@@ -66,7 +84,13 @@ fn write_joint(s: &mut String, anim: &Animation, i: usize, depth: usize) {
         let e = j.end_site.unwrap_or([0.0, 0.0, 0.0]);
         let _ = writeln!(s, "{pad}\tEnd Site");
         let _ = writeln!(s, "{pad}\t{{");
-        let _ = writeln!(s, "{pad}\t\tOFFSET {} {} {}", num(e[0]), num(e[1]), num(e[2]));
+        let _ = writeln!(
+            s,
+            "{pad}\t\tOFFSET {} {} {}",
+            num(e[0]),
+            num(e[1]),
+            num(e[2])
+        );
         let _ = writeln!(s, "{pad}\t}}");
     }
     let _ = writeln!(s, "{pad}}}");
@@ -76,7 +100,11 @@ fn write_joint(s: &mut String, anim: &Animation, i: usize, depth: usize) {
 pub fn num(v: f32) -> String {
     let v = if v.is_finite() { v } else { 0.0 };
     let s = format!("{v:.6}");
-    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') { s[1..].to_string() } else { s }
+    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
+        s[1..].to_string()
+    } else {
+        s
+    }
 }
 
 /// Per frame, per joint: (z, y, x) Euler angles in degrees, kept continuous over time (the
@@ -99,7 +127,11 @@ pub fn euler_tracks(anim: &Animation) -> Vec<Vec<(f32, f32, f32)>> {
                         Some(p) => {
                             let a = unwrap_to(a, p);
                             let b = unwrap_to(alt, p);
-                            if distance(a, p) <= distance(b, p) { a } else { b }
+                            if distance(a, p) <= distance(b, p) {
+                                a
+                            } else {
+                                b
+                            }
                         }
                     };
                     prev[i] = Some(chosen);

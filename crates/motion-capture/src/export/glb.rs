@@ -8,9 +8,9 @@ use gltf_json as json;
 use json::validation::{Checked, USize64};
 use json::{Index, accessor, animation, buffer, mesh, scene};
 
-use crate::animation::math::{Vec3, add, any_perpendicular, cross, norm, normalize_or, scale, sub};
 use crate::animation::Animation;
 use crate::animation::math::Quat;
+use crate::animation::math::{Vec3, add, any_perpendicular, cross, norm, normalize_or, scale, sub};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GlbError {
@@ -68,7 +68,11 @@ struct Builder {
 }
 
 impl Builder {
-    fn view(&mut self, (offset, len): (usize, usize), target: Option<buffer::Target>) -> Index<buffer::View> {
+    fn view(
+        &mut self,
+        (offset, len): (usize, usize),
+        target: Option<buffer::Target>,
+    ) -> Index<buffer::View> {
         self.root.push(buffer::View {
             buffer: self.buffer,
             byte_length: USize64::from(len),
@@ -107,7 +111,12 @@ impl Builder {
         })
     }
 
-    fn floats(&mut self, values: &[f32], type_: accessor::Type, target: Option<buffer::Target>) -> Index<json::Accessor> {
+    fn floats(
+        &mut self,
+        values: &[f32],
+        type_: accessor::Type,
+        target: Option<buffer::Target>,
+    ) -> Index<json::Accessor> {
         let width = match type_ {
             accessor::Type::Scalar => 1,
             accessor::Type::Vec3 => 3,
@@ -117,7 +126,14 @@ impl Builder {
         };
         let range = self.bin.push_f32(values);
         let view = self.view(range, target);
-        self.accessor(view, values.len() / width, accessor::ComponentType::F32, type_, None, None)
+        self.accessor(
+            view,
+            values.len() / width,
+            accessor::ComponentType::F32,
+            type_,
+            None,
+            None,
+        )
     }
 }
 
@@ -139,12 +155,18 @@ pub fn to_glb(anim: &Animation) -> Result<Vec<u8>, GlbError> {
         extensions: None,
         extras: Default::default(),
     });
-    let mut b = Builder { root, bin: Bin::default(), buffer };
+    let mut b = Builder {
+        root,
+        bin: Bin::default(),
+        buffer,
+    };
 
     let joint_nodes = add_joint_nodes(&mut b, anim);
     let skin = add_skin(&mut b, anim, &joint_nodes);
     let mesh = add_body_mesh(&mut b, anim);
-    let roots: Vec<usize> = (0..joints.len()).filter(|&i| joints[i].parent.is_none()).collect();
+    let roots: Vec<usize> = (0..joints.len())
+        .filter(|&i| joints[i].parent.is_none())
+        .collect();
     let motion = b.root.push(scene::Node {
         children: Some(roots.iter().map(|&i| joint_nodes[i]).collect()),
         name: Some("motion".into()),
@@ -183,7 +205,12 @@ fn add_joint_nodes(b: &mut Builder, anim: &Animation) -> Vec<Index<scene::Node>>
             if j.parent.is_none() {
                 t = add(t, first.root_translation);
             }
-            let q = first.rotations.get(i).copied().unwrap_or_default().normalized();
+            let q = first
+                .rotations
+                .get(i)
+                .copied()
+                .unwrap_or_default()
+                .normalized();
             b.root.push(scene::Node {
                 name: Some(j.name.clone()),
                 translation: Some(scale(t, 0.01)),
@@ -193,7 +220,8 @@ fn add_joint_nodes(b: &mut Builder, anim: &Animation) -> Vec<Index<scene::Node>>
         })
         .collect();
     for (i, node) in nodes.iter().enumerate() {
-        let children: Vec<Index<scene::Node>> = anim.skeleton.children(i).map(|c| nodes[c]).collect();
+        let children: Vec<Index<scene::Node>> =
+            anim.skeleton.children(i).map(|c| nodes[c]).collect();
         if !children.is_empty() {
             b.root.nodes[node.value()].children = Some(children);
         }
@@ -207,7 +235,9 @@ fn add_skin(b: &mut Builder, anim: &Animation, nodes: &[Index<scene::Node>]) -> 
     let mut ibm = Vec::with_capacity(rest.len() * 16);
     for p in &rest {
         let p = scale(*p, 0.01);
-        ibm.extend_from_slice(&[1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, -p[0], -p[1], -p[2], 1.0]);
+        ibm.extend_from_slice(&[
+            1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, -p[0], -p[1], -p[2], 1.0,
+        ]);
     }
     let ibm = b.floats(&ibm, accessor::Type::Mat4, None);
     b.root.push(json::Skin {
@@ -246,15 +276,42 @@ fn add_body_mesh(b: &mut Builder, anim: &Animation) -> Index<json::Mesh> {
         Some(serde_json::json!(lo)),
         Some(serde_json::json!(hi)),
     );
-    let normals = b.floats(&m.normals.concat(), accessor::Type::Vec3, Some(buffer::Target::ArrayBuffer));
-    let joint_range = b.bin.push_u8(&m.joints.iter().flat_map(|&j| [j, 0, 0, 0]).collect::<Vec<u8>>());
+    let normals = b.floats(
+        &m.normals.concat(),
+        accessor::Type::Vec3,
+        Some(buffer::Target::ArrayBuffer),
+    );
+    let joint_range = b.bin.push_u8(
+        &m.joints
+            .iter()
+            .flat_map(|&j| [j, 0, 0, 0])
+            .collect::<Vec<u8>>(),
+    );
     let joint_view = b.view(joint_range, Some(buffer::Target::ArrayBuffer));
-    let joints0 = b.accessor(joint_view, count, accessor::ComponentType::U8, accessor::Type::Vec4, None, None);
+    let joints0 = b.accessor(
+        joint_view,
+        count,
+        accessor::ComponentType::U8,
+        accessor::Type::Vec4,
+        None,
+        None,
+    );
     let weights: Vec<f32> = (0..count).flat_map(|_| [1.0, 0.0, 0.0, 0.0]).collect();
-    let weights0 = b.floats(&weights, accessor::Type::Vec4, Some(buffer::Target::ArrayBuffer));
+    let weights0 = b.floats(
+        &weights,
+        accessor::Type::Vec4,
+        Some(buffer::Target::ArrayBuffer),
+    );
     let idx_range = b.bin.push_u16(&m.indices);
     let idx_view = b.view(idx_range, Some(buffer::Target::ElementArrayBuffer));
-    let indices = b.accessor(idx_view, m.indices.len(), accessor::ComponentType::U16, accessor::Type::Scalar, None, None);
+    let indices = b.accessor(
+        idx_view,
+        m.indices.len(),
+        accessor::ComponentType::U16,
+        accessor::Type::Scalar,
+        None,
+        None,
+    );
     let mut attributes = std::collections::BTreeMap::new();
     attributes.insert(Checked::Valid(mesh::Semantic::Positions), positions);
     attributes.insert(Checked::Valid(mesh::Semantic::Normals), normals);
@@ -297,15 +354,68 @@ impl BoxMesh {
         let u = any_perpendicular(axis);
         let v = cross(axis, u);
         let half = (0.12 * len).clamp(0.01, 0.06);
-        let corner = |s: f32, t: f32, end: f32| add(add(add(a, scale(d, end)), scale(u, s * half)), scale(v, t * half));
+        let corner = |s: f32, t: f32, end: f32| {
+            add(
+                add(add(a, scale(d, end)), scale(u, s * half)),
+                scale(v, t * half),
+            )
+        };
         // Faces as (normal, four corners counter-clockwise seen from outside).
         let faces: [(Vec3, [Vec3; 4]); 6] = [
-            (u, [corner(1., -1., 0.), corner(1., 1., 0.), corner(1., 1., 1.), corner(1., -1., 1.)]),
-            (scale(u, -1.), [corner(-1., 1., 0.), corner(-1., -1., 0.), corner(-1., -1., 1.), corner(-1., 1., 1.)]),
-            (v, [corner(1., 1., 0.), corner(-1., 1., 0.), corner(-1., 1., 1.), corner(1., 1., 1.)]),
-            (scale(v, -1.), [corner(-1., -1., 0.), corner(1., -1., 0.), corner(1., -1., 1.), corner(-1., -1., 1.)]),
-            (axis, [corner(1., -1., 1.), corner(1., 1., 1.), corner(-1., 1., 1.), corner(-1., -1., 1.)]),
-            (scale(axis, -1.), [corner(-1., -1., 0.), corner(-1., 1., 0.), corner(1., 1., 0.), corner(1., -1., 0.)]),
+            (
+                u,
+                [
+                    corner(1., -1., 0.),
+                    corner(1., 1., 0.),
+                    corner(1., 1., 1.),
+                    corner(1., -1., 1.),
+                ],
+            ),
+            (
+                scale(u, -1.),
+                [
+                    corner(-1., 1., 0.),
+                    corner(-1., -1., 0.),
+                    corner(-1., -1., 1.),
+                    corner(-1., 1., 1.),
+                ],
+            ),
+            (
+                v,
+                [
+                    corner(1., 1., 0.),
+                    corner(-1., 1., 0.),
+                    corner(-1., 1., 1.),
+                    corner(1., 1., 1.),
+                ],
+            ),
+            (
+                scale(v, -1.),
+                [
+                    corner(-1., -1., 0.),
+                    corner(1., -1., 0.),
+                    corner(1., -1., 1.),
+                    corner(-1., -1., 1.),
+                ],
+            ),
+            (
+                axis,
+                [
+                    corner(1., -1., 1.),
+                    corner(1., 1., 1.),
+                    corner(-1., 1., 1.),
+                    corner(-1., -1., 1.),
+                ],
+            ),
+            (
+                scale(axis, -1.),
+                [
+                    corner(-1., -1., 0.),
+                    corner(-1., 1., 0.),
+                    corner(1., 1., 0.),
+                    corner(1., -1., 0.),
+                ],
+            ),
         ];
         for (n, quad) in faces {
             let base = self.positions.len() as u16;
@@ -317,7 +427,11 @@ impl BoxMesh {
                 self.normals.push(n);
                 self.joints.push(joint);
             }
-            let tri: [u16; 6] = if flip { [0, 2, 1, 0, 3, 2] } else { [0, 1, 2, 0, 2, 3] };
+            let tri: [u16; 6] = if flip {
+                [0, 2, 1, 0, 3, 2]
+            } else {
+                [0, 1, 2, 0, 2, 3]
+            };
             self.indices.extend(tri.iter().map(|k| base + k));
         }
     }
@@ -337,7 +451,9 @@ impl BoxMesh {
 
 fn add_animation(b: &mut Builder, anim: &Animation, nodes: &[Index<scene::Node>]) {
     let n = anim.frames.len();
-    let times: Vec<f32> = (0..n).map(|i| (i as f64 * anim.frame_time_s) as f32).collect();
+    let times: Vec<f32> = (0..n)
+        .map(|i| (i as f64 * anim.frame_time_s) as f32)
+        .collect();
     let range = b.bin.push_f32(&times);
     let view = b.view(range, None);
     let input = b.accessor(
@@ -350,24 +466,37 @@ fn add_animation(b: &mut Builder, anim: &Animation, nodes: &[Index<scene::Node>]
     );
     let mut samplers = Vec::new();
     let mut channels = Vec::new();
-    let mut channel = |output: Index<json::Accessor>, node: Index<scene::Node>, path: animation::Property| {
-        let sampler = Index::push(&mut samplers, animation::Sampler {
-            extensions: None,
-            extras: Default::default(),
-            input,
-            interpolation: Checked::Valid(animation::Interpolation::Linear),
-            output,
-        });
-        channels.push(animation::Channel {
-            sampler,
-            target: animation::Target { extensions: None, extras: Default::default(), node, path: Checked::Valid(path) },
-            extensions: None,
-            extras: Default::default(),
-        });
-    };
+    let mut channel =
+        |output: Index<json::Accessor>, node: Index<scene::Node>, path: animation::Property| {
+            let sampler = Index::push(
+                &mut samplers,
+                animation::Sampler {
+                    extensions: None,
+                    extras: Default::default(),
+                    input,
+                    interpolation: Checked::Valid(animation::Interpolation::Linear),
+                    output,
+                },
+            );
+            channels.push(animation::Channel {
+                sampler,
+                target: animation::Target {
+                    extensions: None,
+                    extras: Default::default(),
+                    node,
+                    path: Checked::Valid(path),
+                },
+                extensions: None,
+                extras: Default::default(),
+            });
+        };
     for (i, j) in anim.skeleton.joints.iter().enumerate() {
         if j.parent.is_none() {
-            let t: Vec<f32> = anim.frames.iter().flat_map(|f| scale(add(f.root_translation, j.offset), 0.01)).collect();
+            let t: Vec<f32> = anim
+                .frames
+                .iter()
+                .flat_map(|f| scale(add(f.root_translation, j.offset), 0.01))
+                .collect();
             let out = b.floats(&t, accessor::Type::Vec3, None);
             channel(out, nodes[i], animation::Property::Translation);
         }

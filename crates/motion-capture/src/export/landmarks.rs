@@ -102,7 +102,13 @@ pub fn to_landmarks_json(meta: &LandmarksMeta<'_>, frames: &[PoseFrame], scores:
                     if k > 0 {
                         s.push(',');
                     }
-                    let _ = write!(s, "[{},{},{}]", num(l.x as f64), num(l.y as f64), num(l.z as f64));
+                    let _ = write!(
+                        s,
+                        "[{},{},{}]",
+                        num(l.x as f64),
+                        num(l.y as f64),
+                        num(l.z as f64)
+                    );
                 }
                 s.push_str("]}");
             }
@@ -136,8 +142,20 @@ mod tests {
 
     #[test]
     fn a_frame_without_a_person_is_null() {
-        let meta = LandmarksMeta { model: "blazepose_full", fps: 30.0, width: 4, height: 2 };
-        let s = to_landmarks_json(&meta, &[PoseFrame { t_us: 0, pose: None }], &[0.0]);
+        let meta = LandmarksMeta {
+            model: "blazepose_full",
+            fps: 30.0,
+            width: 4,
+            height: 2,
+        };
+        let s = to_landmarks_json(
+            &meta,
+            &[PoseFrame {
+                t_us: 0,
+                pose: None,
+            }],
+            &[0.0],
+        );
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["frames"][0]["detected"], false);
         assert!(v["frames"][0]["image"].is_null());

@@ -67,8 +67,12 @@ pub fn write_motion_files(
     write(&paths.glb, &glb_bytes)?;
     write(&paths.landmarks, lm_text.as_bytes())?;
     write(&paths.quality, quality_text.as_bytes())?;
-    write(&paths.bvh_zip, &archive::zip_entries(&[(BVH_NAME, bvh_text.as_bytes())])?)?;
-    let binary = archive::zip_entries(&[(GLB_NAME, &glb_bytes), (LANDMARKS_NAME, lm_text.as_bytes())])?;
+    write(
+        &paths.bvh_zip,
+        &archive::zip_entries(&[(BVH_NAME, bvh_text.as_bytes())])?,
+    )?;
+    let binary =
+        archive::zip_entries(&[(GLB_NAME, &glb_bytes), (LANDMARKS_NAME, lm_text.as_bytes())])?;
     write(&paths.binary_zip, &binary)?;
     Ok(paths)
 }
@@ -81,5 +85,8 @@ pub fn quality_json(q: &Quality) -> String {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    std::fs::write(path, bytes).map_err(|source| ExportError::Io { path: path.to_path_buf(), source })
+    std::fs::write(path, bytes).map_err(|source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -31,7 +31,14 @@ impl Encoder {
         limits: &Limits,
         cancel: &CancellationToken,
     ) -> Result<Encoder, MediaError> {
-        Encoder::start_scaled(out, (width, height), (width, height), frame_rate, limits, cancel)
+        Encoder::start_scaled(
+            out,
+            (width, height),
+            (width, height),
+            frame_rate,
+            limits,
+            cancel,
+        )
     }
 
     /// Like [`start`](Encoder::start) for frames of `input` size, scaled by ffmpeg to `output`
@@ -46,10 +53,18 @@ impl Encoder {
     ) -> Result<Encoder, MediaError> {
         let (width, height) = input;
         let (dir, name) = split_job_path(Tool::Ffmpeg, out)?;
-        let raw = RawVideoInput { width, height, pix_fmt: "rgb24".into(), frame_rate: frame_rate.into() };
+        let raw = RawVideoInput {
+            width,
+            height,
+            pix_fmt: "rgb24".into(),
+            frame_rate: frame_rate.into(),
+        };
         let mut args: Vec<String> = Vec::new();
         if input != output {
-            args.extend(["-vf".into(), format!("scale={}:{}:flags=bilinear", output.0, output.1)]);
+            args.extend([
+                "-vf".into(),
+                format!("scale={}:{}:flags=bilinear", output.0, output.1),
+            ]);
         }
         args.extend(h264_args(&name));
         let mut running = FfCommand::ffmpeg(dir)
@@ -61,7 +76,11 @@ impl Encoder {
             tool: Tool::Ffmpeg,
             source: std::io::Error::other("ffmpeg stdin is not piped"),
         })?;
-        Ok(Encoder { running, stdin, frame_bytes: width as usize * height as usize * 3 })
+        Ok(Encoder {
+            running,
+            stdin,
+            frame_bytes: width as usize * height as usize * 3,
+        })
     }
 
     /// Writes one frame (back-pressure: waits while ffmpeg is busy).
@@ -76,12 +95,20 @@ impl Encoder {
                 )),
             });
         }
-        self.stdin.write_all(rgb).await.map_err(|source| MediaError::Io { tool: Tool::Ffmpeg, source })
+        self.stdin
+            .write_all(rgb)
+            .await
+            .map_err(|source| MediaError::Io {
+                tool: Tool::Ffmpeg,
+                source,
+            })
     }
 
     /// Closes the input and waits for ffmpeg to finish the file.
     pub async fn finish(self) -> Result<(), MediaError> {
-        let Encoder { running, mut stdin, .. } = self;
+        let Encoder {
+            running, mut stdin, ..
+        } = self;
         // A failed flush means ffmpeg already quit; `wait` reports why.
         let _ = stdin.shutdown().await;
         drop(stdin);
@@ -123,10 +150,28 @@ pub async fn write_jpeg(
     cancel: &CancellationToken,
 ) -> Result<(), MediaError> {
     let (dir, name) = split_job_path(Tool::Ffmpeg, out)?;
-    let raw = RawVideoInput { width, height, pix_fmt: "rgb24".into(), frame_rate: "1".into() };
+    let raw = RawVideoInput {
+        width,
+        height,
+        pix_fmt: "rgb24".into(),
+        frame_rate: "1".into(),
+    };
     let mut running = FfCommand::ffmpeg(dir)
         .input_raw_video(raw)
-        .args(["-frames:v", "1", "-q:v", "3", "-pix_fmt", "yuvj420p", "-f", "mjpeg", "-y"].map(String::from))
+        .args(
+            [
+                "-frames:v",
+                "1",
+                "-q:v",
+                "3",
+                "-pix_fmt",
+                "yuvj420p",
+                "-f",
+                "mjpeg",
+                "-y",
+            ]
+            .map(String::from),
+        )
         .args([format!("file:{name}")])
         .limits(limits.clone())
         .spawn(cancel)?;
@@ -134,7 +179,13 @@ pub async fn write_jpeg(
         tool: Tool::Ffmpeg,
         source: std::io::Error::other("ffmpeg stdin is not piped"),
     })?;
-    stdin.write_all(rgb).await.map_err(|source| MediaError::Io { tool: Tool::Ffmpeg, source })?;
+    stdin
+        .write_all(rgb)
+        .await
+        .map_err(|source| MediaError::Io {
+            tool: Tool::Ffmpeg,
+            source,
+        })?;
     let _ = stdin.shutdown().await;
     drop(stdin);
     running.wait().await.map(|_| ())

@@ -7,7 +7,11 @@ pub mod overlay;
 /// aspect kept, both sides even, never upscaled.
 pub fn preview_size(width: u32, height: u32, max_side: u32) -> (u32, u32) {
     let long = width.max(height).max(1);
-    let s = if long > max_side { max_side as f64 / long as f64 } else { 1.0 };
+    let s = if long > max_side {
+        max_side as f64 / long as f64
+    } else {
+        1.0
+    };
     let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
     (even(width as f64 * s), even(height as f64 * s))
 }

@@ -52,23 +52,49 @@ impl Side {
 ///
 /// Only the skeleton's bounding box is converted to a pixmap and back: on a 1080p frame that
 /// is a small fraction of the pixels.
-pub fn draw_skeleton(rgb: &mut [u8], width: u32, height: u32, solution: &Solution, index: usize, scale: f32) {
-    let Some(frame) = solution.animation.frames.get(index) else { return };
+pub fn draw_skeleton(
+    rgb: &mut [u8],
+    width: u32,
+    height: u32,
+    solution: &Solution,
+    index: usize,
+    scale: f32,
+) {
+    let Some(frame) = solution.animation.frames.get(index) else {
+        return;
+    };
     let joints = solution.animation.world_positions(frame);
     let px: Vec<Option<(f32, f32)>> = joints
         .iter()
-        .map(|p| solution.project(index, *p).map(|q| (q[0] * scale, q[1] * scale)))
+        .map(|p| {
+            solution
+                .project(index, *p)
+                .map(|q| (q[0] * scale, q[1] * scale))
+        })
         .map(|q| q.filter(|(x, y)| x.is_finite() && y.is_finite()))
         .collect();
     let line = (width.max(height) as f32 / 220.0).clamp(2.0, 8.0);
-    let Some(bbox) = bounding_box(&px, line * 2.0, width, height) else { return };
-    let Some(mut pixmap) = Pixmap::new(bbox.w, bbox.h) else { return };
+    let Some(bbox) = bounding_box(&px, line * 2.0, width, height) else {
+        return;
+    };
+    let Some(mut pixmap) = Pixmap::new(bbox.w, bbox.h) else {
+        return;
+    };
     copy_region_in(rgb, width, &bbox, &mut pixmap);
     let (ox, oy) = (bbox.x as f32, bbox.y as f32);
-    let stroke = Stroke { width: line, line_cap: LineCap::Round, ..Stroke::default() };
-    let mut paint = Paint { anti_alias: true, ..Paint::default() };
+    let stroke = Stroke {
+        width: line,
+        line_cap: LineCap::Round,
+        ..Stroke::default()
+    };
+    let mut paint = Paint {
+        anti_alias: true,
+        ..Paint::default()
+    };
     for (a, b, side) in BONES {
-        let (Some(pa), Some(pb)) = (px[a], px[b]) else { continue };
+        let (Some(pa), Some(pb)) = (px[a], px[b]) else {
+            continue;
+        };
         let mut path = PathBuilder::new();
         path.move_to(pa.0 - ox, pa.1 - oy);
         path.line_to(pb.0 - ox, pb.1 - oy);
@@ -95,7 +121,12 @@ struct Region {
 }
 
 fn bounding_box(px: &[Option<(f32, f32)>], margin: f32, width: u32, height: u32) -> Option<Region> {
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY);
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f32::INFINITY,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NEG_INFINITY,
+    );
     for (x, y) in px.iter().flatten() {
         x0 = x0.min(*x);
         y0 = y0.min(*y);
@@ -106,7 +137,12 @@ fn bounding_box(px: &[Option<(f32, f32)>], margin: f32, width: u32, height: u32)
     let y0 = (y0 - margin).floor().max(0.0) as u32;
     let x1 = ((x1 + margin).ceil().max(0.0) as u32).min(width);
     let y1 = ((y1 + margin).ceil().max(0.0) as u32).min(height);
-    (x1 > x0 && y1 > y0).then(|| Region { x: x0, y: y0, w: x1 - x0, h: y1 - y0 })
+    (x1 > x0 && y1 > y0).then(|| Region {
+        x: x0,
+        y: y0,
+        w: x1 - x0,
+        h: y1 - y0,
+    })
 }
 
 fn copy_region_in(rgb: &[u8], width: u32, r: &Region, pixmap: &mut Pixmap) {

@@ -22,7 +22,13 @@ impl Camera {
     /// longer side (focal = longer side) is between phone main cameras and typical webcams.
     pub fn assumed(width: u32, height: u32) -> Camera {
         let long = width.max(height) as f32;
-        Camera { focal_px: long, cx: width as f32 / 2.0, cy: height as f32 / 2.0, width, height }
+        Camera {
+            focal_px: long,
+            cx: width as f32 / 2.0,
+            cy: height as f32 / 2.0,
+            width,
+            height,
+        }
     }
 
     /// Projects a camera-space point (metres; x right, y down, z forward) to pixels.
@@ -30,12 +36,20 @@ impl Camera {
         if p[2] <= 1e-3 {
             return None;
         }
-        Some([self.cx + self.focal_px * p[0] / p[2], self.cy + self.focal_px * p[1] / p[2]])
+        Some([
+            self.cx + self.focal_px * p[0] / p[2],
+            self.cy + self.focal_px * p[1] / p[2],
+        ])
     }
 
     /// Camera-space translation of the hip-centred `world` points (MediaPipe axes, metres) that
     /// best reprojects them onto `image_px`, weighting each point by `weights`.
-    pub fn solve_translation(&self, world: &[Vec3], image_px: &[[f32; 2]], weights: &[f32]) -> Option<Vec3> {
+    pub fn solve_translation(
+        &self,
+        world: &[Vec3],
+        image_px: &[[f32; 2]],
+        weights: &[f32],
+    ) -> Option<Vec3> {
         // Unknowns t = (tx, ty, tz): tx - u'·tz = u'·Z - X and ty - v'·tz = v'·Z - Y.
         let mut ata = [[0.0f64; 3]; 3];
         let mut atb = [0.0f64; 3];
@@ -71,7 +85,8 @@ impl Camera {
 /// Solves the 3×3 system by Cramer's rule (well conditioned here: depth from spread points).
 fn solve3(a: [[f64; 3]; 3], b: [f64; 3]) -> Option<[f64; 3]> {
     let det = |m: [[f64; 3]; 3]| {
-        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
             + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
     };
     let d = det(a);
@@ -96,11 +111,21 @@ mod tests {
     #[test]
     fn recovers_a_known_translation() {
         let cam = Camera::assumed(640, 480);
-        let world: Vec<Vec3> =
-            vec![[0.2, -0.5, 0.1], [-0.2, -0.5, 0.0], [0.1, 0.4, -0.05], [-0.1, 0.4, 0.05], [0.0, 0.0, 0.0]];
+        let world: Vec<Vec3> = vec![
+            [0.2, -0.5, 0.1],
+            [-0.2, -0.5, 0.0],
+            [0.1, 0.4, -0.05],
+            [-0.1, 0.4, 0.05],
+            [0.0, 0.0, 0.0],
+        ];
         let t = [0.3, -0.1, 3.0];
-        let img: Vec<[f32; 2]> =
-            world.iter().map(|p| cam.project([p[0] + t[0], p[1] + t[1], p[2] + t[2]]).unwrap()).collect();
+        let img: Vec<[f32; 2]> = world
+            .iter()
+            .map(|p| {
+                cam.project([p[0] + t[0], p[1] + t[1], p[2] + t[2]])
+                    .unwrap()
+            })
+            .collect();
         let got = cam.solve_translation(&world, &img, &[1.0; 5]).unwrap();
         for k in 0..3 {
             assert!((got[k] - t[k]).abs() < 1e-3, "{got:?}");

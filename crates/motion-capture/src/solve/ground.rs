@@ -18,9 +18,12 @@ pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
             let (pos, rots) = anim.world_pose(f);
             let ends = anim.end_site_positions(f);
             let mut out = [[0.0; 3]; 2];
-            for (k, (foot, toe)) in [(J::LEFT_FOOT, J::LEFT_TOE_BASE), (J::RIGHT_FOOT, J::RIGHT_TOE_BASE)]
-                .into_iter()
-                .enumerate()
+            for (k, (foot, toe)) in [
+                (J::LEFT_FOOT, J::LEFT_TOE_BASE),
+                (J::RIGHT_FOOT, J::RIGHT_TOE_BASE),
+            ]
+            .into_iter()
+            .enumerate()
             {
                 let heel = add(pos[foot], rots[foot].rotate(heel_local[k]));
                 let tip = ends[toe].unwrap_or(pos[toe]);
@@ -32,7 +35,12 @@ pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
 }
 
 /// Which feet are planted in each frame: near the floor and nearly still.
-pub fn detect_contacts(soles: &[[Vec3; 2]], times: &[f64], floor_y: f32, leg_len: f32) -> Vec<[bool; 2]> {
+pub fn detect_contacts(
+    soles: &[[Vec3; 2]],
+    times: &[f64],
+    floor_y: f32,
+    leg_len: f32,
+) -> Vec<[bool; 2]> {
     let n = soles.len();
     let height_tol = 0.12 * leg_len;
     let speed_tol = 0.9 * leg_len; // cm/s; a swinging foot moves several leg lengths per second
@@ -84,11 +92,24 @@ pub fn floor_height(soles: &[[Vec3; 2]]) -> f32 {
     lows.get(lows.len() / 10).copied().unwrap_or(0.0)
 }
 
-/// Corrects the root translation so planted feet stay put on the floor. Returns the contacts.
-pub fn ground_and_lock(anim: &mut Animation, times: &[f64], heel_local: [Vec3; 2], leg_len: f32) -> Vec<[bool; 2]> {
+/// Corrects the root translation so planted feet stay put on the floor (with `lock`; without
+/// it only the floor moves to Y = 0). Returns the contacts.
+pub fn ground_and_lock(
+    anim: &mut Animation,
+    times: &[f64],
+    heel_local: [Vec3; 2],
+    leg_len: f32,
+    lock: bool,
+) -> Vec<[bool; 2]> {
     let soles = sole_points(anim, heel_local);
     let floor = floor_height(&soles);
     let contacts = detect_contacts(&soles, times, floor, leg_len);
+    if !lock {
+        for frame in &mut anim.frames {
+            frame.root_translation[1] -= floor;
+        }
+        return contacts;
+    }
     let n = soles.len();
     // Anchor of each contact run: where the foot is in the middle of the run, on the floor.
     let mut corrections: Vec<Option<Vec3>> = vec![None; n];
@@ -128,14 +149,20 @@ pub fn ground_and_lock(anim: &mut Animation, times: &[f64], heel_local: [Vec3; 2
 }
 
 /// Mean horizontal speed (cm/s) of planted feet: how much they still slide.
-pub fn foot_skate(anim: &Animation, times: &[f64], heel_local: [Vec3; 2], contacts: &[[bool; 2]]) -> f32 {
+pub fn foot_skate(
+    anim: &Animation,
+    times: &[f64],
+    heel_local: [Vec3; 2],
+    contacts: &[[bool; 2]],
+) -> f32 {
     let soles = sole_points(anim, heel_local);
     let (mut sum, mut count) = (0.0f32, 0usize);
     for i in 1..soles.len() {
         for k in 0..2 {
             if contacts[i][k] && contacts[i - 1][k] {
                 let d = sub(soles[i][k], soles[i - 1][k]);
-                sum += (d[0] * d[0] + d[2] * d[2]).sqrt() / (times[i] - times[i - 1]).max(1e-6) as f32;
+                sum +=
+                    (d[0] * d[0] + d[2] * d[2]).sqrt() / (times[i] - times[i - 1]).max(1e-6) as f32;
                 count += 1;
             }
         }

@@ -51,11 +51,19 @@ pub struct SolveParams {
     /// How far (0..1) each joint is moved sideways onto the camera ray through its 2D
     /// landmark (image positions are more accurate than the model's metric x/y).
     pub image_blend: f32,
+    /// Pin planted feet (off only to measure what locking buys).
+    pub foot_lock: bool,
 }
 
 impl Default for SolveParams {
     fn default() -> Self {
-        SolveParams { sigma_world_s: 0.08, sigma_image_s: 0.03, sigma_root_s: 0.12, image_blend: 0.5 }
+        SolveParams {
+            sigma_world_s: 0.08,
+            sigma_image_s: 0.03,
+            sigma_root_s: 0.12,
+            image_blend: 0.5,
+            foot_lock: true,
+        }
     }
 }
 
@@ -70,13 +78,18 @@ pub struct Solution {
     pub world_to_camera: Vec<Vec3>,
     /// Per frame: [left, right] foot planted.
     pub contacts: Vec<[bool; 2]>,
+    /// Heel position relative to each ankle in the foot's rest frame, [left, right], cm.
+    pub heels: [Vec3; 2],
     pub quality: Quality,
 }
 
 impl Solution {
     /// Pixel position of a world point (cm, animation axes) in the source frame.
     pub fn project(&self, frame: usize, p: Vec3) -> Option<[f32; 2]> {
-        let c = add(p, self.world_to_camera.get(frame).copied().unwrap_or_default());
+        let c = add(
+            p,
+            self.world_to_camera.get(frame).copied().unwrap_or_default(),
+        );
         self.camera.project(anim_to_mp(c))
     }
 }
@@ -117,8 +130,11 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
     let camera = Camera::assumed(input.width, input.height);
     let root_cam = root_positions(&tracks, &camera, params);
     let tracks = lift_to_rays(tracks, &root_cam, &camera, params.image_blend);
-    let anim_pts: Vec<[Vec3; NUM_LANDMARKS]> =
-        tracks.world.iter().map(|f| std::array::from_fn(|i| mp_to_anim(f[i]))).collect();
+    let anim_pts: Vec<[Vec3; NUM_LANDMARKS]> = tracks
+        .world
+        .iter()
+        .map(|f| std::array::from_fn(|i| mp_to_anim(f[i])))
+        .collect();
     let bones = rig::measure(&anim_pts, &tracks.weights);
     let skeleton = rig::build_skeleton(&bones);
     let frames: Vec<Frame> = anim_pts
@@ -127,29 +143,51 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         .map(|(p, root)| {
             let hip_c = midpoint(p[rig::lm::LEFT_HIP], p[rig::lm::RIGHT_HIP]);
             let global = rig::global_rotations(p, &skeleton);
-            Frame { root_translation: add(mp_to_anim(*root), hip_c), rotations: rig::to_local(&global) }
+            Frame {
+                root_translation: add(mp_to_anim(*root), hip_c),
+                rotations: rig::to_local(&global),
+            }
         })
         .collect();
     let frame_time_s = 1.0 / input.fps;
-    let mut animation = Animation { skeleton, frame_time_s, frames };
+    let mut animation = Animation {
+        skeleton,
+        frame_time_s,
+        frames,
+    };
     animation.enforce_quaternion_continuity();
-    let before: Vec<Vec3> = animation.frames.iter().map(|f| f.root_translation).collect();
+    let before: Vec<Vec3> = animation
+        .frames
+        .iter()
+        .map(|f| f.root_translation)
+        .collect();
     let mirror = |v: Vec3| [-v[0], v[1], v[2]];
     let heel = [bones.heel_local, mirror(bones.heel_local)];
     let leg_len = bones.thigh + bones.shin;
-    let contacts = ground::ground_and_lock(&mut animation, &tracks.times, heel, leg_len);
+    let contacts = ground::ground_and_lock(
+        &mut animation,
+        &tracks.times,
+        heel,
+        leg_len,
+        params.foot_lock,
+    );
     // Start the clip at the origin (X/Z); Y keeps the floor at 0.
     let start = animation.frames[0].root_translation;
     for f in &mut animation.frames {
         f.root_translation[0] -= start[0];
         f.root_translation[2] -= start[2];
     }
-    let shift: Vec<Vec3> = before.iter().zip(&animation.frames).map(|(b, f)| sub(*b, f.root_translation)).collect();
+    let shift: Vec<Vec3> = before
+        .iter()
+        .zip(&animation.frames)
+        .map(|(b, f)| sub(*b, f.root_translation))
+        .collect();
     let mut solution = Solution {
         animation,
         camera,
         world_to_camera: shift,
         contacts,
+        heels: heel,
         quality: Quality::default(),
     };
     solution.quality = quality::measure(&solution, input, &tracks.times, heel);
@@ -162,7 +200,13 @@ fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
         .frames
         .iter()
         .enumerate()
-        .map(|(i, f)| if f.t_us >= 0 { f.t_us as f64 / 1e6 } else { i as f64 / input.fps })
+        .map(|(i, f)| {
+            if f.t_us >= 0 {
+                f.t_us as f64 / 1e6
+            } else {
+                i as f64 / input.fps
+            }
+        })
         .collect();
     let (w, h) = (input.width as f32, input.height as f32);
     let mut world = vec![[[0.0f32; 3]; NUM_LANDMARKS]; n];
@@ -188,15 +232,34 @@ fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
                 }
             }
         }
-        let sw = smooth::smooth_track(&smooth::Track { times_s: &times, values: &wv, weights: &ww }, params.sigma_world_s);
-        let si = smooth::smooth_track(&smooth::Track { times_s: &times, values: &iv, weights: &ww }, params.sigma_image_s);
+        let sw = smooth::smooth_track(
+            &smooth::Track {
+                times_s: &times,
+                values: &wv,
+                weights: &ww,
+            },
+            params.sigma_world_s,
+        );
+        let si = smooth::smooth_track(
+            &smooth::Track {
+                times_s: &times,
+                values: &iv,
+                weights: &ww,
+            },
+            params.sigma_image_s,
+        );
         for i in 0..n {
             world[i][k] = sw.as_ref().map_or([0.0; 3], |v| v[i]);
             image[i][k] = si.as_ref().map_or([0.0; 3], |v| v[i]);
             weights[i][k] = ww[i];
         }
     }
-    Tracks { times, world, image, weights }
+    Tracks {
+        times,
+        world,
+        image,
+        weights,
+    }
 }
 
 /// Moves each world landmark part of the way onto the camera ray through its image landmark,
@@ -213,7 +276,10 @@ fn lift_to_rays(mut tracks: Tracks, root_cam: &[Vec3], camera: &Camera, blend: f
                 continue;
             }
             let px = tracks.image[i][k];
-            let on_ray = [(px[0] - camera.cx) / camera.focal_px * z - root[0], (px[1] - camera.cy) / camera.focal_px * z - root[1]];
+            let on_ray = [
+                (px[0] - camera.cx) / camera.focal_px * z - root[0],
+                (px[1] - camera.cy) / camera.focal_px * z - root[1],
+            ];
             tracks.world[i][k][0] = w[0] + blend * (on_ray[0] - w[0]);
             tracks.world[i][k][1] = w[1] + blend * (on_ray[1] - w[1]);
         }
@@ -232,12 +298,23 @@ fn root_positions(tracks: &Tracks, camera: &Camera, params: &SolveParams) -> Vec
         .map(|i| {
             let img: Vec<[f32; 2]> = tracks.image[i].iter().map(|p| [p[0], p[1]]).collect();
             // Frames without a pose still get a fit from the interpolated tracks, at low weight.
-            let w: Vec<f32> = tracks.weights[i].iter().map(|&w| if w > 0.0 { w } else { 0.1 }).collect();
+            let w: Vec<f32> = tracks.weights[i]
+                .iter()
+                .map(|&w| if w > 0.0 { w } else { 0.1 })
+                .collect();
             camera.solve_translation(&tracks.world[i], &img, &w)
         })
         .collect();
-    let weights: Vec<f32> = fits.iter().map(|f| if f.is_some() { 1.0 } else { 0.0 }).collect();
+    let weights: Vec<f32> = fits
+        .iter()
+        .map(|f| if f.is_some() { 1.0 } else { 0.0 })
+        .collect();
     let values: Vec<Vec3> = fits.iter().map(|f| f.unwrap_or_default()).collect();
-    let track = smooth::Track { times_s: &tracks.times, values: &values, weights: &weights };
-    smooth::smooth_track(&track, params.sigma_root_s).unwrap_or_else(|| vec![[0.0, 0.0, 3.0]; values.len()])
+    let track = smooth::Track {
+        times_s: &tracks.times,
+        values: &values,
+        weights: &weights,
+    };
+    smooth::smooth_track(&track, params.sigma_root_s)
+        .unwrap_or_else(|| vec![[0.0, 0.0, 3.0]; values.len()])
 }

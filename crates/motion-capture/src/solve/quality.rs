@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::animation::math::{Vec3, dist, sub};
 use crate::animation::{Animation, joint as J};
 
-use super::{SolveInput, Solution, ground};
+use super::{Solution, SolveInput, ground};
 
 /// BlazePose landmark ↔ skeleton joint pairs compared for reprojection: shoulders, elbows,
 /// wrists, hips, knees, ankles.
@@ -53,7 +53,8 @@ pub fn measure(sol: &Solution, input: &SolveInput<'_>, times: &[f64], heel: [Vec
         reprojection_error_px: reprojection(sol, input),
         jitter_m_s2: jitter(&body_positions(&sol.animation), sol.animation.frame_time_s),
         foot_skate_cm_s: ground::foot_skate(&sol.animation, times, heel, &sol.contacts),
-        contact_ratio: sol.contacts.iter().filter(|c| c[0] || c[1]).count() as f32 / n.max(1) as f32,
+        contact_ratio: sol.contacts.iter().filter(|c| c[0] || c[1]).count() as f32
+            / n.max(1) as f32,
     }
 }
 
@@ -75,7 +76,11 @@ fn reprojection(sol: &Solution, input: &SolveInput<'_>) -> f32 {
             }
         }
     }
-    if count == 0 { 0.0 } else { (sum / count as f64) as f32 }
+    if count == 0 {
+        0.0
+    } else {
+        (sum / count as f64) as f32
+    }
 }
 
 /// Root-relative positions (cm) of the 12 compared body joints per frame.
@@ -84,7 +89,10 @@ pub fn body_positions(anim: &Animation) -> Vec<Vec<Vec3>> {
         .iter()
         .map(|f| {
             let p = anim.world_positions(f);
-            BODY_PAIRS.iter().map(|&(_, j)| sub(p[j], p[J::HIPS])).collect()
+            BODY_PAIRS
+                .iter()
+                .map(|&(_, j)| sub(p[j], p[J::HIPS]))
+                .collect()
         })
         .collect()
 }

@@ -71,26 +71,60 @@ pub fn measure(frames: &[[Vec3; 33]], weights: &[[f32; 33]]) -> BoneLengths {
     let hip_c = |p: &[Vec3; 33]| midpoint(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]);
     let ear_c = |p: &[Vec3; 33]| midpoint(p[lm::LEFT_EAR], p[lm::RIGHT_EAR]);
     let hand_c = |p: &[Vec3; 33], w: usize, i: usize, k: usize| dist(midpoint(p[i], p[k]), p[w]);
-    let torso_ids = [lm::LEFT_SHOULDER, lm::RIGHT_SHOULDER, lm::LEFT_HIP, lm::RIGHT_HIP];
+    let torso_ids = [
+        lm::LEFT_SHOULDER,
+        lm::RIGHT_SHOULDER,
+        lm::LEFT_HIP,
+        lm::RIGHT_HIP,
+    ];
     let hand = 0.5
-        * (median_len(frames, weights, |p| hand_c(p, lm::LEFT_WRIST, lm::LEFT_INDEX, lm::LEFT_PINKY), &[
-            lm::LEFT_WRIST,
-            lm::LEFT_INDEX,
-        ]) + median_len(frames, weights, |p| hand_c(p, lm::RIGHT_WRIST, lm::RIGHT_INDEX, lm::RIGHT_PINKY), &[
-            lm::RIGHT_WRIST,
-            lm::RIGHT_INDEX,
-        ]));
+        * (median_len(
+            frames,
+            weights,
+            |p| hand_c(p, lm::LEFT_WRIST, lm::LEFT_INDEX, lm::LEFT_PINKY),
+            &[lm::LEFT_WRIST, lm::LEFT_INDEX],
+        ) + median_len(
+            frames,
+            weights,
+            |p| hand_c(p, lm::RIGHT_WRIST, lm::RIGHT_INDEX, lm::RIGHT_PINKY),
+            &[lm::RIGHT_WRIST, lm::RIGHT_INDEX],
+        ));
     let (toe_local, heel_local) = foot_shape(frames);
     BoneLengths {
-        torso: median_len(frames, weights, |p| dist(shoulder_c(p), hip_c(p)), &torso_ids),
+        torso: median_len(
+            frames,
+            weights,
+            |p| dist(shoulder_c(p), hip_c(p)),
+            &torso_ids,
+        ),
         half_shoulder: 0.5 * seg(lm::LEFT_SHOULDER, lm::RIGHT_SHOULDER),
         half_hip: 0.5 * seg(lm::LEFT_HIP, lm::RIGHT_HIP),
-        upper_arm: pair(lm::LEFT_SHOULDER, lm::LEFT_ELBOW, lm::RIGHT_SHOULDER, lm::RIGHT_ELBOW),
-        forearm: pair(lm::LEFT_ELBOW, lm::LEFT_WRIST, lm::RIGHT_ELBOW, lm::RIGHT_WRIST),
+        upper_arm: pair(
+            lm::LEFT_SHOULDER,
+            lm::LEFT_ELBOW,
+            lm::RIGHT_SHOULDER,
+            lm::RIGHT_ELBOW,
+        ),
+        forearm: pair(
+            lm::LEFT_ELBOW,
+            lm::LEFT_WRIST,
+            lm::RIGHT_ELBOW,
+            lm::RIGHT_WRIST,
+        ),
         hand: hand * 1.15,
         thigh: pair(lm::LEFT_HIP, lm::LEFT_KNEE, lm::RIGHT_HIP, lm::RIGHT_KNEE),
-        shin: pair(lm::LEFT_KNEE, lm::LEFT_ANKLE, lm::RIGHT_KNEE, lm::RIGHT_ANKLE),
-        neck_to_ears: median_len(frames, weights, |p| dist(ear_c(p), shoulder_c(p)), &[lm::LEFT_EAR, lm::RIGHT_EAR]),
+        shin: pair(
+            lm::LEFT_KNEE,
+            lm::LEFT_ANKLE,
+            lm::RIGHT_KNEE,
+            lm::RIGHT_ANKLE,
+        ),
+        neck_to_ears: median_len(
+            frames,
+            weights,
+            |p| dist(ear_c(p), shoulder_c(p)),
+            &[lm::LEFT_EAR, lm::RIGHT_EAR],
+        ),
         ear_width: seg(lm::LEFT_EAR, lm::RIGHT_EAR),
         toe_local,
         heel_local,
@@ -111,7 +145,11 @@ fn median_len(
         .filter(|(_, w)| ids.iter().all(|&i| w[i] > 0.5))
         .map(|(p, _)| f(p))
         .collect();
-    let mut v = if good.len() >= 3 { good } else { frames.iter().map(&f).collect() };
+    let mut v = if good.len() >= 3 {
+        good
+    } else {
+        frames.iter().map(&f).collect()
+    };
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
@@ -195,7 +233,12 @@ pub fn build_skeleton(b: &BoneLengths) -> Skeleton {
                 J::RIGHT_TOE_BASE => Some(mirror(scale(toe, 0.3))),
                 _ => None,
             };
-            Joint { name: MIXAMO_JOINTS[i].to_string(), parent: MIXAMO_PARENTS[i], offset: offsets[i], end_site }
+            Joint {
+                name: MIXAMO_JOINTS[i].to_string(),
+                parent: MIXAMO_PARENTS[i],
+                offset: offsets[i],
+                end_site,
+            }
         })
         .collect();
     Skeleton { joints }
@@ -215,13 +258,22 @@ pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton) -> [Quat; 22] {
     // gradually from the hip line to the shoulder line (the twist spreads over three joints).
     let spine_base = add(hip_c, g[J::HIPS].rotate(off(J::SPINE)));
     let spine_up = sub(sh_c, spine_base);
-    for (j, f) in [(J::SPINE, 1.0 / 3.0), (J::SPINE1, 2.0 / 3.0), (J::SPINE2, 1.0)] {
+    for (j, f) in [
+        (J::SPINE, 1.0 / 3.0),
+        (J::SPINE1, 2.0 / 3.0),
+        (J::SPINE2, 1.0),
+    ] {
         let side = add(scale(hip_line, 1.0 - f), scale(sh_line, f));
         g[j] = same_hemisphere(Quat::from_two_axes(Y, X, spine_up, side), g[J::HIPS]);
     }
     let chest = g[J::SPINE2];
     let ear_c = midpoint(p[lm::LEFT_EAR], p[lm::RIGHT_EAR]);
-    let head = Quat::from_two_axes(X, Z, sub(p[lm::LEFT_EAR], p[lm::RIGHT_EAR]), sub(p[lm::NOSE], ear_c));
+    let head = Quat::from_two_axes(
+        X,
+        Z,
+        sub(p[lm::LEFT_EAR], p[lm::RIGHT_EAR]),
+        sub(p[lm::NOSE], ear_c),
+    );
     let head = same_hemisphere(head, chest);
     g[J::NECK] = chest.slerp(head, 0.5);
     g[J::HEAD] = head;
@@ -229,9 +281,10 @@ pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton) -> [Quat; 22] {
     let spine_len = off(J::SPINE1)[1] + off(J::SPINE2)[1];
     let chest_pos = add(spine_base, scale(normalize_or(spine_up, Y), spine_len));
     let chest_fwd = chest.rotate(Z);
-    for (clav, arm_j, shoulder) in
-        [(J::LEFT_SHOULDER, J::LEFT_ARM, lm::LEFT_SHOULDER), (J::RIGHT_SHOULDER, J::RIGHT_ARM, lm::RIGHT_SHOULDER)]
-    {
+    for (clav, arm_j, shoulder) in [
+        (J::LEFT_SHOULDER, J::LEFT_ARM, lm::LEFT_SHOULDER),
+        (J::RIGHT_SHOULDER, J::RIGHT_ARM, lm::RIGHT_SHOULDER),
+    ] {
         let base = add(chest_pos, chest.rotate(off(clav)));
         let q = Quat::from_two_axes(off(arm_j), Z, sub(p[shoulder], base), chest_fwd);
         g[clav] = same_hemisphere(q, chest);
@@ -321,7 +374,10 @@ fn leg(p: &[Vec3; 33], side: Side, g: &mut [Quat; 22]) {
     let shin = normalize_or(sub(p[ankle], p[knee]), thigh);
     let foot_fwd = sub(p[toe], p[heel]);
     // The kneecap points against the shin's bend; the foot's direction covers straight legs.
-    let knee_fwd = add(scale(reject(shin, thigh), -1.0), scale(reject(normalize_or(foot_fwd, Z), thigh), 0.2));
+    let knee_fwd = add(
+        scale(reject(shin, thigh), -1.0),
+        scale(reject(normalize_or(foot_fwd, Z), thigh), 0.2),
+    );
     g[ju] = Quat::from_two_axes(NEG_Y, Z, thigh, knee_fwd);
     g[jl] = same_hemisphere(Quat::from_two_axes(NEG_Y, Z, shin, foot_fwd), g[ju]);
     g[jf] = same_hemisphere(foot_frame(p[ankle], p[heel], p[toe]), g[jl]);
@@ -329,7 +385,11 @@ fn leg(p: &[Vec3; 33], side: Side, g: &mut [Quat; 22]) {
 }
 
 fn same_hemisphere(q: Quat, reference: Quat) -> Quat {
-    if q.dot(reference) < 0.0 { q.negated() } else { q }
+    if q.dot(reference) < 0.0 {
+        q.negated()
+    } else {
+        q
+    }
 }
 
 /// Local rotations from global ones (`local = global(parent)⁻¹ · global`).

@@ -120,8 +120,16 @@ fn robust_scale(r: &[f32]) -> f32 {
 pub fn smooth_scalar(times: &[f64], values: &[f32], sigma_s: f64) -> Vec<f32> {
     let v3: Vec<Vec3> = values.iter().map(|&x| [x, 0.0, 0.0]).collect();
     let w = vec![1.0; values.len()];
-    let track = Track { times_s: times, values: &v3, weights: &w };
-    gaussian_pass(&track, &w, sigma_s).into_iter().zip(values).map(|(o, &x)| o.map_or(x, |v| v[0])).collect()
+    let track = Track {
+        times_s: times,
+        values: &v3,
+        weights: &w,
+    };
+    gaussian_pass(&track, &w, sigma_s)
+        .into_iter()
+        .zip(values)
+        .map(|(o, &x)| o.map_or(x, |v| v[0]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -136,7 +144,15 @@ mod tests {
         for w in &mut weights[10..20] {
             *w = 0.0;
         }
-        let out = smooth_track(&Track { times_s: &times, values: &values, weights: &weights }, 0.05).unwrap();
+        let out = smooth_track(
+            &Track {
+                times_s: &times,
+                values: &values,
+                weights: &weights,
+            },
+            0.05,
+        )
+        .unwrap();
         for v in out {
             assert!(dist(v, [1.0, 2.0, 3.0]) < 1e-5);
         }
@@ -145,7 +161,13 @@ mod tests {
     #[test]
     fn gap_is_interpolated_linearly() {
         let times: Vec<f64> = (0..5).map(|i| i as f64).collect();
-        let vals = vec![Some([0.0, 0.0, 0.0]), None, None, None, Some([4.0, 0.0, 0.0])];
+        let vals = vec![
+            Some([0.0, 0.0, 0.0]),
+            None,
+            None,
+            None,
+            Some([4.0, 0.0, 0.0]),
+        ];
         let out = fill_gaps(&times, vals).unwrap();
         assert!((out[2][0] - 2.0).abs() < 1e-5);
     }
@@ -156,7 +178,15 @@ mod tests {
         let mut values: Vec<Vec3> = times.iter().map(|&t| [t as f32, 0.0, 0.0]).collect();
         values[30][1] = 50.0;
         let w = vec![1.0; 60];
-        let out = smooth_track(&Track { times_s: &times, values: &values, weights: &w }, 0.05).unwrap();
+        let out = smooth_track(
+            &Track {
+                times_s: &times,
+                values: &values,
+                weights: &w,
+            },
+            0.05,
+        )
+        .unwrap();
         assert!(out[30][1].abs() < 5.0, "{:?}", out[30]);
         assert!((out[20][0] - values[20][0]).abs() < 1e-3);
     }
@@ -166,6 +196,16 @@ mod tests {
         let times = [0.0, 1.0];
         let values = [[0.0; 3]; 2];
         let w = [0.0, 0.0];
-        assert!(smooth_track(&Track { times_s: &times, values: &values, weights: &w }, 0.1).is_none());
+        assert!(
+            smooth_track(
+                &Track {
+                    times_s: &times,
+                    values: &values,
+                    weights: &w
+                },
+                0.1
+            )
+            .is_none()
+        );
     }
 }

@@ -8,7 +8,10 @@ use motion_capture::types::{Landmark, Pose, PoseFrame};
 use serde_json::Value;
 
 pub fn testdata() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata"
+    ))
 }
 
 /// A golden video file as the pose stage would deliver it, with its size and frame rate.
@@ -21,16 +24,27 @@ pub struct Golden {
 
 pub fn load_golden(name: &str) -> Golden {
     let path = testdata().join("golden").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let v: Value = serde_json::from_str(&text).expect("golden json");
-    let frames: Vec<PoseFrame> = v["frames"].as_array().expect("frames").iter().map(golden_frame).collect();
+    let frames: Vec<PoseFrame> = v["frames"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .map(golden_frame)
+        .collect();
     let fps = if frames.len() > 1 {
         let span = (frames.last().unwrap().t_us - frames[0].t_us) as f64 / 1e6;
         ((frames.len() - 1) as f64 / span * 1000.0).round() / 1000.0
     } else {
         30.0
     };
-    Golden { frames, width: v["width"].as_u64().unwrap() as u32, height: v["height"].as_u64().unwrap() as u32, fps }
+    Golden {
+        frames,
+        width: v["width"].as_u64().unwrap() as u32,
+        height: v["height"].as_u64().unwrap() as u32,
+        fps,
+    }
 }
 
 fn golden_frame(f: &Value) -> PoseFrame {
@@ -43,13 +57,28 @@ fn golden_frame(f: &Value) -> PoseFrame {
     let num = |a: &Value, i: usize| a[i].as_f64().unwrap() as f32;
     let image: [Landmark; 33] = std::array::from_fn(|k| {
         let a = &img[k];
-        Landmark { x: num(a, 0), y: num(a, 1), z: num(a, 2), visibility: num(a, 3), presence: num(a, 4) }
+        Landmark {
+            x: num(a, 0),
+            y: num(a, 1),
+            z: num(a, 2),
+            visibility: num(a, 3),
+            presence: num(a, 4),
+        }
     });
     let world: [Landmark; 33] = std::array::from_fn(|k| {
         let a = &world[k];
-        Landmark { x: num(a, 0), y: num(a, 1), z: num(a, 2), visibility: image[k].visibility, presence: image[k].presence }
+        Landmark {
+            x: num(a, 0),
+            y: num(a, 1),
+            z: num(a, 2),
+            visibility: image[k].visibility,
+            presence: image[k].presence,
+        }
     });
-    PoseFrame { t_us, pose: Some(Pose { image, world }) }
+    PoseFrame {
+        t_us,
+        pose: Some(Pose { image, world }),
+    }
 }
 
 /// Ground-truth joints of the synthetic walk, per frame, in the order of [`GT_JOINTS`], metres.
@@ -83,7 +112,11 @@ pub fn synthetic_ground_truth() -> Vec<Vec<[f64; 3]>> {
                 .iter()
                 .map(|j| {
                     let a = &f["j3d"][*j];
-                    [a[0].as_f64().unwrap(), a[1].as_f64().unwrap(), a[2].as_f64().unwrap()]
+                    [
+                        a[0].as_f64().unwrap(),
+                        a[1].as_f64().unwrap(),
+                        a[2].as_f64().unwrap(),
+                    ]
                 })
                 .collect()
         })
@@ -104,8 +137,14 @@ pub fn pa_mpjpe(pred: &[[f64; 3]], gt: &[[f64; 3]]) -> f64 {
         m
     };
     let (mp, mg) = (mean(pred), mean(gt));
-    let a: Vec<[f64; 3]> = pred.iter().map(|p| [p[0] - mp[0], p[1] - mp[1], p[2] - mp[2]]).collect();
-    let b: Vec<[f64; 3]> = gt.iter().map(|p| [p[0] - mg[0], p[1] - mg[1], p[2] - mg[2]]).collect();
+    let a: Vec<[f64; 3]> = pred
+        .iter()
+        .map(|p| [p[0] - mp[0], p[1] - mp[1], p[2] - mp[2]])
+        .collect();
+    let b: Vec<[f64; 3]> = gt
+        .iter()
+        .map(|p| [p[0] - mg[0], p[1] - mg[1], p[2] - mg[2]])
+        .collect();
     // Cross-covariance H = Σ a bᵀ; the optimal rotation from its SVD (via Horn's quaternion
     // method, which needs only a symmetric 4×4 eigenvector: power iteration on a shifted matrix).
     let mut h = [[0.0f64; 3]; 3];
@@ -125,7 +164,10 @@ pub fn pa_mpjpe(pred: &[[f64; 3]], gt: &[[f64; 3]]) -> f64 {
         [szx - sxz, sxy + syx, -sxx + syy - szz, syz + szy],
         [sxy - syx, szx + sxz, syz + szy, -sxx - syy + szz],
     ];
-    let shift: f64 = k.iter().map(|r| r.iter().map(|x| x.abs()).sum::<f64>()).fold(0.0, f64::max);
+    let shift: f64 = k
+        .iter()
+        .map(|r| r.iter().map(|x| x.abs()).sum::<f64>())
+        .fold(0.0, f64::max);
     let mut q = [1.0, 0.1, 0.1, 0.1];
     for _ in 0..2000 {
         let mut nq = [0.0; 4];
@@ -137,19 +179,45 @@ pub fn pa_mpjpe(pred: &[[f64; 3]], gt: &[[f64; 3]]) -> f64 {
     }
     let (w, x, y, z) = (q[0], q[1], q[2], q[3]);
     let rot = [
-        [w * w + x * x - y * y - z * z, 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
-        [2.0 * (x * y + w * z), w * w - x * x + y * y - z * z, 2.0 * (y * z - w * x)],
-        [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), w * w - x * x - y * y + z * z],
+        [
+            w * w + x * x - y * y - z * z,
+            2.0 * (x * y - w * z),
+            2.0 * (x * z + w * y),
+        ],
+        [
+            2.0 * (x * y + w * z),
+            w * w - x * x + y * y - z * z,
+            2.0 * (y * z - w * x),
+        ],
+        [
+            2.0 * (x * z - w * y),
+            2.0 * (y * z + w * x),
+            w * w - x * x - y * y + z * z,
+        ],
     ];
-    let rotated: Vec<[f64; 3]> =
-        a.iter().map(|p| std::array::from_fn(|r| (0..3).map(|c| rot[r][c] * p[c]).sum::<f64>())).collect();
-    let num: f64 = rotated.iter().zip(&b).map(|(p, q)| (0..3).map(|k| p[k] * q[k]).sum::<f64>()).sum();
-    let den: f64 = rotated.iter().map(|p| p.iter().map(|x| x * x).sum::<f64>()).sum();
+    let rotated: Vec<[f64; 3]> = a
+        .iter()
+        .map(|p| std::array::from_fn(|r| (0..3).map(|c| rot[r][c] * p[c]).sum::<f64>()))
+        .collect();
+    let num: f64 = rotated
+        .iter()
+        .zip(&b)
+        .map(|(p, q)| (0..3).map(|k| p[k] * q[k]).sum::<f64>())
+        .sum();
+    let den: f64 = rotated
+        .iter()
+        .map(|p| p.iter().map(|x| x * x).sum::<f64>())
+        .sum();
     let s = num / den;
     rotated
         .iter()
         .zip(&b)
-        .map(|(p, q)| (0..3).map(|k| (s * p[k] - q[k]).powi(2)).sum::<f64>().sqrt())
+        .map(|(p, q)| {
+            (0..3)
+                .map(|k| (s * p[k] - q[k]).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
         .sum::<f64>()
         / n
 }
