@@ -44,7 +44,11 @@ impl AddressClass {
         match self {
             Self::Public => true,
             Self::Loopback | Self::Private | Self::SharedCgnat | Self::LinkLocal => allow_private,
-            Self::Unspecified | Self::Multicast | Self::Broadcast | Self::Documentation | Self::Reserved => false,
+            Self::Unspecified
+            | Self::Multicast
+            | Self::Broadcast
+            | Self::Documentation
+            | Self::Reserved => false,
         }
     }
 }
@@ -109,7 +113,12 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
 /// The IPv4 address inside `::ffff:a.b.c.d` (mapped) or `64:ff9b::a.b.c.d` (NAT64).
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let seg = ip.segments();
-    let tail = Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
+    let tail = Ipv4Addr::new(
+        (seg[6] >> 8) as u8,
+        seg[6] as u8,
+        (seg[7] >> 8) as u8,
+        seg[7] as u8,
+    );
     let mapped = seg[..5] == [0, 0, 0, 0, 0] && seg[5] == 0xffff;
     let nat64 = seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
     (mapped || nat64).then_some(tail)
@@ -256,33 +265,92 @@ mod tests {
 
     #[test]
     fn allow_private_opens_only_the_private_classes() {
-        for ip in ["127.0.0.1", "::1", "10.0.0.1", "fd00::1", "100.64.0.1", "169.254.169.254", "fe80::1"] {
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "10.0.0.1",
+            "fd00::1",
+            "100.64.0.1",
+            "169.254.169.254",
+            "fe80::1",
+        ] {
             let c = class(ip);
             assert!(!c.is_allowed(false), "{ip} refused by default");
             assert!(c.is_allowed(true), "{ip} allowed with the flag");
         }
-        for ip in ["0.0.0.0", "::", "224.0.0.1", "ff02::1", "255.255.255.255", "192.0.2.1", "2001:db8::1", "240.0.0.1"] {
+        for ip in [
+            "0.0.0.0",
+            "::",
+            "224.0.0.1",
+            "ff02::1",
+            "255.255.255.255",
+            "192.0.2.1",
+            "2001:db8::1",
+            "240.0.0.1",
+        ] {
             let c = class(ip);
-            assert!(!c.is_allowed(false) && !c.is_allowed(true), "{ip} always refused");
+            assert!(
+                !c.is_allowed(false) && !c.is_allowed(true),
+                "{ip} always refused"
+            );
         }
         assert!(AddressClass::Public.is_allowed(false));
     }
 
     #[test]
     fn host_check_literals_names_and_localhost() {
-        assert_eq!(check_host("8.8.8.8", false), HostCheck::AllowedIp("8.8.8.8".parse().unwrap()));
-        assert!(matches!(check_host("127.0.0.1", false), HostCheck::Refused(RefusedHost::Address(_, AddressClass::Loopback))));
-        assert!(matches!(check_host("[::1]", false), HostCheck::Refused(RefusedHost::Address(..))));
-        assert!(matches!(check_host("[::ffff:127.0.0.1]", false), HostCheck::Refused(RefusedHost::Address(..))));
-        assert!(matches!(check_host("[::ffff:7f00:1]", false), HostCheck::Refused(RefusedHost::Address(..))));
-        assert_eq!(check_host("[::1]", true), HostCheck::AllowedIp("::1".parse().unwrap()));
-        assert_eq!(check_host("localhost", false), HostCheck::Refused(RefusedHost::LocalhostName));
-        assert_eq!(check_host("LocalHost.", false), HostCheck::Refused(RefusedHost::LocalhostName));
-        assert_eq!(check_host("api.localhost", false), HostCheck::Refused(RefusedHost::LocalhostName));
-        assert_eq!(check_host("localhost.example.com", false), HostCheck::Name("localhost.example.com".into()));
-        assert_eq!(check_host("hooks.example.com", false), HostCheck::Name("hooks.example.com".into()));
-        assert_eq!(check_host("", false), HostCheck::Refused(RefusedHost::Malformed));
-        assert_eq!(check_host("[nonsense]", false), HostCheck::Refused(RefusedHost::Malformed));
+        assert_eq!(
+            check_host("8.8.8.8", false),
+            HostCheck::AllowedIp("8.8.8.8".parse().unwrap())
+        );
+        assert!(matches!(
+            check_host("127.0.0.1", false),
+            HostCheck::Refused(RefusedHost::Address(_, AddressClass::Loopback))
+        ));
+        assert!(matches!(
+            check_host("[::1]", false),
+            HostCheck::Refused(RefusedHost::Address(..))
+        ));
+        assert!(matches!(
+            check_host("[::ffff:127.0.0.1]", false),
+            HostCheck::Refused(RefusedHost::Address(..))
+        ));
+        assert!(matches!(
+            check_host("[::ffff:7f00:1]", false),
+            HostCheck::Refused(RefusedHost::Address(..))
+        ));
+        assert_eq!(
+            check_host("[::1]", true),
+            HostCheck::AllowedIp("::1".parse().unwrap())
+        );
+        assert_eq!(
+            check_host("localhost", false),
+            HostCheck::Refused(RefusedHost::LocalhostName)
+        );
+        assert_eq!(
+            check_host("LocalHost.", false),
+            HostCheck::Refused(RefusedHost::LocalhostName)
+        );
+        assert_eq!(
+            check_host("api.localhost", false),
+            HostCheck::Refused(RefusedHost::LocalhostName)
+        );
+        assert_eq!(
+            check_host("localhost.example.com", false),
+            HostCheck::Name("localhost.example.com".into())
+        );
+        assert_eq!(
+            check_host("hooks.example.com", false),
+            HostCheck::Name("hooks.example.com".into())
+        );
+        assert_eq!(
+            check_host("", false),
+            HostCheck::Refused(RefusedHost::Malformed)
+        );
+        assert_eq!(
+            check_host("[nonsense]", false),
+            HostCheck::Refused(RefusedHost::Malformed)
+        );
         assert!(matches!(check_host("0.0.0.0", true), HostCheck::Refused(_)));
     }
 }

@@ -57,7 +57,15 @@ impl Janitor {
         outbox_wake: Option<Arc<Notify>>,
         settings: JanitorSettings,
     ) -> Self {
-        Self { jobs, tasks, files, blobs, signals, outbox_wake, settings }
+        Self {
+            jobs,
+            tasks,
+            files,
+            blobs,
+            signals,
+            outbox_wake,
+            settings,
+        }
     }
 
     pub async fn run(&self, shutdown: CancellationToken) {
@@ -79,13 +87,21 @@ impl Janitor {
                 report.requeued = r.requeued.len();
                 report.failed = r.failed.len();
                 if !r.requeued.is_empty() {
-                    tracing::info!(count = r.requeued.len(), "re-queued tasks whose lease expired");
-                    metrics::counter!("motiond_task_rescues_total").increment(r.requeued.len() as u64);
+                    tracing::info!(
+                        count = r.requeued.len(),
+                        "re-queued tasks whose lease expired"
+                    );
+                    metrics::counter!("motiond_task_rescues_total")
+                        .increment(r.requeued.len() as u64);
                     self.signals.wake();
                 }
                 if !r.failed.is_empty() {
-                    tracing::info!(count = r.failed.len(), "failed tasks that timed out or were interrupted too often");
-                    metrics::counter!("motiond_tasks_total", "status_name" => "failed").increment(r.failed.len() as u64);
+                    tracing::info!(
+                        count = r.failed.len(),
+                        "failed tasks that timed out or were interrupted too often"
+                    );
+                    metrics::counter!("motiond_tasks_total", "status_name" => "failed")
+                        .increment(r.failed.len() as u64);
                     if let Some(n) = &self.outbox_wake {
                         n.notify_one();
                     }
@@ -105,9 +121,10 @@ impl Janitor {
         }
         let dir = self.settings.tmp_dir.clone();
         let max_age = self.settings.temp_max_age;
-        report.swept_temp = tokio::task::spawn_blocking(move || sweep_temp(&dir, max_age, SystemTime::now()))
-            .await
-            .unwrap_or(0);
+        report.swept_temp =
+            tokio::task::spawn_blocking(move || sweep_temp(&dir, max_age, SystemTime::now()))
+                .await
+                .unwrap_or(0);
         if let Ok(stats) = self.tasks.queue_stats().await {
             metrics::gauge!("motiond_tasks_queued").set(stats.submitted as f64);
             metrics::gauge!("motiond_tasks_processing").set(stats.processing as f64);
@@ -119,24 +136,38 @@ impl Janitor {
 /// Removes entries of `tmp/<kind>/` whose modification time is older than `max_age`.
 /// Returns how many were removed.
 pub fn sweep_temp(tmp: &Path, max_age: Duration, now: SystemTime) -> usize {
-    let Ok(kinds) = std::fs::read_dir(tmp) else { return 0 };
+    let Ok(kinds) = std::fs::read_dir(tmp) else {
+        return 0;
+    };
     let mut removed = 0;
     for kind in kinds.flatten() {
         if !kind.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        let Ok(entries) = std::fs::read_dir(kind.path()) else { continue };
+        let Ok(entries) = std::fs::read_dir(kind.path()) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let Ok(meta) = entry.metadata() else { continue };
-            let age = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).unwrap_or_default();
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or_default();
             if age < max_age {
                 continue;
             }
             let path = entry.path();
-            let result = if meta.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            let result = if meta.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
             match result {
                 Ok(()) => removed += 1,
-                Err(e) => tracing::warn!(error = %e, path = %path.display(), "could not sweep temp entry"),
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "could not sweep temp entry")
+                }
             }
         }
     }
@@ -159,13 +190,19 @@ mod tests {
         std::fs::write(tmp.path().join("top-level-file"), b"z").unwrap();
 
         // Nothing is old yet.
-        assert_eq!(sweep_temp(tmp.path(), Duration::from_secs(60), SystemTime::now()), 0);
+        assert_eq!(
+            sweep_temp(tmp.path(), Duration::from_secs(60), SystemTime::now()),
+            0
+        );
         // An hour later both entries are old; the kind directories themselves stay.
         let later = SystemTime::now() + Duration::from_secs(3600);
         assert_eq!(sweep_temp(tmp.path(), Duration::from_secs(60), later), 2);
         assert!(jobs.exists() && ingest.exists());
         assert_eq!(std::fs::read_dir(&jobs).unwrap().count(), 0);
         assert!(tmp.path().join("top-level-file").exists());
-        assert_eq!(sweep_temp(&tmp.path().join("missing"), Duration::ZERO, later), 0);
+        assert_eq!(
+            sweep_temp(&tmp.path().join("missing"), Duration::ZERO, later),
+            0
+        );
     }
 }

@@ -9,5 +9,5 @@
 
 pub mod janitor;
 pub mod media;
-pub mod worker;
 pub mod webhook;
+pub mod worker;

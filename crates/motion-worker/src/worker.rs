@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use motion_core::domain::TaskId;
 use motion_core::error::ServiceError;
 use motion_core::ports::{
-    BlobStore, ExtractError, ExtractJob, Extracted, Finished, Lease, LeaseState, MotionExtractor, ProgressSink, WorkerId,
+    BlobStore, ExtractError, ExtractJob, Extracted, Finished, Lease, LeaseState, MotionExtractor,
+    ProgressSink, WorkerId,
 };
 use motion_core::reason::FailureReason;
 use motion_core::services::jobs::JobService;
@@ -95,17 +96,34 @@ impl Worker {
         settings: WorkerSettings,
     ) -> Self {
         let slots = Arc::new(Semaphore::new(settings.slots.max(1)));
-        Self { inner: Arc::new(Inner { jobs, extractor, blobs, signals, outbox_wake, settings, slots }) }
+        Self {
+            inner: Arc::new(Inner {
+                jobs,
+                extractor,
+                blobs,
+                signals,
+                outbox_wake,
+                settings,
+                slots,
+            }),
+        }
     }
 
     fn worker_id(&self) -> WorkerId {
-        WorkerId { boot_id: self.inner.settings.boot_id.clone(), slot: "worker".into() }
+        WorkerId {
+            boot_id: self.inner.settings.boot_id.clone(),
+            slot: "worker".into(),
+        }
     }
 
     /// Start-up recovery in single-process mode: rows left running by an earlier boot are
     /// orphans and go back to the queue at once.
     pub async fn recover_orphans(&self) -> Result<usize, ServiceError> {
-        let report = self.inner.jobs.requeue_other_boots(&self.inner.settings.boot_id).await?;
+        let report = self
+            .inner
+            .jobs
+            .requeue_other_boots(&self.inner.settings.boot_id)
+            .await?;
         if !report.requeued.is_empty() || !report.failed.is_empty() {
             tracing::info!(
                 requeued = report.requeued.len(),
@@ -142,7 +160,9 @@ impl Worker {
                     continue;
                 }
                 Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "claim failed; retrying after the poll interval"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "claim failed; retrying after the poll interval")
+                }
             }
             drop(permit);
             tokio::select! {
@@ -168,7 +188,8 @@ impl Worker {
         let lease = self.inner.jobs.claim(&self.worker_id()).await?;
         if let Some(l) = &lease {
             if l.attempt == 1 {
-                metrics::counter!("motiond_tasks_total", "status_name" => "processing").increment(1);
+                metrics::counter!("motiond_tasks_total", "status_name" => "processing")
+                    .increment(1);
             }
             self.wake_outbox();
         }
@@ -184,9 +205,17 @@ impl Worker {
     /// Runs one claimed job to its end: extraction beside the watcher, then publish, fail,
     /// release or nothing.
     pub async fn run_job(&self, lease: Lease, shutdown: CancellationToken) -> JobEnd {
-        let span = tracing::info_span!("job", task_id = lease.task_id, account = lease.account_id, attempt = lease.attempt);
+        let span = tracing::info_span!(
+            "job",
+            task_id = lease.task_id,
+            account = lease.account_id,
+            attempt = lease.attempt
+        );
         let started = Instant::now();
-        let end = self.run_job_inner(lease, shutdown).instrument(span.clone()).await;
+        let end = self
+            .run_job_inner(lease, shutdown)
+            .instrument(span.clone())
+            .await;
         let _e = span.enter();
         let label = match end {
             JobEnd::Succeeded => Some("succeed"),
@@ -199,7 +228,11 @@ impl Worker {
                 .record(started.elapsed().as_secs_f64());
             self.wake_outbox();
         }
-        tracing::info!(?end, elapsed_ms = started.elapsed().as_millis() as u64, "job ended");
+        tracing::info!(
+            ?end,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "job ended"
+        );
         end
     }
 
@@ -212,20 +245,24 @@ impl Worker {
         let done = CancellationToken::new();
 
         let watcher = tokio::spawn(
-            watch(
-                inner.jobs.clone(),
-                lease.clone(),
-                cancel.clone(),
-                stop.clone(),
-                progress.clone(),
+            Watcher {
+                jobs: inner.jobs.clone(),
+                lease: lease.clone(),
+                cancel: cancel.clone(),
+                stop: stop.clone(),
+                progress: progress.clone(),
                 shutdown,
-                inner.settings.shutdown_grace,
-                done.clone(),
-            )
+                grace: inner.settings.shutdown_grace,
+                done: done.clone(),
+            }
+            .run()
             .in_current_span(),
         );
         // The extraction runs in its own task: a panic inside it ends this job only.
-        let job_dir = inner.settings.jobs_dir.join(format!("{}-{}", lease.task_id, lease.token));
+        let job_dir = inner
+            .settings
+            .jobs_dir
+            .join(format!("{}-{}", lease.task_id, lease.token));
         let exec = tokio::spawn(
             execute(
                 inner.extractor.clone(),
@@ -254,7 +291,12 @@ impl Worker {
         end
     }
 
-    async fn conclude(&self, lease: &Lease, result: Result<Extracted, JobError>, stop: Option<StopReason>) -> JobEnd {
+    async fn conclude(
+        &self,
+        lease: &Lease,
+        result: Result<Extracted, JobError>,
+        stop: Option<StopReason>,
+    ) -> JobEnd {
         let jobs = &self.inner.jobs;
         match (result, stop) {
             (Ok(extracted), stop) => {
@@ -272,7 +314,10 @@ impl Worker {
                     JobEnd::Abandoned
                 }
             },
-            (Err(_), Some(StopReason::TimedOut)) => finished(jobs.fail(lease, FailureReason::TimedOut).await, JobEnd::Failed),
+            (Err(_), Some(StopReason::TimedOut)) => finished(
+                jobs.fail(lease, FailureReason::TimedOut).await,
+                JobEnd::Failed,
+            ),
             (Err(_), Some(StopReason::Lost | StopReason::CancelRequested)) => JobEnd::Abandoned,
             // Cancelled through the registry (the API already changed or deleted the row).
             (Err(JobError::Extract(ExtractError::Cancelled)), None) => JobEnd::Abandoned,
@@ -286,7 +331,10 @@ impl Worker {
             }
             (Err(e), None) => {
                 tracing::error!(error = %e, "extraction error");
-                finished(jobs.fail(lease, FailureReason::Internal).await, JobEnd::Failed)
+                finished(
+                    jobs.fail(lease, FailureReason::Internal).await,
+                    JobEnd::Failed,
+                )
             }
         }
     }
@@ -327,13 +375,24 @@ async fn execute(
     progress: Arc<Progress>,
 ) -> Result<Extracted, JobError> {
     let internal = |e: String| JobError::Extract(ExtractError::Internal(e));
-    tokio::fs::create_dir_all(&job_dir).await.map_err(|e| internal(format!("create {}: {e}", job_dir.display())))?;
+    tokio::fs::create_dir_all(&job_dir)
+        .await
+        .map_err(|e| internal(format!("create {}: {e}", job_dir.display())))?;
     let input = job_dir.join(input_name(&lease.task.input.source_name));
     fetch_source(blobs.as_ref(), &lease, &input).await?;
     let out_dir = job_dir.join("out");
-    tokio::fs::create_dir_all(&out_dir).await.map_err(|e| internal(format!("create {}: {e}", out_dir.display())))?;
-    let job = ExtractJob { task_id: lease.task_id, source: input, out_dir };
-    extractor.extract(job, cancel, progress.as_ref()).await.map_err(JobError::Extract)
+    tokio::fs::create_dir_all(&out_dir)
+        .await
+        .map_err(|e| internal(format!("create {}: {e}", out_dir.display())))?;
+    let job = ExtractJob {
+        task_id: lease.task_id,
+        source: input,
+        out_dir,
+    };
+    extractor
+        .extract(job, cancel, progress.as_ref())
+        .await
+        .map_err(JobError::Extract)
 }
 
 /// The job's own copy of the source video (a local copy, or a stream from object storage).
@@ -341,15 +400,24 @@ async fn fetch_source(blobs: &dyn BlobStore, lease: &Lease, dest: &Path) -> Resu
     let key = &lease.task.input.source_blob_key;
     match blobs.copy_to_file(key, dest).await {
         Ok(true) => Ok(()),
-        Ok(false) => Err(JobError::Extract(ExtractError::Internal(format!("source blob {key} is missing")))),
+        Ok(false) => Err(JobError::Extract(ExtractError::Internal(format!(
+            "source blob {key} is missing"
+        )))),
         Err(e) => Err(JobError::Source(e.into())),
     }
 }
 
 /// Only the extension survives from the stored name; our own stem keeps the path safe.
 fn input_name(source_name: &str) -> String {
-    let ext = Path::new(source_name).extension().and_then(|e| e.to_str()).unwrap_or("mp4");
-    let ext = if matches!(ext, "mp4" | "mov" | "mkv" | "webm") { ext } else { "mp4" };
+    let ext = Path::new(source_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("mp4");
+    let ext = if matches!(ext, "mp4" | "mov" | "mkv" | "webm") {
+        ext
+    } else {
+        "mp4"
+    };
     format!("input.{ext}")
 }
 
@@ -364,61 +432,77 @@ async fn remove_dir(dir: &Path) {
 /// Heartbeats every lease/3; enforces the attempt timeout and the shutdown grace; cancels
 /// the job when the lease is lost or the task is cancelled. Keeps the lease alive until the
 /// job has concluded (so a timed-out job can still record its failure).
-async fn watch(
+struct Watcher {
     jobs: Arc<JobService>,
     lease: Lease,
+    /// The job's token: cancelling it stops ffmpeg and inference.
     cancel: CancellationToken,
     stop: Arc<StopCell>,
     progress: Arc<Progress>,
     shutdown: CancellationToken,
     grace: Duration,
+    /// Cancelled once the job has concluded.
     done: CancellationToken,
-) {
-    let settings = jobs.settings();
-    let mut ticker = tokio::time::interval(settings.heartbeat_every());
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await; // the claim itself was the first heartbeat
-    let timeout_at = tokio::time::Instant::now() + settings.task_timeout;
-    let mut timeout_armed = true;
-    let mut grace_until: Option<tokio::time::Instant> = None;
-    let mut last_ok = Instant::now();
-    let far = || tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
-    let trigger = |reason: StopReason| {
-        stop.set(reason);
-        cancel.cancel();
-    };
-    loop {
-        tokio::select! {
-            _ = done.cancelled() => return,
-            _ = ticker.tick() => match jobs.heartbeat(&lease, progress.get()).await {
-                Ok(LeaseState::Held) => last_ok = Instant::now(),
-                Ok(LeaseState::CancelRequested) => {
-                    last_ok = Instant::now();
-                    trigger(StopReason::CancelRequested);
-                }
-                Ok(LeaseState::Lost) => {
-                    trigger(StopReason::Lost);
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "heartbeat failed");
-                    if last_ok.elapsed() >= settings.lease {
+}
+
+impl Watcher {
+    async fn run(self) {
+        let Watcher {
+            jobs,
+            lease,
+            cancel,
+            stop,
+            progress,
+            shutdown,
+            grace,
+            done,
+        } = self;
+        let settings = jobs.settings();
+        let mut ticker = tokio::time::interval(settings.heartbeat_every());
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await; // the claim itself was the first heartbeat
+        let timeout_at = tokio::time::Instant::now() + settings.task_timeout;
+        let mut timeout_armed = true;
+        let mut grace_until: Option<tokio::time::Instant> = None;
+        let mut last_ok = Instant::now();
+        let far = || tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
+        let trigger = |reason: StopReason| {
+            stop.set(reason);
+            cancel.cancel();
+        };
+        loop {
+            tokio::select! {
+                _ = done.cancelled() => return,
+                _ = ticker.tick() => match jobs.heartbeat(&lease, progress.get()).await {
+                    Ok(LeaseState::Held) => last_ok = Instant::now(),
+                    Ok(LeaseState::CancelRequested) => {
+                        last_ok = Instant::now();
+                        trigger(StopReason::CancelRequested);
+                    }
+                    Ok(LeaseState::Lost) => {
                         trigger(StopReason::Lost);
                         return;
                     }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "heartbeat failed");
+                        if last_ok.elapsed() >= settings.lease {
+                            trigger(StopReason::Lost);
+                            return;
+                        }
+                    }
+                },
+                _ = tokio::time::sleep_until(timeout_at), if timeout_armed => {
+                    timeout_armed = false;
+                    tracing::warn!("attempt timed out");
+                    trigger(StopReason::TimedOut);
                 }
-            },
-            _ = tokio::time::sleep_until(timeout_at), if timeout_armed => {
-                timeout_armed = false;
-                tracing::warn!("attempt timed out");
-                trigger(StopReason::TimedOut);
-            }
-            _ = shutdown.cancelled(), if grace_until.is_none() => {
-                grace_until = Some(tokio::time::Instant::now() + grace);
-            }
-            _ = tokio::time::sleep_until(grace_until.unwrap_or_else(far)), if grace_until.is_some() => {
-                grace_until = Some(far());
-                trigger(StopReason::Shutdown);
+                _ = shutdown.cancelled(), if grace_until.is_none() => {
+                    grace_until = Some(tokio::time::Instant::now() + grace);
+                }
+                _ = tokio::time::sleep_until(grace_until.unwrap_or_else(far)), if grace_until.is_some() => {
+                    grace_until = Some(far());
+                    trigger(StopReason::Shutdown);
+                }
             }
         }
     }
@@ -453,7 +537,8 @@ impl Progress {
 impl ProgressSink for Progress {
     fn report(&self, fraction: f64) {
         if fraction.is_finite() {
-            self.0.store(fraction.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
+            self.0
+                .store(fraction.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
         }
     }
 }

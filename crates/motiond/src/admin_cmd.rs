@@ -67,22 +67,34 @@ pub async fn migrate(sources: Sources) -> anyhow::Result<()> {
 }
 
 /// Creates user `name` (with its webhook secret) if needed, issues a token and returns it.
-pub async fn create_token(config: &Config, store: &Arc<SqliteStore>, name: &str) -> anyhow::Result<String> {
+pub async fn create_token(
+    config: &Config,
+    store: &Arc<SqliteStore>,
+    name: &str,
+) -> anyhow::Result<String> {
     if name.is_empty() {
         bail!("--user must not be empty");
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let secrets = webhook_secrets(config, store, clock.clone())?;
-    let user = secrets.ensure_user_secret(name).await.context("create the user")?;
+    let user = secrets
+        .ensure_user_secret(name)
+        .await
+        .context("create the user")?;
     let token = new_api_token();
-    store.add_token(user, &TokenHash::of_token(&token), clock.now_ms()).await.context("store the token")?;
+    store
+        .add_token(user, &TokenHash::of_token(&token), clock.now_ms())
+        .await
+        .context("store the token")?;
     Ok(token)
 }
 
 pub async fn token(sources: Sources, args: TokenArgs) -> anyhow::Result<()> {
     let (config, store) = open(sources).await?;
     let result = match args.action {
-        TokenAction::Create { user } => create_token(&config, &store, &user).await.map(|t| println!("{t}")),
+        TokenAction::Create { user } => create_token(&config, &store, &user)
+            .await
+            .map(|t| println!("{t}")),
         TokenAction::Revoke { token } => revoke(&store, token).await,
     };
     store.close().await;
@@ -92,12 +104,18 @@ pub async fn token(sources: Sources, args: TokenArgs) -> anyhow::Result<()> {
 async fn revoke(store: &SqliteStore, token: String) -> anyhow::Result<()> {
     let token = if token == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("read the token from stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("read the token from stdin")?;
         s.trim().to_owned()
     } else {
         token
     };
-    if store.revoke_token(&TokenHash::of_token(&token)).await.context("revoke")? {
+    if store
+        .revoke_token(&TokenHash::of_token(&token))
+        .await
+        .context("revoke")?
+    {
         eprintln!("token revoked");
         Ok(())
     } else {

@@ -25,7 +25,9 @@ use motion_core::signals::LocalSignals;
 use motion_storage::{FsBlobStore, SqliteOptions, SqliteStore};
 use motion_worker::janitor::{Janitor, JanitorSettings};
 use motion_worker::media::{CaptureInspector, EngineExtractor};
-use motion_worker::webhook::{Deliverer, DelivererSettings, MasterKey, RetryPolicy, SafeClient, WebhookSecrets};
+use motion_worker::webhook::{
+    Deliverer, DelivererSettings, MasterKey, RetryPolicy, SafeClient, WebhookSecrets,
+};
 use motion_worker::worker::{JobEnd, Worker, WorkerSettings};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -70,11 +72,23 @@ impl Paths {
     pub fn of(config: &Config) -> Self {
         let data = config.data_dir();
         let tmp = config.tmp_dir();
-        Self { ingest: tmp.join("ingest"), jobs: tmp.join("jobs"), inspect: tmp.join("inspect"), tmp, data }
+        Self {
+            ingest: tmp.join("ingest"),
+            jobs: tmp.join("jobs"),
+            inspect: tmp.join("inspect"),
+            tmp,
+            data,
+        }
     }
 
     fn create(&self) -> anyhow::Result<()> {
-        for dir in [&self.data, &self.tmp, &self.ingest, &self.jobs, &self.inspect] {
+        for dir in [
+            &self.data,
+            &self.tmp,
+            &self.ingest,
+            &self.jobs,
+            &self.inspect,
+        ] {
             std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
         }
         Ok(())
@@ -85,14 +99,19 @@ impl Paths {
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     let url = config.database_url();
     if !url.starts_with("sqlite:") {
-        bail!("database.url: only sqlite:// is supported by this build (PostgreSQL is a later adapter)");
+        bail!(
+            "database.url: only sqlite:// is supported by this build (PostgreSQL is a later adapter)"
+        );
     }
     let opts = SqliteOptions {
         busy_timeout: Duration::from_millis(config.database.busy_timeout_ms),
         max_connections: config.database.max_connections,
     };
-    std::fs::create_dir_all(config.data_dir()).with_context(|| format!("create {}", config.data_dir().display()))?;
-    let store = SqliteStore::open_url(&url, &opts).await.context("open the database")?;
+    std::fs::create_dir_all(config.data_dir())
+        .with_context(|| format!("create {}", config.data_dir().display()))?;
+    let store = SqliteStore::open_url(&url, &opts)
+        .await
+        .context("open the database")?;
     store.migrate().await.context("run database migrations")?;
     Ok(Arc::new(store))
 }
@@ -103,20 +122,33 @@ pub async fn open_blobs(config: &Config) -> anyhow::Result<Arc<FsBlobStore>> {
     if !url.starts_with("file://") {
         bail!("storage.url: only file:// is supported by this build (S3 is a later adapter)");
     }
-    Ok(Arc::new(FsBlobStore::open_url(&url).await.context("open the blob store")?))
+    Ok(Arc::new(
+        FsBlobStore::open_url(&url)
+            .await
+            .context("open the blob store")?,
+    ))
 }
 
 /// The master key that seals webhook secrets: `webhooks.master_key`, else `<data>/master.key`.
 pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
     if !config.webhooks.master_key.is_empty() {
-        return MasterKey::from_base64(config.webhooks.master_key.expose()).context("webhooks.master_key");
+        return MasterKey::from_base64(config.webhooks.master_key.expose())
+            .context("webhooks.master_key");
     }
     MasterKey::load_or_create(&config.data_dir().join("master.key")).context("webhook master key")
 }
 
 /// Webhook secrets over an opened store (also used by the admin CLI).
-pub fn webhook_secrets(config: &Config, store: &Arc<SqliteStore>, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<WebhookSecrets>> {
-    Ok(Arc::new(WebhookSecrets::new(store.clone(), master_key(config)?, clock)))
+pub fn webhook_secrets(
+    config: &Config,
+    store: &Arc<SqliteStore>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<WebhookSecrets>> {
+    Ok(Arc::new(WebhookSecrets::new(
+        store.clone(),
+        master_key(config)?,
+        clock,
+    )))
 }
 
 /// Builds the whole application: stores (migrated), services, workers, router.
@@ -143,11 +175,23 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         max_attempts: config.worker.max_attempts,
         task_timeout: Duration::from_secs(config.worker.task_timeout_s),
     };
-    let jobs = Arc::new(JobService::new(store.clone(), blobs.clone(), render.clone(), clock.clone(), ids.clone(), queue));
+    let jobs = Arc::new(JobService::new(
+        store.clone(),
+        blobs.clone(),
+        render.clone(),
+        clock.clone(),
+        ids.clone(),
+        queue,
+    ));
 
-    let deliverer = Arc::new(build_deliverer(&config, &store, &secrets, &clock, &boot_id)?);
+    let deliverer = Arc::new(build_deliverer(
+        &config, &store, &secrets, &clock, &boot_id,
+    )?);
     let outbox_wake = Some(deliverer.wake_handle());
-    let extractor = Arc::new(EngineExtractor::new(config.models_dir(), &config.models.landmark)?);
+    let extractor = Arc::new(EngineExtractor::new(
+        config.models_dir(),
+        &config.models.landmark,
+    )?);
     let worker = Worker::new(
         jobs.clone(),
         extractor.clone() as Arc<dyn MotionExtractor>,
@@ -201,7 +245,10 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
             inspector,
             clock.clone(),
             paths.ingest.clone(),
-            UploadLimits { image_bytes: config.limits.image_bytes, video_bytes: config.limits.video_bytes },
+            UploadLimits {
+                image_bytes: config.limits.image_bytes,
+                video_bytes: config.limits.video_bytes,
+            },
         )),
         motion_upload: Arc::new(MotionUploadService::new(
             store.clone(),
@@ -211,7 +258,12 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
             ids.clone(),
             config.admission.retry_after_s,
         )),
-        motions: Arc::new(MotionService::new(store.clone(), store.clone(), blobs.clone(), clock.clone())),
+        motions: Arc::new(MotionService::new(
+            store.clone(),
+            store.clone(),
+            blobs.clone(),
+            clock.clone(),
+        )),
         tasks: Arc::new(TaskService::new(
             store.clone(),
             store.clone(),
@@ -225,10 +277,12 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         urls,
         clock: clock.clone(),
         readiness: readiness.clone(),
-        metrics: (config.metrics.enabled && config.metrics.listen.is_empty()).then(motion_api::observe::prometheus_handle),
+        metrics: (config.metrics.enabled && config.metrics.listen.is_empty())
+            .then(motion_api::observe::prometheus_handle),
     };
     let settings = api_settings(&config, &public_url);
-    let router = motion_api::router(state, settings).fallback_service(crate::studio::studio_router());
+    let router =
+        motion_api::router(state, settings).fallback_service(crate::studio::studio_router());
 
     Ok(App {
         config,
@@ -256,18 +310,33 @@ fn build_deliverer(
     boot_id: &str,
 ) -> anyhow::Result<Deliverer> {
     let w = &config.webhooks;
-    let client = SafeClient::new(w.allow_private_targets, Duration::from_secs(w.timeout_s), &format!("motiond/{VERSION}"))
-        .context("build the webhook HTTP client")?;
+    let client = SafeClient::new(
+        w.allow_private_targets,
+        Duration::from_secs(w.timeout_s),
+        &format!("motiond/{VERSION}"),
+    )
+    .context("build the webhook HTTP client")?;
     let settings = DelivererSettings {
         concurrency: w.concurrency,
         lease: Duration::from_millis(w.lease_ms),
         poll_interval: Duration::from_millis(w.poll_interval_ms),
         policy: RetryPolicy {
-            delays: w.retry_delays_s.iter().map(|s| Duration::from_secs(*s)).collect(),
+            delays: w
+                .retry_delays_s
+                .iter()
+                .map(|s| Duration::from_secs(*s))
+                .collect(),
             max_age: Duration::from_secs(w.max_age_s),
         },
     };
-    Ok(Deliverer::new(store.clone(), secrets.clone(), client, clock.clone(), settings, format!("{boot_id}/webhooks")))
+    Ok(Deliverer::new(
+        store.clone(),
+        secrets.clone(),
+        client,
+        clock.clone(),
+        settings,
+        format!("{boot_id}/webhooks"),
+    ))
 }
 
 fn api_settings(config: &Config, public_url: &str) -> motion_api::ApiSettings {
@@ -290,9 +359,16 @@ fn api_settings(config: &Config, public_url: &str) -> motion_api::ApiSettings {
 
 impl App {
     /// Start-up recovery, then the claim loop, the deliverer and the janitor on `tracker`.
-    pub async fn start_background(&self, shutdown: &CancellationToken, tracker: &TaskTracker) -> anyhow::Result<()> {
+    pub async fn start_background(
+        &self,
+        shutdown: &CancellationToken,
+        tracker: &TaskTracker,
+    ) -> anyhow::Result<()> {
         if self.config.worker.enabled {
-            self.worker.recover_orphans().await.context("re-queue tasks of an earlier start")?;
+            self.worker
+                .recover_orphans()
+                .await
+                .context("re-queue tasks of an earlier start")?;
             let (w, sd, t) = (self.worker.clone(), shutdown.clone(), tracker.clone());
             tracker.spawn(async move { w.run(sd, t).await });
         }
@@ -310,8 +386,16 @@ impl App {
     pub async fn run_until_idle(&self) -> anyhow::Result<Vec<(i64, JobEnd)>> {
         let mut all = Vec::new();
         loop {
-            let jobs = self.worker.run_until_idle().await.context("run queued tasks")?;
-            let hooks = self.deliverer.deliver_until_idle().await.context("deliver callbacks")?;
+            let jobs = self
+                .worker
+                .run_until_idle()
+                .await
+                .context("run queued tasks")?;
+            let hooks = self
+                .deliverer
+                .deliver_until_idle()
+                .await
+                .context("deliver callbacks")?;
             if jobs.is_empty() && hooks == 0 {
                 return Ok(all);
             }

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, Sources};
 
 #[derive(Debug, Parser)]
-#[command(name = "motiond", version, about = "Self-hosted motion capture: video in, animation out")]
+#[command(
+    name = "motiond",
+    version,
+    about = "Self-hosted motion capture: video in, animation out"
+)]
 pub struct Cli {
     /// Data directory (database, blobs, models). Defaults to $XDG_DATA_HOME/motiond.
     #[arg(long, global = true, env = "MOTIOND_DATA_DIR")]
@@ -70,13 +74,19 @@ impl Cli {
     }
 
     /// Loads the layered configuration and logs its warnings.
-    pub fn load_config(&self, extra_flags: Vec<(String, figment::value::Value)>) -> anyhow::Result<Config> {
+    pub fn load_config(
+        &self,
+        extra_flags: Vec<(String, figment::value::Value)>,
+    ) -> anyhow::Result<Config> {
         load_config(self.sources(), extra_flags)
     }
 }
 
 /// Loads the layered configuration (`extra_flags` win over everything) and logs its warnings.
-pub fn load_config(mut sources: Sources, extra_flags: Vec<(String, figment::value::Value)>) -> anyhow::Result<Config> {
+pub fn load_config(
+    mut sources: Sources,
+    extra_flags: Vec<(String, figment::value::Value)>,
+) -> anyhow::Result<Config> {
     sources.flags.extend(extra_flags);
     let loaded = Config::load(&sources)?;
     for w in &loaded.warnings {
@@ -89,5 +99,8 @@ pub fn load_config(mut sources: Sources, extra_flags: Vec<(String, figment::valu
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOTIOND_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

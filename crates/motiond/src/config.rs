@@ -39,7 +39,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() { f.write_str("Secret(unset)") } else { f.write_str("Secret(***)") }
+        if self.0.is_empty() {
+            f.write_str("Secret(unset)")
+        } else {
+            f.write_str("Secret(***)")
+        }
     }
 }
 
@@ -96,7 +100,11 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: Secret::default(), max_connections: 8, busy_timeout_ms: 5000 }
+        Self {
+            url: Secret::default(),
+            max_connections: 8,
+            busy_timeout_ms: 5000,
+        }
     }
 }
 
@@ -112,7 +120,12 @@ pub struct StorageConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { url: String::new(), presign_results: false, presign_ttl_s: 3600, s3: S3Config::default() }
+        Self {
+            url: String::new(),
+            presign_results: false,
+            presign_ttl_s: 3600,
+            s3: S3Config::default(),
+        }
     }
 }
 
@@ -210,7 +223,9 @@ impl WorkerConfig {
         if self.concurrency > 0 {
             self.concurrency as usize
         } else {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         }
     }
 }
@@ -263,7 +278,10 @@ pub struct ModelsConfig {
 
 impl Default for ModelsConfig {
     fn default() -> Self {
-        Self { dir: String::new(), landmark: "full".into() }
+        Self {
+            dir: String::new(),
+            landmark: "full".into(),
+        }
     }
 }
 
@@ -277,7 +295,10 @@ pub struct MetricsConfig {
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        Self { enabled: true, listen: String::new() }
+        Self {
+            enabled: true,
+            listen: String::new(),
+        }
     }
 }
 
@@ -293,9 +314,16 @@ pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Figment(#[from] Box<figment::Error>),
     #[error("config file {path}: {source}")]
-    File { path: PathBuf, source: std::io::Error },
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{var}: cannot read secret file {path}: {source}")]
-    SecretFile { var: String, path: PathBuf, source: std::io::Error },
+    SecretFile {
+        var: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
@@ -312,11 +340,20 @@ pub struct Sources {
 impl Sources {
     /// The process environment, with `--config` falling back to `MOTIOND_CONFIG`.
     pub fn from_process(file: Option<PathBuf>) -> Self {
-        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
         let file = file.or_else(|| {
-            env.iter().find(|(k, _)| k == "MOTIOND_CONFIG").map(|(_, v)| PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty())
+            env.iter()
+                .find(|(k, _)| k == "MOTIOND_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+                .filter(|p| !p.as_os_str().is_empty())
         });
-        Self { file, env, flags: Vec::new() }
+        Self {
+            file,
+            env,
+            flags: Vec::new(),
+        }
     }
 
     pub fn flag(mut self, key: &str, value: impl Into<figment::value::Value>) -> Self {
@@ -338,7 +375,10 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = &sources.file {
             // A missing file named explicitly is an error, not a silent fallback to defaults.
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+                path: path.clone(),
+                source,
+            })?;
             figment = figment.merge(Toml::string(&text));
         }
         let (env_layer, warnings) = env_layer(&sources.env)?;
@@ -361,7 +401,10 @@ impl Config {
 
     /// Defaults for a data directory, with nothing read from the environment or a file.
     pub fn for_data_dir(dir: impl Into<PathBuf>) -> Self {
-        Config { data_dir: dir.into().display().to_string(), ..Config::default() }
+        Config {
+            data_dir: dir.into().display().to_string(),
+            ..Config::default()
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -409,7 +452,11 @@ impl Config {
     }
 
     pub fn models_dir(&self) -> PathBuf {
-        if self.models.dir.is_empty() { self.data_dir().join("models") } else { PathBuf::from(&self.models.dir) }
+        if self.models.dir.is_empty() {
+            self.data_dir().join("models")
+        } else {
+            PathBuf::from(&self.models.dir)
+        }
     }
 
     /// Scratch space (ingest temp files, job dirs); swept by the janitor.
@@ -455,7 +502,11 @@ fn collect_keys(prefix: &str, value: &toml::Value, out: &mut BTreeSet<String>) {
     match value {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 collect_keys(&key, v, out);
             }
         }
@@ -468,14 +519,22 @@ fn collect_keys(prefix: &str, value: &toml::Value, out: &mut BTreeSet<String>) {
 /// Env vars that are not settings themselves but are read elsewhere.
 const NON_SETTING_VARS: &[&str] = &["CONFIG", "LOG", "MODELS_DIR", "DATA_DIR"];
 
+/// One `(dotted.key, value)` setting of a layer.
+type Setting = (String, figment::value::Value);
+
 /// Turns `MOTIOND_<SECTION>__<KEY>[_FILE]` variables into `(dotted.key, value)` pairs.
 /// `MOTIOND_DATA_DIR` and the alias `MOTIOND_MODELS_DIR` come first so that the precise
 /// `MOTIOND_MODELS__DIR` wins over the alias.
-fn env_layer(env: &[(String, String)]) -> Result<(Vec<(String, figment::value::Value)>, Vec<String>), ConfigError> {
+fn env_layer(
+    env: &[(String, String)],
+) -> Result<(Vec<Setting>, Vec<String>), ConfigError> {
     let known = known_keys();
     let mut layer = Vec::new();
     let mut warnings = Vec::new();
-    for (alias, key) in [("MOTIOND_DATA_DIR", "data_dir"), ("MOTIOND_MODELS_DIR", "models.dir")] {
+    for (alias, key) in [
+        ("MOTIOND_DATA_DIR", "data_dir"),
+        ("MOTIOND_MODELS_DIR", "models.dir"),
+    ] {
         if let Some((_, v)) = env.iter().find(|(k, _)| k == alias) {
             layer.push((key.to_string(), figment::value::Value::from(v.clone())));
         }
@@ -483,7 +542,9 @@ fn env_layer(env: &[(String, String)]) -> Result<(Vec<(String, figment::value::V
     let mut sorted: Vec<&(String, String)> = env.iter().collect();
     sorted.sort();
     for (var, raw) in sorted {
-        let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
+        let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
         if NON_SETTING_VARS.contains(&rest) {
             continue;
         }
@@ -492,11 +553,12 @@ fn env_layer(env: &[(String, String)]) -> Result<(Vec<(String, figment::value::V
             layer.push((dotted, parse_env_value(raw)));
         } else if let Some(base) = dotted.strip_suffix("_file").filter(|b| known.contains(*b)) {
             let path = PathBuf::from(raw);
-            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::SecretFile {
-                var: var.clone(),
-                path: path.clone(),
-                source,
-            })?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ConfigError::SecretFile {
+                    var: var.clone(),
+                    path: path.clone(),
+                    source,
+                })?;
             // A secret file usually ends with a newline that is not part of the secret.
             let value = text.trim_end_matches(['\n', '\r']).to_string();
             layer.push((base.to_string(), figment::value::Value::from(value)));
@@ -510,12 +572,15 @@ fn env_layer(env: &[(String, String)]) -> Result<(Vec<(String, figment::value::V
 /// Env values use figment's grammar (`true`, `5`, `[5, 30]`), so lists and numbers work;
 /// strings stay strings.
 fn parse_env_value(raw: &str) -> figment::value::Value {
-    raw.parse::<figment::value::Value>().unwrap_or_else(|never| match never {})
+    raw.parse::<figment::value::Value>()
+        .unwrap_or_else(|never| match never {})
 }
 
 /// Path helper used by `serve` and the tests: does a file exist and is it non-empty.
 pub fn non_empty_file(path: &Path) -> bool {
-    std::fs::metadata(path).map(|m| m.is_file() && m.len() > 0).unwrap_or(false)
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.len() > 0)
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -523,7 +588,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -544,18 +612,29 @@ mod tests {
     #[test]
     fn example_file_equals_printed_defaults() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../motiond.example.toml");
-        let text = std::fs::read_to_string(path).expect("motiond.example.toml at the repository root");
-        assert_eq!(text, DEFAULTS_TOML, "run `motiond config defaults > motiond.example.toml`");
+        let text =
+            std::fs::read_to_string(path).expect("motiond.example.toml at the repository root");
+        assert_eq!(
+            text, DEFAULTS_TOML,
+            "run `motiond config defaults > motiond.example.toml`"
+        );
     }
 
     #[test]
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("motiond.toml");
-        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9000\"\n[worker]\nmax_attempts = 7\nlease_ms = 5000\n").unwrap();
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:9000\"\n[worker]\nmax_attempts = 7\nlease_ms = 5000\n",
+        )
+        .unwrap();
         let sources = Sources {
             file: Some(file),
-            env: env(&[("MOTIOND_WORKER__MAX_ATTEMPTS", "5"), ("MOTIOND_WEBHOOKS__RETRY_DELAYS_S", "[1, 2]")]),
+            env: env(&[
+                ("MOTIOND_WORKER__MAX_ATTEMPTS", "5"),
+                ("MOTIOND_WEBHOOKS__RETRY_DELAYS_S", "[1, 2]"),
+            ]),
             flags: vec![],
         }
         .flag("server.listen", "127.0.0.1:0");
@@ -574,16 +653,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("motiond.toml");
         std::fs::write(&file, "[server]\nlisten_addr = \"127.0.0.1:9000\"\n").unwrap();
-        let err = Config::load(&Sources { file: Some(file), ..Default::default() }).unwrap_err();
+        let err = Config::load(&Sources {
+            file: Some(file),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("listen_addr"), "{err}");
         std::fs::write(dir.path().join("b.toml"), "[nosuchsection]\nx = 1\n").unwrap();
-        let err = Config::load(&Sources { file: Some(dir.path().join("b.toml")), ..Default::default() }).unwrap_err();
+        let err = Config::load(&Sources {
+            file: Some(dir.path().join("b.toml")),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("nosuchsection"), "{err}");
     }
 
     #[test]
     fn unknown_env_key_is_a_warning() {
-        let loaded = Config::load(&Sources { env: env(&[("MOTIOND_SERVER__LISTN", "x")]), ..Default::default() }).unwrap();
+        let loaded = Config::load(&Sources {
+            env: env(&[("MOTIOND_SERVER__LISTN", "x")]),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(loaded.warnings.len(), 1);
         assert!(loaded.warnings[0].contains("MOTIOND_SERVER__LISTN"));
     }
@@ -594,26 +685,41 @@ mod tests {
         let secret = dir.path().join("key");
         std::fs::write(&secret, "c2VjcmV0LWtleQ==\n").unwrap();
         let sources = Sources {
-            env: env(&[("MOTIOND_WEBHOOKS__MASTER_KEY_FILE", secret.to_str().unwrap())]),
+            env: env(&[(
+                "MOTIOND_WEBHOOKS__MASTER_KEY_FILE",
+                secret.to_str().unwrap(),
+            )]),
             ..Default::default()
         };
         let c = Config::load(&sources).unwrap().config;
         assert_eq!(c.webhooks.master_key.expose(), "c2VjcmV0LWtleQ==");
         let debug = format!("{c:?}");
-        assert!(!debug.contains("c2VjcmV0LWtleQ"), "secret leaked into Debug");
+        assert!(
+            !debug.contains("c2VjcmV0LWtleQ"),
+            "secret leaked into Debug"
+        );
     }
 
     #[test]
     fn missing_secret_file_is_an_error() {
-        let sources =
-            Sources { env: env(&[("MOTIOND_DATABASE__URL_FILE", "/nonexistent/motiond-secret")]), ..Default::default() };
-        assert!(matches!(Config::load(&sources), Err(ConfigError::SecretFile { .. })));
+        let sources = Sources {
+            env: env(&[("MOTIOND_DATABASE__URL_FILE", "/nonexistent/motiond-secret")]),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Config::load(&sources),
+            Err(ConfigError::SecretFile { .. })
+        ));
     }
 
     #[test]
     fn data_dir_and_models_alias() {
         let sources = Sources {
-            env: env(&[("MOTIOND_DATA_DIR", "/srv/m"), ("MOTIOND_MODELS_DIR", "/opt/models"), ("MOTIOND_LOG", "debug")]),
+            env: env(&[
+                ("MOTIOND_DATA_DIR", "/srv/m"),
+                ("MOTIOND_MODELS_DIR", "/opt/models"),
+                ("MOTIOND_LOG", "debug"),
+            ]),
             ..Default::default()
         };
         let loaded = Config::load(&sources).unwrap();
@@ -627,25 +733,46 @@ mod tests {
             env: env(&[("MOTIOND_MODELS_DIR", "/a"), ("MOTIOND_MODELS__DIR", "/b")]),
             ..Default::default()
         };
-        assert_eq!(Config::load(&precise).unwrap().config.models_dir(), PathBuf::from("/b"));
+        assert_eq!(
+            Config::load(&precise).unwrap().config.models_dir(),
+            PathBuf::from("/b")
+        );
     }
 
     #[test]
     fn public_url_rules() {
         let c = Config::default();
-        assert_eq!(c.public_url("0.0.0.0:8080".parse().unwrap()), "http://127.0.0.1:8080");
+        assert_eq!(
+            c.public_url("0.0.0.0:8080".parse().unwrap()),
+            "http://127.0.0.1:8080"
+        );
         assert_eq!(c.public_url("[::]:81".parse().unwrap()), "http://[::1]:81");
-        assert_eq!(c.public_url("10.1.2.3:80".parse().unwrap()), "http://10.1.2.3:80");
+        assert_eq!(
+            c.public_url("10.1.2.3:80".parse().unwrap()),
+            "http://10.1.2.3:80"
+        );
         let mut c = Config::default();
         c.server.public_url = "https://m.example.com/prefix/".into();
-        assert_eq!(c.public_url("0.0.0.0:1".parse().unwrap()), "https://m.example.com/prefix");
+        assert_eq!(
+            c.public_url("0.0.0.0:1".parse().unwrap()),
+            "https://m.example.com/prefix"
+        );
     }
 
     #[test]
     fn invalid_values_are_rejected() {
-        let sources = Sources { env: env(&[("MOTIOND_MODELS__LANDMARK", "huge")]), ..Default::default() };
-        assert!(matches!(Config::load(&sources), Err(ConfigError::Invalid(_))));
-        let sources = Sources { env: env(&[("MOTIOND_WORKER__CONCURRENCY", "many")]), ..Default::default() };
+        let sources = Sources {
+            env: env(&[("MOTIOND_MODELS__LANDMARK", "huge")]),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Config::load(&sources),
+            Err(ConfigError::Invalid(_))
+        ));
+        let sources = Sources {
+            env: env(&[("MOTIOND_WORKER__CONCURRENCY", "many")]),
+            ..Default::default()
+        };
         assert!(Config::load(&sources).is_err());
     }
 }

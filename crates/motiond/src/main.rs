@@ -7,6 +7,8 @@ use clap::Parser;
 fn main() -> anyhow::Result<()> {
     let cli = motiond::cli::Cli::parse();
     motiond::cli::init_tracing();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(cli.run())
 }

@@ -54,7 +54,10 @@ pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
 
     let app = build_app(config).await?;
     if app.config.worker.enabled {
-        app.extractor.preload().await.context("load the pose models")?;
+        app.extractor
+            .preload()
+            .await
+            .context("load the pose models")?;
     }
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -89,18 +92,33 @@ async fn bootstrap_admin(app: &App) -> anyhow::Result<()> {
     if !app.config.server.bootstrap_admin {
         return Ok(());
     }
-    if app.store.user_by_name(ADMIN_USER).await.context("look up the admin user")?.is_some() {
+    if app
+        .store
+        .user_by_name(ADMIN_USER)
+        .await
+        .context("look up the admin user")?
+        .is_some()
+    {
         return Ok(());
     }
     let token = create_token(&app.config, &app.store, ADMIN_USER).await?;
     announce(&format!("admin token: {token}"));
-    eprintln!("created user \"{ADMIN_USER}\"; its token was printed once on stdout (motiond token create makes more)");
+    eprintln!(
+        "created user \"{ADMIN_USER}\"; its token was printed once on stdout (motiond token create makes more)"
+    );
     Ok(())
 }
 
 /// Serves until `shutdown`; then drains for at most `server.shutdown_timeout_s`.
-async fn serve_http(app: &App, listener: TcpListener, shutdown: &CancellationToken) -> anyhow::Result<()> {
-    let service = app.router.clone().into_make_service_with_connect_info::<SocketAddr>();
+async fn serve_http(
+    app: &App,
+    listener: TcpListener,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let service = app
+        .router
+        .clone()
+        .into_make_service_with_connect_info::<SocketAddr>();
     let sd = shutdown.clone();
     let server = axum::serve(listener, service)
         .with_graceful_shutdown(async move { sd.cancelled().await })
@@ -115,7 +133,10 @@ async fn serve_http(app: &App, listener: TcpListener, shutdown: &CancellationTok
     match tokio::time::timeout(drain_limit, server).await {
         Ok(r) => r.context("HTTP server"),
         Err(_) => {
-            tracing::warn!(?drain_limit, "requests still open after the drain limit; closing them");
+            tracing::warn!(
+                ?drain_limit,
+                "requests still open after the drain limit; closing them"
+            );
             Ok(())
         }
     }
@@ -125,15 +146,16 @@ async fn wait_for_signal(shutdown: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                let _ = ctrl_c.await;
-                shutdown.cancel();
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -155,7 +177,9 @@ async fn spawn_metrics_listener(
     if !m.enabled || m.listen.is_empty() {
         return Ok(None);
     }
-    let listener = TcpListener::bind(&m.listen).await.with_context(|| format!("bind metrics.listen {}", m.listen))?;
+    let listener = TcpListener::bind(&m.listen)
+        .await
+        .with_context(|| format!("bind metrics.listen {}", m.listen))?;
     let addr = listener.local_addr()?;
     let handle = motion_api::observe::prometheus_handle();
     let router = axum::Router::new().route(
@@ -163,13 +187,21 @@ async fn spawn_metrics_listener(
         axum::routing::get(move || {
             let handle = handle.clone();
             async move {
-                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render())
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    handle.render(),
+                )
             }
         }),
     );
     let sd = shutdown.clone();
     tracker.spawn(async move {
-        let _ = axum::serve(listener, router).with_graceful_shutdown(async move { sd.cancelled().await }).await;
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { sd.cancelled().await })
+            .await;
     });
     Ok(Some(addr))
 }

@@ -22,7 +22,10 @@ pub struct EngineExtractor {
 
 impl EngineExtractor {
     pub fn new(models_dir: PathBuf, landmark: &str) -> Result<Self, ModelError> {
-        Ok(Self { models_dir, landmark: LandmarkModel::from_str(landmark)? })
+        Ok(Self {
+            models_dir,
+            landmark: LandmarkModel::from_str(landmark)?,
+        })
     }
 
     /// The model files and the runtime library are where the engine will look (`/readyz`).
@@ -37,9 +40,14 @@ impl EngineExtractor {
     pub async fn preload(&self) -> Result<(), ModelError> {
         let dir = self.models_dir.clone();
         let variant = self.landmark;
-        tokio::task::spawn_blocking(move || motion_capture::models::PoseModels::load(&dir, variant).map(drop))
-            .await
-            .map_err(|e| ModelError::Tool { what: "loading the pose models".into(), message: e.to_string() })?
+        tokio::task::spawn_blocking(move || {
+            motion_capture::models::PoseModels::load(&dir, variant).map(drop)
+        })
+        .await
+        .map_err(|e| ModelError::Tool {
+            what: "loading the pose models".into(),
+            message: e.to_string(),
+        })?
     }
 
     pub fn models_dir(&self) -> &Path {
@@ -57,6 +65,8 @@ impl MotionExtractor for EngineExtractor {
     ) -> Result<Extracted, ExtractError> {
         // Temporary until `motion_capture::engine::Engine` lands (H3): the job fails with
         // "Internal error" instead of pretending to have produced a motion.
-        Err(ExtractError::Internal("the motion-capture engine is not integrated in this build yet".into()))
+        Err(ExtractError::Internal(
+            "the motion-capture engine is not integrated in this build yet".into(),
+        ))
     }
 }

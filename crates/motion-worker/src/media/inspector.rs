@@ -24,9 +24,19 @@ impl CaptureInspector {
     /// `scratch` is where per-call directories are made (e.g. `<data>/tmp/inspect`); it must be
     /// on the same filesystem as the uploads for hard links (else the file is copied).
     pub fn new(scratch: PathBuf) -> Self {
-        let probe_limits = Limits { timeout: Duration::from_secs(20), ..Limits::default() };
-        let cover_limits = Limits { timeout: Duration::from_secs(60), ..Limits::default() };
-        Self { scratch, probe_limits, cover_limits }
+        let probe_limits = Limits {
+            timeout: Duration::from_secs(20),
+            ..Limits::default()
+        };
+        let cover_limits = Limits {
+            timeout: Duration::from_secs(60),
+            ..Limits::default()
+        };
+        Self {
+            scratch,
+            probe_limits,
+            cover_limits,
+        }
     }
 }
 
@@ -39,12 +49,14 @@ struct Isolated {
 impl Isolated {
     async fn new(scratch: &Path, source: &Path, name: &str) -> Result<Self, InspectError> {
         let dir = scratch.join(uuid::Uuid::new_v4().simple().to_string());
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| InspectError::Tool(format!("create {}: {e}", dir.display())))?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| InspectError::Tool(format!("create {}: {e}", dir.display())))?;
         let input = dir.join(name);
         if tokio::fs::hard_link(source, &input).await.is_err() {
-            tokio::fs::copy(source, &input)
-                .await
-                .map_err(|e| InspectError::Tool(format!("copy {} for inspection: {e}", source.display())))?;
+            tokio::fs::copy(source, &input).await.map_err(|e| {
+                InspectError::Tool(format!("copy {} for inspection: {e}", source.display()))
+            })?;
         }
         Ok(Self { dir, input })
     }
@@ -67,28 +79,51 @@ fn expected_container(declared: DeclaredType) -> Container {
 /// User media problems (and probe timeouts, contract §4.1 row 7) are "not valid"; the rest is ours.
 fn map_media_error(e: MediaError) -> InspectError {
     match e {
-        MediaError::BadInput { .. } | MediaError::Timeout { .. } => InspectError::Invalid(e.to_string()),
+        MediaError::BadInput { .. } | MediaError::Timeout { .. } => {
+            InspectError::Invalid(e.to_string())
+        }
         other => InspectError::Tool(other.to_string()),
     }
 }
 
 #[async_trait]
 impl MediaInspector for CaptureInspector {
-    async fn inspect(&self, path: &Path, declared: DeclaredType) -> Result<MediaInfo, InspectError> {
+    async fn inspect(
+        &self,
+        path: &Path,
+        declared: DeclaredType,
+    ) -> Result<MediaInfo, InspectError> {
         let want = expected_container(declared);
-        let sniffed = media::sniff_file(path).map_err(|e| InspectError::Tool(format!("read {}: {e}", path.display())))?;
+        let sniffed = media::sniff_file(path)
+            .map_err(|e| InspectError::Tool(format!("read {}: {e}", path.display())))?;
         if sniffed != want {
-            return Err(InspectError::Invalid(format!("content is {sniffed:?}, declared {want:?}")));
+            return Err(InspectError::Invalid(format!(
+                "content is {sniffed:?}, declared {want:?}"
+            )));
         }
-        let name = if want.is_image() { "input.img" } else { "input.mov" };
+        let name = if want.is_image() {
+            "input.img"
+        } else {
+            "input.mov"
+        };
         let iso = Isolated::new(&self.scratch, path, name).await?;
-        let info = media::probe(&iso.input, want, &self.probe_limits, &CancellationToken::new())
-            .await
-            .map_err(map_media_error)?;
+        let info = media::probe(
+            &iso.input,
+            want,
+            &self.probe_limits,
+            &CancellationToken::new(),
+        )
+        .await
+        .map_err(map_media_error)?;
         if want.is_image() {
-            return Ok(MediaInfo::Image { width: info.width, height: info.height });
+            return Ok(MediaInfo::Image {
+                width: info.width,
+                height: info.height,
+            });
         }
-        let duration_s = info.duration_s.ok_or_else(|| InspectError::Invalid("video has no duration".into()))?;
+        let duration_s = info
+            .duration_s
+            .ok_or_else(|| InspectError::Invalid("video has no duration".into()))?;
         Ok(MediaInfo::Video {
             width: info.width,
             height: info.height,
@@ -122,7 +157,11 @@ mod tests {
     use super::*;
 
     fn testdata(rel: &str) -> PathBuf {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata")).join(rel)
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/testdata"
+        ))
+        .join(rel)
     }
 
     fn first_video() -> PathBuf {
@@ -137,16 +176,37 @@ mod tests {
         let insp = CaptureInspector::new(tmp.path().join("scratch"));
         let video = first_video();
         let info = insp.inspect(&video, DeclaredType::Mov).await.unwrap();
-        let MediaInfo::Video { width, height, duration_s, fps, .. } = info else { panic!("not a video: {info:?}") };
-        assert!(width >= 16 && height >= 16 && duration_s > 0.0 && fps > 0.0, "{width}x{height} {duration_s}s {fps}fps");
+        let MediaInfo::Video {
+            width,
+            height,
+            duration_s,
+            fps,
+            ..
+        } = info
+        else {
+            panic!("not a video: {info:?}")
+        };
+        assert!(
+            width >= 16 && height >= 16 && duration_s > 0.0 && fps > 0.0,
+            "{width}x{height} {duration_s}s {fps}fps"
+        );
         let cover = tmp.path().join("cover.jpg");
         insp.make_cover(&video, 0.5, &cover).await.unwrap();
         let bytes = std::fs::read(&cover).unwrap();
         assert_eq!(&bytes[..3], &[0xff, 0xd8, 0xff], "a JPEG");
         let again = insp.inspect(&cover, DeclaredType::Jpeg).await.unwrap();
-        assert_eq!(again, MediaInfo::Image { width, height }, "cover at display size");
+        assert_eq!(
+            again,
+            MediaInfo::Image { width, height },
+            "cover at display size"
+        );
         // Scratch directories are removed after each call.
-        assert_eq!(std::fs::read_dir(tmp.path().join("scratch")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(tmp.path().join("scratch"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 
     #[tokio::test]
@@ -154,9 +214,19 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let insp = CaptureInspector::new(tmp.path().join("scratch"));
         let video = first_video();
-        assert!(matches!(insp.inspect(&video, DeclaredType::Png).await, Err(InspectError::Invalid(_))));
+        assert!(matches!(
+            insp.inspect(&video, DeclaredType::Png).await,
+            Err(InspectError::Invalid(_))
+        ));
         let playlist = tmp.path().join("x.mp4");
-        std::fs::write(&playlist, "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nother.ts\n").unwrap();
-        assert!(matches!(insp.inspect(&playlist, DeclaredType::Mov).await, Err(InspectError::Invalid(_))));
+        std::fs::write(
+            &playlist,
+            "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nother.ts\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            insp.inspect(&playlist, DeclaredType::Mov).await,
+            Err(InspectError::Invalid(_))
+        ));
     }
 }

@@ -70,7 +70,15 @@ impl Deliverer {
         settings: DelivererSettings,
         owner: String,
     ) -> Self {
-        Self { outbox, secrets, client, clock, settings, owner, wake: Arc::new(Notify::new()) }
+        Self {
+            outbox,
+            secrets,
+            client,
+            clock,
+            settings,
+            owner,
+            wake: Arc::new(Notify::new()),
+        }
     }
 
     /// Notify this to make the deliverer look for due events now (after a status change).
@@ -106,7 +114,10 @@ impl Deliverer {
     pub async fn deliver_due(&self) -> StoreResult<usize> {
         let now = self.clock.now_ms();
         let limit = self.settings.concurrency.max(1);
-        let events = self.outbox.claim_due(&self.owner, self.settings.lease, limit, now).await?;
+        let events = self
+            .outbox
+            .claim_due(&self.owner, self.settings.lease, limit, now)
+            .await?;
         let n = events.len();
         futures::future::join_all(events.into_iter().map(|e| self.deliver_one(e))).await;
         Ok(n)
@@ -129,45 +140,82 @@ impl Deliverer {
         let _enter = span.enter();
         let now = self.clock.now_ms();
         let result = match self.headers(&event, now).await {
-            Ok(headers) => self.client.post(&event.url, &headers, event.body.clone()).await,
+            Ok(headers) => {
+                self.client
+                    .post(&event.url, &headers, event.body.clone())
+                    .await
+            }
             // Without the secret we cannot sign; treat it as a failed attempt and retry.
             Err(e) => AttemptResult::Failed(format!("webhook secret unavailable: {e}")),
         };
         let outcome = self.record(&event, result, now).await;
-        metrics::counter!("motiond_webhook_attempts_total", "outcome" => outcome.label()).increment(1);
+        metrics::counter!("motiond_webhook_attempts_total", "outcome" => outcome.label())
+            .increment(1);
         outcome
     }
 
     /// The three Standard Webhooks headers; the secret is read at every attempt so a
     /// rotation applies to retries of older events too.
-    async fn headers(&self, event: &WebhookEvent, now_ms: i64) -> Result<Vec<(&'static str, String)>, String> {
-        let secret = self.secrets.get_or_create(event.user_id).await.map_err(|e| e.to_string())?;
+    async fn headers(
+        &self,
+        event: &WebhookEvent,
+        now_ms: i64,
+    ) -> Result<Vec<(&'static str, String)>, String> {
+        let secret = self
+            .secrets
+            .get_or_create(event.user_id)
+            .await
+            .map_err(|e| e.to_string())?;
         let key = secret_key(&secret).map_err(|e| e.to_string())?;
         let timestamp = now_ms.div_euclid(1000);
         Ok(vec![
             ("webhook-id", event.webhook_id.clone()),
             ("webhook-timestamp", timestamp.to_string()),
-            ("webhook-signature", signature(&key, &event.webhook_id, timestamp, &event.body)),
+            (
+                "webhook-signature",
+                signature(&key, &event.webhook_id, timestamp, &event.body),
+            ),
         ])
     }
 
     async fn record(&self, event: &WebhookEvent, result: AttemptResult, now: i64) -> Delivery {
         let (outcome, error) = match result {
-            AttemptResult::Status { status, .. } if (200..300).contains(&status) => (Delivery::Delivered, None),
-            AttemptResult::Status { status: 410, .. } => (Delivery::Abandoned, Some("receiver answered 410".to_string())),
+            AttemptResult::Status { status, .. } if (200..300).contains(&status) => {
+                (Delivery::Delivered, None)
+            }
+            AttemptResult::Status { status: 410, .. } => (
+                Delivery::Abandoned,
+                Some("receiver answered 410".to_string()),
+            ),
             AttemptResult::Blocked(b) => {
                 tracing::warn!(reason = %b.reason, "callback refused by the address guard");
                 (Delivery::Blocked, Some(b.to_string()))
             }
-            AttemptResult::Status { status, retry_after } => {
-                return self.retry_or_abandon(event, format!("receiver answered {status}"), retry_after, now).await;
+            AttemptResult::Status {
+                status,
+                retry_after,
+            } => {
+                return self
+                    .retry_or_abandon(
+                        event,
+                        format!("receiver answered {status}"),
+                        retry_after,
+                        now,
+                    )
+                    .await;
             }
-            AttemptResult::Failed(msg) => return self.retry_or_abandon(event, msg, None, now).await,
+            AttemptResult::Failed(msg) => {
+                return self.retry_or_abandon(event, msg, None, now).await;
+            }
         };
         if let Some(e) = &error {
             tracing::info!(error = %e, "callback ended without delivery");
         }
-        if let Err(e) = self.outbox.mark_done(event, outcome == Delivery::Delivered, self.clock.now_ms()).await {
+        if let Err(e) = self
+            .outbox
+            .mark_done(event, outcome == Delivery::Delivered, self.clock.now_ms())
+            .await
+        {
             // The lease runs out and the event is attempted again: at-least-once.
             tracing::warn!(error = %e, "could not record webhook outcome");
         }
@@ -183,15 +231,24 @@ impl Deliverer {
     ) -> Delivery {
         let attempt = event.attempts + 1;
         let first = event.first_attempt_at.unwrap_or(now);
-        let step = self.settings.policy.after_failure(attempt, first, now, jitter(), retry_after);
+        let step = self
+            .settings
+            .policy
+            .after_failure(attempt, first, now, jitter(), retry_after);
         let recorded = match step {
             NextStep::RetryAt(at) => {
                 tracing::info!(error = %error, retry_in_ms = at - now, "callback attempt failed");
-                self.outbox.mark_retry(event, at, &error, self.clock.now_ms()).await.map(|_| Delivery::Failed)
+                self.outbox
+                    .mark_retry(event, at, &error, self.clock.now_ms())
+                    .await
+                    .map(|_| Delivery::Failed)
             }
             NextStep::Abandon => {
                 tracing::warn!(error = %error, attempts = attempt, "callback abandoned after its last attempt");
-                self.outbox.mark_done(event, false, self.clock.now_ms()).await.map(|_| Delivery::Abandoned)
+                self.outbox
+                    .mark_done(event, false, self.clock.now_ms())
+                    .await
+                    .map(|_| Delivery::Abandoned)
             }
         };
         recorded.unwrap_or_else(|e| {

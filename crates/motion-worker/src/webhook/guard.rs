@@ -42,7 +42,10 @@ pub struct SystemLookup;
 #[async_trait]
 impl Lookup for SystemLookup {
     async fn lookup(&self, host: &str) -> std::io::Result<Vec<IpAddr>> {
-        Ok(tokio::net::lookup_host((host, 0)).await?.map(|a| a.ip()).collect())
+        Ok(tokio::net::lookup_host((host, 0))
+            .await?
+            .map(|a| a.ip())
+            .collect())
     }
 }
 
@@ -55,19 +58,34 @@ pub struct GuardedResolver {
 
 impl GuardedResolver {
     pub fn new(allow_private: bool, lookup: Arc<dyn Lookup>) -> Self {
-        Self { allow_private, lookup }
+        Self {
+            allow_private,
+            lookup,
+        }
     }
 
     /// The checked addresses of `host`, or why it is refused.
     pub async fn resolve_checked(&self, host: &str) -> Result<Vec<IpAddr>, ResolveFailure> {
         if let HostCheck::Refused(why) = check_host(host, self.allow_private) {
-            return Err(ResolveFailure::Blocked(Blocked { host: host.to_string(), reason: refused_text(&why) }));
+            return Err(ResolveFailure::Blocked(Blocked {
+                host: host.to_string(),
+                reason: refused_text(&why),
+            }));
         }
-        let addrs = self.lookup.lookup(host).await.map_err(ResolveFailure::Lookup)?;
+        let addrs = self
+            .lookup
+            .lookup(host)
+            .await
+            .map_err(ResolveFailure::Lookup)?;
         if addrs.is_empty() {
-            return Err(ResolveFailure::Lookup(std::io::Error::other("no addresses")));
+            return Err(ResolveFailure::Lookup(std::io::Error::other(
+                "no addresses",
+            )));
         }
-        if let Some(bad) = addrs.iter().find(|ip| !classify_ip(**ip).is_allowed(self.allow_private)) {
+        if let Some(bad) = addrs
+            .iter()
+            .find(|ip| !classify_ip(**ip).is_allowed(self.allow_private))
+        {
             return Err(ResolveFailure::Blocked(Blocked {
                 host: host.to_string(),
                 reason: format!("resolves to {bad} ({:?})", classify_ip(*bad)),
@@ -90,12 +108,14 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let this = self.clone();
         Box::pin(async move {
-            let ips = this.resolve_checked(name.as_str()).await.map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
-                match e {
-                    ResolveFailure::Blocked(b) => Box::new(b),
-                    ResolveFailure::Lookup(io) => Box::new(io),
-                }
-            })?;
+            let ips = this.resolve_checked(name.as_str()).await.map_err(
+                |e| -> Box<dyn std::error::Error + Send + Sync> {
+                    match e {
+                        ResolveFailure::Blocked(b) => Box::new(b),
+                        ResolveFailure::Lookup(io) => Box::new(io),
+                    }
+                },
+            )?;
             // Port 0: reqwest replaces it with the URL's port.
             let addrs: Addrs = Box::new(ips.into_iter().map(|ip| SocketAddr::new(ip, 0)));
             Ok(addrs)
@@ -115,7 +135,10 @@ fn refused_text(why: &RefusedHost) -> String {
 #[derive(Debug)]
 pub enum AttemptResult {
     /// The receiver answered with this status (`Retry-After` seconds, when given).
-    Status { status: u16, retry_after: Option<Duration> },
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
     /// Refused by the guard; never retried.
     Blocked(Blocked),
     /// Timeout, connection error, TLS failure …: retried.
@@ -131,7 +154,11 @@ pub struct SafeClient {
 }
 
 impl SafeClient {
-    pub fn new(allow_private: bool, timeout: Duration, user_agent: &str) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        allow_private: bool,
+        timeout: Duration,
+        user_agent: &str,
+    ) -> Result<Self, reqwest::Error> {
         Self::with_lookup(allow_private, timeout, user_agent, Arc::new(SystemLookup))
     }
 
@@ -150,13 +177,20 @@ impl SafeClient {
             .connect_timeout(timeout)
             .pool_max_idle_per_host(0)
             .build()?;
-        Ok(Self { client, allow_private, timeout })
+        Ok(Self {
+            client,
+            allow_private,
+            timeout,
+        })
     }
 
     /// Checks a target URL before any connection: http(s), no user info, and a host that is
     /// not a refused literal or a localhost name.
     pub fn check_url(&self, raw: &str) -> Result<Url, Blocked> {
-        let blocked = |reason: &str| Blocked { host: String::new(), reason: reason.to_string() };
+        let blocked = |reason: &str| Blocked {
+            host: String::new(),
+            reason: reason.to_string(),
+        };
         let url = Url::parse(raw).map_err(|_| blocked("not a URL"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(blocked("scheme is not http or https"));
@@ -166,19 +200,31 @@ impl SafeClient {
         }
         let host = url.host_str().ok_or_else(|| blocked("no host"))?;
         match check_host(host, self.allow_private) {
-            HostCheck::Refused(why) => Err(Blocked { host: host.to_string(), reason: refused_text(&why) }),
+            HostCheck::Refused(why) => Err(Blocked {
+                host: host.to_string(),
+                reason: refused_text(&why),
+            }),
             HostCheck::AllowedIp(_) | HostCheck::Name(_) => Ok(url),
         }
     }
 
     /// POSTs `body` with `headers`, all within the attempt timeout (connect, TLS, request,
     /// response headers); then reads at most 64 KiB of the body, within what is left.
-    pub async fn post(&self, raw_url: &str, headers: &[(&str, String)], body: Vec<u8>) -> AttemptResult {
+    pub async fn post(
+        &self,
+        raw_url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> AttemptResult {
         let url = match self.check_url(raw_url) {
             Ok(u) => u,
             Err(b) => return AttemptResult::Blocked(b),
         };
-        let mut request = self.client.post(url).header("content-type", "application/json").body(body);
+        let mut request = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body);
         for (name, value) in headers {
             request = request.header(*name, value);
         }
@@ -197,7 +243,10 @@ impl SafeClient {
             .map(Duration::from_secs);
         let left = self.timeout.saturating_sub(started.elapsed());
         let _ = tokio::time::timeout(left, drain_bounded(response)).await;
-        AttemptResult::Status { status, retry_after }
+        AttemptResult::Status {
+            status,
+            retry_after,
+        }
     }
 }
 
@@ -264,7 +313,9 @@ mod tests {
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 65536];
                     let _ = sock.read(&mut buf).await;
-                    let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n{extra}connection: close\r\n\r\n");
+                    let resp = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: 0\r\n{extra}connection: close\r\n\r\n"
+                    );
                     let _ = sock.write_all(resp.as_bytes()).await;
                 });
             }
@@ -277,27 +328,46 @@ mod tests {
     #[async_trait]
     impl Lookup for Scripted {
         async fn lookup(&self, host: &str) -> std::io::Result<Vec<IpAddr>> {
-            self.0.lock().unwrap().get(host).cloned().ok_or_else(|| std::io::Error::other("NXDOMAIN"))
+            self.0
+                .lock()
+                .unwrap()
+                .get(host)
+                .cloned()
+                .ok_or_else(|| std::io::Error::other("NXDOMAIN"))
         }
     }
 
     fn scripted(pairs: &[(&str, &[&str])]) -> Arc<Scripted> {
         let map = pairs
             .iter()
-            .map(|(h, ips)| (h.to_string(), ips.iter().map(|i| i.parse().unwrap()).collect()))
+            .map(|(h, ips)| {
+                (
+                    h.to_string(),
+                    ips.iter().map(|i| i.parse().unwrap()).collect(),
+                )
+            })
             .collect();
         Arc::new(Scripted(Mutex::new(map)))
     }
 
     fn client(allow_private: bool, lookup: Arc<dyn Lookup>) -> SafeClient {
-        SafeClient::with_lookup(allow_private, Duration::from_secs(5), "motiond-test", lookup).unwrap()
+        SafeClient::with_lookup(
+            allow_private,
+            Duration::from_secs(5),
+            "motiond-test",
+            lookup,
+        )
+        .unwrap()
     }
 
     #[tokio::test]
     async fn loopback_targets_never_reached_by_default() {
         let (addr, hits) = canary(200, "").await;
         let port = addr.port();
-        let dns = scripted(&[("rebind.test", &["127.0.0.1"]), ("mixed.test", &["8.8.8.8", "127.0.0.1"])]);
+        let dns = scripted(&[
+            ("rebind.test", &["127.0.0.1"]),
+            ("mixed.test", &["8.8.8.8", "127.0.0.1"]),
+        ]);
         let c = client(false, dns);
         let urls = [
             format!("http://127.0.0.1:{port}/"),
@@ -320,7 +390,11 @@ mod tests {
             let r = c.post(url, &[], b"{}".to_vec()).await;
             assert!(matches!(r, AttemptResult::Blocked(_)), "{url}: {r:?}");
         }
-        assert_eq!(hits.load(Ordering::SeqCst), 0, "the canary must never be reached");
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            0,
+            "the canary must never be reached"
+        );
     }
 
     #[tokio::test]
@@ -328,13 +402,33 @@ mod tests {
         let (addr, hits) = canary(204, "").await;
         let dns = scripted(&[("receiver.test", &["127.0.0.1"])]);
         let c = client(true, dns);
-        let r = c.post(&format!("http://{addr}/hook"), &[("webhook-id", "msg_1_10".into())], b"{}".to_vec()).await;
-        assert!(matches!(r, AttemptResult::Status { status: 204, .. }), "{r:?}");
-        let r = c.post(&format!("http://receiver.test:{}/hook", addr.port()), &[], b"{}".to_vec()).await;
-        assert!(matches!(r, AttemptResult::Status { status: 204, .. }), "{r:?}");
+        let r = c
+            .post(
+                &format!("http://{addr}/hook"),
+                &[("webhook-id", "msg_1_10".into())],
+                b"{}".to_vec(),
+            )
+            .await;
+        assert!(
+            matches!(r, AttemptResult::Status { status: 204, .. }),
+            "{r:?}"
+        );
+        let r = c
+            .post(
+                &format!("http://receiver.test:{}/hook", addr.port()),
+                &[],
+                b"{}".to_vec(),
+            )
+            .await;
+        assert!(
+            matches!(r, AttemptResult::Status { status: 204, .. }),
+            "{r:?}"
+        );
         assert_eq!(hits.load(Ordering::SeqCst), 2);
         // Unspecified and multicast stay refused even with the flag.
-        let r = c.post(&format!("http://0.0.0.0:{}/", addr.port()), &[], vec![]).await;
+        let r = c
+            .post(&format!("http://0.0.0.0:{}/", addr.port()), &[], vec![])
+            .await;
         assert!(matches!(r, AttemptResult::Blocked(_)));
     }
 
@@ -343,7 +437,10 @@ mod tests {
         let (addr, hits) = canary(302, "location: http://8.8.8.8/\r\nretry-after: 7\r\n").await;
         let c = client(true, scripted(&[]));
         match c.post(&format!("http://{addr}/"), &[], vec![]).await {
-            AttemptResult::Status { status, retry_after } => {
+            AttemptResult::Status {
+                status,
+                retry_after,
+            } => {
                 assert_eq!(status, 302);
                 assert_eq!(retry_after, Some(Duration::from_secs(7)));
             }
@@ -355,11 +452,18 @@ mod tests {
     #[tokio::test]
     async fn unknown_name_and_closed_port_are_retryable_failures() {
         let c = client(true, scripted(&[]));
-        assert!(matches!(c.post("http://nowhere.test/", &[], vec![]).await, AttemptResult::Failed(_)));
+        assert!(matches!(
+            c.post("http://nowhere.test/", &[], vec![]).await,
+            AttemptResult::Failed(_)
+        ));
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         drop(l);
-        assert!(matches!(c.post(&format!("http://127.0.0.1:{port}/"), &[], vec![]).await, AttemptResult::Failed(_)));
+        assert!(matches!(
+            c.post(&format!("http://127.0.0.1:{port}/"), &[], vec![])
+                .await,
+            AttemptResult::Failed(_)
+        ));
     }
 
     #[tokio::test]
@@ -370,7 +474,8 @@ mod tests {
             let (_sock, _) = listener.accept().await.unwrap();
             tokio::time::sleep(Duration::from_secs(30)).await;
         });
-        let c = SafeClient::with_lookup(true, Duration::from_millis(300), "t", scripted(&[])).unwrap();
+        let c =
+            SafeClient::with_lookup(true, Duration::from_millis(300), "t", scripted(&[])).unwrap();
         let started = std::time::Instant::now();
         let r = c.post(&format!("http://{addr}/"), &[], vec![]).await;
         assert!(matches!(r, AttemptResult::Failed(_)), "{r:?}");

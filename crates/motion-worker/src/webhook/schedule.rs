@@ -64,7 +64,9 @@ mod tests {
 
     fn default_policy() -> RetryPolicy {
         RetryPolicy {
-            delays: [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800].map(Duration::from_secs).to_vec(),
+            delays: [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800]
+                .map(Duration::from_secs)
+                .to_vec(),
             max_age: Duration::from_secs(86_400),
         }
     }
@@ -86,16 +88,29 @@ mod tests {
         }
         let gaps: Vec<i64> = times.windows(2).map(|w| (w[1] - w[0]) / 1000).collect();
         assert_eq!(gaps[..9], [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800]);
-        assert_eq!(times.len(), 11, "ten scheduled attempts plus the last one at 24 h");
+        assert_eq!(
+            times.len(),
+            11,
+            "ten scheduled attempts plus the last one at 24 h"
+        );
         assert_eq!(*times.last().unwrap(), first + 86_400_000);
     }
 
     #[test]
     fn jitter_scales_within_bounds() {
         let p = default_policy();
-        assert_eq!(p.after_failure(2, 0, 10_000, 0.9, None), NextStep::RetryAt(10_000 + 27_000));
-        assert_eq!(p.after_failure(2, 0, 10_000, 1.1, None), NextStep::RetryAt(10_000 + 33_000));
-        assert_eq!(p.after_failure(2, 0, 10_000, 5.0, None), NextStep::RetryAt(10_000 + 33_000));
+        assert_eq!(
+            p.after_failure(2, 0, 10_000, 0.9, None),
+            NextStep::RetryAt(10_000 + 27_000)
+        );
+        assert_eq!(
+            p.after_failure(2, 0, 10_000, 1.1, None),
+            NextStep::RetryAt(10_000 + 33_000)
+        );
+        assert_eq!(
+            p.after_failure(2, 0, 10_000, 5.0, None),
+            NextStep::RetryAt(10_000 + 33_000)
+        );
         for _ in 0..100 {
             let j = jitter();
             assert!((0.9..=1.1).contains(&j));
@@ -115,8 +130,14 @@ mod tests {
 
     #[test]
     fn never_past_max_age() {
-        let p = RetryPolicy { delays: vec![Duration::from_secs(100)], max_age: Duration::from_secs(10) };
-        assert_eq!(p.after_failure(1, 0, 1000, 1.0, None), NextStep::RetryAt(10_000));
+        let p = RetryPolicy {
+            delays: vec![Duration::from_secs(100)],
+            max_age: Duration::from_secs(10),
+        };
+        assert_eq!(
+            p.after_failure(1, 0, 1000, 1.0, None),
+            NextStep::RetryAt(10_000)
+        );
         assert_eq!(p.after_failure(2, 0, 10_000, 1.0, None), NextStep::Abandon);
     }
 }

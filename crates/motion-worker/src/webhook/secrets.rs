@@ -25,7 +25,10 @@ pub enum SecretError {
     #[error("master key must be base64 of 32 bytes")]
     BadMasterKey,
     #[error("master key file {path}: {source}")]
-    KeyFile { path: String, source: std::io::Error },
+    KeyFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("a stored webhook secret does not open with this master key (was the key changed?)")]
     Undecryptable,
     #[error("no such user: {0}")]
@@ -50,7 +53,9 @@ impl MasterKey {
     }
 
     pub fn from_base64(text: &str) -> Result<Self, SecretError> {
-        let bytes = STANDARD.decode(text.trim()).map_err(|_| SecretError::BadMasterKey)?;
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|_| SecretError::BadMasterKey)?;
         if bytes.len() != 32 {
             return Err(SecretError::BadMasterKey);
         }
@@ -64,7 +69,10 @@ impl MasterKey {
     /// Reads the key file, or creates it (mode 0600) with a new key. Creation uses
     /// `create_new`, so two processes starting together agree on one key.
     pub fn load_or_create(path: &Path) -> Result<Self, SecretError> {
-        let err = |source| SecretError::KeyFile { path: path.display().to_string(), source };
+        let err = |source| SecretError::KeyFile {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(path) {
             Ok(text) => return Self::from_base64(&text),
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
@@ -95,7 +103,15 @@ impl MasterKey {
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
         let cipher = ChaCha20Poly1305::new(&self.0);
         let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ct = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).expect("ChaCha20-Poly1305 sealing cannot fail");
+        let ct = cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .expect("ChaCha20-Poly1305 sealing cannot fail");
         let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
@@ -108,7 +124,9 @@ impl MasterKey {
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
         let cipher = ChaCha20Poly1305::new(&self.0);
-        cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad }).map_err(|_| SecretError::Undecryptable)
+        cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+            .map_err(|_| SecretError::Undecryptable)
     }
 }
 
@@ -148,13 +166,21 @@ impl WebhookSecrets {
 
     /// `webhook-secret show --user NAME` (creates the user's secret, not the user).
     pub async fn show_by_name(&self, name: &str) -> Result<String, SecretError> {
-        let user = self.users.user_by_name(name).await?.ok_or_else(|| SecretError::NoSuchUser(name.to_string()))?;
+        let user = self
+            .users
+            .user_by_name(name)
+            .await?
+            .ok_or_else(|| SecretError::NoSuchUser(name.to_string()))?;
         self.get_or_create(user.id).await
     }
 
     /// `webhook-secret rotate --user NAME`.
     pub async fn rotate_by_name(&self, name: &str) -> Result<String, SecretError> {
-        let user = self.users.user_by_name(name).await?.ok_or_else(|| SecretError::NoSuchUser(name.to_string()))?;
+        let user = self
+            .users
+            .user_by_name(name)
+            .await?
+            .ok_or_else(|| SecretError::NoSuchUser(name.to_string()))?;
         self.rotate(user.id).await
     }
 
@@ -174,10 +200,16 @@ mod tests {
     fn seal_open_round_trip_and_binding() {
         let k = MasterKey::generate();
         let sealed = k.seal(b"whsec_abc", b"user:1");
-        assert!(!sealed.windows(9).any(|w| w == b"whsec_abc"), "clear text must not appear");
+        assert!(
+            !sealed.windows(9).any(|w| w == b"whsec_abc"),
+            "clear text must not appear"
+        );
         assert_eq!(k.open(&sealed, b"user:1").unwrap(), b"whsec_abc");
         assert!(k.open(&sealed, b"user:2").is_err(), "bound to its user");
-        assert!(MasterKey::generate().open(&sealed, b"user:1").is_err(), "other key");
+        assert!(
+            MasterKey::generate().open(&sealed, b"user:1").is_err(),
+            "other key"
+        );
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(k.open(&tampered, b"user:1").is_err());
@@ -194,7 +226,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         assert!(format!("{a:?}").contains("***"));
         assert!(MasterKey::from_base64("c2hvcnQ=").is_err());

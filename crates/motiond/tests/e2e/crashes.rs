@@ -1,0 +1,68 @@
+//! Durability: a task accepted with 200 survives kill -9 and SIGTERM of `serve`.
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+async fn submit(c: &Client, server: &Server) -> i64 {
+    create_account(c, server, "crash@example.com", json!({})).await;
+    let video = testdata("videos/mmhuman3d_single_person_basketball.mp4");
+    let (resource, cover) = upload_video(c, server, None, &video).await;
+    let (status, submitted) = c
+        .post_json(
+            &server.api("/videos/motion-upload"),
+            json!({ "resourceUrl": resource, "coverUrl": cover }),
+        )
+        .await;
+    assert_eq!(status, 200, "{submitted}");
+    submitted["task"]["id"].as_i64().unwrap()
+}
+
+async fn assert_one_motion(c: &Client, server: &Server, done: &Value) {
+    assert_eq!(done["status"], 99, "{done}");
+    assert_eq!(done["works"].as_array().unwrap().len(), 1);
+    let (st, mine) = c.get(&server.api("/videos/motions?mine=true")).await;
+    assert_eq!(st, 200);
+    let n = mine
+        .to_string()
+        .matches(&format!("\"taskId\":{}", done["task"]["id"]))
+        .count();
+    assert_eq!(n, 1, "exactly one motion for the task: {mine}");
+}
+
+#[tokio::test]
+async fn kill_9_during_processing_then_restart_still_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start(&data);
+    let c = Client::new(server.token("frank"));
+    let task_id = submit(&c, &server).await;
+    c.wait_until(&server, task_id, None, |t| t["status"] == 10)
+        .await;
+    server.kill9();
+
+    let server = Server::start(&data);
+    let done = c.wait_final(&server, task_id, None).await;
+    assert_one_motion(&c, &server, &done).await;
+}
+
+#[tokio::test]
+async fn sigterm_is_graceful_and_the_task_finishes_after_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start(&data);
+    let c = Client::new(server.token("gina"));
+    let task_id = submit(&c, &server).await;
+    c.wait_until(&server, task_id, None, |t| t["status"] == 10)
+        .await;
+    let status = server.terminate(std::time::Duration::from_secs(60));
+    assert!(
+        status.success(),
+        "exit status after SIGTERM: {status:?}\n{}",
+        server.stderr()
+    );
+
+    let server = Server::start(&data);
+    let done = c.wait_final(&server, task_id, None).await;
+    assert_one_motion(&c, &server, &done).await;
+}
