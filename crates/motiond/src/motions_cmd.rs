@@ -48,6 +48,8 @@ pub enum MotionsCommand {
     Import(ImportArgs),
     /// List the official motions.
     List,
+    /// Add the bundled catalog entries that are missing (what `serve` does at start).
+    Seed,
     /// Remove an official motion by its catalog key.
     Remove {
         /// The catalog key shown by `motiond motions list`.
@@ -356,6 +358,14 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
             println!(
                 "imported {:?} as official motion {} (key {})",
                 m.name, m.work_id, m.catalog_key
+            );
+        }
+        MotionsCommand::Seed => {
+            let report = seed_catalog(&target, &cancel).await?;
+            println!(
+                "added {} official motion(s), {} already present",
+                report.added.len(),
+                report.present
             );
         }
         MotionsCommand::List => print!(
