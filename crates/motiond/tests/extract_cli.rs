@@ -1,0 +1,80 @@
+//! `motiond extract` as a user runs it: the real binary, the real models and ffmpeg.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn testdata() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata"
+    ))
+}
+
+fn motiond() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_motiond"));
+    // The models of the workspace (scripts/test.sh fetches them), unless the environment says.
+    let models = motion_capture::models::test_models_dir();
+    cmd.env("MOTIOND_MODELS_DIR", models)
+        .env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+#[test]
+fn extract_writes_every_file_and_prints_a_one_line_summary() {
+    let out = tempfile::tempdir().unwrap();
+    let output = motiond()
+        .arg("--data-dir")
+        .arg(out.path().join("data"))
+        .arg("extract")
+        .arg(testdata().join("synthetic/mh_cmu131_02_walk/video.mp4"))
+        .arg("--out")
+        .arg(out.path().join("result"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with("60 frames, person found in 60 (100%), "),
+        "{stdout}"
+    );
+    for f in [
+        "motion.bvh",
+        "motion.glb",
+        "landmarks.json",
+        "quality.json",
+        "bvh.zip",
+        "binary.zip",
+        "preview.mp4",
+        "cover.jpg",
+    ] {
+        assert!(out.path().join("result").join(f).is_file(), "{f} missing");
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_video_gives_one_line_and_a_failure_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("clip.mp4");
+    std::fs::write(&fake, "not a video").unwrap();
+    let output = motiond()
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("extract")
+        .arg(&fake)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("motiond extract: not a video file"),
+        "{stderr}"
+    );
+}
