@@ -247,27 +247,31 @@ pub fn crop_to_tensor(
         h: height as i32,
         border,
     };
+    // Two passes per row: the source positions first (pure arithmetic), then the samples, so
+    // that the memory loads of neighbouring pixels are independent and overlap.
+    let mut coords = vec![(0i32, 0i32); n];
     for v in 0..n {
-        let row = &mut out[v * n * 3..(v + 1) * n * 3];
         for bx in (0..n).step_by(BLOCK_W) {
             let x = bx as f64;
             let y = v as f64;
             let x0 = m[0] * x + m[1] * y + m[2];
             let y0 = m[3] * x + m[4] * y + m[5];
             let w0 = m[6] * x + m[7] * y + m[8];
-            for x1 in 0..BLOCK_W.min(n - bx) {
+            for (x1, c) in coords[bx..(bx + BLOCK_W).min(n)].iter_mut().enumerate() {
                 let xf = x1 as f64;
                 let wv = w0 + m[6] * xf;
                 let wv = if wv != 0.0 { 32.0 / wv } else { 0.0 };
                 let fx = ((x0 + m[0] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
                 let fy = ((y0 + m[3] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
-                let (qx, qy) = (round_half_even(fx), round_half_even(fy));
-                let px = sampler.sample(qx, qy);
-                let o = (bx + x1) * 3;
-                row[o] = lut[px[0] as usize];
-                row[o + 1] = lut[px[1] as usize];
-                row[o + 2] = lut[px[2] as usize];
+                *c = (round_half_even(fx), round_half_even(fy));
             }
+        }
+        let row = &mut out[v * n * 3..(v + 1) * n * 3];
+        for (dst, &(qx, qy)) in row.chunks_exact_mut(3).zip(&coords) {
+            let px = sampler.sample(qx, qy);
+            dst[0] = lut[px[0] as usize];
+            dst[1] = lut[px[1] as usize];
+            dst[2] = lut[px[2] as usize];
         }
     }
     padding
