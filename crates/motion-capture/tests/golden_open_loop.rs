@@ -112,7 +112,9 @@ fn landmark_stage_and_detector_match_per_frame() {
         over_mm <= allowance,
         "{over_mm} frames above 5 mm (allowed {allowance})"
     );
-    assert!(px.median <= 0.05, "median {} px", px.median);
+    // Measured here: p99 0.011 px and 0.058 mm (the goldens' 5-decimal rounding is ~0.01 px).
+    assert!(px.p99 <= 0.05, "p99 {} px", px.p99);
+    assert!(mm.p99 <= 0.3, "p99 {} mm", mm.p99);
     assert_eq!(t.det_mismatch, 0, "detector found/not found differs");
     assert!(
         stats(&t.det_kp).max <= 0.01 && stats(&t.det_roi).max <= 0.01,
