@@ -39,6 +39,9 @@ pub struct BuildOptions {
     pub max_fps: f64,
     /// Caps of the ffmpeg calls (encoder, cover).
     pub media_limits: media::Limits,
+    /// Largest `frames × joints` accepted: `joints.json` and the glb grow with it (the default
+    /// allows e.g. 60 joints for 50,000 frames, ~7 minutes at 120 fps).
+    pub max_points: usize,
 }
 
 /// 480×480: covers and hover previews in the studio grid; the 3D viewer shows the detail.
@@ -49,6 +52,7 @@ impl Default for BuildOptions {
             height: 480,
             max_fps: MAX_PREVIEW_FPS,
             media_limits: media::Limits::default(),
+            max_points: 3_000_000,
         }
     }
 }
@@ -88,6 +92,14 @@ pub enum CatalogError {
     Export { name: &'static str, message: String },
     #[error("cancelled")]
     Cancelled,
+    #[error(
+        "the clip is too long for the catalog: {frames} frames × {joints} joints exceed {max} points"
+    )]
+    TooLong {
+        frames: usize,
+        joints: usize,
+        max: usize,
+    },
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CatalogError {
@@ -112,6 +124,14 @@ pub async fn build_from_bvh(
                 name: "motion",
                 message: format!("conversion task failed: {e}"),
             })??;
+    let (frames, joints) = (animation.frames.len(), animation.skeleton.joints.len());
+    if frames.saturating_mul(joints) > options.max_points {
+        return Err(CatalogError::TooLong {
+            frames,
+            joints,
+            max: options.max_points,
+        });
+    }
     let paths = Paths::new(out_dir);
     write_zip(&paths.bvh_zip, &[("motion.bvh", bvh_bytes)])?;
     let glb = glb_for(&animation)?;

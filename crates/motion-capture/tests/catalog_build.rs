@@ -207,3 +207,26 @@ async fn a_broken_bvh_is_an_error_not_a_panic() {
     .unwrap_err();
     assert!(err.to_string().contains("ends early"), "{err}");
 }
+
+#[tokio::test]
+async fn an_overlong_clip_is_refused_before_rendering() {
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancellationToken::new();
+    let bytes = clip("animated_drawings_cmu1_jumping_jacks.bvh"); // 125 frames × 31 joints
+    let options = BuildOptions {
+        max_points: 125 * 31 - 1,
+        ..BuildOptions::default()
+    };
+    let err = catalog::build_from_bvh(&bytes, dir.path(), &options, &cancel)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("too long for the catalog"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
