@@ -252,3 +252,31 @@ fn futures_like_stream(bytes: Vec<u8>) -> axum::body::Body {
         bytes.chunks(16).map(|c| Ok(c.to_vec())).collect();
     axum::body::Body::from_stream(futures::stream::iter(chunks))
 }
+
+#[tokio::test]
+async fn an_idle_body_is_408_and_closes_the_connection() {
+    let t = TestApp::with(|c| c.limits.body_idle_timeout_s = 1).await;
+    let token = t.token("alice").await;
+    let (tx, rx) = futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body = axum::body::Body::from_stream(rx);
+    let sender = tokio::spawn(async move {
+        let mut tx = tx;
+        futures::SinkExt::send(&mut tx, Ok(b"{\"email\":".to_vec()))
+            .await
+            .unwrap();
+        // Then nothing: keep the stream open past the idle timeout.
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        drop(tx);
+    });
+    let r = t
+        .send(
+            req(Method::POST, URL, Some(&token))
+                .header("content-type", "application/json")
+                .body(body)
+                .unwrap(),
+        )
+        .await;
+    r.assert_error(408, "Request body timeout");
+    assert_eq!(r.header("connection"), Some("close"));
+    sender.abort();
+}

@@ -11,6 +11,7 @@ mod files;
 mod isolation;
 mod motions;
 mod ops;
+mod results;
 mod routing;
 mod scheduler;
 mod tasks;

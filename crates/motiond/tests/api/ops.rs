@@ -87,3 +87,23 @@ async fn openapi_is_served_with_the_public_url() {
     );
     assert!(doc["paths"].get("/metrics").is_none());
 }
+
+#[tokio::test]
+async fn storage_unavailable_is_503_with_retry_after() {
+    let t = TestApp::new().await;
+    let token = t.token("alice").await;
+    t.app.close().await;
+    for (method, path) in [
+        (Method::GET, "/v1/kling/accounts"),
+        (Method::GET, "/v1/kling/scheduler"),
+        (Method::GET, "/files/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/x.mp4"),
+    ] {
+        let r = t.call(method, path, Some(&token)).await;
+        r.assert_error(503, "Service unavailable, retry later");
+        assert_eq!(r.header("retry-after"), Some("5"), "{path}");
+    }
+    t.call(Method::GET, "/readyz", None)
+        .await
+        .assert_error(503, "Not ready: database");
+    assert_eq!(t.call(Method::GET, "/healthz", None).await.status, 200);
+}
