@@ -21,6 +21,7 @@ use crate::ports::{
 };
 use crate::reason::FailureReason;
 use crate::services::assets::hash_file;
+use crate::services::image_size::image_size;
 
 /// Queue timings (`worker.*` settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,9 +263,8 @@ impl JobService {
     }
 
     /// The motion's cover is a copy of the submitted cover image, format kept (§9.3), so
-    /// later asset deletions do not affect it. Its size is the source video's display size
-    /// for a video cover; for an image asset we keep the source size too (the contract does
-    /// not ask for the image's own size here).
+    /// later asset deletions do not affect it. Its size is read from the image header
+    /// (the source video's size if the header is not understood).
     async fn copy_cover(
         &self,
         lease: &Lease,
@@ -287,6 +287,8 @@ impl JobService {
         tokio::io::AsyncReadExt::read_to_end(&mut read.reader, &mut bytes)
             .await
             .map_err(|e| ServiceError::unavailable(format!("read cover: {e}")))?;
+        let (width, height) =
+            image_size(&bytes).unwrap_or((input.source_width, input.source_height));
         let k = key(name);
         self.blobs.put_bytes(&k, &bytes).await?;
         stored.push(k.clone());
@@ -298,8 +300,8 @@ impl JobService {
             size: bytes.len() as u64,
             sha256: sha256_hex(&bytes),
             role: FileRole::Cover,
-            width: input.source_width,
-            height: input.source_height,
+            width,
+            height,
             duration_ms: 0,
         })
     }

@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod assets;
 pub mod files;
+pub mod image_size;
 pub mod janitor;
 pub mod jobs;
 pub mod motion_upload;

@@ -83,7 +83,8 @@ fn video_info(duration_s: f64) -> MediaInfo {
 }
 
 const MP4_HEAD: &[u8] = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+/// A PNG header of a 400x300 image.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\x90\0\0\x01\x2c";
 
 async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
@@ -582,6 +583,11 @@ async fn jobs_publish_under_attempt_keys_and_clean_up_when_lost() {
     assert_eq!(
         work.cover.name, "cover.png",
         "the cover keeps the image's format"
+    );
+    assert_eq!(
+        (work.cover.width, work.cover.height),
+        (400, 300),
+        "size from the image header"
     );
     for f in [&work.preview, &work.cover, &work.bvh_zip, &work.binary_zip] {
         assert!(
