@@ -329,3 +329,75 @@ async fn delete_assets() {
         .await
         .assert(200, r#"{"uploadAssetsList":[]}"#);
 }
+
+/// A streamed body (no Content-Length) from chunks.
+fn chunked(bytes: Vec<u8>) -> axum::body::Body {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        bytes.chunks(4096).map(|c| Ok(c.to_vec())).collect();
+    axum::body::Body::from_stream(futures::stream::iter(chunks))
+}
+
+#[tokio::test]
+async fn streamed_uploads_are_cut_at_the_limit_and_idle_ones_time_out() {
+    let t = TestApp::with(|c| {
+        c.limits.video_bytes = 50_000;
+        c.limits.body_idle_timeout_s = 1;
+    })
+    .await;
+    let token = t.token("alice").await;
+    t.account(&token, EMAIL, 2).await;
+    let url = upload_url(EMAIL);
+    let r = t
+        .send(
+            req(Method::POST, &url, Some(&token))
+                .header("content-type", "video/mp4")
+                .body(chunked(read_testdata(DANCE)))
+                .unwrap(),
+        )
+        .await;
+    r.assert_error(
+        413,
+        "File too large: video/mp4 uploads are limited to 50000 bytes",
+    );
+    assert_eq!(r.header("connection"), Some("close"));
+    let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let sender = tokio::spawn(async move {
+        futures::SinkExt::send(&mut tx, Ok(read_testdata(DANCE)[..1000].to_vec()))
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    });
+    let body = axum::body::Body::from_stream(rx);
+    let r = t
+        .send(
+            req(Method::POST, &url, Some(&token))
+                .header("content-type", "video/mp4")
+                .body(body)
+                .unwrap(),
+        )
+        .await;
+    r.assert_error(408, "Request body timeout");
+    assert_eq!(r.header("connection"), Some("close"));
+    sender.abort();
+    t.get(&format!("/v1/kling/assets/uploaded?email={EMAIL}"), &token)
+        .await
+        .assert(200, r#"{"uploadAssetsList":[]}"#);
+    let metrics = t.call(Method::GET, "/metrics", None).await.text();
+    assert!(
+        metrics.contains(r#"motiond_uploads_total{kind="video",outcome="too_large"}"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn reply_urls_to_private_targets_need_the_operator_switch() {
+    let t = TestApp::with(|c| c.webhooks.allow_private_targets = true).await;
+    let token = t.token("alice").await;
+    let body =
+        serde_json::json!({"email": EMAIL, "maxJobs": 1, "replyUrl": "http://127.0.0.1:9/hook"});
+    let r = t.post_json("/v1/kling/accounts", &token, body).await;
+    assert_eq!(
+        (r.status.as_u16(), r.json()["replyUrl"].as_str()),
+        (201, Some("http://127.0.0.1:9/hook"))
+    );
+}
