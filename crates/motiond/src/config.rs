@@ -62,6 +62,7 @@ pub struct Config {
     pub models: ModelsConfig,
     pub metrics: MetricsConfig,
     pub retention: RetentionConfig,
+    pub catalog: CatalogConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -309,6 +310,19 @@ pub struct RetentionConfig {
     pub days: u32,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// Add the bundled official motions that are missing, at every start of `serve`.
+    pub seed: bool,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self { seed: true }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid configuration: {0}")]
@@ -525,9 +539,7 @@ type Setting = (String, figment::value::Value);
 /// Turns `MOTIOND_<SECTION>__<KEY>[_FILE]` variables into `(dotted.key, value)` pairs.
 /// `MOTIOND_DATA_DIR` and the alias `MOTIOND_MODELS_DIR` come first so that the precise
 /// `MOTIOND_MODELS__DIR` wins over the alias.
-fn env_layer(
-    env: &[(String, String)],
-) -> Result<(Vec<Setting>, Vec<String>), ConfigError> {
+fn env_layer(env: &[(String, String)]) -> Result<(Vec<Setting>, Vec<String>), ConfigError> {
     let known = known_keys();
     let mut layer = Vec::new();
     let mut warnings = Vec::new();

@@ -1,7 +1,8 @@
 //! `motiond serve`: the API, the workers, the callback deliverer and the janitor in one
 //! process.
 //!
-//! Start-up: bind, build the app (migrations), load the models, seed the catalog, start the
+//! Start-up: bind, build the app (migrations), load the models, seed the catalog
+//! (`catalog.seed`), start the
 //! background loops, then print exactly one stdout line `listening on <addr>` (tests read the
 //! port from it) and start answering. On the very first start an admin user is created and
 //! its token printed once.
@@ -60,6 +61,18 @@ pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
             .context("load the pose models")?;
     }
     let shutdown = CancellationToken::new();
+    if app.config.catalog.seed {
+        let report = crate::motions_cmd::seed_app_catalog(&app, &shutdown)
+            .await
+            .context("seed the motion catalog")?;
+        if !report.added.is_empty() {
+            tracing::info!(
+                added = report.added.len(),
+                present = report.present,
+                "seeded the official motion catalog"
+            );
+        }
+    }
     let tracker = TaskTracker::new();
     app.start_background(&shutdown, &tracker).await?;
     let metrics_server = spawn_metrics_listener(&app, &shutdown, &tracker).await?;

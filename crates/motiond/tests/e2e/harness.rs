@@ -80,6 +80,8 @@ pub fn test_env() -> Vec<(String, String)> {
         ("MOTIOND_WORKER__SHUTDOWN_GRACE_S", "1".into()),
         ("MOTIOND_SERVER__SHUTDOWN_TIMEOUT_S", "3".into()),
         ("MOTIOND_LOG", "info".into()),
+        // Rendering the catalog's previews takes half a minute; these tests do not need it.
+        ("MOTIOND_CATALOG__SEED", "false".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
