@@ -364,7 +364,7 @@ mod tests {
             (-7.6, -8),
         ] {
             assert_eq!(round_half_even(v), r, "{v}");
-            assert_eq!(round_half_even(v), (v as f64).round_ties_even() as i32);
+            assert_eq!(round_half_even(v), v.round_ties_even() as i32);
         }
         assert_eq!(round_half_even(2147483647.0), i32::MAX);
         assert_eq!(round_half_even(-2147483648.0), i32::MIN);
