@@ -442,24 +442,21 @@ async fn write_preview(
     progress: &(impl Fn(Progress) + Send + Sync),
     total: u64,
 ) -> Result<(), ExtractError> {
-    let decode = DecodeOptions {
-        limits: opts.limits.clone(),
-        channel_frames: opts.channel_frames,
-        max_frames: None,
-    };
-    let mut source = FrameSource::open(path, info, &decode, cancel)?;
     let (w, h) = (info.width, info.height);
     let out_size = render::preview_size(w, h, PREVIEW_MAX_SIDE);
-    // The encoder wants even input sizes for yuv420p only on output; odd inputs are scaled.
-    let mut encoder = media::encode::Encoder::start_scaled(
+    let mut source =
+        render::source::ScaledFrames::open(path, info.container, out_size, &opts.limits, cancel)?;
+    let mut encoder = media::encode::Encoder::start(
         &out_dir.join(PREVIEW_NAME),
-        (w, h),
-        out_size,
+        out_size.0,
+        out_size.1,
         &render::ffmpeg_rate(fps),
         &opts.limits,
         cancel,
     )
     .map_err(ExtractError::from)?;
+    // The solution's pixel coordinates are in the source's display size.
+    let scale = out_size.0 as f32 / w as f32;
     let cover_at = (total / 2) as usize;
     let mut cover: Option<Vec<u8>> = None;
     let mut index = 0usize;
@@ -469,13 +466,10 @@ async fn write_preview(
         }
         let mut frame = frame?;
         // Frames beyond the solved clip (should not happen) are shown without a skeleton.
-        render::overlay::draw_skeleton(&mut frame.data, w, h, solution, index, 1.0);
-        encoder
-            .push(&frame.data)
-            .await
-            .map_err(ExtractError::from)?;
+        render::overlay::draw_skeleton(&mut frame, out_size.0, out_size.1, solution, index, scale);
+        encoder.push(&frame).await.map_err(ExtractError::from)?;
         if index == cover_at {
-            cover = Some(frame.data);
+            cover = Some(frame);
         }
         index += 1;
         progress(Progress {
@@ -486,12 +480,11 @@ async fn write_preview(
     }
     encoder.finish().await.map_err(ExtractError::from)?;
     if let Some(rgb) = cover {
-        let scaled = downscale_rgb(&rgb, w, h, out_size);
         media::encode::write_jpeg(
             &out_dir.join(COVER_NAME),
             out_size.0,
             out_size.1,
-            &scaled,
+            &rgb,
             &opts.limits,
             cancel,
         )
@@ -499,22 +492,4 @@ async fn write_preview(
         .map_err(ExtractError::from)?;
     }
     Ok(())
-}
-
-/// Nearest-neighbour downscale for the single cover frame (cheap; the cover is small).
-fn downscale_rgb(rgb: &[u8], w: u32, h: u32, (ow, oh): (u32, u32)) -> Vec<u8> {
-    if (ow, oh) == (w, h) {
-        return rgb.to_vec();
-    }
-    let mut out = vec![0u8; ow as usize * oh as usize * 3];
-    for y in 0..oh as usize {
-        let sy = (y * h as usize / oh as usize).min(h as usize - 1);
-        for x in 0..ow as usize {
-            let sx = (x * w as usize / ow as usize).min(w as usize - 1);
-            let s = (sy * w as usize + sx) * 3;
-            let d = (y * ow as usize + x) * 3;
-            out[d..d + 3].copy_from_slice(&rgb[s..s + 3]);
-        }
-    }
-    out
 }
