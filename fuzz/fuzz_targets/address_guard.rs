@@ -27,7 +27,12 @@ impl Lookup for Scripted {
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap())
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
 }
 
 fn std_says_refused(ip: IpAddr) -> bool {
@@ -56,7 +61,10 @@ fn std_says_refused(ip: IpAddr) -> bool {
 fn check_one(ip: IpAddr) {
     let class = classify_ip(ip);
     if std_says_refused(ip) {
-        assert!(!ip_allowed(ip, false), "{ip} ({class:?}) allowed by default");
+        assert!(
+            !ip_allowed(ip, false),
+            "{ip} ({class:?}) allowed by default"
+        );
     }
     // Text round trip through check_host, as a URL parser hands hosts over.
     let text = match ip {

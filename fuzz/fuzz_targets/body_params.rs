@@ -14,20 +14,33 @@ use motion_api::validate;
 use motion_core::error::ErrorCode;
 
 const KNOWN: &[&str] = &[
-    "email", "resourceUrl", "coverUrl", "maxJobs", "replyUrl", "replyRef", "workName",
+    "email",
+    "resourceUrl",
+    "coverUrl",
+    "maxJobs",
+    "replyUrl",
+    "replyRef",
+    "workName",
 ];
 const BOUNDARY: &str = "XyZfuzzBoundary";
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap())
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
 }
 
 /// The first byte picks the Content-Type; for multipart, the input may also carry its own
 /// header value (first line) so that boundary parsing is fuzzed too.
 fn split(data: &[u8]) -> (HeaderMap, &[u8]) {
     let mut headers = HeaderMap::new();
-    let Some((&selector, rest)) = data.split_first() else { return (headers, data) };
+    let Some((&selector, rest)) = data.split_first() else {
+        return (headers, data);
+    };
     let ct = match selector % 6 {
         0 => "application/json".to_string(),
         1 => "application/x-www-form-urlencoded".to_string(),
@@ -64,11 +77,19 @@ fuzz_target!(|data: &[u8]| {
         )
         .await;
         match read {
-            Ok(b) => assert!(b == body && b.len() as u64 <= limit, "reader returned other bytes"),
-            Err(e) => assert!(body.len() as u64 > limit, "reader refused a body within the limit: {e:?}"),
+            Ok(b) => assert!(
+                b == body && b.len() as u64 <= limit,
+                "reader returned other bytes"
+            ),
+            Err(e) => assert!(
+                body.len() as u64 > limit,
+                "reader refused a body within the limit: {e:?}"
+            ),
         }
 
-        let Ok(params) = body_params(&headers, body.clone(), KNOWN).await else { return };
+        let Ok(params) = body_params(&headers, body.clone(), KNOWN).await else {
+            return;
+        };
         // Every field rule must answer (Ok or a contract error), never panic.
         let _ = validate::max_jobs(&params);
         let _ = validate::reply_url(&params, false);

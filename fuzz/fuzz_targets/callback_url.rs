@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use motion_core::address::{check_host, classify_ip, is_localhost_name, HostCheck};
+use motion_core::address::{HostCheck, check_host, classify_ip, is_localhost_name};
 use motion_core::error::ErrorCode;
 use motion_core::params::Params;
 use motion_worker::webhook::SafeClient;
@@ -25,7 +25,9 @@ fn clients() -> &'static [SafeClient; 2] {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(raw) = std::str::from_utf8(data) else { return };
+    let Ok(raw) = std::str::from_utf8(data) else {
+        return;
+    };
     let params = Params::from_text_pairs([("replyUrl", raw)]);
     for (i, allow) in [false, true].into_iter().enumerate() {
         let submitted = motion_api::validate::reply_url(&params, allow);
@@ -36,17 +38,27 @@ fuzz_target!(|data: &[u8]| {
             assert!(url.username().is_empty() && url.password().is_none());
             let host = url.host_str().expect("accepted URL has a host");
             match url.host() {
-                Some(url::Host::Ipv4(v4)) => assert!(classify_ip(v4.into()).is_allowed(allow), "{raw}"),
-                Some(url::Host::Ipv6(v6)) => assert!(classify_ip(v6.into()).is_allowed(allow), "{raw}"),
+                Some(url::Host::Ipv4(v4)) => {
+                    assert!(classify_ip(v4.into()).is_allowed(allow), "{raw}")
+                }
+                Some(url::Host::Ipv6(v6)) => {
+                    assert!(classify_ip(v6.into()).is_allowed(allow), "{raw}")
+                }
                 _ => assert!(allow || !is_localhost_name(host), "{raw}"),
             }
         }
         if matches!(submitted, Err(ErrorCode::ReplyUrlPrivate)) {
-            assert!(delivered.is_err(), "delivery accepts {raw} that submission refuses");
+            assert!(
+                delivered.is_err(),
+                "delivery accepts {raw} that submission refuses"
+            );
         }
         if let Ok(url) = &delivered {
             let host = url.host_str().unwrap_or_default();
-            assert!(!matches!(check_host(host, allow), HostCheck::Refused(_)), "{raw}");
+            assert!(
+                !matches!(check_host(host, allow), HostCheck::Refused(_)),
+                "{raw}"
+            );
         }
     }
 });

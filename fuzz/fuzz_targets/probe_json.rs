@@ -4,17 +4,28 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use motion_capture::media::probe::{MAX_SIDE, parse_probe_json};
 use motion_capture::media::Container;
+use motion_capture::media::probe::{MAX_SIDE, parse_probe_json};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, json)) = data.split_first() else { return };
-    let container = [Container::Mp4Mov, Container::Matroska, Container::Png, Container::Jpeg][sel as usize % 4];
+    let Some((&sel, json)) = data.split_first() else {
+        return;
+    };
+    let container = [
+        Container::Mp4Mov,
+        Container::Matroska,
+        Container::Png,
+        Container::Jpeg,
+    ][sel as usize % 4];
     match parse_probe_json(json, container) {
         Ok(m) => {
             assert!(m.coded_width >= 1 && m.coded_height >= 1);
             assert!(m.coded_width <= MAX_SIDE && m.coded_height <= MAX_SIDE);
-            assert_eq!(m.width * m.height, m.coded_width * m.coded_height, "rotation only swaps");
+            assert_eq!(
+                m.width * m.height,
+                m.coded_width * m.coded_height,
+                "rotation only swaps"
+            );
             assert!(matches!(m.rotation_deg, 0 | 90 | 180 | 270));
             assert!(m.fps.is_finite(), "fps {}", m.fps);
             if let Some(d) = m.duration_s {
