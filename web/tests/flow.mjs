@@ -162,6 +162,14 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     await page.getByLabel('Speed').selectOption('2');
     await page.getByRole('button', { name: 'Play' }).click();
     await snap('official-viewer-scrubbed');
+    // The glb download comes out of binary.zip, unzipped in the browser.
+    const [glb] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'glTF (.glb)' }).click(),
+    ]);
+    const glbPath = join(artifacts, 'official.glb');
+    await glb.saveAs(glbPath);
+    assert.equal(readFileSync(glbPath).subarray(0, 4).toString('latin1'), 'glTF', 'a binary glTF file');
 
     // 5. Phone-sized screen: the library still fits.
     log('phone layout');
@@ -207,7 +215,14 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     await page.getByLabel('Name (optional)').fill('Squats e2e');
     await snap('create-ready');
     await page.getByRole('button', { name: 'Upload and make motion' }).click();
-    await page.locator('#progress-label').filter({ hasText: /task \d+/ }).waitFor({ timeout: 120_000 });
+    // Either the task starts, or the studio says in plain words why not (then the test fails with that).
+    await page.waitForFunction(
+      () => /task \d+/.test(document.querySelector('#progress-label')?.textContent || '') || document.querySelector('.create-form [role=alert]'),
+      null,
+      { timeout: 120_000 },
+    );
+    const uploadError = await page.locator('.create-form [role=alert]').allTextContents();
+    assert.deepEqual(uploadError, [], 'the upload and the task start succeed');
     assert.equal(uploads, 1, 'one upload');
     await snap('create-progress');
     log('create: waiting for the task');
