@@ -2,6 +2,7 @@
 //! ffmpeg, real models (`MOTIOND_MODELS_DIR`) and the videos of `../shared/testdata/videos`.
 //! One test binary; one module per story.
 
+mod admin;
 mod callbacks;
 mod crashes;
 mod harness;
