@@ -468,3 +468,20 @@ async fn asset_lists_page_filter_and_sort() {
     );
     assert_eq!(found[0].cover.as_ref().unwrap().name, "cover.jpg");
 }
+
+#[tokio::test]
+async fn every_migration_is_applied() {
+    use sqlx::Row;
+    let env = env().await;
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success = 1")
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap()
+        .get("n");
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .count();
+    assert_eq!(n as usize, files);
+    // Migrating twice is a no-op.
+    env.store.migrate().await.unwrap();
+}
