@@ -228,7 +228,11 @@ fn parse_hierarchy(tokens: &mut Tokens<'_>, limits: &Limits) -> Result<Vec<BvhJo
                 Some(Open { joint: Some(_), .. }) => {}
                 _ => return Err(syntax(t.line, "End Site outside of a joint")),
             }
-            open_brace(tokens)?;
+            // Some exporters name their end sites (`End Site Head_end`); the name is dropped.
+            let rest = tokens.rest_of_line(site.line);
+            if rest.last().is_none_or(|w| w.text != "{") {
+                open_brace(tokens)?;
+            }
             stack.push(Open {
                 joint: None,
                 has_offset: false,

@@ -104,6 +104,20 @@ fn odd_whitespace_crlf_and_namespaces() {
 }
 
 #[test]
+fn named_end_sites_and_braces_on_the_same_line_are_accepted() {
+    for end in ["End Site Spine_end", "End Site {", "End Site Spine_end {"] {
+        let text = TWO_JOINTS.replace("End Site\n\t\t{", &format!("{end}\n"));
+        let text = if end.ends_with('{') {
+            text
+        } else {
+            text.replace(&format!("{end}\n"), &format!("{end}\n{{"))
+        };
+        let bvh = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{end}: {e}"));
+        assert_eq!(bvh.joints[1].end_sites, vec![[0.0, 5.0, 0.0]], "{end}");
+    }
+}
+
+#[test]
 fn brace_on_the_joint_line_is_accepted() {
     let text = TWO_JOINTS.replace("JOINT Spine\n\t{", "JOINT Spine {");
     let bvh = parse(text.as_bytes()).unwrap();
