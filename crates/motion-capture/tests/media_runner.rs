@@ -445,3 +445,22 @@ async fn audio_streams_are_probed_and_ignored() {
     assert_eq!(info.stream_count, 2);
     assert_eq!(frames.len(), 10);
 }
+
+#[tokio::test]
+async fn installed_ffmpeg_is_at_least_5_1() {
+    use motion_capture::media::Tool;
+    use motion_capture::media::runner::tool_version;
+    ffmpeg_available();
+    let cancel = CancellationToken::new();
+    for tool in [Tool::Ffmpeg, Tool::Ffprobe] {
+        let v = tool_version(tool, None, &cancel).await.unwrap();
+        assert!(v >= (5, 1), "{tool} {v:?}");
+    }
+    let missing = tool_version(
+        Tool::Ffmpeg,
+        Some(Path::new("/nonexistent/ffmpeg")),
+        &cancel,
+    )
+    .await;
+    assert!(matches!(missing, Err(MediaError::ToolMissing { .. })));
+}

@@ -153,8 +153,13 @@ pub struct RawVideoInput {
 
 #[derive(Clone, Debug)]
 enum Input {
-    File { name: String, container: Container },
+    File {
+        name: String,
+        container: Container,
+    },
     RawPipe(RawVideoInput),
+    /// `-version` only: no media at all.
+    Version,
 }
 
 /// Builder for one ffmpeg/ffprobe call. Construct with [`FfCommand::ffmpeg`] or
@@ -265,6 +270,9 @@ impl FfCommand {
 
     /// The full argument list (without the program), hardened flags included.
     pub fn build_args(&self) -> Result<Vec<OsString>, MediaError> {
+        if matches!(self.input, Some(Input::Version)) {
+            return Ok(vec!["-version".into()]);
+        }
         let mut a: Vec<OsString> = Vec::new();
         let mut push = |s: &str| a.push(s.into());
         if self.tool == Tool::Ffmpeg {
@@ -310,6 +318,7 @@ impl FfCommand {
                 // `file:` keeps a name with a colon or a leading dash from meaning anything else.
                 a.push(format!("file:{name}").into());
             }
+            Some(Input::Version) => unreachable!("handled above"),
             Some(Input::RawPipe(raw)) => {
                 for (k, v) in [
                     ("-protocol_whitelist", "pipe".to_owned()),
@@ -439,6 +448,37 @@ impl FfCommand {
             _kill_on_drop: dropped.drop_guard(),
         })
     }
+}
+
+/// The tool's version as (major, minor), from the first line of `-version` (e.g.
+/// `ffmpeg version 5.1.9-0+deb12u1 …` → (5, 1)); for start-up and readiness checks.
+pub async fn tool_version(
+    tool: Tool,
+    program: Option<&Path>,
+    cancel: &CancellationToken,
+) -> Result<(u32, u32), MediaError> {
+    let mut cmd = FfCommand::new(tool, std::env::temp_dir());
+    if let Some(p) = program {
+        cmd = cmd.program(p);
+    }
+    cmd.input = Some(Input::Version);
+    cmd.limits.timeout = std::time::Duration::from_secs(20);
+    let out = cmd.run(cancel).await?;
+    parse_version(&String::from_utf8_lossy(&out.stdout)).ok_or_else(|| MediaError::ToolFailed {
+        tool,
+        status: "unreadable -version output".into(),
+        stderr_tail: out.stderr_tail,
+    })
+}
+
+/// Parses `<tool> version N.M…`; a leading `n` (git builds: `n5.1.2`) is accepted.
+pub fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let rest = text.lines().next()?.split(" version ").nth(1)?;
+    let v = rest.trim_start_matches('n');
+    let mut parts = v.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    Some((major, minor))
 }
 
 fn check_plain_name(tool: Tool, name: &str) -> Result<(), MediaError> {
@@ -742,6 +782,20 @@ mod tests {
         .join(" ");
         assert!(a.contains("-protocol_whitelist pipe -format_whitelist rawvideo -f rawvideo -pix_fmt rgb24 -s 4x2 -framerate 30"));
         assert!(a.ends_with("-i pipe:0 out.mp4"));
+    }
+
+    #[test]
+    fn versions_parse() {
+        assert_eq!(
+            parse_version("ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026"),
+            Some((5, 1))
+        );
+        assert_eq!(
+            parse_version("ffprobe version n6.0 Copyright"),
+            Some((6, 0))
+        );
+        assert_eq!(parse_version("ffmpeg version 7 x"), Some((7, 0)));
+        assert_eq!(parse_version("garbage"), None);
     }
 
     #[test]
