@@ -64,15 +64,22 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--profile", default="release")
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("clips", nargs="+")
     args = ap.parse_args()
 
-    ms = floor_ms(args)
+    # The machine may be shared: every cell is the best of `--repeat` interleaved runs.
+    ms = min(floor_ms(args) for _ in range(args.repeat))
+    best = lambda runs, key: min(runs, key=lambda r: r[key])
     rows = []
     for clip in args.clips:
-        full = extract(args, clip, preview=True)
-        bare = extract(args, clip, preview=False)
-        mp = peer(args, clip)
+        fulls, bares, mps = [], [], []
+        for _ in range(args.repeat):
+            fulls.append(extract(args, clip, preview=True))
+            bares.append(extract(args, clip, preview=False))
+            mps.append(peer(args, clip))
+        full, bare, mp = best(fulls, "seconds"), best(bares, "seconds"), best(mps, "seconds")
+        full["rss_mib"] = max(r["rss_mib"] for r in fulls)
         floor_s = ms * full["frames"] / 1000.0
         rows.append((os.path.basename(clip), full, bare, mp, floor_s))
         print(f"{os.path.basename(clip)}: motiond {full['fps']:.1f} fps (no preview {bare['fps']:.1f}), "
@@ -81,8 +88,9 @@ def main():
 
     lines = [START, "## Engine: `motiond extract` vs Python MediaPipe", "",
              f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `benchmarks/engine/run.sh` on "
-             f"{os.cpu_count()} cores ({cpu_name()}), motiond built `{args.profile}`, one run per cell "
-             "(the machine was shared with other work, so expect a few % noise).", "",
+             f"{os.cpu_count()} cores ({cpu_name()}), motiond built `{args.profile}`. Each cell is the best of "
+             f"{args.repeat} interleaved runs: the machine was shared with other builds and tests while this ran "
+             f"(load average {os.getloadavg()[0]:.1f} at the end), so the absolute numbers are noisy.", "",
              "- **motiond**: the whole `motiond extract` process (probe, decode, detector + landmark model on one "
              "thread, whole-clip solve, all files). *all outputs* includes `preview.mp4` (second decode, skeleton "
              "drawing, H.264 encode) and `cover.jpg`; *no preview* is `--no-preview`.",
@@ -111,7 +119,15 @@ def main():
               f"{tot(1, 'seconds') / floor_total:.2f}× with every output, {tot(2, 'seconds') / floor_total:.2f}× "
               "without the preview (goal ≤ 1.25×). Peak RSS on the 10 s 1080p clip: "
               f"{max(r[1]['rss_mib'] for r in rows if '1080p' in r[0]) if any('1080p' in r[0] for r in rows) else float('nan'):.0f} MiB "
-              "(goal < 300 MB).", END]
+              "(goal < 300 MB).", "",
+              "**Reading.** The engine runs the detector and landmark model on one inference thread by design (one "
+              "ONNX Runtime intra-op thread per job, so a 2-core worker runs two jobs side by side); decoding and "
+              "encoding happen in ffmpeg processes beside it. MediaPipe's TFLite/XNNPACK runs its graph with its "
+              "own threads, so on 2 cores the single-threaded landmark model alone (the floor) is only slightly "
+              "faster than MediaPipe end to end, and the 1.5× goal is out of reach without a second inference "
+              "thread per job. Without the preview the engine stays near the floor on the longer clips; the "
+              "preview adds a second decode, the skeleton drawing and an H.264 encode (and three ffmpeg "
+              "start-ups, which dominate on the short clips).", END]
     section = "\n".join(lines) + "\n"
     text = open(args.out).read() if os.path.exists(args.out) else "# Benchmarks\n\n"
     if START in text and END in text:
