@@ -158,6 +158,8 @@ pub trait FileStore: Send + Sync {
     async fn take_trash(&self, limit: u32) -> StoreResult<Vec<TrashItem>>;
     /// Forgets trash items whose blobs were deleted.
     async fn confirm_trash(&self, ids: &[i64]) -> StoreResult<()>;
+    /// Those of `keys` that no file row points at (orphan sweep).
+    async fn unreferenced_keys(&self, keys: &[String]) -> StoreResult<Vec<String>>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -462,6 +464,9 @@ pub trait BlobStore: Send + Sync {
     }
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+    /// Keys under `prefix` (e.g. `results/`) with their last-modified time in ms, for the
+    /// orphan sweep. At most `limit` keys.
+    async fn list_keys(&self, prefix: &str, limit: usize) -> StoreResult<Vec<(String, Millis)>>;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -165,6 +165,56 @@ impl BlobStore for FsBlobStore {
         }
     }
 
+    async fn list_keys(&self, prefix: &str, limit: usize) -> StoreResult<Vec<(String, i64)>> {
+        // Walk the folder that holds the prefix; keys are `/`-separated relative paths.
+        let base = prefix.trim_end_matches('/');
+        let start = if base.is_empty() {
+            self.root.clone()
+        } else {
+            self.path_of(base)?
+        };
+        let mut out = Vec::new();
+        let mut stack = vec![start];
+        while let Some(dir) = stack.pop() {
+            let mut rd = match tokio::fs::read_dir(&dir).await {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err("list", &dir, e)),
+            };
+            while let Some(entry) = rd.next_entry().await.map_err(|e| io_err("list", &dir, e))? {
+                let path = entry.path();
+                let meta = entry
+                    .metadata()
+                    .await
+                    .map_err(|e| io_err("stat", &path, e))?;
+                if meta.is_dir() {
+                    if path != self.root.join(".tmp") {
+                        stack.push(path);
+                    }
+                    continue;
+                }
+                let Ok(rel) = path.strip_prefix(&self.root) else {
+                    continue;
+                };
+                let key = rel.to_string_lossy().replace('\\', "/");
+                if !key.starts_with(prefix) {
+                    continue;
+                }
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                    .unwrap_or(0);
+                out.push((key, modified));
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         let probe = self.root.join(".tmp");
         tokio::fs::metadata(&probe)

@@ -22,3 +22,31 @@ pub async fn purge_trash(files: &dyn FileStore, blobs: &dyn BlobStore) -> StoreR
 pub async fn purge_trash_best_effort(files: &dyn FileStore, blobs: &dyn BlobStore) {
     let _ = purge_trash(files, blobs).await;
 }
+
+/// Deletes blobs under `prefix` that no file row points at and that are older than
+/// `min_age_ms` (a publish in progress stores its blobs before its row commits, so young
+/// blobs are left alone: use more than the task timeout). Such blobs come from attempts
+/// that crashed between storing results and finishing. Returns how many were deleted.
+pub async fn sweep_orphans(
+    files: &dyn FileStore,
+    blobs: &dyn BlobStore,
+    prefix: &str,
+    now_ms: i64,
+    min_age_ms: i64,
+) -> StoreResult<usize> {
+    let old: Vec<String> = blobs
+        .list_keys(prefix, 10_000)
+        .await?
+        .into_iter()
+        .filter(|(_, modified)| now_ms - modified > min_age_ms)
+        .map(|(key, _)| key)
+        .collect();
+    let mut deleted = 0;
+    for chunk in old.chunks(256) {
+        for key in files.unreferenced_keys(chunk).await? {
+            blobs.delete(&key).await?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}

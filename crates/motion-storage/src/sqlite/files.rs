@@ -103,4 +103,19 @@ impl FileStore for SqliteStore {
         tx.commit().await.map_err(map_err)?;
         Ok(())
     }
+
+    async fn unreferenced_keys(&self, keys: &[String]) -> StoreResult<Vec<String>> {
+        let mut out = Vec::new();
+        for key in keys {
+            let used = sqlx::query("SELECT 1 FROM files WHERE blob_key = ? LIMIT 1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+            if used.is_none() {
+                out.push(key.clone());
+            }
+        }
+        Ok(out)
+    }
 }

@@ -58,6 +58,7 @@ impl WorkerSignals for Scripted {
 
 struct App {
     dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
     blobs: Arc<FsBlobStore>,
     script: Arc<Scripted>,
     accounts: AccountService,
@@ -154,6 +155,7 @@ async fn app() -> App {
         ),
         files: FileService::new(store.clone(), blobs.clone()),
         dir,
+        store,
         blobs,
         script,
         urls,
@@ -655,5 +657,62 @@ async fn jobs_publish_under_attempt_keys_and_clean_up_when_lost() {
         ErrorCode::NoWorksFound {
             id: first.task.id as u64
         }
+    );
+}
+
+#[tokio::test]
+async fn orphan_sweep_deletes_only_unreferenced_old_blobs() {
+    use motion_core::services::janitor::sweep_orphans;
+    let app = app().await;
+    let acc = app.account("a@example.com", 5).await;
+    let video = app.video(&acc, 5.0).await;
+    app.blobs
+        .put_bytes("results/999/deadbeef/motion.mp4", b"orphan")
+        .await
+        .unwrap();
+    app.blobs
+        .put_bytes("results/999/deadbeef/bvh.zip", b"orphan")
+        .await
+        .unwrap();
+    let store = app.store.as_ref();
+    let now = motion_core::clock::SystemClock.now_ms();
+    let listed = app.blobs.list_keys("results/", 100).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|(_, m)| (now - m).abs() < 60_000));
+    // Young blobs are left alone (a publish may be in progress).
+    assert_eq!(
+        sweep_orphans(store, app.blobs.as_ref(), "results/", now, 60_000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        sweep_orphans(store, app.blobs.as_ref(), "results/", now + 120_000, 60_000)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(
+        app.blobs
+            .list_keys("results/", 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Referenced asset blobs survive a sweep of everything.
+    let all = app.blobs.list_keys("", 100).await.unwrap();
+    assert_eq!(all.len(), 2, "video and its cover: {all:?}");
+    assert_eq!(
+        sweep_orphans(store, app.blobs.as_ref(), "assets/", now + 120_000, 0)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        app.blobs
+            .get(&video.original.blob_key, None)
+            .await
+            .unwrap()
+            .is_some()
     );
 }
