@@ -260,6 +260,14 @@ impl Suite {
             ));
         }
         let ct = r.header("content-type").unwrap_or("").to_string();
+        // Served from the studio's origin: a browser must never sniff an upload (a polyglot,
+        // trailing HTML) into a document.
+        if r.header("x-content-type-options") != Some("nosniff") {
+            self.fail(format!(
+                "{}: served without X-Content-Type-Options: nosniff",
+                a.case
+            ));
+        }
         if !(ct.starts_with("image/") || ct.starts_with("video/")) {
             self.fail(format!(
                 "{}: served as {ct:?}, not as the media type",
