@@ -121,6 +121,8 @@ async fn every_single_person_test_clip_extracts() {
         "intel_asl_walk_upperbody.mkv",
         "pose2sim_demo_singleperson/videos/cam01.mp4",
         "pose2sim_demo_singleperson/videos/cam02.mp4",
+        "pose2sim_demo_singleperson/videos/cam03.mp4",
+        "pose2sim_demo_singleperson/videos/cam04.mp4",
     ]
     .iter()
     .map(|c| videos.join(c))
@@ -143,6 +145,23 @@ async fn every_single_person_test_clip_extracts() {
         let (frames, _, _) = ffprobe_frames(&dir.path().join("preview.mp4"));
         assert_eq!(frames as usize, report.frames);
     }
+}
+
+/// The 139 s Intel clip: people come and go one at a time (and nobody is in view at times).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_clip_with_people_coming_and_going_extracts() {
+    let clip = testdata().join("videos/intel_one_by_one_person_detection.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let report = extract(&clip, dir.path()).await.expect("extract");
+    eprintln!("{report:?}");
+    assert_eq!(report.frames, 1394);
+    assert!(
+        report.person_found_ratio > 0.5,
+        "{}",
+        report.person_found_ratio
+    );
+    let bvh = std::fs::read_to_string(dir.path().join("motion.bvh")).unwrap();
+    assert!(bvh.contains("Frames: 1394\nFrame Time: 0.1000000\n"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
