@@ -119,8 +119,8 @@ fn file_headers(file: &StoredFile, etag: &str) -> HeaderMap {
     get, path = "/files/{fid}/{name}", operation_id = "getFile", tag = "files",
     params(("fid" = String, Path), ("name" = String, Path)),
     responses(
-        (status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 206, description = "a range of the file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "the file", content((crate::openapi::Binary = "video/mp4"), (crate::openapi::Binary = "video/quicktime"), (crate::openapi::Binary = "image/jpeg"), (crate::openapi::Binary = "image/png"), (crate::openapi::Binary = "application/zip"))),
+        (status = 206, description = "a range of the file", content((crate::openapi::Binary = "video/mp4"), (crate::openapi::Binary = "video/quicktime"), (crate::openapi::Binary = "image/jpeg"), (crate::openapi::Binary = "image/png"), (crate::openapi::Binary = "application/zip"))),
         (status = 304, description = "not modified"),
         (status = 404, description = "not found", body = wire::ErrorBody),
         (status = 416, description = "range not satisfiable", body = wire::ErrorBody),

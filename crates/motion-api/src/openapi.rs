@@ -51,6 +51,21 @@ pub enum MotionItem {
     User(wire::UserMotion),
 }
 
+/// Raw file bytes (uploads and downloads): `{"type":"string","format":"binary"}`.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for Binary {}
+
 /// `GET /accounts`: accounts keyed by email.
 pub type AccountMapDoc = BTreeMap<String, wire::Account>;
 

@@ -52,7 +52,7 @@ fn idle_reader(body: Body, idle: Duration) -> impl AsyncRead + Unpin + Send {
 #[utoipa::path(
     post, path = "/v1/kling/assets", operation_id = "uploadAsset", tag = "assets", security(("bearer" = [])),
     params(("email" = Option<String>, Query, description = "account selection (§2.4)")),
-    request_body(content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "video/mp4"), (Vec<u8> = "video/quicktime"))),
+    request_body(content((crate::openapi::Binary = "image/png"), (crate::openapi::Binary = "image/jpeg"), (crate::openapi::Binary = "video/mp4"), (crate::openapi::Binary = "video/quicktime"))),
     responses(
         (status = 200, description = "stored", body = wire::Uploaded),
         (status = 400, description = "invalid input", body = wire::ErrorBody),

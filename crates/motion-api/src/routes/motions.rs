@@ -148,7 +148,9 @@ pub async fn list_motions(
     responses(
         (status = 401, description = "authentication failed", body = wire::ErrorBody),
         (status = 429, description = "rate limit", body = wire::ErrorBody),
-        (status = 501, description = "not supported", body = wire::ErrorBody)
+        (status = 501, description = "not supported", body = wire::ErrorBody),
+        (status = 500, description = "internal error", body = wire::ErrorBody),
+        (status = 503, description = "storage unavailable", body = wire::ErrorBody)
     )
 )]
 pub async fn motion_create(_user: AuthUser) -> ApiError {
