@@ -119,3 +119,29 @@ async fn request_ids_are_echoed_or_generated() {
         "401 answers carry the id too"
     );
 }
+
+#[tokio::test]
+async fn bodies_of_get_and_delete_are_ignored() {
+    let t = TestApp::new().await;
+    let token = t.token("alice").await;
+    t.account(&token, "a@x.io", 2).await;
+    // Postman sends an empty multipart body on GETs.
+    let r = t
+        .send(
+            req(Method::GET, "/v1/kling/tasks", Some(&token))
+                .header("content-type", "multipart/form-data; boundary=X")
+                .body(axum::body::Body::from("--X--\r\n"))
+                .unwrap(),
+        )
+        .await;
+    r.assert(200, r#"{"history":[]}"#);
+    let r = t
+        .send(
+            req(Method::DELETE, "/v1/kling/tasks/5", Some(&token))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from("{not json"))
+                .unwrap(),
+        )
+        .await;
+    r.assert_error(404, "No works found for task 5");
+}
