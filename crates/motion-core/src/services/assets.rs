@@ -14,7 +14,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use crate::blob_keys;
 use crate::clock::Clock;
 use crate::domain::{Account, Asset, AssetKind, AssetQuery, FileRole, NewAsset, NewFile};
-use crate::error::{ErrorCode, ServiceError, tenths_half_up};
+use crate::error::{ErrorCode, ServiceError};
+use crate::reason::duration_ms_tenths;
 use crate::ids::{hex_lower, new_asset_id, new_fid, new_file_stem};
 use crate::ports::{
     AssetStore, BlobStore, DeclaredType, FileStore, InspectError, MediaInfo, MediaInspector,
@@ -480,7 +481,14 @@ pub fn check_media(t: &UploadType, info: &MediaInfo) -> Result<(u32, u32, u64), 
             {
                 return Err(None);
             }
-            let tenths = tenths_half_up(*duration_s);
+            // Round to whole ms first: the stored duration is in ms, and motion-upload's
+            // 2–10 s rule must agree with this check on the same value.
+            let duration_ms = if duration_s.is_finite() {
+                (duration_s * 1000.0).round().max(0.0) as u64
+            } else {
+                0
+            };
+            let tenths = duration_ms_tenths(duration_ms);
             if tenths > 100 {
                 return Err(Some(ErrorCode::VideoTooLong { tenths }));
             }
@@ -500,11 +508,6 @@ pub fn check_media(t: &UploadType, info: &MediaInfo) -> Result<(u32, u32, u64), 
             if let Some(n) = frames.filter(|n| *n > 1200) {
                 return Err(Some(ErrorCode::VideoFrameCount { frames: n }));
             }
-            let duration_ms = if duration_s.is_finite() {
-                (duration_s * 1000.0).round().max(0.0) as u64
-            } else {
-                0
-            };
             Ok((*width, *height, duration_ms))
         }
         _ => Err(None),
