@@ -408,7 +408,18 @@ class Corpus:
         tiny = self.base_video("tiny.mp4", 3, size="16x16")
         self.add("tiny_16x16.mp4", tiny.read_bytes(), "video/mp4", "16x16 video", self.rejected(err("Video must be between 240 and 3840 pixels on each side and at most 8294400 pixels per frame (got 16x16)")))
 
-        # 34: HTML declared text/html (type row of the contract).
+        # 34: a PNG bomb within the limits: 8192x8192 RGB (201 MB decoded) in ~200 KB. Valid by
+        # the contract, so accepted; the point is that decoding it happens only inside the
+        # rlimited ffprobe and the server stays up (it is then used as a cover).
+        self.add(
+            "png_bomb_8192.png",
+            self.png_bomb(8192),
+            "image/png",
+            "8192x8192 PNG of one colour: 201 MB decoded from ~200 KB",
+            {"status": [200, 400], "bodies": [not_valid("image/png")], "motion_upload_cover": True, "why": "valid image at the size limit"},
+        )
+
+        # 35: HTML declared text/html (type row of the contract).
         self.add("page.html", html, "text/html", "HTML with its own type", self.rejected(err(f"Content-Type text/html is not supported. Valid values: {VALID_TYPES}")))
 
         # Controls: a genuine video (no person: its task must fail with a stated reason) and a
@@ -469,6 +480,14 @@ class Corpus:
         )
         dref.children = [Box(b"alis", payload=alias)]
         return b"".join(b.serialise() for b in top)
+
+    def png_bomb(self, side: int) -> bytes:
+        """A `side`×`side` 8-bit RGB PNG of one colour, compressed row by row (never held whole)."""
+        z = zlib.compressobj(9)
+        row = b"\x00" + b"\x80" * (3 * side)
+        idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
+        ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+        return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
     def gzip_bomb(self, size: int) -> bytes:
         out = self.work / "bomb.gz"
