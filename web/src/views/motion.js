@@ -119,7 +119,7 @@ function downloads(motion, bvh, baseName) {
         : null,
       preview ? h('a', { className: 'button', href: sameOriginFileUrl(preview), download: `${baseName}.mp4` }, 'Preview (.mp4)') : null,
       bvhUrl ? h('a', { className: 'button subtle', href: sameOriginFileUrl(bvhUrl), download: 'bvh.zip' }, 'bvh.zip') : null,
-      binUrl ? h('a', { className: 'button subtle', href: sameOriginFileUrl(binUrl), download: 'binary.zip' }, 'binary.zip (glb + landmarks)') : null,
+      binUrl ? h('a', { className: 'button subtle', href: sameOriginFileUrl(binUrl), download: 'binary.zip' }, 'binary.zip (glb + per-frame data)') : null,
     ),
     status,
   );
