@@ -151,11 +151,16 @@ impl Engine {
         });
         // ffmpeg runs inside a directory holding only this job's input (architecture §5).
         let job = JobDir::with_copy_of(input)?;
+        // The models load on the inference thread while ffprobe runs.
+        let inference = Inference::start(&opts, &cancel);
         let info = probe_video(&job.input, &opts, &cancel).await?;
         let total = info.frame_count.unwrap_or(0);
 
         let track_started = Instant::now();
-        let tracked = track(&job.input, &info, &opts, &cancel, &progress, total).await?;
+        let tracked = track(
+            &job.input, &info, inference, &opts, &cancel, &progress, total,
+        )
+        .await?;
         let tracking_s = track_started.elapsed().as_secs_f64();
 
         progress(Progress {
@@ -285,9 +290,36 @@ struct Tracked {
 
 /// Decodes and runs the pose pipeline on one blocking thread; frames flow through a bounded
 /// channel, so at most a few decoded frames exist at any time.
+/// The inference thread, started early so that loading the models overlaps the probe.
+struct Inference {
+    tx: mpsc::Sender<RgbFrame>,
+    done_rx: mpsc::UnboundedReceiver<u64>,
+    handle: tokio::task::JoinHandle<Result<Tracked, ExtractError>>,
+}
+
+impl Inference {
+    fn start(opts: &ExtractOptions, cancel: &CancellationToken) -> Inference {
+        let (tx, rx) = mpsc::channel::<RgbFrame>(2);
+        let (done_tx, done_rx) = mpsc::unbounded_channel::<u64>();
+        let models_dir = opts.models_dir.clone();
+        let model = opts.model;
+        let thread_cancel = cancel.clone();
+        let handle = tokio::task::spawn_blocking(move || {
+            inference_loop(&models_dir, model, rx, done_tx, &thread_cancel)
+        });
+        Inference {
+            tx,
+            done_rx,
+            handle,
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn track(
     path: &Path,
     info: &MediaInfo,
+    inference: Inference,
     opts: &ExtractOptions,
     cancel: &CancellationToken,
     progress: &(impl Fn(Progress) + Send + Sync),
@@ -299,14 +331,11 @@ async fn track(
         max_frames: None,
     };
     let mut source = FrameSource::open(path, info, &decode, cancel)?;
-    let (tx, rx) = mpsc::channel::<RgbFrame>(2);
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
-    let models_dir = opts.models_dir.clone();
-    let model = opts.model;
-    let thread_cancel = cancel.clone();
-    let inference = tokio::task::spawn_blocking(move || {
-        inference_loop(&models_dir, model, rx, done_tx, &thread_cancel)
-    });
+    let Inference {
+        tx,
+        mut done_rx,
+        handle: inference,
+    } = inference;
     let mut decode_error = None;
     loop {
         tokio::select! {
