@@ -464,3 +464,57 @@ async fn installed_ffmpeg_is_at_least_5_1() {
     .await;
     assert!(matches!(missing, Err(MediaError::ToolMissing { .. })));
 }
+
+#[tokio::test]
+async fn attached_cover_picture_is_not_taken_for_the_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = make(
+        dir.path(),
+        "v.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            "-t",
+            "1",
+        ],
+    );
+    let cover = make(
+        dir.path(),
+        "c.png",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=red:size=640x480",
+            "-frames:v",
+            "1",
+        ],
+    );
+    let both = make(
+        dir.path(),
+        "both.mp4",
+        &[
+            "-i",
+            video.to_str().unwrap(),
+            "-i",
+            cover.to_str().unwrap(),
+            "-map",
+            "1",
+            "-map",
+            "0",
+            "-c:v:0",
+            "png",
+            "-c:v:1",
+            "copy",
+            "-disposition:v:0",
+            "attached_pic",
+        ],
+    );
+    let (info, frames) = decode_all(&both).await;
+    // Without `-map`, ffmpeg would pick the larger cover as "the" video stream.
+    assert_eq!((info.width, info.height), (160, 120));
+    assert_eq!(frames.len(), 10);
+    assert!(frames.iter().all(|f| f.data.len() == 160 * 120 * 3));
+}

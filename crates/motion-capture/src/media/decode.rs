@@ -61,8 +61,13 @@ impl FrameSource {
     ) -> Result<FrameSource, MediaError> {
         let (dir, name) = split_job_path(Tool::Ffmpeg, path)?;
         let (width, height) = (info.width, info.height);
-        let mut args: Vec<String> =
-            vec!["-copyts".into(), "-fps_mode".into(), "passthrough".into()];
+        let mut args: Vec<String> = vec![
+            "-map".into(),
+            format!("0:{}", info.stream_index),
+            "-copyts".into(),
+            "-fps_mode".into(),
+            "passthrough".into(),
+        ];
         if let Some(n) = opts.max_frames {
             args.extend(["-frames:v".into(), n.to_string()]);
         }

@@ -17,6 +17,8 @@ pub const MAX_SIDE: u32 = 16384;
 #[derive(Clone, Debug, PartialEq)]
 pub struct MediaInfo {
     pub container: Container,
+    /// Index of the chosen video stream in the file (the decoder maps exactly this one).
+    pub stream_index: usize,
     /// Display size: after the rotation metadata is applied (what the decoder outputs with
     /// autorotation on).
     pub width: u32,
@@ -50,6 +52,7 @@ struct ProbeJson {
 
 #[derive(Debug, Deserialize)]
 struct StreamJson {
+    index: Option<usize>,
     codec_type: Option<String>,
     codec_name: Option<String>,
     width: Option<u32>,
@@ -63,6 +66,13 @@ struct StreamJson {
     tags: std::collections::HashMap<String, String>,
     #[serde(default)]
     side_data_list: Vec<SideDataJson>,
+    disposition: Option<DispositionJson>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DispositionJson {
+    #[serde(default)]
+    attached_pic: i32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,7 +117,11 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
     let v = p
         .streams
         .iter()
-        .find(|s| s.codec_type.as_deref() == Some("video"))
+        // An attached picture (cover art) is a "video" stream too, but not the video.
+        .find(|s| {
+            s.codec_type.as_deref() == Some("video")
+                && s.disposition.as_ref().is_none_or(|d| d.attached_pic == 0)
+        })
         .ok_or_else(|| bad("no video stream".into()))?;
     let (cw, ch) = (v.width.unwrap_or(0), v.height.unwrap_or(0));
     if cw == 0 || ch == 0 {
@@ -154,6 +168,7 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
     };
     Ok(MediaInfo {
         container,
+        stream_index: v.index.unwrap_or(0),
         width,
         height,
         coded_width: cw,

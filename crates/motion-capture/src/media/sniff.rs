@@ -22,10 +22,10 @@ pub enum Container {
 }
 
 /// Decoders we allow for user videos: the API contract's video codecs (§4.1; ffmpeg has several
-/// implementations of AV1, VP8 and VP9), plus the usual audio and timed-text codecs of phone and
-/// camera files. We never decode audio (`-an`), but ffprobe opens a decoder for every stream
-/// while probing and fails the whole file if one is not on the list.
-const VIDEO_DECODERS: &str = "h264,hevc,mpeg4,vp8,libvpx,vp9,libvpx-vp9,av1,libdav1d,libaom-av1,mjpeg,prores,\
+/// implementations of AV1, VP8 and VP9), plus PNG cover art and the usual audio and timed-text
+/// codecs of phone and camera files. We never decode audio (`-an`), but ffprobe opens a decoder
+/// for every stream while probing and fails the whole file if one is not on the list.
+const VIDEO_DECODERS: &str = "h264,hevc,mpeg4,vp8,libvpx,vp9,libvpx-vp9,av1,libdav1d,libaom-av1,mjpeg,prores,png,\
 aac,aac_fixed,mp3,mp3float,opus,libopus,vorbis,libvorbis,flac,alac,ac3,eac3,\
 pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_f32le,pcm_u8,pcm_alaw,pcm_mulaw,mov_text";
 
