@@ -404,6 +404,19 @@ class Corpus:
         ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-c:v", "qtrle", str(qtrle))
         self.add("qtrle_codec.mov", qtrle.read_bytes(), "video/quicktime", "QuickTime Animation (qtrle) codec, not allowed", self.rejected(not_valid("video/quicktime")))
 
+        # 32b: a genuine MOV whose video codec is PNG (a decoder that cover art needs, but not a
+        # video codec of the contract), and an MP4 whose only picture is attached cover art.
+        png_mov = self.work / "png.mov"
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-c:v", "png", str(png_mov))
+        self.add("png_codec.mov", png_mov.read_bytes(), "video/quicktime", "PNG as the video codec of a MOV, not allowed", self.rejected(not_valid("video/quicktime")))
+        art = self.work / "art.mp4"
+        (self.work / "art.png").write_bytes(png(320, 320))
+        ffmpeg(
+            "-f", "lavfi", "-i", "sine=d=3", "-i", str(self.work / "art.png"),
+            "-map", "0", "-map", "1", "-c:a", "aac", "-c:v", "png", "-disposition:v", "attached_pic", str(art),
+        )
+        self.add("cover_art_only.mp4", art.read_bytes(), "video/mp4", "audio plus attached cover art, no video", self.rejected(mp4))
+
         # 33: a real video below the size limit.
         tiny = self.base_video("tiny.mp4", 3, size="16x16")
         self.add("tiny_16x16.mp4", tiny.read_bytes(), "video/mp4", "16x16 video", self.rejected(err("Video must be between 240 and 3840 pixels on each side and at most 8294400 pixels per frame (got 16x16)")))

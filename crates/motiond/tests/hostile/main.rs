@@ -496,6 +496,16 @@ fn hostile_media_is_refused_and_nothing_leaks() {
 
     let log = tmp.path().join("server.log");
     let mut server = Server::start(&data_dir, &log);
+    // Start-up work of the server's own (catalog previews are rendered with ffmpeg) must be
+    // over before "no decoder after an answer" means anything.
+    let quiet_by = Instant::now() + Duration::from_secs(600);
+    while !procs::media_tools(server.pid, &data_dir).is_empty() {
+        assert!(
+            Instant::now() < quiet_by,
+            "the server's start-up decoders never finished"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let watcher = procs::Watcher::start(server.pid, data_dir.clone());
     let mut suite = Suite {
         addr: server.addr,
