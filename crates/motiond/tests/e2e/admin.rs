@@ -12,8 +12,16 @@ async fn revoked_tokens_get_401_and_secrets_rotate() {
     let c = Client::new(token.clone());
     let (status, _) = c.get(&server.api("/accounts")).await;
     assert_eq!(status, 404, "a fresh token works (no accounts yet)");
-    let (status, body) = Client::new(format!("{token}x")).get(&server.api("/accounts")).await;
-    assert_eq!((status, body), (401, serde_json::json!({ "error": "Unauthorized", "code": 401 })));
+    let (status, body) = Client::new(format!("{token}x"))
+        .get(&server.api("/accounts"))
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            serde_json::json!({ "error": "Unauthorized", "code": 401 })
+        )
+    );
 
     let mut revoke = Command::new(BIN)
         .args(["token", "revoke", "-", "--data-dir"])
@@ -23,44 +31,92 @@ async fn revoked_tokens_get_401_and_secrets_rotate() {
         .spawn()
         .unwrap();
     use std::io::Write as _;
-    revoke.stdin.take().unwrap().write_all(token.as_bytes()).unwrap();
+    revoke
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(token.as_bytes())
+        .unwrap();
     assert!(revoke.wait().unwrap().success());
     let (status, _) = c.get(&server.api("/accounts")).await;
     assert_eq!(status, 401, "revoked");
 
-    let shown = admin(&server.data_dir, &["webhook-secret", "show", "--user", "henry"]);
-    assert_eq!(shown, admin(&server.data_dir, &["webhook-secret", "show", "--user", "henry"]), "stable");
-    let rotated = admin(&server.data_dir, &["webhook-secret", "rotate", "--user", "henry"]);
+    let shown = admin(
+        &server.data_dir,
+        &["webhook-secret", "show", "--user", "henry"],
+    );
+    assert_eq!(
+        shown,
+        admin(
+            &server.data_dir,
+            &["webhook-secret", "show", "--user", "henry"]
+        ),
+        "stable"
+    );
+    let rotated = admin(
+        &server.data_dir,
+        &["webhook-secret", "rotate", "--user", "henry"],
+    );
     assert!(rotated.starts_with("whsec_") && rotated != shown);
-    assert_eq!(rotated, admin(&server.data_dir, &["webhook-secret", "show", "--user", "henry"]));
+    assert_eq!(
+        rotated,
+        admin(
+            &server.data_dir,
+            &["webhook-secret", "show", "--user", "henry"]
+        )
+    );
 
     // Secrets and tokens are never stored in clear.
     let db = std::fs::read(server.data_dir.join("motiond.db")).unwrap();
     let wal = std::fs::read(server.data_dir.join("motiond.db-wal")).unwrap_or_default();
     for needle in [token.as_str(), rotated.as_str(), shown.as_str()] {
         let n = needle.as_bytes();
-        assert!(!db.windows(n.len()).any(|w| w == n), "found in the database file");
+        assert!(
+            !db.windows(n.len()).any(|w| w == n),
+            "found in the database file"
+        );
         assert!(!wal.windows(n.len()).any(|w| w == n), "found in the WAL");
     }
 }
 
 #[test]
 fn config_defaults_prints_the_example_file_and_migrate_is_idempotent() {
-    let out = Command::new(BIN).args(["config", "defaults"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "defaults"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../motiond.example.toml")).unwrap();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../motiond.example.toml"
+    ))
+    .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), example);
 
     let tmp = tempfile::tempdir().unwrap();
     for _ in 0..2 {
-        let out = Command::new(BIN).args(["migrate", "--data-dir"]).arg(tmp.path()).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(BIN)
+            .args(["migrate", "--data-dir"])
+            .arg(tmp.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.stdout.is_empty(), "migrate prints nothing on stdout");
     }
     // An unknown key in the config file is an error naming the key.
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, "[worker]\nconcurency = 2\n").unwrap();
-    let out = Command::new(BIN).args(["migrate", "--data-dir"]).arg(tmp.path()).arg("--config").arg(&bad).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["migrate", "--data-dir"])
+        .arg(tmp.path())
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("concurency"));
 }

@@ -66,3 +66,57 @@ async fn sigterm_is_graceful_and_the_task_finishes_after_restart() {
     let done = c.wait_final(&server, task_id, None).await;
     assert_one_motion(&c, &server, &done).await;
 }
+
+#[tokio::test]
+async fn deleting_a_running_task_stops_its_ffmpeg_within_a_second() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"));
+    let c = Client::new(server.token("ivan"));
+    create_account(&c, &server, "ivan@example.com", json!({})).await;
+    let video = testdata("videos/intel_one_by_one_walk_in_10s.mp4");
+    let (resource, cover) = upload_video(&c, &server, None, &video).await;
+    let (status, submitted) = c
+        .post_json(
+            &server.api("/videos/motion-upload"),
+            json!({ "resourceUrl": resource, "coverUrl": cover }),
+        )
+        .await;
+    assert_eq!(status, 200, "{submitted}");
+    let task_id = submitted["task"]["id"].as_i64().unwrap();
+
+    // Wait until the job decodes (an ffmpeg child, not just a probe), then delete the task.
+    let until = std::time::Instant::now() + TASK_DEADLINE;
+    while !server.media_children().iter().any(|p| p == "ffmpeg") {
+        assert!(std::time::Instant::now() < until, "no ffmpeg child seen");
+        let (_, t) = c.get(&server.api(&format!("/tasks/{task_id}"))).await;
+        assert_ne!(
+            t["status_final"], true,
+            "the task ended before it could be deleted: {t}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let asked = std::time::Instant::now();
+    let (status, body) = c.delete(&server.api(&format!("/tasks/{task_id}"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({ "deleted": 0, "workIds": [] }));
+    while !server.media_children().is_empty() {
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(1),
+            "ffmpeg still running {:?} after DELETE",
+            asked.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (status, _) = c.get(&server.api(&format!("/tasks/{task_id}"))).await;
+    assert_eq!(status, 404);
+    // The job itself ended without publishing (inference stopped too).
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !server.stderr().contains("end=Abandoned") {
+        assert!(
+            std::time::Instant::now() < until,
+            "the job did not end: {}",
+            server.stderr()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -183,6 +183,30 @@ impl Server {
         }
     }
 
+    /// Live ffmpeg/ffprobe processes started by this server.
+    pub fn media_children(&self) -> Vec<String> {
+        let me = self.child.id().to_string();
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid ...
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            let comm = &stat[open + 1..close];
+            let ppid = stat[close + 1..]
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default();
+            if ppid == me && (comm == "ffmpeg" || comm == "ffprobe") {
+                found.push(comm.to_owned());
+            }
+        }
+        found
+    }
+
     fn pid(&self) -> nix::unistd::Pid {
         nix::unistd::Pid::from_raw(self.child.id() as i32)
     }
