@@ -194,6 +194,9 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     });
     await page.getByRole('link', { name: 'Create', exact: true }).click();
     await page.waitForURL(/\/create$/);
+    // A file that is not a video is refused by its type.
+    await page.locator('#video-file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a video') });
+    await page.getByRole('alert').filter({ hasText: 'is not an MP4 or QuickTime (.mov) video' }).waitFor();
     // Dropped onto the drop zone, as a person would drag it from their desktop.
     const dataTransfer = await page.evaluateHandle(({ b64, name }) => {
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
