@@ -107,3 +107,99 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// Shorthand for handler results.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+
+    use super::*;
+
+    async fn parts(err: ApiError) -> (u16, Vec<(String, String)>, String) {
+        let res = err.into_response();
+        let status = res.status().as_u16();
+        let mut headers: Vec<(String, String)> = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+            .collect();
+        headers.sort();
+        let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        (status, headers, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[tokio::test]
+    async fn one_response_per_row_with_its_headers() {
+        let json = ("content-type", "application/json");
+        assert_eq!(
+            parts(ErrorCode::Unauthorized.into()).await,
+            (
+                401,
+                h(&[json, ("www-authenticate", "Bearer")]),
+                r#"{"error":"Unauthorized","code":401}"#.to_owned()
+            )
+        );
+        assert_eq!(
+            parts(ErrorCode::TooManyRequests { retry_after_s: 3 }.into()).await,
+            (
+                429,
+                h(&[json, ("retry-after", "3")]),
+                r#"{"error":"Too many requests","code":429}"#.to_owned()
+            )
+        );
+        assert_eq!(
+            parts(ErrorCode::BodyTooLarge { limit: 9 }.into()).await,
+            (
+                413,
+                h(&[json, ("connection", "close")]),
+                r#"{"error":"Request body too large: the limit is 9 bytes"}"#.to_owned()
+            )
+        );
+        // The router adds Allow itself; an empty value is not sent.
+        assert_eq!(
+            parts(
+                ErrorCode::MethodNotAllowed {
+                    allow: String::new()
+                }
+                .into()
+            )
+            .await,
+            (
+                405,
+                h(&[json]),
+                r#"{"error":"Method not allowed"}"#.to_owned()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn internal_details_never_reach_the_client() {
+        let (status, headers, body) =
+            parts(ServiceError::internal("open /data/secret.db: denied").into()).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (500, r#"{"error":"Internal server error"}"#)
+        );
+        assert_eq!(headers, h(&[("content-type", "application/json")]));
+        let (status, headers, body) =
+            parts(StoreError::Unavailable("pool closed".into()).into()).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (503, r#"{"error":"Service unavailable, retry later"}"#)
+        );
+        assert!(headers.contains(&("retry-after".to_owned(), "5".to_owned())));
+        let (status, _, body) = parts(StoreError::Internal("corrupt row 7".into()).into()).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (500, r#"{"error":"Internal server error"}"#)
+        );
+    }
+}
