@@ -232,6 +232,12 @@ pub async fn extract_frame_jpeg(
         "scale=w='min(iw,{m})':h='min(ih,{m})':force_original_aspect_ratio=decrease,format=yuvj420p",
         m = max_side.max(2)
     );
+    // ffmpeg runs with its cwd in the input's job directory, so a relative output path
+    // (e.g. under a relative `--data-dir`) would land in the wrong place: make it absolute.
+    let out = std::path::absolute(out).map_err(|source| MediaError::Io {
+        tool: Tool::Ffmpeg,
+        source,
+    })?;
     let mut out_arg = std::ffi::OsString::from("file:");
     out_arg.push(out.as_os_str());
     FfCommand::ffmpeg(dir)
