@@ -435,6 +435,12 @@ impl Config {
         if !matches!(self.models.landmark.as_str(), "lite" | "full" | "heavy") {
             return bad("models.landmark must be lite, full or heavy");
         }
+        if self.retention.days > 0 {
+            // Refused rather than ignored: an operator must not believe old tasks are deleted.
+            return bad(
+                "retention.days > 0 is not supported by this build yet (final tasks are kept)",
+            );
+        }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("server.listen must be ADDR:PORT, e.g. 127.0.0.1:8080");
         }
