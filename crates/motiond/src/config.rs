@@ -792,5 +792,13 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::load(&sources).is_err());
+        let sources = Sources {
+            env: env(&[("MOTIOND_RETENTION__DAYS", "30")]),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Config::load(&sources),
+            Err(ConfigError::Invalid(_))
+        ));
     }
 }
