@@ -26,7 +26,8 @@ pub struct DecodeOptions {
     pub limits: Limits,
     /// Decoded frames buffered between ffmpeg and the consumer.
     pub channel_frames: usize,
-    /// `-frames:v` cap (None: all frames).
+    /// `-frames:v` cap (None: no cap). The default is a backstop against "infinite" inputs
+    /// (10⁵-frame bombs); callers with a frame budget set their own.
     pub max_frames: Option<u64>,
 }
 
@@ -35,10 +36,13 @@ impl Default for DecodeOptions {
         DecodeOptions {
             limits: Limits::default(),
             channel_frames: 3,
-            max_frames: None,
+            max_frames: Some(DEFAULT_MAX_FRAMES),
         }
     }
 }
+
+/// Default `-frames:v` cap: 20 minutes at 30 fps.
+pub const DEFAULT_MAX_FRAMES: u64 = 36_000;
 
 /// The setpts expression: identity on PTS, printing PTS in microseconds at level 16 (error), so
 /// it passes `-v error`. Lines that parse as a number are timestamps; all else is diagnostics.
