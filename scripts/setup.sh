@@ -84,16 +84,21 @@ fetch_models() {
   "$bin" models fetch --data-dir "${MOTIOND_DATA_DIR:-$repo/.data}"
 }
 
-install_test_runner() {
-  cargo nextest --version >/dev/null 2>&1 && return
-  step "installing cargo-nextest"
-  cargo install --locked cargo-nextest
+install_cargo_tools() {
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    step "installing cargo-nextest"
+    cargo install --locked cargo-nextest
+  fi
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    step "installing cargo-fuzz"
+    cargo install --locked cargo-fuzz
+  fi
 }
 
 install_system_packages
 if [ "$with_tests" -eq 1 ]; then
   install_python_tools
-  install_test_runner
+  install_cargo_tools
 fi
 install_npm_packages
 build_rust

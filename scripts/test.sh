@@ -25,4 +25,6 @@ if [ -f web/package.json ]; then
   step "studio browser tests"
   (cd web && MOTIOND_BIN="$repo/target/debug/motiond" npm run --silent test)
 fi
+step "fuzzing: every cargo-fuzz target briefly (scripts/fuzz.sh 1800 for a long run)"
+scripts/fuzz.sh "${MOTIOND_FUZZ_SECONDS:-10}"
 step "all tests passed"
