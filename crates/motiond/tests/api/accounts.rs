@@ -280,3 +280,50 @@ async fn an_idle_body_is_408_and_closes_the_connection() {
     assert_eq!(r.header("connection"), Some("close"));
     sender.abort();
 }
+
+#[tokio::test]
+async fn a_content_length_over_the_limit_is_refused_before_reading() {
+    let t = TestApp::new().await;
+    let token = t.token("alice").await;
+    t.account(&token, "a@x.io", 1).await;
+    // The header alone decides: the (tiny) body is never read.
+    let cases = [
+        (
+            "/v1/kling/accounts",
+            "application/json",
+            "65537",
+            r#"{"error":"Request body too large: the limit is 65536 bytes"}"#,
+        ),
+        (
+            "/v1/kling/videos/motion-upload",
+            "application/json",
+            "65537",
+            r#"{"error":"Request body too large: the limit is 65536 bytes"}"#,
+        ),
+        (
+            "/v1/kling/assets",
+            "video/mp4",
+            "104857601",
+            r#"{"error":"File too large: video/mp4 uploads are limited to 104857600 bytes"}"#,
+        ),
+        (
+            "/v1/kling/assets",
+            "image/jpeg",
+            "10485761",
+            r#"{"error":"File too large: image/jpeg uploads are limited to 10485760 bytes"}"#,
+        ),
+    ];
+    for (uri, content_type, length, body) in cases {
+        let r = t
+            .send(
+                req(Method::POST, uri, Some(&token))
+                    .header("content-type", content_type)
+                    .header("content-length", length)
+                    .body(axum::body::Body::from("{}"))
+                    .unwrap(),
+            )
+            .await;
+        r.assert(413, body);
+        assert_eq!(r.header("connection"), Some("close"), "{uri}");
+    }
+}
