@@ -114,6 +114,26 @@ pub fn document(public_url: &str) -> Document {
     doc
 }
 
+/// The document as served. utoipa 5 serializes `Link.operation_id` as `operation_id`, which
+/// OpenAPI does not know: schemathesis (scripts/schemathesis.sh) rejected both links ("missing
+/// both operationRef and operationId") and skipped its stateful phase. Renamed here, on the
+/// served JSON, so the links name their target operation.
+pub fn document_json(public_url: &str) -> serde_json::Value {
+    let mut doc = serde_json::to_value(document(public_url)).unwrap_or_default();
+    let links = doc
+        .pointer_mut("/paths/~1v1~1kling~1videos~1motion-upload/post/responses/200/links")
+        .and_then(|l| l.as_object_mut());
+    for link in links.into_iter().flat_map(|l| l.values_mut()) {
+        let Some(link) = link.as_object_mut() else {
+            continue;
+        };
+        if let Some(id) = link.remove("operation_id") {
+            link.insert("operationId".to_owned(), id);
+        }
+    }
+    doc
+}
+
 /// `links` from motionUpload's 200 to getTask and deleteTask (stateful fuzzing).
 fn add_task_links(doc: &mut Document) {
     let Some(op) = doc
@@ -196,6 +216,17 @@ mod tests {
             doc["components"]["schemas"]["ErrorBody"]["required"],
             serde_json::json!(["error"])
         );
+    }
+
+    #[test]
+    fn served_links_name_their_operation_id() {
+        let doc = document_json("http://127.0.0.1:8080");
+        let links =
+            &doc["paths"]["/v1/kling/videos/motion-upload"]["post"]["responses"]["200"]["links"];
+        for target in ["getTask", "deleteTask"] {
+            assert_eq!(links[target]["operationId"], target, "{links}");
+            assert!(links[target].get("operation_id").is_none(), "{links}");
+        }
     }
 
     /// The whole document, so that any change to the published API is reviewed.

@@ -59,7 +59,7 @@ pub async fn metrics(State(api): State<Api>) -> Response {
 
 /// §10.4 the generated OpenAPI 3.1 document.
 pub async fn openapi_json(State(api): State<Api>) -> Response {
-    let doc = crate::openapi::document(&api.settings.public_url);
+    let doc = crate::openapi::document_json(&api.settings.public_url);
     let body = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned());
     (
         [(
