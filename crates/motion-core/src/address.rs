@@ -121,7 +121,11 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     );
     let mapped = seg[..5] == [0, 0, 0, 0, 0] && seg[5] == 0xffff;
     let nat64 = seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
-    (mapped || nat64).then_some(tail)
+    // Deprecated IPv4-compatible `::a.b.c.d` (RFC 4291 §2.5.5.1): the attack suite found
+    // `[::127.0.0.1]` classified Public and accepted as a replyUrl. Judge it by its IPv4
+    // address too; `::` and `::1` keep their own IPv6 classes.
+    let compat = seg[..6] == [0, 0, 0, 0, 0, 0] && !ip.is_unspecified() && !ip.is_loopback();
+    (mapped || nat64 || compat).then_some(tail)
 }
 
 /// `localhost` and `*.localhost`, in any letter case, with or without a final dot.
@@ -257,10 +261,19 @@ mod tests {
         assert_eq!(class("::ffff:169.254.169.254"), LinkLocal);
         assert_eq!(class("::ffff:10.1.2.3"), Private);
         assert_eq!(class("::ffff:8.8.8.8"), Public);
+        assert_eq!(class("::127.0.0.1"), Loopback);
+        assert_eq!(class("::169.254.169.254"), LinkLocal);
+        assert_eq!(class("::10.1.2.3"), Private);
         assert_eq!(class("64:ff9b::127.0.0.1"), Loopback);
         assert_eq!(class("64:ff9b::a9fe:a9fe"), LinkLocal);
         assert_eq!(class("64:ff9b::8.8.8.8"), Public);
         assert_eq!(class("::ffff:0.0.0.0"), Unspecified);
+        assert_eq!(class("::127.0.0.1"), Loopback, "IPv4-compatible");
+        assert_eq!(class("::7f00:1"), Loopback);
+        assert_eq!(class("::a9fe:a9fe"), LinkLocal);
+        assert_eq!(class("::8.8.8.8"), Public);
+        assert_eq!(class("::1"), Loopback, "not an embedded 0.0.0.1");
+        assert_eq!(class("::"), Unspecified);
     }
 
     #[test]
