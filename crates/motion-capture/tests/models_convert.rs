@@ -5,7 +5,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use motion_capture::models::{
-    LandmarkModel, ModelError, PoseModels, convert::tflite_to_onnx, test_models_dir,
+    DETECTOR_FILE, LandmarkModel, ModelError, ORT_LIBRARY_FILE, PoseModels,
+    convert::tflite_to_onnx, test_models_dir,
 };
 use sha2::{Digest, Sha256};
 
@@ -45,22 +46,21 @@ fn sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
+const DETECTOR_MEMBER: &str = "mediapipe/modules/pose_detection/pose_detection.tflite";
+const DETECTOR_SHA: &str = "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c";
+const LANDMARK_MEMBER: &str = "mediapipe/modules/pose_landmark/pose_landmark_full.tflite";
+const LANDMARK_SHA: &str = "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f";
+
 #[test]
 fn converting_twice_gives_identical_bytes() {
-    for (member, sha) in [
-        (
-            "mediapipe/modules/pose_detection/pose_detection.tflite",
-            "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
-        ),
-        (
-            "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
-            "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
-        ),
+    for (member, sha, drop) in [
+        (DETECTOR_MEMBER, DETECTOR_SHA, &[][..]),
+        (LANDMARK_MEMBER, LANDMARK_SHA, &["Identity_2"][..]),
     ] {
         let tflite = wheel_member(member);
         assert_eq!(sha256(&tflite), sha, "{member}");
-        let first = tflite_to_onnx(&tflite, "m").unwrap();
-        let second = tflite_to_onnx(&tflite, "m").unwrap();
+        let first = tflite_to_onnx(&tflite, "m", drop).unwrap();
+        let second = tflite_to_onnx(&tflite, "m", drop).unwrap();
         assert!(
             first.len() > tflite.len(),
             "fp16 weights expand to fp32: {} vs {}",
@@ -73,10 +73,47 @@ fn converting_twice_gives_identical_bytes() {
 
 #[test]
 fn garbage_input_is_an_error() {
-    assert!(tflite_to_onnx(b"not a model at all", "m").is_err());
-    let mut truncated = wheel_member("mediapipe/modules/pose_detection/pose_detection.tflite");
+    assert!(tflite_to_onnx(b"not a model at all", "m", &[]).is_err());
+    let mut truncated = wheel_member(DETECTOR_MEMBER);
     truncated.truncate(100_000);
-    assert!(tflite_to_onnx(&truncated, "m").is_err());
+    assert!(tflite_to_onnx(&truncated, "m", &[]).is_err());
+    let err = tflite_to_onnx(&wheel_member(DETECTOR_MEMBER), "m", &["Identity_9"]).unwrap_err();
+    assert!(err.to_string().contains("Identity_9"), "{err}");
+}
+
+/// Dropping the segmentation output removes its decoder (a smaller file) and leaves the other
+/// outputs bit-identical in ONNX Runtime.
+#[test]
+fn pruning_the_segmentation_output_keeps_the_others_bit_identical() {
+    let tflite = wheel_member(LANDMARK_MEMBER);
+    let whole = tflite_to_onnx(&tflite, "pose_landmark_full", &[]).unwrap();
+    let pruned = tflite_to_onnx(&tflite, "pose_landmark_full", &["Identity_2"]).unwrap();
+    assert!(
+        pruned.len() < whole.len(),
+        "pruned {} vs whole {} bytes",
+        pruned.len(),
+        whole.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let installed = test_models_dir();
+    for file in [DETECTOR_FILE, ORT_LIBRARY_FILE] {
+        std::fs::copy(installed.join(file), dir.path().join(file)).unwrap();
+    }
+    let landmark_file = dir.path().join(LandmarkModel::Full.file_name());
+    let input = crop(256, |v| v);
+    let mut outputs = Vec::new();
+    for bytes in [&whole, &pruned] {
+        std::fs::write(&landmark_file, bytes).unwrap();
+        let mut models = PoseModels::load(dir.path(), LandmarkModel::Full).unwrap();
+        let lm = models.run_landmark(&input).unwrap();
+        outputs.push((lm.landmarks, lm.presence, lm.heatmap, lm.world));
+    }
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let (a, b) = (&outputs[0], &outputs[1]);
+    assert_eq!(bits(&a.0), bits(&b.0), "landmarks");
+    assert_eq!(a.1.to_bits(), b.1.to_bits(), "presence");
+    assert_eq!(bits(&a.2), bits(&b.2), "heatmap");
+    assert_eq!(bits(&a.3), bits(&b.3), "world");
 }
 
 /// The astronaut image (512×512 RGB) resized by nearest neighbour to `size`, NHWC, scaled by `map`.
@@ -124,15 +161,9 @@ fn converted_models_run_in_onnx_runtime_on_a_real_image() {
 
     let lm = models.run_landmark(&crop(256, |v| v)).unwrap();
     assert_eq!(lm.landmarks.len(), 195);
-    assert_eq!(lm.segmentation.len(), 256 * 256);
     assert_eq!(lm.heatmap.len(), 64 * 64 * 39);
     assert_eq!(lm.world.len(), 117);
-    let all = lm
-        .landmarks
-        .iter()
-        .chain(&lm.segmentation)
-        .chain(&lm.heatmap)
-        .chain(&lm.world);
+    let all = lm.landmarks.iter().chain(&lm.heatmap).chain(&lm.world);
     assert!(all.copied().all(f32::is_finite));
     assert!(
         lm.presence > 0.5,
@@ -145,17 +176,11 @@ fn converted_models_run_in_onnx_runtime_on_a_real_image() {
         (0.0..256.0).contains(&nx) && (0.0..256.0).contains(&ny),
         "nose at {nx},{ny}"
     );
-    // The session interface keeps TFLite's names.
+    // The session interface keeps TFLite's names, less the pruned segmentation output.
     let names: Vec<&str> = models.landmark.outputs().iter().map(|o| o.name()).collect();
     assert_eq!(
         names,
-        [
-            "Identity",
-            "Identity_1",
-            "Identity_2",
-            "Identity_3",
-            "Identity_4"
-        ]
+        ["Identity", "Identity_1", "Identity_3", "Identity_4"]
     );
 }
 

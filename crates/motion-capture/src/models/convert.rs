@@ -5,7 +5,7 @@
 //! and the 4-D outputs are transposed, so the graph's interface keeps TFLite's NHWC names and shapes.
 //! Output is a pure function of the input bytes (no maps iterated, no timestamps): byte-identical runs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::onnx::{Attr, Data, Graph, Initializer, Node, ValueInfo, encode_model};
 use super::tflite::{
@@ -31,11 +31,45 @@ fn unsupported(what: impl Into<String>) -> ConvertError {
 }
 
 /// Converts a `.tflite` file's bytes into `.onnx` bytes.
-pub fn tflite_to_onnx(tflite_bytes: &[u8], graph_name: &str) -> Result<Vec<u8>, ConvertError> {
+///
+/// The outputs named in `drop_outputs` are left out of the graph, together with every node and
+/// initializer that only they need (the landmark model's segmentation decoder: about half of its
+/// run time, unused by the pipeline). The other outputs are computed by the same nodes as before.
+pub fn tflite_to_onnx(
+    tflite_bytes: &[u8],
+    graph_name: &str,
+    drop_outputs: &[&str],
+) -> Result<Vec<u8>, ConvertError> {
     let model = tflite::parse(tflite_bytes)?;
-    let graph = Converter::new(&model, graph_name)?.run()?;
+    let mut graph = Converter::new(&model, graph_name)?.run()?;
+    drop_graph_outputs(&mut graph, drop_outputs)?;
     let doc = "Converted from a MediaPipe TFLite model (Apache-2.0): fp16 and sparse weights expanded to float32.";
     Ok(encode_model(&graph, "motiond-tflite2onnx", doc))
+}
+
+/// Removes the named outputs, then every node whose outputs nothing needs and every initializer no
+/// remaining node reads. Order of what is kept is unchanged, so the result stays deterministic.
+fn drop_graph_outputs(graph: &mut Graph, drop: &[&str]) -> Result<(), ConvertError> {
+    if let Some(name) = drop
+        .iter()
+        .find(|d| !graph.outputs.iter().any(|o| o.name == **d))
+    {
+        return Err(invalid(format!("no graph output named {name} to drop")));
+    }
+    graph.outputs.retain(|o| !drop.contains(&o.name.as_str()));
+    let mut needed: HashSet<String> = graph.outputs.iter().map(|o| o.name.clone()).collect();
+    // Nodes are in topological order, so one backward pass finds everything the outputs need.
+    let mut keep = vec![false; graph.nodes.len()];
+    for (k, node) in graph.nodes.iter().enumerate().rev() {
+        if node.outputs.iter().any(|o| needed.contains(o)) {
+            keep[k] = true;
+            needed.extend(node.inputs.iter().cloned());
+        }
+    }
+    let mut keep = keep.into_iter();
+    graph.nodes.retain(|_| keep.next().unwrap_or(false));
+    graph.initializers.retain(|i| needed.contains(&i.name));
+    Ok(())
 }
 
 /// A folded constant: shape (TFLite layout) and values.

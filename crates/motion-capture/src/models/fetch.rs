@@ -16,7 +16,8 @@ use super::{
 };
 
 /// Bump when the converter's output changes, so that `fetch` re-converts existing files.
-const CONVERTER: &str = "motiond-tflite2onnx 1";
+/// 2: the landmark models leave out the unused segmentation output `Identity_2` and its decoder.
+const CONVERTER: &str = "motiond-tflite2onnx 2";
 
 const MEDIAPIPE_VERSION: &str = "0.10.21";
 const ONNXRUNTIME_VERSION: &str = "1.31.1";
@@ -72,7 +73,13 @@ struct Target {
     member: &'static str,
     member_sha256: &'static str,
     convert: bool,
+    /// Outputs the converter leaves out (with the nodes only they need).
+    drop_outputs: &'static [&'static str],
 }
+
+/// The landmark models' segmentation mask: the pipeline never reads it (pose-pipeline has no
+/// segmentation step), and its decoder costs about half of the model's run time.
+const LANDMARK_UNUSED_OUTPUTS: &[&str] = &["Identity_2"];
 
 const ORT_TARGET: Target = Target {
     file: ORT_LIBRARY_FILE,
@@ -80,6 +87,7 @@ const ORT_TARGET: Target = Target {
     member: "onnxruntime/capi/libonnxruntime.so.1.31.1",
     member_sha256: "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3",
     convert: false,
+    drop_outputs: &[],
 };
 
 const DETECTOR_TARGET: Target = Target {
@@ -88,6 +96,7 @@ const DETECTOR_TARGET: Target = Target {
     member: "mediapipe/modules/pose_detection/pose_detection.tflite",
     member_sha256: "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
     convert: true,
+    drop_outputs: &[],
 };
 
 fn landmark_target(variant: LandmarkModel) -> Target {
@@ -98,6 +107,7 @@ fn landmark_target(variant: LandmarkModel) -> Target {
             member: "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
             member_sha256: "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
             convert: true,
+            drop_outputs: LANDMARK_UNUSED_OUTPUTS,
         },
         LandmarkModel::Lite => Target {
             file: variant.file_name(),
@@ -105,6 +115,7 @@ fn landmark_target(variant: LandmarkModel) -> Target {
             member: "package/pose_landmark_lite.tflite",
             member_sha256: "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
             convert: true,
+            drop_outputs: LANDMARK_UNUSED_OUTPUTS,
         },
         LandmarkModel::Heavy => Target {
             file: variant.file_name(),
@@ -112,6 +123,7 @@ fn landmark_target(variant: LandmarkModel) -> Target {
             member: "package/pose_landmark_heavy.tflite",
             member_sha256: "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
             convert: true,
+            drop_outputs: LANDMARK_UNUSED_OUTPUTS,
         },
     }
 }
@@ -250,9 +262,11 @@ pub fn fetch_with(
         let bytes = if target.convert {
             report(format!("{}: converting", target.file));
             let name = target.file.trim_end_matches(".onnx");
-            tflite_to_onnx(&member, name).map_err(|source| ModelError::Convert {
-                path: package.clone(),
-                source,
+            tflite_to_onnx(&member, name, target.drop_outputs).map_err(|source| {
+                ModelError::Convert {
+                    path: package.clone(),
+                    source,
+                }
             })?
         } else {
             member

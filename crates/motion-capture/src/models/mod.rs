@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use fetch::{FetchProgress, FetchTools, Manifest, ManifestFile, fetch, fetch_with};
-pub use runtime::{DetectorOutput, LandmarkOutput, PoseModels, run_f32};
+pub use runtime::{DetectorOutput, LandmarkOutput, LoadOptions, PoseModels, run_f32};
 
 /// File name of the converted person detector.
 pub const DETECTOR_FILE: &str = "pose_detection.onnx";

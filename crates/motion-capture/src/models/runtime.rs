@@ -55,19 +55,45 @@ fn require(dir: &Path, file: &str) -> Result<PathBuf, ModelError> {
     }
 }
 
-fn session(env: &Environment, path: &Path) -> Result<Session, ModelError> {
+/// How the sessions use the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Intra-op threads of the landmark session. 1 for the service, whose worker runs one job per
+    /// core; `motiond extract` runs alone and may use every core.
+    pub landmark_threads: usize,
+    /// Let idle intra-op threads spin for work. Only matters with more than one thread; off is
+    /// the safe choice on a shared machine (spinning threads steal the cores other work needs).
+    pub spinning: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            landmark_threads: 1,
+            spinning: false,
+        }
+    }
+}
+
+fn session(
+    env: &Environment,
+    path: &Path,
+    threads: usize,
+    spinning: bool,
+) -> Result<Session, ModelError> {
     let fail = |message: String| ModelError::Load {
         path: path.to_owned(),
         message,
     };
-    // One thread per session: the service runs several jobs in parallel instead (architecture).
     // `All` is ONNX Runtime's ORT_ENABLE_ALL (what older `ort` releases called Level3, and Python's
-    // default), so outputs match Python onnxruntime.
+    // default), so outputs match Python onnxruntime. One inter-op thread: the graphs are chains.
     Session::builder(env)
         .map_err(|e| fail(e.to_string()))?
-        .with_intra_threads(1)
+        .with_intra_threads(threads.max(1))
         .map_err(|e| fail(e.to_string()))?
         .with_inter_threads(1)
+        .map_err(|e| fail(e.to_string()))?
+        .with_intra_op_spinning(spinning)
         .map_err(|e| fail(e.to_string()))?
         .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(|e| fail(e.to_string()))?
@@ -98,8 +124,6 @@ pub struct LandmarkOutput {
     pub landmarks: Vec<f32>,
     /// `Identity_1`, `[1, 1]`: pose presence score.
     pub presence: f32,
-    /// `Identity_2`, `[1, 256, 256, 1]`: segmentation logits.
-    pub segmentation: Vec<f32>,
     /// `Identity_3`, `[1, 64, 64, 39]`: heatmap logits (NHWC).
     pub heatmap: Vec<f32>,
     /// `Identity_4`, `[1, 117]`: 39 × (x, y, z) world landmarks in metres.
@@ -107,8 +131,19 @@ pub struct LandmarkOutput {
 }
 
 impl PoseModels {
-    /// Loads the detector and the chosen landmark model from `models_dir` (see [`super::default_models_dir`]).
+    /// Loads the detector and the chosen landmark model from `models_dir` (see [`super::default_models_dir`]),
+    /// one thread per session (the service's setting, [`LoadOptions::default`]).
     pub fn load(models_dir: &Path, variant: LandmarkModel) -> Result<Self, ModelError> {
+        Self::load_with(models_dir, variant, LoadOptions::default())
+    }
+
+    /// [`PoseModels::load`] with explicit CPU options. The detector keeps one thread: it runs only
+    /// when tracking is lost, and its run time is small next to the landmark model's.
+    pub fn load_with(
+        models_dir: &Path,
+        variant: LandmarkModel,
+        options: LoadOptions,
+    ) -> Result<Self, ModelError> {
         let detector_path = require(models_dir, DETECTOR_FILE)?;
         let landmark_path = require(models_dir, variant.file_name()).map_err(|e| match e {
             ModelError::Missing { path, .. } if variant != LandmarkModel::Full => {
@@ -121,8 +156,13 @@ impl PoseModels {
         })?;
         let env = environment(models_dir)?;
         Ok(PoseModels {
-            detector: session(&env, &detector_path)?,
-            landmark: session(&env, &landmark_path)?,
+            detector: session(&env, &detector_path, 1, false)?,
+            landmark: session(
+                &env,
+                &landmark_path,
+                options.landmark_threads,
+                options.spinning,
+            )?,
             variant,
         })
     }
@@ -147,20 +187,14 @@ impl PoseModels {
     /// Runs the landmark model on a `[1, 256, 256, 3]` NHWC tensor of pixels scaled to [0, 1].
     pub fn run_landmark(&mut self, input: &[f32]) -> Result<LandmarkOutput, ModelError> {
         let shape = [1, LANDMARK_SIZE as i64, LANDMARK_SIZE as i64, 3];
-        let names = [
-            "Identity",
-            "Identity_1",
-            "Identity_2",
-            "Identity_3",
-            "Identity_4",
-        ];
+        // `Identity_2` (segmentation) is not in the converted graph: see `fetch`'s drop list.
+        let names = ["Identity", "Identity_1", "Identity_3", "Identity_4"];
         let mut out =
             run_f32(&mut self.landmark, "landmark model", input, &shape, &names)?.into_iter();
         let mut next = || out.next().unwrap_or_default();
         Ok(LandmarkOutput {
             landmarks: next(),
             presence: next().first().copied().unwrap_or(0.0),
-            segmentation: next(),
             heatmap: next(),
             world: next(),
         })
