@@ -1,9 +1,13 @@
 //! `Engine::extract`: one video in, every output file out.
 //!
-//! probe → decode (bounded channel) → pose on ONE blocking inference thread → whole-clip solve
-//! → BVH/glb/landmarks/quality/zips → preview (a second decode pass, so no frames are kept)
-//! and cover. Cancellation is checked between frames; a cancelled ffmpeg is killed by the
-//! runner. Duration limits are the API's business, not the engine's.
+//! probe → ONE decode pass (bounded channel) → pose on ONE blocking inference thread → whole-clip
+//! solve → BVH/glb/landmarks/quality/zips. The preview overlaps inference: each tracked frame
+//! goes on (bounded channel, back-pressure) to the preview writer, which draws that frame's 2D
+//! landmarks and feeds the H.264 encoder (its own ffmpeg process, i.e. the other core) while the
+//! inference thread works on the next frame; no frame is kept for the whole clip. The cover is
+//! the middle frame of the preview. Cancellation is checked between frames on both sides; a
+//! cancelled ffmpeg is killed by the runner. Duration limits are the API's business, not the
+//! engine's.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,7 +21,7 @@ use crate::models::{LandmarkModel, ModelError, PoseModels};
 use crate::pose::tracker::{PoseError, Tracker, TrackerOptions};
 use crate::render;
 use crate::solve::{self, Quality, Solution, SolveError, SolveInput, SolveParams};
-use crate::types::{PoseFrame, RgbFrame};
+use crate::types::{Pose, PoseFrame, RgbFrame};
 
 pub const PREVIEW_NAME: &str = "preview.mp4";
 pub const COVER_NAME: &str = "cover.jpg";
@@ -152,16 +156,32 @@ impl Engine {
         // ffmpeg runs inside a directory holding only this job's input (architecture §5).
         let job = JobDir::with_copy_of(input)?;
         // The models load on the inference thread while ffprobe runs.
-        let inference = Inference::start(&opts, &cancel);
+        let mut inference = Inference::start(&opts, &cancel);
         let info = probe_video(&job.input, &opts, &cancel).await?;
         let total = info.frame_count.unwrap_or(0);
 
         let track_started = Instant::now();
-        let tracked = track(
+        let preview = inference
+            .preview
+            .take()
+            .map(|rx| preview_writer(rx, &job, &info, &opts, &cancel, total));
+        let tracking = track(
             &job.input, &info, inference, &opts, &cancel, &progress, total,
-        )
-        .await?;
+        );
+        let (tracked, preview) = match preview {
+            Some(writer) => {
+                let (tracked, preview) = tokio::join!(tracking, writer);
+                (tracked?, Some(preview?))
+            }
+            None => (tracking.await?, None),
+        };
         let tracking_s = track_started.elapsed().as_secs_f64();
+        // Only a successful tracking pass finishes the preview (an error above drops, and so
+        // kills, its encoder).
+        let preview = match preview {
+            Some(p) => Some(p.finish(&job, &opts, &cancel, &progress).await?),
+            None => None,
+        };
 
         progress(Progress {
             stage: Stage::Solving,
@@ -190,18 +210,13 @@ impl Engine {
             &meta,
         )?;
 
-        let (preview, cover) = if opts.preview {
-            let n = tracked.frames.len() as u64;
-            write_preview(
-                &job.input, &info, &solution, fps, out_dir, &opts, &cancel, &progress, n,
-            )
-            .await?;
-            (
-                Some(out_dir.join(PREVIEW_NAME)),
-                Some(out_dir.join(COVER_NAME)),
-            )
-        } else {
-            (None, None)
+        // The preview and cover were written in the job directory, so a failed job leaves none.
+        let (preview, cover) = match preview {
+            Some(files) => (
+                Some(move_file(&files.preview, &out_dir.join(PREVIEW_NAME))?),
+                Some(move_file(&files.cover, &out_dir.join(COVER_NAME))?),
+            ),
+            None => (None, None),
         };
         let elapsed_s = started.elapsed().as_secs_f64();
         let q = solution.quality;
@@ -259,6 +274,25 @@ impl JobDir {
             input: copy,
         })
     }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self._dir.path().join(name)
+    }
+}
+
+/// Moves a finished file from the job directory into the output directory (copying when they
+/// are on different file systems).
+fn move_file(from: &Path, to: &Path) -> Result<PathBuf, ExtractError> {
+    if std::fs::rename(from, to).is_err() {
+        std::fs::copy(from, to).map_err(|e| {
+            ExtractError::Internal(format!(
+                "copying {} to {}: {e}",
+                from.display(),
+                to.display()
+            ))
+        })?;
+    }
+    Ok(to.to_path_buf())
 }
 
 async fn probe_video(
@@ -294,22 +328,41 @@ struct Tracked {
 struct Inference {
     tx: mpsc::Sender<RgbFrame>,
     done_rx: mpsc::UnboundedReceiver<u64>,
+    /// Tracked frames for the preview writer (when a preview is wanted).
+    preview: Option<mpsc::Receiver<Drawn>>,
     handle: tokio::task::JoinHandle<Result<Tracked, ExtractError>>,
 }
+
+/// A tracked frame on its way to the preview: the decoded frame and the pose found in it.
+struct Drawn {
+    frame: RgbFrame,
+    pose: Option<Pose>,
+}
+
+/// Tracked frames buffered between the inference thread and the preview writer: enough to
+/// absorb the encoder's jitter, few enough that memory stays bounded (full-size frames).
+const PREVIEW_CHANNEL_FRAMES: usize = 3;
 
 impl Inference {
     fn start(opts: &ExtractOptions, cancel: &CancellationToken) -> Inference {
         let (tx, rx) = mpsc::channel::<RgbFrame>(2);
         let (done_tx, done_rx) = mpsc::unbounded_channel::<u64>();
+        let (preview_tx, preview) = if opts.preview {
+            let (t, r) = mpsc::channel::<Drawn>(PREVIEW_CHANNEL_FRAMES);
+            (Some(t), Some(r))
+        } else {
+            (None, None)
+        };
         let models_dir = opts.models_dir.clone();
         let model = opts.model;
         let thread_cancel = cancel.clone();
         let handle = tokio::task::spawn_blocking(move || {
-            inference_loop(&models_dir, model, rx, done_tx, &thread_cancel)
+            inference_loop(&models_dir, model, rx, done_tx, preview_tx, &thread_cancel)
         });
         Inference {
             tx,
             done_rx,
+            preview,
             handle,
         }
     }
@@ -335,6 +388,7 @@ async fn track(
         tx,
         mut done_rx,
         handle: inference,
+        ..
     } = inference;
     let mut decode_error = None;
     loop {
@@ -384,6 +438,7 @@ fn inference_loop(
     model: LandmarkModel,
     mut rx: mpsc::Receiver<RgbFrame>,
     done: mpsc::UnboundedSender<u64>,
+    mut preview: Option<mpsc::Sender<Drawn>>,
     cancel: &CancellationToken,
 ) -> Result<Tracked, ExtractError> {
     let mut models = PoseModels::load(models_dir, model)?;
@@ -413,8 +468,21 @@ fn inference_loop(
         });
         out.frames.push(PoseFrame {
             t_us: frame.t_us,
-            pose: dbg.pose,
+            pose: dbg.pose.clone(),
         });
+        if let Some(tx) = &preview {
+            // Back-pressure: waits while the preview writer is behind. A writer that stopped
+            // reports its own error; tracking goes on without it.
+            if tx
+                .blocking_send(Drawn {
+                    frame,
+                    pose: dbg.pose,
+                })
+                .is_err()
+            {
+                preview = None;
+            }
+        }
         let _ = done.send(out.frames.len() as u64);
     }
     Ok(out)
@@ -457,68 +525,114 @@ async fn solve_clip(
     })
 }
 
-/// Second decode pass: draw the skeleton on each frame and encode `preview.mp4`; the middle
-/// frame also becomes `cover.jpg`.
-#[allow(clippy::too_many_arguments)]
-async fn write_preview(
-    path: &Path,
-    info: &MediaInfo,
-    solution: &Solution,
-    fps: f64,
-    out_dir: &Path,
-    opts: &ExtractOptions,
-    cancel: &CancellationToken,
-    progress: &(impl Fn(Progress) + Send + Sync),
-    total: u64,
-) -> Result<(), ExtractError> {
-    let (w, h) = (info.width, info.height);
-    let out_size = render::preview_size(w, h, PREVIEW_MAX_SIDE);
-    let mut source =
-        render::source::ScaledFrames::open(path, info.container, out_size, &opts.limits, cancel)?;
-    let mut encoder = media::encode::Encoder::start(
-        &out_dir.join(PREVIEW_NAME),
-        out_size.0,
-        out_size.1,
-        &render::ffmpeg_rate(fps),
-        &opts.limits,
-        cancel,
-    )
-    .map_err(ExtractError::from)?;
-    // The solution's pixel coordinates are in the source's display size.
-    let scale = out_size.0 as f32 / w as f32;
-    let cover_at = (total / 2) as usize;
-    let mut cover: Option<Vec<u8>> = None;
-    let mut index = 0usize;
-    while let Some(frame) = source.next_frame().await {
-        if cancel.is_cancelled() {
-            return Err(ExtractError::Cancelled);
-        }
-        let mut frame = frame?;
-        // Frames beyond the solved clip (should not happen) are shown without a skeleton.
-        render::overlay::draw_skeleton(&mut frame, out_size.0, out_size.1, solution, index, scale);
-        encoder.push(&frame).await.map_err(ExtractError::from)?;
-        if index == cover_at {
-            cover = Some(frame);
-        }
-        index += 1;
+/// The preview files of a finished job, still in the job directory.
+struct PreviewFiles {
+    preview: PathBuf,
+    cover: PathBuf,
+}
+
+/// The preview after the tracking pass: its encoder still open, and the cover frame.
+struct PreviewDone {
+    encoder: media::encode::Encoder,
+    /// The cover (full-size, skeleton drawn) and the frame size.
+    cover: Option<RgbFrame>,
+    out_size: (u32, u32),
+}
+
+impl PreviewDone {
+    /// Closes the encoder (the file is complete once ffmpeg exits) and writes the cover.
+    async fn finish(
+        self,
+        job: &JobDir,
+        opts: &ExtractOptions,
+        cancel: &CancellationToken,
+        progress: &(impl Fn(Progress) + Send + Sync),
+    ) -> Result<PreviewFiles, ExtractError> {
         progress(Progress {
             stage: Stage::Preview,
-            done: index as u64,
-            total,
+            done: 0,
+            total: 1,
         });
-    }
-    encoder.finish().await.map_err(ExtractError::from)?;
-    if let Some(rgb) = cover {
-        media::encode::write_jpeg(
-            &out_dir.join(COVER_NAME),
-            out_size.0,
-            out_size.1,
-            &rgb,
+        self.encoder.finish().await.map_err(ExtractError::from)?;
+        let cover = self.cover.ok_or_else(|| {
+            ExtractError::Internal("the preview received no frames for the cover".into())
+        })?;
+        let files = PreviewFiles {
+            preview: job.path(PREVIEW_NAME),
+            cover: job.path(COVER_NAME),
+        };
+        media::encode::write_jpeg_scaled(
+            &files.cover,
+            (cover.width, cover.height),
+            self.out_size,
+            &cover.data,
             &opts.limits,
             cancel,
         )
         .await
         .map_err(ExtractError::from)?;
+        progress(Progress {
+            stage: Stage::Preview,
+            done: 1,
+            total: 1,
+        });
+        Ok(files)
     }
-    Ok(())
+}
+
+/// Runs beside the tracking pass: draws each tracked frame's 2D landmarks (nothing when no
+/// person was found) and feeds the H.264 encoder, which scales to the preview size (§9.3).
+/// The frame at `total / 2` (the probe's estimate; else the last one) is kept for the cover.
+async fn preview_writer(
+    mut rx: mpsc::Receiver<Drawn>,
+    job: &JobDir,
+    info: &MediaInfo,
+    opts: &ExtractOptions,
+    cancel: &CancellationToken,
+    total: u64,
+) -> Result<PreviewDone, ExtractError> {
+    let (w, h) = (info.width, info.height);
+    let out_size = render::preview_size(w, h, PREVIEW_MAX_SIDE);
+    let mut encoder = media::encode::Encoder::start_scaled(
+        &job.path(PREVIEW_NAME),
+        (w, h),
+        out_size,
+        &render::ffmpeg_rate(info.fps),
+        &opts.limits,
+        cancel,
+    )
+    .map_err(ExtractError::from)?;
+    let line = render::overlay::line_width(w, h, out_size.0.max(out_size.1));
+    let cover_at = total / 2;
+    let mut cover: Option<RgbFrame> = None;
+    while let Some(Drawn { mut frame, pose }) = rx.recv().await {
+        if cancel.is_cancelled() {
+            return Err(ExtractError::Cancelled);
+        }
+        if (frame.width, frame.height) != (w, h) {
+            return Err(ExtractError::Internal(format!(
+                "decoded frame is {}x{}, the probe said {w}x{h}",
+                frame.width, frame.height
+            )));
+        }
+        if let Some(pose) = &pose {
+            render::overlay::draw_landmarks(&mut frame.data, w, h, pose, line);
+        }
+        encoder
+            .push(&frame.data)
+            .await
+            .map_err(ExtractError::from)?;
+        // Keep the middle frame; until it arrives, the latest one stands in (short clips).
+        if cover.as_ref().is_none_or(|c| c.index < cover_at) {
+            cover = Some(frame);
+        }
+    }
+    if cancel.is_cancelled() {
+        return Err(ExtractError::Cancelled);
+    }
+    Ok(PreviewDone {
+        encoder,
+        cover,
+        out_size,
+    })
 }

@@ -149,6 +149,19 @@ pub async fn write_jpeg(
     limits: &Limits,
     cancel: &CancellationToken,
 ) -> Result<(), MediaError> {
+    write_jpeg_scaled(out, (width, height), (width, height), rgb, limits, cancel).await
+}
+
+/// Like [`write_jpeg`] for an rgb24 image of `input` size, scaled by ffmpeg to `output`.
+pub async fn write_jpeg_scaled(
+    out: &Path,
+    input: (u32, u32),
+    output: (u32, u32),
+    rgb: &[u8],
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<(), MediaError> {
+    let (width, height) = input;
     let (dir, name) = split_job_path(Tool::Ffmpeg, out)?;
     let raw = RawVideoInput {
         width,
@@ -156,8 +169,17 @@ pub async fn write_jpeg(
         pix_fmt: "rgb24".into(),
         frame_rate: "1".into(),
     };
+    let scale = if input != output {
+        vec![
+            "-vf".to_string(),
+            format!("scale={}:{}:flags=bilinear", output.0, output.1),
+        ]
+    } else {
+        Vec::new()
+    };
     let mut running = FfCommand::ffmpeg(dir)
         .input_raw_video(raw)
+        .args(scale)
         .args(
             [
                 "-frames:v",

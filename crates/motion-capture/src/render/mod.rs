@@ -1,8 +1,7 @@
-//! The preview: source frames with the solved skeleton drawn on top (tiny-skia), and the
-//! preview size rules of api-contract §9.3.
+//! The preview: the tracking pass's decoded frames with that frame's tracked 2D landmarks
+//! drawn on top (tiny-skia), and the preview size rules of api-contract §9.3.
 
 pub mod overlay;
-pub mod source;
 
 /// Preview size: the display size scaled down so the longer side is at most `max_side`,
 /// aspect kept, both sides even, never upscaled.

@@ -1,33 +1,58 @@
-//! Draws the solved skeleton over a video frame.
+//! Draws the tracked BlazePose skeleton (33 image landmarks) over a video frame.
+//!
+//! The preview is drawn while the clip is still being tracked (the solved skeleton only exists
+//! after the whole clip), so it shows what is known per frame: that frame's 2D landmarks.
 
 use tiny_skia::{Color, FillRule, LineCap, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
-use crate::animation::joint as J;
-use crate::solve::Solution;
+use crate::types::Pose;
 
-/// Bones drawn on the preview (parent → child joint), coloured by side.
-const BONES: [(usize, usize, Side); 21] = [
-    (J::HIPS, J::SPINE, Side::Centre),
-    (J::SPINE, J::SPINE1, Side::Centre),
-    (J::SPINE1, J::SPINE2, Side::Centre),
-    (J::SPINE2, J::NECK, Side::Centre),
-    (J::NECK, J::HEAD, Side::Centre),
-    (J::SPINE2, J::LEFT_SHOULDER, Side::Left),
-    (J::LEFT_SHOULDER, J::LEFT_ARM, Side::Left),
-    (J::LEFT_ARM, J::LEFT_FORE_ARM, Side::Left),
-    (J::LEFT_FORE_ARM, J::LEFT_HAND, Side::Left),
-    (J::SPINE2, J::RIGHT_SHOULDER, Side::Right),
-    (J::RIGHT_SHOULDER, J::RIGHT_ARM, Side::Right),
-    (J::RIGHT_ARM, J::RIGHT_FORE_ARM, Side::Right),
-    (J::RIGHT_FORE_ARM, J::RIGHT_HAND, Side::Right),
-    (J::HIPS, J::LEFT_UP_LEG, Side::Left),
-    (J::LEFT_UP_LEG, J::LEFT_LEG, Side::Left),
-    (J::LEFT_LEG, J::LEFT_FOOT, Side::Left),
-    (J::LEFT_FOOT, J::LEFT_TOE_BASE, Side::Left),
-    (J::HIPS, J::RIGHT_UP_LEG, Side::Right),
-    (J::RIGHT_UP_LEG, J::RIGHT_LEG, Side::Right),
-    (J::RIGHT_LEG, J::RIGHT_FOOT, Side::Right),
-    (J::RIGHT_FOOT, J::RIGHT_TOE_BASE, Side::Right),
+/// Landmarks less likely visible than this are not drawn (nor their bones).
+const MIN_VISIBILITY: f32 = 0.5;
+
+/// The BlazePose topology (landmark index pairs), coloured by side of the body.
+const BONES: [(usize, usize, Side); 35] = [
+    // face
+    (0, 1, Side::Left),
+    (1, 2, Side::Left),
+    (2, 3, Side::Left),
+    (3, 7, Side::Left),
+    (0, 4, Side::Right),
+    (4, 5, Side::Right),
+    (5, 6, Side::Right),
+    (6, 8, Side::Right),
+    (9, 10, Side::Centre),
+    // torso
+    (11, 12, Side::Centre),
+    (11, 23, Side::Left),
+    (12, 24, Side::Right),
+    (23, 24, Side::Centre),
+    // left arm and hand
+    (11, 13, Side::Left),
+    (13, 15, Side::Left),
+    (15, 17, Side::Left),
+    (15, 19, Side::Left),
+    (15, 21, Side::Left),
+    (17, 19, Side::Left),
+    // right arm and hand
+    (12, 14, Side::Right),
+    (14, 16, Side::Right),
+    (16, 18, Side::Right),
+    (16, 20, Side::Right),
+    (16, 22, Side::Right),
+    (18, 20, Side::Right),
+    // left leg and foot
+    (23, 25, Side::Left),
+    (25, 27, Side::Left),
+    (27, 29, Side::Left),
+    (29, 31, Side::Left),
+    (27, 31, Side::Left),
+    // right leg and foot
+    (24, 26, Side::Right),
+    (26, 28, Side::Right),
+    (28, 30, Side::Right),
+    (30, 32, Side::Right),
+    (28, 32, Side::Right),
 ];
 
 #[derive(Clone, Copy)]
@@ -47,33 +72,27 @@ impl Side {
     }
 }
 
-/// Draws frame `index` of the solution onto `rgb` (packed rgb24 of `width × height`, the
-/// source's display size the solution was computed for, scaled by `scale` to this buffer).
+/// Stroke width in pixels of a frame of `width × height` that will be shown at `out_long_side`
+/// pixels on its longer side, so that lines look the same after the encoder's downscale.
+pub fn line_width(width: u32, height: u32, out_long_side: u32) -> f32 {
+    let shown = (out_long_side as f32 / 220.0).clamp(2.0, 8.0);
+    shown * width.max(height) as f32 / out_long_side.max(1) as f32
+}
+
+/// Draws `pose`'s image landmarks (normalised coordinates) onto `rgb` (packed rgb24 of
+/// `width × height`), anti-aliased, with strokes `line` pixels wide.
 ///
 /// Only the skeleton's bounding box is converted to a pixmap and back: on a 1080p frame that
 /// is a small fraction of the pixels.
-pub fn draw_skeleton(
-    rgb: &mut [u8],
-    width: u32,
-    height: u32,
-    solution: &Solution,
-    index: usize,
-    scale: f32,
-) {
-    let Some(frame) = solution.animation.frames.get(index) else {
-        return;
-    };
-    let joints = solution.animation.world_positions(frame);
-    let px: Vec<Option<(f32, f32)>> = joints
+pub fn draw_landmarks(rgb: &mut [u8], width: u32, height: u32, pose: &Pose, line: f32) {
+    let px: Vec<Option<(f32, f32)>> = pose
+        .image
         .iter()
-        .map(|p| {
-            solution
-                .project(index, *p)
-                .map(|q| (q[0] * scale, q[1] * scale))
+        .map(|l| {
+            let p = (l.x * width as f32, l.y * height as f32);
+            (l.visibility >= MIN_VISIBILITY && p.0.is_finite() && p.1.is_finite()).then_some(p)
         })
-        .map(|q| q.filter(|(x, y)| x.is_finite() && y.is_finite()))
         .collect();
-    let line = (width.max(height) as f32 / 220.0).clamp(2.0, 8.0);
     let Some(bbox) = bounding_box(&px, line * 2.0, width, height) else {
         return;
     };
@@ -182,5 +201,39 @@ mod tests {
         let r = bounding_box(&px, 4.0, 100, 200).unwrap();
         assert_eq!((r.x, r.y, r.w, r.h), (0, 6, 54, 194));
         assert!(bounding_box(&[None], 4.0, 100, 100).is_none());
+    }
+
+    #[test]
+    fn a_pose_is_drawn_inside_its_box_only() {
+        use crate::types::{Landmark, NUM_LANDMARKS};
+        let (w, h) = (64u32, 48u32);
+        let mut image = [Landmark::default(); NUM_LANDMARKS];
+        for (i, l) in image.iter_mut().enumerate() {
+            // A vertical line of points in the left half; visible except landmark 0.
+            *l = Landmark {
+                x: 0.25,
+                y: 0.2 + 0.6 * i as f32 / NUM_LANDMARKS as f32,
+                z: 0.0,
+                visibility: if i == 0 { 0.0 } else { 1.0 },
+                presence: 1.0,
+            };
+        }
+        let pose = Pose {
+            image,
+            world: [Landmark::default(); NUM_LANDMARKS],
+        };
+        let mut rgb = vec![0u8; (w * h * 3) as usize];
+        draw_landmarks(&mut rgb, w, h, &pose, 2.0);
+        let lit = |x: u32, y: u32| rgb[((y * w + x) * 3) as usize..][..3] != [0, 0, 0];
+        assert!(lit(16, 24), "the skeleton is drawn");
+        assert!(!lit(60, 24), "the right half stays untouched");
+        assert!(!lit(16, 2), "nothing above the highest visible point");
+    }
+
+    #[test]
+    fn line_width_is_kept_through_the_downscale() {
+        let shown = line_width(1920, 1080, 1280) * 1280.0 / 1920.0;
+        assert!((shown - 1280.0 / 220.0).abs() < 1e-4, "{shown}");
+        assert_eq!(line_width(320, 240, 320), 2.0);
     }
 }
