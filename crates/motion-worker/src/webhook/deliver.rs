@@ -148,6 +148,8 @@ impl Deliverer {
             // Without the secret we cannot sign; treat it as a failed attempt and retry.
             Err(e) => AttemptResult::Failed(format!("webhook secret unavailable: {e}")),
         };
+        // The next attempt is scheduled from when this one ended (a hung receiver already
+        // cost the attempt timeout), the 24 h window from when it started.
         let outcome = self.record(&event, result, now).await;
         metrics::counter!("motiond_webhook_attempts_total", "outcome" => outcome.label())
             .increment(1);
@@ -178,7 +180,7 @@ impl Deliverer {
         ])
     }
 
-    async fn record(&self, event: &WebhookEvent, result: AttemptResult, now: i64) -> Delivery {
+    async fn record(&self, event: &WebhookEvent, result: AttemptResult, started: i64) -> Delivery {
         let (outcome, error) = match result {
             AttemptResult::Status { status, .. } if (200..300).contains(&status) => {
                 (Delivery::Delivered, None)
@@ -200,12 +202,12 @@ impl Deliverer {
                         event,
                         format!("receiver answered {status}"),
                         retry_after,
-                        now,
+                        started,
                     )
                     .await;
             }
             AttemptResult::Failed(msg) => {
-                return self.retry_or_abandon(event, msg, None, now).await;
+                return self.retry_or_abandon(event, msg, None, started).await;
             }
         };
         if let Some(e) = &error {
@@ -227,10 +229,11 @@ impl Deliverer {
         event: &WebhookEvent,
         error: String,
         retry_after: Option<Duration>,
-        now: i64,
+        started: i64,
     ) -> Delivery {
         let attempt = event.attempts + 1;
-        let first = event.first_attempt_at.unwrap_or(now);
+        let first = event.first_attempt_at.unwrap_or(started);
+        let now = self.clock.now_ms();
         let step = self
             .settings
             .policy
