@@ -61,7 +61,7 @@ async fn random_moment_in_extraction(c: &Client, server: &Server, id: i64) -> bo
     if t["status_final"] == true {
         return false;
     }
-    tokio::time::sleep(random_ms(1500)).await;
+    tokio::time::sleep(random_ms(900)).await;
     let (_, t) = c.get(&server.api(&format!("/tasks/{id}"))).await;
     t["status_final"] != true
 }
@@ -194,7 +194,7 @@ async fn sigstop_past_the_lease_a_second_instance_finishes_and_the_stale_result_
     let c = Client::new(first.token("sierra"));
     let clip = prepare(&c, &first, tmp.path()).await;
     drop(first);
-    let (mut ids, mut stopped) = (Vec::new(), 0);
+    let (mut ids, mut stopped, mut abandoned) = (Vec::new(), 0, 0);
     for _ in 0..trials() {
         let a = Server::start(&data);
         let a_pid = Pid::from_raw(*serve_pids(&data).first().expect("pid of A"));
@@ -208,6 +208,7 @@ async fn sigstop_past_the_lease_a_second_instance_finishes_and_the_stale_result_
             &data,
             &format!("SELECT lease_token FROM tasks WHERE id = {id}"),
         );
+        let a_attempt = sql(&data, &format!("SELECT attempt FROM tasks WHERE id = {id}"));
         kill(a_pid, Signal::SIGSTOP).expect("SIGSTOP");
         stopped += 1;
         // B requeues the task once A's lease (3 s) ran out, and finishes it.
@@ -215,25 +216,41 @@ async fn sigstop_past_the_lease_a_second_instance_finishes_and_the_stale_result_
         let done = c.wait_final(&b, id, None).await;
         assert_eq!(done["status"], 99, "{done}");
         let attempt = sql(&data, &format!("SELECT attempt FROM tasks WHERE id = {id}"));
+        assert_ne!(attempt, a_attempt, "B ran the task under a new attempt");
         kill(a_pid, Signal::SIGCONT).expect("SIGCONT");
-        // A wakes up holding a stale lease; give it time to try to finish or give up.
-        let until = Instant::now() + Duration::from_secs(20);
-        while !a.stderr().contains("end=") && Instant::now() < until {
+        // A wakes up holding a stale lease: its job (span `attempt=<A's attempt>`; A and B
+        // share one stderr log) must end without publishing.
+        let a_job = format!("task_id={id} ");
+        let a_span = format!("attempt={}}}", a_attempt[0]);
+        let until = Instant::now() + Duration::from_secs(30);
+        let a_end = loop {
+            let log = a.stderr();
+            let end = log
+                .lines()
+                .find(|l| l.contains(&a_job) && l.contains(&a_span) && l.contains("job ended"))
+                .map(str::to_owned);
+            if let Some(end) = end {
+                break end;
+            }
+            assert!(Instant::now() < until, "A's stale job never ended\n{log}");
             tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        assert!(
+            a_end.contains("end=Abandoned"),
+            "A's stale job published: {a_end}"
+        );
+        abandoned += 1;
         assert_eq!(
             sql(&data, &format!("SELECT attempt FROM tasks WHERE id = {id}")),
             attempt,
-            "A changed the task after B finished it (old lease {token:?})\n{}",
-            a.stderr()
+            "A changed the task after B finished it (old lease {token:?})"
         );
         check_all(&c, &b, &ids).await;
         drop(a);
         drop(b);
     }
     eprintln!(
-        "SIGSTOP trials: {}, stopped mid-extraction {stopped}, stale results refused, all succeeded once, 0 orphans",
+        "SIGSTOP trials: {}, stopped mid-extraction {stopped}, A's stale job ended Abandoned {abandoned} times (never published), all succeeded once, 0 orphans",
         ids.len()
     );
     assert!(stopped > 0, "no trial hit the extraction");

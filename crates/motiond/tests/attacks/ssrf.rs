@@ -135,7 +135,10 @@ async fn internal_callback_targets_reach_the_canary_zero_times() {
             .await;
         assert!(account_status == 201 || account_status == 400, "{url}: {a}");
         // A refusal must be about the URL (not another field).
-        assert!(account_status == 201 || a.to_string().contains("replyUrl"), "{url}: {a}");
+        assert!(
+            account_status == 201 || a.to_string().contains("replyUrl"),
+            "{url}: {a}"
+        );
         let (upload_status, t) = c
             .post_json(
                 &server.api("/videos/motion-upload"),
@@ -143,7 +146,10 @@ async fn internal_callback_targets_reach_the_canary_zero_times() {
             )
             .await;
         assert!(upload_status == 200 || upload_status == 400, "{url}: {t}");
-        assert!(upload_status == 200 || t.to_string().contains("replyUrl"), "{url}: {t}");
+        assert!(
+            upload_status == 200 || t.to_string().contains("replyUrl"),
+            "{url}: {t}"
+        );
         if upload_status == 200 {
             tasks.push((
                 "base@example.com".to_owned(),
@@ -151,11 +157,13 @@ async fn internal_callback_targets_reach_the_canary_zero_times() {
             ));
         }
         if account_status == 201 {
-            // The account's replyUrl is used by its tasks: run one without a task-level URL.
+            // The account's replyUrl is used by its tasks: run one without a task-level URL
+            // (assets belong to one account: upload the clip to this one).
+            let (own, own_cover) = upload_video(&c, &server, Some(&email), &clip).await;
             let (st, t) = c
                 .post_json(
                     &server.api("/videos/motion-upload"),
-                    json!({ "email": email, "resourceUrl": resource, "coverUrl": cover }),
+                    json!({ "email": email, "resourceUrl": own, "coverUrl": own_cover }),
                 )
                 .await;
             assert_eq!(st, 200, "{t}");
