@@ -166,7 +166,11 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let dyn_signals: Arc<dyn WorkerSignals> = signals.clone();
     let urls = UrlBuilder::new(&public_url);
     let render: Arc<dyn EventRenderer> = Arc::new(urls.clone());
-    let inspector = Arc::new(CaptureInspector::new(paths.inspect.clone()));
+    let inspector = Arc::new(CaptureInspector::with_timeouts(
+        paths.inspect.clone(),
+        Duration::from_secs(config.media.probe_timeout_s),
+        Duration::from_secs(config.media.cover_timeout_s),
+    ));
     let secrets = webhook_secrets(&config, &store, clock.clone())?;
     let boot_id = uuid::Uuid::now_v7().simple().to_string();
 

@@ -63,6 +63,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub retention: RetentionConfig,
     pub catalog: CatalogConfig,
+    pub media: MediaConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -323,6 +324,24 @@ impl Default for CatalogConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Wall-clock limit of one ffprobe call on an upload.
+    pub probe_timeout_s: u64,
+    /// Wall-clock limit of one cover extraction (ffmpeg) on an upload.
+    pub cover_timeout_s: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            probe_timeout_s: 20,
+            cover_timeout_s: 60,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid configuration: {0}")]
@@ -428,6 +447,9 @@ impl Config {
         }
         if self.worker.max_attempts == 0 {
             return bad("worker.max_attempts must be at least 1");
+        }
+        if self.media.probe_timeout_s == 0 || self.media.cover_timeout_s == 0 {
+            return bad("media.probe_timeout_s and media.cover_timeout_s must be at least 1");
         }
         if self.webhooks.timeout_s == 0 {
             return bad("webhooks.timeout_s must be at least 1");

@@ -24,12 +24,17 @@ impl CaptureInspector {
     /// `scratch` is where per-call directories are made (e.g. `<data>/tmp/inspect`); it must be
     /// on the same filesystem as the uploads for hard links (else the file is copied).
     pub fn new(scratch: PathBuf) -> Self {
+        Self::with_timeouts(scratch, Duration::from_secs(20), Duration::from_secs(60))
+    }
+
+    /// Wall-clock limits of one ffprobe call and of one cover extraction (`media.*`).
+    pub fn with_timeouts(scratch: PathBuf, probe: Duration, cover: Duration) -> Self {
         let probe_limits = Limits {
-            timeout: Duration::from_secs(20),
+            timeout: probe,
             ..Limits::default()
         };
         let cover_limits = Limits {
-            timeout: Duration::from_secs(60),
+            timeout: cover,
             ..Limits::default()
         };
         Self {
