@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use motion_core::ports::{BlobStore, FileStore, TaskStore, WorkerSignals};
-use motion_core::services::janitor::purge_trash;
+use motion_core::services::janitor::{purge_trash, sweep_orphans};
 use motion_core::services::jobs::JobService;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,10 @@ pub struct JanitorSettings {
     pub temp_max_age: Duration,
     /// `<data>/tmp`: its sub-directories' entries are swept.
     pub tmp_dir: PathBuf,
+    /// Result and asset blobs without a file row are deleted once older than this. It must
+    /// exceed the task timeout plus a lease: a publish in progress stores its blobs before
+    /// the row that references them commits.
+    pub orphan_min_age: Duration,
 }
 
 /// What one pass did.
@@ -32,6 +36,7 @@ pub struct JanitorReport {
     pub requeued: usize,
     pub failed: usize,
     pub purged_blobs: usize,
+    pub swept_orphans: usize,
     pub swept_temp: usize,
 }
 
@@ -119,6 +124,7 @@ impl Janitor {
                 }
             }
         }
+        report.swept_orphans = self.sweep_orphan_blobs().await;
         let dir = self.settings.tmp_dir.clone();
         let max_age = self.settings.temp_max_age;
         report.swept_temp =
@@ -130,6 +136,27 @@ impl Janitor {
             metrics::gauge!("motiond_tasks_processing").set(stats.processing as f64);
         }
         report
+    }
+
+    /// Removes blobs of attempts that crashed between storing their results (or an upload
+    /// between storing its blob) and committing the rows.
+    async fn sweep_orphan_blobs(&self) -> usize {
+        let now_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let min_age_ms = self.settings.orphan_min_age.as_millis() as i64;
+        let mut swept = 0;
+        for prefix in ["results/", "assets/"] {
+            let files = self.files.as_ref();
+            match sweep_orphans(files, self.blobs.as_ref(), prefix, now_ms, min_age_ms).await {
+                Ok(n) => swept += n,
+                Err(e) => tracing::warn!(error = %e, prefix, "orphan blob sweep failed"),
+            }
+        }
+        if swept > 0 {
+            tracing::info!(count = swept, "deleted orphan blobs");
+        }
+        swept
     }
 }
 

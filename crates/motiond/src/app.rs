@@ -221,6 +221,8 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
             interval: Duration::from_millis(config.worker.janitor_interval_ms),
             temp_max_age: Duration::from_secs(config.worker.temp_max_age_s),
             tmp_dir: paths.tmp.clone(),
+            orphan_min_age: Duration::from_secs(config.worker.task_timeout_s)
+                + 2 * Duration::from_millis(config.worker.lease_ms),
         },
     ));
 
