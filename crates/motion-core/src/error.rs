@@ -74,7 +74,12 @@ pub enum ErrorCode {
     /// duration in tenths of a second, already rounded half up (see [`tenths_half_up`]).
     VideoDurationOutOfRange { tenths: u64 },
     /// The maxJobs 429, with `Retry-After: <retry_after_s>` (`admission.retry_after_s`).
-    TooManyJobs { email: String, unfinished: u64, max_jobs: u64, retry_after_s: u64 },
+    TooManyJobs {
+        email: String,
+        unfinished: u64,
+        max_jobs: u64,
+        retry_after_s: u64,
+    },
 
     // ---- §4.1 uploads ----------------------------------------------------------------
     /// `Content-Type <type> is not supported. Valid values: …`; `<type>` is the
@@ -406,63 +411,291 @@ mod tests {
     #[test]
     fn table_matches_contract_section_13() {
         let rows: Vec<(ErrorCode, u16, &str)> = vec![
-            (ParamRequired { name: s("id") }, 400, r#"{"error":"Parameter id is required"}"#),
-            (ParamNotString { name: s("email") }, 400, r#"{"error":"Parameter email must be a string"}"#),
-            (ParamDuplicate { name: s("pageSize") }, 400, r#"{"error":"Parameter pageSize is given more than once"}"#),
-            (BodyContentType, 400, r#"{"error":"Content-Type must be application/json, multipart/form-data or application/x-www-form-urlencoded"}"#),
-            (BodyNotJson, 400, r#"{"error":"Request body is not valid JSON"}"#),
-            (BodyNotObject, 400, r#"{"error":"Request body must be a JSON object"}"#),
-            (BodyNotMultipart, 400, r#"{"error":"Request body is not valid multipart/form-data"}"#),
-            (BodyFilePart, 400, r#"{"error":"File parts are not accepted, upload files with POST /assets"}"#),
-            (EmailRequiredForSeveralAccounts, 400, r#"{"error":"Parameter email is required when more than one account is configured"}"#),
-            (EmailInvalid, 400, r#"{"error":"Parameter email is not a valid email address"}"#),
-            (MaxJobsInvalid, 400, r#"{"error":"Parameter maxJobs must be an integer between 1 and 50"}"#),
-            (AccountLimit { max: 10 }, 400, r#"{"error":"Account limit reached: at most 10 accounts per user"}"#),
+            (
+                ParamRequired { name: s("id") },
+                400,
+                r#"{"error":"Parameter id is required"}"#,
+            ),
+            (
+                ParamNotString { name: s("email") },
+                400,
+                r#"{"error":"Parameter email must be a string"}"#,
+            ),
+            (
+                ParamDuplicate {
+                    name: s("pageSize"),
+                },
+                400,
+                r#"{"error":"Parameter pageSize is given more than once"}"#,
+            ),
+            (
+                BodyContentType,
+                400,
+                r#"{"error":"Content-Type must be application/json, multipart/form-data or application/x-www-form-urlencoded"}"#,
+            ),
+            (
+                BodyNotJson,
+                400,
+                r#"{"error":"Request body is not valid JSON"}"#,
+            ),
+            (
+                BodyNotObject,
+                400,
+                r#"{"error":"Request body must be a JSON object"}"#,
+            ),
+            (
+                BodyNotMultipart,
+                400,
+                r#"{"error":"Request body is not valid multipart/form-data"}"#,
+            ),
+            (
+                BodyFilePart,
+                400,
+                r#"{"error":"File parts are not accepted, upload files with POST /assets"}"#,
+            ),
+            (
+                EmailRequiredForSeveralAccounts,
+                400,
+                r#"{"error":"Parameter email is required when more than one account is configured"}"#,
+            ),
+            (
+                EmailInvalid,
+                400,
+                r#"{"error":"Parameter email is not a valid email address"}"#,
+            ),
+            (
+                MaxJobsInvalid,
+                400,
+                r#"{"error":"Parameter maxJobs must be an integer between 1 and 50"}"#,
+            ),
+            (
+                AccountLimit { max: 10 },
+                400,
+                r#"{"error":"Account limit reached: at most 10 accounts per user"}"#,
+            ),
             (ReplyUrlTooLong, 400, r#"{"error":"replyUrl is too long"}"#),
-            (ReplyUrlInvalid, 400, r#"{"error":"Parameter replyUrl must be an absolute http or https URL without user name or password"}"#),
-            (ReplyUrlPrivate, 400, r#"{"error":"Parameter replyUrl must not point to a loopback, private or link-local address"}"#),
-            (ReplyRefTooLong, 400, r#"{"error":"Parameter replyRef must be at most 1024 characters"}"#),
-            (WorkNameTooLong, 400, r#"{"error":"Parameter workName must be at most 100 characters"}"#),
-            (ResourceUrlNotVideo, 400, r#"{"error":"Parameter resourceUrl must be the resourceUrl of a video uploaded with POST /assets"}"#),
-            (CoverUrlNotImage, 400, r#"{"error":"Parameter coverUrl must be the url of an image or the coverUrl of a video uploaded with POST /assets"}"#),
-            (VideoDurationOutOfRange { tenths: 10 }, 400, r#"{"error":"Video must be between 2 and 10 seconds long (got 1.0 s)"}"#),
-            (UploadContentType { content_type: s("audio/wav") }, 400, r#"{"error":"Content-Type audio/wav is not supported. Valid values: image/png,image/jpeg,video/mp4,video/quicktime"}"#),
+            (
+                ReplyUrlInvalid,
+                400,
+                r#"{"error":"Parameter replyUrl must be an absolute http or https URL without user name or password"}"#,
+            ),
+            (
+                ReplyUrlPrivate,
+                400,
+                r#"{"error":"Parameter replyUrl must not point to a loopback, private or link-local address"}"#,
+            ),
+            (
+                ReplyRefTooLong,
+                400,
+                r#"{"error":"Parameter replyRef must be at most 1024 characters"}"#,
+            ),
+            (
+                WorkNameTooLong,
+                400,
+                r#"{"error":"Parameter workName must be at most 100 characters"}"#,
+            ),
+            (
+                ResourceUrlNotVideo,
+                400,
+                r#"{"error":"Parameter resourceUrl must be the resourceUrl of a video uploaded with POST /assets"}"#,
+            ),
+            (
+                CoverUrlNotImage,
+                400,
+                r#"{"error":"Parameter coverUrl must be the url of an image or the coverUrl of a video uploaded with POST /assets"}"#,
+            ),
+            (
+                VideoDurationOutOfRange { tenths: 10 },
+                400,
+                r#"{"error":"Video must be between 2 and 10 seconds long (got 1.0 s)"}"#,
+            ),
+            (
+                UploadContentType {
+                    content_type: s("audio/wav"),
+                },
+                400,
+                r#"{"error":"Content-Type audio/wav is not supported. Valid values: image/png,image/jpeg,video/mp4,video/quicktime"}"#,
+            ),
             (UploadEmpty, 400, r#"{"error":"Request body is empty"}"#),
-            (UploadInvalid { content_type: s("video/mp4") }, 400, r#"{"error":"Uploaded file is not a valid video/mp4 file"}"#),
-            (ImageSize { width: 1, height: 1 }, 400, r#"{"error":"Image must be between 300 and 8192 pixels on each side (got 1x1)"}"#),
-            (VideoTooLong { tenths: 123 }, 400, r#"{"error":"Video must be at most 10 seconds long (got 12.3 s)"}"#),
-            (VideoSize { width: 100, height: 4000 }, 400, r#"{"error":"Video must be between 240 and 3840 pixels on each side and at most 8294400 pixels per frame (got 100x4000)"}"#),
-            (VideoFrameRate { fps: 1000.0 }, 400, r#"{"error":"Video frame rate must be between 1 and 120 fps (got 1000 fps)"}"#),
-            (VideoFrameCount { frames: 100000 }, 400, r#"{"error":"Video must have at most 1200 frames (got 100000)"}"#),
+            (
+                UploadInvalid {
+                    content_type: s("video/mp4"),
+                },
+                400,
+                r#"{"error":"Uploaded file is not a valid video/mp4 file"}"#,
+            ),
+            (
+                ImageSize {
+                    width: 1,
+                    height: 1,
+                },
+                400,
+                r#"{"error":"Image must be between 300 and 8192 pixels on each side (got 1x1)"}"#,
+            ),
+            (
+                VideoTooLong { tenths: 123 },
+                400,
+                r#"{"error":"Video must be at most 10 seconds long (got 12.3 s)"}"#,
+            ),
+            (
+                VideoSize {
+                    width: 100,
+                    height: 4000,
+                },
+                400,
+                r#"{"error":"Video must be between 240 and 3840 pixels on each side and at most 8294400 pixels per frame (got 100x4000)"}"#,
+            ),
+            (
+                VideoFrameRate { fps: 1000.0 },
+                400,
+                r#"{"error":"Video frame rate must be between 1 and 120 fps (got 1000 fps)"}"#,
+            ),
+            (
+                VideoFrameCount { frames: 100000 },
+                400,
+                r#"{"error":"Video must have at most 1200 frames (got 100000)"}"#,
+            ),
             (InvalidParameters, 400, r#"{"error":"Invalid parameters"}"#),
-            (AssetIdsInvalid { value: s("1,x") }, 400, r#"{"error":"Parameter id (1,x) must be a numeric string or a comma-separated list of up to 10 numeric strings"}"#),
-            (MineInvalid, 400, r#"{"error":"Parameter mine must be true or false"}"#),
-            (PageNumInvalid, 400, r#"{"error":"Parameter pageNum must be an integer between 1 and 1000000"}"#),
-            (PageSizeInvalid, 400, r#"{"error":"Parameter pageSize must be an integer between 1 and 100"}"#),
-            (ContentTypeParamInvalid, 400, r#"{"error":"Parameter contentType must be one of: video, image, audio"}"#),
-            (CursorInvalid { name: s("createdBefore") }, 400, r#"{"error":"Parameter createdBefore must be an integer between 0 and 9007199254740991"}"#),
-            (CursorInvalid { name: s("createdAfter") }, 400, r#"{"error":"Parameter createdAfter must be an integer between 0 and 9007199254740991"}"#),
-            (CursorsTogether, 400, r#"{"error":"Parameters createdBefore and createdAfter cannot be used together"}"#),
-            (InvalidTaskId, 400, r#"{"error":"Invalid task_id parameter"}"#),
+            (
+                AssetIdsInvalid { value: s("1,x") },
+                400,
+                r#"{"error":"Parameter id (1,x) must be a numeric string or a comma-separated list of up to 10 numeric strings"}"#,
+            ),
+            (
+                MineInvalid,
+                400,
+                r#"{"error":"Parameter mine must be true or false"}"#,
+            ),
+            (
+                PageNumInvalid,
+                400,
+                r#"{"error":"Parameter pageNum must be an integer between 1 and 1000000"}"#,
+            ),
+            (
+                PageSizeInvalid,
+                400,
+                r#"{"error":"Parameter pageSize must be an integer between 1 and 100"}"#,
+            ),
+            (
+                ContentTypeParamInvalid,
+                400,
+                r#"{"error":"Parameter contentType must be one of: video, image, audio"}"#,
+            ),
+            (
+                CursorInvalid {
+                    name: s("createdBefore"),
+                },
+                400,
+                r#"{"error":"Parameter createdBefore must be an integer between 0 and 9007199254740991"}"#,
+            ),
+            (
+                CursorInvalid {
+                    name: s("createdAfter"),
+                },
+                400,
+                r#"{"error":"Parameter createdAfter must be an integer between 0 and 9007199254740991"}"#,
+            ),
+            (
+                CursorsTogether,
+                400,
+                r#"{"error":"Parameters createdBefore and createdAfter cannot be used together"}"#,
+            ),
+            (
+                InvalidTaskId,
+                400,
+                r#"{"error":"Invalid task_id parameter"}"#,
+            ),
             (Unauthorized, 401, r#"{"error":"Unauthorized","code":401}"#),
             (NotFound, 404, r#"{"error":"Not found"}"#),
-            (AccountNotFound { email: s("a@b.c") }, 404, r#"{"error":"Account a@b.c not found"}"#),
-            (ConfigurationNotFound, 404, r#"{"error":"Configuration not found. To create configuration use POST /accounts."}"#),
-            (ResourceNotFound, 404, r#"{"error":"Sorry, the requested resource was not found (VALID.ResourceNotFound)","message":"Not Found"}"#),
-            (TaskNotFound { id: 42 }, 404, r#"{"error":"Task 42 not found"}"#),
-            (NoWorksFound { id: 42 }, 404, r#"{"error":"No works found for task 42"}"#),
-            (RunningTaskNotFound { id: 42 }, 404, r#"{"error":"Unable to locate running task_id 42"}"#),
-            (MethodNotAllowed { allow: s("GET,HEAD") }, 405, r#"{"error":"Method not allowed"}"#),
+            (
+                AccountNotFound { email: s("a@b.c") },
+                404,
+                r#"{"error":"Account a@b.c not found"}"#,
+            ),
+            (
+                ConfigurationNotFound,
+                404,
+                r#"{"error":"Configuration not found. To create configuration use POST /accounts."}"#,
+            ),
+            (
+                ResourceNotFound,
+                404,
+                r#"{"error":"Sorry, the requested resource was not found (VALID.ResourceNotFound)","message":"Not Found"}"#,
+            ),
+            (
+                TaskNotFound { id: 42 },
+                404,
+                r#"{"error":"Task 42 not found"}"#,
+            ),
+            (
+                NoWorksFound { id: 42 },
+                404,
+                r#"{"error":"No works found for task 42"}"#,
+            ),
+            (
+                RunningTaskNotFound { id: 42 },
+                404,
+                r#"{"error":"Unable to locate running task_id 42"}"#,
+            ),
+            (
+                MethodNotAllowed {
+                    allow: s("GET,HEAD"),
+                },
+                405,
+                r#"{"error":"Method not allowed"}"#,
+            ),
             (BodyTimeout, 408, r#"{"error":"Request body timeout"}"#),
-            (BodyTooLarge { limit: 65536 }, 413, r#"{"error":"Request body too large: the limit is 65536 bytes"}"#),
-            (UploadTooLarge { content_type: s("video/mp4"), limit: 104857600 }, 413, r#"{"error":"File too large: video/mp4 uploads are limited to 104857600 bytes"}"#),
-            (RangeNotSatisfiable { len: 10 }, 416, r#"{"error":"Range not satisfiable"}"#),
-            (TooManyJobs { email: s("a@b.c"), unfinished: 2, max_jobs: 2, retry_after_s: 10 }, 429, r#"{"error":"Too many jobs for account a@b.c: 2 unfinished, maxJobs 2","code":429}"#),
-            (TooManyRequests { retry_after_s: 1 }, 429, r#"{"error":"Too many requests","code":429}"#),
+            (
+                BodyTooLarge { limit: 65536 },
+                413,
+                r#"{"error":"Request body too large: the limit is 65536 bytes"}"#,
+            ),
+            (
+                UploadTooLarge {
+                    content_type: s("video/mp4"),
+                    limit: 104857600,
+                },
+                413,
+                r#"{"error":"File too large: video/mp4 uploads are limited to 104857600 bytes"}"#,
+            ),
+            (
+                RangeNotSatisfiable { len: 10 },
+                416,
+                r#"{"error":"Range not satisfiable"}"#,
+            ),
+            (
+                TooManyJobs {
+                    email: s("a@b.c"),
+                    unfinished: 2,
+                    max_jobs: 2,
+                    retry_after_s: 10,
+                },
+                429,
+                r#"{"error":"Too many jobs for account a@b.c: 2 unfinished, maxJobs 2","code":429}"#,
+            ),
+            (
+                TooManyRequests { retry_after_s: 1 },
+                429,
+                r#"{"error":"Too many requests","code":429}"#,
+            ),
             (Internal, 500, r#"{"error":"Internal server error"}"#),
-            (MotionCreateUnsupported, 501, r#"{"error":"POST /videos/motion-create is not supported by this server"}"#),
-            (Unavailable, 503, r#"{"error":"Service unavailable, retry later"}"#),
-            (NotReady { component: s("database") }, 503, r#"{"error":"Not ready: database"}"#),
+            (
+                MotionCreateUnsupported,
+                501,
+                r#"{"error":"POST /videos/motion-create is not supported by this server"}"#,
+            ),
+            (
+                Unavailable,
+                503,
+                r#"{"error":"Service unavailable, retry later"}"#,
+            ),
+            (
+                NotReady {
+                    component: s("database"),
+                },
+                503,
+                r#"{"error":"Not ready: database"}"#,
+            ),
         ];
         // §13 has 57 body rows (createdBefore/createdAfter share one); every row is here.
         assert_eq!(rows.len(), 57);
@@ -474,15 +707,32 @@ mod tests {
 
     #[test]
     fn headers_follow_the_contract() {
-        assert_eq!(Unauthorized.headers(), vec![("www-authenticate", s("Bearer"))]);
+        assert_eq!(
+            Unauthorized.headers(),
+            vec![("www-authenticate", s("Bearer"))]
+        );
         assert_eq!(Unavailable.headers(), vec![("retry-after", s("5"))]);
-        assert_eq!(TooManyRequests { retry_after_s: 0 }.headers(), vec![("retry-after", s("1"))]);
-        let jobs = TooManyJobs { email: s("a@b.c"), unfinished: 1, max_jobs: 1, retry_after_s: 10 };
+        assert_eq!(
+            TooManyRequests { retry_after_s: 0 }.headers(),
+            vec![("retry-after", s("1"))]
+        );
+        let jobs = TooManyJobs {
+            email: s("a@b.c"),
+            unfinished: 1,
+            max_jobs: 1,
+            retry_after_s: 10,
+        };
         assert_eq!(jobs.headers(), vec![("retry-after", s("10"))]);
-        assert_eq!(BodyTooLarge { limit: 1 }.headers(), vec![("connection", s("close"))]);
+        assert_eq!(
+            BodyTooLarge { limit: 1 }.headers(),
+            vec![("connection", s("close"))]
+        );
         assert_eq!(BodyTimeout.headers(), vec![("connection", s("close"))]);
         assert_eq!(
-            MethodNotAllowed { allow: s("GET,HEAD") }.headers(),
+            MethodNotAllowed {
+                allow: s("GET,HEAD")
+            }
+            .headers(),
             vec![("allow", s("GET,HEAD"))]
         );
         assert_eq!(

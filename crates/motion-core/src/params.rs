@@ -70,13 +70,18 @@ impl Params {
         V: Into<String>,
     {
         Self {
-            entries: pairs.into_iter().map(|(k, v)| (k.into(), RawValue::Text(v.into()))).collect(),
+            entries: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), RawValue::Text(v.into())))
+                .collect(),
         }
     }
 
     /// Parses `application/x-www-form-urlencoded` text (`+` is a space).
     pub fn from_urlencoded(input: &[u8]) -> Self {
-        Self::from_text_pairs(url::form_urlencoded::parse(input).map(|(k, v)| (k.into_owned(), v.into_owned())))
+        Self::from_text_pairs(
+            url::form_urlencoded::parse(input).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        )
     }
 
     /// Parses a JSON body that must be one object. Keys given twice are kept twice
@@ -95,7 +100,8 @@ impl Params {
 
     /// Adds one occurrence (used by the multipart reader).
     pub fn push_text(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.entries.push((name.into(), RawValue::Text(value.into())));
+        self.entries
+            .push((name.into(), RawValue::Text(value.into())));
     }
 
     /// True when no parameter was given.
@@ -123,7 +129,11 @@ impl Params {
     /// Duplicates must have been rejected before with [`Params::check_duplicates`];
     /// if not, the first occurrence wins.
     pub fn raw(&self, name: &str) -> Option<&RawValue> {
-        self.entries.iter().find(|(k, _)| k == name).map(|(_, v)| v).filter(|v| !is_absent(v))
+        self.entries
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .filter(|v| !is_absent(v))
     }
 
     /// A string parameter. Non-string JSON gets `Parameter <name> must be a string`.
@@ -132,7 +142,9 @@ impl Params {
             None => Ok(None),
             Some(RawValue::Text(t)) => Ok(Some(t.clone())),
             Some(RawValue::Json(Value::String(s))) => Ok(Some(s.clone())),
-            Some(RawValue::Json(_)) => Err(ErrorCode::ParamNotString { name: name.to_owned() }),
+            Some(RawValue::Json(_)) => Err(ErrorCode::ParamNotString {
+                name: name.to_owned(),
+            }),
         }
     }
 
@@ -164,12 +176,18 @@ impl Params {
 
 /// `Parameter <name> is required` when the value is absent.
 pub fn required<T>(value: Option<T>, name: &str) -> Result<T, ErrorCode> {
-    value.ok_or_else(|| ErrorCode::ParamRequired { name: name.to_owned() })
+    value.ok_or_else(|| ErrorCode::ParamRequired {
+        name: name.to_owned(),
+    })
 }
 
 /// An integer within `lo..=hi`, else `on_error` (the parameter's range row).
 pub fn in_range(value: i64, lo: i64, hi: i64, on_error: ErrorCode) -> Result<i64, ErrorCode> {
-    if (lo..=hi).contains(&value) { Ok(value) } else { Err(on_error) }
+    if (lo..=hi).contains(&value) {
+        Ok(value)
+    } else {
+        Err(on_error)
+    }
 }
 
 fn is_absent(v: &RawValue) -> bool {
@@ -286,13 +304,17 @@ mod tests {
         let p = json(r#"{"x":1,"x":2,"email":"a","email":"b"}"#);
         assert_eq!(
             p.check_duplicates(&["email"]),
-            Err(ErrorCode::ParamDuplicate { name: "email".into() })
+            Err(ErrorCode::ParamDuplicate {
+                name: "email".into()
+            })
         );
         assert_eq!(p.check_duplicates(&["maxJobs"]), Ok(()));
         let q = Params::from_urlencoded(b"pageSize=1&pageNum=2&pageSize=3");
         assert_eq!(
             q.check_duplicates(&["pageNum", "pageSize"]),
-            Err(ErrorCode::ParamDuplicate { name: "pageSize".into() })
+            Err(ErrorCode::ParamDuplicate {
+                name: "pageSize".into()
+            })
         );
     }
 
@@ -304,7 +326,10 @@ mod tests {
         assert_eq!(p.string("c"), Ok(None));
         assert_eq!(p.string("zz"), Ok(None));
         for name in ["d", "e", "f", "g"] {
-            assert_eq!(p.string(name), Err(ErrorCode::ParamNotString { name: name.into() }));
+            assert_eq!(
+                p.string(name),
+                Err(ErrorCode::ParamNotString { name: name.into() })
+            );
         }
         let q = Params::from_urlencoded(b"email=a%2Bb%40x.io&s=a+b");
         assert_eq!(q.string("email"), Ok(Some("a+b@x.io".into())));
@@ -314,7 +339,9 @@ mod tests {
     #[test]
     fn integers_follow_the_contract() {
         let e = ErrorCode::MaxJobsInvalid;
-        let p = json(r#"{"a":5,"b":"5","c":5.0,"d":5e0,"e":"+5","f":" 5","g":-3,"h":"-3","i":true,"j":"","k":null,"l":"1e3","m":99999999999999999999}"#);
+        let p = json(
+            r#"{"a":5,"b":"5","c":5.0,"d":5e0,"e":"+5","f":" 5","g":-3,"h":"-3","i":true,"j":"","k":null,"l":"1e3","m":99999999999999999999}"#,
+        );
         assert_eq!(p.integer("a", e.clone()), Ok(Some(5)));
         assert_eq!(p.integer("b", e.clone()), Ok(Some(5)));
         assert_eq!(p.integer("g", e.clone()), Ok(Some(-3)));
@@ -346,12 +373,21 @@ mod tests {
         let p = json(r#"{"a":true,"b":"0","c":1}"#);
         assert_eq!(p.boolean("a", e.clone()), Ok(Some(true)));
         assert_eq!(p.boolean("b", e.clone()), Ok(Some(false)));
-        assert_eq!(p.boolean("c", e.clone()), Err(e.clone()), "a JSON number is not a boolean");
+        assert_eq!(
+            p.boolean("c", e.clone()),
+            Err(e.clone()),
+            "a JSON number is not a boolean"
+        );
     }
 
     #[test]
     fn required_names_the_parameter() {
-        assert_eq!(required::<i64>(None, "maxJobs"), Err(ErrorCode::ParamRequired { name: "maxJobs".into() }));
+        assert_eq!(
+            required::<i64>(None, "maxJobs"),
+            Err(ErrorCode::ParamRequired {
+                name: "maxJobs".into()
+            })
+        );
         assert_eq!(required(Some(1), "maxJobs"), Ok(1));
     }
 }

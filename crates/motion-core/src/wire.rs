@@ -83,7 +83,12 @@ pub struct ImageUploaded {
 
 impl ImageUploaded {
     pub fn new(url: String, file_name: String) -> Self {
-        Self { status: 3, url, message: String::new(), file_name }
+        Self {
+            status: 3,
+            url,
+            message: String::new(),
+            file_name,
+        }
     }
 }
 
@@ -101,7 +106,13 @@ pub struct VideoUploaded {
 
 impl VideoUploaded {
     pub fn new(resource_url: String, cover_url: String, file_name: String) -> Self {
-        Self { status: 1, resource_url, cover_url, file_name, message: String::new() }
+        Self {
+            status: 1,
+            resource_url,
+            cover_url,
+            file_name,
+            message: String::new(),
+        }
     }
 }
 
@@ -129,7 +140,13 @@ pub struct Resource {
 
 impl Resource {
     pub fn new(resource: String, width: u32, height: u32, duration_ms: u64) -> Self {
-        Self { resource, height, width, duration: duration_ms, resource_key: String::new() }
+        Self {
+            resource,
+            height,
+            width,
+            duration: duration_ms,
+            resource_key: String::new(),
+        }
     }
 
     /// The docs' placeholder cover of an image asset (§4.2).
@@ -304,7 +321,10 @@ pub struct TaskInfo {
 impl TaskInfo {
     /// The seed's constant taskInfo around the source video and cover URLs.
     pub fn motion(video_url: String, cover_url: String) -> Self {
-        let arg = |name: &str, value: &str| TaskArgument { name: name.into(), value: value.into() };
+        let arg = |name: &str, value: &str| TaskArgument {
+            name: name.into(),
+            value: value.into(),
+        };
         Self {
             kind: TASK_TYPE.into(),
             inputs: vec![TaskInput {
@@ -421,7 +441,11 @@ impl Work {
             create_time,
             task_info,
             self_attitude: "unknown".into(),
-            self_comment: SelfComment { rate: 0, tags: Vec::new(), content: String::new() },
+            self_comment: SelfComment {
+                rate: 0,
+                tags: Vec::new(),
+                content: String::new(),
+            },
             ext_data,
         }
     }
@@ -609,7 +633,10 @@ pub struct TaskCanceled {
 
 impl TaskCanceled {
     pub fn new(id: i64) -> Self {
-        Self { id, message: "Task was successfully canceled.".into() }
+        Self {
+            id,
+            message: "Task was successfully canceled.".into(),
+        }
     }
 }
 
@@ -641,8 +668,15 @@ mod tests {
             task_id: 123456789,
             user_id: 12345,
             status,
-            message: if status == WireStatus::Succeed { "success".into() } else { String::new() },
-            task_info: TaskInfo::motion("http://h/files/a/v.mp4".into(), "http://h/files/b/cover.jpg".into()),
+            message: if status == WireStatus::Succeed {
+                "success".into()
+            } else {
+                String::new()
+            },
+            task_info: TaskInfo::motion(
+                "http://h/files/a/v.mp4".into(),
+                "http://h/files/b/cover.jpg".into(),
+            ),
             create_time: 1763800000000,
             update_time: 1763800042000,
             work,
@@ -679,20 +713,47 @@ mod tests {
             Resource::new("cv".into(), 720, 1280, 0),
             1763800042000,
             info,
-            ExtData { output_binary: "b".into(), bvh_binary: "h".into() },
+            ExtData {
+                output_binary: "b".into(),
+                bvh_binary: "h".into(),
+            },
         );
         let value = serde_json::to_value(&work).unwrap();
-        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             keys,
             [
-                "workId", "workItemId", "taskId", "userId", "type", "status", "status_name",
-                "status_final", "contentType", "resource", "cover", "starNum", "cloneCount",
-                "reportNum", "createTime", "taskInfo", "selfAttitude", "selfComment", "extData"
+                "workId",
+                "workItemId",
+                "taskId",
+                "userId",
+                "type",
+                "status",
+                "status_name",
+                "status_final",
+                "contentType",
+                "resource",
+                "cover",
+                "starNum",
+                "cloneCount",
+                "reportNum",
+                "createTime",
+                "taskInfo",
+                "selfAttitude",
+                "selfComment",
+                "extData"
             ]
         );
         let text = serde_json::to_string(&work.resource).unwrap();
-        assert_eq!(text, r#"{"resource":"m","height":1280,"width":720,"duration":5733,"resourceKey":""}"#);
+        assert_eq!(
+            text,
+            r#"{"resource":"m","height":1280,"width":720,"duration":5733,"resourceKey":""}"#
+        );
         let text = serde_json::to_string(&work.self_comment).unwrap();
         assert_eq!(text, r#"{"rate":0,"tags":[],"content":""}"#);
         let env = sample_envelope(WireStatus::Succeed, Some(work));
@@ -707,9 +768,19 @@ mod tests {
             reply_ref: Some("clip-1".into()),
         };
         let json = serde_json::to_string(&body).unwrap();
-        assert!(json.ends_with(r#""editProject":null,"replyRef":"clip-1"}"#), "{json}");
-        let body = CallbackBody { reply_ref: None, ..body };
-        assert!(serde_json::to_string(&body).unwrap().ends_with(r#""editProject":null}"#));
+        assert!(
+            json.ends_with(r#""editProject":null,"replyRef":"clip-1"}"#),
+            "{json}"
+        );
+        let body = CallbackBody {
+            reply_ref: None,
+            ..body
+        };
+        assert!(
+            serde_json::to_string(&body)
+                .unwrap()
+                .ends_with(r#""editProject":null}"#)
+        );
     }
 
     #[test]
@@ -749,7 +820,11 @@ mod tests {
             r#"{"id":1,"email":"a@x.io","started":"2026-11-22T09:30:00.000Z","elapsed":"125:07","replyRef":"r"}"#
         );
         assert_eq!(
-            serde_json::to_string(&TaskDeleted { deleted: 1, work_ids: vec![9] }).unwrap(),
+            serde_json::to_string(&TaskDeleted {
+                deleted: 1,
+                work_ids: vec![9]
+            })
+            .unwrap(),
             r#"{"deleted":1,"workIds":[9]}"#
         );
         assert_eq!(
@@ -761,9 +836,16 @@ mod tests {
             work_id: -1,
             official: true,
             tag: "basic".into(),
-            resource: ResourceUrl { resource: "r".into() },
-            cover: ResourceUrl { resource: "c".into() },
-            ext_data: ExtData { output_binary: "o".into(), bvh_binary: "b".into() },
+            resource: ResourceUrl {
+                resource: "r".into(),
+            },
+            cover: ResourceUrl {
+                resource: "c".into(),
+            },
+            ext_data: ExtData {
+                output_binary: "o".into(),
+                bvh_binary: "b".into(),
+            },
         };
         assert_eq!(
             serde_json::to_string(&m).unwrap(),

@@ -15,11 +15,11 @@ use crate::blob_keys;
 use crate::clock::Clock;
 use crate::domain::{Account, Asset, AssetKind, AssetQuery, FileRole, NewAsset, NewFile};
 use crate::error::{ErrorCode, ServiceError};
-use crate::reason::duration_ms_tenths;
 use crate::ids::{hex_lower, new_asset_id, new_fid, new_file_stem};
 use crate::ports::{
     AssetStore, BlobStore, DeclaredType, FileStore, InspectError, MediaInfo, MediaInspector,
 };
+use crate::reason::duration_ms_tenths;
 use crate::services::janitor;
 
 /// Upload limits (`limits.image_bytes`, `limits.video_bytes`).
