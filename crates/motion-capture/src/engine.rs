@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::export::{self, Exported, landmarks::LandmarksMeta};
 use crate::media::{self, DecodeOptions, FrameSource, Limits, MediaError, MediaInfo};
-use crate::models::{LandmarkModel, ModelError, PoseModels};
+use crate::models::{LandmarkModel, LoadOptions, ModelError, PoseModels};
 use crate::pose::tracker::{PoseError, Tracker, TrackerOptions};
 use crate::render;
 use crate::solve::{self, Quality, Solution, SolveError, SolveInput, SolveParams};
@@ -40,6 +40,9 @@ pub struct ExtractOptions {
     pub preview: bool,
     /// Decoded frames buffered between ffmpeg and the inference thread.
     pub channel_frames: usize,
+    /// Model session threads: one for the service's worker (one job per core); the CLI, which
+    /// runs alone, may give the landmark model more.
+    pub load: LoadOptions,
 }
 
 impl ExtractOptions {
@@ -50,6 +53,7 @@ impl ExtractOptions {
             limits: Limits::default(),
             preview: true,
             channel_frames: 4,
+            load: LoadOptions::default(),
         }
     }
 }
@@ -355,9 +359,18 @@ impl Inference {
         };
         let models_dir = opts.models_dir.clone();
         let model = opts.model;
+        let load = opts.load;
         let thread_cancel = cancel.clone();
         let handle = tokio::task::spawn_blocking(move || {
-            inference_loop(&models_dir, model, rx, done_tx, preview_tx, &thread_cancel)
+            inference_loop(
+                &models_dir,
+                model,
+                load,
+                rx,
+                done_tx,
+                preview_tx,
+                &thread_cancel,
+            )
         });
         Inference {
             tx,
@@ -436,12 +449,13 @@ async fn track(
 fn inference_loop(
     models_dir: &Path,
     model: LandmarkModel,
+    load: LoadOptions,
     mut rx: mpsc::Receiver<RgbFrame>,
     done: mpsc::UnboundedSender<u64>,
     mut preview: Option<mpsc::Sender<Drawn>>,
     cancel: &CancellationToken,
 ) -> Result<Tracked, ExtractError> {
-    let mut models = PoseModels::load(models_dir, model)?;
+    let mut models = PoseModels::load_with(models_dir, model, load)?;
     let mut tracker = Tracker::new(
         &mut models,
         TrackerOptions {

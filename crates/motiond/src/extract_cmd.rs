@@ -32,6 +32,8 @@ pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
     let mut opts = ExtractOptions::new(config.models_dir());
     opts.model = args.model;
     opts.preview = !args.no_preview;
+    // Alone on the machine, the landmark model may use two cores (the worker keeps one per job).
+    opts.load.landmark_threads = 2;
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
     tokio::spawn(async move {
