@@ -91,13 +91,16 @@ def main():
              f"{os.cpu_count()} cores ({cpu_name()}), motiond built `{args.profile}`. Each cell is the best of "
              f"{args.repeat} interleaved runs: the machine was shared with other builds and tests while this ran "
              f"(load average {os.getloadavg()[0]:.1f} at the end), so the absolute numbers are noisy.", "",
-             "- **motiond**: the whole `motiond extract` process (probe, decode, detector + landmark model on one "
-             "thread, whole-clip solve, all files). *all outputs* includes `preview.mp4` (second decode, skeleton "
-             "drawing, H.264 encode) and `cover.jpg`; *no preview* is `--no-preview`.",
+             "- **motiond**: the whole `motiond extract` process (probe, ONE decode pass, detector + landmark model "
+             "on the inference thread (the landmark session with 2 intra-op threads in `motiond extract`), "
+             "whole-clip solve, all files). *all outputs* includes `preview.mp4` (each frame's tracked 2D "
+             "landmarks drawn and fed to libx264 `veryfast` beside inference, from the same decode pass) and "
+             "`cover.jpg`; *no preview* is `--no-preview`.",
              "- **MediaPipe**: Python `mediapipe==0.10.21`, legacy `solutions.pose` (model_complexity 1, smoothing "
              "on), frames decoded by ffmpeg from the same file (`mediapipe_peer.py`).",
-             f"- **floor**: landmark model alone, {ms:.2f} ms per frame (ONNX Runtime 1.31.1, 1 thread, "
-             "`landmark_floor.py`) × frames: no pipeline can be faster with this model on one inference thread.",
+             f"- **floor**: landmark model alone, {ms:.2f} ms per frame (ONNX Runtime 1.31.1, 1 intra-op thread, "
+             "`landmark_floor.py`) × frames: the cost of the model on one core. `motiond extract` gives the "
+             "landmark session 2 threads, so on an idle machine it can go below this floor.",
              "",
              "| clip | frames | motiond fps (all outputs) | motiond fps (no preview) | MediaPipe fps | ratio (all / no preview) | floor fps | all outputs vs floor | peak RSS |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -120,14 +123,12 @@ def main():
               "without the preview (goal ≤ 1.25×). Peak RSS on the 10 s 1080p clip: "
               f"{max(r[1]['rss_mib'] for r in rows if '1080p' in r[0]) if any('1080p' in r[0] for r in rows) else float('nan'):.0f} MiB "
               "(goal < 300 MB).", "",
-              "**Reading.** The engine runs the detector and landmark model on one inference thread by design (one "
-              "ONNX Runtime intra-op thread per job, so a 2-core worker runs two jobs side by side); decoding and "
-              "encoding happen in ffmpeg processes beside it. MediaPipe's TFLite/XNNPACK runs its graph with its "
-              "own threads, so on 2 cores the single-threaded landmark model alone (the floor) is only slightly "
-              "faster than MediaPipe end to end, and the 1.5× goal is out of reach without a second inference "
-              "thread per job. Without the preview the engine stays near the floor on the longer clips; the "
-              "preview adds a second decode, the skeleton drawing and an H.264 encode (and three ffmpeg "
-              "start-ups, which dominate on the short clips).", END]
+              "**Reading.** One decode pass feeds the inference thread; each tracked frame then goes (bounded "
+              "channel) to the preview writer, which draws its landmarks and pipes it to the H.264 encoder "
+              "(an ffmpeg process, the other core) while inference works on the next frame. The preview's cost "
+              "is therefore the drawing, the pipe and the encoder's CPU competing with inference for the same "
+              "2 cores, plus the encoder's flush and the cover at the end. The service's worker keeps one "
+              "landmark thread per job (two jobs side by side on 2 cores).", END]
     section = "\n".join(lines) + "\n"
     text = open(args.out).read() if os.path.exists(args.out) else "# Benchmarks\n\n"
     if START in text and END in text:
