@@ -83,7 +83,9 @@ import json, sys
 d = json.load(sys.stdin)
 codes = d.get("statusCodeDistribution", {})
 bad = sum(v for k, v in codes.items() if k != "200")
-print(f"{d[\"summary\"][\"requestsPerSec\"]:.1f} {d[\"latencyPercentiles\"][\"p99\"] * 1000:.3f} {bad}")'
+rps = d["summary"]["requestsPerSec"]
+p99 = d["latencyPercentiles"]["p99"] * 1000
+print("%.1f %.3f %d" % (rps, p99, bad))'
   fi
 }
 read -r h_rps h_p99 h_err <<<"$(load "$base/healthz")"
@@ -93,7 +95,7 @@ read -r t_rps t_p99 t_err <<<"$(load "$base/v1/kling/tasks/$task_id" "$auth")"
 # 3. Upload: a 50 MB, 9 s H.264 clip (noise at a constant bitrate, so the size is what we ask).
 video=$tmp/upload.mp4
 ffmpeg -v error -f lavfi -i "nullsrc=s=1280x720:r=25,geq=random(1)*255:128:128" -t 9 \
-  -c:v libx264 -preset ultrafast -b:v 44M -minrate 44M -maxrate 44M -bufsize 8M \
+  -c:v libx264 -preset ultrafast -b:v 45M -minrate 45M -maxrate 45M -bufsize 8M \
   -x264-params nal-hrd=cbr -pix_fmt yuv420p -movflags +faststart "$video"
 size=$(stat -c %s "$video")
 rss() { sed -n "s/^$1:\s*\([0-9]*\) kB/\1/p" "/proc/$pid/status"; }
