@@ -31,7 +31,7 @@ as_root() {
 
 install_system_packages() {
   local wanted=(ffmpeg unzip ca-certificates)
-  [ "$with_tests" -eq 1 ] && wanted+=(chromium sqlite3 wrk)
+  [ "$with_tests" -eq 1 ] && wanted+=(chromium sqlite3 curl)
   local missing=()
   for pkg in "${wanted[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
