@@ -7,9 +7,10 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::StreamExt;
-use motion_core::domain::{AssetKind, AssetQuery};
+use motion_core::domain::{AssetKind, AssetQuery, User};
 use motion_core::error::{ErrorCode, ServiceError};
 use motion_core::params::{Params, in_range};
 use motion_core::services::assets::upload_type;
@@ -69,6 +70,22 @@ pub async fn upload_asset(
     State(api): State<Api>,
     AuthUser(user): AuthUser,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match store_upload(api, user, query, headers, body).await {
+        Ok(uploaded) => uploaded.into_response(),
+        // A rejected upload may leave most of its raw body unread (account selection and the
+        // type checks answer before reading it): close the connection, so that a client still
+        // sending does not see its next request on this connection fail with a broken pipe.
+        Err(e) => ([(header::CONNECTION, "close")], e).into_response(),
+    }
+}
+
+async fn store_upload(
+    api: Api,
+    user: User,
+    query: Option<String>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<wire::Uploaded>> {
