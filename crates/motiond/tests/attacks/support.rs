@@ -181,7 +181,10 @@ pub fn tiny_clip(dir: &Path) -> PathBuf {
 
 /// Runs `sqlite3 -readonly DB SQL` and returns its output lines.
 pub fn sql(data: &Path, query: &str) -> Vec<String> {
+    // A busy timeout: a concurrent checkpoint of the server can briefly lock the file,
+    // and sqlite3's default (0) would fail the read at once.
     let out = Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
         .arg("-readonly")
         .arg(data.join("motiond.db"))
         .arg(query)
