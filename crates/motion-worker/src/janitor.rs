@@ -1,12 +1,18 @@
 //! The janitor: periodic housekeeping that makes crashes leave nothing behind.
 //!
-//! One pass does four things, each independent of the others' failures:
+//! One pass does five things, each independent of the others' failures:
 //! 1. **reap**: expired leases go back to the queue (or fail after too many attempts), and
 //!    attempts past the task timeout fail (core's `JobService::reap`);
-//! 2. **trash**: blobs whose rows were deleted are removed (`services::janitor::purge_trash`);
-//! 3. **temp sweep**: entries under `<data>/tmp/*/` older than `temp_max_age` (ingest files
+//! 2. **retention** (`retention.days` > 0): final tasks older than that are deleted like a
+//!    `DELETE /tasks/{id}` (task, motion, result files; the assets stay), in bounded batches;
+//! 3. **trash**: blobs whose rows were deleted are removed (`services::janitor::purge_trash`),
+//!    so the result blobs of tasks that step 2 deleted go in the same pass;
+//! 4. **temp sweep**: entries under `<data>/tmp/*/` older than `temp_max_age` (ingest files
 //!    of dropped uploads, job directories of crashed jobs, inspection scratch dirs);
-//! 4. **gauges**: queue depth and pending callbacks.
+//! 5. **gauges**: queue depth and pending callbacks.
+//!
+//! Several worker processes may run a janitor each on one database: every step is a short
+//! transaction (or an idempotent blob delete), so they never do the same work twice.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,13 +34,23 @@ pub struct JanitorSettings {
     /// exceed the task timeout plus a lease: a publish in progress stores its blobs before
     /// the row that references them commits.
     pub orphan_min_age: Duration,
+    /// `retention.days`: final tasks older than this many days are deleted; 0 keeps them.
+    pub retention_days: u32,
 }
+
+/// Tasks deleted per retention transaction: short enough that API writes barely wait.
+pub const RETENTION_BATCH: u32 = 100;
+/// Batches per pass, so that a first pass over a large backlog does not hold the janitor
+/// (and the other steps) for long; the rest goes on the next passes.
+pub const RETENTION_MAX_BATCHES: usize = 50;
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JanitorReport {
     pub requeued: usize,
     pub failed: usize,
+    /// Final tasks deleted by retention.
+    pub expired: usize,
     pub purged_blobs: usize,
     pub swept_orphans: usize,
     pub swept_temp: usize,
@@ -114,6 +130,7 @@ impl Janitor {
             }
             Err(e) => tracing::warn!(error = %e, "reaper pass failed"),
         }
+        report.expired = self.expire_old_tasks().await;
         loop {
             match purge_trash(self.files.as_ref(), self.blobs.as_ref()).await {
                 Ok(0) => break,
@@ -136,6 +153,34 @@ impl Janitor {
             metrics::gauge!("motiond_tasks_processing").set(stats.processing as f64);
         }
         report
+    }
+
+    /// Retention: deletes final tasks older than `retention.days`, batch by batch, until
+    /// none is left or the per-pass cap is reached. Returns how many were deleted.
+    async fn expire_old_tasks(&self) -> usize {
+        let days = self.settings.retention_days;
+        if days == 0 {
+            return 0;
+        }
+        let mut expired = 0;
+        for _ in 0..RETENTION_MAX_BATCHES {
+            match self.jobs.purge_older_than(days, RETENTION_BATCH).await {
+                Ok(ids) => {
+                    expired += ids.len();
+                    if ids.len() < RETENTION_BATCH as usize {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention pass failed");
+                    break;
+                }
+            }
+        }
+        if expired > 0 {
+            tracing::info!(count = expired, days, "deleted final tasks past retention");
+        }
+        expired
     }
 
     /// Removes blobs of attempts that crashed between storing their results (or an upload

@@ -1,6 +1,7 @@
 //! The composition root: [`build_app`] turns a [`Config`] into every `Arc<dyn …>` of the
 //! service and the HTTP router. `motiond serve` and the in-process tests use the very same
-//! function, so what the tests see is what ships.
+//! function, so what the tests see is what ships. `motiond api` and `motiond worker` build
+//! the same app for their [`Role`] and run only their part of it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,9 +38,31 @@ use crate::config::Config;
 /// The version reported by `/healthz` and in the callback User-Agent.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Which parts of the service a process runs on the shared database and blob store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `motiond serve`: API, workers, deliverer and janitor in one process, which assumes it
+    /// is the only one on its database: at start it takes back at once the tasks that an
+    /// earlier start left running.
+    All,
+    /// `motiond api`: the HTTP API only (uploads are inspected here; no extraction).
+    Api,
+    /// `motiond worker`: workers, deliverer and janitor, no public listener. Several may
+    /// share a database; a dead one's tasks come back when their leases expire.
+    Worker,
+}
+
+impl Role {
+    /// Whether the pose models must be present for `/readyz` (the API alone never runs them).
+    fn needs_models(self) -> bool {
+        self != Role::Api
+    }
+}
+
 /// Everything `serve` runs, built once.
 pub struct App {
     pub config: Config,
+    pub role: Role,
     /// `server.public_url`, or `http://<listen>` (contract §2.9).
     pub public_url: String,
     /// The whole HTTP surface: API, files, operations endpoints, the studio as fallback.
@@ -96,6 +119,10 @@ impl Paths {
 }
 
 /// Opens (and migrates) the database named by `database.url`.
+///
+/// Every process that opens the database migrates it (`serve`, `api`, `worker` and the admin
+/// commands), under an exclusive lock on a file beside the database: several processes may
+/// start together, and the later ones find the schema current.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     let url = config.database_url();
     if !url.starts_with("sqlite:") {
@@ -112,8 +139,39 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     let store = SqliteStore::open_url(&url, &opts)
         .await
         .context("open the database")?;
+    let lock = migration_lock(&url).await?;
     store.migrate().await.context("run database migrations")?;
+    drop(lock);
     Ok(Arc::new(store))
+}
+
+/// Takes the exclusive migration lock of a SQLite database: `<database file>.migrate.lock`.
+/// sqlx's migration lock is a no-op on SQLite, and two processes applying one migration at
+/// once would make the later fail ("table already exists").
+async fn migration_lock(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(None);
+    }
+    let lock_path = PathBuf::from(format!("{path}.migrate.lock"));
+    let file = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("open {}", lock_path.display()))?;
+        // Blocks until a migrating process is done; released when the file is closed.
+        file.lock()
+            .with_context(|| format!("lock {}", lock_path.display()))?;
+        Ok(file)
+    })
+    .await
+    .context("migration lock task")??;
+    Ok(Some(file))
 }
 
 /// Opens the blob store named by `storage.url`.
@@ -154,6 +212,12 @@ pub fn webhook_secrets(
 /// Builds the whole application: stores (migrated), services, workers, router.
 /// Background loops are not started; see [`App::start_background`] and [`App::run_until_idle`].
 pub async fn build_app(config: Config) -> anyhow::Result<App> {
+    build_app_for(config, Role::All).await
+}
+
+/// [`build_app`] for one [`Role`]: the same composition; the role decides what
+/// [`App::start_background`] starts and what `/readyz` requires.
+pub async fn build_app_for(config: Config, role: Role) -> anyhow::Result<App> {
     let paths = Paths::of(&config);
     paths.create()?;
     let listen: std::net::SocketAddr = config.server.listen.parse().context("server.listen")?;
@@ -223,6 +287,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
             tmp_dir: paths.tmp.clone(),
             orphan_min_age: Duration::from_secs(config.worker.task_timeout_s)
                 + 2 * Duration::from_millis(config.worker.lease_ms),
+            retention_days: config.retention.days,
         },
     ));
 
@@ -230,7 +295,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         store: store.clone(),
         blobs: blobs.clone(),
         ffmpeg_ok: ffmpeg_runnable().await,
-        extractor: extractor.clone(),
+        extractor: role.needs_models().then(|| extractor.clone()),
         shutting_down: AtomicBool::new(false),
     });
     let state = motion_api::AppState {
@@ -292,6 +357,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
 
     Ok(App {
         config,
+        role,
         public_url,
         router,
         store,
@@ -365,16 +431,23 @@ fn api_settings(config: &Config, public_url: &str) -> motion_api::ApiSettings {
 
 impl App {
     /// Start-up recovery, then the claim loop, the deliverer and the janitor on `tracker`.
+    /// The API role starts nothing; the worker role skips the start-up recovery, because
+    /// the running tasks of other boots may belong to live workers (their leases tell).
     pub async fn start_background(
         &self,
         shutdown: &CancellationToken,
         tracker: &TaskTracker,
     ) -> anyhow::Result<()> {
+        if self.role == Role::Api {
+            return Ok(());
+        }
         if self.config.worker.enabled {
-            self.worker
-                .recover_orphans()
-                .await
-                .context("re-queue tasks of an earlier start")?;
+            if self.role == Role::All {
+                self.worker
+                    .recover_orphans()
+                    .await
+                    .context("re-queue tasks of an earlier start")?;
+            }
             let (w, sd, t) = (self.worker.clone(), shutdown.clone(), tracker.clone());
             tracker.spawn(async move { w.run(sd, t).await });
         }
@@ -425,7 +498,8 @@ struct AppReadiness {
     store: Arc<SqliteStore>,
     blobs: Arc<dyn BlobStore>,
     ffmpeg_ok: bool,
-    extractor: Arc<EngineExtractor>,
+    /// `None` in the API role, which never loads the models.
+    extractor: Option<Arc<EngineExtractor>>,
     shutting_down: AtomicBool,
 }
 
@@ -441,7 +515,7 @@ impl motion_api::Readiness for AppReadiness {
         if !self.ffmpeg_ok {
             return Err("ffmpeg".into());
         }
-        if !self.extractor.models_present() {
+        if self.extractor.as_ref().is_some_and(|e| !e.models_present()) {
             return Err("models".into());
         }
         if self.shutting_down.load(Ordering::SeqCst) {

@@ -32,6 +32,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the API server, the workers and the callback deliverer (the default deployment).
     Serve(crate::serve::ServeArgs),
+    /// Scale-out half: the HTTP API only (no extraction); tasks go to `motiond worker`s.
+    Api(crate::serve::ServeArgs),
+    /// Scale-out half: workers, callback deliverer and janitor, without an HTTP listener.
+    Worker(crate::worker_cmd::WorkerArgs),
     /// Create or upgrade the database schema.
     Migrate,
     /// Issue or revoke API tokens.
@@ -54,6 +58,8 @@ impl Cli {
         let sources = self.sources();
         match self.command {
             Command::Serve(args) => crate::serve::run(sources, args).await,
+            Command::Api(args) => crate::api_cmd::run(sources, args).await,
+            Command::Worker(args) => crate::worker_cmd::run(sources, args).await,
             Command::Migrate => crate::admin_cmd::migrate(sources).await,
             Command::Token(args) => crate::admin_cmd::token(sources, args).await,
             Command::WebhookSecret(args) => crate::admin_cmd::webhook_secret(sources, args).await,

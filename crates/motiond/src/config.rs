@@ -75,7 +75,7 @@ pub struct ServerConfig {
     pub trust_forwarded_for: bool,
     /// Upper bound for draining in-flight requests on shutdown.
     pub shutdown_timeout_s: u64,
-    /// Create an admin user and print its token on the first start of `serve`.
+    /// Create an admin user and print its token on the first start of `serve` or `api`.
     pub bootstrap_admin: bool,
 }
 
@@ -185,7 +185,7 @@ impl Default for AdmissionConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerConfig {
-    /// Run extraction workers inside `serve`.
+    /// Run extraction workers inside `serve` and `worker`.
     pub enabled: bool,
     /// Concurrent jobs in this process; 0 = one per CPU core.
     pub concurrency: u32,
@@ -235,7 +235,7 @@ impl WorkerConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhooksConfig {
-    /// Run the outbox deliverer inside `serve`.
+    /// Run the outbox deliverer inside `serve` and `worker`.
     pub enabled: bool,
     /// Total time per attempt: connect, TLS, request and response headers.
     pub timeout_s: u64,
@@ -307,14 +307,15 @@ impl Default for MetricsConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionConfig {
-    /// Final tasks older than this many days are deleted; 0 keeps everything.
+    /// Final tasks (succeed, failed, cancelled) whose final time is older than this many days
+    /// are deleted by the janitor, like `DELETE /tasks/{id}`; 0 keeps everything.
     pub days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CatalogConfig {
-    /// Add the bundled official motions that are missing, at every start of `serve`.
+    /// Add the bundled official motions that are missing, at every start of `serve` or `worker`.
     pub seed: bool,
 }
 
@@ -456,12 +457,6 @@ impl Config {
         }
         if !matches!(self.models.landmark.as_str(), "lite" | "full" | "heavy") {
             return bad("models.landmark must be lite, full or heavy");
-        }
-        if self.retention.days > 0 {
-            // Refused rather than ignored: an operator must not believe old tasks are deleted.
-            return bad(
-                "retention.days > 0 is not supported by this build yet (final tasks are kept)",
-            );
         }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("server.listen must be ADDR:PORT, e.g. 127.0.0.1:8080");
@@ -815,12 +810,18 @@ mod tests {
         };
         assert!(Config::load(&sources).is_err());
         let sources = Sources {
+            env: env(&[("MOTIOND_RETENTION__DAYS", "-1")]),
+            ..Default::default()
+        };
+        assert!(Config::load(&sources).is_err(), "days are unsigned");
+    }
+
+    #[test]
+    fn retention_days_are_accepted() {
+        let sources = Sources {
             env: env(&[("MOTIOND_RETENTION__DAYS", "30")]),
             ..Default::default()
         };
-        assert!(matches!(
-            Config::load(&sources),
-            Err(ConfigError::Invalid(_))
-        ));
+        assert_eq!(Config::load(&sources).unwrap().config.retention.days, 30);
     }
 }

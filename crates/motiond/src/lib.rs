@@ -7,6 +7,7 @@
 //! Subcommand modules are declared here (one `pub mod` line each) and dispatched from `cli.rs`.
 
 pub mod admin_cmd;
+pub mod api_cmd;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod models_cmd;
 pub mod motions_cmd;
 pub mod serve;
 pub mod studio;
+pub mod worker_cmd;
 
 pub use app::{App, build_app};
 pub use config::Config;

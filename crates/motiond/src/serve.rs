@@ -12,6 +12,9 @@
 //! `server.shutdown_timeout_s`); the workers stop claiming and running jobs get
 //! `worker.shutdown_grace_s` before they are cancelled and handed back; the deliverer finishes
 //! its attempt; once the tracker is empty the pool closes and the process exits 0.
+//!
+//! `motiond api` and `motiond worker` (`api_cmd.rs`, `worker_cmd.rs`) are the two halves of
+//! this process for scaling out; they share the helpers below.
 
 use std::future::IntoFuture as _;
 use std::io::Write as _;
@@ -28,7 +31,7 @@ use tokio_util::task::TaskTracker;
 use crate::admin_cmd::create_token;
 use crate::app::{App, build_app};
 use crate::cli::load_config;
-use crate::config::Sources;
+use crate::config::{Config, Sources};
 
 /// The user created on the first start.
 pub const ADMIN_USER: &str = "admin";
@@ -41,38 +44,11 @@ pub struct ServeArgs {
 }
 
 pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
-    let mut flags = Vec::new();
-    if let Some(listen) = args.listen {
-        flags.push(("server.listen".to_owned(), listen.into()));
-    }
-    let mut config = load_config(sources, flags)?;
-    let listener = TcpListener::bind(&config.server.listen)
-        .await
-        .with_context(|| format!("bind {}", config.server.listen))?;
-    let bound = listener.local_addr()?;
-    // The public URL follows the real port when port 0 was asked for.
-    config.server.listen = bound.to_string();
-
+    let (config, listener, bound) = bind_listener(sources, args).await?;
     let app = build_app(config).await?;
-    if app.config.worker.enabled {
-        app.extractor
-            .preload()
-            .await
-            .context("load the pose models")?;
-    }
+    prepare_workers(&app).await?;
     let shutdown = CancellationToken::new();
-    if app.config.catalog.seed {
-        let report = crate::motions_cmd::seed_app_catalog(&app, &shutdown)
-            .await
-            .context("seed the motion catalog")?;
-        if !report.added.is_empty() {
-            tracing::info!(
-                added = report.added.len(),
-                present = report.present,
-                "seeded the official motion catalog"
-            );
-        }
-    }
+    seed_catalog(&app, &shutdown).await?;
     let tracker = TaskTracker::new();
     app.start_background(&shutdown, &tracker).await?;
     let metrics_server = spawn_metrics_listener(&app, &shutdown, &tracker).await?;
@@ -93,15 +69,65 @@ pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Loads the configuration (`--listen` wins) and binds the HTTP listener. The returned
+/// config's `server.listen` is the bound address, so that the public URL follows the real
+/// port when port 0 was asked for.
+pub(crate) async fn bind_listener(
+    sources: Sources,
+    args: ServeArgs,
+) -> anyhow::Result<(Config, TcpListener, SocketAddr)> {
+    let mut flags = Vec::new();
+    if let Some(listen) = args.listen {
+        flags.push(("server.listen".to_owned(), listen.into()));
+    }
+    let mut config = load_config(sources, flags)?;
+    let listener = TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("bind {}", config.server.listen))?;
+    let bound = listener.local_addr()?;
+    config.server.listen = bound.to_string();
+    Ok((config, listener, bound))
+}
+
+/// Loads the pose models once, when this process runs workers: a missing or broken model
+/// stops the start with a clear message instead of failing every task.
+pub(crate) async fn prepare_workers(app: &App) -> anyhow::Result<()> {
+    if app.config.worker.enabled {
+        app.extractor
+            .preload()
+            .await
+            .context("load the pose models")?;
+    }
+    Ok(())
+}
+
+/// `catalog.seed`: adds the bundled official motions that are missing (idempotent).
+pub(crate) async fn seed_catalog(app: &App, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    if !app.config.catalog.seed {
+        return Ok(());
+    }
+    let report = crate::motions_cmd::seed_app_catalog(app, shutdown)
+        .await
+        .context("seed the motion catalog")?;
+    if !report.added.is_empty() {
+        tracing::info!(
+            added = report.added.len(),
+            present = report.present,
+            "seeded the official motion catalog"
+        );
+    }
+    Ok(())
+}
+
 /// One line on stdout, flushed at once (stdout is a pipe under tests).
-fn announce(line: &str) {
+pub(crate) fn announce(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
 }
 
 /// First start: create the admin user and print its token, once.
-async fn bootstrap_admin(app: &App) -> anyhow::Result<()> {
+pub(crate) async fn bootstrap_admin(app: &App) -> anyhow::Result<()> {
     if !app.config.server.bootstrap_admin {
         return Ok(());
     }
@@ -123,7 +149,7 @@ async fn bootstrap_admin(app: &App) -> anyhow::Result<()> {
 }
 
 /// Serves until `shutdown`; then drains for at most `server.shutdown_timeout_s`.
-async fn serve_http(
+pub(crate) async fn serve_http(
     app: &App,
     listener: TcpListener,
     shutdown: &CancellationToken,
@@ -155,7 +181,7 @@ async fn serve_http(
     }
 }
 
-async fn wait_for_signal(shutdown: CancellationToken) {
+pub(crate) async fn wait_for_signal(shutdown: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -181,7 +207,7 @@ async fn wait_for_signal(shutdown: CancellationToken) {
 }
 
 /// `/metrics` on its own listener when `metrics.listen` is set.
-async fn spawn_metrics_listener(
+pub(crate) async fn spawn_metrics_listener(
     app: &App,
     shutdown: &CancellationToken,
     tracker: &TaskTracker,

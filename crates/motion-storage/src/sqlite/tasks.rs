@@ -458,10 +458,15 @@ impl TaskStore for SqliteStore {
     }
 
     async fn delete_final_before(&self, cutoff: Millis, limit: u32) -> StoreResult<Vec<TaskId>> {
+        // One short write transaction per batch: several janitors (one per worker process)
+        // serialise on BEGIN IMMEDIATE, and the later one finds the rows already gone.
         let mut tx = self.write_tx().await?;
+        // update_time of a final task is its final time and never below create_time, so the
+        // create_time bound only narrows the scan to the (state, create_time) index range.
+        // No ORDER BY: which old rows go first does not matter, and LIMIT can stop early.
         let rows = sqlx::query(
-            "SELECT id FROM tasks WHERE state IN ('succeeded', 'failed') AND update_time < ? \
-             ORDER BY update_time LIMIT ?",
+            "SELECT id FROM tasks WHERE state IN ('succeeded', 'failed') AND create_time < ?1 \
+             AND update_time < ?1 LIMIT ?2",
         )
         .bind(cutoff)
         .bind(i64::from(limit))
@@ -471,7 +476,15 @@ impl TaskStore for SqliteStore {
         let ids = ids_of(&rows)?;
         for id in &ids {
             delete_in(&mut tx, *id).await?;
+            // Unlike an API delete, retention also forgets the delivered and abandoned
+            // callback history: nothing of an expired task is kept.
+            sqlx::query("DELETE FROM webhook_events WHERE task_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
         }
+        // No release_pins: only unfinished tasks pin files, and these are final.
         tx.commit().await.map_err(map_err)?;
         Ok(ids)
     }

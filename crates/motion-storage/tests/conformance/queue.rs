@@ -738,3 +738,117 @@ async fn retention_deletes_only_old_final_tasks() {
     assert_eq!(env.trash_keys().await.len(), 4);
     assert_eq!(env.store.pending_count().await.unwrap(), 0);
 }
+
+/// Two stores on one database file stand for the janitors of two worker processes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retention_in_batches_from_two_processes_deletes_each_final_task_once() {
+    let env = env().await;
+    let user = env.user("alice").await;
+    let account = env.account(&user, "a@example.com", 50).await;
+    let asset = env.video_asset(&account).await;
+    let hook = Some("https://hooks.example.com/x");
+    let mut finals = HashSet::new();
+    // Cancelled tasks (status 50 "Task was canceled", with a final event) ...
+    for _ in 0..7 {
+        let t = env.admit(&account, &asset, hook).await.task.id;
+        env.store
+            .cancel(user.id, t, now(), &env.render)
+            .await
+            .unwrap()
+            .expect("cancelled");
+        finals.insert(t);
+    }
+    // ... a succeeded one whose events were delivered (history that retention forgets) ...
+    let done = env.admit(&account, &asset, hook).await.task.id;
+    let lease = env.claim(LONG).await.unwrap();
+    assert_eq!(lease.task_id, done);
+    let published = env
+        .store
+        .finish(
+            &lease,
+            &Outcome::Succeeded(env.work(done)),
+            now(),
+            &env.render,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(published, Finished::Published(_)));
+    for e in env.store.claim_due("d", LONG, 10, now()).await.unwrap() {
+        assert!(env.store.mark_done(&e, true, now()).await.unwrap());
+    }
+    finals.insert(done);
+    // ... and unfinished tasks, queued and running, which retention never touches.
+    let running = env.admit(&account, &asset, None).await.task.id;
+    let queued = env.admit(&account, &asset, None).await.task.id;
+    assert_eq!(env.claim(LONG).await.unwrap().task_id, running);
+
+    let path = env._dir.path().join("motiond.sqlite");
+    let other = Arc::new(
+        motion_storage::SqliteStore::open(&path, &motion_storage::SqliteOptions::default())
+            .await
+            .unwrap(),
+    );
+    let this = Arc::new(
+        motion_storage::SqliteStore::open(&path, &motion_storage::SqliteOptions::default())
+            .await
+            .unwrap(),
+    );
+    let cutoff = now() + 60_000;
+    let mut handles = Vec::new();
+    for store in [this, other] {
+        handles.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.delete_final_before(cutoff, 2).await.unwrap();
+                assert!(batch.len() <= 2, "a batch is bounded by its limit");
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch);
+            }
+        }));
+    }
+    let mut deleted = HashSet::new();
+    for h in handles {
+        for id in h.await.unwrap() {
+            assert!(deleted.insert(id), "task {id} deleted twice");
+        }
+    }
+    assert_eq!(deleted, finals);
+    // Idempotent: a later pass finds nothing.
+    assert!(
+        env.store
+            .delete_final_before(cutoff, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for id in &finals {
+        assert!(env.store.task(account.id, *id).await.unwrap().is_none());
+    }
+    for id in [queued, running] {
+        assert!(env.store.task(account.id, id).await.unwrap().is_some());
+    }
+    let events = env.events().await;
+    assert!(
+        events.iter().all(|(task, ..)| !finals.contains(task)),
+        "no callback row of a deleted task is left: {events:?}"
+    );
+    // The motion's four result blobs wait in the trash; the source asset is kept.
+    let all_assets = AssetQuery {
+        page_num: 1,
+        page_size: 100,
+        kind: None,
+        name_contains: None,
+        ascending: false,
+    };
+    assert_eq!(env.trash_keys().await.len(), 4);
+    assert_eq!(
+        env.store
+            .list_assets(account.id, &all_assets)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

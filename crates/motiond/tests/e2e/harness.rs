@@ -104,14 +104,25 @@ impl Server {
     }
 
     pub fn start_with(data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
-        let stderr_log = data_dir.with_extension(format!("stderr.{}.log", std::process::id()));
+        Self::start_args(data_dir, &["serve", "--listen", "127.0.0.1:0"], extra_env)
+    }
+
+    /// Starts `motiond ARGS --data-dir DIR` and waits for its first stdout line:
+    /// `listening on ADDR` (`serve`, `api`; `base` is then its URL) or `worker ready`
+    /// (`worker`, which has no listener; `base` stays empty).
+    pub fn start_args(data_dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Server {
+        // Several processes may share one data dir: each gets its own log.
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let stderr_log = data_dir.with_extension(format!("stderr.{}.{n}.log", std::process::id()));
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&stderr_log)
             .expect("stderr log");
         let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        cmd.args(args)
+            .arg("--data-dir")
             .arg(data_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -122,7 +133,7 @@ impl Server {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawn motiond serve");
+        let mut child = cmd.spawn().expect("spawn motiond");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -141,12 +152,14 @@ impl Server {
                     std::fs::read_to_string(&stderr_log).unwrap_or_default()
                 )
             });
-        let addr = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        let base = match first.strip_prefix("listening on ") {
+            Some(addr) => format!("http://{addr}"),
+            None if first == "worker ready" => String::new(),
+            None => panic!("unexpected first line {first:?}"),
+        };
         Server {
             child,
-            base: format!("http://{addr}"),
+            base,
             data_dir: data_dir.to_owned(),
             later_stdout: rx,
             stderr_log,

@@ -7,4 +7,6 @@ mod callbacks;
 mod crashes;
 mod harness;
 mod pipeline;
+mod retention;
+mod scaleout;
 mod tenants;
