@@ -51,22 +51,66 @@ impl Encoder {
         limits: &Limits,
         cancel: &CancellationToken,
     ) -> Result<Encoder, MediaError> {
+        let scale = (input != output).then_some(output);
+        Encoder::spawn(
+            out,
+            RawFrames::Rgb24,
+            input,
+            scale,
+            frame_rate,
+            Preset::Veryfast,
+            limits,
+            cancel,
+        )
+    }
+
+    /// Starts ffmpeg encoding yuv420p frames of `size` (both sides even; exactly
+    /// `w·h + 2·(w/2)·(h/2)` bytes per frame, planar Y, U, V) as they are: no conversion and no
+    /// scaling in ffmpeg, the cheapest input there is.
+    pub fn start_yuv420p(
+        out: &Path,
+        size: (u32, u32),
+        frame_rate: &str,
+        preset: Preset,
+        limits: &Limits,
+        cancel: &CancellationToken,
+    ) -> Result<Encoder, MediaError> {
+        Encoder::spawn(
+            out,
+            RawFrames::Yuv420p,
+            size,
+            None,
+            frame_rate,
+            preset,
+            limits,
+            cancel,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn spawn(
+        out: &Path,
+        frames: RawFrames,
+        input: (u32, u32),
+        scale: Option<(u32, u32)>,
+        frame_rate: &str,
+        preset: Preset,
+        limits: &Limits,
+        cancel: &CancellationToken,
+    ) -> Result<Encoder, MediaError> {
         let (width, height) = input;
         let (dir, name) = split_job_path(Tool::Ffmpeg, out)?;
         let raw = RawVideoInput {
             width,
             height,
-            pix_fmt: "rgb24".into(),
+            pix_fmt: frames.pix_fmt().into(),
             frame_rate: frame_rate.into(),
         };
         let mut args: Vec<String> = Vec::new();
-        if input != output {
-            args.extend([
-                "-vf".into(),
-                format!("scale={}:{}:flags=bilinear", output.0, output.1),
-            ]);
+        if let Some((w, h)) = scale {
+            args.extend(["-vf".into(), format!("scale={w}:{h}:flags=bilinear")]);
         }
-        args.extend(h264_args(&name));
+        args.extend(h264_args(&name, preset));
         let mut running = FfCommand::ffmpeg(dir)
             .input_raw_video(raw)
             .args(args)
@@ -79,7 +123,7 @@ impl Encoder {
         Ok(Encoder {
             running,
             stdin,
-            frame_bytes: width as usize * height as usize * 3,
+            frame_bytes: frames.frame_bytes(width, height),
         })
     }
 
@@ -116,14 +160,57 @@ impl Encoder {
     }
 }
 
+/// The pixel layouts an [`Encoder`] takes on its pipe.
+#[derive(Clone, Copy, Debug)]
+enum RawFrames {
+    Rgb24,
+    Yuv420p,
+}
+
+impl RawFrames {
+    fn pix_fmt(self) -> &'static str {
+        match self {
+            RawFrames::Rgb24 => "rgb24",
+            RawFrames::Yuv420p => "yuv420p",
+        }
+    }
+
+    fn frame_bytes(self, width: u32, height: u32) -> usize {
+        let (w, h) = (width as usize, height as usize);
+        match self {
+            RawFrames::Rgb24 => w * h * 3,
+            RawFrames::Yuv420p => w * h + 2 * w.div_ceil(2) * h.div_ceil(2),
+        }
+    }
+}
+
+/// libx264's speed/size trade-off (its `-preset`). Faster presets make bigger files at the
+/// same quality (`-crf 23`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    Ultrafast,
+    Superfast,
+    Veryfast,
+}
+
+impl Preset {
+    fn name(self) -> &'static str {
+        match self {
+            Preset::Ultrafast => "ultrafast",
+            Preset::Superfast => "superfast",
+            Preset::Veryfast => "veryfast",
+        }
+    }
+}
+
 /// Output options of the preview (api-contract §9.3).
-fn h264_args(name: &str) -> Vec<String> {
+fn h264_args(name: &str, preset: Preset) -> Vec<String> {
     [
         "-an",
         "-c:v",
         "libx264",
         "-preset",
-        "veryfast",
+        preset.name(),
         "-crf",
         "23",
         "-pix_fmt",

@@ -2,6 +2,7 @@
 //! drawn on top (tiny-skia), and the preview size rules of api-contract §9.3.
 
 pub mod overlay;
+pub mod painter;
 
 /// Preview size: the display size scaled down so the longer side is at most `max_side`,
 /// aspect kept, both sides even, never upscaled.

@@ -1,0 +1,232 @@
+//! Turns a decoded frame into one preview frame: scaled to the preview size on our side, the
+//! tracked skeleton drawn on the small frame, converted to the encoder's yuv420p.
+//!
+//! Why here and not in ffmpeg: ffmpeg 5's rgb24 input path (rgb24 → yuv420p plus the scale) is
+//! scalar and was the preview's largest cost; piping the full decoded frame (6 MB at 1080p)
+//! cost kernel copies on both sides. A SIMD resize of the rgb frame, a small skeleton drawing and
+//! an integer colour conversion of the (≤ 1280 px) result cost a fraction of that, and the
+//! encoder then gets 1.4 MB per 720p frame that it encodes as it is.
+
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+
+use crate::types::Pose;
+
+use super::overlay;
+
+/// Paints preview frames of one clip (reusing its buffers from frame to frame).
+pub struct Painter {
+    src: (u32, u32),
+    out: (u32, u32),
+    line: f32,
+    resizer: Resizer,
+    options: ResizeOptions,
+    /// The last painted frame, rgb24 of the preview size.
+    rgb: Vec<u8>,
+    /// The same frame as yuv420p (what the encoder gets).
+    yuv: Vec<u8>,
+}
+
+/// A frame size the painter cannot work with.
+#[derive(Debug, thiserror::Error)]
+#[error("preview painter: {0}")]
+pub struct PaintError(String);
+
+impl Painter {
+    /// A painter for decoded frames of `src` size into preview frames of `out` size (both sides
+    /// even, as [`super::preview_size`] makes them).
+    pub fn new(src: (u32, u32), out: (u32, u32)) -> Result<Painter, PaintError> {
+        if src.0 == 0 || src.1 == 0 || out.0 == 0 || out.1 == 0 || out.0 % 2 + out.1 % 2 != 0 {
+            return Err(PaintError(format!(
+                "cannot paint {}x{} frames at {}x{}",
+                src.0, src.1, out.0, out.1
+            )));
+        }
+        Ok(Painter {
+            src,
+            out,
+            // Drawn at the size it is shown, so no stroke width conversion is needed.
+            line: overlay::line_width(out.0, out.1, out.0.max(out.1)),
+            resizer: Resizer::new(),
+            // A bilinear *convolution*: the filter widens with the scale factor, so large
+            // downscales (4K → 1280) average their pixels instead of skipping them.
+            options: ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)),
+            rgb: Vec::new(),
+            yuv: Vec::new(),
+        })
+    }
+
+    pub fn out_size(&self) -> (u32, u32) {
+        self.out
+    }
+
+    /// Paints one decoded rgb24 frame (`src` size) with `pose` (nothing drawn when `None`) and
+    /// returns it as yuv420p. The rgb24 result stays readable through [`Painter::rgb`].
+    pub fn paint(&mut self, frame: Vec<u8>, pose: Option<&Pose>) -> Result<&[u8], PaintError> {
+        let (w, h) = self.out;
+        let want = self.src.0 as usize * self.src.1 as usize * 3;
+        if frame.len() != want {
+            return Err(PaintError(format!(
+                "frame has {} bytes, {}x{} rgb24 needs {want}",
+                frame.len(),
+                self.src.0,
+                self.src.1
+            )));
+        }
+        if self.src == self.out {
+            // Nothing to scale: draw on the decoded frame itself.
+            self.rgb = frame;
+        } else {
+            self.rgb.resize(w as usize * h as usize * 3, 0);
+            let src = ImageRef::new(self.src.0, self.src.1, &frame, PixelType::U8x3)
+                .map_err(|e| PaintError(e.to_string()))?;
+            let mut dst = Image::from_slice_u8(w, h, &mut self.rgb, PixelType::U8x3)
+                .map_err(|e| PaintError(e.to_string()))?;
+            self.resizer
+                .resize(&src, &mut dst, &self.options)
+                .map_err(|e| PaintError(e.to_string()))?;
+        }
+        if let Some(pose) = pose {
+            overlay::draw_landmarks(&mut self.rgb, w, h, pose, self.line);
+        }
+        rgb_to_yuv420p(&self.rgb, w as usize, h as usize, &mut self.yuv);
+        Ok(&self.yuv)
+    }
+
+    /// The last painted frame, rgb24 of [`Painter::out_size`].
+    pub fn rgb(&self) -> &[u8] {
+        &self.rgb
+    }
+
+    /// The last painted frame as yuv420p (what [`Painter::paint`] returned).
+    pub fn yuv(&self) -> &[u8] {
+        &self.yuv
+    }
+
+    /// Swaps the last painted rgb24 frame with `other` (which the painter then reuses as its
+    /// buffer), so a caller can keep a frame without copying it.
+    pub fn swap_rgb(&mut self, other: &mut Vec<u8>) {
+        std::mem::swap(&mut self.rgb, other);
+    }
+}
+
+/// Converts packed rgb24 (`w × h`, both even) to planar yuv420p, BT.601 limited range (what
+/// ffmpeg's rgb24 → yuv420p conversion produced before, and what players assume for untagged
+/// H.264). Chroma is the mean of each 2×2 block. Integer arithmetic, 8 fractional bits.
+pub fn rgb_to_yuv420p(rgb: &[u8], w: usize, h: usize, out: &mut Vec<u8>) {
+    debug_assert!(w.is_multiple_of(2) && h.is_multiple_of(2) && rgb.len() == w * h * 3);
+    let (cw, ch) = (w / 2, h / 2);
+    out.resize(w * h + 2 * cw * ch, 0);
+    let (luma, chroma) = out.split_at_mut(w * h);
+    let (u_plane, v_plane) = chroma.split_at_mut(cw * ch);
+    for (src, dst) in rgb.chunks_exact(w * 3).zip(luma.chunks_exact_mut(w)) {
+        for (p, y) in src.chunks_exact(3).zip(dst.iter_mut()) {
+            let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
+            *y = (((66 * r + 129 * g + 25 * b + 128) >> 8) + 16) as u8;
+        }
+    }
+    let rows = rgb.chunks_exact(w * 6);
+    for ((pair, u_row), v_row) in rows
+        .zip(u_plane.chunks_exact_mut(cw))
+        .zip(v_plane.chunks_exact_mut(cw))
+    {
+        let (top, bottom) = pair.split_at(w * 3);
+        let blocks = top.chunks_exact(6).zip(bottom.chunks_exact(6));
+        for ((a, b), (u, v)) in blocks.zip(u_row.iter_mut().zip(v_row.iter_mut())) {
+            // Sums of the 2×2 block (4× the mean): the shifts below divide by 4 · 256.
+            let r = a[0] as i32 + a[3] as i32 + b[0] as i32 + b[3] as i32;
+            let g = a[1] as i32 + a[4] as i32 + b[1] as i32 + b[4] as i32;
+            let bl = a[2] as i32 + a[5] as i32 + b[2] as i32 + b[5] as i32;
+            *u = (((-38 * r - 74 * g + 112 * bl + 512) >> 10) + 128) as u8;
+            *v = (((112 * r - 94 * g - 18 * bl + 512) >> 10) + 128) as u8;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Landmark, NUM_LANDMARKS};
+
+    #[test]
+    fn primaries_convert_to_bt601_limited_range() {
+        // 2×2 frames of one colour: (Y, U, V) as in BT.601 with 8-bit limited range.
+        for (rgb, yuv) in [
+            ([0u8, 0, 0], [16u8, 128, 128]),
+            ([255, 255, 255], [235, 128, 128]),
+            ([255, 0, 0], [82, 90, 240]),
+            ([0, 255, 0], [144, 54, 34]),
+            ([0, 0, 255], [41, 240, 110]),
+        ] {
+            let frame: Vec<u8> = rgb.iter().copied().cycle().take(12).collect();
+            let mut out = Vec::new();
+            rgb_to_yuv420p(&frame, 2, 2, &mut out);
+            assert_eq!(
+                out,
+                vec![yuv[0], yuv[0], yuv[0], yuv[0], yuv[1], yuv[2]],
+                "{rgb:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn chroma_is_the_mean_of_each_block() {
+        // Left block black, right block white: U and V stay neutral, luma follows the pixels.
+        let (w, h) = (4usize, 2usize);
+        let mut frame = vec![0u8; w * h * 3];
+        for y in 0..h {
+            frame[(y * w + 2) * 3..(y * w + 4) * 3].fill(255);
+        }
+        let mut out = Vec::new();
+        rgb_to_yuv420p(&frame, w, h, &mut out);
+        assert_eq!(&out[..8], &[16, 16, 235, 235, 16, 16, 235, 235]);
+        assert_eq!(&out[8..], &[128, 128, 128, 128]);
+    }
+
+    #[test]
+    fn a_frame_is_scaled_and_painted_at_the_preview_size() {
+        let (src, out) = ((64u32, 48u32), (32u32, 24u32));
+        let mut painter = Painter::new(src, out).unwrap();
+        // A uniform grey frame stays uniform grey through the resize.
+        let frame = vec![100u8; (src.0 * src.1 * 3) as usize];
+        let yuv = painter.paint(frame.clone(), None).unwrap().to_vec();
+        assert_eq!(yuv.len(), (out.0 * out.1 * 3 / 2) as usize);
+        assert!(painter.rgb().iter().all(|&v| v == 100));
+        // With a pose, the skeleton shows up in the left quarter where its points are.
+        let mut image = [Landmark::default(); NUM_LANDMARKS];
+        for (i, l) in image.iter_mut().enumerate() {
+            *l = Landmark {
+                x: 0.25,
+                y: 0.2 + 0.6 * i as f32 / NUM_LANDMARKS as f32,
+                z: 0.0,
+                visibility: 1.0,
+                presence: 1.0,
+            };
+        }
+        let pose = Pose {
+            image,
+            world: [Landmark::default(); NUM_LANDMARKS],
+        };
+        painter.paint(frame, Some(&pose)).unwrap();
+        let px = |x: u32, y: u32| &painter.rgb()[((y * out.0 + x) * 3) as usize..][..3];
+        assert_ne!(px(8, 12), [100, 100, 100], "the skeleton is drawn");
+        assert_eq!(
+            px(28, 12),
+            [100, 100, 100],
+            "the right side stays untouched"
+        );
+    }
+
+    #[test]
+    fn same_size_frames_are_drawn_in_place_and_wrong_sizes_rejected() {
+        let mut painter = Painter::new((4, 2), (4, 2)).unwrap();
+        let frame: Vec<u8> = (0..24).collect();
+        painter.paint(frame.clone(), None).unwrap();
+        assert_eq!(painter.rgb(), &frame[..]);
+        assert!(painter.paint(vec![0; 10], None).is_err());
+        assert!(Painter::new((4, 2), (3, 2)).is_err());
+        let mut kept = Vec::new();
+        painter.swap_rgb(&mut kept);
+        assert_eq!(kept, frame);
+    }
+}
