@@ -157,3 +157,67 @@ async fn a_worker_and_an_api_starting_together_on_a_fresh_data_dir() {
         assert!(status.success(), "{status:?}\n{}", p.stderr());
     }
 }
+
+/// Across processes a delete reaches the running job through its heartbeat (every third
+/// of `worker.lease_ms`, 1 s here) instead of the in-process registry: the worker's ffmpeg
+/// stops within about that, and the job publishes nothing.
+#[tokio::test]
+async fn deleting_a_task_in_the_api_stops_its_job_in_the_worker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let no_models = tmp.path().join("no-models");
+    std::fs::create_dir_all(&no_models).unwrap();
+    let api = start_api(&data, &no_models);
+    let worker = start_worker(&data, &api);
+    let c = Client::new(api.token("dora"));
+    create_account(&c, &api, "dora@example.com", json!({})).await;
+    let video = testdata("videos/intel_one_by_one_walk_in_10s.mp4");
+    let (resource, cover) = upload_video(&c, &api, None, &video).await;
+    let (status, submitted) = c
+        .post_json(
+            &api.api("/videos/motion-upload"),
+            json!({ "resourceUrl": resource, "coverUrl": cover }),
+        )
+        .await;
+    assert_eq!(status, 200, "{submitted}");
+    let task_id = submitted["task"]["id"].as_i64().unwrap();
+    let task_url = api.api(&format!("/tasks/{task_id}"));
+
+    // Wait until the worker decodes (an ffmpeg child of the worker process).
+    let until = Instant::now() + TASK_DEADLINE;
+    while !worker.media_children().iter().any(|p| p == "ffmpeg") {
+        assert!(Instant::now() < until, "no ffmpeg child of the worker seen");
+        let (_, t) = c.get(&task_url).await;
+        assert_ne!(t["status_final"], true, "ended before the delete: {t}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let asked = Instant::now();
+    let (status, body) = c.delete(&task_url).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({ "deleted": 0, "workIds": [] }));
+    assert_eq!(c.get(&task_url).await.0, 404);
+    // One heartbeat period (1 s) plus the kill and a loaded machine's scheduling.
+    let limit = Duration::from_secs(4);
+    while !worker.media_children().is_empty() {
+        assert!(
+            asked.elapsed() < limit,
+            "the worker's ffmpeg still runs {:?} after DELETE",
+            asked.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    while !worker.stderr().contains("end=Abandoned") {
+        assert!(
+            asked.elapsed() < limit + Duration::from_secs(5),
+            "the job did not end: {}",
+            worker.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (st, mine) = c.get(&api.api("/videos/motions?mine=true")).await;
+    assert_eq!(st, 200);
+    assert!(
+        !mine.to_string().contains(&format!("\"taskId\":{task_id}")),
+        "nothing was published: {mine}"
+    );
+}
