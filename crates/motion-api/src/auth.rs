@@ -11,7 +11,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
@@ -22,9 +22,10 @@ use governor::{Quota, RateLimiter};
 use motion_core::domain::User;
 use motion_core::error::ErrorCode;
 use motion_core::ids::TokenHash;
-use motion_core::ports::TokenStore;
+use motion_core::ports::{ChangeStamp, TokenStore};
 
 use crate::error::ApiError;
+use crate::response_cache::ResponseCache;
 use crate::state::ApiSettings;
 
 /// The authenticated caller, put into the request's extensions by [`authenticate`].
@@ -52,6 +53,9 @@ pub struct AuthLayerState {
     per_token: Option<KeyedLimiter<String>>,
     per_ip: Option<KeyedLimiter<IpAddr>>,
     trust_forwarded_for: bool,
+    /// Answers of hot reads, reused while nothing was committed (absent when the store
+    /// cannot tell).
+    responses: Option<ResponseCache>,
     /// Checks since the last sweep of idle limiter keys (bounds their memory).
     checks: AtomicU64,
 }
@@ -65,9 +69,14 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(rps: u32, burst: u32) -> Option<Keye
 }
 
 impl AuthLayerState {
-    pub fn new(tokens: Arc<dyn TokenStore>, settings: &ApiSettings) -> Self {
+    pub fn new(
+        tokens: Arc<dyn TokenStore>,
+        change_stamp: Option<Arc<dyn ChangeStamp>>,
+        settings: &ApiSettings,
+    ) -> Self {
         Self {
             tokens,
+            responses: change_stamp.map(ResponseCache::new),
             per_token: limiter(settings.token_rps, settings.token_burst),
             per_ip: limiter(settings.unauth_ip_rps, settings.unauth_ip_burst),
             trust_forwarded_for: settings.trust_forwarded_for,
@@ -140,8 +149,17 @@ fn too_many(kind: &'static str, retry_after_s: u64) -> Response {
     ApiError::new(ErrorCode::TooManyRequests { retry_after_s }).into_response()
 }
 
+/// The per-token bucket: the 429 to send when the token is over its rate.
+fn token_over_rate(st: &AuthLayerState, hash: &TokenHash) -> Option<Response> {
+    let limiter = st.per_token.as_ref()?;
+    let retry = check(limiter, &hash.as_str().to_owned()).err()?;
+    Some(too_many("token", retry))
+}
+
 /// Middleware: 401 / 429 (per IP) / 429 (per token), else the request goes on with
-/// [`AuthUser`] in its extensions.
+/// [`AuthUser`] in its extensions. A hot read whose answer was kept under the store's current
+/// change stamp is answered from [`ResponseCache`] after the per-token bucket: the token was
+/// live when the answer was rendered and nothing (a revocation included) was committed since.
 pub async fn authenticate(
     State(st): State<Arc<AuthLayerState>>,
     mut req: Request,
@@ -149,6 +167,21 @@ pub async fn authenticate(
 ) -> Response {
     st.sweep_now_and_then();
     let hash = bearer_token(req.headers()).map(TokenHash::of_token);
+    let pending = match (&st.responses, &hash) {
+        (Some(cache), Some(h)) => {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str);
+            cache.begin(req.method(), route, req.uri(), h)
+        }
+        _ => None,
+    };
+    if let (Some(cache), Some(p), Some(h)) = (&st.responses, &pending, &hash)
+        && let Some(kept) = cache.answer(p)
+    {
+        return token_over_rate(&st, h).unwrap_or(kept);
+    }
     let user = match hash.as_ref() {
         Some(h) => match st.tokens.user_by_token(h).await {
             Ok(user) => user,
@@ -163,15 +196,15 @@ pub async fn authenticate(
         }
         return ApiError::new(ErrorCode::Unauthorized).into_response();
     };
-    if let Some(Err(retry)) = st
-        .per_token
-        .as_ref()
-        .map(|l| check(l, &hash.as_str().to_owned()))
-    {
-        return too_many("token", retry);
+    if let Some(too_many) = token_over_rate(&st, &hash) {
+        return too_many;
     }
     req.extensions_mut().insert(AuthUser(user));
-    next.run(req).await
+    let res = next.run(req).await;
+    match (&st.responses, pending) {
+        (Some(cache), Some(p)) => cache.keep(p, res).await,
+        _ => res,
+    }
 }
 
 #[cfg(test)]

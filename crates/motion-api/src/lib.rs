@@ -22,6 +22,7 @@ pub mod files;
 pub mod observe;
 pub mod openapi;
 pub mod ops;
+mod response_cache;
 mod routes;
 pub mod state;
 pub mod validate;
@@ -68,7 +69,11 @@ async fn method_not_allowed() -> ApiError {
 /// The whole HTTP surface. Paths outside `/v1/kling`, `/files` and the operations
 /// endpoints are not routed here, so the caller may merge or fall back to the studio.
 pub fn router(state: AppState, settings: ApiSettings) -> Router {
-    let auth = Arc::new(AuthLayerState::new(state.tokens.clone(), &settings));
+    let auth = Arc::new(AuthLayerState::new(
+        state.tokens.clone(),
+        state.change_stamp.clone(),
+        &settings,
+    ));
     let api = Api {
         app: state,
         settings: Arc::new(settings),

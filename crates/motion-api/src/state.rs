@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use metrics_exporter_prometheus::PrometheusHandle;
 use motion_core::clock::Clock;
-use motion_core::ports::TokenStore;
+use motion_core::ports::{ChangeStamp, TokenStore};
 use motion_core::services::accounts::AccountService;
 use motion_core::services::assets::AssetService;
 use motion_core::services::files::FileService;
@@ -32,6 +32,9 @@ pub trait Readiness: Send + Sync {
 pub struct AppState {
     /// Bearer token → user (SHA-256 lookup).
     pub tokens: Arc<dyn TokenStore>,
+    /// Whether anything was committed since: lets hot reads reuse their rendered answers
+    /// (`None`: every read is rendered afresh).
+    pub change_stamp: Option<Arc<dyn ChangeStamp>>,
     pub accounts: Arc<AccountService>,
     pub assets: Arc<AssetService>,
     pub motion_upload: Arc<MotionUploadService>,

@@ -51,6 +51,15 @@ pub trait UserStore: Send + Sync {
     async fn webhook_secret(&self, user: UserId) -> StoreResult<Option<Vec<u8>>>;
 }
 
+/// "Has anything been committed since?", answered cheaply and synchronously, for any writer in
+/// any process sharing the store. Equal stamps mean that no commit happened in between, so an
+/// answer read after the first stamp is still the store's answer: readers may reuse it. A store
+/// that cannot tell returns `None` (nothing is reused); adapters without the capability simply
+/// do not offer it.
+pub trait ChangeStamp: Send + Sync {
+    fn stamp(&self) -> Option<i64>;
+}
+
 /// API tokens, stored only as SHA-256 hashes.
 #[async_trait]
 pub trait TokenStore: Send + Sync {

@@ -300,6 +300,7 @@ pub async fn build_app_for(config: Config, role: Role) -> anyhow::Result<App> {
     });
     let state = motion_api::AppState {
         tokens: store.clone(),
+        change_stamp: Some(store.clone()),
         accounts: Arc::new(AccountService::new(
             store.clone(),
             store.clone(),

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod assets;
+mod change_watch;
 mod files;
 mod motions;
 mod outbox;
@@ -10,9 +11,10 @@ mod tasks;
 mod users;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use motion_core::ports::{StoreError, StoreResult};
+use motion_core::ports::{ChangeStamp, StoreError, StoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
@@ -43,6 +45,8 @@ impl Default for SqliteOptions {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Tells readers whether anything was committed since (see [`ChangeStamp`]).
+    watch: Arc<change_watch::ChangeWatch>,
 }
 
 impl SqliteStore {
@@ -62,7 +66,8 @@ impl SqliteStore {
             .connect_with(connect)
             .await
             .map_err(map_err)?;
-        Ok(Self { pool })
+        let watch = Arc::new(change_watch::ChangeWatch::open(path)?);
+        Ok(Self { pool, watch })
     }
 
     /// Opens the database from a `sqlite://PATH` URL (`database.url`).
@@ -109,6 +114,12 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(map_err)
+    }
+}
+
+impl ChangeStamp for SqliteStore {
+    fn stamp(&self) -> Option<i64> {
+        self.watch.stamp()
     }
 }
 

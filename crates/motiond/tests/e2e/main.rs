@@ -6,6 +6,7 @@ mod admin;
 mod callbacks;
 mod crashes;
 mod harness;
+mod kept_reads;
 mod pipeline;
 mod retention;
 mod scaleout;
