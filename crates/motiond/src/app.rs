@@ -544,3 +544,36 @@ async fn ffmpeg_runnable() -> bool {
     }
     ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Processes that start together on a fresh database each migrate it: under the lock
+    /// every one of them succeeds (without it, the later ones fail on "already exists").
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_starts_migrate_a_fresh_database_once() {
+        for _ in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            let config = Config::for_data_dir(dir.path());
+            let opens: Vec<_> = (0..6)
+                .map(|_| {
+                    let config = config.clone();
+                    tokio::spawn(async move { open_store(&config).await })
+                })
+                .collect();
+            for open in opens {
+                let store = open.await.unwrap().expect("open and migrate");
+                store.ping().await.unwrap();
+                store.close().await;
+            }
+            assert!(dir.path().join("motiond.db.migrate.lock").is_file());
+        }
+    }
+
+    #[tokio::test]
+    async fn in_memory_databases_take_no_lock() {
+        assert!(migration_lock("sqlite::memory:").await.unwrap().is_none());
+        assert!(migration_lock("sqlite://").await.unwrap().is_none());
+    }
+}
