@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::export::{self, Exported, landmarks::LandmarksMeta};
-use crate::media::{self, DecodeOptions, FrameSource, Limits, MediaError, MediaInfo};
+use crate::media::{self, DecodeOptions, FramePool, FrameSource, Limits, MediaError, MediaInfo};
 use crate::models::{LandmarkModel, LoadOptions, ModelError, PoseModels};
 use crate::pose::tracker::{PoseError, Tracker, TrackerOptions};
 use crate::render;
@@ -160,7 +160,8 @@ impl Engine {
         // ffmpeg runs inside a directory holding only this job's input (architecture §5).
         let job = JobDir::with_copy_of(input)?;
         // The models load on the inference thread while ffprobe runs.
-        let mut inference = Inference::start(&opts, &cancel);
+        let pool = FramePool::default();
+        let mut inference = Inference::start(&opts, &cancel, &pool);
         let info = probe_video(&job.input, &opts, &cancel).await?;
         let total = info.frame_count.unwrap_or(0);
 
@@ -168,9 +169,9 @@ impl Engine {
         let preview = inference
             .preview
             .take()
-            .map(|rx| preview_writer(rx, &job, &info, &opts, &cancel, total));
+            .map(|rx| preview_writer(rx, &job, &info, &opts, &cancel, total, pool.clone()));
         let tracking = track(
-            &job.input, &info, inference, &opts, &cancel, &progress, total,
+            &job.input, &info, inference, &opts, &cancel, &progress, total, &pool,
         );
         let (tracked, preview) = match preview {
             Some(writer) => {
@@ -180,39 +181,56 @@ impl Engine {
             None => (tracking.await?, None),
         };
         let tracking_s = track_started.elapsed().as_secs_f64();
-        // Only a successful tracking pass finishes the preview (an error above drops, and so
-        // kills, its encoder).
-        let preview = match preview {
-            Some(p) => Some(p.finish(&job, &opts, &cancel, &progress).await?),
-            None => None,
-        };
 
-        progress(Progress {
-            stage: Stage::Solving,
-            done: 0,
-            total: 1,
-        });
-        let fps = analysis_fps(&info, &tracked.frames);
-        let solution = solve_clip(&tracked.frames, &info, fps).await?;
-
-        progress(Progress {
-            stage: Stage::Exporting,
-            done: 0,
-            total: 1,
-        });
-        let meta = LandmarksMeta {
-            model: model_name(opts.model),
-            fps,
-            width: info.width,
-            height: info.height,
+        // The encoder's flush and the cover run beside the solve and the exports. Only a
+        // successful tracking pass gets here (an error above drops, and so kills, the encoder).
+        let finishing = async {
+            match preview {
+                Some(p) => p.finish(&job, &opts, &cancel).await.map(Some),
+                None => Ok(None),
+            }
         };
-        let files = export::write_motion_files(
-            out_dir,
-            &solution,
-            &tracked.frames,
-            &tracked.scores,
-            &meta,
-        )?;
+        let motion = async {
+            progress(Progress {
+                stage: Stage::Solving,
+                done: 0,
+                total: 1,
+            });
+            let fps = analysis_fps(&info, &tracked.frames);
+            let solution = solve_clip(&tracked.frames, &info, fps).await?;
+            progress(Progress {
+                stage: Stage::Exporting,
+                done: 0,
+                total: 1,
+            });
+            let meta = LandmarksMeta {
+                model: model_name(opts.model),
+                fps,
+                width: info.width,
+                height: info.height,
+            };
+            let files = export::write_motion_files(
+                out_dir,
+                &solution,
+                &tracked.frames,
+                &tracked.scores,
+                &meta,
+            )?;
+            Ok::<_, ExtractError>((fps, solution, files))
+        };
+        let (motion, preview) = tokio::join!(motion, finishing);
+        let (fps, solution, files) = motion?;
+        let preview = preview?;
+        if preview.is_some() {
+            // Reported after the exports, so the stages stay in their order.
+            for done in [0, 1] {
+                progress(Progress {
+                    stage: Stage::Preview,
+                    done,
+                    total: 1,
+                });
+            }
+        }
 
         // The preview and cover were written in the job directory, so a failed job leaves none.
         let (preview, cover) = match preview {
@@ -348,7 +366,7 @@ struct Drawn {
 const PREVIEW_CHANNEL_FRAMES: usize = 3;
 
 impl Inference {
-    fn start(opts: &ExtractOptions, cancel: &CancellationToken) -> Inference {
+    fn start(opts: &ExtractOptions, cancel: &CancellationToken, pool: &FramePool) -> Inference {
         let (tx, rx) = mpsc::channel::<RgbFrame>(2);
         let (done_tx, done_rx) = mpsc::unbounded_channel::<u64>();
         let (preview_tx, preview) = if opts.preview {
@@ -361,6 +379,7 @@ impl Inference {
         let model = opts.model;
         let load = opts.load;
         let thread_cancel = cancel.clone();
+        let pool = pool.clone();
         let handle = tokio::task::spawn_blocking(move || {
             inference_loop(
                 &models_dir,
@@ -369,6 +388,7 @@ impl Inference {
                 rx,
                 done_tx,
                 preview_tx,
+                &pool,
                 &thread_cancel,
             )
         });
@@ -390,11 +410,13 @@ async fn track(
     cancel: &CancellationToken,
     progress: &(impl Fn(Progress) + Send + Sync),
     total: u64,
+    pool: &FramePool,
 ) -> Result<Tracked, ExtractError> {
     let decode = DecodeOptions {
         limits: opts.limits.clone(),
         channel_frames: opts.channel_frames,
         max_frames: None,
+        pool: Some(pool.clone()),
     };
     let mut source = FrameSource::open(path, info, &decode, cancel)?;
     let Inference {
@@ -446,6 +468,7 @@ async fn track(
     Ok(tracked)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn inference_loop(
     models_dir: &Path,
     model: LandmarkModel,
@@ -453,6 +476,7 @@ fn inference_loop(
     mut rx: mpsc::Receiver<RgbFrame>,
     done: mpsc::UnboundedSender<u64>,
     mut preview: Option<mpsc::Sender<Drawn>>,
+    pool: &FramePool,
     cancel: &CancellationToken,
 ) -> Result<Tracked, ExtractError> {
     let mut models = PoseModels::load_with(models_dir, model, load)?;
@@ -484,18 +508,20 @@ fn inference_loop(
             t_us: frame.t_us,
             pose: dbg.pose.clone(),
         });
-        if let Some(tx) = &preview {
+        match &preview {
             // Back-pressure: waits while the preview writer is behind. A writer that stopped
             // reports its own error; tracking goes on without it.
-            if tx
-                .blocking_send(Drawn {
+            Some(tx) => {
+                let drawn = Drawn {
                     frame,
                     pose: dbg.pose,
-                })
-                .is_err()
-            {
-                preview = None;
+                };
+                if let Err(mpsc::error::SendError(drawn)) = tx.blocking_send(drawn) {
+                    pool.put(drawn.frame.data);
+                    preview = None;
+                }
             }
+            None => pool.put(frame.data),
         }
         let _ = done.send(out.frames.len() as u64);
     }
@@ -545,45 +571,73 @@ struct PreviewFiles {
     cover: PathBuf,
 }
 
-/// The preview after the tracking pass: its encoder still open, and the cover frame.
+/// The preview after the tracking pass: its encoder still open, and the cover.
 struct PreviewDone {
     encoder: media::encode::Encoder,
-    /// The cover: a painted preview frame (rgb24 of `out_size`, skeleton drawn).
-    cover: Option<Vec<u8>>,
+    cover: Cover,
     out_size: (u32, u32),
 }
 
+/// The cover: being written already (the middle frame arrived), or the frame that stands in
+/// (a painted preview frame, rgb24 of the preview size) when the clip ended before it.
+enum Cover {
+    Writing(AbortOnDrop<Result<(), MediaError>>),
+    Frame(Vec<u8>),
+    None,
+}
+
+/// A spawned task that is aborted (and its ffmpeg killed) when the job ends without it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Writes the cover JPEG (a painted rgb24 frame of `size`) on its own task.
+fn spawn_cover(
+    path: PathBuf,
+    size: (u32, u32),
+    rgb: Vec<u8>,
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> AbortOnDrop<Result<(), MediaError>> {
+    let (limits, cancel) = (limits.clone(), cancel.clone());
+    AbortOnDrop(tokio::spawn(async move {
+        media::encode::write_jpeg(&path, size.0, size.1, &rgb, &limits, &cancel).await
+    }))
+}
+
 impl PreviewDone {
-    /// Closes the encoder (the file is complete once ffmpeg exits) and writes the cover.
+    /// Closes the encoder (the file is complete once ffmpeg exits) and finishes the cover.
     async fn finish(
         self,
         job: &JobDir,
         opts: &ExtractOptions,
         cancel: &CancellationToken,
-        progress: &(impl Fn(Progress) + Send + Sync),
     ) -> Result<PreviewFiles, ExtractError> {
-        progress(Progress {
-            stage: Stage::Preview,
-            done: 0,
-            total: 1,
-        });
-        self.encoder.finish().await.map_err(ExtractError::from)?;
-        let cover = self.cover.ok_or_else(|| {
-            ExtractError::Internal("the preview received no frames for the cover".into())
-        })?;
         let files = PreviewFiles {
             preview: job.path(PREVIEW_NAME),
             cover: job.path(COVER_NAME),
         };
-        let (w, h) = self.out_size;
-        media::encode::write_jpeg(&files.cover, w, h, &cover, &opts.limits, cancel)
-            .await
+        let out_size = self.out_size;
+        let mut cover = match self.cover {
+            Cover::Writing(task) => task,
+            Cover::Frame(rgb) => {
+                spawn_cover(files.cover.clone(), out_size, rgb, &opts.limits, cancel)
+            }
+            Cover::None => {
+                return Err(ExtractError::Internal(
+                    "the preview received no frames for the cover".into(),
+                ));
+            }
+        };
+        let (encoded, covered) = tokio::join!(self.encoder.finish(), &mut cover.0);
+        encoded.map_err(ExtractError::from)?;
+        covered
+            .map_err(|e| ExtractError::Internal(format!("cover task: {e}")))?
             .map_err(ExtractError::from)?;
-        progress(Progress {
-            stage: Stage::Preview,
-            done: 1,
-            total: 1,
-        });
         Ok(files)
     }
 }
@@ -595,8 +649,10 @@ const PREVIEW_PRESET: media::encode::Preset = media::encode::Preset::Ultrafast;
 
 /// Runs beside the tracking pass: scales each tracked frame to the preview size, draws its 2D
 /// landmarks (nothing when no person was found) and feeds the H.264 encoder (§9.3). The
-/// painting runs on the blocking pool, off the async workers and off the inference thread.
-/// The frame at `total / 2` (the probe's estimate; else the last one) is kept for the cover.
+/// painting runs on the blocking pool, off the async workers and off the inference thread;
+/// the decoded frame's buffer then goes back to the decoder's pool.
+/// The frame at `total / 2` (the probe's estimate) is the cover, written as soon as it is
+/// painted; a clip that ends before it gets its last frame instead.
 async fn preview_writer(
     mut rx: mpsc::Receiver<Drawn>,
     job: &JobDir,
@@ -604,6 +660,7 @@ async fn preview_writer(
     opts: &ExtractOptions,
     cancel: &CancellationToken,
     total: u64,
+    pool: FramePool,
 ) -> Result<PreviewDone, ExtractError> {
     let (w, h) = (info.width, info.height);
     let out_size = render::preview_size(w, h, PREVIEW_MAX_SIDE);
@@ -619,7 +676,7 @@ async fn preview_writer(
     )
     .map_err(ExtractError::from)?;
     let cover_at = total / 2;
-    let mut cover: Option<(u64, Vec<u8>)> = None;
+    let mut cover = Cover::None;
     while let Some(Drawn { frame, pose }) = rx.recv().await {
         if cancel.is_cancelled() {
             return Err(ExtractError::Cancelled);
@@ -631,34 +688,47 @@ async fn preview_writer(
             )));
         }
         let index = frame.index;
+        let pool = pool.clone();
         painter = tokio::task::spawn_blocking(move || {
-            painter
-                .paint(frame.data, pose.as_ref())
-                .map(|_| ())
-                .map_err(|e| ExtractError::Internal(e.to_string()))?;
+            let painted = painter.paint(&frame.data, pose.as_ref()).map(|_| ());
+            pool.put(frame.data);
+            painted.map_err(|e| ExtractError::Internal(e.to_string()))?;
             Ok::<_, ExtractError>(painter)
         })
         .await
         .map_err(|e| ExtractError::Internal(format!("preview painter: {e}")))??;
-        // The painter returned the yuv frame above; it is still its last output.
         encoder
             .push(painter.yuv())
             .await
             .map_err(ExtractError::from)?;
-        // Keep the middle frame; until it arrives, the latest one stands in (short clips).
-        // Swapping buffers keeps it without a copy (the painter reuses the old cover's).
-        if cover.as_ref().is_none_or(|(i, _)| *i < cover_at) {
-            let mut kept = cover.map(|(_, data)| data).unwrap_or_default();
-            painter.swap_rgb(&mut kept);
-            cover = Some((index, kept));
+        // Until the middle frame arrives, the latest one stands in (short clips). Swapping
+        // buffers keeps it without a copy (the painter reuses the old stand-in's).
+        if matches!(cover, Cover::Writing(_)) || index > cover_at {
+            continue;
         }
+        let mut kept = match std::mem::replace(&mut cover, Cover::None) {
+            Cover::Frame(old) => old,
+            _ => Vec::new(),
+        };
+        painter.swap_rgb(&mut kept);
+        cover = if index == cover_at {
+            Cover::Writing(spawn_cover(
+                job.path(COVER_NAME),
+                out_size,
+                kept,
+                &opts.limits,
+                cancel,
+            ))
+        } else {
+            Cover::Frame(kept)
+        };
     }
     if cancel.is_cancelled() {
         return Err(ExtractError::Cancelled);
     }
     Ok(PreviewDone {
         encoder,
-        cover: cover.map(|(_, data)| data),
+        cover,
         out_size,
     })
 }

@@ -10,6 +10,7 @@
 //! streams, costs nothing measurable, and needs no second decoder process.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
@@ -29,6 +30,40 @@ pub struct DecodeOptions {
     /// `-frames:v` cap (None: no cap). The default is a backstop against "infinite" inputs
     /// (10⁵-frame bombs); callers with a frame budget set their own.
     pub max_frames: Option<u64>,
+    /// Where spent frame buffers come back for reuse (None: every frame is a new buffer).
+    pub pool: Option<FramePool>,
+}
+
+/// Spent frame buffers, given back by the consumer and refilled by the decoder: a new 6 MB
+/// buffer per 1080p frame costs the allocator's zeroing and the kernel's page faults on every
+/// frame, a recycled one neither. It never holds more buffers than were in flight at once
+/// (the channels bound that), and at most 16.
+#[derive(Clone, Debug, Default)]
+pub struct FramePool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl FramePool {
+    const MAX_BUFFERS: usize = 16;
+
+    /// Gives a spent frame's buffer back.
+    pub fn put(&self, buffer: Vec<u8>) {
+        let mut free = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < Self::MAX_BUFFERS {
+            free.push(buffer);
+        }
+    }
+
+    /// A buffer of exactly `len` bytes: a recycled one (contents stale, to be overwritten) or
+    /// a new zeroed one.
+    fn take(&self, len: usize) -> Vec<u8> {
+        let recycled = self.0.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match recycled {
+            Some(mut b) => {
+                b.resize(len, 0);
+                b
+            }
+            None => vec![0u8; len],
+        }
+    }
 }
 
 impl Default for DecodeOptions {
@@ -37,6 +72,7 @@ impl Default for DecodeOptions {
             limits: Limits::default(),
             channel_frames: 3,
             max_frames: Some(DEFAULT_MAX_FRAMES),
+            pool: None,
         }
     }
 }
@@ -105,7 +141,11 @@ impl FrameSource {
             .spawn_with_stderr_hook(cancel, Some(hook))?;
         let stdout = running.stdout.take().expect("stdout is piped");
         let (tx, rx) = mpsc::channel(opts.channel_frames.max(1));
-        tokio::spawn(pump(running, stdout, ts_rx, tx, width, height, info.fps));
+        widen_pipe(&stdout);
+        let pool = opts.pool.clone().unwrap_or_default();
+        tokio::spawn(pump(
+            running, stdout, ts_rx, tx, width, height, info.fps, pool,
+        ));
         Ok(FrameSource { rx, width, height })
     }
 
@@ -123,7 +163,17 @@ impl FrameSource {
     }
 }
 
+/// Pipe capacity for frames: the most Linux allows unprivileged (`/proc/sys/fs/pipe-max-size`).
+pub(crate) const FRAME_PIPE_BYTES: i32 = 1 << 20;
+
+/// Grows a frame pipe from the default 64 KiB, so a multi-megabyte frame crosses it in a few
+/// large copies instead of ~100 wake-ups of each side. Best effort: a refusal only costs speed.
+pub(crate) fn widen_pipe(pipe: &impl std::os::fd::AsFd) {
+    let _ = nix::fcntl::fcntl(pipe, nix::fcntl::FcntlArg::F_SETPIPE_SZ(FRAME_PIPE_BYTES));
+}
+
 /// Reads exact frames from stdout, pairs each with its timestamp, and forwards them.
+#[allow(clippy::too_many_arguments)]
 async fn pump(
     running: super::runner::Running,
     mut stdout: tokio::process::ChildStdout,
@@ -132,12 +182,13 @@ async fn pump(
     width: u32,
     height: u32,
     fps: f64,
+    pool: FramePool,
 ) {
     let frame_len = width as usize * height as usize * 3;
     let mut clock = FrameClock::new(fps);
     let mut index = 0u64;
     let failure = loop {
-        let mut data = vec![0u8; frame_len];
+        let mut data = pool.take(frame_len);
         match read_full(&mut stdout, &mut data).await {
             Ok(0) => break None,
             Ok(n) if n < frame_len => {
@@ -237,6 +288,7 @@ pub async fn decode_image(
         limits: limits.clone(),
         channel_frames: 1,
         max_frames: Some(1),
+        pool: None,
     };
     let mut src = FrameSource::open(path, info, &opts, cancel)?;
     let frame = src

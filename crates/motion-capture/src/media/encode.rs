@@ -120,6 +120,7 @@ impl Encoder {
             tool: Tool::Ffmpeg,
             source: std::io::Error::other("ffmpeg stdin is not piped"),
         })?;
+        super::decode::widen_pipe(&stdin);
         Ok(Encoder {
             running,
             stdin,

@@ -48,9 +48,7 @@ impl Painter {
             // Drawn at the size it is shown, so no stroke width conversion is needed.
             line: overlay::line_width(out.0, out.1, out.0.max(out.1)),
             resizer: Resizer::new(),
-            // A bilinear *convolution*: the filter widens with the scale factor, so large
-            // downscales (4K → 1280) average their pixels instead of skipping them.
-            options: ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)),
+            options: ResizeOptions::new().resize_alg(resize_alg(src, out)),
             rgb: Vec::new(),
             yuv: Vec::new(),
         })
@@ -62,7 +60,7 @@ impl Painter {
 
     /// Paints one decoded rgb24 frame (`src` size) with `pose` (nothing drawn when `None`) and
     /// returns it as yuv420p. The rgb24 result stays readable through [`Painter::rgb`].
-    pub fn paint(&mut self, frame: Vec<u8>, pose: Option<&Pose>) -> Result<&[u8], PaintError> {
+    pub fn paint(&mut self, frame: &[u8], pose: Option<&Pose>) -> Result<&[u8], PaintError> {
         let (w, h) = self.out;
         let want = self.src.0 as usize * self.src.1 as usize * 3;
         if frame.len() != want {
@@ -74,11 +72,12 @@ impl Painter {
             )));
         }
         if self.src == self.out {
-            // Nothing to scale: draw on the decoded frame itself.
-            self.rgb = frame;
+            // Nothing to scale (a small video): a copy to draw on.
+            self.rgb.clear();
+            self.rgb.extend_from_slice(frame);
         } else {
             self.rgb.resize(w as usize * h as usize * 3, 0);
-            let src = ImageRef::new(self.src.0, self.src.1, &frame, PixelType::U8x3)
+            let src = ImageRef::new(self.src.0, self.src.1, frame, PixelType::U8x3)
                 .map_err(|e| PaintError(e.to_string()))?;
             let mut dst = Image::from_slice_u8(w, h, &mut self.rgb, PixelType::U8x3)
                 .map_err(|e| PaintError(e.to_string()))?;
@@ -107,6 +106,18 @@ impl Painter {
     /// buffer), so a caller can keep a frame without copying it.
     pub fn swap_rgb(&mut self, other: &mut Vec<u8>) {
         std::mem::swap(&mut self.rgb, other);
+    }
+}
+
+/// Below a 2× reduction, plain bilinear interpolation (2×2 source pixels per output pixel)
+/// samples every source pixel and costs a third less than a convolution; from 2× on, a
+/// bilinear *convolution*, whose filter widens with the factor, so large reductions (4K → 1280)
+/// average their pixels instead of skipping them.
+fn resize_alg(src: (u32, u32), out: (u32, u32)) -> ResizeAlg {
+    if src.0 < 2 * out.0 && src.1 < 2 * out.1 {
+        ResizeAlg::Interpolation(FilterType::Bilinear)
+    } else {
+        ResizeAlg::Convolution(FilterType::Bilinear)
     }
 }
 
@@ -189,7 +200,7 @@ mod tests {
         let mut painter = Painter::new(src, out).unwrap();
         // A uniform grey frame stays uniform grey through the resize.
         let frame = vec![100u8; (src.0 * src.1 * 3) as usize];
-        let yuv = painter.paint(frame.clone(), None).unwrap().to_vec();
+        let yuv = painter.paint(&frame, None).unwrap().to_vec();
         assert_eq!(yuv.len(), (out.0 * out.1 * 3 / 2) as usize);
         assert!(painter.rgb().iter().all(|&v| v == 100));
         // With a pose, the skeleton shows up in the left quarter where its points are.
@@ -207,7 +218,7 @@ mod tests {
             image,
             world: [Landmark::default(); NUM_LANDMARKS],
         };
-        painter.paint(frame, Some(&pose)).unwrap();
+        painter.paint(&frame, Some(&pose)).unwrap();
         let px = |x: u32, y: u32| &painter.rgb()[((y * out.0 + x) * 3) as usize..][..3];
         assert_ne!(px(8, 12), [100, 100, 100], "the skeleton is drawn");
         assert_eq!(
@@ -218,12 +229,43 @@ mod tests {
     }
 
     #[test]
-    fn same_size_frames_are_drawn_in_place_and_wrong_sizes_rejected() {
+    fn large_reductions_average_instead_of_skipping() {
+        assert!(matches!(
+            resize_alg((1920, 1080), (1280, 720)),
+            ResizeAlg::Interpolation(_)
+        ));
+        assert!(matches!(
+            resize_alg((3840, 2160), (1280, 720)),
+            ResizeAlg::Convolution(_)
+        ));
+        // A 1-pixel checkerboard reduced 4× must come out mid-grey, not black or white.
+        let (src, out) = ((64u32, 64u32), (16u32, 16u32));
+        let frame: Vec<u8> = (0..src.0 * src.1)
+            .flat_map(|i| {
+                let v = if (i % src.0 + i / src.0) % 2 == 0 {
+                    0
+                } else {
+                    255
+                };
+                [v, v, v]
+            })
+            .collect();
+        let mut painter = Painter::new(src, out).unwrap();
+        painter.paint(&frame, None).unwrap();
+        assert!(
+            painter.rgb().iter().all(|&v| (120..=135).contains(&v)),
+            "{:?}",
+            &painter.rgb()[..12]
+        );
+    }
+
+    #[test]
+    fn same_size_frames_are_copied_and_wrong_sizes_rejected() {
         let mut painter = Painter::new((4, 2), (4, 2)).unwrap();
         let frame: Vec<u8> = (0..24).collect();
-        painter.paint(frame.clone(), None).unwrap();
+        painter.paint(&frame, None).unwrap();
         assert_eq!(painter.rgb(), &frame[..]);
-        assert!(painter.paint(vec![0; 10], None).is_err());
+        assert!(painter.paint(&[0; 10], None).is_err());
         assert!(Painter::new((4, 2), (3, 2)).is_err());
         let mut kept = Vec::new();
         painter.swap_rgb(&mut kept);
