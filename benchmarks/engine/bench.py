@@ -39,9 +39,9 @@ def peer(args, clip):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def floor_ms(args):
-    proc = subprocess.run([args.python, os.path.join(HERE, "landmark_floor.py"), args.model], capture_output=True,
-                          text=True, check=True)
+def floor_ms(args, threads):
+    proc = subprocess.run([args.python, os.path.join(HERE, "landmark_floor.py"), args.model, str(threads)],
+                          capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])["ms_per_frame"]
 
 
@@ -65,11 +65,21 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--profile", default="release")
     ap.add_argument("--repeat", type=int, default=3)
+    # The landmark session's intra-op threads in `motiond extract` (crates/motiond/src/extract_cmd.rs):
+    # the floor that the goal uses is measured with the same number.
+    ap.add_argument("--landmark-threads", type=int, default=2)
     ap.add_argument("clips", nargs="+")
     args = ap.parse_args()
 
-    # The machine may be shared: every cell is the best of `--repeat` interleaved runs.
-    ms = min(floor_ms(args) for _ in range(args.repeat))
+    # The machine may be shared: every cell is the best of `--repeat` interleaved runs. The floor
+    # is measured with motiond's thread count (used for the goal) and with 1 thread (reported).
+    lt = args.landmark_threads
+    floors = {t: [] for t in sorted({1, lt})}
+    for _ in range(args.repeat):
+        for t in floors:
+            floors[t].append(floor_ms(args, t))
+    ms = min(floors[lt])
+    ms_1 = min(floors[1])
     best = lambda runs, key: min(runs, key=lambda r: r[key])
     rows = []
     for clip in args.clips:
@@ -92,15 +102,17 @@ def main():
              f"{args.repeat} interleaved runs: the machine was shared with other builds and tests while this ran "
              f"(load average {os.getloadavg()[0]:.1f} at the end), so the absolute numbers are noisy.", "",
              "- **motiond**: the whole `motiond extract` process (probe, ONE decode pass, detector + landmark model "
-             "on the inference thread (the landmark session with 2 intra-op threads in `motiond extract`), "
-             "whole-clip solve, all files). *all outputs* includes `preview.mp4` (each frame's tracked 2D "
-             "landmarks drawn and fed to libx264 `veryfast` beside inference, from the same decode pass) and "
-             "`cover.jpg`; *no preview* is `--no-preview`.",
+             f"on the inference thread (the landmark session with {lt} intra-op threads in `motiond extract`), "
+             "whole-clip solve, all files). *all outputs* includes `preview.mp4` (each tracked frame scaled to "
+             "the preview size (≤ 1280 px), its 2D landmarks drawn, converted to yuv420p and fed to libx264 "
+             "`ultrafast` beside inference, from the same decode pass) and `cover.jpg`; *no preview* is "
+             "`--no-preview`.",
              "- **MediaPipe**: Python `mediapipe==0.10.21`, legacy `solutions.pose` (model_complexity 1, smoothing "
              "on), frames decoded by ffmpeg from the same file (`mediapipe_peer.py`).",
-             f"- **floor**: landmark model alone, {ms:.2f} ms per frame (ONNX Runtime 1.31.1, 1 intra-op thread, "
-             "`landmark_floor.py`) × frames: the cost of the model on one core. `motiond extract` gives the "
-             "landmark session 2 threads, so on an idle machine it can go below this floor.",
+             f"- **floor**: landmark model alone, {ms:.2f} ms per frame × frames (ONNX Runtime 1.31.1, "
+             f"`landmark_floor.py`, {lt} intra-op thread{'s' if lt > 1 else ''} without spinning: the "
+             f"same session settings as `motiond extract`). With 1 thread the model takes {ms_1:.2f} ms per "
+             f"frame (best of {args.repeat}); the floor is whichever matches motiond.",
              "",
              "| clip | frames | motiond fps (all outputs) | motiond fps (no preview) | MediaPipe fps | ratio (all / no preview) | floor fps | all outputs vs floor | peak RSS |",
              "|---|---|---|---|---|---|---|---|---|"]
