@@ -16,7 +16,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::export::{self, Exported, landmarks::LandmarksMeta};
-use crate::media::{self, DecodeOptions, FramePool, FrameSource, Limits, MediaError, MediaInfo};
+use crate::media::{
+    self, Container, DecodeOptions, FramePool, FrameSource, Limits, MediaError, MediaInfo,
+};
 use crate::models::{LandmarkModel, LoadOptions, ModelError, PoseModels};
 use crate::pose::tracker::{PoseError, Tracker, TrackerOptions};
 use crate::render;
@@ -162,7 +164,18 @@ impl Engine {
         // The models load on the inference thread while ffprobe runs.
         let pool = FramePool::default();
         let mut inference = Inference::start(&opts, &cancel, &pool);
-        let info = probe_video(&job.input, &opts, &cancel).await?;
+        let container = sniff_video(&job.input)?;
+        // The decoder starts while ffprobe runs (each takes a while to start); it reads
+        // nothing until the probe has succeeded, and a failed probe kills it.
+        let decode = DecodeOptions {
+            limits: opts.limits.clone(),
+            channel_frames: opts.channel_frames,
+            max_frames: None,
+            pool: Some(pool.clone()),
+        };
+        let decoder = FrameSource::open_early(&job.input, container, &decode, &cancel)?;
+        let info = probe_video(&job.input, container, &opts, &cancel).await?;
+        let source = decoder.begin(&info);
         let total = info.frame_count.unwrap_or(0);
 
         let track_started = Instant::now();
@@ -170,9 +183,7 @@ impl Engine {
             .preview
             .take()
             .map(|rx| preview_writer(rx, &job, &info, &opts, &cancel, total, pool.clone()));
-        let tracking = track(
-            &job.input, &info, inference, &opts, &cancel, &progress, total, &pool,
-        );
+        let tracking = track(source, inference, &cancel, &progress, total);
         let (tracked, preview) = match preview {
             Some(writer) => {
                 let (tracked, preview) = tokio::join!(tracking, writer);
@@ -317,11 +328,8 @@ fn move_file(from: &Path, to: &Path) -> Result<PathBuf, ExtractError> {
     Ok(to.to_path_buf())
 }
 
-async fn probe_video(
-    path: &Path,
-    opts: &ExtractOptions,
-    cancel: &CancellationToken,
-) -> Result<MediaInfo, ExtractError> {
+/// The input's container, from its magic bytes: only video containers go on.
+fn sniff_video(path: &Path) -> Result<Container, ExtractError> {
     let container = media::sniff_file(path)
         .map_err(|e| ExtractError::BadInput(format!("cannot read the input: {e}")))?;
     if !container.is_video() {
@@ -329,6 +337,15 @@ async fn probe_video(
             "not a video file (expected MP4/QuickTime, Matroska or WebM)".into(),
         ));
     }
+    Ok(container)
+}
+
+async fn probe_video(
+    path: &Path,
+    container: Container,
+    opts: &ExtractOptions,
+    cancel: &CancellationToken,
+) -> Result<MediaInfo, ExtractError> {
     let info = media::probe(path, container, &opts.limits, cancel).await?;
     if info.width == 0 || info.height == 0 || info.fps <= 0.0 {
         return Err(ExtractError::BadInput(
@@ -401,24 +418,13 @@ impl Inference {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn track(
-    path: &Path,
-    info: &MediaInfo,
+    mut source: FrameSource,
     inference: Inference,
-    opts: &ExtractOptions,
     cancel: &CancellationToken,
     progress: &(impl Fn(Progress) + Send + Sync),
     total: u64,
-    pool: &FramePool,
 ) -> Result<Tracked, ExtractError> {
-    let decode = DecodeOptions {
-        limits: opts.limits.clone(),
-        channel_frames: opts.channel_frames,
-        max_frames: None,
-        pool: Some(pool.clone()),
-    };
-    let mut source = FrameSource::open(path, info, &decode, cancel)?;
     let Inference {
         tx,
         mut done_rx,

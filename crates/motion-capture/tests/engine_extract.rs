@@ -222,3 +222,36 @@ async fn cancellation_stops_the_job() {
     .expect_err("cancelled");
     assert!(matches!(err, ExtractError::Cancelled), "{err:?}");
 }
+
+/// The decoder starts before the probe has chosen the stream (to overlap their start-ups), by a
+/// rule that must pick the same one: with two video streams of different sizes, the frames
+/// decoded are those of the first (a mismatch would show as truncated frames).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_decoder_reads_the_stream_the_probe_chose() {
+    let walk = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("two_streams.mkv");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&walk)
+        .args(["-i"])
+        .arg(&walk)
+        .args(["-map", "0:v", "-map", "1:v", "-c:v:0", "copy"])
+        .args([
+            "-c:v:1",
+            "libx264",
+            "-filter:v:1",
+            "scale=200:120",
+            "-preset",
+            "ultrafast",
+        ])
+        .arg(&input)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "making the two-stream file");
+    let report = extract(&input, &dir.path().join("out"))
+        .await
+        .expect("extract");
+    assert_eq!((report.width, report.height, report.frames), (400, 400, 60));
+    assert_eq!(report.person_found_frames, 60);
+}

@@ -99,54 +99,21 @@ impl FrameSource {
         opts: &DecodeOptions,
         cancel: &CancellationToken,
     ) -> Result<FrameSource, MediaError> {
-        let (dir, name) = split_job_path(Tool::Ffmpeg, path)?;
-        let (width, height) = (info.width, info.height);
-        let mut args: Vec<String> = vec![
-            "-map".into(),
-            format!("0:{}", info.stream_index),
-            "-copyts".into(),
-            "-fps_mode".into(),
-            "passthrough".into(),
-        ];
-        if let Some(n) = opts.max_frames {
-            args.extend(["-frames:v".into(), n.to_string()]);
-        }
-        args.extend(
-            [
-                "-an",
-                "-sn",
-                "-dn",
-                "-vf",
-                TIMESTAMP_FILTER,
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                "rgb24",
-                "pipe:1",
-            ]
-            .map(String::from),
-        );
-        let (ts_tx, ts_rx) = mpsc::unbounded_channel::<f64>();
-        let hook = Box::new(move |line: &str| match line.trim().parse::<f64>() {
-            Ok(v) => {
-                let _ = ts_tx.send(v);
-                false
-            }
-            Err(_) => true,
-        });
-        let mut running = FfCommand::ffmpeg(dir)
-            .input_file(&name, info.container)
-            .args(args)
-            .limits(opts.limits.clone())
-            .spawn_with_stderr_hook(cancel, Some(hook))?;
-        let stdout = running.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel(opts.channel_frames.max(1));
-        widen_pipe(&stdout);
-        let pool = opts.pool.clone().unwrap_or_default();
-        tokio::spawn(pump(
-            running, stdout, ts_rx, tx, width, height, info.fps, pool,
-        ));
-        Ok(FrameSource { rx, width, height })
+        let map = format!("0:{}", info.stream_index);
+        Ok(spawn_decoder(path, info.container, map, opts, cancel)?.begin(info))
+    }
+
+    /// Starts decoding `path` before its probe result is known, so that ffmpeg's start-up (a
+    /// good part of a short clip's time) overlaps ffprobe's; [`EarlySource::begin`] then
+    /// takes the probe result. The stream is `0:V:0`, the first video stream that is not an
+    /// attached picture: the one [`super::probe`] chooses.
+    pub fn open_early(
+        path: &Path,
+        container: Container,
+        opts: &DecodeOptions,
+        cancel: &CancellationToken,
+    ) -> Result<EarlySource, MediaError> {
+        spawn_decoder(path, container, "0:V:0".into(), opts, cancel)
     }
 
     /// The next frame; `None` after the last one. An error ends the stream.
@@ -161,6 +128,94 @@ impl FrameSource {
     pub fn height(&self) -> u32 {
         self.height
     }
+}
+
+/// A started decoder whose frames are not read yet (see [`FrameSource::open_early`]). ffmpeg
+/// blocks once the pipe is full; dropping this kills it.
+pub struct EarlySource {
+    running: super::runner::Running,
+    stdout: tokio::process::ChildStdout,
+    ts_rx: mpsc::UnboundedReceiver<f64>,
+    channel_frames: usize,
+    pool: FramePool,
+}
+
+impl EarlySource {
+    /// Starts reading frames of the size and rate that the probe found.
+    pub fn begin(self, info: &MediaInfo) -> FrameSource {
+        let (width, height) = (info.width, info.height);
+        let (tx, rx) = mpsc::channel(self.channel_frames.max(1));
+        tokio::spawn(pump(
+            self.running,
+            self.stdout,
+            self.ts_rx,
+            tx,
+            width,
+            height,
+            info.fps,
+            self.pool,
+        ));
+        FrameSource { rx, width, height }
+    }
+}
+
+/// Starts ffmpeg decoding stream `map` of `path` to rgb24 on its stdout, with each frame's
+/// timestamp on stderr.
+fn spawn_decoder(
+    path: &Path,
+    container: Container,
+    map: String,
+    opts: &DecodeOptions,
+    cancel: &CancellationToken,
+) -> Result<EarlySource, MediaError> {
+    let (dir, name) = split_job_path(Tool::Ffmpeg, path)?;
+    let mut args: Vec<String> = vec![
+        "-map".into(),
+        map,
+        "-copyts".into(),
+        "-fps_mode".into(),
+        "passthrough".into(),
+    ];
+    if let Some(n) = opts.max_frames {
+        args.extend(["-frames:v".into(), n.to_string()]);
+    }
+    args.extend(
+        [
+            "-an",
+            "-sn",
+            "-dn",
+            "-vf",
+            TIMESTAMP_FILTER,
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "pipe:1",
+        ]
+        .map(String::from),
+    );
+    let (ts_tx, ts_rx) = mpsc::unbounded_channel::<f64>();
+    let hook = Box::new(move |line: &str| match line.trim().parse::<f64>() {
+        Ok(v) => {
+            let _ = ts_tx.send(v);
+            false
+        }
+        Err(_) => true,
+    });
+    let mut running = FfCommand::ffmpeg(dir)
+        .input_file(&name, container)
+        .args(args)
+        .limits(opts.limits.clone())
+        .spawn_with_stderr_hook(cancel, Some(hook))?;
+    let stdout = running.stdout.take().expect("stdout is piped");
+    widen_pipe(&stdout);
+    Ok(EarlySource {
+        running,
+        stdout,
+        ts_rx,
+        channel_frames: opts.channel_frames,
+        pool: opts.pool.clone().unwrap_or_default(),
+    })
 }
 
 /// Pipe capacity for frames: the most Linux allows unprivileged (`/proc/sys/fs/pipe-max-size`).

@@ -12,7 +12,7 @@ pub mod probe;
 pub mod runner;
 pub mod sniff;
 
-pub use decode::{DecodeOptions, FramePool, FrameSource};
+pub use decode::{DecodeOptions, EarlySource, FramePool, FrameSource};
 pub use probe::{MediaInfo, extract_frame_jpeg, probe};
 pub use runner::{FfCommand, Limits, MediaError, RawVideoInput, Running, Tool};
 pub use sniff::{Container, sniff_file};
