@@ -221,3 +221,52 @@ async fn deleting_a_task_in_the_api_stops_its_job_in_the_worker() {
         "nothing was published: {mine}"
     );
 }
+
+/// Two workers and one API: the workers share the queue (each runs some of the tasks) and
+/// every task succeeds exactly once.
+#[tokio::test]
+async fn two_workers_share_the_queue_and_each_task_succeeds_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let no_models = tmp.path().join("no-models");
+    std::fs::create_dir_all(&no_models).unwrap();
+    let api = start_api(&data, &no_models);
+    let workers = [start_worker(&data, &api), start_worker(&data, &api)];
+    let c = Client::new(api.token("wes"));
+    create_account(&c, &api, "wes@example.com", json!({})).await;
+    let video = testdata("videos/mmhuman3d_single_person_basketball.mp4");
+    let (resource, cover) = upload_video(&c, &api, None, &video).await;
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let (status, submitted) = c
+            .post_json(
+                &api.api("/videos/motion-upload"),
+                json!({ "resourceUrl": resource, "coverUrl": cover }),
+            )
+            .await;
+        assert_eq!(status, 200, "{submitted}");
+        ids.push(submitted["task"]["id"].as_i64().unwrap());
+    }
+    for id in &ids {
+        let done = c.wait_final(&api, *id, None).await;
+        assert_eq!(done["status"], 99, "{done}");
+    }
+    let (st, mine) = c.get(&api.api("/videos/motions?mine=true")).await;
+    assert_eq!(st, 200);
+    let listed = mine.to_string();
+    for id in &ids {
+        assert_eq!(
+            listed.matches(&format!("\"taskId\":{id}")).count(),
+            1,
+            "one motion for task {id}: {listed}"
+        );
+    }
+    for (n, w) in workers.iter().enumerate() {
+        let log = w.stderr();
+        assert!(
+            log.lines()
+                .any(|l| l.contains("job ended") && l.contains("end=Succeeded")),
+            "worker {n} ran none of the tasks:\n{log}"
+        );
+    }
+}
