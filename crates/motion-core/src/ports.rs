@@ -299,6 +299,10 @@ pub trait TaskStore: Send + Sync {
         progress: f64,
     ) -> StoreResult<LeaseState>;
 
+    /// What a heartbeat would report, without extending the lease or writing anything: lets
+    /// a worker notice a cancellation from another process between heartbeats.
+    async fn lease_state(&self, lease: &Lease) -> StoreResult<LeaseState>;
+
     /// Token-guarded final transition: task state and wire status, work + file rows on
     /// success, the final outbox event (abandoning an undelivered processing event), and
     /// the source pin released — all in one transaction.

@@ -429,8 +429,14 @@ async fn remove_dir(dir: &Path) {
     }
 }
 
-/// Heartbeats every lease/3; enforces the attempt timeout and the shutdown grace; cancels
-/// the job when the lease is lost or the task is cancelled. Keeps the lease alive until the
+/// How often a running job reads its lease between heartbeats. In `serve` a cancellation
+/// reaches the job at once through the in-process registry; a `motiond api` process can only
+/// write it to the database, and the contract asks for the job to stop within a second.
+const LEASE_CHECK_EVERY: Duration = Duration::from_millis(400);
+
+/// Heartbeats every lease/3; reads the lease every [`LEASE_CHECK_EVERY`]; enforces the attempt
+/// timeout and the shutdown grace; cancels the job when the lease is lost or the task is
+/// cancelled. Keeps the lease alive until the
 /// job has concluded (so a timed-out job can still record its failure).
 struct Watcher {
     jobs: Arc<JobService>,
@@ -461,6 +467,9 @@ impl Watcher {
         let mut ticker = tokio::time::interval(settings.heartbeat_every());
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await; // the claim itself was the first heartbeat
+        let mut check = tokio::time::interval(LEASE_CHECK_EVERY);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        check.tick().await;
         let timeout_at = tokio::time::Instant::now() + settings.task_timeout;
         let mut timeout_armed = true;
         let mut grace_until: Option<tokio::time::Instant> = None;
@@ -490,6 +499,16 @@ impl Watcher {
                             return;
                         }
                     }
+                },
+                _ = check.tick() => match jobs.lease_state(&lease).await {
+                    Ok(LeaseState::Held) => {}
+                    Ok(LeaseState::CancelRequested) => trigger(StopReason::CancelRequested),
+                    Ok(LeaseState::Lost) => {
+                        trigger(StopReason::Lost);
+                        return;
+                    }
+                    // A failed read is no evidence; the heartbeat decides on storage trouble.
+                    Err(e) => tracing::debug!(error = %e, "lease check failed"),
                 },
                 _ = tokio::time::sleep_until(timeout_at), if timeout_armed => {
                     timeout_armed = false;

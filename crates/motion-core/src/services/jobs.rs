@@ -102,6 +102,11 @@ impl JobService {
             .await?)
     }
 
+    /// The lease's state without extending it (a cheap read between heartbeats).
+    pub async fn lease_state(&self, lease: &Lease) -> Result<LeaseState, ServiceError> {
+        Ok(self.tasks.lease_state(lease).await?)
+    }
+
     /// Stores the extraction's files under attempt-scoped keys (plus a copy of the
     /// submitted cover image) and finishes the task as succeeded.
     pub async fn publish(&self, lease: &Lease, out: &Extracted) -> Result<Finished, ServiceError> {

@@ -8,6 +8,7 @@ use motion_core::clock::Millis;
 use motion_core::domain::*;
 use motion_core::ports::*;
 use motion_core::reason::FailureReason;
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::files::release_pins;
@@ -154,6 +155,17 @@ fn ids_of(rows: &[sqlx::sqlite::SqliteRow]) -> StoreResult<Vec<i64>> {
         .collect()
 }
 
+/// A running task's row with its `cancel_requested` (or none: the lease is gone).
+fn lease_state_of(row: Option<&SqliteRow>) -> StoreResult<LeaseState> {
+    Ok(match row {
+        None => LeaseState::Lost,
+        Some(r) if r.try_get::<i64, _>("cancel_requested").map_err(map_err)? != 0 => {
+            LeaseState::CancelRequested
+        }
+        Some(_) => LeaseState::Held,
+    })
+}
+
 #[async_trait]
 impl TaskStore for SqliteStore {
     async fn admit(&self, task: &NewTask, max_jobs: u32) -> StoreResult<Admission> {
@@ -272,13 +284,19 @@ impl TaskStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(match row {
-            None => LeaseState::Lost,
-            Some(r) if r.try_get::<i64, _>("cancel_requested").map_err(map_err)? != 0 => {
-                LeaseState::CancelRequested
-            }
-            Some(_) => LeaseState::Held,
-        })
+        lease_state_of(row.as_ref())
+    }
+
+    async fn lease_state(&self, lease: &Lease) -> StoreResult<LeaseState> {
+        let row = sqlx::query(
+            "SELECT cancel_requested FROM tasks WHERE id = ? AND lease_token = ? AND state = 'running'",
+        )
+        .bind(lease.task_id)
+        .bind(&lease.token)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        lease_state_of(row.as_ref())
     }
 
     async fn finish(

@@ -389,6 +389,10 @@ async fn cancel_while_running_fences_the_worker() {
         .admit(&account, &asset, Some("https://hooks.example.com/x"))
         .await;
     let lease = env.claim(LONG).await.expect("claim");
+    assert_eq!(
+        env.store.lease_state(&lease).await.unwrap(),
+        LeaseState::Held
+    );
     assert!(
         env.store
             .cancel(other.id, task.task.id, now(), &env.render)
@@ -407,6 +411,11 @@ async fn cancel_while_running_fences_the_worker() {
     assert_eq!(view.task.wire_status, WireStatus::Failed);
     assert_eq!(view.message(), "Task was canceled");
     assert_eq!(view.unfinished, 0, "the slot is free");
+    assert_eq!(
+        env.store.lease_state(&lease).await.unwrap(),
+        LeaseState::Lost,
+        "seen between heartbeats"
+    );
     assert_eq!(
         env.store.heartbeat(&lease, LONG, 0.5).await.unwrap(),
         LeaseState::Lost
@@ -480,6 +489,11 @@ async fn delete_of_a_running_task_removes_everything_and_fences() {
             .await
             .unwrap()
             .is_none()
+    );
+    assert_eq!(
+        env.store.lease_state(&lease).await.unwrap(),
+        LeaseState::Lost,
+        "seen between heartbeats"
     );
     assert_eq!(
         env.store.heartbeat(&lease, LONG, 0.5).await.unwrap(),
