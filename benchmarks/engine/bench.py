@@ -135,12 +135,15 @@ def main():
               "without the preview (goal ≤ 1.25×). Peak RSS on the 10 s 1080p clip: "
               f"{max(r[1]['rss_mib'] for r in rows if '1080p' in r[0]) if any('1080p' in r[0] for r in rows) else float('nan'):.0f} MiB "
               "(goal < 300 MB).", "",
-              "**Reading.** One decode pass feeds the inference thread; each tracked frame then goes (bounded "
-              "channel) to the preview writer, which draws its landmarks and pipes it to the H.264 encoder "
-              "(an ffmpeg process, the other core) while inference works on the next frame. The preview's cost "
-              "is therefore the drawing, the pipe and the encoder's CPU competing with inference for the same "
-              "2 cores, plus the encoder's flush and the cover at the end. The service's worker keeps one "
-              "landmark thread per job (two jobs side by side on 2 cores).", END]
+              "**Reading.** ffmpeg's decoder starts while ffprobe runs; one decode pass (rgb24, frame buffers "
+              "recycled) feeds the inference thread; each tracked frame then goes (bounded channel) to the preview "
+              "writer, which scales it to the preview size on our side, draws its landmarks, converts it to "
+              "yuv420p and pipes it (1 MiB pipe) to the H.264 encoder (an ffmpeg process) while inference works "
+              "on the next frame; the cover JPEG is written as soon as the middle frame is painted, and the "
+              "encoder's flush runs beside the solve and the exports. What the preview still costs is that work "
+              "(resize, drawing, colour conversion, x264 `ultrafast`) competing with inference for the same 2 "
+              "cores, and two more ffmpeg start-ups. The service's worker keeps one landmark thread per job (two "
+              "jobs side by side on 2 cores).", END]
     section = "\n".join(lines) + "\n"
     text = open(args.out).read() if os.path.exists(args.out) else "# Benchmarks\n\n"
     if START in text and END in text:
