@@ -203,6 +203,11 @@ fn spawn_decoder(
         Err(_) => true,
     });
     let mut running = FfCommand::ffmpeg(dir)
+        // One decoder thread: decoding runs beside inference (and, in the service, beside other
+        // jobs) on few cores, where frame threads cost more CPU than they save wall time (1080p
+        // H.264 decodes at ~5 ms a frame on one thread, well ahead of inference). Decoding is
+        // bit-exact whatever the thread count, so the frames are unchanged.
+        .input_args(["-threads", "1"])
         .input_file(&name, container)
         .args(args)
         .limits(opts.limits.clone())
