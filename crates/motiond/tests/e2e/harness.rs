@@ -239,6 +239,22 @@ impl Drop for Server {
     }
 }
 
+/// Runs one statement with the `sqlite3` shell on the database of `data_dir`, beside the
+/// running server (WAL, with a busy timeout for its checkpoints): a commit from another process.
+pub fn sqlite_exec(data_dir: &Path, statement: &str) {
+    let out = Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
+        .arg(data_dir.join("motiond.db"))
+        .arg(statement)
+        .output()
+        .expect("sqlite3 on PATH (run scripts/test.sh)");
+    assert!(
+        out.status.success(),
+        "sqlite3 {statement}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs an admin subcommand; returns its trimmed stdout.
 pub fn admin(data_dir: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN)

@@ -10,21 +10,6 @@ use serde_json::json;
 
 use crate::harness::*;
 
-/// One statement by the `sqlite3` shell: a commit from another process.
-fn commit_elsewhere(data: &Path, statement: &str) {
-    let out = Command::new("sqlite3")
-        .args(["-cmd", ".timeout 5000"])
-        .arg(data.join("motiond.db"))
-        .arg(statement)
-        .output()
-        .expect("sqlite3 on PATH (run scripts/test.sh)");
-    assert!(
-        out.status.success(),
-        "sqlite3: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn revoke(data: &Path, token: &str) {
     let mut child = Command::new(BIN)
         .args(["token", "revoke", "-", "--data-dir"])
@@ -72,7 +57,7 @@ async fn kept_answers_follow_every_commit_from_any_process() {
     assert_eq!(status, 200, "replace maxJobs through this server");
     assert_eq!(max_jobs(&c, &url).await, (200, json!(3)));
 
-    commit_elsewhere(
+    sqlite_exec(
         &data,
         "UPDATE accounts SET max_jobs = 7 WHERE email = 'kate@example.com'",
     );

@@ -3,28 +3,11 @@
 //! list, its file URLs 404 and its result blobs removed from disk; the upload is kept.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::harness::*;
-
-/// Runs one statement with `sqlite3` on the server's database (beside the running server:
-/// WAL, with a busy timeout for its checkpoints).
-fn sql(data: &Path, statement: &str) {
-    let out = Command::new("sqlite3")
-        .args(["-cmd", ".timeout 5000"])
-        .arg(data.join("motiond.db"))
-        .arg(statement)
-        .output()
-        .expect("sqlite3 on PATH (run scripts/test.sh)");
-    assert!(
-        out.status.success(),
-        "sqlite3 {statement}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Regular files under `dir`, recursively.
 fn files_under(dir: &Path) -> Vec<String> {
@@ -73,7 +56,7 @@ async fn retention_deletes_an_aged_final_task_with_its_motion_and_blobs() {
     assert_eq!(c.get(&task_url).await.0, 200, "a fresh task is kept");
 
     // Two days old: the next janitor pass deletes it.
-    sql(
+    sqlite_exec(
         &data,
         &format!(
             "UPDATE tasks SET create_time = create_time - 172800000, \
