@@ -183,6 +183,9 @@ pub fn invert3(m: &[f64; 9]) -> [f64; 9] {
 /// block's sums at the block's first column; we evaluate the same sums for identical rounding.
 const BLOCK_W: usize = 64;
 
+/// Output rows per tile of [`crop_to_tensor`] (the arithmetic is per row, so any height is exact).
+const TILE_ROWS: usize = 16;
+
 /// Output tensor value = q·scale + offset for the 8-bit sample q.
 #[derive(Clone, Copy, Debug)]
 pub struct ValueRange {
@@ -247,31 +250,37 @@ pub fn crop_to_tensor(
         h: height as i32,
         border,
     };
-    // Two passes per row: the source positions first (pure arithmetic), then the samples, so
-    // that the memory loads of neighbouring pixels are independent and overlap.
-    let mut coords = vec![(0i32, 0i32); n];
-    for v in 0..n {
+    // Tiles of TILE_ROWS rows × one block of columns: a rotated crop walks diagonally through
+    // the frame, and a tile keeps the source rows it reads in cache. Within a tile, two passes
+    // per row: the source positions first (pure arithmetic), then the samples, so that the
+    // memory loads of neighbouring pixels are independent and overlap.
+    let mut coords = [(0i32, 0i32); BLOCK_W];
+    for tile_v in (0..n).step_by(TILE_ROWS) {
         for bx in (0..n).step_by(BLOCK_W) {
-            let x = bx as f64;
-            let y = v as f64;
-            let x0 = m[0] * x + m[1] * y + m[2];
-            let y0 = m[3] * x + m[4] * y + m[5];
-            let w0 = m[6] * x + m[7] * y + m[8];
-            for (x1, c) in coords[bx..(bx + BLOCK_W).min(n)].iter_mut().enumerate() {
-                let xf = x1 as f64;
-                let wv = w0 + m[6] * xf;
-                let wv = if wv != 0.0 { 32.0 / wv } else { 0.0 };
-                let fx = ((x0 + m[0] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
-                let fy = ((y0 + m[3] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
-                *c = (round_half_even(fx), round_half_even(fy));
+            let cols = BLOCK_W.min(n - bx);
+            for v in tile_v..(tile_v + TILE_ROWS).min(n) {
+                let x = bx as f64;
+                let y = v as f64;
+                let x0 = m[0] * x + m[1] * y + m[2];
+                let y0 = m[3] * x + m[4] * y + m[5];
+                let w0 = m[6] * x + m[7] * y + m[8];
+                for (x1, c) in coords[..cols].iter_mut().enumerate() {
+                    let xf = x1 as f64;
+                    let wv = w0 + m[6] * xf;
+                    let wv = if wv != 0.0 { 32.0 / wv } else { 0.0 };
+                    let fx = ((x0 + m[0] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
+                    let fy = ((y0 + m[3] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
+                    *c = (round_half_even(fx), round_half_even(fy));
+                }
+                let start = (v * n + bx) * 3;
+                let row = &mut out[start..start + cols * 3];
+                for (dst, &(qx, qy)) in row.chunks_exact_mut(3).zip(&coords[..cols]) {
+                    let px = sampler.sample(qx, qy);
+                    dst[0] = lut[px[0] as usize];
+                    dst[1] = lut[px[1] as usize];
+                    dst[2] = lut[px[2] as usize];
+                }
             }
-        }
-        let row = &mut out[v * n * 3..(v + 1) * n * 3];
-        for (dst, &(qx, qy)) in row.chunks_exact_mut(3).zip(&coords) {
-            let px = sampler.sample(qx, qy);
-            dst[0] = lut[px[0] as usize];
-            dst[1] = lut[px[1] as usize];
-            dst[2] = lut[px[2] as usize];
         }
     }
     padding
