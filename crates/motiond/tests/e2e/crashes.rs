@@ -7,15 +7,7 @@ use crate::harness::*;
 async fn submit(c: &Client, server: &Server) -> i64 {
     create_account(c, server, "crash@example.com", json!({})).await;
     let video = testdata("videos/mmhuman3d_single_person_basketball.mp4");
-    let (resource, cover) = upload_video(c, server, None, &video).await;
-    let (status, submitted) = c
-        .post_json(
-            &server.api("/videos/motion-upload"),
-            json!({ "resourceUrl": resource, "coverUrl": cover }),
-        )
-        .await;
-    assert_eq!(status, 200, "{submitted}");
-    submitted["task"]["id"].as_i64().unwrap()
+    submit_video(c, server, &video).await
 }
 
 async fn assert_one_motion(c: &Client, server: &Server, done: &Value) {
@@ -74,15 +66,7 @@ async fn deleting_a_running_task_stops_its_ffmpeg_within_a_second() {
     let c = Client::new(server.token("ivan"));
     create_account(&c, &server, "ivan@example.com", json!({})).await;
     let video = testdata("videos/intel_one_by_one_walk_in_10s.mp4");
-    let (resource, cover) = upload_video(&c, &server, None, &video).await;
-    let (status, submitted) = c
-        .post_json(
-            &server.api("/videos/motion-upload"),
-            json!({ "resourceUrl": resource, "coverUrl": cover }),
-        )
-        .await;
-    assert_eq!(status, 200, "{submitted}");
-    let task_id = submitted["task"]["id"].as_i64().unwrap();
+    let task_id = submit_video(&c, &server, &video).await;
 
     // Wait until the job decodes (an ffmpeg child, not just a probe), then delete the task.
     let until = std::time::Instant::now() + TASK_DEADLINE;

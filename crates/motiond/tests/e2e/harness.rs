@@ -426,6 +426,21 @@ pub async fn upload_video(
     )
 }
 
+/// Uploads `video` and starts its extraction (`POST /videos/motion-upload`, the account
+/// selected implicitly); asserts the 200 in status 5 and returns the task id.
+pub async fn submit_video(c: &Client, server: &Server, video: &Path) -> i64 {
+    let (resource, cover) = upload_video(c, server, None, video).await;
+    let (status, submitted) = c
+        .post_json(
+            &server.api("/videos/motion-upload"),
+            serde_json::json!({ "resourceUrl": resource, "coverUrl": cover }),
+        )
+        .await;
+    assert_eq!(status, 200, "{submitted}");
+    assert_eq!(submitted["status"], 5, "{submitted}");
+    submitted["task"]["id"].as_i64().unwrap()
+}
+
 /// A video of moving test patterns and no person, made with ffmpeg.
 pub fn no_person_video(dir: &Path) -> PathBuf {
     let out = dir.join("no_person.mp4");

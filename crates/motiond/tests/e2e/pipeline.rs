@@ -160,15 +160,7 @@ async fn a_video_without_a_person_fails_with_the_contract_message() {
     let server = Server::start(&tmp.path().join("data"));
     let c = Client::new(server.token("carol"));
     create_account(&c, &server, "carol@example.com", json!({})).await;
-    let (resource, cover) = upload_video(&c, &server, None, &no_person_video(tmp.path())).await;
-    let (status, submitted) = c
-        .post_json(
-            &server.api("/videos/motion-upload"),
-            json!({ "resourceUrl": resource, "coverUrl": cover }),
-        )
-        .await;
-    assert_eq!(status, 200, "{submitted}");
-    let task_id = submitted["task"]["id"].as_i64().unwrap();
+    let task_id = submit_video(&c, &server, &no_person_video(tmp.path())).await;
     let done = c.wait_final(&server, task_id, None).await;
     assert_eq!(done["status"], 50, "{done}");
     assert_eq!(done["status_name"], "failed");

@@ -172,15 +172,7 @@ async fn deleting_a_task_in_the_api_stops_its_job_in_the_worker() {
     let c = Client::new(api.token("dora"));
     create_account(&c, &api, "dora@example.com", json!({})).await;
     let video = testdata("videos/intel_one_by_one_walk_in_10s.mp4");
-    let (resource, cover) = upload_video(&c, &api, None, &video).await;
-    let (status, submitted) = c
-        .post_json(
-            &api.api("/videos/motion-upload"),
-            json!({ "resourceUrl": resource, "coverUrl": cover }),
-        )
-        .await;
-    assert_eq!(status, 200, "{submitted}");
-    let task_id = submitted["task"]["id"].as_i64().unwrap();
+    let task_id = submit_video(&c, &api, &video).await;
     let task_url = api.api(&format!("/tasks/{task_id}"));
 
     // Wait until the worker decodes (an ffmpeg child of the worker process).
