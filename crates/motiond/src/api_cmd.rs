@@ -9,38 +9,19 @@
 //! creates the admin user on the very first start, and drains on SIGTERM or Ctrl-C.
 //!
 //! Across processes, a submission reaches an idle worker through its poll
-//! (`worker.poll_interval_ms`), and a cancellation reaches a running job through its next
-//! heartbeat (every third of `worker.lease_ms`) rather than at once.
+//! (`worker.poll_interval_ms`), and a cancellation reaches a running job through the worker's
+//! lease check (every 0.4 s) rather than at once.
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{Role, build_app_for};
 use crate::config::Sources;
-use crate::serve::{
-    ServeArgs, announce, bind_listener, bootstrap_admin, serve_http, spawn_metrics_listener,
-    wait_for_signal,
-};
+use crate::serve::{ServeArgs, bind_listener, serve_until_signal};
 
 pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
     let (config, listener, bound) = bind_listener(sources, args).await?;
     let app = build_app_for(config, Role::Api).await?;
-    let shutdown = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    let metrics_server = spawn_metrics_listener(&app, &shutdown, &tracker).await?;
-
-    announce(&format!("listening on {bound}"));
-    tracing::info!(%bound, public_url = %app.public_url, metrics = ?metrics_server, "motiond api is serving");
-    bootstrap_admin(&app).await?;
-
-    tokio::spawn(wait_for_signal(shutdown.clone()));
-    serve_http(&app, listener, &shutdown).await?;
-    app.mark_shutting_down();
-    shutdown.cancel();
-
-    tracker.close();
-    tracker.wait().await;
-    app.close().await;
-    tracing::info!("motiond api stopped");
-    Ok(())
+    let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
+    serve_until_signal(app, (listener, bound), shutdown, tracker, "motiond api").await
 }

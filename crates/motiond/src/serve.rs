@@ -51,10 +51,23 @@ pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
     seed_catalog(&app, &shutdown).await?;
     let tracker = TaskTracker::new();
     app.start_background(&shutdown, &tracker).await?;
+    serve_until_signal(app, (listener, bound), shutdown, tracker, "motiond").await
+}
+
+/// The HTTP half shared by `serve` and `api`: metrics listener, the `listening on` line, the
+/// first start's admin token, then requests until SIGINT/SIGTERM, a graceful drain, and the
+/// wait for `tracker`'s background tasks.
+pub(crate) async fn serve_until_signal(
+    app: App,
+    (listener, bound): (TcpListener, SocketAddr),
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    name: &str,
+) -> anyhow::Result<()> {
     let metrics_server = spawn_metrics_listener(&app, &shutdown, &tracker).await?;
 
     announce(&format!("listening on {bound}"));
-    tracing::info!(%bound, public_url = %app.public_url, metrics = ?metrics_server, "motiond is serving");
+    tracing::info!(%bound, public_url = %app.public_url, metrics = ?metrics_server, "{name} is serving");
     bootstrap_admin(&app).await?;
 
     tokio::spawn(wait_for_signal(shutdown.clone()));
@@ -65,7 +78,7 @@ pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
     tracker.close();
     tracker.wait().await;
     app.close().await;
-    tracing::info!("motiond stopped");
+    tracing::info!("{name} stopped");
     Ok(())
 }
 
