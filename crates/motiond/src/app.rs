@@ -121,8 +121,9 @@ impl Paths {
 /// Opens (and migrates) the database named by `database.url`.
 ///
 /// Every process that opens the database migrates it (`serve`, `api`, `worker` and the admin
-/// commands), under an exclusive lock on a file beside the database: several processes may
-/// start together, and the later ones find the schema current.
+/// commands), under an exclusive lock on a file beside the database, held from the open to the
+/// end of the migrations: several processes may start together, and the later ones find the
+/// file in WAL mode and the schema current.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     let url = config.database_url();
     if !url.starts_with("sqlite:") {
@@ -136,10 +137,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     };
     std::fs::create_dir_all(config.data_dir())
         .with_context(|| format!("create {}", config.data_dir().display()))?;
+    // The lock covers the open too: the first connection to a fresh file switches it to WAL,
+    // which needs the file to itself, and SQLite answers "database is locked" at once (without
+    // waiting out the busy timeout) when two processes try that together.
+    let lock = migration_lock(&url).await?;
     let store = SqliteStore::open_url(&url, &opts)
         .await
         .context("open the database")?;
-    let lock = migration_lock(&url).await?;
     store.migrate().await.context("run database migrations")?;
     drop(lock);
     Ok(Arc::new(store))

@@ -60,14 +60,33 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(opts.busy_timeout);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(opts.max_connections.max(1))
-            .acquire_timeout(opts.busy_timeout)
-            .connect_with(connect)
-            .await
-            .map_err(map_err)?;
+        let pool = Self::connect_waiting_out_busy(connect, opts).await?;
         let watch = Arc::new(change_watch::ChangeWatch::open(path)?);
         Ok(Self { pool, watch })
+    }
+
+    /// Connects the pool, retrying while the file is busy, up to the busy timeout. The first
+    /// connection's `PRAGMA journal_mode=WAL` can meet another process's lock, and SQLite
+    /// answers that at once with SQLITE_BUSY instead of calling the busy handler.
+    async fn connect_waiting_out_busy(
+        connect: SqliteConnectOptions,
+        opts: &SqliteOptions,
+    ) -> StoreResult<SqlitePool> {
+        let deadline = std::time::Instant::now() + opts.busy_timeout;
+        loop {
+            let attempt = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .acquire_timeout(opts.busy_timeout)
+                .connect_with(connect.clone())
+                .await;
+            match attempt {
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "database busy while connecting; retrying");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => return other.map_err(map_err),
+            }
+        }
     }
 
     /// Opens the database from a `sqlite://PATH` URL (`database.url`).
@@ -125,6 +144,20 @@ impl ChangeStamp for SqliteStore {
 
 /// Maps a sqlx error onto the port's error kinds: busy/locked/pool/I/O → Unavailable,
 /// uniqueness → Conflict, the rest → Internal.
+/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), extended codes included: another connection holds a
+/// lock that a retry may find released.
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(sqlite_primary_code(e), Some(5 | 6))
+}
+
+/// The primary result code (low byte of the extended code) of a SQLite error.
+fn sqlite_primary_code(e: &sqlx::Error) -> Option<i64> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    db.code()?.parse::<i64>().ok().map(|c| c & 0xff)
+}
+
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::PoolTimedOut
@@ -132,11 +165,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         | sqlx::Error::Io(_)
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
         sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             // SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes; SQLITE_FULL (13),
             // SQLITE_IOERR (10), SQLITE_CANTOPEN (14).
-            let primary = code.parse::<i64>().map(|c| c & 0xff).unwrap_or(-1);
-            if matches!(primary, 5 | 6 | 10 | 13 | 14) {
+            if matches!(sqlite_primary_code(&e), Some(5 | 6 | 10 | 13 | 14)) {
                 StoreError::Unavailable(e.to_string())
             } else if db.is_unique_violation() {
                 StoreError::Conflict(e.to_string())
@@ -145,5 +176,46 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
             }
         }
         _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process that holds a fresh file's exclusive lock while we open it (as a starting
+    /// peer switching it to WAL does) delays the open; it does not fail it.
+    #[tokio::test]
+    async fn open_waits_out_another_connections_exclusive_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy.db");
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder
+            .execute_batch("CREATE TABLE t (x INTEGER); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);")
+            .unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            holder.execute_batch("COMMIT").unwrap();
+        });
+        let opts = SqliteOptions {
+            busy_timeout: Duration::from_secs(5),
+            ..SqliteOptions::default()
+        };
+        let store = SqliteStore::open(&path, &opts)
+            .await
+            .expect("open after the lock");
+        release.join().unwrap();
+        store.ping().await.unwrap();
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn only_busy_and_locked_errors_are_retried() {
+        assert!(!is_busy(&sqlx::Error::PoolTimedOut));
+        assert_eq!(sqlite_primary_code(&sqlx::Error::WorkerCrashed), None);
     }
 }

@@ -131,30 +131,33 @@ async fn api_and_worker_processes_share_the_queue_and_survive_a_killed_worker() 
     }
 }
 
-/// The worker alone: no listener, and the processes agree on the schema when they start
-/// together (each migrates under the same lock).
+/// The worker alone: no listener, and the processes agree on the database when they start
+/// together (each opens and migrates under the same lock). Several rounds, because the first
+/// open of a fresh file is a race (CI once saw "database is locked" here).
 #[tokio::test]
 async fn a_worker_and_an_api_starting_together_on_a_fresh_data_dir() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let spawn_worker = {
-        let data = data.clone();
-        std::thread::spawn(move || {
-            Server::start_args(&data, &["worker"], &[("MOTIOND_WORKER__ENABLED", "false")])
-        })
-    };
-    let no_models = tmp.path().join("no-models");
-    std::fs::create_dir_all(&no_models).unwrap();
-    let mut api = start_api(&data, &no_models);
-    let mut worker = spawn_worker.join().expect("the worker started");
-    assert!(worker.base.is_empty(), "a worker has no listener");
-    let (st, body): (u16, Value) = Client::new(String::new())
-        .get(&format!("{}/healthz", api.base))
-        .await;
-    assert_eq!(st, 200, "{body}");
-    for p in [&mut worker, &mut api] {
-        let status = p.terminate(Duration::from_secs(30));
-        assert!(status.success(), "{status:?}\n{}", p.stderr());
+    for _round in 0..4 {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let spawn_worker = {
+            let data = data.clone();
+            std::thread::spawn(move || {
+                Server::start_args(&data, &["worker"], &[("MOTIOND_WORKER__ENABLED", "false")])
+            })
+        };
+        let no_models = tmp.path().join("no-models");
+        std::fs::create_dir_all(&no_models).unwrap();
+        let mut api = start_api(&data, &no_models);
+        let mut worker = spawn_worker.join().expect("the worker started");
+        assert!(worker.base.is_empty(), "a worker has no listener");
+        let (st, body): (u16, Value) = Client::new(String::new())
+            .get(&format!("{}/healthz", api.base))
+            .await;
+        assert_eq!(st, 200, "{body}");
+        for p in [&mut worker, &mut api] {
+            let status = p.terminate(Duration::from_secs(30));
+            assert!(status.success(), "{status:?}\n{}", p.stderr());
+        }
     }
 }
 
