@@ -9,6 +9,8 @@ cd "$repo"
 scripts/setup.sh --test
 
 export MOTIOND_MODELS_DIR="$repo/.data/models"
+# ONNX Runtime loaded by the test binaries themselves (not through `motiond`) reports nothing either.
+export ORT_DISABLE_TELEMETRY=1
 export MOTIOND_TEST_PYTHON="$repo/.venv/bin/python"
 export PATH="$repo/.venv/bin:$PATH"
 export CI="${CI:-true}"

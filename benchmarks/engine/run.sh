@@ -8,6 +8,8 @@
 # and Python 3.11 with pip (a private venv in .cache/engine-bench-venv is made on first run from
 # the mediapipe wheel that `models fetch` cached, plus its runtime dependencies from PyPI).
 set -euo pipefail
+# The floor script loads ONNX Runtime in Python: no usage telemetry there either (motiond sets it itself).
+export ORT_DISABLE_TELEMETRY=1
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 data_dir=${MOTIOND_DATA_DIR:-$repo/.data}

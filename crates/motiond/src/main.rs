@@ -11,6 +11,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
+    // motiond runs offline and reports nothing: ONNX Runtime's telemetry is off before it loads.
+    // SAFETY: set before the runtime starts, while this is the only thread, so nothing reads the
+    // environment concurrently.
+    unsafe { std::env::set_var(motion_capture::models::ORT_TELEMETRY_OFF_VAR, "1") };
     let cli = motiond::cli::Cli::parse();
     motiond::cli::init_tracing();
     let runtime = tokio::runtime::Builder::new_multi_thread()

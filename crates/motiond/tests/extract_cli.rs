@@ -22,7 +22,13 @@ fn motiond() -> Command {
 #[test]
 fn extract_writes_every_file_and_prints_a_one_line_summary() {
     let out = tempfile::tempdir().unwrap();
+    let home = out.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
     let output = motiond()
+        // ONNX Runtime's telemetry would leave its database under $HOME/.cache.
+        .env("HOME", &home)
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove(motion_capture::models::ORT_TELEMETRY_OFF_VAR)
         .arg("--data-dir")
         .arg(out.path().join("data"))
         .arg("extract")
@@ -38,6 +44,8 @@ fn extract_writes_every_file_and_prints_a_one_line_summary() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let left_in_home: Vec<_> = std::fs::read_dir(&home).unwrap().collect();
+    assert!(left_in_home.is_empty(), "written to HOME: {left_in_home:?}");
     assert!(
         stdout.starts_with("60 frames, person found in 60 (100%), "),
         "{stdout}"

@@ -24,6 +24,11 @@ pub use runtime::{DetectorOutput, LandmarkOutput, LoadOptions, PoseModels, run_f
 pub const DETECTOR_FILE: &str = "pose_detection.onnx";
 /// File name of the ONNX Runtime shared library, as unpacked from the pinned wheel.
 pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
+/// The environment variable that, set to `1` before ONNX Runtime loads, keeps Microsoft's builds
+/// from queueing usage telemetry (a database under `~/.cache/Microsoft` and an uploader to a
+/// Microsoft collector). Binaries set it first thing in `main`, while no other thread exists;
+/// the sessions also turn telemetry events off (`runtime.rs`), which alone still leaves one event.
+pub const ORT_TELEMETRY_OFF_VAR: &str = "ORT_DISABLE_TELEMETRY";
 /// The manifest written by [`fetch`].
 pub const MANIFEST_FILE: &str = "manifest.json";
 

@@ -32,6 +32,9 @@ fn environment(models_dir: &Path) -> Result<Environment, ModelError> {
     let built = ort::init_from(&lib)
         .map_err(|e| fail(e.to_string()))?
         .with_name("motiond")
+        // Microsoft's builds enable usage telemetry by default (on Linux it queues events in a
+        // database under ~/.cache/Microsoft); motiond runs offline and reports nothing.
+        .with_telemetry(false)
         .build();
     match built {
         Ok(env) => Ok(ENVIRONMENT.get_or_init(|| env).clone()),
