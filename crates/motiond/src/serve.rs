@@ -66,11 +66,12 @@ pub(crate) async fn serve_until_signal(
 ) -> anyhow::Result<()> {
     let metrics_server = spawn_metrics_listener(&app, &shutdown, &tracker).await?;
 
+    let signals = ShutdownSignals::install()?;
     announce(&format!("listening on {bound}"));
     tracing::info!(%bound, public_url = %app.public_url, metrics = ?metrics_server, "{name} is serving");
     bootstrap_admin(&app).await?;
 
-    tokio::spawn(wait_for_signal(shutdown.clone()));
+    tokio::spawn(signals.wait(shutdown.clone()));
     serve_http(&app, listener, &shutdown).await?;
     app.mark_shutting_down();
     shutdown.cancel();
@@ -194,29 +195,42 @@ pub(crate) async fn serve_http(
     }
 }
 
-pub(crate) async fn wait_for_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// The SIGINT and SIGTERM listeners of a long-running subcommand. They are installed when made,
+/// so make them before announcing readiness: a signal sent right after the ready line must find
+/// them (until then the default action applies, and that is death, not a graceful stop).
+pub(crate) struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    shutdown.cancel();
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    pub(crate) fn install() -> anyhow::Result<ShutdownSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignals {
+                terminate: signal(SignalKind::terminate()).context("listen for SIGTERM")?,
+                interrupt: signal(SignalKind::interrupt()).context("listen for SIGINT")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(ShutdownSignals {})
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutdown requested");
-    shutdown.cancel();
+
+    /// Waits for the first signal, then cancels `shutdown`.
+    pub(crate) async fn wait(mut self, shutdown: CancellationToken) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested");
+        shutdown.cancel();
+    }
 }
 
 /// `/metrics` on its own listener when `metrics.listen` is set.

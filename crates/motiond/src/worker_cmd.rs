@@ -48,6 +48,7 @@ pub async fn run(sources: Sources, _args: WorkerArgs) -> anyhow::Result<()> {
     app.start_background(&shutdown, &tracker).await?;
     let metrics_server = spawn_metrics_listener(&app, &shutdown, &tracker).await?;
 
+    let signals = crate::serve::ShutdownSignals::install()?;
     announce(READY_LINE);
     tracing::info!(
         slots = app.config.worker.slots(),
@@ -56,7 +57,7 @@ pub async fn run(sources: Sources, _args: WorkerArgs) -> anyhow::Result<()> {
         "motiond worker is running"
     );
 
-    crate::serve::wait_for_signal(shutdown.clone()).await;
+    signals.wait(shutdown.clone()).await;
     app.mark_shutting_down();
     tracker.close();
     tracker.wait().await;
