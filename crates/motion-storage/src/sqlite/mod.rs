@@ -142,8 +142,6 @@ impl ChangeStamp for SqliteStore {
     }
 }
 
-/// Maps a sqlx error onto the port's error kinds: busy/locked/pool/I/O → Unavailable,
-/// uniqueness → Conflict, the rest → Internal.
 /// SQLITE_BUSY (5) or SQLITE_LOCKED (6), extended codes included: another connection holds a
 /// lock that a retry may find released.
 fn is_busy(e: &sqlx::Error) -> bool {
@@ -158,6 +156,8 @@ fn sqlite_primary_code(e: &sqlx::Error) -> Option<i64> {
     db.code()?.parse::<i64>().ok().map(|c| c & 0xff)
 }
 
+/// Maps a sqlx error onto the port's error kinds: busy/locked/pool/I/O → Unavailable,
+/// uniqueness → Conflict, the rest → Internal.
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::PoolTimedOut
