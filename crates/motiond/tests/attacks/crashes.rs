@@ -17,6 +17,13 @@ use crate::support::*;
 
 const EMAIL: &str = "crash@example.com";
 
+/// The janitor sweeps a dead attempt's unpublished result files once they are older than the
+/// task timeout plus two leases (no live publish is that old). With the default 600 s timeout
+/// that is far past the trials' 60 s wait for "no orphans", so the trials run with a timeout
+/// that the tiny clip (about a second of work) never nears. A kill between storing the files and
+/// committing the rows is rare, but it happens (a full local run on 2026-12-01 hit it).
+const CRASH_ENV: &[(&str, &str)] = &[("MOTIOND_WORKER__TASK_TIMEOUT_S", "20")];
+
 fn trials() -> usize {
     std::env::var("MOTIOND_ATTACK_TRIALS")
         .ok()
@@ -110,7 +117,7 @@ async fn check_all(c: &Client, server: &Server, ids: &[i64]) {
 async fn kill_9_at_a_random_moment_of_extraction_then_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let mut server = Server::start(&data);
+    let mut server = Server::start_with(&data, CRASH_ENV);
     let c = Client::new(server.token("kilo"));
     let clip = prepare(&c, &server, tmp.path()).await;
     let (mut ids, mut killed) = (Vec::new(), 0);
@@ -120,7 +127,7 @@ async fn kill_9_at_a_random_moment_of_extraction_then_restart() {
         if random_moment_in_extraction(&c, &server, id).await {
             server.kill9();
             killed += 1;
-            server = Server::start(&data);
+            server = Server::start_with(&data, CRASH_ENV);
         }
         check_all(&c, &server, &ids).await;
     }
@@ -135,7 +142,7 @@ async fn kill_9_at_a_random_moment_of_extraction_then_restart() {
 async fn sigterm_during_extraction_then_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let mut server = Server::start(&data);
+    let mut server = Server::start_with(&data, CRASH_ENV);
     let c = Client::new(server.token("tango"));
     let clip = prepare(&c, &server, tmp.path()).await;
     let (mut ids, mut termed, mut slowest) = (Vec::new(), 0, 0f64);
@@ -152,7 +159,7 @@ async fn sigterm_during_extraction_then_restart() {
                 server.stderr()
             );
             termed += 1;
-            server = Server::start(&data);
+            server = Server::start_with(&data, CRASH_ENV);
         }
         check_all(&c, &server, &ids).await;
     }
@@ -190,13 +197,13 @@ fn serve_pids(data: &Path) -> Vec<i32> {
 async fn sigstop_past_the_lease_a_second_instance_finishes_and_the_stale_result_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let first = Server::start(&data);
+    let first = Server::start_with(&data, CRASH_ENV);
     let c = Client::new(first.token("sierra"));
     let clip = prepare(&c, &first, tmp.path()).await;
     drop(first);
     let (mut ids, mut stopped, mut abandoned, mut locked) = (Vec::new(), 0, 0, 0);
     for _ in 0..trials() {
-        let a = Server::start(&data);
+        let a = Server::start_with(&data, CRASH_ENV);
         let a_pid = Pid::from_raw(*serve_pids(&data).first().expect("pid of A"));
         let id = submit(&c, &a, &clip).await;
         ids.push(id);
@@ -215,8 +222,9 @@ async fn sigstop_past_the_lease_a_second_instance_finishes_and_the_stale_result_
         // inside a SQLite write transaction, B cannot start (`database is locked`: SQLite has
         // one writer and a stopped process keeps its lock); that is counted, A is resumed,
         // and the task must still end succeeded exactly once.
-        let started =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Server::start(&data)));
+        let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Server::start_with(&data, CRASH_ENV)
+        }));
         let Ok(b) = started else {
             locked += 1;
             kill(a_pid, Signal::SIGCONT).expect("SIGCONT");
