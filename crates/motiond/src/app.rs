@@ -118,6 +118,31 @@ impl Paths {
     }
 }
 
+/// Runs a background loop (claims, callbacks, janitor) until it returns, starting it again
+/// after a pause when it panics: a bug met in one pass must not leave accepted tasks queued or
+/// callbacks undelivered until the process restarts. The panic itself is printed by the hook.
+fn spawn_supervised<F, Fut>(
+    tracker: &TaskTracker,
+    name: &'static str,
+    shutdown: &CancellationToken,
+    start: F,
+) where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let shutdown = shutdown.clone();
+    tracker.spawn(async move {
+        // Each pass in a task of its own: its JoinHandle reports a panic as an error.
+        while tokio::spawn(start()).await.is_err_and(|e| e.is_panic()) && !shutdown.is_cancelled() {
+            tracing::error!(background = name, "panicked; starting it again in 1 s");
+            tokio::time::sleep(SUPERVISED_RESTART_PAUSE).await;
+        }
+    });
+}
+
+/// Pause before a panicked background loop starts again (a panic on every pass must not spin).
+const SUPERVISED_RESTART_PAUSE: Duration = Duration::from_secs(1);
+
 /// Opens (and migrates) the database named by `database.url`.
 ///
 /// Every process that opens the database migrates it (`serve`, `api`, `worker` and the admin
@@ -454,14 +479,23 @@ impl App {
                     .context("re-queue tasks of an earlier start")?;
             }
             let (w, sd, t) = (self.worker.clone(), shutdown.clone(), tracker.clone());
-            tracker.spawn(async move { w.run(sd, t).await });
+            spawn_supervised(tracker, "claim loop", shutdown, move || {
+                let (w, sd, t) = (w.clone(), sd.clone(), t.clone());
+                async move { w.run(sd, t).await }
+            });
         }
         if self.config.webhooks.enabled {
             let (d, sd) = (self.deliverer.clone(), shutdown.clone());
-            tracker.spawn(async move { d.run(sd).await });
+            spawn_supervised(tracker, "callback deliverer", shutdown, move || {
+                let (d, sd) = (d.clone(), sd.clone());
+                async move { d.run(sd).await }
+            });
         }
         let (j, sd) = (self.janitor.clone(), shutdown.clone());
-        tracker.spawn(async move { j.run(sd).await });
+        spawn_supervised(tracker, "janitor", shutdown, move || {
+            let (j, sd) = (j.clone(), sd.clone());
+            async move { j.run(sd).await }
+        });
         Ok(())
     }
 
@@ -573,6 +607,34 @@ mod tests {
             }
             assert!(dir.path().join("motiond.db.migrate.lock").is_file());
         }
+    }
+
+    /// A background loop that panics is started again; one that returns is not.
+    #[tokio::test]
+    async fn a_panicking_background_loop_is_started_again() {
+        let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tracker = TaskTracker::new();
+        let counted = runs.clone();
+        spawn_supervised(
+            &tracker,
+            "test loop",
+            &CancellationToken::new(),
+            move || {
+                let runs = counted.clone();
+                async move {
+                    if runs.fetch_add(1, Ordering::SeqCst) < 2 {
+                        panic!("a bug met in one pass");
+                    }
+                }
+            },
+        );
+        tracker.close();
+        tracker.wait().await;
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            3,
+            "two panics, then a clean return"
+        );
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use motion_core::domain::WebhookEvent;
 use motion_core::ports::{OutboxStore, StoreResult};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::guard::{AttemptResult, SafeClient};
 use super::schedule::{NextStep, RetryPolicy, jitter};
@@ -137,7 +138,13 @@ impl Deliverer {
 
     async fn deliver_one(&self, event: WebhookEvent) -> Delivery {
         let span = tracing::info_span!("webhook", task_id = event.task_id, webhook_id = %event.webhook_id, attempt = event.attempts + 1);
-        let _enter = span.enter();
+        // Instrumented, never entered with a guard: a guard held across the awaits below
+        // leaves a closed span on the thread's stack, and tracing-subscriber 0.3.23 then
+        // panics in the next `Span::current()` there (sqlx calls it), killing that task.
+        self.attempt_delivery(event).instrument(span).await
+    }
+
+    async fn attempt_delivery(&self, event: WebhookEvent) -> Delivery {
         let now = self.clock.now_ms();
         let result = match self.headers(&event, now).await {
             Ok(headers) => {
