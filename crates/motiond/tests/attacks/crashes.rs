@@ -211,12 +211,20 @@ async fn sigstop_past_the_lease_a_second_instance_finishes_and_the_stale_result_
             check_all(&c, &a, &ids).await;
             continue;
         }
+        kill(a_pid, Signal::SIGSTOP).expect("SIGSTOP");
+        // A may have finished the task between the check above and the stop (the tiny clip
+        // takes about a second): then nothing is stale, and the trial is an ordinary one.
+        let state = sql(&data, &format!("SELECT state FROM tasks WHERE id = {id}"));
+        if state != ["running"] {
+            kill(a_pid, Signal::SIGCONT).expect("SIGCONT");
+            check_all(&c, &a, &ids).await;
+            continue;
+        }
         let token = sql(
             &data,
             &format!("SELECT lease_token FROM tasks WHERE id = {id}"),
         );
         let a_attempt = sql(&data, &format!("SELECT attempt FROM tasks WHERE id = {id}"));
-        kill(a_pid, Signal::SIGSTOP).expect("SIGSTOP");
         stopped += 1;
         // B requeues the task once A's lease (3 s) ran out, and finishes it. If A froze
         // inside a SQLite write transaction, B cannot start (`database is locked`: SQLite has
