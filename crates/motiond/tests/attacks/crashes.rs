@@ -78,12 +78,12 @@ async fn check_all(c: &Client, server: &Server, ids: &[i64]) {
     for &id in ids {
         let done = c.wait_final(server, id, None).await;
         assert_eq!(done["status"], 99, "task {id} did not succeed: {done}");
-        let state = sql(
+        let state = sqlite_query(
             &server.data_dir,
             &format!("SELECT state FROM tasks WHERE id = {id}"),
         );
         assert_eq!(state, ["succeeded"], "task {id}");
-        let works = sql(
+        let works = sqlite_query(
             &server.data_dir,
             &format!("SELECT count(*) FROM works WHERE task_id = {id}"),
         );
@@ -214,17 +214,17 @@ async fn sigstop_past_the_lease_a_second_instance_finishes_and_the_stale_result_
         kill(a_pid, Signal::SIGSTOP).expect("SIGSTOP");
         // A may have finished the task between the check above and the stop (the tiny clip
         // takes about a second): then nothing is stale, and the trial is an ordinary one.
-        let state = sql(&data, &format!("SELECT state FROM tasks WHERE id = {id}"));
+        let state = sqlite_query(&data, &format!("SELECT state FROM tasks WHERE id = {id}"));
         if state != ["running"] {
             kill(a_pid, Signal::SIGCONT).expect("SIGCONT");
             check_all(&c, &a, &ids).await;
             continue;
         }
-        let token = sql(
+        let token = sqlite_query(
             &data,
             &format!("SELECT lease_token FROM tasks WHERE id = {id}"),
         );
-        let a_attempt = sql(&data, &format!("SELECT attempt FROM tasks WHERE id = {id}"));
+        let a_attempt = sqlite_query(&data, &format!("SELECT attempt FROM tasks WHERE id = {id}"));
         stopped += 1;
         // B requeues the task once A's lease (3 s) ran out, and finishes it. If A froze
         // inside a SQLite write transaction, B cannot start (`database is locked`: SQLite has
@@ -241,7 +241,7 @@ async fn sigstop_past_the_lease_a_second_instance_finishes_and_the_stale_result_
         };
         let done = c.wait_final(&b, id, None).await;
         assert_eq!(done["status"], 99, "{done}");
-        let attempt = sql(&data, &format!("SELECT attempt FROM tasks WHERE id = {id}"));
+        let attempt = sqlite_query(&data, &format!("SELECT attempt FROM tasks WHERE id = {id}"));
         assert_ne!(attempt, a_attempt, "B ran the task under a new attempt");
         kill(a_pid, Signal::SIGCONT).expect("SIGCONT");
         // A wakes up holding a stale lease: its job (span `attempt=<A's attempt>`; A and B
@@ -267,7 +267,7 @@ async fn sigstop_past_the_lease_a_second_instance_finishes_and_the_stale_result_
         );
         abandoned += 1;
         assert_eq!(
-            sql(&data, &format!("SELECT attempt FROM tasks WHERE id = {id}")),
+            sqlite_query(&data, &format!("SELECT attempt FROM tasks WHERE id = {id}")),
             attempt,
             "A changed the task after B finished it (old lease {token:?})"
         );

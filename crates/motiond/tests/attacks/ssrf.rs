@@ -182,7 +182,7 @@ async fn internal_callback_targets_reach_the_canary_zero_times() {
     // the guard (abandoned), or failed to resolve/connect and left for a later retry.
     let until = Instant::now() + Duration::from_secs(120);
     loop {
-        let pending = sql(
+        let pending = sqlite_query(
             &data,
             "SELECT count(*) FROM webhook_events WHERE state = 'pending' AND attempts = 0",
         );
@@ -192,7 +192,7 @@ async fn internal_callback_targets_reach_the_canary_zero_times() {
         assert!(Instant::now() < until, "events never tried: {pending:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let states = sql(
+    let states = sqlite_query(
         &data,
         "SELECT state, count(*) FROM webhook_events GROUP BY state",
     );

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::python;
+use crate::harness::{python, sqlite_query};
 
 /// Counts every TCP connection made to 127.0.0.1:port (and [::1]:port when that port is free
 /// on v6 too). Anything the guard lets through to loopback lands here.
@@ -179,28 +179,6 @@ pub fn tiny_clip(dir: &Path) -> PathBuf {
     out
 }
 
-/// Runs `sqlite3 -readonly DB SQL` and returns its output lines.
-pub fn sql(data: &Path, query: &str) -> Vec<String> {
-    // A busy timeout: a concurrent checkpoint of the server can briefly lock the file,
-    // and sqlite3's default (0) would fail the read at once.
-    let out = Command::new("sqlite3")
-        .args(["-cmd", ".timeout 5000"])
-        .arg("-readonly")
-        .arg(data.join("motiond.db"))
-        .arg(query)
-        .output()
-        .expect("sqlite3 on PATH (run scripts/test.sh)");
-    assert!(
-        out.status.success(),
-        "sqlite3 {query}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Blob files on disk (outside `.tmp`) that no `files` row and no pending trash entry names.
 pub fn orphan_blobs(data: &Path) -> Vec<String> {
     let root = data.join("blobs");
@@ -218,7 +196,7 @@ pub fn orphan_blobs(data: &Path) -> Vec<String> {
             }
         }
     }
-    let known: BTreeSet<String> = sql(
+    let known: BTreeSet<String> = sqlite_query(
         data,
         "SELECT blob_key FROM files UNION SELECT blob_key FROM blob_trash",
     )

@@ -138,7 +138,7 @@ async fn sigkill_during_a_delivery_still_ends_in_a_delivery() {
     let server = Server::start_with(&data, &env);
     wait_for(&rx, &final_id, Answer::Status(204), &server).await;
     let until = Instant::now() + Duration::from_secs(10);
-    while sql(
+    while sqlite_query(
         &data,
         &format!("SELECT state FROM webhook_events WHERE webhook_id = '{final_id}'"),
     ) != ["delivered"]

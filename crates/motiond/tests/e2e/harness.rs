@@ -242,8 +242,25 @@ impl Drop for Server {
 /// Runs one statement with the `sqlite3` shell on the database of `data_dir`, beside the
 /// running server (WAL, with a busy timeout for its checkpoints): a commit from another process.
 pub fn sqlite_exec(data_dir: &Path, statement: &str) {
+    run_sqlite3(data_dir, &[], statement);
+}
+
+/// Runs a read-only query with the `sqlite3` shell on the database of `data_dir` and returns its
+/// output lines.
+#[allow(dead_code)] // the attack suites' reads; the e2e binary only writes
+pub fn sqlite_query(data_dir: &Path, query: &str) -> Vec<String> {
+    run_sqlite3(data_dir, &["-readonly"], query)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `sqlite3 [OPTIONS] DB STATEMENT`; its stdout. A busy timeout: a concurrent checkpoint of the
+/// server can briefly lock the file, and sqlite3's default (0) would fail at once.
+fn run_sqlite3(data_dir: &Path, options: &[&str], statement: &str) -> String {
     let out = Command::new("sqlite3")
         .args(["-cmd", ".timeout 5000"])
+        .args(options)
         .arg(data_dir.join("motiond.db"))
         .arg(statement)
         .output()
@@ -253,6 +270,7 @@ pub fn sqlite_exec(data_dir: &Path, statement: &str) {
         "sqlite3 {statement}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs an admin subcommand; returns its trimmed stdout.
