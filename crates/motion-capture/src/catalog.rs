@@ -148,15 +148,11 @@ pub async fn build_from_bvh(
     let figure = StickFigure::new(&animation, options.width, options.height);
     let cover_rgb = figure.render_rgb(cover_time(&animation, &timing));
     render_preview(figure, &timing, &paths.preview, options, cancel).await?;
-    media::encode::write_jpeg(
-        &paths.cover,
-        options.width,
-        options.height,
-        &cover_rgb,
-        &options.media_limits,
-        cancel,
-    )
-    .await?;
+    crate::render::jpeg::write_rgb_jpeg(&paths.cover, options.width, options.height, &cover_rgb)
+        .map_err(|e| CatalogError::Export {
+            name: "cover.jpg",
+            message: e.to_string(),
+        })?;
     Ok(BuiltMotion {
         preview: paths.preview,
         cover: paths.cover,

@@ -197,7 +197,7 @@ impl Engine {
         // successful tracking pass gets here (an error above drops, and so kills, the encoder).
         let finishing = async {
             match preview {
-                Some(p) => p.finish(&job, &opts, &cancel).await.map(Some),
+                Some(p) => p.finish(&job).await.map(Some),
                 None => Ok(None),
             }
         };
@@ -587,63 +587,43 @@ struct PreviewDone {
 /// The cover: being written already (the middle frame arrived), or the frame that stands in
 /// (a painted preview frame, rgb24 of the preview size) when the clip ended before it.
 enum Cover {
-    Writing(AbortOnDrop<Result<(), MediaError>>),
+    Writing(tokio::task::JoinHandle<Result<(), ExtractError>>),
     Frame(Vec<u8>),
     None,
 }
 
-/// A spawned task that is aborted (and its ffmpeg killed) when the job ends without it.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Writes the cover JPEG (a painted rgb24 frame of `size`) on its own task.
+/// Writes the cover JPEG (a painted rgb24 frame of `size`) on the blocking pool.
 fn spawn_cover(
     path: PathBuf,
     size: (u32, u32),
     rgb: Vec<u8>,
-    limits: &Limits,
-    cancel: &CancellationToken,
-) -> AbortOnDrop<Result<(), MediaError>> {
-    let (limits, cancel) = (limits.clone(), cancel.clone());
-    AbortOnDrop(tokio::spawn(async move {
-        media::encode::write_jpeg(&path, size.0, size.1, &rgb, &limits, &cancel).await
-    }))
+) -> tokio::task::JoinHandle<Result<(), ExtractError>> {
+    tokio::task::spawn_blocking(move || {
+        render::jpeg::write_rgb_jpeg(&path, size.0, size.1, &rgb)
+            .map_err(|e| ExtractError::Internal(e.to_string()))
+    })
 }
 
 impl PreviewDone {
     /// Closes the encoder (the file is complete once ffmpeg exits) and finishes the cover.
-    async fn finish(
-        self,
-        job: &JobDir,
-        opts: &ExtractOptions,
-        cancel: &CancellationToken,
-    ) -> Result<PreviewFiles, ExtractError> {
+    async fn finish(self, job: &JobDir) -> Result<PreviewFiles, ExtractError> {
         let files = PreviewFiles {
             preview: job.path(PREVIEW_NAME),
             cover: job.path(COVER_NAME),
         };
         let out_size = self.out_size;
-        let mut cover = match self.cover {
+        let cover = match self.cover {
             Cover::Writing(task) => task,
-            Cover::Frame(rgb) => {
-                spawn_cover(files.cover.clone(), out_size, rgb, &opts.limits, cancel)
-            }
+            Cover::Frame(rgb) => spawn_cover(files.cover.clone(), out_size, rgb),
             Cover::None => {
                 return Err(ExtractError::Internal(
                     "the preview received no frames for the cover".into(),
                 ));
             }
         };
-        let (encoded, covered) = tokio::join!(self.encoder.finish(), &mut cover.0);
+        let (encoded, covered) = tokio::join!(self.encoder.finish(), cover);
         encoded.map_err(ExtractError::from)?;
-        covered
-            .map_err(|e| ExtractError::Internal(format!("cover task: {e}")))?
-            .map_err(ExtractError::from)?;
+        covered.map_err(|e| ExtractError::Internal(format!("cover task: {e}")))??;
         Ok(files)
     }
 }
@@ -718,13 +698,7 @@ async fn preview_writer(
         };
         painter.swap_rgb(&mut kept);
         cover = if index == cover_at {
-            Cover::Writing(spawn_cover(
-                job.path(COVER_NAME),
-                out_size,
-                kept,
-                &opts.limits,
-                cancel,
-            ))
+            Cover::Writing(spawn_cover(job.path(COVER_NAME), out_size, kept))
         } else {
             Cover::Frame(kept)
         };

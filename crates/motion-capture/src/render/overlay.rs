@@ -3,7 +3,7 @@
 //! The preview is drawn while the clip is still being tracked (the solved skeleton only exists
 //! after the whole clip), so it shows what is known per frame: that frame's 2D landmarks.
 
-use tiny_skia::{Color, FillRule, LineCap, Paint, PathBuilder, Pixmap, Stroke, Transform};
+use tiny_skia::{Color, FillRule, LineCap, Paint, PathBuilder, PixmapMut, Stroke, Transform};
 
 use crate::types::Pose;
 
@@ -83,8 +83,17 @@ pub fn line_width(width: u32, height: u32, out_long_side: u32) -> f32 {
 /// `width × height`), anti-aliased, with strokes `line` pixels wide.
 ///
 /// Only the skeleton's bounding box is converted to a pixmap and back: on a 1080p frame that
-/// is a small fraction of the pixels.
-pub fn draw_landmarks(rgb: &mut [u8], width: u32, height: u32, pose: &Pose, line: f32) {
+/// is a small fraction of the pixels. The pixmap lives in `scratch`, which callers keep from
+/// frame to frame (its contents do not matter): a new megabyte-sized buffer per frame costs
+/// the kernel's page faults and zeroing every time.
+pub fn draw_landmarks(
+    rgb: &mut [u8],
+    width: u32,
+    height: u32,
+    pose: &Pose,
+    line: f32,
+    scratch: &mut Vec<u8>,
+) {
     let px: Vec<Option<(f32, f32)>> = pose
         .image
         .iter()
@@ -96,10 +105,11 @@ pub fn draw_landmarks(rgb: &mut [u8], width: u32, height: u32, pose: &Pose, line
     let Some(bbox) = bounding_box(&px, line * 2.0, width, height) else {
         return;
     };
-    let Some(mut pixmap) = Pixmap::new(bbox.w, bbox.h) else {
+    scratch.resize(bbox.w as usize * bbox.h as usize * 4, 0);
+    let Some(mut pixmap) = PixmapMut::from_bytes(scratch, bbox.w, bbox.h) else {
         return;
     };
-    copy_region_in(rgb, width, &bbox, &mut pixmap);
+    copy_region_in(rgb, width, &bbox, pixmap.data_mut());
     let (ox, oy) = (bbox.x as f32, bbox.y as f32);
     let stroke = Stroke {
         width: line,
@@ -128,7 +138,7 @@ pub fn draw_landmarks(rgb: &mut [u8], width: u32, height: u32, pose: &Pose, line
             pixmap.fill_path(&c, &paint, FillRule::Winding, Transform::identity(), None);
         }
     }
-    copy_region_out(&pixmap, &bbox, rgb, width);
+    copy_region_out(pixmap.data_mut(), &bbox, rgb, width);
 }
 
 /// A pixel rectangle inside the frame.
@@ -164,8 +174,7 @@ fn bounding_box(px: &[Option<(f32, f32)>], margin: f32, width: u32, height: u32)
     })
 }
 
-fn copy_region_in(rgb: &[u8], width: u32, r: &Region, pixmap: &mut Pixmap) {
-    let data = pixmap.data_mut();
+fn copy_region_in(rgb: &[u8], width: u32, r: &Region, data: &mut [u8]) {
     for row in 0..r.h as usize {
         let src = ((r.y as usize + row) * width as usize + r.x as usize) * 3;
         let dst = row * r.w as usize * 4;
@@ -177,10 +186,9 @@ fn copy_region_in(rgb: &[u8], width: u32, r: &Region, pixmap: &mut Pixmap) {
     }
 }
 
-fn copy_region_out(pixmap: &Pixmap, r: &Region, rgb: &mut [u8], width: u32) {
+fn copy_region_out(data: &[u8], r: &Region, rgb: &mut [u8], width: u32) {
     // Every pixel stays opaque (opaque paint over an opaque frame), so the premultiplied
     // values are the colours.
-    let data = pixmap.data();
     for row in 0..r.h as usize {
         let dst = ((r.y as usize + row) * width as usize + r.x as usize) * 3;
         let src = row * r.w as usize * 4;
@@ -223,7 +231,7 @@ mod tests {
             world: [Landmark::default(); NUM_LANDMARKS],
         };
         let mut rgb = vec![0u8; (w * h * 3) as usize];
-        draw_landmarks(&mut rgb, w, h, &pose, 2.0);
+        draw_landmarks(&mut rgb, w, h, &pose, 2.0, &mut Vec::new());
         let lit = |x: u32, y: u32| rgb[((y * w + x) * 3) as usize..][..3] != [0, 0, 0];
         assert!(lit(16, 24), "the skeleton is drawn");
         assert!(!lit(60, 24), "the right half stays untouched");
