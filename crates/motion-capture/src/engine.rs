@@ -676,8 +676,9 @@ async fn preview_writer(
         let index = frame.index;
         let pool = pool.clone();
         painter = tokio::task::spawn_blocking(move || {
-            let painted = painter.paint(&frame.data, pose.as_ref()).map(|_| ());
-            pool.put(frame.data);
+            let mut data = frame.data;
+            let painted = painter.paint(&mut data, pose.as_ref()).map(|_| ());
+            pool.put(data);
             painted.map_err(|e| ExtractError::Internal(e.to_string()))?;
             Ok::<_, ExtractError>(painter)
         })

@@ -63,7 +63,11 @@ impl Painter {
 
     /// Paints one decoded rgb24 frame (`src` size) with `pose` (nothing drawn when `None`) and
     /// returns it as yuv420p. The rgb24 result stays readable through [`Painter::rgb`].
-    pub fn paint(&mut self, frame: &[u8], pose: Option<&Pose>) -> Result<&[u8], PaintError> {
+    ///
+    /// A frame of the preview size is painted in place, without a copy: its buffer becomes the
+    /// painter's, and `frame` gets the painter's previous buffer (stale contents, possibly of
+    /// another length) in exchange. Callers recycle whatever `frame` holds afterwards.
+    pub fn paint(&mut self, frame: &mut Vec<u8>, pose: Option<&Pose>) -> Result<&[u8], PaintError> {
         let (w, h) = self.out;
         let want = self.src.0 as usize * self.src.1 as usize * 3;
         if frame.len() != want {
@@ -75,9 +79,8 @@ impl Painter {
             )));
         }
         if self.src == self.out {
-            // Nothing to scale (a small video): a copy to draw on.
-            self.rgb.clear();
-            self.rgb.extend_from_slice(frame);
+            // Nothing to scale (a small video): draw on the decoded frame itself.
+            std::mem::swap(&mut self.rgb, frame);
         } else {
             self.rgb.resize(w as usize * h as usize * 3, 0);
             let src = ImageRef::new(self.src.0, self.src.1, frame, PixelType::U8x3)
@@ -238,7 +241,7 @@ mod tests {
         let mut painter = Painter::new(src, out).unwrap();
         // A uniform grey frame stays uniform grey through the resize.
         let frame = vec![100u8; (src.0 * src.1 * 3) as usize];
-        let yuv = painter.paint(&frame, None).unwrap().to_vec();
+        let yuv = painter.paint(&mut frame.clone(), None).unwrap().to_vec();
         assert_eq!(yuv.len(), (out.0 * out.1 * 3 / 2) as usize);
         assert!(painter.rgb().iter().all(|&v| v == 100));
         // With a pose, the skeleton shows up in the left quarter where its points are.
@@ -256,7 +259,7 @@ mod tests {
             image,
             world: [Landmark::default(); NUM_LANDMARKS],
         };
-        painter.paint(&frame, Some(&pose)).unwrap();
+        painter.paint(&mut frame.clone(), Some(&pose)).unwrap();
         let px = |x: u32, y: u32| &painter.rgb()[((y * out.0 + x) * 3) as usize..][..3];
         assert_ne!(px(8, 12), [100, 100, 100], "the skeleton is drawn");
         assert_eq!(
@@ -289,7 +292,7 @@ mod tests {
             })
             .collect();
         let mut painter = Painter::new(src, out).unwrap();
-        painter.paint(&frame, None).unwrap();
+        painter.paint(&mut frame.clone(), None).unwrap();
         assert!(
             painter.rgb().iter().all(|&v| (120..=135).contains(&v)),
             "{:?}",
@@ -298,15 +301,23 @@ mod tests {
     }
 
     #[test]
-    fn same_size_frames_are_copied_and_wrong_sizes_rejected() {
+    fn same_size_frames_are_painted_in_place_and_wrong_sizes_rejected() {
         let mut painter = Painter::new((4, 2), (4, 2)).unwrap();
         let frame: Vec<u8> = (0..24).collect();
-        painter.paint(&frame, None).unwrap();
+        let mut decoded = frame.clone();
+        painter.paint(&mut decoded, None).unwrap();
         assert_eq!(painter.rgb(), &frame[..]);
-        assert!(painter.paint(&[0; 10], None).is_err());
+        assert!(
+            decoded.is_empty(),
+            "the painter's (empty) first buffer comes back"
+        );
+        let mut next = vec![7u8; 24];
+        painter.paint(&mut next, None).unwrap();
+        assert_eq!(next, frame, "the previous frame's buffer comes back");
+        assert!(painter.paint(&mut vec![0; 10], None).is_err());
         assert!(Painter::new((4, 2), (3, 2)).is_err());
         let mut kept = Vec::new();
         painter.swap_rgb(&mut kept);
-        assert_eq!(kept, frame);
+        assert_eq!(kept, vec![7u8; 24], "the last painted frame is kept");
     }
 }
