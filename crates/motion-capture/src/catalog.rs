@@ -37,7 +37,7 @@ pub struct BuildOptions {
     pub width: u32,
     pub height: u32,
     pub max_fps: f64,
-    /// Caps of the ffmpeg calls (encoder, cover).
+    /// Caps of the preview encoder (ffmpeg); the cover is encoded in process.
     pub media_limits: media::Limits,
     /// Largest `frames × joints` accepted: `joints.json` and the glb grow with it (the default
     /// allows e.g. 60 joints for 50,000 frames, ~7 minutes at 120 fps).
