@@ -17,6 +17,8 @@ export CI="${CI:-true}"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+# A full test build needs about 4 GB of disk (target/), the fuzz build 2.5 GB more: say what is free.
+step "disk free: $(df -h --output=avail . | tail -1 | tr -d ' ')"
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy"
