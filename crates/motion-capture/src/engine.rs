@@ -163,34 +163,14 @@ impl Engine {
         let job = JobDir::with_copy_of(input)?;
         // The models load on the inference thread while ffprobe runs.
         let pool = FramePool::default();
-        let mut inference = Inference::start(&opts, &cancel, &pool);
-        let container = sniff_video(&job.input)?;
-        // The decoder starts while ffprobe runs (each takes a while to start); it reads
-        // nothing until the probe has succeeded, and a failed probe kills it.
-        let decode = DecodeOptions {
-            limits: opts.limits.clone(),
-            channel_frames: opts.channel_frames,
-            max_frames: None,
-            pool: Some(pool.clone()),
-        };
-        let decoder = FrameSource::open_early(&job.input, container, &decode, &cancel)?;
-        let info = probe_video(&job.input, container, &opts, &cancel).await?;
-        let source = decoder.begin(&info);
-        let total = info.frame_count.unwrap_or(0);
+        let inference = Inference::start(&opts, &cancel, &pool);
+        let (source, info) = open_and_probe(&job, &opts, &pool, &cancel).await?;
 
         let track_started = Instant::now();
-        let preview = inference
-            .preview
-            .take()
-            .map(|rx| preview_writer(rx, &job, &info, &opts, &cancel, total, pool.clone()));
-        let tracking = track(source, inference, &cancel, &progress, total);
-        let (tracked, preview) = match preview {
-            Some(writer) => {
-                let (tracked, preview) = tokio::join!(tracking, writer);
-                (tracked?, Some(preview?))
-            }
-            None => (tracking.await?, None),
-        };
+        let (tracked, preview) = track_with_preview(
+            source, inference, &job, &info, &opts, &cancel, &progress, pool,
+        )
+        .await?;
         let tracking_s = track_started.elapsed().as_secs_f64();
 
         // The encoder's flush and the cover run beside the solve and the exports. Only a
@@ -201,74 +181,141 @@ impl Engine {
                 None => Ok(None),
             }
         };
-        let motion = async {
-            progress(Progress {
-                stage: Stage::Solving,
-                done: 0,
-                total: 1,
-            });
-            let fps = analysis_fps(&info, &tracked.frames);
-            let solution = solve_clip(&tracked.frames, &info, fps).await?;
-            progress(Progress {
-                stage: Stage::Exporting,
-                done: 0,
-                total: 1,
-            });
-            let meta = LandmarksMeta {
-                model: model_name(opts.model),
-                fps,
-                width: info.width,
-                height: info.height,
-            };
-            let files = export::write_motion_files(
-                out_dir,
-                &solution,
-                &tracked.frames,
-                &tracked.scores,
-                &meta,
-            )?;
-            Ok::<_, ExtractError>((fps, solution, files))
-        };
-        let (motion, preview) = tokio::join!(motion, finishing);
-        let (fps, solution, files) = motion?;
-        let preview = preview?;
-        if preview.is_some() {
-            // Reported after the exports, so the stages stay in their order.
-            for done in [0, 1] {
-                progress(Progress {
-                    stage: Stage::Preview,
-                    done,
-                    total: 1,
-                });
-            }
-        }
-
-        // The preview and cover were written in the job directory, so a failed job leaves none.
-        let (preview, cover) = match preview {
-            Some(files) => (
-                Some(move_file(&files.preview, &out_dir.join(PREVIEW_NAME))?),
-                Some(move_file(&files.cover, &out_dir.join(COVER_NAME))?),
-            ),
-            None => (None, None),
-        };
+        let exporting = solve_and_export(out_dir, &tracked, &info, opts.model, &progress);
+        let (motion, preview) = tokio::join!(exporting, finishing);
+        let motion = motion?;
+        let (preview, cover) = keep_preview(preview?, out_dir, &progress)?;
         let elapsed_s = started.elapsed().as_secs_f64();
-        let q = solution.quality;
+        let q = motion.solution.quality;
         Ok(Report {
             frames: q.frame_count,
             person_found_frames: q.person_found_frames,
             person_found_ratio: q.person_found_ratio,
-            video_fps: fps,
+            video_fps: motion.fps,
             processing_fps: q.frame_count as f64 / elapsed_s.max(1e-9),
             tracking_s,
             elapsed_s,
             width: info.width,
             height: info.height,
-            files,
+            files: motion.files,
             preview,
             cover,
             quality: q,
         })
     }
+}
+
+/// Starts the decoder, then probes: ffmpeg's start-up overlaps ffprobe's. The decoder reads
+/// nothing until the probe has succeeded, and a failed probe kills it.
+async fn open_and_probe(
+    job: &JobDir,
+    opts: &ExtractOptions,
+    pool: &FramePool,
+    cancel: &CancellationToken,
+) -> Result<(FrameSource, MediaInfo), ExtractError> {
+    let container = sniff_video(&job.input)?;
+    let decode = DecodeOptions {
+        limits: opts.limits.clone(),
+        channel_frames: opts.channel_frames,
+        max_frames: None,
+        pool: Some(pool.clone()),
+    };
+    let decoder = FrameSource::open_early(&job.input, container, &decode, cancel)?;
+    let info = probe_video(&job.input, container, opts, cancel).await?;
+    Ok((decoder.begin(&info), info))
+}
+
+/// Tracks every frame, feeding the preview writer (when a preview is wanted) as it goes.
+#[allow(clippy::too_many_arguments)]
+async fn track_with_preview(
+    source: FrameSource,
+    mut inference: Inference,
+    job: &JobDir,
+    info: &MediaInfo,
+    opts: &ExtractOptions,
+    cancel: &CancellationToken,
+    progress: &(impl Fn(Progress) + Send + Sync),
+    pool: FramePool,
+) -> Result<(Tracked, Option<PreviewDone>), ExtractError> {
+    let total = info.frame_count.unwrap_or(0);
+    let preview = inference
+        .preview
+        .take()
+        .map(|rx| preview_writer(rx, job, info, opts, cancel, total, pool));
+    let tracking = track(source, inference, cancel, progress, total);
+    match preview {
+        Some(writer) => {
+            let (tracked, preview) = tokio::join!(tracking, writer);
+            Ok((tracked?, Some(preview?)))
+        }
+        None => Ok((tracking.await?, None)),
+    }
+}
+
+/// What the solve and the exports produced.
+struct Motion {
+    fps: f64,
+    solution: Solution,
+    files: Exported,
+}
+
+/// Solves the skeleton of the whole clip and writes the motion files into `out_dir`.
+async fn solve_and_export(
+    out_dir: &Path,
+    tracked: &Tracked,
+    info: &MediaInfo,
+    model: LandmarkModel,
+    progress: &(impl Fn(Progress) + Send + Sync),
+) -> Result<Motion, ExtractError> {
+    progress(Progress {
+        stage: Stage::Solving,
+        done: 0,
+        total: 1,
+    });
+    let fps = analysis_fps(info, &tracked.frames);
+    let solution = solve_clip(&tracked.frames, info, fps).await?;
+    progress(Progress {
+        stage: Stage::Exporting,
+        done: 0,
+        total: 1,
+    });
+    let meta = LandmarksMeta {
+        model: model_name(model),
+        fps,
+        width: info.width,
+        height: info.height,
+    };
+    let files =
+        export::write_motion_files(out_dir, &solution, &tracked.frames, &tracked.scores, &meta)?;
+    Ok(Motion {
+        fps,
+        solution,
+        files,
+    })
+}
+
+/// Moves the finished preview and cover from the job directory into `out_dir` (written in the
+/// job directory, a failed job leaves neither), reporting the preview stage after the exports
+/// so that the stages stay in their order.
+fn keep_preview(
+    preview: Option<PreviewFiles>,
+    out_dir: &Path,
+    progress: &(impl Fn(Progress) + Send + Sync),
+) -> Result<(Option<PathBuf>, Option<PathBuf>), ExtractError> {
+    let Some(files) = preview else {
+        return Ok((None, None));
+    };
+    for done in [0, 1] {
+        progress(Progress {
+            stage: Stage::Preview,
+            done,
+            total: 1,
+        });
+    }
+    Ok((
+        Some(move_file(&files.preview, &out_dir.join(PREVIEW_NAME))?),
+        Some(move_file(&files.cover, &out_dir.join(COVER_NAME))?),
+    ))
 }
 
 fn model_name(m: LandmarkModel) -> &'static str {
