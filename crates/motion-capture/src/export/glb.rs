@@ -342,6 +342,36 @@ struct BoxMesh {
     indices: Vec<u16>,
 }
 
+/// The six faces of a bone's box: the normal and four corners, counter-clockwise seen from
+/// outside, in the box's frame (u, v across the bone in half-widths, then 0 at the bone's start
+/// and 1 at its end).
+const BOX_FACES: [([f32; 3], [[f32; 3]; 4]); 6] = [
+    (
+        [1., 0., 0.],
+        [[1., -1., 0.], [1., 1., 0.], [1., 1., 1.], [1., -1., 1.]],
+    ),
+    (
+        [-1., 0., 0.],
+        [[-1., 1., 0.], [-1., -1., 0.], [-1., -1., 1.], [-1., 1., 1.]],
+    ),
+    (
+        [0., 1., 0.],
+        [[1., 1., 0.], [-1., 1., 0.], [-1., 1., 1.], [1., 1., 1.]],
+    ),
+    (
+        [0., -1., 0.],
+        [[-1., -1., 0.], [1., -1., 0.], [1., -1., 1.], [-1., -1., 1.]],
+    ),
+    (
+        [0., 0., 1.],
+        [[1., -1., 1.], [1., 1., 1.], [-1., 1., 1.], [-1., -1., 1.]],
+    ),
+    (
+        [0., 0., -1.],
+        [[-1., -1., 0.], [-1., 1., 0.], [1., 1., 0.], [1., -1., 0.]],
+    ),
+];
+
 impl BoxMesh {
     /// A box around the segment a→b (metres), with its own vertices per face (flat normals).
     fn add_box(&mut self, a: Vec3, b: Vec3, joint: u8) {
@@ -360,63 +390,14 @@ impl BoxMesh {
                 scale(v, t * half),
             )
         };
-        // Faces as (normal, four corners counter-clockwise seen from outside).
-        let faces: [(Vec3, [Vec3; 4]); 6] = [
+        let in_box_frame =
+            |c: [f32; 3]| add(add(scale(u, c[0]), scale(v, c[1])), scale(axis, c[2]));
+        let faces = BOX_FACES.map(|(normal, corners)| {
             (
-                u,
-                [
-                    corner(1., -1., 0.),
-                    corner(1., 1., 0.),
-                    corner(1., 1., 1.),
-                    corner(1., -1., 1.),
-                ],
-            ),
-            (
-                scale(u, -1.),
-                [
-                    corner(-1., 1., 0.),
-                    corner(-1., -1., 0.),
-                    corner(-1., -1., 1.),
-                    corner(-1., 1., 1.),
-                ],
-            ),
-            (
-                v,
-                [
-                    corner(1., 1., 0.),
-                    corner(-1., 1., 0.),
-                    corner(-1., 1., 1.),
-                    corner(1., 1., 1.),
-                ],
-            ),
-            (
-                scale(v, -1.),
-                [
-                    corner(-1., -1., 0.),
-                    corner(1., -1., 0.),
-                    corner(1., -1., 1.),
-                    corner(-1., -1., 1.),
-                ],
-            ),
-            (
-                axis,
-                [
-                    corner(1., -1., 1.),
-                    corner(1., 1., 1.),
-                    corner(-1., 1., 1.),
-                    corner(-1., -1., 1.),
-                ],
-            ),
-            (
-                scale(axis, -1.),
-                [
-                    corner(-1., -1., 0.),
-                    corner(-1., 1., 0.),
-                    corner(1., 1., 0.),
-                    corner(1., -1., 0.),
-                ],
-            ),
-        ];
+                in_box_frame(normal),
+                corners.map(|[s, t, end]| corner(s, t, end)),
+            )
+        });
         for (n, quad) in faces {
             let base = self.positions.len() as u16;
             // Wind each triangle so that its geometric normal agrees with the face normal.
