@@ -170,127 +170,179 @@ struct Open {
 }
 
 fn parse_hierarchy(tokens: &mut Tokens<'_>, limits: &Limits) -> Result<Vec<BvhJoint>, BvhError> {
-    let mut joints: Vec<BvhJoint> = Vec::new();
-    let mut stack: Vec<Open> = Vec::new();
-    let mut channel_start = 0usize;
-    let mut root_done = false;
+    let mut h = Hierarchy::default();
     loop {
         let t = tokens.expect_next("the hierarchy or MOTION")?;
         let word = t.text;
-        if word.eq_ignore_ascii_case("ROOT") || word.eq_ignore_ascii_case("JOINT") {
-            let is_root = word.eq_ignore_ascii_case("ROOT");
-            if is_root && (root_done || !stack.is_empty()) {
-                return Err(syntax(t.line, "only one ROOT is supported"));
-            }
-            if !is_root && stack.is_empty() {
-                return Err(syntax(t.line, "JOINT outside of the ROOT block"));
-            }
-            if joints.len() >= limits.max_joints {
-                return Err(BvhError::TooLarge(format!(
-                    "more than {} joints",
-                    limits.max_joints
-                )));
-            }
-            let parent = match stack.last() {
-                Some(Open { joint: Some(p), .. }) => Some(*p),
-                Some(Open { joint: None, .. }) => {
-                    return Err(syntax(t.line, "a joint inside an End Site"));
-                }
-                None => None,
-            };
-            let (name, brace_on_line) = joint_name(tokens, t)?;
-            if !brace_on_line {
-                open_brace(tokens)?;
-            }
-            stack.push(Open {
-                joint: Some(joints.len()),
-                has_offset: false,
-                line: t.line,
-            });
-            joints.push(BvhJoint {
-                name,
-                parent,
-                offset: [0.0; 3],
-                channels: Vec::new(),
-                channel_start,
-                end_sites: Vec::new(),
-            });
-            root_done = true;
-        } else if word.eq_ignore_ascii_case("End") {
-            let site = tokens.expect_next("Site")?;
-            if !site.text.eq_ignore_ascii_case("Site") {
-                return Err(syntax(
-                    site.line,
-                    format!("expected `End Site`, found `End {}`", site.text),
-                ));
-            }
-            match stack.last() {
-                Some(Open { joint: Some(_), .. }) => {}
-                _ => return Err(syntax(t.line, "End Site outside of a joint")),
-            }
-            // Some exporters name their end sites (`End Site Head_end`); the name is dropped.
-            let rest = tokens.rest_of_line(site.line);
-            if rest.last().is_none_or(|w| w.text != "{") {
-                open_brace(tokens)?;
-            }
-            stack.push(Open {
-                joint: None,
-                has_offset: false,
-                line: t.line,
-            });
-        } else if word.eq_ignore_ascii_case("OFFSET") {
-            let offset = read_vec3(tokens)?;
-            let Some(open) = stack.last_mut() else {
-                return Err(syntax(t.line, "OFFSET outside of a joint"));
-            };
-            if open.has_offset {
-                return Err(syntax(t.line, "a second OFFSET in the same block"));
-            }
-            open.has_offset = true;
-            match open.joint {
-                Some(j) => joints[j].offset = offset,
-                // End Site offsets belong to the enclosing joint.
-                None => {
-                    let owner = stack
-                        .iter()
-                        .rev()
-                        .find_map(|o| o.joint)
-                        .ok_or_else(|| syntax(t.line, "End Site without a joint"))?;
-                    joints[owner].end_sites.push(offset);
-                }
-            }
-        } else if word.eq_ignore_ascii_case("CHANNELS") {
-            let Some(Open { joint: Some(j), .. }) = stack.last() else {
-                return Err(syntax(t.line, "CHANNELS outside of a joint"));
-            };
-            let j = *j;
-            if !joints[j].channels.is_empty() {
-                return Err(syntax(t.line, "a second CHANNELS line for the same joint"));
-            }
-            joints[j].channels = read_channels(tokens, t.line)?;
-            joints[j].channel_start = channel_start;
-            channel_start += joints[j].channels.len();
+        let is = |keyword: &str| word.eq_ignore_ascii_case(keyword);
+        if is("ROOT") || is("JOINT") {
+            h.open_joint(tokens, t, is("ROOT"), limits)?;
+        } else if is("End") {
+            h.open_end_site(tokens, t)?;
+        } else if is("OFFSET") {
+            h.offset(tokens, t)?;
+        } else if is("CHANNELS") {
+            h.channels(tokens, t)?;
         } else if word == "}" {
-            let open = stack
-                .pop()
-                .ok_or_else(|| syntax(t.line, "unbalanced `}`"))?;
-            if !open.has_offset && open.joint.is_some() {
-                return Err(syntax(open.line, "joint without OFFSET"));
-            }
-        } else if word.eq_ignore_ascii_case("MOTION") {
-            if let Some(open) = stack.last() {
-                return Err(syntax(open.line, "block not closed before MOTION"));
-            }
-            if joints.is_empty() {
-                return Err(syntax(t.line, "MOTION before any ROOT"));
-            }
-            return Ok(joints);
+            h.close(t)?;
+        } else if is("MOTION") {
+            return h.finish(t);
         } else {
             return Err(syntax(
                 t.line,
                 format!("unexpected `{}` in the hierarchy", truncate(word)),
             ));
         }
+    }
+}
+
+/// The hierarchy read so far: its joints and the blocks still open.
+#[derive(Default)]
+struct Hierarchy {
+    joints: Vec<BvhJoint>,
+    stack: Vec<Open>,
+    /// Index of the next joint's first channel in a frame's values.
+    channel_start: usize,
+    root_done: bool,
+}
+
+impl Hierarchy {
+    /// `ROOT name {` or `JOINT name {`.
+    fn open_joint(
+        &mut self,
+        tokens: &mut Tokens<'_>,
+        t: Token<'_>,
+        is_root: bool,
+        limits: &Limits,
+    ) -> Result<(), BvhError> {
+        if is_root && (self.root_done || !self.stack.is_empty()) {
+            return Err(syntax(t.line, "only one ROOT is supported"));
+        }
+        if !is_root && self.stack.is_empty() {
+            return Err(syntax(t.line, "JOINT outside of the ROOT block"));
+        }
+        if self.joints.len() >= limits.max_joints {
+            return Err(BvhError::TooLarge(format!(
+                "more than {} joints",
+                limits.max_joints
+            )));
+        }
+        let parent = match self.stack.last() {
+            Some(Open { joint: Some(p), .. }) => Some(*p),
+            Some(Open { joint: None, .. }) => {
+                return Err(syntax(t.line, "a joint inside an End Site"));
+            }
+            None => None,
+        };
+        let (name, brace_on_line) = joint_name(tokens, t)?;
+        if !brace_on_line {
+            open_brace(tokens)?;
+        }
+        self.stack.push(Open {
+            joint: Some(self.joints.len()),
+            has_offset: false,
+            line: t.line,
+        });
+        self.joints.push(BvhJoint {
+            name,
+            parent,
+            offset: [0.0; 3],
+            channels: Vec::new(),
+            channel_start: self.channel_start,
+            end_sites: Vec::new(),
+        });
+        self.root_done = true;
+        Ok(())
+    }
+
+    /// `End Site {`.
+    fn open_end_site(&mut self, tokens: &mut Tokens<'_>, t: Token<'_>) -> Result<(), BvhError> {
+        let site = tokens.expect_next("Site")?;
+        if !site.text.eq_ignore_ascii_case("Site") {
+            return Err(syntax(
+                site.line,
+                format!("expected `End Site`, found `End {}`", site.text),
+            ));
+        }
+        match self.stack.last() {
+            Some(Open { joint: Some(_), .. }) => {}
+            _ => return Err(syntax(t.line, "End Site outside of a joint")),
+        }
+        // Some exporters name their end sites (`End Site Head_end`); the name is dropped.
+        let rest = tokens.rest_of_line(site.line);
+        if rest.last().is_none_or(|w| w.text != "{") {
+            open_brace(tokens)?;
+        }
+        self.stack.push(Open {
+            joint: None,
+            has_offset: false,
+            line: t.line,
+        });
+        Ok(())
+    }
+
+    /// `OFFSET x y z` of the innermost open block.
+    fn offset(&mut self, tokens: &mut Tokens<'_>, t: Token<'_>) -> Result<(), BvhError> {
+        let offset = read_vec3(tokens)?;
+        let Some(open) = self.stack.last_mut() else {
+            return Err(syntax(t.line, "OFFSET outside of a joint"));
+        };
+        if open.has_offset {
+            return Err(syntax(t.line, "a second OFFSET in the same block"));
+        }
+        open.has_offset = true;
+        match open.joint {
+            Some(j) => self.joints[j].offset = offset,
+            // End Site offsets belong to the enclosing joint.
+            None => {
+                let owner = self
+                    .stack
+                    .iter()
+                    .rev()
+                    .find_map(|o| o.joint)
+                    .ok_or_else(|| syntax(t.line, "End Site without a joint"))?;
+                self.joints[owner].end_sites.push(offset);
+            }
+        }
+        Ok(())
+    }
+
+    /// `CHANNELS n name…` of the innermost open joint.
+    fn channels(&mut self, tokens: &mut Tokens<'_>, t: Token<'_>) -> Result<(), BvhError> {
+        let Some(&Open { joint: Some(j), .. }) = self.stack.last() else {
+            return Err(syntax(t.line, "CHANNELS outside of a joint"));
+        };
+        let joint = &mut self.joints[j];
+        if !joint.channels.is_empty() {
+            return Err(syntax(t.line, "a second CHANNELS line for the same joint"));
+        }
+        joint.channels = read_channels(tokens, t.line)?;
+        joint.channel_start = self.channel_start;
+        self.channel_start += joint.channels.len();
+        Ok(())
+    }
+
+    /// `}`.
+    fn close(&mut self, t: Token<'_>) -> Result<(), BvhError> {
+        let open = self
+            .stack
+            .pop()
+            .ok_or_else(|| syntax(t.line, "unbalanced `}`"))?;
+        if !open.has_offset && open.joint.is_some() {
+            return Err(syntax(open.line, "joint without OFFSET"));
+        }
+        Ok(())
+    }
+
+    /// `MOTION`: the hierarchy must be complete.
+    fn finish(self, t: Token<'_>) -> Result<Vec<BvhJoint>, BvhError> {
+        if let Some(open) = self.stack.last() {
+            return Err(syntax(open.line, "block not closed before MOTION"));
+        }
+        if self.joints.is_empty() {
+            return Err(syntax(t.line, "MOTION before any ROOT"));
+        }
+        Ok(self.joints)
     }
 }
 
