@@ -252,35 +252,20 @@ pub async fn build_app_for(config: Config, role: Role) -> anyhow::Result<App> {
     let listen: std::net::SocketAddr = config.server.listen.parse().context("server.listen")?;
     let public_url = config.public_url(listen);
     let store = open_store(&config).await?;
-    let blobs: Arc<dyn BlobStore> = open_blobs(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let ids = IdGenerator::new(clock.clone());
     let signals = Arc::new(LocalSignals::new());
-    let dyn_signals: Arc<dyn WorkerSignals> = signals.clone();
     let urls = UrlBuilder::new(&public_url);
-    let render: Arc<dyn EventRenderer> = Arc::new(urls.clone());
-    let inspector = Arc::new(CaptureInspector::with_timeouts(
-        paths.inspect.clone(),
-        Duration::from_secs(config.media.probe_timeout_s),
-        Duration::from_secs(config.media.cover_timeout_s),
-    ));
+    let shared = Shared {
+        store: store.clone(),
+        blobs: open_blobs(&config).await?,
+        ids: IdGenerator::new(clock.clone()),
+        clock: clock.clone(),
+        signals: signals.clone(),
+        render: Arc::new(urls.clone()),
+    };
     let secrets = webhook_secrets(&config, &store, clock.clone())?;
     let boot_id = uuid::Uuid::now_v7().simple().to_string();
-
-    let queue = QueueSettings {
-        lease: Duration::from_millis(config.worker.lease_ms),
-        max_attempts: config.worker.max_attempts,
-        task_timeout: Duration::from_secs(config.worker.task_timeout_s),
-    };
-    let jobs = Arc::new(JobService::new(
-        store.clone(),
-        blobs.clone(),
-        render.clone(),
-        clock.clone(),
-        ids.clone(),
-        queue,
-    ));
-
+    let jobs = Arc::new(shared.job_service(&config));
     let deliverer = Arc::new(build_deliverer(
         &config, &store, &secrets, &clock, &boot_id,
     )?);
@@ -292,98 +277,30 @@ pub async fn build_app_for(config: Config, role: Role) -> anyhow::Result<App> {
     let worker = Worker::new(
         jobs.clone(),
         extractor.clone() as Arc<dyn MotionExtractor>,
-        blobs.clone(),
+        shared.blobs.clone(),
         signals.clone(),
         outbox_wake.clone(),
-        WorkerSettings {
-            slots: config.worker.slots(),
-            poll_interval: Duration::from_millis(config.worker.poll_interval_ms),
-            shutdown_grace: Duration::from_secs(config.worker.shutdown_grace_s),
-            jobs_dir: paths.jobs.clone(),
-            boot_id: boot_id.clone(),
-        },
+        worker_settings(&config, &paths, &boot_id),
     );
     let janitor = Arc::new(Janitor::new(
         jobs,
         store.clone(),
         store.clone(),
-        blobs.clone(),
-        dyn_signals.clone(),
+        shared.blobs.clone(),
+        shared.signals.clone(),
         outbox_wake,
-        JanitorSettings {
-            interval: Duration::from_millis(config.worker.janitor_interval_ms),
-            temp_max_age: Duration::from_secs(config.worker.temp_max_age_s),
-            tmp_dir: paths.tmp.clone(),
-            orphan_min_age: Duration::from_secs(config.worker.task_timeout_s)
-                + 2 * Duration::from_millis(config.worker.lease_ms),
-            retention_days: config.retention.days,
-        },
+        janitor_settings(&config, &paths),
     ));
-
     let readiness = Arc::new(AppReadiness {
         store: store.clone(),
-        blobs: blobs.clone(),
+        blobs: shared.blobs.clone(),
         ffmpeg_ok: ffmpeg_runnable().await,
         extractor: role.needs_models().then(|| extractor.clone()),
         shutting_down: AtomicBool::new(false),
     });
-    let state = motion_api::AppState {
-        tokens: store.clone(),
-        change_stamp: Some(store.clone()),
-        accounts: Arc::new(AccountService::new(
-            store.clone(),
-            store.clone(),
-            blobs.clone(),
-            dyn_signals.clone(),
-            clock.clone(),
-            ids.clone(),
-            config.limits.max_accounts_per_user,
-        )),
-        assets: Arc::new(AssetService::new(
-            store.clone(),
-            store.clone(),
-            blobs.clone(),
-            inspector,
-            clock.clone(),
-            paths.ingest.clone(),
-            UploadLimits {
-                image_bytes: config.limits.image_bytes,
-                video_bytes: config.limits.video_bytes,
-            },
-        )),
-        motion_upload: Arc::new(MotionUploadService::new(
-            store.clone(),
-            store.clone(),
-            dyn_signals.clone(),
-            clock.clone(),
-            ids.clone(),
-            config.admission.retry_after_s,
-        )),
-        motions: Arc::new(MotionService::new(
-            store.clone(),
-            store.clone(),
-            blobs.clone(),
-            clock.clone(),
-        )),
-        tasks: Arc::new(TaskService::new(
-            store.clone(),
-            store.clone(),
-            blobs.clone(),
-            dyn_signals.clone(),
-            render.clone(),
-            clock.clone(),
-        )),
-        scheduler: Arc::new(SchedulerService::new(store.clone(), clock.clone())),
-        files: Arc::new(FileService::new(store.clone(), blobs.clone())),
-        urls,
-        clock: clock.clone(),
-        readiness: readiness.clone(),
-        metrics: (config.metrics.enabled && config.metrics.listen.is_empty())
-            .then(motion_api::observe::prometheus_handle),
-    };
-    let settings = api_settings(&config, &public_url);
-    let router =
-        motion_api::router(state, settings).fallback_service(crate::studio::studio_router());
+    let state = shared.api_state(&config, &paths, urls, readiness.clone());
+    let router = motion_api::router(state, api_settings(&config, &public_url))
+        .fallback_service(crate::studio::studio_router());
 
     Ok(App {
         config,
@@ -391,7 +308,7 @@ pub async fn build_app_for(config: Config, role: Role) -> anyhow::Result<App> {
         public_url,
         router,
         store,
-        blobs,
+        blobs: shared.blobs,
         signals,
         worker,
         deliverer,
@@ -402,6 +319,127 @@ pub async fn build_app_for(config: Config, role: Role) -> anyhow::Result<App> {
         boot_id,
         readiness,
     })
+}
+
+/// The handles every service of the process shares.
+struct Shared {
+    store: Arc<SqliteStore>,
+    blobs: Arc<dyn BlobStore>,
+    clock: Arc<dyn Clock>,
+    ids: IdGenerator,
+    signals: Arc<dyn WorkerSignals>,
+    render: Arc<dyn EventRenderer>,
+}
+
+impl Shared {
+    fn job_service(&self, config: &Config) -> JobService {
+        let queue = QueueSettings {
+            lease: Duration::from_millis(config.worker.lease_ms),
+            max_attempts: config.worker.max_attempts,
+            task_timeout: Duration::from_secs(config.worker.task_timeout_s),
+        };
+        JobService::new(
+            self.store.clone(),
+            self.blobs.clone(),
+            self.render.clone(),
+            self.clock.clone(),
+            self.ids.clone(),
+            queue,
+        )
+    }
+
+    /// The services behind the HTTP API.
+    fn api_state(
+        &self,
+        config: &Config,
+        paths: &Paths,
+        urls: UrlBuilder,
+        readiness: Arc<AppReadiness>,
+    ) -> motion_api::AppState {
+        let (store, blobs, clock) = (&self.store, &self.blobs, &self.clock);
+        let inspector = Arc::new(CaptureInspector::with_timeouts(
+            paths.inspect.clone(),
+            Duration::from_secs(config.media.probe_timeout_s),
+            Duration::from_secs(config.media.cover_timeout_s),
+        ));
+        let upload_limits = UploadLimits {
+            image_bytes: config.limits.image_bytes,
+            video_bytes: config.limits.video_bytes,
+        };
+        motion_api::AppState {
+            tokens: store.clone(),
+            change_stamp: Some(store.clone()),
+            accounts: Arc::new(AccountService::new(
+                store.clone(),
+                store.clone(),
+                blobs.clone(),
+                self.signals.clone(),
+                clock.clone(),
+                self.ids.clone(),
+                config.limits.max_accounts_per_user,
+            )),
+            assets: Arc::new(AssetService::new(
+                store.clone(),
+                store.clone(),
+                blobs.clone(),
+                inspector,
+                clock.clone(),
+                paths.ingest.clone(),
+                upload_limits,
+            )),
+            motion_upload: Arc::new(MotionUploadService::new(
+                store.clone(),
+                store.clone(),
+                self.signals.clone(),
+                clock.clone(),
+                self.ids.clone(),
+                config.admission.retry_after_s,
+            )),
+            motions: Arc::new(MotionService::new(
+                store.clone(),
+                store.clone(),
+                blobs.clone(),
+                clock.clone(),
+            )),
+            tasks: Arc::new(TaskService::new(
+                store.clone(),
+                store.clone(),
+                blobs.clone(),
+                self.signals.clone(),
+                self.render.clone(),
+                clock.clone(),
+            )),
+            scheduler: Arc::new(SchedulerService::new(store.clone(), clock.clone())),
+            files: Arc::new(FileService::new(store.clone(), blobs.clone())),
+            urls,
+            clock: clock.clone(),
+            readiness,
+            metrics: (config.metrics.enabled && config.metrics.listen.is_empty())
+                .then(motion_api::observe::prometheus_handle),
+        }
+    }
+}
+
+fn worker_settings(config: &Config, paths: &Paths, boot_id: &str) -> WorkerSettings {
+    WorkerSettings {
+        slots: config.worker.slots(),
+        poll_interval: Duration::from_millis(config.worker.poll_interval_ms),
+        shutdown_grace: Duration::from_secs(config.worker.shutdown_grace_s),
+        jobs_dir: paths.jobs.clone(),
+        boot_id: boot_id.to_owned(),
+    }
+}
+
+fn janitor_settings(config: &Config, paths: &Paths) -> JanitorSettings {
+    JanitorSettings {
+        interval: Duration::from_millis(config.worker.janitor_interval_ms),
+        temp_max_age: Duration::from_secs(config.worker.temp_max_age_s),
+        tmp_dir: paths.tmp.clone(),
+        // A task's files are orphans only once no worker can still be writing them.
+        orphan_min_age: Duration::from_secs(config.worker.task_timeout_s)
+            + 2 * Duration::from_millis(config.worker.lease_ms),
+        retention_days: config.retention.days,
+    }
 }
 
 fn build_deliverer(
