@@ -232,72 +232,19 @@ async fn publish(
     built: &BuiltMotion,
 ) -> anyhow::Result<OfficialMotion> {
     let version = new_file_stem();
-    let duration_ms = (built.duration_s * 1000.0).round() as u64;
-    let (w, h) = (built.width, built.height);
-    let plan = [
-        (
-            &built.preview,
-            catalog::PREVIEW_NAME,
-            "video/mp4",
-            FileRole::Preview,
-            w,
-            h,
-            duration_ms,
-        ),
-        (
-            &built.cover,
-            catalog::COVER_NAME,
-            "image/jpeg",
-            FileRole::Cover,
-            w,
-            h,
-            0,
-        ),
-        (
-            &built.bvh_zip,
-            catalog::BVH_ZIP_NAME,
-            "application/zip",
-            FileRole::BvhZip,
-            0,
-            0,
-            0,
-        ),
-        (
-            &built.binary_zip,
-            catalog::BINARY_ZIP_NAME,
-            "application/zip",
-            FileRole::BinaryZip,
-            0,
-            0,
-            0,
-        ),
-    ];
     let mut stored: Vec<String> = Vec::new();
-    let mut files: Vec<NewFile> = Vec::new();
     let result: anyhow::Result<OfficialMotion> = async {
-        for (path, file_name, content_type, role, width, height, duration_ms) in plan {
-            let bytes = tokio::fs::read(path)
-                .await
-                .with_context(|| format!("reading {}", path.display()))?;
-            let blob_key = blob_keys::official(key, &version, file_name);
-            target
-                .blobs
-                .put_file(&blob_key, path)
-                .await
-                .with_context(|| format!("storing {file_name}"))?;
-            stored.push(blob_key.clone());
-            files.push(NewFile {
-                fid: new_fid(),
-                blob_key,
-                name: file_name.to_string(),
-                content_type: content_type.to_string(),
-                size: bytes.len() as u64,
-                sha256: sha256_hex(&bytes),
-                role,
-                width,
-                height,
-                duration_ms,
-            });
+        let mut files = Vec::with_capacity(4);
+        for file in published_files(built) {
+            files.push(
+                store_file(
+                    target,
+                    &blob_keys::official(key, &version, file.name),
+                    &file,
+                    &mut stored,
+                )
+                .await?,
+            );
         }
         let [preview, cover, bvh_zip, binary_zip]: [NewFile; 4] = files
             .try_into()
@@ -328,6 +275,88 @@ async fn publish(
         }
     }
     result
+}
+
+/// One file of a catalog motion as it is published.
+struct PublishedFile<'a> {
+    path: &'a Path,
+    name: &'static str,
+    content_type: &'static str,
+    role: FileRole,
+    width: u32,
+    height: u32,
+    duration_ms: u64,
+}
+
+/// The four files of a built motion, in the order of [`MotionFiles`].
+fn published_files(built: &BuiltMotion) -> [PublishedFile<'_>; 4] {
+    let (width, height) = (built.width, built.height);
+    let archive = |path, name, role| PublishedFile {
+        path,
+        name,
+        content_type: "application/zip",
+        role,
+        width: 0,
+        height: 0,
+        duration_ms: 0,
+    };
+    [
+        PublishedFile {
+            path: &built.preview,
+            name: catalog::PREVIEW_NAME,
+            content_type: "video/mp4",
+            role: FileRole::Preview,
+            width,
+            height,
+            duration_ms: (built.duration_s * 1000.0).round() as u64,
+        },
+        PublishedFile {
+            path: &built.cover,
+            name: catalog::COVER_NAME,
+            content_type: "image/jpeg",
+            role: FileRole::Cover,
+            width,
+            height,
+            duration_ms: 0,
+        },
+        archive(&built.bvh_zip, catalog::BVH_ZIP_NAME, FileRole::BvhZip),
+        archive(
+            &built.binary_zip,
+            catalog::BINARY_ZIP_NAME,
+            FileRole::BinaryZip,
+        ),
+    ]
+}
+
+/// Stores `file` under `blob_key` (recorded in `stored`, so that a failed import can remove
+/// it) and describes it for the database.
+async fn store_file(
+    target: &CatalogTarget<'_>,
+    blob_key: &str,
+    file: &PublishedFile<'_>,
+    stored: &mut Vec<String>,
+) -> anyhow::Result<NewFile> {
+    let bytes = tokio::fs::read(file.path)
+        .await
+        .with_context(|| format!("reading {}", file.path.display()))?;
+    target
+        .blobs
+        .put_file(blob_key, file.path)
+        .await
+        .with_context(|| format!("storing {}", file.name))?;
+    stored.push(blob_key.to_owned());
+    Ok(NewFile {
+        fid: new_fid(),
+        blob_key: blob_key.to_owned(),
+        name: file.name.to_string(),
+        content_type: file.content_type.to_string(),
+        size: bytes.len() as u64,
+        sha256: sha256_hex(&bytes),
+        role: file.role,
+        width: file.width,
+        height: file.height,
+        duration_ms: file.duration_ms,
+    })
 }
 
 /// `motiond motions import|list|remove`.
