@@ -252,6 +252,37 @@ fn add_skin(b: &mut Builder, anim: &Animation, nodes: &[Index<scene::Node>]) -> 
 
 /// One box per bone (joint → child joint or end site) in the bind pose, weighted to the joint.
 fn add_body_mesh(b: &mut Builder, anim: &Animation) -> Index<json::Mesh> {
+    let m = bone_boxes(anim);
+    let attributes = skinned_attributes(b, &m);
+    let idx_range = b.bin.push_u16(&m.indices);
+    let idx_view = b.view(idx_range, Some(buffer::Target::ElementArrayBuffer));
+    let indices = b.accessor(
+        idx_view,
+        m.indices.len(),
+        accessor::ComponentType::U16,
+        accessor::Type::Scalar,
+        None,
+        None,
+    );
+    b.root.push(json::Mesh {
+        extensions: None,
+        extras: Default::default(),
+        name: Some("bones".into()),
+        primitives: vec![mesh::Primitive {
+            attributes,
+            extensions: None,
+            extras: Default::default(),
+            indices: Some(indices),
+            material: None,
+            mode: Checked::Valid(mesh::Mode::Triangles),
+            targets: None,
+        }],
+        weights: None,
+    })
+}
+
+/// One box per bone of the rest pose (metres), each bound to its parent joint alone.
+fn bone_boxes(anim: &Animation) -> BoxMesh {
     let sk = &anim.skeleton;
     let rest = sk.rest_positions();
     let mut m = BoxMesh::default();
@@ -264,6 +295,14 @@ fn add_body_mesh(b: &mut Builder, anim: &Animation) -> Index<json::Mesh> {
             m.add_box(scale(rest[i], 0.01), scale(tip, 0.01), i as u8);
         }
     }
+    m
+}
+
+/// Positions (with the bounds glTF requires), normals, and one joint per vertex at weight 1.
+fn skinned_attributes(
+    b: &mut Builder,
+    m: &BoxMesh,
+) -> std::collections::BTreeMap<Checked<mesh::Semantic>, Index<json::Accessor>> {
     let (lo, hi) = m.bounds();
     let pos_range = b.bin.push_f32(&m.positions.concat());
     let pos_view = b.view(pos_range, Some(buffer::Target::ArrayBuffer));
@@ -281,12 +320,8 @@ fn add_body_mesh(b: &mut Builder, anim: &Animation) -> Index<json::Mesh> {
         accessor::Type::Vec3,
         Some(buffer::Target::ArrayBuffer),
     );
-    let joint_range = b.bin.push_u8(
-        &m.joints
-            .iter()
-            .flat_map(|&j| [j, 0, 0, 0])
-            .collect::<Vec<u8>>(),
-    );
+    let joint_bytes: Vec<u8> = m.joints.iter().flat_map(|&j| [j, 0, 0, 0]).collect();
+    let joint_range = b.bin.push_u8(&joint_bytes);
     let joint_view = b.view(joint_range, Some(buffer::Target::ArrayBuffer));
     let joints0 = b.accessor(
         joint_view,
@@ -302,36 +337,12 @@ fn add_body_mesh(b: &mut Builder, anim: &Animation) -> Index<json::Mesh> {
         accessor::Type::Vec4,
         Some(buffer::Target::ArrayBuffer),
     );
-    let idx_range = b.bin.push_u16(&m.indices);
-    let idx_view = b.view(idx_range, Some(buffer::Target::ElementArrayBuffer));
-    let indices = b.accessor(
-        idx_view,
-        m.indices.len(),
-        accessor::ComponentType::U16,
-        accessor::Type::Scalar,
-        None,
-        None,
-    );
-    let mut attributes = std::collections::BTreeMap::new();
-    attributes.insert(Checked::Valid(mesh::Semantic::Positions), positions);
-    attributes.insert(Checked::Valid(mesh::Semantic::Normals), normals);
-    attributes.insert(Checked::Valid(mesh::Semantic::Joints(0)), joints0);
-    attributes.insert(Checked::Valid(mesh::Semantic::Weights(0)), weights0);
-    b.root.push(json::Mesh {
-        extensions: None,
-        extras: Default::default(),
-        name: Some("bones".into()),
-        primitives: vec![mesh::Primitive {
-            attributes,
-            extensions: None,
-            extras: Default::default(),
-            indices: Some(indices),
-            material: None,
-            mode: Checked::Valid(mesh::Mode::Triangles),
-            targets: None,
-        }],
-        weights: None,
-    })
+    std::collections::BTreeMap::from([
+        (Checked::Valid(mesh::Semantic::Positions), positions),
+        (Checked::Valid(mesh::Semantic::Normals), normals),
+        (Checked::Valid(mesh::Semantic::Joints(0)), joints0),
+        (Checked::Valid(mesh::Semantic::Weights(0)), weights0),
+    ])
 }
 
 #[derive(Default)]
