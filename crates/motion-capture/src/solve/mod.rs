@@ -11,7 +11,7 @@ pub mod rig;
 pub mod smooth;
 
 use crate::animation::math::{Vec3, add, midpoint, sub};
-use crate::animation::{Animation, Frame};
+use crate::animation::{Animation, Frame, Skeleton};
 use crate::types::{NUM_LANDMARKS, PoseFrame};
 
 pub use camera::Camera;
@@ -117,15 +117,7 @@ struct Tracks {
 }
 
 pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, SolveError> {
-    let n = input.frames.len();
-    if n == 0 {
-        return Err(SolveError::NoFrames);
-    }
-    let found = input.frames.iter().filter(|f| f.pose.is_some()).count();
-    // A few stray detections are not a performance: require a tenth of the clip.
-    if found < 3.max(n.div_ceil(10)) {
-        return Err(SolveError::NoPerson);
-    }
+    check_person_found(input)?;
     let tracks = smooth_tracks(input, params);
     let camera = Camera::assumed(input.width, input.height);
     let root_cam = root_positions(&tracks, &camera, params);
@@ -137,22 +129,10 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         .collect();
     let bones = rig::measure(&anim_pts, &tracks.weights);
     let skeleton = rig::build_skeleton(&bones);
-    let frames: Vec<Frame> = anim_pts
-        .iter()
-        .zip(&root_cam)
-        .map(|(p, root)| {
-            let hip_c = midpoint(p[rig::lm::LEFT_HIP], p[rig::lm::RIGHT_HIP]);
-            let global = rig::global_rotations(p, &skeleton);
-            Frame {
-                root_translation: add(mp_to_anim(*root), hip_c),
-                rotations: rig::to_local(&global),
-            }
-        })
-        .collect();
-    let frame_time_s = 1.0 / input.fps;
+    let frames = posed_frames(&anim_pts, &root_cam, &skeleton);
     let mut animation = Animation {
         skeleton,
-        frame_time_s,
+        frame_time_s: 1.0 / input.fps,
         frames,
     };
     animation.enforce_quaternion_continuity();
@@ -171,12 +151,7 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         leg_len,
         params.foot_lock,
     );
-    // Start the clip at the origin (X/Z); Y keeps the floor at 0.
-    let start = animation.frames[0].root_translation;
-    for f in &mut animation.frames {
-        f.root_translation[0] -= start[0];
-        f.root_translation[2] -= start[2];
-    }
+    start_at_origin(&mut animation);
     let shift: Vec<Vec3> = before
         .iter()
         .zip(&animation.frames)
@@ -192,6 +167,50 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
     };
     solution.quality = quality::measure(&solution, input, &tracks.times, heel);
     Ok(solution)
+}
+
+/// A clip with no frames, or with a person in too few of them, has no motion to solve.
+fn check_person_found(input: &SolveInput<'_>) -> Result<(), SolveError> {
+    let n = input.frames.len();
+    if n == 0 {
+        return Err(SolveError::NoFrames);
+    }
+    let found = input.frames.iter().filter(|f| f.pose.is_some()).count();
+    // A few stray detections are not a performance: require a tenth of the clip.
+    if found < 3.max(n.div_ceil(10)) {
+        return Err(SolveError::NoPerson);
+    }
+    Ok(())
+}
+
+/// The skeleton's pose in each frame: joint rotations from the landmarks, the root at the
+/// person's position in front of the camera.
+fn posed_frames(
+    anim_pts: &[[Vec3; NUM_LANDMARKS]],
+    root_cam: &[Vec3],
+    skeleton: &Skeleton,
+) -> Vec<Frame> {
+    anim_pts
+        .iter()
+        .zip(root_cam)
+        .map(|(p, root)| {
+            let hip_c = midpoint(p[rig::lm::LEFT_HIP], p[rig::lm::RIGHT_HIP]);
+            let global = rig::global_rotations(p, skeleton);
+            Frame {
+                root_translation: add(mp_to_anim(*root), hip_c),
+                rotations: rig::to_local(&global),
+            }
+        })
+        .collect()
+}
+
+/// Moves the clip so that it starts at the origin in X and Z; Y keeps the floor at 0.
+fn start_at_origin(animation: &mut Animation) {
+    let start = animation.frames[0].root_translation;
+    for f in &mut animation.frames {
+        f.root_translation[0] -= start[0];
+        f.root_translation[2] -= start[2];
+    }
 }
 
 fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
