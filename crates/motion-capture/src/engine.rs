@@ -21,7 +21,7 @@ use crate::media::{
 };
 use crate::models::{LandmarkModel, LoadOptions, ModelError, PoseModels};
 use crate::pose::tracker::{PoseError, Tracker, TrackerOptions};
-use crate::render;
+use crate::render::{self, painter::Painter};
 use crate::solve::{self, Quality, Solution, SolveError, SolveInput, SolveParams};
 use crate::types::{Pose, PoseFrame, RgbFrame};
 
@@ -639,6 +639,43 @@ enum Cover {
     None,
 }
 
+impl Cover {
+    /// Keeps the painter's last frame: until the middle frame arrives, the latest one stands in
+    /// (short clips); the middle one is written at once. Swapping buffers keeps it without a
+    /// copy (the painter reuses the old stand-in's).
+    fn keep(&mut self, painter: &mut Painter, is_middle: bool, job: &JobDir, size: (u32, u32)) {
+        let mut kept = match std::mem::replace(self, Cover::None) {
+            Cover::Frame(old) => old,
+            _ => Vec::new(),
+        };
+        painter.swap_rgb(&mut kept);
+        *self = if is_middle {
+            Cover::Writing(spawn_cover(job.path(COVER_NAME), size, kept))
+        } else {
+            Cover::Frame(kept)
+        };
+    }
+}
+
+/// Paints one decoded frame (scaled, landmarks drawn, converted to yuv420p) on the blocking
+/// pool, returning its buffer to the decoder's pool.
+async fn paint_off_thread(
+    mut painter: Painter,
+    frame: RgbFrame,
+    pose: Option<Pose>,
+    pool: FramePool,
+) -> Result<Painter, ExtractError> {
+    tokio::task::spawn_blocking(move || {
+        let mut data = frame.data;
+        let painted = painter.paint(&mut data, pose.as_ref()).map(|_| ());
+        pool.put(data);
+        painted.map_err(|e| ExtractError::Internal(e.to_string()))?;
+        Ok::<_, ExtractError>(painter)
+    })
+    .await
+    .map_err(|e| ExtractError::Internal(format!("preview painter: {e}")))?
+}
+
 /// Writes the cover JPEG (a painted rgb24 frame of `size`) on the blocking pool.
 fn spawn_cover(
     path: PathBuf,
@@ -697,8 +734,8 @@ async fn preview_writer(
 ) -> Result<PreviewDone, ExtractError> {
     let (w, h) = (info.width, info.height);
     let out_size = render::preview_size(w, h, PREVIEW_MAX_SIDE);
-    let mut painter = render::painter::Painter::new((w, h), out_size)
-        .map_err(|e| ExtractError::Internal(e.to_string()))?;
+    let mut painter =
+        Painter::new((w, h), out_size).map_err(|e| ExtractError::Internal(e.to_string()))?;
     let mut encoder = media::encode::Encoder::start_yuv420p(
         &job.path(PREVIEW_NAME),
         out_size,
@@ -721,35 +758,14 @@ async fn preview_writer(
             )));
         }
         let index = frame.index;
-        let pool = pool.clone();
-        painter = tokio::task::spawn_blocking(move || {
-            let mut data = frame.data;
-            let painted = painter.paint(&mut data, pose.as_ref()).map(|_| ());
-            pool.put(data);
-            painted.map_err(|e| ExtractError::Internal(e.to_string()))?;
-            Ok::<_, ExtractError>(painter)
-        })
-        .await
-        .map_err(|e| ExtractError::Internal(format!("preview painter: {e}")))??;
+        painter = paint_off_thread(painter, frame, pose, pool.clone()).await?;
         encoder
             .push(painter.yuv())
             .await
             .map_err(ExtractError::from)?;
-        // Until the middle frame arrives, the latest one stands in (short clips). Swapping
-        // buffers keeps it without a copy (the painter reuses the old stand-in's).
-        if matches!(cover, Cover::Writing(_)) || index > cover_at {
-            continue;
+        if !matches!(cover, Cover::Writing(_)) && index <= cover_at {
+            cover.keep(&mut painter, index == cover_at, job, out_size);
         }
-        let mut kept = match std::mem::replace(&mut cover, Cover::None) {
-            Cover::Frame(old) => old,
-            _ => Vec::new(),
-        };
-        painter.swap_rgb(&mut kept);
-        cover = if index == cover_at {
-            Cover::Writing(spawn_cover(job.path(COVER_NAME), out_size, kept))
-        } else {
-            Cover::Frame(kept)
-        };
     }
     if cancel.is_cancelled() {
         return Err(ExtractError::Cancelled);
