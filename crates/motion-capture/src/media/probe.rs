@@ -105,9 +105,8 @@ pub async fn probe(
 
 /// Parses and checks ffprobe's `-show_streams -show_format -of json` output.
 pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, MediaError> {
-    let bad = |r: String| MediaError::bad_input(Tool::Ffprobe, r);
-    let p: ProbeJson =
-        serde_json::from_slice(json).map_err(|e| bad(format!("unreadable ffprobe output: {e}")))?;
+    let p: ProbeJson = serde_json::from_slice(json)
+        .map_err(|e| bad_probe(format!("unreadable ffprobe output: {e}")))?;
     let stream_count = p
         .format
         .as_ref()
@@ -122,13 +121,13 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
             s.codec_type.as_deref() == Some("video")
                 && s.disposition.as_ref().is_none_or(|d| d.attached_pic == 0)
         })
-        .ok_or_else(|| bad("no video stream".into()))?;
+        .ok_or_else(|| bad_probe("no video stream".into()))?;
     let (cw, ch) = (v.width.unwrap_or(0), v.height.unwrap_or(0));
     if cw == 0 || ch == 0 {
-        return Err(bad(format!("video stream has no size ({cw}x{ch})")));
+        return Err(bad_probe(format!("video stream has no size ({cw}x{ch})")));
     }
     if cw > MAX_SIDE || ch > MAX_SIDE {
-        return Err(bad(format!("video stream is too large ({cw}x{ch})")));
+        return Err(bad_probe(format!("video stream is too large ({cw}x{ch})")));
     }
     let rotation_deg = rotation(v);
     let (width, height) = if rotation_deg % 180 == 90 {
@@ -136,35 +135,10 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
     } else {
         (cw, ch)
     };
-    let fps = if container.is_image() {
-        0.0
+    let timing = if container.is_image() {
+        Timing::IMAGE
     } else {
-        parse_rate(v.avg_frame_rate.as_deref())
-            .filter(|r| *r > 0.0)
-            .or_else(|| parse_rate(v.r_frame_rate.as_deref()))
-            .unwrap_or(0.0)
-    };
-    let duration_s = if container.is_image() {
-        None
-    } else {
-        parse_f64(v.duration.as_deref())
-            .or_else(|| {
-                p.format
-                    .as_ref()
-                    .and_then(|f| parse_f64(f.duration.as_deref()))
-            })
-            .filter(|d| d.is_finite() && *d >= 0.0)
-    };
-    let stated = v
-        .nb_frames
-        .as_deref()
-        .and_then(|n| n.parse::<u64>().ok())
-        .filter(|n| *n > 0);
-    let (frame_count, frame_count_estimated) = match (container.is_image(), stated, duration_s) {
-        (true, _, _) => (Some(1), false),
-        (false, Some(n), _) => (Some(n), false),
-        (false, None, Some(d)) if fps > 0.0 => (Some((d * fps).round() as u64), true),
-        _ => (None, false),
+        Timing::of_video(v, p.format.as_ref())
     };
     Ok(MediaInfo {
         container,
@@ -174,14 +148,64 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
         coded_width: cw,
         coded_height: ch,
         rotation_deg,
-        fps,
-        duration_s,
-        frame_count,
-        frame_count_estimated,
+        fps: timing.fps,
+        duration_s: timing.duration_s,
+        frame_count: timing.frame_count,
+        frame_count_estimated: timing.frame_count_estimated,
         codec: v.codec_name.clone().unwrap_or_default(),
         pix_fmt: v.pix_fmt.clone(),
         stream_count,
     })
+}
+
+fn bad_probe(reason: String) -> MediaError {
+    MediaError::bad_input(Tool::Ffprobe, reason)
+}
+
+/// Rate, duration and frame count of the video stream, as far as the container states them.
+struct Timing {
+    fps: f64,
+    duration_s: Option<f64>,
+    frame_count: Option<u64>,
+    frame_count_estimated: bool,
+}
+
+impl Timing {
+    /// A still image: one frame, no rate.
+    const IMAGE: Timing = Timing {
+        fps: 0.0,
+        duration_s: None,
+        frame_count: Some(1),
+        frame_count_estimated: false,
+    };
+
+    /// The average rate (else the base rate), the stream's duration (else the container's), and
+    /// the stated frame count, else one estimated from the two.
+    fn of_video(v: &StreamJson, format: Option<&FormatJson>) -> Timing {
+        let fps = parse_rate(v.avg_frame_rate.as_deref())
+            .filter(|r| *r > 0.0)
+            .or_else(|| parse_rate(v.r_frame_rate.as_deref()))
+            .unwrap_or(0.0);
+        let duration_s = parse_f64(v.duration.as_deref())
+            .or_else(|| format.and_then(|f| parse_f64(f.duration.as_deref())))
+            .filter(|d| d.is_finite() && *d >= 0.0);
+        let stated = v
+            .nb_frames
+            .as_deref()
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|n| *n > 0);
+        let (frame_count, frame_count_estimated) = match (stated, duration_s) {
+            (Some(n), _) => (Some(n), false),
+            (None, Some(d)) if fps > 0.0 => (Some((d * fps).round() as u64), true),
+            _ => (None, false),
+        };
+        Timing {
+            fps,
+            duration_s,
+            frame_count,
+            frame_count_estimated,
+        }
+    }
 }
 
 fn rotation(v: &StreamJson) -> u32 {
