@@ -825,43 +825,16 @@ fn load_const(t: &Tensor<'_>) -> Result<Option<Const>, ConvertError> {
     let shape = t.shape.clone();
     let (values, width): (Const, usize) = match t.dtype {
         DType::F16 => {
-            let v = data
-                .chunks_exact(2)
-                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-                .collect();
-            (
-                Const::F32 {
-                    shape: shape.clone(),
-                    values: v,
-                },
-                2,
-            )
+            let values = le_values(data, |b| f16_to_f32(u16::from_le_bytes(b)));
+            (Const::F32 { shape, values }, 2)
         }
         DType::F32 => {
-            let v = data
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-                .collect();
-            (
-                Const::F32 {
-                    shape: shape.clone(),
-                    values: v,
-                },
-                4,
-            )
+            let values = le_values(data, f32::from_le_bytes);
+            (Const::F32 { shape, values }, 4)
         }
         DType::I32 => {
-            let v = data
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")))
-                .collect();
-            (
-                Const::I32 {
-                    shape: shape.clone(),
-                    values: v,
-                },
-                4,
-            )
+            let values = le_values(data, i32::from_le_bytes);
+            (Const::I32 { shape, values }, 4)
         }
         DType::Other(code) => {
             return Err(unsupported(format!(
@@ -876,29 +849,42 @@ fn load_const(t: &Tensor<'_>) -> Result<Option<Const>, ConvertError> {
             t.name
         )));
     }
-    let expected = element_count(&shape)?;
-    let values = match (&t.sparsity, values) {
-        (Some(s), Const::F32 { values, .. }) => Const::F32 {
-            values: densify(s, &shape, &values)?,
-            shape,
-        },
-        (Some(s), Const::I32 { values, .. }) => Const::I32 {
-            values: densify(s, &shape, &values)?,
-            shape,
-        },
-        (None, c) => c,
+    let values = match &t.sparsity {
+        Some(s) => densify_const(s, values)?,
+        None => values,
     };
     let len = match &values {
         Const::F32 { values, .. } => values.len(),
         Const::I32 { values, .. } => values.len(),
     };
-    if len != expected {
+    if len != element_count(&t.shape)? {
         return Err(invalid(format!(
             "constant {} has {len} values for shape {:?}",
             t.name, t.shape
         )));
     }
     Ok(Some(values))
+}
+
+/// Little-endian elements of N bytes each (a partial last element is left out).
+fn le_values<T, const N: usize>(data: &[u8], decode: impl Fn([u8; N]) -> T) -> Vec<T> {
+    data.chunks_exact(N)
+        .map(|c| decode(c.try_into().expect("chunks of N bytes")))
+        .collect()
+}
+
+/// The dense form of a sparse constant.
+fn densify_const(sparsity: &tflite::Sparsity, c: Const) -> Result<Const, ConvertError> {
+    Ok(match c {
+        Const::F32 { shape, values } => Const::F32 {
+            values: densify(sparsity, &shape, &values)?,
+            shape,
+        },
+        Const::I32 { shape, values } => Const::I32 {
+            values: densify(sparsity, &shape, &values)?,
+            shape,
+        },
+    })
 }
 
 #[cfg(test)]
