@@ -441,21 +441,47 @@ impl BoxMesh {
     }
 }
 
-fn add_animation(b: &mut Builder, anim: &Animation, nodes: &[Index<scene::Node>]) {
+/// The keyframe times (seconds), one per frame, with the bounds glTF requires.
+fn add_keyframe_times(b: &mut Builder, anim: &Animation) -> Index<json::Accessor> {
     let n = anim.frames.len();
     let times: Vec<f32> = (0..n)
         .map(|i| (i as f64 * anim.frame_time_s) as f32)
         .collect();
     let range = b.bin.push_f32(&times);
     let view = b.view(range, None);
-    let input = b.accessor(
+    b.accessor(
         view,
         n,
         accessor::ComponentType::F32,
         accessor::Type::Scalar,
         Some(serde_json::json!([times[0]])),
         Some(serde_json::json!([times[n - 1]])),
-    );
+    )
+}
+
+/// Joint `joint`'s rotation per frame as x, y, z, w: unit quaternions, each in the hemisphere
+/// of the one before, so that linear interpolation takes the short way.
+fn rotation_track(anim: &Animation, joint: usize) -> Vec<f32> {
+    let mut prev: Option<Quat> = None;
+    let mut q = Vec::with_capacity(anim.frames.len() * 4);
+    for f in &anim.frames {
+        let mut r = f
+            .rotations
+            .get(joint)
+            .copied()
+            .unwrap_or_default()
+            .normalized();
+        if prev.is_some_and(|p| p.dot(r) < 0.0) {
+            r = r.negated();
+        }
+        prev = Some(r);
+        q.extend_from_slice(&[r.x, r.y, r.z, r.w]);
+    }
+    q
+}
+
+fn add_animation(b: &mut Builder, anim: &Animation, nodes: &[Index<scene::Node>]) {
+    let input = add_keyframe_times(b, anim);
     let mut samplers = Vec::new();
     let mut channels = Vec::new();
     let mut channel =
@@ -492,17 +518,7 @@ fn add_animation(b: &mut Builder, anim: &Animation, nodes: &[Index<scene::Node>]
             let out = b.floats(&t, accessor::Type::Vec3, None);
             channel(out, nodes[i], animation::Property::Translation);
         }
-        let mut prev: Option<Quat> = None;
-        let mut q = Vec::with_capacity(n * 4);
-        for f in &anim.frames {
-            let mut r = f.rotations.get(i).copied().unwrap_or_default().normalized();
-            if prev.is_some_and(|p| p.dot(r) < 0.0) {
-                r = r.negated();
-            }
-            prev = Some(r);
-            q.extend_from_slice(&[r.x, r.y, r.z, r.w]);
-        }
-        let out = b.floats(&q, accessor::Type::Vec4, None);
+        let out = b.floats(&rotation_track(anim, i), accessor::Type::Vec4, None);
         channel(out, nodes[i], animation::Property::Rotation);
     }
     b.root.push(json::Animation {
