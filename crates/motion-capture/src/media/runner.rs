@@ -270,74 +270,57 @@ impl FfCommand {
 
     /// The full argument list (without the program), hardened flags included.
     pub fn build_args(&self) -> Result<Vec<OsString>, MediaError> {
-        if matches!(self.input, Some(Input::Version)) {
-            return Ok(vec!["-version".into()]);
-        }
-        let mut a: Vec<OsString> = Vec::new();
-        let mut push = |s: &str| a.push(s.into());
-        if self.tool == Tool::Ffmpeg {
-            push("-nostdin");
-            push("-max_alloc");
-            push(&self.limits.max_alloc_bytes.to_string());
-        }
-        push("-hide_banner");
-        push("-v");
-        push("error");
-        match &self.input {
+        let (input_options, url) = match &self.input {
+            Some(Input::Version) => return Ok(vec!["-version".into()]),
             None => return Err(MediaError::bad_input(self.tool, "no input given")),
-            Some(Input::File { name, container }) => {
-                check_plain_name(self.tool, name)?;
-                let (Some(demuxer), Some(formats), Some(codecs)) = (
-                    container.demuxer(),
-                    container.format_whitelist(),
-                    container.codec_whitelist(),
-                ) else {
-                    return Err(MediaError::bad_input(self.tool, "unrecognised file format"));
-                };
-                let l = &self.limits;
-                for (k, v) in [
-                    ("-protocol_whitelist", "file".to_owned()),
-                    ("-format_whitelist", formats.to_owned()),
-                    ("-codec_whitelist", codecs.to_owned()),
-                    ("-max_streams", l.max_streams.to_string()),
-                    ("-probesize", l.probe_size_bytes.to_string()),
-                    ("-analyzeduration", l.analyze_duration_us.to_string()),
-                    ("-max_pixels", l.max_pixels.to_string()),
-                    ("-f", demuxer.to_owned()),
-                ] {
-                    a.push(k.into());
-                    a.push(v.into());
-                }
-                if *container == Container::Mp4Mov {
-                    for s in ["-enable_drefs", "0", "-use_absolute_path", "0"] {
-                        a.push(s.into());
-                    }
-                }
-                a.extend(self.input_args.iter().cloned());
-                a.push("-i".into());
-                // `file:` keeps a name with a colon or a leading dash from meaning anything else.
-                a.push(format!("file:{name}").into());
-            }
-            Some(Input::Version) => unreachable!("handled above"),
-            Some(Input::RawPipe(raw)) => {
-                for (k, v) in [
-                    ("-protocol_whitelist", "pipe".to_owned()),
-                    ("-format_whitelist", "rawvideo".to_owned()),
-                    ("-f", "rawvideo".to_owned()),
-                    ("-pix_fmt", raw.pix_fmt.clone()),
-                    ("-s", format!("{}x{}", raw.width, raw.height)),
-                    ("-framerate", raw.frame_rate.clone()),
-                ] {
-                    a.push(k.into());
-                    a.push(v.into());
-                }
-                a.extend(self.input_args.iter().cloned());
-                a.push("-i".into());
-                a.push("pipe:0".into());
-            }
+            Some(Input::File { name, container }) => self.file_input(name, container)?,
+            Some(Input::RawPipe(raw)) => raw_pipe_input(raw),
+        };
+        let mut a: Vec<OsString> = Vec::new();
+        if self.tool == Tool::Ffmpeg {
+            a.push("-nostdin".into());
+            a.push("-max_alloc".into());
+            a.push(self.limits.max_alloc_bytes.to_string().into());
         }
+        a.extend(["-hide_banner", "-v", "error"].map(OsString::from));
+        a.extend(input_options);
+        a.extend(self.input_args.iter().cloned());
+        a.push("-i".into());
+        a.push(url);
         a.extend(self.args.iter().cloned());
         Ok(a)
+    }
+
+    /// The whitelists and limits for a file of the sniffed container, and its URL.
+    fn file_input(
+        &self,
+        name: &str,
+        container: &Container,
+    ) -> Result<(Vec<OsString>, OsString), MediaError> {
+        check_plain_name(self.tool, name)?;
+        let (Some(demuxer), Some(formats), Some(codecs)) = (
+            container.demuxer(),
+            container.format_whitelist(),
+            container.codec_whitelist(),
+        ) else {
+            return Err(MediaError::bad_input(self.tool, "unrecognised file format"));
+        };
+        let l = &self.limits;
+        let mut a = option_pairs([
+            ("-protocol_whitelist", "file".to_owned()),
+            ("-format_whitelist", formats.to_owned()),
+            ("-codec_whitelist", codecs.to_owned()),
+            ("-max_streams", l.max_streams.to_string()),
+            ("-probesize", l.probe_size_bytes.to_string()),
+            ("-analyzeduration", l.analyze_duration_us.to_string()),
+            ("-max_pixels", l.max_pixels.to_string()),
+            ("-f", demuxer.to_owned()),
+        ]);
+        if *container == Container::Mp4Mov {
+            a.extend(["-enable_drefs", "0", "-use_absolute_path", "0"].map(OsString::from));
+        }
+        // `file:` keeps a name with a colon or a leading dash from meaning anything else.
+        Ok((a, format!("file:{name}").into()))
     }
 
     fn command(&self, stdin_piped: bool) -> Result<Command, MediaError> {
@@ -479,6 +462,26 @@ pub fn parse_version(text: &str) -> Option<(u32, u32)> {
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
     Some((major, minor))
+}
+
+/// Raw frames of a known size and rate on stdin (the preview encoder's input).
+fn raw_pipe_input(raw: &RawVideoInput) -> (Vec<OsString>, OsString) {
+    let options = option_pairs([
+        ("-protocol_whitelist", "pipe".to_owned()),
+        ("-format_whitelist", "rawvideo".to_owned()),
+        ("-f", "rawvideo".to_owned()),
+        ("-pix_fmt", raw.pix_fmt.clone()),
+        ("-s", format!("{}x{}", raw.width, raw.height)),
+        ("-framerate", raw.frame_rate.clone()),
+    ]);
+    (options, "pipe:0".into())
+}
+
+fn option_pairs<const N: usize>(pairs: [(&str, String); N]) -> Vec<OsString> {
+    pairs
+        .into_iter()
+        .flat_map(|(k, v)| [OsString::from(k), OsString::from(v)])
+        .collect()
 }
 
 fn check_plain_name(tool: Tool, name: &str) -> Result<(), MediaError> {
