@@ -215,7 +215,41 @@ fn start_at_origin(animation: &mut Animation) {
 
 fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
     let n = input.frames.len();
-    let times: Vec<f64> = input
+    let times = frame_times(input);
+    let mut world = vec![[[0.0f32; 3]; NUM_LANDMARKS]; n];
+    let mut image = vec![[[0.0f32; 3]; NUM_LANDMARKS]; n];
+    let mut weights = vec![[0.0f32; NUM_LANDMARKS]; n];
+    for k in 0..NUM_LANDMARKS {
+        let raw = RawTrack::of_landmark(input, k);
+        let smoothed = |values: &[Vec3], sigma_s: f64| {
+            smooth::smooth_track(
+                &smooth::Track {
+                    times_s: &times,
+                    values,
+                    weights: &raw.weights,
+                },
+                sigma_s,
+            )
+        };
+        let sw = smoothed(&raw.world, params.sigma_world_s);
+        let si = smoothed(&raw.image, params.sigma_image_s);
+        for i in 0..n {
+            world[i][k] = sw.as_ref().map_or([0.0; 3], |v| v[i]);
+            image[i][k] = si.as_ref().map_or([0.0; 3], |v| v[i]);
+            weights[i][k] = raw.weights[i];
+        }
+    }
+    Tracks {
+        times,
+        world,
+        image,
+        weights,
+    }
+}
+
+/// Each frame's time (s): its timestamp, else its index at the clip's rate.
+fn frame_times(input: &SolveInput<'_>) -> Vec<f64> {
+    input
         .frames
         .iter()
         .enumerate()
@@ -226,58 +260,43 @@ fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
                 i as f64 / input.fps
             }
         })
-        .collect();
-    let (w, h) = (input.width as f32, input.height as f32);
-    let mut world = vec![[[0.0f32; 3]; NUM_LANDMARKS]; n];
-    let mut image = vec![[[0.0f32; 3]; NUM_LANDMARKS]; n];
-    let mut weights = vec![[0.0f32; NUM_LANDMARKS]; n];
-    for k in 0..NUM_LANDMARKS {
-        let mut wv = Vec::with_capacity(n);
-        let mut iv = Vec::with_capacity(n);
-        let mut ww = Vec::with_capacity(n);
+        .collect()
+}
+
+/// One landmark through the clip as tracked: world (m) and image (px) positions and their
+/// weights (0 where no person was found).
+struct RawTrack {
+    world: Vec<Vec3>,
+    image: Vec<Vec3>,
+    weights: Vec<f32>,
+}
+
+impl RawTrack {
+    fn of_landmark(input: &SolveInput<'_>, k: usize) -> RawTrack {
+        let (w, h) = (input.width as f32, input.height as f32);
+        let n = input.frames.len();
+        let mut t = RawTrack {
+            world: Vec::with_capacity(n),
+            image: Vec::with_capacity(n),
+            weights: Vec::with_capacity(n),
+        };
         for f in input.frames {
             match &f.pose {
                 Some(p) => {
                     let (a, b) = (p.world[k], p.image[k]);
-                    wv.push([a.x, a.y, a.z]);
-                    iv.push([b.x * w, b.y * h, 0.0]);
+                    t.world.push([a.x, a.y, a.z]);
+                    t.image.push([b.x * w, b.y * h, 0.0]);
                     // Occluded points still count a little, so long occlusions stay defined.
-                    ww.push(0.02 + b.visibility * b.visibility);
+                    t.weights.push(0.02 + b.visibility * b.visibility);
                 }
                 None => {
-                    wv.push([0.0; 3]);
-                    iv.push([0.0; 3]);
-                    ww.push(0.0);
+                    t.world.push([0.0; 3]);
+                    t.image.push([0.0; 3]);
+                    t.weights.push(0.0);
                 }
             }
         }
-        let sw = smooth::smooth_track(
-            &smooth::Track {
-                times_s: &times,
-                values: &wv,
-                weights: &ww,
-            },
-            params.sigma_world_s,
-        );
-        let si = smooth::smooth_track(
-            &smooth::Track {
-                times_s: &times,
-                values: &iv,
-                weights: &ww,
-            },
-            params.sigma_image_s,
-        );
-        for i in 0..n {
-            world[i][k] = sw.as_ref().map_or([0.0; 3], |v| v[i]);
-            image[i][k] = si.as_ref().map_or([0.0; 3], |v| v[i]);
-            weights[i][k] = ww[i];
-        }
-    }
-    Tracks {
-        times,
-        world,
-        image,
-        weights,
+        t
     }
 }
 
