@@ -289,6 +289,29 @@ impl AssetService {
         })
     }
 
+    /// Stores the cover JPEG of a video asset under `key` and describes it for the database.
+    async fn store_cover(
+        &self,
+        key: &str,
+        path: &Path,
+        (width, height): (u32, u32),
+    ) -> Result<NewFile, ServiceError> {
+        let (size, sha256) = hash_file(path).await.map_err(ServiceError::internal)?;
+        self.blobs.put_file(key, path).await?;
+        Ok(NewFile {
+            fid: new_fid(),
+            blob_key: key.to_owned(),
+            name: "cover.jpg".to_owned(),
+            content_type: "image/jpeg".to_owned(),
+            size,
+            sha256,
+            role: FileRole::Cover,
+            width,
+            height,
+            duration_ms: 0,
+        })
+    }
+
     /// Makes the cover (videos), stores the blobs, then inserts the rows; on failure the
     /// stored blobs are deleted again.
     async fn store(
@@ -331,22 +354,9 @@ impl AssetService {
             let cover = match &cover_tmp {
                 Some(tmp) => {
                     let key = blob_keys::asset_cover(account.id, &asset_id);
-                    let (size, sha256) =
-                        hash_file(&tmp.path).await.map_err(ServiceError::internal)?;
-                    self.blobs.put_file(&key, &tmp.path).await?;
-                    stored_keys.push(key.clone());
-                    Some(NewFile {
-                        fid: new_fid(),
-                        blob_key: key,
-                        name: "cover.jpg".to_owned(),
-                        content_type: "image/jpeg".to_owned(),
-                        size,
-                        sha256,
-                        role: FileRole::Cover,
-                        width,
-                        height,
-                        duration_ms: 0,
-                    })
+                    let cover = self.store_cover(&key, &tmp.path, (width, height)).await?;
+                    stored_keys.push(key);
+                    Some(cover)
                 }
                 None => None,
             };
