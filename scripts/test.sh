@@ -6,6 +6,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
+# One clean build, nothing to reuse: incremental state would only add ~1 GB of disk and link time
+# (set CARGO_INCREMENTAL=1 when iterating on a change with this script).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 scripts/setup.sh --test
 
 export MOTIOND_MODELS_DIR="$repo/.data/models"
@@ -14,13 +17,10 @@ export ORT_DISABLE_TELEMETRY=1
 export MOTIOND_TEST_PYTHON="$repo/.venv/bin/python"
 export PATH="$repo/.venv/bin:$PATH"
 export CI="${CI:-true}"
-# One clean build, nothing to reuse: incremental state would only add ~1 GB of disk and link time
-# (set CARGO_INCREMENTAL=1 when iterating on a change with this script).
-export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-# A full test build needs about 4 GB of disk (target/), the fuzz build 2.5 GB more: say what is free.
+# A full test build needs about 4 GB of disk (target/), the fuzz build 1.5 GB more: say what is free.
 step "disk free: $(df -h --output=avail . | tail -1 | tr -d ' ')"
 step "cargo fmt --check"
 cargo fmt --all -- --check
