@@ -640,16 +640,27 @@ enum Cover {
 }
 
 impl Cover {
-    /// Keeps the painter's last frame: until the middle frame arrives, the latest one stands in
-    /// (short clips); the middle one is written at once. Swapping buffers keeps it without a
-    /// copy (the painter reuses the old stand-in's).
-    fn keep(&mut self, painter: &mut Painter, is_middle: bool, job: &JobDir, size: (u32, u32)) {
+    /// Offers the painter's last frame, number `index`, for the cover (frame `middle`): until
+    /// the middle frame arrives, the latest one stands in (short clips); the middle one is
+    /// written at once, and later frames are not needed. Swapping buffers keeps a frame without
+    /// a copy (the painter reuses the old stand-in's).
+    fn offer(
+        &mut self,
+        painter: &mut Painter,
+        index: u64,
+        middle: u64,
+        job: &JobDir,
+        size: (u32, u32),
+    ) {
+        if matches!(self, Cover::Writing(_)) || index > middle {
+            return;
+        }
         let mut kept = match std::mem::replace(self, Cover::None) {
             Cover::Frame(old) => old,
             _ => Vec::new(),
         };
         painter.swap_rgb(&mut kept);
-        *self = if is_middle {
+        *self = if index == middle {
             Cover::Writing(spawn_cover(job.path(COVER_NAME), size, kept))
         } else {
             Cover::Frame(kept)
@@ -763,9 +774,7 @@ async fn preview_writer(
             .push(painter.yuv())
             .await
             .map_err(ExtractError::from)?;
-        if !matches!(cover, Cover::Writing(_)) && index <= cover_at {
-            cover.keep(&mut painter, index == cover_at, job, out_size);
-        }
+        cover.offer(&mut painter, index, cover_at, job, out_size);
     }
     if cancel.is_cancelled() {
         return Err(ExtractError::Cancelled);

@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::flatbuf::le_values;
 use super::onnx::{Attr, Data, Graph, Initializer, Node, ValueInfo, encode_model};
 use super::tflite::{
     self, Activation, DType, Model, Operator, Options, Padding, Tensor, Window, op,
@@ -864,13 +865,6 @@ fn load_const(t: &Tensor<'_>) -> Result<Option<Const>, ConvertError> {
         )));
     }
     Ok(Some(values))
-}
-
-/// Little-endian elements of N bytes each (a partial last element is left out).
-fn le_values<T, const N: usize>(data: &[u8], decode: impl Fn([u8; N]) -> T) -> Vec<T> {
-    data.chunks_exact(N)
-        .map(|c| decode(c.try_into().expect("chunks of N bytes")))
-        .collect()
 }
 
 /// The dense form of a sparse constant.

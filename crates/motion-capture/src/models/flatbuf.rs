@@ -159,19 +159,11 @@ impl<'a> Vector<'a> {
     }
 
     pub fn i32s(&self) -> Result<Vec<i32>, ConvertError> {
-        Ok(self
-            .bytes(4)?
-            .chunks_exact(4)
-            .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")))
-            .collect())
+        Ok(le_values(self.bytes(4)?, i32::from_le_bytes))
     }
 
     pub fn u16s(&self) -> Result<Vec<u16>, ConvertError> {
-        Ok(self
-            .bytes(2)?
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes(c.try_into().expect("2 bytes")))
-            .collect())
+        Ok(le_values(self.bytes(2)?, u16::from_le_bytes))
     }
 
     /// Element `i` of a vector of tables.
@@ -188,6 +180,13 @@ impl<'a> Vector<'a> {
     pub fn tables(&self) -> Result<Vec<Table<'a>>, ConvertError> {
         (0..self.len).map(|i| self.table(i)).collect()
     }
+}
+
+/// Little-endian elements of N bytes each (a partial last element is left out).
+pub fn le_values<T, const N: usize>(data: &[u8], decode: impl Fn([u8; N]) -> T) -> Vec<T> {
+    data.chunks_exact(N)
+        .map(|c| decode(c.try_into().expect("chunks of N bytes")))
+        .collect()
 }
 
 #[cfg(test)]
