@@ -271,6 +271,7 @@ pub fn crop_to_tensor(
                     let fx = ((x0 + m[0] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
                     let fy = ((y0 + m[3] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
                     *c = (round_half_even(fx), round_half_even(fy));
+                    sampler.prefetch(c.0, c.1);
                 }
                 let start = (v * n + bx) * 3;
                 let row = &mut out[start..start + cols * 3];
@@ -338,6 +339,33 @@ impl Sampler<'_> {
         let p01 = self.pixel(x0, y0 + 1);
         let p11 = self.pixel(x0 + 1, y0 + 1);
         mix(&p00, &p10, &p01, &p11)
+    }
+
+    /// Asks the CPU to start loading the two source rows that [`Sampler::sample`] will read
+    /// for (qx/32, qy/32). The frame arrives from the decoder's pipe mostly out of cache, and a
+    /// crop reads two rows per output pixel, rows apart: without this, each load of the lower
+    /// row waited on memory in turn (half the crop's time); with it, the loads of a whole block
+    /// row are in flight together before the samples need them.
+    #[inline]
+    fn prefetch(&self, qx: i32, qy: i32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let (x0, y0) = (qx >> 5, qy >> 5);
+            if x0 >= 0 && y0 >= 0 && x0 + 1 < self.w && y0 + 1 < self.h {
+                let i00 = (y0 * self.w + x0) as usize * 3;
+                let rows = self.rgb[i00..].as_ptr();
+                let below = self.rgb[i00 + self.w as usize * 3..].as_ptr();
+                // SAFETY: prefetching is a hint that never faults, and both pointers are in
+                // bounds of the frame (checked by the slicing above).
+                unsafe {
+                    _mm_prefetch::<_MM_HINT_T0>(rows.cast());
+                    _mm_prefetch::<_MM_HINT_T0>(below.cast());
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (qx, qy);
     }
 
     #[inline]
