@@ -247,8 +247,12 @@ fn intact_part_of(previous: Option<&Manifest>, models: &Path) -> Manifest {
     let Some(prev) = previous else {
         return manifest;
     };
+    manifest.versions = prev.versions.clone();
+    if prev.converter != CONVERTER {
+        return manifest;
+    }
     for (file, entry) in &prev.files {
-        if prev.converter == CONVERTER && file_matches(&models.join(file), &entry.sha256) {
+        if file_matches(&models.join(file), &entry.sha256) {
             manifest.files.insert(file.clone(), entry.clone());
             manifest.sources.extend(
                 prev.sources
@@ -257,7 +261,6 @@ fn intact_part_of(previous: Option<&Manifest>, models: &Path) -> Manifest {
             );
         }
     }
-    manifest.versions = prev.versions.clone();
     manifest
 }
 
