@@ -528,4 +528,54 @@ mod tests {
         );
         assert!(err.contains("expected 00"), "{err}");
     }
+
+    fn manifest_of(converter: &str) -> Manifest {
+        let file = |sha256: &str| ManifestFile {
+            sha256: sha256.into(),
+            source: "pkg.whl".into(),
+            member: "m.tflite".into(),
+            member_sha256: "00".into(),
+            converted: true,
+        };
+        Manifest {
+            converter: converter.into(),
+            versions: BTreeMap::from([("mediapipe".into(), "0.10.21".into())]),
+            sources: BTreeMap::from([("pkg.whl".into(), "11".into())]),
+            files: BTreeMap::from([
+                ("kept.onnx".into(), file(&sha256_hex(b"abc"))),
+                ("damaged.onnx".into(), file(&sha256_hex(b"abc"))),
+                ("missing.onnx".into(), file(&sha256_hex(b"abc"))),
+            ]),
+            written: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn intact_files_of_this_converter_are_kept_and_the_rest_redone() {
+        let models = tempfile::tempdir().unwrap();
+        std::fs::write(models.path().join("kept.onnx"), b"abc").unwrap();
+        std::fs::write(models.path().join("damaged.onnx"), b"abd").unwrap();
+
+        let same = intact_part_of(Some(&manifest_of(CONVERTER)), models.path());
+        assert_eq!(same.converter, CONVERTER);
+        assert_eq!(same.files.keys().collect::<Vec<_>>(), ["kept.onnx"]);
+        assert_eq!(same.sources, manifest_of(CONVERTER).sources);
+        assert_eq!(same.versions, manifest_of(CONVERTER).versions);
+
+        // Another converter's output is converted again, even where the file is intact.
+        let older = intact_part_of(Some(&manifest_of("motiond-tflite2onnx 1")), models.path());
+        assert_eq!(older.converter, CONVERTER);
+        assert!(
+            older.files.is_empty() && older.sources.is_empty(),
+            "{older:?}"
+        );
+        assert_eq!(older.versions, manifest_of(CONVERTER).versions);
+
+        let first = intact_part_of(None, models.path());
+        assert_eq!(first.converter, CONVERTER);
+        assert!(
+            first.files.is_empty() && first.versions.is_empty(),
+            "{first:?}"
+        );
+    }
 }
