@@ -313,7 +313,6 @@ impl Sampler<'_> {
         let w10 = fx * (32 - fy);
         let w01 = (32 - fx) * fy;
         let w11 = fx * fy;
-        let inside = x0 >= 0 && y0 >= 0 && x0 + 1 < self.w && y0 + 1 < self.h;
         let mix = |p00: &[u8], p10: &[u8], p01: &[u8], p11: &[u8]| -> [u8; 3] {
             std::array::from_fn(|c| {
                 let s = w00 * p00[c] as i32
@@ -323,9 +322,8 @@ impl Sampler<'_> {
                 ((s + 512) >> 10) as u8
             })
         };
-        if inside {
-            let i00 = (y0 * self.w + x0) as usize * 3;
-            let i01 = i00 + self.w as usize * 3;
+        if let Some(i00) = self.inner_index(x0, y0) {
+            let i01 = i00 + self.row_bytes();
             let r = self.rgb;
             return mix(
                 &r[i00..i00 + 3],
@@ -351,11 +349,9 @@ impl Sampler<'_> {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let (x0, y0) = (qx >> 5, qy >> 5);
-            if x0 >= 0 && y0 >= 0 && x0 + 1 < self.w && y0 + 1 < self.h {
-                let i00 = (y0 * self.w + x0) as usize * 3;
+            if let Some(i00) = self.inner_index(qx >> 5, qy >> 5) {
                 let rows = self.rgb[i00..].as_ptr();
-                let below = self.rgb[i00 + self.w as usize * 3..].as_ptr();
+                let below = self.rgb[i00 + self.row_bytes()..].as_ptr();
                 // SAFETY: prefetching is a hint that never faults, and both pointers are in
                 // bounds of the frame (checked by the slicing above).
                 unsafe {
@@ -366,6 +362,19 @@ impl Sampler<'_> {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (qx, qy);
+    }
+
+    /// Byte index of pixel (x0, y0) when it and its right, lower and lower-right neighbours are
+    /// all inside the frame (no border rule needed).
+    #[inline]
+    fn inner_index(&self, x0: i32, y0: i32) -> Option<usize> {
+        let inside = x0 >= 0 && y0 >= 0 && x0 + 1 < self.w && y0 + 1 < self.h;
+        inside.then(|| (y0 * self.w + x0) as usize * 3)
+    }
+
+    #[inline]
+    fn row_bytes(&self) -> usize {
+        self.w as usize * 3
     }
 
     #[inline]
