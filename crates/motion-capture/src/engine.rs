@@ -724,8 +724,8 @@ impl PreviewDone {
 }
 
 /// The x264 preset of previews: the fastest. A preview is watched once in a browser, and the
-/// encoder shares the two cores with inference; its files are ~3× those of `veryfast`
-/// (≈ 2 Mbit/s at 720p30).
+/// encoder shares the two cores with inference; its files are ~1.5× those of `veryfast`
+/// (≈ 0.6 Mbit/s at 720p30, see [`media::encode::Preset`]'s rate control).
 const PREVIEW_PRESET: media::encode::Preset = media::encode::Preset::Ultrafast;
 
 /// Runs beside the tracking pass: scales each tracked frame to the preview size, draws its 2D

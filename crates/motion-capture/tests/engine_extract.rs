@@ -94,6 +94,12 @@ async fn synthetic_walk_extracts_every_output() {
         moov < mdat,
         "faststart: the index must come before the media data"
     );
+    // x264 writes its settings into the stream: the preview's rate control is a constant
+    // quantiser (see `Preset::rate_control`), not ultrafast's bit-hungry CRF.
+    assert!(
+        find(&mp4, b" rc=cqp ").is_some() && find(&mp4, b" qp=23 ").is_some(),
+        "the preview is encoded with a constant quantiser of 23"
+    );
     assert!(
         stages
             .lock()
