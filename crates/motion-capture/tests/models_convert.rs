@@ -193,3 +193,80 @@ fn missing_models_name_the_fetch_command() {
     assert!(matches!(err, ModelError::Missing { .. }), "{err}");
     assert!(err.to_string().contains("motiond models fetch"), "{err}");
 }
+
+/// Every output of both models on the astronaut, as bits.
+fn output_bits(models_dir: &Path) -> Vec<Vec<u32>> {
+    let mut models = PoseModels::load(models_dir, LandmarkModel::Full).unwrap();
+    let det = models.run_detector(&crop(224, |v| v * 2.0 - 1.0)).unwrap();
+    let lm = models.run_landmark(&crop(256, |v| v)).unwrap();
+    let presence = [lm.presence];
+    [
+        &det.boxes[..],
+        &det.scores,
+        &lm.landmarks,
+        &presence,
+        &lm.heatmap,
+        &lm.world,
+    ]
+    .iter()
+    .map(|v| v.iter().map(|x| x.to_bits()).collect())
+    .collect()
+}
+
+/// The saved optimised graphs in `dir/optimized`: (name, modification time).
+fn saved_graphs(dir: &Path) -> Vec<(String, std::time::SystemTime)> {
+    let mut graphs: Vec<_> = std::fs::read_dir(dir.join("optimized"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let modified = e.metadata().unwrap().modified().unwrap();
+            (e.file_name().to_string_lossy().into_owned(), modified)
+        })
+        .collect();
+    graphs.sort();
+    graphs
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn saved_optimised_graphs_give_identical_outputs_and_damaged_ones_are_remade() {
+    let dir = tempfile::tempdir().unwrap();
+    let installed = test_models_dir();
+    for file in [
+        DETECTOR_FILE,
+        LandmarkModel::Full.file_name(),
+        ORT_LIBRARY_FILE,
+    ] {
+        std::fs::copy(installed.join(file), dir.path().join(file)).unwrap();
+    }
+    let cache = dir.path().join("optimized");
+
+    // Where the cache cannot be made (a file in its place), every session optimises its graph.
+    std::fs::write(&cache, b"not a folder").unwrap();
+    let reference = output_bits(dir.path());
+    std::fs::remove_file(&cache).unwrap();
+
+    // The first load saves both graphs; the second loads them, with the same outputs bit for bit.
+    assert_eq!(output_bits(dir.path()), reference, "session that saved");
+    let saved = saved_graphs(dir.path());
+    let names: Vec<&str> = saved.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].starts_with("pose_detection-") && names[1].starts_with("pose_landmark_full-"));
+    assert_eq!(
+        output_bits(dir.path()),
+        reference,
+        "session from saved graphs"
+    );
+    assert_eq!(
+        saved_graphs(dir.path()),
+        saved,
+        "saved graphs are reused, not rewritten"
+    );
+
+    // A damaged graph is deleted and made again.
+    let landmark_graph = cache.join(&saved[1].0);
+    std::fs::write(&landmark_graph, b"garbage").unwrap();
+    assert_eq!(output_bits(dir.path()), reference, "after damage");
+    assert!(std::fs::metadata(&landmark_graph).unwrap().len() > 1_000_000);
+    assert_eq!(output_bits(dir.path()), reference, "from the remade graph");
+}

@@ -4,12 +4,15 @@
 //!   ordinary `pip`/`npm` clients, check every sha256, unpack the `.tflite` files and
 //!   `libonnxruntime.so`, and convert TFLite → ONNX with our own converter ([`convert`]).
 //! - Run time ([`PoseModels::load`]): open ONNX Runtime from the unpacked shared library and load the
-//!   two sessions. Nothing is ever downloaded at run time.
+//!   two sessions. Nothing is ever downloaded at run time. The first session of a model on a
+//!   machine saves ONNX Runtime's optimised graph in `optimized/` beside the models, and later
+//!   ones load that instead of optimising again (`optimized.rs`).
 
 pub mod convert;
 mod fetch;
 mod flatbuf;
 mod onnx;
+mod optimized;
 mod proto;
 mod runtime;
 mod tflite;

@@ -8,7 +8,7 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
 
-use super::{DETECTOR_FILE, LandmarkModel, ModelError, ORT_LIBRARY_FILE};
+use super::{DETECTOR_FILE, LandmarkModel, ModelError, ORT_LIBRARY_FILE, optimized};
 
 /// Detector input side (pixels) and landmark model input side.
 pub const DETECTOR_SIZE: usize = 224;
@@ -78,11 +78,78 @@ impl Default for LoadOptions {
     }
 }
 
+/// A session of the model file `path`, from its saved optimised graph when this machine has one
+/// (see [`super::optimized`]); otherwise the graph is optimised now and saved for the next one.
 fn session(
+    env: &Environment,
+    models_dir: &Path,
+    path: &Path,
+    threads: usize,
+    spinning: bool,
+) -> Result<Session, ModelError> {
+    let Some(graph) = optimized::saved_graph_path(models_dir, path) else {
+        return build_session(
+            env,
+            path,
+            threads,
+            spinning,
+            Graph::Optimize { save_to: None },
+        );
+    };
+    if graph.is_file() {
+        match build_session(env, &graph, threads, spinning, Graph::Optimized) {
+            Ok(session) => return Ok(session),
+            Err(e) => {
+                tracing::warn!(graph = %graph.display(), error = %e, "saved model graph does not load; optimising again");
+                let _ = std::fs::remove_file(&graph);
+            }
+        }
+    }
+    let Some(temp) = optimized::temp_path_for(&graph) else {
+        return build_session(
+            env,
+            path,
+            threads,
+            spinning,
+            Graph::Optimize { save_to: None },
+        );
+    };
+    let saving = Graph::Optimize {
+        save_to: Some(&temp),
+    };
+    match build_session(env, path, threads, spinning, saving) {
+        Ok(session) => {
+            optimized::keep(&temp, &graph);
+            Ok(session)
+        }
+        Err(_) => {
+            // Perhaps only the saving failed (a full disk): a session is still owed.
+            let _ = std::fs::remove_file(&temp);
+            build_session(
+                env,
+                path,
+                threads,
+                spinning,
+                Graph::Optimize { save_to: None },
+            )
+        }
+    }
+}
+
+/// What the file handed to [`build_session`] holds.
+enum Graph<'a> {
+    /// A model as converted: ONNX Runtime optimises it, and saves the result if asked.
+    Optimize { save_to: Option<&'a Path> },
+    /// A graph ONNX Runtime optimised and saved earlier on this machine: loaded as it is.
+    Optimized,
+}
+
+fn build_session(
     env: &Environment,
     path: &Path,
     threads: usize,
     spinning: bool,
+    graph: Graph<'_>,
 ) -> Result<Session, ModelError> {
     let fail = |message: String| ModelError::Load {
         path: path.to_owned(),
@@ -90,7 +157,11 @@ fn session(
     };
     // `All` is ONNX Runtime's ORT_ENABLE_ALL (what older `ort` releases called Level3, and Python's
     // default), so outputs match Python onnxruntime. One inter-op thread: the graphs are chains.
-    Session::builder(env)
+    let level = match graph {
+        Graph::Optimize { .. } => GraphOptimizationLevel::All,
+        Graph::Optimized => GraphOptimizationLevel::Disable,
+    };
+    let mut builder = Session::builder(env)
         .map_err(|e| fail(e.to_string()))?
         .with_intra_threads(threads.max(1))
         .map_err(|e| fail(e.to_string()))?
@@ -98,8 +169,17 @@ fn session(
         .map_err(|e| fail(e.to_string()))?
         .with_intra_op_spinning(spinning)
         .map_err(|e| fail(e.to_string()))?
-        .with_optimization_level(GraphOptimizationLevel::All)
-        .map_err(|e| fail(e.to_string()))?
+        .with_optimization_level(level)
+        .map_err(|e| fail(e.to_string()))?;
+    if let Graph::Optimize {
+        save_to: Some(save_to),
+    } = graph
+    {
+        builder = builder
+            .with_optimized_model_path(save_to)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    builder
         .commit_from_file(path)
         .map_err(|e| fail(e.to_string()))
 }
@@ -159,9 +239,10 @@ impl PoseModels {
         })?;
         let env = environment(models_dir)?;
         Ok(PoseModels {
-            detector: session(&env, &detector_path, 1, false)?,
+            detector: session(&env, models_dir, &detector_path, 1, false)?,
             landmark: session(
                 &env,
+                models_dir,
                 &landmark_path,
                 options.landmark_threads,
                 options.spinning,
