@@ -23,21 +23,36 @@ const KEY_VERSION: u32 = 1;
 
 /// Where the optimised graph of the model file `model` is kept, or `None` where no key can be
 /// trusted (a CPU other than x86-64, whose kernels we have not checked, or unreadable file
-/// metadata). The file may not exist yet.
+/// metadata). The file may not exist yet. Its name is `<model>-<version>-<cpu>.onnx`: the
+/// version part follows the model file and the library, the CPU part this machine's CPU (hosts
+/// that share a data folder keep one graph each).
 pub(super) fn saved_graph_path(models_dir: &Path, model: &Path) -> Option<PathBuf> {
     let features = cpu_features()?;
     let stem = model.file_stem()?.to_str()?;
-    let key = format!(
-        "{KEY_VERSION}|{}|{}|{features}",
+    let version = format!(
+        "{KEY_VERSION}|{}|{}",
         file_identity(model)?,
         file_identity(&models_dir.join(ORT_LIBRARY_FILE))?
     );
-    let digest = sha256_hex(key.as_bytes());
-    Some(
-        models_dir
-            .join(FOLDER)
-            .join(format!("{stem}-{}.onnx", &digest[..16])),
-    )
+    let name = format!(
+        "{stem}-{}-{}.onnx",
+        short_hash(&version),
+        short_hash(&features)
+    );
+    Some(models_dir.join(FOLDER).join(name))
+}
+
+fn short_hash(text: &str) -> String {
+    sha256_hex(text.as_bytes())[..12].to_owned()
+}
+
+/// A saved graph's name split into (model, version, CPU); `None` for other files.
+fn graph_name_parts(name: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = name.strip_suffix(".onnx")?.rsplitn(3, '-');
+    let cpu = parts.next()?;
+    let version = parts.next()?;
+    let model = parts.next()?;
+    Some((model, version, cpu))
 }
 
 /// A fresh name beside `graph` for ONNX Runtime to write the graph to, before it is renamed into
@@ -53,18 +68,16 @@ pub(super) fn temp_path_for(graph: &Path) -> Option<PathBuf> {
 }
 
 /// Moves a graph ONNX Runtime has written to `temp` into place at `graph`, and deletes the
-/// saved graphs of older versions of the same model (other keys, same model name). Failures
+/// saved graphs of older versions of the same model (other version parts, any CPU). Failures
 /// only cost the next session its shortcut.
 pub(super) fn keep(temp: &Path, graph: &Path) {
     if std::fs::rename(temp, graph).is_err() {
         let _ = std::fs::remove_file(temp);
         return;
     }
-    let (Some(dir), Some(name)) = (graph.parent(), graph.file_name().and_then(|n| n.to_str()))
+    let name = graph.file_name().and_then(|n| n.to_str());
+    let (Some(dir), Some((model, version, _))) = (graph.parent(), name.and_then(graph_name_parts))
     else {
-        return;
-    };
-    let Some((model, _)) = name.rsplit_once('-') else {
         return;
     };
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -72,9 +85,12 @@ pub(super) fn keep(temp: &Path, graph: &Path) {
     };
     for entry in entries.flatten() {
         let other = entry.file_name();
-        let other = other.to_string_lossy();
-        let same_model = other.rsplit_once('-').is_some_and(|(m, _)| m == model);
-        if same_model && other.ends_with(".onnx") && *other != *name && !other.contains(".tmp-") {
+        let outdated = other
+            .to_str()
+            .filter(|n| !n.contains(".tmp-"))
+            .and_then(graph_name_parts)
+            .is_some_and(|(m, v, _)| m == model && v != version);
+        if outdated {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -149,6 +165,9 @@ mod tests {
         std::fs::write(&model, b"a re-converted model").unwrap();
         let after_model = saved_graph_path(dir.path(), &model).unwrap();
         assert_ne!(first, after_model);
+        let cpu_part =
+            |p: &Path| graph_name_parts(p.file_name()?.to_str()?).map(|(_, _, c)| c.to_owned());
+        assert_eq!(cpu_part(&first), cpu_part(&after_model), "same CPU");
         std::fs::write(dir.path().join(ORT_LIBRARY_FILE), b"another build").unwrap();
         assert_ne!(after_model, saved_graph_path(dir.path(), &model).unwrap());
     }
@@ -161,18 +180,20 @@ mod tests {
     }
 
     #[test]
-    fn keeping_a_graph_removes_older_ones_of_that_model_only() {
+    fn keeping_a_graph_removes_older_versions_of_that_model_only() {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join(FOLDER);
         std::fs::create_dir(&folder).unwrap();
         for old in [
-            "pose_landmark_full-0000000000000000.onnx",
-            "pose_landmark_lite-1111111111111111.onnx",
-            "pose_detection-2222222222222222.onnx",
+            "pose_landmark_full-000000000000-aaaaaaaaaaaa.onnx",
+            "pose_landmark_full-000000000000-bbbbbbbbbbbb.onnx",
+            "pose_landmark_full-333333333333-bbbbbbbbbbbb.onnx",
+            "pose_landmark_lite-111111111111-aaaaaaaaaaaa.onnx",
+            "pose_detection-222222222222-aaaaaaaaaaaa.onnx",
         ] {
             std::fs::write(folder.join(old), b"old").unwrap();
         }
-        let graph = folder.join("pose_landmark_full-3333333333333333.onnx");
+        let graph = folder.join("pose_landmark_full-333333333333-aaaaaaaaaaaa.onnx");
         let temp = temp_path_for(&graph).unwrap();
         assert!(temp.to_str().unwrap().ends_with(".onnx"));
         std::fs::write(&temp, b"new").unwrap();
@@ -186,9 +207,11 @@ mod tests {
         assert_eq!(
             left,
             [
-                "pose_detection-2222222222222222.onnx",
-                "pose_landmark_full-3333333333333333.onnx",
-                "pose_landmark_lite-1111111111111111.onnx",
+                "pose_detection-222222222222-aaaaaaaaaaaa.onnx",
+                // Another host's CPU, same version: kept.
+                "pose_landmark_full-333333333333-aaaaaaaaaaaa.onnx",
+                "pose_landmark_full-333333333333-bbbbbbbbbbbb.onnx",
+                "pose_landmark_lite-111111111111-aaaaaaaaaaaa.onnx",
             ]
         );
         assert_eq!(std::fs::read(&graph).unwrap(), b"new");
@@ -199,7 +222,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A file where the folder would go: create_dir_all fails, as on a read-only folder.
         std::fs::write(dir.path().join(FOLDER), b"not a folder").unwrap();
-        let graph = dir.path().join(FOLDER).join("pose_detection-0.onnx");
+        let graph = dir.path().join(FOLDER).join("pose_detection-0-0.onnx");
         assert_eq!(temp_path_for(&graph), None);
     }
 }
