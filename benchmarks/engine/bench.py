@@ -121,9 +121,8 @@ def main():
              f"on the inference thread (the landmark session with {lt} intra-op threads in `motiond extract`), "
              "whole-clip solve, all files). *all outputs* includes `preview.mp4` (each tracked frame scaled to "
              "the preview size (≤ 1280 px), its 2D landmarks drawn, converted to yuv420p and fed to libx264 "
-             "`ultrafast` at a constant quantiser of 23 beside inference, from the same decode pass) and `cover.jpg`; "
-             "*no preview* is "
-             "`--no-preview`.",
+             "`ultrafast` (constant quantiser, `Preset::rate_control`) beside inference, from the same decode "
+             "pass) and `cover.jpg`; *no preview* is `--no-preview`.",
              "- **MediaPipe**: Python `mediapipe==0.10.21`, legacy `solutions.pose` (model_complexity 1, smoothing "
              "on), frames decoded by ffmpeg from the same file (`mediapipe_peer.py`).",
              f"- **floor**: landmark model alone, {ms:.2f} ms per frame × frames (ONNX Runtime 1.31.1, "
@@ -165,8 +164,8 @@ def main():
               "on the next frame; the cover JPEG is encoded in process as soon as the middle frame is painted, and "
               "the encoder's flush runs beside the solve and the exports. What the preview still costs is that "
               "work (resize, drawing, colour conversion, x264 `ultrafast`) competing with inference for the same "
-              "2 cores, and one more ffmpeg start-up. The two model sessions load ONNX Runtime's optimised graphs "
-              "saved by the first run on this machine (`models/optimized.rs`). The service's worker keeps one landmark thread per job (two "
+              "2 cores, and one more ffmpeg start-up. The two model sessions load ONNX Runtime's "
+              "optimised graphs saved by the first run on this machine (`models/optimized.rs`). The service's worker keeps one landmark thread per job (two "
               "jobs side by side on 2 cores).", END]
     section = "\n".join(lines) + "\n"
     text = open(args.out).read() if os.path.exists(args.out) else "# Benchmarks\n\n"

@@ -5,35 +5,39 @@
 //! the two models, and every job loads both. ONNX Runtime can save the optimised graph; a session
 //! that loads it with optimisation off runs the very same graph, so its outputs are identical
 //! (tested in `tests/models_convert.rs`). The saved graph is only valid for the model file, the
-//! ONNX Runtime build and the CPU it was made with, so its name carries a key of all three; a
+//! ONNX Runtime library and the CPU it was made with, so its name carries a key of all three; a
 //! saved graph that does not load is deleted and made again.
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::UNIX_EPOCH;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
-use super::ORT_LIBRARY_FILE;
 use super::fetch::sha256_hex;
 
 /// The folder of saved graphs, inside the models folder.
 const FOLDER: &str = "optimized";
 
-/// Bumped when what a saved graph depends on changes in a way the key does not see.
+/// Graphs being written start with this (and are never taken for saved ones).
+const PENDING_PREFIX: &str = ".pending-";
+
+/// A pending graph older than this was left by a process that died while writing it.
+const ABANDONED_AFTER: Duration = Duration::from_secs(600);
+
+/// Bumped when what a saved graph depends on changes in a way the key does not see: the session
+/// settings that shape the graph (`runtime::build_session`: the optimisation level).
 const KEY_VERSION: u32 = 1;
 
-/// Where the optimised graph of the model file `model` is kept, or `None` where no key can be
-/// trusted (a CPU other than x86-64, whose kernels we have not checked, or unreadable file
-/// metadata). The file may not exist yet. Its name is `<model>-<version>-<cpu>.onnx`: the
-/// version part follows the model file and the library, the CPU part this machine's CPU (hosts
-/// that share a data folder keep one graph each).
-pub(super) fn saved_graph_path(models_dir: &Path, model: &Path) -> Option<PathBuf> {
+/// Where the optimised graph of the model file `model` is kept for the ONNX Runtime library whose
+/// [`file_identity`] is `library`, or `None` where no key can be trusted (a CPU other than
+/// x86-64, whose kernels we have not checked, or unreadable file metadata). The file may not exist
+/// yet. Its name is `<model>-<version>-<cpu>.onnx`: the version part follows the model file and
+/// the library, the CPU part this machine's CPU (hosts that share a data folder keep one graph
+/// each).
+pub(super) fn saved_graph_path(models_dir: &Path, model: &Path, library: &str) -> Option<PathBuf> {
     let features = cpu_features()?;
     let stem = model.file_stem()?.to_str()?;
-    let version = format!(
-        "{KEY_VERSION}|{}|{}",
-        file_identity(model)?,
-        file_identity(&models_dir.join(ORT_LIBRARY_FILE))?
-    );
+    let version = format!("{KEY_VERSION}|{}|{library}", file_identity(model)?);
     let name = format!(
         "{stem}-{}-{}.onnx",
         short_hash(&version),
@@ -42,12 +46,32 @@ pub(super) fn saved_graph_path(models_dir: &Path, model: &Path) -> Option<PathBu
     Some(models_dir.join(FOLDER).join(name))
 }
 
+/// Size, modification and change times and inode: `models fetch` installs new files by renaming
+/// them into place, so a re-converted model or a new library changes this without reading
+/// megabytes to hash them (and a copy that keeps the modification time still gets a new inode
+/// and change time).
+pub(super) fn file_identity(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(format!(
+        "{}|{}.{}|{}.{}|{}",
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+        meta.ino()
+    ))
+}
+
 fn short_hash(text: &str) -> String {
     sha256_hex(text.as_bytes())[..12].to_owned()
 }
 
 /// A saved graph's name split into (model, version, CPU); `None` for other files.
 fn graph_name_parts(name: &str) -> Option<(&str, &str, &str)> {
+    if name.starts_with(PENDING_PREFIX) {
+        return None;
+    }
     let mut parts = name.strip_suffix(".onnx")?.rsplitn(3, '-');
     let cpu = parts.next()?;
     let version = parts.next()?;
@@ -55,53 +79,94 @@ fn graph_name_parts(name: &str) -> Option<(&str, &str, &str)> {
     Some((model, version, cpu))
 }
 
-/// A fresh name beside `graph` for ONNX Runtime to write the graph to, before it is renamed into
-/// place (so that no session ever reads a half-written graph), or `None` when the folder cannot be
-/// made (a read-only models folder: sessions then optimise every time, as without this cache).
-/// The name ends in `.onnx`: ONNX Runtime picks the saved format from the extension.
-pub(super) fn temp_path_for(graph: &Path) -> Option<PathBuf> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    std::fs::create_dir_all(graph.parent()?).ok()?;
-    let stem = graph.file_stem()?.to_str()?;
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    Some(graph.with_file_name(format!("{stem}.tmp-{}-{n}.onnx", std::process::id())))
+/// Whether saving graphs has failed in this process (a read-only or full models folder): later
+/// sessions then stop trying, rather than optimising twice each time.
+pub(super) struct SavingState(AtomicBool);
+
+/// The process's [`SavingState`].
+pub(super) static SAVING: SavingState = SavingState(AtomicBool::new(false));
+
+impl SavingState {
+    /// A fresh file beside `graph` for ONNX Runtime to write the optimised graph to, or `None`
+    /// when saving has failed before or the folder cannot be made.
+    pub(super) fn begin(&self, graph: &Path) -> Option<PendingGraph> {
+        if self.0.load(Ordering::Relaxed) {
+            return None;
+        }
+        let dir = graph.parent()?;
+        let made = std::fs::create_dir_all(dir).and_then(|()| {
+            // A random name: hosts sharing the folder may run under the same process id. It ends
+            // in `.onnx` because ONNX Runtime picks the saved format from the extension.
+            tempfile::Builder::new()
+                .prefix(PENDING_PREFIX)
+                .suffix(".onnx")
+                .tempfile_in(dir)
+        });
+        match made {
+            Ok(file) => Some(PendingGraph(file.into_temp_path())),
+            Err(e) => {
+                self.failed(&e);
+                None
+            }
+        }
+    }
+
+    /// Records that saving failed (logged once per process).
+    pub(super) fn failed(&self, error: &dyn std::fmt::Display) {
+        if !self.0.swap(true, Ordering::Relaxed) {
+            tracing::warn!(%error, "cannot save optimised model graphs; every session optimises its own");
+        }
+    }
 }
 
-/// Moves a graph ONNX Runtime has written to `temp` into place at `graph`, and deletes the
-/// saved graphs of older versions of the same model (other version parts, any CPU). Failures
-/// only cost the next session its shortcut.
-pub(super) fn keep(temp: &Path, graph: &Path) {
-    if std::fs::rename(temp, graph).is_err() {
-        let _ = std::fs::remove_file(temp);
-        return;
+/// A graph file being written by ONNX Runtime; deleted when dropped unless kept.
+pub(super) struct PendingGraph(tempfile::TempPath);
+
+impl PendingGraph {
+    pub(super) fn path(&self) -> &Path {
+        &self.0
     }
-    let name = graph.file_name().and_then(|n| n.to_str());
-    let (Some(dir), Some((model, version, _))) = (graph.parent(), name.and_then(graph_name_parts))
-    else {
+
+    /// Makes the written graph durable and renames it into place at `graph` (so that no session
+    /// ever reads a half-written one), then deletes older versions of the same model's graph and
+    /// pending files abandoned by dead processes. Failures only cost later sessions the shortcut.
+    pub(super) fn keep(self, graph: &Path) {
+        // Readable like the models beside it (pending files are owner-only), for services that
+        // run as another user than the one whose session saved the graph.
+        let readable = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o644));
+        let synced = readable.and_then(|()| std::fs::File::open(&self.0)?.sync_all());
+        if synced.is_err() || self.0.persist(graph).is_err() {
+            return;
+        }
+        if let (Some(dir), Some(name)) = (graph.parent(), graph.file_name()) {
+            remove_outdated(dir, &name.to_string_lossy());
+        }
+    }
+}
+
+/// Deletes, in the folder of saved graphs, the other versions of the model that `kept` (a saved
+/// graph's file name) belongs to, whatever their CPU, and abandoned pending files.
+fn remove_outdated(dir: &Path, kept: &str) {
+    let Some((model, version, _)) = graph_name_parts(kept) else {
         return;
     };
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let now = SystemTime::now();
     for entry in entries.flatten() {
-        let other = entry.file_name();
-        let outdated = other
-            .to_str()
-            .filter(|n| !n.contains(".tmp-"))
-            .and_then(graph_name_parts)
-            .is_some_and(|(m, v, _)| m == model && v != version);
-        if outdated {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let outdated = graph_name_parts(&name).is_some_and(|(m, v, _)| m == model && v != version);
+        let abandoned = name.starts_with(PENDING_PREFIX)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > ABANDONED_AFTER));
+        if outdated || abandoned {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-}
-
-/// Size and modification time: `models fetch` installs new files by renaming them into place, so
-/// a re-converted model or a new library changes the key without reading megabytes to hash them.
-fn file_identity(path: &Path) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    let modified = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
-    Some(format!("{}@{}", meta.len(), modified.as_nanos()))
 }
 
 /// The instruction-set extensions ONNX Runtime's CPU kernels choose between (the NCHWc block
@@ -140,43 +205,54 @@ fn cpu_features() -> Option<String> {
 mod tests {
     use super::*;
 
-    fn models_dir_with(files: &[&str]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for f in files {
-            std::fs::write(dir.path().join(f), b"model bytes").unwrap();
-        }
-        dir
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
 
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_key_follows_the_model_file_and_the_library() {
-        let dir = models_dir_with(&["pose_detection.onnx", ORT_LIBRARY_FILE]);
+        let dir = tempfile::tempdir().unwrap();
         let model = dir.path().join("pose_detection.onnx");
-        let first = saved_graph_path(dir.path(), &model).unwrap();
-        assert_eq!(first, saved_graph_path(dir.path(), &model).unwrap());
+        std::fs::write(&model, b"model bytes").unwrap();
+        let first = saved_graph_path(dir.path(), &model, "library 1").unwrap();
+        assert_eq!(
+            first,
+            saved_graph_path(dir.path(), &model, "library 1").unwrap()
+        );
         assert!(first.starts_with(dir.path().join(FOLDER)));
-        let name = first.file_name().unwrap().to_str().unwrap();
-        assert!(
-            name.starts_with("pose_detection-") && name.ends_with(".onnx"),
-            "{name}"
+        let parts = |p: &Path| {
+            let (m, v, c) = graph_name_parts(p.file_name().unwrap().to_str().unwrap()).unwrap();
+            (m.to_owned(), v.to_owned(), c.to_owned())
+        };
+        let (model_name, version, cpu) = parts(&first);
+        assert_eq!(
+            (model_name.as_str(), version.len(), cpu.len()),
+            ("pose_detection", 12, 12)
         );
 
-        std::fs::write(&model, b"a re-converted model").unwrap();
-        let after_model = saved_graph_path(dir.path(), &model).unwrap();
-        assert_ne!(first, after_model);
-        let cpu_part =
-            |p: &Path| graph_name_parts(p.file_name()?.to_str()?).map(|(_, _, c)| c.to_owned());
-        assert_eq!(cpu_part(&first), cpu_part(&after_model), "same CPU");
-        std::fs::write(dir.path().join(ORT_LIBRARY_FILE), b"another build").unwrap();
-        assert_ne!(after_model, saved_graph_path(dir.path(), &model).unwrap());
+        let other_library = saved_graph_path(dir.path(), &model, "library 2").unwrap();
+        assert_ne!(parts(&other_library).1, version);
+        // Replaced the way `models fetch` does it: a new file renamed into place.
+        let new = dir.path().join("new.onnx");
+        std::fs::write(&new, b"model bytes").unwrap();
+        std::fs::rename(&new, &model).unwrap();
+        let reconverted = parts(&saved_graph_path(dir.path(), &model, "library 1").unwrap());
+        assert_ne!(reconverted.1, version, "same bytes, but another file");
+        assert_eq!(reconverted.2, cpu, "same CPU");
     }
 
     #[test]
-    fn no_key_without_the_library() {
-        let dir = models_dir_with(&["pose_detection.onnx"]);
+    fn no_identity_without_the_file() {
+        let dir = tempfile::tempdir().unwrap();
         let model = dir.path().join("pose_detection.onnx");
-        assert_eq!(saved_graph_path(dir.path(), &model), None);
+        assert_eq!(file_identity(&model), None);
+        assert_eq!(saved_graph_path(dir.path(), &model, "library"), None);
     }
 
     #[test]
@@ -193,36 +269,70 @@ mod tests {
         ] {
             std::fs::write(folder.join(old), b"old").unwrap();
         }
-        let graph = folder.join("pose_landmark_full-333333333333-aaaaaaaaaaaa.onnx");
-        let temp = temp_path_for(&graph).unwrap();
-        assert!(temp.to_str().unwrap().ends_with(".onnx"));
-        std::fs::write(&temp, b"new").unwrap();
-        keep(&temp, &graph);
-
-        let mut left: Vec<String> = std::fs::read_dir(&folder)
+        let abandoned = folder.join(format!("{PENDING_PREFIX}dead.onnx"));
+        std::fs::write(&abandoned, b"half").unwrap();
+        let long_ago = SystemTime::now() - 2 * ABANDONED_AFTER;
+        std::fs::File::options()
+            .write(true)
+            .open(&abandoned)
             .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(
-            left,
-            [
-                "pose_detection-222222222222-aaaaaaaaaaaa.onnx",
-                // Another host's CPU, same version: kept.
-                "pose_landmark_full-333333333333-aaaaaaaaaaaa.onnx",
-                "pose_landmark_full-333333333333-bbbbbbbbbbbb.onnx",
-                "pose_landmark_lite-111111111111-aaaaaaaaaaaa.onnx",
-            ]
-        );
+            .set_modified(long_ago)
+            .unwrap();
+        let state = SavingState(AtomicBool::new(false));
+        let graph = folder.join("pose_landmark_full-333333333333-aaaaaaaaaaaa.onnx");
+        // Another process writing its graph right now: left alone.
+        let busy = state.begin(&graph).unwrap();
+        let pending = state.begin(&graph).unwrap();
+        std::fs::write(pending.path(), b"new").unwrap();
+        pending.keep(&graph);
+
+        let busy_name = busy
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let mut expected = vec![
+            busy_name,
+            "pose_detection-222222222222-aaaaaaaaaaaa.onnx".to_owned(),
+            "pose_landmark_full-333333333333-aaaaaaaaaaaa.onnx".to_owned(),
+            // Another host's CPU, same version: kept.
+            "pose_landmark_full-333333333333-bbbbbbbbbbbb.onnx".to_owned(),
+            "pose_landmark_lite-111111111111-aaaaaaaaaaaa.onnx".to_owned(),
+        ];
+        expected.sort();
+        assert_eq!(names_in(&folder), expected);
         assert_eq!(std::fs::read(&graph).unwrap(), b"new");
+        let mode = std::fs::metadata(&graph).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o644,
+            "readable by every user, like the models"
+        );
+        drop(busy);
+        assert!(
+            !names_in(&folder)
+                .iter()
+                .any(|n| n.starts_with(PENDING_PREFIX))
+        );
     }
 
     #[test]
-    fn a_models_folder_that_cannot_hold_the_cache_gives_no_temp_path() {
+    fn after_a_failure_or_where_the_folder_cannot_be_made_nothing_is_saved() {
         let dir = tempfile::tempdir().unwrap();
-        // A file where the folder would go: create_dir_all fails, as on a read-only folder.
+        // A file where the folder would go: create_dir_all fails, as in a read-only folder.
         std::fs::write(dir.path().join(FOLDER), b"not a folder").unwrap();
         let graph = dir.path().join(FOLDER).join("pose_detection-0-0.onnx");
-        assert_eq!(temp_path_for(&graph), None);
+        let state = SavingState(AtomicBool::new(false));
+        assert!(state.begin(&graph).is_none());
+        assert!(state.0.load(Ordering::Relaxed), "the failure is remembered");
+
+        let writable = tempfile::tempdir().unwrap();
+        let graph = writable.path().join(FOLDER).join("pose_detection-0-0.onnx");
+        assert!(
+            state.begin(&graph).is_none(),
+            "no more attempts in this process"
+        );
+        assert!(SavingState(AtomicBool::new(false)).begin(&graph).is_some());
     }
 }

@@ -14,19 +14,27 @@ use super::{DETECTOR_FILE, LandmarkModel, ModelError, ORT_LIBRARY_FILE, optimize
 pub const DETECTOR_SIZE: usize = 224;
 pub const LANDMARK_SIZE: usize = 256;
 
+/// ONNX Runtime as this process opened it, and the identity of the library file it came from
+/// (part of the key of saved optimised graphs, see [`optimized::file_identity`]).
+struct Runtime {
+    env: Environment,
+    library: Option<String>,
+}
+
 /// `ort` allows one environment per process, and the library can only be opened once: the first
 /// successful load wins and later loads reuse it (whatever directory they name).
-static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
-fn environment(models_dir: &Path) -> Result<Environment, ModelError> {
-    if let Some(env) = ENVIRONMENT.get() {
-        return Ok(env.clone());
+fn runtime(models_dir: &Path) -> Result<&'static Runtime, ModelError> {
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
     }
     let lib = require(models_dir, ORT_LIBRARY_FILE)?;
     let fail = |message: String| ModelError::Runtime {
         path: lib.clone(),
         message,
     };
+    let library = optimized::file_identity(&lib);
     // A race between two first loads is harmless: the loser's builder reports that an environment
     // exists, and we then take the winner's.
     let built = ort::init_from(&lib)
@@ -37,11 +45,8 @@ fn environment(models_dir: &Path) -> Result<Environment, ModelError> {
         .with_telemetry(false)
         .build();
     match built {
-        Ok(env) => Ok(ENVIRONMENT.get_or_init(|| env).clone()),
-        Err(e) => ENVIRONMENT
-            .get()
-            .cloned()
-            .ok_or_else(|| fail(e.to_string())),
+        Ok(env) => Ok(RUNTIME.get_or_init(|| Runtime { env, library })),
+        Err(e) => RUNTIME.get().ok_or_else(|| fail(e.to_string())),
     }
 }
 
@@ -79,69 +84,63 @@ impl Default for LoadOptions {
 }
 
 /// A session of the model file `path`, from its saved optimised graph when this machine has one
-/// (see [`super::optimized`]); otherwise the graph is optimised now and saved for the next one.
+/// (see [`optimized`]); otherwise the graph is optimised now and saved for the next session.
 fn session(
-    env: &Environment,
+    runtime: &Runtime,
     models_dir: &Path,
     path: &Path,
     threads: usize,
     spinning: bool,
 ) -> Result<Session, ModelError> {
-    let Some(graph) = optimized::saved_graph_path(models_dir, path) else {
-        return build_session(
-            env,
-            path,
-            threads,
-            spinning,
-            Graph::Optimize { save_to: None },
-        );
+    let build =
+        |file: &Path, graph: Graph<'_>| build_session(&runtime.env, file, threads, spinning, graph);
+    let unsaved = Graph::AsConverted { save_to: None };
+    let saved = runtime
+        .library
+        .as_deref()
+        .and_then(|library| optimized::saved_graph_path(models_dir, path, library));
+    let Some(saved) = saved else {
+        return build(path, unsaved);
     };
-    if graph.is_file() {
-        match build_session(env, &graph, threads, spinning, Graph::Optimized) {
+    if saved.is_file() {
+        match build(&saved, Graph::SavedOptimised) {
             Ok(session) => return Ok(session),
-            Err(e) => {
-                tracing::warn!(graph = %graph.display(), error = %e, "saved model graph does not load; optimising again");
-                let _ = std::fs::remove_file(&graph);
+            Err(error) => {
+                tracing::warn!(graph = %saved.display(), %error, "saved model graph does not load; optimising again");
+                let _ = std::fs::remove_file(&saved);
             }
         }
     }
-    let Some(temp) = optimized::temp_path_for(&graph) else {
-        return build_session(
-            env,
-            path,
-            threads,
-            spinning,
-            Graph::Optimize { save_to: None },
-        );
+    let Some(pending) = optimized::SAVING.begin(&saved) else {
+        return build(path, unsaved);
     };
-    let saving = Graph::Optimize {
-        save_to: Some(&temp),
-    };
-    match build_session(env, path, threads, spinning, saving) {
+    match build(
+        path,
+        Graph::AsConverted {
+            save_to: Some(pending.path()),
+        },
+    ) {
         Ok(session) => {
-            optimized::keep(&temp, &graph);
+            pending.keep(&saved);
             Ok(session)
         }
-        Err(_) => {
-            // Perhaps only the saving failed (a full disk): a session is still owed.
-            let _ = std::fs::remove_file(&temp);
-            build_session(
-                env,
-                path,
-                threads,
-                spinning,
-                Graph::Optimize { save_to: None },
-            )
+        Err(error) => {
+            // Perhaps only the saving failed (a read-only folder, a full disk): a session is
+            // still owed, and later ones will not try to save.
+            optimized::SAVING.failed(&error);
+            drop(pending);
+            build(path, unsaved)
         }
     }
 }
 
 /// What the file handed to [`build_session`] holds.
+#[derive(Clone, Copy)]
 enum Graph<'a> {
     /// A model as converted: ONNX Runtime optimises it, and saves the result if asked.
-    Optimize { save_to: Option<&'a Path> },
+    AsConverted { save_to: Option<&'a Path> },
     /// A graph ONNX Runtime optimised and saved earlier on this machine: loaded as it is.
-    Optimized,
+    SavedOptimised,
 }
 
 fn build_session(
@@ -158,8 +157,8 @@ fn build_session(
     // `All` is ONNX Runtime's ORT_ENABLE_ALL (what older `ort` releases called Level3, and Python's
     // default), so outputs match Python onnxruntime. One inter-op thread: the graphs are chains.
     let level = match graph {
-        Graph::Optimize { .. } => GraphOptimizationLevel::All,
-        Graph::Optimized => GraphOptimizationLevel::Disable,
+        Graph::AsConverted { .. } => GraphOptimizationLevel::All,
+        Graph::SavedOptimised => GraphOptimizationLevel::Disable,
     };
     let mut builder = Session::builder(env)
         .map_err(|e| fail(e.to_string()))?
@@ -171,7 +170,7 @@ fn build_session(
         .map_err(|e| fail(e.to_string()))?
         .with_optimization_level(level)
         .map_err(|e| fail(e.to_string()))?;
-    if let Graph::Optimize {
+    if let Graph::AsConverted {
         save_to: Some(save_to),
     } = graph
     {
@@ -237,11 +236,11 @@ impl PoseModels {
             }
             other => other,
         })?;
-        let env = environment(models_dir)?;
+        let runtime = runtime(models_dir)?;
         Ok(PoseModels {
-            detector: session(&env, models_dir, &detector_path, 1, false)?,
+            detector: session(runtime, models_dir, &detector_path, 1, false)?,
             landmark: session(
-                &env,
+                runtime,
                 models_dir,
                 &landmark_path,
                 options.landmark_threads,
