@@ -23,6 +23,7 @@ use crate::models::{LandmarkModel, LoadOptions, ModelError, PoseModels};
 use crate::pose::tracker::{PoseError, Tracker, TrackerOptions};
 use crate::render::{self, painter::Painter};
 use crate::solve::{self, Quality, Solution, SolveError, SolveInput, SolveParams};
+use crate::thread_name::{self, ThreadName};
 use crate::types::{Pose, PoseFrame, RgbFrame};
 
 pub const PREVIEW_NAME: &str = "preview.mp4";
@@ -532,7 +533,11 @@ fn inference_loop(
     pool: &FramePool,
     cancel: &CancellationToken,
 ) -> Result<Tracked, ExtractError> {
-    let mut models = PoseModels::load_with(models_dir, model, load)?;
+    let mut models = {
+        let _workers = ThreadName::set(thread_name::MODEL_WORKERS);
+        PoseModels::load_with(models_dir, model, load)?
+    };
+    let _tracker = ThreadName::set(thread_name::TRACKER);
     let mut tracker = Tracker::new(
         &mut models,
         TrackerOptions {
@@ -649,7 +654,7 @@ impl Cover {
         painter: &mut Painter,
         index: u64,
         middle: u64,
-        job: &JobDir,
+        path: &Path,
         size: (u32, u32),
     ) {
         if matches!(self, Cover::Writing(_)) || index > middle {
@@ -661,30 +666,11 @@ impl Cover {
         };
         painter.swap_rgb(&mut kept);
         *self = if index == middle {
-            Cover::Writing(spawn_cover(job.path(COVER_NAME), size, kept))
+            Cover::Writing(spawn_cover(path.to_path_buf(), size, kept))
         } else {
             Cover::Frame(kept)
         };
     }
-}
-
-/// Paints one decoded frame (scaled, landmarks drawn, converted to yuv420p) on the blocking
-/// pool, returning its buffer to the decoder's pool.
-async fn paint_off_thread(
-    mut painter: Painter,
-    frame: RgbFrame,
-    pose: Option<Pose>,
-    pool: FramePool,
-) -> Result<Painter, ExtractError> {
-    tokio::task::spawn_blocking(move || {
-        let mut data = frame.data;
-        let painted = painter.paint(&mut data, pose.as_ref()).map(|_| ());
-        pool.put(data);
-        painted.map_err(|e| ExtractError::Internal(e.to_string()))?;
-        Ok::<_, ExtractError>(painter)
-    })
-    .await
-    .map_err(|e| ExtractError::Internal(format!("preview painter: {e}")))?
 }
 
 /// Writes the cover JPEG (a painted rgb24 frame of `size`) on the blocking pool.
@@ -730,12 +716,12 @@ const PREVIEW_PRESET: media::encode::Preset = media::encode::Preset::Ultrafast;
 
 /// Runs beside the tracking pass: scales each tracked frame to the preview size, draws its 2D
 /// landmarks (nothing when no person was found) and feeds the H.264 encoder (§9.3). The
-/// painting runs on the blocking pool, off the async workers and off the inference thread;
+/// painting runs on one thread of the blocking pool, off the async workers and off the tracker;
 /// the decoded frame's buffer then goes back to the decoder's pool.
 /// The frame at `total / 2` (the probe's estimate) is the cover, written as soon as it is
 /// painted; a clip that ends before it gets its last frame instead.
 async fn preview_writer(
-    mut rx: mpsc::Receiver<Drawn>,
+    rx: mpsc::Receiver<Drawn>,
     job: &JobDir,
     info: &MediaInfo,
     opts: &ExtractOptions,
@@ -743,11 +729,11 @@ async fn preview_writer(
     total: u64,
     pool: FramePool,
 ) -> Result<PreviewDone, ExtractError> {
-    let (w, h) = (info.width, info.height);
-    let out_size = render::preview_size(w, h, PREVIEW_MAX_SIDE);
-    let mut painter =
-        Painter::new((w, h), out_size).map_err(|e| ExtractError::Internal(e.to_string()))?;
-    let mut encoder = media::encode::Encoder::start_yuv420p(
+    let src_size = (info.width, info.height);
+    let out_size = render::preview_size(src_size.0, src_size.1, PREVIEW_MAX_SIDE);
+    let painter =
+        Painter::new(src_size, out_size).map_err(|e| ExtractError::Internal(e.to_string()))?;
+    let encoder = media::encode::Encoder::start_yuv420p(
         &job.path(PREVIEW_NAME),
         out_size,
         &render::ffmpeg_rate(info.fps),
@@ -756,32 +742,72 @@ async fn preview_writer(
         cancel,
     )
     .map_err(ExtractError::from)?;
-    let cover_at = total / 2;
-    let mut cover = Cover::None;
-    while let Some(Drawn { frame, pose }) = rx.recv().await {
-        if cancel.is_cancelled() {
+    let writer = PaintLoop {
+        painter,
+        encoder,
+        cover_path: job.path(COVER_NAME),
+        cover_at: total / 2,
+        src_size,
+        pool,
+        cancel: cancel.clone(),
+    };
+    tokio::task::spawn_blocking(move || writer.run(rx))
+        .await
+        .map_err(|e| ExtractError::Internal(format!("preview painter: {e}")))?
+}
+
+/// The preview writer's loop, on its blocking thread.
+struct PaintLoop {
+    painter: Painter,
+    encoder: media::encode::Encoder,
+    cover_path: PathBuf,
+    cover_at: u64,
+    src_size: (u32, u32),
+    pool: FramePool,
+    cancel: CancellationToken,
+}
+
+impl PaintLoop {
+    fn run(mut self, mut rx: mpsc::Receiver<Drawn>) -> Result<PreviewDone, ExtractError> {
+        let _name = ThreadName::set(thread_name::PREVIEW);
+        // This thread belongs to the runtime's blocking pool: it may wait on the encoder's pipe.
+        let runtime = tokio::runtime::Handle::current();
+        let out_size = self.painter.out_size();
+        let mut cover = Cover::None;
+        while let Some(Drawn { frame, pose }) = rx.blocking_recv() {
+            if self.cancel.is_cancelled() {
+                return Err(ExtractError::Cancelled);
+            }
+            if (frame.width, frame.height) != self.src_size {
+                let (w, h) = self.src_size;
+                return Err(ExtractError::Internal(format!(
+                    "decoded frame is {}x{}, the probe said {w}x{h}",
+                    frame.width, frame.height
+                )));
+            }
+            let index = frame.index;
+            let mut data = frame.data;
+            let painted = self.painter.paint(&mut data, pose.as_ref()).map(|_| ());
+            self.pool.put(data);
+            painted.map_err(|e| ExtractError::Internal(e.to_string()))?;
+            runtime
+                .block_on(self.encoder.push(self.painter.yuv()))
+                .map_err(ExtractError::from)?;
+            cover.offer(
+                &mut self.painter,
+                index,
+                self.cover_at,
+                &self.cover_path,
+                out_size,
+            );
+        }
+        if self.cancel.is_cancelled() {
             return Err(ExtractError::Cancelled);
         }
-        if (frame.width, frame.height) != (w, h) {
-            return Err(ExtractError::Internal(format!(
-                "decoded frame is {}x{}, the probe said {w}x{h}",
-                frame.width, frame.height
-            )));
-        }
-        let index = frame.index;
-        painter = paint_off_thread(painter, frame, pose, pool.clone()).await?;
-        encoder
-            .push(painter.yuv())
-            .await
-            .map_err(ExtractError::from)?;
-        cover.offer(&mut painter, index, cover_at, job, out_size);
+        Ok(PreviewDone {
+            encoder: self.encoder,
+            cover,
+            out_size,
+        })
     }
-    if cancel.is_cancelled() {
-        return Err(ExtractError::Cancelled);
-    }
-    Ok(PreviewDone {
-        encoder,
-        cover,
-        out_size,
-    })
 }

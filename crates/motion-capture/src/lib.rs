@@ -21,4 +21,5 @@ pub mod models;
 pub mod pose;
 pub mod render;
 pub mod solve;
+mod thread_name;
 pub mod types;
