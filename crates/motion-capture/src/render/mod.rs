@@ -1,6 +1,7 @@
 //! The preview: the tracking pass's decoded frames with that frame's tracked 2D landmarks
 //! drawn on top (tiny-skia), and the preview size rules of api-contract §9.3.
 
+pub mod downscale;
 pub mod jpeg;
 pub mod overlay;
 pub mod painter;

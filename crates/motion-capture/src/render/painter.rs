@@ -5,13 +5,15 @@
 //! scalar and was the preview's largest cost; piping the full decoded frame (6 MB at 1080p)
 //! cost kernel copies on both sides. A SIMD resize of the rgb frame, a small skeleton drawing and
 //! an integer colour conversion of the (≤ 1280 px) result cost a fraction of that, and the
-//! encoder then gets 1.4 MB per 720p frame that it encodes as it is.
+//! encoder then gets 1.4 MB per 720p frame that it encodes as it is. The most common reduction,
+//! 3:2 (1080p to 720p), has its own kernel with the same result ([`super::downscale`]).
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
 use crate::types::Pose;
 
+use super::downscale::{Scratch, downscale_3_2, is_three_to_two};
 use super::overlay;
 
 /// Paints preview frames of one clip (reusing its buffers from frame to frame).
@@ -21,6 +23,9 @@ pub struct Painter {
     line: f32,
     resizer: Resizer,
     options: ResizeOptions,
+    /// `src` reduces to `out` by exactly 3:2: [`downscale_3_2`] instead of `resizer`.
+    three_to_two: bool,
+    downscale_scratch: Scratch,
     /// The last painted frame, rgb24 of the preview size.
     rgb: Vec<u8>,
     /// The same frame as yuv420p (what the encoder gets).
@@ -51,6 +56,8 @@ impl Painter {
             line: overlay::line_width(out.0, out.1, out.0.max(out.1)),
             resizer: Resizer::new(),
             options: ResizeOptions::new().resize_alg(resize_alg(src, out)),
+            three_to_two: is_three_to_two(src, out),
+            downscale_scratch: Scratch::default(),
             rgb: Vec::new(),
             yuv: Vec::new(),
             overlay_scratch: Vec::new(),
@@ -81,6 +88,10 @@ impl Painter {
         if self.src == self.out {
             // Nothing to scale (a small video): draw on the decoded frame itself.
             std::mem::swap(&mut self.rgb, frame);
+        } else if self.three_to_two {
+            self.rgb.resize(w as usize * h as usize * 3, 0);
+            let (sw, sh) = (self.src.0 as usize, self.src.1 as usize);
+            downscale_3_2(frame, sw, sh, &mut self.rgb, &mut self.downscale_scratch);
         } else {
             self.rgb.resize(w as usize * h as usize * 3, 0);
             let src = ImageRef::new(self.src.0, self.src.1, frame, PixelType::U8x3)
@@ -298,6 +309,17 @@ mod tests {
             "{:?}",
             &painter.rgb()[..12]
         );
+    }
+
+    #[test]
+    fn three_to_two_reductions_give_the_general_resizers_pixels() {
+        use crate::render::downscale::tests::{noise, reference};
+        let (src, out) = ((96u32, 54u32), (64u32, 36u32));
+        let mut painter = Painter::new(src, out).unwrap();
+        assert!(painter.three_to_two);
+        let frame = noise((src.0 * src.1 * 3) as usize, 11);
+        painter.paint(&mut frame.clone(), None).unwrap();
+        assert!(painter.rgb() == reference(&frame, src.0, src.1));
     }
 
     #[test]
