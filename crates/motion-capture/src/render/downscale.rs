@@ -10,7 +10,10 @@
 
 /// Whether `src` reduces to `out` by exactly 3:2 on both axes.
 pub fn is_three_to_two(src: (u32, u32), out: (u32, u32)) -> bool {
-    src.0 == out.0 / 2 * 3 && src.1 == out.1 / 2 * 3 && out.0 % 2 == 0 && out.1 % 2 == 0
+    src.0 == out.0 / 2 * 3
+        && src.1 == out.1 / 2 * 3
+        && out.0.is_multiple_of(2)
+        && out.1.is_multiple_of(2)
 }
 
 /// Reusable buffers of [`downscale_3_2`].
