@@ -38,45 +38,62 @@ CPU_PARTS = [
     ("mc-track", "tracker thread: frame crops, detector, landmark model's main thread, filters"),
     ("mc-ort", "ONNX Runtime's second intra-op thread (landmark model)"),
     ("decoder", "ffmpeg decoding the clip to rgb24 (with its pipe writes)"),
-    ("mc-preview", "preview painter: scale to the preview size, skeleton, yuv420p"),
+    ("mc-preview", "preview painter: scale to the preview size, skeleton, yuv420p, its pipe writes"),
     ("encoder", "ffmpeg encoding the preview (libx264 ultrafast, with its pipe reads)"),
+    ("load", "loading the two model sessions (the tracker thread before it tracks)"),
     ("other", "the rest of motiond: reading the frame pipe, probe, solve, exports, cover"),
     ("ffprobe", "ffprobe"),
+    ("unseen", "not seen by the sampler (the last moments of threads and processes that ended)"),
 ]
+THREAD_PARTS = {"mc-track", "mc-ort", "mc-preview"}
 
 
-def cpu_budget(args, clip):
-    """Runs `motiond extract` (every output) once while sampling the CPU time of each of its threads
-    and child processes every 10 ms from /proc; the time a thread spends under one of the engine's
-    names is counted for that name. Returns (seconds of CPU per part, wall seconds, frames)."""
-    tck = os.sysconf("SC_CLK_TCK")
-    last = {}  # (pid, tid) -> CPU seconds seen so far
-    parts = {name: 0.0 for name, _ in CPU_PARTS}
+class CpuSampler:
+    """CPU seconds of every thread of one process tree, read from /proc: each thread's growth
+    since the last sample is booked to the thread's current engine name, or to the role of its
+    child process (known from its command line when first seen)."""
 
-    def part_of(pid, comm, root):
-        if pid == root:
-            return comm if comm in parts else "other"
-        try:
-            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-        except OSError:
-            return None
-        tool = os.path.basename(cmdline[0].decode(errors="replace"))
-        if tool == "ffprobe":
-            return "ffprobe"
-        return "encoder" if b"libx264" in cmdline else "decoder"
+    def __init__(self, root):
+        self.root = root
+        self.tck = os.sysconf("SC_CLK_TCK")
+        self.seen = {}    # (pid, tid) -> CPU seconds read last time
+        self.booked = {}  # (pid, tid, part) -> CPU seconds
+        self.roles = {}   # child pid -> part
 
-    def family(pid):
+    def family(self, pid):
+        """`pid` and its descendants (children of any of its threads)."""
         pids = [pid]
         try:
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                for child in f.read().split():
-                    pids += family(int(child))
+            tids = os.listdir(f"/proc/{pid}/task")
         except OSError:
-            pass
+            return pids
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    children = f.read().split()
+            except OSError:
+                continue
+            for child in children:
+                pids += self.family(int(child))
         return pids
 
-    def sample(root):
-        for pid in family(root):
+    def role(self, pid, comm):
+        if pid == self.root:
+            return comm if comm in THREAD_PARTS else "other"
+        if pid not in self.roles:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdline = f.read().split(b"\0")
+            except OSError:
+                return None
+            if not cmdline[0]:
+                return None  # ended before its command line was read: left to "unseen"
+            tool = os.path.basename(cmdline[0].decode(errors="replace"))
+            self.roles[pid] = "ffprobe" if tool == "ffprobe" else "encoder" if b"libx264" in cmdline else "decoder"
+        return self.roles[pid]
+
+    def sample(self):
+        for pid in self.family(self.root):
             try:
                 tids = os.listdir(f"/proc/{pid}/task")
             except OSError:
@@ -89,34 +106,64 @@ def cpu_budget(args, clip):
                     continue
                 comm = stat[stat.index("(") + 1:stat.rindex(")")]
                 fields = stat[stat.rindex(")") + 2:].split()
-                cpu = (int(fields[11]) + int(fields[12])) / tck
-                part = part_of(pid, comm, root)
+                cpu = (int(fields[11]) + int(fields[12])) / self.tck
+                part = self.role(pid, comm)
                 if part is None:
                     continue
-                parts[part] += cpu - last.get((pid, tid), 0.0)
-                last[(pid, tid)] = cpu
+                key = (pid, tid, part)
+                self.booked[key] = self.booked.get(key, 0.0) + cpu - self.seen.get((pid, tid), 0.0)
+                self.seen[(pid, tid)] = cpu
 
-    with tempfile.TemporaryDirectory() as out:
+    def parts(self, total):
+        """CPU seconds per part of CPU_PARTS; `total` is the whole tree's CPU time from wait4."""
+        parts = {name: 0.0 for name, _ in CPU_PARTS}
+        trackers = {(pid, tid) for (pid, tid, part) in self.booked if part == "mc-track"}
+        for (pid, tid, part), seconds in self.booked.items():
+            # The tracker thread loads the models under ONNX Runtime's workers' name (so that
+            # they inherit it) before it takes its own.
+            if part == "mc-ort" and (pid, tid) in trackers:
+                part = "load"
+            parts[part] += seconds
+        parts["unseen"] = max(0.0, total - sum(parts.values()))
+        return parts
+
+
+def cpu_budget(args, clip):
+    """Runs `motiond extract` (every output) once while a CpuSampler reads its threads every 10 ms.
+    Returns (CPU seconds per part, wall seconds, frames, the sampler's own CPU seconds)."""
+    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryFile("w+") as log:
+        own_cpu = time.process_time()
         started = time.perf_counter()
         proc = subprocess.Popen([args.motiond, "--data-dir", args.data_dir, "extract", clip, "--out", out],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while proc.poll() is None:
-            sample(proc.pid)
+                                stdout=log, stderr=subprocess.STDOUT, text=True)
+        sampler = CpuSampler(proc.pid)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            sampler.sample()
             time.sleep(0.01)
         wall = time.perf_counter() - started
-        stdout, stderr = proc.communicate()
+        own_cpu = time.process_time() - own_cpu
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        output = log.read()
     if proc.returncode != 0:
-        raise SystemExit(f"motiond extract {clip} failed: {stderr.strip()[-2000:]}")
-    return parts, wall, int(re.match(r"(\d+) frames", stdout).group(1))
+        raise SystemExit(f"motiond extract {clip} failed: {output.strip()[-2000:]}")
+    # wait4 counts motiond and every child it waited for (tokio reaps each ffmpeg).
+    parts = sampler.parts(usage.ru_utime + usage.ru_stime)
+    return parts, wall, int(re.search(r"(\d+) frames", output).group(1)), own_cpu
 
 
-def budget_lines(clip, parts, wall, frames, floor_ms_per_frame, cores, runs):
+def budget_lines(clip, budget, floor_ms_per_frame, cores, runs):
     """The CPU budget table and what it implies for the floor goal."""
+    parts, wall, frames, sampler_cpu = budget
     total = sum(parts.values())
     ms = lambda seconds: seconds * 1000.0 / frames
     lines = ["", f"**Where the CPU time goes** (`{os.path.basename(clip)}`, every output; each thread and child process "
-             f"sampled from /proc every 10 ms; of {runs} runs the one that used the least CPU: {frames} frames in "
-             f"{wall:.2f} s): CPU milliseconds per frame.", "",
+             f"sampled from /proc every 10 ms, the total from `wait4`; of {runs} runs the one that used the least CPU: "
+             f"{frames} frames in {wall:.2f} s, while the sampler itself used {ms(sampler_cpu):.1f} ms of CPU a frame): "
+             "CPU milliseconds per frame.", "",
              "| part | CPU ms per frame | share |", "|---|---|---|"]
     for name, what in CPU_PARTS:
         lines.append(f"| {what} | {ms(parts[name]):.1f} | {parts[name] / total:.0%} |")
@@ -259,7 +306,7 @@ def main():
               f"makes the model {beside_total / floor_total:.2f}× slower. Peak RSS on the 10 s 1080p clip: "
               f"{max(r[1]['rss_mib'] for r in rows if '1080p' in r[0]) if any('1080p' in r[0] for r in rows) else float('nan'):.0f} MiB "
               "(goal < 300 MB)."]
-    lines += budget_lines(budget_clip, *budget, ms, os.cpu_count(), args.repeat)
+    lines += budget_lines(budget_clip, budget, ms, os.cpu_count(), args.repeat)
     lines += ["",
               "**Reading.** ffmpeg's decoder starts while ffprobe runs; one decode pass (rgb24, frame buffers "
               "recycled) feeds the inference thread; each tracked frame then goes (bounded channel) to the preview "

@@ -152,6 +152,10 @@ impl Engine {
         cancel: CancellationToken,
         progress: impl Fn(Progress) + Send + Sync,
     ) -> Result<Report, ExtractError> {
+        // The tracker and painter threads and the ffmpeg processes outlive a dropped future:
+        // dropping it unfinished stops them as cancelling does.
+        let cancel = cancel.child_token();
+        let _stop_when_dropped = cancel.clone().drop_guard();
         let started = Instant::now();
         std::fs::create_dir_all(out_dir)
             .map_err(|e| ExtractError::Internal(format!("creating {}: {e}", out_dir.display())))?;
@@ -770,29 +774,13 @@ struct PaintLoop {
 impl PaintLoop {
     fn run(mut self, mut rx: mpsc::Receiver<Drawn>) -> Result<PreviewDone, ExtractError> {
         let _name = ThreadName::set(thread_name::PREVIEW);
-        // This thread belongs to the runtime's blocking pool: it may wait on the encoder's pipe.
+        // A thread of the runtime's blocking pool: it may wait on the encoder's pipe.
         let runtime = tokio::runtime::Handle::current();
-        let out_size = self.painter.out_size();
         let mut cover = Cover::None;
-        while let Some(Drawn { frame, pose }) = rx.blocking_recv() {
-            if self.cancel.is_cancelled() {
-                return Err(ExtractError::Cancelled);
-            }
-            if (frame.width, frame.height) != self.src_size {
-                let (w, h) = self.src_size;
-                return Err(ExtractError::Internal(format!(
-                    "decoded frame is {}x{}, the probe said {w}x{h}",
-                    frame.width, frame.height
-                )));
-            }
-            let index = frame.index;
-            let mut data = frame.data;
-            let painted = self.painter.paint(&mut data, pose.as_ref()).map(|_| ());
-            self.pool.put(data);
-            painted.map_err(|e| ExtractError::Internal(e.to_string()))?;
-            runtime
-                .block_on(self.encoder.push(self.painter.yuv()))
-                .map_err(ExtractError::from)?;
+        while let Some(drawn) = rx.blocking_recv() {
+            let index = drawn.frame.index;
+            self.paint_one(drawn, &runtime)?;
+            let out_size = self.painter.out_size();
             cover.offer(
                 &mut self.painter,
                 index,
@@ -807,7 +795,40 @@ impl PaintLoop {
         Ok(PreviewDone {
             encoder: self.encoder,
             cover,
-            out_size,
+            out_size: self.painter.out_size(),
         })
+    }
+
+    /// Paints one tracked frame and hands it to the encoder; the decoded frame's buffer goes
+    /// back to the decoder's pool whatever happens.
+    fn paint_one(
+        &mut self,
+        Drawn { frame, pose }: Drawn,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<(), ExtractError> {
+        let (width, height) = (frame.width, frame.height);
+        let mut data = frame.data;
+        let painted = if self.cancel.is_cancelled() {
+            Err(ExtractError::Cancelled)
+        } else if (width, height) != self.src_size {
+            let (w, h) = self.src_size;
+            Err(ExtractError::Internal(format!(
+                "decoded frame is {width}x{height}, the probe said {w}x{h}"
+            )))
+        } else {
+            let painted = self.painter.paint(&mut data, pose.as_ref());
+            painted
+                .map(|_| ())
+                .map_err(|e| ExtractError::Internal(e.to_string()))
+        };
+        self.pool.put(data);
+        painted?;
+        runtime
+            .block_on(self.encoder.push(self.painter.yuv()))
+            .map_err(|e| match self.cancel.is_cancelled() {
+                // Cancelling kills the encoder: its broken pipe is not the error to report.
+                true => ExtractError::Cancelled,
+                false => ExtractError::from(e),
+            })
     }
 }

@@ -1,14 +1,15 @@
 //! Names for the engine's busy threads, so that `top -H`, a profiler and the engine benchmark's
 //! CPU budget (`benchmarks/engine/bench.py`) can tell the tracker, ONNX Runtime's workers and
-//! the preview painter apart. They run on tokio's blocking pool, whose threads are reused for
-//! other work: the previous name comes back when the guard is dropped.
+//! the preview painter apart. The tracker and the painter run on tokio's blocking pool, whose
+//! threads are reused for other work: the previous name comes back when the guard is dropped.
 
 use std::ffi::CStr;
 
 /// The tracking loop (frame crops, both models' main threads, the filters).
 pub(crate) const TRACKER: &CStr = c"mc-track";
 /// ONNX Runtime's intra-op workers: created with a session, they take the name of the thread
-/// that loads it.
+/// that loads it. The tracker thread loads the sessions under this name, then takes its own
+/// (the engine benchmark counts the loading apart).
 pub(crate) const MODEL_WORKERS: &CStr = c"mc-ort";
 /// The preview painter (scale, skeleton, yuv420p).
 pub(crate) const PREVIEW: &CStr = c"mc-preview";
