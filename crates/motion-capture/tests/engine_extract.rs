@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use motion_capture::engine::{Engine, ExtractError, ExtractOptions, Progress, Report};
+use motion_capture::engine::{Engine, ExtractError, ExtractOptions, Progress, Report, Stage};
 use motion_capture::models::test_models_dir;
 use solve_common::*;
 use tokio_util::sync::CancellationToken;
@@ -260,4 +260,46 @@ async fn the_decoder_reads_the_stream_the_probe_chose() {
         .expect("extract");
     assert_eq!((report.width, report.height, report.frames), (400, 400, 60));
     assert_eq!(report.person_found_frames, 60);
+}
+
+/// The engine benchmark's CPU budget (`benchmarks/engine/bench.py`) tells the stages apart by
+/// the names of their threads: while a clip is tracked, the tracker, ONNX Runtime's second
+/// landmark thread and the preview painter carry them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_threads_carry_their_stage_names() {
+    let input = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = ExtractOptions::new(test_models_dir());
+    opts.load.landmark_threads = 2;
+    let names = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+    let seen = names.clone();
+    Engine::extract(
+        &input,
+        dir.path(),
+        opts,
+        CancellationToken::new(),
+        move |p: Progress| {
+            if p.stage == Stage::Tracking && p.done == 10 {
+                seen.lock().unwrap().extend(thread_names());
+            }
+        },
+    )
+    .await
+    .expect("extracts");
+    let names = names.lock().unwrap();
+    for stage in ["mc-track", "mc-ort", "mc-preview"] {
+        assert!(names.contains(stage), "no {stage} thread among {names:?}");
+    }
+    assert!(
+        !thread_names().contains(&"mc-track".to_string()),
+        "the blocking thread gets its name back"
+    );
+}
+
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect()
 }
