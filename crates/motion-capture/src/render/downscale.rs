@@ -12,12 +12,8 @@
 
 /// Whether `src` reduces to `out` by exactly 3:2 on both axes.
 pub fn is_three_to_two(src: (u32, u32), out: (u32, u32)) -> bool {
-    out.0 > 0
-        && out.1 > 0
-        && src.0 == out.0 / 2 * 3
-        && src.1 == out.1 / 2 * 3
-        && out.0.is_multiple_of(2)
-        && out.1.is_multiple_of(2)
+    let exact = |s: u32, o: u32| o > 0 && 2 * u64::from(s) == 3 * u64::from(o);
+    exact(src.0, out.0) && exact(src.1, out.1)
 }
 
 /// Reusable buffers of [`downscale_3_2`].

@@ -88,19 +88,9 @@ impl Painter {
         if self.src == self.out {
             // Nothing to scale (a small video): draw on the decoded frame itself.
             std::mem::swap(&mut self.rgb, frame);
-        } else if self.three_to_two {
-            self.rgb.resize(w as usize * h as usize * 3, 0);
-            let (sw, sh) = (self.src.0 as usize, self.src.1 as usize);
-            downscale_3_2(frame, sw, sh, &mut self.rgb, &mut self.downscale_scratch);
         } else {
             self.rgb.resize(w as usize * h as usize * 3, 0);
-            let src = ImageRef::new(self.src.0, self.src.1, frame, PixelType::U8x3)
-                .map_err(|e| PaintError(e.to_string()))?;
-            let mut dst = Image::from_slice_u8(w, h, &mut self.rgb, PixelType::U8x3)
-                .map_err(|e| PaintError(e.to_string()))?;
-            self.resizer
-                .resize(&src, &mut dst, &self.options)
-                .map_err(|e| PaintError(e.to_string()))?;
+            self.scale(frame)?;
         }
         if let Some(pose) = pose {
             overlay::draw_landmarks(
@@ -114,6 +104,24 @@ impl Painter {
         }
         rgb_to_yuv420p(&self.rgb, w as usize, h as usize, &mut self.yuv);
         Ok(&self.yuv)
+    }
+
+    /// Scales a decoded frame (`src` size) into `rgb` (already of the preview size).
+    fn scale(&mut self, frame: &[u8]) -> Result<(), PaintError> {
+        let (sw, sh) = self.src;
+        if self.three_to_two {
+            let (w, h) = (sw as usize, sh as usize);
+            downscale_3_2(frame, w, h, &mut self.rgb, &mut self.downscale_scratch);
+            return Ok(());
+        }
+        let src =
+            ImageRef::new(sw, sh, frame, PixelType::U8x3).map_err(|e| PaintError(e.to_string()))?;
+        let (w, h) = self.out;
+        let mut dst = Image::from_slice_u8(w, h, &mut self.rgb, PixelType::U8x3)
+            .map_err(|e| PaintError(e.to_string()))?;
+        self.resizer
+            .resize(&src, &mut dst, &self.options)
+            .map_err(|e| PaintError(e.to_string()))
     }
 
     /// The last painted frame, rgb24 of [`Painter::out_size`].
