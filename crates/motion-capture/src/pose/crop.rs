@@ -8,6 +8,9 @@
 
 use super::roi::Roi;
 
+#[cfg(target_arch = "x86_64")]
+mod simd;
+
 /// What a sample outside the frame reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Border {
@@ -242,49 +245,143 @@ pub fn crop_to_tensor(
     let nf = n as f32;
     let dst = [[0.0, nf], [0.0, 0.0], [nf, 0.0], [nf, nf]];
     let m = invert3(&perspective_transform(&rect.corners(), &dst));
-    // 256 possible 8-bit values → tensor value, computed once.
-    let lut: [f32; 256] = std::array::from_fn(|q| (q as f32).mul_add(range.scale, range.offset));
     let sampler = Sampler {
         rgb,
         w: width as i32,
         h: height as i32,
         border,
     };
+    crop_with(Kernel::new(range), &m, &sampler, n, out);
+    padding
+}
+
+/// Fills the n×n tensor `out` through the inverse transform `m` with `kernel`'s arithmetic.
+fn crop_with(kernel: Kernel, m: &[f64; 9], sampler: &Sampler<'_>, n: usize, out: &mut [f32]) {
     // Tiles of TILE_ROWS rows × one block of columns: a rotated crop walks diagonally through
     // the frame, and a tile keeps the source rows it reads in cache. Within a tile, two passes
-    // per row: the source positions first (pure arithmetic), then the samples, so that the
-    // memory loads of neighbouring pixels are independent and overlap.
-    let mut coords = [(0i32, 0i32); BLOCK_W];
+    // per row: the source positions first (pure arithmetic, and a prefetch of the rows they
+    // read), then the samples, so that the memory loads of neighbouring pixels overlap.
+    let mut block = BlockCoords::default();
     for tile_v in (0..n).step_by(TILE_ROWS) {
         for bx in (0..n).step_by(BLOCK_W) {
             let cols = BLOCK_W.min(n - bx);
             for v in tile_v..(tile_v + TILE_ROWS).min(n) {
-                let x = bx as f64;
-                let y = v as f64;
-                let x0 = m[0] * x + m[1] * y + m[2];
-                let y0 = m[3] * x + m[4] * y + m[5];
-                let w0 = m[6] * x + m[7] * y + m[8];
-                for (x1, c) in coords[..cols].iter_mut().enumerate() {
-                    let xf = x1 as f64;
-                    let wv = w0 + m[6] * xf;
-                    let wv = if wv != 0.0 { 32.0 / wv } else { 0.0 };
-                    let fx = ((x0 + m[0] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
-                    let fy = ((y0 + m[3] * xf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
-                    *c = (round_half_even(fx), round_half_even(fy));
-                    sampler.prefetch(c.0, c.1);
+                kernel.coords(m, (bx, v), cols, &mut block);
+                for (&qx, &qy) in block.qx[..cols].iter().zip(&block.qy[..cols]) {
+                    sampler.prefetch(qx, qy);
                 }
                 let start = (v * n + bx) * 3;
-                let row = &mut out[start..start + cols * 3];
-                for (dst, &(qx, qy)) in row.chunks_exact_mut(3).zip(&coords[..cols]) {
+                kernel.samples(sampler, &block, &mut out[start..start + cols * 3]);
+            }
+        }
+    }
+}
+
+/// The source positions of one block row, in 1/32 px.
+struct BlockCoords {
+    qx: [i32; BLOCK_W],
+    qy: [i32; BLOCK_W],
+}
+
+impl Default for BlockCoords {
+    fn default() -> Self {
+        BlockCoords {
+            qx: [0; BLOCK_W],
+            qy: [0; BLOCK_W],
+        }
+    }
+}
+
+/// The arithmetic of a crop: portable, or vectorised where the CPU has AVX2 and FMA. Both
+/// give the same bits (IEEE f64 for the positions, the same integer sums for the samples; see
+/// `simd`).
+// One lives on the stack for the length of a crop: the portable table's size costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Kernel {
+    Portable {
+        /// 256 possible 8-bit values → tensor value, computed once.
+        lut: [f32; 256],
+    },
+    #[cfg(target_arch = "x86_64")]
+    Avx2Fma { range: ValueRange },
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs.
+    fn new(range: ValueRange) -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if simd::available() {
+            return Kernel::Avx2Fma { range };
+        }
+        Kernel::portable(range)
+    }
+
+    fn portable(range: ValueRange) -> Kernel {
+        Kernel::Portable {
+            lut: std::array::from_fn(|q| tensor_value(q as u8, range)),
+        }
+    }
+
+    /// Source positions of output row `v`, columns `bx..bx + cols`.
+    fn coords(&self, m: &[f64; 9], (bx, v): (usize, usize), cols: usize, out: &mut BlockCoords) {
+        let (x, y) = (bx as f64, v as f64);
+        // The block's origin, then a step of one column at a time (as warpPerspective sums).
+        let origin = [
+            m[0] * x + m[1] * y + m[2],
+            m[3] * x + m[4] * y + m[5],
+            m[6] * x + m[7] * y + m[8],
+        ];
+        match self {
+            Kernel::Portable { .. } => block_coords(m, origin, cols, out),
+            // SAFETY: this variant exists only where `simd::available()` said yes.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2Fma { .. } => unsafe { simd::block_coords(m, origin, cols, out) },
+        }
+    }
+
+    /// Samples the block's positions into `row` (3 values per position).
+    fn samples(&self, sampler: &Sampler<'_>, block: &BlockCoords, row: &mut [f32]) {
+        match self {
+            Kernel::Portable { lut } => {
+                for (dst, (&qx, &qy)) in row.chunks_exact_mut(3).zip(block.qx.iter().zip(&block.qy))
+                {
                     let px = sampler.sample(qx, qy);
                     dst[0] = lut[px[0] as usize];
                     dst[1] = lut[px[1] as usize];
                     dst[2] = lut[px[2] as usize];
                 }
             }
+            // SAFETY: this variant exists only where `simd::available()` said yes.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2Fma { range } => unsafe {
+                simd::block_samples(sampler, block, *range, row)
+            },
         }
     }
-    padding
+}
+
+/// The tensor value of the 8-bit sample `q`: `q·scale + offset`, rounded once (fused).
+#[inline]
+fn tensor_value(q: u8, range: ValueRange) -> f32 {
+    (q as f32).mul_add(range.scale, range.offset)
+}
+
+/// Source positions of one block row from its origin `(x0, y0, w0)`: column k is at
+/// `((x0 + m0·k)·r, (y0 + m3·k)·r)` with `r = 32 / (w0 + m6·k)`, quantised to 1/32 px.
+fn block_coords(m: &[f64; 9], [x0, y0, w0]: [f64; 3], cols: usize, out: &mut BlockCoords) {
+    for (k, (qx, qy)) in out.qx[..cols]
+        .iter_mut()
+        .zip(&mut out.qy[..cols])
+        .enumerate()
+    {
+        let kf = k as f64;
+        let wv = w0 + m[6] * kf;
+        let wv = if wv != 0.0 { 32.0 / wv } else { 0.0 };
+        let fx = ((x0 + m[0] * kf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
+        let fy = ((y0 + m[3] * kf) * wv).clamp(i32::MIN as f64, i32::MAX as f64);
+        *qx = round_half_even(fx);
+        *qy = round_half_even(fy);
+    }
 }
 
 /// `cvRound`: nearest integer, halves to even. Adding and subtracting 1.5·2⁵² makes the FPU
@@ -554,6 +651,75 @@ mod tests {
             &mut out,
         );
         assert_eq!(out[9], rgb[9] as f32);
+    }
+
+    /// The vectorised kernel gives the portable kernel's exact values: random frames (odd
+    /// sizes, so rows are not aligned), rotated and scaled rectangles that leave the frame on
+    /// every side, both borders and both value ranges, tensor sizes that end in a partial block.
+    #[test]
+    fn vectorised_crop_equals_portable_crop() {
+        #[cfg(target_arch = "x86_64")]
+        assert!(simd::available(), "this test needs a CPU with AVX2 and FMA");
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..60 {
+            let (w, h) = (17 + (next() % 300) as u32, 9 + (next() % 200) as u32);
+            let rgb: Vec<u8> = (0..w * h * 3).map(|_| next() as u8).collect();
+            let unit = |r: u64| (r % 10_000) as f32 / 10_000.0;
+            let rect = RectPx {
+                cx: w as f32 * (1.4 * unit(next()) - 0.2),
+                cy: h as f32 * (1.4 * unit(next()) - 0.2),
+                w: w as f32 * (0.1 + 1.5 * unit(next())),
+                h: h as f32 * (0.1 + 1.5 * unit(next())),
+                rotation: (unit(next()) - 0.5) * 7.0,
+            };
+            let spec = TensorSpec {
+                n: [256, 224, 67, 5][case % 4],
+                border: [Border::Zero, Border::Replicate][case % 2],
+                range: [ValueRange::UNIT, ValueRange::SIGNED][(case / 2) % 2],
+            };
+            let image = ImageRef {
+                rgb: &rgb,
+                width: w,
+                height: h,
+            };
+            let mut fast = vec![f32::NAN; spec.n * spec.n * 3];
+            crop_to_tensor(image, rect, &spec, &mut fast);
+            let mut portable_rect = rect;
+            portable_rect.pad_to_square();
+            let nf = spec.n as f32;
+            let dst = [[0.0, nf], [0.0, 0.0], [nf, 0.0], [nf, nf]];
+            let m = invert3(&perspective_transform(&portable_rect.corners(), &dst));
+            let sampler = Sampler {
+                rgb: &rgb,
+                w: w as i32,
+                h: h as i32,
+                border: spec.border,
+            };
+            let mut portable = vec![f32::NAN; fast.len()];
+            crop_with(
+                Kernel::portable(spec.range),
+                &m,
+                &sampler,
+                spec.n,
+                &mut portable,
+            );
+            let differ = fast
+                .iter()
+                .zip(&portable)
+                .filter(|(a, b)| a.to_bits() != b.to_bits());
+            assert_eq!(
+                differ.count(),
+                0,
+                "case {case}: {w}x{h}, {rect:?}, n {}",
+                spec.n
+            );
+        }
     }
 
     /// Hand-computed: +90° (clockwise on screen) around the centre of a 3×3 image. The corners
