@@ -2,10 +2,10 @@
 //!
 //! Every call gets the hardened input flags (protocol/format/codec whitelists, a demuxer forced
 //! from our own sniffing, no external references for mov, stream/probe/pixel caps), runs with
-//! `cwd` = the job's own directory, an empty environment (PATH only), its own process group and
-//! rlimits, under a wall-clock timeout and a cancellation token. On timeout, cancellation or drop
-//! the whole process group is killed with SIGKILL and then reaped, so no zombie or orphaned
-//! grandchild survives. stderr is kept only as a bounded tail for logs.
+//! `cwd` = the job's own directory, an empty environment (PATH and [`MALLOC_TUNABLES`] only), its
+//! own process group and rlimits, under a wall-clock timeout and a cancellation token. On
+//! timeout, cancellation or drop the whole process group is killed with SIGKILL and then reaped,
+//! so no zombie or orphaned grandchild survives. stderr is kept only as a bounded tail for logs.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,16 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::sniff::Container;
+
+/// glibc's malloc settings for every ffmpeg and ffprobe we start. By default glibc hands a freed
+/// block of a few MB back to the kernel (its mmap threshold adapts, its heap is trimmed), so a
+/// process that allocates one such buffer per frame, as the preview encoder does for each raw
+/// frame it reads from its pipe, faults in and zeroes every page of every frame again. Fixed
+/// thresholds keep the freed blocks for reuse: the encoder of a 300-frame 720p preview took
+/// 58 000 → 7 000 page faults and about 10 % less CPU. Peak memory is unchanged (the same
+/// blocks are reused) and RLIMIT_AS still bounds it.
+pub const MALLOC_TUNABLES: &str =
+    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456";
 
 /// How much of stderr is kept for logs and error messages.
 pub const STDERR_TAIL_BYTES: usize = 8 * 1024;
@@ -341,6 +351,7 @@ impl FfCommand {
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
         }
+        cmd.env("GLIBC_TUNABLES", MALLOC_TUNABLES);
         let l = self.limits.clone();
         // SAFETY: the closure runs between fork and exec and only calls setrlimit (a plain
         // system call, async-signal-safe); it allocates nothing.
@@ -728,6 +739,26 @@ mod tests {
         let i = a.iter().position(|s| s == "-i").unwrap();
         assert!(a.iter().position(|s| s == "-protocol_whitelist").unwrap() < i);
         assert_eq!(&a[a.len() - 3..], ["-f", "null", "-"]);
+    }
+
+    #[test]
+    fn children_get_only_path_and_the_malloc_tunables() {
+        let cmd = FfCommand::ffmpeg("/tmp")
+            .input_file("in.mp4", Container::Mp4Mov)
+            .args(["-f", "null", "-"])
+            .command(false)
+            .unwrap();
+        let mut envs: Vec<_> = cmd
+            .as_std()
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_str()?.to_owned(), v?.to_str()?.to_owned())))
+            .collect();
+        envs.sort();
+        let mut expected = vec![("GLIBC_TUNABLES".to_owned(), MALLOC_TUNABLES.to_owned())];
+        if let Ok(path) = std::env::var("PATH") {
+            expected.push(("PATH".to_owned(), path));
+        }
+        assert_eq!(envs, expected);
     }
 
     #[test]
