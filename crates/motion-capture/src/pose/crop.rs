@@ -242,9 +242,7 @@ pub fn crop_to_tensor(
     );
     assert_eq!(out.len(), n * n * 3, "tensor size");
     let padding = rect.pad_to_square();
-    let nf = n as f32;
-    let dst = [[0.0, nf], [0.0, 0.0], [nf, 0.0], [nf, nf]];
-    let m = invert3(&perspective_transform(&rect.corners(), &dst));
+    let m = tensor_to_source(&rect, n);
     let sampler = Sampler {
         rgb,
         w: width as i32,
@@ -253,6 +251,13 @@ pub fn crop_to_tensor(
     };
     crop_with(Kernel::new(range), &m, &sampler, n, out);
     padding
+}
+
+/// The transform from n×n tensor pixels to source pixels of `rect` (already padded).
+fn tensor_to_source(rect: &RectPx, n: usize) -> [f64; 9] {
+    let nf = n as f32;
+    let dst = [[0.0, nf], [0.0, 0.0], [nf, 0.0], [nf, nf]];
+    invert3(&perspective_transform(&rect.corners(), &dst))
 }
 
 /// Fills the n×n tensor `out` through the inverse transform `m` with `kernel`'s arithmetic.
@@ -493,6 +498,7 @@ impl Sampler<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::downscale::tests::noise;
 
     #[test]
     fn rounding_is_half_to_even() {
@@ -660,23 +666,18 @@ mod tests {
     fn vectorised_crop_equals_portable_crop() {
         #[cfg(target_arch = "x86_64")]
         assert!(simd::available(), "this test needs a CPU with AVX2 and FMA");
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
         for case in 0..60 {
-            let (w, h) = (17 + (next() % 300) as u32, 9 + (next() % 200) as u32);
-            let rgb: Vec<u8> = (0..w * h * 3).map(|_| next() as u8).collect();
-            let unit = |r: u64| (r % 10_000) as f32 / 10_000.0;
+            // Sizes and rectangle from one draw of noise, pixels from another.
+            let p = noise(8, 1000 + case as u64);
+            let (w, h) = (17 + p[0] as u32 + p[1] as u32, 9 + p[2] as u32);
+            let rgb = noise((w * h * 3) as usize, case as u64);
+            let unit = |i: usize| p[i] as f32 / 255.0;
             let rect = RectPx {
-                cx: w as f32 * (1.4 * unit(next()) - 0.2),
-                cy: h as f32 * (1.4 * unit(next()) - 0.2),
-                w: w as f32 * (0.1 + 1.5 * unit(next())),
-                h: h as f32 * (0.1 + 1.5 * unit(next())),
-                rotation: (unit(next()) - 0.5) * 7.0,
+                cx: w as f32 * (1.4 * unit(3) - 0.2),
+                cy: h as f32 * (1.4 * unit(4) - 0.2),
+                w: w as f32 * (0.1 + 1.5 * unit(5)),
+                h: h as f32 * (0.1 + 1.5 * unit(6)),
+                rotation: (unit(7) - 0.5) * 7.0,
             };
             let spec = TensorSpec {
                 n: [256, 224, 67, 5][case % 4],
@@ -690,11 +691,9 @@ mod tests {
             };
             let mut fast = vec![f32::NAN; spec.n * spec.n * 3];
             crop_to_tensor(image, rect, &spec, &mut fast);
-            let mut portable_rect = rect;
-            portable_rect.pad_to_square();
-            let nf = spec.n as f32;
-            let dst = [[0.0, nf], [0.0, 0.0], [nf, 0.0], [nf, nf]];
-            let m = invert3(&perspective_transform(&portable_rect.corners(), &dst));
+            let mut padded = rect;
+            padded.pad_to_square();
+            let m = tensor_to_source(&padded, spec.n);
             let sampler = Sampler {
                 rgb: &rgb,
                 w: w as i32,
