@@ -28,8 +28,10 @@ use super::sniff::Container;
 /// process that allocates one such buffer per frame, as the preview encoder does for each raw
 /// frame it reads from its pipe, faults in and zeroes every page of every frame again. Fixed
 /// thresholds keep the freed blocks for reuse: the encoder of a 300-frame 720p preview took
-/// 58 000 → 7 000 page faults and about 10 % less CPU. Peak memory is unchanged (the same
-/// blocks are reused) and RLIMIT_AS still bounds it.
+/// 58 000 → 7 000 page faults and about 10 % less CPU. Peak RSS measured with and without:
+/// that encoder 68 → 71 MB (one more frame kept), the 1080p decoder 138 → 105 MB; RLIMIT_AS
+/// still bounds both. 32 MiB is the largest mmap threshold glibc accepts on 64-bit (a larger
+/// value would be ignored).
 pub const MALLOC_TUNABLES: &str =
     "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456";
 

@@ -471,7 +471,8 @@ impl Sampler<'_> {
     #[inline]
     fn inner_index(&self, x0: i32, y0: i32) -> Option<usize> {
         let inside = x0 >= 0 && y0 >= 0 && x0 + 1 < self.w && y0 + 1 < self.h;
-        inside.then(|| (y0 * self.w + x0) as usize * 3)
+        // In usize: the vectorised sampler's bounds check relies on this index not wrapping.
+        inside.then(|| (y0 as usize * self.w as usize + x0 as usize) * 3)
     }
 
     #[inline]
@@ -660,54 +661,57 @@ mod tests {
     }
 
     /// The vectorised kernel gives the portable kernel's exact values: random frames (odd
-    /// sizes, so rows are not aligned), rotated and scaled rectangles that leave the frame on
-    /// every side, both borders and both value ranges, tensor sizes that end in a partial block.
+    /// sizes, so rows are not aligned, and frames 1 to 4 pixels wide or high), rotated and
+    /// scaled rectangles that leave the frame on every side, degenerate rectangles (empty,
+    /// infinite, NaN), both borders, three value ranges, and tensor sizes that end in every kind
+    /// of partial block.
     #[test]
     fn vectorised_crop_equals_portable_crop() {
         #[cfg(target_arch = "x86_64")]
         assert!(simd::available(), "this test needs a CPU with AVX2 and FMA");
-        for case in 0..60 {
-            // Sizes and rectangle from one draw of noise, pixels from another.
-            let p = noise(8, 1000 + case as u64);
-            let (w, h) = (17 + p[0] as u32 + p[1] as u32, 9 + p[2] as u32);
+        const CASES: usize = 120;
+        // One stream of noise for all the parameters, so that cases are independent.
+        let params = noise(CASES * 10, 99);
+        for (case, p) in params.chunks_exact(10).enumerate() {
+            let (w, h) = if case % 5 == 0 {
+                (1 + p[0] as u32 % 4, 1 + p[1] as u32 % 40)
+            } else if case % 5 == 1 {
+                (1 + p[0] as u32 % 40, 1 + p[1] as u32 % 4)
+            } else {
+                (17 + p[0] as u32 + p[1] as u32, 9 + p[2] as u32)
+            };
             let rgb = noise((w * h * 3) as usize, case as u64);
             let unit = |i: usize| p[i] as f32 / 255.0;
-            let rect = RectPx {
+            let mut rect = RectPx {
                 cx: w as f32 * (1.4 * unit(3) - 0.2),
                 cy: h as f32 * (1.4 * unit(4) - 0.2),
                 w: w as f32 * (0.1 + 1.5 * unit(5)),
                 h: h as f32 * (0.1 + 1.5 * unit(6)),
                 rotation: (unit(7) - 0.5) * 7.0,
             };
+            match case {
+                3 => rect.w = 0.0,
+                8 => rect.h = f32::INFINITY,
+                13 => rect.rotation = f32::NAN,
+                18 => rect.cx = 3.0e38,
+                // Beyond ±2³¹/32 px: positions clamp to the i32 range, then to the edge.
+                19 => rect.cx = 1.0e9,
+                21 => rect.cy = -1.0e9,
+                _ => {}
+            }
             let spec = TensorSpec {
-                n: [256, 224, 67, 5][case % 4],
+                n: [256, 224, 67, 5, 6, 66, 130][p[8] as usize % 7],
                 border: [Border::Zero, Border::Replicate][case % 2],
-                range: [ValueRange::UNIT, ValueRange::SIGNED][(case / 2) % 2],
+                range: [
+                    ValueRange::UNIT,
+                    ValueRange::SIGNED,
+                    ValueRange {
+                        scale: 0.1,
+                        offset: 0.3,
+                    },
+                ][p[9] as usize % 3],
             };
-            let image = ImageRef {
-                rgb: &rgb,
-                width: w,
-                height: h,
-            };
-            let mut fast = vec![f32::NAN; spec.n * spec.n * 3];
-            crop_to_tensor(image, rect, &spec, &mut fast);
-            let mut padded = rect;
-            padded.pad_to_square();
-            let m = tensor_to_source(&padded, spec.n);
-            let sampler = Sampler {
-                rgb: &rgb,
-                w: w as i32,
-                h: h as i32,
-                border: spec.border,
-            };
-            let mut portable = vec![f32::NAN; fast.len()];
-            crop_with(
-                Kernel::portable(spec.range),
-                &m,
-                &sampler,
-                spec.n,
-                &mut portable,
-            );
+            let (fast, portable) = both_kernels(&rgb, w, h, rect, &spec);
             let differ = fast
                 .iter()
                 .zip(&portable)
@@ -718,6 +722,89 @@ mod tests {
                 "case {case}: {w}x{h}, {rect:?}, n {}",
                 spec.n
             );
+        }
+    }
+
+    /// The crop of `rgb` by `crop_to_tensor` (the vectorised kernel here) and by the portable
+    /// kernel.
+    fn both_kernels(
+        rgb: &[u8],
+        w: u32,
+        h: u32,
+        rect: RectPx,
+        spec: &TensorSpec,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let image = ImageRef {
+            rgb,
+            width: w,
+            height: h,
+        };
+        let mut fast = vec![f32::NAN; spec.n * spec.n * 3];
+        crop_to_tensor(image, rect, spec, &mut fast);
+        let mut padded = rect;
+        padded.pad_to_square();
+        let m = tensor_to_source(&padded, spec.n);
+        let sampler = Sampler {
+            rgb,
+            w: w as i32,
+            h: h as i32,
+            border: spec.border,
+        };
+        let mut portable = vec![f32::NAN; fast.len()];
+        crop_with(
+            Kernel::portable(spec.range),
+            &m,
+            &sampler,
+            spec.n,
+            &mut portable,
+        );
+        (fast, portable)
+    }
+
+    /// The vectorised sampler loads 8 bytes where a pixel and its right neighbour take 6: it
+    /// must never read past the frame's last byte. The frame here ends exactly where an
+    /// inaccessible page begins, so such a read would crash the test.
+    #[test]
+    fn vectorised_crop_never_reads_past_the_frame() {
+        use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, mprotect, munmap};
+        use std::num::NonZeroUsize;
+        let page = 4096;
+        let (w, h) = (37u32, 11u32);
+        let len = (w * h * 3) as usize;
+        let mapped = 3 * page;
+        // SAFETY: a fresh private anonymous mapping, unmapped at the end; the frame slice lies
+        // inside its readable part and outlives no use of it.
+        unsafe {
+            let base = mmap_anonymous(
+                None,
+                NonZeroUsize::new(mapped).unwrap(),
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE,
+            )
+            .unwrap();
+            let guard = base.cast::<u8>().add(2 * page);
+            mprotect(guard.cast(), page, ProtFlags::PROT_NONE).unwrap();
+            let start = guard.as_ptr().sub(len);
+            std::ptr::copy_nonoverlapping(noise(len, 5).as_ptr(), start, len);
+            let rgb = std::slice::from_raw_parts(start, len);
+            for (border, dx) in [(Border::Zero, 0.3), (Border::Replicate, 0.7)] {
+                // The frame's bottom-right corner, sampled between pixels.
+                let rect = RectPx {
+                    cx: w as f32 - 1.0 - dx,
+                    cy: h as f32 - 1.5,
+                    w: 3.0,
+                    h: 3.0,
+                    rotation: 0.0,
+                };
+                let spec = TensorSpec {
+                    n: 16,
+                    border,
+                    range: ValueRange::UNIT,
+                };
+                let (fast, portable) = both_kernels(rgb, w, h, rect, &spec);
+                assert_eq!(fast, portable);
+            }
+            munmap(base, mapped).unwrap();
         }
     }
 
