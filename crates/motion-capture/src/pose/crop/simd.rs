@@ -91,23 +91,21 @@ pub(super) unsafe fn block_samples(
         let dst = &mut row[i * 3..];
         let (x0, y0) = (qx >> 5, qy >> 5);
         let (fx, fy) = (qx & 31, qy & 31);
-        let Some(top) = sampler.inner_index(x0, y0) else {
+        // Eight-byte loads read two bytes past the right neighbour: of the samples inside the
+        // frame, only those at its last pixel lack them, and they join the border samples.
+        let rows = sampler
+            .inner_index(x0, y0)
+            .map(|top| (top, top + sampler.row_bytes()))
+            .filter(|&(_, below)| below + 8 <= sampler.rgb.len());
+        let Some((top, below)) = rows else {
             let px = sampler.sample(qx, qy);
             dst[..3].copy_from_slice(&px.map(|q| tensor_value(q, range)));
             continue;
         };
-        let below = top + sampler.row_bytes();
-        // Eight-byte loads read two bytes past the right neighbour: only the frame's last pixel
-        // lacks them.
-        if below + 8 > sampler.rgb.len() {
-            let px = sampler.sample(qx, qy);
-            dst[..3].copy_from_slice(&px.map(|q| tensor_value(q, range)));
-            continue;
-        }
         let weights = |w_left: i32, w_right: i32| _mm_set1_epi32((w_right << 16) | w_left);
         let upper = weights((32 - fx) * (32 - fy), fx * (32 - fy));
         let lower = weights((32 - fx) * fy, fx * fy);
-        // SAFETY: `top + 8 <= below + 8 <= len`, checked above.
+        // SAFETY: `top < below` and `below + 8 <= len`, checked above.
         let (t, b) = unsafe {
             let rgb = sampler.rgb.as_ptr();
             (
