@@ -389,13 +389,15 @@ fn block_coords(m: &[f64; 9], [x0, y0, w0]: [f64; 3], cols: usize, out: &mut Blo
     }
 }
 
-/// `cvRound`: nearest integer, halves to even. Adding and subtracting 1.5·2⁵² makes the FPU
-/// round in its default mode (nearest, ties to even) without a libm call; exact for |v| < 2⁵¹,
-/// and callers clamp to the i32 range first.
+/// 1.5·2⁵²: adding and subtracting it makes the FPU round to an integer in its default mode
+/// (nearest, ties to even) without a libm call; exact for |v| < 2⁵¹.
+const ROUNDING_MAGIC: f64 = 6_755_399_441_055_744.0;
+
+/// `cvRound`: nearest integer, halves to even ([`ROUNDING_MAGIC`]); callers clamp to the i32
+/// range first.
 #[inline]
 fn round_half_even(v: f64) -> i32 {
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
-    ((v + MAGIC) - MAGIC) as i32
+    ((v + ROUNDING_MAGIC) - ROUNDING_MAGIC) as i32
 }
 
 struct Sampler<'a> {

@@ -1,6 +1,6 @@
 //! The crop's arithmetic with AVX2 and FMA, bit for bit that of the portable code:
 //! - positions: the same IEEE f64 operations in the same order, four columns at a time
-//!   (no contraction into FMA), rounded half to even by the same 1.5·2⁵² trick;
+//!   (no contraction into FMA), rounded half to even by the same `ROUNDING_MAGIC`;
 //! - samples: the four 10-bit weights and the pixels meet in `pmaddwd`, which forms the same
 //!   integer sums; the tensor value is one fused multiply-add, as `tensor_value` computes it.
 //!
@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{BLOCK_W, BlockCoords, Sampler, ValueRange, tensor_value};
+use super::{BLOCK_W, BlockCoords, ROUNDING_MAGIC, Sampler, ValueRange, tensor_value};
 
 /// Whether this CPU runs the kernels below.
 pub(super) fn available() -> bool {
@@ -63,10 +63,9 @@ pub(super) unsafe fn block_coords(
 /// `round_half_even(v.clamp(lo, hi))` per lane; NaN becomes 0, as `NaN as i32` does.
 #[target_feature(enable = "avx2,fma")]
 fn quantise(v: __m256d, lo: __m256d, hi: __m256d) -> __m128i {
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
     let v = _mm256_and_pd(v, _mm256_cmp_pd::<_CMP_ORD_Q>(v, v));
     let clamped = _mm256_min_pd(_mm256_max_pd(v, lo), hi);
-    let magic = _mm256_set1_pd(MAGIC);
+    let magic = _mm256_set1_pd(ROUNDING_MAGIC);
     _mm256_cvttpd_epi32(_mm256_sub_pd(_mm256_add_pd(clamped, magic), magic))
 }
 
