@@ -166,10 +166,18 @@ impl Engine {
         });
         // ffmpeg runs inside a directory holding only this job's input (architecture §5).
         let job = JobDir::with_copy_of(input)?;
+        // A file that is no video at all is refused before any model loads.
+        let container = sniff_video(&job.input)?;
         // The models load on the inference thread while ffprobe runs.
         let pool = FramePool::default();
         let inference = Inference::start(&opts, &cancel, &pool);
-        let (source, info) = open_and_probe(&job, &opts, &pool, &cancel).await?;
+        let (source, info) = match open_and_probe(&job, container, &opts, &pool, &cancel).await {
+            Ok(opened) => opened,
+            Err(e) => {
+                inference.abandon().await;
+                return Err(e);
+            }
+        };
 
         let track_started = Instant::now();
         let (tracked, preview) = track_with_preview(
@@ -214,11 +222,11 @@ impl Engine {
 /// nothing until the probe has succeeded, and a failed probe kills it.
 async fn open_and_probe(
     job: &JobDir,
+    container: Container,
     opts: &ExtractOptions,
     pool: &FramePool,
     cancel: &CancellationToken,
 ) -> Result<(FrameSource, MediaInfo), ExtractError> {
-    let container = sniff_video(&job.input)?;
     let decode = DecodeOptions {
         limits: opts.limits.clone(),
         channel_frames: opts.channel_frames,
@@ -467,6 +475,23 @@ impl Inference {
             preview,
             handle,
         }
+    }
+
+    /// Ends the inference thread before any frame was sent, and waits for it: a model still
+    /// loading when the extract returns would hold a worker's core past its job, and racing
+    /// the process's exit through ONNX Runtime's teardown it can crash `motiond extract`.
+    async fn abandon(self) {
+        let Inference {
+            tx,
+            preview,
+            handle,
+            ..
+        } = self;
+        // With no sender left, the thread stops as soon as its models are loaded.
+        drop(tx);
+        drop(preview);
+        // Its result tells nothing the caller's error does not: the job already failed.
+        let _ = handle.await;
     }
 }
 

@@ -212,6 +212,27 @@ async fn a_file_that_is_not_a_video_is_bad_input() {
     );
 }
 
+/// A file that looks like an MP4 but that ffprobe refuses fails while the models are still
+/// loading: the extract must wait for that thread before it answers, or `motiond extract` exits
+/// (and unloads ONNX Runtime) under a thread still inside it, which CI saw as a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_probe_returns_only_after_the_models_thread_has_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("broken.mp4");
+    let mut bytes = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2".to_vec();
+    bytes.extend(std::iter::repeat_n(0xa5u8, 4096));
+    std::fs::write(&input, bytes).unwrap();
+    let err = extract(&input, &dir.path().join("out"))
+        .await
+        .expect_err("bad input");
+    assert!(err.is_bad_input(), "{err:?}");
+    let left: Vec<_> = thread_names()
+        .into_iter()
+        .filter(|n| n == "mc-ort" || n == "mc-track")
+        .collect();
+    assert!(left.is_empty(), "threads still busy: {left:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancellation_stops_the_job() {
     let input = testdata().join("videos/intel_one_by_one_walk_in_10s.mp4");

@@ -101,6 +101,15 @@ pub fn load_config(
     Ok(loaded.config)
 }
 
+/// A command's failure that is the user's answer, not a crash report: `main` prints the message
+/// as one line and exits with the code (after the runtime has stopped every thread it started).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandFailed {
+    pub message: String,
+    pub exit_code: u8,
+}
+
 /// Logs go to stderr so that commands like `token create` keep stdout for their result.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOTIOND_LOG")

@@ -9,6 +9,7 @@ use motion_capture::engine::{Engine, ExtractOptions, Progress, Stage};
 use motion_capture::models::LandmarkModel;
 use tokio_util::sync::CancellationToken;
 
+use crate::cli::CommandFailed;
 use crate::config::{Config, Sources};
 
 #[derive(Debug, Args)]
@@ -58,10 +59,12 @@ pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
     let report = match result {
         Ok(r) => r,
         Err(e) => {
-            // One line, no backtrace: this is the user's answer, not a crash report.
             // Exit 2 for input the engine cannot use (not a video, no person), 1 for our faults.
-            eprintln!("motiond extract: {e}");
-            std::process::exit(if e.is_bad_input() { 2 } else { 1 });
+            return Err(CommandFailed {
+                message: format!("motiond extract: {e}"),
+                exit_code: if e.is_bad_input() { 2 } else { 1 },
+            }
+            .into());
         }
     };
     println!(

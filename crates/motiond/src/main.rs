@@ -2,6 +2,8 @@
 //!
 //! Each subcommand lives in its own module of the `motiond` library with its own `Args` and `run`.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
 /// The API's reads build and drop many small strings and vectors per request (URLs, rows, JSON),
@@ -10,7 +12,7 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     // motiond runs offline and reports nothing: ONNX Runtime's telemetry is off before it loads.
     // SAFETY: set before the runtime starts, while this is the only thread, so nothing reads the
     // environment concurrently.
@@ -20,5 +22,18 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(cli.run())
+    let result = runtime.block_on(cli.run());
+    // Dropping the runtime waits for its blocking threads (model loading, trackers): the process
+    // must not exit, and run native libraries' teardown, while one of them is still inside them.
+    drop(runtime);
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => match e.downcast_ref::<motiond::cli::CommandFailed>() {
+            Some(failed) => {
+                eprintln!("{failed}");
+                Ok(ExitCode::from(failed.exit_code))
+            }
+            None => Err(e),
+        },
+    }
 }
