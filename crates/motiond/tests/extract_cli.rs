@@ -1,6 +1,6 @@
 //! `motiond extract` as a user runs it: the real binary, the real models and ffmpeg.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn testdata() -> PathBuf {
@@ -19,24 +19,34 @@ fn motiond() -> Command {
     cmd
 }
 
+/// `motiond --data-dir WORK/data extract INPUT --out OUT`.
+fn extract(work: &Path, input: &Path, out: &Path) -> Command {
+    let mut cmd = motiond();
+    cmd.arg("--data-dir")
+        .arg(work.join("data"))
+        .arg("extract")
+        .arg(input)
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
 #[test]
 fn extract_writes_every_file_and_prints_a_one_line_summary() {
     let out = tempfile::tempdir().unwrap();
     let home = out.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let output = motiond()
-        // ONNX Runtime's telemetry would leave its database under $HOME/.cache.
-        .env("HOME", &home)
-        .env_remove("XDG_CACHE_HOME")
-        .env_remove(motion_capture::models::ORT_TELEMETRY_OFF_VAR)
-        .arg("--data-dir")
-        .arg(out.path().join("data"))
-        .arg("extract")
-        .arg(testdata().join("synthetic/mh_cmu131_02_walk/video.mp4"))
-        .arg("--out")
-        .arg(out.path().join("result"))
-        .output()
-        .unwrap();
+    let output = extract(
+        out.path(),
+        &testdata().join("synthetic/mh_cmu131_02_walk/video.mp4"),
+        &out.path().join("result"),
+    )
+    // ONNX Runtime's telemetry would leave its database under $HOME/.cache.
+    .env("HOME", &home)
+    .env_remove("XDG_CACHE_HOME")
+    .env_remove(motion_capture::models::ORT_TELEMETRY_OFF_VAR)
+    .output()
+    .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -82,13 +92,7 @@ fn a_file_that_is_not_a_video_gives_one_line_and_a_failure_exit() {
         (&broken, "motiond extract: not a readable video"),
     ] {
         for _ in 0..15 {
-            let output = motiond()
-                .arg("--data-dir")
-                .arg(dir.path().join("data"))
-                .arg("extract")
-                .arg(input)
-                .arg("--out")
-                .arg(dir.path().join("out"))
+            let output = extract(dir.path(), input, &dir.path().join("out"))
                 .output()
                 .unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr);
