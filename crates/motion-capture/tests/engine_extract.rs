@@ -215,6 +215,8 @@ async fn a_file_that_is_not_a_video_is_bad_input() {
 /// A file that looks like an MP4 but that ffprobe refuses fails while the models are still
 /// loading: the extract must wait for that thread before it answers, or `motiond extract` exits
 /// (and unloads ONNX Runtime) under a thread still inside it, which CI saw as a crash.
+/// Like `busy_threads_carry_their_stage_names`, it reads the names of the process's threads, so
+/// it relies on nextest (`scripts/test.sh`) running each test in a process of its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_probe_returns_only_after_the_models_thread_has_ended() {
     let dir = tempfile::tempdir().unwrap();
