@@ -481,17 +481,10 @@ impl Inference {
     /// loading when the extract returns would hold a worker's core past its job, and racing
     /// the process's exit through ONNX Runtime's teardown it can crash `motiond extract`.
     async fn abandon(self) {
-        let Inference {
-            tx,
-            preview,
-            handle,
-            ..
-        } = self;
         // With no sender left, the thread stops as soon as its models are loaded.
-        drop(tx);
-        drop(preview);
+        drop(self.tx);
         // Its result tells nothing the caller's error does not: the job already failed.
-        let _ = handle.await;
+        let _ = self.handle.await;
     }
 }
 
