@@ -85,25 +85,51 @@ fn remove_short_runs(c: &mut [[bool; 2]], k: usize, min_len: usize) {
     }
 }
 
-/// A robust floor height: a low percentile of each frame's lowest sole point.
-pub fn floor_height(soles: &[[Vec3; 2]]) -> f32 {
-    let mut lows: Vec<f32> = soles.iter().map(|s| s[0][1].min(s[1][1])).collect();
+/// A robust floor height: the lower quartile of each frame's lowest sole point, over the frames
+/// where a foot was clearly in view. A clip often starts with a person half in the frame or a
+/// spurious detection, whose invented legs would otherwise set the floor and leave the real
+/// feet floating; a clip where the feet are rarely seen (upper body only) uses every frame.
+/// The quartile (not a lower percentile) lets up to a quarter of the frames be wrong that way,
+/// while a person who is in the air for most of the clip still lands on the floor.
+pub fn floor_height(soles: &[[Vec3; 2]], feet_seen: &[[bool; 2]]) -> f32 {
+    let lowest_seen: Vec<f32> = soles
+        .iter()
+        .zip(feet_seen)
+        .filter_map(|(s, seen)| {
+            (0..2)
+                .filter(|&k| seen[k])
+                .map(|k| s[k][1])
+                .min_by(|a, b| a.total_cmp(b))
+        })
+        .collect();
+    let mut lows = if lowest_seen.len() >= 3.max(soles.len().div_ceil(10)) {
+        lowest_seen
+    } else {
+        soles.iter().map(|s| s[0][1].min(s[1][1])).collect()
+    };
     lows.sort_by(|a, b| a.total_cmp(b));
-    lows.get(lows.len() / 10).copied().unwrap_or(0.0)
+    lows.get(lows.len() / 4).copied().unwrap_or(0.0)
+}
+
+/// What grounding needs to know of the clip besides the animation.
+pub struct Footing<'a> {
+    /// Each frame's time, seconds.
+    pub times: &'a [f64],
+    /// Per frame, [left, right]: the foot was clearly in view.
+    pub feet_seen: &'a [[bool; 2]],
+    /// Heel position relative to each ankle in the foot's rest frame, [left, right], cm.
+    pub heel_local: [Vec3; 2],
+    /// Thigh plus shin, cm: the scale of what counts as low and slow.
+    pub leg_len: f32,
 }
 
 /// Corrects the root translation so planted feet stay put on the floor (with `lock`; without
 /// it only the floor moves to Y = 0). Returns the contacts.
-pub fn ground_and_lock(
-    anim: &mut Animation,
-    times: &[f64],
-    heel_local: [Vec3; 2],
-    leg_len: f32,
-    lock: bool,
-) -> Vec<[bool; 2]> {
-    let soles = sole_points(anim, heel_local);
-    let floor = floor_height(&soles);
-    let contacts = detect_contacts(&soles, times, floor, leg_len);
+pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) -> Vec<[bool; 2]> {
+    let times = footing.times;
+    let soles = sole_points(anim, footing.heel_local);
+    let floor = floor_height(&soles, footing.feet_seen);
+    let contacts = detect_contacts(&soles, times, floor, footing.leg_len);
     if !lock {
         for frame in &mut anim.frames {
             frame.root_translation[1] -= floor;
@@ -168,4 +194,49 @@ pub fn foot_skate(
         }
     }
     if count == 0 { 0.0 } else { sum / count as f32 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Soles of `n` frames, both feet at height `y`.
+    fn soles_at(y: f32, n: usize) -> Vec<[Vec3; 2]> {
+        vec![[[0.0, y, 0.0], [10.0, y, 0.0]]; n]
+    }
+
+    #[test]
+    fn the_floor_comes_from_frames_where_a_foot_was_seen() {
+        // A spurious start (feet invented far below) and then the person, feet in view, 90 cm higher.
+        let mut soles = soles_at(-90.0, 15);
+        soles.extend(soles_at(0.0, 85));
+        let mut seen = vec![[false; 2]; 15];
+        seen.extend(vec![[true, false]; 85]);
+        assert_eq!(floor_height(&soles, &seen), 0.0);
+        // Without the visibility the invented feet would set the floor.
+        let mut all_seen = vec![[true; 2]; 100];
+        assert_eq!(
+            floor_height(&soles, &all_seen),
+            0.0,
+            "15 % of wrong frames are within the quartile"
+        );
+        all_seen.truncate(30);
+        assert_eq!(
+            floor_height(&soles[..30], &all_seen),
+            -90.0,
+            "half of 30 frames is not"
+        );
+    }
+
+    #[test]
+    fn feet_rarely_seen_leave_every_frame_to_set_the_floor() {
+        let mut soles = soles_at(-90.0, 30);
+        soles.extend(soles_at(0.0, 70));
+        let mut seen = vec![[false; 2]; 100];
+        // Fewer seen frames than a tenth of the clip: no better than the rest.
+        for s in &mut seen[40..48] {
+            *s = [true; 2];
+        }
+        assert_eq!(floor_height(&soles, &seen), -90.0);
+    }
 }

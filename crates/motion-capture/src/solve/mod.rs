@@ -146,9 +146,12 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
     let leg_len = bones.thigh + bones.shin;
     let contacts = ground::ground_and_lock(
         &mut animation,
-        &tracks.times,
-        heel,
-        leg_len,
+        &ground::Footing {
+            times: &tracks.times,
+            feet_seen: &feet_seen(&tracks.weights),
+            heel_local: heel,
+            leg_len,
+        },
         params.foot_lock,
     );
     start_at_origin(&mut animation);
@@ -286,8 +289,7 @@ impl RawTrack {
                     let (a, b) = (p.world[k], p.image[k]);
                     t.world.push([a.x, a.y, a.z]);
                     t.image.push([b.x * w, b.y * h, 0.0]);
-                    // Occluded points still count a little, so long occlusions stay defined.
-                    t.weights.push(0.02 + b.visibility * b.visibility);
+                    t.weights.push(landmark_weight(b.visibility));
                 }
                 None => {
                     t.world.push([0.0; 3]);
@@ -298,6 +300,28 @@ impl RawTrack {
         }
         t
     }
+}
+
+/// How much a tracked landmark counts in the smoothing and the fits. Occluded points still
+/// count a little, so long occlusions stay defined.
+fn landmark_weight(visibility: f32) -> f32 {
+    0.02 + visibility * visibility
+}
+
+/// Per frame, [left, right]: whether the foot was clearly in view (its ankle, heel and toe
+/// visible on average), so that where it is says something about the floor. Frames without a
+/// person have weight 0 and so no foot in view.
+fn feet_seen(weights: &[[f32; NUM_LANDMARKS]]) -> Vec<[bool; 2]> {
+    use rig::lm;
+    let seen = landmark_weight(0.5);
+    let foot = [
+        [lm::LEFT_ANKLE, lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX],
+        [lm::RIGHT_ANKLE, lm::RIGHT_HEEL, lm::RIGHT_FOOT_INDEX],
+    ];
+    weights
+        .iter()
+        .map(|w| foot.map(|points| points.iter().map(|&k| w[k]).sum::<f32>() / 3.0 >= seen))
+        .collect()
 }
 
 /// Moves each world landmark part of the way onto the camera ray through its image landmark,
