@@ -71,7 +71,7 @@ pub enum ErrorCode {
     /// `Parameter coverUrl must be the url of an image or the coverUrl of a video uploaded with POST /assets`
     CoverUrlNotImage,
     /// `Video must be between 2 and 10 seconds long (got <d> s)`; `tenths` is the
-    /// duration in tenths of a second, already rounded half up (see [`tenths_half_up`]).
+    /// duration in tenths of a second, already rounded half up (see [`crate::reason::duration_tenths`]).
     VideoDurationOutOfRange { tenths: u64 },
     /// The maxJobs 429, with `Retry-After: <retry_after_s>` (`admission.retry_after_s`).
     TooManyJobs {
@@ -332,17 +332,6 @@ impl fmt::Display for ErrorCode {
 }
 
 impl std::error::Error for ErrorCode {}
-
-/// Rounds seconds to tenths, half up, as contract §4.1 asks (10.04 → 100, 10.05 → 101).
-///
-/// A tiny epsilon absorbs binary representation error (10.05 is stored as
-/// 10.04999…), so that decimal half-way values round up as written.
-pub fn tenths_half_up(seconds: f64) -> u64 {
-    if !seconds.is_finite() || seconds <= 0.0 {
-        return 0;
-    }
-    (seconds * 10.0 + 0.5 + 1e-9).floor() as u64
-}
 
 /// `<d>` of the duration texts: one decimal (`12.3`, `1.0`).
 fn format_tenths(tenths: u64) -> String {
@@ -740,15 +729,6 @@ mod tests {
             vec![("content-range", s("bytes */10"))]
         );
         assert!(NotFound.headers().is_empty());
-    }
-
-    #[test]
-    fn durations_round_half_up_to_tenths() {
-        assert_eq!(tenths_half_up(10.04), 100);
-        assert_eq!(tenths_half_up(10.05), 101);
-        assert_eq!(tenths_half_up(0.95), 10);
-        assert_eq!(tenths_half_up(1.94), 19);
-        assert_eq!(tenths_half_up(-1.0), 0);
     }
 
     #[test]

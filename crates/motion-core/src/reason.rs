@@ -76,17 +76,33 @@ impl fmt::Display for FailureReason {
     }
 }
 
-/// Rounds a duration to tenths of a second, half up, via whole milliseconds
-/// (10.04 s → 100, 10.05 s → 101; contract §4.1).
+/// Rounds a duration to tenths of a second, half up, once, from the exact value
+/// (10.04 s → 100, 10.05 s → 101, 10.0495 s → 100; contract §4.1 and §5.1 row 18).
+///
+/// A tiny epsilon absorbs binary representation error (10.05 is stored as
+/// 10.04999…), so that decimal half-way values round up as written.
 pub fn duration_tenths(seconds: f64) -> u64 {
     if !seconds.is_finite() || seconds <= 0.0 {
         return 0;
     }
-    let ms = (seconds * 1000.0).round() as u64;
-    duration_ms_tenths(ms)
+    (seconds * 10.0 + 0.5 + 1e-9).floor() as u64
 }
 
-/// Rounds whole milliseconds to tenths of a second, half up.
+/// A duration in whole milliseconds, **truncated** (10.0495 s → 10049 ms), as assets store it.
+///
+/// Truncating to whole ms never changes the tenths: [`duration_ms_tenths`] of this value
+/// equals [`duration_tenths`] of the exact duration, so motion-upload's 2–10 s rule on the
+/// stored ms agrees with the upload's 10 s check. Rounding to ms would not (10.0495 s →
+/// 10050 ms → 10.1 s). The epsilon is the one of [`duration_tenths`], in ms.
+pub fn duration_ms(seconds: f64) -> u64 {
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return 0;
+    }
+    (seconds * 1000.0 + 1e-6).floor() as u64
+}
+
+/// Rounds whole milliseconds, as [`duration_ms`] truncates them, to tenths of a second,
+/// half up.
 pub fn duration_ms_tenths(ms: u64) -> u64 {
     (ms + 50) / 100
 }
@@ -152,5 +168,43 @@ mod tests {
         assert_eq!(duration_ms_tenths(1949), 19);
         assert_eq!(duration_ms_tenths(1950), 20);
         assert_eq!(format_tenths(100), "10.0");
+        assert_eq!(duration_tenths(0.95), 10);
+        assert_eq!(duration_tenths(1.94), 19);
+        assert_eq!(duration_tenths(-1.0), 0);
+    }
+
+    /// Contract §4.1: one rounding from the exact value, so [x.x495, x.x5) rounds down
+    /// (rounding to whole ms first made 10.049550 s "10.1 s").
+    #[test]
+    fn rounding_is_done_once_from_the_exact_duration() {
+        assert_eq!(duration_tenths(10.049550), 100);
+        assert_eq!(duration_tenths(10.0495), 100);
+        assert_eq!(duration_tenths(10.049999), 100);
+        assert_eq!(duration_tenths(10.05), 101);
+        assert_eq!(duration_tenths(1.9495), 19);
+        assert_eq!(duration_tenths(1.95), 20);
+        assert_eq!(duration_ms(10.049550), 10049);
+        assert_eq!(duration_ms(10.05), 10050);
+        assert_eq!(duration_ms(5.76), 5760);
+        assert_eq!(duration_ms(f64::NAN), 0);
+    }
+
+    /// The stored (truncated) ms give the same tenths as the exact duration, for every
+    /// value ffprobe can print (6 decimals) within 1.5 ms of a half-tenth, up to 12 s.
+    #[test]
+    fn stored_ms_round_like_the_exact_duration() {
+        for tenth in 0..120u64 {
+            let half = tenth * 100_000 + 50_000;
+            for us in half - 1500..half + 1500 {
+                let s: f64 = format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
+                    .parse()
+                    .unwrap();
+                assert_eq!(
+                    duration_ms_tenths(duration_ms(s)),
+                    duration_tenths(s),
+                    "{s}"
+                );
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@ use crate::ids::{hex_lower, new_asset_id, new_fid, new_file_stem};
 use crate::ports::{
     AssetStore, BlobStore, DeclaredType, FileStore, InspectError, MediaInfo, MediaInspector,
 };
-use crate::reason::duration_ms_tenths;
+use crate::reason::{duration_ms, duration_tenths};
 use crate::services::janitor;
 
 /// Upload limits (`limits.image_bytes`, `limits.video_bytes`).
@@ -491,14 +491,10 @@ pub fn check_media(t: &UploadType, info: &MediaInfo) -> Result<(u32, u32, u64), 
             {
                 return Err(None);
             }
-            // Round to whole ms first: the stored duration is in ms, and motion-upload's
-            // 2–10 s rule must agree with this check on the same value.
-            let duration_ms = if duration_s.is_finite() {
-                (duration_s * 1000.0).round().max(0.0) as u64
-            } else {
-                0
-            };
-            let tenths = duration_ms_tenths(duration_ms);
+            // One rounding, from the exact duration (§4.1). The stored ms are truncated, so
+            // motion-upload's 2–10 s rule on them gives the same tenths (see `duration_ms`).
+            let tenths = duration_tenths(*duration_s);
+            let duration_ms = duration_ms(*duration_s);
             if tenths > 100 {
                 return Err(Some(ErrorCode::VideoTooLong { tenths }));
             }
@@ -587,6 +583,16 @@ mod tests {
         assert_eq!(
             check_media(&v, &video(720, 1280, 10.05, 30.0, None)),
             Err(Some(ErrorCode::VideoTooLong { tenths: 101 }))
+        );
+        // §4.1: rounded once from the exact duration, so 10.0495 s is 10.0 s (it was
+        // rounded to 10050 ms first, then to "10.1 s"); the stored ms are truncated.
+        assert_eq!(
+            check_media(&v, &video(720, 1280, 10.049550, 30.0, None)),
+            Ok((720, 1280, 10049))
+        );
+        assert_eq!(
+            check_media(&v, &video(720, 1280, 1.9495, 30.0, None)),
+            Ok((720, 1280, 1949))
         );
         // duration is checked before size
         assert_eq!(

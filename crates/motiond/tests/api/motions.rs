@@ -281,3 +281,81 @@ async fn motion_create_is_501_after_auth() {
             "POST /videos/motion-create is not supported by this server",
         );
 }
+
+/// A 320x240 H.264 MP4 of `frames` frames at `rate` fps, made with ffmpeg (test-side only).
+fn video_of(dir: &std::path::Path, rate: &str, frames: u32) -> Vec<u8> {
+    let out = dir.join(format!("v{frames}.mp4"));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc=s=320x240:r={rate}"))
+        .args(["-frames:v", &frames.to_string(), "-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg missing: run scripts/test.sh");
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
+/// §4.1 and §5.1 row 18: the duration is rounded to tenths once, from the exact value, so
+/// [x.x495, x.x5) rounds down. Rounding to whole ms first made 10.0495 s "10.1 s" (upload
+/// refused) and 1.9495 s "2.0 s" (motion-upload admitted).
+#[tokio::test]
+async fn durations_round_once_to_tenths() {
+    let t = TestApp::new().await;
+    let token = t.token("alice").await;
+    t.account(&token, EMAIL, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("/v1/kling/assets?email={}", enc(EMAIL));
+    // 101 frames of 0.0995 s: ffprobe says 10.049500 s.
+    let r = t
+        .post_raw(
+            &url,
+            &token,
+            "video/mp4",
+            video_of(dir.path(), "2000/199", 101),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let long = r.json();
+    let listed = t
+        .get(
+            &format!("/v1/kling/assets/uploaded?email={}", enc(EMAIL)),
+            &token,
+        )
+        .await
+        .json();
+    assert_eq!(
+        listed["uploadAssetsList"][0]["resource"]["duration"].as_u64(),
+        Some(10049),
+        "whole ms, truncated"
+    );
+    let r = t
+        .post_json(
+            UPLOAD,
+            &token,
+            json!({"resourceUrl": long["resourceUrl"], "coverUrl": long["coverUrl"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "10.0495 s is 10.0 s: {}", r.text());
+    // 20 frames of 0.09745 s: ffprobe says 1.949500 s.
+    let short = t
+        .post_raw(
+            &url,
+            &token,
+            "video/mp4",
+            video_of(dir.path(), "40000/3899", 20),
+        )
+        .await;
+    assert_eq!(short.status, 200, "{}", short.text());
+    let short = short.json();
+    t.post_json(
+        UPLOAD,
+        &token,
+        json!({"resourceUrl": short["resourceUrl"], "coverUrl": short["coverUrl"]}),
+    )
+    .await
+    .assert(
+        400,
+        r#"{"error":"Video must be between 2 and 10 seconds long (got 1.9 s)"}"#,
+    );
+}
