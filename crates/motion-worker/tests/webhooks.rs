@@ -21,6 +21,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 async fn receiver(
     statuses: Vec<u16>,
 ) -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>, Arc<AtomicUsize>) {
+    receiver_with(statuses, "").await
+}
+
+/// [`receiver`] with `extra` header lines (each ending in CRLF) in every response.
+async fn receiver_with(
+    statuses: Vec<u16>,
+    extra: &'static str,
+) -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -60,8 +68,9 @@ async fn receiver(
                 }
             };
             s.lock().unwrap().push((head, body));
-            let resp =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let resp = format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: 0\r\n{extra}connection: close\r\n\r\n"
+            );
             let _ = sock.write_all(resp.as_bytes()).await;
         }
     });
@@ -208,4 +217,30 @@ async fn a_rotated_secret_signs_the_next_attempt() {
         header(head, "webhook-signature"),
         signature(&secret_key(&new).unwrap(), &wid, ts, body)
     );
+}
+
+/// §8.3: a `Retry-After` moves the next attempt only on a 429 or 503. On a 500 the
+/// schedule's own delay (150 ms here) holds; on a 503 the attempt waits for the header.
+#[tokio::test]
+async fn retry_after_moves_the_schedule_only_on_429_and_503() {
+    for (status, pushed) in [(500, false), (302, false), (503, true), (429, true)] {
+        let e = env(Scripted::new(Script::NoPerson), Duration::from_secs(60)).await;
+        let (url, _seen, hits) = receiver_with(vec![status], "retry-after: 30\r\n").await;
+        let id = submit_with(&e, Some(url), None).await;
+        assert_eq!(
+            e.worker.run_until_idle().await.unwrap(),
+            vec![(id, JobEnd::Failed)]
+        );
+        let (d, _) = deliverer(&e, true);
+        assert_eq!(d.deliver_due().await.unwrap(), 1, "{status}: first attempt");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let due = d.deliver_until_idle().await.unwrap();
+        if pushed {
+            assert_eq!(due, 0, "{status}: Retry-After 30 s pushes the retry");
+            assert_eq!(hits.load(Ordering::SeqCst), 1);
+        } else {
+            assert_eq!(due, 1, "{status}: Retry-After ignored, retried on schedule");
+            assert_eq!(hits.load(Ordering::SeqCst), 2);
+        }
+    }
 }

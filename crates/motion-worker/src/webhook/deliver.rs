@@ -200,6 +200,7 @@ impl Deliverer {
                 tracing::warn!(reason = %b.reason, "callback refused by the address guard");
                 (Delivery::Blocked, Some(b.to_string()))
             }
+            // `retry_after` is set only for a 429 or 503 (the guard reads it; §8.3).
             AttemptResult::Status {
                 status,
                 retry_after,

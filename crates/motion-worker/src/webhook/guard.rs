@@ -134,7 +134,8 @@ fn refused_text(why: &RefusedHost) -> String {
 /// What one POST attempt ended with.
 #[derive(Debug)]
 pub enum AttemptResult {
-    /// The receiver answered with this status (`Retry-After` seconds, when given).
+    /// The receiver answered with this status, and with `Retry-After` seconds when the
+    /// status is 429 or 503: only those may move the schedule (contract §8.3).
     Status {
         status: u16,
         retry_after: Option<Duration>,
@@ -238,6 +239,7 @@ impl SafeClient {
         let retry_after = response
             .headers()
             .get("retry-after")
+            .filter(|_| matches!(status, 429 | 503))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
@@ -433,7 +435,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn redirects_are_not_followed_and_retry_after_is_read() {
+    async fn redirects_are_not_followed() {
         let (addr, hits) = canary(302, "location: http://8.8.8.8/\r\nretry-after: 7\r\n").await;
         let c = client(true, scripted(&[]));
         match c.post(&format!("http://{addr}/"), &[], vec![]).await {
@@ -442,11 +444,39 @@ mod tests {
                 retry_after,
             } => {
                 assert_eq!(status, 302);
-                assert_eq!(retry_after, Some(Duration::from_secs(7)));
+                assert_eq!(retry_after, None, "only a 429 or 503 may move the schedule");
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    /// §8.3: "A Retry-After on a 429 or 503 response pushes the next attempt later"; on
+    /// any other status it is ignored.
+    #[tokio::test]
+    async fn retry_after_is_read_on_429_and_503_only() {
+        let c = client(true, scripted(&[]));
+        for (status, want) in [
+            (429, Some(Duration::from_secs(7))),
+            (503, Some(Duration::from_secs(7))),
+            (500, None),
+            (502, None),
+            (404, None),
+            (302, None),
+            (200, None),
+        ] {
+            let (addr, _) = canary(status, "retry-after: 7\r\n").await;
+            match c.post(&format!("http://{addr}/"), &[], vec![]).await {
+                AttemptResult::Status {
+                    status: got,
+                    retry_after,
+                } => {
+                    assert_eq!(got, status);
+                    assert_eq!(retry_after, want, "{status}");
+                }
+                other => panic!("{status}: {other:?}"),
+            }
+        }
     }
 
     #[tokio::test]
