@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::export::{self, Exported, landmarks::LandmarksMeta};
 use crate::media::{
-    self, Container, DecodeOptions, FramePool, FrameSource, Limits, MediaError, MediaInfo,
+    self, Container, DecodeOptions, FrameGrid, FramePool, FrameSource, Limits, MediaError,
+    MediaInfo, Placement,
 };
 use crate::models::{LandmarkModel, LoadOptions, ModelError, PoseModels};
 use crate::pose::tracker::{PoseError, Tracker, TrackerOptions};
@@ -255,7 +256,14 @@ async fn track_with_preview(
         .preview
         .take()
         .map(|rx| preview_writer(rx, job, info, opts, cancel, total, pool));
-    let tracking = track(source, inference, cancel, progress, total);
+    let tracking = track(
+        source,
+        inference,
+        analysis_grid(info),
+        cancel,
+        progress,
+        total,
+    );
     match preview {
         Some(writer) => {
             let (tracked, preview) = tokio::join!(tracking, writer);
@@ -425,17 +433,19 @@ struct Tracked {
 /// channel, so at most a few decoded frames exist at any time.
 /// The inference thread, started early so that loading the models overlaps the probe.
 struct Inference {
-    tx: mpsc::Sender<RgbFrame>,
+    tx: mpsc::Sender<(RgbFrame, Placement)>,
     done_rx: mpsc::UnboundedReceiver<u64>,
     /// Tracked frames for the preview writer (when a preview is wanted).
     preview: Option<mpsc::Receiver<Drawn>>,
     handle: tokio::task::JoinHandle<Result<Tracked, ExtractError>>,
 }
 
-/// A tracked frame on its way to the preview: the decoded frame and the pose found in it.
+/// A tracked frame on its way to the preview: the decoded frame, the pose found in it, and
+/// how many preview frames it becomes on the analysis grid.
 struct Drawn {
     frame: RgbFrame,
     pose: Option<Pose>,
+    copies: u64,
 }
 
 /// Tracked frames buffered between the inference thread and the preview writer: enough to
@@ -444,7 +454,7 @@ const PREVIEW_CHANNEL_FRAMES: usize = 3;
 
 impl Inference {
     fn start(opts: &ExtractOptions, cancel: &CancellationToken, pool: &FramePool) -> Inference {
-        let (tx, rx) = mpsc::channel::<RgbFrame>(2);
+        let (tx, rx) = mpsc::channel::<(RgbFrame, Placement)>(2);
         let (done_tx, done_rx) = mpsc::unbounded_channel::<u64>();
         let (preview_tx, preview) = if opts.preview {
             let (t, r) = mpsc::channel::<Drawn>(PREVIEW_CHANNEL_FRAMES);
@@ -491,6 +501,7 @@ impl Inference {
 async fn track(
     mut source: FrameSource,
     inference: Inference,
+    mut grid: FrameGrid,
     cancel: &CancellationToken,
     progress: &(impl Fn(Progress) + Send + Sync),
     total: u64,
@@ -506,7 +517,8 @@ async fn track(
         tokio::select! {
             next = source.next_frame() => match next {
                 Some(Ok(frame)) => {
-                    if cancel.is_cancelled() || tx.send(frame).await.is_err() {
+                    let placed = grid.place(frame.t_us);
+                    if cancel.is_cancelled() || tx.send((frame, placed)).await.is_err() {
                         break; // cancelled, or the inference thread stopped (its result says why)
                     }
                 }
@@ -549,7 +561,7 @@ fn inference_loop(
     models_dir: &Path,
     model: LandmarkModel,
     load: LoadOptions,
-    mut rx: mpsc::Receiver<RgbFrame>,
+    mut rx: mpsc::Receiver<(RgbFrame, Placement)>,
     done: mpsc::UnboundedSender<u64>,
     mut preview: Option<mpsc::Sender<Drawn>>,
     pool: &FramePool,
@@ -571,23 +583,27 @@ fn inference_loop(
         frames: Vec::new(),
         scores: Vec::new(),
     };
-    while let Some(frame) = rx.blocking_recv() {
+    while let Some((frame, placed)) = rx.blocking_recv() {
         if cancel.is_cancelled() {
             return Err(ExtractError::Cancelled);
         }
+        // Every source frame is tracked (the tracker's filters follow the source's clock);
+        // the motion gets the frames of the analysis grid.
         let dbg = tracker.process_debug(&frame).map_err(|e| match e {
             PoseError::Model(m) => ExtractError::Models(m),
             other => ExtractError::Internal(other.to_string()),
         })?;
-        out.scores.push(if dbg.pose.is_some() {
-            dbg.pose_score.unwrap_or(0.0)
-        } else {
-            0.0
-        });
-        out.frames.push(PoseFrame {
-            t_us: frame.t_us,
-            pose: dbg.pose.clone(),
-        });
+        let score = match dbg.pose {
+            Some(_) => dbg.pose_score.unwrap_or(0.0),
+            None => 0.0,
+        };
+        for t_us in placed.slot_times_us() {
+            out.scores.push(score);
+            out.frames.push(PoseFrame {
+                t_us,
+                pose: dbg.pose.clone(),
+            });
+        }
         match &preview {
             // Back-pressure: waits while the preview writer is behind. A writer that stopped
             // reports its own error; tracking goes on without it.
@@ -595,6 +611,7 @@ fn inference_loop(
                 let drawn = Drawn {
                     frame,
                     pose: dbg.pose,
+                    copies: placed.copies,
                 };
                 if let Err(mpsc::error::SendError(drawn)) = tx.blocking_send(drawn) {
                     pool.put(drawn.frame.data);
@@ -606,6 +623,11 @@ fn inference_loop(
         let _ = done.send(out.frames.len() as u64);
     }
     Ok(out)
+}
+
+/// The grid of the analysis rate (§9.4), as long as the probe says the stream is.
+fn analysis_grid(info: &MediaInfo) -> FrameGrid {
+    FrameGrid::for_stream(info.fps, info.duration_s, media::decode::DEFAULT_MAX_FRAMES)
 }
 
 /// The analysis rate: the probe's average rate, else the decoded frames' mean rate.
@@ -821,11 +843,20 @@ impl PaintLoop {
     /// back to the decoder's pool whatever happens.
     fn paint_one(
         &mut self,
-        Drawn { frame, pose }: Drawn,
+        Drawn {
+            frame,
+            pose,
+            copies,
+        }: Drawn,
         runtime: &tokio::runtime::Handle,
     ) -> Result<(), ExtractError> {
         let (width, height) = (frame.width, frame.height);
         let mut data = frame.data;
+        if copies == 0 {
+            // Off the analysis grid (a frame faster than the grid's rate): not in the preview.
+            self.pool.put(data);
+            return Ok(());
+        }
         let painted = if self.cancel.is_cancelled() {
             Err(ExtractError::Cancelled)
         } else if (width, height) != self.src_size {
@@ -841,12 +872,16 @@ impl PaintLoop {
         };
         self.pool.put(data);
         painted?;
-        runtime
-            .block_on(self.encoder.push(self.painter.yuv()))
-            .map_err(|e| match self.cancel.is_cancelled() {
-                // Cancelling kills the encoder: its broken pipe is not the error to report.
-                true => ExtractError::Cancelled,
-                false => ExtractError::from(e),
-            })
+        // A frame that also fills a pause in the source is shown for the whole pause.
+        for _ in 0..copies {
+            runtime
+                .block_on(self.encoder.push(self.painter.yuv()))
+                .map_err(|e| match self.cancel.is_cancelled() {
+                    // Cancelling kills the encoder: its broken pipe is not the error to report.
+                    true => ExtractError::Cancelled,
+                    false => ExtractError::from(e),
+                })?;
+        }
+        Ok(())
     }
 }

@@ -326,3 +326,64 @@ fn thread_names() -> Vec<String> {
         .map(|n| n.trim().to_string())
         .collect()
 }
+
+/// A variable-rate recording is resampled to its average rate (api-contract §9.4): the synthetic
+/// walk at 30 fps for its first second, then paused for 3 s (a phone that stopped sending
+/// frames), then 30 fps again. Average rate 60 frames / 5 s = 12 fps, so 60 analysis frames,
+/// and the motion keeps the video's timing: the pose after the pause shows at 4 s, not 1 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variable_rate_video_keeps_its_timing_on_the_average_rate_grid() {
+    let walk = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("paused.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&walk)
+        .args(["-vf", "setpts='if(gte(N,30),PTS+3/TB,PTS)'"])
+        .args([
+            "-fps_mode",
+            "passthrough",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ])
+        .arg(&input)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "making the paused clip");
+    let out = dir.path().join("out");
+    let report = extract(&input, &out).await.expect("extract");
+    assert!(
+        (report.video_fps - 12.0).abs() < 0.01,
+        "{}",
+        report.video_fps
+    );
+    assert_eq!(report.frames, 60);
+    let (preview_frames, _, _) = ffprobe_frames(&out.join("preview.mp4"));
+    assert_eq!(preview_frames, 60);
+    let bvh = std::fs::read_to_string(out.join("motion.bvh")).unwrap();
+    assert!(
+        bvh.contains("Frames: 60\nFrame Time: 0.0833333\n"),
+        "BVH header"
+    );
+
+    let landmarks: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("landmarks.json")).unwrap()).unwrap();
+    let frames = landmarks["frames"].as_array().unwrap();
+    let nose_x = |k: usize| frames[k]["image"][0][0].as_f64().unwrap();
+    // 0–1 s: 30 source frames on 12 slots (every 2.5th kept). 1–4 s: the pause, filled with
+    // the first frame after it, which is also slot 48 (4 s).
+    for k in 13..=48 {
+        assert_eq!(
+            nose_x(k),
+            nose_x(48),
+            "slot {k} holds the frame after the pause"
+        );
+    }
+    assert_ne!(nose_x(11), nose_x(48), "before the pause the walk moves on");
+    for (k, f) in frames.iter().enumerate() {
+        let t = f["time"].as_f64().unwrap();
+        assert!((t - k as f64 / 12.0).abs() < 1e-3, "frame {k} at {t} s");
+    }
+}

@@ -5,14 +5,17 @@
 //! - [`sniff`]: magic bytes → container family → forced demuxer.
 //! - [`probe`]: ffprobe → [`probe::MediaInfo`]; cover frames.
 //! - [`decode`]: the rawvideo rgb24 frame source with per-frame presentation times.
+//! - [`grid`]: source frames → frames of the analysis grid (§9.4).
 
 pub mod decode;
 pub mod encode;
+pub mod grid;
 pub mod probe;
 pub mod runner;
 pub mod sniff;
 
 pub use decode::{DecodeOptions, EarlySource, FramePool, FrameSource};
+pub use grid::{FrameGrid, Placement};
 pub use probe::{MediaInfo, extract_frame_jpeg, probe};
 pub use runner::{FfCommand, Limits, MediaError, RawVideoInput, Running, Tool};
 pub use sniff::{Container, sniff_file};
