@@ -15,7 +15,8 @@ pub fn preview_size(width: u32, height: u32, max_side: u32) -> (u32, u32) {
     } else {
         1.0
     };
-    let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
+    // Down to even, never up: an odd side rounded up would be a 1 px upscale (§9.3).
+    let even = |v: f64| (((v + 1e-6) / 2.0).floor() as u32 * 2).max(2);
     (even(width as f64 * s), even(height as f64 * s))
 }
 
@@ -36,7 +37,11 @@ mod tests {
     fn preview_size_follows_the_contract() {
         assert_eq!(preview_size(1920, 1080, 1280), (1280, 720));
         assert_eq!(preview_size(1080, 1920, 1280), (720, 1280));
-        assert_eq!(preview_size(401, 299, 1280), (402, 300));
+        assert_eq!(preview_size(401, 299, 1280), (400, 298));
+        assert_eq!(preview_size(1279, 719, 1280), (1278, 718));
+        assert_eq!(preview_size(65, 65, 1280), (64, 64));
+        assert_eq!(preview_size(3840, 2160, 1280), (1280, 720));
+        assert_eq!(preview_size(1281, 721, 1280), (1280, 720));
         assert_eq!(preview_size(640, 480, 1280), (640, 480));
     }
 
