@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::CommandFailed;
 use crate::config::{Config, Sources};
+use crate::serve::ShutdownSignals;
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
@@ -29,18 +30,30 @@ pub struct ExtractArgs {
 }
 
 pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
+    if args.out.exists() && !args.out.is_dir() {
+        return Err(CommandFailed {
+            message: format!(
+                "motiond extract: --out {} exists and is not a directory",
+                args.out.display()
+            ),
+            exit_code: 2,
+        }
+        .into());
+    }
     let config = Config::load(&sources)?.config;
     let mut opts = ExtractOptions::new(config.models_dir());
     opts.model = args.model;
     opts.preview = !args.no_preview;
     // Alone on the machine, the landmark model may use two cores (the worker keeps one per job).
     opts.load.landmark_threads = 2;
+    // Ctrl-C, a kill or a closed terminal cancel the job, so its temporary folder (a copy of
+    // the video) is removed and no ffmpeg outlives it.
     let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
+    let signals = ShutdownSignals::install()?;
+    let on_signal = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
+        signals.received().await;
+        on_signal.cancel();
     });
     // indicatif draws only when stderr is a terminal.
     let bar = ProgressBar::new(0);

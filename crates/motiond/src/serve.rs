@@ -195,14 +195,18 @@ pub(crate) async fn serve_http(
     }
 }
 
-/// The SIGINT and SIGTERM listeners of a long-running subcommand. They are installed when made,
-/// so make them before announcing readiness: a signal sent right after the ready line must find
-/// them (until then the default action applies, and that is death, not a graceful stop).
+/// The SIGINT, SIGTERM and SIGHUP listeners of a long-running subcommand. They are installed
+/// when made, so make them before announcing readiness: a signal sent right after the ready line
+/// must find them (until then the default action applies, and that is death, not a graceful
+/// stop: no clean-up of temporary files, no drain).
 pub(crate) struct ShutdownSignals {
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
+    /// The terminal went away (a closed SSH session): stop as gracefully as on the others.
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
 }
 
 impl ShutdownSignals {
@@ -213,6 +217,7 @@ impl ShutdownSignals {
             Ok(ShutdownSignals {
                 terminate: signal(SignalKind::terminate()).context("listen for SIGTERM")?,
                 interrupt: signal(SignalKind::interrupt()).context("listen for SIGINT")?,
+                hangup: signal(SignalKind::hangup()).context("listen for SIGHUP")?,
             })
         }
         #[cfg(not(unix))]
@@ -220,16 +225,22 @@ impl ShutdownSignals {
     }
 
     /// Waits for the first signal, then cancels `shutdown`.
-    pub(crate) async fn wait(mut self, shutdown: CancellationToken) {
+    pub(crate) async fn wait(self, shutdown: CancellationToken) {
+        self.received().await;
+        tracing::info!("shutdown requested");
+        shutdown.cancel();
+    }
+
+    /// Waits for the first signal.
+    pub(crate) async fn received(mut self) {
         #[cfg(unix)]
         tokio::select! {
             _ = self.terminate.recv() => {}
             _ = self.interrupt.recv() => {}
+            _ = self.hangup.recv() => {}
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutdown requested");
-        shutdown.cancel();
     }
 }
 

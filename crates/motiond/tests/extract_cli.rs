@@ -107,3 +107,72 @@ fn a_file_that_is_not_a_video_gives_one_line_and_a_failure_exit() {
         }
     }
 }
+
+/// A kill (SIGTERM) or a closed terminal (SIGHUP) cancels the job like Ctrl-C: one line, exit 1,
+/// and the job's temporary folder, which holds a copy of the user's video, is gone.
+#[test]
+fn a_terminated_extraction_leaves_no_temporary_files() {
+    let long = testdata().join("videos/intel_one_by_one_person_detection.mp4");
+    for signal in ["TERM", "HUP", "INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let child = extract(dir.path(), &long, &dir.path().join("out"))
+            .env("TMPDIR", &tmp)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Signal once the job has its folder (the copy of the video is being made or decoded).
+        let started = std::time::Instant::now();
+        while job_dirs(&tmp) == 0 {
+            assert!(started.elapsed().as_secs() < 60, "no job folder appeared");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "SIG{signal}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            "motiond extract: extraction was cancelled",
+            "SIG{signal}"
+        );
+        assert_eq!(job_dirs(&tmp), 0, "SIG{signal} left the job folder");
+    }
+}
+
+fn job_dirs(tmp: &Path) -> usize {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("motiond-job-")
+        })
+        .count()
+}
+
+#[test]
+fn an_out_path_that_is_a_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("taken");
+    std::fs::write(&file, "mine").unwrap();
+    let input = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
+    let output = extract(dir.path(), &input, &file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "motiond extract: --out {} exists and is not a directory",
+            file.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
