@@ -14,8 +14,9 @@ use crate::error::ApiResult;
 pub const MAX_ID: i64 = 9_007_199_254_740_991;
 
 /// §6.4 `task_id`: decimal digits only, 1..2^53−1, else `Invalid task_id parameter`.
+/// Any number of leading zeros is fine; `parse` refuses a value past `i64` (no overflow).
 pub fn task_id(raw: &str) -> Result<i64, ErrorCode> {
-    let ok = !raw.is_empty() && raw.len() <= 16 && raw.bytes().all(|b| b.is_ascii_digit());
+    let ok = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
     match raw.parse::<i64>() {
         Ok(id) if ok && (1..=MAX_ID).contains(&id) => Ok(id),
         _ => Err(ErrorCode::InvalidTaskId),
@@ -87,5 +88,19 @@ mod tests {
             assert_eq!(task_id(bad), Err(ErrorCode::InvalidTaskId), "{bad}");
         }
         assert_eq!(task_id("0001"), Ok(1));
+        // §6.4 limits the value, not the length.
+        assert_eq!(task_id("00000000000000001"), Ok(1));
+        assert_eq!(
+            task_id(&format!("{}9007199254740991", "0".repeat(40))),
+            Ok(MAX_ID)
+        );
+        for bad in [
+            "00000000000000000",
+            "09007199254740992",
+            "18446744073709551617",
+            "340282366920938463463374607431768211457",
+        ] {
+            assert_eq!(task_id(bad), Err(ErrorCode::InvalidTaskId), "{bad}");
+        }
     }
 }

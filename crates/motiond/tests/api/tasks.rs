@@ -29,6 +29,13 @@ async fn task_id_is_checked_before_account_selection() {
     t.get("/v1/kling/tasks/12", &token)
         .await
         .assert_error(404, "Task 12 not found");
+    // Leading zeros do not count against the range (§6.4: the value is checked, not the length).
+    t.get("/v1/kling/tasks/00000000000000012", &token)
+        .await
+        .assert_error(404, "Task 12 not found");
+    t.delete("/v1/kling/scheduler/000000000000000000012", &token)
+        .await
+        .assert_error(404, "Unable to locate running task_id 12");
     t.get("/v1/kling/tasks/12?email=a@x.io&email=a@x.io", &token)
         .await
         .assert_error(400, "Parameter email is given more than once");
