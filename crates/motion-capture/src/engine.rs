@@ -235,7 +235,10 @@ async fn open_and_probe(
         pool: Some(pool.clone()),
     };
     let decoder = FrameSource::open_early(&job.input, container, &decode, cancel)?;
-    let info = probe_video(&job.input, container, opts, cancel).await?;
+    // From here on the video is what the decoder delivers: square pixels (§9.3 display size).
+    let info = probe_video(&job.input, container, opts, cancel)
+        .await?
+        .with_square_pixels();
     Ok((decoder.begin(&info), info))
 }
 

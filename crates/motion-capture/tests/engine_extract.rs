@@ -387,3 +387,67 @@ async fn a_variable_rate_video_keeps_its_timing_on_the_average_rate_grid() {
         assert!((t - k as f64 / 12.0).abs() < 1e-3, "frame {k} at {t} s");
     }
 }
+
+/// Anamorphic video (non-square pixels): the squats clip stored at half its width with a 2:1
+/// pixel aspect. The decoder squares the pixels, so the motion, landmarks and preview are those
+/// of the clip as displayed (720x1280), not of a squeezed person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_square_pixels_are_squared_before_the_pose() {
+    let squats = testdata().join("videos/tfjs_pose_squats.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("anamorphic.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&squats)
+        .args(["-t", "2", "-vf", "scale=360:1280,setsar=2"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast"])
+        .arg(&input)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "making the anamorphic clip");
+    let squeezed = extract(&input, &dir.path().join("out")).await.unwrap();
+    assert_eq!((squeezed.width, squeezed.height), (720, 1280));
+    let out = dir.path().join("out");
+    let preview = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=width,height,sample_aspect_ratio",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(out.join("preview.mp4"))
+        .output()
+        .unwrap();
+    let preview = String::from_utf8_lossy(&preview.stdout);
+    assert!(preview.starts_with("720,1280"), "preview {preview}");
+    // The same two seconds at square pixels: the person has the same shape.
+    let square = dir.path().join("square.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&squats)
+        .args(["-t", "2", "-c:v", "libx264", "-preset", "ultrafast"])
+        .arg(&square)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let reference = extract(&square, &dir.path().join("square_out"))
+        .await
+        .unwrap();
+    let hip_offset_cm = |report: &Report| {
+        let bvh = std::fs::read_to_string(report.files.bvh.as_path()).unwrap();
+        let at = bvh.find("JOINT LeftUpLeg").unwrap();
+        let offset = bvh[at..].lines().nth(2).unwrap().trim().to_string();
+        offset
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    let (a, b) = (hip_offset_cm(&squeezed), hip_offset_cm(&reference));
+    assert!(
+        (a - b).abs() < 0.05 * b,
+        "hip offset {a} cm vs {b} cm at square pixels"
+    );
+}

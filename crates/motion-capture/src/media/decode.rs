@@ -80,6 +80,11 @@ impl Default for DecodeOptions {
 /// Default `-frames:v` cap: 20 minutes at 30 fps.
 pub const DEFAULT_MAX_FRAMES: u64 = 36_000;
 
+/// Squares non-square pixels (anamorphic video) by scaling the width to the display's, as
+/// [`MediaInfo::square_pixel_size`] computes it: the pose models and the preview expect square
+/// pixels. With square pixels the scale is the identity, and ffmpeg passes the frames through.
+const SQUARE_PIXELS_FILTER: &str = "scale=w='trunc(iw*sar)':h=ih,setsar=1";
+
 /// The setpts expression: identity on PTS, printing PTS in microseconds at level 16 (error), so
 /// it passes `-v error`. Lines that parse as a number are timestamps; all else is diagnostics.
 const TIMESTAMP_FILTER: &str = "setpts='PTS+0*print(PTS*TB*1000000,16)'";
@@ -143,7 +148,7 @@ pub struct EarlySource {
 impl EarlySource {
     /// Starts reading frames of the size and rate that the probe found.
     pub fn begin(self, info: &MediaInfo) -> FrameSource {
-        let (width, height) = (info.width, info.height);
+        let (width, height) = info.square_pixel_size();
         let (tx, rx) = mpsc::channel(self.channel_frames.max(1));
         tokio::spawn(pump(
             self.running,
@@ -179,21 +184,15 @@ fn spawn_decoder(
     if let Some(n) = opts.max_frames {
         args.extend(["-frames:v".into(), n.to_string()]);
     }
-    args.extend(
-        [
-            "-an",
-            "-sn",
-            "-dn",
-            "-vf",
-            TIMESTAMP_FILTER,
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
-        ]
-        .map(String::from),
-    );
+    // Images (for the goldens and covers) keep their stored pixels.
+    let filters = if container.is_image() {
+        TIMESTAMP_FILTER.to_string()
+    } else {
+        format!("{SQUARE_PIXELS_FILTER},{TIMESTAMP_FILTER}")
+    };
+    args.extend(["-an", "-sn", "-dn", "-vf"].map(String::from));
+    args.push(filters);
+    args.extend(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"].map(String::from));
     let (ts_tx, ts_rx) = mpsc::unbounded_channel::<f64>();
     let hook = Box::new(move |line: &str| match line.trim().parse::<f64>() {
         Ok(v) => {

@@ -19,8 +19,9 @@ pub struct MediaInfo {
     pub container: Container,
     /// Index of the chosen video stream in the file (the decoder maps exactly this one).
     pub stream_index: usize,
-    /// Display size: after the rotation metadata is applied (what the decoder outputs with
-    /// autorotation on).
+    /// Size after the rotation metadata is applied, in stored pixels. A video's pixels may be
+    /// non-square (`sample_aspect`): the video decoder squares them, see
+    /// [`MediaInfo::square_pixel_size`].
     pub width: u32,
     pub height: u32,
     /// Size as coded in the stream.
@@ -29,6 +30,9 @@ pub struct MediaInfo {
     /// Rotation from the display matrix (or the legacy `rotate` tag) in degrees, normalised to
     /// 0, 90, 180 or 270 as ffprobe reports it.
     pub rotation_deg: u32,
+    /// Sample (pixel) aspect ratio of the stored frames, width:height; 1:1 when the stream
+    /// states none.
+    pub sample_aspect: (u32, u32),
     /// Average frame rate (`avg_frame_rate`); 0 for still images.
     pub fps: f64,
     /// Stream duration, else container duration, in seconds (None for still images).
@@ -60,6 +64,7 @@ struct StreamJson {
     pix_fmt: Option<String>,
     avg_frame_rate: Option<String>,
     r_frame_rate: Option<String>,
+    sample_aspect_ratio: Option<String>,
     duration: Option<String>,
     nb_frames: Option<String>,
     #[serde(default)]
@@ -140,7 +145,7 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
     } else {
         Timing::of_video(v, p.format.as_ref())
     };
-    Ok(MediaInfo {
+    let info = MediaInfo {
         container,
         stream_index: v.index.unwrap_or(0),
         width,
@@ -148,6 +153,7 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
         coded_width: cw,
         coded_height: ch,
         rotation_deg,
+        sample_aspect: sample_aspect(v.sample_aspect_ratio.as_deref()),
         fps: timing.fps,
         duration_s: timing.duration_s,
         frame_count: timing.frame_count,
@@ -155,7 +161,15 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
         codec: v.codec_name.clone().unwrap_or_default(),
         pix_fmt: v.pix_fmt.clone(),
         stream_count,
-    })
+    };
+    // A wild sample aspect (1000:1) must not make the decoder's frames huge.
+    let (square_w, _) = info.square_pixel_size();
+    if square_w > MAX_SIDE {
+        return Err(bad_probe(format!(
+            "video is too wide with its pixel aspect ratio ({square_w}x{height})"
+        )));
+    }
+    Ok(info)
 }
 
 fn bad_probe(reason: String) -> MediaError {
@@ -218,6 +232,47 @@ fn rotation(v: &StreamJson) -> u32 {
     // Snap to quarter turns; ffmpeg's autorotation also only handles those.
     let quarter = (raw / 90.0).round() as i64;
     (quarter.rem_euclid(4) * 90) as u32
+}
+
+/// ffprobe's `sample_aspect_ratio` ("N:D"; "0:1" or absent when unknown) → (N, D), 1:1 unless
+/// both are positive.
+fn sample_aspect(s: Option<&str>) -> (u32, u32) {
+    let parsed = s
+        .and_then(|s| s.split_once(':'))
+        .and_then(|(n, d)| Some((n.parse::<u32>().ok()?, d.parse::<u32>().ok()?)));
+    match parsed {
+        Some((n, d)) if n > 0 && d > 0 => (n, d),
+        _ => (1, 1),
+    }
+}
+
+impl MediaInfo {
+    /// The frame size the video decoder delivers: the (rotated) frame with square pixels, its
+    /// width scaled by the sample aspect as players display it (§9.3's display size), as
+    /// [`super::decode`]'s scale filter computes it. After a quarter turn ffmpeg's
+    /// autorotation inverts the sample aspect, so a rotated anamorphic video keeps its shape,
+    /// scaled along its new width. Images keep their stored pixels.
+    pub fn square_pixel_size(&self) -> (u32, u32) {
+        if self.container.is_image() {
+            return (self.width, self.height);
+        }
+        let (n, d) = self.sample_aspect;
+        let (n, d) = if self.rotation_deg % 180 == 90 {
+            (d, n)
+        } else {
+            (n, d)
+        };
+        // The same double arithmetic as ffmpeg's expression evaluator: `trunc(iw*sar)`.
+        let width = (self.width as f64 * (n as f64 / d as f64)).trunc().max(1.0);
+        (width as u32, self.height)
+    }
+
+    /// This video as the decoder delivers it: the size of its square-pixel frames.
+    pub fn with_square_pixels(mut self) -> MediaInfo {
+        (self.width, self.height) = self.square_pixel_size();
+        self.sample_aspect = (1, 1);
+        self
+    }
 }
 
 fn parse_rate(s: Option<&str>) -> Option<f64> {
@@ -349,5 +404,38 @@ mod tests {
           "avg_frame_rate":"30/1","tags":{"rotate":"90"}}]}"#;
         let m = parse_probe_json(j.as_bytes(), Container::Mp4Mov).unwrap();
         assert_eq!((m.width, m.height, m.rotation_deg), (480, 640, 90));
+    }
+
+    #[test]
+    fn non_square_pixels_are_squared_along_the_width() {
+        let anamorphic = |sar: &str, rotate: &str| {
+            let j = format!(
+                r#"{{"streams":[{{"codec_type":"video","codec_name":"h264","width":360,"height":1280,
+                  "sample_aspect_ratio":"{sar}","avg_frame_rate":"30/1","tags":{{"rotate":"{rotate}"}}}}]}}"#
+            );
+            parse_probe_json(j.as_bytes(), Container::Mp4Mov)
+        };
+        let m = anamorphic("2:1", "0").unwrap();
+        assert_eq!((m.width, m.height, m.sample_aspect), (360, 1280, (2, 1)));
+        assert_eq!(m.square_pixel_size(), (720, 1280));
+        let m = m.with_square_pixels();
+        assert_eq!((m.width, m.height, m.sample_aspect), (720, 1280, (1, 1)));
+        // 8:9 (DV NTSC): 720 · 8/9 is 640 in ffmpeg's arithmetic too.
+        let j = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":720,"height":480,
+          "sample_aspect_ratio":"8:9","avg_frame_rate":"30/1"}]}"#;
+        let m = parse_probe_json(j.as_bytes(), Container::Mp4Mov).unwrap();
+        assert_eq!(m.square_pixel_size(), (640, 480));
+        // A quarter turn inverts the aspect: the turned 1280x360 frame at 1:2.
+        assert_eq!(
+            anamorphic("2:1", "90").unwrap().square_pixel_size(),
+            (640, 360)
+        );
+        // Unknown or absent aspect is square.
+        assert_eq!(
+            anamorphic("0:1", "0").unwrap().square_pixel_size(),
+            (360, 1280)
+        );
+        // A wild aspect would make huge frames.
+        assert!(anamorphic("1000:1", "0").unwrap_err().is_bad_input());
     }
 }
