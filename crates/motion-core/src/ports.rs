@@ -163,6 +163,15 @@ pub trait FileStore: Send + Sync {
         fid: &str,
         name: &str,
     ) -> StoreResult<Option<AssetFileRef>>;
+    /// A servable file of *this account* with this fid and exact name, whatever owns it
+    /// (an asset or a motion's results); `None` for unknown, deleted, foreign or official
+    /// files. Tells motion-upload's rows 15/17 (our own file, wrong kind) from 14/16.
+    async fn account_file(
+        &self,
+        account: AccountId,
+        fid: &str,
+        name: &str,
+    ) -> StoreResult<Option<StoredFile>>;
     /// Blob keys whose rows are gone, oldest first, for the janitor to delete.
     async fn take_trash(&self, limit: u32) -> StoreResult<Vec<TrashItem>>;
     /// Forgets trash items whose blobs were deleted.

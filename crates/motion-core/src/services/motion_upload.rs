@@ -109,14 +109,16 @@ impl MotionUploadService {
         account: &Account,
         req: MotionUploadRequest,
     ) -> Result<TaskView, ServiceError> {
-        let source = self.lookup(account, &req.resource_url).await?;
-        if !is_video_resource(&source) {
-            return Err(ErrorCode::ResourceUrlNotVideo.into());
-        }
-        let cover = self.lookup(account, &req.cover_url).await?;
-        if !is_cover_image(&cover) {
-            return Err(ErrorCode::CoverUrlNotImage.into());
-        }
+        let source = self
+            .lookup(account, &req.resource_url)
+            .await?
+            .filter(is_video_resource)
+            .ok_or(ErrorCode::ResourceUrlNotVideo)?;
+        let cover = self
+            .lookup(account, &req.cover_url)
+            .await?
+            .filter(is_cover_image)
+            .ok_or(ErrorCode::CoverUrlNotImage)?;
         let tenths = duration_ms_tenths(source.asset_duration_ms);
         if !(20..=100).contains(&tenths) {
             return Err(ErrorCode::VideoDurationOutOfRange { tenths }.into());
@@ -158,16 +160,24 @@ impl MotionUploadService {
         }
     }
 
-    /// Rows 14/16: an unrecognised URL, or one naming no file of this account, is the
-    /// seed's ResourceNotFound.
-    async fn lookup(&self, account: &Account, url: &str) -> Result<AssetFileRef, ServiceError> {
+    /// Rows 14/16: an unrecognised URL, or one naming no file of this account (unknown,
+    /// deleted, foreign, official), is the seed's ResourceNotFound. `Ok(None)` is a file of
+    /// this account that is no asset's (a motion's `motion.mp4`, `cover.jpg` …): rows 15/17.
+    async fn lookup(
+        &self,
+        account: &Account,
+        url: &str,
+    ) -> Result<Option<AssetFileRef>, ServiceError> {
         let Some((fid, name)) = recognise_file_url(url) else {
             return Err(ErrorCode::ResourceNotFound.into());
         };
-        self.files
-            .asset_file(account.id, &fid, &name)
-            .await?
-            .ok_or(ErrorCode::ResourceNotFound.into())
+        if let Some(found) = self.files.asset_file(account.id, &fid, &name).await? {
+            return Ok(Some(found));
+        }
+        match self.files.account_file(account.id, &fid, &name).await? {
+            Some(_) => Ok(None),
+            None => Err(ErrorCode::ResourceNotFound.into()),
+        }
     }
 }
 

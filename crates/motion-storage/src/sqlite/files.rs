@@ -72,6 +72,25 @@ impl FileStore for SqliteStore {
         }))
     }
 
+    async fn account_file(
+        &self,
+        account: AccountId,
+        fid: &str,
+        name: &str,
+    ) -> StoreResult<Option<StoredFile>> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM files f WHERE f.fid = ? AND f.name = ? AND f.account_id = ? AND f.detached = 0",
+            file_cols("f")
+        ))
+        .bind(fid)
+        .bind(name)
+        .bind(account)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(|r| read_file(&r, "f")).transpose()
+    }
+
     async fn take_trash(&self, limit: u32) -> StoreResult<Vec<TrashItem>> {
         let rows = sqlx::query("SELECT id, blob_key FROM blob_trash ORDER BY id LIMIT ?")
             .bind(i64::from(limit))

@@ -66,6 +66,18 @@ async fn official_motions_upsert_list_remove() {
             .owner_kind,
         FileOwnerKind::Official
     );
+    let alice = env.user("alice").await;
+    let a1 = env.account(&alice, "a@example.com", 5).await;
+    for f in [&walk.preview, &walk.cover] {
+        assert!(
+            env.store
+                .account_file(a1.id, &f.fid, &f.name)
+                .await
+                .unwrap()
+                .is_none(),
+            "official files are no account's (motion-upload row 14/16)"
+        );
+    }
     // Re-import replaces the files; the id stays.
     let again = env
         .store

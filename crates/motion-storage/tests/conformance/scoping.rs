@@ -75,6 +75,20 @@ async fn every_query_is_scoped_by_account_or_user() {
                 .unwrap()
                 .is_none()
         );
+        let own = [
+            (&asset.original.fid, &asset.original.name),
+            (&work.files.preview.fid, &work.files.preview.name),
+            (&work.files.cover.fid, &work.files.cover.name),
+        ];
+        for (fid, name) in own {
+            assert!(
+                env.store
+                    .account_file(other.id, fid, name)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        }
         assert!(
             env.store
                 .delete_task(other.id, task.task.id)
@@ -142,13 +156,47 @@ async fn every_query_is_scoped_by_account_or_user() {
             .unwrap()
             .is_none()
     );
-    // Result files are not asset files.
+    // Result files are not asset files …
     assert!(
         env.store
             .asset_file(a1.id, &work.files.preview.fid, "motion.mp4")
             .await
             .unwrap()
             .is_none()
+    );
+    // … but they are the account's files (motion-upload rows 15/17, not 14/16).
+    for (fid, name, role) in [
+        (
+            &asset.original.fid,
+            &asset.original.name,
+            asset.original.role,
+        ),
+        (
+            &work.files.preview.fid,
+            &work.files.preview.name,
+            work.files.preview.role,
+        ),
+        (
+            &work.files.cover.fid,
+            &work.files.cover.name,
+            work.files.cover.role,
+        ),
+    ] {
+        let found = env
+            .store
+            .account_file(a1.id, fid, name)
+            .await
+            .unwrap()
+            .expect("own file");
+        assert_eq!((&found.fid, found.role), (fid, role));
+    }
+    assert!(
+        env.store
+            .account_file(a1.id, &work.files.preview.fid, "other.mp4")
+            .await
+            .unwrap()
+            .is_none(),
+        "name must match exactly"
     );
 }
 
@@ -356,6 +404,16 @@ async fn deleted_assets_stay_pinned_until_their_tasks_end() {
             .unwrap()
             .is_none()
     );
+    for f in [&asset.original, &spare.original] {
+        assert!(
+            env.store
+                .account_file(a1.id, &f.fid, &f.name)
+                .await
+                .unwrap()
+                .is_none(),
+            "deleted (pinned or not) is not found"
+        );
+    }
     // … but only the unpinned asset's blobs are trashed now.
     let mut spare_keys = vec![
         spare.original.blob_key.clone(),

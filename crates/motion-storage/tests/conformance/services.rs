@@ -608,6 +608,50 @@ async fn jobs_publish_under_attempt_keys_and_clean_up_when_lost() {
     assert_eq!(env["works"][0]["resource"]["duration"], 5000);
     assert_eq!(env["message"], "success");
 
+    // §5.1 rows 15/17: the account's own result files are recognised, but not asset files.
+    let url = |f: &StoredFile| app.urls.file_url(&f.fid, &f.name);
+    let req = |resource: String, cover: String| MotionUploadRequest {
+        resource_url: resource,
+        cover_url: cover,
+        ..Default::default()
+    };
+    assert_eq!(
+        code(
+            app.upload
+                .submit(&acc, req(url(&work.preview), url(&image.original)))
+                .await
+        ),
+        ErrorCode::ResourceUrlNotVideo
+    );
+    assert_eq!(
+        code(
+            app.upload
+                .submit(&acc, req(url(&video.original), url(&work.cover)))
+                .await
+        ),
+        ErrorCode::CoverUrlNotImage
+    );
+    // Another account's result files are not found (rows 14/16).
+    let other = app.account("b@example.com", 5).await;
+    let other_video = app.video(&other, 5.0).await;
+    let other_cover = other_video.cover.clone().unwrap();
+    assert_eq!(
+        code(
+            app.upload
+                .submit(&other, req(url(&work.preview), url(&other_cover)))
+                .await
+        ),
+        ErrorCode::ResourceNotFound
+    );
+    assert_eq!(
+        code(
+            app.upload
+                .submit(&other, req(url(&other_video.original), url(&work.cover)))
+                .await
+        ),
+        ErrorCode::ResourceNotFound
+    );
+
     // The second task is cancelled while "running": its publish is refused and cleaned up.
     let lease = app.jobs.claim(&worker).await.unwrap().expect("claim");
     assert_eq!(lease.task_id, second.task.id);
@@ -657,6 +701,15 @@ async fn jobs_publish_under_attempt_keys_and_clean_up_when_lost() {
         ErrorCode::NoWorksFound {
             id: first.task.id as u64
         }
+    );
+    // A deleted motion's files are not found (row 14).
+    assert_eq!(
+        code(
+            app.upload
+                .submit(&acc, req(url(&work.preview), url(&image.original)))
+                .await
+        ),
+        ErrorCode::ResourceNotFound
     );
 }
 

@@ -2,9 +2,12 @@
 //! the motion in `mine=true`, result files at capability URLs, and DELETE with workIds.
 
 use axum::http::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
+
+const UPLOAD: &str = "/v1/kling/videos/motion-upload";
+const NOT_FOUND_VALID: &str = r#"{"error":"Sorry, the requested resource was not found (VALID.ResourceNotFound)","message":"Not Found"}"#;
 
 fn keys(v: &Value) -> Vec<String> {
     v.as_object().unwrap().keys().cloned().collect()
@@ -125,6 +128,44 @@ async fn a_succeeded_task_shows_its_motion_and_files() {
         (200, Some("video/mp4"))
     );
 
+    // §5.1 rows 15/17: the motion's files are this account's own, but no asset's.
+    let input = &done["task"]["taskInfo"]["inputs"][0];
+    t.post_json(
+        UPLOAD,
+        &token,
+        json!({"resourceUrl": work["resource"]["resource"], "coverUrl": input["cover"]}),
+    )
+    .await
+    .assert_error(
+        400,
+        "Parameter resourceUrl must be the resourceUrl of a video uploaded with POST /assets",
+    );
+    t.post_json(
+        UPLOAD,
+        &token,
+        json!({"resourceUrl": input["url"], "coverUrl": work["cover"]["resource"]}),
+    )
+    .await
+    .assert_error(400, "Parameter coverUrl must be the url of an image or the coverUrl of a video uploaded with POST /assets");
+    // Another user's account does not see them: rows 14/16.
+    let bob = t.token("bob").await;
+    t.account(&bob, "b@x.io", 2).await;
+    let bobs = t.upload(&bob, "b@x.io", "video/mp4", DANCE).await;
+    t.post_json(
+        UPLOAD,
+        &bob,
+        json!({"resourceUrl": work["resource"]["resource"], "coverUrl": bobs["coverUrl"]}),
+    )
+    .await
+    .assert(404, NOT_FOUND_VALID);
+    t.post_json(
+        UPLOAD,
+        &bob,
+        json!({"resourceUrl": bobs["resourceUrl"], "coverUrl": work["cover"]["resource"]}),
+    )
+    .await
+    .assert(404, NOT_FOUND_VALID);
+
     let r = t.delete(&format!("/v1/kling/tasks/{id}"), &token).await;
     r.assert(200, &format!(r#"{{"deleted":1,"workIds":[{work_id}]}}"#));
     for url in [
@@ -140,4 +181,12 @@ async fn a_succeeded_task_shows_its_motion_and_files() {
     t.get("/v1/kling/videos/motions?mine=true", &token)
         .await
         .assert(200, "[]");
+    // A deleted motion's files are unknown: row 14.
+    t.post_json(
+        UPLOAD,
+        &token,
+        json!({"resourceUrl": work["resource"]["resource"], "coverUrl": input["cover"]}),
+    )
+    .await
+    .assert(404, NOT_FOUND_VALID);
 }
