@@ -129,7 +129,10 @@ impl From<MediaError> for ExtractError {
     fn from(e: MediaError) -> Self {
         match e {
             MediaError::Cancelled { .. } => ExtractError::Cancelled,
-            e if e.is_bad_input() => ExtractError::BadInput(format!("not a readable video: {e}")),
+            e if e.is_bad_input() => {
+                let reason = media::explain::explain(&e).unwrap_or_else(|| e.to_string());
+                ExtractError::BadInput(format!("not a readable video: {reason}"))
+            }
             e => ExtractError::Internal(e.to_string()),
         }
     }

@@ -176,3 +176,41 @@ fn an_out_path_that_is_a_file_is_a_usage_error() {
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
 }
+
+/// A refused file gets the reason in plain words, read from ffmpeg's diagnostics, not the
+/// tool's exit status.
+#[test]
+fn a_refused_video_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let walk = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
+    let ffv1 = dir.path().join("lossless.mkv");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&walk)
+        .args(["-t", "0.5", "-c:v", "ffv1"])
+        .arg(&ffv1)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The first 30 % of an MP4 whose index is at its end.
+    let bytes = std::fs::read(&walk).unwrap();
+    let truncated = dir.path().join("truncated.mp4");
+    std::fs::write(&truncated, &bytes[..bytes.len() * 3 / 10]).unwrap();
+    for (input, answer) in [
+        (&ffv1, "the video codec ffv1 is not supported"),
+        (
+            &truncated,
+            "the file is incomplete or damaged (its MP4 index is missing)",
+        ),
+    ] {
+        let output = extract(dir.path(), input, &dir.path().join("out"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!("motiond extract: not a readable video: {answer}")
+        );
+    }
+}

@@ -5,10 +5,12 @@
 //! - [`sniff`]: magic bytes → container family → forced demuxer.
 //! - [`probe`]: ffprobe → [`probe::MediaInfo`]; cover frames.
 //! - [`decode`]: the rawvideo rgb24 frame source with per-frame presentation times.
+//! - [`explain`]: plain words for a tool's refusal of a user's file.
 //! - [`grid`]: source frames → frames of the analysis grid (§9.4).
 
 pub mod decode;
 pub mod encode;
+pub mod explain;
 pub mod grid;
 pub mod probe;
 pub mod runner;
