@@ -179,3 +179,41 @@ fn a_spurious_start_does_not_lift_the_person_off_the_floor() {
         );
     }
 }
+
+/// A clip of one or two frames with the person in each is a (very short) motion, not "no
+/// person"; stray detections in a longer clip still are.
+#[test]
+fn a_very_short_clip_with_the_person_solves() {
+    let g = load_golden("synthetic__mh_cmu131_02_walk__video.raw.json");
+    for n in [1, 2] {
+        let input = SolveInput {
+            frames: &g.frames[..n],
+            width: g.width,
+            height: g.height,
+            fps: g.fps,
+        };
+        let sol = solve(&input, &SolveParams::default()).expect("a short clip solves");
+        assert_eq!(sol.animation.frames.len(), n);
+        let finite = sol.animation.frames.iter().all(|f| {
+            f.root_translation.iter().all(|v| v.is_finite())
+                && f.rotations
+                    .iter()
+                    .all(|q| [q.w, q.x, q.y, q.z].iter().all(|v| v.is_finite()))
+        });
+        assert!(finite, "{n} frames: a non-finite pose");
+    }
+    let mut stray = g.frames.clone();
+    for f in &mut stray[2..] {
+        f.pose = None;
+    }
+    let input = SolveInput {
+        frames: &stray,
+        width: g.width,
+        height: g.height,
+        fps: g.fps,
+    };
+    assert!(matches!(
+        solve(&input, &SolveParams::default()),
+        Err(motion_capture::solve::SolveError::NoPerson)
+    ));
+}

@@ -179,8 +179,9 @@ fn check_person_found(input: &SolveInput<'_>) -> Result<(), SolveError> {
         return Err(SolveError::NoFrames);
     }
     let found = input.frames.iter().filter(|f| f.pose.is_some()).count();
-    // A few stray detections are not a performance: require a tenth of the clip.
-    if found < 3.max(n.div_ceil(10)) {
+    // A few stray detections are not a performance: require a tenth of the clip, and three
+    // frames (every frame of a clip shorter than that).
+    if found < 3.min(n).max(n.div_ceil(10)) {
         return Err(SolveError::NoPerson);
     }
     Ok(())
