@@ -270,6 +270,7 @@ pub async fn build_app_for(config: Config, role: Role) -> anyhow::Result<App> {
         &config, &store, &secrets, &clock, &boot_id,
     )?);
     let outbox_wake = Some(deliverer.wake_handle());
+    motion_worker::media::record_subprocess_metrics();
     let extractor = Arc::new(EngineExtractor::new(
         config.models_dir(),
         &config.models.landmark,

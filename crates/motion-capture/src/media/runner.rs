@@ -10,7 +10,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{Signal, killpg};
@@ -58,6 +59,41 @@ impl std::fmt::Display for Tool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// How one ffmpeg/ffprobe process ended, for the [`SubprocessObserver`]: the `outcome` label of
+/// the service's `motiond_subprocess_duration_seconds` (contract §10.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// Exit status 0.
+    Ok,
+    /// A non-zero exit or a signal, killed on cancellation or drop, or not reaped.
+    Error,
+    /// Killed at the wall-clock limit.
+    Timeout,
+}
+
+impl CallOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            CallOutcome::Ok => "ok",
+            CallOutcome::Error => "error",
+            CallOutcome::Timeout => "timeout",
+        }
+    }
+}
+
+/// Told of every process this runner started once it has ended and been reaped: the tool,
+/// how it ended and its wall time from spawn. The engine knows nothing of metrics; the
+/// service installs one with [`set_subprocess_observer`] to record them.
+pub type SubprocessObserver = fn(Tool, CallOutcome, Duration);
+
+static OBSERVER: OnceLock<SubprocessObserver> = OnceLock::new();
+
+/// Installs the process-wide [`SubprocessObserver`]; the first one stays (false if another
+/// was installed before).
+pub fn set_subprocess_observer(observer: SubprocessObserver) -> bool {
+    OBSERVER.set(observer).is_ok()
 }
 
 /// Errors of a subprocess call. `BadInput` is the user's fault (the media is not what it
@@ -416,6 +452,7 @@ impl FfCommand {
         let tool = self.tool;
         let stdin_piped = matches!(self.input, Some(Input::RawPipe(_)));
         let mut cmd = self.command(stdin_piped)?;
+        let started = Instant::now();
         let mut child = cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => MediaError::ToolMissing { tool },
             _ => MediaError::Io { tool, source: e },
@@ -428,6 +465,7 @@ impl FfCommand {
         let (tx, rx) = oneshot::channel();
         tokio::spawn(watch(
             child,
+            Watched { tool, started },
             self.limits.timeout,
             cancel.clone(),
             dropped.clone(),
@@ -523,10 +561,27 @@ enum Ended {
     WaitFailed(std::io::Error),
 }
 
+impl Ended {
+    fn outcome(&self) -> CallOutcome {
+        match self {
+            Ended::Exited(status) if status.success() => CallOutcome::Ok,
+            Ended::TimedOut => CallOutcome::Timeout,
+            _ => CallOutcome::Error,
+        }
+    }
+}
+
+/// What the watchdog tells the [`SubprocessObserver`] besides the outcome.
+struct Watched {
+    tool: Tool,
+    started: Instant,
+}
+
 /// Owns the child: waits for it, or kills its process group on timeout/cancel/drop, and always
-/// reaps it.
+/// reaps it; then tells the observer.
 async fn watch(
     mut child: Child,
+    watched: Watched,
     timeout: Duration,
     cancel: CancellationToken,
     dropped: CancellationToken,
@@ -543,6 +598,9 @@ async fn watch(
     };
     if !matches!(ended, Ended::Exited(_)) {
         kill_group(&mut child).await;
+    }
+    if let Some(observe) = OBSERVER.get() {
+        observe(watched.tool, ended.outcome(), watched.started.elapsed());
     }
     let _ = tx.send(ended);
 }
@@ -832,6 +890,71 @@ mod tests {
         );
         assert_eq!(parse_version("ffmpeg version 7 x"), Some((7, 0)));
         assert_eq!(parse_version("garbage"), None);
+    }
+
+    /// Every process reaches the observer once it has ended, with its tool, outcome and wall
+    /// time (the service's `motiond_subprocess_duration_seconds`, contract §10.3).
+    #[tokio::test]
+    async fn the_observer_sees_ok_error_and_timeout() {
+        static SEEN: std::sync::Mutex<Vec<(Tool, CallOutcome, Duration)>> =
+            std::sync::Mutex::new(Vec::new());
+        fn observe(tool: Tool, outcome: CallOutcome, took: Duration) {
+            SEEN.lock().unwrap().push((tool, outcome, took));
+        }
+        assert!(set_subprocess_observer(observe));
+        assert!(
+            !set_subprocess_observer(observe),
+            "the first observer stays"
+        );
+        let seen = |tool, outcome| {
+            SEEN.lock()
+                .unwrap()
+                .iter()
+                .filter(|(t, o, _)| (*t, *o) == (tool, outcome))
+                .map(|(_, _, took)| *took)
+                .collect::<Vec<_>>()
+        };
+        let cancel = CancellationToken::new();
+        let dir = tempfile::tempdir().unwrap();
+
+        tool_version(Tool::Ffprobe, None, &cancel)
+            .await
+            .expect("ffprobe on PATH");
+        assert_eq!(seen(Tool::Ffprobe, CallOutcome::Ok).len(), 1);
+
+        std::fs::write(dir.path().join("bad.mp4"), b"\0\0\0\x20ftypisom garbage").unwrap();
+        let bad = FfCommand::ffmpeg(dir.path())
+            .input_file("bad.mp4", Container::Mp4Mov)
+            .args(["-f", "null", "-"])
+            .run(&cancel)
+            .await;
+        assert!(matches!(bad, Err(MediaError::BadInput { .. })), "{bad:?}");
+        assert_eq!(seen(Tool::Ffmpeg, CallOutcome::Error).len(), 1);
+
+        // Raw frames that never come: killed at the limit.
+        let raw = RawVideoInput {
+            width: 4,
+            height: 2,
+            pix_fmt: "rgb24".into(),
+            frame_rate: "30".into(),
+        };
+        let running = FfCommand::ffmpeg(dir.path())
+            .input_raw_video(raw)
+            .args(["-f", "null", "-"])
+            .limits(Limits {
+                timeout: Duration::from_millis(300),
+                ..Limits::default()
+            })
+            .spawn(&cancel)
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert!(matches!(
+            running.wait().await,
+            Err(MediaError::Timeout { .. })
+        ));
+        let timed_out = seen(Tool::Ffmpeg, CallOutcome::Timeout);
+        assert_eq!(timed_out.len(), 1);
+        assert!(timed_out[0] >= Duration::from_millis(300), "{timed_out:?}");
     }
 
     #[test]

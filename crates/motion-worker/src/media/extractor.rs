@@ -148,6 +148,12 @@ impl MotionExtractor for EngineExtractor {
         } else {
             0
         };
+        // The engine reports the tracking stage's time (pose inference, with decoding running
+        // beside it), the figure nearest to inference time (contract §10.3).
+        if report.frames > 0 {
+            metrics::histogram!("motiond_inference_seconds_per_frame")
+                .record(report.tracking_s / report.frames as f64);
+        }
         tracing::info!(
             frames = report.frames,
             person_found = report.person_found_frames,

@@ -33,6 +33,19 @@ async fn a_succeeded_task_shows_its_motion_and_files() {
     let env = t.submit_task(&token, "a@x.io").await;
     let id = env["task"]["id"].as_i64().unwrap();
     t.app.run_until_idle().await.expect("run the queued task");
+    // §10.3: the upload's probe and cover, the job's probe, decode and preview encode, and
+    // the engine's inference time per frame reach /metrics.
+    let metrics = t.call(Method::GET, "/metrics", None).await.text();
+    for series in [
+        r#"motiond_subprocess_duration_seconds_count{program="ffprobe",outcome="ok"}"#,
+        r#"motiond_subprocess_duration_seconds_count{program="ffmpeg",outcome="ok"}"#,
+        "motiond_inference_seconds_per_frame_count 1",
+    ] {
+        assert!(
+            metrics.contains(series),
+            "{series} missing from:\n{metrics}"
+        );
+    }
 
     let done = t.get(&format!("/v1/kling/tasks/{id}"), &token).await.json();
     assert_eq!(
