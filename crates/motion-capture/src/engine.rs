@@ -47,6 +47,10 @@ pub struct ExtractOptions {
     /// Model session threads: one for the service's worker (one job per core); the CLI, which
     /// runs alone, may give the landmark model more.
     pub load: LoadOptions,
+    /// Where the job's private directory (a copy of the input, the preview being encoded) is
+    /// made; None: the system's temporary directory. The service gives its own work directory,
+    /// which its janitor sweeps, so a killed process leaves no copy of a user's video behind.
+    pub scratch_dir: Option<PathBuf>,
 }
 
 impl ExtractOptions {
@@ -58,6 +62,7 @@ impl ExtractOptions {
             preview: true,
             channel_frames: 4,
             load: LoadOptions::default(),
+            scratch_dir: None,
         }
     }
 }
@@ -169,7 +174,7 @@ impl Engine {
             total: 1,
         });
         // ffmpeg runs inside a directory holding only this job's input (architecture §5).
-        let job = JobDir::with_copy_of(input)?;
+        let job = JobDir::with_copy_of(input, opts.scratch_dir.as_deref())?;
         // A file that is no video at all is refused before any model loads.
         let container = sniff_video(&job.input)?;
         // The models load on the inference thread while ffprobe runs.
@@ -360,7 +365,7 @@ struct JobDir {
 }
 
 impl JobDir {
-    fn with_copy_of(input: &Path) -> Result<JobDir, ExtractError> {
+    fn with_copy_of(input: &Path, scratch_dir: Option<&Path>) -> Result<JobDir, ExtractError> {
         let meta = std::fs::metadata(input)
             .map_err(|e| ExtractError::BadInput(format!("cannot read {}: {e}", input.display())))?;
         if !meta.is_file() {
@@ -369,10 +374,13 @@ impl JobDir {
                 input.display()
             )));
         }
-        let dir = tempfile::Builder::new()
-            .prefix("motiond-job-")
-            .tempdir()
-            .map_err(|e| ExtractError::Internal(format!("creating a job directory: {e}")))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("motiond-job-");
+        let dir = match scratch_dir {
+            Some(parent) => builder.tempdir_in(parent),
+            None => builder.tempdir(),
+        }
+        .map_err(|e| ExtractError::Internal(format!("creating a job directory: {e}")))?;
         let copy = dir.path().join("input");
         std::fs::copy(input, &copy)
             .map_err(|e| ExtractError::BadInput(format!("cannot read {}: {e}", input.display())))?;

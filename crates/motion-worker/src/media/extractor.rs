@@ -133,6 +133,10 @@ impl MotionExtractor for EngineExtractor {
         let mut opts = ExtractOptions::new(self.models_dir.clone());
         opts.model = self.landmark;
         opts.preview = true;
+        // The engine's scratch files (a copy of the user's video) go in the job's own
+        // directory: the worker removes it after the job, and the janitor sweeps what a killed
+        // process left; the system's temporary directory has no one to clean it.
+        opts.scratch_dir = job.source.parent().map(Path::to_path_buf);
         let report = Engine::extract(&job.source, &job.out_dir, opts, cancel, |p: Progress| {
             progress.report(job_fraction(p))
         })

@@ -22,20 +22,37 @@ async fn assert_one_motion(c: &Client, server: &Server, done: &Value) {
     assert_eq!(n, 1, "exactly one motion for the task: {mine}");
 }
 
+/// ... and leaves no copy of the user's video outside the data directory, where nothing would
+/// ever clean it.
 #[tokio::test]
 async fn kill_9_during_processing_then_restart_still_succeeds() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let mut server = Server::start(&data);
+    let system_tmp = tmp.path().join("system-tmp");
+    std::fs::create_dir(&system_tmp).unwrap();
+    let env = [("TMPDIR", system_tmp.to_str().unwrap())];
+    let mut server = Server::start_with(&data, &env);
     let c = Client::new(server.token("frank"));
     let task_id = submit(&c, &server).await;
     c.wait_until(&server, task_id, None, |t| t["status"] == 10)
         .await;
+    // Kill it while the engine decodes (its scratch folder exists then).
+    let until = std::time::Instant::now() + TASK_DEADLINE;
+    while !server.media_children().iter().any(|p| p == "ffmpeg") {
+        assert!(std::time::Instant::now() < until, "no ffmpeg child seen");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     server.kill9();
 
-    let server = Server::start(&data);
+    let server = Server::start_with(&data, &env);
     let done = c.wait_final(&server, task_id, None).await;
     assert_one_motion(&c, &server, &done).await;
+    let left: Vec<_> = std::fs::read_dir(&system_tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with("motiond-job-"))
+        .collect();
+    assert!(left.is_empty(), "job folders left in TMPDIR: {left:?}");
 }
 
 #[tokio::test]
