@@ -527,12 +527,15 @@ async fn track(
         ..
     } = inference;
     let mut decode_error = None;
+    // A frame's share of the grid is known when the next one (or the end) arrives.
+    let mut held: Option<RgbFrame> = None;
     loop {
         tokio::select! {
             next = source.next_frame() => match next {
                 Some(Ok(frame)) => {
-                    let placed = grid.place(frame.t_us);
-                    if cancel.is_cancelled() || tx.send((frame, placed)).await.is_err() {
+                    let placed = grid.arrive(frame.t_us);
+                    let ready = held.replace(frame).zip(placed);
+                    if cancel.is_cancelled() || !send_placed(&tx, ready).await {
                         break; // cancelled, or the inference thread stopped (its result says why)
                     }
                 }
@@ -540,7 +543,11 @@ async fn track(
                     decode_error = Some(e);
                     break;
                 }
-                None => break,
+                None => {
+                    let last = held.take().zip(grid.finish());
+                    send_placed(&tx, last).await;
+                    break;
+                }
             },
             Some(done) = done_rx.recv() => progress(Progress { stage: Stage::Tracking, done, total }),
         }
@@ -568,6 +575,17 @@ async fn track(
         total,
     });
     Ok(tracked)
+}
+
+/// Hands a placed frame (if any) to the inference thread; false when that thread has stopped.
+async fn send_placed(
+    tx: &mpsc::Sender<(RgbFrame, Placement)>,
+    placed: Option<(RgbFrame, Placement)>,
+) -> bool {
+    match placed {
+        Some(frame) => tx.send(frame).await.is_ok(),
+        None => true,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -833,7 +851,11 @@ impl PaintLoop {
         let mut cover = Cover::None;
         while let Some(drawn) = rx.blocking_recv() {
             let index = drawn.frame.index;
+            let painted = drawn.copies > 0;
             self.paint_one(drawn, &runtime)?;
+            if !painted {
+                continue; // off the grid: the painter still holds the frame before it
+            }
             let out_size = self.painter.out_size();
             cover.offer(
                 &mut self.painter,

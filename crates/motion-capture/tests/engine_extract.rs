@@ -327,10 +327,11 @@ fn thread_names() -> Vec<String> {
         .collect()
 }
 
-/// A variable-rate recording is resampled to its average rate (api-contract §9.4): the synthetic
-/// walk at 30 fps for its first second, then paused for 3 s (a phone that stopped sending
-/// frames), then 30 fps again. Average rate 60 frames / 5 s = 12 fps, so 60 analysis frames,
-/// and the motion keeps the video's timing: the pose after the pause shows at 4 s, not 1 s.
+/// A variable-rate recording is resampled to its average rate (api-contract §9.4) as ffmpeg's
+/// `fps` filter does: the synthetic walk at 30 fps for its first second, then paused for 3 s (a
+/// phone that stopped sending frames), then 30 fps again. Average rate 60 frames / 5 s = 12 fps,
+/// so 60 analysis frames; the pause holds the pose before it, and the pose after it shows at
+/// 4 s, as in the video.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_variable_rate_video_keeps_its_timing_on_the_average_rate_grid() {
     let walk = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
@@ -372,16 +373,17 @@ async fn a_variable_rate_video_keeps_its_timing_on_the_average_rate_grid() {
         serde_json::from_slice(&std::fs::read(out.join("landmarks.json")).unwrap()).unwrap();
     let frames = landmarks["frames"].as_array().unwrap();
     let nose_x = |k: usize| frames[k]["image"][0][0].as_f64().unwrap();
-    // 0–1 s: 30 source frames on 12 slots (every 2.5th kept). 1–4 s: the pause, filled with
-    // the first frame after it, which is also slot 48 (4 s).
-    for k in 13..=48 {
+    // 0–1 s: 30 source frames on 12 slots. The last before the pause (0.967 s, slot 12) holds
+    // slots 12 to 47; the first after it (4 s) is slot 48.
+    for k in 12..=47 {
         assert_eq!(
             nose_x(k),
-            nose_x(48),
-            "slot {k} holds the frame after the pause"
+            nose_x(12),
+            "slot {k} holds the frame before the pause"
         );
     }
-    assert_ne!(nose_x(11), nose_x(48), "before the pause the walk moves on");
+    assert_ne!(nose_x(11), nose_x(12), "before the pause the walk moves on");
+    assert_ne!(nose_x(48), nose_x(47), "after the pause the walk moves on");
     for (k, f) in frames.iter().enumerate() {
         let t = f["time"].as_f64().unwrap();
         assert!((t - k as f64 / 12.0).abs() < 1e-3, "frame {k} at {t} s");

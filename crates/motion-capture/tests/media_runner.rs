@@ -215,6 +215,82 @@ async fn variable_frame_rate_keeps_every_frame_and_its_time() {
     );
 }
 
+/// The analysis grid (api-contract §9.4) is ffmpeg's `fps` filter at the average rate: on a
+/// clip whose frames come fast (50 fps), then in 0.5 s pauses, then at 25 fps, each slot of our
+/// grid holds the very source frame that `fps` shows there. Each source frame's luma is its
+/// index times 4 (lossless), so ffmpeg's output says which frame it chose.
+#[tokio::test]
+async fn the_analysis_grid_is_ffmpegs_fps_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make(
+        dir.path(),
+        "irregular.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:s=16x16:r=30:d=2",
+            "-vf",
+            "geq=lum='N*4':cb=128:cr=128,settb=1/1000,\
+             setpts='if(lt(N,20),N*0.02/TB,if(lt(N,25),(0.4+(N-20)*0.5)/TB,(2.9+(N-25)*0.04)/TB))'",
+            "-fps_mode",
+            "passthrough",
+            "-c:v",
+            "libx264",
+            "-qp",
+            "0",
+            "-pix_fmt",
+            "yuv444p",
+            "-video_track_timescale",
+            "1000",
+        ],
+    );
+    let cancel = CancellationToken::new();
+    let info = probe(&clip, Container::Mp4Mov, &Limits::default(), &cancel)
+        .await
+        .unwrap();
+    // ffmpeg's choice for each slot: the luma of its frame, /4.
+    let avg_rate = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=avg_frame_rate",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    let avg_rate = String::from_utf8(avg_rate.stdout).unwrap();
+    let resampled = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&clip)
+        .args(["-vf", &format!("fps={}", avg_rate.trim())])
+        .args(["-f", "rawvideo", "-pix_fmt", "yuv444p", "-"])
+        .output()
+        .unwrap();
+    assert!(resampled.status.success());
+    let plane = 16 * 16 * 3;
+    let by_ffmpeg: Vec<u64> = resampled
+        .stdout
+        .chunks_exact(plane)
+        .map(|f| (f[0] as u64 + 2) / 4)
+        .collect();
+    // Ours, from the source frames' times.
+    let mut grid = motion_capture::media::FrameGrid::for_stream(info.fps, info.duration_s, 1000);
+    let times = ffprobe_times_us(&clip);
+    let mut placements: Vec<_> = times.iter().filter_map(|&t| grid.arrive(t)).collect();
+    placements.extend(grid.finish());
+    let ours: Vec<u64> = placements
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| std::iter::repeat_n(i as u64, p.copies as usize))
+        .collect();
+    assert!(by_ffmpeg.contains(&20), "the clip has its pause");
+    assert_eq!(ours, by_ffmpeg);
+}
+
 #[tokio::test]
 async fn playlists_and_scripts_disguised_as_mp4_never_reach_ffmpeg() {
     let dir = tempfile::tempdir().unwrap();
