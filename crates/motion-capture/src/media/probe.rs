@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use super::runner::{FfCommand, Limits, MediaError, Tool, split_job_path};
+use super::runner::{DEFAULT_MAX_PIXELS, FfCommand, Limits, MediaError, Tool, split_job_path};
 use super::sniff::Container;
 
 /// Largest side we ever accept from a probe, whatever the caller's own rules say.
@@ -162,11 +162,16 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
         pix_fmt: v.pix_fmt.clone(),
         stream_count,
     };
-    // A wild sample aspect (1000:1) must not make the decoder's frames huge.
+    // A wild sample aspect (1000:1, 1:1000) must not make the decoder's frames huge, nor
+    // squeeze them to nothing (ffmpeg's scale reads a width of 0 as "keep the input's").
+    // Square-pixel sizes are the callers' to judge (the API's size rules answer them).
     let (square_w, _) = info.square_pixel_size();
-    if square_w > MAX_SIDE {
+    let square_pixels = square_w as u64 * height as u64;
+    let squared = (square_w, height) != (width, height);
+    if squared && (!(2..=MAX_SIDE).contains(&square_w) || square_pixels > DEFAULT_MAX_PIXELS) {
+        let (n, d) = info.sample_aspect;
         return Err(bad_probe(format!(
-            "video is too wide with its pixel aspect ratio ({square_w}x{height})"
+            "implausible pixel aspect ratio {n}:{d} ({square_w}x{height} with square pixels)"
         )));
     }
     Ok(info)
@@ -435,7 +440,12 @@ mod tests {
             anamorphic("0:1", "0").unwrap().square_pixel_size(),
             (360, 1280)
         );
-        // A wild aspect would make huge frames.
+        // A wild aspect would make huge frames, or frames of no width.
         assert!(anamorphic("1000:1", "0").unwrap_err().is_bad_input());
+        assert!(anamorphic("1:1000", "0").unwrap_err().is_bad_input());
+        // 4:1 on 8192 rows: within the sides, over the pixel budget.
+        let j = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":4000,"height":8000,
+          "sample_aspect_ratio":"4:1","avg_frame_rate":"30/1"}]}"#;
+        assert!(parse_probe_json(j.as_bytes(), Container::Mp4Mov).is_err());
     }
 }

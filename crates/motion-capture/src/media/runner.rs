@@ -142,6 +142,9 @@ impl MediaError {
     }
 }
 
+/// The decoders' default pixel budget per frame (`-max_pixels`): 8192x8192.
+pub const DEFAULT_MAX_PIXELS: u64 = 8192 * 8192;
+
 /// Resource caps of one call. The defaults suit one clip of at most a few hundred MB on the
 /// 2-core reference machine; callers tighten them (e.g. probes get a short timeout).
 #[derive(Clone, Debug)]
@@ -179,7 +182,7 @@ impl Default for Limits {
             file_size_bytes: 2 << 30,
             open_files: 256,
             max_stdout_bytes: 16 << 20,
-            max_pixels: 8192 * 8192,
+            max_pixels: DEFAULT_MAX_PIXELS,
             probe_size_bytes: 20 << 20,
             analyze_duration_us: 20_000_000,
             max_streams: 8,
