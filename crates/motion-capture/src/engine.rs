@@ -97,6 +97,8 @@ pub struct Report {
     pub processing_fps: f64,
     /// Seconds spent in the tracking stage (decode + pose), the bulk of the job.
     pub tracking_s: f64,
+    /// Source frames tracked in that stage (`frames` are those of the analysis grid, §9.4).
+    pub tracked_frames: u64,
     pub elapsed_s: f64,
     pub width: u32,
     pub height: u32,
@@ -216,6 +218,7 @@ impl Engine {
             video_fps: motion.fps,
             processing_fps: q.frame_count as f64 / elapsed_s.max(1e-9),
             tracking_s,
+            tracked_frames: tracked.source_frames,
             elapsed_s,
             width: info.width,
             height: info.height,
@@ -438,7 +441,10 @@ async fn probe_video(
 }
 
 struct Tracked {
+    /// Per frame of the analysis grid.
     frames: Vec<PoseFrame>,
+    /// Source frames tracked.
+    source_frames: u64,
     /// Pose presence score per frame (0 when the landmark model did not run).
     scores: Vec<f32>,
 }
@@ -613,6 +619,7 @@ fn inference_loop(
     );
     let mut out = Tracked {
         frames: Vec::new(),
+        source_frames: 0,
         scores: Vec::new(),
     };
     while let Some((frame, placed)) = rx.blocking_recv() {
@@ -625,6 +632,7 @@ fn inference_loop(
             PoseError::Model(m) => ExtractError::Models(m),
             other => ExtractError::Internal(other.to_string()),
         })?;
+        out.source_frames += 1;
         let score = match dbg.pose {
             Some(_) => dbg.pose_score.unwrap_or(0.0),
             None => 0.0,

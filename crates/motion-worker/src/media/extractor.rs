@@ -153,10 +153,11 @@ impl MotionExtractor for EngineExtractor {
             0
         };
         // The engine reports the tracking stage's time (pose inference, with decoding running
-        // beside it), the figure nearest to inference time (contract §10.3).
-        if report.frames > 0 {
+        // beside it), the figure nearest to inference time (contract §10.3), per source frame
+        // tracked (a variable-rate video has more or fewer analysis frames).
+        if report.tracked_frames > 0 {
             metrics::histogram!("motiond_inference_seconds_per_frame")
-                .record(report.tracking_s / report.frames as f64);
+                .record(report.tracking_s / report.tracked_frames as f64);
         }
         tracing::info!(
             frames = report.frames,
