@@ -361,6 +361,7 @@ async fn a_variable_rate_video_keeps_its_timing_on_the_average_rate_grid() {
         report.video_fps
     );
     assert_eq!(report.frames, 60);
+    assert_eq!(report.tracked_frames, 60, "every source frame is tracked");
     let (preview_frames, _, _) = ffprobe_frames(&out.join("preview.mp4"));
     assert_eq!(preview_frames, 60);
     let bvh = std::fs::read_to_string(out.join("motion.bvh")).unwrap();
