@@ -66,8 +66,10 @@ impl MasterKey {
         STANDARD.encode(self.0.as_slice())
     }
 
-    /// Reads the key file, or creates it (mode 0600) with a new key. Creation uses
-    /// `create_new`, so two processes starting together agree on one key.
+    /// Reads the key file, or creates it (mode 0600) with a new key. The new key is written to a
+    /// private temporary file and linked into place complete, and only if no key is there yet:
+    /// processes starting together agree on one key and never read a half-written file (a
+    /// worker once read the api's empty, just-created file and refused to start).
     pub fn load_or_create(path: &Path) -> Result<Self, SecretError> {
         let err = |source| SecretError::KeyFile {
             path: path.display().to_string(),
@@ -78,25 +80,23 @@ impl MasterKey {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
             Err(_) => {}
         }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(err)?;
-        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(err)?;
         let key = Self::generate();
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(path) {
-            Ok(mut f) => {
-                writeln!(f, "{}", key.to_base64()).map_err(err)?;
-                f.sync_all().map_err(err)?;
-                Ok(key)
-            }
+        // tempfile creates it with mode 0600.
+        let mut pending = tempfile::Builder::new()
+            .prefix(".master.key.")
+            .tempfile_in(dir)
+            .map_err(err)?;
+        writeln!(pending, "{}", key.to_base64()).map_err(err)?;
+        pending.as_file().sync_all().map_err(err)?;
+        match pending.persist_noclobber(path) {
+            Ok(_) => Ok(key),
             // Someone else created it in between: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
                 Self::from_base64(&std::fs::read_to_string(path).map_err(err)?)
             }
-            Err(e) => Err(err(e)),
+            Err(e) => Err(err(e.error)),
         }
     }
 
@@ -233,5 +233,29 @@ mod tests {
         }
         assert!(format!("{a:?}").contains("***"));
         assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
+    }
+
+    /// Processes starting together on a fresh data directory (here: threads) all get the one
+    /// key, never a half-written file, and leave no temporary file behind.
+    #[test]
+    fn racing_creators_agree_on_one_key() {
+        for _ in 0..30 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("master.key");
+            let start = std::sync::Barrier::new(8);
+            let keys: Vec<String> = std::thread::scope(|s| {
+                let racers: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            MasterKey::load_or_create(&path).unwrap().to_base64()
+                        })
+                    })
+                    .collect();
+                racers.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
     }
 }
