@@ -432,6 +432,7 @@ async fn probe_video(
     cancel: &CancellationToken,
 ) -> Result<MediaInfo, ExtractError> {
     let info = media::probe(path, container, &opts.limits, cancel).await?;
+    info.check_side_limit()?;
     if info.width == 0 || info.height == 0 || info.fps <= 0.0 {
         return Err(ExtractError::BadInput(
             "the file has no decodable video stream".into(),

@@ -196,8 +196,28 @@ fn a_refused_video_says_why() {
     let bytes = std::fs::read(&walk).unwrap();
     let truncated = dir.path().join("truncated.mp4");
     std::fs::write(&truncated, &bytes[..bytes.len() * 3 / 10]).unwrap();
+    // Wider than anything we decode (x264 stops at 16384 px; x265 makes it in under a second).
+    let wide = dir.path().join("wide.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+        .args([
+            "testsrc=size=16400x240:rate=1",
+            "-t",
+            "2",
+            "-c:v",
+            "libx265",
+        ])
+        .args(["-preset", "ultrafast", "-x265-params", "log-level=error"])
+        .arg(&wide)
+        .status()
+        .unwrap();
+    assert!(status.success());
     for (input, answer) in [
         (&ffv1, "the video codec ffv1 is not supported"),
+        (
+            &wide,
+            "its frames (16400x240) are larger than the limit of 16384 pixels a side",
+        ),
         (
             &truncated,
             "the file is incomplete or damaged (its MP4 index is missing)",

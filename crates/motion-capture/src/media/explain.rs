@@ -4,11 +4,20 @@
 
 use super::runner::MediaError;
 
-/// Why the tool refused the input, when its diagnostics say so in a way we recognise.
+/// Why the input was refused: our own check's reason (a refusal with no diagnostics is ours,
+/// already in plain words), else the tool's diagnostics when they say so in a way we recognise.
 pub fn explain(err: &MediaError) -> Option<String> {
-    let MediaError::BadInput { stderr_tail, .. } = err else {
+    let MediaError::BadInput {
+        stderr_tail,
+        reason,
+        ..
+    } = err
+    else {
         return None;
     };
+    if stderr_tail.is_empty() {
+        return Some(reason.clone());
+    }
     explain_diagnostics(stderr_tail)
 }
 
@@ -84,5 +93,17 @@ mod tests {
             );
         }
         assert_eq!(explain_diagnostics("something else entirely"), None);
+    }
+
+    #[test]
+    fn our_own_refusals_keep_their_reason() {
+        let ours = MediaError::bad_input(
+            crate::media::runner::Tool::Ffprobe,
+            "its frames (16400x240) are larger than the limit of 16384 pixels a side",
+        );
+        assert_eq!(
+            explain(&ours).as_deref(),
+            Some("its frames (16400x240) are larger than the limit of 16384 pixels a side")
+        );
     }
 }

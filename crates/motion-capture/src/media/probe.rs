@@ -131,9 +131,6 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
     if cw == 0 || ch == 0 {
         return Err(bad_probe(format!("video stream has no size ({cw}x{ch})")));
     }
-    if cw > MAX_SIDE || ch > MAX_SIDE {
-        return Err(bad_probe(format!("video stream is too large ({cw}x{ch})")));
-    }
     let rotation_deg = rotation(v);
     let (width, height) = if rotation_deg % 180 == 90 {
         (ch, cw)
@@ -164,11 +161,16 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
     };
     // A wild sample aspect (1000:1, 1:1000) must not make the decoder's frames huge, nor
     // squeeze them to nothing (ffmpeg's scale reads a width of 0 as "keep the input's").
-    // Square-pixel sizes are the callers' to judge (the API's size rules answer them).
+    // Sizes themselves are the callers' to judge: the API's size rules answer them with the
+    // contract's texts, the decoding paths call `check_side_limit`.
     let (square_w, _) = info.square_pixel_size();
     let square_pixels = square_w as u64 * height as u64;
     let squared = (square_w, height) != (width, height);
-    if squared && (!(2..=MAX_SIDE).contains(&square_w) || square_pixels > DEFAULT_MAX_PIXELS) {
+    let stored_within_limit = info.check_side_limit().is_ok();
+    if squared
+        && stored_within_limit
+        && (!(2..=MAX_SIDE).contains(&square_w) || square_pixels > DEFAULT_MAX_PIXELS)
+    {
         let (n, d) = info.sample_aspect;
         return Err(bad_probe(format!(
             "implausible pixel aspect ratio {n}:{d} ({square_w}x{height} with square pixels)"
@@ -252,6 +254,18 @@ fn sample_aspect(s: Option<&str>) -> (u32, u32) {
 }
 
 impl MediaInfo {
+    /// Refuses a stream whose stored frames are larger than [`MAX_SIDE`] on a side: nothing we
+    /// decode may be that large, whatever the caller's own rules allow.
+    pub fn check_side_limit(&self) -> Result<(), MediaError> {
+        let (w, h) = (self.coded_width, self.coded_height);
+        if w > MAX_SIDE || h > MAX_SIDE {
+            return Err(bad_probe(format!(
+                "its frames ({w}x{h}) are larger than the limit of {MAX_SIDE} pixels a side"
+            )));
+        }
+        Ok(())
+    }
+
     /// The frame size the video decoder delivers: the (rotated) frame with square pixels, its
     /// width scaled by the sample aspect as players display it (§9.3's display size), as
     /// [`super::decode`]'s scale filter computes it. After a quarter turn ffmpeg's
@@ -388,7 +402,7 @@ mod tests {
     }
 
     #[test]
-    fn rejects_sizeless_absurd_or_streamless_input() {
+    fn rejects_sizeless_or_streamless_input() {
         let zero =
             r#"{"streams":[{"codec_type":"video","codec_name":"png","width":0,"height":0}]}"#;
         assert!(
@@ -396,11 +410,29 @@ mod tests {
                 .unwrap_err()
                 .is_bad_input()
         );
-        let huge = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":100000,"height":100000}]}"#;
-        assert!(parse_probe_json(huge.as_bytes(), Container::Mp4Mov).is_err());
         let audio = r#"{"streams":[{"codec_type":"audio","codec_name":"aac"}]}"#;
         assert!(parse_probe_json(audio.as_bytes(), Container::Mp4Mov).is_err());
         assert!(parse_probe_json(b"not json", Container::Mp4Mov).is_err());
+    }
+
+    /// Sizes are reported, not refused: the API's size rules must see them to answer with the
+    /// contract's texts; what decodes checks the side limit itself.
+    #[test]
+    fn oversized_frames_are_reported_and_refused_for_decoding() {
+        let huge = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":20000,"height":300,
+          "sample_aspect_ratio":"2:1","avg_frame_rate":"30/1"}]}"#;
+        let m = parse_probe_json(huge.as_bytes(), Container::Mp4Mov).unwrap();
+        assert_eq!((m.width, m.height), (20000, 300));
+        let err = m.check_side_limit().unwrap_err();
+        assert!(err.is_bad_input(), "{err:?}");
+        let png =
+            r#"{"streams":[{"codec_type":"video","codec_name":"png","width":300,"height":16385}]}"#;
+        let m = parse_probe_json(png.as_bytes(), Container::Png).unwrap();
+        assert!(m.check_side_limit().is_err());
+        let edge =
+            r#"{"streams":[{"codec_type":"video","codec_name":"png","width":16384,"height":300}]}"#;
+        let m = parse_probe_json(edge.as_bytes(), Container::Png).unwrap();
+        assert!(m.check_side_limit().is_ok());
     }
 
     #[test]

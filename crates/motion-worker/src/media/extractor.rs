@@ -105,7 +105,8 @@ impl EngineExtractor {
             timeout: std::time::Duration::from_secs(30),
             ..Limits::default()
         };
-        let info = match media::probe(input, container, &limits, cancel).await {
+        let probed = media::probe(input, container, &limits, cancel).await;
+        let info = match probed.and_then(|info| info.check_side_limit().map(|()| info)) {
             Ok(info) => info,
             Err(MediaError::Cancelled { .. }) => return Err(ExtractError::Cancelled),
             Err(e) if e.is_bad_input() => {

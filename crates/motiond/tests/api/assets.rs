@@ -73,23 +73,30 @@ async fn uploads_of_each_type() {
 
 /// A PNG of `w`×`h` made with ffmpeg (test-side only).
 fn small_png(dir: &std::path::Path, w: u32, h: u32) -> Vec<u8> {
-    let out = dir.join(format!("img{w}x{h}.png"));
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
+    ffmpeg_made(
+        dir,
+        &format!("img{w}x{h}.png"),
+        &[
             "-f",
             "lavfi",
             "-i",
             &format!("color=c=red:s={w}x{h}"),
             "-frames:v",
             "1",
-        ])
+        ],
+    )
+}
+
+/// The file ffmpeg writes from `args` (test-side only), named `name` in `dir`.
+fn ffmpeg_made(dir: &std::path::Path, name: &str, args: &[&str]) -> Vec<u8> {
+    let out = dir.join(name);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
         .arg(&out)
         .status()
         .expect("ffmpeg missing: run scripts/test.sh");
-    assert!(status.success());
+    assert!(status.success(), "ffmpeg {args:?}");
     std::fs::read(out).unwrap()
 }
 
@@ -189,6 +196,54 @@ async fn image_side_limits() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// Frames larger than anything the engine decodes (16384 px a side) still get the size rules'
+/// texts (§4.1 rows 8 and 10), not "not a valid file".
+#[tokio::test]
+async fn oversized_frames_get_the_size_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestApp::new().await;
+    let token = t.token("alice").await;
+    t.account(&token, EMAIL, 2).await;
+    let r = t
+        .post_raw(
+            &upload_url(EMAIL),
+            &token,
+            "image/png",
+            small_png(dir.path(), 20000, 300),
+        )
+        .await;
+    r.assert_error(
+        400,
+        "Image must be between 300 and 8192 pixels on each side (got 20000x300)",
+    );
+    // x264 stops at 16384 px; x265 encodes the 2 s, 1 fps clip in under a second.
+    let wide = ffmpeg_made(
+        dir.path(),
+        "wide.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=16400x240:rate=1",
+            "-t",
+            "2",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-x265-params",
+            "log-level=error",
+        ],
+    );
+    let r = t
+        .post_raw(&upload_url(EMAIL), &token, "video/mp4", wide)
+        .await;
+    r.assert_error(
+        400,
+        "Video must be between 240 and 3840 pixels on each side and at most 8294400 pixels per frame (got 16400x240)",
+    );
 }
 
 #[tokio::test]
