@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target of fuzz/ for N seconds each (RELIABILITY.md, "Fuzzing").
 #
-#   scripts/fuzz.sh            # 20 s per target (CI)
+#   scripts/fuzz.sh            # 20 s per target (scripts/test.sh runs 10 s: MOTIOND_FUZZ_SECONDS)
 #   scripts/fuzz.sh 1800       # 30 min per target (nightly / by hand)
 #   scripts/fuzz.sh 60 bvh_parse probe_json   # only these targets
 #

@@ -11,7 +11,8 @@ cd "$repo"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 scripts/setup.sh --test
 
-export MOTIOND_MODELS_DIR="$repo/.data/models"
+# Where setup.sh fetched them (it honours MOTIOND_DATA_DIR), unless the caller chose a folder.
+export MOTIOND_MODELS_DIR="${MOTIOND_MODELS_DIR:-${MOTIOND_DATA_DIR:-$repo/.data}/models}"
 # ONNX Runtime loaded by the test binaries themselves (not through `motiond`) reports nothing either.
 export ORT_DISABLE_TELEMETRY=1
 export MOTIOND_TEST_PYTHON="$repo/.venv/bin/python"

@@ -20,12 +20,18 @@ fuzz_target!(|data: &[u8]| {
     match parse_probe_json(json, container) {
         Ok(m) => {
             assert!(m.coded_width >= 1 && m.coded_height >= 1);
-            assert!(m.coded_width <= MAX_SIDE && m.coded_height <= MAX_SIDE);
+            // Sizes are the callers' to judge; what decodes refuses those over the side limit.
+            let within = m.coded_width <= MAX_SIDE && m.coded_height <= MAX_SIDE;
+            assert_eq!(m.check_side_limit().is_ok(), within);
             assert_eq!(
-                m.width * m.height,
-                m.coded_width * m.coded_height,
+                u64::from(m.width) * u64::from(m.height),
+                u64::from(m.coded_width) * u64::from(m.coded_height),
                 "rotation only swaps"
             );
+            if within {
+                let (square_w, square_h) = m.square_pixel_size();
+                assert!((1..=MAX_SIDE).contains(&square_w) && square_h == m.height);
+            }
             assert!(matches!(m.rotation_deg, 0 | 90 | 180 | 270));
             assert!(m.fps.is_finite(), "fps {}", m.fps);
             if let Some(d) = m.duration_s {

@@ -16,7 +16,8 @@ use crate::config::{Config, Sources};
     about = "Self-hosted motion capture: video in, animation out"
 )]
 pub struct Cli {
-    /// Data directory (database, blobs, models). Defaults to $XDG_DATA_HOME/motiond.
+    /// Data directory (database, blobs, models). Defaults to $XDG_DATA_HOME/motiond, else
+    /// ~/.local/share/motiond.
     #[arg(long, global = true, env = "MOTIOND_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 

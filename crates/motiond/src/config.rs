@@ -94,7 +94,8 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH` (embedded default) or `postgres://…`; empty = `sqlite://<data_dir>/motiond.db`.
+    /// `sqlite://PATH`; empty = `sqlite://<data_dir>/motiond.db` (`postgres://…` is reserved for
+    /// the PostgreSQL adapter and refused at start by this build).
     pub url: Secret,
     pub max_connections: u32,
     pub busy_timeout_ms: u64,
@@ -113,7 +114,8 @@ impl Default for DatabaseConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// `file:///PATH` or `s3://bucket/prefix`; empty = `file://<data_dir>/blobs`.
+    /// `file:///PATH`; empty = `file://<data_dir>/blobs` (`s3://bucket/prefix` is reserved for the
+    /// S3 adapter and refused at start by this build; so are the presign and `s3` keys' effects).
     pub url: String,
     pub presign_results: bool,
     pub presign_ttl_s: u64,
@@ -553,8 +555,25 @@ fn collect_keys(prefix: &str, value: &toml::Value, out: &mut BTreeSet<String>) {
     }
 }
 
-/// Env vars that are not settings themselves but are read elsewhere.
-const NON_SETTING_VARS: &[&str] = &["CONFIG", "LOG", "MODELS_DIR", "DATA_DIR"];
+/// Env vars that are not settings themselves but are read elsewhere: by motiond itself
+/// (`CONFIG`, `LOG`, the two directory aliases, `models fetch`'s `PYTHON` and `NPM`) or by the
+/// scripts and tests that start it (`LISTEN` of `scripts/start.sh`, the test suites' `BIN`,
+/// `TEST_PYTHON`, `WHEEL_CACHE`, `ATTACK_TRIALS`, `FUZZ_SECONDS`), which pass them on to every
+/// server they start.
+const NON_SETTING_VARS: &[&str] = &[
+    "CONFIG",
+    "LOG",
+    "MODELS_DIR",
+    "DATA_DIR",
+    "PYTHON",
+    "NPM",
+    "WHEEL_CACHE",
+    "LISTEN",
+    "BIN",
+    "TEST_PYTHON",
+    "ATTACK_TRIALS",
+    "FUZZ_SECONDS",
+];
 
 /// One `(dotted.key, value)` setting of a layer.
 type Setting = (String, figment::value::Value);
@@ -712,6 +731,22 @@ mod tests {
         .unwrap();
         assert_eq!(loaded.warnings.len(), 1);
         assert!(loaded.warnings[0].contains("MOTIOND_SERVER__LISTN"));
+    }
+
+    /// The variables our scripts and tests document are not "unknown settings".
+    #[test]
+    fn helper_variables_are_not_settings() {
+        let loaded = Config::load(&Sources {
+            env: env(&[
+                ("MOTIOND_LISTEN", "127.0.0.1:1"),
+                ("MOTIOND_PYTHON", "python3"),
+                ("MOTIOND_TEST_PYTHON", "python3"),
+                ("MOTIOND_BIN", "motiond"),
+            ]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     }
 
     #[test]

