@@ -101,13 +101,22 @@ export async function apiRequest(method, path, { query, json, token = getToken()
   return body;
 }
 
+/** Says why an upload ended without an answer: the person (or the page) stopped it. */
+export const UPLOAD_CANCELLED = 'The upload was cancelled.';
+
 /**
  * Uploads a file as the raw body of POST /assets (contract §4.1) with XHR, because fetch
- * cannot report upload progress. `onProgress` gets a fraction 0..1.
+ * cannot report upload progress. `onProgress` gets a fraction 0..1; aborting `signal` stops
+ * the upload (the server then keeps nothing) and rejects with {@link UPLOAD_CANCELLED}.
  */
-export function uploadAsset(file, contentType, email, onProgress, token = getToken()) {
+export function uploadAsset(file, contentType, email, onProgress, { token = getToken(), signal } = {}) {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new ApiError(0, UPLOAD_CANCELLED));
+      return;
+    }
     const xhr = new XMLHttpRequest();
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
     xhr.open('POST', apiUrl('/assets', { email }));
     xhr.setRequestHeader('Authorization', `Bearer ${token}`);
     xhr.setRequestHeader('Content-Type', contentType);
@@ -132,7 +141,7 @@ export function uploadAsset(file, contentType, email, onProgress, token = getTok
       reject(new ApiError(xhr.status, describeError(xhr.status, body, retryAfter), { retryAfter, raw: body }));
     });
     xhr.addEventListener('error', () => reject(new ApiError(0, describeError(0))));
-    xhr.addEventListener('abort', () => reject(new ApiError(0, 'The upload was cancelled.')));
+    xhr.addEventListener('abort', () => reject(new ApiError(0, UPLOAD_CANCELLED)));
     xhr.send(file);
   });
 }
@@ -209,6 +218,18 @@ export function startMotionUpload(email, { resourceUrl, coverUrl, workName }) {
   const json = { email, resourceUrl, coverUrl };
   if (workName) json.workName = workName;
   return apiRequest('POST', '/videos/motion-upload', { json });
+}
+
+/**
+ * Deletes one of the account's uploaded assets by the `fileName` its upload answered with
+ * (contract §4.2 finds its id, §4.3 deletes it). Resolves to whether it was there.
+ */
+export async function deleteUploadedAsset(email, fileName) {
+  const found = await apiRequest('GET', '/assets/uploaded', { query: { email, fileName } });
+  const asset = (found.uploadAssetsList || []).find((a) => a.name === fileName);
+  if (!asset) return false;
+  const gone = await apiRequest('DELETE', '/assets/uploaded', { query: { email, id: asset.id } });
+  return gone.deleted === 1;
 }
 
 export function listScheduler() {

@@ -121,7 +121,7 @@ export class MotionViewer {
     this.loop = true;
     this.playing = false;
     this.bodyVisible = true;
-    this.clock = new THREE.Clock();
+    this.lastTick = performance.now();
 
     this.renderer = new THREE.WebGLRenderer({ antialias: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
@@ -129,8 +129,9 @@ export class MotionViewer {
     this.renderer.domElement.setAttribute('role', 'img');
     this.renderer.domElement.setAttribute(
       'aria-label',
-      '3D view of the motion. Drag to orbit, scroll or pinch to zoom.',
+      '3D view of the motion. Drag to orbit, scroll or pinch to zoom; from the keyboard, Shift and the arrow keys orbit, the arrow keys move, plus and minus zoom.',
     );
+    this.renderer.domElement.tabIndex = 0;
     container.appendChild(this.renderer.domElement);
 
     this.scene = new THREE.Scene();
@@ -140,6 +141,8 @@ export class MotionViewer {
     this.controls = new OrbitControls(this.camera, this.renderer.domElement);
     this.controls.enableDamping = true;
     this.controls.target.set(0, 0.9, 0);
+    this.controls.listenToKeyEvents(this.renderer.domElement);
+    this.renderer.domElement.addEventListener('keydown', (event) => this.zoomKey(event));
 
     this.scene.add(new THREE.HemisphereLight(0xdde6ff, 0x303030, 1.6));
     const sun = new THREE.DirectionalLight(0xffffff, 1.8);
@@ -249,7 +252,7 @@ export class MotionViewer {
     if (!this.mixer) return;
     if (!this.loop && this.time >= this.duration) this.time = 0;
     this.playing = true;
-    this.clock.getDelta();
+    this.elapsed();
     this.hooks.onState?.(true);
   }
 
@@ -280,9 +283,27 @@ export class MotionViewer {
     this.hooks.onTime?.(this.time, this.duration);
   }
 
+  /** Seconds since the last call (the animation clock). */
+  elapsed() {
+    const now = performance.now();
+    const seconds = (now - this.lastTick) / 1000;
+    this.lastTick = now;
+    return seconds;
+  }
+
+  /** `+` and `-` zoom towards and away from the orbit's centre, as the mouse wheel does. */
+  zoomKey(event) {
+    const factor = { '+': 0.85, '=': 0.85, '-': 1 / 0.85, _: 1 / 0.85 }[event.key];
+    if (!factor) return;
+    event.preventDefault();
+    const offset = this.camera.position.clone().sub(this.controls.target).multiplyScalar(factor);
+    this.camera.position.copy(this.controls.target).add(offset);
+    this.controls.update();
+  }
+
   tick() {
     this.frame = requestAnimationFrame(() => this.tick());
-    const dt = this.clock.getDelta();
+    const dt = this.elapsed();
     if (this.playing && this.mixer) {
       let t = this.time + dt * this.speed;
       if (t >= this.duration) {

@@ -26,25 +26,27 @@ export async function launchBrowser() {
 
 /**
  * Watches a page for console errors, uncaught exceptions and failed requests. A few API
- * answers are expected to fail in a step (a wrong token's 401); those are announced with
- * `expect(pattern)` and may occur once each.
+ * answers are expected to fail in a step (a wrong token's 401, an upload the test cancels);
+ * those are announced with `expect(pattern)` and may occur once each.
  */
 function watchConsole(page) {
   const errors = [];
   const allowed = [];
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    const text = `${message.text()} @ ${message.location()?.url || ''}`;
+  const unexpected = (text) => {
     const index = allowed.findIndex((pattern) => pattern.test(text));
     if (index >= 0) allowed.splice(index, 1);
-    else errors.push(`console.error: ${text}`);
+    else errors.push(text);
+  };
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    unexpected(`console.error: ${message.text()} @ ${message.location()?.url || ''}`);
   });
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
   page.on('requestfailed', (request) => {
     const failure = request.failure()?.errorText || '';
     // Media elements cancel range requests when a preview is paused or replaced.
     if (failure === 'net::ERR_ABORTED' && ['media', 'image'].includes(request.resourceType())) return;
-    errors.push(`request failed: ${request.method()} ${request.url()} ${failure}`);
+    unexpected(`request failed: ${request.method()} ${request.url()} ${failure}`);
   });
   return {
     errors,
@@ -114,6 +116,8 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'token was not accepted' }).waitFor();
     await snap('signin-refused');
+    // A "next" that the browser would read as another host (`/\\host`) brings the user home.
+    await page.goto(`${baseUrl}/signin?next=${encodeURIComponent('/\\evil.example.com/x')}`);
     await page.getByLabel('API token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
 
@@ -159,6 +163,13 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     const readout = await page.locator('output.time').textContent();
     const [now, total] = readout.split('/').map((s) => Number.parseFloat(s));
     assert.ok(total > 0 && Math.abs(now - total) < 0.05, `scrubbed to the end: ${readout}`);
+    // The view zooms from the keyboard too (the figure is paused, so only the camera moves).
+    const canvas = page.locator('canvas.viewer-canvas');
+    await canvas.focus();
+    const before = await canvasShot(page);
+    await page.keyboard.press('+');
+    await page.waitForTimeout(300);
+    assert.notDeepEqual(await canvasShot(page), before, 'plus zooms the 3D view');
     await page.getByLabel('Speed').selectOption('2');
     await page.getByRole('button', { name: 'Play' }).click();
     await snap('official-viewer-scrubbed');
@@ -215,6 +226,25 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     log('create: upload');
     await page.locator('#video-file').setInputFiles(squatsVideo);
     await page.getByText('The video looks good.').waitFor();
+    // An upload can be cancelled while it runs: the server is never sent the file.
+    const assetUpload = (url) => url.pathname === '/v1/kling/assets';
+    await page.route(assetUpload, () => {}); // held: never answered
+    console_.expect(/request failed: POST .*\/v1\/kling\/assets\?/);
+    await page.getByRole('button', { name: 'Upload and make motion' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByText('Cancelled: the upload was stopped and nothing was kept.').waitFor();
+    // Leaving the page stops its upload too, and nothing takes the user back afterwards.
+    console_.expect(/request failed: POST .*\/v1\/kling\/assets\?/);
+    await page.getByRole('button', { name: 'Upload and make motion' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).waitFor();
+    await page.getByRole('link', { name: 'Library', exact: true }).click();
+    await page.waitForURL((url) => url.pathname === '/');
+    await page.unroute(assetUpload);
+    await page.getByRole('link', { name: 'Create', exact: true }).click();
+    await page.waitForURL(/\/create$/);
+    await page.locator('#video-file').setInputFiles(squatsVideo);
+    await page.getByText('The video looks good.').waitFor();
+    assert.equal(new URL(page.url()).pathname, '/create', 'the left upload did not navigate');
     await page.getByLabel('Name (optional)').fill('Squats e2e');
     await snap('create-ready');
     await page.getByRole('button', { name: 'Upload and make motion' }).click();
@@ -226,7 +256,7 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     );
     const uploadError = await page.locator('.create-form [role=alert]').allTextContents();
     assert.deepEqual(uploadError, [], 'the upload and the task start succeed');
-    assert.equal(uploads, 1, 'one upload');
+    assert.equal(uploads, 3, 'the cancelled upload, the left one and this one');
     await snap('create-progress');
     log('create: waiting for the task');
     await page.waitForURL(/\/mine\/\d+$/, { timeout: 600_000 });
@@ -235,6 +265,11 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     await waitForViewer(page);
     await snap('own-viewer');
     await assertFigureMoves(page, 'the new motion');
+    // The task keeps its own copies, so the studio removed the uploaded video once it started.
+    const assets = await fetch(`${baseUrl}/v1/kling/assets/uploaded?email=studio%40example.com`, {
+      headers: { Authorization: `Bearer ${apiToken}` },
+    }).then((r) => r.json());
+    assert.deepEqual(assets, { uploadAssetsList: [] }, 'no uploaded video is left behind');
 
     // 8. The new motion is in the user's library.
     log('own motion in library');
@@ -281,6 +316,9 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     assert.equal(focused, 'Skip to content');
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
     assert.notEqual(outline, 'none', 'focus is visible');
+    // The dark orange ring: 4.4:1 against the page (WCAG asks 3:1 of a focus indicator).
+    const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineColor);
+    assert.equal(ring, 'rgb(179, 92, 0)');
 
     console_.assertClean('the whole walk');
     return { officialCount, tags, taskId };

@@ -11,6 +11,7 @@ import { prepareMotion, sanitizeBvhJointNames } from '../src/viewer.js';
 import { checkDuration, checkFile, roundDuration, uploadContentType } from '../src/validate.js';
 import { apiUrl, describeError, sameOriginFileUrl } from '../src/api.js';
 import { groupByTag, motionHref } from '../src/views/library.js';
+import { safeNext } from '../src/views/signin.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BVH_DIR = join(here, '../../../shared/testdata/bvh');
@@ -140,4 +141,15 @@ test('official motions are grouped by tag in catalog order; links by kind', () =
   assert.deepEqual(groups[0][1].map((m) => m.workName), ['Walk', 'Hop']);
   assert.equal(motionHref(motions[0]), '/official/-1');
   assert.equal(motionHref({ workId: 9, taskId: 7, official: false }), '/mine/7');
+});
+
+test('after signing in, only places on the studio origin are returned to', () => {
+  const origin = 'http://127.0.0.1:8080';
+  const next = (value) => safeNext(new URLSearchParams(value === null ? '' : `next=${encodeURIComponent(value)}`), origin);
+  assert.equal(next(null), '/');
+  assert.equal(next('/mine/12?x=1#top'), '/mine/12?x=1#top');
+  assert.equal(next('/create'), '/create');
+  for (const away of ['//evil.example.com/x', '/\\evil.example.com/x', '/\\/evil.example.com', 'https://evil.example.com/', 'javascript:alert(1)', 'mine']) {
+    assert.equal(next(away), '/', away);
+  }
 });

@@ -1,6 +1,6 @@
 // Create: pick or drop a video, check it in the browser, upload it with progress, start the
 // extraction and follow the task live until the motion opens in the viewer.
-import { deleteTask, startMotionUpload, uploadAsset } from '../api.js';
+import { UPLOAD_CANCELLED, deleteTask, deleteUploadedAsset, startMotionUpload, uploadAsset } from '../api.js';
 import { h, messageBox, mount } from '../dom.js';
 import { navigate } from '../router.js';
 import { getEmail } from '../session.js';
@@ -37,7 +37,14 @@ export function createView(container) {
   let chosen = null;
   let objectUrl = null;
   let stopPolling = null;
-  let uploading = null;
+  // An upload, start or task of this page is under way: new files are ignored meanwhile.
+  let busy = false;
+  // The page was left: a running flow stops touching it and never navigates.
+  let left = false;
+  let uploadAbort = null;
+  // The chosen file's upload whose extraction could not start (a 429): a retry reuses it.
+  let uploaded = null;
+  let nameTyped = false;
 
   const input = h('input', {
     id: 'video-file',
@@ -62,6 +69,14 @@ export function createView(container) {
   const stage = h('div', { className: 'stage', hidden: true, 'aria-live': 'polite' }, progressLabel, progress, h('div', {}, cancel));
   const status = h('div', { className: 'form-status' });
 
+  /** Removes the studio's copy of an upload that no task needs (best effort). */
+  function discardUpload() {
+    if (!uploaded) return;
+    const { fileName } = uploaded.asset;
+    uploaded = null;
+    deleteUploadedAsset(email, fileName).catch(() => {});
+  }
+
   function reset() {
     chosen = null;
     submit.disabled = true;
@@ -70,6 +85,8 @@ export function createView(container) {
   }
 
   async function choose(file) {
+    if (busy) return;
+    if (uploaded && uploaded.file !== file) discardUpload();
     reset();
     stage.hidden = true;
     status.replaceChildren();
@@ -100,13 +117,17 @@ export function createView(container) {
     }
     chosen = file;
     submit.disabled = false;
-    if (!name.value) name.value = file.name.replace(/\.[^.]+$/, '').slice(0, 100);
+    if (!nameTyped) name.value = file.name.replace(/\.[^.]+$/, '').slice(0, 100);
   }
+
+  name.addEventListener('input', () => {
+    nameTyped = name.value !== '';
+  });
 
   input.addEventListener('change', () => choose(input.files?.[0]));
   drop.addEventListener('dragover', (event) => {
     event.preventDefault();
-    drop.classList.add('dragging');
+    if (!busy) drop.classList.add('dragging');
   });
   drop.addEventListener('dragleave', () => drop.classList.remove('dragging'));
   drop.addEventListener('drop', (event) => {
@@ -117,6 +138,7 @@ export function createView(container) {
   });
 
   function fail(text, kind = 'error') {
+    busy = false;
     cancel.hidden = true;
     mount(status, messageBox(kind, text));
     stage.hidden = true;
@@ -124,28 +146,54 @@ export function createView(container) {
     input.disabled = false;
   }
 
+  function showStage(text) {
+    stage.hidden = false;
+    progressLabel.textContent = text;
+  }
+
+  /** Uploads the chosen file, or reuses its upload from a start that was refused. */
+  async function upload(file) {
+    if (uploaded?.file === file) return uploaded.asset;
+    progress.max = 1;
+    progress.value = 0;
+    showStage('Uploading… 0 %');
+    uploadAbort = new AbortController();
+    cancel.hidden = false;
+    cancel.onclick = () => uploadAbort?.abort();
+    try {
+      const asset = await uploadAsset(file, uploadContentType(file), email, (fraction) => {
+        progress.value = fraction;
+        progressLabel.textContent = `Uploading… ${Math.round(fraction * 100)} %`;
+      }, { signal: uploadAbort.signal });
+      uploaded = { file, asset };
+      return asset;
+    } finally {
+      uploadAbort = null;
+      cancel.hidden = true;
+    }
+  }
+
   async function run(event) {
     event.preventDefault();
-    if (!chosen) return;
+    if (!chosen || busy) return;
+    busy = true;
     submit.disabled = true;
     input.disabled = true;
     status.replaceChildren();
-    stage.hidden = false;
-    progress.max = 1;
-    progress.value = 0;
-    progressLabel.textContent = 'Uploading… 0 %';
     let asset;
     try {
-      uploading = uploadAsset(chosen, uploadContentType(chosen), email, (fraction) => {
-        progress.value = fraction;
-        progressLabel.textContent = `Uploading… ${Math.round(fraction * 100)} %`;
-      });
-      asset = await uploading;
+      asset = await upload(chosen);
     } catch (error) {
-      fail(`The upload failed. ${error.message}`);
+      if (left) return;
+      if (error.message === UPLOAD_CANCELLED) fail('Cancelled: the upload was stopped and nothing was kept.', 'note');
+      else fail(`The upload failed. ${error.message}`);
       return;
     }
-    progressLabel.textContent = 'Starting the extraction…';
+    if (left) {
+      discardUpload();
+      return;
+    }
+    showStage('Starting the extraction…');
     progress.removeAttribute('value');
     let envelope;
     try {
@@ -155,9 +203,18 @@ export function createView(container) {
         workName: name.value.trim(),
       });
     } catch (error) {
-      fail(`The extraction could not start. ${error.message}`);
+      if (left) discardUpload();
+      // Kept for a retry with the same file (a 429 says to wait for a running job).
+      else fail(`The extraction could not start. ${error.message}`);
       return;
     }
+    // The task keeps its own copies of what it needs (contract §4.3): the upload can go.
+    discardUpload();
+    if (!left) follow(envelope);
+  }
+
+  /** Follows the started task live until its motion opens, or says why it did not. */
+  function follow(envelope) {
     const taskId = envelope.task.id;
     const started = Date.now();
     cancel.hidden = false;
@@ -216,7 +273,11 @@ export function createView(container) {
     form,
   );
   return () => {
+    left = true;
     stopPolling?.();
+    uploadAbort?.abort();
+    // A flow under way removes its own upload once it sees that the page was left.
+    if (!busy) discardUpload();
     if (objectUrl) URL.revokeObjectURL(objectUrl);
     preview.removeAttribute('src');
   };

@@ -92,6 +92,12 @@ function pager(pageNum, hasNext) {
   );
 }
 
+/** Whether any motion comes after page `pageNum` (its first one, read as a page of one). */
+async function hasOlder(email, pageNum, shown) {
+  if (shown < PAGE_SIZE) return false;
+  return (await listMyMotions(email, pageNum * PAGE_SIZE + 1, 1)).length > 0;
+}
+
 async function renderMine(section, email, pageNum) {
   const motions = await listMyMotions(email, pageNum, PAGE_SIZE);
   const body = [];
@@ -102,13 +108,17 @@ async function renderMine(section, email, pageNum) {
   } else {
     body.push(h('p', { className: 'empty' }, 'You have no motions yet. ', h('a', { href: '/create' }, 'Create one from a video'), '.'));
   }
-  body.push(pager(pageNum, motions.length === PAGE_SIZE));
+  body.push(pager(pageNum, await hasOlder(email, pageNum, motions.length)));
   mount(section, body);
 }
 
+/** Shows the account's unfinished tasks; resolves to their ids. */
 async function renderRunning(section, email) {
   const running = (await listScheduler()).filter((task) => task.email === email);
-  if (!running.length) return;
+  if (!running.length) {
+    section.replaceChildren();
+    return [];
+  }
   mount(
     section,
     h('h3', {}, 'Being processed'),
@@ -118,6 +128,36 @@ async function renderRunning(section, email) {
       running.map((task) => h('li', {}, h('a', { href: `/mine/${task.id}` }, `Task ${task.id}`), ` · started ${task.elapsed} ago`)),
     ),
   );
+  return running.map((task) => task.id);
+}
+
+export const RUNNING_REFRESH_MS = 4000;
+
+/**
+ * Keeps "Being processed" current while the page is shown; when a task leaves it (its motion
+ * is made, or it failed), `onFinished` runs. Returns a function that stops it.
+ */
+function followRunning(section, email, ids, isCurrent, onFinished) {
+  let timer = null;
+  let stopped = false;
+  const step = async () => {
+    if (stopped || !isCurrent()) return;
+    let now;
+    try {
+      now = await renderRunning(section, email);
+    } catch {
+      now = ids; // The next round tries again; the motions box reports outages.
+    }
+    if (stopped || !isCurrent()) return;
+    if (ids.some((id) => !now.includes(id))) await onFinished();
+    ids = now;
+    if (ids.length) timer = setTimeout(step, RUNNING_REFRESH_MS);
+  };
+  if (ids.length) timer = setTimeout(step, RUNNING_REFRESH_MS);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 async function renderOfficial(section, email) {
@@ -160,10 +200,17 @@ export async function libraryView(container, { query, isCurrent }) {
       target.removeAttribute('aria-busy');
     }
   };
-  await Promise.all([
+  // "Being processed" is extra: when it cannot be read, the motions box already says why.
+  const [, , runningIds] = await Promise.all([
     fill(mine, () => renderMine(mine, email, pageNum)),
     fill(official, () => renderOfficial(official, email)),
-    fill(running, () => renderRunning(running, email)),
+    renderRunning(running, email).catch(() => []),
   ]);
-  return () => container.querySelectorAll('video').forEach((v) => v.pause());
+  const stopFollowing = followRunning(running, email, runningIds, isCurrent, () =>
+    fill(mine, () => renderMine(mine, email, pageNum)),
+  );
+  return () => {
+    stopFollowing();
+    container.querySelectorAll('video').forEach((v) => v.pause());
+  };
 }

@@ -1,7 +1,7 @@
 // The motion page: the 3D viewer with its playback controls, downloads and, for the user's own
 // motions, deletion. An unfinished task is polled here until its motion exists.
 import { unzipSync } from 'fflate';
-import { deleteTask, fetchFileBytes, getTask, listMyMotions, listOfficialMotions, sameOriginFileUrl } from '../api.js';
+import { ApiError, deleteTask, fetchFileBytes, getTask, listMyMotions, listOfficialMotions } from '../api.js';
 import { h, messageBox, mount, saveBlob } from '../dom.js';
 import { navigate, showNotice } from '../router.js';
 import { getEmail } from '../session.js';
@@ -20,6 +20,20 @@ function formatTime(t) {
   return `${t.toFixed(1)} s`;
 }
 
+const NAME_PAGE_SIZE = 100;
+
+/**
+ * The work object has no name; the motions list has it. It is newest first, so anything just
+ * made is on the first page; older motions are looked for page by page.
+ */
+async function findMine(email, taskId) {
+  for (let page = 1; ; page += 1) {
+    const motions = await listMyMotions(email, page, NAME_PAGE_SIZE);
+    const found = motions.find((m) => String(m.taskId) === taskId);
+    if (found || motions.length < NAME_PAGE_SIZE) return found || null;
+  }
+}
+
 /** The motion as the library shows it, whether official or the user's own. */
 async function loadMotion(kind, id, email) {
   if (kind === 'official') {
@@ -29,9 +43,7 @@ async function loadMotion(kind, id, email) {
   const task = await getTask(email, id);
   const work = task.works?.[0];
   if (!work) return { motion: null, task };
-  // The work object has no name; the motions list has it (newest first, so it is on page 1
-  // for anything just made).
-  const listed = (await listMyMotions(email, 1, 100)).find((m) => String(m.taskId) === id);
+  const listed = await findMine(email, id);
   const motion = {
     workId: work.workId,
     taskId: work.taskId,
@@ -95,6 +107,13 @@ function downloadButton(label, job, status) {
   return button;
 }
 
+/** A button that downloads the file at `url` as it is, saved under `fileName`. */
+function fileButton(label, url, fileName, type, status, className = '') {
+  const button = downloadButton(label, async () => saveBlob(await fetchFileBytes(url), fileName, type), status);
+  if (className) button.classList.add(className);
+  return button;
+}
+
 function downloads(motion, bvh, baseName) {
   const status = h('div');
   const bvhUrl = motion.extData?.bvh_binary;
@@ -117,9 +136,11 @@ function downloads(motion, bvh, baseName) {
           saveBlob(entry.data, `${baseName}.glb`, 'model/gltf-binary');
         }, status)
         : null,
-      preview ? h('a', { className: 'button', href: sameOriginFileUrl(preview), download: `${baseName}.mp4` }, 'Preview (.mp4)') : null,
-      bvhUrl ? h('a', { className: 'button subtle', href: sameOriginFileUrl(bvhUrl), download: 'bvh.zip' }, 'bvh.zip') : null,
-      binUrl ? h('a', { className: 'button subtle', href: sameOriginFileUrl(binUrl), download: 'binary.zip' }, 'binary.zip (glb + per-frame data)') : null,
+      // Fetched and saved here, so each file is named after the motion: the server's own
+      // `Content-Disposition` name would win over a link's `download` name.
+      preview ? fileButton('Preview (.mp4)', preview, `${baseName}.mp4`, 'video/mp4', status) : null,
+      bvhUrl ? fileButton('bvh.zip', bvhUrl, `${baseName}-bvh.zip`, 'application/zip', status, 'subtle') : null,
+      binUrl ? fileButton('binary.zip (glb + per-frame data)', binUrl, `${baseName}-binary.zip`, 'application/zip', status, 'subtle') : null,
     ),
     status,
   );
@@ -188,6 +209,8 @@ export async function motionView(container, ctx) {
   if (!motion) {
     const why = task ? `The task failed: ${task.message}` : 'This motion does not exist (any more).';
     mount(container, h('h1', { tabIndex: -1 }, 'Motion'), messageBox('error', why), h('p', {}, h('a', { href: '/' }, 'Back to the library')));
+    // A failed task stays in the account until it is deleted.
+    if (task) container.append(deleteSection({ taskId: id }, email, `Task ${id}`));
     return undefined;
   }
   return renderMotion(container, motion, kind, email, isCurrent);
@@ -231,7 +254,12 @@ async function renderMotion(container, motion, kind, email, isCurrent) {
     stageStatus.replaceChildren();
     viewer.play();
   } catch (error) {
-    mount(stageStatus, messageBox('error', `The motion could not be shown: ${error.message}`));
+    // The API's failures are already plain words; anything else is a file that would not parse.
+    const why = error instanceof ApiError ? error.message : 'its files could not be read (they may be damaged).';
+    mount(stageStatus, messageBox('error', `The motion could not be shown: ${why}`));
+    container.querySelectorAll('.controls button, .controls input, .controls select').forEach((control) => {
+      control.disabled = true;
+    });
   }
   showNotice('');
   return () => viewer.dispose();

@@ -4,10 +4,20 @@ import { h, messageBox, mount } from '../dom.js';
 import { navigate } from '../router.js';
 import { getEmail, getToken, isPlausibleToken, setEmail, setToken } from '../session.js';
 
-/** Only in-studio paths are accepted as the place to return to after signing in. */
-function safeNext(query) {
+/**
+ * Only in-studio paths are accepted as the place to return to after signing in: the value is
+ * resolved as the browser would (`/\\host` names another host) and must stay on this origin.
+ */
+export function safeNext(query, origin = globalThis.location?.origin) {
   const next = query.get('next') || '/';
-  return next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  if (!next.startsWith('/') || !origin) return '/';
+  let url;
+  try {
+    url = new URL(next, origin);
+  } catch {
+    return '/';
+  }
+  return url.origin === origin ? `${url.pathname}${url.search}${url.hash}` : '/';
 }
 
 export function signInView(container, { query }) {
