@@ -224,11 +224,11 @@ export function startMotionUpload(email, { resourceUrl, coverUrl, workName }) {
  * Deletes one of the account's uploaded assets by the `fileName` its upload answered with
  * (contract §4.2 finds its id, §4.3 deletes it). Resolves to whether it was there.
  */
-export async function deleteUploadedAsset(email, fileName) {
-  const found = await apiRequest('GET', '/assets/uploaded', { query: { email, fileName } });
+export async function deleteUploadedAsset(email, fileName, token = getToken()) {
+  const found = await apiRequest('GET', '/assets/uploaded', { query: { email, fileName }, token });
   const asset = (found.uploadAssetsList || []).find((a) => a.name === fileName);
   if (!asset) return false;
-  const gone = await apiRequest('DELETE', '/assets/uploaded', { query: { email, id: asset.id } });
+  const gone = await apiRequest('DELETE', '/assets/uploaded', { query: { email, id: asset.id }, token });
   return gone.deleted === 1;
 }
 

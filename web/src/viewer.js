@@ -293,6 +293,8 @@ export class MotionViewer {
 
   /** `+` and `-` zoom towards and away from the orbit's centre, as the mouse wheel does. */
   zoomKey(event) {
+    // With Ctrl, Cmd or Alt the keys belong to the browser (page zoom).
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
     const factor = { '+': 0.85, '=': 0.85, '-': 1 / 0.85, _: 1 / 0.85 }[event.key];
     if (!factor) return;
     event.preventDefault();

@@ -149,7 +149,7 @@ test('after signing in, only places on the studio origin are returned to', () =>
   assert.equal(next(null), '/');
   assert.equal(next('/mine/12?x=1#top'), '/mine/12?x=1#top');
   assert.equal(next('/create'), '/create');
-  for (const away of ['//evil.example.com/x', '/\\evil.example.com/x', '/\\/evil.example.com', 'https://evil.example.com/', 'javascript:alert(1)', 'mine']) {
+  for (const away of ['//evil.example.com/x', '/\\evil.example.com/x', '/\\/evil.example.com', 'https://evil.example.com/', 'javascript:alert(1)', 'mine', '/.//evil.example.com', '/a/..//evil.example.com']) {
     assert.equal(next(away), '/', away);
   }
 });

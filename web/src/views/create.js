@@ -3,7 +3,7 @@
 import { UPLOAD_CANCELLED, deleteTask, deleteUploadedAsset, startMotionUpload, uploadAsset } from '../api.js';
 import { h, messageBox, mount } from '../dom.js';
 import { navigate } from '../router.js';
-import { getEmail } from '../session.js';
+import { getEmail, getToken } from '../session.js';
 import { pollTask } from '../tasks.js';
 import { checkDuration, checkFile, formatBytes, roundDuration, uploadContentType } from '../validate.js';
 
@@ -27,6 +27,9 @@ function readDuration(video, url) {
   });
 }
 
+/** Statuses of a refused start after which the same upload may be started again. */
+const RETRYABLE_START = new Set([0, 429, 500, 503]);
+
 const STATUS_WORDS = {
   submitted: 'Waiting for a free worker…',
   processing: 'Finding the person and solving the skeleton…',
@@ -42,7 +45,8 @@ export function createView(container) {
   // The page was left: a running flow stops touching it and never navigates.
   let left = false;
   let uploadAbort = null;
-  // The chosen file's upload whose extraction could not start (a 429): a retry reuses it.
+  // The chosen file's upload, with the token that made it (signing out must not strand it),
+  // until its task starts; kept after a start refused for a passing reason, for a retry.
   let uploaded = null;
   let nameTyped = false;
 
@@ -72,9 +76,9 @@ export function createView(container) {
   /** Removes the studio's copy of an upload that no task needs (best effort). */
   function discardUpload() {
     if (!uploaded) return;
-    const { fileName } = uploaded.asset;
+    const { asset, token } = uploaded;
     uploaded = null;
-    deleteUploadedAsset(email, fileName).catch(() => {});
+    deleteUploadedAsset(email, asset.fileName, token).catch(() => {});
   }
 
   function reset() {
@@ -165,7 +169,7 @@ export function createView(container) {
         progress.value = fraction;
         progressLabel.textContent = `Uploading… ${Math.round(fraction * 100)} %`;
       }, { signal: uploadAbort.signal });
-      uploaded = { file, asset };
+      uploaded = { file, asset, token: getToken() };
       return asset;
     } finally {
       uploadAbort = null;
@@ -203,9 +207,10 @@ export function createView(container) {
         workName: name.value.trim(),
       });
     } catch (error) {
-      if (left) discardUpload();
-      // Kept for a retry with the same file (a 429 says to wait for a running job).
-      else fail(`The extraction could not start. ${error.message}`);
+      // Kept for a retry with the same file only when the refusal passes (a 429 says to wait
+      // for a running job); a 400 or 404 would refuse the same upload again.
+      if (left || !RETRYABLE_START.has(error.status)) discardUpload();
+      if (!left) fail(`The extraction could not start. ${error.message}`);
       return;
     }
     // The task keeps its own copies of what it needs (contract §4.3): the upload can go.

@@ -5,6 +5,8 @@ import { h, messageBox, mount } from '../dom.js';
 import { getEmail } from '../session.js';
 
 export const PAGE_SIZE = 12;
+/** The largest `pageNum` the motions list accepts (contract §6.3). */
+const MAX_PAGE_NUM = 1000000;
 
 const TAG_TITLES = { basic: 'Basic', dance: 'Dance', sport: 'Sport', gesture: 'Gesture' };
 
@@ -94,8 +96,13 @@ function pager(pageNum, hasNext) {
 
 /** Whether any motion comes after page `pageNum` (its first one, read as a page of one). */
 async function hasOlder(email, pageNum, shown) {
-  if (shown < PAGE_SIZE) return false;
-  return (await listMyMotions(email, pageNum * PAGE_SIZE + 1, 1)).length > 0;
+  const firstOlder = pageNum * PAGE_SIZE + 1;
+  if (shown < PAGE_SIZE || firstOlder > MAX_PAGE_NUM) return false;
+  try {
+    return (await listMyMotions(email, firstOlder, 1)).length > 0;
+  } catch {
+    return true; // A full page probably has more; the next page says so if not.
+  }
 }
 
 async function renderMine(section, email, pageNum) {
@@ -112,23 +119,36 @@ async function renderMine(section, email, pageNum) {
   mount(section, body);
 }
 
-/** Shows the account's unfinished tasks; resolves to their ids. */
+/**
+ * Shows the account's unfinished tasks; resolves to their ids. When they are the ones shown,
+ * only their times change, so focus on a task link stays where it is.
+ */
 async function renderRunning(section, email) {
   const running = (await listScheduler()).filter((task) => task.email === email);
+  const ids = running.map((task) => task.id);
+  const started = (task) => ` · started ${task.elapsed} ago`;
   if (!running.length) {
     section.replaceChildren();
-    return [];
+    return ids;
   }
+  const times = section.querySelectorAll('.running .started');
+  if (section.dataset.ids === ids.join(',') && times.length === running.length) {
+    running.forEach((task, i) => {
+      times[i].textContent = started(task);
+    });
+    return ids;
+  }
+  section.dataset.ids = ids.join(',');
   mount(
     section,
     h('h3', {}, 'Being processed'),
     h(
       'ul',
       { className: 'running' },
-      running.map((task) => h('li', {}, h('a', { href: `/mine/${task.id}` }, `Task ${task.id}`), ` · started ${task.elapsed} ago`)),
+      running.map((task) => h('li', {}, h('a', { href: `/mine/${task.id}` }, `Task ${task.id}`), h('span', { className: 'started' }, started(task)))),
     ),
   );
-  return running.map((task) => task.id);
+  return ids;
 }
 
 export const RUNNING_REFRESH_MS = 4000;
@@ -150,6 +170,7 @@ function followRunning(section, email, ids, isCurrent, onFinished) {
     }
     if (stopped || !isCurrent()) return;
     if (ids.some((id) => !now.includes(id))) await onFinished();
+    if (stopped || !isCurrent()) return;
     ids = now;
     if (ids.length) timer = setTimeout(step, RUNNING_REFRESH_MS);
   };

@@ -21,17 +21,25 @@ function formatTime(t) {
 }
 
 const NAME_PAGE_SIZE = 100;
+const NAME_PAGES = 20;
 
 /**
  * The work object has no name; the motions list has it. It is newest first, so anything just
- * made is on the first page; older motions are looked for page by page.
+ * made is on the first page; older motions are looked for on the next pages, up to 2000
+ * motions. Best effort: without the list the motion is still shown, under a plain name.
  */
 async function findMine(email, taskId) {
-  for (let page = 1; ; page += 1) {
-    const motions = await listMyMotions(email, page, NAME_PAGE_SIZE);
-    const found = motions.find((m) => String(m.taskId) === taskId);
-    if (found || motions.length < NAME_PAGE_SIZE) return found || null;
+  const wanted = Number(taskId);
+  try {
+    for (let page = 1; page <= NAME_PAGES; page += 1) {
+      const motions = await listMyMotions(email, page, NAME_PAGE_SIZE);
+      const found = motions.find((m) => Number(m.taskId) === wanted);
+      if (found || motions.length < NAME_PAGE_SIZE) return found || null;
+    }
+  } catch {
+    // Fall through to no name.
   }
+  return null;
 }
 
 /** The motion as the library shows it, whether official or the user's own. */

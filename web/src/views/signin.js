@@ -17,7 +17,9 @@ export function safeNext(query, origin = globalThis.location?.origin) {
   } catch {
     return '/';
   }
-  return url.origin === origin ? `${url.pathname}${url.search}${url.hash}` : '/';
+  // The path itself must not read as another host either (`/.//host` resolves to `//host`).
+  if (url.origin !== origin || url.pathname.startsWith('//')) return '/';
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 export function signInView(container, { query }) {
