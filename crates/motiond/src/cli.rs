@@ -111,6 +111,34 @@ pub struct CommandFailed {
     pub exit_code: u8,
 }
 
+impl CommandFailed {
+    /// Any other error of a command, as one line for a person: its context chain joined by
+    /// ": " (a cause already quoted by the message before it is not repeated), never a
+    /// backtrace, whatever `RUST_BACKTRACE` says. A configuration the user got wrong is a
+    /// usage error (exit 2); the rest are ours or the system's (exit 1).
+    pub fn from_error(err: &anyhow::Error) -> CommandFailed {
+        if let Some(failed) = err.downcast_ref::<CommandFailed>() {
+            return CommandFailed {
+                message: failed.message.clone(),
+                exit_code: failed.exit_code,
+            };
+        }
+        let mut message = String::from("motiond");
+        for cause in err.chain() {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+        }
+        let usage = err.chain().any(|c| c.is::<crate::config::ConfigError>());
+        CommandFailed {
+            message,
+            exit_code: if usage { 2 } else { 1 },
+        }
+    }
+}
+
 /// Logs go to stderr so that commands like `token create` keep stdout for their result.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOTIOND_LOG")

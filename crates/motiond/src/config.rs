@@ -349,10 +349,11 @@ impl Default for MediaConfig {
 pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Figment(#[from] Box<figment::Error>),
-    #[error("config file {path}: {source}")]
+    // The I/O error is part of the message, not a separate cause: printed once.
+    #[error("config file {path}: {error}")]
     File {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{var}: cannot read secret file {path}: {source}")]
     SecretFile {
@@ -411,11 +412,13 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = &sources.file {
             // A missing file named explicitly is an error, not a silent fallback to defaults.
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+            // Read here first so that a missing or unreadable file is an error, then merged as
+            // a file so that figment's messages name it.
+            std::fs::read_to_string(path).map_err(|error| ConfigError::File {
                 path: path.clone(),
-                source,
+                error,
             })?;
-            figment = figment.merge(Toml::string(&text));
+            figment = figment.merge(Toml::file_exact(path));
         }
         let (env_layer, warnings) = env_layer(&sources.env)?;
         for (key, value) in env_layer {
@@ -424,13 +427,9 @@ impl Config {
         for (key, value) in &sources.flags {
             figment = figment.merge(Serialized::default(key, value.clone()));
         }
-        let config: Config = figment.extract().map_err(|e| {
-            let e = match &sources.file {
-                Some(p) => e.with_path(&p.display().to_string()),
-                None => e,
-            };
-            ConfigError::Figment(Box::new(e))
-        })?;
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Figment(Box::new(e)))?;
         config.validate()?;
         Ok(Loaded { config, warnings })
     }

@@ -13,6 +13,9 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<ExitCode> {
+    // Errors are printed by us, as one line: no backtrace capture either.
+    // SAFETY: as below, before any other thread exists.
+    unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     // motiond runs offline and reports nothing: ONNX Runtime's telemetry is off before it loads.
     // SAFETY: set before the runtime starts, while this is the only thread, so nothing reads the
     // environment concurrently.
@@ -28,12 +31,10 @@ fn main() -> anyhow::Result<ExitCode> {
     drop(runtime);
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => match e.downcast_ref::<motiond::cli::CommandFailed>() {
-            Some(failed) => {
-                eprintln!("{failed}");
-                Ok(ExitCode::from(failed.exit_code))
-            }
-            None => Err(e),
-        },
+        Err(e) => {
+            let failed = motiond::cli::CommandFailed::from_error(&e);
+            eprintln!("{failed}");
+            Ok(ExitCode::from(failed.exit_code))
+        }
     }
 }

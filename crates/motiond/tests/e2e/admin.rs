@@ -120,3 +120,59 @@ fn config_defaults_prints_the_example_file_and_migrate_is_idempotent() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("concurency"));
 }
+
+/// A failed command says what is wrong in one line, never with a backtrace (even with
+/// `RUST_BACKTRACE=1`); a configuration the user got wrong exits 2, other failures 1.
+#[test]
+fn failures_are_one_line_and_configuration_errors_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], config: Option<&std::path::Path>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .arg("--data-dir")
+            .arg(tmp.path())
+            .env("RUST_BACKTRACE", "1")
+            .env_remove("MOTIOND_CONFIG");
+        if let Some(file) = config {
+            cmd.arg("--config").arg(file);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let missing = tmp.path().join("missing.toml");
+    let (code, stderr) = run(&["migrate"], Some(&missing));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "motiond: config file {}: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
+    // A wrong value names the file and the key.
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[server]\nlisten = 5\n").unwrap();
+    let (code, stderr) = run(&["migrate"], Some(&bad));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("server.listen") && stderr.contains("bad.toml"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&["token", "create", "--user", ""], None);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.ends_with("--user must not be empty\n"), "{stderr}");
+    for (code, stderr) in [
+        run(&["migrate"], Some(&missing)),
+        run(&["token", "create", "--user", ""], None),
+    ] {
+        assert_ne!(code, Some(0));
+        assert!(
+            !stderr.contains("acktrace") && !stderr.contains("Caused by"),
+            "{stderr}"
+        );
+    }
+}
