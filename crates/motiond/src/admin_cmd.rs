@@ -72,9 +72,7 @@ pub async fn create_token(
     store: &Arc<SqliteStore>,
     name: &str,
 ) -> anyhow::Result<String> {
-    if name.is_empty() {
-        bail!("--user must not be empty");
-    }
+    check_user_name(name)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let secrets = webhook_secrets(config, store, clock.clone())?;
     let user = secrets
@@ -89,7 +87,27 @@ pub async fn create_token(
     Ok(token)
 }
 
+/// User names are what an operator types and logs show: short, printable, no spaces, so that
+/// `--user "$(cat file)"` with a stray newline or a pasted paragraph is refused, not stored.
+fn check_user_name(name: &str) -> anyhow::Result<()> {
+    const MAX_CHARS: usize = 64;
+    if name.is_empty() {
+        bail!("--user must not be empty");
+    }
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+');
+    if name.chars().count() > MAX_CHARS || !name.chars().all(allowed) {
+        bail!(
+            "--user must be at most {MAX_CHARS} letters, digits or . _ - @ + (no spaces or control characters)"
+        );
+    }
+    Ok(())
+}
+
 pub async fn token(sources: Sources, args: TokenArgs) -> anyhow::Result<()> {
+    if let TokenAction::Create { user } = &args.action {
+        // Before the store is opened: a refused name creates nothing.
+        check_user_name(user)?;
+    }
     let (config, store) = open(sources).await?;
     let result = match args.action {
         TokenAction::Create { user } => create_token(&config, &store, &user)
@@ -133,4 +151,34 @@ pub async fn webhook_secret(sources: Sources, args: WebhookSecretArgs) -> anyhow
     store.close().await;
     println!("{}", result?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_user_name;
+
+    #[test]
+    fn user_names_are_short_and_printable() {
+        for good in [
+            "admin",
+            "henry",
+            "ana.maria+studio@example.com",
+            "Jürgen_2",
+            "a-b",
+        ] {
+            check_user_name(good).unwrap();
+        }
+        let long = "x".repeat(65);
+        for bad in [
+            "",
+            "two words",
+            "line\nbreak",
+            "tab\t",
+            "semi;colon",
+            long.as_str(),
+        ] {
+            assert!(check_user_name(bad).is_err(), "{bad:?}");
+        }
+        check_user_name(&"x".repeat(64)).unwrap();
+    }
 }

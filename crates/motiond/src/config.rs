@@ -347,7 +347,8 @@ impl Default for MediaConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("invalid configuration: {0}")]
+    /// Every problem figment found, one after the other on one line.
+    #[error("invalid configuration: {}", join_figment_errors(.0))]
     Figment(#[from] Box<figment::Error>),
     // The I/O error is part of the message, not a separate cause: printed once.
     #[error("config file {path}: {error}")]
@@ -418,14 +419,17 @@ impl Config {
                 path: path.clone(),
                 error,
             })?;
-            figment = figment.merge(Toml::file_exact(path));
+            let origin = format!("config file {}", path.display());
+            figment = figment.merge(Layer::new(origin, Toml::file_exact(path)));
         }
         let (env_layer, warnings) = env_layer(&sources.env)?;
-        for (key, value) in env_layer {
-            figment = figment.merge(Serialized::default(&key, value));
+        for (var, key, value) in env_layer {
+            let origin = format!("environment variable {var}");
+            figment = figment.merge(Layer::new(origin, Serialized::default(&key, value)));
         }
         for (key, value) in &sources.flags {
-            figment = figment.merge(Serialized::default(key, value.clone()));
+            let origin = format!("command-line option for {key}");
+            figment = figment.merge(Layer::new(origin, Serialized::default(key, value.clone())));
         }
         let config: Config = figment
             .extract()
@@ -461,6 +465,22 @@ impl Config {
         }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("server.listen must be ADDR:PORT, e.g. 127.0.0.1:8080");
+        }
+        let metrics_listen = &self.metrics.listen;
+        if !metrics_listen.is_empty() && metrics_listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("metrics.listen must be empty or ADDR:PORT, e.g. 127.0.0.1:9090");
+        }
+        check_public_url(&self.server.public_url).map_err(ConfigError::Invalid)?;
+        check_database_url(self.database.url.expose()).map_err(ConfigError::Invalid)?;
+        check_storage_url(&self.storage.url).map_err(ConfigError::Invalid)?;
+        let master_key = self.webhooks.master_key.expose();
+        if !master_key.is_empty()
+            && motion_worker::webhook::MasterKey::from_base64(master_key).is_err()
+        {
+            // The key itself is never echoed.
+            return bad(
+                "webhooks.master_key must be 32 bytes in base64 (`openssl rand -base64 32`)",
+            );
         }
         Ok(())
     }
@@ -514,6 +534,71 @@ impl Config {
             std::net::IpAddr::V6(v6) => format!("[{v6}]"),
         };
         format!("http://{ip}:{}", bound.port())
+    }
+}
+
+/// `server.public_url`: empty, or the absolute `http(s)://host[:port][/prefix]` that clients use.
+fn check_public_url(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let problem = match url::Url::parse(text) {
+        Err(e) => Some(e.to_string()),
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => Some("not http or https".into()),
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("no host".into()),
+        Ok(u) if u.query().is_some() || u.fragment().is_some() => {
+            Some("a query or fragment would end up inside every issued URL".into())
+        }
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            Some("credentials would be shown to every client".into())
+        }
+        Ok(_) => None,
+    };
+    match problem {
+        None => Ok(()),
+        Some(why) => Err(format!(
+            "server.public_url must be empty or an http(s) URL such as https://motion.example.com ({why}): {text:?}"
+        )),
+    }
+}
+
+/// `database.url`: empty, or `sqlite://PATH`; `postgres://` is reserved for a later adapter.
+fn check_database_url(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        return Err(
+            "database.url: postgres:// is reserved for the PostgreSQL adapter, which this build does not have; use sqlite://PATH or leave it empty"
+                .into(),
+        );
+    }
+    let path = text
+        .strip_prefix("sqlite://")
+        .or_else(|| text.strip_prefix("sqlite:"));
+    match path {
+        Some(path) if !path.is_empty() => Ok(()),
+        // The value may hold a password: it is not echoed.
+        _ => Err("database.url must be empty or sqlite://PATH".into()),
+    }
+}
+
+/// `storage.url`: empty, or `file:///ABSOLUTE/PATH`; `s3://` is reserved for a later adapter.
+fn check_storage_url(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    if text.starts_with("s3://") {
+        return Err(
+            "storage.url: s3:// is reserved for the S3 adapter, which this build does not have; use file:///PATH or leave it empty"
+                .into(),
+        );
+    }
+    match text.strip_prefix("file://") {
+        Some(path) if path.starts_with('/') => Ok(()),
+        _ => Err(format!(
+            "storage.url must be empty or file:///ABSOLUTE/PATH: {text:?}"
+        )),
     }
 }
 
@@ -574,8 +659,8 @@ const NON_SETTING_VARS: &[&str] = &[
     "FUZZ_SECONDS",
 ];
 
-/// One `(dotted.key, value)` setting of a layer.
-type Setting = (String, figment::value::Value);
+/// One setting from the environment: `(variable, dotted.key, value)`.
+type Setting = (String, String, figment::value::Value);
 
 /// Turns `MOTIOND_<SECTION>__<KEY>[_FILE]` variables into `(dotted.key, value)` pairs.
 /// `MOTIOND_DATA_DIR` and the alias `MOTIOND_MODELS_DIR` come first so that the precise
@@ -588,8 +673,12 @@ fn env_layer(env: &[(String, String)]) -> Result<(Vec<Setting>, Vec<String>), Co
         ("MOTIOND_DATA_DIR", "data_dir"),
         ("MOTIOND_MODELS_DIR", "models.dir"),
     ] {
-        if let Some((_, v)) = env.iter().find(|(k, _)| k == alias) {
-            layer.push((key.to_string(), figment::value::Value::from(v.clone())));
+        if let Some((var, v)) = env.iter().find(|(k, _)| k == alias) {
+            layer.push((
+                var.clone(),
+                key.to_string(),
+                figment::value::Value::from(v.clone()),
+            ));
         }
     }
     let mut sorted: Vec<&(String, String)> = env.iter().collect();
@@ -603,7 +692,7 @@ fn env_layer(env: &[(String, String)]) -> Result<(Vec<Setting>, Vec<String>), Co
         }
         let dotted = rest.to_ascii_lowercase().replace("__", ".");
         if known.contains(&dotted) {
-            layer.push((dotted, parse_env_value(raw)));
+            layer.push((var.clone(), dotted, parse_env_value(raw)));
         } else if let Some(base) = dotted.strip_suffix("_file").filter(|b| known.contains(*b)) {
             let path = PathBuf::from(raw);
             let text =
@@ -614,12 +703,49 @@ fn env_layer(env: &[(String, String)]) -> Result<(Vec<Setting>, Vec<String>), Co
                 })?;
             // A secret file usually ends with a newline that is not part of the secret.
             let value = text.trim_end_matches(['\n', '\r']).to_string();
-            layer.push((base.to_string(), figment::value::Value::from(value)));
+            layer.push((
+                var.clone(),
+                base.to_string(),
+                figment::value::Value::from(value),
+            ));
         } else {
             warnings.push(format!("ignoring unknown environment setting {var}"));
         }
     }
     Ok((layer, warnings))
+}
+
+/// A configuration layer that names where its values came from, so that an error says
+/// `for key "worker.lease_ms" in environment variable MOTIOND_WORKER__LEASE_MS` rather than
+/// figment's default (the profile-prefixed key in one of our source files).
+struct Layer<P> {
+    origin: String,
+    provider: P,
+}
+
+impl<P: figment::Provider> Layer<P> {
+    fn new(origin: String, provider: P) -> Self {
+        Self { origin, provider }
+    }
+}
+
+impl<P: figment::Provider> figment::Provider for Layer<P> {
+    fn metadata(&self) -> figment::Metadata {
+        // Keys without the profile: motiond has one profile, `default`, that no user writes.
+        figment::Metadata::named(self.origin.clone())
+            .interpolater(|_profile: &figment::Profile, keys: &[&str]| keys.join("."))
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        self.provider.data()
+    }
+}
+
+fn join_figment_errors(error: &figment::Error) -> String {
+    let each: Vec<String> = error.clone().into_iter().map(|e| e.to_string()).collect();
+    each.join("; ")
 }
 
 /// Env values use figment's grammar (`true`, `5`, `[5, 30]`), so lists and numbers work;
@@ -752,7 +878,9 @@ mod tests {
     fn secret_from_file_and_redacted_debug() {
         let dir = tempfile::tempdir().unwrap();
         let secret = dir.path().join("key");
-        std::fs::write(&secret, "c2VjcmV0LWtleQ==\n").unwrap();
+        // 32 bytes: "0123456789abcdef0123456789abcdef".
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        std::fs::write(&secret, format!("{key}\n")).unwrap();
         let sources = Sources {
             env: env(&[(
                 "MOTIOND_WEBHOOKS__MASTER_KEY_FILE",
@@ -761,12 +889,9 @@ mod tests {
             ..Default::default()
         };
         let c = Config::load(&sources).unwrap().config;
-        assert_eq!(c.webhooks.master_key.expose(), "c2VjcmV0LWtleQ==");
+        assert_eq!(c.webhooks.master_key.expose(), key);
         let debug = format!("{c:?}");
-        assert!(
-            !debug.contains("c2VjcmV0LWtleQ"),
-            "secret leaked into Debug"
-        );
+        assert!(!debug.contains("MDEyMzQ1Njc4"), "secret leaked into Debug");
     }
 
     #[test]
@@ -857,5 +982,115 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Config::load(&sources).unwrap().config.retention.days, 30);
+    }
+
+    fn load_error(pairs: &[(&str, &str)]) -> String {
+        let sources = Sources {
+            env: env(pairs),
+            ..Default::default()
+        };
+        Config::load(&sources).unwrap_err().to_string()
+    }
+
+    /// A value of the wrong type names the variable it came from and the key as users write it.
+    #[test]
+    fn type_errors_name_their_origin() {
+        assert_eq!(
+            load_error(&[("MOTIOND_WORKER__LEASE_MS", "soon")]),
+            "invalid configuration: invalid type: found string \"soon\", expected u64 for key \
+             \"worker.lease_ms\" in environment variable MOTIOND_WORKER__LEASE_MS"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(&file, "[limits]\ntoken_rps = true\n").unwrap();
+        let err = Config::load(&Sources {
+            file: Some(file.clone()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.ends_with(&format!(
+                "for key \"limits.token_rps\" in config file {}",
+                file.display()
+            )),
+            "{err}"
+        );
+        let flag = Sources::default().flag("data_dir", 5);
+        let err = Config::load(&flag).unwrap_err().to_string();
+        assert!(
+            err.ends_with("in command-line option for data_dir"),
+            "{err}"
+        );
+    }
+
+    /// Values that would only fail later (when a listener binds, a store opens or a URL is
+    /// issued) are refused when the configuration loads, before anything is created.
+    #[test]
+    fn addresses_urls_and_keys_are_checked_at_load() {
+        for (var, value, expected) in [
+            ("MOTIOND_METRICS__LISTEN", "9090", "metrics.listen"),
+            (
+                "MOTIOND_SERVER__PUBLIC_URL",
+                "motion.example.com",
+                "server.public_url",
+            ),
+            (
+                "MOTIOND_SERVER__PUBLIC_URL",
+                "ftp://m.example.com",
+                "server.public_url",
+            ),
+            (
+                "MOTIOND_SERVER__PUBLIC_URL",
+                "https://m.example.com/?a=1",
+                "query",
+            ),
+            (
+                "MOTIOND_SERVER__PUBLIC_URL",
+                "https://u:p@m.example.com",
+                "credentials",
+            ),
+            ("MOTIOND_STORAGE__URL", "s3://bucket/prefix", "reserved"),
+            ("MOTIOND_STORAGE__URL", "file://relative/blobs", "ABSOLUTE"),
+            ("MOTIOND_STORAGE__URL", "/srv/blobs", "file:///"),
+            (
+                "MOTIOND_DATABASE__URL",
+                "postgres://u:hunter2@db/m",
+                "reserved",
+            ),
+            (
+                "MOTIOND_DATABASE__URL",
+                "mysql://u:hunter2@db/m",
+                "sqlite://PATH",
+            ),
+            (
+                "MOTIOND_WEBHOOKS__MASTER_KEY",
+                "c2VjcmV0LWtleQ==",
+                "32 bytes",
+            ),
+        ] {
+            let err = load_error(&[(var, value)]);
+            assert!(err.contains(expected), "{var}={value}: {err}");
+            assert!(
+                !err.contains("hunter2"),
+                "a password is never echoed: {err}"
+            );
+            if var.contains("MASTER_KEY") {
+                assert!(!err.contains(value), "the key is never echoed: {err}");
+            }
+        }
+        let good = Sources {
+            env: env(&[
+                ("MOTIOND_METRICS__LISTEN", "127.0.0.1:9090"),
+                (
+                    "MOTIOND_SERVER__PUBLIC_URL",
+                    "https://m.example.com:8443/motion/",
+                ),
+                ("MOTIOND_STORAGE__URL", "file:///srv/blobs"),
+                ("MOTIOND_DATABASE__URL", "sqlite:///srv/m.db"),
+            ]),
+            ..Default::default()
+        };
+        Config::load(&good).unwrap();
     }
 }

@@ -41,6 +41,9 @@ pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
         .into());
     }
     let config = Config::load(&sources)?.config;
+    // A failed or cancelled run removes the folder it created, so a refused input leaves
+    // nothing behind; a folder the user had already is left as it was found otherwise.
+    let out_is_ours = !args.out.exists();
     let mut opts = ExtractOptions::new(config.models_dir());
     opts.model = args.model;
     opts.preview = !args.no_preview;
@@ -49,11 +52,14 @@ pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
     // Ctrl-C, a kill or a closed terminal cancel the job, so its temporary folder (a copy of
     // the video) is removed and no ffmpeg outlives it.
     let cancel = CancellationToken::new();
-    let signals = ShutdownSignals::install()?;
+    // A second signal, should the cancel ever hang, stops at once.
+    let mut signals = ShutdownSignals::install()?;
     let on_signal = cancel.clone();
     tokio::spawn(async move {
         signals.received().await;
         on_signal.cancel();
+        signals.received().await;
+        crate::serve::exit_at_once();
     });
     // indicatif draws only when stderr is a terminal.
     let bar = ProgressBar::new(0);
@@ -72,6 +78,9 @@ pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
     let report = match result {
         Ok(r) => r,
         Err(e) => {
+            if out_is_ours {
+                let _ = std::fs::remove_dir_all(&args.out);
+            }
             // Exit 2 for input the engine cannot use (not a video, no person), 1 for our faults.
             return Err(CommandFailed {
                 message: format!("motiond extract: {e}"),

@@ -224,15 +224,22 @@ impl ShutdownSignals {
         Ok(ShutdownSignals {})
     }
 
-    /// Waits for the first signal, then cancels `shutdown`.
-    pub(crate) async fn wait(self, shutdown: CancellationToken) {
+    /// Waits for the first signal, then cancels `shutdown`. A second signal while the graceful
+    /// stop runs (an operator who will not wait for running jobs) ends the process at once:
+    /// accepted tasks are safe in the database and their leases lapse, so the next start (or
+    /// another worker) picks them up.
+    pub(crate) async fn wait(mut self, shutdown: CancellationToken) {
         self.received().await;
-        tracing::info!("shutdown requested");
+        tracing::info!("shutdown requested (a second signal stops at once)");
         shutdown.cancel();
+        tokio::spawn(async move {
+            self.received().await;
+            exit_at_once();
+        });
     }
 
-    /// Waits for the first signal.
-    pub(crate) async fn received(mut self) {
+    /// Waits for the next signal.
+    pub(crate) async fn received(&mut self) {
         #[cfg(unix)]
         tokio::select! {
             _ = self.terminate.recv() => {}
@@ -242,6 +249,12 @@ impl ShutdownSignals {
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// The second signal's way out: no drain, no clean-up, exit status 130 (interrupted).
+pub(crate) fn exit_at_once() -> ! {
+    eprintln!("motiond: second signal, stopping now without waiting for running work");
+    std::process::exit(130)
 }
 
 /// `/metrics` on its own listener when `metrics.listen` is set.

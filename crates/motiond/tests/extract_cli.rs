@@ -232,5 +232,15 @@ fn a_refused_video_says_why() {
             stderr.trim_end(),
             format!("motiond extract: not a readable video: {answer}")
         );
+        assert!(
+            !dir.path().join("out").exists(),
+            "a refused input leaves no output folder behind"
+        );
     }
+    // A folder that was there before is left in place.
+    let existing = dir.path().join("existing");
+    std::fs::create_dir(&existing).unwrap();
+    let output = extract(dir.path(), &ffv1, &existing).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(existing.is_dir());
 }

@@ -162,9 +162,46 @@ fn failures_are_one_line_and_configuration_errors_exit_2() {
         stderr.contains("server.listen") && stderr.contains("bad.toml"),
         "{stderr}"
     );
+    // A wrong value from the environment names the variable, and a value that would only fail
+    // later (here a listener) is refused before the data dir is created.
+    let fresh = tmp.path().join("fresh");
+    let out = Command::new(BIN)
+        .args(["migrate", "--data-dir"])
+        .arg(&fresh)
+        .env("MOTIOND_WORKER__LEASE_MS", "soon")
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("MOTIOND_CONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with(
+            "for key \"worker.lease_ms\" in environment variable MOTIOND_WORKER__LEASE_MS"
+        ),
+        "{stderr}"
+    );
+    let out = Command::new(BIN)
+        .args(["migrate", "--data-dir"])
+        .arg(&fresh)
+        .env("MOTIOND_METRICS__LISTEN", "9090")
+        .env_remove("MOTIOND_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !fresh.exists(),
+        "nothing is created for a refused configuration"
+    );
     let (code, stderr) = run(&["token", "create", "--user", ""], None);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.ends_with("--user must not be empty\n"), "{stderr}");
+    let (code, stderr) = run(&["token", "create", "--user", "henry\nroot"], None);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.ends_with("(no spaces or control characters)\n"),
+        "{stderr}"
+    );
     for (code, stderr) in [
         run(&["migrate"], Some(&missing)),
         run(&["token", "create", "--user", ""], None),

@@ -76,6 +76,45 @@ async fn sigterm_is_graceful_and_the_task_finishes_after_restart() {
     assert_one_motion(&c, &server, &done).await;
 }
 
+/// An operator who will not wait for the graceful stop signals again: the process ends at once
+/// (exit 130), and the task it was running is not lost: the next start finishes it.
+#[tokio::test]
+async fn a_second_signal_stops_at_once_and_the_task_survives() {
+    use nix::sys::signal::Signal;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // A long grace, so that only the second signal can end the process quickly.
+    let grace = [("MOTIOND_WORKER__SHUTDOWN_GRACE_S", "120")];
+    let mut server = Server::start_with(&data, &grace);
+    let c = Client::new(server.token("ivan"));
+    create_account(&c, &server, "second@example.com", json!({})).await;
+    let video = testdata("videos/sports2d_demo.mp4");
+    let task_id = submit_video(&c, &server, &video).await;
+    c.wait_until(&server, task_id, None, |t| t["status"] == 10)
+        .await;
+    server.signal(Signal::SIGINT);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        server.exited().is_none(),
+        "the first signal waits for the running job\n{}",
+        server.stderr()
+    );
+    server.signal(Signal::SIGINT);
+    let status = server.exit_status_within(std::time::Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130), "{}", server.stderr());
+    assert!(
+        server
+            .stderr()
+            .contains("motiond: second signal, stopping now"),
+        "{}",
+        server.stderr()
+    );
+
+    let server = Server::start_with(&data, &grace);
+    let done = c.wait_final(&server, task_id, None).await;
+    assert_one_motion(&c, &server, &done).await;
+}
+
 #[tokio::test]
 async fn deleting_a_running_task_stops_its_ffmpeg_within_a_second() {
     let tmp = tempfile::tempdir().unwrap();

@@ -182,15 +182,28 @@ impl Server {
 
     /// SIGTERM, then the exit status (fails after `deadline`).
     pub fn terminate(&mut self, deadline: Duration) -> ExitStatus {
-        nix::sys::signal::kill(self.pid(), nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        self.exit_status_within(deadline)
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(self.pid(), signal).expect("send a signal to motiond");
+    }
+
+    /// The exit status once the process has ended (fails after `deadline`); `None` while it runs.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("wait")
+    }
+
+    pub fn exit_status_within(&mut self, deadline: Duration) -> ExitStatus {
         let until = Instant::now() + deadline;
         loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
+            if let Some(status) = self.exited() {
                 return status;
             }
             assert!(
                 Instant::now() < until,
-                "serve did not exit within {deadline:?} after SIGTERM"
+                "motiond did not exit within {deadline:?} after the signal"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
