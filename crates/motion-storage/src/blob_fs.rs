@@ -25,9 +25,7 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
 impl FsBlobStore {
     /// Uses (and creates) `root`.
     pub async fn open(root: &Path) -> StoreResult<Self> {
-        tokio::fs::create_dir_all(root.join(".tmp"))
-            .await
-            .map_err(|e| io_err("create", root, e))?;
+        create_private_dir(&root.join(".tmp")).await?;
         Ok(Self {
             root: root.to_path_buf(),
         })
@@ -62,13 +60,16 @@ impl FsBlobStore {
     async fn write_atomic(&self, key: &str, src: Source<'_>) -> StoreResult<()> {
         let dest = self.path_of(key)?;
         if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|e| io_err("create", parent, e))?;
+            create_private_dir(parent).await?;
         }
         let tmp = self.temp_path();
         let result = async {
-            let mut out = tokio::fs::File::create(&tmp)
+            let mut options = tokio::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            options.mode(0o600);
+            let mut out = options
+                .open(&tmp)
                 .await
                 .map_err(|e| io_err("create", &tmp, e))?;
             match src {
@@ -103,6 +104,19 @@ impl FsBlobStore {
         }
         result
     }
+}
+
+/// Blobs are people's videos and motions: folders and files are readable by this user only
+/// (0700/0600), whatever the umask, so other accounts on a shared machine cannot read them.
+async fn create_private_dir(dir: &Path) -> StoreResult<()> {
+    let mut builder = tokio::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder
+        .create(dir)
+        .await
+        .map_err(|e| io_err("create", dir, e))
 }
 
 async fn sync_dir(dir: &Path) -> StoreResult<()> {

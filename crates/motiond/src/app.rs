@@ -112,10 +112,53 @@ impl Paths {
             &self.jobs,
             &self.inspect,
         ] {
-            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+            create_private_dir(dir)?;
         }
         Ok(())
     }
+}
+
+/// Creates `dir` (and missing parents) readable by this user only: the data directory holds
+/// people's videos, their motions and the database, which other accounts on a shared machine
+/// must not read. A folder that exists already keeps the mode its owner gave it.
+pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("create {}", dir.display()))
+}
+
+/// Creates the SQLite file as private to this user before SQLite does (it would use 0644), and
+/// makes an existing one private: its `-wal` and `-shm` files copy the database file's mode.
+fn make_database_file_private(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match created {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("create {}", path.display())),
+        }
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("read {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            // Files of earlier versions were 0644. Not ours to change (another owner): say so.
+            if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+                tracing::warn!(error = %e, path = %path.display(), "the database file is readable by other users");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs a background loop (claims, callbacks, janitor) until it returns, starting it again
@@ -160,11 +203,16 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
         busy_timeout: Duration::from_millis(config.database.busy_timeout_ms),
         max_connections: config.database.max_connections,
     };
-    std::fs::create_dir_all(config.data_dir())
-        .with_context(|| format!("create {}", config.data_dir().display()))?;
+    create_private_dir(&config.data_dir())?;
     // The lock covers the open too: the first connection to a fresh file switches it to WAL,
     // which needs the file to itself, and SQLite answers "database is locked" at once (without
     // waiting out the busy timeout) when two processes try that together.
+    if let Some(path) = sqlite_file(&url) {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            create_private_dir(parent)?;
+        }
+        make_database_file_private(&path)?;
+    }
     let lock = migration_lock(&url).await?;
     let store = SqliteStore::open_url(&url, &opts)
         .await
@@ -178,19 +226,16 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
 /// sqlx's migration lock is a no-op on SQLite, and two processes applying one migration at
 /// once would make the later fail ("table already exists").
 async fn migration_lock(url: &str) -> anyhow::Result<Option<std::fs::File>> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or_default();
-    if path.is_empty() || path.starts_with(":memory:") {
+    let Some(path) = sqlite_file(url) else {
         return Ok(None);
-    }
-    let lock_path = PathBuf::from(format!("{path}.migrate.lock"));
+    };
+    let lock_path = PathBuf::from(format!("{}.migrate.lock", path.display()));
     let file = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
             .open(&lock_path)
             .with_context(|| format!("open {}", lock_path.display()))?;
         // Blocks until a migrating process is done; released when the file is closed.
@@ -201,6 +246,15 @@ async fn migration_lock(url: &str) -> anyhow::Result<Option<std::fs::File>> {
     .await
     .context("migration lock task")??;
     Ok(Some(file))
+}
+
+/// The file of a `sqlite://PATH` URL (its `?options` cut off); `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }
 
 /// Opens the blob store named by `storage.url`.

@@ -112,6 +112,15 @@ pub struct CommandFailed {
 }
 
 impl CommandFailed {
+    /// Something the user can fix in the command line (a bad argument, a refused input):
+    /// exit 2, like clap's own usage errors.
+    pub fn usage(message: impl Into<String>) -> CommandFailed {
+        CommandFailed {
+            message: message.into(),
+            exit_code: 2,
+        }
+    }
+
     /// Any other error of a command, as one line for a person: its context chain joined by
     /// ": " (a cause already quoted by the message before it is not repeated), never a
     /// backtrace, whatever `RUST_BACKTRACE` says. A configuration the user got wrong is a

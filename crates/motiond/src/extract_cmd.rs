@@ -31,13 +31,10 @@ pub struct ExtractArgs {
 
 pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
     if args.out.exists() && !args.out.is_dir() {
-        return Err(CommandFailed {
-            message: format!(
-                "motiond extract: --out {} exists and is not a directory",
-                args.out.display()
-            ),
-            exit_code: 2,
-        }
+        return Err(CommandFailed::usage(format!(
+            "motiond extract: --out {} exists and is not a directory",
+            args.out.display()
+        ))
         .into());
     }
     let config = Config::load(&sources)?.config;

@@ -53,6 +53,9 @@ async fn fetch(config: &Config, variants: Vec<LandmarkModel>) -> anyhow::Result<
     } else {
         variants
     };
+    // Often the first command on a machine (the set-up runs it before `serve`): the data dir it
+    // creates must be as private as `serve` would have made it.
+    crate::app::create_private_dir(&config.data_dir())?;
     let models_dir = config.models_dir();
     let cache_dir = config.data_dir().join("cache");
     let started = Instant::now();

@@ -23,7 +23,7 @@ use rust_embed::RustEmbed;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::load_config;
+use crate::cli::{CommandFailed, load_config};
 use crate::config::{Config, Sources};
 
 /// The bundled clips (`catalog/bvh/*.bvh`), embedded at build time.
@@ -44,7 +44,7 @@ pub struct MotionsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum MotionsCommand {
-    /// Add (or replace) an official motion from a BVH file or a video of a person.
+    /// Add an official motion from a BVH file or a video of a person (`--replace` to replace one).
     Import(ImportArgs),
     /// List the official motions.
     List,
@@ -68,10 +68,45 @@ pub struct ImportArgs {
     #[arg(long)]
     pub tag: String,
     /// Stable catalog key (lowercase letters, digits, `-`); derived from the name if omitted.
-    /// Importing again with the same key replaces the motion and keeps its workId.
     #[arg(long)]
     pub key: Option<String>,
+    /// Replace the official motion that already has this key (it keeps its workId). Without
+    /// it, importing onto an existing key is refused.
+    #[arg(long)]
+    pub replace: bool,
 }
+
+impl ImportArgs {
+    /// The catalog key, checked with the other arguments before anything is opened or built.
+    fn checked_key(&self) -> anyhow::Result<String> {
+        let name_ok = !self.name.trim().is_empty()
+            && self.name.chars().count() <= MAX_NAME_CHARS
+            && !self.name.chars().any(char::is_control);
+        if !name_ok {
+            bail!(
+                "--name must be 1-{MAX_NAME_CHARS} characters without control characters (a newline, a tab)"
+            );
+        }
+        check_tag(&self.tag)?;
+        let key = match &self.key {
+            Some(key) => key.clone(),
+            None => key_from_name(&self.name),
+        };
+        if self.key.is_none() && key.is_empty() {
+            bail!("--name {:?} gives no catalog key: pass --key", self.name);
+        }
+        check_key(&key)?;
+        let meta =
+            std::fs::metadata(&self.file).with_context(|| format!("{}", self.file.display()))?;
+        if !meta.is_file() {
+            bail!("{} is not a file", self.file.display());
+        }
+        Ok(key)
+    }
+}
+
+/// Longest `workName` of an official motion (what the studio's cards and the CLI's list show).
+const MAX_NAME_CHARS: usize = 100;
 
 /// One entry of `catalog/catalog.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -361,6 +396,14 @@ async fn store_file(
 
 /// `motiond motions import|list|remove`.
 pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
+    // Arguments first: a refused import creates no data directory or database.
+    let import_key = match &args.command {
+        MotionsCommand::Import(a) => Some(
+            a.checked_key()
+                .map_err(|e| CommandFailed::usage(format!("motiond motions import: {e:#}")))?,
+        ),
+        _ => None,
+    };
     let config = load_config(sources, Vec::new())?;
     let store = crate::app::open_store(&config).await?;
     let blobs: Arc<dyn BlobStore> = crate::app::open_blobs(&config).await?;
@@ -382,7 +425,8 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
     });
     match args.command {
         MotionsCommand::Import(a) => {
-            let key = a.key.clone().unwrap_or_else(|| key_from_name(&a.name));
+            let key = import_key.unwrap_or_default();
+            refuse_silent_replace(&motions, &key, a.replace).await?;
             let m = import_file(&target, &config, &a.file, &key, &a.name, &a.tag, &cancel).await?;
             println!(
                 "imported {:?} as official motion {} (key {})",
@@ -416,6 +460,30 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
             }
             println!("removed official motion {key}");
         }
+    }
+    Ok(())
+}
+
+/// An import onto a key in use replaces that motion only when `--replace` says so: a name
+/// that happens to derive the key of a bundled motion must not overwrite it unnoticed.
+async fn refuse_silent_replace(
+    motions: &MotionService,
+    key: &str,
+    replace: bool,
+) -> anyhow::Result<()> {
+    if replace {
+        return Ok(());
+    }
+    let official = motions
+        .official()
+        .await
+        .context("listing official motions")?;
+    if let Some(existing) = official.iter().find(|m| m.catalog_key == key) {
+        return Err(CommandFailed::usage(format!(
+            "motiond motions import: official motion {key:?} ({:?}, workId {}) exists; pass --replace to replace it or --key for another key",
+            existing.name, existing.work_id
+        ))
+        .into());
     }
     Ok(())
 }

@@ -75,21 +75,29 @@ fn import_list_replace_and_remove_an_official_motion() {
         "{line}"
     );
 
-    // The same key again replaces the motion and keeps its workId; the old files go away.
-    let out = motiond(
-        dir.path(),
-        &[
-            "motions",
-            "import",
-            &clip,
-            "--name",
-            "Renamed",
-            "--tag",
-            "gesture",
-            "--key",
-            "mixamo-clip",
-        ],
+    // The same key again is refused unless --replace says so (a name that derives the key of
+    // another motion must not overwrite it unnoticed).
+    let again = [
+        "motions",
+        "import",
+        &clip,
+        "--name",
+        "Renamed",
+        "--tag",
+        "gesture",
+        "--key",
+        "mixamo-clip",
+    ];
+    let out = motiond(dir.path(), &again);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pass --replace"), "{stderr}");
+    assert!(
+        stdout(&motiond(dir.path(), &["motions", "list"])).contains("Mixamo clip"),
+        "the refused import changed nothing"
     );
+    // With --replace it replaces the motion and keeps its workId; the old files go away.
+    let out = motiond(dir.path(), &[&again[..], &["--replace"]].concat());
     assert!(
         out.status.success(),
         "{}",
@@ -140,6 +148,34 @@ fn import_list_replace_and_remove_an_official_motion() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not one of"));
+
+    // Arguments are checked before anything is created: no data dir for a refused import.
+    let fresh = dir.path().join("fresh");
+    let missing = dir.path().join("missing.bvh");
+    for (args, expected) in [
+        (vec!["--name", "X", "--tag", "dance"], "No such file"),
+        (
+            vec!["--name", "Two\nlines", "--tag", "dance"],
+            "--name must be",
+        ),
+        (vec!["--name", "歩く", "--tag", "dance"], "pass --key"),
+        (
+            vec!["--name", "X", "--tag", "sport", "--key", "Bad Key"],
+            "catalog key",
+        ),
+    ] {
+        let file = if expected == "No such file" {
+            missing.to_str().unwrap()
+        } else {
+            clip.as_str()
+        };
+        let out = motiond(&fresh, &[&["motions", "import", file][..], &args].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!fresh.exists(), "{args:?} created the data dir");
+    }
 
     let out = motiond(dir.path(), &["motions", "remove", "mixamo-clip"]);
     assert!(

@@ -94,7 +94,12 @@ fn bad_model_name_and_missing_pip_fail_clearly() {
     let (ok, _, stderr) = fetch(data.path(), &["--model", "bogus"]);
     assert!(!ok);
     assert!(stderr.contains("lite, full or heavy"), "{stderr}");
-    let (ok, _, stderr) = fetch(data.path(), &[]);
+    // Often the first command on a machine: the data dir it creates is private (0700).
+    let fresh = data.path().join("fresh/data");
+    let (ok, _, stderr) = fetch(&fresh, &[]);
     assert!(!ok);
     assert!(stderr.contains("pip"), "{stderr}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "data dir mode {mode:o}");
 }

@@ -116,6 +116,27 @@ async fn upload_extract_poll_and_download_bvh() {
         listed.contains(&work["workId"].to_string()),
         "the motion is listed: {listed}"
     );
+    assert_private(&server.data_dir);
+}
+
+/// Nothing under the data dir (uploads, motions, the database, keys, the catalog) is readable
+/// by other accounts on the machine, whatever the umask.
+fn assert_private(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = 0;
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", path.display());
+        seen += 1;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                stack.push(entry.unwrap().path());
+            }
+        }
+    }
+    assert!(seen > 20, "walked the data dir ({seen} entries)");
 }
 
 #[tokio::test]
