@@ -1,7 +1,9 @@
-// The API token and the chosen account live only in sessionStorage: they vanish with the tab
-// and are never written to localStorage, cookies or URLs.
+// The API token, the chosen account and the names of the tasks this tab started live only in
+// sessionStorage: they vanish with the tab and are never written to localStorage, cookies or URLs.
 const TOKEN_KEY = 'motiond.token';
 const EMAIL_KEY = 'motiond.email';
+/** The names of the tasks this tab started: the scheduler lists tasks without names. */
+const NAMES_KEY = 'motiond.taskNames';
 
 function storage() {
   try {
@@ -30,9 +32,40 @@ export function setEmail(email) {
 export function signOut() {
   storage()?.removeItem(TOKEN_KEY);
   storage()?.removeItem(EMAIL_KEY);
+  storage()?.removeItem(NAMES_KEY);
 }
 
 /** Tokens are opaque (contract §2.2) but must be non-empty and contain no whitespace. */
 export function isPlausibleToken(token) {
   return typeof token === 'string' && token.length > 0 && !/\s/.test(token);
+}
+
+/** Enough for any number of tasks one account runs at once, with room for finished ones. */
+const NAMES_KEPT = 50;
+
+function readNames() {
+  try {
+    const parsed = JSON.parse(storage()?.getItem(NAMES_KEY) || '[]');
+    return Array.isArray(parsed) ? parsed.filter((e) => Array.isArray(e) && e.length === 2) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Remembers the name a task was started with, for "Being processed" (this tab only). */
+export function rememberTaskName(taskId, name) {
+  if (!name) return;
+  const kept = readNames().filter(([id]) => id !== String(taskId));
+  kept.push([String(taskId), String(name)]);
+  try {
+    storage()?.setItem(NAMES_KEY, JSON.stringify(kept.slice(-NAMES_KEPT)));
+  } catch {
+    // A full or blocked storage only costs the name.
+  }
+}
+
+/** The name a task of this tab was started with, or null. */
+export function taskName(taskId) {
+  const entry = readNames().find(([id]) => id === String(taskId));
+  return entry ? entry[1] : null;
 }

@@ -257,10 +257,32 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     assert.deepEqual(uploadError, [], 'the upload and the task start succeed');
     assert.equal(uploads, 3, 'the cancelled upload, the left one and this one');
     await snap('create-progress');
+    // The library lists the running task under the name it was given (the scheduler has only
+    // ids), and its link follows it to the finished motion.
+    log('create: the task in "Being processed"');
+    const startedTask = (await page.locator('#progress-label').textContent()).match(/task (\d+)/)[1];
+    await page.getByRole('link', { name: 'Library', exact: true }).click();
+    await page.waitForURL((url) => url.pathname === '/');
+    const processing = page.locator('.running a').filter({ hasText: 'Squats e2e' });
+    const remembered = await page.evaluate(() => sessionStorage.getItem('motiond.taskNames'));
+    assert.deepEqual(JSON.parse(remembered), [[startedTask, 'Squats e2e']], 'the tab remembers the name it started');
+    const running = await processing.waitFor({ timeout: 10_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (running) {
+      assert.equal(await processing.getAttribute('href'), `/mine/${startedTask}`);
+      await snap('library-processing');
+      await processing.click();
+    } else {
+      // The task was quicker than the page: it is a motion already.
+      await page.goto(`${baseUrl}/mine/${startedTask}`);
+    }
     log('create: waiting for the task');
     await page.waitForURL(/\/mine\/\d+$/, { timeout: 600_000 });
     const taskId = page.url().match(/\/mine\/(\d+)$/)[1];
-    await page.getByRole('heading', { level: 1, name: 'Squats e2e' }).waitFor();
+    assert.equal(taskId, startedTask);
+    await page.getByRole('heading', { level: 1, name: 'Squats e2e' }).waitFor({ timeout: 600_000 });
     await waitForViewer(page);
     await snap('own-viewer');
     await assertFigureMoves(page, 'the new motion');
@@ -276,6 +298,28 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     const mine = page.locator('#my-motions .motion-card').filter({ hasText: 'Squats e2e' });
     await mine.waitFor();
     await snap('library-with-own');
+
+    // Search by name, over both lists; the address keeps the search.
+    log('search');
+    const search = page.getByRole('searchbox', { name: 'Find a motion by name' });
+    await search.fill('SQUATS');
+    await page.getByText('1 of your motions matches.').waitFor();
+    await page.getByText('No official motion matches.').waitFor();
+    assert.equal(new URL(page.url()).search, '?q=SQUATS');
+    await snap('search-own');
+    const firstWord = firstName.split(/\s+/)[0];
+    await search.fill(firstWord.toLowerCase());
+    await page.getByText('None of your motions matches.').waitFor();
+    const found = await page.locator('#official-motions .motion-name').allTextContents();
+    assert.ok(found.length >= 1 && found.length < officialCount, `a part of the catalog: ${found.join(', ')}`);
+    assert.ok(found.every((n) => n.toLowerCase().includes(firstWord.toLowerCase())), found.join(', '));
+    await page.reload();
+    assert.equal(await search.inputValue(), firstWord.toLowerCase(), 'the search survives a reload');
+    await page.getByText('None of your motions matches.').waitFor();
+    await search.fill('');
+    await mine.waitFor();
+    await page.locator('#official-motions .motion-card').nth(officialCount - 1).waitFor();
+    assert.equal(new URL(page.url()).search, '');
 
     // 9. Download its BVH.
     log('download BVH');

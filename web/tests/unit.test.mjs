@@ -10,7 +10,8 @@ import * as THREE from 'three';
 import { prepareMotion, sanitizeBvhJointNames } from '../src/viewer.js';
 import { checkDuration, checkFile, roundDuration, uploadContentType } from '../src/validate.js';
 import { apiUrl, describeError, sameOriginFileUrl } from '../src/api.js';
-import { groupByTag, motionHref } from '../src/views/library.js';
+import { groupByTag, libraryHref, motionHref } from '../src/views/library.js';
+import { collectMine, foldForSearch, nameMatches } from '../src/mine.js';
 import { safeNext } from '../src/views/signin.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -152,4 +153,36 @@ test('after signing in, only places on the studio origin are returned to', () =>
   for (const away of ['//evil.example.com/x', '/\\evil.example.com/x', '/\\/evil.example.com', 'https://evil.example.com/', 'javascript:alert(1)', 'mine', '/.//evil.example.com', '/a/..//evil.example.com']) {
     assert.equal(next(away), '/', away);
   }
+});
+
+test('search folds case and accents and wants every word', () => {
+  assert.equal(foldForSearch('  Café BALLET '), 'cafe ballet');
+  assert.ok(nameMatches('Zombie walk (slow)', 'walk zombie'));
+  assert.ok(nameMatches('Café dance', 'cafe'));
+  assert.ok(nameMatches('anything', '   '), 'an empty query matches everything');
+  assert.ok(!nameMatches('Zombie walk', 'zombie run'));
+  assert.ok(!nameMatches(undefined, 'x'));
+  assert.equal(libraryHref('tap & go'), '/?q=tap%20%26%20go');
+  assert.equal(libraryHref('', 3), '/?page=3');
+  assert.equal(libraryHref('', 1), '/');
+});
+
+test('the walk over your motions stops at the limit, the end of the list or 2000 motions', async () => {
+  const all = Array.from({ length: 250 }, (_, i) => ({ taskId: 1000 - i, workName: i % 2 ? 'odd' : 'even' }));
+  const pages = [];
+  const list = async (_email, page, size) => {
+    pages.push(page);
+    return all.slice((page - 1) * size, page * size);
+  };
+  let r = await collectMine('a@b.c', (m) => m.workName === 'odd', { list });
+  assert.equal(r.found.length, 125);
+  assert.ok(r.complete);
+  assert.deepEqual(pages, [1, 2, 3]);
+  pages.length = 0;
+  r = await collectMine('a@b.c', (m) => m.taskId === 999, { limit: 1, list });
+  assert.deepEqual(r.found, [all[1]]);
+  assert.deepEqual(pages, [1], 'stops at the first match');
+  const endless = async (_email, page, size) => Array.from({ length: size }, (_, i) => ({ taskId: page * size + i }));
+  r = await collectMine('a@b.c', () => false, { list: endless });
+  assert.equal(r.complete, false, 'the 2000-motion budget ends the walk');
 });

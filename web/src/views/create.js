@@ -3,7 +3,7 @@
 import { UPLOAD_CANCELLED, deleteTask, deleteUploadedAsset, startMotionUpload, uploadAsset } from '../api.js';
 import { h, messageBox, mount } from '../dom.js';
 import { navigate } from '../router.js';
-import { getEmail, getToken } from '../session.js';
+import { getEmail, getToken, rememberTaskName } from '../session.js';
 import { pollTask } from '../tasks.js';
 import { checkDuration, checkFile, formatBytes, roundDuration, uploadContentType } from '../validate.js';
 
@@ -213,6 +213,7 @@ export function createView(container) {
       if (!left) fail(`The extraction could not start. ${error.message}`);
       return;
     }
+    rememberTaskName(envelope.task.id, name.value.trim());
     // The task keeps its own copies of what it needs (contract §4.3): the upload can go.
     discardUpload();
     if (!left) follow(envelope);

@@ -2,7 +2,8 @@
 // grids of covers whose preview video plays while the pointer or focus is on them.
 import { listMyMotions, listOfficialMotions, listScheduler, sameOriginFileUrl } from '../api.js';
 import { h, messageBox, mount } from '../dom.js';
-import { getEmail } from '../session.js';
+import { WALK_PAGE_SIZE, WALK_PAGES, collectMine, nameMatches } from '../mine.js';
+import { getEmail, taskName } from '../session.js';
 
 export const PAGE_SIZE = 12;
 /** The largest `pageNum` the motions list accepts (contract §6.3). */
@@ -105,7 +106,7 @@ async function hasOlder(email, pageNum, shown) {
   }
 }
 
-async function renderMine(section, email, pageNum) {
+async function renderMine(section, email, pageNum, stillWanted = () => true) {
   const motions = await listMyMotions(email, pageNum, PAGE_SIZE);
   const body = [];
   if (motions.length) {
@@ -116,7 +117,31 @@ async function renderMine(section, email, pageNum) {
     body.push(h('p', { className: 'empty' }, 'You have no motions yet. ', h('a', { href: '/create' }, 'Create one from a video'), '.'));
   }
   body.push(pager(pageNum, await hasOlder(email, pageNum, motions.length)));
-  mount(section, body);
+  if (stillWanted()) mount(section, body);
+}
+
+/** The most matches shown for a search of the user's own motions. */
+const SEARCH_SHOWN = 60;
+
+/** The user's motions whose names match `query`, searched over the newest 2000. */
+async function renderMineSearch(section, email, query, stillWanted) {
+  const { found, complete } = await collectMine(email, (m) => nameMatches(m.workName, query), {
+    limit: SEARCH_SHOWN + 1,
+  });
+  if (!stillWanted()) return;
+  const shown = found.slice(0, SEARCH_SHOWN);
+  let count = `${shown.length} of your motions match.`;
+  if (shown.length === 0) count = 'None of your motions matches.';
+  if (shown.length === 1) count = '1 of your motions matches.';
+  let note = null;
+  if (found.length > SEARCH_SHOWN) note = `These are the newest ${SEARCH_SHOWN}: add a word to narrow the search.`;
+  else if (!complete) note = `Only your newest ${WALK_PAGES * WALK_PAGE_SIZE} motions were searched.`;
+  mount(
+    section,
+    h('p', { className: 'search-count', role: 'status' }, count),
+    shown.length ? grid(shown, 'Your motions that match') : null,
+    note ? h('p', { className: 'note' }, note) : null,
+  );
 }
 
 /**
@@ -145,7 +170,9 @@ async function renderRunning(section, email) {
     h(
       'ul',
       { className: 'running' },
-      running.map((task) => h('li', {}, h('a', { href: `/mine/${task.id}` }, `Task ${task.id}`), h('span', { className: 'started' }, started(task)))),
+      running.map((task) =>
+        h('li', {}, h('a', { href: `/mine/${task.id}` }, taskName(task.id) || `Task ${task.id}`), h('span', { className: 'started' }, started(task))),
+      ),
     ),
   );
   return ids;
@@ -181,15 +208,20 @@ function followRunning(section, email, ids, isCurrent, onFinished) {
   };
 }
 
-async function renderOfficial(section, email) {
-  const motions = await listOfficialMotions(email);
+/** The official catalog grouped by tag, with only the motions whose names match `query`. */
+function renderOfficial(section, motions, query) {
   if (!motions.length) {
     mount(section, h('p', { className: 'empty' }, 'The official catalog is empty.'));
     return;
   }
+  const matching = query ? motions.filter((m) => nameMatches(m.workName, query)) : motions;
+  if (!matching.length) {
+    mount(section, h('p', { className: 'search-count', role: 'status' }, 'No official motion matches.'));
+    return;
+  }
   mount(
     section,
-    groupByTag(motions).map(([tag, items]) =>
+    groupByTag(matching).map(([tag, items]) =>
       h(
         'section',
         { className: 'tag-group', 'aria-labelledby': `tag-${tag || 'other'}` },
@@ -200,15 +232,42 @@ async function renderOfficial(section, email) {
   );
 }
 
+/** How long typing may pause before the search runs (each search of your motions reads pages). */
+export const SEARCH_DELAY_MS = 300;
+
+/** The library's address for a search, or for a page when there is none. */
+export function libraryHref(search, pageNum = 1) {
+  if (search) return `/?q=${encodeURIComponent(search)}`;
+  return pageNum > 1 ? `/?page=${pageNum}` : '/';
+}
+
 export async function libraryView(container, { query, isCurrent }) {
   const email = getEmail();
-  const pageNum = Math.max(1, Number.parseInt(query.get('page') || '1', 10) || 1);
+  let pageNum = Math.max(1, Number.parseInt(query.get('page') || '1', 10) || 1);
+  let search = (query.get('q') || '').trim();
+  let officialMotions = null;
+  let generation = 0;
   const running = h('div', { className: 'running-box' });
   const mine = h('div', { id: 'my-motions', 'aria-busy': 'true' }, messageBox('note', 'Loading your motions…'));
   const official = h('div', { id: 'official-motions', 'aria-busy': 'true' }, messageBox('note', 'Loading the catalog…'));
+  const searchBox = h('input', {
+    type: 'search',
+    id: 'library-search',
+    name: 'q',
+    value: search,
+    placeholder: 'Find a motion by name',
+    autocomplete: 'off',
+    spellcheck: false,
+  });
+  const searchForm = h(
+    'form',
+    { role: 'search', className: 'library-search', onsubmit: (event) => event.preventDefault() },
+    h('label', { for: 'library-search', className: 'visually-hidden' }, 'Find a motion by name'),
+    searchBox,
+  );
   mount(
     container,
-    h('div', { className: 'page-head' }, h('h1', { tabIndex: -1 }, 'Library'), h('a', { className: 'button primary', href: '/create' }, 'Create a motion')),
+    h('div', { className: 'page-head' }, h('h1', { tabIndex: -1 }, 'Library'), searchForm, h('a', { className: 'button primary', href: '/create' }, 'Create a motion')),
     h('section', { 'aria-labelledby': 'mine-title' }, h('h2', { id: 'mine-title' }, 'Your motions'), running, mine),
     h('section', { 'aria-labelledby': 'official-title' }, h('h2', { id: 'official-title' }, 'Official motions'), official),
   );
@@ -221,16 +280,39 @@ export async function libraryView(container, { query, isCurrent }) {
       target.removeAttribute('aria-busy');
     }
   };
+  // Each search (or page) supersedes the one before: a slow answer never overwrites a newer one.
+  const showMine = () => {
+    const mineGeneration = ++generation;
+    const stillWanted = () => isCurrent() && mineGeneration === generation;
+    return search ? renderMineSearch(mine, email, search, stillWanted) : renderMine(mine, email, pageNum, stillWanted);
+  };
+  const showOfficial = async () => {
+    officialMotions ??= await listOfficialMotions(email);
+    if (isCurrent()) renderOfficial(official, officialMotions, search);
+  };
+  let typing = null;
+  searchBox.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      const next = searchBox.value.trim();
+      if (next === search || !isCurrent()) return;
+      search = next;
+      pageNum = 1;
+      history.replaceState(history.state, '', libraryHref(search));
+      mine.setAttribute('aria-busy', 'true');
+      fill(mine, showMine);
+      if (officialMotions) renderOfficial(official, officialMotions, search);
+    }, SEARCH_DELAY_MS);
+  });
   // "Being processed" is extra: when it cannot be read, the motions box already says why.
   const [, , runningIds] = await Promise.all([
-    fill(mine, () => renderMine(mine, email, pageNum)),
-    fill(official, () => renderOfficial(official, email)),
+    fill(mine, showMine),
+    fill(official, showOfficial),
     renderRunning(running, email).catch(() => []),
   ]);
-  const stopFollowing = followRunning(running, email, runningIds, isCurrent, () =>
-    fill(mine, () => renderMine(mine, email, pageNum)),
-  );
+  const stopFollowing = followRunning(running, email, runningIds, isCurrent, () => fill(mine, showMine));
   return () => {
+    clearTimeout(typing);
     stopFollowing();
     container.querySelectorAll('video').forEach((v) => v.pause());
   };

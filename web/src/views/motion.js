@@ -1,7 +1,8 @@
 // The motion page: the 3D viewer with its playback controls, downloads and, for the user's own
 // motions, deletion. An unfinished task is polled here until its motion exists.
 import { unzipSync } from 'fflate';
-import { ApiError, deleteTask, fetchFileBytes, getTask, listMyMotions, listOfficialMotions } from '../api.js';
+import { ApiError, deleteTask, fetchFileBytes, getTask, listOfficialMotions } from '../api.js';
+import { collectMine } from '../mine.js';
 import { h, messageBox, mount, saveBlob } from '../dom.js';
 import { navigate, showNotice } from '../router.js';
 import { getEmail } from '../session.js';
@@ -20,9 +21,6 @@ function formatTime(t) {
   return `${t.toFixed(1)} s`;
 }
 
-const NAME_PAGE_SIZE = 100;
-const NAME_PAGES = 20;
-
 /**
  * The work object has no name; the motions list has it. It is newest first, so anything just
  * made is on the first page; older motions are looked for on the next pages, up to 2000
@@ -31,15 +29,11 @@ const NAME_PAGES = 20;
 async function findMine(email, taskId) {
   const wanted = Number(taskId);
   try {
-    for (let page = 1; page <= NAME_PAGES; page += 1) {
-      const motions = await listMyMotions(email, page, NAME_PAGE_SIZE);
-      const found = motions.find((m) => Number(m.taskId) === wanted);
-      if (found || motions.length < NAME_PAGE_SIZE) return found || null;
-    }
+    const { found } = await collectMine(email, (m) => Number(m.taskId) === wanted, { limit: 1 });
+    return found[0] || null;
   } catch {
-    // Fall through to no name.
+    return null;
   }
-  return null;
 }
 
 /** The motion as the library shows it, whether official or the user's own. */
