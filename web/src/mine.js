@@ -8,12 +8,21 @@ export const WALK_PAGES = 20;
 /**
  * Walks the user's motions newest first and collects those that `wanted` accepts, until `limit`
  * are found or the list (or the 2000-motion budget) ends. `complete` says whether every motion
- * was looked at.
+ * was looked at. The walk stops as soon as `stillWanted()` is false (a newer search, the page
+ * left). A failure on the first page is thrown; a later one ends the walk with what was found
+ * and the error, so a passing 429 costs the rest of the search, not all of it.
  */
-export async function collectMine(email, wanted, { limit = Infinity, list = listMyMotions } = {}) {
+export async function collectMine(email, wanted, { limit = Infinity, list = listMyMotions, stillWanted = () => true } = {}) {
   const found = [];
   for (let page = 1; page <= WALK_PAGES; page += 1) {
-    const motions = await list(email, page, WALK_PAGE_SIZE);
+    if (!stillWanted()) return { found, complete: false };
+    let motions;
+    try {
+      motions = await list(email, page, WALK_PAGE_SIZE);
+    } catch (error) {
+      if (page === 1) throw error;
+      return { found, complete: false, error };
+    }
     for (const motion of motions) {
       if (!wanted(motion)) continue;
       found.push(motion);

@@ -273,7 +273,8 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     if (running) {
       assert.equal(await processing.getAttribute('href'), `/mine/${startedTask}`);
       await snap('library-processing');
-      await processing.click();
+      // Followed by address: a click could race the refresh that removes the finished task.
+      await page.goto(`${baseUrl}/mine/${startedTask}`);
     } else {
       // The task was quicker than the page: it is a motion already.
       await page.goto(`${baseUrl}/mine/${startedTask}`);
@@ -303,19 +304,21 @@ export async function runStudioFlow({ baseUrl, token, apiToken, squatsVideo, too
     log('search');
     const search = page.getByRole('searchbox', { name: 'Find a motion by name' });
     await search.fill('SQUATS');
-    await page.getByText('1 of your motions matches.').waitFor();
-    await page.getByText('No official motion matches.').waitFor();
+    await page.locator('#my-motions').getByText('1 of your motions matches.').waitFor();
+    // Screen readers hear both counts from the one live region.
+    await page.getByRole('status').filter({ hasText: '1 of your motions matches. No official motion matches.' }).waitFor();
+    await page.locator('#official-motions').getByText('No official motion matches.').waitFor();
     assert.equal(new URL(page.url()).search, '?q=SQUATS');
     await snap('search-own');
     const firstWord = firstName.split(/\s+/)[0];
     await search.fill(firstWord.toLowerCase());
-    await page.getByText('None of your motions matches.').waitFor();
+    await page.locator('#my-motions').getByText('None of your motions matches.').waitFor();
     const found = await page.locator('#official-motions .motion-name').allTextContents();
     assert.ok(found.length >= 1 && found.length < officialCount, `a part of the catalog: ${found.join(', ')}`);
     assert.ok(found.every((n) => n.toLowerCase().includes(firstWord.toLowerCase())), found.join(', '));
     await page.reload();
     assert.equal(await search.inputValue(), firstWord.toLowerCase(), 'the search survives a reload');
-    await page.getByText('None of your motions matches.').waitFor();
+    await page.locator('#my-motions').getByText('None of your motions matches.').waitFor();
     await search.fill('');
     await mine.waitFor();
     await page.locator('#official-motions .motion-card').nth(officialCount - 1).waitFor();

@@ -185,4 +185,22 @@ test('the walk over your motions stops at the limit, the end of the list or 2000
   const endless = async (_email, page, size) => Array.from({ length: size }, (_, i) => ({ taskId: page * size + i }));
   r = await collectMine('a@b.c', () => false, { list: endless });
   assert.equal(r.complete, false, 'the 2000-motion budget ends the walk');
+  // A later page that fails keeps what was found; a failing first page is an error.
+  const flaky = async (email, page, size) => {
+    if (page === 2) throw new Error('Too many requests');
+    return list(email, page, size);
+  };
+  r = await collectMine('a@b.c', (m) => m.workName === 'odd', { list: flaky });
+  assert.equal(r.found.length, 50);
+  assert.equal(r.error.message, 'Too many requests');
+  await assert.rejects(collectMine('a@b.c', () => true, { list: async () => Promise.reject(new Error('down')) }), /down/);
+  // A search that is no longer wanted stops reading pages.
+  pages.length = 0;
+  let wanted = true;
+  const stopping = async (email, page, size) => {
+    wanted = false;
+    return list(email, page, size);
+  };
+  await collectMine('a@b.c', () => false, { list: stopping, stillWanted: () => wanted });
+  assert.deepEqual(pages, [1], 'one page, then the newer search took over');
 });

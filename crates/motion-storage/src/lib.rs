@@ -12,4 +12,4 @@ mod blob_fs;
 mod sqlite;
 
 pub use blob_fs::FsBlobStore;
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite::{SqliteOptions, SqliteStore, sqlite_url_path};

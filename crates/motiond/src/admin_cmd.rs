@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use motion_core::clock::{Clock, SystemClock};
 use motion_core::ids::{TokenHash, new_api_token};
-use motion_core::ports::TokenStore;
+use motion_core::ports::{TokenStore, UserStore};
 use motion_storage::SqliteStore;
 
 use crate::app::{open_store, webhook_secrets};
@@ -72,7 +72,11 @@ pub async fn create_token(
     store: &Arc<SqliteStore>,
     name: &str,
 ) -> anyhow::Result<String> {
-    check_user_name(name)?;
+    // Names are checked when a user is made; users from before the rule keep working.
+    let existing = store.user_by_name(name).await.context("look the user up")?;
+    if existing.is_none() {
+        check_user_name(name)?;
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let secrets = webhook_secrets(config, store, clock.clone())?;
     let user = secrets
@@ -87,8 +91,8 @@ pub async fn create_token(
     Ok(token)
 }
 
-/// User names are what an operator types and logs show: short, printable, no spaces, so that
-/// `--user "$(cat file)"` with a stray newline or a pasted paragraph is refused, not stored.
+/// Names of new users are what an operator types and logs show: short, printable, no spaces, so
+/// that `--user "$(cat file)"` with a stray newline or a pasted paragraph is refused, not stored.
 fn check_user_name(name: &str) -> anyhow::Result<()> {
     const MAX_CHARS: usize = 64;
     if name.is_empty() {
@@ -104,9 +108,11 @@ fn check_user_name(name: &str) -> anyhow::Result<()> {
 }
 
 pub async fn token(sources: Sources, args: TokenArgs) -> anyhow::Result<()> {
-    if let TokenAction::Create { user } = &args.action {
-        // Before the store is opened: a refused name creates nothing.
-        check_user_name(user)?;
+    if let TokenAction::Create { user } = &args.action
+        && user.is_empty()
+    {
+        // Before the store is opened: no name can be that of an existing user.
+        bail!("--user must not be empty");
     }
     let (config, store) = open(sources).await?;
     let result = match args.action {

@@ -132,7 +132,8 @@ pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// Creates the SQLite file as private to this user before SQLite does (it would use 0644), and
-/// makes an existing one private: its `-wal` and `-shm` files copy the database file's mode.
+/// takes other users' access from an existing one (group access stays as the operator set it);
+/// its `-wal` and `-shm` files copy the database file's mode.
 fn make_database_file_private(path: &std::path::Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
@@ -151,9 +152,11 @@ fn make_database_file_private(path: &std::path::Path) -> anyhow::Result<()> {
             .with_context(|| format!("read {}", path.display()))?
             .permissions()
             .mode();
-        if mode & 0o077 != 0 {
-            // Files of earlier versions were 0644. Not ours to change (another owner): say so.
-            if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        if mode & 0o007 != 0 {
+            // Files of earlier versions were 0644. Group access is left as the operator set it
+            // (a backup group); other users lose it. Not ours to change (another owner): say so.
+            let private = std::fs::Permissions::from_mode(mode & 0o770);
+            if let Err(e) = std::fs::set_permissions(path, private) {
                 tracing::warn!(error = %e, path = %path.display(), "the database file is readable by other users");
             }
         }
@@ -248,12 +251,9 @@ async fn migration_lock(url: &str) -> anyhow::Result<Option<std::fs::File>> {
     Ok(Some(file))
 }
 
-/// The file of a `sqlite://PATH` URL (its `?options` cut off); `None` for an in-memory database.
+/// The database file of a `sqlite://PATH` URL; `None` for an in-memory database.
 fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
+    let path = motion_storage::sqlite_url_path(url)?;
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }
 

@@ -466,9 +466,8 @@ impl Config {
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("server.listen must be ADDR:PORT, e.g. 127.0.0.1:8080");
         }
-        let metrics_listen = &self.metrics.listen;
-        if !metrics_listen.is_empty() && metrics_listen.parse::<std::net::SocketAddr>().is_err() {
-            return bad("metrics.listen must be empty or ADDR:PORT, e.g. 127.0.0.1:9090");
+        if self.metrics.enabled && !is_listen_address(&self.metrics.listen) {
+            return bad("metrics.listen must be empty or HOST:PORT, e.g. 127.0.0.1:9090");
         }
         check_public_url(&self.server.public_url).map_err(ConfigError::Invalid)?;
         check_database_url(self.database.url.expose()).map_err(ConfigError::Invalid)?;
@@ -537,7 +536,26 @@ impl Config {
     }
 }
 
-/// `server.public_url`: empty, or the absolute `http(s)://host[:port][/prefix]` that clients use.
+/// `metrics.listen`: empty (the main listener), or what a listener binds: an IP address or a host
+/// name (resolved when it binds, like `localhost`) with a port.
+fn is_listen_address(text: &str) -> bool {
+    if text.is_empty() || text.parse::<std::net::SocketAddr>().is_ok() {
+        return true;
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return false;
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    host_ok && port.parse::<u16>().is_ok()
+}
+
+/// `server.public_url`: empty, or the absolute `http(s)://host[:port][/prefix]` that clients use,
+/// written as it will be used: every issued URL starts with this text (§2.9), so a value the URL
+/// parser would have to repair (`https:host`, a space, a backslash) is refused, not repaired.
+/// The value is not echoed: it may carry credentials.
 fn check_public_url(text: &str) -> Result<(), String> {
     if text.is_empty() {
         return Ok(());
@@ -546,18 +564,22 @@ fn check_public_url(text: &str) -> Result<(), String> {
         Err(e) => Some(e.to_string()),
         Ok(u) if !matches!(u.scheme(), "http" | "https") => Some("not http or https".into()),
         Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("no host".into()),
-        Ok(u) if u.query().is_some() || u.fragment().is_some() => {
-            Some("a query or fragment would end up inside every issued URL".into())
-        }
         Ok(u) if !u.username().is_empty() || u.password().is_some() => {
             Some("credentials would be shown to every client".into())
         }
+        Ok(u) if u.query().is_some() || u.fragment().is_some() => {
+            Some("a query or fragment would end up inside every issued URL".into())
+        }
+        Ok(u) if u.as_str().trim_end_matches('/') != text.trim_end_matches('/') => Some(format!(
+            "not in its usual form; write {}",
+            u.as_str().trim_end_matches('/')
+        )),
         Ok(_) => None,
     };
     match problem {
         None => Ok(()),
         Some(why) => Err(format!(
-            "server.public_url must be empty or an http(s) URL such as https://motion.example.com ({why}): {text:?}"
+            "server.public_url must be empty or an http(s) URL such as https://motion.example.com ({why})"
         )),
     }
 }
@@ -573,13 +595,14 @@ fn check_database_url(text: &str) -> Result<(), String> {
                 .into(),
         );
     }
-    let path = text
-        .strip_prefix("sqlite://")
-        .or_else(|| text.strip_prefix("sqlite:"));
-    match path {
-        Some(path) if !path.is_empty() => Ok(()),
-        // The value may hold a password: it is not echoed.
-        _ => Err("database.url must be empty or sqlite://PATH".into()),
+    // The value may hold a password: it is not echoed.
+    match motion_storage::sqlite_url_path(text) {
+        Some(path) if !path.is_empty() && !path.contains('?') => Ok(()),
+        Some(_) => Err(
+            "database.url must be sqlite://PATH with a path and no ?options (the busy timeout and pool size are database.* settings)"
+                .into(),
+        ),
+        None => Err("database.url must be empty or sqlite://PATH".into()),
     }
 }
 
@@ -596,9 +619,8 @@ fn check_storage_url(text: &str) -> Result<(), String> {
     }
     match text.strip_prefix("file://") {
         Some(path) if path.starts_with('/') => Ok(()),
-        _ => Err(format!(
-            "storage.url must be empty or file:///ABSOLUTE/PATH: {text:?}"
-        )),
+        // Not echoed: a mistyped object-store URL may carry a key.
+        _ => Err("storage.url must be empty or file:///ABSOLUTE/PATH".into()),
     }
 }
 
@@ -1031,6 +1053,31 @@ mod tests {
         for (var, value, expected) in [
             ("MOTIOND_METRICS__LISTEN", "9090", "metrics.listen"),
             (
+                "MOTIOND_METRICS__LISTEN",
+                "local host:9090",
+                "metrics.listen",
+            ),
+            (
+                "MOTIOND_SERVER__PUBLIC_URL",
+                "https:m.example.com",
+                "usual form",
+            ),
+            (
+                "MOTIOND_SERVER__PUBLIC_URL",
+                "https://m.example.com\\motion",
+                "usual form",
+            ),
+            (
+                "MOTIOND_STORAGE__URL",
+                "https://key:hunter2@bucket.example",
+                "file:///",
+            ),
+            (
+                "MOTIOND_DATABASE__URL",
+                "sqlite:///srv/m.db?mode=rwc",
+                "no ?options",
+            ),
+            (
                 "MOTIOND_SERVER__PUBLIC_URL",
                 "motion.example.com",
                 "server.public_url",
@@ -1047,7 +1094,7 @@ mod tests {
             ),
             (
                 "MOTIOND_SERVER__PUBLIC_URL",
-                "https://u:p@m.example.com",
+                "https://u:hunter2@m.example.com",
                 "credentials",
             ),
             ("MOTIOND_STORAGE__URL", "s3://bucket/prefix", "reserved"),
@@ -1081,7 +1128,7 @@ mod tests {
         }
         let good = Sources {
             env: env(&[
-                ("MOTIOND_METRICS__LISTEN", "127.0.0.1:9090"),
+                ("MOTIOND_METRICS__LISTEN", "localhost:9090"),
                 (
                     "MOTIOND_SERVER__PUBLIC_URL",
                     "https://m.example.com:8443/motion/",
@@ -1092,5 +1139,17 @@ mod tests {
             ..Default::default()
         };
         Config::load(&good).unwrap();
+        // Off, the metrics listener is not checked: a leftover value does not stop the start.
+        let off = Sources {
+            env: env(&[
+                ("MOTIOND_METRICS__ENABLED", "false"),
+                ("MOTIOND_METRICS__LISTEN", "port 9090"),
+            ]),
+            ..Default::default()
+        };
+        Config::load(&off).unwrap();
+        for listen in ["[::1]:9090", "0.0.0.0:9090", "metrics-host.internal:9464"] {
+            assert!(is_listen_address(listen), "{listen}");
+        }
     }
 }

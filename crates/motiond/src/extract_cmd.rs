@@ -49,14 +49,13 @@ pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
     // Ctrl-C, a kill or a closed terminal cancel the job, so its temporary folder (a copy of
     // the video) is removed and no ffmpeg outlives it.
     let cancel = CancellationToken::new();
-    // A second signal, should the cancel ever hang, stops at once.
+    // The cancel takes milliseconds and cleans up (the job folder, ffmpeg); later signals are
+    // absorbed rather than cutting that short.
     let mut signals = ShutdownSignals::install()?;
     let on_signal = cancel.clone();
     tokio::spawn(async move {
         signals.received().await;
         on_signal.cancel();
-        signals.received().await;
-        crate::serve::exit_at_once();
     });
     // indicatif draws only when stderr is a terminal.
     let bar = ProgressBar::new(0);

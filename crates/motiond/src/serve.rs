@@ -224,18 +224,37 @@ impl ShutdownSignals {
         Ok(ShutdownSignals {})
     }
 
-    /// Waits for the first signal, then cancels `shutdown`. A second signal while the graceful
-    /// stop runs (an operator who will not wait for running jobs) ends the process at once:
-    /// accepted tasks are safe in the database and their leases lapse, so the next start (or
-    /// another worker) picks them up.
+    /// Waits for the first signal, then cancels `shutdown`. A second SIGINT or SIGTERM while the
+    /// graceful stop runs (an operator who will not wait for running jobs) ends the process at
+    /// once: accepted tasks are safe in the database and their leases lapse, so the next start
+    /// (or another worker) picks them up. SIGHUP never does, and neither does a signal within
+    /// [`SECOND_SIGNAL_AFTER`] of the first: one stop often arrives as two (a closed terminal
+    /// sends SIGHUP to the job and again through the shell; a process manager forwards the
+    /// terminal's SIGINT as a SIGTERM).
     pub(crate) async fn wait(mut self, shutdown: CancellationToken) {
         self.received().await;
-        tracing::info!("shutdown requested (a second signal stops at once)");
+        let first = std::time::Instant::now();
+        tracing::info!("shutdown requested (SIGINT or SIGTERM again stops at once)");
         shutdown.cancel();
         tokio::spawn(async move {
-            self.received().await;
-            exit_at_once();
+            loop {
+                self.stop_requested().await;
+                if first.elapsed() >= SECOND_SIGNAL_AFTER {
+                    exit_at_once();
+                }
+            }
         });
+    }
+
+    /// Waits for the next SIGINT or SIGTERM (not SIGHUP).
+    async fn stop_requested(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 
     /// Waits for the next signal.
@@ -251,10 +270,16 @@ impl ShutdownSignals {
     }
 }
 
-/// The second signal's way out: no drain, no clean-up, exit status 130 (interrupted).
-pub(crate) fn exit_at_once() -> ! {
+/// How long after the first signal another one counts as a second request to stop.
+pub(crate) const SECOND_SIGNAL_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The second signal's way out: no drain, no clean-up, exit status 130 (interrupted). `_exit`,
+/// not `exit`: the native libraries' static destructors (ONNX Runtime) must not run while their
+/// threads are still busy. The media subprocesses end on their own when their pipes close.
+fn exit_at_once() -> ! {
     eprintln!("motiond: second signal, stopping now without waiting for running work");
-    std::process::exit(130)
+    // SAFETY: `_exit` only ends the process; nothing of this process runs after it.
+    unsafe { libc::_exit(130) }
 }
 
 /// `/metrics` on its own listener when `metrics.listen` is set.

@@ -123,25 +123,31 @@ async function renderMine(section, email, pageNum, stillWanted = () => true) {
 /** The most matches shown for a search of the user's own motions. */
 const SEARCH_SHOWN = 60;
 
-/** The user's motions whose names match `query`, searched over the newest 2000. */
+/**
+ * The user's motions whose names match `query`, searched over the newest 2000; resolves to the
+ * sentence that counts them (null when a newer search took over).
+ */
 async function renderMineSearch(section, email, query, stillWanted) {
-  const { found, complete } = await collectMine(email, (m) => nameMatches(m.workName, query), {
+  const { found, complete, error } = await collectMine(email, (m) => nameMatches(m.workName, query), {
     limit: SEARCH_SHOWN + 1,
+    stillWanted,
   });
-  if (!stillWanted()) return;
+  if (!stillWanted()) return null;
   const shown = found.slice(0, SEARCH_SHOWN);
   let count = `${shown.length} of your motions match.`;
   if (shown.length === 0) count = 'None of your motions matches.';
   if (shown.length === 1) count = '1 of your motions matches.';
   let note = null;
-  if (found.length > SEARCH_SHOWN) note = `These are the newest ${SEARCH_SHOWN}: add a word to narrow the search.`;
+  if (error) note = `The search stopped early (${error.message}): these are the matches found before that.`;
+  else if (found.length > SEARCH_SHOWN) note = `These are the newest ${SEARCH_SHOWN}: add a word to narrow the search.`;
   else if (!complete) note = `Only your newest ${WALK_PAGES * WALK_PAGE_SIZE} motions were searched.`;
   mount(
     section,
-    h('p', { className: 'search-count', role: 'status' }, count),
+    h('p', { className: 'search-count' }, count),
     shown.length ? grid(shown, 'Your motions that match') : null,
     note ? h('p', { className: 'note' }, note) : null,
   );
+  return count;
 }
 
 /**
@@ -208,16 +214,19 @@ function followRunning(section, email, ids, isCurrent, onFinished) {
   };
 }
 
-/** The official catalog grouped by tag, with only the motions whose names match `query`. */
+/**
+ * The official catalog grouped by tag, with only the motions whose names match `query`;
+ * returns the sentence that counts the matches of a search.
+ */
 function renderOfficial(section, motions, query) {
   if (!motions.length) {
     mount(section, h('p', { className: 'empty' }, 'The official catalog is empty.'));
-    return;
+    return 'The official catalog is empty.';
   }
   const matching = query ? motions.filter((m) => nameMatches(m.workName, query)) : motions;
   if (!matching.length) {
-    mount(section, h('p', { className: 'search-count', role: 'status' }, 'No official motion matches.'));
-    return;
+    mount(section, h('p', { className: 'search-count' }, 'No official motion matches.'));
+    return 'No official motion matches.';
   }
   mount(
     section,
@@ -230,6 +239,7 @@ function renderOfficial(section, motions, query) {
       ),
     ),
   );
+  return `${matching.length} official ${matching.length === 1 ? 'motion matches' : 'motions match'}.`;
 }
 
 /** How long typing may pause before the search runs (each search of your motions reads pages). */
@@ -246,6 +256,7 @@ export async function libraryView(container, { query, isCurrent }) {
   let pageNum = Math.max(1, Number.parseInt(query.get('page') || '1', 10) || 1);
   let search = (query.get('q') || '').trim();
   let officialMotions = null;
+  let officialCount = '';
   let generation = 0;
   const running = h('div', { className: 'running-box' });
   const mine = h('div', { id: 'my-motions', 'aria-busy': 'true' }, messageBox('note', 'Loading your motions…'));
@@ -259,11 +270,14 @@ export async function libraryView(container, { query, isCurrent }) {
     autocomplete: 'off',
     spellcheck: false,
   });
+  // One live region, in the page from the start, so that screen readers announce each result.
+  const announcer = h('p', { className: 'visually-hidden', role: 'status' });
   const searchForm = h(
     'form',
     { role: 'search', className: 'library-search', onsubmit: (event) => event.preventDefault() },
     h('label', { for: 'library-search', className: 'visually-hidden' }, 'Find a motion by name'),
     searchBox,
+    announcer,
   );
   mount(
     container,
@@ -280,15 +294,25 @@ export async function libraryView(container, { query, isCurrent }) {
       target.removeAttribute('aria-busy');
     }
   };
-  // Each search (or page) supersedes the one before: a slow answer never overwrites a newer one.
-  const showMine = () => {
+  // Each search (or page) supersedes the one before: a slower answer, or its failure, never
+  // overwrites a newer one, and an abandoned walk stops reading pages.
+  const showMine = async () => {
     const mineGeneration = ++generation;
     const stillWanted = () => isCurrent() && mineGeneration === generation;
-    return search ? renderMineSearch(mine, email, search, stillWanted) : renderMine(mine, email, pageNum, stillWanted);
+    mine.setAttribute('aria-busy', 'true');
+    try {
+      if (!search) return await renderMine(mine, email, pageNum, stillWanted);
+      const count = await renderMineSearch(mine, email, search, stillWanted);
+      if (count) announcer.textContent = `${count} ${officialCount}`;
+    } catch (error) {
+      if (stillWanted()) mount(mine, messageBox('error', error.message));
+    } finally {
+      if (stillWanted()) mine.removeAttribute('aria-busy');
+    }
   };
   const showOfficial = async () => {
     officialMotions ??= await listOfficialMotions(email);
-    if (isCurrent()) renderOfficial(official, officialMotions, search);
+    if (isCurrent()) officialCount = renderOfficial(official, officialMotions, search);
   };
   let typing = null;
   searchBox.addEventListener('input', () => {
@@ -299,18 +323,18 @@ export async function libraryView(container, { query, isCurrent }) {
       search = next;
       pageNum = 1;
       history.replaceState(history.state, '', libraryHref(search));
-      mine.setAttribute('aria-busy', 'true');
-      fill(mine, showMine);
-      if (officialMotions) renderOfficial(official, officialMotions, search);
+      announcer.textContent = '';
+      if (officialMotions) officialCount = renderOfficial(official, officialMotions, search);
+      showMine();
     }, SEARCH_DELAY_MS);
   });
   // "Being processed" is extra: when it cannot be read, the motions box already says why.
   const [, , runningIds] = await Promise.all([
-    fill(mine, showMine),
+    showMine(),
     fill(official, showOfficial),
     renderRunning(running, email).catch(() => []),
   ]);
-  const stopFollowing = followRunning(running, email, runningIds, isCurrent, () => fill(mine, showMine));
+  const stopFollowing = followRunning(running, email, runningIds, isCurrent, showMine);
   return () => {
     clearTimeout(typing);
     stopFollowing();

@@ -49,6 +49,13 @@ pub struct SqliteStore {
     watch: Arc<change_watch::ChangeWatch>,
 }
 
+/// The file named by a `sqlite://PATH` (or `sqlite:PATH`) URL, exactly as [`SqliteStore::open_url`]
+/// opens it; `None` for other URLs.
+pub fn sqlite_url_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path`. Does not migrate.
     pub async fn open(path: &Path, opts: &SqliteOptions) -> StoreResult<Self> {
@@ -91,9 +98,7 @@ impl SqliteStore {
 
     /// Opens the database from a `sqlite://PATH` URL (`database.url`).
     pub async fn open_url(url: &str, opts: &SqliteOptions) -> StoreResult<Self> {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
+        let path = sqlite_url_path(url)
             .ok_or_else(|| StoreError::Internal(format!("not a sqlite URL: {url}")))?;
         Self::open(Path::new(path), opts).await
     }

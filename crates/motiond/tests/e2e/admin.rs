@@ -202,6 +202,13 @@ fn failures_are_one_line_and_configuration_errors_exit_2() {
         stderr.ends_with("(no spaces or control characters)\n"),
         "{stderr}"
     );
+    // A user made before the rule (here written straight into the database) still gets tokens.
+    sqlite_exec(
+        tmp.path(),
+        "INSERT INTO users (name, created_at) VALUES ('ops team', 0)",
+    );
+    let (code, stderr) = run(&["token", "create", "--user", "ops team"], None);
+    assert_eq!(code, Some(0), "{stderr}");
     for (code, stderr) in [
         run(&["migrate"], Some(&missing)),
         run(&["token", "create", "--user", ""], None),
