@@ -26,6 +26,12 @@ impl FsBlobStore {
     /// Uses (and creates) `root`.
     pub async fn open(root: &Path) -> StoreResult<Self> {
         create_private_dir(&root.join(".tmp")).await?;
+        // A folder made by an earlier version (0755) kept its 0644 files reachable: closing the
+        // root to other users closes everything under it.
+        // Not ours to change (another owner, sharing through its group): say so and go on.
+        if let Err(e) = close_to_others(root) {
+            tracing::warn!(error = %e, root = %root.display(), "the blob folder is open to other users");
+        }
         Ok(Self {
             root: root.to_path_buf(),
         })
@@ -117,6 +123,21 @@ async fn create_private_dir(dir: &Path) -> StoreResult<()> {
         .create(dir)
         .await
         .map_err(|e| io_err("create", dir, e))
+}
+
+/// Takes other users' access from `path` when it has any, keeping the owner's and the group's
+/// (an operator may share the data with a backup group on purpose). Returns whether it changed.
+pub fn close_to_others(path: &Path) -> std::io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o007 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7770))?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 async fn sync_dir(dir: &Path) -> StoreResult<()> {

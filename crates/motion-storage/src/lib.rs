@@ -11,5 +11,5 @@
 mod blob_fs;
 mod sqlite;
 
-pub use blob_fs::FsBlobStore;
+pub use blob_fs::{FsBlobStore, close_to_others};
 pub use sqlite::{SqliteOptions, SqliteStore, sqlite_url_path};

@@ -137,7 +137,7 @@ pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 fn make_database_file_private(path: &std::path::Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::OpenOptionsExt;
         let created = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -148,17 +148,9 @@ fn make_database_file_private(path: &std::path::Path) -> anyhow::Result<()> {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e).with_context(|| format!("create {}", path.display())),
         }
-        let mode = std::fs::metadata(path)
-            .with_context(|| format!("read {}", path.display()))?
-            .permissions()
-            .mode();
-        if mode & 0o007 != 0 {
-            // Files of earlier versions were 0644. Group access is left as the operator set it
-            // (a backup group); other users lose it. Not ours to change (another owner): say so.
-            let private = std::fs::Permissions::from_mode(mode & 0o770);
-            if let Err(e) = std::fs::set_permissions(path, private) {
-                tracing::warn!(error = %e, path = %path.display(), "the database file is readable by other users");
-            }
+        // Files of earlier versions were 0644. Not ours to change (another owner): say so.
+        if let Err(e) = motion_storage::close_to_others(path) {
+            tracing::warn!(error = %e, path = %path.display(), "the database file is readable by other users");
         }
     }
     Ok(())
@@ -206,7 +198,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
         busy_timeout: Duration::from_millis(config.database.busy_timeout_ms),
         max_connections: config.database.max_connections,
     };
-    create_private_dir(&config.data_dir())?;
+    let data_dir = config.data_dir();
+    create_private_dir(&data_dir)?;
+    // Made 0755 by earlier versions: other users could list and read people's data.
+    match motion_storage::close_to_others(&data_dir) {
+        Ok(true) => {
+            tracing::info!(dir = %data_dir.display(), "took other users' access from the data directory")
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, dir = %data_dir.display(), "the data directory is open to other users")
+        }
+    }
     // The lock covers the open too: the first connection to a fresh file switches it to WAL,
     // which needs the file to itself, and SQLite answers "database is locked" at once (without
     // waiting out the busy timeout) when two processes try that together.
@@ -679,6 +682,26 @@ async fn ffmpeg_runnable() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A data dir and database made by an earlier version (0755, 0644) are closed to other users
+    /// at the next start; a new database is owner-only.
+    #[tokio::test]
+    async fn an_open_data_dir_and_database_are_closed_to_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let config = Config::for_data_dir(&data);
+        open_store(&config).await.unwrap().close().await;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join("motiond.db")), 0o600);
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let db = data.join("motiond.db");
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        open_store(&config).await.unwrap().close().await;
+        assert_eq!(mode(&data), 0o750);
+        assert_eq!(mode(&db), 0o640);
+    }
 
     /// Processes that start together on a fresh database each migrate it: under the lock
     /// every one of them succeeds (without it, the later ones fail on "already exists").

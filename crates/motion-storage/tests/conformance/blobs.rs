@@ -70,3 +70,29 @@ async fn unsafe_keys_are_refused() {
     }
     assert!(!dir.path().parent().unwrap().join("escape").exists());
 }
+
+/// Blobs are people's videos and motions: new folders and files are owner-only whatever the
+/// umask, and a folder left open by an earlier version is closed to other users (its group
+/// keeps what the operator gave it).
+#[tokio::test]
+async fn blobs_are_private_and_an_open_root_is_closed() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("blobs");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let old = root.join("old.bin");
+    std::fs::write(&old, b"earlier version").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let store = FsBlobStore::open(&root).await.unwrap();
+    assert_eq!(mode(&root), 0o750, "others lose access, the group keeps it");
+    store
+        .put_bytes("u/1/motion.bvh", b"HIERARCHY")
+        .await
+        .unwrap();
+    assert_eq!(mode(&root.join("u")), 0o700);
+    assert_eq!(mode(&root.join("u/1")), 0o700);
+    assert_eq!(mode(&root.join("u/1/motion.bvh")), 0o600);
+}
