@@ -469,6 +469,16 @@ pub struct OfficialMotionInput {
     pub files: MotionFiles,
 }
 
+/// What storing an official motion does when its catalog key is already taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnExisting {
+    /// The stored motion is replaced (its files go to the trash); the workId stays.
+    Replace,
+    /// The stored motion stays and nothing is written: the check and the write are one
+    /// transaction, so two imports of one key never overwrite each other unnoticed.
+    Keep,
+}
+
 /// Cursor of `GET /tasks` (contract §6.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskCursor {

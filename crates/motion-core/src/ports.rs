@@ -393,13 +393,15 @@ pub trait MotionStore: Send + Sync {
         page_num: u32,
         page_size: u32,
     ) -> StoreResult<Vec<Work>>;
-    /// Inserts or replaces an official motion under its stable workId
-    /// ([`crate::ids::official_work_id`] of the catalog key). Replaced files go to the trash.
+    /// Inserts an official motion under its stable workId ([`crate::ids::official_work_id`]
+    /// of the catalog key). A key already taken is replaced (its files go to the trash) or
+    /// kept as `on_existing` says; `None` when it was kept and nothing was written.
     async fn upsert_official(
         &self,
         input: &OfficialMotionInput,
+        on_existing: OnExisting,
         now: Millis,
-    ) -> StoreResult<OfficialMotion>;
+    ) -> StoreResult<Option<OfficialMotion>>;
     /// All official motions, ascending abs(workId).
     async fn list_official(&self) -> StoreResult<Vec<OfficialMotion>>;
     /// Removes an official motion; its files go to the trash.

@@ -94,9 +94,7 @@ impl FsBlobStore {
             }
             out.flush().await.map_err(|e| io_err("flush", &tmp, e))?;
             out.sync_all().await.map_err(|e| io_err("fsync", &tmp, e))?;
-            tokio::fs::rename(&tmp, &dest)
-                .await
-                .map_err(|e| io_err("rename", &dest, e))?;
+            self.rename_into_place(&tmp, &dest).await?;
             // The rename is durable only once the directory entry is on disk; the row that
             // points at this blob is committed right after, with synchronous=FULL.
             if let Some(parent) = dest.parent() {
@@ -109,6 +107,40 @@ impl FsBlobStore {
             let _ = tokio::fs::remove_file(&tmp).await;
         }
         result
+    }
+}
+
+impl FsBlobStore {
+    /// Renames a finished temp file to its key. A delete of the folder's last other blob may
+    /// prune the folder between its creation and this rename: then it is made again, once.
+    async fn rename_into_place(&self, tmp: &Path, dest: &Path) -> StoreResult<()> {
+        match tokio::fs::rename(tmp, dest).await {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tmp.exists() => {
+                if let Some(parent) = dest.parent() {
+                    create_private_dir(parent).await?;
+                }
+                tokio::fs::rename(tmp, dest).await
+            }
+            other => other,
+        }
+        .map_err(|e| io_err("rename", dest, e))
+    }
+
+    /// Removes the folders a deleted blob leaves empty (a task's, an upload's, a catalog
+    /// version's), up to the top-level folder (`assets`, `results`, `official`) which stays.
+    /// Best effort: a folder that is not empty, or is refilled meanwhile, is simply kept.
+    async fn prune_empty_parents(&self, deleted: &Path) {
+        let mut dir = deleted.parent();
+        while let Some(d) = dir {
+            let is_top_level = d.parent() == Some(self.root.as_path());
+            if is_top_level || !d.starts_with(&self.root) || d == self.root {
+                break;
+            }
+            if tokio::fs::remove_dir(d).await.is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
     }
 }
 
@@ -194,10 +226,12 @@ impl BlobStore for FsBlobStore {
     async fn delete(&self, key: &str) -> StoreResult<()> {
         let path = self.path_of(key)?;
         match tokio::fs::remove_file(&path).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err("delete", &path, e)),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("delete", &path, e)),
         }
+        self.prune_empty_parents(&path).await;
+        Ok(())
     }
 
     async fn list_keys(&self, prefix: &str, limit: usize) -> StoreResult<Vec<(String, i64)>> {

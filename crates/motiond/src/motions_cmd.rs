@@ -15,7 +15,9 @@ use motion_capture::engine::{Engine, ExtractOptions};
 use motion_capture::media::Container;
 use motion_core::blob_keys;
 use motion_core::clock::{Clock, SystemClock};
-use motion_core::domain::{FileRole, MotionFiles, NewFile, OfficialMotion, OfficialMotionInput};
+use motion_core::domain::{
+    FileRole, MotionFiles, NewFile, OfficialMotion, OfficialMotionInput, OnExisting,
+};
 use motion_core::ids::{new_fid, new_file_stem, official_work_id, sha256_hex};
 use motion_core::ports::BlobStore;
 use motion_core::services::motions::MotionService;
@@ -228,26 +230,45 @@ pub async fn seed_catalog(
         let bytes =
             bundled_clip(&entry.file).with_context(|| format!("bundled clip {}", entry.file))?;
         let started = std::time::Instant::now();
-        import_bvh(target, &entry.key, &entry.name, &entry.tag, &bytes, cancel)
+        let seed_as = ImportAs {
+            key: &entry.key,
+            name: &entry.name,
+            tag: &entry.tag,
+            on_existing: OnExisting::Keep,
+        };
+        let seeded = import_bvh(target, &seed_as, &bytes, cancel)
             .await
             .with_context(|| format!("seeding official motion {:?}", entry.key))?;
+        if seeded.is_none() {
+            // Another process (a second worker starting) seeded it meanwhile.
+            report.present += 1;
+            continue;
+        }
         tracing::info!(key = %entry.key, elapsed_ms = started.elapsed().as_millis() as u64, "official motion seeded");
         report.added.push(entry.key);
     }
     Ok(report)
 }
 
-/// Builds and stores one official motion from BVH bytes (replacing one with the same key).
+/// How an imported motion is filed in the catalog.
+pub struct ImportAs<'a> {
+    pub key: &'a str,
+    pub name: &'a str,
+    pub tag: &'a str,
+    /// What happens when `key` is taken by the time the motion is recorded.
+    pub on_existing: OnExisting,
+}
+
+/// Builds and stores one official motion from BVH bytes; a motion with the same key is
+/// replaced or kept as `import_as.on_existing` says (`None`: kept, nothing stored).
 pub async fn import_bvh(
     target: &CatalogTarget<'_>,
-    key: &str,
-    name: &str,
-    tag: &str,
+    import_as: &ImportAs<'_>,
     bvh: &[u8],
     cancel: &CancellationToken,
-) -> anyhow::Result<OfficialMotion> {
-    check_key(key)?;
-    check_tag(tag)?;
+) -> anyhow::Result<Option<OfficialMotion>> {
+    check_key(import_as.key)?;
+    check_tag(import_as.tag)?;
     std::fs::create_dir_all(target.tmp_dir)
         .with_context(|| format!("creating {}", target.tmp_dir.display()))?;
     let work = tempfile::Builder::new()
@@ -255,26 +276,25 @@ pub async fn import_bvh(
         .tempdir_in(target.tmp_dir)
         .with_context(|| format!("creating a build directory in {}", target.tmp_dir.display()))?;
     let built = catalog::build_from_bvh(bvh, work.path(), &target.build, cancel).await?;
-    publish(target, key, name, tag, &built).await
+    publish(target, import_as, &built).await
 }
 
-/// Stores the built files as blobs and records the motion; on failure the blobs are removed.
+/// Stores the built files as blobs and records the motion; when that fails, or the key is
+/// kept, the blobs are removed.
 async fn publish(
     target: &CatalogTarget<'_>,
-    key: &str,
-    name: &str,
-    tag: &str,
+    import_as: &ImportAs<'_>,
     built: &BuiltMotion,
-) -> anyhow::Result<OfficialMotion> {
+) -> anyhow::Result<Option<OfficialMotion>> {
     let version = new_file_stem();
     let mut stored: Vec<String> = Vec::new();
-    let result: anyhow::Result<OfficialMotion> = async {
+    let result: anyhow::Result<Option<OfficialMotion>> = async {
         let mut files = Vec::with_capacity(4);
         for file in published_files(built) {
             files.push(
                 store_file(
                     target,
-                    &blob_keys::official(key, &version, file.name),
+                    &blob_keys::official(import_as.key, &version, file.name),
                     &file,
                     &mut stored,
                 )
@@ -285,9 +305,9 @@ async fn publish(
             .try_into()
             .map_err(|_| anyhow::anyhow!("four files expected"))?;
         let input = OfficialMotionInput {
-            catalog_key: key.to_string(),
-            name: name.to_string(),
-            tag: tag.to_string(),
+            catalog_key: import_as.key.to_string(),
+            name: import_as.name.to_string(),
+            tag: import_as.tag.to_string(),
             files: MotionFiles {
                 preview,
                 cover,
@@ -297,12 +317,12 @@ async fn publish(
         };
         target
             .motions
-            .upsert_official(&input)
+            .upsert_official(&input, import_as.on_existing)
             .await
             .context("recording the official motion")
     }
     .await;
-    if result.is_err() {
+    if !matches!(result, Ok(Some(_))) {
         for k in &stored {
             if let Err(e) = target.blobs.delete(k).await {
                 tracing::warn!(error = %e, "could not remove a blob of a failed import");
@@ -426,8 +446,27 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
     match args.command {
         MotionsCommand::Import(a) => {
             let key = import_key.unwrap_or_default();
-            refuse_silent_replace(&motions, &key, a.replace).await?;
-            let m = import_file(&target, &config, &a.file, &key, &a.name, &a.tag, &cancel).await?;
+            let import_as = ImportAs {
+                key: &key,
+                name: &a.name,
+                tag: &a.tag,
+                on_existing: if a.replace {
+                    OnExisting::Replace
+                } else {
+                    OnExisting::Keep
+                },
+            };
+            // Checked first so that a video is not extracted in vain, and again (atomically)
+            // when the motion is recorded, in case another import took the key meanwhile.
+            if import_as.on_existing == OnExisting::Keep {
+                refuse_key_in_use(&motions, &key).await?;
+            }
+            let Some(m) = import_file(&target, &config, &a.file, &import_as, &cancel).await? else {
+                refuse_key_in_use(&motions, &key).await?;
+                bail!(
+                    "official motion {key:?} was taken and removed again during the import; try again"
+                );
+            };
             println!(
                 "imported {:?} as official motion {} (key {})",
                 m.name, m.work_id, m.catalog_key
@@ -466,14 +505,7 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
 
 /// An import onto a key in use replaces that motion only when `--replace` says so: a name
 /// that happens to derive the key of a bundled motion must not overwrite it unnoticed.
-async fn refuse_silent_replace(
-    motions: &MotionService,
-    key: &str,
-    replace: bool,
-) -> anyhow::Result<()> {
-    if replace {
-        return Ok(());
-    }
+async fn refuse_key_in_use(motions: &MotionService, key: &str) -> anyhow::Result<()> {
     let official = motions
         .official()
         .await
@@ -497,13 +529,11 @@ async fn import_file(
     target: &CatalogTarget<'_>,
     config: &Config,
     file: &Path,
-    key: &str,
-    name: &str,
-    tag: &str,
+    import_as: &ImportAs<'_>,
     cancel: &CancellationToken,
-) -> anyhow::Result<OfficialMotion> {
-    check_key(key)?;
-    check_tag(tag)?;
+) -> anyhow::Result<Option<OfficialMotion>> {
+    check_key(import_as.key)?;
+    check_tag(import_as.tag)?;
     let meta = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?;
     let head = read_head(file)?;
     if looks_like_bvh(&head) {
@@ -515,7 +545,7 @@ async fn import_file(
             );
         }
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        return import_bvh(target, key, name, tag, &bytes, cancel).await;
+        return import_bvh(target, import_as, &bytes, cancel).await;
     }
     let container = motion_capture::media::sniff_file(file)
         .with_context(|| format!("reading {}", file.display()))?;
@@ -543,7 +573,7 @@ async fn import_file(
     .await
     .map_err(|e| anyhow::anyhow!("extracting the motion from {}: {e}", file.display()))?;
     let bytes = std::fs::read(&report.files.bvh).context("reading the extracted BVH")?;
-    import_bvh(target, key, name, tag, &bytes, cancel).await
+    import_bvh(target, import_as, &bytes, cancel).await
 }
 
 fn read_head(file: &Path) -> anyhow::Result<Vec<u8>> {

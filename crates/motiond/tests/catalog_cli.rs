@@ -206,3 +206,56 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Two imports of one key at once: whichever records first wins, the other is refused as if
+/// it had come later (the key check and the write are one transaction), and the loser's files
+/// are not left behind. Whatever the timing, the outcome is the same.
+#[test]
+fn two_imports_of_one_key_at_once_never_replace_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = motiond(dir.path(), &["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let clip = testdata_bvh("bvhtoolbox_test_freebvh_mixamorig.bvh");
+    let import = |name: &'static str| {
+        let data_dir = dir.path().to_path_buf();
+        let clip = clip.clone();
+        std::thread::spawn(move || {
+            let args = [
+                "motions", "import", &clip, "--name", name, "--tag", "dance", "--key", "same-key",
+            ];
+            motiond(&data_dir, &args)
+        })
+    };
+    let (first, second) = (import("First"), import("Second"));
+    let outs = [first.join().unwrap(), second.join().unwrap()];
+    let winners: Vec<&Output> = outs.iter().filter(|o| o.status.success()).collect();
+    assert_eq!(winners.len(), 1, "{outs:?}");
+    let loser = outs.iter().find(|o| !o.status.success()).unwrap();
+    let stderr = String::from_utf8_lossy(&loser.stderr);
+    assert_eq!(loser.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pass --replace"), "{stderr}");
+
+    let list = stdout(&motiond(dir.path(), &["motions", "list"]));
+    let lines: Vec<&str> = list.lines().filter(|l| l.contains("same-key")).collect();
+    assert_eq!(lines.len(), 1, "{list}");
+    let winner_name = if stdout(winners[0]).contains("\"First\"") {
+        "First"
+    } else {
+        "Second"
+    };
+    assert!(lines[0].ends_with(winner_name), "{list} / {winners:?}");
+    let blobs = walk(&dir.path().join("blobs"));
+    assert_eq!(
+        blobs.len(),
+        4,
+        "the winner's four files and no orphan: {blobs:?}"
+    );
+    let versions = std::fs::read_dir(blobs[0].parent().unwrap().parent().unwrap())
+        .unwrap()
+        .count();
+    assert_eq!(versions, 1, "the loser's emptied folder is removed too");
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::domain::{Account, OfficialMotion, OfficialMotionInput, Work};
+use crate::domain::{Account, OfficialMotion, OfficialMotionInput, OnExisting, Work};
 use crate::error::ServiceError;
 use crate::ports::{BlobStore, FileStore, MotionStore};
 use crate::services::janitor;
@@ -48,15 +48,17 @@ impl MotionService {
             .await?)
     }
 
-    /// Catalog import/seeding: inserts or replaces an official motion whose blobs are
-    /// already stored (keys from `blob_keys::official`). Replaced blobs are purged.
+    /// Catalog import/seeding: records an official motion whose blobs are already stored
+    /// (keys from `blob_keys::official`); a taken key is replaced or kept as `on_existing`
+    /// says (`None`: kept, nothing written). Replaced blobs are purged.
     pub async fn upsert_official(
         &self,
         input: &OfficialMotionInput,
-    ) -> Result<OfficialMotion, ServiceError> {
+        on_existing: OnExisting,
+    ) -> Result<Option<OfficialMotion>, ServiceError> {
         let m = self
             .motions
-            .upsert_official(input, self.clock.now_ms())
+            .upsert_official(input, on_existing, self.clock.now_ms())
             .await?;
         janitor::purge_trash_best_effort(self.files.as_ref(), self.blobs.as_ref()).await;
         Ok(m)

@@ -68,8 +68,9 @@ impl MotionStore for SqliteStore {
     async fn upsert_official(
         &self,
         input: &OfficialMotionInput,
+        on_existing: OnExisting,
         now: Millis,
-    ) -> StoreResult<OfficialMotion> {
+    ) -> StoreResult<Option<OfficialMotion>> {
         let work_id = official_work_id(&input.catalog_key);
         let owner = work_id.to_string();
         let mut tx = self.write_tx().await?;
@@ -85,6 +86,9 @@ impl MotionStore for SqliteStore {
                     "official workId {work_id} of {:?} collides with {key:?}",
                     input.catalog_key
                 )));
+            }
+            if on_existing == OnExisting::Keep {
+                return Ok(None);
             }
             trash_owner_files(&mut tx, FileOwnerKind::Official, &owner).await?;
             sqlx::query("DELETE FROM official_motions WHERE work_id = ?")
@@ -118,7 +122,7 @@ impl MotionStore for SqliteStore {
             .await
             .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        read_official(&row)
+        read_official(&row).map(Some)
     }
 
     async fn list_official(&self) -> StoreResult<Vec<OfficialMotion>> {

@@ -51,6 +51,25 @@ async fn blob_round_trip_with_ranges() {
     // delete is idempotent; absent reads are None
     store.delete("assets/1/2/a.mp4").await.unwrap();
     store.delete("assets/1/2/a.mp4").await.unwrap();
+    // The folders a delete leaves empty go, a folder with other blobs and the top-level
+    // folder stay, and a write into a pruned folder makes it again.
+    let blobs = dir.path().join("blobs");
+    assert!(!blobs.join("assets/1").exists(), "empty folders pruned");
+    assert!(blobs.join("assets").is_dir());
+    store.put_bytes("assets/1/3/a.mp4", b"a").await.unwrap();
+    store.put_bytes("assets/1/4/b.mp4", b"b").await.unwrap();
+    store.delete("assets/1/3/a.mp4").await.unwrap();
+    assert!(!blobs.join("assets/1/3").exists());
+    assert!(blobs.join("assets/1/4/b.mp4").is_file(), "a sibling stays");
+    store.delete("assets/1/4/b.mp4").await.unwrap();
+    store.put_bytes("assets/1/4/b.mp4", b"again").await.unwrap();
+    assert_eq!(
+        tokio::fs::read(blobs.join("assets/1/4/b.mp4"))
+            .await
+            .unwrap(),
+        b"again"
+    );
+    store.delete("assets/1/4/b.mp4").await.unwrap();
     assert!(store.get("assets/1/2/a.mp4", None).await.unwrap().is_none());
     assert!(!store.copy_to_file("assets/1/2/a.mp4", &out).await.unwrap());
     // no temp files left behind

@@ -41,15 +41,17 @@ async fn official_motions_upsert_list_remove() {
     let env = env().await;
     let walk = env
         .store
-        .upsert_official(&input(&env, "walking", "v1"), now())
+        .upsert_official(&input(&env, "walking", "v1"), OnExisting::Replace, now())
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(walk.work_id, official_work_id("walking"));
     assert!(walk.work_id < 0);
     env.store
-        .upsert_official(&input(&env, "running", "v1"), now())
+        .upsert_official(&input(&env, "running", "v1"), OnExisting::Keep, now())
         .await
-        .unwrap();
+        .unwrap()
+        .expect("a free key is written with Keep too");
     let list = env.store.list_official().await.unwrap();
     assert_eq!(list.len(), 2);
     assert!(
@@ -78,11 +80,33 @@ async fn official_motions_upsert_list_remove() {
             "official files are no account's (motion-upload row 14/16)"
         );
     }
+    // Keep leaves a taken key alone: nothing written, nothing trashed.
+    let kept = env
+        .store
+        .upsert_official(&input(&env, "walking", "v2"), OnExisting::Keep, now())
+        .await
+        .unwrap();
+    assert_eq!(kept, None);
+    assert!(
+        env.store
+            .file_by_fid(&walk.bvh_zip.fid)
+            .await
+            .unwrap()
+            .is_some(),
+        "the kept motion's files stay"
+    );
+    assert!(env.trash_keys().await.is_empty());
+    let listed = env.store.list_official().await.unwrap();
+    assert_eq!(
+        listed.iter().find(|m| m.catalog_key == "walking"),
+        Some(&walk)
+    );
     // Re-import replaces the files; the id stays.
     let again = env
         .store
-        .upsert_official(&input(&env, "walking", "v2"), now())
+        .upsert_official(&input(&env, "walking", "v2"), OnExisting::Replace, now())
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(again.work_id, walk.work_id);
     assert!(
