@@ -92,11 +92,14 @@ async fn a_second_signal_stops_at_once_and_the_task_survives() {
     let task_id = submit_video(&c, &server, &video).await;
     c.wait_until(&server, task_id, None, |t| t["status"] == 10)
         .await;
+    // Freeze the job's ffmpeg (the decoder starves inference) so that it cannot finish
+    // during the wait below, however fast this machine is.
+    let frozen = freeze_ffmpeg_children(&server, task_id, &c).await;
     server.signal(Signal::SIGINT);
     // A second signal within a second is the same stop arriving twice (a process manager
     // forwarding the terminal's SIGINT as SIGTERM): the graceful stop goes on.
     server.signal(Signal::SIGTERM);
-    // Past that second (the job takes several), a second signal is the operator's.
+    // Past that second, a second signal is the operator's.
     std::thread::sleep(std::time::Duration::from_millis(1300));
     assert!(
         server.exited().is_none(),
@@ -114,9 +117,41 @@ async fn a_second_signal_stops_at_once_and_the_task_survives() {
         server.stderr()
     );
 
+    // The frozen ffmpeg lost its parent; end it (its output has nowhere to go anyway).
+    for pid in frozen {
+        let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+    }
+
     let server = Server::start_with(&data, &grace);
     let done = c.wait_final(&server, task_id, None).await;
     assert_one_motion(&c, &server, &done).await;
+}
+
+/// Stops (SIGSTOP) the ffmpeg processes of the server's running job once the decoder runs.
+async fn freeze_ffmpeg_children(
+    server: &Server,
+    task_id: i64,
+    c: &Client,
+) -> Vec<nix::unistd::Pid> {
+    let until = std::time::Instant::now() + TASK_DEADLINE;
+    loop {
+        let ffmpeg: Vec<_> = server
+            .media_processes()
+            .into_iter()
+            .filter(|(_, comm)| comm == "ffmpeg")
+            .map(|(pid, _)| pid)
+            .collect();
+        if !ffmpeg.is_empty() {
+            for &pid in &ffmpeg {
+                nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+            }
+            return ffmpeg;
+        }
+        assert!(std::time::Instant::now() < until, "no ffmpeg child seen");
+        let (_, t) = c.get(&server.api(&format!("/tasks/{task_id}"))).await;
+        assert_ne!(t["status_final"], true, "the task ended first: {t}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

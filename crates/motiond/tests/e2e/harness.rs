@@ -211,6 +211,14 @@ impl Server {
 
     /// Live ffmpeg/ffprobe processes started by this server.
     pub fn media_children(&self) -> Vec<String> {
+        self.media_processes()
+            .into_iter()
+            .map(|(_, comm)| comm)
+            .collect()
+    }
+
+    /// Live ffmpeg/ffprobe processes started by this server, with their pids.
+    pub fn media_processes(&self) -> Vec<(nix::unistd::Pid, String)> {
         let me = self.child.id().to_string();
         let mut found = Vec::new();
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -226,8 +234,11 @@ impl Server {
                 .split_whitespace()
                 .nth(1)
                 .unwrap_or_default();
+            let Ok(pid) = stat[..open].trim().parse::<i32>() else {
+                continue;
+            };
             if ppid == me && (comm == "ffmpeg" || comm == "ffprobe") {
-                found.push(comm.to_owned());
+                found.push((nix::unistd::Pid::from_raw(pid), comm.to_owned()));
             }
         }
         found
