@@ -217,3 +217,39 @@ fn a_very_short_clip_with_the_person_solves() {
         Err(motion_capture::solve::SolveError::NoPerson)
     ));
 }
+
+/// An upper-body clip never shows the legs (ankle visibility near 0 throughout). Their
+/// joints come from the model's 3D guess alone: the person stands on legs under the body,
+/// not on legs folded up toward the image's corner with the hips sunk through the floor.
+#[test]
+fn legs_never_seen_stand_under_the_body() {
+    use motion_capture::animation::joint as J;
+    for mode in ["raw", "smooth"] {
+        let g = load_golden(&format!("videos__intel_asl_walk_upperbody.{mode}.json"));
+        let input = SolveInput {
+            frames: &g.frames,
+            width: g.width,
+            height: g.height,
+            fps: g.fps,
+        };
+        let sol = solve(&input, &SolveParams::default()).unwrap();
+        let anim = &sol.animation;
+        let mut lowest_knee = f32::MAX;
+        let mut highest_foot_over_hips = f32::MIN;
+        for f in &anim.frames {
+            let p = anim.world_positions(f);
+            lowest_knee = lowest_knee.min(p[J::LEFT_LEG][1].min(p[J::RIGHT_LEG][1]));
+            let foot = p[J::LEFT_FOOT][1].max(p[J::RIGHT_FOOT][1]);
+            highest_foot_over_hips = highest_foot_over_hips.max(foot - p[J::HIPS][1]);
+        }
+        eprintln!(
+            "{mode}: lowest knee {lowest_knee:.1} cm; highest foot {highest_foot_over_hips:.1} cm over the hips"
+        );
+        // Before: knees 37 cm below the floor, feet 18-30 cm above the hips.
+        assert!(lowest_knee > 20.0, "{mode}: a knee at {lowest_knee:.1} cm");
+        assert!(
+            highest_foot_over_hips < -35.0,
+            "{mode}: a foot {highest_foot_over_hips:.1} cm from the hips' height"
+        );
+    }
+}

@@ -110,8 +110,13 @@ struct Tracks {
     times: Vec<f64>,
     /// Per frame, hip-centred world landmarks in MediaPipe axes (m).
     world: Vec<[Vec3; NUM_LANDMARKS]>,
-    /// Per frame, image landmarks in pixels (z unused).
+    /// Per frame, image landmarks in pixels (z unused); meaningless where `image_known` is
+    /// false.
     image: Vec<[Vec3; NUM_LANDMARKS]>,
+    /// Per landmark: its image track had enough support to be smoothed. A landmark that was
+    /// never seen (the legs of an upper-body clip, weighted at the floor throughout) has no
+    /// image position, and must not pull its joint toward pixel (0, 0).
+    image_known: [bool; NUM_LANDMARKS],
     /// Per frame, the weight each landmark had (0 where no person was found).
     weights: Vec<[f32; NUM_LANDMARKS]>,
 }
@@ -223,6 +228,7 @@ fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
     let mut world = vec![[[0.0f32; 3]; NUM_LANDMARKS]; n];
     let mut image = vec![[[0.0f32; 3]; NUM_LANDMARKS]; n];
     let mut weights = vec![[0.0f32; NUM_LANDMARKS]; n];
+    let mut image_known = [false; NUM_LANDMARKS];
     for k in 0..NUM_LANDMARKS {
         let raw = RawTrack::of_landmark(input, k);
         let smoothed = |values: &[Vec3], sigma_s: f64| {
@@ -237,6 +243,7 @@ fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
         };
         let sw = smoothed(&raw.world, params.sigma_world_s);
         let si = smoothed(&raw.image, params.sigma_image_s);
+        image_known[k] = si.is_some();
         for i in 0..n {
             world[i][k] = sw.as_ref().map_or([0.0; 3], |v| v[i]);
             image[i][k] = si.as_ref().map_or([0.0; 3], |v| v[i]);
@@ -247,6 +254,7 @@ fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
         times,
         world,
         image,
+        image_known,
         weights,
     }
 }
@@ -335,7 +343,7 @@ fn lift_to_rays(mut tracks: Tracks, root_cam: &[Vec3], camera: &Camera, blend: f
         for k in 0..NUM_LANDMARKS {
             let w = tracks.world[i][k];
             let z = root[2] + w[2];
-            if z <= 0.3 {
+            if z <= 0.3 || !tracks.image_known[k] {
                 continue;
             }
             let px = tracks.image[i][k];
@@ -360,10 +368,16 @@ fn root_positions(tracks: &Tracks, camera: &Camera, params: &SolveParams) -> Vec
     let fits: Vec<Option<Vec3>> = (0..tracks.times.len())
         .map(|i| {
             let img: Vec<[f32; 2]> = tracks.image[i].iter().map(|p| [p[0], p[1]]).collect();
-            // Frames without a pose still get a fit from the interpolated tracks, at low weight.
+            // Frames without a pose still get a fit from the interpolated tracks, at low weight;
+            // a landmark with no image track gives none.
             let w: Vec<f32> = tracks.weights[i]
                 .iter()
-                .map(|&w| if w > 0.0 { w } else { 0.1 })
+                .zip(&tracks.image_known)
+                .map(|(&w, &known)| match (known, w > 0.0) {
+                    (false, _) => 0.0,
+                    (true, true) => w,
+                    (true, false) => 0.1,
+                })
                 .collect();
             camera.solve_translation(&tracks.world[i], &img, &w)
         })
