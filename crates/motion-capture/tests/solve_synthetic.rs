@@ -81,7 +81,7 @@ fn solved_walk_is_as_accurate_as_mediapipe_and_smoother() {
         s.solved_mm,
         s.peer_mm
     );
-    // Measured 92.2 mm (peer 94.8 mm) with the default parameters.
+    // Measured 90.8 mm (peer 94.8 mm) with the default parameters.
     assert!(s.solved_mm < 94.0, "PA-MPJPE {:.1} mm", s.solved_mm);
     assert!(
         s.solved_jitter < 0.3 * s.peer_jitter,
@@ -91,7 +91,10 @@ fn solved_walk_is_as_accurate_as_mediapipe_and_smoother() {
     );
 }
 
-/// Foot locking: planted feet stop sliding and stand on the floor (Y = 0).
+/// Foot locking: planted feet stop sliding and stand on the floor (Y = 0), both of them when
+/// both are planted (the squats: before the legs pinned them, the root alone could only split
+/// the difference and both feet slid), and the body glides instead of jumping when a foot
+/// lands or lifts.
 #[test]
 fn planted_feet_stay_put_on_the_floor() {
     for name in [
@@ -124,9 +127,18 @@ fn planted_feet_stay_put_on_the_floor() {
             "{name}: too few contacts"
         );
         assert!(
-            a < 0.5 * b,
-            "{name}: locking should at least halve the skate ({a} vs {b})"
+            a < 0.1 * b && a < 2.0,
+            "{name}: planted feet still slide ({a} cm/s, {b} cm/s without locking)"
         );
+        let root_steps = locked.animation.frames.windows(2).map(|w| {
+            motion_capture::animation::math::dist(w[0].root_translation, w[1].root_translation)
+        });
+        let largest = root_steps.fold(0.0f32, f32::max);
+        eprintln!("{name}: largest root step {largest:.1} cm");
+        if name.starts_with("synthetic") {
+            // 5.7 cm at a landing before the correction was smoothed (steps of 1-2.7 cm around).
+            assert!(largest < 3.5, "the root jumps {largest:.1} cm in a frame");
+        }
         // Lowest sole point of each planted foot is on the floor.
         let soles = motion_capture::solve::ground::sole_points(&locked.animation, locked.heels);
         let mut worst = 0.0f32;

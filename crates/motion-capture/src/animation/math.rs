@@ -94,6 +94,25 @@ impl Quat {
         }
     }
 
+    /// The shortest rotation taking the direction of `from` onto the direction of `to`.
+    pub fn from_to(from: Vec3, to: Vec3) -> Quat {
+        let (a, b) = (
+            normalize_or(from, [0.0, 1.0, 0.0]),
+            normalize_or(to, [0.0, 1.0, 0.0]),
+        );
+        let axis = cross(a, b);
+        let sin = norm(axis);
+        let cos = dot(a, b);
+        if sin < 1e-6 {
+            return if cos > 0.0 {
+                Quat::IDENTITY
+            } else {
+                Quat::from_axis_angle(any_perpendicular(a), std::f32::consts::PI)
+            };
+        }
+        Quat::from_axis_angle(axis, sin.atan2(cos))
+    }
+
     /// The rotation whose matrix has the given orthonormal columns (the images of X, Y, Z).
     pub fn from_basis(x: Vec3, y: Vec3, z: Vec3) -> Quat {
         // Shepperd's method: pick the largest diagonal term for numerical stability.
@@ -318,6 +337,22 @@ pub fn any_perpendicular(v: Vec3) -> Vec3 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_to_takes_one_direction_onto_another() {
+        for (a, b) in [
+            ([1.0, 0.0, 0.0], [0.0, 2.0, 0.0]),
+            ([0.3, -0.5, 0.8], [0.3, -0.5, 0.8]),
+            ([0.0, 0.0, 1.0], [0.0, 0.0, -3.0]),
+            ([1.0, 2.0, 3.0], [-2.0, 0.5, 1.0]),
+        ] {
+            let got = Quat::from_to(a, b).rotate(normalize_or(a, [0.0; 3]));
+            assert!(
+                dist(got, normalize_or(b, [0.0; 3])) < 1e-5,
+                "{a:?} -> {b:?}: {got:?}"
+            );
+        }
+    }
 
     fn close(a: Vec3, b: Vec3) -> bool {
         dist(a, b) < 1e-4

@@ -1,13 +1,15 @@
 //! Grounding and foot locking.
 //!
 //! Monocular depth is the noisiest part of the root motion, and any error there makes planted
-//! feet slide. We detect when each foot is planted (low and slow) and then correct the root so
-//! that a planted foot stays exactly where it was put down, on the floor (Y = 0). Between
-//! contacts the correction is interpolated, so the motion stays continuous.
+//! feet slide. We detect when each foot is planted (low and slow), move the root so that
+//! planted feet stay near where they were put down (interpolated between contacts and smoothed,
+//! so the body never jumps), and then pin each planted foot exactly on the floor (Y = 0) with
+//! its leg: two feet planted at once both stay put, which no root motion alone can do.
 
 use crate::animation::math::{Vec3, add, scale, sub};
 use crate::animation::{Animation, joint as J};
 
+use super::leg_ik;
 use super::smooth::{fill_gaps, smooth_scalar};
 
 /// Per frame: the lowest sole point (heel or toe tip) of each foot, [left, right], world cm.
@@ -67,18 +69,9 @@ pub fn detect_contacts(
 
 /// Drops contact runs shorter than `min_len` frames (a foot passing low through a stride).
 fn remove_short_runs(c: &mut [[bool; 2]], k: usize, min_len: usize) {
-    let mut i = 0;
-    while i < c.len() {
-        if !c[i][k] {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < c.len() && c[i][k] {
-            i += 1;
-        }
-        if i - start < min_len {
-            for f in &mut c[start..i] {
+    for run in contact_runs(c, k) {
+        if run.len() < min_len {
+            for f in &mut c[run] {
                 f[k] = false;
             }
         }
@@ -123,55 +116,124 @@ pub struct Footing<'a> {
     pub leg_len: f32,
 }
 
-/// Corrects the root translation so planted feet stay put on the floor (with `lock`; without
-/// it only the floor moves to Y = 0). Returns the contacts.
+/// Corrects the root translation so that planted feet stay near where they were put down, on
+/// the floor, then pins each planted foot exactly with its leg (with `lock`; without it only
+/// the floor moves to Y = 0). Returns the contacts.
 pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) -> Vec<[bool; 2]> {
     let times = footing.times;
     let soles = sole_points(anim, footing.heel_local);
     let floor = floor_height(&soles, footing.feet_seen);
     let contacts = detect_contacts(&soles, times, floor, footing.leg_len);
-    if !lock {
-        for frame in &mut anim.frames {
-            frame.root_translation[1] -= floor;
-        }
-        return contacts;
-    }
-    let n = soles.len();
-    // Anchor of each contact run: where the foot is in the middle of the run, on the floor.
-    let mut corrections: Vec<Option<Vec3>> = vec![None; n];
-    let mut per_foot: [Vec<Option<Vec3>>; 2] = [vec![None; n], vec![None; n]];
-    for (k, foot) in per_foot.iter_mut().enumerate() {
-        let mut i = 0;
-        while i < n {
-            if !contacts[i][k] {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < n && contacts[i][k] {
-                i += 1;
-            }
-            let mid = soles[(start + i) / 2][k];
-            let anchor = [mid[0], floor, mid[2]];
-            for f in start..i {
-                foot[f] = Some(sub(anchor, soles[f][k]));
-            }
-        }
-    }
-    for f in 0..n {
-        corrections[f] = match (per_foot[0][f], per_foot[1][f]) {
-            (Some(a), Some(b)) => Some(scale(add(a, b), 0.5)),
-            (Some(a), None) | (None, Some(a)) => Some(a),
-            (None, None) => None,
-        };
-    }
-    let corrections = fill_gaps(times, corrections).unwrap_or_else(|| vec![[0.0; 3]; n]);
+    let corrections = if lock {
+        root_corrections(&soles, &contacts, floor, times)
+    } else {
+        vec![[0.0; 3]; soles.len()]
+    };
     for (frame, c) in anim.frames.iter_mut().zip(corrections) {
         frame.root_translation = add(frame.root_translation, c);
         // The floor itself moves to Y = 0.
         frame.root_translation[1] -= floor;
     }
+    if lock {
+        pin_planted_feet(anim, footing, &contacts);
+    }
     contacts
+}
+
+/// How the root moves so that planted feet stay put: per frame, the mean of what each planted
+/// foot needs to return to where it stands (the middle of its contact run, on the floor),
+/// interpolated between contacts and smoothed in time, so that the body glides rather than
+/// jumps when a foot lands or lifts. What is left for each foot its leg takes up.
+fn root_corrections(
+    soles: &[[Vec3; 2]],
+    contacts: &[[bool; 2]],
+    floor: f32,
+    times: &[f64],
+) -> Vec<Vec3> {
+    let n = soles.len();
+    let mut per_foot: [Vec<Option<Vec3>>; 2] = [vec![None; n], vec![None; n]];
+    for (k, foot) in per_foot.iter_mut().enumerate() {
+        for run in contact_runs(contacts, k) {
+            let mid = soles[(run.start + run.end) / 2][k];
+            let anchor = [mid[0], floor, mid[2]];
+            for f in run {
+                foot[f] = Some(sub(anchor, soles[f][k]));
+            }
+        }
+    }
+    let corrections: Vec<Option<Vec3>> = (0..n)
+        .map(|f| match (per_foot[0][f], per_foot[1][f]) {
+            (Some(a), Some(b)) => Some(scale(add(a, b), 0.5)),
+            (Some(a), None) | (None, Some(a)) => Some(a),
+            (None, None) => None,
+        })
+        .collect();
+    let filled = fill_gaps(times, corrections).unwrap_or_else(|| vec![[0.0; 3]; n]);
+    let axis = |a: usize| -> Vec<f32> {
+        smooth_scalar(
+            times,
+            &filled.iter().map(|c| c[a]).collect::<Vec<_>>(),
+            ROOT_GLIDE_S,
+        )
+    };
+    let (x, y, z) = (axis(0), axis(1), axis(2));
+    (0..n).map(|f| [x[f], y[f], z[f]]).collect()
+}
+
+/// Gaussian sigma (s) of the root's correction: long enough to hide a landing, short enough to
+/// follow a step.
+const ROOT_GLIDE_S: f64 = 0.06;
+
+/// Seconds over which a landing foot is lowered onto the floor, and over which a lifting foot
+/// lets go of where it was pinned, so that the leg never snaps.
+const PIN_FADE_S: f64 = 0.07;
+
+/// Pins each planted foot where it landed, on the floor, by moving its ankle with the leg.
+/// Landing: where the foot touches down is kept (no jump), and its height eases onto the floor.
+/// Lifting: what the pin still corrected fades out over the first frames of the swing, while
+/// the foot is in the air anyway.
+fn pin_planted_feet(anim: &mut Animation, footing: &Footing<'_>, contacts: &[[bool; 2]]) {
+    let soles = sole_points(anim, footing.heel_local);
+    let fade = ((PIN_FADE_S * anim.fps()).round() as usize).max(1);
+    let n = soles.len();
+    for k in 0..2 {
+        for run in contact_runs(contacts, k) {
+            let landed = soles[run.start][k];
+            let mut held = [0.0; 3];
+            for f in run.clone() {
+                let ease = ((f - run.start + 1) as f32 / (fade + 1) as f32).min(1.0);
+                let s = soles[f][k];
+                held = [landed[0] - s[0], -s[1] * ease, landed[2] - s[2]];
+                leg_ik::move_foot(anim, f, k, held);
+            }
+            for step in 1..=fade {
+                let f = run.end - 1 + step;
+                if f >= n || contacts[f][k] {
+                    break;
+                }
+                let left = 1.0 - step as f32 / (fade + 1) as f32;
+                leg_ik::move_foot(anim, f, k, scale(held, left));
+            }
+        }
+    }
+}
+
+/// The frame ranges where foot `k` is planted.
+fn contact_runs(contacts: &[[bool; 2]], k: usize) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < contacts.len() {
+        if !contacts[i][k] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < contacts.len() && contacts[i][k] {
+            i += 1;
+        }
+        runs.push(start..i);
+    }
+    runs
 }
 
 /// Mean horizontal speed (cm/s) of planted feet: how much they still slide.

@@ -6,6 +6,7 @@
 
 pub mod camera;
 pub mod ground;
+pub mod leg_ik;
 pub mod quality;
 pub mod rig;
 pub mod smooth;

@@ -1,0 +1,122 @@
+//! Two-bone inverse kinematics for a leg: moves the ankle to a target by bending the knee and
+//! turning the hip, keeping the foot's orientation in the world (a planted foot stays flat).
+
+use crate::animation::math::{Quat, Vec3, add, cross, dist, normalize_or, sub};
+use crate::animation::{Animation, joint as J};
+
+/// The leg's joints: hip (UpLeg), knee (Leg), ankle (Foot), for [left, right].
+const LEGS: [[usize; 3]; 2] = [
+    [J::LEFT_UP_LEG, J::LEFT_LEG, J::LEFT_FOOT],
+    [J::RIGHT_UP_LEG, J::RIGHT_LEG, J::RIGHT_FOOT],
+];
+
+/// Moves foot `side` (0 left, 1 right) of frame `f` by `delta` (cm, world) as far as the leg
+/// reaches. The hip stays where it is; the knee stays in its bending plane.
+pub fn move_foot(anim: &mut Animation, f: usize, side: usize, delta: Vec3) {
+    let [hip_j, knee_j, ankle_j] = LEGS[side];
+    let (pos, rots) = anim.world_pose(&anim.frames[f]);
+    let (hip, knee, ankle) = (pos[hip_j], pos[knee_j], pos[ankle_j]);
+    let (thigh, shin) = (dist(hip, knee), dist(knee, ankle));
+    if thigh < 1e-3 || shin < 1e-3 {
+        return;
+    }
+    let target = add(ankle, delta);
+    let reach = dist(hip, target).clamp((thigh - shin).abs() + 1e-3, (thigh + shin) * 0.999);
+    // Bend (or straighten) the knee about the leg plane's normal until hip-to-ankle is `reach`.
+    let bend_axis = normalize_or(
+        cross(sub(knee, hip), sub(ankle, knee)),
+        rots[knee_j].rotate([1.0, 0.0, 0.0]),
+    );
+    let cos_now = cos_at_knee(thigh, shin, dist(hip, ankle));
+    let cos_wanted = cos_at_knee(thigh, shin, reach);
+    let change = cos_wanted.acos() - cos_now.acos();
+    let knee_turn = [change, -change]
+        .map(|a| Quat::from_axis_angle(bend_axis, a))
+        .into_iter()
+        .min_by(|a, b| {
+            let miss = |q: &Quat| (dist(hip, add(knee, q.rotate(sub(ankle, knee)))) - reach).abs();
+            miss(a).total_cmp(&miss(b))
+        })
+        .unwrap_or(Quat::IDENTITY);
+    let bent_ankle = add(knee, knee_turn.rotate(sub(ankle, knee)));
+    // Then turn the whole leg about the hip so that the ankle points at the target.
+    let hip_turn = Quat::from_to(sub(bent_ankle, hip), sub(target, hip));
+    let thigh_global = (hip_turn * rots[hip_j]).normalized();
+    let shin_global = (hip_turn * knee_turn * rots[knee_j]).normalized();
+    let parent = anim.skeleton.joints[hip_j]
+        .parent
+        .map_or(Quat::IDENTITY, |p| rots[p]);
+    let frame = &mut anim.frames[f];
+    frame.rotations[hip_j] = (parent.conjugate() * thigh_global).normalized();
+    frame.rotations[knee_j] = (thigh_global.conjugate() * shin_global).normalized();
+    // The foot keeps its world orientation, so its local rotation absorbs the leg's change.
+    frame.rotations[ankle_j] = (shin_global.conjugate() * rots[ankle_j]).normalized();
+}
+
+/// Cosine of the angle at the knee between thigh and shin for a hip-to-ankle distance `d`.
+fn cos_at_knee(thigh: f32, shin: f32, d: f32) -> f32 {
+    ((thigh * thigh + shin * shin - d * d) / (2.0 * thigh * shin)).clamp(-1.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::animation::Frame;
+    use crate::solve::rig;
+
+    #[test]
+    fn the_ankle_reaches_a_target_and_the_foot_keeps_its_orientation() {
+        let skeleton = rig::build_skeleton(&rig::BoneLengths {
+            torso: 50.0,
+            half_shoulder: 18.0,
+            half_hip: 10.0,
+            upper_arm: 28.0,
+            forearm: 25.0,
+            hand: 8.0,
+            thigh: 42.0,
+            shin: 40.0,
+            neck_to_ears: 15.0,
+            ear_width: 14.0,
+            toe_local: [0.0, -8.0, 15.0],
+            heel_local: [0.0, -8.0, -5.0],
+        });
+        let bend = Quat::from_axis_angle([1.0, 0.0, 0.0], 0.4);
+        let mut rotations = vec![Quat::IDENTITY; skeleton.joints.len()];
+        rotations[J::LEFT_LEG] = bend;
+        let mut anim = Animation {
+            skeleton,
+            frame_time_s: 1.0 / 30.0,
+            frames: vec![Frame {
+                root_translation: [0.0, 90.0, 0.0],
+                rotations,
+            }],
+        };
+        let (pos, rots) = anim.world_pose(&anim.frames[0]);
+        for delta in [[3.0, 0.0, -2.0], [0.0, 4.0, 0.0], [-2.0, -1.0, 5.0]] {
+            let mut moved = anim.clone();
+            move_foot(&mut moved, 0, 0, delta);
+            let (p, r) = moved.world_pose(&moved.frames[0]);
+            let want = add(pos[J::LEFT_FOOT], delta);
+            assert!(
+                dist(p[J::LEFT_FOOT], want) < 0.05,
+                "{delta:?}: {:?} vs {want:?}",
+                p[J::LEFT_FOOT]
+            );
+            assert!(
+                r[J::LEFT_FOOT].dot(rots[J::LEFT_FOOT]).abs() > 0.9999,
+                "foot turned"
+            );
+            assert_eq!(p[J::LEFT_UP_LEG], pos[J::LEFT_UP_LEG], "the hip stays");
+            assert_eq!(p[J::RIGHT_FOOT], pos[J::RIGHT_FOOT], "the other leg stays");
+        }
+        anim.frames[0].rotations[J::LEFT_LEG] = Quat::IDENTITY;
+        let straight = anim.clone();
+        move_foot(&mut anim, 0, 0, [0.0, -20.0, 0.0]);
+        let p = anim.world_positions(&anim.frames[0]);
+        let q = straight.world_positions(&straight.frames[0]);
+        assert!(
+            p[J::LEFT_FOOT][1] >= q[J::LEFT_FOOT][1] - 0.01,
+            "a straight leg cannot reach further"
+        );
+    }
+}
