@@ -415,12 +415,15 @@ pub trait MotionStore: Send + Sync {
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     /// Claims up to `limit` due events (next_attempt_at ≤ DB now, not leased), leasing each
-    /// for `lease` with a fresh claim token.
+    /// for `lease` with a fresh claim token. No user gets more than `per_user` events leased
+    /// at once, counting those other deliverers hold: one user's slow receivers cannot take
+    /// every delivery slot from the others.
     async fn claim_due(
         &self,
         owner: &str,
         lease: Duration,
         limit: u32,
+        per_user: u32,
         now: Millis,
     ) -> StoreResult<Vec<WebhookEvent>>;
     /// The attempt succeeded (2xx) or ended the event (410, guard refusal): done.

@@ -87,6 +87,14 @@ fn header<'a>(head: &'a str, name: &str) -> &'a str {
 }
 
 fn deliverer(e: &Env, allow_private: bool) -> (Deliverer, Arc<WebhookSecrets>) {
+    deliverer_with_slots(e, allow_private, 4)
+}
+
+fn deliverer_with_slots(
+    e: &Env,
+    allow_private: bool,
+    concurrency: u32,
+) -> (Deliverer, Arc<WebhookSecrets>) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let secrets = Arc::new(WebhookSecrets::new(
         e.store.clone(),
@@ -95,7 +103,8 @@ fn deliverer(e: &Env, allow_private: bool) -> (Deliverer, Arc<WebhookSecrets>) {
     ));
     let client = SafeClient::new(allow_private, Duration::from_secs(5), "motiond-test").unwrap();
     let settings = DelivererSettings {
-        concurrency: 4,
+        concurrency,
+        per_user: concurrency,
         lease: Duration::from_secs(30),
         poll_interval: Duration::from_millis(50),
         policy: RetryPolicy {
@@ -243,4 +252,45 @@ async fn retry_after_moves_the_schedule_only_on_429_and_503() {
             assert_eq!(hits.load(Ordering::SeqCst), 2);
         }
     }
+}
+
+/// A receiver that accepts connections and never answers.
+async fn hanging_receiver() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hangs", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    url
+}
+
+/// A receiver that hangs holds one delivery slot until its attempt times out (5 s here), not
+/// the deliverer: the other slot goes on delivering the events due meanwhile.
+#[tokio::test]
+async fn a_hanging_receiver_holds_one_slot_not_the_deliverer() {
+    let e = env(Scripted::new(Script::Succeed), Duration::from_secs(60)).await;
+    let hangs = hanging_receiver().await;
+    let (url, _seen, hits) = receiver(vec![]).await;
+    submit_with(&e, Some(hangs), None).await;
+    for _ in 0..3 {
+        submit_with(&e, Some(url.clone()), None).await;
+    }
+    assert_eq!(e.worker.run_until_idle().await.unwrap().len(), 4);
+    let (d, _) = deliverer_with_slots(&e, true, 2);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(Arc::new(d).run(shutdown.clone()));
+    let started = std::time::Instant::now();
+    while hits.load(Ordering::SeqCst) < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{} of 3 delivered while the first receiver hangs",
+            hits.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    running.await.unwrap();
 }

@@ -516,6 +516,7 @@ fn build_deliverer(
     .context("build the webhook HTTP client")?;
     let settings = DelivererSettings {
         concurrency: w.concurrency,
+        per_user: w.per_user_concurrency,
         lease: Duration::from_millis(w.lease_ms),
         poll_interval: Duration::from_millis(w.poll_interval_ms),
         policy: RetryPolicy {

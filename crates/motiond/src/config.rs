@@ -246,8 +246,11 @@ pub struct WebhooksConfig {
     pub max_age_s: u64,
     /// Operator-only switch that lets callbacks reach loopback, private, CGNAT and link-local hosts.
     pub allow_private_targets: bool,
-    /// Parallel deliveries.
+    /// Parallel deliveries (a slot is refilled as soon as its attempt ends).
     pub concurrency: u32,
+    /// Parallel deliveries for one user, across every process: one user's slow receivers
+    /// leave the other slots to everybody else.
+    pub per_user_concurrency: u32,
     pub lease_ms: u64,
     pub poll_interval_ms: u64,
     /// 32-byte key (base64) that encrypts webhook secrets at rest; empty = `<data_dir>/master.key`
@@ -263,7 +266,8 @@ impl Default for WebhooksConfig {
             retry_delays_s: vec![5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800],
             max_age_s: 86_400,
             allow_private_targets: false,
-            concurrency: 4,
+            concurrency: 16,
+            per_user_concurrency: 4,
             lease_ms: 60_000,
             poll_interval_ms: 1000,
             master_key: Secret::default(),
@@ -456,6 +460,11 @@ impl Config {
         }
         if self.media.probe_timeout_s == 0 || self.media.cover_timeout_s == 0 {
             return bad("media.probe_timeout_s and media.cover_timeout_s must be at least 1");
+        }
+        if self.webhooks.concurrency == 0 || self.webhooks.per_user_concurrency == 0 {
+            return bad(
+                "webhooks.concurrency and webhooks.per_user_concurrency must be at least 1",
+            );
         }
         if self.webhooks.timeout_s == 0 {
             return bad("webhooks.timeout_s must be at least 1");

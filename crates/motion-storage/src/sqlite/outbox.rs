@@ -38,15 +38,28 @@ impl OutboxStore for SqliteStore {
         owner: &str,
         lease: Duration,
         limit: u32,
+        per_user: u32,
         now: Millis,
     ) -> StoreResult<Vec<WebhookEvent>> {
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let mut tx = self.write_tx().await?;
+        // Each user's due events are ranked; one is taken only while the user's leased events
+        // (in flight anywhere) plus those ranked before it stay under `per_user`.
         let ids: Vec<i64> = sqlx::query(&format!(
-            "SELECT id FROM webhook_events WHERE state = 'pending' AND next_attempt_at <= ? \
-             AND (lease_until IS NULL OR lease_until < {DB_NOW}) ORDER BY next_attempt_at, id LIMIT ?"
+            "WITH due AS ( \
+               SELECT id, user_id, next_attempt_at, \
+                 ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY next_attempt_at, id) AS rank \
+               FROM webhook_events WHERE state = 'pending' AND next_attempt_at <= ? \
+                 AND (lease_until IS NULL OR lease_until < {DB_NOW})), \
+             busy AS ( \
+               SELECT user_id, COUNT(*) AS leased FROM webhook_events \
+               WHERE state = 'pending' AND lease_until >= {DB_NOW} GROUP BY user_id) \
+             SELECT due.id FROM due LEFT JOIN busy ON busy.user_id = due.user_id \
+             WHERE due.rank + COALESCE(busy.leased, 0) <= ? \
+             ORDER BY due.next_attempt_at, due.id LIMIT ?"
         ))
         .bind(now)
+        .bind(i64::from(per_user.max(1)))
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await

@@ -595,7 +595,11 @@ async fn outbox_once_per_status_change() {
         vec![(id, 10, "pending".into(), format!("msg_{id}_10"))]
     );
     // The deliverer has the processing event in hand when the task finishes.
-    let claimed = env.store.claim_due("d1", LONG, 10, now()).await.unwrap();
+    let claimed = env
+        .store
+        .claim_due("d1", LONG, 10, 10, now())
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].status, 10);
     let body: serde_json::Value = serde_json::from_slice(&claimed[0].body).unwrap();
@@ -619,7 +623,11 @@ async fn outbox_once_per_status_change() {
             (id, 50, "pending".into(), format!("msg_{id}_50"))
         ]
     );
-    let finals = env.store.claim_due("d1", LONG, 10, now()).await.unwrap();
+    let finals = env
+        .store
+        .claim_due("d1", LONG, 10, 10, now())
+        .await
+        .unwrap();
     assert_eq!(finals.len(), 1);
     let body: serde_json::Value = serde_json::from_slice(&finals[0].body).unwrap();
     assert_eq!(
@@ -630,7 +638,7 @@ async fn outbox_once_per_status_change() {
     // A leased event is not handed out twice.
     assert!(
         env.store
-            .claim_due("d2", LONG, 10, now())
+            .claim_due("d2", LONG, 10, 10, now())
             .await
             .unwrap()
             .is_empty()
@@ -649,7 +657,7 @@ async fn outbox_retry_and_token_guard() {
     env.claim(LONG).await.unwrap();
     let first = env
         .store
-        .claim_due("d1", Duration::from_millis(20), 10, now())
+        .claim_due("d1", Duration::from_millis(20), 10, 10, now())
         .await
         .unwrap()
         .remove(0);
@@ -657,7 +665,11 @@ async fn outbox_retry_and_token_guard() {
     assert!(first.first_attempt_at.is_some());
     // The lease runs out; another deliverer takes it over with a new token.
     let second = eventually(5, || async {
-        let mut v = env.store.claim_due("d2", LONG, 10, now()).await.unwrap();
+        let mut v = env
+            .store
+            .claim_due("d2", LONG, 10, 10, now())
+            .await
+            .unwrap();
         (!v.is_empty()).then(|| v.remove(0))
     })
     .await;
@@ -675,7 +687,7 @@ async fn outbox_retry_and_token_guard() {
     );
     assert!(
         env.store
-            .claim_due("d1", LONG, 10, now())
+            .claim_due("d1", LONG, 10, 10, now())
             .await
             .unwrap()
             .is_empty(),
@@ -683,7 +695,7 @@ async fn outbox_retry_and_token_guard() {
     );
     let third = env
         .store
-        .claim_due("d1", LONG, 10, later)
+        .claim_due("d1", LONG, 10, 10, later)
         .await
         .unwrap()
         .remove(0);
@@ -787,7 +799,7 @@ async fn retention_in_batches_from_two_processes_deletes_each_final_task_once() 
         .await
         .unwrap();
     assert!(matches!(published, Finished::Published(_)));
-    for e in env.store.claim_due("d", LONG, 10, now()).await.unwrap() {
+    for e in env.store.claim_due("d", LONG, 10, 10, now()).await.unwrap() {
         assert!(env.store.mark_done(&e, true, now()).await.unwrap());
     }
     finals.insert(done);
@@ -865,4 +877,45 @@ async fn retention_in_batches_from_two_processes_deletes_each_final_task_once() 
             .len(),
         1
     );
+}
+
+/// One user's callbacks never take more than `per_user` delivery slots, counting the ones
+/// other deliverers hold: a user whose receivers hang cannot hold up everybody else's.
+#[tokio::test]
+async fn claiming_callbacks_leaves_slots_to_other_users() {
+    let env = env().await;
+    let hook = Some("https://hooks.example.com/x");
+    let alice = env.user("alice").await;
+    let alice_account = env.account(&alice, "a@example.com", 50).await;
+    let alice_video = env.video_asset(&alice_account).await;
+    for _ in 0..3 {
+        env.admit(&alice_account, &alice_video, hook).await;
+    }
+    let bob = env.user("bob").await;
+    let bob_account = env.account(&bob, "b@example.com", 50).await;
+    let bob_video = env.video_asset(&bob_account).await;
+    env.admit(&bob_account, &bob_video, hook).await;
+    // Each task that starts running has its processing event due.
+    for _ in 0..4 {
+        env.claim(LONG).await.unwrap();
+    }
+    let of = |events: &[WebhookEvent], user: &User| {
+        events
+            .iter()
+            .filter(|e| e.user_id == user.id)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let first = env.store.claim_due("d1", LONG, 10, 2, now()).await.unwrap();
+    assert_eq!(of(&first, &alice).len(), 2, "alice: two of her three");
+    assert_eq!(of(&first, &bob).len(), 1, "bob is not kept waiting");
+    // Another deliverer finds alice at her limit while her two are in flight.
+    let second = env.store.claim_due("d2", LONG, 10, 2, now()).await.unwrap();
+    assert!(second.is_empty(), "{second:?}");
+    // One of hers ends: her third gets the slot.
+    let done = &of(&first, &alice)[0];
+    assert!(env.store.mark_done(done, true, now()).await.unwrap());
+    let third = env.store.claim_due("d2", LONG, 10, 2, now()).await.unwrap();
+    assert_eq!(of(&third, &alice).len(), 1, "{third:?}");
+    assert_eq!(third.len(), 1);
 }

@@ -10,6 +10,7 @@ use motion_core::clock::Clock;
 use motion_core::domain::WebhookEvent;
 use motion_core::ports::{OutboxStore, StoreResult};
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -21,8 +22,10 @@ use super::sign::{secret_key, signature};
 /// How the deliverer runs.
 #[derive(Debug, Clone)]
 pub struct DelivererSettings {
-    /// Events delivered in parallel (and claimed per pass).
+    /// Attempts in flight at once: a slot is refilled as soon as its attempt ends.
     pub concurrency: u32,
+    /// Attempts in flight at once for one user, across every deliverer.
+    pub per_user: u32,
     /// Lease on a claimed event; longer than one attempt.
     pub lease: Duration,
     pub poll_interval: Duration,
@@ -87,38 +90,57 @@ impl Deliverer {
         self.wake.clone()
     }
 
-    /// Delivers until `shutdown`; an attempt in flight is finished first.
+    /// Delivers until `shutdown`; attempts in flight are finished first. Each slot is
+    /// refilled as soon as its attempt ends, so a receiver that hangs holds one slot for one
+    /// timeout, never the whole deliverer.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        loop {
-            if shutdown.is_cancelled() {
-                break;
+        let mut in_flight: JoinSet<Delivery> = JoinSet::new();
+        while !shutdown.is_cancelled() {
+            if let Err(e) = self.fill_slots(&mut in_flight).await {
+                tracing::warn!(error = %e, "webhook outbox unavailable");
             }
-            match self.deliver_due().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "webhook outbox unavailable"),
-            }
-            if let Ok(pending) = self.outbox.pending_count().await {
+            if in_flight.is_empty()
+                && let Ok(pending) = self.outbox.pending_count().await
+            {
                 metrics::gauge!("motiond_webhook_outbox_pending").set(pending as f64);
             }
             tokio::select! {
-                _ = shutdown.cancelled() => break,
+                _ = shutdown.cancelled() => {}
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(self.settings.poll_interval) => {}
             }
         }
+        while in_flight.join_next().await.is_some() {}
         tracing::debug!("webhook deliverer stopped");
+    }
+
+    /// Claims due events for the free slots and starts their attempts.
+    async fn fill_slots(self: &Arc<Self>, in_flight: &mut JoinSet<Delivery>) -> StoreResult<()> {
+        let slots = self.settings.concurrency.max(1) as usize;
+        let free = slots.saturating_sub(in_flight.len());
+        if free == 0 {
+            return Ok(());
+        }
+        for event in self.claim(free as u32).await? {
+            let deliverer = Arc::clone(self);
+            in_flight.spawn(async move { deliverer.deliver_one(event).await });
+        }
+        Ok(())
+    }
+
+    async fn claim(&self, limit: u32) -> StoreResult<Vec<WebhookEvent>> {
+        let now = self.clock.now_ms();
+        let per_user = self.settings.per_user.max(1);
+        self.outbox
+            .claim_due(&self.owner, self.settings.lease, limit, per_user, now)
+            .await
     }
 
     /// One pass: claims the due events (up to `concurrency`) and delivers them in parallel.
     /// Returns how many were attempted.
     pub async fn deliver_due(&self) -> StoreResult<usize> {
-        let now = self.clock.now_ms();
-        let limit = self.settings.concurrency.max(1);
-        let events = self
-            .outbox
-            .claim_due(&self.owner, self.settings.lease, limit, now)
-            .await?;
+        let events = self.claim(self.settings.concurrency.max(1)).await?;
         let n = events.len();
         futures::future::join_all(events.into_iter().map(|e| self.deliver_one(e))).await;
         Ok(n)

@@ -232,7 +232,7 @@ impl SafeClient {
         let started = tokio::time::Instant::now();
         let response = match tokio::time::timeout(self.timeout, request.send()).await {
             Err(_) => return AttemptResult::Failed(format!("timed out after {:?}", self.timeout)),
-            Ok(Err(e)) => return classify_send_error(&e),
+            Ok(Err(e)) => return classify_send_error(e),
             Ok(Ok(r)) => r,
         };
         let status = response.status().as_u16();
@@ -265,8 +265,11 @@ async fn drain_bounded(response: reqwest::Response) {
 }
 
 /// A send error caused by the guard is `Blocked` (never retried); anything else is a failure.
-fn classify_send_error(e: &reqwest::Error) -> AttemptResult {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+/// What went wrong, without the URL: receivers often carry a shared secret in its query, and
+/// this text reaches the log and the outbox row.
+fn classify_send_error(e: reqwest::Error) -> AttemptResult {
+    let e = e.without_url();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(err) = source {
         if let Some(b) = err.downcast_ref::<Blocked>() {
             return AttemptResult::Blocked(b.clone());
@@ -280,7 +283,7 @@ fn classify_send_error(e: &reqwest::Error) -> AttemptResult {
     } else {
         "request failed"
     };
-    AttemptResult::Failed(format!("{kind}: {}", error_chain(e)))
+    AttemptResult::Failed(format!("{kind}: {}", error_chain(&e)))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -489,11 +492,16 @@ mod tests {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         drop(l);
-        assert!(matches!(
-            c.post(&format!("http://127.0.0.1:{port}/"), &[], vec![])
-                .await,
-            AttemptResult::Failed(_)
-        ));
+        let url = format!("http://127.0.0.1:{port}/hook?sig=SECRET123");
+        let AttemptResult::Failed(why) = c.post(&url, &[], vec![]).await else {
+            panic!("a closed port is a failed attempt");
+        };
+        // The text is logged and stored: the URL's query may hold the receiver's secret.
+        assert!(why.starts_with("connection failed"), "{why}");
+        assert!(
+            !why.contains("SECRET123") && !why.contains("/hook"),
+            "{why}"
+        );
     }
 
     #[tokio::test]

@@ -200,8 +200,9 @@ pub async fn submit(e: &Env) -> TaskId {
 /// A task with an optional callback URL and reference.
 pub async fn submit_with(e: &Env, reply_url: Option<String>, reply_ref: Option<String>) -> TaskId {
     let asset_id = motion_core::ids::new_asset_id();
-    let src_key =
-        motion_core::blob_keys::asset_original(e.account, &asset_id, "abcdefghijklmnopqrst.mp4");
+    // Asset names are unique per account: one per submitted task.
+    let name = format!("{asset_id}.mp4");
+    let src_key = motion_core::blob_keys::asset_original(e.account, &asset_id, &name);
     let cover_key = motion_core::blob_keys::asset_cover(e.account, &asset_id);
     e.blobs
         .put_bytes(&src_key, b"not really a video")
@@ -213,7 +214,7 @@ pub async fn submit_with(e: &Env, reply_url: Option<String>, reply_ref: Option<S
         .unwrap();
     let original = new_file(
         &src_key,
-        "abcdefghijklmnopqrst.mp4",
+        &name,
         "video/mp4",
         FileRole::Original,
         b"not really a video",
