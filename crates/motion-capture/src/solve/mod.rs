@@ -135,7 +135,7 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         .collect();
     let bones = rig::measure(&anim_pts, &tracks.weights);
     let skeleton = rig::build_skeleton(&bones);
-    let frames = posed_frames(&anim_pts, &root_cam, &skeleton);
+    let frames = posed_frames(&anim_pts, &tracks.times, &root_cam, &skeleton);
     let mut animation = Animation {
         skeleton,
         frame_time_s: 1.0 / input.fps,
@@ -197,15 +197,18 @@ fn check_person_found(input: &SolveInput<'_>) -> Result<(), SolveError> {
 /// person's position in front of the camera.
 fn posed_frames(
     anim_pts: &[[Vec3; NUM_LANDMARKS]],
+    times_s: &[f64],
     root_cam: &[Vec3],
     skeleton: &Skeleton,
 ) -> Vec<Frame> {
+    let elbow_bends = rig::smoothed_elbow_bends(anim_pts, times_s);
     anim_pts
         .iter()
         .zip(root_cam)
-        .map(|(p, root)| {
+        .zip(elbow_bends)
+        .map(|((p, root), bends)| {
             let hip_c = midpoint(p[rig::lm::LEFT_HIP], p[rig::lm::RIGHT_HIP]);
-            let global = rig::global_rotations(p, skeleton);
+            let global = rig::global_rotations(p, skeleton, bends);
             Frame {
                 root_translation: add(mp_to_anim(*root), hip_c),
                 rotations: rig::to_local(&global),
