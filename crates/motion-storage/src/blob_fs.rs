@@ -252,10 +252,12 @@ impl BlobStore for FsBlobStore {
             };
             while let Some(entry) = rd.next_entry().await.map_err(|e| io_err("list", &dir, e))? {
                 let path = entry.path();
-                let meta = entry
-                    .metadata()
-                    .await
-                    .map_err(|e| io_err("stat", &path, e))?;
+                // A delete may prune a folder while this walk passes by.
+                let meta = match entry.metadata().await {
+                    Ok(meta) => meta,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_err("stat", &path, e)),
+                };
                 if meta.is_dir() {
                     if path != self.root.join(".tmp") {
                         stack.push(path);

@@ -1,7 +1,7 @@
 //! Two-bone inverse kinematics for a leg: moves the ankle to a target by bending the knee and
 //! turning the hip, keeping the foot's orientation in the world (a planted foot stays flat).
 
-use crate::animation::math::{Quat, Vec3, add, cross, dist, normalize_or, sub};
+use crate::animation::math::{Quat, Vec3, add, cross, dist, dot, sub};
 use crate::animation::{Animation, joint as J};
 
 /// The leg's joints: hip (UpLeg), knee (Leg), ankle (Foot), for [left, right].
@@ -21,23 +21,16 @@ pub fn move_foot(anim: &mut Animation, f: usize, side: usize, delta: Vec3) {
         return;
     }
     let target = add(ankle, delta);
-    let reach = dist(hip, target).clamp((thigh - shin).abs() + 1e-3, (thigh + shin) * 0.999);
-    // Bend (or straighten) the knee about the leg plane's normal until hip-to-ankle is `reach`.
-    let bend_axis = normalize_or(
-        cross(sub(knee, hip), sub(ankle, knee)),
-        rots[knee_j].rotate([1.0, 0.0, 0.0]),
-    );
-    let cos_now = cos_at_knee(thigh, shin, dist(hip, ankle));
-    let cos_wanted = cos_at_knee(thigh, shin, reach);
-    let change = cos_wanted.acos() - cos_now.acos();
-    let knee_turn = [change, -change]
-        .map(|a| Quat::from_axis_angle(bend_axis, a))
-        .into_iter()
-        .min_by(|a, b| {
-            let miss = |q: &Quat| (dist(hip, add(knee, q.rotate(sub(ankle, knee)))) - reach).abs();
-            miss(a).total_cmp(&miss(b))
-        })
-        .unwrap_or(Quat::IDENTITY);
+    let (shortest, longest) = ((thigh - shin).abs() + 1e-3, (thigh + shin) * 0.999);
+    let reach = dist(hip, target).max(shortest).min(longest);
+    // The knee is a hinge about the thigh's X axis; positive turns bend it the natural way
+    // (the shin swings back). Bending about the leg's current plane instead would follow
+    // landmark noise on a nearly straight leg, and could bend the knee backward or sideways.
+    let hinge = rots[hip_j].rotate([1.0, 0.0, 0.0]);
+    let (thigh_dir, shin_dir) = (sub(knee, hip), sub(ankle, knee));
+    let flexion_now = dot(cross(thigh_dir, shin_dir), hinge).atan2(dot(thigh_dir, shin_dir));
+    let flexion_wanted = std::f32::consts::PI - cos_at_knee(thigh, shin, reach).acos();
+    let knee_turn = Quat::from_axis_angle(hinge, flexion_wanted - flexion_now);
     let bent_ankle = add(knee, knee_turn.rotate(sub(ankle, knee)));
     // Then turn the whole leg about the hip so that the ankle points at the target.
     let hip_turn = Quat::from_to(sub(bent_ankle, hip), sub(target, hip));
@@ -109,7 +102,19 @@ mod tests {
             assert_eq!(p[J::LEFT_UP_LEG], pos[J::LEFT_UP_LEG], "the hip stays");
             assert_eq!(p[J::RIGHT_FOOT], pos[J::RIGHT_FOOT], "the other leg stays");
         }
+        // A straight leg asked to shorten bends its knee the natural way: the shin swings back
+        // (-Z), never forward or sideways.
         anim.frames[0].rotations[J::LEFT_LEG] = Quat::IDENTITY;
+        let mut lifted = anim.clone();
+        move_foot(&mut lifted, 0, 0, [0.0, 2.0, 0.0]);
+        let p = lifted.world_positions(&lifted.frames[0]);
+        let shin = sub(p[J::LEFT_FOOT], p[J::LEFT_LEG]);
+        let thigh = sub(p[J::LEFT_LEG], p[J::LEFT_UP_LEG]);
+        assert!(
+            shin[2] < thigh[2],
+            "the knee bent backward: thigh {thigh:?}, shin {shin:?}"
+        );
+        assert!(shin[0].abs() < 1e-3, "the knee bent sideways: {shin:?}");
         let straight = anim.clone();
         move_foot(&mut anim, 0, 0, [0.0, -20.0, 0.0]);
         let p = anim.world_positions(&anim.frames[0]);

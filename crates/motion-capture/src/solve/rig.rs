@@ -3,9 +3,7 @@
 //! Landmarks here are already in the animation's axes (cm, Y up, the performer facing +Z when
 //! facing the camera, their left toward +X) and centred on the hips.
 
-use crate::animation::math::{
-    Quat, Vec3, add, dist, midpoint, norm, normalize_or, reject, scale, sub,
-};
+use crate::animation::math::{Quat, Vec3, add, dist, midpoint, normalize_or, reject, scale, sub};
 use crate::animation::{Joint, MIXAMO_JOINTS, MIXAMO_PARENTS, Skeleton, joint as J};
 
 use super::smooth;
@@ -252,11 +250,7 @@ pub fn build_skeleton(b: &BoneLengths) -> Skeleton {
 /// for the rest skeleton `sk` (its offsets place the spine and clavicles). `elbow_bends`:
 /// the direction each elbow bends toward in this frame, [left, right], as
 /// [`smoothed_elbow_bends`] found it.
-pub fn global_rotations(
-    p: &[Vec3; 33],
-    sk: &Skeleton,
-    elbow_bends: [Option<Vec3>; 2],
-) -> [Quat; 22] {
+pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, elbow_bends: [Vec3; 2]) -> [Quat; 22] {
     let off = |j: usize| sk.joints[j].offset;
     let hip_c = midpoint(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]);
     let sh_c = midpoint(p[lm::LEFT_SHOULDER], p[lm::RIGHT_SHOULDER]);
@@ -306,43 +300,37 @@ pub fn global_rotations(
     g
 }
 
-/// Which way each elbow bends, [left, right] per frame, smoothed over time with each frame
-/// weighted by how bent the elbow is. Nearly straight, the bend's direction is landmark noise
-/// (a few degrees of bend can point anywhere round the arm, which spun the upper arm frame to
-/// frame); such frames take the direction of the bent frames around them. `None` for an arm
-/// that never bends in the clip.
-pub fn smoothed_elbow_bends(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<[Option<Vec3>; 2]> {
+/// Which way each elbow bends, [left, right] per frame: the bend vector (its length the sine of
+/// the bend) averaged over the frames around. Nearly straight, the bend's direction is landmark
+/// noise (a few degrees of bend can point anywhere round the arm, which spun the upper arm frame
+/// to frame); averaged, noise cancels and a clear bend nearby in time dominates, while a stretch
+/// where the arm stays straight averages to almost nothing and leaves the twist to the hand.
+pub fn smoothed_elbow_bends(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<[Vec3; 2]> {
     let arms = [
         (lm::LEFT_SHOULDER, lm::LEFT_ELBOW, lm::LEFT_WRIST),
         (lm::RIGHT_SHOULDER, lm::RIGHT_ELBOW, lm::RIGHT_WRIST),
     ];
     let smoothed = arms.map(|(sh, el, wr)| {
-        let (directions, weights): (Vec<Vec3>, Vec<f32>) = frames
+        let bends: Vec<Vec3> = frames
             .iter()
             .map(|p| {
                 let upper = normalize_or(sub(p[el], p[sh]), X);
-                let fore = normalize_or(sub(p[wr], p[el]), upper);
-                let bend = reject(fore, upper);
-                let sin_bend = norm(bend);
-                (normalize_or(bend, X), sin_bend * sin_bend)
+                reject(normalize_or(sub(p[wr], p[el]), upper), upper)
             })
-            .unzip();
-        smooth::smooth_track(
-            &smooth::Track {
-                times_s,
-                values: &directions,
-                weights: &weights,
-            },
-            ELBOW_BEND_SIGMA_S,
-        )
+            .collect();
+        let axis = |a: usize| -> Vec<f32> {
+            let values: Vec<f32> = bends.iter().map(|b| b[a]).collect();
+            smooth::smooth_scalar(times_s, &values, ELBOW_BEND_SIGMA_S)
+        };
+        [axis(0), axis(1), axis(2)]
     });
     (0..frames.len())
-        .map(|i| [0, 1].map(|k| smoothed[k].as_ref().map(|v| v[i])))
+        .map(|i| smoothed.each_ref().map(|[x, y, z]| [x[i], y[i], z[i]]))
         .collect()
 }
 
-/// Gaussian sigma (s) of the elbow's bend direction over time.
-const ELBOW_BEND_SIGMA_S: f64 = 0.1;
+/// Gaussian sigma (s) of the elbow's bend over time.
+const ELBOW_BEND_SIGMA_S: f64 = 0.15;
 
 #[derive(Clone, Copy)]
 enum Side {
@@ -350,7 +338,7 @@ enum Side {
     Right,
 }
 
-fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, bend: Option<Vec3>, g: &mut [Quat; 22]) {
+fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, bend: Vec3, g: &mut [Quat; 22]) {
     let (sh, el, wr, pi, ix, rest, ja, jf, jh) = match side {
         Side::Left => (
             lm::LEFT_SHOULDER,
@@ -378,10 +366,10 @@ fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, bend: Option<Vec3>, g: &mut 
     let upper = normalize_or(sub(p[el], p[sh]), rest);
     let fore = normalize_or(sub(p[wr], p[el]), upper);
     let palm_across = normalize_or(sub(p[ix], p[pi]), chest_fwd);
-    // The elbow's bend plane fixes the upper arm's twist; near full extension it is undefined,
-    // so the bend of the frames around (smoothed, see `smoothed_elbow_bends`), then the hand's
+    // The elbow's bend plane (averaged over the frames around, see `smoothed_elbow_bends`)
+    // fixes the upper arm's twist; near full extension it is undefined, so the hand's
     // orientation and the chest's forward axis take over smoothly.
-    let bend = bend.map_or_else(|| reject(fore, upper), |b| reject(b, upper));
+    let bend = reject(bend, upper);
     let hint = add(
         add(bend, scale(reject(palm_across, upper), 0.2)),
         scale(reject(chest_fwd, upper), 0.05),

@@ -95,14 +95,17 @@ impl Deliverer {
     /// timeout, never the whole deliverer.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut in_flight: JoinSet<Delivery> = JoinSet::new();
+        let mut gauge_due = tokio::time::Instant::now();
         while !shutdown.is_cancelled() {
             if let Err(e) = self.fill_slots(&mut in_flight).await {
                 tracing::warn!(error = %e, "webhook outbox unavailable");
             }
-            if in_flight.is_empty()
-                && let Ok(pending) = self.outbox.pending_count().await
-            {
-                metrics::gauge!("motiond_webhook_outbox_pending").set(pending as f64);
+            // At most once a poll interval, busy or not.
+            if tokio::time::Instant::now() >= gauge_due {
+                gauge_due = tokio::time::Instant::now() + self.settings.poll_interval;
+                if let Ok(pending) = self.outbox.pending_count().await {
+                    metrics::gauge!("motiond_webhook_outbox_pending").set(pending as f64);
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => {}
