@@ -304,3 +304,30 @@ fn a_nearly_straight_arm_does_not_spin() {
         );
     }
 }
+
+/// No foot goes through the floor, planted or not (before: a swinging foot dipped 3.4 cm below
+/// it on pose2sim cam01).
+#[test]
+fn no_foot_goes_through_the_floor() {
+    for name in [
+        "videos__pose2sim_singleperson_cam01.raw.json",
+        "synthetic__mh_cmu131_02_walk__video.raw.json",
+        "videos__tfjs_pose_1_synthetic_dance.smooth.json",
+    ] {
+        let g = load_golden(name);
+        let input = SolveInput {
+            frames: &g.frames,
+            width: g.width,
+            height: g.height,
+            fps: g.fps,
+        };
+        let sol = solve(&input, &SolveParams::default()).unwrap();
+        let soles = motion_capture::solve::ground::sole_points(&sol.animation, sol.heels);
+        let lowest = soles
+            .iter()
+            .flat_map(|s| [s[0][1], s[1][1]])
+            .fold(f32::MAX, f32::min);
+        eprintln!("{name}: lowest sole {lowest:.2} cm");
+        assert!(lowest > -0.5, "{name}: a sole at {lowest:.2} cm");
+    }
+}

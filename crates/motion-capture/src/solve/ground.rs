@@ -136,8 +136,22 @@ pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) 
     }
     if lock {
         pin_planted_feet(anim, footing, &contacts);
+        lift_feet_out_of_the_floor(anim, footing.heel_local);
     }
     contacts
+}
+
+/// A foot in the air that dips below the floor (a swing passing low, the model's depth noise)
+/// is lifted onto it by its leg. The dip comes and goes gradually, so the lift does too.
+fn lift_feet_out_of_the_floor(anim: &mut Animation, heel_local: [Vec3; 2]) {
+    let soles = sole_points(anim, heel_local);
+    for (f, frame_soles) in soles.iter().enumerate() {
+        for (k, sole) in frame_soles.iter().enumerate() {
+            if sole[1] < 0.0 {
+                leg_ik::move_foot(anim, f, k, [0.0, -sole[1], 0.0]);
+            }
+        }
+    }
 }
 
 /// How the root moves so that planted feet stay put: per frame, the mean of what each planted
