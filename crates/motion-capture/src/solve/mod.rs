@@ -1,6 +1,6 @@
 //! The whole-clip skeleton solve: pose landmarks of every frame → one [`Animation`].
 //!
-//! Steps: zero-phase smoothing of the landmark tracks (gaps and occlusions filled from their
+//! Steps: spurious small bodies dropped → zero-phase smoothing of the landmark tracks (gaps and occlusions filled from their
 //! neighbours in time) → the person's position under a perspective camera → bone lengths fixed
 //! for the clip → joint rotations → grounding and foot locking → quality measures.
 
@@ -9,6 +9,7 @@ pub mod ground;
 pub mod leg_ik;
 pub mod quality;
 pub mod rig;
+pub mod segments;
 pub mod smooth;
 
 use crate::animation::math::{Vec3, add, midpoint, sub};
@@ -123,6 +124,11 @@ struct Tracks {
 }
 
 pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, SolveError> {
+    let performer = segments::drop_spurious_bodies(input.frames, input.width, input.height);
+    let input = &SolveInput {
+        frames: &performer,
+        ..*input
+    };
     check_person_found(input)?;
     let tracks = smooth_tracks(input, params);
     let camera = Camera::assumed(input.width, input.height);
