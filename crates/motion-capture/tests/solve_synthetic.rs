@@ -7,8 +7,30 @@
 
 mod solve_common;
 
-use motion_capture::solve::{SolveInput, SolveParams, quality::BODY_PAIRS, solve};
+use motion_capture::solve::{Solution, SolveInput, SolveParams, quality::BODY_PAIRS, solve};
 use solve_common::*;
+
+/// The solve of a golden clip with the default parameters.
+fn solve_golden(name: &str) -> Solution {
+    let g = load_golden(name);
+    let input = SolveInput {
+        frames: &g.frames,
+        width: g.width,
+        height: g.height,
+        fps: g.fps,
+    };
+    solve(&input, &SolveParams::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The largest distance (cm) the root moves between two frames.
+fn largest_root_step(anim: &motion_capture::animation::Animation) -> f32 {
+    anim.frames
+        .windows(2)
+        .map(|w| {
+            motion_capture::animation::math::dist(w[0].root_translation, w[1].root_translation)
+        })
+        .fold(0.0f32, f32::max)
+}
 
 struct Scores {
     solved_mm: f64,
@@ -130,10 +152,7 @@ fn planted_feet_stay_put_on_the_floor() {
             a < 0.1 * b && a < 2.0,
             "{name}: planted feet still slide ({a} cm/s, {b} cm/s without locking)"
         );
-        let root_steps = locked.animation.frames.windows(2).map(|w| {
-            motion_capture::animation::math::dist(w[0].root_translation, w[1].root_translation)
-        });
-        let largest = root_steps.fold(0.0f32, f32::max);
+        let largest = largest_root_step(&locked.animation);
         eprintln!("{name}: largest root step {largest:.1} cm");
         if name.starts_with("synthetic") {
             // 5.7 cm at a landing before the correction was smoothed (steps of 1-2.7 cm around).
@@ -162,14 +181,7 @@ fn planted_feet_stay_put_on_the_floor() {
 #[test]
 fn a_spurious_start_does_not_lift_the_person_off_the_floor() {
     for mode in ["raw", "smooth"] {
-        let g = load_golden(&format!("videos__intel_one_by_one_walk_in_10s.{mode}.json"));
-        let input = SolveInput {
-            frames: &g.frames,
-            width: g.width,
-            height: g.height,
-            fps: g.fps,
-        };
-        let sol = solve(&input, &SolveParams::default()).unwrap();
+        let sol = solve_golden(&format!("videos__intel_one_by_one_walk_in_10s.{mode}.json"));
         let soles = motion_capture::solve::ground::sole_points(&sol.animation, sol.heels);
         // From frame 33 she stands at the table, both feet clearly in view.
         let standing = &soles[33..];
@@ -237,14 +249,7 @@ fn a_very_short_clip_with_the_person_solves() {
 fn legs_never_seen_stand_under_the_body() {
     use motion_capture::animation::joint as J;
     for mode in ["raw", "smooth"] {
-        let g = load_golden(&format!("videos__intel_asl_walk_upperbody.{mode}.json"));
-        let input = SolveInput {
-            frames: &g.frames,
-            width: g.width,
-            height: g.height,
-            fps: g.fps,
-        };
-        let sol = solve(&input, &SolveParams::default()).unwrap();
+        let sol = solve_golden(&format!("videos__intel_asl_walk_upperbody.{mode}.json"));
         let anim = &sol.animation;
         let mut lowest_knee = f32::MAX;
         let mut highest_foot_over_hips = f32::MIN;
@@ -273,14 +278,8 @@ fn legs_never_seen_stand_under_the_body() {
 fn a_nearly_straight_arm_does_not_spin() {
     use motion_capture::animation::joint as J;
     for mode in ["raw", "smooth"] {
-        let g = load_golden(&format!("synthetic__mh_cmu131_02_walk__video.{mode}.json"));
-        let input = SolveInput {
-            frames: &g.frames,
-            width: g.width,
-            height: g.height,
-            fps: g.fps,
-        };
-        let anim = solve(&input, &SolveParams::default()).unwrap().animation;
+        let anim =
+            solve_golden(&format!("synthetic__mh_cmu131_02_walk__video.{mode}.json")).animation;
         let globals: Vec<_> = anim
             .frames
             .iter()
@@ -314,14 +313,7 @@ fn no_foot_goes_through_the_floor() {
         "synthetic__mh_cmu131_02_walk__video.raw.json",
         "videos__tfjs_pose_1_synthetic_dance.smooth.json",
     ] {
-        let g = load_golden(name);
-        let input = SolveInput {
-            frames: &g.frames,
-            width: g.width,
-            height: g.height,
-            fps: g.fps,
-        };
-        let sol = solve(&input, &SolveParams::default()).unwrap();
+        let sol = solve_golden(name);
         let soles = motion_capture::solve::ground::sole_points(&sol.animation, sol.heels);
         let lowest = soles
             .iter()
@@ -347,13 +339,8 @@ fn a_tiny_spurious_body_is_not_the_performer() {
             .filter(|&i| g.frames[i].pose.is_some() && kept[i].pose.is_none())
             .collect();
         assert_eq!(dropped, [0, 2, 4, 5, 6, 8, 9, 10], "{mode}");
-        let input = SolveInput {
-            frames: &g.frames,
-            width: g.width,
-            height: g.height,
-            fps: g.fps,
-        };
-        let anim = solve(&input, &SolveParams::default()).unwrap().animation;
+        let anim =
+            solve_golden(&format!("videos__intel_one_by_one_walk_in_10s.{mode}.json")).animation;
         // Before, the table's "body" tilted 39-77 degrees from frame to frame in these frames;
         // now they hold her first pose until she appears.
         let hips: Vec<_> = anim.frames[..15]
@@ -364,13 +351,7 @@ fn a_tiny_spurious_body_is_not_the_performer() {
             .windows(2)
             .map(|w| w[0].dot(w[1]).abs().min(1.0).acos().to_degrees() * 2.0)
             .fold(0.0f32, f32::max);
-        let largest_step = anim
-            .frames
-            .windows(2)
-            .map(|w| {
-                motion_capture::animation::math::dist(w[0].root_translation, w[1].root_translation)
-            })
-            .fold(0.0f32, f32::max);
+        let largest_step = largest_root_step(&anim);
         eprintln!(
             "{mode}: hips turn at most {largest_turn:.1}° a frame before she appears; largest root step {largest_step:.1} cm"
         );
