@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use motion_capture::export::{self, landmarks::LandmarksMeta};
-use motion_capture::solve::{Solution, SolveInput, SolveParams, solve};
+use motion_capture::solve::{Solution, SolveParams, solve};
 use solve_common::*;
 
 const SETUP_HINT: &str =
@@ -21,12 +21,7 @@ fn workspace() -> PathBuf {
 
 fn solved(name: &str) -> (Golden, Solution) {
     let g = load_golden(name);
-    let input = SolveInput {
-        frames: &g.frames,
-        width: g.width,
-        height: g.height,
-        fps: g.fps,
-    };
+    let input = g.input();
     let sol = solve(&input, &SolveParams::default()).expect("solve");
     (g, sol)
 }

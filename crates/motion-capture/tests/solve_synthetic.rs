@@ -13,12 +13,7 @@ use solve_common::*;
 /// The solve of a golden clip with the default parameters.
 fn solve_golden(name: &str) -> Solution {
     let g = load_golden(name);
-    let input = SolveInput {
-        frames: &g.frames,
-        width: g.width,
-        height: g.height,
-        fps: g.fps,
-    };
+    let input = g.input();
     solve(&input, &SolveParams::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -43,12 +38,7 @@ fn score(params: &SolveParams) -> Scores {
     let g = load_golden("synthetic__mh_cmu131_02_walk__video.raw.json");
     let gt = synthetic_ground_truth();
     assert_eq!(g.frames.len(), gt.len());
-    let input = SolveInput {
-        frames: &g.frames,
-        width: g.width,
-        height: g.height,
-        fps: g.fps,
-    };
+    let input = g.input();
     let sol = solve(&input, params).expect("solve");
     let anim = &sol.animation;
     let mut solved_frames = Vec::new();
@@ -124,12 +114,7 @@ fn planted_feet_stay_put_on_the_floor() {
         "videos__tfjs_pose_squats.smooth.json",
     ] {
         let g = load_golden(name);
-        let input = SolveInput {
-            frames: &g.frames,
-            width: g.width,
-            height: g.height,
-            fps: g.fps,
-        };
+        let input = g.input();
         let locked = solve(&input, &SolveParams::default()).unwrap();
         let free = solve(
             &input,

@@ -22,6 +22,18 @@ pub struct Golden {
     pub fps: f64,
 }
 
+impl Golden {
+    /// The clip as the solver's input.
+    pub fn input(&self) -> motion_capture::solve::SolveInput<'_> {
+        motion_capture::solve::SolveInput {
+            frames: &self.frames,
+            width: self.width,
+            height: self.height,
+            fps: self.fps,
+        }
+    }
+}
+
 pub fn load_golden(name: &str) -> Golden {
     let path = testdata().join("golden").join(name);
     let text = std::fs::read_to_string(&path)
