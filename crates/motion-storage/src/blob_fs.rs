@@ -108,9 +108,7 @@ impl FsBlobStore {
         }
         result
     }
-}
 
-impl FsBlobStore {
     /// Renames a finished temp file to its key. A delete of the folder's last other blob may
     /// prune the folder between its creation and this rename: then it is made again, once.
     async fn rename_into_place(&self, tmp: &Path, dest: &Path) -> StoreResult<()> {

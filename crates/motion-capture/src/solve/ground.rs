@@ -10,7 +10,7 @@ use crate::animation::math::{Vec3, add, scale, sub};
 use crate::animation::{Animation, joint as J};
 
 use super::leg_ik;
-use super::smooth::{fill_gaps, smooth_scalar};
+use super::smooth::{fill_gaps, smooth_points, smooth_scalar};
 
 /// Per frame: the lowest sole point (heel or toe tip) of each foot, [left, right], world cm.
 pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
@@ -183,15 +183,7 @@ fn root_corrections(
         })
         .collect();
     let filled = fill_gaps(times, corrections).unwrap_or_else(|| vec![[0.0; 3]; n]);
-    let axis = |a: usize| -> Vec<f32> {
-        smooth_scalar(
-            times,
-            &filled.iter().map(|c| c[a]).collect::<Vec<_>>(),
-            ROOT_GLIDE_S,
-        )
-    };
-    let (x, y, z) = (axis(0), axis(1), axis(2));
-    (0..n).map(|f| [x[f], y[f], z[f]]).collect()
+    smooth_points(times, &filled, ROOT_GLIDE_S)
 }
 
 /// Gaussian sigma (s) of the root's correction: long enough to hide a landing, short enough to

@@ -318,14 +318,10 @@ pub fn smoothed_elbow_bends(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<[Vec3
                 reject(normalize_or(sub(p[wr], p[el]), upper), upper)
             })
             .collect();
-        let axis = |a: usize| -> Vec<f32> {
-            let values: Vec<f32> = bends.iter().map(|b| b[a]).collect();
-            smooth::smooth_scalar(times_s, &values, ELBOW_BEND_SIGMA_S)
-        };
-        [axis(0), axis(1), axis(2)]
+        smooth::smooth_points(times_s, &bends, ELBOW_BEND_SIGMA_S)
     });
     (0..frames.len())
-        .map(|i| smoothed.each_ref().map(|[x, y, z]| [x[i], y[i], z[i]]))
+        .map(|i| [smoothed[0][i], smoothed[1][i]])
         .collect()
 }
 

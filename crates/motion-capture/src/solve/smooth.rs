@@ -118,17 +118,25 @@ fn robust_scale(r: &[f32]) -> f32 {
 
 /// Gaussian smoothing of a scalar series without weights (for derived signals).
 pub fn smooth_scalar(times: &[f64], values: &[f32], sigma_s: f64) -> Vec<f32> {
-    let v3: Vec<Vec3> = values.iter().map(|&x| [x, 0.0, 0.0]).collect();
+    let points: Vec<Vec3> = values.iter().map(|&x| [x, 0.0, 0.0]).collect();
+    smooth_points(times, &points, sigma_s)
+        .into_iter()
+        .map(|v| v[0])
+        .collect()
+}
+
+/// Gaussian smoothing of a series of vectors without weights (for derived signals).
+pub fn smooth_points(times: &[f64], values: &[Vec3], sigma_s: f64) -> Vec<Vec3> {
     let w = vec![1.0; values.len()];
     let track = Track {
         times_s: times,
-        values: &v3,
+        values,
         weights: &w,
     };
     gaussian_pass(&track, &w, sigma_s)
         .into_iter()
         .zip(values)
-        .map(|(o, &x)| o.map_or(x, |v| v[0]))
+        .map(|(o, &v)| o.unwrap_or(v))
         .collect()
 }
 
