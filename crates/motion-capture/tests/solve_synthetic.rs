@@ -17,6 +17,21 @@ fn solve_golden(name: &str) -> Solution {
     solve(&input, &SolveParams::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// How far (degrees) the hips turn from each frame to the next.
+fn hips_turns(anim: &motion_capture::animation::Animation) -> Vec<f32> {
+    use motion_capture::animation::joint as J;
+    anim.frames
+        .windows(2)
+        .map(|w| {
+            let (a, b) = (
+                anim.world_rotations(&w[0])[J::HIPS],
+                anim.world_rotations(&w[1])[J::HIPS],
+            );
+            a.dot(b).abs().min(1.0).acos().to_degrees() * 2.0
+        })
+        .collect()
+}
+
 /// The largest distance (cm) the root moves between two frames.
 fn largest_root_step(anim: &motion_capture::animation::Animation) -> f32 {
     anim.frames
@@ -315,7 +330,6 @@ fn no_foot_goes_through_the_floor() {
 /// side that jumps when she appears.
 #[test]
 fn a_tiny_spurious_body_is_not_the_performer() {
-    use motion_capture::animation::joint as J;
     use motion_capture::solve::segments::drop_spurious_bodies;
     for mode in ["raw", "smooth"] {
         let g = load_golden(&format!("videos__intel_one_by_one_walk_in_10s.{mode}.json"));
@@ -328,14 +342,9 @@ fn a_tiny_spurious_body_is_not_the_performer() {
             solve_golden(&format!("videos__intel_one_by_one_walk_in_10s.{mode}.json")).animation;
         // Before, the table's "body" tilted 39-77 degrees from frame to frame in these frames;
         // now they hold her first pose until she appears.
-        let hips: Vec<_> = anim.frames[..15]
+        let largest_turn = hips_turns(&anim)[..14]
             .iter()
-            .map(|f| anim.world_rotations(f)[J::HIPS])
-            .collect();
-        let largest_turn = hips
-            .windows(2)
-            .map(|w| w[0].dot(w[1]).abs().min(1.0).acos().to_degrees() * 2.0)
-            .fold(0.0f32, f32::max);
+            .fold(0.0f32, |a, &b| a.max(b));
         let largest_step = largest_root_step(&anim);
         eprintln!(
             "{mode}: hips turn at most {largest_turn:.1}° a frame before she appears; largest root step {largest_step:.1} cm"
@@ -362,5 +371,60 @@ fn a_tiny_spurious_body_is_not_the_performer() {
             g.frames,
             "{name}"
         );
+    }
+}
+
+/// The synthetic walk faces the camera throughout, but in frames 45-52 the pose model takes her
+/// for someone facing away: left and right exchanged in the image, its 3D guess turned about
+/// 110 degrees. Those frames are dropped and filled from their neighbours, so the hips no longer
+/// whip round and back; clips without such a flip lose nothing.
+#[test]
+fn a_short_facing_flip_is_not_followed() {
+    use motion_capture::solve::facing::drop_facing_flips;
+    let dropped = |name: &str| {
+        let g = load_golden(name);
+        let kept = drop_facing_flips(&g.frames, g.width, g.height);
+        (0..kept.len())
+            .filter(|&i| g.frames[i].pose.is_some() && kept[i].pose.is_none())
+            .collect::<Vec<usize>>()
+    };
+    for mode in ["raw", "smooth"] {
+        let name = format!("synthetic__mh_cmu131_02_walk__video.{mode}.json");
+        assert_eq!(dropped(&name), (45..=52).collect::<Vec<_>>(), "{mode}");
+        let turn = hips_turns(&solve_golden(&name).animation)
+            .into_iter()
+            .fold(0.0f32, f32::max);
+        eprintln!("{mode}: the hips turn at most {turn:.1} degrees a frame");
+        // 25.7 (raw) and 31.6 (smooth) degrees when the flipped frames were followed.
+        assert!(turn < 10.0, "{mode}: the hips turn {turn:.1} degrees");
+        // The walk-in clip (10 fps): frame 25 flips for one frame (the model's heading -175
+        // degrees between 5 and 8); frame 15, her first, shows only her head and shoulders at
+        // the frame's bottom edge and takes her back for her front (heading -166, then 7).
+        let walk_in = format!("videos__intel_one_by_one_walk_in_10s.{mode}.json");
+        assert_eq!(dropped(&walk_in), [15, 25], "walk-in {mode}");
+        let turn = hips_turns(&solve_golden(&walk_in).animation)
+            .into_iter()
+            .fold(0.0f32, f32::max);
+        eprintln!("walk-in {mode}: the hips turn at most {turn:.1} degrees a frame");
+        // 146.7 (raw) and 98.9 (smooth) degrees when both flips were followed.
+        assert!(
+            turn < 25.0,
+            "walk-in {mode}: the hips turn {turn:.1} degrees"
+        );
+    }
+    // Real turns, and the passage of pose2sim cam02 where the model alternates for a whole
+    // second (neither facing the clear rule), are kept.
+    for name in [
+        "videos__tfjs_pose_1_synthetic_dance.raw.json",
+        "videos__tfjs_pose_squats.raw.json",
+        "videos__mmhuman3d_single_person_basketball.smooth.json",
+        "videos__intel_asl_walk_upperbody.raw.json",
+        "videos__pose2sim_singleperson_cam01.raw.json",
+        "videos__pose2sim_singleperson_cam02.raw.json",
+        "videos__pose2sim_singleperson_cam02.smooth.json",
+        "videos__pose2sim_singleperson_cam03.smooth.json",
+        "videos__pose2sim_singleperson_cam04.raw.json",
+    ] {
+        assert_eq!(dropped(name), Vec::<usize>::new(), "{name}");
     }
 }

@@ -1,10 +1,11 @@
 //! The whole-clip skeleton solve: pose landmarks of every frame → one [`Animation`].
 //!
-//! Steps: spurious small bodies dropped → zero-phase smoothing of the landmark tracks (gaps and occlusions filled from their
+//! Steps: spurious small bodies and short facing flips dropped → zero-phase smoothing of the landmark tracks (gaps and occlusions filled from their
 //! neighbours in time) → the person's position under a perspective camera → bone lengths fixed
 //! for the clip → joint rotations → grounding and foot locking → quality measures.
 
 pub mod camera;
+pub mod facing;
 pub mod ground;
 pub mod leg_ik;
 pub mod quality;
@@ -125,6 +126,8 @@ struct Tracks {
 
 pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, SolveError> {
     let performer = segments::drop_spurious_bodies(input.frames, input.width, input.height);
+    let found = performer.iter().filter(|f| f.pose.is_some()).count();
+    let performer = facing::drop_facing_flips(&performer, input.width, input.height);
     let input = &SolveInput {
         frames: &performer,
         ..*input
@@ -180,7 +183,7 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         heels: heel,
         quality: Quality::default(),
     };
-    solution.quality = quality::measure(&solution, input, &tracks.times, heel);
+    solution.quality = quality::measure(&solution, input, found, &tracks.times, heel);
     Ok(solution)
 }
 

@@ -43,9 +43,16 @@ pub struct Quality {
     pub contact_ratio: f32,
 }
 
-pub fn measure(sol: &Solution, input: &SolveInput<'_>, times: &[f64], heel: [Vec3; 2]) -> Quality {
+/// The quality of `sol`, solved from `input`; `found` frames had the performer tracked (some of
+/// them may be missing from `input`, where the solve set a mislabelled pose aside).
+pub fn measure(
+    sol: &Solution,
+    input: &SolveInput<'_>,
+    found: usize,
+    times: &[f64],
+    heel: [Vec3; 2],
+) -> Quality {
     let n = input.frames.len();
-    let found = input.frames.iter().filter(|f| f.pose.is_some()).count();
     Quality {
         frame_count: n,
         person_found_frames: found,
