@@ -454,3 +454,58 @@ async fn non_square_pixels_are_squared_before_the_pose() {
         "hip offset {a} cm vs {b} cm at square pixels"
     );
 }
+
+/// The sports2d clip has two people: the tracker follows the man doing parkour, switches to the
+/// woman walking across (about a second) and comes back to him. The motion is his alone: her
+/// frames are set aside (filled from his), so the root never teleports across the scene.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_people_in_view_the_motion_follows_one() {
+    let clip = testdata().join("videos/sports2d_demo.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let report = extract(&clip, dir.path()).await.expect("extract");
+    let landmarks: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("landmarks.json")).unwrap()).unwrap();
+    let tracked = landmarks["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["detected"] == true)
+        .count();
+    let bvh = std::fs::read_to_string(dir.path().join("motion.bvh")).unwrap();
+    let roots: Vec<[f32; 3]> = bvh
+        .split("Frame Time:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: Vec<f32> = l
+                .split_whitespace()
+                .take(3)
+                .map(|x| x.parse().unwrap())
+                .collect();
+            [v[0], v[1], v[2]]
+        })
+        .collect();
+    let largest_step = roots
+        .windows(2)
+        .map(|w| motion_capture::animation::math::dist(w[0], w[1]))
+        .fold(0.0f32, f32::max);
+    eprintln!(
+        "tracked {tracked} frames, the performer in {}; largest root step {largest_step:.1} cm",
+        report.person_found_frames
+    );
+    assert_eq!(roots.len(), report.frames);
+    // She is tracked for about a second (30 frames); he is found in most of the clip.
+    let set_aside = tracked - report.person_found_frames;
+    assert!(
+        (20..=45).contains(&set_aside),
+        "{set_aside} frames set aside"
+    );
+    assert!(
+        report.person_found_ratio > 0.6,
+        "{}",
+        report.person_found_ratio
+    );
+    assert!(largest_step < 40.0, "the root jumps {largest_step:.1} cm");
+}

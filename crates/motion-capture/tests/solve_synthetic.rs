@@ -330,10 +330,10 @@ fn no_foot_goes_through_the_floor() {
 /// side that jumps when she appears.
 #[test]
 fn a_tiny_spurious_body_is_not_the_performer() {
-    use motion_capture::solve::segments::drop_spurious_bodies;
+    use motion_capture::solve::segments::performer_only;
     for mode in ["raw", "smooth"] {
         let g = load_golden(&format!("videos__intel_one_by_one_walk_in_10s.{mode}.json"));
-        let kept = drop_spurious_bodies(&g.frames, g.width, g.height);
+        let kept = performer_only(&g.frames, g.width, g.height);
         let dropped: Vec<usize> = (0..kept.len())
             .filter(|&i| g.frames[i].pose.is_some() && kept[i].pose.is_none())
             .collect();
@@ -367,7 +367,7 @@ fn a_tiny_spurious_body_is_not_the_performer() {
     ] {
         let g = load_golden(name);
         assert_eq!(
-            drop_spurious_bodies(&g.frames, g.width, g.height),
+            performer_only(&g.frames, g.width, g.height),
             g.frames,
             "{name}"
         );

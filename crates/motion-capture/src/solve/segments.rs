@@ -1,9 +1,12 @@
-//! Spurious detections: the pose model sometimes tracks a small object as a person (a table, a
-//! poster) before or after the real performer, and its invented body would become part of the
-//! motion: a skeleton lying on its side, the root teleporting metres when the real person
-//! appears. The clip is cut where the tracked body changes size or place abruptly; a stretch
-//! whose body is a fraction of the size of the clip's main stretch is not the performer, and its
-//! frames count as frames without a person (the solve fills them from the performer's).
+//! Who the performer is. The pose model sometimes tracks a small object as a person (a table, a
+//! poster) before or after the real performer, and with two people in view it can jump from one
+//! to the other and back (the sports2d clip: from the woman walking across to the man doing
+//! parkour). Followed, either would become part of the motion: a skeleton lying on its side, the
+//! root teleporting metres, the body turning round within a frame. The clip is cut where the
+//! tracked body changes size or place abruptly; the longest stretch is the performer's, and so is
+//! every stretch that continues it (where a person could have walked in the time between). A
+//! stretch of anyone else, or of a body a fraction of the performer's size, counts as frames
+//! without a person (the solve fills them from the performer's).
 
 use crate::types::PoseFrame;
 
@@ -23,25 +26,63 @@ struct Stretch {
     torso_px: f32,
 }
 
-/// The frames with poses from spurious small bodies removed (set to no person).
-pub fn drop_spurious_bodies(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
+/// The frames with every pose that is not the performer's removed (set to no person).
+pub fn performer_only(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
     let bodies: Vec<Option<Body>> = frames
         .iter()
         .map(|f| f.pose.as_ref().map(|p| Body::of(p, width, height)))
         .collect();
     let stretches = stretches(frames, &bodies);
-    let Some(main) = stretches.iter().max_by_key(|s| s.frames.len()) else {
+    let Some(main) = (0..stretches.len()).max_by_key(|&k| stretches[k].frames.len()) else {
         return frames.to_vec();
     };
+    let performer = continuing(frames, &bodies, &stretches, main);
     let mut out = frames.to_vec();
-    for s in &stretches {
-        if s.torso_px < SMALLER_THAN_MAIN * main.torso_px {
+    for (s, is_performer) in stretches.iter().zip(performer) {
+        if !is_performer || s.torso_px < SMALLER_THAN_MAIN * stretches[main].torso_px {
             for &i in &s.frames {
                 out[i].pose = None;
             }
         }
     }
     out
+}
+
+/// Per stretch: whether it continues the main one, directly or through other such stretches
+/// (its first body where the performer's last one before it could have gone, or its last body
+/// where the performer's first one after it could have come from).
+fn continuing(
+    frames: &[PoseFrame],
+    bodies: &[Option<Body>],
+    stretches: &[Stretch],
+    main: usize,
+) -> Vec<bool> {
+    let body = |i: usize| bodies[i].expect("a stretch holds frames with a body");
+    let dt_s = |a: usize, b: usize| (frames[b].t_us - frames[a].t_us).max(0) as f32 / 1e6;
+    let mut performer = vec![false; stretches.len()];
+    performer[main] = true;
+    // Later stretches, against the performer's last frame so far.
+    let mut last = *stretches[main]
+        .frames
+        .last()
+        .expect("stretches are not empty");
+    for (k, s) in stretches.iter().enumerate().skip(main + 1) {
+        let first = s.frames[0];
+        if body(last).continues_as(&body(first), dt_s(last, first)) {
+            performer[k] = true;
+            last = *s.frames.last().expect("stretches are not empty");
+        }
+    }
+    // Earlier stretches, against the performer's first frame so far.
+    let mut first = stretches[main].frames[0];
+    for (k, s) in stretches.iter().enumerate().take(main).rev() {
+        let end = *s.frames.last().expect("stretches are not empty");
+        if body(end).continues_as(&body(first), dt_s(end, first)) {
+            performer[k] = true;
+            first = s.frames[0];
+        }
+    }
+    performer
 }
 
 /// Where a tracked body is in the image, pixels.
@@ -108,4 +149,77 @@ fn close(frames: Vec<usize>, bodies: &[Option<Body>]) -> Stretch {
     torsos.sort_by(|a, b| a.total_cmp(b));
     let torso_px = torsos.get(torsos.len() / 2).copied().unwrap_or(0.0);
     Stretch { frames, torso_px }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Landmark, NUM_LANDMARKS, Pose};
+
+    /// A body in a 1000×1000 image: hips centred at (`x`, 600) px, a torso `torso_px` long.
+    fn body_at(x: f32, torso_px: f32) -> Option<Pose> {
+        let mut pose = Pose {
+            image: [Landmark::default(); NUM_LANDMARKS],
+            world: [Landmark::default(); NUM_LANDMARKS],
+        };
+        for (k, dx, y) in [
+            (11, 0.3, 600.0 - torso_px),
+            (12, -0.3, 600.0 - torso_px),
+            (23, 0.2, 600.0),
+            (24, -0.2, 600.0),
+        ] {
+            pose.image[k].x = (x + dx * torso_px) / 1000.0;
+            pose.image[k].y = y / 1000.0;
+        }
+        Some(pose)
+    }
+
+    fn clip(bodies: impl Iterator<Item = Option<Pose>>) -> Vec<PoseFrame> {
+        bodies
+            .enumerate()
+            .map(|(i, pose)| PoseFrame {
+                t_us: i as i64 * 33_333,
+                pose,
+            })
+            .collect()
+    }
+
+    fn set_aside(frames: &[PoseFrame]) -> Vec<usize> {
+        let out = performer_only(frames, 1000, 1000);
+        (0..frames.len())
+            .filter(|&i| frames[i].pose.is_some() && out[i].pose.is_none())
+            .collect()
+    }
+
+    #[test]
+    fn someone_else_tracked_for_a_while_is_set_aside() {
+        // The performer walks right at 3 px a frame; for frames 60-89 the tracker follows a
+        // person of the same size 500 px away, then comes back to the performer.
+        let frames = clip((0..150).map(|i| match i {
+            60..90 => body_at(800.0, 120.0),
+            _ => body_at(200.0 + 3.0 * i as f32, 120.0),
+        }));
+        assert_eq!(set_aside(&frames), (60..90).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_performer_coming_back_after_a_while_out_of_view_is_kept() {
+        // Out of view for 2 s, back 300 px (2.5 torsos) further on: a walk, not someone else.
+        let frames = clip((0..150).map(|i| match i {
+            0..50 => body_at(200.0, 120.0),
+            50..110 => None,
+            _ => body_at(500.0, 120.0),
+        }));
+        assert!(set_aside(&frames).is_empty());
+    }
+
+    #[test]
+    fn a_tiny_body_is_set_aside_even_where_it_continues() {
+        let frames = clip((0..90).map(|i| match i {
+            0..20 => body_at(500.0, 10.0),
+            20..30 => None,
+            _ => body_at(520.0, 120.0),
+        }));
+        assert_eq!(set_aside(&frames), (0..20).collect::<Vec<_>>());
+    }
 }
