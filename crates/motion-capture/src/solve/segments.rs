@@ -6,7 +6,9 @@
 //! tracked body changes size or place abruptly; the longest stretch is the performer's, and so is
 //! every stretch that continues it (where a person could have walked in the time between). A
 //! stretch of anyone else, or of a body a fraction of the performer's size, counts as frames
-//! without a person (the solve fills them from the performer's).
+//! without a person (the solve fills them from the performer's). Anyone else, that is, where the
+//! performer is most of the clip: in a crowd, where the tracker hops from person to person, all
+//! of them stay.
 
 use crate::types::PoseFrame;
 
@@ -36,10 +38,24 @@ pub fn performer_only(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Pose
     let Some(main) = (0..stretches.len()).max_by_key(|&k| stretches[k].frames.len()) else {
         return frames.to_vec();
     };
-    let performer = continuing(frames, &bodies, &stretches, main);
+    let main_torso_px = stretches[main].torso_px;
+    let full_size = |s: &Stretch| s.torso_px >= SMALLER_THAN_MAIN * main_torso_px;
+    let mut performer = continuing(frames, &bodies, &stretches, main);
+    // In a crowd the tracker hops between many people and none of them is most of the clip:
+    // there is no one performer to keep, and everyone's frames stay (better a motion that jumps
+    // than none at all).
+    let frames_of = |keep: &dyn Fn(usize) -> bool| -> usize {
+        (0..stretches.len())
+            .filter(|&k| keep(k) && full_size(&stretches[k]))
+            .map(|k| stretches[k].frames.len())
+            .sum()
+    };
+    if 2 * frames_of(&|k| performer[k]) < frames_of(&|_| true) {
+        performer = vec![true; stretches.len()];
+    }
     let mut out = frames.to_vec();
     for (s, is_performer) in stretches.iter().zip(performer) {
-        if !is_performer || s.torso_px < SMALLER_THAN_MAIN * stretches[main].torso_px {
+        if !is_performer || !full_size(s) {
             for &i in &s.frames {
                 out[i].pose = None;
             }
@@ -210,6 +226,13 @@ mod tests {
             50..110 => None,
             _ => body_at(500.0, 120.0),
         }));
+        assert!(set_aside(&frames).is_empty());
+    }
+
+    #[test]
+    fn in_a_crowd_nobody_is_set_aside() {
+        // Five people 300 px apart, the tracker on each for 20-30 frames.
+        let frames = clip((0..130).map(|i| body_at(100.0 + 300.0 * (i / 26) as f32, 120.0)));
         assert!(set_aside(&frames).is_empty());
     }
 
