@@ -9,10 +9,12 @@
 //! and left that abruptly, is the model's mistake, and its frames count as frames without a
 //! person (the solve fills them from their neighbours). So is a short first or last stretch of a
 //! track, opposite to the rest of it, where the model's 3D guess jumps round (a person coming
-//! into view at the frame's edge, only head and shoulders in it). A real turn passes through
-//! side-on frames and keeps its new facing; a clip that alternates faster than that (the model
-//! unsure for a whole passage) is left as it is, since neither labelling is then the clear
-//! majority.
+//! into view at the frame's edge, only head and shoulders in it). The model's 3D guess must turn
+//! with the labels, and jump doing so (faster than 800° a second, beyond a pirouette): a real
+//! turn, even a quick one away and back, turns slower and is kept. A clip that alternates (the
+//! model unsure for a whole passage) is left as it is, since neither labelling is then the clear
+//! majority. Below about 8 frames a second no flip can be told from a turn, and none is dropped
+//! inside a track.
 
 use crate::types::{Pose, PoseFrame};
 
@@ -26,11 +28,12 @@ const EXCURSION_US: i64 = 500_000;
 /// The facing on each side must have lasted at least this long, and half the excursion: a
 /// stretch between two short ones is part of an alternation, not an exception to a rule.
 const FLANK_US: i64 = 150_000;
-/// The model's own 3D guess must have turned with its labels by more than this (degrees), and
-/// come back to within it.
+/// The model's own 3D guess must have turned with its labels by more than this (degrees).
 const HEADING_TURN_DEG: f32 = 60.0;
-/// A turn between two frames larger than this (degrees) is no body's: the 3D guess jumped.
-const IMPOSSIBLE_STEP_DEG: f32 = 120.0;
+/// Going into the flip and out of it, the 3D guess must turn faster than this somewhere
+/// (degrees a second): faster than a dancer's pirouette (about 720), so a real quick turn, and
+/// a turn away and back, are kept.
+const JUMP_DEG_PER_S: f32 = 800.0;
 /// The person out of sight for longer than this starts a new track (a missed detection or two
 /// does not).
 const TRACK_GAP_US: i64 = 250_000;
@@ -85,8 +88,11 @@ pub fn drop_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Vec<P
             {
                 drop(run.first..next.first);
             }
-        } else if next.is_none() && is_edge_flip(frames, run, &runs[i - 1]) {
-            drop(runs[i - 1].last + 1..run.last + 1);
+        } else if let Some(previous) = i.checked_sub(1).map(|p| &runs[p])
+            && next.is_none()
+            && is_edge_flip(frames, run, previous)
+        {
+            drop(previous.last + 1..run.last + 1);
         }
     }
     out
@@ -101,7 +107,9 @@ fn is_flip(frames: &[PoseFrame], before: &Run, flip: &Run, after: &Run) -> bool 
         && t(after.first) - t(flip.last) <= FLIP_US
         && excursion <= EXCURSION_US
         && duration(frames, before).min(duration(frames, after)) >= FLANK_US.max(excursion / 2)
-        && model_turned_and_back(frames, before.last, flip, after.first)
+        && model_turned_away(frames, flip, before.last, after.first)
+        && jumped(frames, before.last..=flip.first)
+        && jumped(frames, flip.last..=after.first)
 }
 
 /// Whether `edge`, the first or last run of a track, is a flip: short, opposite to the run
@@ -116,19 +124,18 @@ fn is_edge_flip(frames: &[PoseFrame], edge: &Run, rest: &Run) -> bool {
     } else {
         (edge.first, rest.last, edge.last)
     };
-    let edge_headings = headings(frames, edge.first..=edge.last);
-    let jumped = match (
-        circular_median(&edge_headings),
-        headings(frames, rest_near..=rest_near).first(),
-    ) {
-        (Some(a), Some(&b)) => angle_between(a, b) > IMPOSSIBLE_STEP_DEG,
-        _ => false,
+    let (near_range, far_range) = if edge_near < rest_near {
+        (edge_near..=rest_near, edge_far..=rest_near)
+    } else {
+        (rest_near..=edge_near, rest_near..=edge_far)
     };
     edge.facing != rest.facing
         && duration(frames, edge) <= EDGE_US
         && t(edge_near).abs_diff(t(rest_near)) as i64 <= EDGE_FLIP_US
-        && duration(frames, rest) >= FLANK_US.max(2 * t(edge_far).abs_diff(t(rest_near)) as i64)
-        && jumped
+        && duration(frames, rest)
+            >= FLANK_US.max(2 * t(*far_range.start()).abs_diff(t(*far_range.end())) as i64)
+        && model_turned_away(frames, edge, rest_near, rest_near)
+        && jumped(frames, near_range)
 }
 
 /// Time from a run's first frame to its last.
@@ -136,27 +143,31 @@ fn duration(frames: &[PoseFrame], run: &Run) -> i64 {
     frames[run.last].t_us - frames[run.first].t_us
 }
 
-/// Whether the model's 3D guess turned with its labels and came back: inside the flip it faces
-/// otherwise than on both sides, and it did not get there by turning on round (a fast spin
-/// faces away for a moment too, but its heading keeps going the same way, a whole turn in all).
-fn model_turned_and_back(frames: &[PoseFrame], before: usize, flip: &Run, after: usize) -> bool {
-    let through = headings(frames, before..=after);
+/// Whether the model's 3D guess inside `flip` faces otherwise (by its median heading) than in
+/// the frames `before` and `after` it.
+fn model_turned_away(frames: &[PoseFrame], flip: &Run, before: usize, after: usize) -> bool {
     let inside = headings(frames, flip.first..=flip.last);
-    let (Some(&h_before), Some(&h_after)) = (through.first(), through.last()) else {
+    let outside = |i: usize| headings(frames, i..=i).first().copied();
+    let (Some(h_inside), Some(h_before), Some(h_after)) =
+        (circular_median(&inside), outside(before), outside(after))
+    else {
         return false;
     };
-    let Some(h_inside) = circular_median(&inside) else {
-        return false;
-    };
-    let steps: Vec<f32> = through
-        .windows(2)
-        .map(|w| signed_turn(w[0], w[1]))
-        .collect();
-    let net: f32 = steps.iter().sum();
-    let impossible_step = steps.iter().any(|s| s.abs() > IMPOSSIBLE_STEP_DEG);
     angle_between(h_inside, h_before) > HEADING_TURN_DEG
         && angle_between(h_inside, h_after) > HEADING_TURN_DEG
-        && (impossible_step || net.abs() < HEADING_TURN_DEG)
+}
+
+/// Whether the model's 3D guess turns faster than a body can between two consecutive frames
+/// with a pose in `range`.
+fn jumped(frames: &[PoseFrame], range: std::ops::RangeInclusive<usize>) -> bool {
+    let posed: Vec<(i64, f32)> = frames[range]
+        .iter()
+        .filter_map(|f| f.pose.as_ref().map(|p| (f.t_us, world_heading_deg(p))))
+        .collect();
+    posed.windows(2).any(|w| {
+        let dt_s = (w[1].0 - w[0].0).max(1) as f32 / 1e6;
+        signed_turn(w[0].1, w[1].1).abs() / dt_s > JUMP_DEG_PER_S
+    })
 }
 
 /// The model's world heading in each frame of `range` that has a pose.
@@ -169,10 +180,12 @@ fn headings(frames: &[PoseFrame], range: std::ops::RangeInclusive<usize>) -> Vec
 
 /// The heading among `headings` closest to all the others (None if empty).
 fn circular_median(headings: &[f32]) -> Option<f32> {
-    headings.iter().copied().min_by(|&a, &b| {
-        let spread = |c: f32| headings.iter().map(|&h| angle_between(c, h)).sum::<f32>();
-        spread(a).total_cmp(&spread(b))
-    })
+    let spread = |c: f32| headings.iter().map(|&h| angle_between(c, h)).sum::<f32>();
+    headings
+        .iter()
+        .map(|&h| (h, spread(h)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(h, _)| h)
 }
 
 /// The turn from heading `a` to `b` the short way round, degrees in -180..180.
@@ -347,6 +360,14 @@ mod tests {
         assert!(dropped(&clip(turn.collect())).is_empty());
         let spin = (0..60).map(|i| Some(torso((i as f32 - 20.0).clamp(0.0, 15.0) * 24.0)));
         assert!(dropped(&clip(spin.collect())).is_empty());
+        // Round in 0.25 s (720 degrees a second), a beat facing away, and back as quickly.
+        let away_and_back = (0..60).map(|i| {
+            let i = i as f32;
+            let out = ((i - 20.0) * 24.0).clamp(0.0, 180.0);
+            let back = ((i - 32.0) * 24.0).clamp(0.0, 180.0);
+            Some(torso(out - back))
+        });
+        assert!(dropped(&clip(away_and_back.collect())).is_empty());
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! to the other and back (the sports2d clip: from the woman walking across to the man doing
 //! parkour). Followed, either would become part of the motion: a skeleton lying on its side, the
 //! root teleporting metres, the body turning round within a frame. The clip is cut where the
-//! tracked body changes size or place abruptly; the longest stretch is the performer's, and so is
-//! every stretch that continues it (where a person could have walked in the time between). A
+//! tracked body changes size or place abruptly; the performer's stretches are the group that
+//! continue one another (where a person could have walked in the time between) with the most
+//! presence on screen (frames times size). A
 //! stretch of anyone else, or of a body a fraction of the performer's size, counts as frames
 //! without a person (the solve fills them from the performer's). Anyone else, that is, where the
 //! performer is most of the clip: in a crowd, where the tracker hops from person to person, all
@@ -35,12 +36,11 @@ pub fn performer_only(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Pose
         .map(|f| f.pose.as_ref().map(|p| Body::of(p, width, height)))
         .collect();
     let stretches = stretches(frames, &bodies);
-    let Some(main) = (0..stretches.len()).max_by_key(|&k| stretches[k].frames.len()) else {
+    let Some((main, mut performer)) = main_performer(frames, &bodies, &stretches) else {
         return frames.to_vec();
     };
     let main_torso_px = stretches[main].torso_px;
     let full_size = |s: &Stretch| s.torso_px >= SMALLER_THAN_MAIN * main_torso_px;
-    let mut performer = continuing(frames, &bodies, &stretches, main);
     // In a crowd the tracker hops between many people and none of them is most of the clip:
     // there is no one performer to keep, and everyone's frames stay (better a motion that jumps
     // than none at all).
@@ -62,6 +62,36 @@ pub fn performer_only(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Pose
         }
     }
     out
+}
+
+/// The performer's main stretch and, per stretch, whether it is theirs: of the groups of
+/// stretches that continue one another, the one with the most presence on screen (frames times
+/// torso length), so that neither a poster tracked for long nor someone passing by for a while
+/// wins over the performer. `None` without stretches.
+fn main_performer(
+    frames: &[PoseFrame],
+    bodies: &[Option<Body>],
+    stretches: &[Stretch],
+) -> Option<(usize, Vec<bool>)> {
+    let presence = |k: usize| stretches[k].frames.len() as f32 * stretches[k].torso_px;
+    // Each candidate costs a pass over the stretches: a clip cut into very many is judged by
+    // its most present ones.
+    const CANDIDATES: usize = 64;
+    let mut candidates: Vec<usize> = (0..stretches.len()).collect();
+    candidates.sort_by(|&a, &b| presence(b).total_cmp(&presence(a)));
+    candidates.truncate(CANDIDATES);
+    candidates
+        .into_iter()
+        .map(|main| {
+            let group = continuing(frames, bodies, stretches, main);
+            let total: f32 = (0..stretches.len())
+                .filter(|&k| group[k])
+                .map(presence)
+                .sum();
+            (main, group, total)
+        })
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(main, group, _)| (main, group))
 }
 
 /// Per stretch: whether it continues the main one, directly or through other such stretches
@@ -227,6 +257,22 @@ mod tests {
             _ => body_at(500.0, 120.0),
         }));
         assert!(set_aside(&frames).is_empty());
+    }
+
+    #[test]
+    fn neither_a_long_tracked_poster_nor_a_passer_by_is_the_performer() {
+        // A poster (30 px) tracked for 4 s, then the performer (120 px) for 3 s.
+        let frames = clip((0..210).map(|i| match i {
+            0..120 => body_at(800.0, 30.0),
+            _ => body_at(300.0, 120.0),
+        }));
+        assert_eq!(set_aside(&frames), (0..120).collect::<Vec<_>>());
+        // The performer in frames 0-40 and 101-150, someone else for the 60 frames between.
+        let frames = clip((0..151).map(|i| match i {
+            41..101 => body_at(800.0, 120.0),
+            _ => body_at(300.0, 120.0),
+        }));
+        assert_eq!(set_aside(&frames), (41..101).collect::<Vec<_>>());
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub struct Track<'a> {
 }
 
 /// Smooths `track` with a Gaussian of `sigma_s` seconds and fills frames whose neighbourhood
-/// has (almost) no weight by linear interpolation in time (held constant at the ends).
+/// has (almost) no weight, or no weighted frame within `sigma_s`, by linear interpolation in
+/// time (held constant at the ends).
 /// Returns `None` when the track has no weight at all.
 pub fn smooth_track(track: &Track<'_>, sigma_s: f64) -> Option<Vec<Vec3>> {
     let first = gaussian_pass(track, track.weights, sigma_s);
