@@ -16,6 +16,7 @@
 //! majority. Below about 8 frames a second no flip can be told from a turn, and none is dropped
 //! inside a track.
 
+use super::rig::lm::{LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER};
 use crate::types::{Pose, PoseFrame};
 
 /// How far apart (torso lengths, mean of shoulders and hips) the left and right landmarks must
@@ -41,11 +42,6 @@ const TRACK_GAP_US: i64 = 250_000;
 /// it and the opposite facing beside it (a missed detection between them allowed).
 const EDGE_US: i64 = 200_000;
 const EDGE_FLIP_US: i64 = 250_000;
-
-const LEFT_SHOULDER: usize = 11;
-const RIGHT_SHOULDER: usize = 12;
-const LEFT_HIP: usize = 23;
-const RIGHT_HIP: usize = 24;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Facing {

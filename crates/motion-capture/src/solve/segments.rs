@@ -11,6 +11,7 @@
 //! performer is most of the clip: in a crowd, where the tracker hops from person to person, all
 //! of them stay.
 
+use super::rig::lm::{LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER};
 use crate::types::PoseFrame;
 
 /// Consecutive tracked bodies whose torso lengths differ by more than this factor are not the
@@ -143,8 +144,8 @@ impl Body {
         let (w, h) = (width as f32, height as f32);
         let px = |k: usize| [pose.image[k].x * w, pose.image[k].y * h];
         let mid = |a: [f32; 2], b: [f32; 2]| [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
-        let hips = mid(px(23), px(24));
-        let shoulders = mid(px(11), px(12));
+        let hips = mid(px(LEFT_HIP), px(RIGHT_HIP));
+        let shoulders = mid(px(LEFT_SHOULDER), px(RIGHT_SHOULDER));
         Body {
             hips,
             torso_px: (hips[0] - shoulders[0]).hypot(hips[1] - shoulders[1]),
