@@ -1,47 +1,57 @@
 //! Facing flips: for a few frames the pose model can take a person who faces the camera for one
 //! who faces away (or the reverse). It then labels the left side as the right and turns its 3D
-//! guess round with it (the synthetic walk, frames 45–52: the shoulders' image positions
-//! exchanged, the body turned about 110°). Smoothing cannot repair that; it would blend the
-//! two labellings into a body twisted about itself.
+//! guess round with it: the synthetic walk, frames 45–52, has the shoulders' image positions
+//! exchanged and the body turned about 110°; pose2sim cam02 turns its man round in one sixtieth
+//! of a second and keeps alternating for 0.7 s while he faces the camera throughout. Smoothing
+//! cannot repair that; it would blend the two labellings into a body twisted about itself.
 //!
-//! A person cannot turn round and back within half a second, and cannot turn round at all in a
-//! tenth of one. So a short stretch whose facing is opposite to the frames on both sides, entered
-//! and left that abruptly, is the model's mistake, and its frames count as frames without a
-//! person (the solve fills them from their neighbours). So is a short first or last stretch of a
-//! track, opposite to the rest of it, where the model's 3D guess jumps round (a person coming
-//! into view at the frame's edge, only head and shoulders in it). The model's 3D guess must turn
-//! with the labels, and jump doing so (faster than 800° a second, beyond a pirouette): a real
-//! turn, even a quick one away and back, turns slower and is kept. A clip that alternates (the
-//! model unsure for a whole passage) is left as it is, since neither labelling is then the clear
-//! majority. Below about 8 frames a second no flip can be told from a turn, and none is dropped
-//! inside a track.
+//! A person cannot turn round in a tenth of a second. So a change of facing in the image that
+//! quick, with the model's 3D guess jumping round with it (faster than 800° a second, beyond a
+//! pirouette), is a change of labelling, not of the body; a slower change is a real turn. Along
+//! a track (the person in sight, short misses allowed) every stretch between two changes gets a
+//! labelling: the same as its neighbour's across a turn, the other one across a jump. The
+//! labelling that holds for clearly most of the track is the right one, and a stretch of at most
+//! half a second with the other one is turned round: left and right exchanged, in the image and
+//! in 3D, and its depth mirrored, which undoes what the model's mistake did. Its motion is kept.
+//! A stretch of at most a fifth of a second at either end of the track (the person coming into
+//! view or leaving it, partly seen) is set aside instead. A passage where neither labelling
+//! holds for clearly most of the track, or a long one, is left as it is. Below about 8 frames a
+//! second no flip inside a track can be told from a turn, and none is turned round.
 
-use super::rig::lm::{LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER};
-use crate::types::{Pose, PoseFrame};
+use std::ops::RangeInclusive;
+
+use super::rig::lm::{self, LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER};
+use crate::types::{Landmark, NUM_LANDMARKS, Pose, PoseFrame};
 
 /// How far apart (torso lengths, mean of shoulders and hips) the left and right landmarks must
 /// lie across the image for the body to face one way clearly; closer is side-on, either way.
 const SIDE_ON: f32 = 0.2;
 /// The longest time in which a facing can turn into the opposite one and count as a flip.
 const FLIP_US: i64 = 120_000;
-/// The longest stretch (from the last frame facing one way to the first facing it again).
+/// The longest stretch inside a track that is turned round.
 const EXCURSION_US: i64 = 500_000;
-/// The facing on each side must have lasted at least this long, and half the excursion: a
-/// stretch between two short ones is part of an alternation, not an exception to a rule.
-const FLANK_US: i64 = 150_000;
-/// The model's own 3D guess must have turned with its labels by more than this (degrees).
+/// Across a flip the model's 3D guess must turn by more than this (degrees, between the
+/// headings of the frames on each side).
 const HEADING_TURN_DEG: f32 = 60.0;
-/// Going into the flip and out of it, the 3D guess must turn faster than this somewhere
-/// (degrees a second): faster than a dancer's pirouette (about 720), so a real quick turn, and
-/// a turn away and back, are kept.
+/// Across a flip the 3D guess must turn faster than this between two frames (degrees a second):
+/// faster than a dancer's pirouette (about 720), so a real quick turn, and a turn away and back,
+/// are kept. The step must also be larger than the model's frame-to-frame noise.
 const JUMP_DEG_PER_S: f32 = 800.0;
+const JUMP_MIN_DEG: f32 = 30.0;
 /// The person out of sight for longer than this starts a new track (a missed detection or two
 /// does not).
 const TRACK_GAP_US: i64 = 250_000;
-/// The longest first or last run of a track that can be a flip, and the longest time between
-/// it and the opposite facing beside it (a missed detection between them allowed).
+/// The longest first or last stretch of a track that is turned round, and the longest time
+/// between it and the opposite facing beside it (a missed detection between them allowed).
 const EDGE_US: i64 = 200_000;
 const EDGE_FLIP_US: i64 = 250_000;
+/// The right labelling must hold for at least this many times as many frames as the other.
+const MAJORITY: f32 = 1.5;
+/// A frame turned round whose heading still differs this much (degrees) from its neighbours'
+/// is a frame the model was caught half-way round in.
+const HALF_WAY_DEG: f32 = 45.0;
+/// Frames at a run's end whose median heading is the run's heading there.
+const NEAR_FRAMES: usize = 3;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Facing {
@@ -60,120 +70,244 @@ struct Run {
     starts_track: bool,
 }
 
-/// The frames with short facing flips removed (set to no person).
-pub fn drop_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
-    let runs = runs(frames, width, height);
-    let mut out = frames.to_vec();
-    let mut drop = |range: std::ops::Range<usize>| {
-        for f in &mut out[range] {
-            f.pose = None;
-        }
-    };
-    for w in runs.windows(3) {
-        let (before, flip, after) = (&w[0], &w[1], &w[2]);
-        if !flip.starts_track && !after.starts_track && is_flip(frames, before, flip, after) {
-            drop(before.last + 1..after.first);
+/// A stretch of frames whose labels the model flipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flip {
+    pub frames: RangeInclusive<usize>,
+    /// The stretch starts or ends its track: the person coming into view or leaving it, partly
+    /// seen.
+    pub at_track_edge: bool,
+}
+
+/// The frames with short facing flips corrected (see the module's doc). A flip inside a track
+/// is turned round; one at a track's edge counts as frames without a person, since the model's
+/// guess of a body only partly in view is poor however it is labelled (the walk-in clip's frame
+/// 15, head and shoulders at the frame's edge: turned round, it swung the hips 46° in a frame).
+pub fn correct_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
+    let flips = facing_flips(frames, width, height);
+    let mut turned = frames.to_vec();
+    for flip in &flips {
+        for frame in &mut turned[flip.frames.clone()] {
+            frame.pose = frame
+                .pose
+                .as_ref()
+                .filter(|_| !flip.at_track_edge)
+                .map(turned_round);
         }
     }
-    for (i, run) in runs.iter().enumerate() {
-        // The next run of the same track, if any.
-        let next = runs.get(i + 1).filter(|n| !n.starts_track);
-        if run.starts_track {
-            if let Some(next) = next
-                && is_edge_flip(frames, run, next)
-            {
-                drop(run.first..next.first);
-            }
-        } else if let Some(previous) = i.checked_sub(1).map(|p| &runs[p])
-            && next.is_none()
-            && is_edge_flip(frames, run, previous)
-        {
-            drop(previous.last + 1..run.last + 1);
-        }
+    let mut out = turned.clone();
+    for flip in flips.into_iter().filter(|f| !f.at_track_edge) {
+        meet_neighbours_heading(&turned, &mut out, flip.frames);
     }
     out
 }
 
-fn is_flip(frames: &[PoseFrame], before: &Run, flip: &Run, after: &Run) -> bool {
-    let t = |i: usize| frames[i].t_us;
-    let excursion = t(after.first) - t(before.last);
-    before.facing == after.facing
-        && flip.facing != before.facing
-        && t(flip.first) - t(before.last) <= FLIP_US
-        && t(after.first) - t(flip.last) <= FLIP_US
-        && excursion <= EXCURSION_US
-        && duration(frames, before).min(duration(frames, after)) >= FLANK_US.max(excursion / 2)
-        && model_turned_away(frames, flip, before.last, after.first)
-        && jumped(frames, before.last..=flip.first)
-        && jumped(frames, flip.last..=after.first)
-}
-
-/// Whether `edge`, the first or last run of a track, is a flip: short, opposite to the run
-/// beside it (`rest`, which lasts), and with the model's 3D guess jumping round between them.
-/// A person coming into view at the frame's edge, only head and shoulders in it, is easily taken
-/// for one facing the other way (the walk-in clip's frame 15).
-fn is_edge_flip(frames: &[PoseFrame], edge: &Run, rest: &Run) -> bool {
-    let t = |i: usize| frames[i].t_us;
-    // The frames of each run next to the change of facing, and the edge's far end.
-    let (edge_near, rest_near, edge_far) = if rest.first > edge.last {
-        (edge.last, rest.first, edge.first)
-    } else {
-        (edge.first, rest.last, edge.last)
+/// Turns the 3D guess of a stretch turned round about the vertical to meet the heading of the
+/// frames on either side, by an angle that goes linearly from what the first frames need to
+/// what the last need. The model's guess of a body it took for its back keeps the limbs' motion
+/// but its heading is loose (the synthetic walk's is about 25° off), and a person's heading
+/// does not jump. A frame still far from the heading of its neighbours caught the model half-way
+/// round (the synthetic walk's frame 45), or was a side-on frame labelled right before it was
+/// turned round; it counts as a frame without a person (the solve fills it from its
+/// neighbours).
+fn meet_neighbours_heading(
+    turned: &[PoseFrame],
+    out: &mut [PoseFrame],
+    stretch: RangeInclusive<usize>,
+) {
+    let (first, last) = (*stretch.start(), *stretch.end());
+    let t = |i: usize| turned[i].t_us;
+    let heading_of = |frames: &mut dyn Iterator<Item = usize>| {
+        let near: Vec<f32> = frames
+            .filter_map(|i| turned[i].pose.as_ref().map(world_heading_deg))
+            .take(NEAR_FRAMES)
+            .collect();
+        circular_median(&near)
     };
-    let (near_range, far_range) = if edge_near < rest_near {
-        (edge_near..=rest_near, edge_far..=rest_near)
-    } else {
-        (rest_near..=edge_near, rest_near..=edge_far)
+    let inside_first = heading_of(&mut (first..=last));
+    let inside_last = heading_of(&mut (first..=last).rev());
+    let before = heading_of(
+        &mut (0..first)
+            .rev()
+            .take_while(|&i| t(first) - t(i) <= TRACK_GAP_US),
+    );
+    let after =
+        heading_of(&mut (last + 1..turned.len()).take_while(|&i| t(i) - t(last) <= TRACK_GAP_US));
+    let going_in = inside_first.zip(before).map(|(h, b)| signed_turn(h, b));
+    let coming_out = inside_last.zip(after).map(|(h, a)| signed_turn(h, a));
+    let (Some(at_first), Some(at_last)) = (going_in.or(coming_out), coming_out.or(going_in)) else {
+        return;
     };
-    edge.facing != rest.facing
-        && duration(frames, edge) <= EDGE_US
-        && t(edge_near).abs_diff(t(rest_near)) as i64 <= EDGE_FLIP_US
-        && duration(frames, rest)
-            >= FLANK_US.max(2 * t(*far_range.start()).abs_diff(t(*far_range.end())) as i64)
-        && model_turned_away(frames, edge, rest_near, rest_near)
-        && jumped(frames, near_range)
+    let (Some(from), Some(to)) = (before.or(after), after.or(before)) else {
+        return;
+    };
+    let span = (t(last) - t(first)).max(1) as f32;
+    for i in stretch {
+        let Some(pose) = out[i].pose.as_mut() else {
+            continue;
+        };
+        let along = (t(i) - t(first)) as f32 / span;
+        let lerp = |a: f32, b: f32| a + signed_turn(a, b) * along;
+        turn_about_vertical(&mut pose.world, lerp(at_first, at_last));
+        if angle_between(world_heading_deg(pose), lerp(from, to)) > HALF_WAY_DEG {
+            out[i].pose = None;
+        }
+    }
 }
 
-/// Time from a run's first frame to its last.
-fn duration(frames: &[PoseFrame], run: &Run) -> i64 {
-    frames[run.last].t_us - frames[run.first].t_us
+/// Turns hip-centred world landmarks about the vertical, raising their heading by `deg`.
+fn turn_about_vertical(points: &mut [Landmark; NUM_LANDMARKS], deg: f32) {
+    let (sin, cos) = deg.to_radians().sin_cos();
+    for p in points {
+        (p.x, p.z) = (p.x * cos - p.z * sin, p.x * sin + p.z * cos);
+    }
 }
 
-/// Whether the model's 3D guess inside `flip` faces otherwise (by its median heading) than in
-/// the frames `before` and `after` it.
-fn model_turned_away(frames: &[PoseFrame], flip: &Run, before: usize, after: usize) -> bool {
-    let inside = headings(frames, flip.first..=flip.last);
-    let outside = |i: usize| headings(frames, i..=i).first().copied();
-    let (Some(h_inside), Some(h_before), Some(h_after)) =
-        (circular_median(&inside), outside(before), outside(after))
-    else {
+/// The stretches of frames whose labels the model flipped, in order.
+pub fn facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Flip> {
+    let runs = runs(frames, width, height);
+    runs.chunk_by(|_, next| !next.starts_track)
+        .flat_map(|track| flips_in_track(frames, track))
+        .collect()
+}
+
+/// The pose with left and right exchanged and its depth mirrored: the body the model would
+/// have seen had it not taken the front for the back (both give the same image).
+fn turned_round(pose: &Pose) -> Pose {
+    let opposite = |points: &[Landmark; NUM_LANDMARKS], k: usize| points[lm::opposite(k)];
+    let mut world: [Landmark; NUM_LANDMARKS] = std::array::from_fn(|k| opposite(&pose.world, k));
+    for point in &mut world {
+        point.z = -point.z;
+    }
+    Pose {
+        image: std::array::from_fn(|k| opposite(&pose.image, k)),
+        world,
+    }
+}
+
+/// The flipped stretches of one track (runs with no long absence between them).
+fn flips_in_track(frames: &[PoseFrame], track: &[Run]) -> Vec<Flip> {
+    let labelling = labellings(frames, track);
+    let Some(wrong) = clear_minority(frames, track, &labelling) else {
+        return Vec::new();
+    };
+    let t = |i: usize| frames[i].t_us;
+    let mut flips = Vec::new();
+    let mut start = 0;
+    while start < track.len() {
+        let same = track[start..]
+            .iter()
+            .zip(&labelling[start..])
+            .take_while(|(_, l)| **l == labelling[start])
+            .count();
+        let end = start + same - 1;
+        let at_edge = start == 0 || end + 1 == track.len();
+        let limit = if at_edge { EDGE_US } else { EXCURSION_US };
+        if labelling[start] == wrong && t(track[end].last) - t(track[start].first) <= limit {
+            flips.push(Flip {
+                frames: stretch(track, start, end),
+                at_track_edge: at_edge,
+            });
+        }
+        start = end + 1;
+    }
+    flips
+}
+
+/// Per run of a track, which of the two labellings it has: the first run's is `false`; a flip
+/// between two runs changes it, a turn keeps it.
+fn labellings(frames: &[PoseFrame], track: &[Run]) -> Vec<bool> {
+    let mut labelling = false;
+    let mut out = Vec::with_capacity(track.len());
+    for (k, run) in track.iter().enumerate() {
+        if let Some(before) = k.checked_sub(1).map(|b| &track[b]) {
+            let at_edge = k == 1 || k + 1 == track.len();
+            labelling ^= is_flip(frames, before, run, at_edge);
+        }
+        out.push(labelling);
+    }
+    out
+}
+
+/// The labelling held by clearly fewer frames of the track than the other, if one is.
+fn clear_minority(frames: &[PoseFrame], track: &[Run], labelling: &[bool]) -> Option<bool> {
+    let mut posed = [0usize; 2];
+    for (run, &l) in track.iter().zip(labelling) {
+        posed[usize::from(l)] += frames[run.first..=run.last]
+            .iter()
+            .filter(|f| f.pose.is_some())
+            .count();
+    }
+    let minority = posed[1] < posed[0];
+    let (few, many) = (posed[usize::from(minority)], posed[usize::from(!minority)]);
+    (few > 0 && few as f32 * MAJORITY <= many as f32).then_some(minority)
+}
+
+/// Whether the change of facing from run `before` to the next run `after` is the model's
+/// labels flipping: quick, with its 3D guess turning round and jumping as it does.
+fn is_flip(frames: &[PoseFrame], before: &Run, after: &Run, at_edge: bool) -> bool {
+    let limit = if at_edge { EDGE_FLIP_US } else { FLIP_US };
+    let (Some(h_before), Some(h_after)) = (
+        near_heading(frames, before, End::Last),
+        near_heading(frames, after, End::First),
+    ) else {
         return false;
     };
-    angle_between(h_inside, h_before) > HEADING_TURN_DEG
-        && angle_between(h_inside, h_after) > HEADING_TURN_DEG
+    frames[after.first].t_us - frames[before.last].t_us <= limit
+        && angle_between(h_before, h_after) > HEADING_TURN_DEG
+        && jumped(frames, before.last..=after.first)
+}
+
+#[derive(Clone, Copy)]
+enum End {
+    First,
+    Last,
+}
+
+/// The model's heading at one end of a run (the circular median of its frames there).
+fn near_heading(frames: &[PoseFrame], run: &Run, end: End) -> Option<f32> {
+    let all = headings(frames, run.first..=run.last);
+    let near = match end {
+        End::First => &all[..all.len().min(NEAR_FRAMES)],
+        End::Last => &all[all.len().saturating_sub(NEAR_FRAMES)..],
+    };
+    circular_median(near)
+}
+
+/// The frames of the flipped runs `start..=end` of a track, with the side-on frames between
+/// them and their neighbours (caught turning either way; see [`meet_neighbours_heading`]).
+fn stretch(track: &[Run], start: usize, end: usize) -> RangeInclusive<usize> {
+    let first = match start.checked_sub(1) {
+        Some(before) => track[before].last + 1,
+        None => track[start].first,
+    };
+    let last = match track.get(end + 1) {
+        Some(after) => after.first - 1,
+        None => track[end].last,
+    };
+    first..=last
 }
 
 /// Whether the model's 3D guess turns faster than a body can between two consecutive frames
 /// with a pose in `range`.
-fn jumped(frames: &[PoseFrame], range: std::ops::RangeInclusive<usize>) -> bool {
+fn jumped(frames: &[PoseFrame], range: RangeInclusive<usize>) -> bool {
     let posed: Vec<(i64, f32)> = frames[range]
         .iter()
         .filter_map(|f| f.pose.as_ref().map(|p| (f.t_us, world_heading_deg(p))))
         .collect();
     posed.windows(2).any(|w| {
         let dt_s = (w[1].0 - w[0].0).max(1) as f32 / 1e6;
-        signed_turn(w[0].1, w[1].1).abs() / dt_s > JUMP_DEG_PER_S
+        let turn = signed_turn(w[0].1, w[1].1).abs();
+        turn > JUMP_MIN_DEG && turn / dt_s > JUMP_DEG_PER_S
     })
 }
-
 /// The model's world heading in each frame of `range` that has a pose.
-fn headings(frames: &[PoseFrame], range: std::ops::RangeInclusive<usize>) -> Vec<f32> {
+fn headings(frames: &[PoseFrame], range: RangeInclusive<usize>) -> Vec<f32> {
     frames[range]
         .iter()
         .filter_map(|f| f.pose.as_ref().map(world_heading_deg))
         .collect()
 }
-
 /// The heading among `headings` closest to all the others (None if empty).
 fn circular_median(headings: &[f32]) -> Option<f32> {
     let spread = |c: f32| headings.iter().map(|&h| angle_between(c, h)).sum::<f32>();
@@ -183,12 +317,10 @@ fn circular_median(headings: &[f32]) -> Option<f32> {
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(h, _)| h)
 }
-
 /// The turn from heading `a` to `b` the short way round, degrees in -180..180.
 fn signed_turn(a_deg: f32, b_deg: f32) -> f32 {
     (b_deg - a_deg + 180.0).rem_euclid(360.0) - 180.0
 }
-
 /// Direction (degrees about the vertical) of the body's left-to-right axis in world space.
 fn world_heading_deg(pose: &Pose) -> f32 {
     let w = &pose.world;
@@ -196,13 +328,11 @@ fn world_heading_deg(pose: &Pose) -> f32 {
     let z = (w[RIGHT_HIP].z - w[LEFT_HIP].z) + (w[RIGHT_SHOULDER].z - w[LEFT_SHOULDER].z);
     z.atan2(x).to_degrees()
 }
-
 /// The angle between two headings, degrees in 0..=180.
 fn angle_between(a_deg: f32, b_deg: f32) -> f32 {
     let d = (a_deg - b_deg).rem_euclid(360.0);
     d.min(360.0 - d)
 }
-
 /// The clear facing of a pose in the image, if it is not side-on.
 fn facing(pose: &Pose, width: u32, height: u32) -> Option<Facing> {
     let (w, h) = (width as f32, height as f32);
@@ -225,7 +355,6 @@ fn facing(pose: &Pose, width: u32, height: u32) -> Option<Facing> {
         None
     }
 }
-
 fn runs(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Run> {
     let mut runs: Vec<Run> = Vec::new();
     let mut last_seen_us: Option<i64> = None;
@@ -293,12 +422,16 @@ mod tests {
         pose
     }
 
-    /// Left and right exchanged, as the model does when it takes the front for the back.
+    /// Left and right exchanged and the depth mirrored, as the model does when it takes the
+    /// front for the back.
     fn mirrored(mut pose: Pose) -> Pose {
         pose.image.swap(LEFT_SHOULDER, RIGHT_SHOULDER);
         pose.image.swap(LEFT_HIP, RIGHT_HIP);
         pose.world.swap(LEFT_SHOULDER, RIGHT_SHOULDER);
         pose.world.swap(LEFT_HIP, RIGHT_HIP);
+        for point in &mut pose.world {
+            point.z = -point.z;
+        }
         pose
     }
 
@@ -313,18 +446,23 @@ mod tests {
             .collect()
     }
 
-    fn dropped(frames: &[PoseFrame]) -> Vec<usize> {
-        let out = drop_facing_flips(frames, 100, 100);
-        (0..frames.len())
-            .filter(|&i| frames[i].pose.is_some() && out[i].pose.is_none())
+    /// The frames with a pose that are turned round.
+    fn flipped(frames: &[PoseFrame]) -> Vec<usize> {
+        facing_flips(frames, 100, 100)
+            .into_iter()
+            .flat_map(|f| f.frames)
+            .filter(|&i| frames[i].pose.is_some())
             .collect()
     }
 
     #[test]
-    fn a_short_flip_is_dropped() {
-        let poses = (0..60)
-            .map(|i| {
-                let p = torso(10.0);
+    fn a_short_flip_is_turned_round() {
+        let truth: Vec<_> = (0..60).map(|_| Some(torso(10.0))).collect();
+        let seen = truth
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let p = p.clone().unwrap();
                 Some(if (45..53).contains(&i) {
                     mirrored(p)
                 } else {
@@ -332,30 +470,63 @@ mod tests {
                 })
             })
             .collect();
-        assert_eq!(dropped(&clip(poses)), (45..53).collect::<Vec<_>>());
+        let seen = clip(seen);
+        assert_eq!(flipped(&seen), (45..53).collect::<Vec<_>>());
+        assert_eq!(correct_facing_flips(&seen, 100, 100), clip(truth));
     }
 
     #[test]
-    fn a_flip_through_a_side_on_frame_is_dropped_with_it() {
+    fn a_flip_through_a_side_on_frame_is_turned_round_with_it() {
         let poses = (0..40)
             .map(|i| {
                 Some(match i {
-                    19 => torso(85.0),
+                    // Side-on in the image, and the 3D guess already turned with the flip.
+                    19 => mirrored(torso(80.0)),
                     20..=25 => mirrored(torso(0.0)),
                     _ => torso(0.0),
                 })
             })
             .collect();
-        assert_eq!(dropped(&clip(poses)), (19..26).collect::<Vec<_>>());
+        assert_eq!(flipped(&clip(poses)), (19..26).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn an_alternating_passage_in_a_track_that_faces_one_way_is_turned_round() {
+        // pose2sim cam02: the model flips, alternates, and settles back (the man faces the
+        // camera throughout).
+        let wrong = |i: usize| matches!(i, 41..=49 | 51..=53 | 55..=56);
+        let poses = (0..90)
+            .map(|i| {
+                Some(if wrong(i) {
+                    mirrored(torso(0.0))
+                } else {
+                    torso(0.0)
+                })
+            })
+            .collect();
+        let expected: Vec<usize> = (0..90).filter(|&i| wrong(i)).collect();
+        assert_eq!(flipped(&clip(poses)), expected);
+    }
+
+    #[test]
+    fn every_landmark_has_its_opposite() {
+        for k in 0..NUM_LANDMARKS {
+            assert_eq!(lm::opposite(lm::opposite(k)), k);
+        }
+        assert_eq!(lm::opposite(lm::NOSE), lm::NOSE);
+        assert_eq!(lm::opposite(1), 4);
+        assert_eq!(lm::opposite(6), 3);
+        assert_eq!(lm::opposite(lm::LEFT_EAR), lm::RIGHT_EAR);
+        assert_eq!(lm::opposite(lm::RIGHT_FOOT_INDEX), lm::LEFT_FOOT_INDEX);
     }
 
     #[test]
     fn real_turns_are_kept() {
         // Round in 0.6 s and staying round; then a full spin in 0.5 s (15 frames, 24° a frame).
         let turn = (0..60).map(|i| Some(torso((i as f32 - 20.0).clamp(0.0, 18.0) * 10.0)));
-        assert!(dropped(&clip(turn.collect())).is_empty());
+        assert!(flipped(&clip(turn.collect())).is_empty());
         let spin = (0..60).map(|i| Some(torso((i as f32 - 20.0).clamp(0.0, 15.0) * 24.0)));
-        assert!(dropped(&clip(spin.collect())).is_empty());
+        assert!(flipped(&clip(spin.collect())).is_empty());
         // Round in 0.25 s (720 degrees a second), a beat facing away, and back as quickly.
         let away_and_back = (0..60).map(|i| {
             let i = i as f32;
@@ -363,7 +534,7 @@ mod tests {
             let back = ((i - 32.0) * 24.0).clamp(0.0, 180.0);
             Some(torso(out - back))
         });
-        assert!(dropped(&clip(away_and_back.collect())).is_empty());
+        assert!(flipped(&clip(away_and_back.collect())).is_empty());
     }
 
     #[test]
@@ -377,13 +548,13 @@ mod tests {
                 p
             })
         });
-        assert!(dropped(&clip(long.collect())).is_empty());
+        assert!(flipped(&clip(long.collect())).is_empty());
         // Alternating every 3 frames: neither labelling is the rule.
         let alternating = (0..60).map(|i| {
             let p = torso(0.0);
             Some(if (i / 3) % 2 == 1 { mirrored(p) } else { p })
         });
-        assert!(dropped(&clip(alternating.collect())).is_empty());
+        assert!(flipped(&clip(alternating.collect())).is_empty());
     }
 
     #[test]
@@ -402,26 +573,30 @@ mod tests {
                 })
             })
             .collect();
-        assert!(dropped(&clip(poses)).is_empty());
+        assert!(flipped(&clip(poses)).is_empty());
     }
 
     #[test]
-    fn a_flip_at_the_start_of_a_track_is_dropped_a_turn_is_not() {
+    fn a_flip_at_the_start_of_a_track_is_set_aside_a_turn_is_not() {
         // No person for 0.5 s, then a flipped 0.17 s, then the rest.
-        let flipped = (0..60).map(|i| match i {
-            0..15 => None,
-            15..21 => Some(mirrored(torso(0.0))),
-            _ => Some(torso(0.0)),
-        });
-        assert_eq!(
-            dropped(&clip(flipped.collect())),
-            (15..21).collect::<Vec<_>>()
+        let flipped_start = clip(
+            (0..60)
+                .map(|i| match i {
+                    0..15 => None,
+                    15..21 => Some(mirrored(torso(0.0))),
+                    _ => Some(torso(0.0)),
+                })
+                .collect(),
         );
+        assert_eq!(flipped(&flipped_start), (15..21).collect::<Vec<_>>());
+        let corrected = correct_facing_flips(&flipped_start, 100, 100);
+        let posed: Vec<usize> = (0..60).filter(|&i| corrected[i].pose.is_some()).collect();
+        assert_eq!(posed, (21..60).collect::<Vec<_>>());
         // Coming into view facing away and turning round at 450 degrees a second.
         let turning = (0..60).map(|i| match i {
             0..15 => None,
             _ => Some(torso((150.0 - (i - 15) as f32 * 15.0).max(0.0))),
         });
-        assert!(dropped(&clip(turning.collect())).is_empty());
+        assert!(flipped(&clip(turning.collect())).is_empty());
     }
 }

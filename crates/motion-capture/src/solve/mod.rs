@@ -1,6 +1,7 @@
 //! The whole-clip skeleton solve: pose landmarks of every frame → one [`Animation`].
 //!
-//! Steps: bodies other than the performer's and short facing flips dropped → zero-phase smoothing of the landmark tracks (gaps and occlusions filled from their
+//! Steps: bodies other than the performer's dropped, short facing flips turned round →
+//! zero-phase smoothing of the landmark tracks (gaps and occlusions filled from their
 //! neighbours in time) → the person's position under a perspective camera → bone lengths fixed
 //! for the clip → joint rotations → grounding and foot locking → quality measures.
 
@@ -127,7 +128,7 @@ struct Tracks {
 pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, SolveError> {
     let performer = segments::performer_only(input.frames, input.width, input.height);
     let found = performer.iter().filter(|f| f.pose.is_some()).count();
-    let performer = facing::drop_facing_flips(&performer, input.width, input.height);
+    let performer = facing::correct_facing_flips(&performer, input.width, input.height);
     let input = &SolveInput {
         frames: &performer,
         ..*input

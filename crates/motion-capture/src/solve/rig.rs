@@ -33,6 +33,18 @@ pub mod lm {
     pub const RIGHT_HEEL: usize = 30;
     pub const LEFT_FOOT_INDEX: usize = 31;
     pub const RIGHT_FOOT_INDEX: usize = 32;
+
+    /// The landmark on the other side of the body (the nose is its own): BlazePose numbers the
+    /// eyes' points 1-3 left and 4-6 right, and every later pair left, then right.
+    pub fn opposite(k: usize) -> usize {
+        match k {
+            0 => 0,
+            1..=3 => k + 3,
+            4..=6 => k - 3,
+            _ if k % 2 == 1 => k + 1,
+            _ => k - 1,
+        }
+    }
 }
 
 const X: Vec3 = [1.0, 0.0, 0.0];
