@@ -153,6 +153,47 @@ async fn every_single_person_test_clip_extracts() {
     }
 }
 
+/// Pose2sim cam02: the man faces the camera throughout, but for 0.7 s the model takes him for
+/// his back, on and off (left and right exchanged, its 3D guess turned round). The motion keeps
+/// him facing the camera, and his hips never whip round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_taken_for_their_back_keeps_facing_the_camera() {
+    let clip = testdata().join("videos/pose2sim_demo_singleperson/videos/cam02.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    extract(&clip, dir.path()).await.expect("extract");
+    let bytes = std::fs::read(dir.path().join("motion.bvh")).unwrap();
+    let anim = motion_capture::bvh::parse(&bytes)
+        .unwrap()
+        .to_animation()
+        .animation;
+    let hips: Vec<_> = anim
+        .frames
+        .iter()
+        .map(|f| anim.world_rotations(f)[0])
+        .collect();
+    let forward = |q: &motion_capture::animation::math::Quat| q.rotate([0.0, 0.0, 1.0]);
+    let turned_from_start = hips
+        .iter()
+        .map(|q| {
+            let (a, b) = (forward(&hips[0]), forward(q));
+            motion_capture::animation::math::dot(a, b)
+                .clamp(-1.0, 1.0)
+                .acos()
+                .to_degrees()
+        })
+        .fold(0.0f32, f32::max);
+    let largest_turn = hips
+        .windows(2)
+        .map(|w| w[0].dot(w[1]).abs().min(1.0).acos().to_degrees() * 2.0)
+        .fold(0.0f32, f32::max);
+    eprintln!(
+        "hips turn at most {largest_turn:.1} degrees a frame, {turned_from_start:.1} from the start"
+    );
+    // Followed, the flips turned the hips round by up to 164 degrees in a frame.
+    assert!(largest_turn < 15.0, "{largest_turn:.1} degrees in a frame");
+    assert!(turned_from_start < 60.0, "{turned_from_start:.1} degrees");
+}
+
 /// The 139 s Intel clip: people come and go one at a time (and nobody is in view at times).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_clip_with_people_coming_and_going_extracts() {

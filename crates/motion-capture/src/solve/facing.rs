@@ -41,8 +41,9 @@ const JUMP_MIN_DEG: f32 = 30.0;
 /// The person out of sight for longer than this starts a new track (a missed detection or two
 /// does not).
 const TRACK_GAP_US: i64 = 250_000;
-/// The longest first or last stretch of a track that is turned round, and the longest time
-/// between it and the opposite facing beside it (a missed detection between them allowed).
+/// The longest first or last stretch of a track that is set aside as a flip (measured over
+/// its clear runs), and the longest time between it and the opposite facing beside it (a missed
+/// detection between them allowed).
 const EDGE_US: i64 = 200_000;
 const EDGE_FLIP_US: i64 = 250_000;
 /// The right labelling must hold for at least this many times as many frames as the other.
@@ -70,7 +71,8 @@ struct Run {
     starts_track: bool,
 }
 
-/// A stretch of frames whose labels the model flipped.
+/// A stretch of frames whose labels the model flipped: its runs of clear facing, and the
+/// side-on frames and missed detections between them and their neighbours.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flip {
     pub frames: RangeInclusive<usize>,
@@ -149,7 +151,8 @@ fn meet_neighbours_heading(
         let along = (t(i) - t(first)) as f32 / span;
         let lerp = |a: f32, b: f32| a + signed_turn(a, b) * along;
         turn_about_vertical(&mut pose.world, lerp(at_first, at_last));
-        if angle_between(world_heading_deg(pose), lerp(from, to)) > HALF_WAY_DEG {
+        let off = angle_between(world_heading_deg(pose), lerp(from, to));
+        if off.is_nan() || off > HALF_WAY_DEG {
             out[i].pose = None;
         }
     }
@@ -163,70 +166,161 @@ fn turn_about_vertical(points: &mut [Landmark; NUM_LANDMARKS], deg: f32) {
     }
 }
 
-/// The stretches of frames whose labels the model flipped, in order.
+/// The stretches of frames whose labels the model flipped, in order. A clip without
+/// timestamps has none: without a clock no flip can be told from a turn.
 pub fn facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Flip> {
+    if frames.iter().any(|f| f.t_us < 0) {
+        return Vec::new();
+    }
     let runs = runs(frames, width, height);
-    runs.chunk_by(|_, next| !next.starts_track)
-        .flat_map(|track| flips_in_track(frames, track))
-        .collect()
+    let mut flips = Vec::new();
+    for track in runs.chunk_by(|_, next| !next.starts_track) {
+        let changes: Vec<Change> = (1..track.len()).map(|k| change(frames, track, k)).collect();
+        // A hidden change cuts the track: the labellings on either side are decided apart.
+        let mut first = 0;
+        for k in 1..=track.len() {
+            if k == track.len() || changes[k - 1] == Change::Hidden {
+                let segment = Segment {
+                    runs: &track[first..k],
+                    changes: &changes[first..k - 1],
+                    starts_track: first == 0,
+                    ends_track: k == track.len(),
+                };
+                flips.extend(segment.flips(frames));
+                first = k;
+            }
+        }
+    }
+    flips
+}
+
+/// What happened between two consecutive runs of opposite facing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Change {
+    /// The body turned.
+    Turn,
+    /// The model's labels flipped.
+    Flip,
+    /// Missed detections hide the change (the person out of sight for longer than a flip
+    /// takes): it cannot be told, and a wrong guess would carry over to every run after it.
+    Hidden,
+}
+
+/// The change from run `k - 1` to run `k` of a track.
+fn change(frames: &[PoseFrame], track: &[Run], k: usize) -> Change {
+    let (before, after) = (&track[k - 1], &track[k]);
+    // A short first or last run of the track may be a person coming into view or leaving it,
+    // with a missed detection between it and the rest allowed.
+    let short = |run: &Run| duration(frames, run) <= EDGE_US;
+    let edge = (k == 1 && short(before)) || (k + 1 == track.len() && short(after));
+    let limit = if edge { EDGE_FLIP_US } else { FLIP_US };
+    let posed: Vec<i64> = frames[before.last..=after.first]
+        .iter()
+        .filter(|f| f.pose.is_some())
+        .map(|f| f.t_us)
+        .collect();
+    if is_flip(frames, before, after, limit) {
+        Change::Flip
+    } else if posed.windows(2).any(|w| w[1] - w[0] > limit) {
+        Change::Hidden
+    } else {
+        Change::Turn
+    }
+}
+
+/// Runs of one track with no hidden change between them, and the changes between them.
+struct Segment<'a> {
+    runs: &'a [Run],
+    changes: &'a [Change],
+    /// Whether the segment's first run starts its track (else a hidden change is before it),
+    /// and whether its last run ends the track.
+    starts_track: bool,
+    ends_track: bool,
+}
+
+impl Segment<'_> {
+    /// The segment's flipped stretches: the runs of its minority labelling, if it has a clear
+    /// one, that are short and sit between runs facing alike (a spin's runs do not).
+    fn flips(&self, frames: &[PoseFrame]) -> Vec<Flip> {
+        let labelling = self.labellings();
+        let Some(wrong) = clear_minority(frames, self.runs, &labelling) else {
+            return Vec::new();
+        };
+        let t = |i: usize| frames[i].t_us;
+        let mut flips = Vec::new();
+        let mut start = 0;
+        while start < self.runs.len() {
+            let same = labelling[start..]
+                .iter()
+                .take_while(|l| **l == labelling[start])
+                .count();
+            let end = start + same - 1;
+            let lasts = t(self.runs[end].last) - t(self.runs[start].first);
+            let (at_first, at_last) = (start == 0, end + 1 == self.runs.len());
+            let next_to_hidden = (at_first && !self.starts_track) || (at_last && !self.ends_track);
+            let at_track_edge = at_first || at_last;
+            let flipped = labelling[start] == wrong
+                && !next_to_hidden
+                && if at_track_edge {
+                    lasts <= EDGE_US
+                } else {
+                    lasts <= EXCURSION_US
+                        && sides_agree(frames, &self.runs[start - 1], &self.runs[end + 1])
+                };
+            if flipped {
+                flips.push(Flip {
+                    frames: stretch(self.runs, start, end),
+                    at_track_edge,
+                });
+            }
+            start = end + 1;
+        }
+        flips
+    }
+
+    /// Per run, which of the two labellings it has: the first run's is `false`; a flip between
+    /// two runs changes it, a turn keeps it.
+    fn labellings(&self) -> Vec<bool> {
+        let flips = self.changes.iter().map(|c| *c == Change::Flip);
+        std::iter::once(false)
+            .chain(flips.scan(false, |labelling, flip| {
+                *labelling ^= flip;
+                Some(*labelling)
+            }))
+            .collect()
+    }
+}
+
+/// Time from a run's first frame to its last.
+fn duration(frames: &[PoseFrame], run: &Run) -> i64 {
+    frames[run.last].t_us - frames[run.first].t_us
+}
+
+/// Whether the runs on either side of a stretch face alike in the model's 3D guess, as they do
+/// around the model's mistake (the body did not turn) and do not in a spin.
+fn sides_agree(frames: &[PoseFrame], before: &Run, after: &Run) -> bool {
+    match (
+        near_heading(frames, before, End::Last),
+        near_heading(frames, after, End::First),
+    ) {
+        (Some(b), Some(a)) => angle_between(b, a) <= HEADING_TURN_DEG,
+        _ => false,
+    }
 }
 
 /// The pose with left and right exchanged and its depth mirrored: the body the model would
 /// have seen had it not taken the front for the back (both give the same image).
 fn turned_round(pose: &Pose) -> Pose {
-    let opposite = |points: &[Landmark; NUM_LANDMARKS], k: usize| points[lm::opposite(k)];
-    let mut world: [Landmark; NUM_LANDMARKS] = std::array::from_fn(|k| opposite(&pose.world, k));
-    for point in &mut world {
-        point.z = -point.z;
-    }
-    Pose {
-        image: std::array::from_fn(|k| opposite(&pose.image, k)),
-        world,
-    }
-}
-
-/// The flipped stretches of one track (runs with no long absence between them).
-fn flips_in_track(frames: &[PoseFrame], track: &[Run]) -> Vec<Flip> {
-    let labelling = labellings(frames, track);
-    let Some(wrong) = clear_minority(frames, track, &labelling) else {
-        return Vec::new();
+    let mirrored = |points: &[Landmark; NUM_LANDMARKS]| -> [Landmark; NUM_LANDMARKS] {
+        std::array::from_fn(|k| Landmark {
+            z: -points[lm::opposite(k)].z,
+            ..points[lm::opposite(k)]
+        })
     };
-    let t = |i: usize| frames[i].t_us;
-    let mut flips = Vec::new();
-    let mut start = 0;
-    while start < track.len() {
-        let same = track[start..]
-            .iter()
-            .zip(&labelling[start..])
-            .take_while(|(_, l)| **l == labelling[start])
-            .count();
-        let end = start + same - 1;
-        let at_edge = start == 0 || end + 1 == track.len();
-        let limit = if at_edge { EDGE_US } else { EXCURSION_US };
-        if labelling[start] == wrong && t(track[end].last) - t(track[start].first) <= limit {
-            flips.push(Flip {
-                frames: stretch(track, start, end),
-                at_track_edge: at_edge,
-            });
-        }
-        start = end + 1;
+    Pose {
+        image: mirrored(&pose.image),
+        world: mirrored(&pose.world),
     }
-    flips
-}
-
-/// Per run of a track, which of the two labellings it has: the first run's is `false`; a flip
-/// between two runs changes it, a turn keeps it.
-fn labellings(frames: &[PoseFrame], track: &[Run]) -> Vec<bool> {
-    let mut labelling = false;
-    let mut out = Vec::with_capacity(track.len());
-    for (k, run) in track.iter().enumerate() {
-        if let Some(before) = k.checked_sub(1).map(|b| &track[b]) {
-            let at_edge = k == 1 || k + 1 == track.len();
-            labelling ^= is_flip(frames, before, run, at_edge);
-        }
-        out.push(labelling);
-    }
-    out
 }
 
 /// The labelling held by clearly fewer frames of the track than the other, if one is.
@@ -244,9 +338,8 @@ fn clear_minority(frames: &[PoseFrame], track: &[Run], labelling: &[bool]) -> Op
 }
 
 /// Whether the change of facing from run `before` to the next run `after` is the model's
-/// labels flipping: quick, with its 3D guess turning round and jumping as it does.
-fn is_flip(frames: &[PoseFrame], before: &Run, after: &Run, at_edge: bool) -> bool {
-    let limit = if at_edge { EDGE_FLIP_US } else { FLIP_US };
+/// labels flipping: within `limit`, with its 3D guess turning round and jumping as it does.
+fn is_flip(frames: &[PoseFrame], before: &Run, after: &Run, limit: i64) -> bool {
     let (Some(h_before), Some(h_after)) = (
         near_heading(frames, before, End::Last),
         near_heading(frames, after, End::First),
@@ -301,6 +394,7 @@ fn jumped(frames: &[PoseFrame], range: RangeInclusive<usize>) -> bool {
         turn > JUMP_MIN_DEG && turn / dt_s > JUMP_DEG_PER_S
     })
 }
+
 /// The model's world heading in each frame of `range` that has a pose.
 fn headings(frames: &[PoseFrame], range: RangeInclusive<usize>) -> Vec<f32> {
     frames[range]
@@ -308,6 +402,7 @@ fn headings(frames: &[PoseFrame], range: RangeInclusive<usize>) -> Vec<f32> {
         .filter_map(|f| f.pose.as_ref().map(world_heading_deg))
         .collect()
 }
+
 /// The heading among `headings` closest to all the others (None if empty).
 fn circular_median(headings: &[f32]) -> Option<f32> {
     let spread = |c: f32| headings.iter().map(|&h| angle_between(c, h)).sum::<f32>();
@@ -317,10 +412,12 @@ fn circular_median(headings: &[f32]) -> Option<f32> {
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(h, _)| h)
 }
+
 /// The turn from heading `a` to `b` the short way round, degrees in -180..180.
 fn signed_turn(a_deg: f32, b_deg: f32) -> f32 {
     (b_deg - a_deg + 180.0).rem_euclid(360.0) - 180.0
 }
+
 /// Direction (degrees about the vertical) of the body's left-to-right axis in world space.
 fn world_heading_deg(pose: &Pose) -> f32 {
     let w = &pose.world;
@@ -328,11 +425,13 @@ fn world_heading_deg(pose: &Pose) -> f32 {
     let z = (w[RIGHT_HIP].z - w[LEFT_HIP].z) + (w[RIGHT_SHOULDER].z - w[LEFT_SHOULDER].z);
     z.atan2(x).to_degrees()
 }
+
 /// The angle between two headings, degrees in 0..=180.
 fn angle_between(a_deg: f32, b_deg: f32) -> f32 {
     let d = (a_deg - b_deg).rem_euclid(360.0);
     d.min(360.0 - d)
 }
+
 /// The clear facing of a pose in the image, if it is not side-on.
 fn facing(pose: &Pose, width: u32, height: u32) -> Option<Facing> {
     let (w, h) = (width as f32, height as f32);
@@ -355,6 +454,8 @@ fn facing(pose: &Pose, width: u32, height: u32) -> Option<Facing> {
         None
     }
 }
+
+/// The runs of clear facing, in order.
 fn runs(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Run> {
     let mut runs: Vec<Run> = Vec::new();
     let mut last_seen_us: Option<i64> = None;
@@ -429,7 +530,7 @@ mod tests {
         pose.image.swap(LEFT_HIP, RIGHT_HIP);
         pose.world.swap(LEFT_SHOULDER, RIGHT_SHOULDER);
         pose.world.swap(LEFT_HIP, RIGHT_HIP);
-        for point in &mut pose.world {
+        for point in pose.image.iter_mut().chain(&mut pose.world) {
             point.z = -point.z;
         }
         pose
@@ -535,6 +636,44 @@ mod tests {
             Some(torso(out - back))
         });
         assert!(flipped(&clip(away_and_back.collect())).is_empty());
+    }
+
+    #[test]
+    fn a_fast_spin_is_kept() {
+        // Two full turns at 1000 degrees a second (33 a frame): every change of facing jumps,
+        // but the runs on either side of each one face apart.
+        let spin = (0..80).map(|i| Some(torso((i as f32 - 20.0).clamp(0.0, 21.6) * 33.3)));
+        assert!(flipped(&clip(spin.collect())).is_empty());
+    }
+
+    #[test]
+    fn a_change_hidden_by_missed_detections_is_not_guessed() {
+        // A flip, then the person missed for 0.17 s, and the track goes on facing the camera with
+        // another flip: the frames the model labelled right are never turned round.
+        let poses = (0..90)
+            .map(|i| match i {
+                41..=44 | 50..=53 => Some(mirrored(torso(0.0))),
+                45..=48 => None,
+                _ => Some(torso(0.0)),
+            })
+            .collect();
+        assert_eq!(flipped(&clip(poses)), (50..=53).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_clip_without_timestamps_is_left_as_it_is() {
+        let poses = (0..60).map(|i| {
+            Some(if (45..53).contains(&i) {
+                mirrored(torso(0.0))
+            } else {
+                torso(0.0)
+            })
+        });
+        let mut frames = clip(poses.collect());
+        for f in &mut frames {
+            f.t_us = -1;
+        }
+        assert!(flipped(&frames).is_empty());
     }
 
     #[test]
