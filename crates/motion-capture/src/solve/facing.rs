@@ -9,14 +9,17 @@
 //! quick, with the model's 3D guess jumping round with it (faster than 800° a second, beyond a
 //! pirouette), is a change of labelling, not of the body; a slower change is a real turn. Along
 //! a track (the person in sight, short misses allowed) every stretch between two changes gets a
-//! labelling: the same as its neighbour's across a turn, the other one across a jump. The
-//! labelling that holds for clearly most of the track is the right one, and a stretch of at most
-//! half a second with the other one is turned round: left and right exchanged, in the image and
-//! in 3D, and its depth mirrored, which undoes what the model's mistake did. Its motion is kept.
-//! A stretch of at most a fifth of a second at either end of the track (the person coming into
-//! view or leaving it, partly seen) is set aside instead. A passage where neither labelling
-//! holds for clearly most of the track, or a long one, is left as it is. Below about 8 frames a
-//! second no flip inside a track can be told from a turn, and none is turned round.
+//! labelling: the same as its neighbour's across a turn, the other one across a jump. A change
+//! hidden by missed detections cannot be told, and cuts the track: the labellings on either
+//! side are decided apart. The labelling held by clearly most of the frames within 1.5 s
+//! around a stretch is the right one there. A stretch of at most half a second with the other
+//! one, between runs that face alike in the model's 3D guess (a spin's do not), is turned
+//! round: left and right exchanged, in the image and in 3D, and its depth mirrored, which
+//! undoes what the model's mistake did. Its motion is kept. A stretch of at most a fifth of a
+//! second at either end of the track (the person coming into view or leaving it, partly seen)
+//! is set aside instead. A passage where neither labelling clearly holds, or a long one, is left
+//! as it is. Below about 8 frames a second every change is hidden between two frames, and
+//! nothing inside a track is turned round.
 
 use std::ops::RangeInclusive;
 
@@ -46,8 +49,11 @@ const TRACK_GAP_US: i64 = 250_000;
 /// detection between them allowed).
 const EDGE_US: i64 = 200_000;
 const EDGE_FLIP_US: i64 = 250_000;
-/// The right labelling must hold for at least this many times as many frames as the other.
+/// The right labelling must hold for at least this many times as many frames as the other,
+/// within this long (µs) either side of the stretch in question: a flip is judged by its
+/// surroundings, not by a real turn far away that was taken for one.
 const MAJORITY: f32 = 1.5;
+const AROUND_US: i64 = 1_500_000;
 /// A frame turned round whose heading still differs this much (degrees) from its neighbours'
 /// is a frame the model was caught half-way round in.
 const HALF_WAY_DEG: f32 = 45.0;
@@ -239,13 +245,10 @@ struct Segment<'a> {
 }
 
 impl Segment<'_> {
-    /// The segment's flipped stretches: the runs of its minority labelling, if it has a clear
-    /// one, that are short and sit between runs facing alike (a spin's runs do not).
+    /// The segment's flipped stretches: short stretches of the labelling that is the clear
+    /// minority around them, between runs facing alike (a spin's runs do not).
     fn flips(&self, frames: &[PoseFrame]) -> Vec<Flip> {
         let labelling = self.labellings();
-        let Some(wrong) = clear_minority(frames, self.runs, &labelling) else {
-            return Vec::new();
-        };
         let t = |i: usize| frames[i].t_us;
         let mut flips = Vec::new();
         let mut start = 0;
@@ -259,7 +262,9 @@ impl Segment<'_> {
             let (at_first, at_last) = (start == 0, end + 1 == self.runs.len());
             let next_to_hidden = (at_first && !self.starts_track) || (at_last && !self.ends_track);
             let at_track_edge = at_first || at_last;
-            let flipped = labelling[start] == wrong
+            let around = t(self.runs[start].first) - AROUND_US..=t(self.runs[end].last) + AROUND_US;
+            let flipped = clear_minority(frames, self.runs, &labelling, around)
+                == Some(labelling[start])
                 && !next_to_hidden
                 && if at_track_edge {
                     lasts <= EDGE_US
@@ -323,13 +328,19 @@ fn turned_round(pose: &Pose) -> Pose {
     }
 }
 
-/// The labelling held by clearly fewer frames of the track than the other, if one is.
-fn clear_minority(frames: &[PoseFrame], track: &[Run], labelling: &[bool]) -> Option<bool> {
+/// The labelling held by clearly fewer of the frames of `runs` within the time `around` than
+/// the other, if one is.
+fn clear_minority(
+    frames: &[PoseFrame],
+    runs: &[Run],
+    labelling: &[bool],
+    around: RangeInclusive<i64>,
+) -> Option<bool> {
     let mut posed = [0usize; 2];
-    for (run, &l) in track.iter().zip(labelling) {
+    for (run, &l) in runs.iter().zip(labelling) {
         posed[usize::from(l)] += frames[run.first..=run.last]
             .iter()
-            .filter(|f| f.pose.is_some())
+            .filter(|f| f.pose.is_some() && around.contains(&f.t_us))
             .count();
     }
     let minority = posed[1] < posed[0];
@@ -644,6 +655,30 @@ mod tests {
         // but the runs on either side of each one face apart.
         let spin = (0..80).map(|i| Some(torso((i as f32 - 20.0).clamp(0.0, 21.6) * 33.3)));
         assert!(flipped(&clip(spin.collect())).is_empty());
+    }
+
+    #[test]
+    fn a_flip_before_a_pivot_too_quick_to_tell_from_one_is_judged_by_its_surroundings() {
+        // Facing the camera, a flip of 0.2 s, 0.4 s facing the camera, a real pivot in 0.1 s (as
+        // quick as a flip), 4 s facing away, a slow turn back and 3 s facing the camera. Over
+        // the track, the pivot's labelling holds most frames; around the flip, the camera's.
+        let heading = |i: usize| match i {
+            108..=110 => 60.0 * (i - 107) as f32,
+            111..=230 => 180.0,
+            231..=260 => 180.0 - 6.0 * (i - 230) as f32,
+            _ => 0.0,
+        };
+        let poses = (0..351)
+            .map(|i| {
+                let p = torso(heading(i));
+                Some(if (90..96).contains(&i) {
+                    mirrored(p)
+                } else {
+                    p
+                })
+            })
+            .collect();
+        assert_eq!(flipped(&clip(poses)), (90..96).collect::<Vec<_>>());
     }
 
     #[test]
