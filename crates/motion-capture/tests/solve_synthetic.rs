@@ -447,7 +447,7 @@ fn an_alternating_passage_is_turned_round_to_the_clip_s_facing() {
         let g = load_golden(&name);
         let flips = facing_flips(&g.frames, g.width, g.height);
         eprintln!("{mode}: {flips:?}");
-        assert!(flips.iter().all(|f| !f.at_track_edge), "{mode}");
+        assert!(flips.iter().all(|f| !f.at_track_edge()), "{mode}");
         let flipped: Vec<usize> = flips.into_iter().flat_map(|f| f.frames).collect();
         assert!(
             (41..=59).all(|i| flipped.contains(&i)),
