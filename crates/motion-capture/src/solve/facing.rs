@@ -84,8 +84,6 @@ struct Run {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Flip {
     pub frames: RangeInclusive<usize>,
-    /// The stretch starts or ends its track: the person coming into view or leaving it, partly
-    /// seen.
     /// The model's heading (degrees) at the ends of the runs on either side of the stretch,
     /// which face alike; `None` for a stretch at either end of its track (the person coming
     /// into view or leaving it, partly seen), which is set aside rather than turned round.
@@ -124,8 +122,8 @@ pub fn correct_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Ve
 }
 
 /// Turns the 3D guess of a stretch turned round about the vertical to meet the headings
-/// `between` of the runs on either side, by an angle that goes linearly from what the first frames need to
-/// what the last need. The model's guess of a body it took for its back keeps the limbs' motion
+/// `between` of the runs on either side, by an angle that goes linearly from what the first
+/// frames need to what the last need. The model's guess of a body it took for its back keeps the limbs' motion
 /// but its heading is loose (the synthetic walk's is about 25° off), and a person's heading
 /// does not jump. A frame still far from the heading of its neighbours caught the model half-way
 /// round (the synthetic walk's frame 45), or was a side-on frame labelled right before it was
@@ -377,12 +375,7 @@ fn is_flip(frames: &[PoseFrame], before: &Run, after: &Run, limit: i64) -> bool 
 /// frames of a run at one end (its last or first `NEAR_FRAMES` steps). A median, since the
 /// frame next to a flip may be caught half-way round (the synthetic walk's frame 45).
 fn steady_step(frames: &[PoseFrame], run: &Run, end: End) -> f32 {
-    let all = headings(frames, run.first..=run.last);
-    let near = match end {
-        End::First => &all[..all.len().min(NEAR_FRAMES + 1)],
-        End::Last => &all[all.len().saturating_sub(NEAR_FRAMES + 1)..],
-    };
-    let mut steps: Vec<f32> = near
+    let mut steps: Vec<f32> = headings_at(frames, run, end, NEAR_FRAMES + 1)
         .windows(2)
         .map(|w| signed_turn(w[0], w[1]).abs())
         .collect();
@@ -401,12 +394,19 @@ enum End {
 
 /// The model's heading at one end of a run (the circular median of its frames there).
 fn near_heading(frames: &[PoseFrame], run: &Run, end: End) -> Option<f32> {
-    let all = headings(frames, run.first..=run.last);
-    let near = match end {
-        End::First => &all[..all.len().min(NEAR_FRAMES)],
-        End::Last => &all[all.len().saturating_sub(NEAR_FRAMES)..],
-    };
-    circular_median(near)
+    circular_median(&headings_at(frames, run, end, NEAR_FRAMES))
+}
+
+/// The model's headings in the first or last `count` frames with a pose of a run.
+fn headings_at(frames: &[PoseFrame], run: &Run, end: End, count: usize) -> Vec<f32> {
+    let mut all = headings(frames, run.first..=run.last);
+    match end {
+        End::First => all.truncate(count),
+        End::Last => {
+            all.drain(..all.len().saturating_sub(count));
+        }
+    }
+    all
 }
 
 /// The frames of the flipped runs `start..=end` of a track, with the side-on frames between
