@@ -24,6 +24,7 @@
 use std::ops::RangeInclusive;
 
 use super::rig::lm::{self, LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER};
+use super::segments::Body;
 use crate::types::{Landmark, NUM_LANDMARKS, Pose, PoseFrame};
 
 /// How far apart (torso lengths, mean of shoulders and hips) the left and right landmarks must
@@ -476,18 +477,9 @@ fn angle_between(a_deg: f32, b_deg: f32) -> f32 {
 
 /// The clear facing of a pose in the image, if it is not side-on.
 fn facing(pose: &Pose, width: u32, height: u32) -> Option<Facing> {
-    let (w, h) = (width as f32, height as f32);
-    let px = |k: usize| [pose.image[k].x * w, pose.image[k].y * h];
-    let mid = |a: [f32; 2], b: [f32; 2]| [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
-    let shoulders = mid(px(LEFT_SHOULDER), px(RIGHT_SHOULDER));
-    let hips = mid(px(LEFT_HIP), px(RIGHT_HIP));
-    let torso = (shoulders[0] - hips[0])
-        .hypot(shoulders[1] - hips[1])
-        .max(1.0);
-    let across = (px(LEFT_SHOULDER)[0] - px(RIGHT_SHOULDER)[0] + px(LEFT_HIP)[0]
-        - px(RIGHT_HIP)[0])
-        / 2.0
-        / torso;
+    let x = |k: usize| pose.image[k].x * width as f32;
+    let torso = Body::of(pose, width, height).torso_px.max(1.0);
+    let across = (x(LEFT_SHOULDER) - x(RIGHT_SHOULDER) + x(LEFT_HIP) - x(RIGHT_HIP)) / 2.0 / torso;
     if across > SIDE_ON {
         Some(Facing::Toward)
     } else if across < -SIDE_ON {

@@ -5,11 +5,10 @@
 //! root teleporting metres, the body turning round within a frame. The clip is cut where the
 //! tracked body changes size or place abruptly; the performer's stretches are the group that
 //! continue one another (where a person could have walked in the time between) with the most
-//! presence on screen (frames times size). A
-//! stretch of anyone else, or of a body a fraction of the performer's size, counts as frames
-//! without a person (the solve fills them from the performer's). Anyone else, that is, where the
-//! performer is most of the clip: in a crowd, where the tracker hops from person to person, all
-//! of them stay.
+//! presence on screen (frames times size). A stretch of anyone else, or of a body a fraction of
+//! the performer's size, counts as frames without a person (the solve fills them from the
+//! performer's). Anyone else, that is, where the performer is most of the clip: in a crowd,
+//! where the tracker hops from person to person, all of them stay.
 
 use super::rig::lm::{LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER};
 use crate::types::PoseFrame;
@@ -134,13 +133,14 @@ fn continuing(
 
 /// Where a tracked body is in the image, pixels.
 #[derive(Clone, Copy)]
-struct Body {
+pub(super) struct Body {
     hips: [f32; 2],
-    torso_px: f32,
+    /// From the hips' midpoint to the shoulders'.
+    pub(super) torso_px: f32,
 }
 
 impl Body {
-    fn of(pose: &crate::types::Pose, width: u32, height: u32) -> Body {
+    pub(super) fn of(pose: &crate::types::Pose, width: u32, height: u32) -> Body {
         let (w, h) = (width as f32, height as f32);
         let px = |k: usize| [pose.image[k].x * w, pose.image[k].y * h];
         let mid = |a: [f32; 2], b: [f32; 2]| [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
@@ -210,10 +210,10 @@ mod tests {
             world: [Landmark::default(); NUM_LANDMARKS],
         };
         for (k, dx, y) in [
-            (11, 0.3, 600.0 - torso_px),
-            (12, -0.3, 600.0 - torso_px),
-            (23, 0.2, 600.0),
-            (24, -0.2, 600.0),
+            (LEFT_SHOULDER, 0.3, 600.0 - torso_px),
+            (RIGHT_SHOULDER, -0.3, 600.0 - torso_px),
+            (LEFT_HIP, 0.2, 600.0),
+            (RIGHT_HIP, -0.2, 600.0),
         ] {
             pose.image[k].x = (x + dx * torso_px) / 1000.0;
             pose.image[k].y = y / 1000.0;
