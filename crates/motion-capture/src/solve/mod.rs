@@ -211,14 +211,14 @@ fn posed_frames(
     root_cam: &[Vec3],
     skeleton: &Skeleton,
 ) -> Vec<Frame> {
-    let elbow_bends = rig::smoothed_elbow_bends(anim_pts, times_s);
+    let hints = rig::smoothed_twist_hints(anim_pts, times_s);
     anim_pts
         .iter()
         .zip(root_cam)
-        .zip(elbow_bends)
-        .map(|((p, root), bends)| {
+        .zip(hints)
+        .map(|((p, root), hints)| {
             let hip_c = midpoint(p[rig::lm::LEFT_HIP], p[rig::lm::RIGHT_HIP]);
-            let global = rig::global_rotations(p, skeleton, bends);
+            let global = rig::global_rotations(p, skeleton, &hints);
             Frame {
                 root_translation: add(mp_to_anim(*root), hip_c),
                 rotations: rig::to_local(&global),

@@ -3,7 +3,9 @@
 //! Landmarks here are already in the animation's axes (cm, Y up, the performer facing +Z when
 //! facing the camera, their left toward +X) and centred on the hips.
 
-use crate::animation::math::{Quat, Vec3, add, dist, midpoint, normalize_or, reject, scale, sub};
+use crate::animation::math::{
+    Quat, Vec3, add, cross, dist, dot, midpoint, norm, normalize_or, reject, scale, sub,
+};
 use crate::animation::{Joint, MIXAMO_JOINTS, MIXAMO_PARENTS, Skeleton, joint as J};
 
 use super::smooth;
@@ -178,7 +180,7 @@ fn foot_shape(frames: &[[Vec3; 33]]) -> (Vec3, Vec3) {
             (lm::LEFT_ANKLE, lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX, false),
             (lm::RIGHT_ANKLE, lm::RIGHT_HEEL, lm::RIGHT_FOOT_INDEX, true),
         ] {
-            let g = foot_frame(p[a], p[h], p[t]).conjugate();
+            let g = foot_frame(sub(p[t], p[h]), foot_side(p, a, h, t)).conjugate();
             let mut toe = g.rotate(sub(p[t], p[a]));
             let mut heel = g.rotate(sub(p[h], p[a]));
             if mirror {
@@ -202,9 +204,20 @@ fn median_vec(v: &[Vec3]) -> Vec3 {
     out
 }
 
-/// The foot's global rotation: forward (heel→toe) is +Z at rest, up (heel→ankle) +Y.
-fn foot_frame(ankle: Vec3, heel: Vec3, toe: Vec3) -> Quat {
-    Quat::from_two_axes(Z, Y, sub(toe, heel), sub(ankle, heel))
+/// The foot's global rotation: forward (heel→toe) is +Z at rest, `side` (see [`foot_side`])
+/// +X, so up (heel→ankle) is +Y.
+fn foot_frame(forward: Vec3, side: Vec3) -> Quat {
+    Quat::from_two_axes(Z, X, forward, side)
+}
+
+/// The foot's sideways axis in one frame (landmarks `ankle`, `heel`, `toe` of `p`): up
+/// (heel→ankle) across forward (heel→toe), as long as the sine of the angle between them. A
+/// pointed or foreshortened foot brings heel, ankle and toe into a line, where its length
+/// falls and its direction is landmark noise.
+fn foot_side(p: &[Vec3; 33], ankle: usize, heel: usize, toe: usize) -> Vec3 {
+    let up = normalize_or(sub(p[ankle], p[heel]), Y);
+    let forward = normalize_or(sub(p[toe], p[heel]), Z);
+    cross(up, forward)
 }
 
 /// The rest skeleton (T-pose facing +Z) for the measured body.
@@ -259,10 +272,9 @@ pub fn build_skeleton(b: &BoneLengths) -> Skeleton {
 }
 
 /// Global rotation of every joint for one frame of landmarks (hip-centred, animation axes),
-/// for the rest skeleton `sk` (its offsets place the spine and clavicles). `elbow_bends`:
-/// the direction each elbow bends toward in this frame, [left, right], as
-/// [`smoothed_elbow_bends`] found it.
-pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, elbow_bends: [Vec3; 2]) -> [Quat; 22] {
+/// for the rest skeleton `sk` (its offsets place the spine and clavicles). `hints`: this
+/// frame's twist hints, as [`smoothed_twist_hints`] found them.
+pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, hints: &TwistHints) -> [Quat; 22] {
     let off = |j: usize| sk.joints[j].offset;
     let hip_c = midpoint(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]);
     let sh_c = midpoint(p[lm::LEFT_SHOULDER], p[lm::RIGHT_SHOULDER]);
@@ -305,24 +317,37 @@ pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, elbow_bends: [Vec3; 2]) -
         let q = Quat::from_two_axes(off(arm_j), Z, sub(p[shoulder], base), chest_fwd);
         g[clav] = same_hemisphere(q, chest);
     }
-    for (s, bend) in [(Side::Left, elbow_bends[0]), (Side::Right, elbow_bends[1])] {
-        arm(p, s, chest_fwd, bend, &mut g);
-        leg(p, s, &mut g);
+    for (s, k) in [(Side::Left, 0), (Side::Right, 1)] {
+        arm(p, s, chest_fwd, hints.elbow_bends[k], &mut g);
+        leg(p, s, hints.foot_rolls[k], &mut g);
     }
     g
 }
 
-/// Which way each elbow bends, [left, right] per frame: the bend vector (its length the sine of
-/// the bend) averaged over the frames around. Nearly straight, the bend's direction is landmark
-/// noise (a few degrees of bend can point anywhere round the arm, which spun the upper arm frame
-/// to frame); averaged, noise cancels and a clear bend nearby in time dominates, while a stretch
-/// where the arm stays straight averages to almost nothing and leaves the twist to the hand.
-pub fn smoothed_elbow_bends(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<[Vec3; 2]> {
+/// What fixes, in one frame, the twist of limbs that their bones alone leave open, read from
+/// the frames around (see [`smoothed_twist_hints`]). [left, right].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TwistHints {
+    /// Which way each elbow bends: the bend vector, its length the sine of the bend.
+    pub elbow_bends: [Vec3; 2],
+    /// How far each foot rolls about its own axis (inverts or everts) from the shin's sideways
+    /// axis, radians ([`foot_roll_axes`]).
+    pub foot_rolls: [f32; 2],
+}
+
+/// The twist hints of every frame. Each is read as a vector whose length says how clearly the
+/// landmarks show it, because where a hint is unclear its direction is landmark noise: a few
+/// degrees of elbow bend can point anywhere round the arm, which spun the upper arm frame to
+/// frame; a pointed foot, its heel, ankle and toe nearly in a line, spun the foot half round
+/// about its own axis in one frame. Averaged over the frames around, noise cancels and a clear
+/// hint nearby in time dominates, while a stretch where the arm stays straight averages to
+/// almost nothing and leaves the twist to the hand.
+pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<TwistHints> {
     let arms = [
         (lm::LEFT_SHOULDER, lm::LEFT_ELBOW, lm::LEFT_WRIST),
         (lm::RIGHT_SHOULDER, lm::RIGHT_ELBOW, lm::RIGHT_WRIST),
     ];
-    let smoothed = arms.map(|(sh, el, wr)| {
+    let elbow_bends = arms.map(|(sh, el, wr)| {
         let bends: Vec<Vec3> = frames
             .iter()
             .map(|p| {
@@ -332,13 +357,54 @@ pub fn smoothed_elbow_bends(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<[Vec3
             .collect();
         smooth::smooth_points(times_s, &bends, ELBOW_BEND_SIGMA_S)
     });
+    let feet = [
+        (
+            lm::LEFT_KNEE,
+            lm::LEFT_ANKLE,
+            lm::LEFT_HEEL,
+            lm::LEFT_FOOT_INDEX,
+        ),
+        (
+            lm::RIGHT_KNEE,
+            lm::RIGHT_ANKLE,
+            lm::RIGHT_HEEL,
+            lm::RIGHT_FOOT_INDEX,
+        ),
+    ];
+    let foot_rolls = feet.map(|(knee, ankle, heel, toe)| {
+        let rolls: Vec<Vec3> = frames
+            .iter()
+            .map(|p| {
+                let forward = sub(p[toe], p[heel]);
+                let shin = shin_frame(sub(p[ankle], p[knee]), forward);
+                let (across, up) = foot_roll_axes(shin, forward);
+                let side = foot_side(p, ankle, heel, toe);
+                // The roll as a 2D vector as long as the foot is clear, weighted by that
+                // length again: a foot seen half as clearly counts a quarter as much.
+                let clarity = norm(side);
+                [dot(side, across) * clarity, dot(side, up) * clarity, 0.0]
+            })
+            .collect();
+        smooth::smooth_points(times_s, &rolls, FOOT_ROLL_SIGMA_S)
+            .into_iter()
+            .map(|r| ankle_roll(r[1].atan2(r[0])))
+            .collect::<Vec<f32>>()
+    });
     (0..frames.len())
-        .map(|i| [smoothed[0][i], smoothed[1][i]])
+        .map(|i| TwistHints {
+            elbow_bends: [elbow_bends[0][i], elbow_bends[1][i]],
+            foot_rolls: [foot_rolls[0][i], foot_rolls[1][i]],
+        })
         .collect()
 }
 
 /// Gaussian sigma (s) of the elbow's bend over time.
 const ELBOW_BEND_SIGMA_S: f64 = 0.15;
+/// Gaussian sigma (s) of the foot's roll over time.
+const FOOT_ROLL_SIGMA_S: f64 = 0.1;
+/// The most a foot rolls about its own axis from the shin's sideways axis (radians): about the
+/// range of the ankle's inversion; the model's 3D guess of a foot seen end on goes far beyond.
+const MAX_FOOT_ROLL: f32 = 30.0 * std::f32::consts::PI / 180.0;
 
 #[derive(Clone, Copy)]
 enum Side {
@@ -374,7 +440,7 @@ fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, bend: Vec3, g: &mut [Quat; 2
     let upper = normalize_or(sub(p[el], p[sh]), rest);
     let fore = normalize_or(sub(p[wr], p[el]), upper);
     let palm_across = normalize_or(sub(p[ix], p[pi]), chest_fwd);
-    // The elbow's bend plane (averaged over the frames around, see `smoothed_elbow_bends`)
+    // The elbow's bend plane (averaged over the frames around, see `smoothed_twist_hints`)
     // fixes the upper arm's twist; near full extension it is undefined, so the hand's
     // orientation and the chest's forward axis take over smoothly.
     let bend = reject(bend, upper);
@@ -390,7 +456,7 @@ fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, bend: Vec3, g: &mut [Quat; 2
     g[jh] = same_hemisphere(g[jh], g[jf]);
 }
 
-fn leg(p: &[Vec3; 33], side: Side, g: &mut [Quat; 22]) {
+fn leg(p: &[Vec3; 33], side: Side, foot_roll: f32, g: &mut [Quat; 22]) {
     let (hip, knee, ankle, heel, toe, ju, jl, jf, jt) = match side {
         Side::Left => (
             lm::LEFT_HIP,
@@ -424,9 +490,42 @@ fn leg(p: &[Vec3; 33], side: Side, g: &mut [Quat; 22]) {
         scale(reject(normalize_or(foot_fwd, Z), thigh), 0.2),
     );
     g[ju] = Quat::from_two_axes(NEG_Y, Z, thigh, knee_fwd);
-    g[jl] = same_hemisphere(Quat::from_two_axes(NEG_Y, Z, shin, foot_fwd), g[ju]);
-    g[jf] = same_hemisphere(foot_frame(p[ankle], p[heel], p[toe]), g[jl]);
+    g[jl] = same_hemisphere(shin_frame(shin, foot_fwd), g[ju]);
+    let (across, up) = foot_roll_axes(g[jl], foot_fwd);
+    let (sin, cos) = foot_roll.sin_cos();
+    let foot_side = add(scale(across, cos), scale(up, sin));
+    g[jf] = same_hemisphere(foot_frame(foot_fwd, foot_side), g[jl]);
     g[jt] = g[jf];
+}
+
+/// The roll a foot is given for the roll `shown` by its landmarks (radians, -π..π): as shown
+/// up to the ankle's range and held there; beyond a quarter turn, where the model has the foot
+/// on its side or upside down, eased back to none at a half turn, so that the roll never
+/// jumps from one end of the range to the other as the model's guess turns on.
+fn ankle_roll(shown: f32) -> f32 {
+    use std::f32::consts::{FRAC_PI_2, PI};
+    let turn = shown.abs();
+    let roll = if turn <= FRAC_PI_2 {
+        turn.min(MAX_FOOT_ROLL)
+    } else {
+        MAX_FOOT_ROLL * (PI - turn) / FRAC_PI_2
+    };
+    roll.copysign(shown)
+}
+
+/// The shin's global rotation: down the shin (knee→ankle) is -Y at rest, and the foot's
+/// forward (heel→toe) points its +Z, so the heel and toe fix the shin's twist.
+fn shin_frame(shin: Vec3, foot_forward: Vec3) -> Quat {
+    Quat::from_two_axes(NEG_Y, Z, shin, foot_forward)
+}
+
+/// The axes a foot's roll is measured in, both square to its forward axis: `across`, the
+/// sideways axis of the shin's frame `shin` (square to the shin and the foot alike), and `up`,
+/// forward crossed with it: a foot rolled by `r` has the sideways axis
+/// `cos r * across + sin r * up`.
+fn foot_roll_axes(shin: Quat, foot_forward: Vec3) -> (Vec3, Vec3) {
+    let across = shin.rotate(X);
+    (across, cross(normalize_or(foot_forward, Z), across))
 }
 
 fn same_hemisphere(q: Quat, reference: Quat) -> Quat {
@@ -445,4 +544,128 @@ pub fn to_local(global: &[Quat; 22]) -> Vec<Quat> {
             None => global[i],
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A person standing in the animation's axes (cm, hips at the origin, facing +Z), arms
+    /// hanging; the left foot as `heel_to_ankle` and `heel_to_toe` place it.
+    fn standing(heel_to_ankle: Vec3, heel_to_toe: Vec3) -> [Vec3; 33] {
+        let mut p = [[0.0; 3]; 33];
+        for (side, s) in [(0usize, 1.0f32), (1, -1.0)] {
+            let at = |x: f32, y: f32, z: f32| [s * x, y, z];
+            p[lm::LEFT_SHOULDER + side] = at(18.0, 50.0, 0.0);
+            p[lm::LEFT_ELBOW + side] = at(20.0, 22.0, 0.0);
+            p[lm::LEFT_WRIST + side] = at(21.0, -3.0, 3.0);
+            p[lm::LEFT_PINKY + side] = at(22.0, -11.0, 2.0);
+            p[lm::LEFT_INDEX + side] = at(20.0, -11.0, 6.0);
+            p[lm::LEFT_HIP + side] = at(10.0, 0.0, 0.0);
+            p[lm::LEFT_KNEE + side] = at(10.0, -45.0, 2.0);
+            p[lm::LEFT_ANKLE + side] = at(10.0, -88.0, 0.0);
+            p[lm::LEFT_HEEL + side] = at(10.0, -94.0, -5.0);
+            p[lm::LEFT_FOOT_INDEX + side] = at(10.0, -96.0, 14.0);
+            p[lm::LEFT_EAR + side] = at(7.0, 70.0, -2.0);
+        }
+        p[lm::NOSE] = [0.0, 68.0, 9.0];
+        let heel = sub(p[lm::LEFT_ANKLE], heel_to_ankle);
+        p[lm::LEFT_HEEL] = heel;
+        p[lm::LEFT_FOOT_INDEX] = add(heel, heel_to_toe);
+        p
+    }
+
+    /// The left foot's and shin's global rotations in each frame, as the solve poses them.
+    fn left_foot_and_shin(frames: &[[Vec3; 33]]) -> Vec<(Quat, Quat)> {
+        let times: Vec<f64> = (0..frames.len()).map(|i| i as f64 / 30.0).collect();
+        let sk = build_skeleton(&measure(frames, &vec![[1.0; 33]; frames.len()]));
+        let hints = smoothed_twist_hints(frames, &times);
+        frames
+            .iter()
+            .zip(&hints)
+            .map(|(p, h)| {
+                let g = global_rotations(p, &sk, h);
+                (g[J::LEFT_FOOT], g[J::LEFT_LEG])
+            })
+            .collect()
+    }
+
+    fn degrees_between(a: Quat, b: Quat) -> f32 {
+        a.dot(b).abs().min(1.0).acos().to_degrees() * 2.0
+    }
+
+    /// The angle (degrees) between two directions.
+    fn angle(a: Vec3, b: Vec3) -> f32 {
+        (dot(a, b) / (norm(a) * norm(b)))
+            .clamp(-1.0, 1.0)
+            .acos()
+            .to_degrees()
+    }
+
+    /// The foot's roll about its forward axis from the shin's sideways axis (degrees).
+    fn roll_from_shin(foot: Quat, shin: Quat) -> f32 {
+        let (foot_side, across) = (foot.rotate(X), shin.rotate(X));
+        let sign = dot(cross(across, foot_side), foot.rotate(Z)).signum();
+        sign * angle(foot_side, across)
+    }
+
+    #[test]
+    fn a_pointed_foot_does_not_spin_about_itself() {
+        // The foot points down over frames 5-10 (10° a frame), stays pointed, its heel nearly
+        // in line with the ankle and the toe, and comes back over frames 18-23. While pointed,
+        // the heel wanders 2 cm sideways one way and the other, as the model's guess does.
+        let frames: Vec<[Vec3; 33]> = (0..30)
+            .map(|i| {
+                let pitch = (i.min(28 - i).clamp(5, 10) - 5) as f32 * 10f32.to_radians();
+                let pitched = Quat::from_axis_angle(X, pitch);
+                let wander = match i {
+                    10..18 if i % 2 == 0 => 2.0,
+                    10..18 => -2.0,
+                    _ => 0.0,
+                };
+                let heel_to_ankle = add(pitched.rotate([0.0, 1.5, -1.0]), [wander, 0.0, 0.0]);
+                standing(heel_to_ankle, pitched.rotate([0.0, -2.0, 19.0]))
+            })
+            .collect();
+        let poses = left_foot_and_shin(&frames);
+        let rolls: Vec<f32> = poses.iter().map(|&(f, s)| roll_from_shin(f, s)).collect();
+        // Frame by frame, those landmarks roll the foot 100° one way and the other.
+        let own_side =
+            |p: &[Vec3; 33]| foot_side(p, lm::LEFT_ANKLE, lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX);
+        assert!(angle(own_side(&frames[12]), own_side(&frames[13])) > 100.0);
+        for (i, pair) in rolls.windows(2).enumerate() {
+            let step = (pair[1] - pair[0]).abs();
+            assert!(
+                step < 5.0,
+                "frame {i}: the foot rolled {step:.1}°: {rolls:?}"
+            );
+        }
+        for (i, pair) in poses.windows(2).enumerate() {
+            let step = degrees_between(pair[0].0, pair[1].0);
+            assert!(step < 12.0, "frame {i}: the foot turned {step:.1}°");
+        }
+    }
+
+    #[test]
+    fn a_foot_rolls_at_most_as_far_as_an_ankle_can() {
+        // A flat foot whose heel, ankle and toe the model shows rolled 60° onto its side.
+        let roll = Quat::from_axis_angle(Z, 60f32.to_radians());
+        let heel_to_ankle = roll.rotate([0.0, 6.0, 5.0]);
+        let frames = vec![standing(heel_to_ankle, [0.0, -2.0, 19.0]); 10];
+        for (foot, shin) in left_foot_and_shin(&frames) {
+            let rolled = angle(foot.rotate(X), shin.rotate(X));
+            assert!((rolled - 30.0).abs() < 0.1, "rolled {rolled:.2}°");
+        }
+        // Unrolled, the foot keeps its own roll: sideways along the shin's.
+        // (The roll eases back to none beyond a quarter turn, and is continuous throughout.)
+        assert!(ankle_roll(std::f32::consts::PI).abs() < 1e-6);
+        let turns = (-360..=360).map(|d| ankle_roll((d as f32 / 2.0).to_radians()).to_degrees());
+        let turns: Vec<f32> = turns.collect();
+        assert!(turns.windows(2).all(|w| (w[1] - w[0]).abs() <= 0.5 + 1e-4));
+        assert!(turns.iter().all(|r| r.abs() <= 30.0 + 1e-4));
+        let flat = vec![standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]); 10];
+        for (foot, shin) in left_foot_and_shin(&flat) {
+            assert!(angle(foot.rotate(X), shin.rotate(X)) < 0.1);
+        }
+    }
 }
