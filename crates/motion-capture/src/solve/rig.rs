@@ -319,7 +319,7 @@ pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, hints: &TwistHints) -> [Q
     }
     for (s, k) in [(Side::Left, 0), (Side::Right, 1)] {
         arm(p, s, chest_fwd, hints.elbow_bends[k], &mut g);
-        leg(p, s, hints.foot_rolls[k], &mut g);
+        leg(p, s, hints, &mut g);
     }
     g
 }
@@ -330,6 +330,11 @@ pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, hints: &TwistHints) -> [Q
 pub struct TwistHints {
     /// Which way each elbow bends: the bend vector, its length the sine of the bend.
     pub elbow_bends: [Vec3; 2],
+    /// Which way each knee bends (a bend vector, as the elbows'): the kneecap faces it.
+    pub knee_bends: [Vec3; 2],
+    /// Where each foot points, square to its shin ([`shin_front`]): the shin faces it, as far
+    /// as a knee twists.
+    pub shin_fronts: [Vec3; 2],
     /// How far each foot rolls about its own axis (inverts or everts) from the shin's sideways
     /// axis, radians ([`foot_roll_axes`]).
     pub foot_rolls: [f32; 2],
@@ -339,7 +344,8 @@ pub struct TwistHints {
 /// landmarks show it, because where a hint is unclear its direction is landmark noise: a few
 /// degrees of elbow bend can point anywhere round the arm, which spun the upper arm frame to
 /// frame; a pointed foot, its heel, ankle and toe nearly in a line, spun the foot half round
-/// about its own axis in one frame. Averaged over the frames around, noise cancels and a clear
+/// about its own axis in one frame, and a foot in line with its shin, or one the model cannot
+/// see, twisted the shin. Averaged over the frames around, noise cancels and a clear
 /// hint nearby in time dominates, while a stretch where the arm stays straight averages to
 /// almost nothing and leaves the twist to the hand.
 pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<TwistHints> {
@@ -355,53 +361,68 @@ pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<Twist
                 reject(normalize_or(sub(p[wr], p[el]), upper), upper)
             })
             .collect();
-        smooth::smooth_points(times_s, &bends, ELBOW_BEND_SIGMA_S)
+        smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
     });
-    let feet = [
-        (
-            lm::LEFT_KNEE,
-            lm::LEFT_ANKLE,
-            lm::LEFT_HEEL,
-            lm::LEFT_FOOT_INDEX,
-        ),
-        (
-            lm::RIGHT_KNEE,
-            lm::RIGHT_ANKLE,
-            lm::RIGHT_HEEL,
-            lm::RIGHT_FOOT_INDEX,
-        ),
-    ];
-    let foot_rolls = feet.map(|(knee, ankle, heel, toe)| {
+    // Each weighted by its clarity once more: a hint half as clear counts a quarter as much.
+    let weighted = |v: Vec3| scale(v, norm(v));
+    let knee_bends = LEG_MARKS.map(|m| {
+        let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
+        smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
+    });
+    // A foot the model draws much shorter than the person's foot is one it cannot see well (seen
+    // end on, or hidden): its heel and toe count for less.
+    let mut foot_lengths: Vec<f32> = frames
+        .iter()
+        .flat_map(|p| LEG_MARKS.map(|m| dist(p[m.toe], p[m.heel])))
+        .collect();
+    foot_lengths.sort_by(f32::total_cmp);
+    let foot_length = foot_lengths
+        .get(foot_lengths.len() / 2)
+        .map_or(1.0, |l| l.max(1e-3));
+    let foot_shown =
+        |p: &[Vec3; 33], m: &LegMarks| (dist(p[m.toe], p[m.heel]) / foot_length).min(1.0);
+    let shin_fronts = LEG_MARKS.map(|m| {
+        let fronts: Vec<Vec3> = frames
+            .iter()
+            .map(|p| weighted(scale(shin_front(p, &m), foot_shown(p, &m))))
+            .collect();
+        smooth::smooth_points(times_s, &fronts, LEG_TWIST_SIGMA_S)
+    });
+    let foot_rolls = std::array::from_fn::<_, 2, _>(|k| {
+        let m = &LEG_MARKS[k];
         let rolls: Vec<Vec3> = frames
             .iter()
-            .map(|p| {
-                let forward = sub(p[toe], p[heel]);
-                let shin = shin_frame(sub(p[ankle], p[knee]), forward);
-                let (across, up) = foot_roll_axes(shin, forward);
-                let side = foot_side(p, ankle, heel, toe);
-                // The roll as a 2D vector as long as the foot is clear, weighted by that
-                // length again: a foot seen half as clearly counts a quarter as much.
-                let clarity = norm(side);
-                [dot(side, across) * clarity, dot(side, up) * clarity, 0.0]
+            .enumerate()
+            .map(|(i, p)| {
+                let (_, shin) = thigh_and_shin(p, m, knee_bends[k][i], shin_fronts[k][i]);
+                let (across, up) = foot_roll_axes(shin, sub(p[m.toe], p[m.heel]));
+                let side = scale(foot_side(p, m.ankle, m.heel, m.toe), foot_shown(p, m));
+                let side = weighted(side);
+                [dot(side, across), dot(side, up), 0.0]
             })
             .collect();
-        smooth::smooth_points(times_s, &rolls, FOOT_ROLL_SIGMA_S)
+        smooth::smooth_points(times_s, &rolls, LEG_TWIST_SIGMA_S)
             .into_iter()
-            .map(|r| ankle_roll(r[1].atan2(r[0])))
+            .map(|r| within_range(r[1].atan2(r[0]), MAX_FOOT_ROLL))
             .collect::<Vec<f32>>()
     });
     (0..frames.len())
         .map(|i| TwistHints {
             elbow_bends: [elbow_bends[0][i], elbow_bends[1][i]],
+            knee_bends: [knee_bends[0][i], knee_bends[1][i]],
+            shin_fronts: [shin_fronts[0][i], shin_fronts[1][i]],
             foot_rolls: [foot_rolls[0][i], foot_rolls[1][i]],
         })
         .collect()
 }
 
-/// Gaussian sigma (s) of the elbow's bend over time.
-const ELBOW_BEND_SIGMA_S: f64 = 0.15;
-/// Gaussian sigma (s) of the foot's roll over time.
-const FOOT_ROLL_SIGMA_S: f64 = 0.1;
+/// Gaussian sigma (s) of an elbow's or a knee's bend over time.
+const BEND_SIGMA_S: f64 = 0.15;
+/// Gaussian sigma (s) over time of where a foot points and how it rolls.
+const LEG_TWIST_SIGMA_S: f64 = 0.1;
+/// The most a shin twists about itself from the thigh's hinge (radians): about a bent knee's
+/// range. The model's guess of a foot seen end on or hidden can point it anywhere.
+const MAX_KNEE_TWIST: f32 = 30.0 * std::f32::consts::PI / 180.0;
 /// The most a foot rolls about its own axis from the shin's sideways axis (radians): about the
 /// range of the ankle's inversion; the model's 3D guess of a foot seen end on goes far beyond.
 const MAX_FOOT_ROLL: f32 = 30.0 * std::f32::consts::PI / 180.0;
@@ -456,76 +477,130 @@ fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, bend: Vec3, g: &mut [Quat; 2
     g[jh] = same_hemisphere(g[jh], g[jf]);
 }
 
-fn leg(p: &[Vec3; 33], side: Side, foot_roll: f32, g: &mut [Quat; 22]) {
-    let (hip, knee, ankle, heel, toe, ju, jl, jf, jt) = match side {
+/// A leg's landmarks.
+struct LegMarks {
+    hip: usize,
+    knee: usize,
+    ankle: usize,
+    heel: usize,
+    toe: usize,
+}
+
+/// [left, right].
+const LEG_MARKS: [LegMarks; 2] = [
+    LegMarks {
+        hip: lm::LEFT_HIP,
+        knee: lm::LEFT_KNEE,
+        ankle: lm::LEFT_ANKLE,
+        heel: lm::LEFT_HEEL,
+        toe: lm::LEFT_FOOT_INDEX,
+    },
+    LegMarks {
+        hip: lm::RIGHT_HIP,
+        knee: lm::RIGHT_KNEE,
+        ankle: lm::RIGHT_ANKLE,
+        heel: lm::RIGHT_HEEL,
+        toe: lm::RIGHT_FOOT_INDEX,
+    },
+];
+
+fn leg(p: &[Vec3; 33], side: Side, hints: &TwistHints, g: &mut [Quat; 22]) {
+    let (k, ju, jl, jf, jt) = match side {
         Side::Left => (
-            lm::LEFT_HIP,
-            lm::LEFT_KNEE,
-            lm::LEFT_ANKLE,
-            lm::LEFT_HEEL,
-            lm::LEFT_FOOT_INDEX,
+            0,
             J::LEFT_UP_LEG,
             J::LEFT_LEG,
             J::LEFT_FOOT,
             J::LEFT_TOE_BASE,
         ),
         Side::Right => (
-            lm::RIGHT_HIP,
-            lm::RIGHT_KNEE,
-            lm::RIGHT_ANKLE,
-            lm::RIGHT_HEEL,
-            lm::RIGHT_FOOT_INDEX,
+            1,
             J::RIGHT_UP_LEG,
             J::RIGHT_LEG,
             J::RIGHT_FOOT,
             J::RIGHT_TOE_BASE,
         ),
     };
-    let thigh = normalize_or(sub(p[knee], p[hip]), NEG_Y);
-    let shin = normalize_or(sub(p[ankle], p[knee]), thigh);
-    let foot_fwd = sub(p[toe], p[heel]);
-    // The kneecap points against the shin's bend; the foot's direction covers straight legs.
-    let knee_fwd = add(
-        scale(reject(shin, thigh), -1.0),
-        scale(reject(normalize_or(foot_fwd, Z), thigh), 0.2),
-    );
-    g[ju] = Quat::from_two_axes(NEG_Y, Z, thigh, knee_fwd);
-    g[jl] = same_hemisphere(shin_frame(shin, foot_fwd), g[ju]);
+    let m = &LEG_MARKS[k];
+    let (thigh, shin) = thigh_and_shin(p, m, hints.knee_bends[k], hints.shin_fronts[k]);
+    g[ju] = thigh;
+    g[jl] = same_hemisphere(shin, g[ju]);
+    let foot_fwd = sub(p[m.toe], p[m.heel]);
     let (across, up) = foot_roll_axes(g[jl], foot_fwd);
-    let (sin, cos) = foot_roll.sin_cos();
+    let (sin, cos) = hints.foot_rolls[k].sin_cos();
     let foot_side = add(scale(across, cos), scale(up, sin));
     g[jf] = same_hemisphere(foot_frame(foot_fwd, foot_side), g[jl]);
     g[jt] = g[jf];
 }
 
-/// The roll a foot is given for the roll `shown` by its landmarks (radians, -π..π): as shown
-/// up to the ankle's range and held there; beyond a quarter turn, where the model has the foot
-/// on its side or upside down, eased back to none at a half turn, so that the roll never
-/// jumps from one end of the range to the other as the model's guess turns on.
-fn ankle_roll(shown: f32) -> f32 {
-    use std::f32::consts::{FRAC_PI_2, PI};
-    let turn = shown.abs();
-    let roll = if turn <= FRAC_PI_2 {
-        turn.min(MAX_FOOT_ROLL)
-    } else {
-        MAX_FOOT_ROLL * (PI - turn) / FRAC_PI_2
-    };
-    roll.copysign(shown)
+/// Which way the knee bends in one frame: the shin's direction square to the thigh, reversed
+/// (the kneecap's side), as long as the sine of the bend.
+fn knee_bend(p: &[Vec3; 33], m: &LegMarks) -> Vec3 {
+    let thigh = normalize_or(sub(p[m.knee], p[m.hip]), NEG_Y);
+    scale(
+        reject(normalize_or(sub(p[m.ankle], p[m.knee]), thigh), thigh),
+        -1.0,
+    )
 }
 
-/// The shin's global rotation: down the shin (knee→ankle) is -Y at rest, and the foot's
-/// forward (heel→toe) points its +Z, so the heel and toe fix the shin's twist.
-fn shin_frame(shin: Vec3, foot_forward: Vec3) -> Quat {
-    Quat::from_two_axes(NEG_Y, Z, shin, foot_forward)
+/// Where the foot points in one frame, square to the shin: as long as the sine of the angle
+/// between them. A foot pointed in line with the shin leaves it short, its direction noise.
+fn shin_front(p: &[Vec3; 33], m: &LegMarks) -> Vec3 {
+    let shin = normalize_or(sub(p[m.ankle], p[m.knee]), NEG_Y);
+    reject(normalize_or(sub(p[m.toe], p[m.heel]), Z), shin)
+}
+
+/// The thigh's and the shin's global rotations in one frame, for the knee's bend and the
+/// shin's front as the frames around show them. The kneecap faces the bend; a straight leg's
+/// faces where the foot points. The knee is a hinge: the shin turns from the thigh about the
+/// hinge, and twists about itself toward where the foot points as far as a knee can
+/// ([`MAX_KNEE_TWIST`]); a foot that points elsewhere turns at the ankle.
+fn thigh_and_shin(p: &[Vec3; 33], m: &LegMarks, bend: Vec3, front: Vec3) -> (Quat, Quat) {
+    let thigh = normalize_or(sub(p[m.knee], p[m.hip]), NEG_Y);
+    let shin = normalize_or(sub(p[m.ankle], p[m.knee]), thigh);
+    let kneecap = add(
+        reject(bend, thigh),
+        scale(reject(normalize_or(front, Z), thigh), 0.2),
+    );
+    let thigh_q = Quat::from_two_axes(NEG_Y, Z, thigh, kneecap);
+    let hinge = normalize_or(reject(thigh_q.rotate(X), shin), X);
+    let hinge_turned = cross(shin, hinge);
+    // The twist the foot asks for, as a 2D vector as long as the foot is clear, with a slight
+    // pull toward none: an unclear foot leaves the shin on the thigh's hinge.
+    let wanted = Quat::from_two_axes(NEG_Y, Z, shin, front).rotate(X);
+    let clarity = norm(front);
+    let (c, s) = (
+        dot(wanted, hinge) * clarity + 0.05,
+        dot(wanted, hinge_turned) * clarity,
+    );
+    let (sin, cos) = within_range(s.atan2(c), MAX_KNEE_TWIST).sin_cos();
+    let across = add(scale(hinge, cos), scale(hinge_turned, sin));
+    (thigh_q, Quat::from_two_axes(NEG_Y, X, shin, across))
+}
+
+/// A twist or roll of `shown` radians (-π..π) kept within ±`limit`: as shown up to the limit
+/// and held there; beyond a quarter turn, where the model's guess has the limb on its side or
+/// back to front, eased back to none at a half turn, so that the result never jumps from one
+/// end of the range to the other as the guess turns on.
+fn within_range(shown: f32, limit: f32) -> f32 {
+    use std::f32::consts::{FRAC_PI_2, PI};
+    let turn = shown.abs();
+    let kept = if turn <= FRAC_PI_2 {
+        turn.min(limit)
+    } else {
+        limit * (PI - turn) / FRAC_PI_2
+    };
+    kept.copysign(shown)
 }
 
 /// The axes a foot's roll is measured in, both square to its forward axis: `across`, the
-/// sideways axis of the shin's frame `shin` (square to the shin and the foot alike), and `up`,
-/// forward crossed with it: a foot rolled by `r` has the sideways axis
-/// `cos r * across + sin r * up`.
+/// sideways axis of the shin's frame `shin` made square to the foot, and `up`, forward crossed
+/// with it: a foot rolled by `r` has the sideways axis `cos r * across + sin r * up`.
 fn foot_roll_axes(shin: Quat, foot_forward: Vec3) -> (Vec3, Vec3) {
-    let across = shin.rotate(X);
-    (across, cross(normalize_or(foot_forward, Z), across))
+    let forward = normalize_or(foot_forward, Z);
+    let shin_across = shin.rotate(X);
+    let across = normalize_or(reject(shin_across, forward), shin_across);
+    (across, cross(forward, across))
 }
 
 fn same_hemisphere(q: Quat, reference: Quat) -> Quat {
@@ -577,16 +652,21 @@ mod tests {
 
     /// The left foot's and shin's global rotations in each frame, as the solve poses them.
     fn left_foot_and_shin(frames: &[[Vec3; 33]]) -> Vec<(Quat, Quat)> {
+        posed(frames)
+            .iter()
+            .map(|g| (g[J::LEFT_FOOT], g[J::LEFT_LEG]))
+            .collect()
+    }
+
+    /// Every joint's global rotation in each frame, as the solve poses them (30 fps).
+    fn posed(frames: &[[Vec3; 33]]) -> Vec<[Quat; 22]> {
         let times: Vec<f64> = (0..frames.len()).map(|i| i as f64 / 30.0).collect();
         let sk = build_skeleton(&measure(frames, &vec![[1.0; 33]; frames.len()]));
         let hints = smoothed_twist_hints(frames, &times);
         frames
             .iter()
             .zip(&hints)
-            .map(|(p, h)| {
-                let g = global_rotations(p, &sk, h);
-                (g[J::LEFT_FOOT], g[J::LEFT_LEG])
-            })
+            .map(|(p, h)| global_rotations(p, &sk, h))
             .collect()
     }
 
@@ -658,14 +738,47 @@ mod tests {
         }
         // Unrolled, the foot keeps its own roll: sideways along the shin's.
         // (The roll eases back to none beyond a quarter turn, and is continuous throughout.)
-        assert!(ankle_roll(std::f32::consts::PI).abs() < 1e-6);
-        let turns = (-360..=360).map(|d| ankle_roll((d as f32 / 2.0).to_radians()).to_degrees());
+        assert!(within_range(std::f32::consts::PI, MAX_FOOT_ROLL).abs() < 1e-6);
+        let turns = (-360..=360)
+            .map(|d| within_range((d as f32 / 2.0).to_radians(), MAX_FOOT_ROLL).to_degrees());
         let turns: Vec<f32> = turns.collect();
         assert!(turns.windows(2).all(|w| (w[1] - w[0]).abs() <= 0.5 + 1e-4));
         assert!(turns.iter().all(|r| r.abs() <= 30.0 + 1e-4));
         let flat = vec![standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]); 10];
         for (foot, shin) in left_foot_and_shin(&flat) {
             assert!(angle(foot.rotate(X), shin.rotate(X)) < 0.1);
+        }
+    }
+
+    #[test]
+    fn a_shin_twists_from_the_thigh_at_most_as_far_as_a_knee_can() {
+        // The knee bent 40° forward; the foot as the model guesses it, 19 cm long.
+        let bent_knee = |toe_dir: Vec3| {
+            let mut p = standing([0.0, 6.0, 5.0], scale(toe_dir, 19.0));
+            p[lm::LEFT_KNEE] = [10.0, -40.0, 15.0];
+            vec![p; 10]
+        };
+        let cases = [
+            // Turned out 20°: the shin takes the twist a knee can, the ankle the rest.
+            (Quat::from_axis_angle(Y, 20f32.to_radians()).rotate(Z), 20.0),
+            // Turned out 60°: beyond a knee's 30°.
+            (Quat::from_axis_angle(Y, 60f32.to_radians()).rotate(Z), 30.0),
+            // Back to front, as the model may guess a foot it cannot see: no twist at all.
+            (scale(Z, -1.0), 0.0),
+        ];
+        for (toe_dir, most) in cases {
+            for g in posed(&bent_knee(toe_dir)) {
+                // About the shin: from the thigh's hinge, square to the shin, to the shin's.
+                let hinge = reject(g[J::LEFT_UP_LEG].rotate(X), g[J::LEFT_LEG].rotate(Y));
+                let twist = angle(g[J::LEFT_LEG].rotate(X), hinge);
+                assert!(
+                    twist <= most + 0.5,
+                    "{toe_dir:?}: the shin twisted {twist:.1}°"
+                );
+                // Whatever the shin does, the foot points where its heel and toe say.
+                let foot = angle(g[J::LEFT_FOOT].rotate(Z), toe_dir);
+                assert!(foot < 0.5, "{toe_dir:?}: the foot is {foot:.1}° off");
+            }
         }
     }
 }
