@@ -510,8 +510,8 @@ fn a_leg_does_not_spin_about_itself() {
                 }
             }
             eprintln!("{name}: largest turn of a leg joint in a frame {largest:.1}°");
-            // Now at most 43°: the synthetic walk's first frame, whose toe the model moves 40°
-            // to the next; cam04's foot, which the model foreshortens to 2 cm, 42°.
+            // Now at most 43.6°: cam04's foot, which the model foreshortens to 2 cm; then the
+            // synthetic walk's first frame, 42.5°, whose toe the model moves 40° to the next.
             assert!(
                 largest < 45.0,
                 "{name}: a leg joint turned {largest:.1}° in a frame"

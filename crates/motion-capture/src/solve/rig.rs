@@ -336,7 +336,8 @@ pub struct TwistHints {
     /// as a knee twists.
     pub shin_fronts: [Vec3; 2],
     /// How far each foot rolls about its own axis (inverts or everts) from the shin's sideways
-    /// axis, radians ([`foot_roll_axes`]).
+    /// axis, radians ([`foot_roll_axes`]); the animation's +X is not mirrored, so a positive roll
+    /// everts the left foot and inverts the right.
     pub foot_rolls: [f32; 2],
 }
 
@@ -363,12 +364,13 @@ pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<Twist
             .collect();
         smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
     });
-    // Each weighted by its clarity once more: a hint half as clear counts a quarter as much.
-    let weighted = |v: Vec3| scale(v, norm(v));
     let knee_bends = LEG_MARKS.map(|m| {
         let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
         smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
     });
+    // The foot's hints are weighted by their clarity once more: a foot seen half as clearly
+    // counts a quarter as much.
+    let weighted = |v: Vec3| scale(v, norm(v));
     // A foot the model draws much shorter than the person's foot is one it cannot see well (seen
     // end on, or hidden): its heel and toe count for less.
     let mut foot_lengths: Vec<f32> = frames
@@ -403,7 +405,9 @@ pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<Twist
             .collect();
         smooth::smooth_points(times_s, &rolls, LEG_TWIST_SIGMA_S)
             .into_iter()
-            .map(|r| within_range(r[1].atan2(r[0]), MAX_FOOT_ROLL))
+            // With a slight pull toward none: a foot unclear in every frame around keeps the
+            // shin's sideways axis rather than whatever its noise adds up to.
+            .map(|r| within_range(r[1].atan2(r[0] + PULL_TO_NONE), MAX_FOOT_ROLL))
             .collect::<Vec<f32>>()
     });
     (0..frames.len())
@@ -418,6 +422,9 @@ pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<Twist
 
 /// Gaussian sigma (s) of an elbow's or a knee's bend over time.
 const BEND_SIGMA_S: f64 = 0.15;
+/// How strongly a leg's twist is drawn to none (the thigh's hinge, the shin's sideways axis)
+/// against a clear hint's 1: enough to decide where every hint is unclear.
+const PULL_TO_NONE: f32 = 0.05;
 /// Gaussian sigma (s) over time of where a foot points and how it rolls.
 const LEG_TWIST_SIGMA_S: f64 = 0.1;
 /// The most a shin twists about itself from the thigh's hinge (radians): about a bent knee's
@@ -570,7 +577,7 @@ fn thigh_and_shin(p: &[Vec3; 33], m: &LegMarks, bend: Vec3, front: Vec3) -> (Qua
     let wanted = Quat::from_two_axes(NEG_Y, Z, shin, front).rotate(X);
     let clarity = norm(front);
     let (c, s) = (
-        dot(wanted, hinge) * clarity + 0.05,
+        dot(wanted, hinge) * clarity + PULL_TO_NONE,
         dot(wanted, hinge_turned) * clarity,
     );
     let (sin, cos) = within_range(s.atan2(c), MAX_KNEE_TWIST).sin_cos();
@@ -691,38 +698,34 @@ mod tests {
 
     #[test]
     fn a_pointed_foot_does_not_spin_about_itself() {
-        // The foot points down over frames 5-10 (10° a frame), stays pointed, its heel nearly
-        // in line with the ankle and the toe, and comes back over frames 18-23. While pointed,
-        // the heel wanders 2 cm sideways one way and the other, as the model's guess does.
+        // A flat foot, pointed for frames 12-17: its heel nearly in line with the ankle and the
+        // toe (165°), the foot drawn 6 cm long, and the heel wandering a centimetre one way for
+        // three frames and the other way for three, as the model's guess does.
+        let toe_dir = normalize_or([0.0, -1.0, 0.9], Z);
         let frames: Vec<[Vec3; 33]> = (0..30)
-            .map(|i| {
-                let pitch = (i.min(28 - i).clamp(5, 10) - 5) as f32 * 10f32.to_radians();
-                let pitched = Quat::from_axis_angle(X, pitch);
-                let wander = match i {
-                    10..18 if i % 2 == 0 => 2.0,
-                    10..18 => -2.0,
-                    _ => 0.0,
-                };
-                let heel_to_ankle = add(pitched.rotate([0.0, 1.5, -1.0]), [wander, 0.0, 0.0]);
-                standing(heel_to_ankle, pitched.rotate([0.0, -2.0, 19.0]))
+            .map(|i| match i {
+                12..18 => {
+                    let wander = if i < 15 { 1.0 } else { -1.0 };
+                    let heel_to_ankle = add(scale(toe_dir, -4.0), [wander, 0.7, 0.7]);
+                    standing(heel_to_ankle, scale(toe_dir, 6.0))
+                }
+                _ => standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]),
             })
             .collect();
-        let poses = left_foot_and_shin(&frames);
-        let rolls: Vec<f32> = poses.iter().map(|&(f, s)| roll_from_shin(f, s)).collect();
-        // Frame by frame, those landmarks roll the foot 100° one way and the other.
         let own_side =
             |p: &[Vec3; 33]| foot_side(p, lm::LEFT_ANKLE, lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX);
-        assert!(angle(own_side(&frames[12]), own_side(&frames[13])) > 100.0);
+        // Frame by frame, those landmarks roll the foot 90° one way and back the other.
+        assert!(angle(own_side(&frames[14]), own_side(&frames[15])) > 90.0);
+        let rolls: Vec<f32> = left_foot_and_shin(&frames)
+            .iter()
+            .map(|&(f, s)| roll_from_shin(f, s))
+            .collect();
         for (i, pair) in rolls.windows(2).enumerate() {
             let step = (pair[1] - pair[0]).abs();
             assert!(
                 step < 5.0,
                 "frame {i}: the foot rolled {step:.1}°: {rolls:?}"
             );
-        }
-        for (i, pair) in poses.windows(2).enumerate() {
-            let step = degrees_between(pair[0].0, pair[1].0);
-            assert!(step < 12.0, "frame {i}: the foot turned {step:.1}°");
         }
     }
 
@@ -732,9 +735,38 @@ mod tests {
         let roll = Quat::from_axis_angle(Z, 60f32.to_radians());
         let heel_to_ankle = roll.rotate([0.0, 6.0, 5.0]);
         let frames = vec![standing(heel_to_ankle, [0.0, -2.0, 19.0]); 10];
+        let shown = foot_side(
+            &frames[0],
+            lm::LEFT_ANKLE,
+            lm::LEFT_HEEL,
+            lm::LEFT_FOOT_INDEX,
+        );
         for (foot, shin) in left_foot_and_shin(&frames) {
             let rolled = angle(foot.rotate(X), shin.rotate(X));
             assert!((rolled - 30.0).abs() < 0.1, "rolled {rolled:.2}°");
+            // Toward the roll shown (56° from the shin's sideways axis), not away from it, which
+            // would leave the foot 86° from it.
+            let short = angle(foot.rotate(X), shown);
+            assert!(short < 30.0, "{short:.2}° short of the roll shown");
+        }
+        // Within the range, the foot is as its heel, ankle and toe place it (but for the slight
+        // pull toward no roll), rolled either way.
+        for degrees in [-20f32, 20.0] {
+            let roll = Quat::from_axis_angle(Z, degrees.to_radians());
+            let frames = vec![standing(roll.rotate([0.0, 6.0, 5.0]), [0.0, -2.0, 19.0]); 10];
+            let own = foot_frame(
+                sub(frames[0][lm::LEFT_FOOT_INDEX], frames[0][lm::LEFT_HEEL]),
+                foot_side(
+                    &frames[0],
+                    lm::LEFT_ANKLE,
+                    lm::LEFT_HEEL,
+                    lm::LEFT_FOOT_INDEX,
+                ),
+            );
+            for (foot, _) in left_foot_and_shin(&frames) {
+                let off = degrees_between(foot, own);
+                assert!(off < 2.0, "rolled {degrees}°: {off:.2}° off");
+            }
         }
         // Unrolled, the foot keeps its own roll: sideways along the shin's.
         // (The roll eases back to none beyond a quarter turn, and is continuous throughout.)
@@ -750,34 +782,62 @@ mod tests {
         }
     }
 
+    /// The pose seen in a mirror: left and right exchanged.
+    fn mirrored(p: &[Vec3; 33]) -> [Vec3; 33] {
+        let mut m = [[0.0; 3]; 33];
+        for (k, q) in p.iter().enumerate() {
+            m[lm::opposite(k)] = [-q[0], q[1], q[2]];
+        }
+        m
+    }
+
     #[test]
     fn a_shin_twists_from_the_thigh_at_most_as_far_as_a_knee_can() {
-        // The knee bent 40° forward; the foot as the model guesses it, 19 cm long.
-        let bent_knee = |toe_dir: Vec3| {
+        // The knee bent 40° forward; the foot as the model guesses it, 19 cm long, turned out
+        // by `out` degrees (180: back to front).
+        let bent_knee = |out: f32| {
+            let toe_dir = Quat::from_axis_angle(Y, out.to_radians()).rotate(Z);
             let mut p = standing([0.0, 6.0, 5.0], scale(toe_dir, 19.0));
             p[lm::LEFT_KNEE] = [10.0, -40.0, 15.0];
-            vec![p; 10]
+            (p, toe_dir)
         };
-        let cases = [
-            // Turned out 20°: the shin takes the twist a knee can, the ankle the rest.
-            (Quat::from_axis_angle(Y, 20f32.to_radians()).rotate(Z), 20.0),
-            // Turned out 60°: beyond a knee's 30°.
-            (Quat::from_axis_angle(Y, 60f32.to_radians()).rotate(Z), 30.0),
-            // Back to front, as the model may guess a foot it cannot see: no twist at all.
-            (scale(Z, -1.0), 0.0),
-        ];
-        for (toe_dir, most) in cases {
-            for g in posed(&bent_knee(toe_dir)) {
+        for (out, twist_wanted) in [(20.0, None), (60.0, Some(30.0)), (180.0, Some(0.0))] {
+            let (left, toe_dir) = bent_knee(out);
+            let right = mirrored(&left);
+            let toe_dirs = [toe_dir, [-toe_dir[0], toe_dir[1], toe_dir[2]]];
+            for (g, sides) in [(posed(&[left; 4]), 0), (posed(&[right; 4]), 1)] {
+                let (up_leg, leg, foot) = [
+                    (J::LEFT_UP_LEG, J::LEFT_LEG, J::LEFT_FOOT),
+                    (J::RIGHT_UP_LEG, J::RIGHT_LEG, J::RIGHT_FOOT),
+                ][sides];
+                let g = g[0];
+                let shin_up = g[leg].rotate(Y);
                 // About the shin: from the thigh's hinge, square to the shin, to the shin's.
-                let hinge = reject(g[J::LEFT_UP_LEG].rotate(X), g[J::LEFT_LEG].rotate(Y));
-                let twist = angle(g[J::LEFT_LEG].rotate(X), hinge);
-                assert!(
-                    twist <= most + 0.5,
-                    "{toe_dir:?}: the shin twisted {twist:.1}°"
-                );
+                let hinge = reject(g[up_leg].rotate(X), shin_up);
+                let twist = angle(g[leg].rotate(X), hinge);
+                let foot_front = reject(toe_dirs[sides], shin_up);
+                let off = angle(g[leg].rotate(Z), foot_front);
+                match twist_wanted {
+                    // Within a knee's range the shin faces where the foot points.
+                    None => assert!(off < 2.0, "{out}° out, {sides}: the shin is {off:.1}° off"),
+                    Some(wanted) => {
+                        assert!(
+                            (twist - wanted).abs() < 0.5,
+                            "{out}°, {sides}: twist {twist:.1}°"
+                        );
+                        if wanted > 0.0 {
+                            // ...and beyond it, as near as the knee lets it.
+                            let untwisted = angle(cross(hinge, shin_up), foot_front);
+                            assert!(off < untwisted, "{out}°, {sides}: twisted away");
+                        }
+                    }
+                }
                 // Whatever the shin does, the foot points where its heel and toe say.
-                let foot = angle(g[J::LEFT_FOOT].rotate(Z), toe_dir);
-                assert!(foot < 0.5, "{toe_dir:?}: the foot is {foot:.1}° off");
+                let foot_off = angle(g[foot].rotate(Z), toe_dirs[sides]);
+                assert!(
+                    foot_off < 0.5,
+                    "{out}°, {sides}: the foot is {foot_off:.1}° off"
+                );
             }
         }
     }
