@@ -368,47 +368,17 @@ pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<Twist
         let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
         smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
     });
-    // The foot's hints are weighted by their clarity once more: a foot seen half as clearly
-    // counts a quarter as much.
-    let weighted = |v: Vec3| scale(v, norm(v));
-    // A foot the model draws much shorter than the person's foot is one it cannot see well (seen
-    // end on, or hidden): its heel and toe count for less.
-    let mut foot_lengths: Vec<f32> = frames
-        .iter()
-        .flat_map(|p| LEG_MARKS.map(|m| dist(p[m.toe], p[m.heel])))
-        .collect();
-    foot_lengths.sort_by(f32::total_cmp);
-    let foot_length = foot_lengths
-        .get(foot_lengths.len() / 2)
-        .map_or(1.0, |l| l.max(1e-3));
-    let foot_shown =
-        |p: &[Vec3; 33], m: &LegMarks| (dist(p[m.toe], p[m.heel]) / foot_length).min(1.0);
+    let feet = FeetSeen::of(frames);
     let shin_fronts = LEG_MARKS.map(|m| {
         let fronts: Vec<Vec3> = frames
             .iter()
-            .map(|p| weighted(scale(shin_front(p, &m), foot_shown(p, &m))))
+            .map(|p| feet.weighted(p, &m, shin_front(p, &m)))
             .collect();
         smooth::smooth_points(times_s, &fronts, LEG_TWIST_SIGMA_S)
     });
     let foot_rolls = std::array::from_fn::<_, 2, _>(|k| {
-        let m = &LEG_MARKS[k];
-        let rolls: Vec<Vec3> = frames
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let (_, shin) = thigh_and_shin(p, m, knee_bends[k][i], shin_fronts[k][i]);
-                let (across, up) = foot_roll_axes(shin, sub(p[m.toe], p[m.heel]));
-                let side = scale(foot_side(p, m.ankle, m.heel, m.toe), foot_shown(p, m));
-                let side = weighted(side);
-                [dot(side, across), dot(side, up), 0.0]
-            })
-            .collect();
-        smooth::smooth_points(times_s, &rolls, LEG_TWIST_SIGMA_S)
-            .into_iter()
-            // With a slight pull toward none: a foot unclear in every frame around keeps the
-            // shin's sideways axis rather than whatever its noise adds up to.
-            .map(|r| within_range(r[1].atan2(r[0] + PULL_TO_NONE), MAX_FOOT_ROLL))
-            .collect::<Vec<f32>>()
+        let leg_hints = (&knee_bends[k][..], &shin_fronts[k][..]);
+        foot_rolls(frames, times_s, &LEG_MARKS[k], &feet, leg_hints)
     });
     (0..frames.len())
         .map(|i| TwistHints {
@@ -417,6 +387,62 @@ pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<Twist
             shin_fronts: [shin_fronts[0][i], shin_fronts[1][i]],
             foot_rolls: [foot_rolls[0][i], foot_rolls[1][i]],
         })
+        .collect()
+}
+
+/// How clearly a clip's feet are seen in each frame, for weighting the hints their heel and toe
+/// give. A foot the model draws much shorter than the person's foot (the clip's median) is one
+/// it cannot see well: seen end on, or hidden.
+struct FeetSeen {
+    foot_length: f32,
+}
+
+impl FeetSeen {
+    fn of(frames: &[[Vec3; 33]]) -> Self {
+        let mut lengths: Vec<f32> = frames
+            .iter()
+            .flat_map(|p| LEG_MARKS.map(|m| dist(p[m.toe], p[m.heel])))
+            .collect();
+        lengths.sort_by(f32::total_cmp);
+        let foot_length = lengths.get(lengths.len() / 2).map_or(1.0, |l| l.max(1e-3));
+        FeetSeen { foot_length }
+    }
+
+    /// A foot's hint `v` (as long as the foot's own landmarks show it clearly) shortened by how
+    /// short the foot is drawn, then weighted by that clarity once more: a foot seen half as
+    /// clearly counts a quarter as much.
+    fn weighted(&self, p: &[Vec3; 33], m: &LegMarks, v: Vec3) -> Vec3 {
+        let shown = (dist(p[m.toe], p[m.heel]) / self.foot_length).min(1.0);
+        let v = scale(v, shown);
+        scale(v, norm(v))
+    }
+}
+
+/// Each frame's roll of the foot of leg `m`, averaged over the frames around: measured from the
+/// sideways axis of its shin as `leg_hints` (knee bends, shin fronts) pose it, kept within an
+/// ankle's range.
+fn foot_rolls(
+    frames: &[[Vec3; 33]],
+    times_s: &[f64],
+    m: &LegMarks,
+    feet: &FeetSeen,
+    (knee_bends, shin_fronts): (&[Vec3], &[Vec3]),
+) -> Vec<f32> {
+    let rolls: Vec<Vec3> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (_, shin) = thigh_and_shin(p, m, knee_bends[i], shin_fronts[i]);
+            let (across, up) = foot_roll_axes(shin, sub(p[m.toe], p[m.heel]));
+            let side = feet.weighted(p, m, foot_side(p, m.ankle, m.heel, m.toe));
+            [dot(side, across), dot(side, up), 0.0]
+        })
+        .collect();
+    smooth::smooth_points(times_s, &rolls, LEG_TWIST_SIGMA_S)
+        .into_iter()
+        // With a slight pull toward none: a foot unclear in every frame around keeps the
+        // shin's sideways axis rather than whatever its noise adds up to.
+        .map(|r| within_range(r[1].atan2(r[0] + PULL_TO_NONE), MAX_FOOT_ROLL))
         .collect()
 }
 
