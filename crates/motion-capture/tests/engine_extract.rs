@@ -184,7 +184,7 @@ async fn a_person_taken_for_their_back_keeps_facing_the_camera() {
         .fold(0.0f32, f32::max);
     let largest_turn = hips
         .windows(2)
-        .map(|w| w[0].dot(w[1]).abs().min(1.0).acos().to_degrees() * 2.0)
+        .map(|w| w[0].angle_to(w[1]).to_degrees())
         .fold(0.0f32, f32::max);
     eprintln!(
         "hips turn at most {largest_turn:.1} degrees a frame, {turned_from_start:.1} from the start"

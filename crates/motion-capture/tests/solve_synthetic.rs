@@ -27,7 +27,7 @@ fn hips_turns(anim: &motion_capture::animation::Animation) -> Vec<f32> {
                 anim.world_rotations(&w[0])[J::HIPS],
                 anim.world_rotations(&w[1])[J::HIPS],
             );
-            a.dot(b).abs().min(1.0).acos().to_degrees() * 2.0
+            a.angle_to(b).to_degrees()
         })
         .collect()
 }
@@ -506,7 +506,7 @@ fn a_leg_does_not_spin_about_itself() {
             for joint in leg_joints {
                 for pair in anim.frames.windows(2) {
                     let (a, b) = (pair[0].rotations[joint], pair[1].rotations[joint]);
-                    largest = largest.max(a.dot(b).abs().min(1.0).acos().to_degrees() * 2.0);
+                    largest = largest.max(a.angle_to(b).to_degrees());
                 }
             }
             eprintln!("{name}: largest turn of a leg joint in a frame {largest:.1}°");

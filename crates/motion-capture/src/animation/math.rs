@@ -267,6 +267,11 @@ impl Quat {
         2.0 * self.w.abs().clamp(0.0, 1.0).acos()
     }
 
+    /// The angle (radians, 0..π) of the rotation that takes `self` to `other`.
+    pub fn angle_to(self, other: Quat) -> f32 {
+        2.0 * self.dot(other).abs().clamp(0.0, 1.0).acos()
+    }
+
     /// The rotation matrix, row-major.
     pub fn to_matrix(self) -> [[f32; 3]; 3] {
         let c0 = self.rotate([1.0, 0.0, 0.0]);
@@ -362,6 +367,17 @@ mod tests {
     fn rotate_quarter_turn_about_y_takes_z_to_x() {
         let q = Quat::from_axis_angle([0.0, 1.0, 0.0], std::f32::consts::FRAC_PI_2);
         assert!(close(q.rotate([0.0, 0.0, 1.0]), [1.0, 0.0, 0.0]));
+    }
+
+    #[test]
+    fn angle_to_is_the_turn_between_two_rotations_either_sign() {
+        let quarter = Quat::from_axis_angle([0.0, 1.0, 0.0], std::f32::consts::FRAC_PI_2);
+        assert!((Quat::IDENTITY.angle_to(quarter) - std::f32::consts::FRAC_PI_2).abs() < 1e-6);
+        assert!(quarter.angle_to(quarter.negated()) < 1e-3);
+        assert_eq!(
+            quarter.angle_to(quarter),
+            quarter.conjugate().compose(quarter).angle()
+        );
     }
 
     #[test]

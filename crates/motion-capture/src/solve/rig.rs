@@ -176,13 +176,10 @@ fn foot_shape(frames: &[[Vec3; 33]]) -> (Vec3, Vec3) {
     let mut toes: Vec<Vec3> = Vec::new();
     let mut heels: Vec<Vec3> = Vec::new();
     for p in frames {
-        for (a, h, t, mirror) in [
-            (lm::LEFT_ANKLE, lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX, false),
-            (lm::RIGHT_ANKLE, lm::RIGHT_HEEL, lm::RIGHT_FOOT_INDEX, true),
-        ] {
-            let g = foot_frame(sub(p[t], p[h]), foot_side(p, a, h, t)).conjugate();
-            let mut toe = g.rotate(sub(p[t], p[a]));
-            let mut heel = g.rotate(sub(p[h], p[a]));
+        for (m, mirror) in LEG_MARKS.iter().zip([false, true]) {
+            let g = foot_frame(m.foot_forward(p), foot_side(p, m)).conjugate();
+            let mut toe = g.rotate(sub(p[m.toe], p[m.ankle]));
+            let mut heel = g.rotate(sub(p[m.heel], p[m.ankle]));
             if mirror {
                 toe[0] = -toe[0];
                 heel[0] = -heel[0];
@@ -210,14 +207,13 @@ fn foot_frame(forward: Vec3, side: Vec3) -> Quat {
     Quat::from_two_axes(Z, X, forward, side)
 }
 
-/// The foot's sideways axis in one frame (landmarks `ankle`, `heel`, `toe` of `p`): up
-/// (heel→ankle) across forward (heel→toe), as long as the sine of the angle between them. A
-/// pointed or foreshortened foot brings heel, ankle and toe into a line, where its length
-/// falls and its direction is landmark noise.
-fn foot_side(p: &[Vec3; 33], ankle: usize, heel: usize, toe: usize) -> Vec3 {
-    let up = normalize_or(sub(p[ankle], p[heel]), Y);
-    let forward = normalize_or(sub(p[toe], p[heel]), Z);
-    cross(up, forward)
+/// The sideways axis in one frame of the foot of leg `m`: up (heel→ankle) across forward
+/// (heel→toe), as long as the sine of the angle between them. A pointed or foreshortened foot
+/// brings heel, ankle and toe into a line, where its length falls and its direction is landmark
+/// noise.
+fn foot_side(p: &[Vec3; 33], m: &LegMarks) -> Vec3 {
+    let up = normalize_or(sub(p[m.ankle], p[m.heel]), Y);
+    cross(up, normalize_or(m.foot_forward(p), Z))
 }
 
 /// The rest skeleton (T-pose facing +Z) for the measured body.
@@ -401,7 +397,7 @@ impl FeetSeen {
     fn of(frames: &[[Vec3; 33]]) -> Self {
         let mut lengths: Vec<f32> = frames
             .iter()
-            .flat_map(|p| LEG_MARKS.map(|m| dist(p[m.toe], p[m.heel])))
+            .flat_map(|p| LEG_MARKS.map(|m| norm(m.foot_forward(p))))
             .collect();
         lengths.sort_by(f32::total_cmp);
         let foot_length = lengths.get(lengths.len() / 2).map_or(1.0, |l| l.max(1e-3));
@@ -412,7 +408,7 @@ impl FeetSeen {
     /// short the foot is drawn, then weighted by that clarity once more: a foot seen half as
     /// clearly counts a quarter as much.
     fn weighted(&self, p: &[Vec3; 33], m: &LegMarks, v: Vec3) -> Vec3 {
-        let shown = (dist(p[m.toe], p[m.heel]) / self.foot_length).min(1.0);
+        let shown = (norm(m.foot_forward(p)) / self.foot_length).min(1.0);
         let v = scale(v, shown);
         scale(v, norm(v))
     }
@@ -433,8 +429,8 @@ fn foot_rolls(
         .enumerate()
         .map(|(i, p)| {
             let (_, shin) = thigh_and_shin(p, m, knee_bends[i], shin_fronts[i]);
-            let (across, up) = foot_roll_axes(shin, sub(p[m.toe], p[m.heel]));
-            let side = feet.weighted(p, m, foot_side(p, m.ankle, m.heel, m.toe));
+            let (across, up) = foot_roll_axes(shin, m.foot_forward(p));
+            let side = feet.weighted(p, m, foot_side(p, m));
             [dot(side, across), dot(side, up), 0.0]
         })
         .collect();
@@ -519,6 +515,19 @@ struct LegMarks {
     toe: usize,
 }
 
+impl LegMarks {
+    /// The thigh's (hip→knee) and the shin's (knee→ankle) directions in one frame, unit length.
+    fn bones(&self, p: &[Vec3; 33]) -> (Vec3, Vec3) {
+        let thigh = normalize_or(sub(p[self.knee], p[self.hip]), NEG_Y);
+        (thigh, normalize_or(sub(p[self.ankle], p[self.knee]), thigh))
+    }
+
+    /// The foot's forward axis in one frame: heel→toe, as long as the model draws the foot.
+    fn foot_forward(&self, p: &[Vec3; 33]) -> Vec3 {
+        sub(p[self.toe], p[self.heel])
+    }
+}
+
 /// [left, right].
 const LEG_MARKS: [LegMarks; 2] = [
     LegMarks {
@@ -558,7 +567,7 @@ fn leg(p: &[Vec3; 33], side: Side, hints: &TwistHints, g: &mut [Quat; 22]) {
     let (thigh, shin) = thigh_and_shin(p, m, hints.knee_bends[k], hints.shin_fronts[k]);
     g[ju] = thigh;
     g[jl] = same_hemisphere(shin, g[ju]);
-    let foot_fwd = sub(p[m.toe], p[m.heel]);
+    let foot_fwd = m.foot_forward(p);
     let (across, up) = foot_roll_axes(g[jl], foot_fwd);
     let (sin, cos) = hints.foot_rolls[k].sin_cos();
     let foot_side = add(scale(across, cos), scale(up, sin));
@@ -569,18 +578,15 @@ fn leg(p: &[Vec3; 33], side: Side, hints: &TwistHints, g: &mut [Quat; 22]) {
 /// Which way the knee bends in one frame: the shin's direction square to the thigh, reversed
 /// (the kneecap's side), as long as the sine of the bend.
 fn knee_bend(p: &[Vec3; 33], m: &LegMarks) -> Vec3 {
-    let thigh = normalize_or(sub(p[m.knee], p[m.hip]), NEG_Y);
-    scale(
-        reject(normalize_or(sub(p[m.ankle], p[m.knee]), thigh), thigh),
-        -1.0,
-    )
+    let (thigh, shin) = m.bones(p);
+    scale(reject(shin, thigh), -1.0)
 }
 
 /// Where the foot points in one frame, square to the shin: as long as the sine of the angle
 /// between them. A foot pointed in line with the shin leaves it short, its direction noise.
 fn shin_front(p: &[Vec3; 33], m: &LegMarks) -> Vec3 {
-    let shin = normalize_or(sub(p[m.ankle], p[m.knee]), NEG_Y);
-    reject(normalize_or(sub(p[m.toe], p[m.heel]), Z), shin)
+    let (_, shin) = m.bones(p);
+    reject(normalize_or(m.foot_forward(p), Z), shin)
 }
 
 /// The thigh's and the shin's global rotations in one frame, for the knee's bend and the
@@ -589,8 +595,7 @@ fn shin_front(p: &[Vec3; 33], m: &LegMarks) -> Vec3 {
 /// hinge, and twists about itself toward where the foot points as far as a knee can
 /// ([`MAX_KNEE_TWIST`]); a foot that points elsewhere turns at the ankle.
 fn thigh_and_shin(p: &[Vec3; 33], m: &LegMarks, bend: Vec3, front: Vec3) -> (Quat, Quat) {
-    let thigh = normalize_or(sub(p[m.knee], p[m.hip]), NEG_Y);
-    let shin = normalize_or(sub(p[m.ankle], p[m.knee]), thigh);
+    let (thigh, shin) = m.bones(p);
     let kneecap = add(
         reject(bend, thigh),
         scale(reject(normalize_or(front, Z), thigh), 0.2),
@@ -703,10 +708,6 @@ mod tests {
             .collect()
     }
 
-    fn degrees_between(a: Quat, b: Quat) -> f32 {
-        a.dot(b).abs().min(1.0).acos().to_degrees() * 2.0
-    }
-
     /// The angle (degrees) between two directions.
     fn angle(a: Vec3, b: Vec3) -> f32 {
         (dot(a, b) / (norm(a) * norm(b)))
@@ -738,8 +739,7 @@ mod tests {
                 _ => standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]),
             })
             .collect();
-        let own_side =
-            |p: &[Vec3; 33]| foot_side(p, lm::LEFT_ANKLE, lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX);
+        let own_side = |p: &[Vec3; 33]| foot_side(p, &LEG_MARKS[0]);
         // Frame by frame, those landmarks roll the foot 90° one way and back the other.
         assert!(angle(own_side(&frames[14]), own_side(&frames[15])) > 90.0);
         let rolls: Vec<f32> = left_foot_and_shin(&frames)
@@ -761,12 +761,7 @@ mod tests {
         let roll = Quat::from_axis_angle(Z, 60f32.to_radians());
         let heel_to_ankle = roll.rotate([0.0, 6.0, 5.0]);
         let frames = vec![standing(heel_to_ankle, [0.0, -2.0, 19.0]); 10];
-        let shown = foot_side(
-            &frames[0],
-            lm::LEFT_ANKLE,
-            lm::LEFT_HEEL,
-            lm::LEFT_FOOT_INDEX,
-        );
+        let shown = foot_side(&frames[0], &LEG_MARKS[0]);
         for (foot, shin) in left_foot_and_shin(&frames) {
             let rolled = angle(foot.rotate(X), shin.rotate(X));
             assert!((rolled - 30.0).abs() < 0.1, "rolled {rolled:.2}°");
@@ -780,17 +775,10 @@ mod tests {
         for degrees in [-20f32, 20.0] {
             let roll = Quat::from_axis_angle(Z, degrees.to_radians());
             let frames = vec![standing(roll.rotate([0.0, 6.0, 5.0]), [0.0, -2.0, 19.0]); 10];
-            let own = foot_frame(
-                sub(frames[0][lm::LEFT_FOOT_INDEX], frames[0][lm::LEFT_HEEL]),
-                foot_side(
-                    &frames[0],
-                    lm::LEFT_ANKLE,
-                    lm::LEFT_HEEL,
-                    lm::LEFT_FOOT_INDEX,
-                ),
-            );
+            let left = &LEG_MARKS[0];
+            let own = foot_frame(left.foot_forward(&frames[0]), foot_side(&frames[0], left));
             for (foot, _) in left_foot_and_shin(&frames) {
-                let off = degrees_between(foot, own);
+                let off = foot.angle_to(own).to_degrees();
                 assert!(off < 2.0, "rolled {degrees}°: {off:.2}° off");
             }
         }
