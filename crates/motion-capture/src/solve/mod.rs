@@ -211,7 +211,7 @@ fn posed_frames(
     root_cam: &[Vec3],
     skeleton: &Skeleton,
 ) -> Vec<Frame> {
-    let hints = rig::smoothed_twist_hints(anim_pts, times_s);
+    let hints = rig::smoothed_limb_hints(anim_pts, times_s);
     anim_pts
         .iter()
         .zip(root_cam)

@@ -4,7 +4,8 @@
 //! facing the camera, their left toward +X) and centred on the hips.
 
 use crate::animation::math::{
-    Quat, Vec3, add, cross, dist, dot, midpoint, norm, normalize_or, reject, scale, sub,
+    Quat, Vec3, add, any_perpendicular, cross, dist, dot, midpoint, norm, normalize_or, reject,
+    scale, sub,
 };
 use crate::animation::{Joint, MIXAMO_JOINTS, MIXAMO_PARENTS, Skeleton, joint as J};
 
@@ -269,8 +270,8 @@ pub fn build_skeleton(b: &BoneLengths) -> Skeleton {
 
 /// Global rotation of every joint for one frame of landmarks (hip-centred, animation axes),
 /// for the rest skeleton `sk` (its offsets place the spine and clavicles). `hints`: this
-/// frame's twist hints, as [`smoothed_twist_hints`] found them.
-pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, hints: &TwistHints) -> [Quat; 22] {
+/// frame's limb hints, as [`smoothed_limb_hints`] found them.
+pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, hints: &LimbHints) -> [Quat; 22] {
     let off = |j: usize| sk.joints[j].offset;
     let hip_c = midpoint(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]);
     let sh_c = midpoint(p[lm::LEFT_SHOULDER], p[lm::RIGHT_SHOULDER]);
@@ -313,19 +314,24 @@ pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, hints: &TwistHints) -> [Q
         let q = Quat::from_two_axes(off(arm_j), Z, sub(p[shoulder], base), chest_fwd);
         g[clav] = same_hemisphere(q, chest);
     }
-    for (s, k) in [(Side::Left, 0), (Side::Right, 1)] {
-        arm(p, s, chest_fwd, hints.elbow_bends[k], &mut g);
+    for s in [Side::Left, Side::Right] {
+        arm(p, s, chest_fwd, hints, &mut g);
         leg(p, s, hints, &mut g);
     }
     g
 }
 
-/// What fixes, in one frame, the twist of limbs that their bones alone leave open, read from
-/// the frames around (see [`smoothed_twist_hints`]). [left, right].
+/// What fixes, in one frame, the twist of limbs that their bones alone leave open, and where a
+/// hand points, read from the frames around (see [`smoothed_limb_hints`]). [left, right].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct TwistHints {
+pub struct LimbHints {
     /// Which way each elbow bends: the bend vector, its length the sine of the bend.
     pub elbow_bends: [Vec3; 2],
+    /// Where each palm's thumb side faces, square to the forearm ([`palm_front`]): the forearm
+    /// faces it, as far as a forearm twists.
+    pub palm_fronts: [Vec3; 2],
+    /// Where each hand points from the wrist, as long as the hand is seen clearly ([`hand_dir`]).
+    pub hand_dirs: [Vec3; 2],
     /// Which way each knee bends (a bend vector, as the elbows'): the kneecap faces it.
     pub knee_bends: [Vec3; 2],
     /// Where each foot points, square to its shin ([`shin_front`]): the shin faces it, as far
@@ -337,38 +343,39 @@ pub struct TwistHints {
     pub foot_rolls: [f32; 2],
 }
 
-/// The twist hints of every frame. Each is read as a vector whose length says how clearly the
+/// The limb hints of every frame. Each is read as a vector whose length says how clearly the
 /// landmarks show it, because where a hint is unclear its direction is landmark noise: a few
 /// degrees of elbow bend can point anywhere round the arm, which spun the upper arm frame to
-/// frame; a pointed foot, its heel, ankle and toe nearly in a line, spun the foot half round
-/// about its own axis in one frame, and a foot in line with its shin, or one the model cannot
-/// see, twisted the shin. Averaged over the frames around, noise cancels and a clear
-/// hint nearby in time dominates, while a stretch where the arm stays straight averages to
-/// almost nothing and leaves the twist to the hand.
-pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<TwistHints> {
-    let arms = [
-        (lm::LEFT_SHOULDER, lm::LEFT_ELBOW, lm::LEFT_WRIST),
-        (lm::RIGHT_SHOULDER, lm::RIGHT_ELBOW, lm::RIGHT_WRIST),
-    ];
-    let elbow_bends = arms.map(|(sh, el, wr)| {
-        let bends: Vec<Vec3> = frames
-            .iter()
-            .map(|p| {
-                let upper = normalize_or(sub(p[el], p[sh]), X);
-                reject(normalize_or(sub(p[wr], p[el]), upper), upper)
-            })
-            .collect();
+/// frame; a hand the model cannot see, drawn a centimetre or two long, spun the forearm and
+/// bent the wrist back on itself; a pointed foot, its heel, ankle and toe nearly in a line, spun
+/// the foot half round about its own axis in one frame, and a foot in line with its shin, or one
+/// the model cannot see, twisted the shin. Averaged over the frames around, noise cancels and a
+/// clear hint nearby in time dominates, while a stretch where the arm stays straight averages
+/// to almost nothing and leaves the twist to the hand.
+pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHints> {
+    let elbow_bends = ARM_MARKS.map(|m| {
+        let bends: Vec<Vec3> = frames.iter().map(|p| elbow_bend(p, &m)).collect();
         smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
+    });
+    let hands = HandsSeen::of(frames);
+    let [palm_fronts, hand_dirs] = [palm_front, hand_dir].map(|hint| {
+        ARM_MARKS.map(|m| {
+            let hints: Vec<Vec3> = frames
+                .iter()
+                .map(|p| weighted(hint(p, &m), hands.shown(p, &m)))
+                .collect();
+            smooth::smooth_points(times_s, &hints, ARM_TWIST_SIGMA_S)
+        })
     });
     let knee_bends = LEG_MARKS.map(|m| {
         let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
         smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
     });
-    let feet = FeetSeen::of(frames);
+    let feet = Clarity::of(frames, |p| LEG_MARKS.map(|m| norm(m.foot_forward(p))));
     let shin_fronts = LEG_MARKS.map(|m| {
         let fronts: Vec<Vec3> = frames
             .iter()
-            .map(|p| feet.weighted(p, &m, shin_front(p, &m)))
+            .map(|p| weighted(shin_front(p, &m), feet.shown(norm(m.foot_forward(p)))))
             .collect();
         smooth::smooth_points(times_s, &fronts, LEG_TWIST_SIGMA_S)
     });
@@ -377,8 +384,10 @@ pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<Twist
         foot_rolls(frames, times_s, &LEG_MARKS[k], &feet, leg_hints)
     });
     (0..frames.len())
-        .map(|i| TwistHints {
+        .map(|i| LimbHints {
             elbow_bends: [elbow_bends[0][i], elbow_bends[1][i]],
+            palm_fronts: [palm_fronts[0][i], palm_fronts[1][i]],
+            hand_dirs: [hand_dirs[0][i], hand_dirs[1][i]],
             knee_bends: [knee_bends[0][i], knee_bends[1][i]],
             shin_fronts: [shin_fronts[0][i], shin_fronts[1][i]],
             foot_rolls: [foot_rolls[0][i], foot_rolls[1][i]],
@@ -386,31 +395,55 @@ pub fn smoothed_twist_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<Twist
         .collect()
 }
 
-/// How clearly a clip's feet are seen in each frame, for weighting the hints their heel and toe
-/// give. A foot the model draws much shorter than the person's foot (the clip's median) is one
-/// it cannot see well: seen end on, or hidden.
-struct FeetSeen {
-    foot_length: f32,
+/// How clearly a part of the body (a foot, a hand) is seen in each frame, for weighting the
+/// hints its landmarks give. A part the model draws much shorter than its typical length over
+/// the clip (the median, both sides) is one it cannot see well: seen end on, or hidden.
+struct Clarity {
+    typical: f32,
 }
 
-impl FeetSeen {
-    fn of(frames: &[[Vec3; 33]]) -> Self {
-        let mut lengths: Vec<f32> = frames
-            .iter()
-            .flat_map(|p| LEG_MARKS.map(|m| norm(m.foot_forward(p))))
-            .collect();
+impl Clarity {
+    /// From each frame's drawn length of the part, left and right.
+    fn of(frames: &[[Vec3; 33]], drawn: impl Fn(&[Vec3; 33]) -> [f32; 2]) -> Self {
+        let mut lengths: Vec<f32> = frames.iter().flat_map(drawn).collect();
         lengths.sort_by(f32::total_cmp);
-        let foot_length = lengths.get(lengths.len() / 2).map_or(1.0, |l| l.max(1e-3));
-        FeetSeen { foot_length }
+        let typical = lengths.get(lengths.len() / 2).map_or(1.0, |l| l.max(1e-3));
+        Clarity { typical }
     }
 
-    /// A foot's hint `v` (as long as the foot's own landmarks show it clearly) shortened by how
-    /// short the foot is drawn, then weighted by that clarity once more: a foot seen half as
-    /// clearly counts a quarter as much.
-    fn weighted(&self, p: &[Vec3; 33], m: &LegMarks, v: Vec3) -> Vec3 {
-        let shown = (norm(m.foot_forward(p)) / self.foot_length).min(1.0);
-        let v = scale(v, shown);
-        scale(v, norm(v))
+    /// How fully a part drawn `drawn` long is shown: 1 at its typical length or more.
+    fn shown(&self, drawn: f32) -> f32 {
+        (drawn / self.typical).min(1.0)
+    }
+}
+
+/// A hint `v` (as long as the part's own landmarks show it clearly) shortened by how fully the
+/// part is shown ([`Clarity::shown`]), then weighted by that clarity once more: a part seen
+/// half as clearly counts a quarter as much.
+fn weighted(v: Vec3, shown: f32) -> Vec3 {
+    let v = scale(v, shown);
+    scale(v, norm(v))
+}
+
+/// How clearly a clip's hands are seen in each frame: a hand the model draws much shorter
+/// (wrist to knuckles) or narrower (index to pinky) than the clip's hands usually are is one it
+/// cannot see well, and where it points and faces is its guess.
+struct HandsSeen {
+    lengths: Clarity,
+    widths: Clarity,
+}
+
+impl HandsSeen {
+    fn of(frames: &[[Vec3; 33]]) -> Self {
+        HandsSeen {
+            lengths: Clarity::of(frames, |p| ARM_MARKS.map(|m| norm(m.hand_length(p)))),
+            widths: Clarity::of(frames, |p| ARM_MARKS.map(|m| norm(m.palm_across(p)))),
+        }
+    }
+
+    fn shown(&self, p: &[Vec3; 33], m: &ArmMarks) -> f32 {
+        let length = self.lengths.shown(norm(m.hand_length(p)));
+        length.min(self.widths.shown(norm(m.palm_across(p))))
     }
 }
 
@@ -421,7 +454,7 @@ fn foot_rolls(
     frames: &[[Vec3; 33]],
     times_s: &[f64],
     m: &LegMarks,
-    feet: &FeetSeen,
+    feet: &Clarity,
     (knee_bends, shin_fronts): (&[Vec3], &[Vec3]),
 ) -> Vec<f32> {
     let rolls: Vec<Vec3> = frames
@@ -430,7 +463,7 @@ fn foot_rolls(
         .map(|(i, p)| {
             let (_, shin) = thigh_and_shin(p, m, knee_bends[i], shin_fronts[i]);
             let (across, up) = foot_roll_axes(shin, m.foot_forward(p));
-            let side = feet.weighted(p, m, foot_side(p, m));
+            let side = weighted(foot_side(p, m), feet.shown(norm(m.foot_forward(p))));
             [dot(side, across), dot(side, up), 0.0]
         })
         .collect();
@@ -447,6 +480,17 @@ const BEND_SIGMA_S: f64 = 0.15;
 /// How strongly a leg's twist is drawn to none (the thigh's hinge, the shin's sideways axis)
 /// against a clear hint's 1: enough to decide where every hint is unclear.
 const PULL_TO_NONE: f32 = 0.05;
+/// Gaussian sigma (s) over time of where a palm faces and a hand points.
+const ARM_TWIST_SIGMA_S: f64 = 0.1;
+/// The most a forearm twists about itself from the upper arm's hinge (radians): about the
+/// range of pronation and supination from the palm-down rest.
+const MAX_FOREARM_TWIST: f32 = 90.0 * std::f32::consts::PI / 180.0;
+/// How long an arm's averaged hint must be for its whole turn to be made ([`faded`]): a hand
+/// seen fully, square to the forearm, gives 1.
+const CLEAR_HAND: f32 = 0.3;
+/// The most a wrist bends (radians): about its range of flexion; the model's guess of a hand it
+/// cannot see points it anywhere.
+const MAX_WRIST_BEND: f32 = 80.0 * std::f32::consts::PI / 180.0;
 /// Gaussian sigma (s) over time of where a foot points and how it rolls.
 const LEG_TWIST_SIGMA_S: f64 = 0.1;
 /// The most a shin twists about itself from the thigh's hinge (radians): about a bent knee's
@@ -462,49 +506,127 @@ enum Side {
     Right,
 }
 
-fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, bend: Vec3, g: &mut [Quat; 22]) {
-    let (sh, el, wr, pi, ix, rest, ja, jf, jh) = match side {
-        Side::Left => (
-            lm::LEFT_SHOULDER,
-            lm::LEFT_ELBOW,
-            lm::LEFT_WRIST,
-            lm::LEFT_PINKY,
-            lm::LEFT_INDEX,
-            X,
-            J::LEFT_ARM,
-            J::LEFT_FORE_ARM,
-            J::LEFT_HAND,
-        ),
-        Side::Right => (
-            lm::RIGHT_SHOULDER,
-            lm::RIGHT_ELBOW,
-            lm::RIGHT_WRIST,
-            lm::RIGHT_PINKY,
-            lm::RIGHT_INDEX,
-            NEG_X,
-            J::RIGHT_ARM,
-            J::RIGHT_FORE_ARM,
-            J::RIGHT_HAND,
-        ),
+fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, hints: &LimbHints, g: &mut [Quat; 22]) {
+    let (k, rest, ja, jf, jh) = match side {
+        Side::Left => (0, X, J::LEFT_ARM, J::LEFT_FORE_ARM, J::LEFT_HAND),
+        Side::Right => (1, NEG_X, J::RIGHT_ARM, J::RIGHT_FORE_ARM, J::RIGHT_HAND),
     };
-    let upper = normalize_or(sub(p[el], p[sh]), rest);
-    let fore = normalize_or(sub(p[wr], p[el]), upper);
-    let palm_across = normalize_or(sub(p[ix], p[pi]), chest_fwd);
-    // The elbow's bend plane (averaged over the frames around, see `smoothed_twist_hints`)
-    // fixes the upper arm's twist; near full extension it is undefined, so the hand's
-    // orientation and the chest's forward axis take over smoothly.
-    let bend = reject(bend, upper);
+    let m = &ARM_MARKS[k];
+    let (upper, fore) = m.bones(p, rest);
+    let palm = hints.palm_fronts[k];
+    // The elbow's bend plane (averaged over the frames around, see `smoothed_limb_hints`)
+    // fixes the upper arm's twist; near full extension it is undefined, so the palm's facing
+    // and the chest's forward axis take over smoothly.
+    let bend = reject(hints.elbow_bends[k], upper);
     let hint = add(
-        add(bend, scale(reject(palm_across, upper), 0.2)),
+        add(bend, scale(reject(palm, upper), 0.2)),
         scale(reject(chest_fwd, upper), 0.05),
     );
     g[ja] = Quat::from_two_axes(rest, Z, upper, hint);
-    g[jf] = Quat::from_two_axes(rest, Z, fore, palm_across);
-    let hand_dir = sub(midpoint(p[ix], p[pi]), p[wr]);
-    g[jh] = Quat::from_two_axes(rest, Z, hand_dir, palm_across);
-    g[jf] = same_hemisphere(g[jf], g[ja]);
-    g[jh] = same_hemisphere(g[jh], g[jf]);
+    g[jf] = same_hemisphere(forearm(g[ja], rest, fore, palm), g[ja]);
+    // The wrist bends but does not twist: the hand turns from the forearm toward where the
+    // frames around point it, as far as a wrist bends, and keeps the forearm's twist.
+    let hand = hints.hand_dirs[k];
+    let axis = normalize_or(cross(fore, hand), any_perpendicular(fore));
+    let bend = Quat::from_to(fore, hand).angle().min(MAX_WRIST_BEND) * faded(norm(hand));
+    g[jh] = same_hemisphere(Quat::from_axis_angle(axis, bend).compose(g[jf]), g[jf]);
 }
+
+/// How much of a turn an arm's hint (palm front, hand direction) of length `clarity` asks for
+/// is made: all of it once the hint is clear enough ([`CLEAR_HAND`]), less as it fades. A hand
+/// unclear in every frame around leaves the forearm on the upper arm's hinge and the wrist
+/// straight; and the turn stays continuous where the faint hint's direction swings through
+/// the opposite of the limb's, which a pull toward none would flip across.
+fn faded(clarity: f32) -> f32 {
+    (clarity / CLEAR_HAND).min(1.0)
+}
+
+/// Where the hand points from the wrist in one frame (to the knuckles' midpoint), unit length.
+fn hand_dir(p: &[Vec3; 33], m: &ArmMarks) -> Vec3 {
+    let (_, fore) = m.bones(p, X);
+    normalize_or(m.hand_length(p), fore)
+}
+
+/// The forearm's global rotation in one frame, pointing along `fore`, for the upper arm's
+/// `upper_arm` and the palm's front as the frames around show it. The elbow is a hinge: the
+/// forearm turns from the upper arm about the hinge, and twists about itself toward where the
+/// palm faces as far as a forearm can ([`MAX_FOREARM_TWIST`]).
+fn forearm(upper_arm: Quat, rest: Vec3, fore: Vec3, palm: Vec3) -> Quat {
+    let hinge = normalize_or(reject(upper_arm.rotate(Y), fore), Y);
+    let untwisted = Quat::from_two_axes(rest, Y, fore, hinge);
+    let front = untwisted.rotate(Z);
+    let (c, s) = (dot(palm, front), dot(palm, hinge));
+    let twist = within_range(s.atan2(c), MAX_FOREARM_TWIST) * faded(norm(palm));
+    let (sin, cos) = twist.sin_cos();
+    let facing = add(scale(front, cos), scale(hinge, sin));
+    Quat::from_two_axes(rest, Z, fore, facing)
+}
+
+/// Which way the elbow bends in one frame: the forearm's direction square to the upper arm, as
+/// long as the sine of the bend.
+fn elbow_bend(p: &[Vec3; 33], m: &ArmMarks) -> Vec3 {
+    let (upper, fore) = m.bones(p, X);
+    reject(fore, upper)
+}
+
+/// Where the thumb side of the palm faces in one frame (pinky→index), square to the forearm:
+/// as long as the sine of the angle between them. A hand seen edge on brings index and pinky
+/// together, and one in line with the forearm leaves it short: there its direction is noise.
+fn palm_front(p: &[Vec3; 33], m: &ArmMarks) -> Vec3 {
+    let (_, fore) = m.bones(p, X);
+    reject(normalize_or(m.palm_across(p), Z), fore)
+}
+
+/// An arm's landmarks.
+struct ArmMarks {
+    shoulder: usize,
+    elbow: usize,
+    wrist: usize,
+    pinky: usize,
+    index: usize,
+}
+
+impl ArmMarks {
+    /// The upper arm's (shoulder→elbow) and the forearm's (elbow→wrist) directions in one
+    /// frame, unit length (`rest` where the landmarks coincide).
+    fn bones(&self, p: &[Vec3; 33], rest: Vec3) -> (Vec3, Vec3) {
+        let upper = normalize_or(sub(p[self.elbow], p[self.shoulder]), rest);
+        (
+            upper,
+            normalize_or(sub(p[self.wrist], p[self.elbow]), upper),
+        )
+    }
+
+    /// From the wrist to the knuckles' midpoint in one frame, as long as the model draws the
+    /// hand.
+    fn hand_length(&self, p: &[Vec3; 33]) -> Vec3 {
+        sub(midpoint(p[self.index], p[self.pinky]), p[self.wrist])
+    }
+
+    /// Across the palm toward the thumb side in one frame: pinky→index, as long as the model
+    /// draws the hand's width.
+    fn palm_across(&self, p: &[Vec3; 33]) -> Vec3 {
+        sub(p[self.index], p[self.pinky])
+    }
+}
+
+/// [left, right].
+const ARM_MARKS: [ArmMarks; 2] = [
+    ArmMarks {
+        shoulder: lm::LEFT_SHOULDER,
+        elbow: lm::LEFT_ELBOW,
+        wrist: lm::LEFT_WRIST,
+        pinky: lm::LEFT_PINKY,
+        index: lm::LEFT_INDEX,
+    },
+    ArmMarks {
+        shoulder: lm::RIGHT_SHOULDER,
+        elbow: lm::RIGHT_ELBOW,
+        wrist: lm::RIGHT_WRIST,
+        pinky: lm::RIGHT_PINKY,
+        index: lm::RIGHT_INDEX,
+    },
+];
 
 /// A leg's landmarks.
 struct LegMarks {
@@ -546,7 +668,7 @@ const LEG_MARKS: [LegMarks; 2] = [
     },
 ];
 
-fn leg(p: &[Vec3; 33], side: Side, hints: &TwistHints, g: &mut [Quat; 22]) {
+fn leg(p: &[Vec3; 33], side: Side, hints: &LimbHints, g: &mut [Quat; 22]) {
     let (k, ju, jl, jf, jt) = match side {
         Side::Left => (
             0,
@@ -700,7 +822,7 @@ mod tests {
     fn posed(frames: &[[Vec3; 33]]) -> Vec<[Quat; 22]> {
         let times: Vec<f64> = (0..frames.len()).map(|i| i as f64 / 30.0).collect();
         let sk = build_skeleton(&measure(frames, &vec![[1.0; 33]; frames.len()]));
-        let hints = smoothed_twist_hints(frames, &times);
+        let hints = smoothed_limb_hints(frames, &times);
         frames
             .iter()
             .zip(&hints)
@@ -803,6 +925,130 @@ mod tests {
             m[lm::opposite(k)] = [-q[0], q[1], q[2]];
         }
         m
+    }
+
+    /// The left arm hanging with the elbow bent 90°, the forearm pointing forward, as the model
+    /// draws it: the palm's thumb side turned `palm_turn` degrees from straight up (toward the
+    /// body's midline, -X, for a positive turn), the hand bent `hand_bend` degrees up from the
+    /// forearm, drawn `hand_length` cm long and `hand_width` cm wide.
+    fn bent_elbow(palm_turn: f32, hand_bend: f32, hand_length: f32, hand_width: f32) -> [Vec3; 33] {
+        let mut p = standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]);
+        let wrist = add(p[lm::LEFT_ELBOW], [0.0, 0.0, 25.0]);
+        let across = Quat::from_axis_angle(Z, palm_turn.to_radians()).rotate(Y);
+        let hand = Quat::from_axis_angle(X, -hand_bend.to_radians()).rotate(Z);
+        let knuckles = add(wrist, scale(hand, hand_length));
+        p[lm::LEFT_WRIST] = wrist;
+        p[lm::LEFT_INDEX] = add(knuckles, scale(across, 0.5 * hand_width));
+        p[lm::LEFT_PINKY] = add(knuckles, scale(across, -0.5 * hand_width));
+        p
+    }
+
+    /// How far (degrees) the forearm of each arm twists from the upper arm's hinge: the angle
+    /// between where it faces and where it would, turned from the upper arm about the elbow's
+    /// hinge alone.
+    fn forearm_twists(g: &[Quat; 22]) -> [f32; 2] {
+        [
+            (J::LEFT_ARM, J::LEFT_FORE_ARM, X),
+            (J::RIGHT_ARM, J::RIGHT_FORE_ARM, NEG_X),
+        ]
+        .map(|(upper, fore, rest)| {
+            let along = g[fore].rotate(rest);
+            let hinge = reject(g[upper].rotate(Y), along);
+            let untwisted = Quat::from_two_axes(rest, Y, along, hinge);
+            angle(g[fore].rotate(Z), untwisted.rotate(Z))
+        })
+    }
+
+    #[test]
+    fn a_forearm_twists_toward_the_palm_as_far_as_it_can() {
+        for turn in [-60.0f32, 0.0, 40.0, 80.0, 120.0, 180.0] {
+            let left = bent_elbow(turn, 0.0, 8.0, 5.0);
+            let shown = sub(left[lm::LEFT_INDEX], left[lm::LEFT_PINKY]);
+            let mirrored_shown = [-shown[0], shown[1], shown[2]];
+            for (g, (sides, shown)) in [
+                (posed(&[left; 6])[3], (0, shown)),
+                (posed(&[mirrored(&left); 6])[3], (1, mirrored_shown)),
+            ] {
+                let twist = forearm_twists(&g)[sides];
+                if turn.abs() <= 90.0 {
+                    let front = g[[J::LEFT_FORE_ARM, J::RIGHT_FORE_ARM][sides]].rotate(Z);
+                    let off = angle(front, shown);
+                    assert!(off < 1.0, "turned {turn}°, side {sides}: {off:.1}° off");
+                } else {
+                    // Beyond a forearm's range (the model's hand back to front), the twist eases
+                    // back toward none.
+                    assert!(
+                        twist < 90.0,
+                        "turned {turn}°, side {sides}: twist {twist:.1}°"
+                    );
+                }
+                assert!(twist <= 90.0 + 1e-3, "turned {turn}°: twist {twist:.1}°");
+            }
+        }
+    }
+
+    #[test]
+    fn a_hidden_hand_does_not_spin_the_forearm() {
+        // The palm turned 30° in clear view, except in frames 12-17, where the model draws the
+        // hand 1.5 cm long and 1 cm wide (hidden) and guesses it turned one way, then the other.
+        let frames: Vec<[Vec3; 33]> = (0..30)
+            .map(|i| match i {
+                12..18 => {
+                    let (turn, bend) = if i % 2 == 0 {
+                        (150.0, 70.0)
+                    } else {
+                        (-140.0, -60.0)
+                    };
+                    bent_elbow(turn, bend, 1.5, 1.0)
+                }
+                _ => bent_elbow(30.0, 10.0, 8.0, 5.0),
+            })
+            .collect();
+        let poses = posed(&frames);
+        for (i, pair) in poses.windows(2).enumerate() {
+            for j in [J::LEFT_FORE_ARM, J::LEFT_HAND] {
+                let step = pair[0][j].angle_to(pair[1][j]).to_degrees();
+                assert!(step < 5.0, "frame {i}, joint {j}: turned {step:.1}°");
+            }
+        }
+        // Hidden for half a second and more after the last clear frame, the hand makes only a
+        // small part of the turns its guess asks for: the forearm stays near the upper arm's
+        // hinge (the guess, back to front, asks for 30°) and the wrist nearly straight (70°).
+        let frames: Vec<[Vec3; 33]> = (0..40)
+            .map(|i| match i {
+                0..10 => bent_elbow(30.0, 10.0, 8.0, 5.0),
+                _ => bent_elbow(150.0, 70.0, 1.5, 1.0),
+            })
+            .collect();
+        for g in &posed(&frames)[25..] {
+            let twist = forearm_twists(g)[0];
+            assert!(twist < 0.15 * 30.0, "twisted {twist:.1}°");
+            let bend = g[J::LEFT_FORE_ARM].angle_to(g[J::LEFT_HAND]).to_degrees();
+            assert!(bend < 0.15 * 70.0, "the wrist bent {bend:.1}°");
+        }
+    }
+
+    #[test]
+    fn a_wrist_bends_as_far_as_it_can_and_does_not_twist() {
+        for (bend, wanted) in [(40.0f32, 40.0f32), (-30.0, 30.0), (130.0, 80.0)] {
+            let p = bent_elbow(20.0, bend, 8.0, 5.0);
+            let g = posed(&[p; 6])[3];
+            let (fore, hand) = (g[J::LEFT_FORE_ARM], g[J::LEFT_HAND]);
+            let bent = angle(fore.rotate(X), hand.rotate(X));
+            assert!((bent - wanted).abs() < 1.0, "bent {bend}°: {bent:.1}°");
+            // The hand is the forearm turned about the wrist's bend alone: no twist.
+            let swing = Quat::from_to(fore.rotate(X), hand.rotate(X));
+            let twist = swing.compose(fore).angle_to(hand).to_degrees();
+            assert!(twist < 0.5, "bent {bend}°: the hand twisted {twist:.1}°");
+            if bend.abs() <= 80.0 {
+                let drawn = sub(
+                    midpoint(p[lm::LEFT_INDEX], p[lm::LEFT_PINKY]),
+                    p[lm::LEFT_WRIST],
+                );
+                let off = angle(hand.rotate(X), drawn);
+                assert!(off < 1.0, "bent {bend}°: the hand points {off:.1}° off");
+            }
+        }
     }
 
     #[test]
