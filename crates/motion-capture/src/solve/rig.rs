@@ -321,17 +321,20 @@ pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, hints: &LimbHints) -> [Qu
     g
 }
 
-/// What fixes, in one frame, the twist of limbs that their bones alone leave open, and where a
-/// hand points, read from the frames around (see [`smoothed_limb_hints`]). [left, right].
+/// What fixes, in one frame, the twist of limbs that their bones alone leave open, and how a
+/// wrist bends, read from the frames around (see [`smoothed_limb_hints`]). [left, right].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LimbHints {
     /// Which way each elbow bends: the bend vector, its length the sine of the bend.
     pub elbow_bends: [Vec3; 2],
-    /// Where each palm's thumb side faces, square to the forearm ([`palm_front`]): the forearm
-    /// faces it, as far as a forearm twists.
+    /// Where each palm's thumb side faces ([`palm_front`]; its part square to the forearm is as
+    /// long as the palm is clear): the forearm faces it, as far as a forearm twists.
     pub palm_fronts: [Vec3; 2],
-    /// Where each hand points from the wrist, as long as the hand is seen clearly ([`hand_dir`]).
-    pub hand_dirs: [Vec3; 2],
+    /// How each wrist bends: where the hand points less where the forearm does ([`wrist_bend`]),
+    /// averaged where the hand is seen clearly.
+    pub wrist_bends: [Vec3; 2],
+    /// How clearly each hand is seen in the frames around: 1 where fully, 0 where not at all.
+    pub hands_seen: [f32; 2],
     /// Which way each knee bends (a bend vector, as the elbows'): the kneecap faces it.
     pub knee_bends: [Vec3; 2],
     /// Where each foot points, square to its shin ([`shin_front`]): the shin faces it, as far
@@ -358,15 +361,14 @@ pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHi
         smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
     });
     let hands = HandsSeen::of(frames);
-    let [palm_fronts, hand_dirs] = [palm_front, hand_dir].map(|hint| {
-        ARM_MARKS.map(|m| {
-            let hints: Vec<Vec3> = frames
-                .iter()
-                .map(|p| weighted(hint(p, &m), hands.shown(p, &m)))
-                .collect();
-            smooth::smooth_points(times_s, &hints, ARM_TWIST_SIGMA_S)
-        })
+    let palm_fronts = ARM_MARKS.map(|m| {
+        let fronts: Vec<Vec3> = frames
+            .iter()
+            .map(|p| weighted(palm_front(p, &m), hands.shown(p, &m)))
+            .collect();
+        smooth::smooth_points(times_s, &fronts, ARM_TWIST_SIGMA_S)
     });
+    let wrists = ARM_MARKS.map(|m| wrist_bends(frames, times_s, &m, &hands));
     let knee_bends = LEG_MARKS.map(|m| {
         let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
         smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
@@ -387,7 +389,8 @@ pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHi
         .map(|i| LimbHints {
             elbow_bends: [elbow_bends[0][i], elbow_bends[1][i]],
             palm_fronts: [palm_fronts[0][i], palm_fronts[1][i]],
-            hand_dirs: [hand_dirs[0][i], hand_dirs[1][i]],
+            wrist_bends: [wrists[0].0[i], wrists[1].0[i]],
+            hands_seen: [wrists[0].1[i], wrists[1].1[i]],
             knee_bends: [knee_bends[0][i], knee_bends[1][i]],
             shin_fronts: [shin_fronts[0][i], shin_fronts[1][i]],
             foot_rolls: [foot_rolls[0][i], foot_rolls[1][i]],
@@ -418,7 +421,7 @@ impl Clarity {
 }
 
 /// A hint `v` (as long as the part's own landmarks show it clearly) shortened by how fully the
-/// part is shown ([`Clarity::shown`]), then weighted by that clarity once more: a part seen
+/// part is shown ([`Clarity::shown`]), then weighted by its whole length once more: a part seen
 /// half as clearly counts a quarter as much.
 fn weighted(v: Vec3, shown: f32) -> Vec3 {
     let v = scale(v, shown);
@@ -441,10 +444,44 @@ impl HandsSeen {
         }
     }
 
+    /// How fully the hand of arm `m` is shown in one frame ([`Clarity::shown`]).
     fn shown(&self, p: &[Vec3; 33], m: &ArmMarks) -> f32 {
         let length = self.lengths.shown(norm(m.hand_length(p)));
         length.min(self.widths.shown(norm(m.palm_across(p))))
     }
+}
+
+/// Each frame's bend of the wrist of arm `m` ([`wrist_bend`]) averaged over the frames around,
+/// each weighted by how clearly the hand is seen (twice), and that weight averaged alike. The
+/// bend is taken from the forearm in each frame, so a straight wrist on a swinging arm averages
+/// to straight (the hand's own direction, averaged, would lag the swing).
+fn wrist_bends(
+    frames: &[[Vec3; 33]],
+    times_s: &[f64],
+    m: &ArmMarks,
+    hands: &HandsSeen,
+) -> (Vec<Vec3>, Vec<f32>) {
+    let (bends, weights): (Vec<Vec3>, Vec<f32>) = frames
+        .iter()
+        .map(|p| {
+            let weight = hands.shown(p, m).powi(2);
+            (scale(wrist_bend(p, m), weight), weight)
+        })
+        .unzip();
+    let bends = smooth::smooth_points(times_s, &bends, ARM_TWIST_SIGMA_S);
+    let seen = smooth::smooth_scalar(times_s, &weights, ARM_TWIST_SIGMA_S);
+    let bends = bends
+        .iter()
+        .zip(&seen)
+        .map(|(&b, &w)| {
+            if w > 1e-6 {
+                scale(b, 1.0 / w)
+            } else {
+                [0.0; 3]
+            }
+        })
+        .collect();
+    (bends, seen)
 }
 
 /// Each frame's roll of the foot of leg `m`, averaged over the frames around: measured from the
@@ -485,8 +522,8 @@ const ARM_TWIST_SIGMA_S: f64 = 0.1;
 /// The most a forearm twists about itself from the upper arm's hinge (radians): about the
 /// range of pronation and supination from the palm-down rest.
 const MAX_FOREARM_TWIST: f32 = 90.0 * std::f32::consts::PI / 180.0;
-/// How long an arm's averaged hint must be for its whole turn to be made ([`faded`]): a hand
-/// seen fully, square to the forearm, gives 1.
+/// How clear an arm's averaged hint must be for its whole turn to be made ([`faded`]): a palm
+/// seen fully, square to the forearm, or a hand seen fully in every frame around gives 1.
 const CLEAR_HAND: f32 = 0.3;
 /// The most a wrist bends (radians): about its range of flexion; the model's guess of a hand it
 /// cannot see points it anywhere.
@@ -507,12 +544,12 @@ enum Side {
 }
 
 fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, hints: &LimbHints, g: &mut [Quat; 22]) {
-    let (k, rest, ja, jf, jh) = match side {
-        Side::Left => (0, X, J::LEFT_ARM, J::LEFT_FORE_ARM, J::LEFT_HAND),
-        Side::Right => (1, NEG_X, J::RIGHT_ARM, J::RIGHT_FORE_ARM, J::RIGHT_HAND),
+    let (k, ja, jf, jh) = match side {
+        Side::Left => (0, J::LEFT_ARM, J::LEFT_FORE_ARM, J::LEFT_HAND),
+        Side::Right => (1, J::RIGHT_ARM, J::RIGHT_FORE_ARM, J::RIGHT_HAND),
     };
     let m = &ARM_MARKS[k];
-    let (upper, fore) = m.bones(p, rest);
+    let (upper, fore) = m.bones(p);
     let palm = hints.palm_fronts[k];
     // The elbow's bend plane (averaged over the frames around, see `smoothed_limb_hints`)
     // fixes the upper arm's twist; near full extension it is undefined, so the palm's facing
@@ -522,50 +559,79 @@ fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, hints: &LimbHints, g: &mut [
         add(bend, scale(reject(palm, upper), 0.2)),
         scale(reject(chest_fwd, upper), 0.05),
     );
-    g[ja] = Quat::from_two_axes(rest, Z, upper, hint);
-    g[jf] = same_hemisphere(forearm(g[ja], rest, fore, palm), g[ja]);
-    // The wrist bends but does not twist: the hand turns from the forearm toward where the
-    // frames around point it, as far as a wrist bends, and keeps the forearm's twist.
-    let hand = hints.hand_dirs[k];
-    let axis = normalize_or(cross(fore, hand), any_perpendicular(fore));
-    let bend = Quat::from_to(fore, hand).angle().min(MAX_WRIST_BEND) * faded(norm(hand));
-    g[jh] = same_hemisphere(Quat::from_axis_angle(axis, bend).compose(g[jf]), g[jf]);
+    g[ja] = Quat::from_two_axes(m.rest, Z, upper, hint);
+    g[jf] = same_hemisphere(forearm(g[ja], m.rest, fore, palm), g[ja]);
+    let wrist = (hints.wrist_bends[k], hints.hands_seen[k]);
+    g[jh] = same_hemisphere(hand(g[jf], fore, wrist), g[jf]);
 }
 
-/// How much of a turn an arm's hint (palm front, hand direction) of length `clarity` asks for
-/// is made: all of it once the hint is clear enough ([`CLEAR_HAND`]), less as it fades. A hand
-/// unclear in every frame around leaves the forearm on the upper arm's hinge and the wrist
-/// straight; and the turn stays continuous where the faint hint's direction swings through
-/// the opposite of the limb's, which a pull toward none would flip across.
+/// How much of a turn an arm's hint of clarity `clarity` asks for is made: all of it once the
+/// hint is clear enough ([`CLEAR_HAND`]), less as it fades. A hand unclear in every frame
+/// around leaves the forearm untwisted and the wrist straight; and a faint hint whose direction
+/// swings round leaves the turn continuous, where a pull toward none would flip it across.
 fn faded(clarity: f32) -> f32 {
     (clarity / CLEAR_HAND).min(1.0)
 }
 
-/// Where the hand points from the wrist in one frame (to the knuckles' midpoint), unit length.
-fn hand_dir(p: &[Vec3; 33], m: &ArmMarks) -> Vec3 {
-    let (_, fore) = m.bones(p, X);
-    normalize_or(m.hand_length(p), fore)
+/// The forearm's global rotation in one frame, pointing along `fore`, for the upper arm's
+/// `upper_arm` and the palm's front as the frames around show it: turned from the upper arm
+/// about the elbow's hinge ([`hinged`]), and twisted about itself toward where the palm faces,
+/// as far as a forearm can ([`MAX_FOREARM_TWIST`]).
+fn forearm(upper_arm: Quat, rest: Vec3, fore: Vec3, palm: Vec3) -> Quat {
+    let untwisted = hinged(upper_arm, (rest, Z), fore);
+    let (front, side) = (untwisted.rotate(Z), untwisted.rotate(Y));
+    let (c, s) = (dot(palm, front), dot(palm, side));
+    let twist = within_range(s.atan2(c), MAX_FOREARM_TWIST) * faded(c.hypot(s));
+    let (sin, cos) = twist.sin_cos();
+    Quat::from_two_axes(rest, Z, fore, add(scale(front, cos), scale(side, sin)))
 }
 
-/// The forearm's global rotation in one frame, pointing along `fore`, for the upper arm's
-/// `upper_arm` and the palm's front as the frames around show it. The elbow is a hinge: the
-/// forearm turns from the upper arm about the hinge, and twists about itself toward where the
-/// palm faces as far as a forearm can ([`MAX_FOREARM_TWIST`]).
-fn forearm(upper_arm: Quat, rest: Vec3, fore: Vec3, palm: Vec3) -> Quat {
-    let hinge = normalize_or(reject(upper_arm.rotate(Y), fore), Y);
-    let untwisted = Quat::from_two_axes(rest, Y, fore, hinge);
-    let front = untwisted.rotate(Z);
-    let (c, s) = (dot(palm, front), dot(palm, hinge));
-    let twist = within_range(s.atan2(c), MAX_FOREARM_TWIST) * faded(norm(palm));
-    let (sin, cos) = twist.sin_cos();
-    let facing = add(scale(front, cos), scale(hinge, sin));
-    Quat::from_two_axes(rest, Z, fore, facing)
+/// The lower bone of a hinged joint (elbow, knee) untwisted, pointing along `lower`: the upper
+/// bone's frame `upper` bent halfway through the joint's range (about 75°, from `rest`, the
+/// bones' rest direction, toward `bends_to`), carried onto `lower` by the shortest swing. For a
+/// lower bone in the bend plane that is the turn about the hinge; out of it, the twist changes
+/// gradually. It is undefined only where the lower bone points away from that half-bent
+/// direction, bent 105° the wrong way, which no joint reaches; the model's guesses of a joint
+/// folded right back or bent sideways, which a swing from the upper bone or a hinge axis kept
+/// square to the lower bone would spin half round, leave it defined.
+fn hinged(upper: Quat, (rest, bends_to): (Vec3, Vec3), lower: Vec3) -> Quat {
+    let (sin, cos) = HALF_BENT.sin_cos();
+    let half_bent = upper.compose(Quat::from_to(
+        rest,
+        add(scale(rest, cos), scale(bends_to, sin)),
+    ));
+    Quat::from_to(half_bent.rotate(rest), lower).compose(half_bent)
+}
+
+/// Halfway through an elbow's or a knee's bend (radians).
+const HALF_BENT: f32 = 75.0 * std::f32::consts::PI / 180.0;
+
+/// The hand's global rotation in one frame: the forearm's `forearm` (pointing along `fore`)
+/// turned about the wrist toward where the frames around point the hand, `bend` from the
+/// forearm as clearly as `seen` ([`LimbHints::wrist_bends`]), as far as a wrist bends. The wrist
+/// does not twist: the hand keeps the forearm's.
+fn hand(forearm: Quat, fore: Vec3, (bend, seen): (Vec3, f32)) -> Quat {
+    let toward = normalize_or(add(fore, bend), fore);
+    let axis = cross(fore, toward);
+    // Beyond a quarter turn (the model's hand bent back on the forearm) the bend eases back to
+    // none, so the hand never jumps from one side to the other as the guess passes behind.
+    let shown = norm(axis).atan2(dot(fore, toward));
+    let kept = within_range(shown, MAX_WRIST_BEND) * faded(seen);
+    let axis = normalize_or(axis, any_perpendicular(fore));
+    Quat::from_axis_angle(axis, kept).compose(forearm)
+}
+
+/// Where the hand points in one frame (wrist to the knuckles' midpoint) less where the forearm
+/// does, both unit length: none for a straight wrist.
+fn wrist_bend(p: &[Vec3; 33], m: &ArmMarks) -> Vec3 {
+    let (_, fore) = m.bones(p);
+    sub(normalize_or(m.hand_length(p), fore), fore)
 }
 
 /// Which way the elbow bends in one frame: the forearm's direction square to the upper arm, as
 /// long as the sine of the bend.
 fn elbow_bend(p: &[Vec3; 33], m: &ArmMarks) -> Vec3 {
-    let (upper, fore) = m.bones(p, X);
+    let (upper, fore) = m.bones(p);
     reject(fore, upper)
 }
 
@@ -573,12 +639,13 @@ fn elbow_bend(p: &[Vec3; 33], m: &ArmMarks) -> Vec3 {
 /// as long as the sine of the angle between them. A hand seen edge on brings index and pinky
 /// together, and one in line with the forearm leaves it short: there its direction is noise.
 fn palm_front(p: &[Vec3; 33], m: &ArmMarks) -> Vec3 {
-    let (_, fore) = m.bones(p, X);
+    let (_, fore) = m.bones(p);
     reject(normalize_or(m.palm_across(p), Z), fore)
 }
 
-/// An arm's landmarks.
+/// An arm's landmarks, and its direction in the rest pose.
 struct ArmMarks {
+    rest: Vec3,
     shoulder: usize,
     elbow: usize,
     wrist: usize,
@@ -588,9 +655,9 @@ struct ArmMarks {
 
 impl ArmMarks {
     /// The upper arm's (shoulder→elbow) and the forearm's (elbow→wrist) directions in one
-    /// frame, unit length (`rest` where the landmarks coincide).
-    fn bones(&self, p: &[Vec3; 33], rest: Vec3) -> (Vec3, Vec3) {
-        let upper = normalize_or(sub(p[self.elbow], p[self.shoulder]), rest);
+    /// frame, unit length (the rest direction where the landmarks coincide).
+    fn bones(&self, p: &[Vec3; 33]) -> (Vec3, Vec3) {
+        let upper = normalize_or(sub(p[self.elbow], p[self.shoulder]), self.rest);
         (
             upper,
             normalize_or(sub(p[self.wrist], p[self.elbow]), upper),
@@ -613,6 +680,7 @@ impl ArmMarks {
 /// [left, right].
 const ARM_MARKS: [ArmMarks; 2] = [
     ArmMarks {
+        rest: X,
         shoulder: lm::LEFT_SHOULDER,
         elbow: lm::LEFT_ELBOW,
         wrist: lm::LEFT_WRIST,
@@ -620,6 +688,7 @@ const ARM_MARKS: [ArmMarks; 2] = [
         index: lm::LEFT_INDEX,
     },
     ArmMarks {
+        rest: NEG_X,
         shoulder: lm::RIGHT_SHOULDER,
         elbow: lm::RIGHT_ELBOW,
         wrist: lm::RIGHT_WRIST,
@@ -945,22 +1014,22 @@ mod tests {
 
     /// How far (degrees) the forearm of each arm twists from the upper arm's hinge: the angle
     /// between where it faces and where it would, turned from the upper arm about the elbow's
-    /// hinge alone.
+    /// hinge alone ([`hinged`]).
     fn forearm_twists(g: &[Quat; 22]) -> [f32; 2] {
         [
             (J::LEFT_ARM, J::LEFT_FORE_ARM, X),
             (J::RIGHT_ARM, J::RIGHT_FORE_ARM, NEG_X),
         ]
         .map(|(upper, fore, rest)| {
-            let along = g[fore].rotate(rest);
-            let hinge = reject(g[upper].rotate(Y), along);
-            let untwisted = Quat::from_two_axes(rest, Y, along, hinge);
+            let untwisted = hinged(g[upper], (rest, Z), g[fore].rotate(rest));
             angle(g[fore].rotate(Z), untwisted.rotate(Z))
         })
     }
 
     #[test]
-    fn a_forearm_twists_toward_the_palm_as_far_as_it_can() {
+    fn a_forearm_twists_toward_the_palm_within_its_range() {
+        // The palm turned from thumb up: within a forearm's range, the forearm faces it; beyond
+        // (the model's hand back to front), the twist eases back to none at a half turn.
         for turn in [-60.0f32, 0.0, 40.0, 80.0, 120.0, 180.0] {
             let left = bent_elbow(turn, 0.0, 8.0, 5.0);
             let shown = sub(left[lm::LEFT_INDEX], left[lm::LEFT_PINKY]);
@@ -969,22 +1038,48 @@ mod tests {
                 (posed(&[left; 6])[3], (0, shown)),
                 (posed(&[mirrored(&left); 6])[3], (1, mirrored_shown)),
             ] {
-                let twist = forearm_twists(&g)[sides];
+                let (upper, fore, rest) = [
+                    (J::LEFT_ARM, J::LEFT_FORE_ARM, X),
+                    (J::RIGHT_ARM, J::RIGHT_FORE_ARM, NEG_X),
+                ][sides];
                 if turn.abs() <= 90.0 {
-                    let front = g[[J::LEFT_FORE_ARM, J::RIGHT_FORE_ARM][sides]].rotate(Z);
-                    let off = angle(front, shown);
+                    let off = angle(g[fore].rotate(Z), shown);
                     assert!(off < 1.0, "turned {turn}°, side {sides}: {off:.1}° off");
                 } else {
-                    // Beyond a forearm's range (the model's hand back to front), the twist eases
-                    // back toward none.
+                    // The palm's turn from the untwisted forearm (the upper arm itself turns a
+                    // few degrees toward the palm), and what is left of it.
+                    let untwisted = hinged(g[upper], (rest, Z), g[fore].rotate(rest));
+                    let shown = angle(untwisted.rotate(Z), shown);
+                    let twist = forearm_twists(&g)[sides];
                     assert!(
-                        twist < 90.0,
-                        "turned {turn}°, side {sides}: twist {twist:.1}°"
+                        (twist - (180.0 - shown)).abs() < 1.0,
+                        "turned {turn}°, side {sides}: shown {shown:.1}°, twist {twist:.1}°"
                     );
                 }
-                assert!(twist <= 90.0 + 1e-3, "turned {turn}°: twist {twist:.1}°");
             }
         }
+    }
+
+    #[test]
+    fn a_forearm_turned_off_its_hinge_still_faces_the_palm() {
+        // The upper arm hanging and facing forward, its elbow's hinge along +X; the forearm as
+        // the model may guess it for a frame, against the bend the frames around show: along
+        // the hinge, a hair to either side of it, and folded nearly back onto the upper arm. A
+        // hinge axis kept square to the forearm turns half round between the first two, a
+        // swing from the upper arm spins about the last; the palm, thumb forward, is clear.
+        let upper_arm = Quat::from_two_axes(X, Z, NEG_Y, Z);
+        let palm = Z;
+        for (a, b) in [
+            ([1.0, 0.0, 0.01], [1.0, 0.0, -0.01]),
+            ([0.01, 1.0, 0.0], [-0.01, 1.0, 0.0]),
+            ([0.01, 1.0, 0.0], [0.0, 1.0, 0.01]),
+        ] {
+            let [a, b] = [a, b].map(|v| forearm(upper_arm, X, normalize_or(v, X), palm));
+            let turn = a.angle_to(b).to_degrees();
+            assert!(turn < 5.0, "the forearm turned {turn:.1}°");
+        }
+        let along_hinge = forearm(upper_arm, X, X, palm);
+        assert!(angle(along_hinge.rotate(Z), palm) < 1.0);
     }
 
     #[test]
@@ -1004,11 +1099,20 @@ mod tests {
                 _ => bent_elbow(30.0, 10.0, 8.0, 5.0),
             })
             .collect();
-        let poses = posed(&frames);
-        for (i, pair) in poses.windows(2).enumerate() {
-            for j in [J::LEFT_FORE_ARM, J::LEFT_HAND] {
-                let step = pair[0][j].angle_to(pair[1][j]).to_degrees();
-                assert!(step < 5.0, "frame {i}, joint {j}: turned {step:.1}°");
+        let both_arms = |frames: &[[Vec3; 33]]| {
+            let mirror: Vec<[Vec3; 33]> = frames.iter().map(mirrored).collect();
+            [(posed(frames), 0), (posed(&mirror), 1)]
+        };
+        for (poses, sides) in both_arms(&frames) {
+            let joints = [
+                [J::LEFT_FORE_ARM, J::LEFT_HAND],
+                [J::RIGHT_FORE_ARM, J::RIGHT_HAND],
+            ][sides];
+            for (i, pair) in poses.windows(2).enumerate() {
+                for j in joints {
+                    let step = pair[0][j].angle_to(pair[1][j]).to_degrees();
+                    assert!(step < 5.0, "frame {i}, joint {j}: turned {step:.1}°");
+                }
             }
         }
         // Hidden for half a second and more after the last clear frame, the hand makes only a
@@ -1020,35 +1124,75 @@ mod tests {
                 _ => bent_elbow(150.0, 70.0, 1.5, 1.0),
             })
             .collect();
-        for g in &posed(&frames)[25..] {
-            let twist = forearm_twists(g)[0];
-            assert!(twist < 0.15 * 30.0, "twisted {twist:.1}°");
-            let bend = g[J::LEFT_FORE_ARM].angle_to(g[J::LEFT_HAND]).to_degrees();
-            assert!(bend < 0.15 * 70.0, "the wrist bent {bend:.1}°");
+        for (poses, sides) in both_arms(&frames) {
+            let (fore, hand) = [
+                (J::LEFT_FORE_ARM, J::LEFT_HAND),
+                (J::RIGHT_FORE_ARM, J::RIGHT_HAND),
+            ][sides];
+            for g in &poses[25..] {
+                let twist = forearm_twists(g)[sides];
+                assert!(twist < 0.15 * 30.0, "side {sides}: twisted {twist:.1}°");
+                let bend = g[fore].angle_to(g[hand]).to_degrees();
+                assert!(
+                    bend < 0.15 * 70.0,
+                    "side {sides}: the wrist bent {bend:.1}°"
+                );
+            }
         }
     }
 
     #[test]
-    fn a_wrist_bends_as_far_as_it_can_and_does_not_twist() {
-        for (bend, wanted) in [(40.0f32, 40.0f32), (-30.0, 30.0), (130.0, 80.0)] {
-            let p = bent_elbow(20.0, bend, 8.0, 5.0);
-            let g = posed(&[p; 6])[3];
-            let (fore, hand) = (g[J::LEFT_FORE_ARM], g[J::LEFT_HAND]);
-            let bent = angle(fore.rotate(X), hand.rotate(X));
-            assert!((bent - wanted).abs() < 1.0, "bent {bend}°: {bent:.1}°");
-            // The hand is the forearm turned about the wrist's bend alone: no twist.
-            let swing = Quat::from_to(fore.rotate(X), hand.rotate(X));
-            let twist = swing.compose(fore).angle_to(hand).to_degrees();
-            assert!(twist < 0.5, "bent {bend}°: the hand twisted {twist:.1}°");
-            if bend.abs() <= 80.0 {
-                let drawn = sub(
-                    midpoint(p[lm::LEFT_INDEX], p[lm::LEFT_PINKY]),
-                    p[lm::LEFT_WRIST],
+    fn a_wrist_bends_within_its_range_and_does_not_twist() {
+        // (the hand bent up from the forearm, the bend wanted): as drawn within a wrist's
+        // range, held there; bent back on the forearm, eased back to none at a half turn.
+        for (bend, wanted) in [
+            (40.0f32, 40.0f32),
+            (-30.0, 30.0),
+            (85.0, 80.0),
+            (130.0, 80.0 * 50.0 / 90.0),
+            (180.0, 0.0),
+        ] {
+            let left = bent_elbow(20.0, bend, 8.0, 5.0);
+            let arms = [
+                (left, ARM_MARKS[0].rest, (J::LEFT_FORE_ARM, J::LEFT_HAND)),
+                (
+                    mirrored(&left),
+                    ARM_MARKS[1].rest,
+                    (J::RIGHT_FORE_ARM, J::RIGHT_HAND),
+                ),
+            ];
+            for (k, (p, rest, (fore, hand))) in arms.into_iter().enumerate() {
+                let g = posed(&[p; 6])[3];
+                let (fore, hand) = (g[fore], g[hand]);
+                let bent = angle(fore.rotate(rest), hand.rotate(rest));
+                assert!(
+                    (bent - wanted).abs() < 1.0,
+                    "bent {bend}°, arm {k}: {bent:.1}°"
                 );
-                let off = angle(hand.rotate(X), drawn);
-                assert!(off < 1.0, "bent {bend}°: the hand points {off:.1}° off");
+                // The hand is the forearm turned about the wrist's bend alone: no twist.
+                let swing = Quat::from_to(fore.rotate(rest), hand.rotate(rest));
+                let twist = swing.compose(fore).angle_to(hand).to_degrees();
+                assert!(
+                    twist < 0.5,
+                    "bent {bend}°, arm {k}: the hand twisted {twist:.1}°"
+                );
+                if bend.abs() <= 80.0 {
+                    let drawn = ARM_MARKS[k].hand_length(&p);
+                    let off = angle(hand.rotate(rest), drawn);
+                    assert!(
+                        off < 1.0,
+                        "bent {bend}°, arm {k}: the hand points {off:.1}° off"
+                    );
+                }
             }
         }
+        // A hand guessed behind the forearm, a hair to either side of it, stays put.
+        let fore = Z;
+        let forearm = Quat::from_two_axes(X, Z, fore, Y);
+        let [a, b] =
+            [0.02f32, -0.02].map(|y| hand(forearm, fore, (sub([0.0, y, -1.0], fore), 1.0)));
+        let turn = a.angle_to(b).to_degrees();
+        assert!(turn < 5.0, "the hand turned {turn:.1}°");
     }
 
     #[test]
