@@ -280,17 +280,7 @@ fn a_nearly_straight_arm_does_not_spin() {
     for mode in ["raw", "smooth"] {
         let anim =
             solve_golden(&format!("synthetic__mh_cmu131_02_walk__video.{mode}.json")).animation;
-        let globals: Vec<_> = anim
-            .frames
-            .iter()
-            .map(|f| anim.world_rotations(f))
-            .collect();
-        let mut largest = 0.0f32;
-        for pair in globals.windows(2) {
-            for j in [J::LEFT_ARM, J::RIGHT_ARM] {
-                largest = largest.max(twist_about_bone(pair[0][j], pair[1][j]));
-            }
-        }
+        let largest = largest_arm_twist(&anim, &[J::LEFT_ARM, J::RIGHT_ARM]);
         eprintln!("{mode}: largest upper-arm twist in a frame {largest:.1}°");
         // Before: 55° (raw) and 86° (smooth) in one frame, with the bone itself moving ≤ 3.5°;
         // then 16°; now 4° (the palm's facing it leans on is read from the frames around too).
@@ -301,15 +291,24 @@ fn a_nearly_straight_arm_does_not_spin() {
     }
 }
 
-/// How far (degrees) an arm joint turns about its own bone from global rotation `a` to `b`:
-/// the twist part of the turn, about the rest X axis (the arms' rest direction, ±X).
-fn twist_about_bone(
-    a: motion_capture::animation::math::Quat,
-    b: motion_capture::animation::math::Quat,
-) -> f32 {
-    let turn = a.conjugate() * b;
-    let about_bone = (2.0 * turn.x.atan2(turn.w)).to_degrees().abs();
-    about_bone.min(360.0 - about_bone)
+/// The most (degrees) any of the arm joints `joints` turns about its own bone from one frame to
+/// the next: the twist part of the turn of its global rotation, about the rest X axis (the
+/// arms' rest direction, ±X).
+fn largest_arm_twist(anim: &motion_capture::animation::Animation, joints: &[usize]) -> f32 {
+    let globals: Vec<_> = anim
+        .frames
+        .iter()
+        .map(|f| anim.world_rotations(f))
+        .collect();
+    let mut largest = 0.0f32;
+    for pair in globals.windows(2) {
+        for &j in joints {
+            let turn = pair[0][j].conjugate() * pair[1][j];
+            let about_bone = (2.0 * turn.x.atan2(turn.w)).to_degrees().abs();
+            largest = largest.max(about_bone.min(360.0 - about_bone));
+        }
+    }
+    largest
 }
 
 /// No foot goes through the floor, planted or not (before: a swinging foot dipped 3.4 cm below
@@ -555,17 +554,7 @@ fn an_arm_does_not_spin_about_itself() {
         for mode in ["raw", "smooth"] {
             let name = format!("{clip}.{mode}.json");
             let anim = solve_golden(&name).animation;
-            let globals: Vec<_> = anim
-                .frames
-                .iter()
-                .map(|f| anim.world_rotations(f))
-                .collect();
-            let mut largest = 0.0f32;
-            for pair in globals.windows(2) {
-                for j in arm_joints {
-                    largest = largest.max(twist_about_bone(pair[0][j], pair[1][j]));
-                }
-            }
+            let largest = largest_arm_twist(&anim, &arm_joints);
             eprintln!("{name}: largest twist of an arm joint in a frame {largest:.1}°");
             // Now at most 27°: the squats clip's frame 40, where the arm itself swings 46°.
             assert!(
