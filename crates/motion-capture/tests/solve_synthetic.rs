@@ -521,10 +521,12 @@ fn a_leg_does_not_spin_about_itself() {
                 }
             }
             eprintln!("{name}: largest turn of a leg joint in a frame {largest:.1}°");
-            // Now at most 43.6°: cam04's foot, which the model foreshortens to 2 cm; then the
-            // synthetic walk's first frame, 42.5°, whose toe the model moves 40° to the next.
+            // Now at most 37.5°: the squats clip's thighs at frame 52, as it rises. The feet
+            // turned up to 43.6° a frame (cam04's, which the model foreshortens to 2 cm; the
+            // synthetic walk's first, whose toe the model moves 40° to the next) while their
+            // direction was read frame by frame; it now leans on the frames around too.
             assert!(
-                largest < 45.0,
+                largest < 40.0,
                 "{name}: a leg joint turned {largest:.1}° in a frame"
             );
         }
