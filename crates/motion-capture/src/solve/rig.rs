@@ -278,7 +278,7 @@ pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, hints: &LimbHints) -> [Qu
     let hip_line = normalize_or(sub(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]), X);
     let sh_line = normalize_or(sub(p[lm::LEFT_SHOULDER], p[lm::RIGHT_SHOULDER]), X);
     let mut g = [Quat::IDENTITY; 22];
-    g[J::HIPS] = Quat::from_two_axes(X, Y, hip_line, sub(sh_c, hip_c));
+    g[J::HIPS] = pelvis(p);
     // The spine points straight from its base at the shoulder centre; its sideways axis turns
     // gradually from the hip line to the shoulder line (the twist spreads over three joints).
     let spine_base = add(hip_c, g[J::HIPS].rotate(off(J::SPINE)));
@@ -391,7 +391,7 @@ pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHi
         let leg_hints = knee_bends[k].iter().zip(&shin_fronts[k]);
         let posed = frames.iter().zip(leg_hints);
         posed
-            .map(|(p, (&bend, &front))| thigh_and_shin(p, m, bend, front).1)
+            .map(|(p, (&bend, &front))| thigh_and_shin(p, m, pelvis(p), (bend, front)).1)
             .collect()
     });
     let foot_rolls = std::array::from_fn::<_, 2, _>(|k| {
@@ -577,6 +577,9 @@ const CLEAR_HINT: f32 = 0.3;
 const MAX_WRIST_BEND: f32 = 80.0 * std::f32::consts::PI / 180.0;
 /// Gaussian sigma (s) over time of where a foot points and how it rolls.
 const LEG_TWIST_SIGMA_S: f64 = 0.1;
+/// The most a thigh twists about itself from the pelvis (radians): about a hip's internal and
+/// external rotation, with room for the model's view of the pelvis.
+const MAX_HIP_TWIST: f32 = 60.0 * std::f32::consts::PI / 180.0;
 /// The most a shin twists about itself from the thigh's hinge (radians): about a bent knee's
 /// range. The model's guess of a foot seen end on or hidden can point it anywhere.
 const MAX_KNEE_TWIST: f32 = 30.0 * std::f32::consts::PI / 180.0;
@@ -642,7 +645,8 @@ fn forearm(upper_arm: Quat, rest: Vec3, fore: Vec3, palm: Vec3) -> Quat {
     Quat::from_two_axes(rest, Z, fore, add(scale(front, cos), scale(side, sin)))
 }
 
-/// The lower bone of a hinged joint (elbow, knee) untwisted, pointing along `lower`: the upper
+/// The lower bone of a hinged joint (elbow, knee; also the thigh from the pelvis, whose hip
+/// flexes forward much as a hinge does) untwisted, pointing along `lower`: the upper
 /// bone's frame `upper` bent halfway through the joint's range (about 75°, from `rest`, the
 /// bones' rest direction, toward `bends_to`), carried onto `lower` by the shortest swing. For a
 /// lower bone in the bend plane that is the turn about the hinge; out of it, the twist changes
@@ -818,7 +822,8 @@ fn leg(p: &[Vec3; 33], side: Side, hints: &LimbHints, g: &mut [Quat; 22]) {
         ),
     };
     let m = &LEG_MARKS[k];
-    let (thigh, shin) = thigh_and_shin(p, m, hints.knee_bends[k], hints.shin_fronts[k]);
+    let leg_hints = (hints.knee_bends[k], hints.shin_fronts[k]);
+    let (thigh, shin) = thigh_and_shin(p, m, g[J::HIPS], leg_hints);
     g[ju] = thigh;
     g[jl] = same_hemisphere(shin, g[ju]);
     let ankle = (hints.ankle_bends[k], hints.feet_seen[k]);
@@ -854,18 +859,24 @@ fn ankle_bend(forward: Vec3, shin: Quat) -> Vec3 {
     sub(own, Z)
 }
 
-/// The thigh's and the shin's global rotations in one frame, for the knee's bend and the
-/// shin's front as the frames around show them. The kneecap faces the bend; a straight leg's
-/// faces where the foot points. The knee is a hinge: the shin turns from the thigh about the
-/// hinge, and twists about itself toward where the foot points as far as a knee can
-/// ([`MAX_KNEE_TWIST`]); a foot that points elsewhere turns at the ankle.
-fn thigh_and_shin(p: &[Vec3; 33], m: &LegMarks, bend: Vec3, front: Vec3) -> (Quat, Quat) {
-    let (thigh, shin) = m.bones(p);
+/// The thigh's and the shin's global rotations in one frame, for the pelvis `pelvis` and the
+/// knee's bend and the shin's front as the frames around show them. The kneecap faces the bend;
+/// a straight leg's faces where the foot points; either as far as a hip twists ([`thigh`]).
+/// The knee is a hinge: the shin turns from the thigh about the hinge, and twists about itself
+/// toward where the foot points as far as a knee can ([`MAX_KNEE_TWIST`]); a foot that points
+/// elsewhere turns at the ankle.
+fn thigh_and_shin(
+    p: &[Vec3; 33],
+    m: &LegMarks,
+    pelvis: Quat,
+    (bend, front): (Vec3, Vec3),
+) -> (Quat, Quat) {
+    let (thigh_dir, shin) = m.bones(p);
     let kneecap = add(
-        reject(bend, thigh),
-        scale(reject(normalize_or(front, Z), thigh), 0.2),
+        reject(bend, thigh_dir),
+        scale(reject(normalize_or(front, Z), thigh_dir), 0.2),
     );
-    let thigh_q = Quat::from_two_axes(NEG_Y, Z, thigh, kneecap);
+    let thigh_q = thigh(pelvis, thigh_dir, kneecap);
     let hinge = normalize_or(reject(thigh_q.rotate(X), shin), X);
     let hinge_turned = cross(shin, hinge);
     // The twist the foot asks for, as a 2D vector as long as the foot is clear, with a slight
@@ -879,6 +890,35 @@ fn thigh_and_shin(p: &[Vec3; 33], m: &LegMarks, bend: Vec3, front: Vec3) -> (Qua
     let (sin, cos) = within_range(s.atan2(c), MAX_KNEE_TWIST).sin_cos();
     let across = add(scale(hinge, cos), scale(hinge_turned, sin));
     (thigh_q, Quat::from_two_axes(NEG_Y, X, shin, across))
+}
+
+/// The thigh's global rotation in one frame, pointing along `thigh_dir`: turned from the pelvis
+/// `pelvis` at the hip ([`hinged`]), and twisted about itself toward where the kneecap faces
+/// (`kneecap`, as long as the knee shows it clearly) as far as a hip twists
+/// ([`MAX_HIP_TWIST`]), with a slight pull toward none. Where the frames around give a bend
+/// that the thigh, moving fast (a flip, a kick), has left behind, or the model guesses the knee
+/// bent back, the kneecap could point anywhere round the thigh: it spun the thigh up to 144° in
+/// a frame.
+fn thigh(pelvis: Quat, thigh_dir: Vec3, kneecap: Vec3) -> Quat {
+    let untwisted = hinged(pelvis, (NEG_Y, Z), thigh_dir);
+    let (front, side) = (untwisted.rotate(Z), untwisted.rotate(X));
+    let (c, s) = (dot(kneecap, front) + PULL_TO_NONE, dot(kneecap, side));
+    let (sin, cos) = within_range(s.atan2(c), MAX_HIP_TWIST).sin_cos();
+    Quat::from_two_axes(
+        NEG_Y,
+        Z,
+        thigh_dir,
+        add(scale(front, cos), scale(side, sin)),
+    )
+}
+
+/// The pelvis's global rotation in one frame: +X along the hips toward the left hip, +Y up the
+/// spine (hip centre to shoulder centre).
+fn pelvis(p: &[Vec3; 33]) -> Quat {
+    let hip_c = midpoint(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]);
+    let sh_c = midpoint(p[lm::LEFT_SHOULDER], p[lm::RIGHT_SHOULDER]);
+    let hip_line = normalize_or(sub(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]), X);
+    Quat::from_two_axes(X, Y, hip_line, sub(sh_c, hip_c))
 }
 
 /// A twist or roll of `shown` radians (-π..π) kept within ±`limit`: as shown up to the limit
@@ -1149,6 +1189,43 @@ mod tests {
         for (foot, shin) in &left_foot_and_shin(&frames)[25..] {
             let bend = angle(foot.rotate(Z), shin.rotate(Z));
             assert!(bend < 0.15 * 60.0, "the ankle bent {bend:.1}°");
+        }
+    }
+
+    #[test]
+    fn a_thigh_twists_from_the_pelvis_at_most_as_far_as_a_hip_can() {
+        // The left thigh hanging straight down, the knee bent 40°, the lower leg and the foot
+        // turned about the thigh by `out` degrees (180: the knee bent forward, as the model
+        // guesses it in a flip).
+        let turned_knee = |out: f32| {
+            let turn = Quat::from_axis_angle(Y, out.to_radians());
+            let mut p = standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]);
+            let knee = [10.0, -45.0, 0.0];
+            let shin = [
+                0.0,
+                -43.0 * 40f32.to_radians().cos(),
+                -43.0 * 40f32.to_radians().sin(),
+            ];
+            p[lm::LEFT_KNEE] = knee;
+            p[lm::LEFT_ANKLE] = add(knee, turn.rotate(shin));
+            for k in [lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX] {
+                let from_ankle = sub(p[k], [10.0, -88.0, 0.0]);
+                p[k] = add(p[lm::LEFT_ANKLE], turn.rotate(from_ankle));
+            }
+            p
+        };
+        // (turned, twist wanted): toward the kneecap within a hip's range (but for the slight
+        // pull toward none), held at 60°, eased back to none for a knee bent forward.
+        for (out, wanted) in [(30.0, 28.4), (90.0, 60.0), (150.0, 21.2), (180.0, 0.0)] {
+            let left = turned_knee(out);
+            for (g, side) in [(posed(&[left; 4]), 0), (posed(&[mirrored(&left); 4]), 1)] {
+                let up_leg = [J::LEFT_UP_LEG, J::RIGHT_UP_LEG][side];
+                let twist = angle(g[0][up_leg].rotate(Z), g[0][J::HIPS].rotate(Z));
+                assert!(
+                    (twist - wanted).abs() < 1.0,
+                    "{out}°, side {side}: the thigh twisted {twist:.1}°"
+                );
+            }
         }
     }
 
