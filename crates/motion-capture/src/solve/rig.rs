@@ -560,8 +560,10 @@ fn foot_rolls(
 
 /// Gaussian sigma (s) of an elbow's or a knee's bend over time.
 const BEND_SIGMA_S: f64 = 0.15;
-/// How strongly a leg's twist is drawn to none (the thigh's hinge, the shin's sideways axis)
-/// against a clear hint's 1: enough to decide where every hint is unclear.
+/// How strongly a leg's twist is drawn to none (the pelvis or the thigh's hinge, the shin's
+/// sideways axis) against a clear hint's 1: enough to decide where every hint is unclear. A
+/// straight leg's kneecap hint is at most 0.2 long (where the foot points), so its thigh keeps a
+/// fifth of its twist less (a foot turned out 20° twists it 16°; knee and ankle turn the rest).
 const PULL_TO_NONE: f32 = 0.05;
 /// Gaussian sigma (s) over time of where a palm faces and a hand points.
 const ARM_TWIST_SIGMA_S: f64 = 0.1;
@@ -588,8 +590,9 @@ const MAX_KNEE_TWIST: f32 = 30.0 * std::f32::consts::PI / 180.0;
 /// it (0.1 s, the legs' twist sigma, cost the synthetic walk 1.3 mm of accuracy through foot
 /// contacts found in the swing).
 const ANKLE_SIGMA_S: f64 = 0.04;
-/// The most an ankle bends (radians), the foot from square to the shin: about a pointed foot's
-/// plantar flexion; the model's guess of a foot seen end on or hidden points it anywhere.
+/// The most an ankle bends (radians), the foot from square to the shin, in any direction: about
+/// a pointed foot's plantar flexion; the model's guess of a foot seen end on or hidden points it
+/// anywhere.
 const MAX_ANKLE_BEND: f32 = 70.0 * std::f32::consts::PI / 180.0;
 /// The most a foot rolls about its own axis from the shin's sideways axis (radians): about the
 /// range of the ankle's inversion; the model's 3D guess of a foot seen end on goes far beyond.
@@ -637,7 +640,7 @@ fn faded(clarity: f32) -> f32 {
 /// about the elbow's hinge ([`hinged`]), and twisted about itself toward where the palm faces,
 /// as far as a forearm can ([`MAX_FOREARM_TWIST`]).
 fn forearm(upper_arm: Quat, rest: Vec3, fore: Vec3, palm: Vec3) -> Quat {
-    let untwisted = hinged(upper_arm, (rest, Z), fore);
+    let untwisted = hinged(upper_arm, (rest, Z), HALF_BENT, fore);
     let (front, side) = (untwisted.rotate(Z), untwisted.rotate(Y));
     let (c, s) = (dot(palm, front), dot(palm, side));
     let twist = within_range(s.atan2(c), MAX_FOREARM_TWIST) * faded(c.hypot(s));
@@ -645,17 +648,18 @@ fn forearm(upper_arm: Quat, rest: Vec3, fore: Vec3, palm: Vec3) -> Quat {
     Quat::from_two_axes(rest, Z, fore, add(scale(front, cos), scale(side, sin)))
 }
 
-/// The lower bone of a hinged joint (elbow, knee; also the thigh from the pelvis, whose hip
-/// flexes forward much as a hinge does) untwisted, pointing along `lower`: the upper
-/// bone's frame `upper` bent halfway through the joint's range (about 75°, from `rest`, the
-/// bones' rest direction, toward `bends_to`), carried onto `lower` by the shortest swing. For a
-/// lower bone in the bend plane that is the turn about the hinge; out of it, the twist changes
-/// gradually. It is undefined only where the lower bone points away from that half-bent
-/// direction, bent 105° the wrong way, which no joint reaches; the model's guesses of a joint
-/// folded right back or bent sideways, which a swing from the upper bone or a hinge axis kept
-/// square to the lower bone would spin half round, leave it defined.
-fn hinged(upper: Quat, (rest, bends_to): (Vec3, Vec3), lower: Vec3) -> Quat {
-    let (sin, cos) = HALF_BENT.sin_cos();
+/// The lower bone of a hinged joint untwisted, pointing along `lower`: the upper bone's frame
+/// `upper` bent `bent` radians (from `rest`, the bones' rest direction, toward `bends_to`),
+/// carried onto `lower` by the shortest swing. For a lower bone in the bend plane that is the
+/// turn about the hinge; out of it, the twist changes gradually. It is undefined only where the
+/// lower bone points away from that bent direction, so `bent` is chosen to put that where the
+/// joint never goes: halfway through an elbow's or a knee's bend ([`HALF_BENT`]), 105° the
+/// wrong way, where the model's guesses of a joint folded right back or bent sideways (which a
+/// swing from the upper bone or a hinge axis kept square to the lower bone would spin half
+/// round) leave it defined; for the thigh from the pelvis, a hip flexed a little
+/// ([`HIP_FLEXED`]), 150° behind the trunk, beyond a split's back leg.
+fn hinged(upper: Quat, (rest, bends_to): (Vec3, Vec3), bent: f32, lower: Vec3) -> Quat {
+    let (sin, cos) = bent.sin_cos();
     let half_bent = upper.compose(Quat::from_to(
         rest,
         add(scale(rest, cos), scale(bends_to, sin)),
@@ -665,6 +669,10 @@ fn hinged(upper: Quat, (rest, bends_to): (Vec3, Vec3), lower: Vec3) -> Quat {
 
 /// Halfway through an elbow's or a knee's bend (radians).
 const HALF_BENT: f32 = 75.0 * std::f32::consts::PI / 180.0;
+/// The hip's flexion (radians) from which a thigh's twist is measured ([`thigh`]): a little,
+/// because a thigh goes from 160° forward (a pike) to 100° back (a split's back leg), and
+/// [`hinged`] is undefined opposite it.
+const HIP_FLEXED: f32 = 30.0 * std::f32::consts::PI / 180.0;
 
 /// The hand's global rotation in one frame: the forearm's `forearm` (pointing along `fore`)
 /// turned about the wrist toward where the frames around point the hand
@@ -675,16 +683,20 @@ fn hand(forearm: Quat, fore: Vec3, wrist: (Vec3, f32)) -> Quat {
 }
 
 /// The turn of a joint that bends a bone from `rest` toward `rest + bend`, where the frames
-/// around show that bend as clearly as `seen` (a wrist's, an ankle's): as far as the joint
-/// bends (`limit`), and part of the way for a faint hint ([`faded`]). Beyond a quarter turn
-/// (the model's hand bent back on the forearm, its foot back to front) the bend eases back to
-/// none ([`within_range`]), so the bone never jumps from one side to the other as the guess
-/// passes behind.
+/// around show that bend as clearly as `seen` (a wrist's, an ankle's; `rest + bend` the
+/// average of unit directions): as far as the joint bends (`limit`), part of the way for a
+/// faint hint ([`faded`]), and as far as the frames around agree: guesses that point every
+/// way average to a short direction, which leaves the joint nearly at rest instead of flipping
+/// with each guess. Beyond a quarter turn (the model's hand bent back on the forearm, its foot
+/// back to front) the bend eases back to none ([`within_range`]), so the bone never jumps from
+/// one side to the other as the guess passes behind.
 fn bent_toward(rest: Vec3, (bend, seen): (Vec3, f32), limit: f32) -> Quat {
-    let toward = normalize_or(add(rest, bend), rest);
+    let averaged = add(rest, bend);
+    let agreed = norm(averaged).min(1.0);
+    let toward = normalize_or(averaged, rest);
     let axis = cross(rest, toward);
     let shown = norm(axis).atan2(dot(rest, toward));
-    let kept = within_range(shown, limit) * faded(seen);
+    let kept = within_range(shown, limit) * faded(seen) * agreed;
     Quat::from_axis_angle(normalize_or(axis, any_perpendicular(rest)), kept)
 }
 
@@ -900,7 +912,7 @@ fn thigh_and_shin(
 /// bent back, the kneecap could point anywhere round the thigh: it spun the thigh up to 144° in
 /// a frame.
 fn thigh(pelvis: Quat, thigh_dir: Vec3, kneecap: Vec3) -> Quat {
-    let untwisted = hinged(pelvis, (NEG_Y, Z), thigh_dir);
+    let untwisted = hinged(pelvis, (NEG_Y, Z), HIP_FLEXED, thigh_dir);
     let (front, side) = (untwisted.rotate(Z), untwisted.rotate(X));
     let (c, s) = (dot(kneecap, front) + PULL_TO_NONE, dot(kneecap, side));
     let (sin, cos) = within_range(s.atan2(c), MAX_HIP_TWIST).sin_cos();
@@ -1133,8 +1145,8 @@ mod tests {
                 assert!(off < 1.0, "{drawn}°: bent {off:.1}° off the hinge");
             }
         }
-        // Beyond a quarter turn, eased back to rest for a foot turned back to front. (Such a
-        // foot also turns the kneecap a little, so the bend is measured from the shin as posed.)
+        // Beyond a quarter turn, eased back to rest for a foot turned back to front. (The bend is
+        // measured from the shin as posed, which such a foot may twist within a knee's range.)
         for drawn in [130.0, 180.0] {
             let frames = vec![bent_ankle(shin, drawn, 19.0); 10];
             let toe_dir = LEG_MARKS[0].foot_forward(&frames[0]);
@@ -1216,16 +1228,51 @@ mod tests {
         };
         // (turned, twist wanted): toward the kneecap within a hip's range (but for the slight
         // pull toward none), held at 60°, eased back to none for a knee bent forward.
-        for (out, wanted) in [(30.0, 28.4), (90.0, 60.0), (150.0, 21.2), (180.0, 0.0)] {
+        for (out, wanted) in [(30.0, 28.3), (90.0, 60.0), (150.0, 21.3), (180.0, 0.0)] {
             let left = turned_knee(out);
             for (g, side) in [(posed(&[left; 4]), 0), (posed(&[mirrored(&left); 4]), 1)] {
                 let up_leg = [J::LEFT_UP_LEG, J::RIGHT_UP_LEG][side];
-                let twist = angle(g[0][up_leg].rotate(Z), g[0][J::HIPS].rotate(Z));
+                let (front, pelvis) = (g[0][up_leg].rotate(Z), g[0][J::HIPS]);
+                let twist = angle(front, pelvis.rotate(Z));
                 assert!(
-                    (twist - wanted).abs() < 1.0,
+                    (twist - wanted).abs() < 0.5,
                     "{out}°, side {side}: the thigh twisted {twist:.1}°"
                 );
+                // Toward the kneecap: out to the left for the left leg turned out, and to the
+                // right for its mirror image.
+                let outward = [1.0, -1.0][side] * dot(front, pelvis.rotate(X));
+                assert!(
+                    wanted == 0.0 || outward > 0.0,
+                    "{out}°, side {side}: twisted in"
+                );
             }
+        }
+    }
+
+    #[test]
+    fn a_split_s_back_leg_does_not_spin_the_thigh() {
+        // The left leg straight, stretched back 100° from hanging (a split's back leg, the
+        // trunk upright), its foot pointing down (the kneecap faces the floor), the leg moving
+        // 3° to either side from frame to frame.
+        let frames: Vec<[Vec3; 33]> = (0..20)
+            .map(|i| {
+                let wobble = if i % 2 == 0 { 3f32 } else { -3.0 }.to_radians();
+                let back = Quat::from_axis_angle(X, 100f32.to_radians());
+                let leg = Quat::from_axis_angle(Y, wobble).compose(back).rotate(NEG_Y);
+                let mut p = standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]);
+                let hip = p[lm::LEFT_HIP];
+                p[lm::LEFT_KNEE] = add(hip, scale(leg, 45.0));
+                p[lm::LEFT_ANKLE] = add(hip, scale(leg, 88.0));
+                p[lm::LEFT_HEEL] = add(p[lm::LEFT_ANKLE], add(scale(leg, -3.0), [0.0, 4.0, 0.0]));
+                p[lm::LEFT_FOOT_INDEX] = add(p[lm::LEFT_HEEL], [0.0, -19.0, -3.0]);
+                p
+            })
+            .collect();
+        for (i, pair) in posed(&frames).windows(2).enumerate() {
+            let step = pair[0][J::LEFT_UP_LEG]
+                .angle_to(pair[1][J::LEFT_UP_LEG])
+                .to_degrees();
+            assert!(step < 10.0, "frame {i}: the thigh turned {step:.1}°");
         }
     }
 
@@ -1263,7 +1310,7 @@ mod tests {
             (J::RIGHT_ARM, J::RIGHT_FORE_ARM, NEG_X),
         ]
         .map(|(upper, fore, rest)| {
-            let untwisted = hinged(g[upper], (rest, Z), g[fore].rotate(rest));
+            let untwisted = hinged(g[upper], (rest, Z), HALF_BENT, g[fore].rotate(rest));
             angle(g[fore].rotate(Z), untwisted.rotate(Z))
         })
     }
@@ -1290,7 +1337,7 @@ mod tests {
                 } else {
                     // The palm's turn from the untwisted forearm (the upper arm itself turns a
                     // few degrees toward the palm), and what is left of it.
-                    let untwisted = hinged(g[upper], (rest, Z), g[fore].rotate(rest));
+                    let untwisted = hinged(g[upper], (rest, Z), HALF_BENT, g[fore].rotate(rest));
                     let shown = angle(untwisted.rotate(Z), shown);
                     let twist = forearm_twists(&g)[sides];
                     assert!(
@@ -1503,12 +1550,9 @@ mod tests {
                     }
                 }
                 // Whatever the shin does, the foot points where its heel and toe say, as far
-                // as an ankle bends: turned back to front, it rests square to the shin.
-                let foot_off = if out < 90.0 {
-                    angle(g[foot].rotate(Z), toe_dirs[sides])
-                } else {
-                    eased_bend_off(g[foot], g[leg], toe_dirs[sides])
-                };
+                // as an ankle bends: beyond a quarter turn from the shin's front (the foot turned
+                // back to front), the bend eases back toward rest.
+                let foot_off = eased_bend_off(g[foot], g[leg], toe_dirs[sides]);
                 assert!(
                     foot_off < 0.5,
                     "{out}°, {sides}: the foot is {foot_off:.1}° off"
