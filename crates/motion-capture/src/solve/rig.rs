@@ -908,9 +908,9 @@ fn thigh_and_shin(
 /// `pelvis` at the hip ([`hinged`]), and twisted about itself toward where the kneecap faces
 /// (`kneecap`, as long as the knee shows it clearly) as far as a hip twists
 /// ([`MAX_HIP_TWIST`]), with a slight pull toward none. Where the frames around give a bend
-/// that the thigh, moving fast (a flip, a kick), has left behind, or the model guesses the knee
-/// bent back, the kneecap could point anywhere round the thigh: it spun the thigh up to 144° in
-/// a frame.
+/// that the moving thigh has left behind, a nearly straight knee gives only noise, or the model
+/// guesses the knee bent forward, the kneecap could point anywhere round the thigh: unlimited,
+/// it turned cam04's thigh 25.5° in a frame.
 fn thigh(pelvis: Quat, thigh_dir: Vec3, kneecap: Vec3) -> Quat {
     let untwisted = hinged(pelvis, (NEG_Y, Z), HIP_FLEXED, thigh_dir);
     let (front, side) = (untwisted.rotate(Z), untwisted.rotate(X));
