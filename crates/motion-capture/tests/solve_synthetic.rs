@@ -522,11 +522,11 @@ fn a_leg_does_not_spin_about_itself() {
             }
             eprintln!("{name}: largest turn of a leg joint in a frame {largest:.1}°");
             // Now at most 37.4°: the squats clip's thighs at frame 52, bending at the hip as
-            // it rises. The feet
-            // turned up to 43.6° a frame (cam04's, which the model foreshortens to 2 cm; the
-            // synthetic walk's first, whose toe the model moves 40° to the next) while their
-            // direction was read frame by frame; it now leans on the frames around too, and
-            // a thigh twists at most as far as a hip can (cam04 25.5° -> 12.5°).
+            // it rises. The feet turned up to 43.6° a frame (cam04's, which the model
+            // foreshortens to 2 cm; the synthetic walk's first, whose toe the model moves 40° to
+            // the next) while their direction was read frame by frame; it now leans on the
+            // frames around too, and a thigh twists at most as far as a hip can (cam04 25.5° ->
+            // 12.5°).
             assert!(
                 largest < 40.0,
                 "{name}: a leg joint turned {largest:.1}° in a frame"
