@@ -1,10 +1,12 @@
 //! Grounding and foot locking.
 //!
 //! Monocular depth is the noisiest part of the root motion, and any error there makes planted
-//! feet slide. We detect when each foot is planted (low and slow), move the root so that
-//! planted feet stay near where they were put down (interpolated between contacts and smoothed,
-//! so the body never jumps), and then pin each planted foot exactly on the floor (Y = 0) with
-//! its leg: two feet planted at once both stay put, which no root motion alone can do.
+//! feet slide. A body whose feet are well below the clip's floor is raised first (it stands on
+//! lower ground, or the camera tilted). We detect when each foot is planted (low and slow), move
+//! the root so that planted feet stay near where they were put down (interpolated between
+//! contacts and smoothed, so the body never jumps), and then pin each planted foot exactly on
+//! the floor (Y = 0) with its leg: two feet planted at once both stay put, which no root motion
+//! alone can do. A foot that still dips a little below the floor is lifted by its leg.
 
 use crate::animation::math::{Vec3, add, scale, sub};
 use crate::animation::{Animation, joint as J};
@@ -116,13 +118,20 @@ pub struct Footing<'a> {
     pub leg_len: f32,
 }
 
-/// Corrects the root translation so that planted feet stay near where they were put down, on
-/// the floor, then pins each planted foot exactly with its leg (with `lock`; without it only
-/// the floor moves to Y = 0). Returns the contacts.
+/// Raises a body whose feet are well below the floor, then corrects the root translation so
+/// that planted feet stay near where they were put down, on the floor, and pins each planted
+/// foot exactly with its leg (with `lock`; without it only the raise is made and the floor
+/// moves to Y = 0). Returns the contacts.
 pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) -> Vec<[bool; 2]> {
     let times = footing.times;
-    let soles = sole_points(anim, footing.heel_local);
+    let mut soles = sole_points(anim, footing.heel_local);
     let floor = floor_height(&soles, footing.feet_seen);
+    let lifts = body_lifts(&soles, floor, LEG_LIFT * footing.leg_len);
+    for ((frame, sole), lift) in anim.frames.iter_mut().zip(&mut soles).zip(lifts) {
+        frame.root_translation[1] += lift;
+        sole[0][1] += lift;
+        sole[1][1] += lift;
+    }
     let contacts = detect_contacts(&soles, times, floor, footing.leg_len);
     let corrections = if lock {
         root_corrections(&soles, &contacts, floor, times)
@@ -139,6 +148,22 @@ pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) 
         lift_feet_out_of_the_floor(anim, footing.heel_local);
     }
     contacts
+}
+
+/// How far (a share of the leg's length) a foot may be below the floor and be lifted onto it by
+/// its leg. A foot further down means the body itself is below the floor: it landed on lower
+/// ground than the clip's floor (sports2d's performer jumps down from a roof 1.8 m high), or the
+/// camera tilted. Lifting such a foot with its leg folded the thigh up over the hip (150° and
+/// more, spinning as the target moved); the body is raised instead.
+const LEG_LIFT: f32 = 0.1;
+
+/// Per frame, how far (cm) the body is raised so that its lowest foot is at most `slack` below
+/// the floor. Continuous in time wherever the feet move continuously, so the body never jumps.
+fn body_lifts(soles: &[[Vec3; 2]], floor: f32, slack: f32) -> Vec<f32> {
+    soles
+        .iter()
+        .map(|s| (floor - slack - s[0][1].min(s[1][1])).max(0.0))
+        .collect()
 }
 
 /// A foot in the air that dips below the floor (a swing passing low, the model's depth noise)
@@ -267,6 +292,97 @@ pub fn foot_skate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::animation::Frame;
+    use crate::animation::math::Quat;
+    use crate::solve::rig;
+
+    /// A person standing still in the rest pose for `n` frames at 30 fps, `below(f)` cm lower
+    /// than soles on Y = 0 in frame `f`.
+    fn standing(n: usize, below: impl Fn(usize) -> f32) -> Animation {
+        let skeleton = rig::build_skeleton(&rig::BoneLengths::example());
+        let frame = Frame {
+            root_translation: [0.0; 3],
+            rotations: vec![Quat::IDENTITY; skeleton.joints.len()],
+        };
+        let mut anim = Animation {
+            skeleton,
+            frame_time_s: 1.0 / 30.0,
+            frames: vec![frame; n],
+        };
+        let heel = rig::BoneLengths::example().heel_local;
+        let soles = sole_points(&anim, [heel, [-heel[0], heel[1], heel[2]]]);
+        let on_floor = -soles[0][0][1].min(soles[0][1][1]);
+        for (f, frame) in anim.frames.iter_mut().enumerate() {
+            frame.root_translation[1] = on_floor - below(f);
+        }
+        anim
+    }
+
+    #[test]
+    fn a_body_below_the_floor_is_raised_and_its_legs_stay_under_it() {
+        // Standing for 60 frames, then down 120 cm in 5 (onto lower ground: the clip's floor is
+        // the first level, where most frames stand), standing there for 10.
+        let below = |f: usize| (f.saturating_sub(60).min(5) as f32) * 24.0;
+        let anim = standing(75, below);
+        let bones = rig::BoneLengths::example();
+        let heel = [
+            bones.heel_local,
+            [
+                -bones.heel_local[0],
+                bones.heel_local[1],
+                bones.heel_local[2],
+            ],
+        ];
+        let times: Vec<f64> = (0..75).map(|f| f as f64 / 30.0).collect();
+        let footing = Footing {
+            times: &times,
+            feet_seen: &[[true; 2]; 75],
+            heel_local: heel,
+            leg_len: bones.thigh + bones.shin,
+        };
+        // Without locking, the body is raised just enough for its leg to take the rest.
+        let mut grounded = anim.clone();
+        ground_and_lock(&mut grounded, &footing, false);
+        let slack = LEG_LIFT * footing.leg_len;
+        for (f, (frame, was)) in grounded.frames.iter().zip(&anim.frames).enumerate() {
+            let raised = frame.root_translation[1] - was.root_translation[1];
+            let want = (below(f) - slack).max(0.0);
+            assert!(
+                (raised - want).abs() < 0.01,
+                "frame {f}: raised {raised} cm, want {want}"
+            );
+        }
+        // With it, the feet planted on the lower ground stand on the floor; no leg ever folds
+        // up to reach it, and no foot is left under it.
+        let mut locked = anim.clone();
+        ground_and_lock(&mut locked, &footing, true);
+        let soles = sole_points(&locked, heel);
+        for (f, (frame, was)) in locked.frames.iter().zip(&anim.frames).enumerate() {
+            if f >= 66 {
+                let raised = frame.root_translation[1] - was.root_translation[1];
+                assert!(
+                    (raised - 120.0).abs() < 0.01,
+                    "frame {f}: raised {raised} cm"
+                );
+            }
+            let p = locked.world_positions(frame);
+            for (hip, knee) in [
+                (J::LEFT_UP_LEG, J::LEFT_LEG),
+                (J::RIGHT_UP_LEG, J::RIGHT_LEG),
+            ] {
+                let thigh = sub(p[knee], p[hip]);
+                assert!(
+                    thigh[1] < -0.95 * bones.thigh,
+                    "frame {f}: the thigh turned from straight down to {thigh:?}"
+                );
+            }
+            assert!(
+                soles[f].iter().all(|s| s[1] > -0.01),
+                "frame {f}: a foot under the floor: {:?}",
+                soles[f]
+            );
+        }
+    }
 
     /// Soles of `n` frames, both feet at height `y`.
     fn soles_at(y: f32, n: usize) -> Vec<[Vec3; 2]> {

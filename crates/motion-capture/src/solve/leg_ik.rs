@@ -59,20 +59,7 @@ mod tests {
 
     #[test]
     fn the_ankle_reaches_a_target_and_the_foot_keeps_its_orientation() {
-        let skeleton = rig::build_skeleton(&rig::BoneLengths {
-            torso: 50.0,
-            half_shoulder: 18.0,
-            half_hip: 10.0,
-            upper_arm: 28.0,
-            forearm: 25.0,
-            hand: 8.0,
-            thigh: 42.0,
-            shin: 40.0,
-            neck_to_ears: 15.0,
-            ear_width: 14.0,
-            toe_local: [0.0, -8.0, 15.0],
-            heel_local: [0.0, -8.0, -5.0],
-        });
+        let skeleton = rig::build_skeleton(&rig::BoneLengths::example());
         let bend = Quat::from_axis_angle([1.0, 0.0, 0.0], 0.4);
         let mut rotations = vec![Quat::IDENTITY; skeleton.joints.len()];
         rotations[J::LEFT_LEG] = bend;

@@ -80,6 +80,27 @@ pub struct BoneLengths {
     pub heel_local: Vec3,
 }
 
+impl BoneLengths {
+    /// An adult's measurements, for tests that need a skeleton.
+    #[cfg(test)]
+    pub fn example() -> BoneLengths {
+        BoneLengths {
+            torso: 50.0,
+            half_shoulder: 18.0,
+            half_hip: 10.0,
+            upper_arm: 28.0,
+            forearm: 25.0,
+            hand: 8.0,
+            thigh: 42.0,
+            shin: 40.0,
+            neck_to_ears: 15.0,
+            ear_width: 14.0,
+            toe_local: [0.0, -8.0, 15.0],
+            heel_local: [0.0, -8.0, -5.0],
+        }
+    }
+}
+
 /// Robust (median) bone lengths over the frames, averaged left/right.
 pub fn measure(frames: &[[Vec3; 33]], weights: &[[f32; 33]]) -> BoneLengths {
     let seg = |a: usize, b: usize| median_len(frames, weights, |p| dist(p[a], p[b]), &[a, b]);
