@@ -3,7 +3,8 @@
 //! Steps: bodies other than the performer's dropped, short facing flips turned round →
 //! zero-phase smoothing of the landmark tracks (gaps and occlusions filled from their
 //! neighbours in time) → the person's position under a perspective camera → bone lengths fixed
-//! for the clip → joint rotations → grounding and foot locking → quality measures.
+//! for the clip → joint rotations (in frames without the performer, turned evenly between the
+//! frames either side) → grounding and foot locking → quality measures.
 
 pub mod camera;
 pub mod facing;
@@ -14,7 +15,7 @@ pub mod rig;
 pub mod segments;
 pub mod smooth;
 
-use crate::animation::math::{Vec3, add, midpoint, sub};
+use crate::animation::math::{Quat, Vec3, add, midpoint, sub};
 use crate::animation::{Animation, Frame, Skeleton};
 use crate::types::{NUM_LANDMARKS, PoseFrame};
 
@@ -145,7 +146,8 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         .collect();
     let bones = rig::measure(&anim_pts, &tracks.weights);
     let skeleton = rig::build_skeleton(&bones);
-    let frames = posed_frames(&anim_pts, &tracks.times, &root_cam, &skeleton);
+    let mut frames = posed_frames(&anim_pts, &tracks.times, &root_cam, &skeleton);
+    bridge_unseen(&mut frames, &tracks.times, &person_seen(&tracks.weights));
     let mut animation = Animation {
         skeleton,
         frame_time_s: 1.0 / input.fps,
@@ -225,6 +227,45 @@ fn posed_frames(
             }
         })
         .collect()
+}
+
+/// Per frame: whether the performer was found in it (a frame without has weight 0 throughout).
+fn person_seen(weights: &[[f32; NUM_LANDMARKS]]) -> Vec<bool> {
+    weights.iter().map(|w| w.iter().any(|&w| w > 0.0)).collect()
+}
+
+/// Gives the frames without the performer joint rotations turned evenly (by time) from those of
+/// the last frame with the performer before them to those of the first after them; frames
+/// before the first or after the last such frame hold its rotations. Their landmark tracks are
+/// straight lines between the two sides, drawn for each landmark on its own: between two poses
+/// far apart they pass through bodies no one has (the hips crossing, a thigh pointing back),
+/// which posed as they are spun limbs about themselves (the person-detection clip's thighs,
+/// 169° in a frame between glimpses of a man walking in). The root keeps the straight line.
+fn bridge_unseen(frames: &mut [Frame], times_s: &[f64], seen: &[bool]) {
+    let seen_at: Vec<usize> = (0..frames.len()).filter(|&i| seen[i]).collect();
+    let (Some(&first), Some(&last)) = (seen_at.first(), seen_at.last()) else {
+        return;
+    };
+    for i in 0..first {
+        frames[i].rotations = frames[first].rotations.clone();
+    }
+    for i in last + 1..frames.len() {
+        frames[i].rotations = frames[last].rotations.clone();
+    }
+    for pair in seen_at.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let span = (times_s[b] - times_s[a]).max(f64::EPSILON);
+        for i in a + 1..b {
+            let t = ((times_s[i] - times_s[a]) / span) as f32;
+            let turned: Vec<Quat> = frames[a]
+                .rotations
+                .iter()
+                .zip(&frames[b].rotations)
+                .map(|(qa, qb)| qa.slerp(*qb, t))
+                .collect();
+            frames[i].rotations = turned;
+        }
+    }
 }
 
 /// Moves the clip so that it starts at the origin in X and Z; Y keeps the floor at 0.
@@ -408,4 +449,38 @@ fn root_positions(tracks: &Tracks, camera: &Camera, params: &SolveParams) -> Vec
     };
     smooth::smooth_track(&track, params.sigma_root_s)
         .unwrap_or_else(|| vec![[0.0, 0.0, 3.0]; values.len()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_without_the_performer_turn_evenly_from_one_side_to_the_other() {
+        let turned = |deg: f32| Quat::from_axis_angle([0.0, 1.0, 0.0], deg.to_radians());
+        // Seen in frames 1 and 5 (at 0° and 120°), lost in 0, 2-4 and 6; what was posed in the
+        // lost frames is thrown away.
+        let seen = [false, true, false, false, false, true, false];
+        let posed = [170.0, 0.0, -90.0, 45.0, 180.0, 120.0, 10.0];
+        let mut frames: Vec<Frame> = posed
+            .iter()
+            .map(|&deg| Frame {
+                root_translation: [0.0; 3],
+                rotations: vec![turned(deg), Quat::IDENTITY],
+            })
+            .collect();
+        let times: Vec<f64> = (0..7).map(|i| i as f64 / 30.0).collect();
+        bridge_unseen(&mut frames, &times, &seen);
+        for (i, want) in [0.0, 0.0, 30.0, 60.0, 90.0, 120.0, 120.0]
+            .into_iter()
+            .enumerate()
+        {
+            let got = frames[i].rotations[0];
+            assert!(
+                got.angle_to(turned(want)).to_degrees() < 0.01,
+                "frame {i}: {got:?}, want {want}°"
+            );
+            assert_eq!(frames[i].rotations[1], Quat::IDENTITY);
+        }
+    }
 }
