@@ -7,18 +7,20 @@
 //!
 //! A person cannot turn round in a tenth of a second. So a change of facing in the image that
 //! quick, with the model's 3D guess jumping round with it (faster than 800° a second, beyond a
-//! pirouette), is a change of labelling, not of the body; a slower change is a real turn. Along
-//! a track (the person in sight, short misses allowed) every stretch between two changes gets a
-//! labelling: the same as its neighbour's across a turn, the other one across a jump. A change
-//! hidden by missed detections cannot be told, and cuts the track: the labellings on either
-//! side are decided apart. The labelling held by clearly most of the frames within 1.5 s
-//! around a stretch is the right one there. A stretch of at most half a second with the other
-//! one, between runs that face alike in the model's 3D guess (a spin's do not), is turned
-//! round: left and right exchanged, in the image and in 3D, and its depth mirrored, which
-//! undoes what the model's mistake did. Its motion is kept. A stretch of at most a fifth of a
-//! second at either end of the track (the person coming into view or leaving it, partly seen)
-//! is set aside instead. A passage where neither labelling clearly holds, or a long one, is left
-//! as it is. Below about 8 frames a second every change is hidden between two frames, and
+//! pirouette), is a change of labelling, not of the body; a slower change is a real turn. How quick
+//! is read from the 3D guess: side-on frames between the two facings count on the side their guess
+//! is on. A side-on frame whose guess alone swung round, between frames that agree, is set aside as
+//! a glitch (no body turns round and back in two frames). Along a track (the person in sight, short
+//! misses allowed) every stretch between two changes gets a labelling: the same as its neighbour's
+//! across a turn, the other one across a jump. A change hidden by missed detections cannot be told,
+//! and cuts the track: the labellings on either side are decided apart. The labelling held by
+//! clearly most of the frames within 1.5 s around a stretch is the right one there. A stretch of at
+//! most half a second with the other one, between runs that face alike in the model's 3D guess (a
+//! spin's do not), is turned round: left and right exchanged, in the image and in 3D, and its depth
+//! mirrored, which undoes what the model's mistake did. Its motion is kept. A stretch of at most a
+//! fifth of a second at either end of the track (the person coming into view or leaving it, partly
+//! seen) is set aside instead. A passage where neither labelling clearly holds, or a long one, is
+//! left as it is. Below about 8 frames a second every change is hidden between two frames, and
 //! nothing inside a track is turned round.
 
 use std::ops::RangeInclusive;
@@ -62,6 +64,10 @@ const AROUND_US: i64 = 1_500_000;
 const HALF_WAY_DEG: f32 = 45.0;
 /// Frames at a run's end whose median heading is the run's heading there.
 const NEAR_FRAMES: usize = 3;
+/// A side-on frame whose 3D guess is turned further than this (degrees) from the frames either
+/// side, which agree within `NEIGHBOURS_AGREE_DEG`, is a glitch of the model's.
+const SPIKE_DEG: f32 = 90.0;
+const NEIGHBOURS_AGREE_DEG: f32 = 45.0;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Facing {
@@ -102,6 +108,7 @@ impl Flip {
 /// guess of a body only partly in view is poor however it is labelled (the walk-in clip's frame
 /// 15, head and shoulders at the frame's edge: turned round, it swung the hips 46° in a frame).
 pub fn correct_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
+    let frames = &without_heading_spikes(frames, width, height);
     let flips = facing_flips(frames, width, height);
     let mut turned = frames.to_vec();
     for flip in &flips {
@@ -117,6 +124,36 @@ pub fn correct_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Ve
     for flip in flips {
         if let Some(between) = flip.between {
             meet_neighbours_heading(&turned, &mut out, flip.frames, between);
+        }
+    }
+    out
+}
+
+/// The frames with those whose 3D guess alone swung round for a frame set aside (no person):
+/// side-on in the image, which cannot tell the facing, with the model's heading more than
+/// `SPIKE_DEG` from those of the frames either side, which agree with each other. No body turns
+/// that far and back between two frames; left as it was, the frame would break the runs of
+/// facing around it (the person-detection clip's frame 75, a woman walking away from the camera
+/// at 10 fps: turned 130° from the frames either side, which had their steps count as the
+/// track's steady ones and hid the flip before it).
+fn without_heading_spikes(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
+    let posed: Vec<usize> = (0..frames.len())
+        .filter(|&i| frames[i].pose.is_some())
+        .collect();
+    let heading = |i: usize| frames[i].pose.as_ref().map_or(0.0, world_heading_deg);
+    let mut out = frames.to_vec();
+    for w in posed.windows(3) {
+        let (before, i, after) = (w[0], w[1], w[2]);
+        let close = |a: usize, b: usize| (frames[b].t_us - frames[a].t_us).abs() <= TRACK_GAP_US;
+        let side_on = frames[i]
+            .pose
+            .as_ref()
+            .is_some_and(|p| facing(p, width, height).is_none());
+        let spike = angle_between(heading(before), heading(after)) <= NEIGHBOURS_AGREE_DEG
+            && angle_between(heading(i), heading(before)) > SPIKE_DEG
+            && angle_between(heading(i), heading(after)) > SPIKE_DEG;
+        if side_on && spike && close(before, i) && close(i, after) {
+            out[i].pose = None;
         }
     }
     out
@@ -363,13 +400,32 @@ fn is_flip(frames: &[PoseFrame], before: &Run, after: &Run, limit: i64) -> bool 
     // A flip is one step out of line with the steady ones either side; a spin or a quick
     // real turn is a string of like steps.
     let steady = steady_step(frames, before, End::Last).max(steady_step(frames, after, End::First));
-    frames[after.first].t_us - frames[before.last].t_us <= limit
+    crossing_us(frames, before, after, (h_before, h_after)) <= limit
         && angle_between(h_before, h_after) > HEADING_TURN_DEG
         && jumped(
             frames,
             before.last..=after.first,
             JUMP_MIN_DEG.max(JUMP_OVER_STEADY * steady),
         )
+}
+
+/// How long the model's 3D guess took to turn from heading `from` (at the end of run `before`)
+/// to `to` (at the start of the next run `after`): from its last frame nearer `from` to the next
+/// frame with a pose. A side-on frame between the runs, whose image cannot tell the facing,
+/// counts on the side its 3D guess is on: at 10 frames a second a flip with one such frame
+/// between the runs spans 0.2 s from run to run, while the guess turned in 0.1 s. Without a
+/// frame nearer `from`, the time from run to run.
+fn crossing_us(frames: &[PoseFrame], before: &Run, after: &Run, (from, to): (f32, f32)) -> i64 {
+    let posed: Vec<(i64, f32)> = frames[before.last..=after.first]
+        .iter()
+        .filter_map(|f| f.pose.as_ref().map(|p| (f.t_us, world_heading_deg(p))))
+        .collect();
+    let run_to_run = frames[after.first].t_us - frames[before.last].t_us;
+    let nearer_from = |&(_, h): &(i64, f32)| angle_between(h, from) < angle_between(h, to);
+    match posed.iter().rposition(nearer_from) {
+        Some(k) if k + 1 < posed.len() => posed[k + 1].0 - posed[k].0,
+        _ => run_to_run,
+    }
 }
 
 /// The typical turn (degrees, the lower median) of the model's 3D guess between consecutive
@@ -571,11 +627,15 @@ mod tests {
     }
 
     fn clip(poses: Vec<Option<Pose>>) -> Vec<PoseFrame> {
+        clip_at(FPS, poses)
+    }
+
+    fn clip_at(fps: i64, poses: Vec<Option<Pose>>) -> Vec<PoseFrame> {
         poses
             .into_iter()
             .enumerate()
             .map(|(i, pose)| PoseFrame {
-                t_us: i as i64 * 1_000_000 / FPS,
+                t_us: i as i64 * 1_000_000 / fps,
                 pose,
             })
             .collect()
@@ -623,6 +683,56 @@ mod tests {
             })
             .collect();
         assert_eq!(flipped(&clip(poses)), (19..26).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_flip_through_a_side_on_frame_at_10_fps_is_turned_round() {
+        // The person-detection clip's frames 71-74: a woman walking away, taken for someone
+        // facing the camera in one frame, then side-on in the image with the 3D guess still
+        // turned: 0.2 s from run to run, while the guess turned back in 0.1 s.
+        let poses = (0..40)
+            .map(|i| {
+                Some(match i {
+                    20 => mirrored(torso(0.0)),
+                    21 => mirrored(torso(80.0)),
+                    _ => torso(0.0),
+                })
+            })
+            .collect();
+        assert_eq!(flipped(&clip_at(10, poses)), vec![20, 21]);
+        // A real turn at 10 frames a second, round in 0.3 s (600 degrees a second), is kept.
+        let turn = (0..40).map(|i| Some(torso((i as f32 - 20.0).clamp(0.0, 3.0) * 60.0)));
+        assert!(flipped(&clip_at(10, turn.collect())).is_empty());
+    }
+
+    #[test]
+    fn a_side_on_frame_whose_guess_alone_swung_round_is_set_aside() {
+        // Side-on in the image, the 3D guess turned 130° from the frames either side, which
+        // face alike: no body turns that far and back in 0.2 s.
+        let swung = |h: f32| Pose {
+            image: torso(85.0).image,
+            world: torso(h).world,
+        };
+        let poses = (0..40)
+            .map(|i| Some(if i == 25 { swung(130.0) } else { torso(0.0) }))
+            .collect();
+        let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100);
+        let missing: Vec<usize> = (0..40).filter(|&i| corrected[i].pose.is_none()).collect();
+        assert_eq!(missing, vec![25]);
+        // Turned less far, or between frames that do not agree (a turn), it is kept.
+        for (spike, after) in [(80.0, 0.0), (130.0, 170.0)] {
+            let poses = (0..40)
+                .map(|i| {
+                    Some(match i {
+                        25 => swung(spike),
+                        26.. => torso(after),
+                        _ => torso(0.0),
+                    })
+                })
+                .collect();
+            let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100);
+            assert!(corrected[25].pose.is_some(), "{spike}° then {after}°");
+        }
     }
 
     #[test]
