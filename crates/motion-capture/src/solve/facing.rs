@@ -32,7 +32,9 @@ use crate::types::{Landmark, NUM_LANDMARKS, Pose, PoseFrame};
 /// How far apart (torso lengths, mean of shoulders and hips) the left and right landmarks must
 /// lie across the image for the body to face one way clearly; closer is side-on, either way.
 const SIDE_ON: f32 = 0.2;
-/// The longest time in which a facing can turn into the opposite one and count as a flip.
+/// The longest time in which the model's 3D guess can turn round and count as a flip (from its
+/// last frame facing one way to its first facing the other); the runs of clear facing in the
+/// image either side may be one such step further apart (a side-on frame between them).
 const FLIP_US: i64 = 120_000;
 /// The longest stretch inside a track that is turned round.
 const EXCURSION_US: i64 = 500_000;
@@ -65,7 +67,8 @@ const HALF_WAY_DEG: f32 = 45.0;
 /// Frames at a run's end whose median heading is the run's heading there.
 const NEAR_FRAMES: usize = 3;
 /// A side-on frame whose 3D guess is turned further than this (degrees) from the frames either
-/// side, which agree within `NEIGHBOURS_AGREE_DEG`, is a glitch of the model's.
+/// side, within a flip's time and agreeing within `NEIGHBOURS_AGREE_DEG`, is a glitch of the
+/// model's.
 const SPIKE_DEG: f32 = 90.0;
 const NEIGHBOURS_AGREE_DEG: f32 = 45.0;
 
@@ -109,7 +112,7 @@ impl Flip {
 /// 15, head and shoulders at the frame's edge: turned round, it swung the hips 46° in a frame).
 pub fn correct_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
     let frames = &without_heading_spikes(frames, width, height);
-    let flips = facing_flips(frames, width, height);
+    let flips = flips_in(frames, width, height);
     let mut turned = frames.to_vec();
     for flip in &flips {
         for frame in &mut turned[flip.frames.clone()] {
@@ -131,32 +134,56 @@ pub fn correct_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Ve
 
 /// The frames with those whose 3D guess alone swung round for a frame set aside (no person):
 /// side-on in the image, which cannot tell the facing, with the model's heading more than
-/// `SPIKE_DEG` from those of the frames either side, which agree with each other. No body turns
-/// that far and back between two frames; left as it was, the frame would break the runs of
-/// facing around it (the person-detection clip's frame 75, a woman walking away from the camera
-/// at 10 fps: turned 130° from the frames either side, which had their steps count as the
-/// track's steady ones and hid the flip before it).
-fn without_heading_spikes(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
+/// `SPIKE_DEG` from those of the frames either side, each within `FLIP_US` of it, which agree with
+/// each other. No body turns that far and back so quickly; left as it was, the frame would break
+/// the runs of facing around it (the person-detection clip's frame 75, a woman walking away from
+/// the camera at 10 fps: turned 130° from the frames either side, which had their steps count
+/// as the track's steady ones and hid the flip before it). Only a lone such frame is set aside:
+/// in a side-on stretch where the guess alternates, which side is right cannot be told. A clip
+/// without timestamps is left as it is.
+pub fn without_heading_spikes(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
+    let mut out = frames.to_vec();
+    if frames.iter().any(|f| f.t_us < 0) {
+        return out;
+    }
     let posed: Vec<usize> = (0..frames.len())
         .filter(|&i| frames[i].pose.is_some())
         .collect();
-    let heading = |i: usize| frames[i].pose.as_ref().map_or(0.0, world_heading_deg);
-    let mut out = frames.to_vec();
-    for w in posed.windows(3) {
-        let (before, i, after) = (w[0], w[1], w[2]);
-        let close = |a: usize, b: usize| (frames[b].t_us - frames[a].t_us).abs() <= TRACK_GAP_US;
-        let side_on = frames[i]
-            .pose
-            .as_ref()
-            .is_some_and(|p| facing(p, width, height).is_none());
-        let spike = angle_between(heading(before), heading(after)) <= NEIGHBOURS_AGREE_DEG
-            && angle_between(heading(i), heading(before)) > SPIKE_DEG
-            && angle_between(heading(i), heading(after)) > SPIKE_DEG;
-        if side_on && spike && close(before, i) && close(i, after) {
+    let swung: Vec<bool> = (0..posed.len())
+        .map(|k| {
+            let around = (
+                k.checked_sub(1).map(|b| posed[b]),
+                posed.get(k + 1).copied(),
+            );
+            matches!(around, (Some(before), Some(after))
+                if swung_alone(frames, [before, posed[k], after], width, height))
+        })
+        .collect();
+    for (k, &i) in posed.iter().enumerate() {
+        let next_to_another = (k > 0 && swung[k - 1]) || swung.get(k + 1) == Some(&true);
+        if swung[k] && !next_to_another {
             out[i].pose = None;
         }
     }
     out
+}
+
+/// Whether posed frame `i` (side-on in the image) has a 3D heading more than `SPIKE_DEG` from
+/// those of the posed frames `before` and `after` it, each within `FLIP_US`, which agree within
+/// `NEIGHBOURS_AGREE_DEG`.
+fn swung_alone(frames: &[PoseFrame], [before, i, after]: [usize; 3], w: u32, h: u32) -> bool {
+    let heading = |k: usize| frames[k].pose.as_ref().map_or(f32::NAN, world_heading_deg);
+    let side_on = frames[i]
+        .pose
+        .as_ref()
+        .is_some_and(|p| facing(p, w, h).is_none());
+    let quick = frames[i].t_us - frames[before].t_us <= FLIP_US
+        && frames[after].t_us - frames[i].t_us <= FLIP_US;
+    side_on
+        && quick
+        && angle_between(heading(before), heading(after)) <= NEIGHBOURS_AGREE_DEG
+        && angle_between(heading(i), heading(before)) > SPIKE_DEG
+        && angle_between(heading(i), heading(after)) > SPIKE_DEG
 }
 
 /// Turns the 3D guess of a stretch turned round about the vertical to meet the headings
@@ -217,6 +244,15 @@ fn turn_about_vertical(points: &mut [Landmark; NUM_LANDMARKS], deg: f32) {
 /// The stretches of frames whose labels the model flipped, in order. A clip without
 /// timestamps has none: without a clock no flip can be told from a turn.
 pub fn facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Flip> {
+    flips_in(
+        &without_heading_spikes(frames, width, height),
+        width,
+        height,
+    )
+}
+
+/// [`facing_flips`] of frames whose heading spikes are already set aside.
+fn flips_in(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Flip> {
     if frames.iter().any(|f| f.t_us < 0) {
         return Vec::new();
     }
@@ -400,7 +436,10 @@ fn is_flip(frames: &[PoseFrame], before: &Run, after: &Run, limit: i64) -> bool 
     // A flip is one step out of line with the steady ones either side; a spin or a quick
     // real turn is a string of like steps.
     let steady = steady_step(frames, before, End::Last).max(steady_step(frames, after, End::First));
-    crossing_us(frames, before, after, (h_before, h_after)) <= limit
+    let crossing = crossing_us(frames, before, after, (h_before, h_after));
+    let run_to_run = frames[after.first].t_us - frames[before.last].t_us;
+    crossing <= limit
+        && run_to_run <= limit + crossing
         && angle_between(h_before, h_after) > HEADING_TURN_DEG
         && jumped(
             frames,
@@ -420,11 +459,10 @@ fn crossing_us(frames: &[PoseFrame], before: &Run, after: &Run, (from, to): (f32
         .iter()
         .filter_map(|f| f.pose.as_ref().map(|p| (f.t_us, world_heading_deg(p))))
         .collect();
-    let run_to_run = frames[after.first].t_us - frames[before.last].t_us;
     let nearer_from = |&(_, h): &(i64, f32)| angle_between(h, from) < angle_between(h, to);
     match posed.iter().rposition(nearer_from) {
         Some(k) if k + 1 < posed.len() => posed[k + 1].0 - posed[k].0,
-        _ => run_to_run,
+        _ => frames[after.first].t_us - frames[before.last].t_us,
     }
 }
 
@@ -733,6 +771,52 @@ mod tests {
             let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100);
             assert!(corrected[25].pose.is_some(), "{spike}° then {after}°");
         }
+        // Nor is it set aside in a clip without timestamps, next to a missed frame (the
+        // neighbours further than a flip's time), or in a side-on stretch whose guess alternates
+        // (which side is right cannot be told).
+        let lone = |i: usize| Some(if i == 25 { swung(130.0) } else { torso(0.0) });
+        let mut untimed = clip_at(10, (0..40).map(lone).collect());
+        for f in &mut untimed {
+            f.t_us = -1;
+        }
+        let next_to_a_miss = (0..40).map(|i| if i == 26 { None } else { lone(i) });
+        let alternating = (0..40).map(|i| {
+            Some(if (20..30).contains(&i) {
+                swung(180.0 * (i % 2) as f32)
+            } else {
+                torso(0.0)
+            })
+        });
+        for (what, frames) in [
+            ("untimed", untimed),
+            ("next to a miss", clip_at(10, next_to_a_miss.collect())),
+            ("alternating", clip_at(10, alternating.collect())),
+        ] {
+            let kept = without_heading_spikes(&frames, 100, 100);
+            assert_eq!(kept, frames, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_turn_away_and_back_through_side_on_frames_is_kept() {
+        // At 30 fps: 0.3 s side-on each way (the 3D guess snapping round in one frame of it) and
+        // 0.4 s away: each change takes longer from run to run than a flip can.
+        // The guess snaps round at frames 24 and 45.
+        let heading = |i: usize| if (24..45).contains(&i) { 180.0 } else { 0.0 };
+        let poses = (0..80)
+            .map(|i| {
+                let side_on = (20..=28).contains(&i) || (41..=49).contains(&i);
+                Some(if side_on {
+                    Pose {
+                        image: torso(90.0).image,
+                        world: torso(heading(i)).world,
+                    }
+                } else {
+                    torso(heading(i))
+                })
+            })
+            .collect();
+        assert!(flipped(&clip(poses)).is_empty());
     }
 
     #[test]

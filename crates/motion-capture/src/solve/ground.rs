@@ -126,7 +126,8 @@ pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) 
     let times = footing.times;
     let mut soles = sole_points(anim, footing.heel_local);
     let floor = floor_height(&soles, footing.feet_seen);
-    let lifts = body_lifts(&soles, floor, LEG_LIFT * footing.leg_len);
+    let reach = (JUMP_S / 2.0 * anim.fps()).round() as usize;
+    let lifts = body_lifts(&soles, floor, LEG_LIFT * footing.leg_len, reach);
     for ((frame, sole), lift) in anim.frames.iter_mut().zip(&mut soles).zip(lifts) {
         frame.root_translation[1] += lift;
         sole[0][1] += lift;
@@ -157,13 +158,42 @@ pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) 
 /// more, spinning as the target moved); the body is raised instead.
 const LEG_LIFT: f32 = 0.1;
 
-/// Per frame, how far (cm) the body is raised so that its lowest foot is at most `slack` below
-/// the floor. Continuous in time wherever the feet move continuously, so the body never jumps.
-fn body_lifts(soles: &[[Vec3; 2]], floor: f32, slack: f32) -> Vec<f32> {
-    soles
+/// The longest time in the air (s) that a body on lower ground keeps: raised frame by frame
+/// just enough, its jumps there would be flattened onto the floor.
+const JUMP_S: f64 = 1.0;
+
+/// Per frame, how far (cm) the body is raised: so that its lowest foot is at most `slack` below
+/// the floor, and through a stretch of at most `2 * reach + 1` frames where it needs less (a jump
+/// on lower ground), by as much as on either side of it. Continuous in time wherever the feet
+/// move continuously, so the body never jumps.
+fn body_lifts(soles: &[[Vec3; 2]], floor: f32, slack: f32, reach: usize) -> Vec<f32> {
+    let needed: Vec<f32> = soles
         .iter()
         .map(|s| (floor - slack - s[0][1].min(s[1][1])).max(0.0))
-        .collect()
+        .collect();
+    closing(&needed, reach)
+}
+
+/// Morphological closing: the running maximum over ±`reach` frames, then the running minimum of
+/// that. Dips narrower than the window are filled; steps, slopes and peaks stay as they are.
+fn closing(values: &[f32], reach: usize) -> Vec<f32> {
+    let (Some(&first), Some(&last)) = (values.first(), values.last()) else {
+        return Vec::new();
+    };
+    // Beyond the ends the values go on as they end, so a step at an end stays a step.
+    let padded: Vec<f32> = std::iter::repeat_n(first, reach)
+        .chain(values.iter().copied())
+        .chain(std::iter::repeat_n(last, reach))
+        .collect();
+    let running = |v: &[f32], pick: fn(f32, f32) -> f32| -> Vec<f32> {
+        (0..v.len())
+            .map(|i| {
+                let window = &v[i.saturating_sub(reach)..(i + reach + 1).min(v.len())];
+                window.iter().copied().fold(window[0], pick)
+            })
+            .collect()
+    };
+    running(&running(&padded, f32::max), f32::min)[reach..reach + values.len()].to_vec()
 }
 
 /// A foot in the air that dips below the floor (a swing passing low, the model's depth noise)
@@ -320,10 +350,13 @@ mod tests {
 
     #[test]
     fn a_body_below_the_floor_is_raised_and_its_legs_stay_under_it() {
-        // Standing for 60 frames, then down 120 cm in 5 (onto lower ground: the clip's floor is
-        // the first level, where most frames stand), standing there for 10.
-        let below = |f: usize| (f.saturating_sub(60).min(5) as f32) * 24.0;
-        let anim = standing(75, below);
+        // Standing for 100 frames, then down 120 cm in 5 (onto lower ground: the clip's floor is
+        // the first level, where most frames stand), standing there for 20 with a jump 30 cm high
+        // and 0.4 s long in the middle.
+        let jump = |f: usize| 30.0 * (1.0 - ((f as f32 - 115.0) / 6.0).powi(2)).max(0.0);
+        let below = |f: usize| (f.saturating_sub(100).min(5) as f32) * 24.0 - jump(f);
+        let n = 125;
+        let anim = standing(n, below);
         let bones = rig::BoneLengths::example();
         let heel = [
             bones.heel_local,
@@ -333,46 +366,53 @@ mod tests {
                 bones.heel_local[2],
             ],
         ];
-        let times: Vec<f64> = (0..75).map(|f| f as f64 / 30.0).collect();
+        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
         let footing = Footing {
             times: &times,
-            feet_seen: &[[true; 2]; 75],
+            feet_seen: &vec![[true; 2]; n],
             heel_local: heel,
             leg_len: bones.thigh + bones.shin,
         };
-        // Without locking, the body is raised just enough for its leg to take the rest.
+        // Without locking, the body is raised just enough for its leg to take the rest, and
+        // through the jump as much as around it: the jump is kept.
         let mut grounded = anim.clone();
         ground_and_lock(&mut grounded, &footing, false);
         let slack = LEG_LIFT * footing.leg_len;
         for (f, (frame, was)) in grounded.frames.iter().zip(&anim.frames).enumerate() {
             let raised = frame.root_translation[1] - was.root_translation[1];
-            let want = (below(f) - slack).max(0.0);
+            let want = (below(f) + jump(f) - slack).max(0.0);
             assert!(
                 (raised - want).abs() < 0.01,
                 "frame {f}: raised {raised} cm, want {want}"
             );
         }
-        // With it, the feet planted on the lower ground stand on the floor; no leg ever folds
-        // up to reach it, and no foot is left under it.
+        // With it, the feet planted on the lower ground stand on the floor and the jump leaves
+        // it; no leg ever folds up to reach it, and no foot is left under it.
         let mut locked = anim.clone();
         ground_and_lock(&mut locked, &footing, true);
         let soles = sole_points(&locked, heel);
-        for (f, (frame, was)) in locked.frames.iter().zip(&anim.frames).enumerate() {
-            if f >= 66 {
-                let raised = frame.root_translation[1] - was.root_translation[1];
-                assert!(
-                    (raised - 120.0).abs() < 0.01,
-                    "frame {f}: raised {raised} cm"
-                );
-            }
+        let apex = soles[115][0][1].min(soles[115][1][1]);
+        // 13.4 cm: the take-off and landing frames, still low and not moving sideways, count as
+        // planted, and the root's correction that puts them on the floor (8.5 cm down) is carried
+        // through the jump. Flattened onto the floor, the apex was at the floor.
+        assert!(apex > 10.0, "the jump's apex at {apex} cm");
+        for (f, frame) in locked.frames.iter().enumerate() {
+            let standing_below = (106..=108).contains(&f) || f >= 122;
+            let lowest = soles[f][0][1].min(soles[f][1][1]);
+            assert!(
+                !standing_below || lowest.abs() < 0.5,
+                "frame {f}: planted at {lowest} cm"
+            );
             let p = locked.world_positions(frame);
             for (hip, knee) in [
                 (J::LEFT_UP_LEG, J::LEFT_LEG),
                 (J::RIGHT_UP_LEG, J::RIGHT_LEG),
             ] {
                 let thigh = sub(p[knee], p[hip]);
+                // Pinned feet bend the knees a little as the body crouches into the jump;
+                // reaching for the floor 1.2 m up, the thighs pointed up over the hips.
                 assert!(
-                    thigh[1] < -0.95 * bones.thigh,
+                    thigh[1] < -0.8 * bones.thigh,
                     "frame {f}: the thigh turned from straight down to {thigh:?}"
                 );
             }
@@ -382,6 +422,19 @@ mod tests {
                 soles[f]
             );
         }
+    }
+
+    #[test]
+    fn a_closing_fills_narrow_dips_and_keeps_steps() {
+        let values = [
+            0.0, 0.0, 5.0, 5.0, 1.0, 1.0, 5.0, 5.0, 9.0, 9.0, 9.0, 9.0, 2.0,
+        ];
+        assert_eq!(
+            closing(&values, 1),
+            [
+                0.0, 0.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 9.0, 9.0, 9.0, 9.0, 2.0
+            ]
+        );
     }
 
     /// Soles of `n` frames, both feet at height `y`.

@@ -256,7 +256,7 @@ fn bridge_unseen(frames: &mut [Frame], times_s: &[f64], seen: &[bool]) {
         let (a, b) = (pair[0], pair[1]);
         let span = (times_s[b] - times_s[a]).max(f64::EPSILON);
         for i in a + 1..b {
-            let t = ((times_s[i] - times_s[a]) / span) as f32;
+            let t = ((times_s[i] - times_s[a]) / span).clamp(0.0, 1.0) as f32;
             let turned: Vec<Quat> = frames[a]
                 .rotations
                 .iter()
