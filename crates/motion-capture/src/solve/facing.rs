@@ -141,7 +141,7 @@ pub fn correct_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Ve
 /// as the track's steady ones and hid the flip before it). Only a lone such frame is set aside:
 /// in a side-on stretch where the guess alternates, which side is right cannot be told. A clip
 /// without timestamps is left as it is.
-pub fn without_heading_spikes(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
+fn without_heading_spikes(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
     let mut out = frames.to_vec();
     if frames.iter().any(|f| f.t_us < 0) {
         return out;
