@@ -2,7 +2,8 @@
 //!
 //! Steps: bodies other than the performer's dropped, short facing flips turned round →
 //! zero-phase smoothing of the landmark tracks (gaps and occlusions filled from their
-//! neighbours in time) → the person's position under a perspective camera → bone lengths fixed
+//! neighbours in time) → the person's position under a perspective camera → the camera's pitch
+//! taken out (see [`level`]) → bone lengths fixed
 //! for the clip → joint rotations (in frames without the performer, turned evenly between the
 //! frames either side) → grounding and foot locking → quality measures.
 
@@ -10,6 +11,7 @@ pub mod camera;
 pub mod facing;
 pub mod ground;
 pub mod leg_ik;
+pub mod level;
 pub mod quality;
 pub mod rig;
 pub mod segments;
@@ -58,6 +60,8 @@ pub struct SolveParams {
     pub image_blend: f32,
     /// Pin planted feet (off only to measure what locking buys).
     pub foot_lock: bool,
+    /// Take the camera's pitch out of the motion (off only to measure what levelling buys).
+    pub level_camera: bool,
 }
 
 impl Default for SolveParams {
@@ -68,6 +72,7 @@ impl Default for SolveParams {
             sigma_root_s: 0.12,
             image_blend: 0.5,
             foot_lock: true,
+            level_camera: true,
         }
     }
 }
@@ -77,10 +82,14 @@ impl Default for SolveParams {
 pub struct Solution {
     pub animation: Animation,
     pub camera: Camera,
-    /// Per frame: adding this to a world position (cm, animation axes) gives the camera-space
-    /// position in animation axes (cm); see [`Solution::project`]. Per frame because grounding
-    /// and foot locking move the root, while the overlay must stay on the person.
+    /// Per frame: adding this to a world position (cm, animation axes) gives its position
+    /// relative to the camera, still in the animation's level axes (cm); see
+    /// [`Solution::project`]. Per frame because grounding and foot locking move the root, while
+    /// the overlay must stay on the person.
     pub world_to_camera: Vec<Vec3>,
+    /// The turn from the camera's axes to the animation's level ones: the camera's pitch, taken
+    /// out of the motion (see [`level`]) and put back to project.
+    pub camera_to_level: Quat,
     /// Per frame: [left, right] foot planted.
     pub contacts: Vec<[bool; 2]>,
     /// Heel position relative to each ankle in the foot's rest frame, [left, right], cm.
@@ -95,6 +104,7 @@ impl Solution {
             p,
             self.world_to_camera.get(frame).copied().unwrap_or_default(),
         );
+        let c = self.camera_to_level.conjugate().rotate(c);
         self.camera.project(anim_to_mp(c))
     }
 }
@@ -137,8 +147,14 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
     check_person_found(input)?;
     let tracks = smooth_tracks(input, params);
     let camera = Camera::assumed(input.width, input.height);
-    let root_cam = root_positions(&tracks, &camera, params);
+    let mut root_cam = root_positions(&tracks, &camera, params);
     let tracks = lift_to_rays(tracks, &root_cam, &camera, params.image_blend);
+    let pitch = match params.level_camera {
+        true => level::estimate_pitch(&tracks.world, &tracks.weights),
+        false => 0.0,
+    };
+    let camera_to_level = level::camera_to_level(pitch);
+    let tracks = level::level_tracks(camera_to_level, tracks, &mut root_cam);
     let anim_pts: Vec<[Vec3; NUM_LANDMARKS]> = tracks
         .world
         .iter()
@@ -182,6 +198,7 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         animation,
         camera,
         world_to_camera: shift,
+        camera_to_level,
         contacts,
         heels: heel,
         quality: Quality::default(),

@@ -1,0 +1,241 @@
+//! Levelling: the camera's pitch taken out of the motion.
+//!
+//! MediaPipe's world landmarks are in the camera's axes, and the solve takes the image's up for
+//! the world's up. A camera looking down at the performer (on a tripod at head height, in a
+//! corner of a room, a phone held high) therefore tilts the whole animation toward it: a person
+//! standing straight leans forward by the camera's pitch, and walks on a floor that slopes.
+//!
+//! Standing frames tell the pitch. A standing body's centre of mass is above the feet that
+//! carry it, so in each frame where both feet are clearly seen and the trunk is upright, the
+//! direction from the feet on the floor to the body's centre is the world's up in camera axes;
+//! its tilt about the camera's x axis is the pitch. The median over the clip is taken out of the
+//! world landmarks and the person's camera-space positions alike (a turn about the camera), so
+//! the pose keeps projecting onto the video. Roll is left alone: cameras are rarely rolled, and
+//! a body's sideways lean is as often the performer's.
+
+use crate::animation::math::{Quat, Vec3, add, dot, midpoint, normalize_or, scale, sub};
+use crate::types::NUM_LANDMARKS;
+
+use super::rig::lm;
+use super::{Tracks, landmark_weight};
+
+/// Pitches beyond this are not believed: a camera that steep looks down on the top of the head
+/// and BlazePose is not made for it, so the gates must have let a lying or bent pose through.
+const MAX_PITCH_DEG: f32 = 35.0;
+
+/// Standing frames at which the clip's estimate counts half; fewer pull it toward level, so a
+/// clip of a few upright moments among crawling or rolling is barely turned.
+const HALF_TRUST_FRAMES: f32 = 10.0;
+
+/// The most the support→centre direction may lean from the image's up in a frame that counts
+/// (beyond [`MAX_PITCH_DEG`], with room for a frame's noise).
+const MAX_UP_FROM_IMAGE_UP_DEG: f32 = 45.0;
+
+/// The most the trunk may lean from the support→centre direction in a frame that counts: a
+/// bow, a squat or a push-up keeps its balance with the trunk far off the vertical.
+const MAX_TRUNK_LEAN_DEG: f32 = 20.0;
+
+/// A foot whose lowest point is within this height (m) of the other's carries the body too.
+const SUPPORT_BAND_M: f32 = 0.08;
+
+/// Each foot's landmarks: ankle, heel, toe tip.
+const FEET: [[usize; 3]; 2] = [
+    [lm::LEFT_ANKLE, lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX],
+    [lm::RIGHT_ANKLE, lm::RIGHT_HEEL, lm::RIGHT_FOOT_INDEX],
+];
+
+/// The camera's pitch (radians, positive looking down) from the clip's standing frames:
+/// `world` holds hip-centred landmarks in MediaPipe axes (x right, y down, z away), `weights`
+/// their per-frame weights.
+pub fn estimate_pitch(world: &[[Vec3; NUM_LANDMARKS]], weights: &[[f32; NUM_LANDMARKS]]) -> f32 {
+    let mut pitches: Vec<f32> = world
+        .iter()
+        .zip(weights)
+        .filter_map(|(p, w)| standing_up(p, w))
+        .map(|up| (-up[2]).atan2(-up[1]))
+        .collect();
+    if pitches.is_empty() {
+        return 0.0;
+    }
+    pitches.sort_by(|a, b| a.total_cmp(b));
+    let median = pitches[pitches.len() / 2];
+    let n = pitches.len() as f32;
+    let trusted = median * n / (n + HALF_TRUST_FRAMES);
+    let max = MAX_PITCH_DEG.to_radians();
+    trusted.clamp(-max, max)
+}
+
+/// The world's up in camera axes, from one frame of a person standing with both feet seen;
+/// `None` for any other frame.
+fn standing_up(p: &[Vec3; NUM_LANDMARKS], w: &[f32; NUM_LANDMARKS]) -> Option<Vec3> {
+    let seen = landmark_weight(0.5);
+    let needed = FEET.as_flattened().iter().chain(&[
+        lm::LEFT_SHOULDER,
+        lm::RIGHT_SHOULDER,
+        lm::LEFT_HIP,
+        lm::RIGHT_HIP,
+    ]);
+    if needed.clone().any(|&k| w[k] < seen) {
+        return None;
+    }
+    let centre = scale(
+        p.iter().fold([0.0; 3], |s, q| add(s, *q)),
+        1.0 / NUM_LANDMARKS as f32,
+    );
+    // Which feet carry the body depends on which way is up, and up is what is sought: start
+    // from the image's up and settle it in a few rounds (a step seen from a pitched camera puts
+    // the front foot lower in the image than the back one, both on the floor).
+    let mut up = [0.0, -1.0, 0.0];
+    for _ in 0..3 {
+        up = normalize_or(sub(centre, support(p, up)), up);
+    }
+    let trunk = normalize_or(
+        sub(
+            midpoint(p[lm::LEFT_SHOULDER], p[lm::RIGHT_SHOULDER]),
+            midpoint(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]),
+        ),
+        up,
+    );
+    let within = |a: Vec3, b: Vec3, deg: f32| dot(a, b) >= deg.to_radians().cos();
+    (within(up, [0.0, -1.0, 0.0], MAX_UP_FROM_IMAGE_UP_DEG)
+        && within(trunk, up, MAX_TRUNK_LEAN_DEG))
+    .then_some(up)
+}
+
+/// The middle of the feet that carry the body (the lower one, and the other when it is about as
+/// low), with `up` the world's up in camera axes.
+fn support(p: &[Vec3; NUM_LANDMARKS], up: Vec3) -> Vec3 {
+    let lowest_of =
+        |foot: &[usize; 3]| foot.iter().map(|&k| dot(p[k], up)).fold(f32::MAX, f32::min);
+    let lows = FEET.map(|foot| lowest_of(&foot));
+    let lowest = lows[0].min(lows[1]);
+    let carrying: Vec<Vec3> = FEET
+        .iter()
+        .zip(lows)
+        .filter(|&(_, low)| low <= lowest + SUPPORT_BAND_M)
+        .flat_map(|(foot, _)| foot.map(|k| p[k]))
+        .collect();
+    scale(
+        carrying.iter().fold([0.0; 3], |s, q| add(s, *q)),
+        1.0 / carrying.len() as f32,
+    )
+}
+
+/// The turn from the camera's axes to level ones for a camera pitched by `pitch` (radians,
+/// positive looking down): about the camera's x axis, the same in MediaPipe's and the
+/// animation's axes (they differ by a half turn about x).
+pub fn camera_to_level(pitch: f32) -> Quat {
+    Quat::from_axis_angle([1.0, 0.0, 0.0], -pitch)
+}
+
+/// Turns the world landmarks (about the hip centre, which stays at the origin) and the person's
+/// camera-space positions (about the camera) by `level`.
+pub(super) fn level_tracks(level: Quat, mut tracks: Tracks, root_cam: &mut [Vec3]) -> Tracks {
+    for frame in &mut tracks.world {
+        for p in frame.iter_mut() {
+            *p = level.rotate(*p);
+        }
+    }
+    for root in root_cam.iter_mut() {
+        *root = level.rotate(*root);
+    }
+    tracks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A person standing straight, feet on the floor, seen by a level camera (MediaPipe axes,
+    /// hip-centred, metres), every landmark clearly visible.
+    fn standing() -> ([Vec3; NUM_LANDMARKS], [f32; NUM_LANDMARKS]) {
+        let mut p = [[0.0, -0.65, 0.0]; NUM_LANDMARKS]; // the head's landmarks
+        let pairs = [
+            (lm::LEFT_SHOULDER, [0.18, -0.5, 0.0]),
+            (lm::LEFT_ELBOW, [0.2, -0.22, 0.0]),
+            (lm::LEFT_WRIST, [0.2, 0.05, 0.0]),
+            (lm::LEFT_PINKY, [0.2, 0.1, 0.0]),
+            (lm::LEFT_INDEX, [0.2, 0.1, 0.0]),
+            (lm::LEFT_INDEX + 2, [0.2, 0.08, 0.0]), // the thumb
+            (lm::LEFT_HIP, [0.1, 0.0, 0.0]),
+            (lm::LEFT_KNEE, [0.1, 0.45, 0.0]),
+            (lm::LEFT_ANKLE, [0.1, 0.85, 0.0]),
+            // Toes toward the camera (MediaPipe's z points away), balanced over the feet.
+            (lm::LEFT_HEEL, [0.1, 0.9, 0.1]),
+            (lm::LEFT_FOOT_INDEX, [0.1, 0.9, -0.1]),
+        ];
+        for (left, q) in pairs {
+            p[left] = q;
+            p[left + 1] = [-q[0], q[1], q[2]];
+        }
+        (p, [1.0; NUM_LANDMARKS])
+    }
+
+    fn seen_by_camera_pitched(deg: f32, p: &[Vec3; NUM_LANDMARKS]) -> [Vec3; NUM_LANDMARKS] {
+        let to_camera = camera_to_level(deg.to_radians()).conjugate();
+        p.map(|q| to_camera.rotate(q))
+    }
+
+    #[test]
+    fn the_pitch_of_a_camera_looking_down_on_a_standing_person_is_found_and_taken_out() {
+        let (body, w) = standing();
+        let frames = vec![seen_by_camera_pitched(20.0, &body); 200];
+        let pitch = estimate_pitch(&frames, &vec![w; 200]);
+        // 200 frames of evidence: the estimate is trusted to within 5%.
+        assert!(
+            (pitch.to_degrees() - 20.0 * 200.0 / 210.0).abs() < 0.5,
+            "{pitch}"
+        );
+        let levelled = frames[0].map(|q| camera_to_level(20f32.to_radians()).rotate(q));
+        for (a, b) in levelled.iter().zip(&body) {
+            assert!(crate::animation::math::dist(*a, *b) < 1e-5);
+        }
+    }
+
+    #[test]
+    fn a_camera_looking_up_gives_a_negative_pitch() {
+        let (body, w) = standing();
+        let frames = vec![seen_by_camera_pitched(-10.0, &body); 400];
+        let pitch = estimate_pitch(&frames, &vec![w; 400]).to_degrees();
+        assert!((pitch + 10.0).abs() < 0.5, "{pitch}");
+    }
+
+    #[test]
+    fn a_bow_or_a_push_up_is_not_taken_for_a_pitched_camera() {
+        let (body, w) = standing();
+        // Bent at the hips: the trunk leans 60° forward (toward the camera) over straight legs.
+        let bow = Quat::from_axis_angle([1.0, 0.0, 0.0], 60f32.to_radians());
+        let mut bowing = body;
+        for k in 0..=lm::RIGHT_HIP {
+            bowing[k] = bow.rotate(body[k]);
+        }
+        // A push-up seen from the side: the whole body lying along the image's x axis.
+        let lying_down = Quat::from_axis_angle([0.0, 0.0, 1.0], 80f32.to_radians());
+        let push_up = body.map(|q| lying_down.rotate(q));
+        for pose in [bowing, push_up] {
+            let pitch = estimate_pitch(&vec![pose; 100], &vec![w; 100]);
+            assert_eq!(pitch, 0.0);
+        }
+    }
+
+    #[test]
+    fn feet_not_seen_leave_the_clip_level() {
+        let (body, mut w) = standing();
+        for &k in FEET.as_flattened() {
+            w[k] = landmark_weight(0.3);
+        }
+        let frames = vec![seen_by_camera_pitched(20.0, &body); 100];
+        assert_eq!(estimate_pitch(&frames, &vec![w; 100]), 0.0);
+    }
+
+    #[test]
+    fn a_few_standing_frames_barely_turn_the_clip_and_nothing_turns_it_past_the_limit() {
+        let (body, w) = standing();
+        let few = vec![seen_by_camera_pitched(20.0, &body); 2];
+        let pitch = estimate_pitch(&few, &vec![w; 2]).to_degrees();
+        assert!((pitch - 20.0 * 2.0 / 12.0).abs() < 0.2, "{pitch}");
+        let steep = vec![seen_by_camera_pitched(42.0, &body); 1000];
+        let pitch = estimate_pitch(&steep, &vec![w; 1000]).to_degrees();
+        assert!((pitch - MAX_PITCH_DEG).abs() < 1e-3, "{pitch}");
+    }
+}
