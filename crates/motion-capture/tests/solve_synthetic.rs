@@ -597,35 +597,64 @@ fn a_person_lost_for_a_few_frames_is_bridged_without_spinning() {
     assert!(largest < 60.0, "a joint turned {largest:.1}° in a frame");
 }
 
-/// The angle (degrees) below the horizon of the ray from a camera at `eye` to `target`, in a
-/// frame whose third axis is up.
-fn pitch_of_ray(eye: [f64; 3], target: [f64; 3]) -> f32 {
-    let drop = eye[2] - target[2];
-    drop.atan2((target[0] - eye[0]).hypot(target[1] - eye[1]))
+/// The angle (degrees) below the horizon of a ray along `direction`, in a frame whose third axis
+/// is up.
+fn pitch_of_ray(direction: [f64; 3]) -> f32 {
+    (-direction[2])
+        .atan2(direction[0].hypot(direction[1]))
         .to_degrees() as f32
 }
 
-/// The pose2sim cameras' pitch (degrees, positive looking down) from the calibration that came
-/// with the clips (Qualisys `.qca.txt`: camera positions in mm, z up): that of the ray from each
-/// camera to the middle of the capture volume 1 m above the floor, about the performer's hips.
-/// (The ray, not the optical axis: BlazePose sees the person through a crop around them, so it
-/// is the direction to the person that tilts their world landmarks.)
-fn pose2sim_calibrated_pitches() -> Vec<(String, f32)> {
+/// An attribute of the first `<tag ...>` element in `xml`, as a number.
+fn xml_number(xml: &str, tag: &str, name: &str) -> f64 {
+    let element = &xml[xml.find(&format!("<{tag} ")).expect(tag)..];
+    let element = &element[..element.find('>').unwrap()];
+    let start = element.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+    let len = element[start..].find('"').unwrap();
+    element[start..start + len].parse().unwrap()
+}
+
+/// The pitch (degrees, positive looking down) at which each pose2sim camera sees the performer:
+/// that of the ray through the hip centre MediaPipe found in the image, median over the clip,
+/// through the calibration that came with the clips (Qualisys `.qca.txt`, z up: the camera looks
+/// along minus the rotation's third row, the image's down is minus its second row; focal length
+/// and principal point in 1/64 px). The ray, not the optical axis: BlazePose sees the person
+/// through a crop around them, so it is the direction to the person that tilts their world
+/// landmarks.
+fn pose2sim_pitches_to_the_performer() -> Vec<(String, f32)> {
     let path = testdata().join("videos/pose2sim_demo_singleperson/calibration/Calib.qca.txt");
     let text = std::fs::read_to_string(&path).expect("the pose2sim calibration");
-    let attr = |tag: &str, name: &str| -> f64 {
-        let start = tag.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
-        let len = tag[start..].find('"').unwrap();
-        tag[start..start + len].parse().unwrap()
-    };
     text.split("<camera ")
         .skip(1)
         .map(|camera| {
             let serial_at = camera.find("serial=\"").unwrap() + 8;
-            let serial = camera[serial_at..serial_at + 5].to_string();
-            let transform = &camera[camera.find("<transform").unwrap()..];
-            let eye = ["x", "y", "z"].map(|k| attr(transform, k));
-            (serial, pitch_of_ray(eye, [0.0, 0.0, 1000.0]))
+            let serial = &camera[serial_at..serial_at + camera[serial_at..].find('"').unwrap()];
+            let row =
+                |r: usize| [1, 2, 3].map(|c| xml_number(camera, "transform", &format!("r{r}{c}")));
+            let (forward, down) = (row(3).map(|v| -v), row(2).map(|v| -v));
+            let right = [
+                down[1] * forward[2] - down[2] * forward[1],
+                down[2] * forward[0] - down[0] * forward[2],
+                down[0] * forward[1] - down[1] * forward[0],
+            ];
+            let intrinsic = |name: &str| xml_number(camera, "intrinsic", name) / 64.0;
+            let (fu, fv) = (intrinsic("focalLengthU"), intrinsic("focalLengthV"));
+            let (cu, cv) = (intrinsic("centerPointU"), intrinsic("centerPointV"));
+            let clip = load_golden(&format!("videos__pose2sim_singleperson_{serial}.raw.json"));
+            let mut pitches: Vec<f32> = clip
+                .frames
+                .iter()
+                .filter_map(|f| f.pose.as_ref())
+                .filter(|p| p.image[23].visibility > 0.5 && p.image[24].visibility > 0.5)
+                .map(|p| {
+                    let u = (p.image[23].x + p.image[24].x) as f64 / 2.0 * clip.width as f64;
+                    let v = (p.image[23].y + p.image[24].y) as f64 / 2.0 * clip.height as f64;
+                    let (x, y) = ((u - cu) / fu, (v - cv) / fv);
+                    pitch_of_ray([0, 1, 2].map(|k| forward[k] + x * right[k] + y * down[k]))
+                })
+                .collect();
+            pitches.sort_by(|a, b| a.total_cmp(b));
+            (serial.to_string(), pitches[pitches.len() / 2])
         })
         .collect()
 }
@@ -637,27 +666,26 @@ fn synthetic_camera_pitch() -> f32 {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let m = &v["camera"]["matrix_world"];
-    let eye = [0, 1, 2].map(|r| m[r][3].as_f64().unwrap());
+    let eye: [f64; 3] = [0, 1, 2].map(|r| m[r][3].as_f64().unwrap());
     let frames = v["frames"].as_array().unwrap();
     let hips = frames.iter().fold([0.0; 3], |sum, f| {
         [0, 1, 2].map(|k| sum[k] + f["j3d"]["Hips"][k].as_f64().unwrap() / frames.len() as f64)
     });
-    pitch_of_ray(eye, hips)
+    pitch_of_ray([0, 1, 2].map(|k| hips[k] - eye[k]))
 }
 
 /// The pitch (degrees, positive looking down) the solve found and took out.
 fn solved_pitch(sol: &Solution) -> f32 {
-    let q = sol.camera_to_level;
-    (-2.0 * q.x.atan2(q.w)).to_degrees()
+    sol.camera_pitch.to_degrees()
 }
 
-/// The four pose2sim cameras look down on the performer by 12-21°, the synthetic walk's by 3°;
-/// each view's solve finds its camera's pitch from the performer's standing frames alone
-/// (found: 19.8°, 16.1°, 13.4°, 6.6° against 20.5°, 14.5°, 15.5°, 12.4°: MediaPipe's 3D itself
+/// The four pose2sim cameras look down on the performer by 12-21°, the synthetic walk's by 2°;
+/// each view's solve finds the pitch from the performer's standing frames alone. Found: 16.2°,
+/// 12.8°, 17.6°, 12.8°, 2.0° against 18.0°, 12.2°, 20.8°, 18.2°, 2.3° (MediaPipe's 3D itself
 /// changes with the view).
 #[test]
 fn the_camera_s_pitch_is_found_from_the_performer_standing() {
-    let mut views: Vec<(String, f32)> = pose2sim_calibrated_pitches()
+    let mut views: Vec<(String, f32)> = pose2sim_pitches_to_the_performer()
         .into_iter()
         .map(|(cam, pitch)| (format!("videos__pose2sim_singleperson_{cam}"), pitch))
         .collect();
@@ -666,14 +694,17 @@ fn the_camera_s_pitch_is_found_from_the_performer_standing() {
         "synthetic__mh_cmu131_02_walk__video".into(),
         synthetic_camera_pitch(),
     ));
-    for (clip, truth) in views {
+    let mut total_miss = 0.0;
+    for (clip, truth) in &views {
         let found = solved_pitch(&solve_golden(&format!("{clip}.raw.json")));
         eprintln!("{clip}: pitch {found:.1}°, camera {truth:.1}°");
-        assert!(
-            (found - truth).abs() < 7.0,
-            "{clip}: {found:.1}° vs {truth:.1}°"
-        );
+        let miss = (found - truth).abs();
+        assert!(miss < 6.5, "{clip}: {found:.1}° vs {truth:.1}°");
+        total_miss += miss;
     }
+    // Measured: 2.3° on average.
+    let mean_miss = total_miss / views.len() as f32;
+    assert!(mean_miss < 3.0, "{mean_miss:.1}° on average");
 }
 
 /// How far (degrees) the body's centre leans toward the camera over the planted feet (the middle
@@ -717,8 +748,8 @@ fn median_lean_toward_camera(sol: &Solution) -> f32 {
 
 /// A camera looking down made the whole animation lean toward it (the man walking in under a
 /// high camera by 34°, the pose2sim performer by 13-22°, the dancer by 13°): with the pitch
-/// taken out, people who stand and walk stand upright (within 9.4°; 2-9° where the camera is
-/// about level, some of it MediaPipe's, some the squatter sitting back).
+/// taken out, people who stand and walk stand upright (within 5.3°, some of it MediaPipe's, some
+/// the squatter sitting back).
 #[test]
 fn people_filmed_from_above_stand_upright() {
     let goldens = std::fs::read_dir(testdata().join("golden")).unwrap();
@@ -751,7 +782,7 @@ fn people_filmed_from_above_stand_upright() {
             "{name}: leans {level:.1}° toward the camera (unlevelled {tilted:.1}°), \
              reprojection {reprojected:.2} px ({before:.2} px)"
         );
-        assert!(level.abs() < 10.0, "{name}: leans {level:.1}°");
+        assert!(level.abs() < 7.0, "{name}: leans {level:.1}°");
         // Measured: within 2% either way.
         assert!(
             reprojected < before * 1.05,

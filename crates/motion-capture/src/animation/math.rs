@@ -55,6 +55,12 @@ pub fn midpoint(a: Vec3, b: Vec3) -> Vec3 {
     lerp(a, b, 0.5)
 }
 
+/// The mean of `points`; the origin when there are none.
+pub fn mean(points: &[Vec3]) -> Vec3 {
+    let sum = points.iter().fold([0.0; 3], |s, p| add(s, *p));
+    scale(sum, 1.0 / points.len().max(1) as f32)
+}
+
 /// The part of `v` perpendicular to the unit vector `axis`.
 pub fn reject(v: Vec3, axis: Vec3) -> Vec3 {
     sub(v, scale(axis, dot(v, axis)))

@@ -1,9 +1,11 @@
 //! Levelling: the camera's pitch taken out of the motion.
 //!
-//! MediaPipe's world landmarks are in the camera's axes, and the solve takes the image's up for
-//! the world's up. A camera looking down at the performer (on a tripod at head height, in a
-//! corner of a room, a phone held high) therefore tilts the whole animation toward it: a person
-//! standing straight leans forward by the camera's pitch, and walks on a floor that slopes.
+//! MediaPipe's world landmarks are in the camera's axes (more exactly, those of the view toward
+//! the person: BlazePose sees them through a crop), and the solve takes the image's up for the
+//! world's up. A camera looking down at the performer (on a tripod at head height, in a corner of
+//! a room, a phone held high) therefore tilts the whole animation toward it: a person standing
+//! straight leans toward the camera by the pitch at which it sees them, and walks on a floor
+//! that slopes.
 //!
 //! Standing frames tell the pitch. A standing body's centre of mass is above the feet that
 //! carry it, so in each frame where both feet are clearly seen and the trunk is upright, the
@@ -13,19 +15,23 @@
 //! the pose keeps projecting onto the video. Roll is left alone: cameras are rarely rolled, and
 //! a body's sideways lean is as often the performer's.
 
-use crate::animation::math::{Quat, Vec3, add, dot, midpoint, normalize_or, scale, sub};
+use crate::animation::math::{
+    Quat, Vec3, add, dot, lerp, mean, midpoint, normalize_or, scale, sub,
+};
 use crate::types::NUM_LANDMARKS;
 
 use super::rig::lm;
-use super::{Tracks, landmark_weight};
+use super::{FEET, Tracks, landmark_weight};
 
 /// Pitches beyond this are not believed: a camera that steep looks down on the top of the head
 /// and BlazePose is not made for it, so the gates must have let a lying or bent pose through.
 const MAX_PITCH_DEG: f32 = 35.0;
 
-/// Standing frames at which the clip's estimate counts half; fewer pull it toward level, so a
-/// clip of a few upright moments among crawling or rolling is barely turned.
-const HALF_TRUST_FRAMES: f32 = 10.0;
+/// Seconds of standing at which the clip's estimate counts half; less pulls it toward level, so
+/// a clip with a few upright moments among crawling or rolling is turned only part of the way
+/// (a second counts 87%). Time, not frames: neighbouring frames of a 60 fps clip are no more
+/// independent than those at 30.
+const HALF_TRUST_S: f32 = 0.15;
 
 /// The most the support→centre direction may lean from the image's up in a frame that counts
 /// (beyond [`MAX_PITCH_DEG`], with room for a frame's noise).
@@ -36,22 +42,42 @@ const MAX_UP_FROM_IMAGE_UP_DEG: f32 = 45.0;
 const MAX_TRUNK_LEAN_DEG: f32 = 20.0;
 
 /// A foot whose lowest point is within this height (m) of the other's carries the body too.
-const SUPPORT_BAND_M: f32 = 0.08;
+const SUPPORT_BAND_M: f32 = 0.1;
 
-/// Each foot's landmarks: ankle, heel, toe tip.
-const FEET: [[usize; 3]; 2] = [
-    [lm::LEFT_ANKLE, lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX],
-    [lm::RIGHT_ANKLE, lm::RIGHT_HEEL, lm::RIGHT_FOOT_INDEX],
+/// The body's segments as BlazePose sees them, for its centre of mass: each is a point a
+/// fraction of the way from one landmark to another, with its share of the body's mass (a
+/// standard anthropometric table, after Dempster as tabulated by Winter). The trunk is the two
+/// diagonals' midpoints, shoulder to opposite hip; the head is the ears' midpoint.
+const SEGMENTS: [(usize, usize, f32, f32); 15] = [
+    (lm::LEFT_EAR, lm::RIGHT_EAR, 0.5, 0.081),
+    (lm::LEFT_SHOULDER, lm::RIGHT_HIP, 0.5, 0.2485),
+    (lm::RIGHT_SHOULDER, lm::LEFT_HIP, 0.5, 0.2485),
+    (lm::LEFT_SHOULDER, lm::LEFT_ELBOW, 0.436, 0.028),
+    (lm::RIGHT_SHOULDER, lm::RIGHT_ELBOW, 0.436, 0.028),
+    (lm::LEFT_ELBOW, lm::LEFT_WRIST, 0.43, 0.016),
+    (lm::RIGHT_ELBOW, lm::RIGHT_WRIST, 0.43, 0.016),
+    (lm::LEFT_WRIST, lm::LEFT_INDEX, 0.5, 0.006),
+    (lm::RIGHT_WRIST, lm::RIGHT_INDEX, 0.5, 0.006),
+    (lm::LEFT_HIP, lm::LEFT_KNEE, 0.433, 0.1),
+    (lm::RIGHT_HIP, lm::RIGHT_KNEE, 0.433, 0.1),
+    (lm::LEFT_KNEE, lm::LEFT_ANKLE, 0.433, 0.0465),
+    (lm::RIGHT_KNEE, lm::RIGHT_ANKLE, 0.433, 0.0465),
+    (lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX, 0.5, 0.0145),
+    (lm::RIGHT_HEEL, lm::RIGHT_FOOT_INDEX, 0.5, 0.0145),
 ];
 
 /// The camera's pitch (radians, positive looking down) from the clip's standing frames:
 /// `world` holds hip-centred landmarks in MediaPipe axes (x right, y down, z away), `weights`
-/// their per-frame weights.
-pub fn estimate_pitch(world: &[[Vec3; NUM_LANDMARKS]], weights: &[[f32; NUM_LANDMARKS]]) -> f32 {
+/// their per-frame weights, on frames `fps` per second.
+pub fn estimate_pitch(
+    world: &[[Vec3; NUM_LANDMARKS]],
+    weights: &[[f32; NUM_LANDMARKS]],
+    fps: f64,
+) -> f32 {
     let mut pitches: Vec<f32> = world
         .iter()
         .zip(weights)
-        .filter_map(|(p, w)| standing_up(p, w))
+        .filter_map(|(p, w)| up_if_standing(p, w))
         .map(|up| (-up[2]).atan2(-up[1]))
         .collect();
     if pitches.is_empty() {
@@ -59,47 +85,53 @@ pub fn estimate_pitch(world: &[[Vec3; NUM_LANDMARKS]], weights: &[[f32; NUM_LAND
     }
     pitches.sort_by(|a, b| a.total_cmp(b));
     let median = pitches[pitches.len() / 2];
-    let n = pitches.len() as f32;
-    let trusted = median * n / (n + HALF_TRUST_FRAMES);
+    let standing_s = (pitches.len() as f64 / fps.max(1.0)) as f32;
+    let trusted = median * standing_s / (standing_s + HALF_TRUST_S);
     let max = MAX_PITCH_DEG.to_radians();
     trusted.clamp(-max, max)
 }
 
 /// The world's up in camera axes, from one frame of a person standing with both feet seen;
 /// `None` for any other frame.
-fn standing_up(p: &[Vec3; NUM_LANDMARKS], w: &[f32; NUM_LANDMARKS]) -> Option<Vec3> {
+fn up_if_standing(p: &[Vec3; NUM_LANDMARKS], w: &[f32; NUM_LANDMARKS]) -> Option<Vec3> {
     let seen = landmark_weight(0.5);
-    let needed = FEET.as_flattened().iter().chain(&[
+    let mut needed = FEET.as_flattened().iter().chain(&[
         lm::LEFT_SHOULDER,
         lm::RIGHT_SHOULDER,
         lm::LEFT_HIP,
         lm::RIGHT_HIP,
     ]);
-    if needed.clone().any(|&k| w[k] < seen) {
+    if needed.any(|&k| w[k] < seen) || !p.as_flattened().iter().all(|v| v.is_finite()) {
         return None;
     }
-    let centre = scale(
-        p.iter().fold([0.0; 3], |s, q| add(s, *q)),
-        1.0 / NUM_LANDMARKS as f32,
-    );
-    // Which feet carry the body depends on which way is up, and up is what is sought: start
-    // from the image's up and settle it in a few rounds (a step seen from a pitched camera puts
-    // the front foot lower in the image than the back one, both on the floor).
-    let mut up = [0.0, -1.0, 0.0];
-    for _ in 0..3 {
-        up = normalize_or(sub(centre, support(p, up)), up);
-    }
+    let centre = centre_of_mass(p);
     let trunk = normalize_or(
         sub(
             midpoint(p[lm::LEFT_SHOULDER], p[lm::RIGHT_SHOULDER]),
             midpoint(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]),
         ),
-        up,
+        [0.0, -1.0, 0.0],
     );
+    // Which feet carry the body depends on which way is up, and up is what is sought: start
+    // from the trunk's up (an upright trunk is nearer the vertical than the image's up of a
+    // pitched camera, which puts the front foot of a step far below the back one) and settle
+    // it in a few rounds.
+    let mut up = trunk;
+    for _ in 0..3 {
+        up = normalize_or(sub(centre, support(p, up)), up);
+    }
     let within = |a: Vec3, b: Vec3, deg: f32| dot(a, b) >= deg.to_radians().cos();
     (within(up, [0.0, -1.0, 0.0], MAX_UP_FROM_IMAGE_UP_DEG)
         && within(trunk, up, MAX_TRUNK_LEAN_DEG))
     .then_some(up)
+}
+
+/// The body's centre of mass: what stands balanced over the feet (the plain mean of the
+/// landmarks is a third face and a third hands).
+fn centre_of_mass(p: &[Vec3; NUM_LANDMARKS]) -> Vec3 {
+    SEGMENTS.iter().fold([0.0; 3], |sum, &(a, b, t, mass)| {
+        add(sum, scale(lerp(p[a], p[b], t), mass))
+    })
 }
 
 /// The middle of the feet that carry the body (the lower one, and the other when it is about as
@@ -115,10 +147,7 @@ fn support(p: &[Vec3; NUM_LANDMARKS], up: Vec3) -> Vec3 {
         .filter(|&(_, low)| low <= lowest + SUPPORT_BAND_M)
         .flat_map(|(foot, _)| foot.map(|k| p[k]))
         .collect();
-    scale(
-        carrying.iter().fold([0.0; 3], |s, q| add(s, *q)),
-        1.0 / carrying.len() as f32,
-    )
+    mean(&carrying)
 }
 
 /// The turn from the camera's axes to level ones for a camera pitched by `pitch` (radians,
@@ -130,16 +159,13 @@ pub fn camera_to_level(pitch: f32) -> Quat {
 
 /// Turns the world landmarks (about the hip centre, which stays at the origin) and the person's
 /// camera-space positions (about the camera) by `level`.
-pub(super) fn level_tracks(level: Quat, mut tracks: Tracks, root_cam: &mut [Vec3]) -> Tracks {
-    for frame in &mut tracks.world {
-        for p in frame.iter_mut() {
-            *p = level.rotate(*p);
-        }
+pub(super) fn level_tracks(level: Quat, tracks: &mut Tracks, root_cam: &mut [Vec3]) {
+    for p in tracks.world.as_flattened_mut() {
+        *p = level.rotate(*p);
     }
     for root in root_cam.iter_mut() {
         *root = level.rotate(*root);
     }
-    tracks
 }
 
 #[cfg(test)]
@@ -171,6 +197,12 @@ mod tests {
         (p, [1.0; NUM_LANDMARKS])
     }
 
+    /// How much an estimate from `frames` standing frames at 30 fps is trusted.
+    fn trust(frames: usize) -> f32 {
+        let standing_s = frames as f32 / 30.0;
+        standing_s / (standing_s + HALF_TRUST_S)
+    }
+
     fn seen_by_camera_pitched(deg: f32, p: &[Vec3; NUM_LANDMARKS]) -> [Vec3; NUM_LANDMARKS] {
         let to_camera = camera_to_level(deg.to_radians()).conjugate();
         p.map(|q| to_camera.rotate(q))
@@ -180,10 +212,11 @@ mod tests {
     fn the_pitch_of_a_camera_looking_down_on_a_standing_person_is_found_and_taken_out() {
         let (body, w) = standing();
         let frames = vec![seen_by_camera_pitched(20.0, &body); 200];
-        let pitch = estimate_pitch(&frames, &vec![w; 200]);
-        // 200 frames of evidence: the estimate is trusted to within 5%.
+        let pitch = estimate_pitch(&frames, &vec![w; 200], 30.0);
+        // 6.7 s of evidence: the estimate is trusted to within 3%.
+        assert!(trust(200) > 0.97);
         assert!(
-            (pitch.to_degrees() - 20.0 * 200.0 / 210.0).abs() < 0.5,
+            (pitch.to_degrees() - 20.0 * trust(200)).abs() < 0.01,
             "{pitch}"
         );
         let levelled = frames[0].map(|q| camera_to_level(20f32.to_radians()).rotate(q));
@@ -196,8 +229,8 @@ mod tests {
     fn a_camera_looking_up_gives_a_negative_pitch() {
         let (body, w) = standing();
         let frames = vec![seen_by_camera_pitched(-10.0, &body); 400];
-        let pitch = estimate_pitch(&frames, &vec![w; 400]).to_degrees();
-        assert!((pitch + 10.0).abs() < 0.5, "{pitch}");
+        let pitch = estimate_pitch(&frames, &vec![w; 400], 30.0).to_degrees();
+        assert!((pitch + 10.0 * trust(400)).abs() < 0.01, "{pitch}");
     }
 
     #[test]
@@ -213,7 +246,7 @@ mod tests {
         let lying_down = Quat::from_axis_angle([0.0, 0.0, 1.0], 80f32.to_radians());
         let push_up = body.map(|q| lying_down.rotate(q));
         for pose in [bowing, push_up] {
-            let pitch = estimate_pitch(&vec![pose; 100], &vec![w; 100]);
+            let pitch = estimate_pitch(&vec![pose; 100], &vec![w; 100], 30.0);
             assert_eq!(pitch, 0.0);
         }
     }
@@ -225,17 +258,46 @@ mod tests {
             w[k] = landmark_weight(0.3);
         }
         let frames = vec![seen_by_camera_pitched(20.0, &body); 100];
-        assert_eq!(estimate_pitch(&frames, &vec![w; 100]), 0.0);
+        assert_eq!(estimate_pitch(&frames, &vec![w; 100], 30.0), 0.0);
     }
 
     #[test]
-    fn a_few_standing_frames_barely_turn_the_clip_and_nothing_turns_it_past_the_limit() {
+    fn a_few_standing_frames_turn_the_clip_part_of_the_way_and_nothing_turns_it_past_the_limit() {
         let (body, w) = standing();
         let few = vec![seen_by_camera_pitched(20.0, &body); 2];
-        let pitch = estimate_pitch(&few, &vec![w; 2]).to_degrees();
-        assert!((pitch - 20.0 * 2.0 / 12.0).abs() < 0.2, "{pitch}");
+        let pitch = estimate_pitch(&few, &vec![w; 2], 30.0).to_degrees();
+        assert!((pitch - 20.0 * trust(2)).abs() < 0.01, "{pitch}");
+        assert!(trust(2) < 0.35);
         let steep = vec![seen_by_camera_pitched(42.0, &body); 1000];
-        let pitch = estimate_pitch(&steep, &vec![w; 1000]).to_degrees();
+        let pitch = estimate_pitch(&steep, &vec![w; 1000], 30.0).to_degrees();
         assert!((pitch - MAX_PITCH_DEG).abs() < 1e-3, "{pitch}");
+    }
+
+    #[test]
+    fn both_feet_of_a_long_step_carry_the_body_under_a_pitched_camera() {
+        let (mut body, w) = standing();
+        // The left foot half a metre toward the camera, the right one as far back.
+        for (left, right) in [
+            (lm::LEFT_ANKLE, lm::RIGHT_ANKLE),
+            (lm::LEFT_HEEL, lm::RIGHT_HEEL),
+            (lm::LEFT_FOOT_INDEX, lm::RIGHT_FOOT_INDEX),
+        ] {
+            body[left][2] -= 0.25;
+            body[right][2] += 0.25;
+        }
+        let frames = vec![seen_by_camera_pitched(25.0, &body); 300];
+        let pitch = estimate_pitch(&frames, &vec![w; 300], 30.0).to_degrees();
+        assert!((pitch - 25.0 * trust(300)).abs() < 0.01, "{pitch}");
+    }
+
+    #[test]
+    fn frames_with_landmarks_that_are_not_numbers_do_not_count() {
+        let (body, w) = standing();
+        let mut frames = vec![seen_by_camera_pitched(20.0, &body); 60];
+        let mut broken = frames[0];
+        broken[lm::NOSE] = [f32::NAN, 0.0, f32::INFINITY];
+        frames.extend(vec![broken; 100]);
+        let pitch = estimate_pitch(&frames, &vec![w; 160], 30.0).to_degrees();
+        assert!((pitch - 20.0 * trust(60)).abs() < 0.01, "{pitch}");
     }
 }

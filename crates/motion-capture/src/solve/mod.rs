@@ -3,9 +3,9 @@
 //! Steps: bodies other than the performer's dropped, short facing flips turned round →
 //! zero-phase smoothing of the landmark tracks (gaps and occlusions filled from their
 //! neighbours in time) → the person's position under a perspective camera → the camera's pitch
-//! taken out (see [`level`]) → bone lengths fixed
-//! for the clip → joint rotations (in frames without the performer, turned evenly between the
-//! frames either side) → grounding and foot locking → quality measures.
+//! taken out (see [`level`]) → bone lengths fixed for the clip → joint rotations (in frames
+//! without the performer, turned evenly between the frames either side) → grounding and foot
+//! locking → quality measures.
 
 pub mod camera;
 pub mod facing;
@@ -87,9 +87,9 @@ pub struct Solution {
     /// [`Solution::project`]. Per frame because grounding and foot locking move the root, while
     /// the overlay must stay on the person.
     pub world_to_camera: Vec<Vec3>,
-    /// The turn from the camera's axes to the animation's level ones: the camera's pitch, taken
-    /// out of the motion (see [`level`]) and put back to project.
-    pub camera_to_level: Quat,
+    /// The camera's pitch (radians, positive looking down), taken out of the motion (see
+    /// [`level`]) and put back to project.
+    pub camera_pitch: f32,
     /// Per frame: [left, right] foot planted.
     pub contacts: Vec<[bool; 2]>,
     /// Heel position relative to each ankle in the foot's rest frame, [left, right], cm.
@@ -104,7 +104,9 @@ impl Solution {
             p,
             self.world_to_camera.get(frame).copied().unwrap_or_default(),
         );
-        let c = self.camera_to_level.conjugate().rotate(c);
+        let c = level::camera_to_level(self.camera_pitch)
+            .conjugate()
+            .rotate(c);
         self.camera.project(anim_to_mp(c))
     }
 }
@@ -123,7 +125,8 @@ pub fn anim_to_mp(p: Vec3) -> Vec3 {
 /// Smoothed landmark tracks of the clip.
 struct Tracks {
     times: Vec<f64>,
-    /// Per frame, hip-centred world landmarks in MediaPipe axes (m).
+    /// Per frame, hip-centred world landmarks in MediaPipe axes (m): the camera's, until
+    /// levelling turns them to level ones.
     world: Vec<[Vec3; NUM_LANDMARKS]>,
     /// Per frame, image landmarks in pixels (z unused); meaningless where `image_known` is
     /// false.
@@ -148,13 +151,18 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
     let tracks = smooth_tracks(input, params);
     let camera = Camera::assumed(input.width, input.height);
     let mut root_cam = root_positions(&tracks, &camera, params);
-    let tracks = lift_to_rays(tracks, &root_cam, &camera, params.image_blend);
-    let pitch = match params.level_camera {
-        true => level::estimate_pitch(&tracks.world, &tracks.weights),
-        false => 0.0,
+    let mut tracks = lift_to_rays(tracks, &root_cam, &camera, params.image_blend);
+    let camera_pitch = if params.level_camera {
+        level::estimate_pitch(&tracks.world, &tracks.weights, input.fps)
+    } else {
+        0.0
     };
-    let camera_to_level = level::camera_to_level(pitch);
-    let tracks = level::level_tracks(camera_to_level, tracks, &mut root_cam);
+    // From here on the world landmarks and `root_cam` are in level axes, not the camera's.
+    level::level_tracks(
+        level::camera_to_level(camera_pitch),
+        &mut tracks,
+        &mut root_cam,
+    );
     let anim_pts: Vec<[Vec3; NUM_LANDMARKS]> = tracks
         .world
         .iter()
@@ -198,7 +206,7 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         animation,
         camera,
         world_to_camera: shift,
-        camera_to_level,
+        camera_pitch,
         contacts,
         heels: heel,
         quality: Quality::default(),
@@ -389,19 +397,28 @@ fn landmark_weight(visibility: f32) -> f32 {
     0.02 + visibility * visibility
 }
 
+/// Each foot's landmarks, [left, right]: ankle, heel, toe tip.
+const FEET: [[usize; 3]; 2] = [
+    [
+        rig::lm::LEFT_ANKLE,
+        rig::lm::LEFT_HEEL,
+        rig::lm::LEFT_FOOT_INDEX,
+    ],
+    [
+        rig::lm::RIGHT_ANKLE,
+        rig::lm::RIGHT_HEEL,
+        rig::lm::RIGHT_FOOT_INDEX,
+    ],
+];
+
 /// Per frame, [left, right]: whether the foot was clearly in view (its ankle, heel and toe
 /// visible on average), so that where it is says something about the floor. Frames without a
 /// person have weight 0 and so no foot in view.
 fn feet_seen(weights: &[[f32; NUM_LANDMARKS]]) -> Vec<[bool; 2]> {
-    use rig::lm;
     let seen = landmark_weight(0.5);
-    let foot = [
-        [lm::LEFT_ANKLE, lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX],
-        [lm::RIGHT_ANKLE, lm::RIGHT_HEEL, lm::RIGHT_FOOT_INDEX],
-    ];
     weights
         .iter()
-        .map(|w| foot.map(|points| points.iter().map(|&k| w[k]).sum::<f32>() / 3.0 >= seen))
+        .map(|w| FEET.map(|points| points.iter().map(|&k| w[k]).sum::<f32>() / 3.0 >= seen))
         .collect()
 }
 
