@@ -108,8 +108,8 @@ fn solved_walk_is_as_accurate_as_mediapipe_and_smoother() {
         s.solved_mm,
         s.peer_mm
     );
-    // Measured 90.8 mm (peer 94.8 mm) with the default parameters.
-    assert!(s.solved_mm < 94.0, "PA-MPJPE {:.1} mm", s.solved_mm);
+    // Measured 88.0 mm (peer 94.8 mm) with the default parameters.
+    assert!(s.solved_mm < 90.0, "PA-MPJPE {:.1} mm", s.solved_mm);
     assert!(
         s.solved_jitter < 0.3 * s.peer_jitter,
         "jitter {:.2} vs peer {:.2}",
@@ -622,6 +622,7 @@ fn xml_number(xml: &str, tag: &str, name: &str) -> f64 {
 /// through a crop around them, so it is the direction to the person that tilts their world
 /// landmarks.
 fn pose2sim_pitches_to_the_performer() -> Vec<(String, f32)> {
+    use motion_capture::solve::rig::lm::{LEFT_HIP, RIGHT_HIP};
     let path = testdata().join("videos/pose2sim_demo_singleperson/calibration/Calib.qca.txt");
     let text = std::fs::read_to_string(&path).expect("the pose2sim calibration");
     text.split("<camera ")
@@ -645,10 +646,13 @@ fn pose2sim_pitches_to_the_performer() -> Vec<(String, f32)> {
                 .frames
                 .iter()
                 .filter_map(|f| f.pose.as_ref())
-                .filter(|p| p.image[23].visibility > 0.5 && p.image[24].visibility > 0.5)
+                .filter(|p| {
+                    p.image[LEFT_HIP].visibility > 0.5 && p.image[RIGHT_HIP].visibility > 0.5
+                })
                 .map(|p| {
-                    let u = (p.image[23].x + p.image[24].x) as f64 / 2.0 * clip.width as f64;
-                    let v = (p.image[23].y + p.image[24].y) as f64 / 2.0 * clip.height as f64;
+                    let (left_hip, right_hip) = (p.image[LEFT_HIP], p.image[RIGHT_HIP]);
+                    let u = (left_hip.x + right_hip.x) as f64 / 2.0 * clip.width as f64;
+                    let v = (left_hip.y + right_hip.y) as f64 / 2.0 * clip.height as f64;
                     let (x, y) = ((u - cu) / fu, (v - cv) / fv);
                     pitch_of_ray([0, 1, 2].map(|k| forward[k] + x * right[k] + y * down[k]))
                 })
@@ -682,7 +686,8 @@ fn solved_pitch(sol: &Solution) -> f32 {
 /// The four pose2sim cameras look down on the performer by 12-21°, the synthetic walk's by 2°;
 /// each view's solve finds the pitch from the performer's standing frames alone. Found: 16.2°,
 /// 12.8°, 17.6°, 12.8°, 2.0° against 18.0°, 12.2°, 20.8°, 18.2°, 2.3° (MediaPipe's 3D itself
-/// changes with the view).
+/// changes with the view). Mostly low by design: the pose2sim clips show 1.7 s, of which the
+/// standing frames are trusted at most 92% (see `level::HALF_TRUST_S`).
 #[test]
 fn the_camera_s_pitch_is_found_from_the_performer_standing() {
     let mut views: Vec<(String, f32)> = pose2sim_pitches_to_the_performer()
@@ -713,7 +718,7 @@ fn the_camera_s_pitch_is_found_from_the_performer_standing() {
 /// camera's pitch left in the motion tilts it toward the camera.
 fn median_lean_toward_camera(sol: &Solution) -> f32 {
     use motion_capture::animation::joint as J;
-    use motion_capture::animation::math::{add, midpoint, scale, sub};
+    use motion_capture::animation::math::{mean, midpoint, sub};
     let anim = &sol.animation;
     let mut leans: Vec<f32> = Vec::new();
     for (frame, planted) in anim.frames.iter().zip(&sol.contacts) {
@@ -730,14 +735,7 @@ fn median_lean_toward_camera(sol: &Solution) -> f32 {
         if feet.is_empty() {
             continue;
         }
-        let support = scale(
-            feet.iter().fold([0.0; 3], |s, p| add(s, *p)),
-            1.0 / feet.len() as f32,
-        );
-        let centre = scale(
-            joints.iter().fold([0.0; 3], |s, p| add(s, *p)),
-            1.0 / joints.len() as f32,
-        );
+        let (support, centre) = (mean(&feet), mean(&joints));
         // The animation's +z points toward the camera.
         let above = sub(centre, support);
         leans.push(above[2].atan2(above[1]).to_degrees());

@@ -10,9 +10,10 @@
 //! Standing frames tell the pitch. A standing body's centre of mass is above the feet that
 //! carry it, so in each frame where both feet are clearly seen and the trunk is upright, the
 //! direction from the feet on the floor to the body's centre is the world's up in camera axes;
-//! its tilt about the camera's x axis is the pitch. The median over the clip is taken out of the
-//! world landmarks and the person's camera-space positions alike (a turn about the camera), so
-//! the pose keeps projecting onto the video. Roll is left alone: cameras are rarely rolled, and
+//! its tilt about the camera's x axis is the pitch. The median over the clip (pulled toward level
+//! when few frames show it, and never past [`MAX_PITCH_DEG`]) is taken out of the world
+//! landmarks and the person's camera-space positions alike (a turn about the camera), so the
+//! pose keeps projecting onto the video. Roll is left alone: cameras are rarely rolled, and
 //! a body's sideways lean is as often the performer's.
 
 use crate::animation::math::{
@@ -46,8 +47,8 @@ const SUPPORT_BAND_M: f32 = 0.1;
 
 /// The body's segments as BlazePose sees them, for its centre of mass: each is a point a
 /// fraction of the way from one landmark to another, with its share of the body's mass (a
-/// standard anthropometric table, after Dempster as tabulated by Winter). The trunk is the two
-/// diagonals' midpoints, shoulder to opposite hip; the head is the ears' midpoint.
+/// standard anthropometric table, after Dempster as tabulated by Winter). The trunk's centre is
+/// that of its four corners, split over two diagonals; the head's is the ears' midpoint.
 const SEGMENTS: [(usize, usize, f32, f32); 15] = [
     (lm::LEFT_EAR, lm::RIGHT_EAR, 0.5, 0.081),
     (lm::LEFT_SHOULDER, lm::RIGHT_HIP, 0.5, 0.2485),
@@ -68,7 +69,7 @@ const SEGMENTS: [(usize, usize, f32, f32); 15] = [
 
 /// The camera's pitch (radians, positive looking down) from the clip's standing frames:
 /// `world` holds hip-centred landmarks in MediaPipe axes (x right, y down, z away), `weights`
-/// their per-frame weights, on frames `fps` per second.
+/// their per-frame weights, on frames `fps` per second (taken as at least 1).
 pub fn estimate_pitch(
     world: &[[Vec3; NUM_LANDMARKS]],
     weights: &[[f32; NUM_LANDMARKS]],
@@ -127,7 +128,7 @@ fn up_if_standing(p: &[Vec3; NUM_LANDMARKS], w: &[f32; NUM_LANDMARKS]) -> Option
 }
 
 /// The body's centre of mass: what stands balanced over the feet (the plain mean of the
-/// landmarks is a third face and a third hands).
+/// landmarks is a third face and a quarter hands). The masses in [`SEGMENTS`] add up to 1.
 fn centre_of_mass(p: &[Vec3; NUM_LANDMARKS]) -> Vec3 {
     SEGMENTS.iter().fold([0.0; 3], |sum, &(a, b, t, mass)| {
         add(sum, scale(lerp(p[a], p[b], t), mass))
@@ -295,9 +296,15 @@ mod tests {
         let (body, w) = standing();
         let mut frames = vec![seen_by_camera_pitched(20.0, &body); 60];
         let mut broken = frames[0];
-        broken[lm::NOSE] = [f32::NAN, 0.0, f32::INFINITY];
+        broken[lm::LEFT_KNEE] = [f32::NAN, 0.0, f32::INFINITY];
         frames.extend(vec![broken; 100]);
         let pitch = estimate_pitch(&frames, &vec![w; 160], 30.0).to_degrees();
         assert!((pitch - 20.0 * trust(60)).abs() < 0.01, "{pitch}");
+    }
+
+    #[test]
+    fn the_segments_masses_add_up_to_the_whole_body() {
+        let total: f32 = SEGMENTS.iter().map(|s| s.3).sum();
+        assert!((total - 1.0).abs() < 1e-6, "{total}");
     }
 }

@@ -20,6 +20,7 @@ pub mod smooth;
 use crate::animation::math::{Quat, Vec3, add, midpoint, sub};
 use crate::animation::{Animation, Frame, Skeleton};
 use crate::types::{NUM_LANDMARKS, PoseFrame};
+use rig::lm;
 
 pub use camera::Camera;
 pub use quality::Quality;
@@ -244,7 +245,7 @@ fn posed_frames(
         .zip(root_cam)
         .zip(hints)
         .map(|((p, root), hints)| {
-            let hip_c = midpoint(p[rig::lm::LEFT_HIP], p[rig::lm::RIGHT_HIP]);
+            let hip_c = midpoint(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]);
             let global = rig::global_rotations(p, skeleton, &hints);
             Frame {
                 root_translation: add(mp_to_anim(*root), hip_c),
@@ -399,16 +400,8 @@ fn landmark_weight(visibility: f32) -> f32 {
 
 /// Each foot's landmarks, [left, right]: ankle, heel, toe tip.
 const FEET: [[usize; 3]; 2] = [
-    [
-        rig::lm::LEFT_ANKLE,
-        rig::lm::LEFT_HEEL,
-        rig::lm::LEFT_FOOT_INDEX,
-    ],
-    [
-        rig::lm::RIGHT_ANKLE,
-        rig::lm::RIGHT_HEEL,
-        rig::lm::RIGHT_FOOT_INDEX,
-    ],
+    [lm::LEFT_ANKLE, lm::LEFT_HEEL, lm::LEFT_FOOT_INDEX],
+    [lm::RIGHT_ANKLE, lm::RIGHT_HEEL, lm::RIGHT_FOOT_INDEX],
 ];
 
 /// Per frame, [left, right]: whether the foot was clearly in view (its ankle, heel and toe
