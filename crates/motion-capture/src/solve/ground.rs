@@ -1,8 +1,10 @@
 //! Grounding and foot locking.
 //!
 //! Monocular depth is the noisiest part of the root motion, and any error there makes planted
-//! feet slide. A body whose feet are well below the clip's floor is raised first (it stands on
-//! lower ground, or the camera tilted). We detect when each foot is planted (low and slow), move
+//! feet slide. A floor that rises or falls with the person's distance from the camera (their
+//! distance, read from their size, is off by the lens's unknown focal length) is levelled
+//! first. A body whose feet are well below the clip's floor is raised next (it stands on lower
+//! ground, or the camera tilted). We detect when each foot is planted (low and slow), move
 //! the root so that planted feet stay near where they were put down (interpolated between
 //! contacts and smoothed, so the body never jumps), and then pin each planted foot exactly on
 //! the floor (Y = 0) with its leg: two feet planted at once both stay put, which no root motion
@@ -107,6 +109,84 @@ pub fn floor_height(soles: &[[Vec3; 2]], feet_seen: &[[bool; 2]]) -> f32 {
     lows.get(lows.len() / 4).copied().unwrap_or(0.0)
 }
 
+/// The steepest floor slope along the depth (rise over run) that is put down to the depth's
+/// scale rather than to the ground: about 24°.
+const MAX_DEPTH_SLOPE: f32 = 0.45;
+
+/// How far (cm) the person must move toward or away from the camera (between the 10th and 90th
+/// percentile of their distance) before the floor's slope along the depth says anything.
+const MIN_DEPTH_SPAN_CM: f32 = 30.0;
+
+/// Levels a floor that rises or falls with the person's distance from the camera, by moving the
+/// root up or down in proportion to its depth.
+///
+/// The person's distance comes from their size in the image under an assumed focal length: a
+/// camera with a wider or narrower lens than assumed stretches or shrinks every distance by one
+/// factor. Once the camera's pitch is taken out, that error turns into height: the body sinks or
+/// floats in proportion to its depth (21 cm across half a metre of depth on the person-detection
+/// clip, filmed from 34° above; the squatter's feet rose as his hips went back). The slope is the robust (Theil–Sen) fit of the lowest
+/// seen sole's height against the root's depth, so that swinging feet and jumps, which are above
+/// the floor, and a stretch on lower ground do not tilt it.
+fn level_the_floor_in_depth(
+    anim: &mut Animation,
+    soles: &mut [[Vec3; 2]],
+    feet_seen: &[[bool; 2]],
+) {
+    let samples: Vec<(f32, f32)> = anim
+        .frames
+        .iter()
+        .zip(soles.iter())
+        .zip(feet_seen)
+        .filter(|(_, seen)| seen[0] && seen[1])
+        .map(|((frame, s), _)| (frame.root_translation[2], s[0][1].min(s[1][1])))
+        .collect();
+    let Some(slope) = depth_slope(&samples) else {
+        return;
+    };
+    let slope = slope.clamp(-MAX_DEPTH_SLOPE, MAX_DEPTH_SLOPE);
+    let mut depths: Vec<f32> = anim.frames.iter().map(|f| f.root_translation[2]).collect();
+    depths.sort_by(|a, b| a.total_cmp(b));
+    let middle = depths[depths.len() / 2];
+    for (frame, sole) in anim.frames.iter_mut().zip(soles.iter_mut()) {
+        let drop = slope * (frame.root_translation[2] - middle);
+        frame.root_translation[1] -= drop;
+        sole[0][1] -= drop;
+        sole[1][1] -= drop;
+    }
+}
+
+/// The Theil–Sen slope of height against depth over `(depth, height)` samples: the median of the
+/// slopes between pairs at least a fifth of the depth span apart (on at most 200 samples, evenly
+/// picked). `None` when the person hardly moves in depth.
+fn depth_slope(samples: &[(f32, f32)]) -> Option<f32> {
+    let mut depths: Vec<f32> = samples.iter().map(|s| s.0).collect();
+    depths.sort_by(|a, b| a.total_cmp(b));
+    let n = depths.len();
+    if n < 20 {
+        return None;
+    }
+    let span = depths[n * 9 / 10] - depths[n / 10];
+    if span < MIN_DEPTH_SPAN_CM {
+        return None;
+    }
+    let step = n.div_ceil(200);
+    let picked: Vec<(f32, f32)> = samples.iter().step_by(step).copied().collect();
+    let mut slopes: Vec<f32> = Vec::new();
+    for (i, a) in picked.iter().enumerate() {
+        for b in &picked[i + 1..] {
+            let run = b.0 - a.0;
+            if run.abs() >= span / 5.0 {
+                slopes.push((b.1 - a.1) / run);
+            }
+        }
+    }
+    if slopes.len() < 20 {
+        return None;
+    }
+    slopes.sort_by(|a, b| a.total_cmp(b));
+    Some(slopes[slopes.len() / 2])
+}
+
 /// What grounding needs to know of the clip besides the animation.
 pub struct Footing<'a> {
     /// Each frame's time, seconds.
@@ -126,6 +206,7 @@ pub struct Footing<'a> {
 pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) -> Vec<[bool; 2]> {
     let times = footing.times;
     let mut soles = sole_points(anim, footing.heel_local);
+    level_the_floor_in_depth(anim, &mut soles, footing.feet_seen);
     let floor = floor_height(&soles, footing.feet_seen);
     let reach = (JUMP_S / 2.0 * anim.fps()).round() as usize;
     let lifts = body_lifts(&soles, floor, LEG_LIFT * footing.leg_len, reach);
@@ -326,6 +407,33 @@ mod tests {
     use crate::animation::Frame;
     use crate::animation::math::Quat;
     use crate::solve::rig;
+
+    #[test]
+    fn the_floor_s_slope_along_the_depth_is_found_past_swinging_feet_and_jumps() {
+        // A floor rising 0.3 cm per cm toward the camera over 2 m of depth; every third frame
+        // a foot swings or the body jumps, 10-40 cm above it.
+        let samples: Vec<(f32, f32)> = (0..300)
+            .map(|i| {
+                let depth = -100.0 + (i as f32 * 0.7) % 200.0;
+                let above = if i % 3 == 0 {
+                    10.0 + (i % 31) as f32
+                } else {
+                    0.0
+                };
+                (depth, 5.0 + 0.3 * depth + above)
+            })
+            .collect();
+        let slope = depth_slope(&samples).expect("a slope");
+        assert!((slope - 0.3).abs() < 0.02, "{slope}");
+    }
+
+    #[test]
+    fn a_person_who_stays_at_one_distance_says_nothing_of_the_floor_s_slope() {
+        let samples: Vec<(f32, f32)> = (0..300)
+            .map(|i| ((i % 20) as f32, 0.5 * (i % 20) as f32))
+            .collect();
+        assert_eq!(depth_slope(&samples), None);
+    }
 
     /// A person standing still in the rest pose for `n` frames at 30 fps, `below(f)` cm lower
     /// than soles on Y = 0 in frame `f`.
