@@ -110,8 +110,10 @@ pub fn floor_height(soles: &[[Vec3; 2]], feet_seen: &[[bool; 2]]) -> f32 {
 }
 
 /// The steepest floor slope along the depth (rise over run) that is put down to the depth's
-/// scale rather than to the ground: about 24°.
-const MAX_DEPTH_SLOPE: f32 = 0.45;
+/// scale, about 31°: a lens half as wide again as assumed under a camera 34° above gives 0.54
+/// (the person-detection clip). A steeper fit is more likely real ground (a walk toward the
+/// camera down a slope or off a step), and is left alone.
+const MAX_DEPTH_SLOPE: f32 = 0.6;
 
 /// How far (cm) the person must move toward or away from the camera (between the 10th and 90th
 /// percentile of their distance) before the floor's slope along the depth says anything.
@@ -124,9 +126,10 @@ const MIN_DEPTH_SPAN_CM: f32 = 30.0;
 /// camera with a wider or narrower lens than assumed stretches or shrinks every distance by one
 /// factor. Once the camera's pitch is taken out, that error turns into height: the body sinks or
 /// floats in proportion to its depth (21 cm across half a metre of depth on the person-detection
-/// clip, filmed from 34° above; the squatter's feet rose as his hips went back). The slope is the robust (Theil–Sen) fit of the lowest
-/// seen sole's height against the root's depth, so that swinging feet and jumps, which are above
-/// the floor, and a stretch on lower ground do not tilt it.
+/// clip, filmed from 34° above; the squatter's feet rose as his hips went back). The slope is the
+/// robust (Theil–Sen) fit of the lowest seen sole's height against the root's depth, so that
+/// swinging feet and jumps, which are above the floor, do not tilt it, nor a short stretch on
+/// lower ground (under about a quarter of the clip).
 fn level_the_floor_in_depth(
     anim: &mut Animation,
     soles: &mut [[Vec3; 2]],
@@ -140,10 +143,9 @@ fn level_the_floor_in_depth(
         .filter(|(_, seen)| seen[0] && seen[1])
         .map(|((frame, s), _)| (frame.root_translation[2], s[0][1].min(s[1][1])))
         .collect();
-    let Some(slope) = depth_slope(&samples) else {
+    let Some(slope) = depth_slope(&samples).filter(|s| s.abs() <= MAX_DEPTH_SLOPE) else {
         return;
     };
-    let slope = slope.clamp(-MAX_DEPTH_SLOPE, MAX_DEPTH_SLOPE);
     let mut depths: Vec<f32> = anim.frames.iter().map(|f| f.root_translation[2]).collect();
     depths.sort_by(|a, b| a.total_cmp(b));
     let middle = depths[depths.len() / 2];
@@ -166,7 +168,7 @@ fn depth_slope(samples: &[(f32, f32)]) -> Option<f32> {
         return None;
     }
     let span = depths[n * 9 / 10] - depths[n / 10];
-    if span < MIN_DEPTH_SPAN_CM {
+    if span.is_nan() || span < MIN_DEPTH_SPAN_CM {
         return None;
     }
     let step = n.div_ceil(200);
@@ -175,8 +177,9 @@ fn depth_slope(samples: &[(f32, f32)]) -> Option<f32> {
     for (i, a) in picked.iter().enumerate() {
         for b in &picked[i + 1..] {
             let run = b.0 - a.0;
-            if run.abs() >= span / 5.0 {
-                slopes.push((b.1 - a.1) / run);
+            let slope = (b.1 - a.1) / run;
+            if run.abs() >= span / 5.0 && slope.is_finite() {
+                slopes.push(slope);
             }
         }
     }
@@ -199,10 +202,11 @@ pub struct Footing<'a> {
     pub leg_len: f32,
 }
 
-/// Raises a body whose feet are well below the floor, then corrects the root translation so
-/// that planted feet stay near where they were put down, on the floor, and pins each planted
-/// foot exactly with its leg (with `lock`; without it only the raise is made and the floor
-/// moves to Y = 0). Returns the contacts.
+/// Levels a floor that slopes along the depth (see [`level_the_floor_in_depth`]), raises a body
+/// whose feet are well below the floor, then corrects the root translation so that planted feet
+/// stay near where they were put down, on the floor, and pins each planted foot exactly with its
+/// leg (with `lock`; without it only the levelling and the raise are made and the floor moves to
+/// Y = 0). Returns the contacts.
 pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) -> Vec<[bool; 2]> {
     let times = footing.times;
     let mut soles = sole_points(anim, footing.heel_local);
@@ -425,6 +429,32 @@ mod tests {
             .collect();
         let slope = depth_slope(&samples).expect("a slope");
         assert!((slope - 0.3).abs() < 0.02, "{slope}");
+    }
+
+    #[test]
+    fn a_floor_rising_toward_the_camera_is_levelled_and_a_steep_one_left_alone() {
+        for (slope, levelled) in [(0.3, true), (-0.2, true), (0.8, false)] {
+            // Standing in the rest pose while walking 2 m toward the camera over a floor of that
+            // slope: the feet rise with the depth.
+            let mut anim = standing(120, |f| -slope * (f as f32 * 2.0 - 120.0));
+            for (f, frame) in anim.frames.iter_mut().enumerate() {
+                frame.root_translation[2] = f as f32 * 2.0 - 120.0;
+            }
+            let h = rig::BoneLengths::example().heel_local;
+            let heel = [h, [-h[0], h[1], h[2]]];
+            let mut soles = sole_points(&anim, heel);
+            level_the_floor_in_depth(&mut anim, &mut soles, &vec![[true; 2]; 120]);
+            let heights: Vec<f32> = sole_points(&anim, heel)
+                .iter()
+                .map(|s| s[0][1].min(s[1][1]))
+                .collect();
+            let rise = heights[119] - heights[0];
+            let want = if levelled { 0.0 } else { slope * 238.0 };
+            assert!((rise - want).abs() < 0.5, "slope {slope}: rise {rise}");
+            // The soles handed back moved with the root.
+            let lowest: Vec<f32> = soles.iter().map(|s| s[0][1].min(s[1][1])).collect();
+            assert!((lowest[119] - heights[119]).abs() < 1e-3);
+        }
     }
 
     #[test]
