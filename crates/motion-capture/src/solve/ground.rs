@@ -110,9 +110,9 @@ pub fn floor_height(soles: &[[Vec3; 2]], feet_seen: &[[bool; 2]]) -> f32 {
 }
 
 /// The steepest floor slope along the depth (rise over run) that is put down to the depth's
-/// scale, about 31°: a lens half as wide again as assumed under a camera 34° above gives 0.54
-/// (the person-detection clip). A steeper fit is more likely real ground (a walk toward the
-/// camera down a slope or off a step), and is left alone.
+/// scale, about 31° (the person-detection clip, filmed from 34° above, fits 0.54). A steeper fit
+/// is more likely real ground (a walk toward the camera down a slope or off a step), and is left
+/// alone.
 const MAX_DEPTH_SLOPE: f32 = 0.6;
 
 /// How far (cm) the person must move toward or away from the camera (between the 10th and 90th
