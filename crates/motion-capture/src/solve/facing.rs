@@ -17,7 +17,8 @@
 //! clearly most of the frames within 1.5 s around a stretch is the right one there. A stretch of at
 //! most half a second with the other one, between runs that face alike in the model's 3D guess (a
 //! spin's do not), is turned round: left and right exchanged, in the image and in 3D, and its depth
-//! mirrored, which undoes what the model's mistake did. Its motion is kept. A stretch of at most a
+//! mirrored, which undoes what the model's mistake did (the legs' depth only where the frames
+//! around show the model got it right; see [`legs_keep_their_depth`]). Its motion is kept. A stretch of at most a
 //! fifth of a second at either end of the track (the person coming into view or leaving it, partly
 //! seen) is set aside instead. A passage where neither labelling clearly holds, or a long one, is
 //! left as it is. Below about 8 frames a second every change is hidden between two frames, and
@@ -115,12 +116,13 @@ pub fn correct_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Ve
     let flips = flips_in(frames, width, height);
     let mut turned = frames.to_vec();
     for flip in &flips {
+        let keep_leg_depth = legs_keep_their_depth(frames, flip.frames.clone());
         for frame in &mut turned[flip.frames.clone()] {
             frame.pose = frame
                 .pose
                 .as_ref()
                 .filter(|_| !flip.at_track_edge())
-                .map(turned_round);
+                .map(|pose| turned_round(pose, keep_leg_depth));
         }
     }
     let mut out = turned.clone();
@@ -389,19 +391,70 @@ fn facing_alike(frames: &[PoseFrame], before: &Run, after: &Run) -> Option<(f32,
     (angle_between(b, a) <= HEADING_TURN_DEG).then_some((b, a))
 }
 
-/// The pose with left and right exchanged and its depth mirrored: the body the model would
-/// have seen had it not taken the front for the back (both give the same image).
-fn turned_round(pose: &Pose) -> Pose {
+/// The pose with left and right exchanged and its depth mirrored, but for the legs' with
+/// `keep_leg_depth`: the body the model would have seen had it not taken the front for the back
+/// (both give the same image).
+fn turned_round(pose: &Pose, keep_leg_depth: bool) -> Pose {
     let mirrored = |points: &[Landmark; NUM_LANDMARKS]| -> [Landmark; NUM_LANDMARKS] {
-        std::array::from_fn(|k| Landmark {
-            z: -points[lm::opposite(k)].z,
-            ..points[lm::opposite(k)]
+        std::array::from_fn(|k| {
+            let from = points[lm::opposite(k)];
+            let keep = keep_leg_depth && LEGS.contains(&k);
+            let z = if keep { from.z } else { -from.z };
+            Landmark { z, ..from }
         })
     };
     Pose {
         image: mirrored(&pose.image),
         world: mirrored(&pose.world),
     }
+}
+
+/// The legs (knees to toes), judged as one: both legs together say more than one, which a kick
+/// can move far in a frame.
+const LEGS: RangeInclusive<usize> = lm::LEFT_KNEE..=lm::RIGHT_FOOT_INDEX;
+
+/// The legs keep the depth the model gave them only if that meets the frames either side
+/// clearly better than the mirrored depth does (its distance below this share of the other's).
+const KEEP_DEPTH_BELOW: f32 = 0.75;
+
+/// Whether the legs of a turned-round stretch keep the depth the model gave them. Taking the front for the
+/// back, the model mirrors the head's and the trunk's depth with the facing (the nose behind the
+/// ears), but its depth of the legs can stay what the image shows: pose2sim cam02's thrower
+/// keeps his planted foot 40 cm behind his hips through the flip, as he does before and after
+/// it and as the other three calibrated views put it; mirrored, it stood 40 cm in front and
+/// lifted the foot 20 cm off the floor for a third of a second. The synthetic walk's legs are
+/// mirrored with the rest. So the legs are mirrored unless their depth as the model gave it
+/// (hip-centred, left and right exchanged) is clearly nearer that of the nearest frames with a
+/// person either side of the stretch (on cam02 it is a fifth or less of the mirrored depth's
+/// distance, on the synthetic walk twice it). The arms are always mirrored: on cam02 the kept
+/// depth suits the elbows and wrists but not the hand points, and the throwing hand then
+/// twisted 75° in a frame at the flip.
+fn legs_keep_their_depth(frames: &[PoseFrame], stretch: RangeInclusive<usize>) -> bool {
+    let pose = |i: usize| frames[i].pose.as_ref();
+    let (first, last) = (*stretch.start(), *stretch.end());
+    let inside = (stretch.clone().find_map(pose), stretch.rev().find_map(pose));
+    let outside = (
+        (0..first).rev().find_map(pose),
+        (last + 1..frames.len()).find_map(pose),
+    );
+    let meetings = [(inside.0, outside.0), (inside.1, outside.1)];
+    let meetings: Vec<(&Pose, &Pose)> = meetings
+        .into_iter()
+        .filter_map(|pair| Some((pair.0?, pair.1?)))
+        .collect();
+    let miss = |sign: f32| -> f32 {
+        let per_meeting = meetings.iter().map(|(inside, outside)| {
+            LEGS.map(|k| (sign * depth(inside, lm::opposite(k)) - depth(outside, k)).abs())
+                .sum::<f32>()
+        });
+        per_meeting.sum()
+    };
+    miss(1.0) < KEEP_DEPTH_BELOW * miss(-1.0)
+}
+
+/// A world landmark's depth from the hips' centre (m, away from the camera).
+fn depth(pose: &Pose, k: usize) -> f32 {
+    pose.world[k].z - (pose.world[LEFT_HIP].z + pose.world[RIGHT_HIP].z) / 2.0
 }
 
 /// The labelling held by clearly fewer of the frames of `runs` within the time `around` than
@@ -664,6 +717,48 @@ mod tests {
         pose
     }
 
+    /// `pose` with legs: the left foot 0.3 m behind the hips (away from the camera), the right
+    /// 0.1 m in front of them.
+    fn with_legs(mut pose: Pose) -> Pose {
+        for k in LEGS {
+            let (side, z) = if k % 2 == 1 { (1.0, 0.3) } else { (-1.0, -0.1) };
+            let (x, y) = (0.1 * side, 0.75 + 0.05 * ((k - LEGS.start()) / 2) as f32);
+            pose.image[k] = Landmark {
+                x: 0.5 + x,
+                y,
+                z,
+                visibility: 1.0,
+                presence: 1.0,
+            };
+            pose.world[k] = Landmark {
+                x,
+                y: y - 0.5,
+                z,
+                visibility: 1.0,
+                presence: 1.0,
+            };
+        }
+        pose
+    }
+
+    /// What the model gives for `pose` taken for its back: every landmark's label exchanged with
+    /// its opposite's, the depth mirrored, the legs' only with `legs_mirrored`.
+    fn taken_for_its_back(pose: &Pose, legs_mirrored: bool) -> Pose {
+        let exchange = |points: &[Landmark; NUM_LANDMARKS]| -> [Landmark; NUM_LANDMARKS] {
+            std::array::from_fn(|k| {
+                let mut point = points[lm::opposite(k)];
+                if legs_mirrored || !LEGS.contains(&k) {
+                    point.z = -point.z;
+                }
+                point
+            })
+        };
+        Pose {
+            image: exchange(&pose.image),
+            world: exchange(&pose.world),
+        }
+    }
+
     fn clip(poses: Vec<Option<Pose>>) -> Vec<PoseFrame> {
         clip_at(FPS, poses)
     }
@@ -706,6 +801,30 @@ mod tests {
         let seen = clip(seen);
         assert_eq!(flipped(&seen), (45..53).collect::<Vec<_>>());
         assert_eq!(correct_facing_flips(&seen, 100, 100), clip(truth));
+    }
+
+    /// The model mirrors the legs' depth with the facing (the synthetic walk) or keeps it
+    /// (pose2sim cam02, a planted foot behind the hips throughout): either way the stretch
+    /// turned round has the legs where the frames around it have them.
+    #[test]
+    fn a_flip_s_legs_keep_the_depth_the_frames_around_show() {
+        for legs_mirrored in [true, false] {
+            let truth: Vec<_> = (0..60).map(|_| Some(with_legs(torso(10.0)))).collect();
+            let seen = truth
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let p = p.clone().unwrap();
+                    Some(if (45..53).contains(&i) {
+                        taken_for_its_back(&p, legs_mirrored)
+                    } else {
+                        p
+                    })
+                })
+                .collect();
+            let corrected = correct_facing_flips(&clip(seen), 100, 100);
+            assert_eq!(corrected, clip(truth), "legs mirrored: {legs_mirrored}");
+        }
     }
 
     #[test]
