@@ -16,60 +16,113 @@ use crate::animation::{Animation, joint as J};
 use super::leg_ik;
 use super::smooth::{fill_gaps, smooth_points, smooth_scalar};
 
-/// Per frame: the lowest sole point (heel or toe tip) of each foot, [left, right], world cm.
-pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
+/// A foot's two ends on the floor side, [heel, toe tip], world cm.
+pub type FootEnds = [Vec3; 2];
+
+/// Per frame: each foot's ends, [left, right].
+pub fn foot_ends(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[FootEnds; 2]> {
     anim.frames
         .iter()
         .map(|f| {
             let (pos, rots) = anim.world_pose(f);
             let ends = anim.end_site_positions(f);
-            let mut out = [[0.0; 3]; 2];
-            for (k, (foot, toe)) in [
+            let feet = [
                 (J::LEFT_FOOT, J::LEFT_TOE_BASE),
                 (J::RIGHT_FOOT, J::RIGHT_TOE_BASE),
-            ]
-            .into_iter()
-            .enumerate()
-            {
+            ];
+            std::array::from_fn(|k| {
+                let (foot, toe) = feet[k];
                 let heel = add(pos[foot], rots[foot].rotate(heel_local[k]));
-                let tip = ends[toe].unwrap_or(pos[toe]);
-                out[k] = if heel[1] <= tip[1] { heel } else { tip };
-            }
-            out
+                [heel, ends[toe].unwrap_or(pos[toe])]
+            })
         })
+        .collect()
+}
+
+/// Which end of a foot is lower: 0 the heel, 1 the toe tip.
+fn lower_end(ends: &FootEnds) -> usize {
+    usize::from(ends[1][1] < ends[0][1])
+}
+
+/// Per frame: the lowest sole point (heel or toe tip) of each foot, [left, right], world cm.
+pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
+    foot_ends(anim, heel_local)
+        .iter()
+        .map(|feet| feet.map(|ends| ends[lower_end(&ends)]))
         .collect()
 }
 
 /// Which feet are planted in each frame: near the floor and nearly still, up and down as well as
 /// sideways (a foot taking off straight up, still low, is not planted: counted so, its root
-/// correction held the body down through the jump).
+/// correction held the body down through the jump). Still is read from the lower end's own
+/// speed: a flat foot's lowest point changes from heel to toe and back with the noise, and read
+/// as one point it jumped the foot's length in a frame (pose2sim cam03's planted foot lost its
+/// contact for 0.4 s that way). A contact ends where the foot has stepped away (see
+/// [`STEP_AWAY`]).
 pub fn detect_contacts(
-    soles: &[[Vec3; 2]],
+    feet: &[[FootEnds; 2]],
     times: &[f64],
     floor_y: f32,
     leg_len: f32,
 ) -> Vec<[bool; 2]> {
-    let n = soles.len();
+    let n = feet.len();
     let height_tol = 0.12 * leg_len;
     let speed_tol = 0.9 * leg_len; // cm/s; a swinging foot moves several leg lengths per second
     let mut out = vec![[false; 2]; n];
     for k in 0..2 {
-        let speed: Vec<f32> = (0..n)
-            .map(|i| {
-                let (a, b) = (i.saturating_sub(1), (i + 1).min(n - 1));
-                if a == b {
-                    return 0.0;
-                }
-                norm(sub(soles[b][k], soles[a][k])) / (times[b] - times[a]).max(1e-6) as f32
-            })
-            .collect();
-        let speed = smooth_scalar(times, &speed, 0.05);
+        let speed_of_end = |end: usize| -> Vec<f32> {
+            let speed: Vec<f32> = (0..n)
+                .map(|i| {
+                    let (a, b) = (i.saturating_sub(1), (i + 1).min(n - 1));
+                    if a == b {
+                        return 0.0;
+                    }
+                    let moved = norm(sub(feet[b][k][end], feet[a][k][end]));
+                    moved / (times[b] - times[a]).max(1e-6) as f32
+                })
+                .collect();
+            smooth_scalar(times, &speed, 0.05)
+        };
+        let (heel_speed, tip_speed) = (speed_of_end(0), speed_of_end(1));
         for i in 0..n {
-            out[i][k] = soles[i][k][1] - floor_y < height_tol && speed[i] < speed_tol;
+            let ends = &feet[i][k];
+            let low = ends[lower_end(ends)][1] - floor_y < height_tol;
+            let speed = if lower_end(ends) == 0 {
+                heel_speed[i]
+            } else {
+                tip_speed[i]
+            };
+            out[i][k] = low && speed < speed_tol;
         }
+        split_runs_that_step(&mut out, feet, k, STEP_AWAY * leg_len);
         remove_short_runs(&mut out, k, 3);
     }
     out
+}
+
+/// How far (a share of the leg's length) the model may move a planted foot, both its ends, from
+/// where the contact began before the contact counts as ended: the foot has stepped. At 10
+/// frames a second a person whose legs are hidden (a long coat, a table; the person-detection
+/// clip) takes steps the model shows as feet low and slow throughout, each moving about a metre
+/// over a few seconds of "contact"; pinned in one place, such a foot dragged the body up to half
+/// a metre off the person in the image. A planted foot's own noise stays well inside it (19 cm
+/// over the synthetic walk's first stance, 17 cm over the squats).
+const STEP_AWAY: f32 = 0.3;
+
+/// Ends a contact run (one frame without contact) where the foot has moved further than `step`
+/// across the floor, both its ends, from where the run (or its last part) began.
+fn split_runs_that_step(c: &mut [[bool; 2]], feet: &[[FootEnds; 2]], k: usize, step: f32) {
+    let across = |a: Vec3, b: Vec3| (a[0] - b[0]).hypot(a[2] - b[2]);
+    for run in contact_runs(c, k) {
+        let mut start = run.start;
+        for f in run {
+            let (now, then) = (&feet[f][k], &feet[start][k]);
+            if across(now[0], then[0]).min(across(now[1], then[1])) > step {
+                c[f - 1][k] = false;
+                start = f;
+            }
+        }
+    }
 }
 
 /// Drops contact runs shorter than `min_len` frames (a foot passing low through a stride).
@@ -214,14 +267,13 @@ pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) 
     let floor = floor_height(&soles, footing.feet_seen);
     let reach = (JUMP_S / 2.0 * anim.fps()).round() as usize;
     let lifts = body_lifts(&soles, floor, LEG_LIFT * footing.leg_len, reach);
-    for ((frame, sole), lift) in anim.frames.iter_mut().zip(&mut soles).zip(lifts) {
+    for (frame, lift) in anim.frames.iter_mut().zip(lifts) {
         frame.root_translation[1] += lift;
-        sole[0][1] += lift;
-        sole[1][1] += lift;
     }
-    let contacts = detect_contacts(&soles, times, floor, footing.leg_len);
+    let feet = foot_ends(anim, footing.heel_local);
+    let contacts = detect_contacts(&feet, times, floor, footing.leg_len);
     let corrections = if lock {
-        root_corrections(&soles, &contacts, floor, times)
+        root_corrections(&feet, &contacts, floor, times)
     } else {
         vec![[0.0; 3]; soles.len()]
     };
@@ -298,21 +350,24 @@ fn lift_feet_out_of_the_floor(anim: &mut Animation, heel_local: [Vec3; 2]) {
 /// How the root moves so that planted feet stay put: per frame, the mean of what each planted
 /// foot needs to return to where it stands (the middle of its contact run, on the floor),
 /// interpolated between contacts and smoothed in time, so that the body glides rather than
-/// jumps when a foot lands or lifts. What is left for each foot its leg takes up.
+/// jumps when a foot lands or lifts. Where a foot stands is read from the end it stands on (see
+/// [`slips`]), and how high from its lowest end. What is left for each foot its leg takes up.
 fn root_corrections(
-    soles: &[[Vec3; 2]],
+    feet: &[[FootEnds; 2]],
     contacts: &[[bool; 2]],
     floor: f32,
     times: &[f64],
 ) -> Vec<Vec3> {
-    let n = soles.len();
+    let n = feet.len();
     let mut per_foot: [Vec<Option<Vec3>>; 2] = [vec![None; n], vec![None; n]];
     for (k, foot) in per_foot.iter_mut().enumerate() {
         for run in contact_runs(contacts, k) {
-            let mid = soles[(run.start + run.end) / 2][k];
-            let anchor = [mid[0], floor, mid[2]];
-            for f in run {
-                foot[f] = Some(sub(anchor, soles[f][k]));
+            let slipped = slips(feet, k, run.clone());
+            let middle = slipped[slipped.len() / 2];
+            for (f, slip) in run.zip(slipped) {
+                let ends = &feet[f][k];
+                let back = sub(middle, slip);
+                foot[f] = Some([back[0], floor - ends[lower_end(ends)][1], back[2]]);
             }
         }
     }
@@ -335,22 +390,59 @@ const ROOT_GLIDE_S: f64 = 0.06;
 /// lets go of where it was pinned, so that the leg never snaps.
 const PIN_FADE_S: f64 = 0.07;
 
+/// How much lower (cm) a planted foot's other end must come before the foot stands on it: a
+/// flat foot's ends are level within the noise, and following whichever was lower would move
+/// the foot's footing from heel to toe and back from frame to frame.
+const ROLL_CM: f32 = 1.5;
+
+/// Per frame of a contact run of foot `k`: how far (cm, across the floor) the foot has slipped
+/// since the run began, measured at the end it stands on. That is the end lower at the start
+/// until the other comes clearly lower (rolling onto the toes, or down from the heel); from then
+/// on the other, from where the foot held still would have put it. Taking the lower end frame by
+/// frame instead, a flat foot whose ends are level jumped its length each time they changed
+/// places (pose2sim cam03's planted foot, 20 cm); its middle instead drags the body back as a
+/// walker rolls from heel to toe.
+fn slips(feet: &[[FootEnds; 2]], k: usize, run: std::ops::Range<usize>) -> Vec<Vec3> {
+    let Some(first) = feet.get(run.start) else {
+        return Vec::new();
+    };
+    let mut end = lower_end(&first[k]);
+    let mut slip = [0.0; 3];
+    let mut out = Vec::with_capacity(run.len());
+    for f in run.clone() {
+        let ends = &feet[f][k];
+        if f > run.start {
+            // The end the foot stands on moved since the last frame by its own step.
+            let step = sub(ends[end], feet[f - 1][k][end]);
+            slip = add(slip, [step[0], 0.0, step[2]]);
+        }
+        let other = 1 - end;
+        if ends[other][1] < ends[end][1] - ROLL_CM {
+            // From now on the foot turns about the other end: its slip goes on from here.
+            end = other;
+        }
+        out.push(slip);
+    }
+    out
+}
+
 /// Pins each planted foot where it landed, on the floor, by moving its ankle with the leg.
 /// Landing: where the foot touches down is kept (no jump), and its height eases onto the floor.
-/// Lifting: what the pin still corrected fades out over the first frames of the swing, while
-/// the foot is in the air anyway.
+/// Rolling: the foot turns about the end it stands on (see [`slips`]). Lifting: what the pin
+/// still corrected fades out over the first frames of the swing, while the foot is in the air
+/// anyway.
 fn pin_planted_feet(anim: &mut Animation, footing: &Footing<'_>, contacts: &[[bool; 2]]) {
-    let soles = sole_points(anim, footing.heel_local);
+    let feet = foot_ends(anim, footing.heel_local);
     let fade = ((PIN_FADE_S * anim.fps()).round() as usize).max(1);
-    let n = soles.len();
+    let n = feet.len();
     for k in 0..2 {
         for run in contact_runs(contacts, k) {
-            let landed = soles[run.start][k];
+            let slipped = slips(&feet, k, run.clone());
             let mut held = [0.0; 3];
-            for f in run.clone() {
+            for (f, slip) in run.clone().zip(slipped) {
                 let ease = ((f - run.start + 1) as f32 / (fade + 1) as f32).min(1.0);
-                let s = soles[f][k];
-                held = [landed[0] - s[0], -s[1] * ease, landed[2] - s[2]];
+                let ends = &feet[f][k];
+                held = [-slip[0], -ends[lower_end(ends)][1] * ease, -slip[2]];
                 leg_ik::move_foot(anim, f, k, held);
             }
             for step in 1..=fade {
@@ -383,21 +475,23 @@ fn contact_runs(contacts: &[[bool; 2]], k: usize) -> Vec<std::ops::Range<usize>>
     runs
 }
 
-/// Mean horizontal speed (cm/s) of planted feet: how much they still slide.
+/// Mean horizontal speed (cm/s) of planted feet: how much they still slide, by the end of each
+/// foot that moves less (a planted foot may turn about its heel or its toes).
 pub fn foot_skate(
     anim: &Animation,
     times: &[f64],
     heel_local: [Vec3; 2],
     contacts: &[[bool; 2]],
 ) -> f32 {
-    let soles = sole_points(anim, heel_local);
+    let feet = foot_ends(anim, heel_local);
+    let across = |d: Vec3| (d[0] * d[0] + d[2] * d[2]).sqrt();
     let (mut sum, mut count) = (0.0f32, 0usize);
-    for i in 1..soles.len() {
+    for i in 1..feet.len() {
         for k in 0..2 {
             if contacts[i][k] && contacts[i - 1][k] {
-                let d = sub(soles[i][k], soles[i - 1][k]);
-                sum +=
-                    (d[0] * d[0] + d[2] * d[2]).sqrt() / (times[i] - times[i - 1]).max(1e-6) as f32;
+                let (now, before) = (&feet[i][k], &feet[i - 1][k]);
+                let moved = across(sub(now[0], before[0])).min(across(sub(now[1], before[1])));
+                sum += moved / (times[i] - times[i - 1]).max(1e-6) as f32;
                 count += 1;
             }
         }
@@ -566,16 +660,124 @@ mod tests {
     fn a_foot_taking_off_straight_up_is_not_planted() {
         // Both feet still for 10 frames at 30 fps, then rising 5 cm a frame (1.5 m/s), within
         // the height a planted foot may have for the first frame.
-        let soles: Vec<[Vec3; 2]> = (0..20)
+        let feet: Vec<[FootEnds; 2]> = (0..20)
             .map(|f: usize| {
                 let y = 5.0 * f.saturating_sub(10) as f32;
-                [[0.0, y, 0.0], [20.0, y, 0.0]]
+                [
+                    [[0.0, y, 0.0], [0.0, y, 20.0]],
+                    [[20.0, y, 0.0], [20.0, y, 20.0]],
+                ]
             })
             .collect();
         let times: Vec<f64> = (0..20).map(|f| f as f64 / 30.0).collect();
-        let contacts = detect_contacts(&soles, &times, 0.0, 80.0);
+        let contacts = detect_contacts(&feet, &times, 0.0, 80.0);
         let planted: Vec<usize> = (0..20).filter(|&f| contacts[f][0]).collect();
         assert_eq!(planted, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_flat_foot_whose_lowest_end_flickers_stays_planted() {
+        // Both feet still and flat, heel and toe tip level within 2 mm, the lower of the two
+        // changing every frame: as one point, it jumped 20 cm a frame.
+        let feet: Vec<[FootEnds; 2]> = (0..30)
+            .map(|f: usize| {
+                let (heel, tip) = if f.is_multiple_of(2) {
+                    (0.0, 0.2)
+                } else {
+                    (0.2, 0.0)
+                };
+                [
+                    [[0.0, heel, 0.0], [0.0, tip, 20.0]],
+                    [[20.0, heel, 0.0], [20.0, tip, 20.0]],
+                ]
+            })
+            .collect();
+        let times: Vec<f64> = (0..30).map(|f| f as f64 / 30.0).collect();
+        let contacts = detect_contacts(&feet, &times, 0.0, 80.0);
+        assert!(contacts.iter().all(|c| c[0] && c[1]), "{contacts:?}");
+    }
+
+    #[test]
+    fn a_foot_creeping_while_low_and_slow_steps_away_now_and_then() {
+        // The left foot low and moving 1 cm a frame at 10 fps (10 cm/s, slow enough to count as
+        // planted) for 100 frames; the right foot still. With a leg 80 cm long, a contact ends
+        // every 24 cm.
+        let feet: Vec<[FootEnds; 2]> = (0..100)
+            .map(|f: usize| {
+                let x = f as f32;
+                [
+                    [[x, 0.0, 0.0], [x, 0.0, 20.0]],
+                    [[40.0, 0.0, 0.0], [40.0, 0.0, 20.0]],
+                ]
+            })
+            .collect();
+        let times: Vec<f64> = (0..100).map(|f| f as f64 / 10.0).collect();
+        let contacts = detect_contacts(&feet, &times, 0.0, 80.0);
+        let ended: Vec<usize> = (0..100).filter(|&f| !contacts[f][0]).collect();
+        assert_eq!(ended, [24, 49, 74]);
+        assert!(contacts.iter().all(|c| c[1]));
+    }
+
+    /// The left foot of `anim` turned `deg` about its own X axis in frame `f` (positive: heel
+    /// up, toes down).
+    fn turn_left_foot(anim: &mut Animation, f: usize, deg: f32) {
+        let turn = Quat::from_axis_angle([1.0, 0.0, 0.0], deg.to_radians());
+        let rotations = &mut anim.frames[f].rotations;
+        rotations[J::LEFT_FOOT] = (rotations[J::LEFT_FOOT] * turn).normalized();
+    }
+
+    #[test]
+    fn a_planted_foot_rocking_on_its_sole_stays_put_and_one_rolling_turns_about_its_toes() {
+        // 20 frames flat, rocking ±0.5° (heel and toe tip take turns being the lower by 2 mm),
+        // then 15 frames rolling onto the toes, 2° more a frame.
+        let n = 35;
+        let mut anim = standing(n, |_| 0.0);
+        for f in 0..n {
+            let deg = if f < 20 {
+                if f.is_multiple_of(2) { 0.5 } else { -0.5 }
+            } else {
+                2.0 * (f - 19) as f32
+            };
+            turn_left_foot(&mut anim, f, deg);
+        }
+        let bones = rig::BoneLengths::example();
+        let heel = [
+            bones.heel_local,
+            [
+                -bones.heel_local[0],
+                bones.heel_local[1],
+                bones.heel_local[2],
+            ],
+        ];
+        let rolled = foot_ends(&anim, heel)[n - 1][0];
+        assert!(
+            rolled[0][1] > rolled[1][1] + 5.0,
+            "the heel is up: {rolled:?}"
+        );
+        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
+        let footing = Footing {
+            times: &times,
+            feet_seen: &vec![[true; 2]; n],
+            heel_local: heel,
+            leg_len: bones.thigh + bones.shin,
+        };
+        let contacts = ground_and_lock(&mut anim, &footing, true);
+        assert!(contacts.iter().all(|c| c[0]), "{contacts:?}");
+        let feet = foot_ends(&anim, heel);
+        let across = |a: Vec3, b: Vec3| (a[0] - b[0]).hypot(a[2] - b[2]);
+        // Pinned by whichever end was lower, the foot jumped its length from frame to frame.
+        for f in 1..20 {
+            let moved = across(feet[f][0][0], feet[0][0][0]);
+            assert!(moved < 0.2, "frame {f}: the heel moved {moved} cm");
+        }
+        // Once the heel is clearly up, the foot turns about its toes, which stay put.
+        let rolled_from = (20..n)
+            .find(|&f| feet[f][0][0][1] > feet[f][0][1][1] + ROLL_CM)
+            .expect("the heel rises");
+        for f in rolled_from + 1..n {
+            let moved = across(feet[f][0][1], feet[rolled_from][0][1]);
+            assert!(moved < 0.2, "frame {f}: the toes moved {moved} cm");
+        }
     }
 
     #[test]
