@@ -37,6 +37,11 @@ pub fn dist(a: Vec3, b: Vec3) -> f32 {
     norm(sub(a, b))
 }
 
+/// Distance across the floor (X and Z; Y is up) between `a` and `b`.
+pub fn dist_across(a: Vec3, b: Vec3) -> f32 {
+    (a[0] - b[0]).hypot(a[2] - b[2])
+}
+
 /// Unit vector along `a`; `fallback` when `a` is (nearly) zero.
 pub fn normalize_or(a: Vec3, fallback: Vec3) -> Vec3 {
     let n = norm(a);

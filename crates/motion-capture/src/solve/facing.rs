@@ -17,12 +17,12 @@
 //! clearly most of the frames within 1.5 s around a stretch is the right one there. A stretch of at
 //! most half a second with the other one, between runs that face alike in the model's 3D guess (a
 //! spin's do not), is turned round: left and right exchanged, in the image and in 3D, and its depth
-//! mirrored, which undoes what the model's mistake did (the legs' depth only where the frames
-//! around show the model got it right; see [`legs_keep_their_depth`]). Its motion is kept. A stretch of at most a
-//! fifth of a second at either end of the track (the person coming into view or leaving it, partly
-//! seen) is set aside instead. A passage where neither labelling clearly holds, or a long one, is
-//! left as it is. Below about 8 frames a second every change is hidden between two frames, and
-//! nothing inside a track is turned round.
+//! mirrored, which undoes what the model's mistake did (the legs' depth is kept where the frames
+//! around show the model got it right; see [`legs_keep_their_depth`]). Its motion is kept. A
+//! stretch of at most a fifth of a second at either end of the track (the person coming into view
+//! or leaving it, partly seen) is set aside instead. A passage where neither labelling clearly
+//! holds, or a long one, is left as it is. Below about 8 frames a second every change is hidden
+//! between two frames, and nothing inside a track is turned round.
 
 use std::ops::RangeInclusive;
 
@@ -188,14 +188,13 @@ fn swung_alone(frames: &[PoseFrame], [before, i, after]: [usize; 3], w: u32, h: 
         && angle_between(heading(i), heading(after)) > SPIKE_DEG
 }
 
-/// Turns the 3D guess of a stretch turned round about the vertical to meet the headings
-/// `between` of the runs on either side, by an angle that goes linearly from what the first
-/// frames need to what the last need. The model's guess of a body it took for its back keeps the limbs' motion
-/// but its heading is loose (the synthetic walk's is about 25° off), and a person's heading
-/// does not jump. A frame still far from the heading of its neighbours caught the model half-way
-/// round (the synthetic walk's frame 45), or was a side-on frame labelled right before it was
-/// turned round; it counts as a frame without a person (the solve fills it from its
-/// neighbours).
+/// Turns the 3D guess of a stretch turned round about the vertical to meet the headings `between`
+/// of the runs on either side, by an angle that goes linearly from what the first frames need to
+/// what the last need. The model's guess of a body it took for its back keeps the limbs' motion but
+/// its heading is loose (the synthetic walk's is about 25° off), and a person's heading does not
+/// jump. A frame still far from the heading of its neighbours caught the model half-way round (the
+/// synthetic walk's frame 45), or was a side-on frame labelled right before it was turned round; it
+/// counts as a frame without a person (the solve fills it from its neighbours).
 fn meet_neighbours_heading(
     turned: &[PoseFrame],
     out: &mut [PoseFrame],
@@ -417,18 +416,19 @@ const LEGS: RangeInclusive<usize> = lm::LEFT_KNEE..=lm::RIGHT_FOOT_INDEX;
 /// clearly better than the mirrored depth does (its distance below this share of the other's).
 const KEEP_DEPTH_BELOW: f32 = 0.75;
 
-/// Whether the legs of a turned-round stretch keep the depth the model gave them. Taking the front for the
-/// back, the model mirrors the head's and the trunk's depth with the facing (the nose behind the
-/// ears), but its depth of the legs can stay what the image shows: pose2sim cam02's thrower
-/// keeps his planted foot 40 cm behind his hips through the flip, as he does before and after
-/// it and as the other three calibrated views put it; mirrored, it stood 40 cm in front and
-/// lifted the foot 20 cm off the floor for a third of a second. The synthetic walk's legs are
-/// mirrored with the rest. So the legs are mirrored unless their depth as the model gave it
-/// (hip-centred, left and right exchanged) is clearly nearer that of the nearest frames with a
-/// person either side of the stretch (on cam02 it is a fifth or less of the mirrored depth's
-/// distance, on the synthetic walk twice it). The arms are always mirrored: on cam02 the kept
-/// depth suits the elbows and wrists but not the hand points, and the throwing hand then
-/// twisted 75° in a frame at the flip.
+/// Whether the legs of a turned-round stretch keep the depth the model gave them. Taking the
+/// front for the back, the model mirrors the head's and the trunk's depth with the facing (the
+/// nose behind the ears), but its depth of the legs can stay what the image shows: pose2sim
+/// cam02's thrower keeps his planted foot 40 cm behind his hips through the flip, as he does
+/// before and after it and as the other three calibrated views put it; mirrored, it stood 40 cm
+/// in front of them, and the solved foot rose up to 23 cm off the floor for a third of a second.
+/// The synthetic walk's legs are mirrored with the rest. So the legs are mirrored unless their
+/// depth as the model gave it (hip-centred, left and right exchanged) is clearly nearer that of
+/// the nearest frames with a person either side of the stretch (on cam02 it is a fifth or less
+/// of the mirrored depth's distance, on the synthetic walk twice it). The arms are always
+/// mirrored: on cam02 the kept depth suits the elbows and wrists but not the hand points, and
+/// the throwing hand then twisted 75° in a frame at the flip. Mirroring and keeping agree at the
+/// hips because MediaPipe's world landmarks are centred there (depth 0 is the hips' centre).
 fn legs_keep_their_depth(frames: &[PoseFrame], stretch: RangeInclusive<usize>) -> bool {
     let pose = |i: usize| frames[i].pose.as_ref();
     let (first, last) = (*stretch.start(), *stretch.end());
