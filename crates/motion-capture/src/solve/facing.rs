@@ -685,23 +685,23 @@ mod tests {
             (RIGHT_HIP, -1.0, 0.7),
         ] {
             // Half-width 0.15 (shoulders and hips alike) on a torso 0.4 long.
-            let (x, z) = (0.15 * side * c, 0.15 * side * s);
-            pose.image[k] = Landmark {
-                x: 0.5 + x,
-                y,
-                z,
-                visibility: 1.0,
-                presence: 1.0,
-            };
-            pose.world[k] = Landmark {
-                x,
-                y: y - 0.5,
-                z,
-                visibility: 1.0,
-                presence: 1.0,
-            };
+            place(&mut pose, k, [0.15 * side * c, y, 0.15 * side * s]);
         }
         pose
+    }
+
+    /// Puts landmark `k` of `pose` at `x` across from the image's middle, `y` down its height and
+    /// `z` deep, seen clearly, with world landmarks to match (the hips' centre at y 0.5).
+    fn place(pose: &mut Pose, k: usize, [x, y, z]: [f32; 3]) {
+        let seen = |x, y| Landmark {
+            x,
+            y,
+            z,
+            visibility: 1.0,
+            presence: 1.0,
+        };
+        pose.image[k] = seen(0.5 + x, y);
+        pose.world[k] = seen(x, y - 0.5);
     }
 
     /// Left and right exchanged and the depth mirrored, as the model does when it takes the
@@ -722,21 +722,8 @@ mod tests {
     fn with_legs(mut pose: Pose) -> Pose {
         for k in LEGS {
             let (side, z) = if k % 2 == 1 { (1.0, 0.3) } else { (-1.0, -0.1) };
-            let (x, y) = (0.1 * side, 0.75 + 0.05 * ((k - LEGS.start()) / 2) as f32);
-            pose.image[k] = Landmark {
-                x: 0.5 + x,
-                y,
-                z,
-                visibility: 1.0,
-                presence: 1.0,
-            };
-            pose.world[k] = Landmark {
-                x,
-                y: y - 0.5,
-                z,
-                visibility: 1.0,
-                presence: 1.0,
-            };
+            let y = 0.75 + 0.05 * ((k - LEGS.start()) / 2) as f32;
+            place(&mut pose, k, [0.1 * side, y, z]);
         }
         pose
     }
@@ -757,6 +744,25 @@ mod tests {
             image: exchange(&pose.image),
             world: exchange(&pose.world),
         }
+    }
+
+    /// `truth` as the model sees it when it takes the body round (`model`) in frames 45-52.
+    fn taken_round_in_45_to_52(
+        truth: &[Option<Pose>],
+        model: impl Fn(&Pose) -> Pose,
+    ) -> Vec<Option<Pose>> {
+        truth
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let p = p.as_ref()?;
+                Some(if (45..53).contains(&i) {
+                    model(p)
+                } else {
+                    p.clone()
+                })
+            })
+            .collect()
     }
 
     fn clip(poses: Vec<Option<Pose>>) -> Vec<PoseFrame> {
@@ -786,19 +792,7 @@ mod tests {
     #[test]
     fn a_short_flip_is_turned_round() {
         let truth: Vec<_> = (0..60).map(|_| Some(torso(10.0))).collect();
-        let seen = truth
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let p = p.clone().unwrap();
-                Some(if (45..53).contains(&i) {
-                    mirrored(p)
-                } else {
-                    p
-                })
-            })
-            .collect();
-        let seen = clip(seen);
+        let seen = clip(taken_round_in_45_to_52(&truth, |p| mirrored(p.clone())));
         assert_eq!(flipped(&seen), (45..53).collect::<Vec<_>>());
         assert_eq!(correct_facing_flips(&seen, 100, 100), clip(truth));
     }
@@ -810,18 +804,7 @@ mod tests {
     fn a_flip_s_legs_keep_the_depth_the_frames_around_show() {
         for legs_mirrored in [true, false] {
             let truth: Vec<_> = (0..60).map(|_| Some(with_legs(torso(10.0)))).collect();
-            let seen = truth
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let p = p.clone().unwrap();
-                    Some(if (45..53).contains(&i) {
-                        taken_for_its_back(&p, legs_mirrored)
-                    } else {
-                        p
-                    })
-                })
-                .collect();
+            let seen = taken_round_in_45_to_52(&truth, |p| taken_for_its_back(p, legs_mirrored));
             let corrected = correct_facing_flips(&clip(seen), 100, 100);
             assert_eq!(corrected, clip(truth), "legs mirrored: {legs_mirrored}");
         }

@@ -548,8 +548,7 @@ mod tests {
             for (f, frame) in anim.frames.iter_mut().enumerate() {
                 frame.root_translation[2] = f as f32 * 2.0 - 120.0;
             }
-            let h = rig::BoneLengths::example().heel_local;
-            let heel = [h, [-h[0], h[1], h[2]]];
+            let heel = example_heels();
             let mut soles = sole_points(&anim, heel);
             level_the_floor_in_depth(&mut anim, &mut soles, &vec![[true; 2]; 120]);
             let heights: Vec<f32> = sole_points(&anim, heel)
@@ -573,6 +572,30 @@ mod tests {
         assert_eq!(depth_slope(&samples), None);
     }
 
+    /// The example skeleton's heels relative to each ankle, [left, right].
+    fn example_heels() -> [Vec3; 2] {
+        let heel = rig::BoneLengths::example().heel_local;
+        [heel, [-heel[0], heel[1], heel[2]]]
+    }
+
+    fn example_leg_len() -> f32 {
+        let bones = rig::BoneLengths::example();
+        bones.thigh + bones.shin
+    }
+
+    /// [`ground_and_lock`] on an animation of the example skeleton at 30 fps, feet always seen.
+    fn ground_at_30_fps(anim: &mut Animation, lock: bool) -> Vec<[bool; 2]> {
+        let n = anim.frames.len();
+        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
+        let footing = Footing {
+            times: &times,
+            feet_seen: &vec![[true; 2]; n],
+            heel_local: example_heels(),
+            leg_len: example_leg_len(),
+        };
+        ground_and_lock(anim, &footing, lock)
+    }
+
     /// A person standing still in the rest pose for `n` frames at 30 fps, `below(f)` cm lower
     /// than soles on Y = 0 in frame `f`.
     fn standing(n: usize, below: impl Fn(usize) -> f32) -> Animation {
@@ -586,8 +609,7 @@ mod tests {
             frame_time_s: 1.0 / 30.0,
             frames: vec![frame; n],
         };
-        let heel = rig::BoneLengths::example().heel_local;
-        let soles = sole_points(&anim, [heel, [-heel[0], heel[1], heel[2]]]);
+        let soles = sole_points(&anim, example_heels());
         let on_floor = -soles[0][0][1].min(soles[0][1][1]);
         for (f, frame) in anim.frames.iter_mut().enumerate() {
             frame.root_translation[1] = on_floor - below(f);
@@ -604,27 +626,13 @@ mod tests {
         let below = |f: usize| (f.saturating_sub(100).min(5) as f32) * 24.0 - jump(f);
         let n = 125;
         let anim = standing(n, below);
-        let bones = rig::BoneLengths::example();
-        let heel = [
-            bones.heel_local,
-            [
-                -bones.heel_local[0],
-                bones.heel_local[1],
-                bones.heel_local[2],
-            ],
-        ];
-        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
-        let footing = Footing {
-            times: &times,
-            feet_seen: &vec![[true; 2]; n],
-            heel_local: heel,
-            leg_len: bones.thigh + bones.shin,
-        };
+        let heel = example_heels();
+        let thigh_len = rig::BoneLengths::example().thigh;
         // Without locking, the body is raised just enough for its leg to take the rest, and
         // through the jump as much as around it: the jump is kept.
         let mut grounded = anim.clone();
-        ground_and_lock(&mut grounded, &footing, false);
-        let slack = LEG_LIFT * footing.leg_len;
+        ground_at_30_fps(&mut grounded, false);
+        let slack = LEG_LIFT * example_leg_len();
         for (f, (frame, was)) in grounded.frames.iter().zip(&anim.frames).enumerate() {
             let raised = frame.root_translation[1] - was.root_translation[1];
             let want = (below(f) + jump(f) - slack).max(0.0);
@@ -636,7 +644,7 @@ mod tests {
         // With it, the feet planted on the lower ground stand on the floor and the jump leaves
         // it; no leg ever folds up to reach it, and no foot is left under it.
         let mut locked = anim.clone();
-        ground_and_lock(&mut locked, &footing, true);
+        ground_at_30_fps(&mut locked, true);
         let soles = sole_points(&locked, heel);
         let apex = soles[115][0][1].min(soles[115][1][1]);
         // Flattened onto the floor, the apex was at the floor; with take-off frames counted as
@@ -658,7 +666,7 @@ mod tests {
                 // Pinned feet bend the knees a little as the body crouches into the jump;
                 // reaching for the floor 1.2 m up, the thighs pointed up over the hips.
                 assert!(
-                    thigh[1] < -0.8 * bones.thigh,
+                    thigh[1] < -0.8 * thigh_len,
                     "frame {f}: the thigh turned from straight down to {thigh:?}"
                 );
             }
@@ -754,28 +762,13 @@ mod tests {
             };
             turn_left_foot(&mut anim, f, deg);
         }
-        let bones = rig::BoneLengths::example();
-        let heel = [
-            bones.heel_local,
-            [
-                -bones.heel_local[0],
-                bones.heel_local[1],
-                bones.heel_local[2],
-            ],
-        ];
+        let heel = example_heels();
         let rolled = foot_ends(&anim, heel)[n - 1][0];
         assert!(
             rolled[0][1] > rolled[1][1] + 5.0,
             "the heel is up: {rolled:?}"
         );
-        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
-        let footing = Footing {
-            times: &times,
-            feet_seen: &vec![[true; 2]; n],
-            heel_local: heel,
-            leg_len: bones.thigh + bones.shin,
-        };
-        let contacts = ground_and_lock(&mut anim, &footing, true);
+        let contacts = ground_at_30_fps(&mut anim, true);
         assert!(contacts.iter().all(|c| c[0]), "{contacts:?}");
         let feet = foot_ends(&anim, heel);
         let first = feet[0][0];
