@@ -36,7 +36,8 @@ pub struct Quality {
     /// Mean joint acceleration magnitude, m/s² (body joints, root-relative).
     #[serde(rename = "jitterMps2")]
     pub jitter_m_s2: f32,
-    /// Mean horizontal speed of planted feet, cm/s.
+    /// Mean horizontal speed of planted feet, cm/s, each by its end (heel or toe tip) that moves
+    /// less: a planted foot may turn about either.
     #[serde(rename = "footSkateCmps")]
     pub foot_skate_cm_s: f32,
     /// Fraction of frames with at least one planted foot.
