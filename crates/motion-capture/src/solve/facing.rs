@@ -416,19 +416,20 @@ const LEGS: RangeInclusive<usize> = lm::LEFT_KNEE..=lm::RIGHT_FOOT_INDEX;
 /// clearly better than the mirrored depth does (its distance below this share of the other's).
 const KEEP_DEPTH_BELOW: f32 = 0.75;
 
-/// Whether the legs of a turned-round stretch keep the depth the model gave them. Taking the
-/// front for the back, the model mirrors the head's and the trunk's depth with the facing (the
-/// nose behind the ears), but its depth of the legs can stay what the image shows: pose2sim
-/// cam02's thrower keeps his planted foot 40 cm behind his hips through the flip, as he does
-/// before and after it and as the other three calibrated views put it; mirrored, it stood 40 cm
-/// in front of them, and the solved foot rose up to 23 cm off the floor for a third of a second.
-/// The synthetic walk's legs are mirrored with the rest. So the legs are mirrored unless their
-/// depth as the model gave it (hip-centred, left and right exchanged) is clearly nearer that of
-/// the nearest frames with a person either side of the stretch (on cam02 it is a fifth or less
-/// of the mirrored depth's distance, on the synthetic walk twice it). The arms are always
-/// mirrored: on cam02 the kept depth suits the elbows and wrists but not the hand points, and
-/// the throwing hand then twisted 75° in a frame at the flip. Mirroring and keeping agree at the
-/// hips because MediaPipe's world landmarks are centred there (depth 0 is the hips' centre).
+/// Whether the legs of a turned-round stretch keep the depth the model gave them. Taking the front
+/// for the back, the model mirrors the head's and the trunk's depth with the facing (the nose
+/// behind the ears), but its depth of the legs can stay what the image shows: pose2sim cam02's
+/// thrower keeps his planted foot 40 cm behind his hips through the flip, as he does before and
+/// after it and as the other three calibrated views put it; mirrored, it stood 40 cm in front of
+/// them, and the solved foot rose up to 23 cm off the floor for a third of a second. The synthetic
+/// walk's legs are mirrored with the rest. So the legs are mirrored unless their depth as the model
+/// gave it (hip-centred, left and right exchanged) is clearly nearer that of the nearest frames
+/// with a person either side of the stretch (in a prototype over cam02's flipped stretches,
+/// 0.09-0.32 of the mirrored depth's distance; over the synthetic walk's, 1.9 times it). The arms
+/// are always mirrored: on cam02 the kept depth suits the elbows and wrists but not the hand
+/// points, and the throwing hand then twisted 75° in a frame at the flip. Mirroring and keeping
+/// agree at the hips because MediaPipe's world landmarks are centred there (depth 0 is the hips'
+/// centre).
 fn legs_keep_their_depth(frames: &[PoseFrame], stretch: RangeInclusive<usize>) -> bool {
     let pose = |i: usize| frames[i].pose.as_ref();
     let (first, last) = (*stretch.start(), *stretch.end());
