@@ -416,10 +416,7 @@ const ROLL_CM: f32 = 1.5;
 /// places (pose2sim cam03's planted foot, 20 cm); its middle instead drags the body back as a
 /// walker rolls from heel to toe.
 fn slips(feet: &[[FootEnds; 2]], k: usize, run: std::ops::Range<usize>) -> Vec<Vec3> {
-    let Some(first) = feet.get(run.start) else {
-        return Vec::new();
-    };
-    let mut end = lower_end(&first[k]);
+    let mut end = lower_end(&feet[run.start][k]);
     let mut slip = [0.0; 3];
     let mut out = Vec::with_capacity(run.len());
     for f in run.clone() {
