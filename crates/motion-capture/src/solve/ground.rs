@@ -44,11 +44,22 @@ fn lower_end(ends: &FootEnds) -> usize {
     usize::from(ends[1][1] < ends[0][1])
 }
 
+/// A foot's lowest point: its heel or its toe tip.
+fn lowest(ends: &FootEnds) -> Vec3 {
+    ends[lower_end(ends)]
+}
+
+/// How far (cm, across the floor) a foot moved between two frames, by the end that moved less:
+/// a planted foot may turn about its heel or its toes.
+fn moved_across(now: &FootEnds, then: &FootEnds) -> f32 {
+    dist_across(now[0], then[0]).min(dist_across(now[1], then[1]))
+}
+
 /// Per frame: the lowest sole point (heel or toe tip) of each foot, [left, right], world cm.
 pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
     foot_ends(anim, heel_local)
         .iter()
-        .map(|feet| feet.map(|ends| ends[lower_end(&ends)]))
+        .map(|feet| feet.map(|ends| lowest(&ends)))
         .collect()
 }
 
@@ -86,7 +97,7 @@ pub fn detect_contacts(
         let (heel_speed, tip_speed) = (speed_of_end(0), speed_of_end(1));
         for i in 0..n {
             let ends = &feet[i][k];
-            let low = ends[lower_end(ends)][1] - floor_y < height_tol;
+            let low = lowest(ends)[1] - floor_y < height_tol;
             let speed = if lower_end(ends) == 0 {
                 heel_speed[i]
             } else {
@@ -125,9 +136,7 @@ fn split_runs_that_step(
     for run in contact_runs(c, k) {
         let mut start = run.start;
         for f in run {
-            let (now, then) = (&feet[f][k], &feet[start][k]);
-            let moved = dist_across(now[0], then[0]).min(dist_across(now[1], then[1]));
-            if f > start && moved > step {
+            if f > start && moved_across(&feet[f][k], &feet[start][k]) > step {
                 let letting_go = (start + 1..f).filter(|&j| times[f] - times[j] <= PIN_FADE_S);
                 for j in letting_go.chain(std::iter::once(f - 1)) {
                     c[j][k] = false;
@@ -380,7 +389,7 @@ fn root_corrections(
             for (f, slip) in run.zip(slipped) {
                 let ends = &feet[f][k];
                 let back = sub(middle, slip);
-                foot[f] = Some([back[0], floor - ends[lower_end(ends)][1], back[2]]);
+                foot[f] = Some([back[0], floor - lowest(ends)[1], back[2]]);
             }
         }
     }
@@ -454,7 +463,7 @@ fn pin_planted_feet(anim: &mut Animation, footing: &Footing<'_>, contacts: &[[bo
             for (f, slip) in run.clone().zip(slipped) {
                 let ease = ((f - run.start + 1) as f32 / (fade + 1) as f32).min(1.0);
                 let ends = &feet[f][k];
-                held = [-slip[0], -ends[lower_end(ends)][1] * ease, -slip[2]];
+                held = [-slip[0], -lowest(ends)[1] * ease, -slip[2]];
                 leg_ik::move_foot(anim, f, k, held);
             }
             for step in 1..=fade {
@@ -500,8 +509,7 @@ pub fn foot_skate(
     for i in 1..feet.len() {
         for k in 0..2 {
             if contacts[i][k] && contacts[i - 1][k] {
-                let (now, before) = (&feet[i][k], &feet[i - 1][k]);
-                let moved = dist_across(now[0], before[0]).min(dist_across(now[1], before[1]));
+                let moved = moved_across(&feet[i][k], &feet[i - 1][k]);
                 sum += moved / (times[i] - times[i - 1]).max(1e-6) as f32;
                 count += 1;
             }
