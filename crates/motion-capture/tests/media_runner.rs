@@ -436,6 +436,74 @@ async fn timeout_and_cancel_kill_the_process_group() {
     let _ = clip;
 }
 
+/// The timeout bounds a stall, not a stream: a clip read at the pace of a slow consumer (the
+/// pose model on a long clip) decodes to the end however long that takes, and so does a preview
+/// fed that slowly, while a streaming call nobody reports progress on is still cut off.
+#[tokio::test]
+async fn a_stream_that_keeps_moving_outlives_its_timeout() {
+    use motion_capture::media::encode::{Encoder, Preset};
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make(
+        dir.path(),
+        "clip.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48:rate=30",
+            "-t",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let cancel = CancellationToken::new();
+    let limits = Limits {
+        timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let info = probe(&clip, Container::Mp4Mov, &Limits::default(), &cancel)
+        .await
+        .unwrap();
+    let opts = DecodeOptions {
+        limits: limits.clone(),
+        ..DecodeOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let mut src = FrameSource::open(&clip, &info, &opts, &cancel).unwrap();
+    let mut frames = 0;
+    while let Some(f) = src.next_frame().await {
+        f.unwrap();
+        frames += 1;
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(frames, 30);
+    assert!(started.elapsed() > 2 * limits.timeout);
+
+    let started = std::time::Instant::now();
+    let out = dir.path().join("slow.mp4");
+    let mut enc =
+        Encoder::start_yuv420p(&out, (64, 48), "30", Preset::Ultrafast, &limits, &cancel).unwrap();
+    for _ in 0..30 {
+        enc.push(&[128u8; 64 * 48 * 3 / 2]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    enc.finish().await.unwrap();
+    assert!(started.elapsed() > 2 * limits.timeout);
+    assert_eq!(ffprobe_times_us(&out).len(), 30);
+
+    // Nobody reads, nobody reports: the process stalls on its full pipe and is killed.
+    let stalled = FfCommand::ffmpeg(dir.path())
+        .input_args(["-stream_loop", "-1"])
+        .input_file("clip.mp4", Container::Mp4Mov)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+        .limits(limits)
+        .spawn(&cancel)
+        .unwrap();
+    let err = stalled.wait().await.unwrap_err();
+    assert!(matches!(err, MediaError::Timeout { .. }), "{err}");
+}
+
 #[tokio::test]
 async fn missing_tool_is_reported_as_such() {
     let dir = tempfile::tempdir().unwrap();

@@ -246,6 +246,8 @@ async fn pump(
     let frame_len = width as usize * height as usize * 3;
     let mut clock = FrameClock::new(fps);
     let mut index = 0u64;
+    // Each frame read restarts ffmpeg's timeout: a long clip decodes at the pace of inference.
+    let progress = running.progress();
     let failure = loop {
         let mut data = pool.take(frame_len);
         match read_full(&mut stdout, &mut data).await {
@@ -256,7 +258,7 @@ async fn pump(
                     format!("truncated frame {index}: {n} of {frame_len} bytes"),
                 ));
             }
-            Ok(_) => {}
+            Ok(_) => progress.made(),
             Err(source) => {
                 break Some(MediaError::Io {
                     tool: Tool::Ffmpeg,

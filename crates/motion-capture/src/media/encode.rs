@@ -152,7 +152,11 @@ impl Encoder {
             .map_err(|source| MediaError::Io {
                 tool: Tool::Ffmpeg,
                 source,
-            })
+            })?;
+        // Each frame taken restarts ffmpeg's timeout: a long preview is encoded at the pace of
+        // inference.
+        self.running.progress().made();
+        Ok(())
     }
 
     /// Closes the input and waits for ffmpeg to finish the file.

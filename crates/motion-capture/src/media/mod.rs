@@ -19,5 +19,5 @@ pub mod sniff;
 pub use decode::{DecodeOptions, EarlySource, FramePool, FrameSource};
 pub use grid::{FrameGrid, Placement};
 pub use probe::{MediaInfo, extract_frame_jpeg, probe};
-pub use runner::{FfCommand, Limits, MediaError, RawVideoInput, Running, Tool};
+pub use runner::{FfCommand, Limits, MediaError, Progress, RawVideoInput, Running, Tool};
 pub use sniff::{Container, sniff_file};

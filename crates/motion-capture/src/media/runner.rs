@@ -3,14 +3,16 @@
 //! Every call gets the hardened input flags (protocol/format/codec whitelists, a demuxer forced
 //! from our own sniffing, no external references for mov, stream/probe/pixel caps), runs with
 //! `cwd` = the job's own directory, an empty environment (PATH and [`MALLOC_TUNABLES`] only), its
-//! own process group and rlimits, under a wall-clock timeout and a cancellation token. On
+//! own process group and rlimits, under a wall-clock timeout and a cancellation token (a
+//! streaming call whose caller reports [`Progress`] times out only when it stalls). On
 //! timeout, cancellation or drop the whole process group is killed with SIGKILL and then reaped,
 //! so no zombie or orphaned grandchild survives. stderr is kept only as a bounded tail for logs.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use nix::sys::resource::{Resource, setrlimit};
@@ -115,7 +117,7 @@ pub enum MediaError {
     },
     #[error("{tool} could not be started: not found on PATH")]
     ToolMissing { tool: Tool },
-    #[error("{tool} timed out after {timeout:?}")]
+    #[error("{tool} timed out: no progress for {timeout:?}")]
     Timeout { tool: Tool, timeout: Duration },
     #[error("{tool} was cancelled")]
     Cancelled { tool: Tool },
@@ -149,7 +151,9 @@ pub const DEFAULT_MAX_PIXELS: u64 = 8192 * 8192;
 /// 2-core reference machine; callers tighten them (e.g. probes get a short timeout).
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Wall-clock limit for the whole call.
+    /// Wall-clock limit for the whole call; for a streaming call whose caller reports
+    /// [`Progress`], the longest time without any (a clip streams at the pace of its consumer,
+    /// so a long one takes as long as it takes, while a stalled decoder is still cut off).
     pub timeout: Duration,
     /// RLIMIT_AS: virtual memory of the process.
     pub address_space_bytes: u64,
@@ -466,10 +470,14 @@ impl FfCommand {
         let stderr_task = tokio::spawn(read_stderr_tail(stderr, hook));
         let dropped = CancellationToken::new();
         let (tx, rx) = oneshot::channel();
+        let progress = Progress::since(started);
         tokio::spawn(watch(
             child,
             Watched { tool, started },
-            self.limits.timeout,
+            Deadline {
+                timeout: self.limits.timeout,
+                progress: progress.clone(),
+            },
             cancel.clone(),
             dropped.clone(),
             tx,
@@ -478,6 +486,7 @@ impl FfCommand {
             tool,
             user_input: self.user_input(),
             timeout: self.limits.timeout,
+            progress,
             stdin,
             stdout,
             done: Some(rx),
@@ -580,24 +589,76 @@ struct Watched {
     started: Instant,
 }
 
+/// When the watchdog gives up on a process: `timeout` after its last [`Progress`] (its start,
+/// when none is reported).
+struct Deadline {
+    timeout: Duration,
+    progress: Progress,
+}
+
+impl Deadline {
+    fn at(&self) -> Instant {
+        self.progress.last() + self.timeout
+    }
+}
+
+/// When a streaming call last moved (a frame read from its stdout, one written to its stdin),
+/// as its caller reports it with [`Progress::made`]. Cheap to clone and to report.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    started: Instant,
+    /// Milliseconds from `started` to the last report.
+    last_ms: Arc<AtomicU64>,
+}
+
+impl Progress {
+    fn since(started: Instant) -> Progress {
+        Progress {
+            started,
+            last_ms: Arc::default(),
+        }
+    }
+
+    /// Reports progress now: the call's timeout counts again from here.
+    pub fn made(&self) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        self.last_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        self.started + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+}
+
 /// Owns the child: waits for it, or kills its process group on timeout/cancel/drop, and always
 /// reaps it; then tells the observer.
 async fn watch(
     mut child: Child,
     watched: Watched,
-    timeout: Duration,
+    deadline: Deadline,
     cancel: CancellationToken,
     dropped: CancellationToken,
     tx: oneshot::Sender<Ended>,
 ) {
-    let ended = tokio::select! {
-        status = child.wait() => match status {
-            Ok(s) => Ended::Exited(s),
-            Err(e) => Ended::WaitFailed(e),
-        },
-        _ = tokio::time::sleep(timeout) => Ended::TimedOut,
-        _ = cancel.cancelled() => Ended::Cancelled,
-        _ = dropped.cancelled() => Ended::Dropped,
+    let ended = {
+        let exited = child.wait();
+        tokio::pin!(exited);
+        loop {
+            tokio::select! {
+                status = &mut exited => break match status {
+                    Ok(s) => Ended::Exited(s),
+                    Err(e) => Ended::WaitFailed(e),
+                },
+                // Progress made while asleep moves the deadline on: sleep again.
+                _ = tokio::time::sleep_until(deadline.at().into()) => {
+                    if deadline.at() <= Instant::now() {
+                        break Ended::TimedOut;
+                    }
+                }
+                _ = cancel.cancelled() => break Ended::Cancelled,
+                _ = dropped.cancelled() => break Ended::Dropped,
+            }
+        }
     };
     if !matches!(ended, Ended::Exited(_)) {
         kill_group(&mut child).await;
@@ -686,6 +747,7 @@ pub struct Running {
     tool: Tool,
     user_input: bool,
     timeout: Duration,
+    progress: Progress,
     pub stdin: Option<ChildStdin>,
     pub stdout: Option<ChildStdout>,
     done: Option<oneshot::Receiver<Ended>>,
@@ -696,6 +758,12 @@ pub struct Running {
 impl Running {
     pub fn tool(&self) -> Tool {
         self.tool
+    }
+
+    /// Where the streaming caller reports progress, so that the timeout bounds a stall rather
+    /// than the whole stream (see [`Limits::timeout`]).
+    pub fn progress(&self) -> Progress {
+        self.progress.clone()
     }
 
     /// Waits for the process to end (closing stdin first) and classifies the outcome.
