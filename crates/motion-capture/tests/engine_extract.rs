@@ -239,6 +239,36 @@ async fn a_video_without_a_person_fails_with_the_contract_message() {
     );
 }
 
+/// Someone who comes into view for the last second of a 12 s clip is found and solved: 11 s of
+/// an empty grey picture, then the first second of the dance clip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_in_the_last_second_of_a_long_clip_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("late.mp4");
+    let dance = testdata().join("videos/tfjs_pose_1_synthetic_dance.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i"])
+        .arg("color=gray:size=576x576:rate=30:duration=11")
+        .arg("-i")
+        .arg(&dance)
+        .args(["-filter_complex"])
+        .arg("[1:v]trim=duration=1,setpts=PTS-STARTPTS,fps=30,format=yuv420p[p];[0:v][p]concat=n=2:v=1[v]")
+        .args(["-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-y"])
+        .arg(&input)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let report = extract(&input, &dir.path().join("out"))
+        .await
+        .expect("the person of the last second is a motion");
+    assert_eq!(report.frames, 360);
+    assert!(
+        (25..=30).contains(&report.person_found_frames),
+        "found in {} frames",
+        report.person_found_frames
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_that_is_not_a_video_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();

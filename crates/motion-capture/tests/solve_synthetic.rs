@@ -8,6 +8,7 @@
 mod solve_common;
 
 use motion_capture::solve::{Solution, SolveInput, SolveParams, quality::BODY_PAIRS, solve};
+use motion_capture::types::PoseFrame;
 use solve_common::*;
 
 /// The solve of a golden clip with the default parameters.
@@ -202,6 +203,45 @@ fn a_spurious_start_does_not_lift_the_person_off_the_floor() {
             sol.quality.contact_ratio * 100.0
         );
     }
+}
+
+/// A person in view for half a second is a motion however long the clip around it: the walk's
+/// first 16 frames (0.53 s) followed by 11 s without anyone solve, while 14 frames (0.47 s) in
+/// that clip are still stray detections.
+#[test]
+fn half_a_second_of_person_in_a_long_clip_is_a_motion() {
+    let g = load_golden("synthetic__mh_cmu131_02_walk__video.raw.json");
+    let step_us = g.frames[1].t_us - g.frames[0].t_us;
+    let with_person_for = |seen: usize| -> Vec<PoseFrame> {
+        (0..360)
+            .map(|i| PoseFrame {
+                t_us: g.frames[0].t_us + i as i64 * step_us,
+                pose: g
+                    .frames
+                    .get(i)
+                    .filter(|_| i < seen)
+                    .and_then(|f| f.pose.clone()),
+            })
+            .collect()
+    };
+    let solve_with = |frames: &[PoseFrame]| {
+        solve(
+            &SolveInput {
+                frames,
+                width: g.width,
+                height: g.height,
+                fps: g.fps,
+            },
+            &SolveParams::default(),
+        )
+    };
+    let sol = solve_with(&with_person_for(16)).expect("half a second of a person is a motion");
+    assert_eq!(sol.animation.frames.len(), 360);
+    assert_eq!(sol.quality.person_found_frames, 16);
+    assert!(matches!(
+        solve_with(&with_person_for(14)),
+        Err(motion_capture::solve::SolveError::NoPerson)
+    ));
 }
 
 /// A clip of one or two frames with the person in each is a (very short) motion, not "no

@@ -223,12 +223,24 @@ fn check_person_found(input: &SolveInput<'_>) -> Result<(), SolveError> {
         return Err(SolveError::NoFrames);
     }
     let found = input.frames.iter().filter(|f| f.pose.is_some()).count();
-    // A few stray detections are not a performance: require a tenth of the clip, and three
-    // frames (every frame of a clip shorter than that).
-    if found < 3.min(n).max(n.div_ceil(10)) {
+    if found < min_frames_with_person(n, input.fps) {
         return Err(SolveError::NoPerson);
     }
     Ok(())
+}
+
+/// How many of a clip's `n` frames must show the performer for it to be a motion. A few stray
+/// detections are not a performance: a tenth of the clip, and three frames (every frame of a
+/// clip shorter than that). A person in view for half a second always is, however long the
+/// rest of the clip: someone who walks in at the end of a 12 s clip is there, and "no person
+/// detected" would be false.
+fn min_frames_with_person(n: usize, fps: f64) -> usize {
+    let half_a_second = if fps.is_finite() && fps > 0.0 {
+        (0.5 * fps).ceil() as usize
+    } else {
+        n
+    };
+    3.min(n).max(n.div_ceil(10).min(half_a_second))
 }
 
 /// The skeleton's pose in each frame: joint rotations from the landmarks, the root at the
