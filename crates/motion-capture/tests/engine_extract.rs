@@ -150,6 +150,40 @@ async fn every_single_person_test_clip_extracts() {
         assert!(report.person_found_ratio > 0.5);
         let (frames, _, _) = ffprobe_frames(&dir.path().join("preview.mp4"));
         assert_eq!(frames as usize, report.frames);
+        outputs_agree(dir.path(), &report);
+    }
+}
+
+/// Every file of an extraction is there, readable and of the same clip: the BVH and the
+/// landmarks have the report's frames, the landmarks are detected exactly where the quality
+/// counts the person found (frames set aside as someone else's are not), and each archive holds
+/// its files.
+fn outputs_agree(dir: &Path, report: &Report) {
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let bvh = motion_capture::bvh::parse(&read("motion.bvh")).expect("the BVH parses");
+    assert_eq!(bvh.to_animation().animation.frames.len(), report.frames);
+    assert_eq!(&read("motion.glb")[..4], b"glTF");
+    assert_eq!(&read("cover.jpg")[..3], &[0xFF, 0xD8, 0xFF]);
+    let landmarks: serde_json::Value = serde_json::from_slice(&read("landmarks.json")).unwrap();
+    let frames = landmarks["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), report.frames);
+    let detected = frames.iter().filter(|f| f["detected"] == true).count();
+    assert_eq!(detected, report.person_found_frames, "landmarks detected");
+    let quality: serde_json::Value = serde_json::from_slice(&read("quality.json")).unwrap();
+    assert_eq!(quality["personFoundFrames"], report.person_found_frames);
+    for (archive, names) in [
+        ("bvh.zip", &["motion.bvh"][..]),
+        ("binary.zip", &["motion.glb", "landmarks.json"][..]),
+    ] {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(read(archive))).unwrap();
+        for name in names {
+            let mut entry = zip
+                .by_name(name)
+                .unwrap_or_else(|e| panic!("{archive}: {e}"));
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+            assert_eq!(bytes, read(name), "{archive}: {name}");
+        }
     }
 }
 

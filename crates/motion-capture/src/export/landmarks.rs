@@ -52,8 +52,16 @@ pub struct LandmarksMeta<'a> {
     pub height: u32,
 }
 
-/// Renders the file. `scores[i]` is frame i's pose presence score (0 where none was found).
-pub fn to_landmarks_json(meta: &LandmarksMeta<'_>, frames: &[PoseFrame], scores: &[f32]) -> String {
+/// Renders the file. `scores[i]` is frame i's pose presence score (0 where none was found);
+/// `performer[i]` says whether frame i's pose is the performer's, the motion was solved from:
+/// one set aside (someone else, a table taken for a body) is written as not detected, as a frame
+/// without a pose is.
+pub fn to_landmarks_json(
+    meta: &LandmarksMeta<'_>,
+    frames: &[PoseFrame],
+    scores: &[f32],
+    performer: &[bool],
+) -> String {
     let mut s = String::with_capacity(256 + frames.len() * 2600);
     s.push_str("{\"format\":\"motiond.landmarks\",\"version\":1,");
     let _ = write!(
@@ -79,7 +87,11 @@ pub fn to_landmarks_json(meta: &LandmarksMeta<'_>, frames: &[PoseFrame], scores:
         // The contract's time is the frame's place on the analysis grid.
         let time = i as f64 / meta.fps;
         let _ = write!(s, "{{\"index\":{i},\"time\":{},", num(time));
-        match &f.pose {
+        let solved_from = f
+            .pose
+            .as_ref()
+            .filter(|_| performer.get(i).copied().unwrap_or(true));
+        match solved_from {
             None => s.push_str("\"detected\":false,\"score\":0.0,\"image\":null,\"world\":null}"),
             Some(p) => {
                 let score = scores.get(i).copied().unwrap_or(1.0) as f64;
@@ -155,11 +167,42 @@ mod tests {
                 pose: None,
             }],
             &[0.0],
+            &[false],
         );
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["frames"][0]["detected"], false);
         assert!(v["frames"][0]["image"].is_null());
         assert_eq!(v["landmarkNames"].as_array().unwrap().len(), 33);
         assert_eq!(v["frameCount"], 1);
+    }
+
+    #[test]
+    fn a_pose_set_aside_is_not_detected() {
+        let meta = LandmarksMeta {
+            model: "blazepose_full",
+            fps: 10.0,
+            width: 4,
+            height: 2,
+        };
+        let pose = crate::types::Pose {
+            image: [crate::types::Landmark::default(); NUM_LANDMARKS],
+            world: [crate::types::Landmark::default(); NUM_LANDMARKS],
+        };
+        let frame = |t_us| PoseFrame {
+            t_us,
+            pose: Some(pose.clone()),
+        };
+        let s = to_landmarks_json(
+            &meta,
+            &[frame(0), frame(100_000)],
+            &[0.9, 0.8],
+            &[false, true],
+        );
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["frames"][0]["detected"], false);
+        assert_eq!(v["frames"][0]["score"], 0.0);
+        assert!(v["frames"][0]["world"].is_null());
+        assert_eq!(v["frames"][1]["detected"], true);
+        assert_eq!(v["frames"][1]["image"].as_array().unwrap().len(), 33);
     }
 }

@@ -53,7 +53,7 @@ pub fn write_motion_files(
 ) -> Result<Exported, ExportError> {
     let bvh_text = bvh::to_bvh(&solution.animation);
     let glb_bytes = glb::to_glb(&solution.animation)?;
-    let lm_text = landmarks::to_landmarks_json(meta, frames, scores);
+    let lm_text = landmarks::to_landmarks_json(meta, frames, scores, &solution.performer_seen);
     let quality_text = quality_json(&solution.quality);
     let paths = Exported {
         bvh: out_dir.join(BVH_NAME),

@@ -93,6 +93,10 @@ pub struct Solution {
     pub camera_pitch: f32,
     /// Per frame: [left, right] foot planted.
     pub contacts: Vec<[bool; 2]>,
+    /// Per frame: the pose tracked there is the performer's (false where no person was found,
+    /// and where the pose was set aside as someone else's or as a spurious body: a table, a
+    /// poster). The frames the quality's person-found count counts.
+    pub performer_seen: Vec<bool>,
     /// Heel position relative to each ankle in the foot's rest frame, [left, right], cm.
     pub heels: [Vec3; 2],
     pub quality: Quality,
@@ -144,7 +148,8 @@ struct Tracks {
 
 pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, SolveError> {
     let performer = segments::performer_only(input.frames, input.width, input.height);
-    let found = performer.iter().filter(|f| f.pose.is_some()).count();
+    let performer_seen: Vec<bool> = performer.iter().map(|f| f.pose.is_some()).collect();
+    let found = performer_seen.iter().filter(|&&seen| seen).count();
     let performer = facing::correct_facing_flips(&performer, input.width, input.height);
     let input = &SolveInput {
         frames: &performer,
@@ -211,6 +216,7 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         world_to_camera: shift,
         camera_pitch,
         contacts,
+        performer_seen,
         heels: heel,
         quality: Quality::default(),
     };
