@@ -154,6 +154,61 @@ async fn every_single_person_test_clip_extracts() {
     }
 }
 
+/// A phone's clip: stored sideways with rotation metadata, an odd size, 60 fps (the squats
+/// clip's first 3 s turned a quarter, scaled to 641x361 and resampled from 5 to 60 fps). The
+/// person comes out upright in the landmarks (nose above the hips) in every frame, the report has
+/// the display size, and every output agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sideways_odd_sized_sixty_fps_phone_clip_extracts_upright() {
+    let dir = tempfile::tempdir().unwrap();
+    let sideways = dir.path().join("sideways.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(testdata().join("videos/tfjs_pose_squats.mp4"))
+        .args(["-t", "3", "-vf", "transpose=2,scale=641:361,fps=60", "-an"])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv444p", "-y"])
+        .arg(&sideways)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let phone = dir.path().join("phone.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&sideways)
+        .args(["-c", "copy", "-metadata:s:v:0", "rotate=270", "-y"])
+        .arg(&phone)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let out = dir.path().join("out");
+    let report = extract(&phone, &out).await.expect("extract");
+    assert_eq!((report.width, report.height), (361, 641));
+    assert_eq!(report.video_fps, 60.0);
+    assert!(
+        report.person_found_ratio > 0.9,
+        "{}",
+        report.person_found_ratio
+    );
+    let landmarks: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("landmarks.json")).unwrap()).unwrap();
+    let image_y = |f: &serde_json::Value, k: usize| f["image"][k][1].as_f64().unwrap();
+    let detected: Vec<&serde_json::Value> = (landmarks["frames"].as_array().unwrap().iter())
+        .filter(|f| f["detected"] == true)
+        .collect();
+    let upright = detected
+        .iter()
+        .filter(|f| image_y(f, 0) < image_y(f, 23).min(image_y(f, 24)))
+        .count();
+    assert_eq!(
+        upright,
+        detected.len(),
+        "the person is upright in every frame"
+    );
+    let (frames, _, _) = ffprobe_frames(&out.join("preview.mp4"));
+    assert_eq!(frames as usize, report.frames);
+    outputs_agree(&out, &report);
+}
+
 /// Every file of an extraction is there, readable and of the same clip: the BVH and the
 /// landmarks have the report's frames, the landmarks are detected exactly where the quality
 /// counts the person found (frames set aside as someone else's are not), and each archive holds
