@@ -91,6 +91,10 @@ pub struct Report {
     pub frames: usize,
     pub person_found_frames: usize,
     pub person_found_ratio: f32,
+    /// Frames where the tracker found a body that the solve set aside as not the performer's
+    /// (someone else in view, a table taken for a body): tracked, but neither solved from nor
+    /// counted as found, and not detected in `landmarks.json`.
+    pub poses_set_aside: usize,
     /// Analysis frame rate of the video.
     pub video_fps: f64,
     /// Frames processed per second of wall time, whole job.
@@ -211,10 +215,12 @@ impl Engine {
         let (preview, cover) = keep_preview(preview?, out_dir, &progress)?;
         let elapsed_s = started.elapsed().as_secs_f64();
         let q = motion.solution.quality;
+        let poses = tracked.frames.iter().filter(|f| f.pose.is_some()).count();
         Ok(Report {
             frames: q.frame_count,
             person_found_frames: q.person_found_frames,
             person_found_ratio: q.person_found_ratio,
+            poses_set_aside: poses - q.person_found_frames,
             video_fps: motion.fps,
             processing_fps: q.frame_count as f64 / elapsed_s.max(1e-9),
             tracking_s,
