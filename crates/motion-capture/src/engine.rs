@@ -6,8 +6,8 @@
 //! landmarks and feeds the H.264 encoder (its own ffmpeg process, i.e. the other core) while the
 //! inference thread works on the next frame; no frame is kept for the whole clip. The cover is
 //! the middle frame of the preview. Cancellation is checked between frames on both sides; a
-//! cancelled ffmpeg is killed by the runner. Duration limits are the API's business, not the
-//! engine's.
+//! cancelled ffmpeg is killed by the runner. Duration limits are the API's business; the engine
+//! only refuses what no motion file can hold ([`MAX_CLIP_FRAMES`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -31,6 +31,26 @@ pub const PREVIEW_NAME: &str = "preview.mp4";
 pub const COVER_NAME: &str = "cover.jpg";
 /// Longest side of the preview (api-contract §9.3).
 pub const PREVIEW_MAX_SIDE: u32 = 1280;
+
+/// The most frames a clip may have: 20 minutes at 60 fps, as many as a BVH file our own reader
+/// accepts. A longer clip is refused once probed, and a stream that runs on past what its
+/// container says is cut there.
+pub const MAX_CLIP_FRAMES: u64 = 72_000;
+
+/// The CPU time (s) the decoder and the preview encoder may each use: a whole clip of
+/// [`MAX_CLIP_FRAMES`] at 4K costs the decoder about half an hour. Their timeout bounds a stall
+/// (each frame is progress), so the CPU limit is what bounds their work; the default's ten
+/// minutes would kill the decoder of a long 4K clip half-way, as if the file were bad.
+const STREAM_CPU_SECONDS: u64 = 3 * 3600;
+
+/// The limits of a job's decoder and preview encoder: the job's own, with the CPU time a whole
+/// clip needs ([`STREAM_CPU_SECONDS`]).
+fn streaming_limits(limits: &Limits) -> Limits {
+    Limits {
+        cpu_seconds: limits.cpu_seconds.max(STREAM_CPU_SECONDS),
+        ..limits.clone()
+    }
+}
 
 /// How to run one extraction.
 #[derive(Clone, Debug)]
@@ -220,7 +240,7 @@ impl Engine {
             frames: q.frame_count,
             person_found_frames: q.person_found_frames,
             person_found_ratio: q.person_found_ratio,
-            poses_set_aside: poses - q.person_found_frames,
+            poses_set_aside: poses.saturating_sub(q.person_found_frames),
             video_fps: motion.fps,
             processing_fps: q.frame_count as f64 / elapsed_s.max(1e-9),
             tracking_s,
@@ -246,9 +266,9 @@ async fn open_and_probe(
     cancel: &CancellationToken,
 ) -> Result<(FrameSource, MediaInfo), ExtractError> {
     let decode = DecodeOptions {
-        limits: opts.limits.clone(),
+        limits: streaming_limits(&opts.limits),
         channel_frames: opts.channel_frames,
-        max_frames: None,
+        max_frames: Some(MAX_CLIP_FRAMES),
         pool: Some(pool.clone()),
     };
     let decoder = FrameSource::open_early(&job.input, container, &decode, cancel)?;
@@ -443,6 +463,15 @@ async fn probe_video(
         return Err(ExtractError::BadInput(
             "the file has no decodable video stream".into(),
         ));
+    }
+    let frames = (info.frame_count)
+        .or_else(|| info.duration_s.map(|d| (d * info.fps).round() as u64))
+        .unwrap_or(0);
+    if frames > MAX_CLIP_FRAMES {
+        return Err(ExtractError::BadInput(format!(
+            "the video is too long: {frames} frames, at most {MAX_CLIP_FRAMES} \
+             (20 minutes at 60 frames a second)"
+        )));
     }
     Ok(info)
 }
@@ -829,7 +858,7 @@ async fn preview_writer(
         out_size,
         &render::ffmpeg_rate(info.fps),
         PREVIEW_PRESET,
-        &opts.limits,
+        &streaming_limits(&opts.limits),
         cancel,
     )
     .map_err(ExtractError::from)?;

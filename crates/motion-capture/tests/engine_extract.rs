@@ -416,6 +416,53 @@ async fn a_person_in_the_last_second_of_a_long_clip_is_found() {
     );
 }
 
+/// A clip longer than any motion file holds (20 minutes at 60 fps) is refused once probed, with
+/// a message that says so, before anything is tracked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_over_twenty_minutes_at_sixty_fps_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ffmpeg = |args: &[&str], out: &Path| {
+        let status = Command::new("ffmpeg")
+            .args(["-v", "error", "-y"])
+            .args(args)
+            .arg(out)
+            .status()
+            .expect("ffmpeg runs");
+        assert!(status.success());
+    };
+    // One second, then 1201 copies of it without re-encoding: 72060 frames.
+    let second = dir.path().join("second.mp4");
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=gray:size=240x240:rate=60",
+            "-frames:v",
+            "60",
+        ],
+        &second,
+    );
+    let too_long = dir.path().join("too_long.mp4");
+    let looped = [
+        "-stream_loop",
+        "1200",
+        "-i",
+        second.to_str().unwrap(),
+        "-c",
+        "copy",
+    ];
+    ffmpeg(&looped, &too_long);
+    let err = extract(&too_long, &dir.path().join("out"))
+        .await
+        .expect_err("too long");
+    assert!(err.is_bad_input(), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "the video is too long: 72060 frames, at most 72000 (20 minutes at 60 frames a second)"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_that_is_not_a_video_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();

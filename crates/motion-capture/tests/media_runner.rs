@@ -443,6 +443,8 @@ async fn timeout_and_cancel_kill_the_process_group() {
 async fn a_stream_that_keeps_moving_outlives_its_timeout() {
     use motion_capture::media::encode::{Encoder, Preset};
     let dir = tempfile::tempdir().unwrap();
+    // 640x480 rgb24 frames, 0.9 MB each: the 30 of them are far more than the frame pipe
+    // holds, so the decoder lives as long as its consumer takes to read them.
     let clip = make(
         dir.path(),
         "clip.mp4",
@@ -450,7 +452,7 @@ async fn a_stream_that_keeps_moving_outlives_its_timeout() {
             "-f",
             "lavfi",
             "-i",
-            "testsrc=size=64x48:rate=30",
+            "testsrc=size=640x480:rate=30",
             "-t",
             "1",
             "-pix_fmt",
@@ -459,9 +461,10 @@ async fn a_stream_that_keeps_moving_outlives_its_timeout() {
     );
     let cancel = CancellationToken::new();
     let limits = Limits {
-        timeout: Duration::from_millis(300),
+        timeout: Duration::from_millis(1000),
         ..Limits::default()
     };
+    let pause = Duration::from_millis(80);
     let info = probe(&clip, Container::Mp4Mov, &Limits::default(), &cancel)
         .await
         .unwrap();
@@ -475,7 +478,7 @@ async fn a_stream_that_keeps_moving_outlives_its_timeout() {
     while let Some(f) = src.next_frame().await {
         f.unwrap();
         frames += 1;
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(pause).await;
     }
     assert_eq!(frames, 30);
     assert!(started.elapsed() > 2 * limits.timeout);
@@ -486,7 +489,7 @@ async fn a_stream_that_keeps_moving_outlives_its_timeout() {
         Encoder::start_yuv420p(&out, (64, 48), "30", Preset::Ultrafast, &limits, &cancel).unwrap();
     for _ in 0..30 {
         enc.push(&[128u8; 64 * 48 * 3 / 2]).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(pause).await;
     }
     enc.finish().await.unwrap();
     assert!(started.elapsed() > 2 * limits.timeout);

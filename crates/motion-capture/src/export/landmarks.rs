@@ -53,9 +53,9 @@ pub struct LandmarksMeta<'a> {
 }
 
 /// Renders the file. `scores[i]` is frame i's pose presence score (0 where none was found);
-/// `performer[i]` says whether frame i's pose is the performer's, the motion was solved from:
-/// one set aside (someone else, a table taken for a body) is written as not detected, as a frame
-/// without a pose is.
+/// `performer[i]` says whether frame i's pose is the performer's (see
+/// `Solution::performer_seen`): one set aside (someone else, a table taken for a body) is written
+/// as not detected, as a frame without a pose is.
 pub fn to_landmarks_json(
     meta: &LandmarksMeta<'_>,
     frames: &[PoseFrame],

@@ -117,7 +117,7 @@ pub enum MediaError {
     },
     #[error("{tool} could not be started: not found on PATH")]
     ToolMissing { tool: Tool },
-    #[error("{tool} timed out: no progress for {timeout:?}")]
+    #[error("{tool} timed out after {timeout:?}")]
     Timeout { tool: Tool, timeout: Duration },
     #[error("{tool} was cancelled")]
     Cancelled { tool: Tool },
@@ -598,7 +598,9 @@ struct Deadline {
 
 impl Deadline {
     fn at(&self) -> Instant {
-        self.progress.last() + self.timeout
+        let last = self.progress.last();
+        // A timeout too long to add is no timeout: a year is as good.
+        (last.checked_add(self.timeout)).unwrap_or_else(|| last + Duration::from_secs(365 * 86_400))
     }
 }
 

@@ -95,7 +95,9 @@ pub struct Solution {
     pub contacts: Vec<[bool; 2]>,
     /// Per frame: the pose tracked there is the performer's (false where no person was found,
     /// and where the pose was set aside as someone else's or as a spurious body: a table, a
-    /// poster). The frames the quality's person-found count counts.
+    /// poster). The frames the quality's person-found count counts. The solve may still leave
+    /// out a glimpse among these whose facing cannot be told (see [`facing`]): the performer was
+    /// found there, only not turned the right way round.
     pub performer_seen: Vec<bool>,
     /// Heel position relative to each ankle in the foot's rest frame, [left, right], cm.
     pub heels: [Vec3; 2],
@@ -344,7 +346,7 @@ fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
             )
         };
         // Where the landmark is seen it is followed closely; where it is not, only its trend.
-        let clarity = seen_clearly(&times, &raw.weights);
+        let clarity = seen_clearly(&times, &raw.visibility);
         let followed = |values: &[Vec3], sigma_s: f64| {
             let seen = smoothed(values, sigma_s)?;
             let hidden = smoothed(values, sigma_s.max(HIDDEN_SIGMA_S))?;
@@ -403,16 +405,16 @@ const SEEN_VISIBILITY: f32 = 0.7;
 /// closely over a few frames rather than from one frame to the next.
 const CLARITY_SIGMA_S: f64 = 0.1;
 
-/// Per frame, how clearly (0..1) a landmark of these weights (see [`landmark_weight`]) is seen,
-/// smoothed in time; 0 in frames without the person.
-fn seen_clearly(times: &[f64], weights: &[f32]) -> Vec<f32> {
-    let clear: Vec<f32> = weights
+/// Per frame, how clearly (0..1) a landmark of these visibilities is seen, smoothed in time.
+/// Frames without the person count as not seen: a glimpse between gaps (the person-detection
+/// clip's man walking in, seen in every other frame) is followed only in its trend, where
+/// followed closely its limbs spun up to 78° a frame; the price is that a landmark seen clearly
+/// as the person comes into view is followed partly in its trend for a tenth of a second.
+fn seen_clearly(times: &[f64], visibility: &[Option<f32>]) -> Vec<f32> {
+    let span = SEEN_VISIBILITY - UNSEEN_VISIBILITY;
+    let clear: Vec<f32> = visibility
         .iter()
-        .map(|&w| {
-            let visibility = (w - landmark_weight(0.0)).max(0.0).sqrt();
-            let over = (visibility - UNSEEN_VISIBILITY) / (SEEN_VISIBILITY - UNSEEN_VISIBILITY);
-            over.clamp(0.0, 1.0)
-        })
+        .map(|v| ((v.unwrap_or(0.0) - UNSEEN_VISIBILITY) / span).clamp(0.0, 1.0))
         .collect();
     smooth::smooth_scalar(times, &clear, CLARITY_SIGMA_S)
 }
@@ -423,6 +425,8 @@ struct RawTrack {
     world: Vec<Vec3>,
     image: Vec<Vec3>,
     weights: Vec<f32>,
+    /// The model's visibility of the landmark; None where no person was found.
+    visibility: Vec<Option<f32>>,
 }
 
 impl RawTrack {
@@ -433,6 +437,7 @@ impl RawTrack {
             world: Vec::with_capacity(n),
             image: Vec::with_capacity(n),
             weights: Vec::with_capacity(n),
+            visibility: Vec::with_capacity(n),
         };
         for f in input.frames {
             match &f.pose {
@@ -441,11 +446,13 @@ impl RawTrack {
                     t.world.push([a.x, a.y, a.z]);
                     t.image.push([b.x * w, b.y * h, 0.0]);
                     t.weights.push(landmark_weight(b.visibility));
+                    t.visibility.push(Some(b.visibility));
                 }
                 None => {
                     t.world.push([0.0; 3]);
                     t.image.push([0.0; 3]);
                     t.weights.push(0.0);
+                    t.visibility.push(None);
                 }
             }
         }
