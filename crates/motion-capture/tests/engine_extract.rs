@@ -114,6 +114,17 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Makes a test clip `out` with the system ffmpeg (trusted generator input, not user media).
+fn ffmpeg(args: &[&str], out: &Path) {
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .arg(out)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg could not make {}", out.display());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_single_person_test_clip_extracts() {
     // Single-person clips per testdata/videos/README.md (sports2d has two people, opencv_vtest
@@ -219,25 +230,36 @@ async fn the_bvh_of_the_synthetic_walk_beats_the_model_s_own_landmarks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sideways_odd_sized_sixty_fps_phone_clip_extracts_upright() {
     let dir = tempfile::tempdir().unwrap();
+    let squats = testdata().join("videos/tfjs_pose_squats.mp4");
     let sideways = dir.path().join("sideways.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(testdata().join("videos/tfjs_pose_squats.mp4"))
-        .args(["-t", "3", "-vf", "transpose=2,scale=641:361,fps=60", "-an"])
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv444p", "-y"])
-        .arg(&sideways)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
+    ffmpeg(
+        &[
+            "-i",
+            squats.to_str().unwrap(),
+            "-t",
+            "3",
+            "-vf",
+            "transpose=2,scale=641:361,fps=60",
+            "-an",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv444p",
+        ],
+        &sideways,
+    );
     let phone = dir.path().join("phone.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(&sideways)
-        .args(["-c", "copy", "-metadata:s:v:0", "rotate=270", "-y"])
-        .arg(&phone)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
+    ffmpeg(
+        &[
+            "-i",
+            sideways.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=270",
+        ],
+        &phone,
+    );
     let out = dir.path().join("out");
     let report = extract(&phone, &out).await.expect("extract");
     assert_eq!((report.width, report.height), (361, 641));
@@ -362,20 +384,13 @@ async fn long_clip_with_people_coming_and_going_extracts() {
 async fn a_video_without_a_person_fails_with_the_contract_message() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("empty.mp4");
-    let status = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=10:duration=2",
-        ])
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-y"])
-        .arg(&input)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
+    let empty = "testsrc2=size=320x240:rate=10:duration=2";
+    ffmpeg(
+        &[
+            "-f", "lavfi", "-i", empty, "-c:v", "libx264", "-pix_fmt", "yuv420p",
+        ],
+        &input,
+    );
     let err = extract(&input, &dir.path().join("out"))
         .await
         .expect_err("no person");
@@ -393,18 +408,27 @@ async fn a_person_in_the_last_second_of_a_long_clip_is_found() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("late.mp4");
     let dance = testdata().join("videos/tfjs_pose_1_synthetic_dance.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "lavfi", "-i"])
-        .arg("color=gray:size=576x576:rate=30:duration=11")
-        .arg("-i")
-        .arg(&dance)
-        .args(["-filter_complex"])
-        .arg("[1:v]trim=duration=1,setpts=PTS-STARTPTS,fps=30,format=yuv420p[p];[0:v][p]concat=n=2:v=1[v]")
-        .args(["-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-y"])
-        .arg(&input)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
+    let grey = "color=gray:size=576x576:rate=30:duration=11";
+    let then_dance = "[1:v]trim=duration=1,setpts=PTS-STARTPTS,fps=30,format=yuv420p[p];[0:v][p]concat=n=2:v=1[v]";
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            grey,
+            "-i",
+            dance.to_str().unwrap(),
+            "-filter_complex",
+            then_dance,
+            "-map",
+            "[v]",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        &input,
+    );
     let report = extract(&input, &dir.path().join("out"))
         .await
         .expect("the person of the last second is a motion");
@@ -421,15 +445,6 @@ async fn a_person_in_the_last_second_of_a_long_clip_is_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clip_over_twenty_minutes_at_sixty_fps_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let ffmpeg = |args: &[&str], out: &Path| {
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y"])
-            .args(args)
-            .arg(out)
-            .status()
-            .expect("ffmpeg runs");
-        assert!(status.success());
-    };
     // One second, then 1201 copies of it without re-encoding: 72060 frames.
     let second = dir.path().join("second.mp4");
     ffmpeg(
@@ -525,24 +540,28 @@ async fn the_decoder_reads_the_stream_the_probe_chose() {
     let walk = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("two_streams.mkv");
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(&walk)
-        .args(["-i"])
-        .arg(&walk)
-        .args(["-map", "0:v", "-map", "1:v", "-c:v:0", "copy"])
-        .args([
+    let walk = walk.to_str().unwrap();
+    ffmpeg(
+        &[
+            "-i",
+            walk,
+            "-i",
+            walk,
+            "-map",
+            "0:v",
+            "-map",
+            "1:v",
+            "-c:v:0",
+            "copy",
             "-c:v:1",
             "libx264",
             "-filter:v:1",
             "scale=200:120",
             "-preset",
             "ultrafast",
-        ])
-        .arg(&input)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success(), "making the two-stream file");
+        ],
+        &input,
+    );
     let report = extract(&input, &dir.path().join("out"))
         .await
         .expect("extract");
@@ -602,22 +621,22 @@ async fn a_variable_rate_video_keeps_its_timing_on_the_average_rate_grid() {
     let walk = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("paused.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(&walk)
-        .args(["-vf", "setpts='if(gte(N,30),PTS+3/TB,PTS)'"])
-        .args([
+    let pause_after_30 = "setpts='if(gte(N,30),PTS+3/TB,PTS)'";
+    ffmpeg(
+        &[
+            "-i",
+            walk.to_str().unwrap(),
+            "-vf",
+            pause_after_30,
             "-fps_mode",
             "passthrough",
             "-c:v",
             "libx264",
             "-preset",
             "ultrafast",
-        ])
-        .arg(&input)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success(), "making the paused clip");
+        ],
+        &input,
+    );
     let out = dir.path().join("out");
     let report = extract(&input, &out).await.expect("extract");
     assert!(
@@ -664,15 +683,21 @@ async fn non_square_pixels_are_squared_before_the_pose() {
     let squats = testdata().join("videos/tfjs_pose_squats.mp4");
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("anamorphic.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(&squats)
-        .args(["-t", "2", "-vf", "scale=360:1280,setsar=2"])
-        .args(["-c:v", "libx264", "-preset", "ultrafast"])
-        .arg(&input)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success(), "making the anamorphic clip");
+    ffmpeg(
+        &[
+            "-i",
+            squats.to_str().unwrap(),
+            "-t",
+            "2",
+            "-vf",
+            "scale=360:1280,setsar=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ],
+        &input,
+    );
     let squeezed = extract(&input, &dir.path().join("out")).await.unwrap();
     assert_eq!((squeezed.width, squeezed.height), (720, 1280));
     let out = dir.path().join("out");
@@ -691,14 +716,19 @@ async fn non_square_pixels_are_squared_before_the_pose() {
     assert!(preview.starts_with("720,1280"), "preview {preview}");
     // The same two seconds at square pixels: the person has the same shape.
     let square = dir.path().join("square.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(&squats)
-        .args(["-t", "2", "-c:v", "libx264", "-preset", "ultrafast"])
-        .arg(&square)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
+    ffmpeg(
+        &[
+            "-i",
+            squats.to_str().unwrap(),
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ],
+        &square,
+    );
     let reference = extract(&square, &dir.path().join("square_out"))
         .await
         .unwrap();
