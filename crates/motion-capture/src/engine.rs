@@ -464,9 +464,8 @@ async fn probe_video(
             "the file has no decodable video stream".into(),
         ));
     }
-    let frames = (info.frame_count)
-        .or_else(|| info.duration_s.map(|d| (d * info.fps).round() as u64))
-        .unwrap_or(0);
+    let from_duration = info.duration_s.map(|d| (d * info.fps).round() as u64);
+    let frames = info.frame_count.or(from_duration).unwrap_or(0);
     if frames > MAX_CLIP_FRAMES {
         return Err(ExtractError::BadInput(format!(
             "the video is too long: {frames} frames, at most {MAX_CLIP_FRAMES} \

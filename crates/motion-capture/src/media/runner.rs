@@ -600,7 +600,8 @@ impl Deadline {
     fn at(&self) -> Instant {
         let last = self.progress.last();
         // A timeout too long to add is no timeout: a year is as good.
-        (last.checked_add(self.timeout)).unwrap_or_else(|| last + Duration::from_secs(365 * 86_400))
+        let year = Duration::from_secs(365 * 86_400);
+        last.checked_add(self.timeout).unwrap_or(last + year)
     }
 }
 
