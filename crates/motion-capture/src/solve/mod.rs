@@ -16,6 +16,7 @@ pub mod quality;
 pub mod rig;
 pub mod segments;
 pub mod smooth;
+pub mod twist;
 
 use crate::animation::math::{Quat, Vec3, add, lerp, midpoint, sub};
 use crate::animation::{Animation, Frame, Skeleton};

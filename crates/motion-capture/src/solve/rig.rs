@@ -9,7 +9,7 @@ use crate::animation::math::{
 };
 use crate::animation::{Joint, MIXAMO_JOINTS, MIXAMO_PARENTS, Skeleton, joint as J};
 
-use super::smooth;
+use super::{smooth, twist};
 
 /// BlazePose landmark indices used by the rig.
 pub mod lm {
@@ -336,7 +336,7 @@ pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, hints: &LimbHints) -> [Qu
         g[clav] = same_hemisphere(q, chest);
     }
     for s in [Side::Left, Side::Right] {
-        arm(p, s, chest_fwd, hints, &mut g);
+        arm(p, s, hints, &mut g);
         leg(p, s, hints, &mut g);
     }
     g
@@ -346,8 +346,9 @@ pub fn global_rotations(p: &[Vec3; 33], sk: &Skeleton, hints: &LimbHints) -> [Qu
 /// wrist bends, read from the frames around (see [`smoothed_limb_hints`]). [left, right].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LimbHints {
-    /// Which way each elbow bends: the bend vector, its length the sine of the bend.
-    pub elbow_bends: [Vec3; 2],
+    /// Where each upper arm's front (the side its elbow bends to) faces: unit length, square
+    /// to the upper arm ([`upper_arm_fronts`]).
+    pub upper_arm_fronts: [Vec3; 2],
     /// Where each palm's thumb side faces ([`palm_front`]; its part square to the forearm is as
     /// long as the palm is clear): the forearm faces it, as far as a forearm twists.
     pub palm_fronts: [Vec3; 2],
@@ -382,10 +383,6 @@ pub struct LimbHints {
 /// around, noise cancels and a clear hint nearby in time dominates, while a stretch where the
 /// arm stays straight averages to almost nothing and leaves the twist to the hand.
 pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHints> {
-    let elbow_bends = ARM_MARKS.map(|m| {
-        let bends: Vec<Vec3> = frames.iter().map(|p| elbow_bend(p, &m)).collect();
-        smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
-    });
     let hands = HandsSeen::of(frames);
     let palm_fronts = ARM_MARKS.map(|m| {
         let fronts: Vec<Vec3> = frames
@@ -393,6 +390,9 @@ pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHi
             .map(|p| weighted(palm_front(p, &m), hands.shown(p, &m)))
             .collect();
         smooth::smooth_points(times_s, &fronts, ARM_TWIST_SIGMA_S)
+    });
+    let upper_arm_fronts = std::array::from_fn::<_, 2, _>(|k| {
+        upper_arm_fronts(frames, times_s, &ARM_MARKS[k], &palm_fronts[k])
     });
     let wrists = ARM_MARKS.map(|m| wrist_bends(frames, times_s, &m, &hands));
     let knee_bends = LEG_MARKS.map(|m| {
@@ -423,7 +423,7 @@ pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHi
     });
     (0..frames.len())
         .map(|i| LimbHints {
-            elbow_bends: [elbow_bends[0][i], elbow_bends[1][i]],
+            upper_arm_fronts: [upper_arm_fronts[0][i], upper_arm_fronts[1][i]],
             palm_fronts: [palm_fronts[0][i], palm_fronts[1][i]],
             wrist_bends: [wrists[0].0[i], wrists[1].0[i]],
             hands_seen: [wrists[0].1[i], wrists[1].1[i]],
@@ -487,6 +487,45 @@ impl HandsSeen {
         let length = self.lengths.shown(norm(m.hand_length(p)));
         length.min(self.widths.shown(norm(m.palm_across(p))))
     }
+}
+
+/// Where the upper arm of arm `m` faces in each frame ([`LimbHints::upper_arm_fronts`]). The
+/// elbow's bend plane fixes it: the forearm bends to the upper arm's front. Near full extension
+/// that plane is noise, so the palm's facing (`palm_fronts`, averaged over the frames around)
+/// and the chest's forward axis weigh in, less and less as the elbow bends. The hint so made in
+/// each frame is followed over the clip ([`twist::followed_fronts`]): read frame by frame, an arm
+/// that straightened and bent a little the other way, or a guess that jumped, turned the upper
+/// arm half round in one frame (176° in the person-detection clip, 94° in the walk-in clip).
+fn upper_arm_fronts(
+    frames: &[[Vec3; 33]],
+    times_s: &[f64],
+    m: &ArmMarks,
+    palm_fronts: &[Vec3],
+) -> Vec<Vec3> {
+    let bends: Vec<Vec3> = frames.iter().map(|p| elbow_bend(p, m)).collect();
+    let bends = smooth::smooth_points(times_s, &bends, BEND_SIGMA_S);
+    let (uppers, hints): (Vec<Vec3>, Vec<Vec3>) = frames
+        .iter()
+        .zip(bends.iter().zip(palm_fronts))
+        .map(|(p, (&bend, &palm))| {
+            let (upper, _) = m.bones(p);
+            let hint = add(
+                add(bend, scale(reject(palm, upper), 0.2)),
+                scale(reject(chest_forward(p), upper), 0.05),
+            );
+            (upper, hint)
+        })
+        .unzip();
+    twist::followed_fronts(times_s, &uppers, &hints, UPPER_ARM_TWIST_SIGMA_S)
+}
+
+/// The chest's forward axis in one frame, from the shoulder line and the spine (hip centre to
+/// shoulder centre): the +Z of the chest's frame.
+fn chest_forward(p: &[Vec3; 33]) -> Vec3 {
+    let hip_c = midpoint(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]);
+    let sh_c = midpoint(p[lm::LEFT_SHOULDER], p[lm::RIGHT_SHOULDER]);
+    let sh_line = sub(p[lm::LEFT_SHOULDER], p[lm::RIGHT_SHOULDER]);
+    normalize_or(cross(sh_line, sub(sh_c, hip_c)), Z)
 }
 
 /// Each frame's bend of the wrist of arm `m` ([`wrist_bend`]) averaged over the frames around
@@ -581,6 +620,8 @@ fn foot_rolls(
 
 /// Gaussian sigma (s) of an elbow's or a knee's bend over time.
 const BEND_SIGMA_S: f64 = 0.15;
+/// Gaussian sigma (s) over which an upper arm's twist is averaged ([`twist::followed_fronts`]).
+const UPPER_ARM_TWIST_SIGMA_S: f64 = 0.1;
 /// How strongly a leg's twist is drawn to none (the pelvis or the thigh's hinge, the shin's
 /// sideways axis) against a clear hint's 1: enough to decide where every hint is unclear. A
 /// straight leg's kneecap hint is at most 0.2 long (where the foot points), so its thigh keeps a
@@ -625,7 +666,7 @@ enum Side {
     Right,
 }
 
-fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, hints: &LimbHints, g: &mut [Quat; 22]) {
+fn arm(p: &[Vec3; 33], side: Side, hints: &LimbHints, g: &mut [Quat; 22]) {
     let (k, ja, jf, jh) = match side {
         Side::Left => (0, J::LEFT_ARM, J::LEFT_FORE_ARM, J::LEFT_HAND),
         Side::Right => (1, J::RIGHT_ARM, J::RIGHT_FORE_ARM, J::RIGHT_HAND),
@@ -633,15 +674,7 @@ fn arm(p: &[Vec3; 33], side: Side, chest_fwd: Vec3, hints: &LimbHints, g: &mut [
     let m = &ARM_MARKS[k];
     let (upper, fore) = m.bones(p);
     let palm = hints.palm_fronts[k];
-    // The elbow's bend plane (averaged over the frames around, see `smoothed_limb_hints`)
-    // fixes the upper arm's twist; near full extension it is undefined, so the palm's facing
-    // and the chest's forward axis take over smoothly.
-    let bend = reject(hints.elbow_bends[k], upper);
-    let hint = add(
-        add(bend, scale(reject(palm, upper), 0.2)),
-        scale(reject(chest_fwd, upper), 0.05),
-    );
-    g[ja] = Quat::from_two_axes(m.rest, Z, upper, hint);
+    g[ja] = Quat::from_two_axes(m.rest, Z, upper, hints.upper_arm_fronts[k]);
     g[jf] = same_hemisphere(forearm(g[ja], m.rest, fore, palm), g[ja]);
     let wrist = (hints.wrist_bends[k], hints.hands_seen[k]);
     g[jh] = same_hemisphere(hand(g[jf], fore, wrist), g[jf]);
