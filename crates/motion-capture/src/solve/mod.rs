@@ -159,10 +159,10 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         ..*input
     };
     check_person_found(input)?;
-    let tracks = smooth_tracks(input, params);
+    let mut tracks = smooth_tracks(input, params);
     let camera = Camera::assumed(input.width, input.height);
     let mut root_cam = root_positions(&tracks, &camera, params);
-    let mut tracks = lift_to_rays(tracks, &root_cam, &camera, params.image_blend);
+    lift_to_rays(&mut tracks, &mut root_cam, &camera, params.image_blend);
     let camera_pitch = if params.level_camera {
         level::estimate_pitch(&tracks.world, &tracks.weights, input.fps)
     } else {
@@ -486,12 +486,14 @@ fn feet_seen(weights: &[[f32; NUM_LANDMARKS]]) -> Vec<[bool; 2]> {
 
 /// Moves each world landmark part of the way onto the camera ray through its image landmark,
 /// keeping its depth, so the 3D pose agrees with what the camera saw: as far as `blend` where
-/// the landmark was seen clearly, less where less so, not at all where it was not seen.
-fn lift_to_rays(mut tracks: Tracks, root_cam: &[Vec3], camera: &Camera, blend: f32) -> Tracks {
+/// the landmark was seen clearly, less where less so, not at all where it was not seen. The
+/// hip centre stays at the origin, as the rest of the solve expects: where the hips move, the
+/// root in `root_cam` moves with them, so every landmark keeps the place it was lifted to.
+fn lift_to_rays(tracks: &mut Tracks, root_cam: &mut [Vec3], camera: &Camera, blend: f32) {
     if blend <= 0.0 {
-        return tracks;
+        return;
     }
-    for (i, root) in root_cam.iter().enumerate() {
+    for (i, root) in root_cam.iter_mut().enumerate() {
         for k in 0..NUM_LANDMARKS {
             let w = tracks.world[i][k];
             let z = root[2] + w[2];
@@ -508,13 +510,15 @@ fn lift_to_rays(mut tracks: Tracks, root_cam: &[Vec3], camera: &Camera, blend: f
             tracks.world[i][k][0] = w[0] + blend * (on_ray[0] - w[0]);
             tracks.world[i][k][1] = w[1] + blend * (on_ray[1] - w[1]);
         }
-        // Keep the hip centre at the origin, as the rest of the solve expects.
+        // Re-centred without moving: an upper-body clip's hips, off their rays where the fit
+        // of the root followed the face and shoulders, were lifted with the rest, and taking
+        // that lift off every landmark put the whole body 21 px above the person.
         let hc = midpoint(tracks.world[i][23], tracks.world[i][24]);
         for k in 0..NUM_LANDMARKS {
             tracks.world[i][k] = sub(tracks.world[i][k], hc);
         }
+        *root = add(*root, hc);
     }
-    tracks
 }
 
 /// Hip-centre position in camera space (MediaPipe axes, metres) for every frame, smoothed.
