@@ -1082,3 +1082,43 @@ fn an_upper_body_clip_s_skeleton_sits_on_the_person() {
     );
     assert!(error_px < 12.0, "reprojection {error_px:.2} px");
 }
+
+/// The legs of an upper-body clip stand under it at any frame rate. The model never sees
+/// them (the least landmark weight throughout), and whether such a track had "support" was a sum
+/// of weights over the frames within the smoothing window: at 30 fps it had, at 10 fps it had
+/// not, and the legs' landmarks lost their whole tracks to zeros at the hip centre. The feet
+/// landed on the hips and grounding put them on the floor: the hips 3 cm below it.
+#[test]
+fn an_upper_body_clip_at_ten_fps_keeps_its_legs_under_it() {
+    use motion_capture::animation::joint as J;
+    let mut g = load_golden("videos__intel_asl_walk_upperbody.raw.json");
+    // Every third frame: the same clip at 10 fps.
+    g.frames = g.frames.into_iter().step_by(3).collect();
+    g.fps /= 3.0;
+    let anim = solve(&g.input(), &SolveParams::default())
+        .expect("solve")
+        .animation;
+    let mut lowest_hips_cm = f32::INFINITY;
+    let mut shortest_stance_cm = f32::INFINITY;
+    for frame in &anim.frames {
+        let p = anim.world_positions(frame);
+        let hips = p[J::HIPS][1];
+        lowest_hips_cm = lowest_hips_cm.min(hips);
+        for foot in [J::LEFT_FOOT, J::RIGHT_FOOT] {
+            shortest_stance_cm = shortest_stance_cm.min(hips - p[foot][1]);
+        }
+    }
+    eprintln!(
+        "10 fps: hips at least {lowest_hips_cm:.1} cm above the floor, feet at least \
+         {shortest_stance_cm:.1} cm below the hips"
+    );
+    // Now 57 and 46 cm (as at 30 fps); before, below the floor and above the hips.
+    assert!(
+        lowest_hips_cm > 40.0,
+        "hips {lowest_hips_cm:.1} cm above the floor"
+    );
+    assert!(
+        shortest_stance_cm > 30.0,
+        "a foot {shortest_stance_cm:.1} cm below the hips"
+    );
+}

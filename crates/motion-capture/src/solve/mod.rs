@@ -356,7 +356,12 @@ fn smooth_tracks(input: &SolveInput<'_>, params: &SolveParams) -> Tracks {
             Some(mixed.collect::<Vec<Vec3>>())
         };
         let sw = followed(&raw.world, params.sigma_world_s);
-        let si = followed(&raw.image, params.sigma_image_s);
+        // A landmark never seen clearly anywhere in the clip (the legs of an upper-body clip)
+        // has no image position worth fitting the root to; its image track is the model's
+        // guess of a place outside the picture.
+        let si = ever_seen(&raw.visibility)
+            .then(|| followed(&raw.image, params.sigma_image_s))
+            .flatten();
         image_known[k] = si.is_some();
         for i in 0..n {
             world[i][k] = sw.as_ref().map_or([0.0; 3], |v| v[i]);
@@ -418,6 +423,14 @@ fn seen_clearly(times: &[f64], visibility: &[Option<f32>]) -> Vec<f32> {
         .map(|v| ((v.unwrap_or(0.0) - UNSEEN_VISIBILITY) / span).clamp(0.0, 1.0))
         .collect();
     smooth::smooth_scalar(times, &clear, CLARITY_SIGMA_S)
+}
+
+/// Whether a landmark is seen clearly enough in some frame to say where it is
+/// (visibility at least [`UNSEEN_VISIBILITY`]).
+fn ever_seen(visibility: &[Option<f32>]) -> bool {
+    visibility
+        .iter()
+        .any(|v| v.is_some_and(|v| v >= UNSEEN_VISIBILITY))
 }
 
 /// One landmark through the clip as tracked: world (m) and image (px) positions and their
