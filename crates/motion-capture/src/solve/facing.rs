@@ -26,8 +26,10 @@
 
 use std::ops::RangeInclusive;
 
+use super::level::camera_to_level;
 use super::rig::lm::{self, LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER};
 use super::segments::Body;
+use crate::animation::math::{Quat, Vec3};
 use crate::types::{Landmark, NUM_LANDMARKS, Pose, PoseFrame};
 
 /// How far apart (torso lengths, mean of shoulders and hips) the left and right landmarks must
@@ -111,7 +113,17 @@ impl Flip {
 /// is turned round; one at a track's edge counts as frames without a person, since the model's
 /// guess of a body only partly in view is poor however it is labelled (the walk-in clip's frame
 /// 15, head and shoulders at the frame's edge: turned round, it swung the hips 46° in a frame).
-pub fn correct_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
+///
+/// `camera_pitch` (radians, positive looking down) says where the world's vertical is in the
+/// camera's axes, which the model's world landmarks are in: a stretch is turned to meet its
+/// neighbours' heading about that vertical. About the camera's, it tilted the stretch against
+/// its neighbours (2·asin(sin pitch · sin(turn/2)): 14° for a turn of 25° seen 33° from above).
+pub fn correct_facing_flips(
+    frames: &[PoseFrame],
+    width: u32,
+    height: u32,
+    camera_pitch: f32,
+) -> Vec<PoseFrame> {
     let frames = &without_heading_spikes(frames, width, height);
     let flips = flips_in(frames, width, height);
     let mut turned = frames.to_vec();
@@ -126,12 +138,18 @@ pub fn correct_facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Ve
         }
     }
     let mut out = turned.clone();
+    let vertical = world_vertical(camera_pitch);
     for flip in flips {
         if let Some(between) = flip.between {
-            meet_neighbours_heading(&turned, &mut out, flip.frames, between);
+            meet_neighbours_heading(&turned, &mut out, flip.frames, between, vertical);
         }
     }
     out
+}
+
+/// The world's vertical (down, as MediaPipe's y) in the axes of a camera pitched by `pitch`.
+fn world_vertical(pitch: f32) -> Vec3 {
+    camera_to_level(pitch).conjugate().rotate([0.0, 1.0, 0.0])
 }
 
 /// The frames with those whose 3D guess alone swung round for a frame set aside (no person):
@@ -200,6 +218,7 @@ fn meet_neighbours_heading(
     out: &mut [PoseFrame],
     stretch: RangeInclusive<usize>,
     (before, after): (f32, f32),
+    vertical: Vec3,
 ) {
     let (first, last) = (*stretch.start(), *stretch.end());
     let t = |i: usize| turned[i].t_us;
@@ -226,7 +245,7 @@ fn meet_neighbours_heading(
         };
         let along = (t(i) - t(first)) as f32 / span;
         let lerp = |a: f32, b: f32| a + signed_turn(a, b) * along;
-        turn_about_vertical(&mut pose.world, lerp(at_first, at_last));
+        turn_about_vertical(&mut pose.world, lerp(at_first, at_last), vertical);
         let off = angle_between(world_heading_deg(pose), lerp(before, after));
         if off.is_nan() || off > HALF_WAY_DEG {
             out[i].pose = None;
@@ -234,11 +253,13 @@ fn meet_neighbours_heading(
     }
 }
 
-/// Turns hip-centred world landmarks about the vertical, raising their heading by `deg`.
-fn turn_about_vertical(points: &mut [Landmark; NUM_LANDMARKS], deg: f32) {
-    let (sin, cos) = deg.to_radians().sin_cos();
+/// Turns hip-centred world landmarks about the world's vertical `vertical` (a unit vector in
+/// the camera's axes, pointing down), raising their heading by `deg` (for a level camera, from
+/// x toward z).
+fn turn_about_vertical(points: &mut [Landmark; NUM_LANDMARKS], deg: f32, vertical: Vec3) {
+    let turn = Quat::from_axis_angle(vertical, -deg.to_radians());
     for p in points {
-        (p.x, p.z) = (p.x * cos - p.z * sin, p.x * sin + p.z * cos);
+        [p.x, p.y, p.z] = turn.rotate([p.x, p.y, p.z]);
     }
 }
 
@@ -667,6 +688,34 @@ fn runs(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Run> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turn_about_the_world_s_vertical_keeps_each_point_s_height() {
+        let point = |x, y, z| Landmark {
+            x,
+            y,
+            z,
+            visibility: 1.0,
+            presence: 1.0,
+        };
+        let mut level = [point(0.0, 0.0, 0.0); NUM_LANDMARKS];
+        level[0] = point(1.0, 0.0, 0.0);
+        turn_about_vertical(&mut level, 90.0, world_vertical(0.0));
+        let [x, y, z] = [level[0].x, level[0].y, level[0].z];
+        assert!(
+            x.abs() < 1e-6 && y.abs() < 1e-6 && (z - 1.0).abs() < 1e-6,
+            "{x} {y} {z}"
+        );
+        // Seen from 30° above, the world's vertical leans toward the camera; a turn about it
+        // keeps every point's height along it, where one about the camera's y would not.
+        let vertical = world_vertical(30f32.to_radians());
+        let mut pitched = [point(0.0, 0.0, 0.0); NUM_LANDMARKS];
+        pitched[0] = point(0.3, -0.5, 0.2);
+        let height = |l: &Landmark| l.x * vertical[0] + l.y * vertical[1] + l.z * vertical[2];
+        let before = height(&pitched[0]);
+        turn_about_vertical(&mut pitched, 70.0, vertical);
+        assert!((height(&pitched[0]) - before).abs() < 1e-5);
+    }
     use crate::types::{Landmark, NUM_LANDMARKS};
 
     const FPS: i64 = 30;
@@ -795,7 +844,7 @@ mod tests {
         let truth: Vec<_> = (0..60).map(|_| Some(torso(10.0))).collect();
         let seen = clip(taken_round_in_45_to_52(&truth, |p| mirrored(p.clone())));
         assert_eq!(flipped(&seen), (45..53).collect::<Vec<_>>());
-        assert_eq!(correct_facing_flips(&seen, 100, 100), clip(truth));
+        assert_eq!(correct_facing_flips(&seen, 100, 100, 0.0), clip(truth));
     }
 
     /// The model mirrors the legs' depth with the facing (the synthetic walk) or keeps it
@@ -806,7 +855,7 @@ mod tests {
         for legs_mirrored in [true, false] {
             let truth: Vec<_> = (0..60).map(|_| Some(with_legs(torso(10.0)))).collect();
             let seen = taken_round_in_45_to_52(&truth, |p| taken_for_its_back(p, legs_mirrored));
-            let corrected = correct_facing_flips(&clip(seen), 100, 100);
+            let corrected = correct_facing_flips(&clip(seen), 100, 100, 0.0);
             assert_eq!(corrected, clip(truth), "legs mirrored: {legs_mirrored}");
         }
     }
@@ -857,7 +906,7 @@ mod tests {
         let poses = (0..40)
             .map(|i| Some(if i == 25 { swung(130.0) } else { torso(0.0) }))
             .collect();
-        let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100);
+        let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100, 0.0);
         let missing: Vec<usize> = (0..40).filter(|&i| corrected[i].pose.is_none()).collect();
         assert_eq!(missing, vec![25]);
         // Turned less far, or between frames that do not agree (a turn), it is kept.
@@ -871,7 +920,7 @@ mod tests {
                     })
                 })
                 .collect();
-            let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100);
+            let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100, 0.0);
             assert!(corrected[25].pose.is_some(), "{spike}° then {after}°");
         }
         // Nor is it set aside in a clip without timestamps, next to a missed frame (the
@@ -1051,7 +1100,7 @@ mod tests {
         assert_eq!(flipped(&frames), (50..=53).collect::<Vec<_>>());
         // And turned round to face as the runs either side do (not toward the stretch left as
         // it was across the hidden change).
-        let corrected = correct_facing_flips(&frames, 100, 100);
+        let corrected = correct_facing_flips(&frames, 100, 100, 0.0);
         for (i, frame) in corrected.iter().enumerate().take(54).skip(50) {
             assert_eq!(frame.pose, Some(torso(0.0)), "{i}");
         }
@@ -1125,7 +1174,7 @@ mod tests {
                 .collect(),
         );
         assert_eq!(flipped(&flipped_start), (15..21).collect::<Vec<_>>());
-        let corrected = correct_facing_flips(&flipped_start, 100, 100);
+        let corrected = correct_facing_flips(&flipped_start, 100, 100, 0.0);
         let posed: Vec<usize> = (0..60).filter(|&i| corrected[i].pose.is_some()).collect();
         assert_eq!(posed, (21..60).collect::<Vec<_>>());
         // Coming into view facing away and turning round at 450 degrees a second.

@@ -19,7 +19,7 @@
 use crate::animation::math::{
     Quat, Vec3, add, dot, lerp, mean, midpoint, normalize_or, scale, sub,
 };
-use crate::types::NUM_LANDMARKS;
+use crate::types::{NUM_LANDMARKS, PoseFrame};
 
 use super::rig::lm;
 use super::{FEET, Tracks, landmark_weight};
@@ -90,6 +90,24 @@ pub fn estimate_pitch(
     let trusted = median * standing_s / (standing_s + HALF_TRUST_S);
     let max = MAX_PITCH_DEG.to_radians();
     trusted.clamp(-max, max)
+}
+
+/// [`estimate_pitch`] from the pose model's own frames, before any smoothing: what the facing
+/// correction turns its stretches about (the world's vertical), which must be known before the
+/// landmarks are smoothed. Frames whose labels the model flipped tilt the other way; they are
+/// few and short, and the median passes over them.
+pub fn estimate_pitch_of_poses(frames: &[PoseFrame], fps: f64) -> f32 {
+    let (world, weights): (Vec<[Vec3; NUM_LANDMARKS]>, Vec<[f32; NUM_LANDMARKS]>) = frames
+        .iter()
+        .filter_map(|f| f.pose.as_ref())
+        .map(|pose| {
+            (
+                pose.world.map(|l| [l.x, l.y, l.z]),
+                pose.image.map(|l| landmark_weight(l.visibility)),
+            )
+        })
+        .unzip();
+    estimate_pitch(&world, &weights, fps)
 }
 
 /// The world's up in camera axes, from one frame of a person standing with both feet seen;

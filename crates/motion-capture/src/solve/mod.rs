@@ -153,7 +153,12 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
     let performer = segments::performer_only(input.frames, input.width, input.height);
     let performer_seen: Vec<bool> = performer.iter().map(|f| f.pose.is_some()).collect();
     let found = performer_seen.iter().filter(|&&seen| seen).count();
-    let performer = facing::correct_facing_flips(&performer, input.width, input.height);
+    let pitch_seen = if params.level_camera {
+        level::estimate_pitch_of_poses(&performer, input.fps)
+    } else {
+        0.0
+    };
+    let performer = facing::correct_facing_flips(&performer, input.width, input.height, pitch_seen);
     let input = &SolveInput {
         frames: &performer,
         ..*input
