@@ -544,8 +544,11 @@ fn root_positions(tracks: &Tracks, camera: &Camera, params: &SolveParams) -> Vec
     let fits: Vec<Option<Vec3>> = (0..tracks.times.len())
         .map(|i| {
             let img: Vec<[f32; 2]> = tracks.image[i].iter().map(|p| [p[0], p[1]]).collect();
-            // Frames without a pose still get a fit from the interpolated tracks, at low weight;
-            // a landmark with no image track gives none.
+            // Frames without a pose still get a fit, from the tracks drawn across the gap;
+            // a landmark with no image track gives none. Weighting a frame's landmarks alike
+            // leaves its fit as it is: such a fit counts like any other in the smoothing
+            // below, which keeps the frames either side of a short gap centred (a third of a
+            // pixel nearer a clip without the gap than with those fits weighted 0.1).
             let w: Vec<f32> = tracks.weights[i]
                 .iter()
                 .zip(&tracks.image_known)
