@@ -349,6 +349,9 @@ pub struct LimbHints {
     /// Where each upper arm's front (the side its elbow bends to) faces: unit length, square
     /// to the upper arm ([`upper_arm_fronts`]).
     pub upper_arm_fronts: [Vec3; 2],
+    /// Where each forearm's front faces: unit length, square to the forearm
+    /// ([`forearm_fronts`]).
+    pub forearm_fronts: [Vec3; 2],
     /// Where each palm's thumb side faces ([`palm_front`]; its part square to the forearm is as
     /// long as the palm is clear): the forearm faces it, as far as a forearm twists.
     pub palm_fronts: [Vec3; 2],
@@ -394,6 +397,14 @@ pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHi
     let upper_arm_fronts = std::array::from_fn::<_, 2, _>(|k| {
         upper_arm_fronts(frames, times_s, &ARM_MARKS[k], &palm_fronts[k])
     });
+    let forearm_fronts = std::array::from_fn::<_, 2, _>(|k| {
+        forearm_fronts(
+            frames,
+            times_s,
+            &ARM_MARKS[k],
+            (&upper_arm_fronts[k], &palm_fronts[k]),
+        )
+    });
     let wrists = ARM_MARKS.map(|m| wrist_bends(frames, times_s, &m, &hands));
     let knee_bends = LEG_MARKS.map(|m| {
         let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
@@ -424,6 +435,7 @@ pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHi
     (0..frames.len())
         .map(|i| LimbHints {
             upper_arm_fronts: [upper_arm_fronts[0][i], upper_arm_fronts[1][i]],
+            forearm_fronts: [forearm_fronts[0][i], forearm_fronts[1][i]],
             palm_fronts: [palm_fronts[0][i], palm_fronts[1][i]],
             wrist_bends: [wrists[0].0[i], wrists[1].0[i]],
             hands_seen: [wrists[0].1[i], wrists[1].1[i]],
@@ -517,6 +529,29 @@ fn upper_arm_fronts(
         })
         .unzip();
     twist::followed_fronts(times_s, &uppers, &hints, UPPER_ARM_TWIST_SIGMA_S)
+}
+
+/// Where the forearm of arm `m` faces in each frame ([`LimbHints::forearm_fronts`]): turned
+/// from its upper arm (facing `upper_arm_fronts`) about the elbow's hinge and twisted toward the
+/// palm (`palm_fronts`) as far as a forearm twists ([`forearm`]), followed over the clip
+/// ([`twist::followed_fronts`]) so that where the upper arm turns fast the forearm does not
+/// turn further in one frame.
+fn forearm_fronts(
+    frames: &[[Vec3; 33]],
+    times_s: &[f64],
+    m: &ArmMarks,
+    (upper_arm_fronts, palm_fronts): (&[Vec3], &[Vec3]),
+) -> Vec<Vec3> {
+    let (fores, fronts): (Vec<Vec3>, Vec<Vec3>) = frames
+        .iter()
+        .zip(upper_arm_fronts.iter().zip(palm_fronts))
+        .map(|(p, (&upper_front, &palm))| {
+            let (upper, fore) = m.bones(p);
+            let upper_arm = Quat::from_two_axes(m.rest, Z, upper, upper_front);
+            (fore, forearm(upper_arm, m.rest, fore, palm).rotate(Z))
+        })
+        .unzip();
+    twist::followed_fronts(times_s, &fores, &fronts, UPPER_ARM_TWIST_SIGMA_S)
 }
 
 /// The chest's forward axis in one frame, from the shoulder line and the spine (hip centre to
@@ -673,9 +708,9 @@ fn arm(p: &[Vec3; 33], side: Side, hints: &LimbHints, g: &mut [Quat; 22]) {
     };
     let m = &ARM_MARKS[k];
     let (upper, fore) = m.bones(p);
-    let palm = hints.palm_fronts[k];
     g[ja] = Quat::from_two_axes(m.rest, Z, upper, hints.upper_arm_fronts[k]);
-    g[jf] = same_hemisphere(forearm(g[ja], m.rest, fore, palm), g[ja]);
+    let forearm = Quat::from_two_axes(m.rest, Z, fore, hints.forearm_fronts[k]);
+    g[jf] = same_hemisphere(forearm, g[ja]);
     let wrist = (hints.wrist_bends[k], hints.hands_seen[k]);
     g[jh] = same_hemisphere(hand(g[jf], fore, wrist), g[jf]);
 }
