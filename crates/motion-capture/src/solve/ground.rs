@@ -68,8 +68,13 @@ pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
 /// correction held the body down through the jump). Still is read from the lower end's own
 /// speed: a flat foot's lowest point changes from heel to toe and back with the noise, and read
 /// as one point it jumped the foot's length in a frame (pose2sim cam03's planted foot lost its
-/// contact for 0.4 s that way). A contact ends where the foot has stepped away (see
-/// [`STEP_AWAY`]).
+/// contact for 0.4 s that way). The other end may turn about it, rolling up off the floor or
+/// turning slowly on it, but not sweep across the floor at a swing's speed: a foot standing on
+/// one end does not spin about it that fast, it is in the air. Read from the end it stands on
+/// alone, the synthetic walk's turning step (a shuffle 2 cm off the floor whose toe tip the model
+/// moves 10 cm and its heel 23 cm, at 140 cm/s) stayed one contact with the stance before it, and
+/// the root correction dragged the body the step's length back through that stance (11 cm off
+/// the true path). A contact ends where the foot has stepped away (see [`STEP_AWAY`]).
 pub fn detect_contacts(
     feet: &[[FootEnds; 2]],
     times: &[f64],
@@ -81,29 +86,32 @@ pub fn detect_contacts(
     let speed_tol = 0.9 * leg_len; // cm/s; a swinging foot moves several leg lengths per second
     let mut out = vec![[false; 2]; n];
     for k in 0..2 {
-        let speed_of_end = |end: usize| -> Vec<f32> {
+        // Each end's speed, in all directions or only across the floor.
+        let speed_of_end = |end: usize, across: bool| -> Vec<f32> {
             let speed: Vec<f32> = (0..n)
                 .map(|i| {
                     let (a, b) = (i.saturating_sub(1), (i + 1).min(n - 1));
                     if a == b {
                         return 0.0;
                     }
-                    let moved = norm(sub(feet[b][k][end], feet[a][k][end]));
+                    let (now, then) = (feet[b][k][end], feet[a][k][end]);
+                    let moved = if across {
+                        dist_across(now, then)
+                    } else {
+                        norm(sub(now, then))
+                    };
                     moved / (times[b] - times[a]).max(1e-6) as f32
                 })
                 .collect();
             smooth_scalar(times, &speed, 0.05)
         };
-        let (heel_speed, tip_speed) = (speed_of_end(0), speed_of_end(1));
+        let speed = [speed_of_end(0, false), speed_of_end(1, false)];
+        let across = [speed_of_end(0, true), speed_of_end(1, true)];
         for i in 0..n {
             let ends = &feet[i][k];
             let low = lowest(ends)[1] - floor_y < height_tol;
-            let speed = if lower_end(ends) == 0 {
-                heel_speed[i]
-            } else {
-                tip_speed[i]
-            };
-            out[i][k] = low && speed < speed_tol;
+            let (stands_on, other) = (lower_end(ends), 1 - lower_end(ends));
+            out[i][k] = low && speed[stands_on][i] < speed_tol && across[other][i] < speed_tol;
         }
         split_runs_that_step(&mut out, feet, times, k, STEP_AWAY * leg_len);
         remove_short_runs(&mut out, k, 3);
@@ -117,7 +125,8 @@ pub fn detect_contacts(
 /// clip) takes steps the model shows as feet low and slow throughout, each moving about a metre
 /// over a few seconds of "contact"; pinned in one place, such a foot dragged the body up to half
 /// a metre off the person in the image. A planted foot's own noise stays inside it, though not
-/// by much: 19 cm over the synthetic walk's first stance and 17 cm over the squats, against
+/// by much: 17 cm over the squats (the 19 cm once measured over the synthetic walk's first
+/// stance was a turning step the contact ran through, see [`detect_contacts`]), against
 /// 24-26 cm for their legs (at 0.25 the synthetic walk's stance was cut).
 const STEP_AWAY: f32 = 0.3;
 
@@ -374,6 +383,10 @@ fn lift_feet_out_of_the_floor(anim: &mut Animation, heel_local: [Vec3; 2]) {
 /// interpolated between contacts and smoothed in time, so that the body glides rather than
 /// jumps when a foot lands or lifts. Where a foot stands is read from the end it stands on (see
 /// [`slips`]), and how high from its lowest end. What is left for each foot its leg takes up.
+/// With both feet planted the body comes down as far as the higher foot needs, not the mean of
+/// the two: a leg can bend to shorten but not stretch past straight, so at the mean the higher
+/// foot's leg fell short of the floor and its foot slid with the hip (up to 1.3 cm short over
+/// the synthetic walk's double stance; most of its foot skate).
 fn root_corrections(
     feet: &[[FootEnds; 2]],
     contacts: &[[bool; 2]],
@@ -395,7 +408,11 @@ fn root_corrections(
     }
     let corrections: Vec<Option<Vec3>> = (0..n)
         .map(|f| match (per_foot[0][f], per_foot[1][f]) {
-            (Some(a), Some(b)) => Some(scale(add(a, b), 0.5)),
+            (Some(a), Some(b)) => {
+                let mut both = scale(add(a, b), 0.5);
+                both[1] = a[1].min(b[1]);
+                Some(both)
+            }
             (Some(a), None) | (None, Some(a)) => Some(a),
             (None, None) => None,
         })
