@@ -230,31 +230,41 @@ def main():
     args = ap.parse_args()
 
     # The machine may be shared: every cell is the best of `--repeat` interleaved runs. The floor
-    # is measured with motiond's thread count (used for the goal) and with 1 thread (reported).
+    # is measured with motiond's thread count (used for the goal) and with 1 thread (reported),
+    # once before the clips and again beside every repetition of each clip, and the best of all
+    # those is the floor: measured only at the start, a busy few seconds there (once, 2 threads
+    # slower than 1) set every clip's floor.
     lt = args.landmark_threads
     floors = {t: [] for t in sorted({1, lt})}
-    for _ in range(args.repeat):
+
+    def sample_floors():
         for t in floors:
             floors[t].append(floor_ms(args, t))
-    ms = min(floors[lt])
-    ms_1 = min(floors[1])
+
+    for _ in range(args.repeat):
+        sample_floors()
     best = lambda runs, key: min(runs, key=lambda r: r[key])
-    rows = []
+    measured = []
     for clip in args.clips:
         fulls, bares, mps = [], [], []
         for _ in range(args.repeat):
             fulls.append(extract(args, clip, preview=True))
             bares.append(extract(args, clip, preview=False))
             mps.append(peer(args, clip))
+            sample_floors()
         full, bare, mp = best(fulls, "seconds"), best(bares, "seconds"), best(mps, "seconds")
         full["rss_mib"] = max(r["rss_mib"] for r in fulls)
-        floor_s = ms * full["frames"] / 1000.0
         beside_ms = min(floor_ms(args, lt, beside_decode_of=clip) for _ in range(args.repeat))
-        beside_s = beside_ms * full["frames"] / 1000.0
-        rows.append((os.path.basename(clip), full, bare, mp, floor_s, beside_s))
+        measured.append((os.path.basename(clip), full, bare, mp, beside_ms))
         print(f"{os.path.basename(clip)}: motiond {full['fps']:.1f} fps (no preview {bare['fps']:.1f}), "
-              f"mediapipe {mp['fps']:.1f} fps, floor {full['frames'] / floor_s:.1f} fps "
-              f"({full['frames'] / beside_s:.1f} beside the decoder), peak RSS {full['rss_mib']:.0f} MiB", flush=True)
+              f"mediapipe {mp['fps']:.1f} fps, floor beside the decoder {1000.0 / beside_ms:.1f} fps, "
+              f"peak RSS {full['rss_mib']:.0f} MiB", flush=True)
+    ms = min(floors[lt])
+    ms_1 = min(floors[1])
+    print(f"floor: {ms:.2f} ms a frame with {lt} threads, {ms_1:.2f} ms with 1 (best of {len(floors[lt])})",
+          flush=True)
+    rows = [(name, full, bare, mp, ms * full["frames"] / 1000.0, beside_ms * full["frames"] / 1000.0)
+            for name, full, bare, mp, beside_ms in measured]
 
     # The CPU budget of the largest clip (the 1080p one run.sh makes): of `--repeat` runs, the one
     # that needed the least CPU in all (the most favourable to the floor goal).
@@ -264,8 +274,9 @@ def main():
     lines = [START, "## Engine: `motiond extract` vs Python MediaPipe", "",
              f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `benchmarks/engine/run.sh` on "
              f"{os.cpu_count()} cores ({cpu_name()}), motiond built `{args.profile}`. Each cell is the best of "
-             f"{args.repeat} interleaved runs: the machine was shared with other builds and tests while this ran "
-             f"(load average {os.getloadavg()[0]:.1f} at the end), so the absolute numbers are noisy.", "",
+             f"{args.repeat} interleaved runs: the machine is a virtual one whose cores may be shared with other "
+             f"work (load average {os.getloadavg()[0]:.1f} at the end, this benchmark's own processes included), so "
+             "the absolute numbers are noisy.", "",
              "- **motiond**: the whole `motiond extract` process (probe, ONE decode pass, detector + landmark model "
              f"on the inference thread (the landmark session with {lt} intra-op threads in `motiond extract`), "
              "whole-clip solve, all files). *all outputs* includes `preview.mp4` (each tracked frame scaled to "
@@ -276,8 +287,9 @@ def main():
              "on), frames decoded by ffmpeg from the same file (`mediapipe_peer.py`).",
              f"- **floor**: landmark model alone, {ms:.2f} ms per frame × frames (ONNX Runtime 1.31.1, "
              f"`landmark_floor.py`, {lt} intra-op thread{'s' if lt > 1 else ''} without spinning: the "
-             f"same session settings as `motiond extract`). With 1 thread the model takes {ms_1:.2f} ms per "
-             f"frame (best of {args.repeat}); the floor is whichever matches motiond.",
+             f"same session settings as `motiond extract`; the best of {len(floors[lt])} runs, before the clips "
+             f"and beside each repetition of each). With 1 thread the model takes {ms_1:.2f} ms per frame; the "
+             "floor is whichever matches motiond.",
              "- **floor beside the decoder**: the same model run, timed while ffmpeg decodes that clip to rgb24 "
              "(one thread, looping) on the other core, as it must in any pipeline on this machine. The difference "
              "to the floor is what sharing caches and memory with the decoder alone costs the model.",
