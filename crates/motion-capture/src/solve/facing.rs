@@ -689,6 +689,10 @@ fn runs(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Run> {
 mod tests {
     use super::*;
 
+    use crate::types::{Landmark, NUM_LANDMARKS};
+
+    const FPS: i64 = 30;
+
     #[test]
     fn a_turn_about_the_world_s_vertical_keeps_each_point_s_height() {
         let point = |x, y, z| Landmark {
@@ -716,9 +720,6 @@ mod tests {
         turn_about_vertical(&mut pitched, 70.0, vertical);
         assert!((height(&pitched[0]) - before).abs() < 1e-5);
     }
-    use crate::types::{Landmark, NUM_LANDMARKS};
-
-    const FPS: i64 = 30;
 
     /// A torso in a 100×100 image turned `heading_deg` about the vertical from facing the
     /// camera (0°: its left side on the image's right), with world landmarks to match.

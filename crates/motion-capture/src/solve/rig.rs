@@ -528,7 +528,7 @@ fn upper_arm_fronts(
             (upper, hint)
         })
         .unzip();
-    twist::followed_fronts(times_s, &uppers, &hints, UPPER_ARM_TWIST_SIGMA_S)
+    twist::followed_fronts(times_s, &uppers, &hints, ARM_TWIST_SIGMA_S)
 }
 
 /// Where the forearm of arm `m` faces in each frame ([`LimbHints::forearm_fronts`]): turned
@@ -551,7 +551,7 @@ fn forearm_fronts(
             (fore, forearm(upper_arm, m.rest, fore, palm).rotate(Z))
         })
         .unzip();
-    twist::followed_fronts(times_s, &fores, &fronts, UPPER_ARM_TWIST_SIGMA_S)
+    twist::followed_fronts(times_s, &fores, &fronts, ARM_TWIST_SIGMA_S)
 }
 
 /// The chest's forward axis in one frame, from the shoulder line and the spine (hip centre to
@@ -655,14 +655,13 @@ fn foot_rolls(
 
 /// Gaussian sigma (s) of an elbow's or a knee's bend over time.
 const BEND_SIGMA_S: f64 = 0.15;
-/// Gaussian sigma (s) over which an upper arm's twist is averaged ([`twist::followed_fronts`]).
-const UPPER_ARM_TWIST_SIGMA_S: f64 = 0.1;
 /// How strongly a leg's twist is drawn to none (the pelvis or the thigh's hinge, the shin's
 /// sideways axis) against a clear hint's 1: enough to decide where every hint is unclear. A
 /// straight leg's kneecap hint is at most 0.2 long (where the foot points), so its thigh keeps a
 /// fifth of its twist less (a foot turned out 20° twists it 16°; knee and ankle turn the rest).
 const PULL_TO_NONE: f32 = 0.05;
-/// Gaussian sigma (s) over time of where a palm faces and a hand points.
+/// Gaussian sigma (s) over time of where a palm faces and a hand points, and over which an
+/// upper arm's and a forearm's twist are followed where clear ([`twist::followed_fronts`]).
 const ARM_TWIST_SIGMA_S: f64 = 0.1;
 /// The most a forearm twists about itself from the upper arm's hinge (radians): about the
 /// range of pronation and supination from the palm-down rest.
