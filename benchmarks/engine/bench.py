@@ -37,7 +37,8 @@ def extract(args, clip, preview):
 CPU_PARTS = [
     ("mc-track", "tracker thread: frame crops, detector, landmark model's main thread, filters"),
     ("mc-ort", "ONNX Runtime's second intra-op thread (landmark model)"),
-    ("decoder", "ffmpeg decoding the clip to rgb24 (with its pipe writes)"),
+    ("decoder", "ffmpeg decoding the clip (with its pipe writes of YUV or rgb24 frames)"),
+    ("mc-yuv", "converting the piped YUV frames to rgb24"),
     ("mc-preview", "preview painter: scale to the preview size, skeleton, yuv420p, its pipe writes"),
     ("encoder", "ffmpeg encoding the preview (libx264 ultrafast, with its pipe reads)"),
     ("load", "loading the two model sessions (the tracker thread before it tracks)"),
@@ -45,7 +46,7 @@ CPU_PARTS = [
     ("ffprobe", "ffprobe"),
     ("unseen", "not seen by the sampler (the last moments of threads and processes that ended)"),
 ]
-THREAD_PARTS = {"mc-track", "mc-ort", "mc-preview"}
+THREAD_PARTS = {"mc-track", "mc-ort", "mc-preview", "mc-yuv"}
 
 
 class CpuSampler:
@@ -183,15 +184,29 @@ def peer(args, clip):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def piped_pix_fmt(clip):
+    """The pixel format `motiond extract` has ffmpeg pipe for `clip` (crates/motion-capture/src/media/decode.rs):
+    the stream's own 8-bit 4:2:0 YUV for an even-sized, square-pixel yuv420p/yuvj420p stream, rgb24 otherwise."""
+    proc = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "V:0", "-show_entries",
+                           "stream=pix_fmt,width,height,sample_aspect_ratio", "-of", "json", clip],
+                          capture_output=True, text=True, check=True)
+    s = json.loads(proc.stdout)["streams"][0]
+    w, h = s.get("width", 0), s.get("height", 0)
+    square = s.get("sample_aspect_ratio", "1:1") in ("1:1", "0:1", "N/A")
+    if s.get("pix_fmt") in ("yuv420p", "yuvj420p") and w % 2 == 0 and h % 2 == 0 and square:
+        return s["pix_fmt"]
+    return "rgb24"
+
+
 def floor_ms(args, threads, beside_decode_of=None):
     """The landmark model's time per frame; with `beside_decode_of`, while ffmpeg decodes that clip to
-    rgb24 (one thread, in a loop, as `motiond extract` does) on the other core: the least that any
-    pipeline which decodes on the same machine can hope for."""
+    the pixels `motiond extract` pipes (one thread, in a loop, as it does) on the other core: the least that
+    any pipeline which decodes on the same machine can hope for."""
     decoder = None
     if beside_decode_of:
         decoder = subprocess.Popen(
             ["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", "-stream_loop", "-1", "-i", beside_decode_of,
-             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], stdout=subprocess.DEVNULL)
+             "-f", "rawvideo", "-pix_fmt", piped_pix_fmt(beside_decode_of), "-"], stdout=subprocess.DEVNULL)
         time.sleep(0.3)
     try:
         proc = subprocess.run([args.python, os.path.join(HERE, "landmark_floor.py"), args.model, str(threads)],
@@ -290,8 +305,8 @@ def main():
              f"same session settings as `motiond extract`; the best of {len(floors[lt])} runs, before the clips "
              f"and beside each repetition of each). With 1 thread the model takes {ms_1:.2f} ms per frame; the "
              "floor is whichever matches motiond.",
-             "- **floor beside the decoder**: the same model run, timed while ffmpeg decodes that clip to rgb24 "
-             "(one thread, looping) on the other core, as it must in any pipeline on this machine. The difference "
+             "- **floor beside the decoder**: the same model run, timed while ffmpeg decodes that clip to the "
+             "pixels motiond pipes (the stream's own YUV, one thread, looping) on the other core, as it must in any pipeline on this machine. The difference "
              "to the floor is what sharing caches and memory with the decoder alone costs the model.",
              "",
              "| clip | frames | motiond fps (all outputs) | motiond fps (no preview) | MediaPipe fps | ratio (all / no preview) | floor fps | floor fps beside the decoder | all outputs vs floor (vs beside) | peak RSS |",
@@ -320,7 +335,8 @@ def main():
               "(goal < 300 MB)."]
     lines += budget_lines(budget_clip, budget, ms, os.cpu_count(), args.repeat)
     lines += ["",
-              "**Reading.** ffmpeg's decoder starts while ffprobe runs; one decode pass (rgb24, frame buffers "
+              "**Reading.** ffmpeg's decoder starts while ffprobe runs; one decode pass (the stream's own 4:2:0 "
+              "YUV through the pipe, converted to rgb24 in process bit for bit as ffmpeg would; frame buffers "
               "recycled) feeds the inference thread; each tracked frame then goes (bounded channel) to the preview "
               "writer (one thread), which scales it to the preview size on our side, draws its landmarks, converts it to "
               "yuv420p and pipes it (1 MiB pipe) to the H.264 encoder (an ffmpeg process) while inference works "

@@ -276,7 +276,7 @@ async fn open_and_probe(
     let info = probe_video(&job.input, container, opts, cancel)
         .await?
         .with_square_pixels();
-    Ok((decoder.begin(&info), info))
+    Ok((decoder.begin(&info).await?, info))
 }
 
 /// Tracks every frame, feeding the preview writer (when a preview is wanted) as it goes.

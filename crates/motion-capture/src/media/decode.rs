@@ -1,7 +1,12 @@
-//! The frame source: ffmpeg decodes the user's video to packed rgb24 on stdout, one frame of
-//! exactly W·H·3 bytes after another, in presentation order, upright (autorotation on), with no
-//! frame dropped or duplicated (`-fps_mode passthrough`). Frames go through a small bounded
-//! channel, so a slow consumer stalls ffmpeg instead of filling memory.
+//! The frame source: ffmpeg decodes the user's video and pipes its frames on stdout, one after
+//! another, in presentation order, upright (autorotation on), with no frame dropped or duplicated
+//! (`-fps_mode passthrough`); every frame reaches the consumer as packed rgb24. Frames go through
+//! a small bounded channel, so a slow consumer stalls ffmpeg instead of filling memory.
+//!
+//! The pipe carries rgb24 (W·H·3 bytes a frame) or, for the 8-bit 4:2:0 streams almost every
+//! camera writes, the stream's own YUV (W·H·3/2 bytes), converted to the same rgb24 bytes here
+//! ([`super::yuv`]): half the bytes through the pipe and no conversion in ffmpeg, which made
+//! piping cost more CPU than decoding.
 //!
 //! Presentation times: the goldens (pose-pipeline §10) use ffprobe's `best_effort_timestamp_time`.
 //! The ffmpeg CLI sets each decoded frame's pts to exactly that value, and with `-copyts` it is
@@ -19,6 +24,8 @@ use tokio_util::sync::CancellationToken;
 use super::probe::MediaInfo;
 use super::runner::{FfCommand, Limits, MediaError, Tool, split_job_path};
 use super::sniff::Container;
+use super::yuv::{YuvToRgb, yuv420_len};
+use crate::thread_name::{self, ThreadName};
 use crate::types::RgbFrame;
 
 /// Options of a [`FrameSource`].
@@ -94,6 +101,7 @@ pub struct FrameSource {
     rx: mpsc::Receiver<Result<RgbFrame, MediaError>>,
     width: u32,
     height: u32,
+    pipes_yuv: bool,
 }
 
 impl FrameSource {
@@ -105,20 +113,30 @@ impl FrameSource {
         cancel: &CancellationToken,
     ) -> Result<FrameSource, MediaError> {
         let map = format!("0:{}", info.stream_index);
-        Ok(spawn_decoder(path, info.container, map, opts, cancel)?.begin(info))
+        let pipe = FramePipe::for_stream(info);
+        let decoder = spawn_decoder(path, info.container, map, pipe.pix_fmt(), opts, cancel)?;
+        Ok(decoder.begin_as(info, pipe))
     }
 
     /// Starts decoding `path` before its probe result is known, so that ffmpeg's start-up (a
     /// good part of a short clip's time) overlaps ffprobe's; [`EarlySource::begin`] then
     /// takes the probe result. The stream is `0:V:0`, the first video stream that is not an
-    /// attached picture: the one [`super::probe`] chooses.
+    /// attached picture: the one [`super::probe`] chooses. The decoder pipes the stream's own
+    /// 4:2:0 pixels, which is what nearly every video holds (see [`EarlySource::begin`]).
     pub fn open_early(
         path: &Path,
         container: Container,
         opts: &DecodeOptions,
         cancel: &CancellationToken,
     ) -> Result<EarlySource, MediaError> {
-        spawn_decoder(path, container, "0:V:0".into(), opts, cancel)
+        let map = "0:V:0".to_owned();
+        let mut early = spawn_decoder(path, container, map, EARLY_PIX_FMTS, opts, cancel)?;
+        early.respawn = Some(Respawn {
+            path: path.to_path_buf(),
+            opts: opts.clone(),
+            cancel: cancel.clone(),
+        });
+        Ok(early)
     }
 
     /// The next frame; `None` after the last one. An error ends the stream.
@@ -133,6 +151,67 @@ impl FrameSource {
     pub fn height(&self) -> u32 {
         self.height
     }
+
+    /// Whether ffmpeg pipes the frames as 4:2:0 YUV, converted here (see [`super::yuv`]),
+    /// rather than as rgb24.
+    pub fn pipes_yuv(&self) -> bool {
+        self.pipes_yuv
+    }
+}
+
+/// What the early decoder pipes: a 4:2:0 stream's own pixels (ffmpeg's format negotiation keeps
+/// a stream that is already one of these as it is); anything else comes out converted to one of
+/// them, and that decoder is replaced once the probe has told which it is.
+const EARLY_PIX_FMTS: &str = "yuv420p|yuvj420p";
+
+/// What ffmpeg writes to the frame pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FramePipe {
+    Rgb24,
+    /// The stream's own 8-bit 4:2:0 pixels (`yuv420p` or `yuvj420p`: ffmpeg converts nothing),
+    /// converted to rgb24 here exactly as ffmpeg would.
+    Yuv420 {
+        pix_fmt: &'static str,
+        convert: YuvToRgb,
+    },
+}
+
+impl FramePipe {
+    /// The YUV pipe where it gives the very pixels of the rgb24 one: a video (images keep the
+    /// path their goldens were made with) whose stream is 8-bit 4:2:0 with even sides and square
+    /// pixels (ffmpeg converts those without scaling, the arithmetic [`YuvToRgb`] reproduces).
+    fn for_stream(info: &MediaInfo) -> FramePipe {
+        let pix_fmt = match info.pix_fmt.as_deref() {
+            Some("yuv420p") => "yuv420p",
+            Some("yuvj420p") => "yuvj420p",
+            _ => return FramePipe::Rgb24,
+        };
+        let even = info.width.is_multiple_of(2) && info.height.is_multiple_of(2);
+        let square = info.square_pixel_size() == (info.width, info.height);
+        if info.container.is_image() || !even || !square {
+            return FramePipe::Rgb24;
+        }
+        let full_range = pix_fmt == "yuvj420p" || info.color_range.as_deref() == Some("pc");
+        FramePipe::Yuv420 {
+            pix_fmt,
+            convert: YuvToRgb::new(info.color_space.as_deref(), full_range),
+        }
+    }
+
+    fn pix_fmt(self) -> &'static str {
+        match self {
+            FramePipe::Rgb24 => "rgb24",
+            FramePipe::Yuv420 { pix_fmt, .. } => pix_fmt,
+        }
+    }
+
+    fn frame_len(self, width: u32, height: u32) -> usize {
+        let (w, h) = (width as usize, height as usize);
+        match self {
+            FramePipe::Rgb24 => w * h * 3,
+            FramePipe::Yuv420 { .. } => yuv420_len(w, h),
+        }
+    }
 }
 
 /// A started decoder whose frames are not read yet (see [`FrameSource::open_early`]). ffmpeg
@@ -143,33 +222,64 @@ pub struct EarlySource {
     ts_rx: mpsc::UnboundedReceiver<f64>,
     channel_frames: usize,
     pool: FramePool,
+    /// How to start another decoder of the same file (an early decoder only).
+    respawn: Option<Respawn>,
+}
+
+struct Respawn {
+    path: std::path::PathBuf,
+    opts: DecodeOptions,
+    cancel: CancellationToken,
 }
 
 impl EarlySource {
-    /// Starts reading frames of the size and rate that the probe found.
-    pub fn begin(self, info: &MediaInfo) -> FrameSource {
+    /// Starts reading frames of the size and rate that the probe found. The early decoder
+    /// carries on where its pipe is right for the stream (8-bit 4:2:0, even, square pixels: see
+    /// [`FramePipe::for_stream`]); for any other stream an rgb24 decoder replaces it, as the
+    /// early one converted the stream to 4:2:0 (dropping it kills its ffmpeg).
+    pub async fn begin(mut self, info: &MediaInfo) -> Result<FrameSource, MediaError> {
+        let pipe = FramePipe::for_stream(info);
+        match (self.respawn.take(), pipe) {
+            (None, _) | (_, FramePipe::Yuv420 { .. }) => Ok(self.begin_as(info, pipe)),
+            (Some(again), FramePipe::Rgb24) => {
+                FrameSource::open(&again.path, info, &again.opts, &again.cancel)
+            }
+        }
+    }
+
+    fn begin_as(self, info: &MediaInfo, pipe: FramePipe) -> FrameSource {
         let (width, height) = info.square_pixel_size();
         let (tx, rx) = mpsc::channel(self.channel_frames.max(1));
+        let stream = PipeStream {
+            pipe,
+            width,
+            height,
+            fps: info.fps,
+        };
         tokio::spawn(pump(
             self.running,
             self.stdout,
             self.ts_rx,
             tx,
-            width,
-            height,
-            info.fps,
+            stream,
             self.pool,
         ));
-        FrameSource { rx, width, height }
+        FrameSource {
+            rx,
+            width,
+            height,
+            pipes_yuv: pipe != FramePipe::Rgb24,
+        }
     }
 }
 
-/// Starts ffmpeg decoding stream `map` of `path` to rgb24 on its stdout, with each frame's
-/// timestamp on stderr.
+/// Starts ffmpeg decoding stream `map` of `path` to raw frames of one of `pix_fmts` (ffmpeg's
+/// `format` filter list: `a|b`) on its stdout, with each frame's timestamp on stderr.
 fn spawn_decoder(
     path: &Path,
     container: Container,
     map: String,
+    pix_fmts: &str,
     opts: &DecodeOptions,
     cancel: &CancellationToken,
 ) -> Result<EarlySource, MediaError> {
@@ -185,14 +295,15 @@ fn spawn_decoder(
         args.extend(["-frames:v".into(), n.to_string()]);
     }
     // Images (for the goldens and covers) keep their stored pixels.
+    // The `format` filter is what `-pix_fmt` adds; as a filter it can offer a choice.
     let filters = if container.is_image() {
-        TIMESTAMP_FILTER.to_string()
+        format!("{TIMESTAMP_FILTER},format=pix_fmts={pix_fmts}")
     } else {
-        format!("{SQUARE_PIXELS_FILTER},{TIMESTAMP_FILTER}")
+        format!("{SQUARE_PIXELS_FILTER},{TIMESTAMP_FILTER},format=pix_fmts={pix_fmts}")
     };
     args.extend(["-an", "-sn", "-dn", "-vf"].map(String::from));
     args.push(filters);
-    args.extend(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"].map(String::from));
+    args.extend(["-f", "rawvideo", "pipe:1"].map(String::from));
     let (ts_tx, ts_rx) = mpsc::unbounded_channel::<f64>();
     let hook = Box::new(move |line: &str| match line.trim().parse::<f64>() {
         Ok(v) => {
@@ -219,6 +330,7 @@ fn spawn_decoder(
         ts_rx,
         channel_frames: opts.channel_frames,
         pool: opts.pool.clone().unwrap_or_default(),
+        respawn: None,
     })
 }
 
@@ -231,25 +343,46 @@ pub(crate) fn widen_pipe(pipe: &impl std::os::fd::AsFd) {
     let _ = nix::fcntl::fcntl(pipe, nix::fcntl::FcntlArg::F_SETPIPE_SZ(FRAME_PIPE_BYTES));
 }
 
-/// Reads exact frames from stdout, pairs each with its timestamp, and forwards them.
-#[allow(clippy::too_many_arguments)]
+/// The frames a pipe carries.
+#[derive(Clone, Copy, Debug)]
+struct PipeStream {
+    pipe: FramePipe,
+    width: u32,
+    height: u32,
+    fps: f64,
+}
+
+/// Reads exact frames from stdout, pairs each with its timestamp, and forwards them as rgb24.
 async fn pump(
     running: super::runner::Running,
     mut stdout: tokio::process::ChildStdout,
     mut ts_rx: mpsc::UnboundedReceiver<f64>,
     tx: mpsc::Sender<Result<RgbFrame, MediaError>>,
-    width: u32,
-    height: u32,
-    fps: f64,
+    stream: PipeStream,
     pool: FramePool,
 ) {
-    let frame_len = width as usize * height as usize * 3;
+    let PipeStream {
+        pipe,
+        width,
+        height,
+        fps,
+    } = stream;
+    let frame_len = pipe.frame_len(width, height);
     let mut clock = FrameClock::new(fps);
     let mut index = 0u64;
+    // A YUV frame is read here and converted into a pooled rgb24 buffer.
+    let mut piped = Vec::new();
     // Each frame read restarts ffmpeg's timeout: a long clip decodes at the pace of inference.
     let progress = running.progress();
     let failure = loop {
-        let mut data = pool.take(frame_len);
+        let mut data = match pipe {
+            FramePipe::Rgb24 => pool.take(frame_len),
+            FramePipe::Yuv420 { .. } => {
+                let mut yuv = std::mem::take(&mut piped);
+                yuv.resize(frame_len, 0);
+                yuv
+            }
+        };
         match read_full(&mut stdout, &mut data).await {
             Ok(0) => break None,
             Ok(n) if n < frame_len => {
@@ -265,6 +398,14 @@ async fn pump(
                     source,
                 });
             }
+        }
+        if let FramePipe::Yuv420 { convert, .. } = pipe {
+            let rgb = pool.take(width as usize * height as usize * 3);
+            let Some((yuv, rgb)) = to_rgb24(convert, data, rgb, width, height).await else {
+                break Some(MediaError::Cancelled { tool: Tool::Ffmpeg });
+            };
+            piped = yuv;
+            data = rgb;
         }
         // The timestamp line is written before the frame leaves the filter graph.
         let t_us = clock.next(ts_rx.recv().await);
@@ -287,6 +428,25 @@ async fn pump(
     if let Some(e) = err {
         let _ = tx.send(Err(e)).await;
     }
+}
+
+/// Converts one piped YUV frame into `rgb` on the blocking pool (a 1080p frame is about a
+/// millisecond of work, too long for an async worker); gives both buffers back for reuse.
+/// `None` only when the runtime shuts down before the conversion ran.
+async fn to_rgb24(
+    convert: YuvToRgb,
+    yuv: Vec<u8>,
+    mut rgb: Vec<u8>,
+    width: u32,
+    height: u32,
+) -> Option<(Vec<u8>, Vec<u8>)> {
+    tokio::task::spawn_blocking(move || {
+        let _name = ThreadName::set(thread_name::FRAME_CONVERSION);
+        convert.convert(&yuv, width as usize, height as usize, &mut rgb);
+        (yuv, rgb)
+    })
+    .await
+    .ok()
 }
 
 /// Turns printed timestamps into strictly increasing integer microseconds (the filters require

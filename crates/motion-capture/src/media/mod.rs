@@ -4,7 +4,8 @@
 //! - [`runner`]: the hardened subprocess runner (the only place that spawns ffmpeg/ffprobe).
 //! - [`sniff`]: magic bytes → container family → forced demuxer.
 //! - [`probe`]: ffprobe → [`probe::MediaInfo`]; cover frames.
-//! - [`decode`]: the rawvideo rgb24 frame source with per-frame presentation times.
+//! - [`decode`]: the rgb24 frame source with per-frame presentation times.
+//! - [`yuv`]: ffmpeg's 4:2:0 → rgb24 arithmetic, so that frames can cross the pipe at half size.
 //! - [`explain`]: plain words for a tool's refusal of a user's file.
 //! - [`grid`]: source frames → frames of the analysis grid (§9.4).
 
@@ -15,6 +16,7 @@ pub mod grid;
 pub mod probe;
 pub mod runner;
 pub mod sniff;
+pub mod yuv;
 
 pub use decode::{DecodeOptions, EarlySource, FramePool, FrameSource};
 pub use grid::{FrameGrid, Placement};

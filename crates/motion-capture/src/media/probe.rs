@@ -43,6 +43,10 @@ pub struct MediaInfo {
     pub frame_count_estimated: bool,
     pub codec: String,
     pub pix_fmt: Option<String>,
+    /// ffprobe's `color_space` (the YUV matrix, e.g. `bt709`) and `color_range` (`tv` or `pc`),
+    /// when the stream states them.
+    pub color_space: Option<String>,
+    pub color_range: Option<String>,
     /// Number of streams of all kinds in the file.
     pub stream_count: usize,
 }
@@ -62,6 +66,8 @@ struct StreamJson {
     width: Option<u32>,
     height: Option<u32>,
     pix_fmt: Option<String>,
+    color_space: Option<String>,
+    color_range: Option<String>,
     avg_frame_rate: Option<String>,
     r_frame_rate: Option<String>,
     sample_aspect_ratio: Option<String>,
@@ -157,6 +163,8 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
         frame_count_estimated: timing.frame_count_estimated,
         codec: v.codec_name.clone().unwrap_or_default(),
         pix_fmt: v.pix_fmt.clone(),
+        color_space: v.color_space.clone(),
+        color_range: v.color_range.clone(),
         stream_count,
     };
     // A wild sample aspect (1000:1, 1:1000) must not make the decoder's frames huge, nor

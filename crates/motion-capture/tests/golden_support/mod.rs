@@ -127,7 +127,10 @@ pub fn for_each_frame(src: &Path, mut f: impl FnMut(RgbFrame)) {
                 .unwrap());
             return;
         }
+        // Every golden video is 8-bit 4:2:0: its frames cross the pipe as YUV, so the goldens'
+        // pixel hashes check our conversion against what MediaPipe was fed.
         let mut s = FrameSource::open(src, &info, &DecodeOptions::default(), &cancel).unwrap();
+        assert!(s.pipes_yuv(), "{}: not piped as YUV", src.display());
         while let Some(frame) = s.next_frame().await {
             f(frame.unwrap());
         }
