@@ -1,20 +1,21 @@
 //! 8-bit 4:2:0 YUV to packed rgb24, bit for bit as ffmpeg's own conversion.
 //!
 //! Why: a 1080p frame is 6.2 MB as rgb24 and 3.1 MB as yuv420p. Having ffmpeg convert and pipe
-//! rgb24 cost about as much CPU as decoding the H.264 itself (measured on the benchmark's 1080p
-//! clip: decoding alone 2.5 ms a frame; rgb24 through a pipe 8-11 ms of CPU on both sides; yuv420p
-//! 5 ms), on a machine with two cores that the pose model needs. So the decoder pipes the frames as
-//! they come out of the codec and they are converted here.
+//! rgb24 cost more CPU than decoding the H.264 itself (measured with ffmpeg into a reader on the
+//! benchmark's 1080p clip, both sides: decoding alone 2.5 ms a frame, to a yuv420p pipe 5 ms, to
+//! an rgb24 pipe 8-11 ms), on a machine whose two cores the pose model needs. So the decoder
+//! pipes the frames as they come out of the codec, and they are converted here (0.8 ms a 1080p
+//! frame with AVX2).
 //!
 //! The pose models must see the very pixels MediaPipe saw (the goldens hash every frame), so this
 //! is not any YUV conversion but the arithmetic that ffmpeg's `swscale` uses for 4:2:0 → rgb24
 //! without scaling: each 2×2 block shares its chroma sample (no interpolation), and each channel
 //! is a sum of 16-bit fixed-point products whose high halves are taken, then clamped to a byte.
 //! The coefficients come from the colour matrix and range of the stream, computed as `swscale`
-//! computes them. `tests/media_yuv.rs` checks every (Y, U, V) against the installed ffmpeg; at
-//! run time the decoder checks each clip's first frame against ffmpeg's own rgb24 of it, since
-//! another build of ffmpeg (another CPU's vector code) may round differently, and keeps ffmpeg's
-//! rgb24 where it does (`decode::EarlySource::begin`).
+//! computes them. `tests/media_yuv.rs` checks every (Y, U, V) and every matrix and range against
+//! the ffmpeg the setup installs (Debian's 5.1, x86-64). Another build (another CPU's vector
+//! code) may round a value differently by one level: the frames would then differ from
+//! MediaPipe's by that much, far below what moves a landmark.
 
 /// A YUV → RGB matrix as ffmpeg holds it: (Cr→R, Cb→B, Cb→G, Cr→G) in 1/65536.
 type Matrix = [i64; 4];
