@@ -14,8 +14,8 @@
 //! The coefficients come from the colour matrix and range of the stream, computed as `swscale`
 //! computes them. `tests/media_yuv.rs` checks every (Y, U, V) and every matrix and range against
 //! the ffmpeg the setup installs (Debian's 5.1, x86-64). Another build (another CPU's vector
-//! code) may round a value differently by one level: the frames would then differ from
-//! MediaPipe's by that much, far below what moves a landmark.
+//! code) may round some values differently by a level; its frames would then not be MediaPipe's
+//! bit for bit, as they already are not where MediaPipe runs on that build.
 
 /// A YUV → RGB matrix as ffmpeg holds it: (Cr→R, Cb→B, Cb→G, Cr→G) in 1/65536.
 type Matrix = [i64; 4];
