@@ -38,15 +38,15 @@ CPU_PARTS = [
     ("mc-track", "tracker thread: frame crops, detector, landmark model's main thread, filters"),
     ("mc-ort", "ONNX Runtime's second intra-op thread (landmark model)"),
     ("decoder", "ffmpeg decoding the clip (with its pipe writes of YUV or rgb24 frames)"),
-    ("mc-yuv", "converting the piped YUV frames to rgb24"),
     ("mc-preview", "preview painter: scale to the preview size, skeleton, yuv420p, its pipe writes"),
     ("encoder", "ffmpeg encoding the preview (libx264 ultrafast, with its pipe reads)"),
     ("load", "loading the two model sessions (the tracker thread before it tracks)"),
-    ("other", "the rest of motiond: reading the frame pipe, probe, solve, exports, cover"),
+    ("other", "the rest of motiond: reading the frame pipe and converting its YUV frames to rgb24, probe, solve, "
+              "exports, cover"),
     ("ffprobe", "ffprobe"),
     ("unseen", "not seen by the sampler (the last moments of threads and processes that ended)"),
 ]
-THREAD_PARTS = {"mc-track", "mc-ort", "mc-preview", "mc-yuv"}
+THREAD_PARTS = {"mc-track", "mc-ort", "mc-preview"}
 
 
 class CpuSampler:

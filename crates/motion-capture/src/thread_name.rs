@@ -13,8 +13,6 @@ pub(crate) const TRACKER: &CStr = c"mc-track";
 pub(crate) const MODEL_WORKERS: &CStr = c"mc-ort";
 /// The preview painter (scale, skeleton, yuv420p).
 pub(crate) const PREVIEW: &CStr = c"mc-preview";
-/// Converting the decoder's piped YUV frames to rgb24.
-pub(crate) const FRAME_CONVERSION: &CStr = c"mc-yuv";
 
 /// Names the calling thread until dropped (Linux; elsewhere it does nothing).
 pub(crate) struct ThreadName {

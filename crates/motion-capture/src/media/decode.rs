@@ -25,7 +25,6 @@ use super::probe::MediaInfo;
 use super::runner::{FfCommand, Limits, MediaError, Tool, split_job_path};
 use super::sniff::Container;
 use super::yuv::{YuvToRgb, yuv420_len};
-use crate::thread_name::{self, ThreadName};
 use crate::types::RgbFrame;
 
 /// Options of a [`FrameSource`].
@@ -441,7 +440,6 @@ async fn to_rgb24(
     height: u32,
 ) -> Option<(Vec<u8>, Vec<u8>)> {
     tokio::task::spawn_blocking(move || {
-        let _name = ThreadName::set(thread_name::FRAME_CONVERSION);
         convert.convert(&yuv, width as usize, height as usize, &mut rgb);
         (yuv, rgb)
     })

@@ -358,6 +358,7 @@ fn round_to_i16(f: i64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::downscale::tests::noise;
 
     #[test]
     fn coefficients_are_ffmpeg_s_for_bt601_limited_range() {
@@ -403,14 +404,9 @@ mod tests {
 
     #[test]
     fn whole_frames_match_the_pixel_by_pixel_arithmetic_at_any_width() {
-        // Widths with and without a tail after the 16-pixel groups, in both ranges.
-        let mut state = 7u32;
-        let mut noise = || {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 24) as u8
-        };
-        for (width, height) in [(16, 2), (34, 4), (50, 3), (1, 1), (77, 5)] {
-            let yuv: Vec<u8> = (0..yuv420_len(width, height)).map(|_| noise()).collect();
+        // Widths with and without a tail after the 16- and 32-pixel groups, in both ranges.
+        for (width, height) in [(16, 2), (34, 4), (50, 3), (1, 1), (77, 5), (96, 2)] {
+            let yuv = noise(yuv420_len(width, height), width as u64);
             for k in [
                 YuvToRgb::new(None, false),
                 YuvToRgb::new(Some("bt709"), true),
