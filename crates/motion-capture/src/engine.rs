@@ -272,11 +272,10 @@ async fn open_and_probe(
         pool: Some(pool.clone()),
     };
     let decoder = FrameSource::open_early(&job.input, container, &decode, cancel)?;
+    let probed = probe_video(&job.input, container, opts, cancel).await?;
+    let source = decoder.begin(&probed).await?;
     // From here on the video is what the decoder delivers: square pixels (§9.3 display size).
-    let info = probe_video(&job.input, container, opts, cancel)
-        .await?
-        .with_square_pixels();
-    Ok((decoder.begin(&info).await?, info))
+    Ok((source, probed.with_square_pixels()))
 }
 
 /// Tracks every frame, feeding the preview writer (when a preview is wanted) as it goes.

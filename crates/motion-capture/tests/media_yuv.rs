@@ -87,21 +87,54 @@ async fn every_stated_matrix_and_range_pipes_yuv_with_ffmpeg_s_pixels() {
 }
 
 #[tokio::test]
+async fn a_full_range_stream_of_plain_yuv420p_pipes_yuv_with_ffmpeg_s_pixels() {
+    // VP9 keeps full range as a `pc` tag on `yuv420p` (x264 makes such streams `yuvj420p`).
+    let dir = tempfile::tempdir().unwrap();
+    let vp9 = noise_clip(
+        dir.path(),
+        "full.mkv",
+        (320, 240),
+        3,
+        &[
+            "-c:v",
+            "libvpx-vp9",
+            "-deadline",
+            "realtime",
+            "-color_range",
+            "pc",
+            "-colorspace",
+            "bt709",
+        ],
+    );
+    let cancel = CancellationToken::new();
+    let info = probe(&vp9, sniff_file(&vp9).unwrap(), &Limits::default(), &cancel)
+        .await
+        .unwrap();
+    assert_eq!(
+        (info.pix_fmt.as_deref(), info.color_range.as_deref()),
+        (Some("yuv420p"), Some("pc"))
+    );
+    assert_same_pixels_as_rgb24(&vp9, true).await;
+}
+
+#[tokio::test]
 async fn a_rotated_stream_pipes_yuv_upright_with_ffmpeg_s_pixels() {
     let dir = tempfile::tempdir().unwrap();
     let clip = lossless_noise_clip(dir.path(), "plain.mp4", (320, 240), &[]);
-    let rotated = dir.path().join("rotated.mp4");
-    ffmpeg(&[
-        "-i",
-        clip.to_str().unwrap(),
-        "-c",
-        "copy",
-        "-metadata:s:v",
-        "rotate=90",
-        rotated.to_str().unwrap(),
-    ]);
-    let frames = assert_same_pixels_as_rgb24(&rotated, true).await;
-    assert_eq!(frames, 3);
+    for degrees in [90, 180, 270] {
+        let rotated = dir.path().join(format!("rotated{degrees}.mp4"));
+        ffmpeg(&[
+            "-i",
+            clip.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-metadata:s:v",
+            &format!("rotate={degrees}"),
+            rotated.to_str().unwrap(),
+        ]);
+        let frames = assert_same_pixels_as_rgb24(&rotated, true).await;
+        assert_eq!(frames, 3);
+    }
 }
 
 #[tokio::test]
@@ -124,54 +157,50 @@ async fn streams_the_conversion_does_not_cover_keep_the_rgb24_pipe() {
 #[tokio::test]
 async fn the_early_decoder_pipes_4_2_0_and_is_replaced_for_other_streams() {
     let dir = tempfile::tempdir().unwrap();
-    let plain = noise_clip(dir.path(), "plain.mp4", (320, 240), 3, &[]);
-    let full_range = noise_clip(
-        dir.path(),
-        "full.mp4",
-        (320, 240),
-        3,
-        &["-pix_fmt", "yuvj420p"],
-    );
+    let size = (320, 240);
+    let plain = noise_clip(dir.path(), "plain.mp4", size, 3, &[]);
+    let full_range = noise_clip(dir.path(), "full.mp4", size, 3, &["-pix_fmt", "yuvj420p"]);
     let ten_bit = noise_clip(
         dir.path(),
         "10bit.mp4",
-        (320, 240),
+        size,
         3,
         &["-pix_fmt", "yuv420p10le"],
     );
-    let full_chroma = noise_clip(
-        dir.path(),
-        "444.mp4",
-        (320, 240),
-        3,
-        &["-pix_fmt", "yuv444p"],
-    );
+    let full_chroma = noise_clip(dir.path(), "444.mp4", size, 3, &["-pix_fmt", "yuv444p"]);
+    // Squaring its pixels scales it: ffmpeg's rgb24 of that is not a conversion of its YUV.
+    let anamorphic = noise_clip(dir.path(), "sar.mp4", size, 3, &["-aspect", "16:9"]);
     let cancel = CancellationToken::new();
     for (path, pipes_yuv) in [
         (&plain, true),
         (&full_range, true),
         (&ten_bit, false),
         (&full_chroma, false),
+        (&anamorphic, false),
     ] {
         let container = sniff_file(path).unwrap();
-        let opts = DecodeOptions::default();
-        let early = FrameSource::open_early(path, container, &opts, &cancel).unwrap();
-        let info = probe(path, container, &Limits::default(), &cancel)
+        let probed = probe(path, container, &Limits::default(), &cancel)
             .await
             .unwrap();
-        let mut source = early.begin(&info).await.unwrap();
-        assert_eq!(source.pipes_yuv(), pipes_yuv, "{}", path.display());
-        let reference = ffmpeg_rgb24_frames(path, info.width as usize, info.height as usize);
-        let mut n = 0;
-        while let Some(frame) = source.next_frame().await {
-            assert!(
-                frame.unwrap().data == reference[n],
-                "{} frame {n}",
-                path.display()
-            );
-            n += 1;
+        // As probed, and as the engine holds it afterwards (square pixels): the same choice.
+        for info in [probed.clone(), probed.clone().with_square_pixels()] {
+            let opts = DecodeOptions::default();
+            let early = FrameSource::open_early(path, container, &opts, &cancel).unwrap();
+            let mut source = early.begin(&info).await.unwrap();
+            assert_eq!(source.pipes_yuv(), pipes_yuv, "{}", path.display());
+            let (w, h) = (source.width() as usize, source.height() as usize);
+            let reference = ffmpeg_rgb24_frames(path, w, h);
+            let mut n = 0;
+            while let Some(frame) = source.next_frame().await {
+                assert!(
+                    frame.unwrap().data == reference[n],
+                    "{} frame {n}",
+                    path.display()
+                );
+                n += 1;
+            }
+            assert_eq!(n, reference.len(), "{}", path.display());
         }
-        assert_eq!(n, reference.len(), "{}", path.display());
     }
 }
 

@@ -186,11 +186,15 @@ impl FramePipe {
             _ => return FramePipe::Rgb24,
         };
         let even = info.width.is_multiple_of(2) && info.height.is_multiple_of(2);
-        let square = info.square_pixel_size() == (info.width, info.height);
-        if info.container.is_image() || !even || !square {
+        if info.container.is_image() || !even || info.square_pixel_size() != stored_size(info) {
             return FramePipe::Rgb24;
         }
-        let full_range = pix_fmt == "yuvj420p" || info.color_range.as_deref() == Some("pc");
+        // ffmpeg takes the range from each frame's tag, and from the `j` format where none is.
+        let full_range = match info.color_range.as_deref() {
+            Some("pc") => true,
+            Some("tv") => false,
+            _ => pix_fmt == "yuvj420p",
+        };
         FramePipe::Yuv420 {
             pix_fmt,
             convert: YuvToRgb::new(info.color_space.as_deref(), full_range),
@@ -210,6 +214,17 @@ impl FramePipe {
             FramePipe::Rgb24 => w * h * 3,
             FramePipe::Yuv420 { .. } => yuv420_len(w, h),
         }
+    }
+}
+
+/// The size of the stream's frames upright, as stored: the coded size turned by the rotation.
+/// Unlike `info.width × info.height` it stays the stored size after
+/// [`MediaInfo::with_square_pixels`], so that squared (scaled) frames are told apart either way.
+fn stored_size(info: &MediaInfo) -> (u32, u32) {
+    if info.rotation_deg % 180 == 90 {
+        (info.coded_height, info.coded_width)
+    } else {
+        (info.coded_width, info.coded_height)
     }
 }
 
@@ -400,11 +415,18 @@ async fn pump(
         }
         if let FramePipe::Yuv420 { convert, .. } = pipe {
             let rgb = pool.take(width as usize * height as usize * 3);
-            let Some((yuv, rgb)) = to_rgb24(convert, data, rgb, width, height).await else {
-                break Some(MediaError::Cancelled { tool: Tool::Ffmpeg });
-            };
-            piped = yuv;
-            data = rgb;
+            match to_rgb24(convert, data, rgb, width, height).await {
+                Ok((yuv, rgb)) => (piped, data) = (yuv, rgb),
+                Err(e) if e.is_cancelled() => {
+                    break Some(MediaError::Cancelled { tool: Tool::Ffmpeg });
+                }
+                Err(e) => {
+                    break Some(MediaError::Io {
+                        tool: Tool::Ffmpeg,
+                        source: std::io::Error::other(format!("converting frame {index}: {e}")),
+                    });
+                }
+            }
         }
         // The timestamp line is written before the frame leaves the filter graph.
         let t_us = clock.next(ts_rx.recv().await);
@@ -430,21 +452,20 @@ async fn pump(
 }
 
 /// Converts one piped YUV frame into `rgb` on the blocking pool (a 1080p frame is about a
-/// millisecond of work, too long for an async worker); gives both buffers back for reuse.
-/// `None` only when the runtime shuts down before the conversion ran.
+/// millisecond of work, too long for an async worker); gives both buffers back for reuse. The
+/// error is the task's: cancelled when the runtime shuts down, or a panic (a bug).
 async fn to_rgb24(
     convert: YuvToRgb,
     yuv: Vec<u8>,
     mut rgb: Vec<u8>,
     width: u32,
     height: u32,
-) -> Option<(Vec<u8>, Vec<u8>)> {
+) -> Result<(Vec<u8>, Vec<u8>), tokio::task::JoinError> {
     tokio::task::spawn_blocking(move || {
         convert.convert(&yuv, width as usize, height as usize, &mut rgb);
         (yuv, rgb)
     })
     .await
-    .ok()
 }
 
 /// Turns printed timestamps into strictly increasing integer microseconds (the filters require

@@ -301,35 +301,55 @@ mod vectorised {
     mod tests {
         use super::super::{ChromaRow, YuvToRgb};
 
-        /// Both vector paths against the pixel-by-pixel arithmetic, on every CPU that has them.
+        /// Both vector paths against the pixel-by-pixel arithmetic for every (Y, U, V), on every
+        /// CPU that has them: rows of 512 pixels, chroma sample i = U value i, each pair of
+        /// pixels two luma values, 128 rows for each V.
         #[test]
-        fn vector_rows_match_the_pixel_arithmetic() {
-            let width = 96;
-            let y: Vec<u8> = (0..width).map(|i| (i * 37 % 256) as u8).collect();
-            let u: Vec<u8> = (0..width / 2).map(|i| (i * 101 % 256) as u8).collect();
-            let v: Vec<u8> = (0..width / 2).map(|i| (255 - i * 53 % 256) as u8).collect();
-            let chroma = ChromaRow { u: &u, v: &v };
+        fn vector_rows_match_the_pixel_arithmetic_for_every_triple() {
+            let width = 512;
+            let u: Vec<u8> = (0..=255).collect();
+            let paths: [(&str, bool, Row); 2] = [
+                (
+                    "ssse3",
+                    std::arch::is_x86_feature_detected!("ssse3"),
+                    |k, y, c, rgb| {
+                        // SAFETY: only called where the CPU has SSSE3.
+                        unsafe { super::convert_row_ssse3(k, y, c, rgb) }
+                    },
+                ),
+                (
+                    "avx2",
+                    std::arch::is_x86_feature_detected!("avx2"),
+                    |k, y, c, rgb| {
+                        // SAFETY: only called where the CPU has AVX2.
+                        unsafe { super::convert_row_avx2(k, y, c, rgb) }
+                    },
+                ),
+            ];
+            let (mut rgb, mut want) = (vec![0u8; width * 3], vec![0u8; width * 3]);
             for k in [
                 YuvToRgb::new(None, false),
                 YuvToRgb::new(Some("bt2020nc"), true),
             ] {
-                let want: Vec<u8> = (0..width)
-                    .flat_map(|x| k.pixel(y[x], u[x / 2], v[x / 2]))
-                    .collect();
-                if std::arch::is_x86_feature_detected!("ssse3") {
-                    let mut rgb = vec![0u8; width * 3];
-                    // SAFETY: the CPU has SSSE3.
-                    let done = unsafe { super::convert_row_ssse3(&k, &y, &chroma, &mut rgb) };
-                    assert_eq!((done, &rgb), (width, &want), "ssse3");
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    let mut rgb = vec![0u8; width * 3];
-                    // SAFETY: the CPU has AVX2.
-                    let done = unsafe { super::convert_row_avx2(&k, &y, &chroma, &mut rgb) };
-                    assert_eq!((done, &rgb), (width, &want), "avx2");
+                for v_value in 0..=255u8 {
+                    let v = vec![v_value; width / 2];
+                    let chroma = ChromaRow { u: &u, v: &v };
+                    for pair in 0..128 {
+                        let y: Vec<u8> = (0..width).map(|x| (2 * pair + x % 2) as u8).collect();
+                        for (x, px) in want.chunks_exact_mut(3).enumerate() {
+                            px.copy_from_slice(&k.pixel(y[x], u[x / 2], v_value));
+                        }
+                        for (name, _, row) in paths.iter().filter(|p| p.1) {
+                            let done = row(&k, &y, &chroma, &mut rgb);
+                            assert_eq!(done, width, "{name}");
+                            assert!(rgb == want, "{name}: V {v_value}, luma pair {pair}");
+                        }
+                    }
                 }
             }
         }
+
+        type Row = fn(&YuvToRgb, &[u8], &ChromaRow, &mut [u8]) -> usize;
     }
 }
 
