@@ -31,7 +31,8 @@ use crate::types::RgbFrame;
 #[derive(Clone, Debug)]
 pub struct DecodeOptions {
     pub limits: Limits,
-    /// Decoded frames buffered between ffmpeg and the consumer.
+    /// Decoded frames buffered between ffmpeg and the consumer, at most: large frames get fewer
+    /// (see [`CHANNEL_BYTES`]).
     pub channel_frames: usize,
     /// `-frames:v` cap (None: no cap). The default is a backstop against "infinite" inputs
     /// (10⁵-frame bombs); callers with a frame budget set their own.
@@ -158,6 +159,19 @@ impl FrameSource {
     }
 }
 
+/// The most decoded frames may hold in the channel to the consumer, in bytes: the frame count
+/// of [`DecodeOptions::channel_frames`] for 1080p and below (6.2 MB a frame), fewer for larger
+/// frames (one of 4K), so that a large video does not hold many times the memory of a 1080p one
+/// while its frames wait.
+pub const CHANNEL_BYTES: usize = 32 << 20;
+
+/// Frames of `width × height` the channel holds: at most `frames`, within [`CHANNEL_BYTES`],
+/// at least one.
+fn channel_capacity(frames: usize, width: u32, height: u32) -> usize {
+    let frame_bytes = (width as usize * height as usize * 3).max(1);
+    frames.min(CHANNEL_BYTES / frame_bytes).max(1)
+}
+
 /// What the early decoder pipes: a 4:2:0 stream's own pixels (ffmpeg's format negotiation keeps
 /// a stream that is already one of these as it is); anything else comes out converted to one of
 /// them, and that decoder is replaced once the probe has told which it is.
@@ -263,7 +277,8 @@ impl EarlySource {
 
     fn begin_as(self, info: &MediaInfo, pipe: FramePipe) -> FrameSource {
         let (width, height) = info.square_pixel_size();
-        let (tx, rx) = mpsc::channel(self.channel_frames.max(1));
+        let capacity = channel_capacity(self.channel_frames, width, height);
+        let (tx, rx) = mpsc::channel(capacity);
         let stream = PipeStream {
             pipe,
             width,
@@ -545,6 +560,15 @@ pub async fn decode_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_frames_wait_in_fewer_channel_slots() {
+        assert_eq!(channel_capacity(4, 1920, 1080), 4);
+        assert_eq!(channel_capacity(4, 2560, 1440), 3);
+        assert_eq!(channel_capacity(4, 3840, 2160), 1);
+        assert_eq!(channel_capacity(4, 64, 48), 4);
+        assert_eq!(channel_capacity(0, 64, 48), 1);
+    }
 
     #[test]
     fn clock_rounds_and_keeps_order() {
