@@ -200,7 +200,7 @@ impl FramePipe {
             _ => return FramePipe::Rgb24,
         };
         let even = info.width.is_multiple_of(2) && info.height.is_multiple_of(2);
-        if info.container.is_image() || !even || info.square_pixel_size() != stored_size(info) {
+        if info.container.is_image() || !even || info.square_pixel_size() != info.stored_size() {
             return FramePipe::Rgb24;
         }
         // ffmpeg takes the range from each frame's tag, and from the `j` format where none is.
@@ -228,17 +228,6 @@ impl FramePipe {
             FramePipe::Rgb24 => w * h * 3,
             FramePipe::Yuv420 { .. } => yuv420_len(w, h),
         }
-    }
-}
-
-/// The size of the stream's frames upright, as stored: the coded size turned by the rotation.
-/// Unlike `info.width × info.height` it stays the stored size after
-/// [`MediaInfo::with_square_pixels`], so that squared (scaled) frames are told apart either way.
-fn stored_size(info: &MediaInfo) -> (u32, u32) {
-    if info.rotation_deg % 180 == 90 {
-        (info.coded_height, info.coded_width)
-    } else {
-        (info.coded_width, info.coded_height)
     }
 }
 

@@ -138,11 +138,7 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
         return Err(bad_probe(format!("video stream has no size ({cw}x{ch})")));
     }
     let rotation_deg = rotation(v);
-    let (width, height) = if rotation_deg % 180 == 90 {
-        (ch, cw)
-    } else {
-        (cw, ch)
-    };
+    let (width, height) = upright((cw, ch), rotation_deg);
     let timing = if container.is_image() {
         Timing::IMAGE
     } else {
@@ -294,11 +290,26 @@ impl MediaInfo {
         (width as u32, self.height)
     }
 
+    /// The size of the frames upright, as stored: the coded size turned by the rotation. Unlike
+    /// `width × height` it stays the stored size after [`MediaInfo::with_square_pixels`].
+    pub fn stored_size(&self) -> (u32, u32) {
+        upright((self.coded_width, self.coded_height), self.rotation_deg)
+    }
+
     /// This video as the decoder delivers it: the size of its square-pixel frames.
     pub fn with_square_pixels(mut self) -> MediaInfo {
         (self.width, self.height) = self.square_pixel_size();
         self.sample_aspect = (1, 1);
         self
+    }
+}
+
+/// A coded size after a rotation of `rotation_deg` (0, 90, 180 or 270).
+fn upright((w, h): (u32, u32), rotation_deg: u32) -> (u32, u32) {
+    if rotation_deg % 180 == 90 {
+        (h, w)
+    } else {
+        (w, h)
     }
 }
 
