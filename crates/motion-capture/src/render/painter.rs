@@ -13,7 +13,7 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 
 use crate::types::Pose;
 
-use super::downscale::{Scratch, downscale_3_2, is_three_to_two};
+use super::downscale::{Scratch, downscale_3_1, downscale_3_2, is_three_to_one, is_three_to_two};
 use super::overlay;
 
 /// Paints preview frames of one clip (reusing its buffers from frame to frame).
@@ -23,8 +23,8 @@ pub struct Painter {
     line: f32,
     resizer: Resizer,
     options: ResizeOptions,
-    /// `src` reduces to `out` by exactly 3:2: [`downscale_3_2`] instead of `resizer`.
-    three_to_two: bool,
+    /// How `src` reduces to `out`.
+    reduction: Reduction,
     downscale_scratch: Scratch,
     /// The last painted frame, rgb24 of the preview size.
     rgb: Vec<u8>,
@@ -56,7 +56,7 @@ impl Painter {
             line: overlay::line_width(out.0, out.1, out.0.max(out.1)),
             resizer: Resizer::new(),
             options: ResizeOptions::new().resize_alg(resize_alg(src, out)),
-            three_to_two: is_three_to_two(src, out),
+            reduction: Reduction::of(src, out),
             downscale_scratch: Scratch::default(),
             rgb: Vec::new(),
             yuv: Vec::new(),
@@ -109,10 +109,17 @@ impl Painter {
     /// Scales a decoded frame (`src` size) into `rgb` (already of the preview size).
     fn scale(&mut self, frame: &[u8]) -> Result<(), PaintError> {
         let (sw, sh) = self.src;
-        if self.three_to_two {
-            let (w, h) = (sw as usize, sh as usize);
-            downscale_3_2(frame, w, h, &mut self.rgb, &mut self.downscale_scratch);
-            return Ok(());
+        let (w, h) = (sw as usize, sh as usize);
+        match self.reduction {
+            Reduction::ThreeToTwo => {
+                downscale_3_2(frame, w, h, &mut self.rgb, &mut self.downscale_scratch);
+                return Ok(());
+            }
+            Reduction::ThreeToOne => {
+                downscale_3_1(frame, w, h, &mut self.rgb, &mut self.downscale_scratch);
+                return Ok(());
+            }
+            Reduction::General => {}
         }
         let src =
             ImageRef::new(sw, sh, frame, PixelType::U8x3).map_err(|e| PaintError(e.to_string()))?;
@@ -145,6 +152,29 @@ impl Painter {
 /// samples every source pixel and costs a third less than a convolution; from 2× on, a
 /// bilinear *convolution*, whose filter widens with the factor, so large reductions (4K → 1280)
 /// average their pixels instead of skipping them.
+/// How a painter reduces decoded frames to the preview size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reduction {
+    /// 1080p to 720p: [`downscale_3_2`], the general resizer's pixels at a third of its cost.
+    ThreeToTwo,
+    /// 4K to 720p: [`downscale_3_1`], a box filter.
+    ThreeToOne,
+    /// Anything else: fast_image_resize ([`resize_alg`]).
+    General,
+}
+
+impl Reduction {
+    fn of(src: (u32, u32), out: (u32, u32)) -> Reduction {
+        if is_three_to_two(src, out) {
+            Reduction::ThreeToTwo
+        } else if is_three_to_one(src, out) {
+            Reduction::ThreeToOne
+        } else {
+            Reduction::General
+        }
+    }
+}
+
 fn resize_alg(src: (u32, u32), out: (u32, u32)) -> ResizeAlg {
     if src.0 < 2 * out.0 && src.1 < 2 * out.1 {
         ResizeAlg::Interpolation(FilterType::Bilinear)
@@ -324,10 +354,29 @@ mod tests {
         use crate::render::downscale::tests::{noise, reference};
         let (src, out) = ((96u32, 54u32), (64u32, 36u32));
         let mut painter = Painter::new(src, out).unwrap();
-        assert!(painter.three_to_two);
+        assert_eq!(painter.reduction, Reduction::ThreeToTwo);
         let frame = noise((src.0 * src.1 * 3) as usize, 11);
         painter.paint(&mut frame.clone(), None).unwrap();
         assert!(painter.rgb() == reference(&frame, src.0, src.1));
+    }
+
+    #[test]
+    fn a_4k_frame_is_reduced_by_its_3x3_blocks() {
+        let (src, out) = ((3840u32, 2160u32), (1280u32, 720u32));
+        let mut painter = Painter::new(src, out).unwrap();
+        assert_eq!(painter.reduction, Reduction::ThreeToOne);
+        // Each 3×3 block one grey: the preview is that grey, pixel for pixel.
+        let frame: Vec<u8> = (0..src.0 * src.1)
+            .flat_map(|i| {
+                let (x, y) = (i % src.0 / 3, i / src.0 / 3);
+                [((x * 7 + y * 13) % 256) as u8; 3]
+            })
+            .collect();
+        painter.paint(&mut frame.clone(), None).unwrap();
+        let want: Vec<u8> = (0..out.0 * out.1)
+            .flat_map(|i| [(((i % out.0) * 7 + (i / out.0) * 13) % 256) as u8; 3])
+            .collect();
+        assert!(painter.rgb() == want);
     }
 
     #[test]
