@@ -40,6 +40,23 @@ pub struct Scratch {
     column_sums: Vec<u16>,
 }
 
+/// What both exact reductions need: `src` rgb24 of `width × height`, both multiples of 3, and
+/// `dst` of `dst_bytes`.
+fn check_exact_reduction(
+    ratio: &str,
+    src: &[u8],
+    (width, height): (usize, usize),
+    dst: &[u8],
+    dst_bytes: usize,
+) {
+    assert!(
+        width > 0 && width.is_multiple_of(3) && height.is_multiple_of(3),
+        "{ratio} needs non-zero sides divisible by 3"
+    );
+    assert_eq!(src.len(), width * height * 3, "source size");
+    assert_eq!(dst.len(), dst_bytes, "destination size");
+}
+
 /// Reduces the rgb24 frame `src` (`width × height`, both multiples of 3) into `dst`
 /// (`2/3` of each side, rgb24).
 pub fn downscale_3_2(
@@ -49,12 +66,7 @@ pub fn downscale_3_2(
     dst: &mut [u8],
     scratch: &mut Scratch,
 ) {
-    assert!(
-        width > 0 && width.is_multiple_of(3) && height.is_multiple_of(3),
-        "3:2 needs non-zero sides divisible by 3"
-    );
-    assert_eq!(src.len(), width * height * 3, "source size");
-    assert_eq!(dst.len(), width * height * 4 / 3, "destination size");
+    check_exact_reduction("3:2", src, (width, height), dst, width * height * 4 / 3);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
@@ -82,12 +94,7 @@ pub fn downscale_3_1(
     dst: &mut [u8],
     scratch: &mut Scratch,
 ) {
-    assert!(
-        width > 0 && width.is_multiple_of(3) && height.is_multiple_of(3),
-        "3:1 needs non-zero sides divisible by 3"
-    );
-    assert_eq!(src.len(), width * height * 3, "source size");
-    assert_eq!(dst.len(), width * height / 3, "destination size");
+    check_exact_reduction("3:1", src, (width, height), dst, width * height / 3);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
