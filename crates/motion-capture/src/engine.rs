@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::export::{self, Exported, landmarks::LandmarksMeta};
@@ -282,7 +282,7 @@ async fn open_and_probe(
 #[allow(clippy::too_many_arguments)]
 async fn track_with_preview(
     source: FrameSource,
-    mut inference: Inference,
+    inference: Inference,
     job: &JobDir,
     info: &MediaInfo,
     opts: &ExtractOptions,
@@ -291,6 +291,7 @@ async fn track_with_preview(
     pool: FramePool,
 ) -> Result<(Tracked, Option<PreviewDone>), ExtractError> {
     let total = info.frame_count.unwrap_or(0);
+    let mut inference = inference.connect(info.width, info.height);
     let preview = inference
         .preview
         .take()
@@ -483,13 +484,28 @@ struct Tracked {
     scores: Vec<f32>,
 }
 
-/// Decodes and runs the pose pipeline on one blocking thread; frames flow through a bounded
-/// channel, so at most a few decoded frames exist at any time.
-/// The inference thread, started early so that loading the models overlaps the probe.
+/// The inference thread, started early so that loading the models overlaps the probe. Its
+/// channels are made once the probe has told the frame size ([`Inference::connect`]): a
+/// channel of 4K frames holds fewer of them than one of 1080p.
 struct Inference {
+    wiring: oneshot::Sender<Wiring>,
+    preview_wanted: bool,
+    handle: tokio::task::JoinHandle<Result<Tracked, ExtractError>>,
+}
+
+/// What the inference thread is given once connected: its frames, where it reports progress,
+/// and (when a preview is wanted) where its tracked frames go on.
+struct Wiring {
+    frames: mpsc::Receiver<(RgbFrame, Placement)>,
+    done: mpsc::UnboundedSender<u64>,
+    preview: Option<mpsc::Sender<Drawn>>,
+}
+
+/// The engine's ends of a connected inference thread: decoded frames in, progress out, and
+/// (when a preview is wanted) tracked frames out to the preview writer.
+struct Connected {
     tx: mpsc::Sender<(RgbFrame, Placement)>,
     done_rx: mpsc::UnboundedReceiver<u64>,
-    /// Tracked frames for the preview writer (when a preview is wanted).
     preview: Option<mpsc::Receiver<Drawn>>,
     handle: tokio::task::JoinHandle<Result<Tracked, ExtractError>>,
 }
@@ -502,42 +518,58 @@ struct Drawn {
     copies: u64,
 }
 
-/// Tracked frames buffered between the inference thread and the preview writer: enough to
-/// absorb the encoder's jitter, few enough that memory stays bounded (full-size frames).
+/// Decoded frames buffered between the decoder's reader and the inference thread (at most; fewer
+/// of large frames, see [`media::decode::channel_capacity`]): one waits while the model works on
+/// another.
+const INFERENCE_CHANNEL_FRAMES: usize = 2;
+
+/// Tracked frames buffered between the inference thread and the preview writer (at most, as
+/// above): enough to absorb the encoder's jitter, few enough that memory stays bounded
+/// (full-size frames).
 const PREVIEW_CHANNEL_FRAMES: usize = 3;
 
 impl Inference {
     fn start(opts: &ExtractOptions, cancel: &CancellationToken, pool: &FramePool) -> Inference {
-        let (tx, rx) = mpsc::channel::<(RgbFrame, Placement)>(2);
-        let (done_tx, done_rx) = mpsc::unbounded_channel::<u64>();
-        let (preview_tx, preview) = if opts.preview {
-            let (t, r) = mpsc::channel::<Drawn>(PREVIEW_CHANNEL_FRAMES);
-            (Some(t), Some(r))
-        } else {
-            (None, None)
-        };
+        let (wiring, wiring_rx) = oneshot::channel::<Wiring>();
         let models_dir = opts.models_dir.clone();
         let model = opts.model;
         let load = opts.load;
         let thread_cancel = cancel.clone();
         let pool = pool.clone();
         let handle = tokio::task::spawn_blocking(move || {
-            inference_loop(
-                &models_dir,
-                model,
-                load,
-                rx,
-                done_tx,
-                preview_tx,
-                &pool,
-                &thread_cancel,
-            )
+            inference_loop(&models_dir, model, load, wiring_rx, &pool, &thread_cancel)
         });
         Inference {
+            wiring,
+            preview_wanted: opts.preview,
+            handle,
+        }
+    }
+
+    /// Makes the thread's channels for frames of `width × height` and hands it its ends. A
+    /// thread that already stopped (its models failed to load) drops them, and its result says
+    /// why.
+    fn connect(self, width: u32, height: u32) -> Connected {
+        let capacity = |frames| media::decode::channel_capacity(frames, width, height);
+        let (tx, frames) = mpsc::channel(capacity(INFERENCE_CHANNEL_FRAMES));
+        let (done, done_rx) = mpsc::unbounded_channel();
+        let (preview_tx, preview) = match self.preview_wanted {
+            true => {
+                let (t, r) = mpsc::channel(capacity(PREVIEW_CHANNEL_FRAMES));
+                (Some(t), Some(r))
+            }
+            false => (None, None),
+        };
+        let _ = self.wiring.send(Wiring {
+            frames,
+            done,
+            preview: preview_tx,
+        });
+        Connected {
             tx,
             done_rx,
             preview,
-            handle,
+            handle: self.handle,
         }
     }
 
@@ -545,8 +577,8 @@ impl Inference {
     /// loading when the extract returns would hold a worker's core past its job, and racing
     /// the process's exit through ONNX Runtime's teardown it can crash `motiond extract`.
     async fn abandon(self) {
-        // With no sender left, the thread stops as soon as its models are loaded.
-        drop(self.tx);
+        // Never connected, the thread stops as soon as its models are loaded.
+        drop(self.wiring);
         // Its result tells nothing the caller's error does not: the job already failed.
         let _ = self.handle.await;
     }
@@ -554,13 +586,13 @@ impl Inference {
 
 async fn track(
     mut source: FrameSource,
-    inference: Inference,
+    inference: Connected,
     mut grid: FrameGrid,
     cancel: &CancellationToken,
     progress: &(impl Fn(Progress) + Send + Sync),
     total: u64,
 ) -> Result<Tracked, ExtractError> {
-    let Inference {
+    let Connected {
         tx,
         mut done_rx,
         handle: inference,
@@ -628,20 +660,31 @@ async fn send_placed(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn inference_loop(
     models_dir: &Path,
     model: LandmarkModel,
     load: LoadOptions,
-    mut rx: mpsc::Receiver<(RgbFrame, Placement)>,
-    done: mpsc::UnboundedSender<u64>,
-    mut preview: Option<mpsc::Sender<Drawn>>,
+    wiring: oneshot::Receiver<Wiring>,
     pool: &FramePool,
     cancel: &CancellationToken,
 ) -> Result<Tracked, ExtractError> {
     let mut models = {
         let _workers = ThreadName::set(thread_name::MODEL_WORKERS);
         PoseModels::load_with(models_dir, model, load)?
+    };
+    let mut out = Tracked {
+        frames: Vec::new(),
+        source_frames: 0,
+        scores: Vec::new(),
+    };
+    // Abandoned before the probe answered: nothing to track.
+    let Ok(Wiring {
+        frames: mut rx,
+        done,
+        mut preview,
+    }) = wiring.blocking_recv()
+    else {
+        return Ok(out);
     };
     let _tracker = ThreadName::set(thread_name::TRACKER);
     let mut tracker = Tracker::new(
@@ -651,11 +694,6 @@ fn inference_loop(
             static_image_mode: false,
         },
     );
-    let mut out = Tracked {
-        frames: Vec::new(),
-        source_frames: 0,
-        scores: Vec::new(),
-    };
     while let Some((frame, placed)) = rx.blocking_recv() {
         if cancel.is_cancelled() {
             return Err(ExtractError::Cancelled);

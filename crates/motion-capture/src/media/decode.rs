@@ -159,15 +159,16 @@ impl FrameSource {
     }
 }
 
-/// The most decoded frames may hold in the channel to the consumer, in bytes: the frame count
-/// of [`DecodeOptions::channel_frames`] for 1080p and below (6.2 MB a frame), fewer for larger
+/// The most decoded frames may hold in one channel between two stages (the decoder and its
+/// consumer, and the engine's channels after it), in bytes: the frame count asked for (here
+/// [`DecodeOptions::channel_frames`]) for 1080p and below (6.2 MB a frame), fewer for larger
 /// frames (one of 4K), so that a large video does not hold many times the memory of a 1080p one
 /// while its frames wait.
 pub const CHANNEL_BYTES: usize = 32 << 20;
 
-/// Frames of `width × height` the channel holds: at most `frames`, within [`CHANNEL_BYTES`],
-/// at least one.
-fn channel_capacity(frames: usize, width: u32, height: u32) -> usize {
+/// Frames of `width × height` rgb24 a channel holds: at most `frames`, within
+/// [`CHANNEL_BYTES`], at least one.
+pub fn channel_capacity(frames: usize, width: u32, height: u32) -> usize {
     let frame_bytes = (width as usize * height as usize * 3).max(1);
     frames.min(CHANNEL_BYTES / frame_bytes).max(1)
 }
