@@ -1001,3 +1001,47 @@ impl PaintLoop {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An inference thread that has stopped already, tracking nothing.
+    fn finished_inference(preview_wanted: bool) -> Inference {
+        let (wiring, _never_read) = oneshot::channel();
+        let handle = tokio::task::spawn_blocking(|| {
+            Ok(Tracked {
+                frames: Vec::new(),
+                source_frames: 0,
+                scores: Vec::new(),
+            })
+        });
+        Inference {
+            wiring,
+            preview_wanted,
+            handle,
+        }
+    }
+
+    #[tokio::test]
+    async fn channels_of_large_frames_hold_fewer_of_them() {
+        let hd = finished_inference(true).connect(1920, 1080);
+        assert_eq!(hd.tx.max_capacity(), INFERENCE_CHANNEL_FRAMES);
+        let preview = hd.preview.expect("a preview was wanted");
+        assert_eq!(preview.max_capacity(), PREVIEW_CHANNEL_FRAMES);
+
+        let uhd = finished_inference(true).connect(3840, 2160);
+        assert_eq!(uhd.tx.max_capacity(), 1);
+        assert_eq!(uhd.preview.expect("a preview").max_capacity(), 1);
+
+        let without = finished_inference(false).connect(3840, 2160);
+        assert!(without.preview.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_thread_that_stopped_before_connecting_leaves_the_sender_closed() {
+        let connected = finished_inference(false).connect(64, 48);
+        connected.handle.await.expect("joined").expect("tracked");
+        assert!(connected.tx.is_closed());
+    }
+}
