@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
+use motion_capture::animation::math::{dot, norm, sub};
 use motion_capture::engine::{Engine, ExtractError, ExtractOptions, Progress, Report, Stage};
 use motion_capture::models::test_models_dir;
 use solve_common::*;
@@ -325,6 +326,78 @@ fn outputs_agree(dir: &Path, report: &Report) {
 /// Pose2sim cam02: the man faces the camera throughout, but for 0.7 s the model takes him for
 /// his back, on and off (left and right exchanged, its 3D guess turned round). The motion keeps
 /// him facing the camera, and his hips never whip round.
+/// A person filmed from the knees up: the squats clip with its lower part cut off. The model
+/// guesses legs out of the picture and rates them as seen (the ankles lie a third of the picture
+/// below it); those guesses keep their length as the hips come down, so they set the floor at
+/// the bottom of each squat and the standing person floated 25 cm above it. Their feet now
+/// stand on the floor in every frame, the hips go down as far as in the whole clip, and the
+/// knees bend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_cut_off_at_the_knees_stands_and_squats_on_the_floor() {
+    let squats = testdata().join("videos/tfjs_pose_squats.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("knees_up.mp4");
+    ffmpeg(
+        &[
+            "-i",
+            squats.to_str().unwrap(),
+            "-vf",
+            "crop=720:700:0:0",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ],
+        &input,
+    );
+    let out = dir.path().join("out");
+    extract(&input, &out).await.expect("extract");
+    let bvh = motion_capture::bvh::parse(&std::fs::read(out.join("motion.bvh")).unwrap())
+        .unwrap()
+        .to_animation()
+        .animation;
+    let index = |name: &str| bvh.skeleton.index_of(name).unwrap();
+    let (hips, knee, ankle, up_leg) = (
+        index("Hips"),
+        index("LeftLeg"),
+        index("LeftFoot"),
+        index("LeftUpLeg"),
+    );
+    let poses: Vec<Vec<[f32; 3]>> = bvh.frames.iter().map(|f| bvh.world_positions(f)).collect();
+    let ankle_heights: Vec<f32> = poses.iter().map(|p| p[ankle][1]).collect();
+    let hips_heights: Vec<f32> = poses.iter().map(|p| p[hips][1]).collect();
+    let (lowest_ankle, highest_ankle) = min_max(&ankle_heights);
+    let (lowest_hips, highest_hips) = min_max(&hips_heights);
+    eprintln!(
+        "ankles {lowest_ankle:.1}..{highest_ankle:.1} cm, hips {lowest_hips:.1}..{highest_hips:.1} cm"
+    );
+    // Before: the ankles 3-33 cm above the floor, rising and falling with the hips.
+    assert!(lowest_ankle > 0.0 && highest_ankle < 15.0);
+    // The whole clip's hips go down 30 cm in a squat; the legs guessed here are shorter.
+    assert!(highest_hips - lowest_hips > 25.0);
+    // Where the hips are lowest the knee bends, far more than where they are highest (there the
+    // model guesses the knee a little bent, 36°, and the foot reaches the floor so).
+    let knee_bend = |p: &Vec<[f32; 3]>| {
+        let (a, b) = (sub(p[knee], p[up_leg]), sub(p[ankle], p[knee]));
+        let cos = dot(a, b) / (norm(a) * norm(b));
+        cos.clamp(-1.0, 1.0).acos().to_degrees()
+    };
+    let deepest = hips_heights.iter().position(|&h| h == lowest_hips).unwrap();
+    let tallest = hips_heights
+        .iter()
+        .position(|&h| h == highest_hips)
+        .unwrap();
+    let (bent, straight) = (knee_bend(&poses[deepest]), knee_bend(&poses[tallest]));
+    eprintln!("knee bent {bent:.0}° at the deepest, {straight:.0}° at the tallest");
+    assert!(bent > 60.0 && bent > straight + 45.0);
+}
+
+fn min_max(values: &[f32]) -> (f32, f32) {
+    let min = values.iter().copied().fold(f32::INFINITY, f32::min);
+    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    (min, max)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_taken_for_their_back_keeps_facing_the_camera() {
     let clip = testdata().join("videos/pose2sim_demo_singleperson/videos/cam02.mp4");

@@ -10,8 +10,8 @@
 //! the floor (Y = 0) with its leg: two feet planted at once both stay put, which no root motion
 //! alone can do. A foot that still dips a little below the floor is lifted by its leg.
 
-use crate::animation::math::{Vec3, add, dist_across, norm, scale, sub};
-use crate::animation::{Animation, joint as J};
+use crate::animation::math::{Quat, Vec3, add, dist_across, norm, scale, sub};
+use crate::animation::{Animation, Frame, joint as J};
 
 use super::leg_ik;
 use super::smooth::{fill_gaps, smooth_points, smooth_scalar};
@@ -21,22 +21,24 @@ pub type FootEnds = [Vec3; 2];
 
 /// Per frame: each foot's ends, [left, right].
 pub fn foot_ends(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[FootEnds; 2]> {
-    anim.frames
-        .iter()
-        .map(|f| {
-            let (pos, rots) = anim.world_pose(f);
-            let ends = anim.end_site_positions(f);
-            let feet = [
-                (J::LEFT_FOOT, J::LEFT_TOE_BASE),
-                (J::RIGHT_FOOT, J::RIGHT_TOE_BASE),
-            ];
-            std::array::from_fn(|k| {
-                let (foot, toe) = feet[k];
-                let heel = add(pos[foot], rots[foot].rotate(heel_local[k]));
-                [heel, ends[toe].unwrap_or(pos[toe])]
-            })
-        })
+    (anim.frames.iter())
+        .map(|f| ends_of_feet(anim, f, heel_local))
         .collect()
+}
+
+/// Each foot's ends in `frame` (a frame of `anim`'s skeleton), [left, right].
+fn ends_of_feet(anim: &Animation, frame: &Frame, heel_local: [Vec3; 2]) -> [FootEnds; 2] {
+    let (pos, rots) = anim.world_pose(frame);
+    let ends = anim.end_site_positions(frame);
+    let feet = [
+        (J::LEFT_FOOT, J::LEFT_TOE_BASE),
+        (J::RIGHT_FOOT, J::RIGHT_TOE_BASE),
+    ];
+    std::array::from_fn(|k| {
+        let (foot, toe) = feet[k];
+        let heel = add(pos[foot], rots[foot].rotate(heel_local[k]));
+        [heel, ends[toe].unwrap_or(pos[toe])]
+    })
 }
 
 /// Which end of a foot is lower: 0 the heel, 1 the toe tip.
@@ -86,27 +88,8 @@ pub fn detect_contacts(
     let speed_tol = 0.9 * leg_len; // cm/s; a swinging foot moves several leg lengths per second
     let mut out = vec![[false; 2]; n];
     for k in 0..2 {
-        // Each end's speed, in all directions or only across the floor.
-        let speed_of_end = |end: usize, across: bool| -> Vec<f32> {
-            let speed: Vec<f32> = (0..n)
-                .map(|i| {
-                    let (a, b) = (i.saturating_sub(1), (i + 1).min(n - 1));
-                    if a == b {
-                        return 0.0;
-                    }
-                    let (now, then) = (feet[b][k][end], feet[a][k][end]);
-                    let moved = if across {
-                        dist_across(now, then)
-                    } else {
-                        norm(sub(now, then))
-                    };
-                    moved / (times[b] - times[a]).max(1e-6) as f32
-                })
-                .collect();
-            smooth_scalar(times, &speed, 0.05)
-        };
-        let speed = [speed_of_end(0, false), speed_of_end(1, false)];
-        let across = [speed_of_end(0, true), speed_of_end(1, true)];
+        let speed = [0, 1].map(|end| end_speeds(feet, times, k, end, false));
+        let across = [0, 1].map(|end| end_speeds(feet, times, k, end, true));
         for i in 0..n {
             let ends = &feet[i][k];
             let low = lowest(ends)[1] - floor_y < height_tol;
@@ -117,6 +100,34 @@ pub fn detect_contacts(
         remove_short_runs(&mut out, k, 3);
     }
     out
+}
+
+/// Per frame, the speed (cm/s) of end `end` of foot `k` (0 the heel, 1 the toe tip), in all
+/// directions or only `across` the floor, over the frames either side and smoothed a little.
+fn end_speeds(
+    feet: &[[FootEnds; 2]],
+    times: &[f64],
+    k: usize,
+    end: usize,
+    across: bool,
+) -> Vec<f32> {
+    let n = feet.len();
+    let speed: Vec<f32> = (0..n)
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(1), (i + 1).min(n - 1));
+            if a == b {
+                return 0.0;
+            }
+            let (now, then) = (feet[b][k][end], feet[a][k][end]);
+            let moved = if across {
+                dist_across(now, then)
+            } else {
+                norm(sub(now, then))
+            };
+            moved / (times[b] - times[a]).max(1e-6) as f32
+        })
+        .collect();
+    smooth_scalar(times, &speed, 0.05)
 }
 
 /// How far (a share of the leg's length) the model may move a planted foot, both its ends, from
@@ -168,12 +179,12 @@ fn remove_short_runs(c: &mut [[bool; 2]], k: usize, min_len: usize) {
 }
 
 /// A robust floor height: the lower quartile of each frame's lowest sole point, over the frames
-/// where a foot was clearly in view. A clip often starts with a person half in the frame or a
-/// spurious detection, whose invented legs would otherwise set the floor and leave the real
-/// feet floating; a clip where the feet are rarely seen (upper body only) uses every frame.
-/// The quartile (not a lower percentile) lets up to a quarter of the frames be wrong that way,
-/// while a person who is in the air for most of the clip still lands on the floor.
-pub fn floor_height(soles: &[[Vec3; 2]], feet_seen: &[[bool; 2]]) -> f32 {
+/// where a foot was clearly in view; `None` where fewer than a tenth of the frames (and three)
+/// show one. A clip often starts with a person half in the frame or a spurious detection,
+/// whose invented legs would otherwise set the floor and leave the real feet floating. The
+/// quartile (not a lower percentile) lets up to a quarter of the frames be wrong that way, while
+/// a person who is in the air for most of the clip still lands on the floor.
+pub fn floor_of_seen_feet(soles: &[[Vec3; 2]], feet_seen: &[[bool; 2]]) -> Option<f32> {
     let lowest_seen: Vec<f32> = soles
         .iter()
         .zip(feet_seen)
@@ -184,14 +195,108 @@ pub fn floor_height(soles: &[[Vec3; 2]], feet_seen: &[[bool; 2]]) -> f32 {
                 .min_by(|a, b| a.total_cmp(b))
         })
         .collect();
-    let mut lows = if lowest_seen.len() >= 3.max(soles.len().div_ceil(10)) {
-        lowest_seen
-    } else {
-        soles.iter().map(|s| s[0][1].min(s[1][1])).collect()
-    };
-    lows.sort_by(|a, b| a.total_cmp(b));
-    lows.get(lows.len() / 4).copied().unwrap_or(0.0)
+    (lowest_seen.len() >= 3.max(soles.len().div_ceil(10))).then(|| lower_quartile(lowest_seen))
 }
+
+/// The floor of a clip whose feet are rarely in view (an upper-body clip, a person cut off at the
+/// knees): as far below the hips as the skeleton's straight legs reach in the frames where the
+/// hips are high (their upper quartile), so that the person stands on it there and bends the
+/// knees where the hips come down. The model's invented legs say nothing of the floor: they keep
+/// their length whatever the hips do, and set as before by the lowest of them, the cropped
+/// squats clip's floor came from the bottom of each squat, and the standing person floated 25 cm
+/// above it.
+fn floor_below_the_hips(anim: &Animation, footing: &Footing<'_>) -> f32 {
+    let performer_seen =
+        |i: usize| (0..2).any(|k| footing.feet_seen[i][k] || footing.feet_out_of_view[i][k]);
+    let hips_heights: Vec<f32> = (anim.frames.iter().enumerate())
+        .filter(|&(i, _)| performer_seen(i))
+        .map(|(_, f)| anim.world_positions(f)[J::HIPS][1])
+        .collect();
+    let standing_hips = upper_quartile(hips_heights);
+    standing_hips - straight_legs_drop(anim, footing.heel_local)
+}
+
+/// How far (cm) below the hips the lower sole is when the skeleton stands in its rest pose,
+/// legs straight.
+fn straight_legs_drop(anim: &Animation, heel_local: [Vec3; 2]) -> f32 {
+    let rest = Frame {
+        root_translation: [0.0; 3],
+        rotations: vec![Quat::IDENTITY; anim.skeleton.joints.len()],
+    };
+    let hips = anim.world_positions(&rest)[J::HIPS][1];
+    let feet = ends_of_feet(anim, &rest, heel_local);
+    hips - lowest(&feet[0])[1].min(lowest(&feet[1])[1])
+}
+
+fn lower_quartile(mut values: Vec<f32>) -> f32 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.get(values.len() / 4).copied().unwrap_or(0.0)
+}
+
+fn upper_quartile(mut values: Vec<f32>) -> f32 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.get(values.len() * 3 / 4).copied().unwrap_or(0.0)
+}
+
+/// Gaussian sigma (s) over which a foot going out of view is stood on the floor, and one coming
+/// into view is let go: the leg turns rather than snaps.
+const UNSEEN_FADE_S: f64 = 0.1;
+
+/// Stands each foot that is out of view on the floor with its leg, eased in and out over
+/// [`UNSEEN_FADE_S`] around the frames where it is seen. Where a foot is, the model can only
+/// guess when it does not see it, and a person's feet are on the floor far more often than not:
+/// stood there, a person cut off at the knees bends them when the hips come down, as they must
+/// have, instead of sinking through the floor or floating above it. Where the hips are higher
+/// than the legs reach (a jump), the leg hangs straight toward the floor; a foot that moves
+/// across the floor at a swing's speed is left as the model guesses it (see [`SWING_SPEED`]);
+/// where the hips are lower than a deep squat's (see [`LOWEST_STANDING_HIPS`]), the body itself
+/// is below the floor (on lower ground), and raising it is left to [`body_lifts`].
+fn stand_unseen_feet(anim: &mut Animation, footing: &Footing<'_>, floor: f32) {
+    let lowest_hips = LOWEST_STANDING_HIPS * footing.leg_len;
+    let performer: Vec<bool> = (footing.feet_seen.iter().zip(footing.feet_out_of_view))
+        .map(|(seen, out)| seen[0] || seen[1] || out[0] || out[1])
+        .collect();
+    let feet = foot_ends(anim, footing.heel_local);
+    let swing_speed = SWING_SPEED * footing.leg_len;
+    for k in 0..2 {
+        let across = [0, 1].map(|end| end_speeds(&feet, footing.times, k, end, true));
+        let stood: Vec<f32> = (0..feet.len())
+            .map(|f| {
+                if !footing.feet_out_of_view[f][k] {
+                    return 0.0;
+                }
+                let hips = anim.world_positions(&anim.frames[f])[J::HIPS][1] - floor;
+                let above_a_squat = (hips - lowest_hips) / (0.1 * footing.leg_len);
+                let still = 2.0 - 2.0 * across[0][f].min(across[1][f]) / swing_speed;
+                above_a_squat.clamp(0.0, 1.0) * still.clamp(0.0, 1.0)
+            })
+            .collect();
+        let stood = smooth_scalar(footing.times, &stood, UNSEEN_FADE_S);
+        for (f, &share) in stood.iter().enumerate().filter(|&(f, _)| performer[f]) {
+            if share < 1e-3 {
+                continue;
+            }
+            let ends = ends_of_feet(anim, &anim.frames[f], footing.heel_local)[k];
+            let rise = (floor - lowest(&ends)[1]) * share;
+            leg_ik::move_foot(anim, f, k, [0.0, rise, 0.0]);
+        }
+    }
+    // The frames without the performer turn between their neighbours' legs as they now stand;
+    // stood in the glimpses only, the legs of the person-detection clip's man walking in swung
+    // 62° in a frame between them.
+    super::bridge_unseen(&mut anim.frames, footing.times, &performer);
+}
+
+/// The speed across the floor (leg lengths a second) from which a foot out of view is taken to
+/// swing, and left where the model puts it; it is stood fully below half of it. The model
+/// guesses the gait of a person walking behind a table (the person-detection clip) with its
+/// steps lifted; stood on the floor, they shuffled.
+const SWING_SPEED: f32 = 0.9;
+
+/// The lowest the hips (a share of the leg's length above the floor) come in a deep squat, and
+/// a tenth of a leg below it: a body whose hips are lower than that with its feet out of view is
+/// below the floor, not crouching on it.
+const LOWEST_STANDING_HIPS: f32 = 0.3;
 
 /// The steepest floor slope along the depth (rise over run) that is put down to the depth's
 /// scale, about 31° (the person-detection clip, filmed from 34° above, fits 0.54). A steeper fit
@@ -280,6 +385,10 @@ pub struct Footing<'a> {
     pub times: &'a [f64],
     /// Per frame, [left, right]: the foot was clearly in view.
     pub feet_seen: &'a [[bool; 2]],
+    /// Per frame, [left, right]: the performer was in view but the foot was not (cut off by
+    /// the frame's edge, hidden, or too faint): where it is was the model's guess. Frames
+    /// without the performer are neither seen nor out of view: their pose is bridged.
+    pub feet_out_of_view: &'a [[bool; 2]],
     /// Heel position relative to each ankle in the foot's rest frame, [left, right], cm.
     pub heel_local: [Vec3; 2],
     /// Thigh plus shin, cm: the scale of what counts as low and slow.
@@ -295,16 +404,19 @@ pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) 
     let times = footing.times;
     let mut soles = sole_points(anim, footing.heel_local);
     level_the_floor_in_depth(anim, &mut soles, footing.feet_seen);
-    let floor = floor_height(&soles, footing.feet_seen);
+    let floor = floor_of_seen_feet(&soles, footing.feet_seen)
+        .unwrap_or_else(|| floor_below_the_hips(anim, footing));
     let reach = (JUMP_S / 2.0 * anim.fps()).round() as usize;
-    let lifts = body_lifts(&soles, floor, LEG_LIFT * footing.leg_len, reach);
+    let slack = LEG_LIFT * footing.leg_len;
+    let lifts = body_lifts(&soles, footing.feet_out_of_view, floor, slack, reach);
     for (frame, lift) in anim.frames.iter_mut().zip(lifts) {
         frame.root_translation[1] += lift;
     }
+    stand_unseen_feet(anim, footing, floor);
     let feet = foot_ends(anim, footing.heel_local);
     let contacts = detect_contacts(&feet, times, floor, footing.leg_len);
     let corrections = if lock {
-        root_corrections(&feet, &contacts, floor, times)
+        root_corrections(&feet, &contacts, footing.feet_out_of_view, floor, times)
     } else {
         vec![[0.0; 3]; feet.len()]
     };
@@ -334,11 +446,24 @@ const JUMP_S: f64 = 1.0;
 /// Per frame, how far (cm) the body is raised: so that its lowest foot is at most `slack` below
 /// the floor, and through a stretch of at most `2 * reach + 1` frames where it needs less (a jump
 /// on lower ground), by as much as on either side of it. Continuous in time wherever the feet
-/// move continuously, so the body never jumps.
-fn body_lifts(soles: &[[Vec3; 2]], floor: f32, slack: f32, reach: usize) -> Vec<f32> {
-    let needed: Vec<f32> = soles
-        .iter()
-        .map(|s| (floor - slack - s[0][1].min(s[1][1])).max(0.0))
+/// move continuously, so the body never jumps. A foot out of view (`out_of_view`) asks for
+/// nothing: the model's guess of a leg keeps its length when the hips come down (a squat seen
+/// from the knees up), and the body would be raised out of the squat the picture shows.
+fn body_lifts(
+    soles: &[[Vec3; 2]],
+    out_of_view: &[[bool; 2]],
+    floor: f32,
+    slack: f32,
+    reach: usize,
+) -> Vec<f32> {
+    let needed: Vec<f32> = (soles.iter().zip(out_of_view))
+        .map(|(s, out)| {
+            let lowest_in_view = (0..2)
+                .filter(|&k| !out[k])
+                .map(|k| s[k][1])
+                .fold(f32::INFINITY, f32::min);
+            (floor - slack - lowest_in_view).max(0.0)
+        })
         .collect();
     closing(&needed, reach)
 }
@@ -386,10 +511,13 @@ fn lift_feet_out_of_the_floor(anim: &mut Animation, heel_local: [Vec3; 2]) {
 /// With both feet planted the body comes down as far as the higher foot needs, not the mean of
 /// the two: a leg can bend to shorten but not stretch past straight, so at the mean the higher
 /// foot's leg fell short of the floor and its foot slid with the hip (up to 1.3 cm short over
-/// the synthetic walk's double stance; most of its foot skate).
+/// the synthetic walk's double stance; most of its foot skate). A foot out of view moves
+/// nothing: where it is was the model's guess, and the body is where the picture shows it; its
+/// leg alone keeps it planted.
 fn root_corrections(
     feet: &[[FootEnds; 2]],
     contacts: &[[bool; 2]],
+    feet_out_of_view: &[[bool; 2]],
     floor: f32,
     times: &[f64],
 ) -> Vec<Vec3> {
@@ -399,7 +527,7 @@ fn root_corrections(
         for run in contact_runs(contacts, k) {
             let slipped = slips(feet, k, run.clone());
             let middle = slipped[slipped.len() / 2];
-            for (f, slip) in run.zip(slipped) {
+            for (f, slip) in run.zip(slipped).filter(|&(f, _)| !feet_out_of_view[f][k]) {
                 let ends = &feet[f][k];
                 let back = sub(middle, slip);
                 foot[f] = Some([back[0], floor - lowest(ends)[1], back[2]]);
@@ -612,6 +740,7 @@ mod tests {
         let footing = Footing {
             times: &times,
             feet_seen: &vec![[true; 2]; n],
+            feet_out_of_view: &vec![[false; 2]; n],
             heel_local: example_heels(),
             leg_len: example_leg_len(),
         };
@@ -637,6 +766,47 @@ mod tests {
             frame.root_translation[1] = on_floor - below(f);
         }
         anim
+    }
+
+    #[test]
+    fn feet_out_of_view_stand_on_the_floor_while_the_hips_squat() {
+        // The model's guess of legs out of view keeps them straight: as the hips come down 35 cm
+        // into each squat, the feet go through the floor, and a standing body's guessed feet
+        // float 5 cm above it.
+        let squat = |f: usize| 35.0 * (f as f32 * std::f32::consts::TAU / 60.0).sin().max(0.0);
+        let below = |f: usize| squat(f) - 5.0;
+        let n = 150;
+        let mut anim = standing(n, below);
+        let hips_before: Vec<f32> = anim.frames.iter().map(|f| f.root_translation[1]).collect();
+        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
+        let footing = Footing {
+            times: &times,
+            feet_seen: &vec![[false; 2]; n],
+            feet_out_of_view: &vec![[true; 2]; n],
+            heel_local: example_heels(),
+            leg_len: example_leg_len(),
+        };
+        ground_and_lock(&mut anim, &footing, true);
+        let soles = sole_points(&anim, example_heels());
+        let thigh_len = rig::BoneLengths::example().thigh;
+        for (f, frame) in anim.frames.iter().enumerate() {
+            // The hips go where the picture put them: nothing raises or lowers them but the
+            // floor's own move to Y = 0.
+            let moved = frame.root_translation[1] - hips_before[f];
+            assert!((moved - (anim.frames[0].root_translation[1] - hips_before[0])).abs() < 1e-3);
+            for (k, sole) in soles[f].iter().enumerate() {
+                assert!(sole[1].abs() < 0.5, "frame {f}: foot {k} at {} cm", sole[1]);
+            }
+            // Deep in a squat the knees bend: the thighs turn forward from straight down.
+            let p = anim.world_positions(frame);
+            let thigh = sub(p[J::LEFT_LEG], p[J::LEFT_UP_LEG]);
+            if squat(f) > 30.0 {
+                assert!(thigh[1] > -0.8 * thigh_len, "frame {f}: thigh {thigh:?}");
+            }
+            if squat(f) == 0.0 {
+                assert!(thigh[1] < -0.99 * thigh_len, "frame {f}: thigh {thigh:?}");
+            }
+        }
     }
 
     #[test]
@@ -840,24 +1010,27 @@ mod tests {
         soles.extend(soles_at(0.0, 60));
         let mut seen = vec![[false; 2]; 40];
         seen.extend(vec![[true, false]; 60]);
-        assert_eq!(floor_height(&soles, &seen), 0.0);
+        assert_eq!(floor_of_seen_feet(&soles, &seen), Some(0.0));
         // Without the visibility the invented feet would set the floor.
-        assert_eq!(floor_height(&soles, &[[true; 2]; 100]), -90.0);
+        assert_eq!(floor_of_seen_feet(&soles, &[[true; 2]; 100]), Some(-90.0));
         // A few wrong frames among seen ones stay below the quartile.
         let mut soles = soles_at(-90.0, 15);
         soles.extend(soles_at(0.0, 85));
-        assert_eq!(floor_height(&soles, &[[true; 2]; 100]), 0.0);
+        assert_eq!(floor_of_seen_feet(&soles, &[[true; 2]; 100]), Some(0.0));
     }
 
     #[test]
-    fn feet_rarely_seen_leave_every_frame_to_set_the_floor() {
-        let mut soles = soles_at(-90.0, 30);
-        soles.extend(soles_at(0.0, 70));
+    fn feet_rarely_seen_do_not_set_the_floor() {
+        let soles = soles_at(0.0, 100);
         let mut seen = vec![[false; 2]; 100];
-        // Fewer seen frames than a tenth of the clip: no better than the rest.
+        // Fewer seen frames than a tenth of the clip say too little.
         for s in &mut seen[40..48] {
             *s = [true; 2];
         }
-        assert_eq!(floor_height(&soles, &seen), -90.0);
+        assert_eq!(floor_of_seen_feet(&soles, &seen), None);
+        for s in &mut seen[48..50] {
+            *s = [true; 2];
+        }
+        assert_eq!(floor_of_seen_feet(&soles, &seen), Some(0.0));
     }
 }

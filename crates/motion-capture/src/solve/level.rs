@@ -22,7 +22,7 @@ use crate::animation::math::{
 use crate::types::{NUM_LANDMARKS, PoseFrame};
 
 use super::rig::lm;
-use super::{FEET, Tracks, landmark_weight};
+use super::{FEET, Tracks, landmark_weight, visibility_in_view};
 
 /// Pitches beyond this are not believed: a camera that steep looks down on the top of the head
 /// and BlazePose is not made for it, so the gates must have let a lying or bent pose through.
@@ -103,7 +103,7 @@ pub fn estimate_pitch_of_poses(frames: &[PoseFrame], fps: f64) -> f32 {
         .map(|pose| {
             (
                 pose.world.map(|l| [l.x, l.y, l.z]),
-                pose.image.map(|l| landmark_weight(l.visibility)),
+                pose.image.map(|l| landmark_weight(visibility_in_view(&l))),
             )
         })
         .unzip();

@@ -20,7 +20,7 @@ pub mod twist;
 
 use crate::animation::math::{Quat, Vec3, add, lerp, midpoint, sub};
 use crate::animation::{Animation, Frame, Skeleton};
-use crate::types::{NUM_LANDMARKS, PoseFrame};
+use crate::types::{Landmark, NUM_LANDMARKS, PoseFrame};
 use rig::lm;
 
 pub use camera::Camera;
@@ -202,11 +202,13 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
     let mirror = |v: Vec3| [-v[0], v[1], v[2]];
     let heel = [bones.heel_local, mirror(bones.heel_local)];
     let leg_len = bones.thigh + bones.shin;
+    let feet_seen = feet_seen(&tracks.weights);
     let contacts = ground::ground_and_lock(
         &mut animation,
         &ground::Footing {
             times: &tracks.times,
-            feet_seen: &feet_seen(&tracks.weights),
+            feet_seen: &feet_seen,
+            feet_out_of_view: &feet_out_of_view(&feet_seen, &tracks.weights),
             heel_local: heel,
             leg_len,
         },
@@ -464,8 +466,9 @@ impl RawTrack {
                     let (a, b) = (p.world[k], p.image[k]);
                     t.world.push([a.x, a.y, a.z]);
                     t.image.push([b.x * w, b.y * h, 0.0]);
-                    t.weights.push(landmark_weight(b.visibility));
-                    t.visibility.push(Some(b.visibility));
+                    let visibility = visibility_in_view(&b);
+                    t.weights.push(landmark_weight(visibility));
+                    t.visibility.push(Some(visibility));
                 }
                 None => {
                     t.world.push([0.0; 3]);
@@ -477,6 +480,24 @@ impl RawTrack {
         }
         t
     }
+}
+
+/// How far (a share of the picture's width or height) outside the picture an image landmark may
+/// lie and keep the visibility the model gives it; from there it fades to unseen over as much
+/// again. A point just past the edge (a heel at the bottom of the frame) is still placed well.
+const OUT_OF_VIEW_MARGIN: f32 = 0.02;
+
+/// The model's visibility of image landmark `l`, taken as unseen where the landmark lies outside
+/// the picture (see [`OUT_OF_VIEW_MARGIN`]). The model rates what it cannot see there as visible
+/// all the same: the dance clip cut off above the feet has its left ankle guessed a tenth of the
+/// picture below the bottom edge at visibility 0.7 and presence 0.64; counted as seen, that
+/// guess set the floor and pulled the body toward itself.
+pub(crate) fn visibility_in_view(l: &Landmark) -> f32 {
+    let outside = [-l.x, l.x - 1.0, -l.y, l.y - 1.0]
+        .into_iter()
+        .fold(0.0f32, f32::max);
+    let kept = (2.0 - outside / OUT_OF_VIEW_MARGIN).clamp(0.0, 1.0);
+    l.visibility * kept
 }
 
 /// How much a tracked landmark counts in the smoothing and the fits. Occluded points still
@@ -499,6 +520,14 @@ fn feet_seen(weights: &[[f32; NUM_LANDMARKS]]) -> Vec<[bool; 2]> {
     weights
         .iter()
         .map(|w| FEET.map(|points| points.iter().map(|&k| w[k]).sum::<f32>() / 3.0 >= seen))
+        .collect()
+}
+
+/// Per frame, [left, right]: the performer was found but the foot was not seen (see
+/// [`feet_seen`]).
+fn feet_out_of_view(feet_seen: &[[bool; 2]], weights: &[[f32; NUM_LANDMARKS]]) -> Vec<[bool; 2]> {
+    (feet_seen.iter().zip(person_seen(weights)))
+        .map(|(seen, person)| seen.map(|foot| person && !foot))
         .collect()
 }
 
@@ -578,6 +607,26 @@ fn root_positions(tracks: &Tracks, camera: &Camera, params: &SolveParams) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_landmark_outside_the_picture_is_not_seen() {
+        let at = |x: f32, y: f32| Landmark {
+            x,
+            y,
+            visibility: 0.8,
+            ..Landmark::default()
+        };
+        // Inside, and just past an edge (a heel at the bottom of the frame): as the model says.
+        for (x, y) in [(0.5, 0.5), (0.0, 1.0), (1.015, 0.5), (0.5, -0.02)] {
+            assert_eq!(visibility_in_view(&at(x, y)), 0.8, "({x}, {y})");
+        }
+        // Fading out over as much again, then not seen at all.
+        assert!((visibility_in_view(&at(0.5, 1.03)) - 0.4).abs() < 1e-4);
+        assert!((visibility_in_view(&at(-0.03, 0.5)) - 0.4).abs() < 1e-4);
+        for (x, y) in [(0.5, 1.045), (0.5, 1.11), (1.5, 0.5), (0.5, -0.3)] {
+            assert_eq!(visibility_in_view(&at(x, y)), 0.0, "({x}, {y})");
+        }
+    }
 
     #[test]
     fn frames_without_the_performer_turn_evenly_from_one_side_to_the_other() {

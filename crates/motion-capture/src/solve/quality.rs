@@ -74,7 +74,7 @@ fn reprojection(sol: &Solution, input: &SolveInput<'_>) -> f32 {
         let joints = sol.animation.world_positions(frame);
         for &(l, j) in &BODY_PAIRS {
             let lmk = pose.image[l];
-            if lmk.visibility < 0.5 {
+            if super::visibility_in_view(&lmk) < 0.5 {
                 continue;
             }
             if let Some(px) = sol.project(i, joints[j]) {
