@@ -8,7 +8,9 @@
 //! the root so that planted feet stay near where they were put down (interpolated between
 //! contacts and smoothed, so the body never jumps), and then pin each planted foot exactly on
 //! the floor (Y = 0) with its leg: two feet planted at once both stay put, which no root motion
-//! alone can do. A foot that still dips a little below the floor is lifted by its leg.
+//! alone can do. A foot that still dips a little below the floor is lifted by its leg. A foot
+//! out of view (cut off by the frame's edge) is the model's guess: it neither sets the floor
+//! nor moves the body, and its leg stands it on the floor while it is not swinging.
 
 use crate::animation::math::{Quat, Vec3, add, dist_across, norm, scale, sub};
 use crate::animation::{Animation, Frame, joint as J};
