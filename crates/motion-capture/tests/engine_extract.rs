@@ -115,6 +115,17 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// The squats clip re-encoded into `dir` as `name` with ffmpeg options `args` (a filter, a
+/// length) between the input and the H.264 encoder.
+fn squats_clip(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let squats = testdata().join("videos/tfjs_pose_squats.mp4");
+    let out = dir.join(name);
+    let input = ["-i", squats.to_str().unwrap()];
+    let encoder = ["-c:v", "libx264", "-preset", "ultrafast"];
+    ffmpeg(&[&input[..], args, &encoder[..]].concat(), &out);
+    out
+}
+
 /// Makes a test clip `out` with the system ffmpeg (trusted generator input, not user media).
 fn ffmpeg(args: &[&str], out: &Path) {
     let status = Command::new("ffmpeg")
@@ -323,9 +334,6 @@ fn outputs_agree(dir: &Path, report: &Report) {
     }
 }
 
-/// Pose2sim cam02: the man faces the camera throughout, but for 0.7 s the model takes him for
-/// his back, on and off (left and right exchanged, its 3D guess turned round). The motion keeps
-/// him facing the camera, and his hips never whip round.
 /// A person filmed from the knees up: the squats clip with its lower part cut off. The model
 /// guesses legs out of the picture and rates them as seen (the ankles lie a third of the picture
 /// below it); those guesses keep their length as the hips come down, so they set the floor at
@@ -334,22 +342,8 @@ fn outputs_agree(dir: &Path, report: &Report) {
 /// knees bend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_cut_off_at_the_knees_stands_and_squats_on_the_floor() {
-    let squats = testdata().join("videos/tfjs_pose_squats.mp4");
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("knees_up.mp4");
-    ffmpeg(
-        &[
-            "-i",
-            squats.to_str().unwrap(),
-            "-vf",
-            "crop=720:700:0:0",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-        ],
-        &input,
-    );
+    let input = squats_clip(dir.path(), "knees_up.mp4", &["-vf", "crop=720:700:0:0"]);
     let out = dir.path().join("out");
     extract(&input, &out).await.expect("extract");
     let bvh = motion_capture::bvh::parse(&std::fs::read(out.join("motion.bvh")).unwrap())
@@ -398,6 +392,9 @@ fn min_max(values: &[f32]) -> (f32, f32) {
     (min, max)
 }
 
+/// Pose2sim cam02: the man faces the camera throughout, but for 0.7 s the model takes him for
+/// his back, on and off (left and right exchanged, its 3D guess turned round). The motion keeps
+/// him facing the camera, and his hips never whip round.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_taken_for_their_back_keeps_facing_the_camera() {
     let clip = testdata().join("videos/pose2sim_demo_singleperson/videos/cam02.mp4");
@@ -753,24 +750,9 @@ async fn a_variable_rate_video_keeps_its_timing_on_the_average_rate_grid() {
 /// of the clip as displayed (720x1280), not of a squeezed person.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_square_pixels_are_squared_before_the_pose() {
-    let squats = testdata().join("videos/tfjs_pose_squats.mp4");
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("anamorphic.mp4");
-    ffmpeg(
-        &[
-            "-i",
-            squats.to_str().unwrap(),
-            "-t",
-            "2",
-            "-vf",
-            "scale=360:1280,setsar=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-        ],
-        &input,
-    );
+    let squeeze = ["-t", "2", "-vf", "scale=360:1280,setsar=2"];
+    let input = squats_clip(dir.path(), "anamorphic.mp4", &squeeze);
     let squeezed = extract(&input, &dir.path().join("out")).await.unwrap();
     assert_eq!((squeezed.width, squeezed.height), (720, 1280));
     let out = dir.path().join("out");
@@ -788,20 +770,7 @@ async fn non_square_pixels_are_squared_before_the_pose() {
     let preview = String::from_utf8_lossy(&preview.stdout);
     assert!(preview.starts_with("720,1280"), "preview {preview}");
     // The same two seconds at square pixels: the person has the same shape.
-    let square = dir.path().join("square.mp4");
-    ffmpeg(
-        &[
-            "-i",
-            squats.to_str().unwrap(),
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-        ],
-        &square,
-    );
+    let square = squats_clip(dir.path(), "square.mp4", &["-t", "2"]);
     let reference = extract(&square, &dir.path().join("square_out"))
         .await
         .unwrap();
