@@ -203,19 +203,31 @@ pub fn floor_of_seen_feet(soles: &[[Vec3; 2]], feet_seen: &[[bool; 2]]) -> Optio
 /// The floor of a clip whose feet are rarely in view (an upper-body clip, a person cut off at the
 /// knees): as far below the hips as the skeleton's straight legs reach in the frames where the
 /// hips are high (their upper quartile), so that the person stands on it there and bends the
-/// knees where the hips come down. The model's invented legs say nothing of the floor: they keep
-/// their length whatever the hips do, and set as before by the lowest of them, the cropped
-/// squats clip's floor came from the bottom of each squat, and the standing person floated 25 cm
-/// above it.
-fn floor_below_the_hips(anim: &Animation, footing: &Footing<'_>) -> f32 {
+/// knees where the hips come down. The model's invented legs keep their length whatever the hips
+/// do: set by the lowest of them alone, the cropped squats clip's floor came from the bottom of
+/// each squat, and the standing person floated 25 cm above it. Where those guesses stand higher
+/// (the lower quartile of their soles), the floor is theirs: a person seated at a desk, whose
+/// straight legs would reach half a metre under the floor their guessed bent ones stand on. (A
+/// person in the air for over a quarter of the clip would set it too low; not handled.)
+fn floor_below_the_hips(anim: &Animation, soles: &[[Vec3; 2]], footing: &Footing<'_>) -> f32 {
     let performer_seen =
         |i: usize| (0..2).any(|k| footing.feet_seen[i][k] || footing.feet_out_of_view[i][k]);
-    let hips_heights: Vec<f32> = (anim.frames.iter().enumerate())
-        .filter(|&(i, _)| performer_seen(i))
-        .map(|(_, f)| anim.world_positions(f)[J::HIPS][1])
-        .collect();
-    let standing_hips = upper_quartile(hips_heights);
-    standing_hips - straight_legs_drop(anim, footing.heel_local)
+    let hips = hips_heights(anim);
+    let standing_hips = upper_quartile(
+        (hips.iter().enumerate())
+            .filter(|&(i, _)| performer_seen(i))
+            .map(|(_, &h)| h)
+            .collect(),
+    );
+    let guessed = lower_quartile(soles.iter().map(|s| s[0][1].min(s[1][1])).collect());
+    (standing_hips - straight_legs_drop(anim, footing.heel_local)).max(guessed)
+}
+
+/// Per frame, the height (cm) of the hips joint.
+fn hips_heights(anim: &Animation) -> Vec<f32> {
+    (anim.frames.iter())
+        .map(|f| anim.world_positions(f)[J::HIPS][1])
+        .collect()
 }
 
 /// How far (cm) below the hips the lower sole is when the skeleton stands in its rest pose,
@@ -258,6 +270,8 @@ fn stand_unseen_feet(anim: &mut Animation, footing: &Footing<'_>, floor: f32) {
     let performer: Vec<bool> = (footing.feet_seen.iter().zip(footing.feet_out_of_view))
         .map(|(seen, out)| seen[0] || seen[1] || out[0] || out[1])
         .collect();
+    let performer_share: Vec<f32> = performer.iter().map(|&p| f32::from(u8::from(p))).collect();
+    let performer_around = smooth_scalar(footing.times, &performer_share, UNSEEN_FADE_S);
     let feet = foot_ends(anim, footing.heel_local);
     let swing_speed = SWING_SPEED * footing.leg_len;
     for k in 0..2 {
@@ -268,13 +282,16 @@ fn stand_unseen_feet(anim: &mut Animation, footing: &Footing<'_>, floor: f32) {
                     return 0.0;
                 }
                 let hips = anim.world_positions(&anim.frames[f])[J::HIPS][1] - floor;
-                let above_a_squat = (hips - lowest_hips) / (0.1 * footing.leg_len);
+                let above_a_squat = 1.0 + (hips - lowest_hips) / (0.1 * footing.leg_len);
                 let still = 2.0 - 2.0 * across[0][f].min(across[1][f]) / swing_speed;
                 above_a_squat.clamp(0.0, 1.0) * still.clamp(0.0, 1.0)
             })
             .collect();
+        // Averaged over the frames with the performer only: between glimpses (the performer
+        // found in every other frame) a foot out of view is stood fully, not half-way.
         let stood = smooth_scalar(footing.times, &stood, UNSEEN_FADE_S);
-        for (f, &share) in stood.iter().enumerate().filter(|&(f, _)| performer[f]) {
+        let shares = (stood.iter().zip(&performer_around)).map(|(&s, &p)| s / p.max(1e-6));
+        for (f, share) in shares.enumerate().filter(|&(f, _)| performer[f]) {
             if share < 1e-3 {
                 continue;
             }
@@ -295,9 +312,10 @@ fn stand_unseen_feet(anim: &mut Animation, footing: &Footing<'_>, floor: f32) {
 /// steps lifted; stood on the floor, they shuffled.
 const SWING_SPEED: f32 = 0.9;
 
-/// The lowest the hips (a share of the leg's length above the floor) come in a deep squat, and
-/// a tenth of a leg below it: a body whose hips are lower than that with its feet out of view is
-/// below the floor, not crouching on it.
+/// The lowest the hips (a share of the leg's length above the floor) come in a deep squat: a
+/// body whose hips are lower with its feet out of view is below the floor, not crouching on it,
+/// and is raised to it (see [`body_lifts`]); its feet are stood less the lower it is, not at
+/// all a tenth of a leg lower.
 const LOWEST_STANDING_HIPS: f32 = 0.3;
 
 /// The steepest floor slope along the depth (rise over run) that is put down to the depth's
@@ -400,17 +418,28 @@ pub struct Footing<'a> {
 /// Levels a floor that slopes along the depth (see [`level_the_floor_in_depth`]), raises a body
 /// whose feet are well below the floor, then corrects the root translation so that planted feet
 /// stay near where they were put down, on the floor, and pins each planted foot exactly with its
-/// leg (with `lock`; without it only the levelling and the raise are made and the floor moves to
-/// Y = 0). Returns the contacts.
+/// leg (with `lock`; without it only the levelling, the raise and the standing of feet out of
+/// view, [`stand_unseen_feet`], are made and the floor moves to Y = 0). Returns the contacts.
 pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) -> Vec<[bool; 2]> {
     let times = footing.times;
     let mut soles = sole_points(anim, footing.heel_local);
     level_the_floor_in_depth(anim, &mut soles, footing.feet_seen);
     let floor = floor_of_seen_feet(&soles, footing.feet_seen)
-        .unwrap_or_else(|| floor_below_the_hips(anim, footing));
+        .unwrap_or_else(|| floor_below_the_hips(anim, &soles, footing));
     let reach = (JUMP_S / 2.0 * anim.fps()).round() as usize;
-    let slack = LEG_LIFT * footing.leg_len;
-    let lifts = body_lifts(&soles, footing.feet_out_of_view, floor, slack, reach);
+    let hips = hips_heights(anim);
+    let allowed = (
+        LEG_LIFT * footing.leg_len,
+        LOWEST_STANDING_HIPS * footing.leg_len,
+    );
+    let lifts = body_lifts(
+        &soles,
+        footing.feet_out_of_view,
+        &hips,
+        floor,
+        allowed,
+        reach,
+    );
     for (frame, lift) in anim.frames.iter_mut().zip(lifts) {
         frame.root_translation[1] += lift;
     }
@@ -450,16 +479,22 @@ const JUMP_S: f64 = 1.0;
 /// on lower ground), by as much as on either side of it. Continuous in time wherever the feet
 /// move continuously, so the body never jumps. A foot out of view (`out_of_view`) asks for
 /// nothing: the model's guess of a leg keeps its length when the hips come down (a squat seen
-/// from the knees up), and the body would be raised out of the squat the picture shows.
+/// from the knees up), and the body would be raised out of the squat the picture shows. With
+/// both feet out of view, the hips (`hips`, their heights) ask to be as high above the floor as
+/// they come in a deep squat (`lowest_hips`): lower, the body is below the floor.
 fn body_lifts(
     soles: &[[Vec3; 2]],
     out_of_view: &[[bool; 2]],
+    hips: &[f32],
     floor: f32,
-    slack: f32,
+    (slack, lowest_hips): (f32, f32),
     reach: usize,
 ) -> Vec<f32> {
-    let needed: Vec<f32> = (soles.iter().zip(out_of_view))
-        .map(|(s, out)| {
+    let needed: Vec<f32> = (soles.iter().zip(out_of_view).zip(hips))
+        .map(|((s, out), &hips)| {
+            if out[0] && out[1] {
+                return (floor + lowest_hips - hips).max(0.0);
+            }
             let lowest_in_view = (0..2)
                 .filter(|&k| !out[k])
                 .map(|k| s[k][1])
@@ -807,6 +842,87 @@ mod tests {
             }
             if squat(f) == 0.0 {
                 assert!(thigh[1] < -0.99 * thigh_len, "frame {f}: thigh {thigh:?}");
+            }
+        }
+    }
+
+    /// [`ground_and_lock`] at 30 fps with each frame's feet seen (`true`) or out of view.
+    fn ground_seen_at_30_fps(anim: &mut Animation, seen: &[bool]) {
+        let times: Vec<f64> = (0..seen.len()).map(|f| f as f64 / 30.0).collect();
+        let feet_seen: Vec<[bool; 2]> = seen.iter().map(|&s| [s; 2]).collect();
+        let out_of_view: Vec<[bool; 2]> = seen.iter().map(|&s| [!s; 2]).collect();
+        let footing = Footing {
+            times: &times,
+            feet_seen: &feet_seen,
+            feet_out_of_view: &out_of_view,
+            heel_local: example_heels(),
+            leg_len: example_leg_len(),
+        };
+        ground_and_lock(anim, &footing, true);
+    }
+
+    #[test]
+    fn a_person_seated_with_feet_out_of_view_keeps_the_guessed_legs() {
+        // Seated at a desk, filmed from the waist up: the model guesses the thighs level and the
+        // shins down to the floor. Straight legs would reach half a metre below it.
+        let mut anim = standing(60, |_| 0.0);
+        let forward = Quat::from_axis_angle([1.0, 0.0, 0.0], -std::f32::consts::FRAC_PI_2);
+        let bent = Quat::from_axis_angle([1.0, 0.0, 0.0], std::f32::consts::FRAC_PI_2);
+        for frame in &mut anim.frames {
+            for (hip, knee) in [
+                (J::LEFT_UP_LEG, J::LEFT_LEG),
+                (J::RIGHT_UP_LEG, J::RIGHT_LEG),
+            ] {
+                frame.rotations[hip] = forward;
+                frame.rotations[knee] = bent;
+            }
+        }
+        let soles = sole_points(&anim, example_heels());
+        let onto_the_floor = -soles[0][0][1].min(soles[0][1][1]);
+        for frame in &mut anim.frames {
+            frame.root_translation[1] += onto_the_floor;
+        }
+        ground_seen_at_30_fps(&mut anim, &[false; 60]);
+        let thigh_len = rig::BoneLengths::example().thigh;
+        for (f, frame) in anim.frames.iter().enumerate() {
+            let p = anim.world_positions(frame);
+            let thigh = sub(p[J::LEFT_LEG], p[J::LEFT_UP_LEG]);
+            assert!(
+                thigh[1].abs() < 0.05 * thigh_len,
+                "frame {f}: thigh {thigh:?}"
+            );
+        }
+        for (f, soles) in sole_points(&anim, example_heels()).iter().enumerate() {
+            assert!(
+                soles.iter().all(|s| s[1].abs() < 0.5),
+                "frame {f}: {soles:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_below_the_floor_with_feet_out_of_view_is_raised_not_folded() {
+        // Seen standing for 40 frames, then 100 cm lower (on lower ground) with the feet out of
+        // view: the hips are raised to a deep squat's height above the floor at least, and no
+        // thigh folds up over its hip to reach it.
+        let below = |f: usize| if f < 40 { 0.0 } else { 100.0 };
+        let mut anim = standing(80, below);
+        let seen: Vec<bool> = (0..80).map(|f| f < 40).collect();
+        ground_seen_at_30_fps(&mut anim, &seen);
+        let lowest_hips = LOWEST_STANDING_HIPS * example_leg_len();
+        for (f, frame) in anim.frames.iter().enumerate() {
+            let p = anim.world_positions(frame);
+            assert!(
+                p[J::HIPS][1] > lowest_hips - 0.5,
+                "frame {f}: hips {:?}",
+                p[J::HIPS]
+            );
+            for (hip, knee) in [
+                (J::LEFT_UP_LEG, J::LEFT_LEG),
+                (J::RIGHT_UP_LEG, J::RIGHT_LEG),
+            ] {
+                let thigh = sub(p[knee], p[hip]);
+                assert!(thigh[1] < 0.0, "frame {f}: thigh {thigh:?}");
             }
         }
     }
