@@ -296,8 +296,12 @@ fn stand_unseen_feet(anim: &mut Animation, footing: &Footing<'_>, floor: f32) {
                 continue;
             }
             let ends = ends_of_feet(anim, &anim.frames[f], footing.heel_local)[k];
-            let rise = (floor - lowest(&ends)[1]) * share;
-            leg_ik::move_foot(anim, f, k, [0.0, rise, 0.0]);
+            let rise = [0.0, (floor - lowest(&ends)[1]) * share, 0.0];
+            // A knee in view keeps its place in the picture: the shin alone turns.
+            match footing.knees_seen[f][k] {
+                true => leg_ik::turn_shin(anim, f, k, rise),
+                false => leg_ik::move_foot(anim, f, k, rise),
+            }
         }
     }
     // The frames without the performer turn between their neighbours' legs as they now stand;
@@ -409,6 +413,8 @@ pub struct Footing<'a> {
     /// the frame's edge, hidden, or too faint): where it is was the model's guess. Frames
     /// without the performer are neither seen nor out of view: their pose is bridged.
     pub feet_out_of_view: &'a [[bool; 2]],
+    /// Per frame, [left, right]: the knee was clearly in view.
+    pub knees_seen: &'a [[bool; 2]],
     /// Heel position relative to each ankle in the foot's rest frame, [left, right], cm.
     pub heel_local: [Vec3; 2],
     /// Thigh plus shin, cm: the scale of what counts as low and slow.
@@ -778,6 +784,7 @@ mod tests {
             times: &times,
             feet_seen: &vec![[true; 2]; n],
             feet_out_of_view: &vec![[false; 2]; n],
+            knees_seen: &vec![[true; 2]; n],
             heel_local: example_heels(),
             leg_len: example_leg_len(),
         };
@@ -820,6 +827,7 @@ mod tests {
             times: &times,
             feet_seen: &vec![[false; 2]; n],
             feet_out_of_view: &vec![[true; 2]; n],
+            knees_seen: &vec![[false; 2]; n],
             heel_local: example_heels(),
             leg_len: example_leg_len(),
         };
@@ -855,6 +863,7 @@ mod tests {
             times: &times,
             feet_seen: &feet_seen,
             feet_out_of_view: &out_of_view,
+            knees_seen: &vec![[false; 2]; seen.len()],
             heel_local: example_heels(),
             leg_len: example_leg_len(),
         };

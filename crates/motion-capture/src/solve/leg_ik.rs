@@ -46,6 +46,24 @@ pub fn move_foot(anim: &mut Animation, f: usize, side: usize, delta: Vec3) {
     frame.rotations[ankle_j] = (shin_global.conjugate() * rots[ankle_j]).normalized();
 }
 
+/// Moves foot `side` of frame `f` toward its ankle moved by `delta` (cm, world) by turning the
+/// shin about the knee alone, as far as the shin's length allows: the hip and the knee stay
+/// where they are (a knee that was seen keeps its place in the picture). The foot keeps its
+/// orientation in the world.
+pub fn turn_shin(anim: &mut Animation, f: usize, side: usize, delta: Vec3) {
+    let [hip_j, knee_j, ankle_j] = LEGS[side];
+    let (pos, rots) = anim.world_pose(&anim.frames[f]);
+    let (knee, ankle) = (pos[knee_j], pos[ankle_j]);
+    let (shin_now, shin_wanted) = (sub(ankle, knee), sub(add(ankle, delta), knee));
+    if dist(ankle, knee) < 1e-3 || dot(shin_wanted, shin_wanted) < 1e-6 {
+        return;
+    }
+    let shin_global = (Quat::from_to(shin_now, shin_wanted) * rots[knee_j]).normalized();
+    let frame = &mut anim.frames[f];
+    frame.rotations[knee_j] = (rots[hip_j].conjugate() * shin_global).normalized();
+    frame.rotations[ankle_j] = (shin_global.conjugate() * rots[ankle_j]).normalized();
+}
+
 /// Cosine of the angle at the knee between thigh and shin for a hip-to-ankle distance `d`.
 fn cos_at_knee(thigh: f32, shin: f32, d: f32) -> f32 {
     ((thigh * thigh + shin * shin - d * d) / (2.0 * thigh * shin)).clamp(-1.0, 1.0)
@@ -56,6 +74,43 @@ mod tests {
     use super::*;
     use crate::animation::Frame;
     use crate::solve::rig;
+
+    #[test]
+    fn turning_the_shin_keeps_the_knee_and_points_the_ankle_at_the_target() {
+        let skeleton = rig::build_skeleton(&rig::BoneLengths::example());
+        let mut rotations = vec![Quat::IDENTITY; skeleton.joints.len()];
+        rotations[J::LEFT_LEG] = Quat::from_axis_angle([1.0, 0.0, 0.0], 0.6);
+        let anim = Animation {
+            skeleton,
+            frame_time_s: 1.0 / 30.0,
+            frames: vec![Frame {
+                root_translation: [0.0, 90.0, 0.0],
+                rotations,
+            }],
+        };
+        let (pos, rots) = anim.world_pose(&anim.frames[0]);
+        let shin = dist(pos[J::LEFT_FOOT], pos[J::LEFT_LEG]);
+        for delta in [[0.0, -6.0, 0.0], [0.0, 5.0, 0.0], [4.0, -3.0, 2.0]] {
+            let mut moved = anim.clone();
+            turn_shin(&mut moved, 0, 0, delta);
+            let (p, r) = moved.world_pose(&moved.frames[0]);
+            assert!(
+                dist(p[J::LEFT_LEG], pos[J::LEFT_LEG]) < 1e-3,
+                "the knee stays"
+            );
+            assert!((dist(p[J::LEFT_FOOT], p[J::LEFT_LEG]) - shin).abs() < 1e-3);
+            // The ankle lies on the way from the knee to the target.
+            let to_target = sub(add(pos[J::LEFT_FOOT], delta), pos[J::LEFT_LEG]);
+            let now = sub(p[J::LEFT_FOOT], p[J::LEFT_LEG]);
+            let cos = dot(now, to_target)
+                / (dist(p[J::LEFT_FOOT], p[J::LEFT_LEG]) * dot(to_target, to_target).sqrt());
+            assert!(cos > 0.9999, "{delta:?}: cos {cos}");
+            assert!(
+                r[J::LEFT_FOOT].dot(rots[J::LEFT_FOOT]).abs() > 0.9999,
+                "foot turned"
+            );
+        }
+    }
 
     #[test]
     fn the_ankle_reaches_a_target_and_the_foot_keeps_its_orientation() {

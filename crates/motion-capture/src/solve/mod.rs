@@ -209,6 +209,7 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
             times: &tracks.times,
             feet_seen: &feet_seen,
             feet_out_of_view: &feet_out_of_view(&feet_seen, &tracks.weights),
+            knees_seen: &knees_seen(&tracks.weights),
             heel_local: heel,
             leg_len,
         },
@@ -520,6 +521,14 @@ fn feet_seen(weights: &[[f32; NUM_LANDMARKS]]) -> Vec<[bool; 2]> {
     weights
         .iter()
         .map(|w| FEET.map(|points| points.iter().map(|&k| w[k]).sum::<f32>() / 3.0 >= seen))
+        .collect()
+}
+
+/// Per frame, [left, right]: the knee was clearly in view (visibility 0.5 or more).
+fn knees_seen(weights: &[[f32; NUM_LANDMARKS]]) -> Vec<[bool; 2]> {
+    let seen = landmark_weight(0.5);
+    (weights.iter())
+        .map(|w| [lm::LEFT_KNEE, lm::RIGHT_KNEE].map(|k| w[k] >= seen))
         .collect()
 }
 
