@@ -75,19 +75,25 @@ mod tests {
     use crate::animation::Frame;
     use crate::solve::rig;
 
-    #[test]
-    fn turning_the_shin_keeps_the_knee_and_points_the_ankle_at_the_target() {
+    /// One frame of the example skeleton, standing with its hips 90 cm up and its left knee bent
+    /// by `radians`.
+    fn left_knee_bent(radians: f32) -> Animation {
         let skeleton = rig::build_skeleton(&rig::BoneLengths::example());
         let mut rotations = vec![Quat::IDENTITY; skeleton.joints.len()];
-        rotations[J::LEFT_LEG] = Quat::from_axis_angle([1.0, 0.0, 0.0], 0.6);
-        let anim = Animation {
+        rotations[J::LEFT_LEG] = Quat::from_axis_angle([1.0, 0.0, 0.0], radians);
+        Animation {
             skeleton,
             frame_time_s: 1.0 / 30.0,
             frames: vec![Frame {
                 root_translation: [0.0, 90.0, 0.0],
                 rotations,
             }],
-        };
+        }
+    }
+
+    #[test]
+    fn turning_the_shin_keeps_the_knee_and_points_the_ankle_at_the_target() {
+        let anim = left_knee_bent(0.6);
         let (pos, rots) = anim.world_pose(&anim.frames[0]);
         let shin = dist(pos[J::LEFT_FOOT], pos[J::LEFT_LEG]);
         for delta in [[0.0, -6.0, 0.0], [0.0, 5.0, 0.0], [4.0, -3.0, 2.0]] {
@@ -114,18 +120,7 @@ mod tests {
 
     #[test]
     fn the_ankle_reaches_a_target_and_the_foot_keeps_its_orientation() {
-        let skeleton = rig::build_skeleton(&rig::BoneLengths::example());
-        let bend = Quat::from_axis_angle([1.0, 0.0, 0.0], 0.4);
-        let mut rotations = vec![Quat::IDENTITY; skeleton.joints.len()];
-        rotations[J::LEFT_LEG] = bend;
-        let mut anim = Animation {
-            skeleton,
-            frame_time_s: 1.0 / 30.0,
-            frames: vec![Frame {
-                root_translation: [0.0, 90.0, 0.0],
-                rotations,
-            }],
-        };
+        let mut anim = left_knee_bent(0.4);
         let (pos, rots) = anim.world_pose(&anim.frames[0]);
         for delta in [[3.0, 0.0, -2.0], [0.0, 4.0, 0.0], [-2.0, -1.0, 5.0]] {
             let mut moved = anim.clone();
