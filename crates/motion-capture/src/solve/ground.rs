@@ -210,13 +210,11 @@ pub fn floor_of_seen_feet(soles: &[[Vec3; 2]], feet_seen: &[[bool; 2]]) -> Optio
 /// straight legs would reach half a metre under the floor their guessed bent ones stand on. (A
 /// person in the air for over a quarter of the clip would set it too low; not handled.)
 fn floor_below_the_hips(anim: &Animation, soles: &[[Vec3; 2]], footing: &Footing<'_>) -> f32 {
-    let performer_seen =
-        |i: usize| (0..2).any(|k| footing.feet_seen[i][k] || footing.feet_out_of_view[i][k]);
     let hips = hips_heights(anim);
     let standing_hips = upper_quartile(
-        (hips.iter().enumerate())
-            .filter(|&(i, _)| performer_seen(i))
-            .map(|(_, &h)| h)
+        (hips.iter().zip(footing.performer_in_view()))
+            .filter(|&(_, seen)| seen)
+            .map(|(&h, _)| h)
             .collect(),
     );
     let guessed = lower_quartile(soles.iter().map(|s| s[0][1].min(s[1][1])).collect());
@@ -267,9 +265,7 @@ const UNSEEN_FADE_S: f64 = 0.1;
 /// is below the floor (on lower ground), and raising it is left to [`body_lifts`].
 fn stand_unseen_feet(anim: &mut Animation, footing: &Footing<'_>, floor: f32) {
     let lowest_hips = LOWEST_STANDING_HIPS * footing.leg_len;
-    let performer: Vec<bool> = (footing.feet_seen.iter().zip(footing.feet_out_of_view))
-        .map(|(seen, out)| seen[0] || seen[1] || out[0] || out[1])
-        .collect();
+    let performer = footing.performer_in_view();
     let performer_share: Vec<f32> = performer.iter().map(|&p| f32::from(u8::from(p))).collect();
     let performer_around = smooth_scalar(footing.times, &performer_share, UNSEEN_FADE_S);
     let feet = foot_ends(anim, footing.heel_local);
@@ -419,6 +415,15 @@ pub struct Footing<'a> {
     pub heel_local: [Vec3; 2],
     /// Thigh plus shin, cm: the scale of what counts as low and slow.
     pub leg_len: f32,
+}
+
+impl Footing<'_> {
+    /// Per frame: the performer was found (each foot is then either seen or out of view).
+    fn performer_in_view(&self) -> Vec<bool> {
+        (self.feet_seen.iter().zip(self.feet_out_of_view))
+            .map(|(seen, out)| seen[0] || seen[1] || out[0] || out[1])
+            .collect()
+    }
 }
 
 /// Levels a floor that slopes along the depth (see [`level_the_floor_in_depth`]), raises a body
