@@ -783,13 +783,21 @@ mod tests {
 
     /// [`ground_and_lock`] on an animation of the example skeleton at 30 fps, feet always seen.
     fn ground_at_30_fps(anim: &mut Animation, lock: bool) -> Vec<[bool; 2]> {
-        let n = anim.frames.len();
-        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
+        let seen = vec![true; anim.frames.len()];
+        ground_seen_at_30_fps(anim, &seen, lock)
+    }
+
+    /// [`ground_and_lock`] at 30 fps with each frame's feet seen (`true`) or out of view, knees
+    /// never seen.
+    fn ground_seen_at_30_fps(anim: &mut Animation, seen: &[bool], lock: bool) -> Vec<[bool; 2]> {
+        let times: Vec<f64> = (0..seen.len()).map(|f| f as f64 / 30.0).collect();
+        let feet_seen: Vec<[bool; 2]> = seen.iter().map(|&s| [s; 2]).collect();
+        let out_of_view: Vec<[bool; 2]> = seen.iter().map(|&s| [!s; 2]).collect();
         let footing = Footing {
             times: &times,
-            feet_seen: &vec![[true; 2]; n],
-            feet_out_of_view: &vec![[false; 2]; n],
-            knees_seen: &vec![[true; 2]; n],
+            feet_seen: &feet_seen,
+            feet_out_of_view: &out_of_view,
+            knees_seen: &vec![[false; 2]; seen.len()],
             heel_local: example_heels(),
             leg_len: example_leg_len(),
         };
@@ -827,16 +835,7 @@ mod tests {
         let n = 150;
         let mut anim = standing(n, below);
         let hips_before: Vec<f32> = anim.frames.iter().map(|f| f.root_translation[1]).collect();
-        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
-        let footing = Footing {
-            times: &times,
-            feet_seen: &vec![[false; 2]; n],
-            feet_out_of_view: &vec![[true; 2]; n],
-            knees_seen: &vec![[false; 2]; n],
-            heel_local: example_heels(),
-            leg_len: example_leg_len(),
-        };
-        ground_and_lock(&mut anim, &footing, true);
+        ground_seen_at_30_fps(&mut anim, &vec![false; n], true);
         let soles = sole_points(&anim, example_heels());
         let thigh_len = rig::BoneLengths::example().thigh;
         for (f, frame) in anim.frames.iter().enumerate() {
@@ -857,22 +856,6 @@ mod tests {
                 assert!(thigh[1] < -0.99 * thigh_len, "frame {f}: thigh {thigh:?}");
             }
         }
-    }
-
-    /// [`ground_and_lock`] at 30 fps with each frame's feet seen (`true`) or out of view.
-    fn ground_seen_at_30_fps(anim: &mut Animation, seen: &[bool]) {
-        let times: Vec<f64> = (0..seen.len()).map(|f| f as f64 / 30.0).collect();
-        let feet_seen: Vec<[bool; 2]> = seen.iter().map(|&s| [s; 2]).collect();
-        let out_of_view: Vec<[bool; 2]> = seen.iter().map(|&s| [!s; 2]).collect();
-        let footing = Footing {
-            times: &times,
-            feet_seen: &feet_seen,
-            feet_out_of_view: &out_of_view,
-            knees_seen: &vec![[false; 2]; seen.len()],
-            heel_local: example_heels(),
-            leg_len: example_leg_len(),
-        };
-        ground_and_lock(anim, &footing, true);
     }
 
     #[test]
@@ -896,7 +879,7 @@ mod tests {
         for frame in &mut anim.frames {
             frame.root_translation[1] += onto_the_floor;
         }
-        ground_seen_at_30_fps(&mut anim, &[false; 60]);
+        ground_seen_at_30_fps(&mut anim, &[false; 60], true);
         let thigh_len = rig::BoneLengths::example().thigh;
         for (f, frame) in anim.frames.iter().enumerate() {
             let p = anim.world_positions(frame);
@@ -922,7 +905,7 @@ mod tests {
         let below = |f: usize| if f < 40 { 0.0 } else { 100.0 };
         let mut anim = standing(80, below);
         let seen: Vec<bool> = (0..80).map(|f| f < 40).collect();
-        ground_seen_at_30_fps(&mut anim, &seen);
+        ground_seen_at_30_fps(&mut anim, &seen, true);
         let lowest_hips = LOWEST_STANDING_HIPS * example_leg_len();
         for (f, frame) in anim.frames.iter().enumerate() {
             let p = anim.world_positions(frame);
