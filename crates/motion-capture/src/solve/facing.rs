@@ -74,6 +74,23 @@ const NEAR_FRAMES: usize = 3;
 /// model's.
 const SPIKE_DEG: f32 = 90.0;
 const NEIGHBOURS_AGREE_DEG: f32 = 45.0;
+/// Once the flips are turned round, a frame that faces clearly one way in the image, and whose
+/// 3D guess is turned further than this (degrees) from the frames either side (within a flip's
+/// time, agreeing within `NEIGHBOURS_AGREE_DEG`), is a glitch of the model's too: the image
+/// shows the body facing as before, where a body turned that far would be seen side-on.
+const CLEAR_FACING_SPIKE_DEG: f32 = 60.0;
+/// The most frames in a row set aside as a spike.
+const LONGEST_SPIKE_FRAMES: usize = 2;
+
+/// Which frames a heading spike is looked for in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Spikes {
+    /// Side-on frames only: before the flips are found, a frame that faces clearly the other
+    /// way with its guess turned round is a flip's, which is turned round, not set aside.
+    SideOn,
+    /// Every frame: after the flips are turned round, what still swings alone is a glitch.
+    Any,
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Facing {
@@ -124,7 +141,7 @@ pub fn correct_facing_flips(
     height: u32,
     camera_pitch: f32,
 ) -> Vec<PoseFrame> {
-    let frames = &without_heading_spikes(frames, width, height);
+    let frames = &without_heading_spikes(frames, width, height, Spikes::SideOn);
     let flips = flips_in(frames, width, height);
     let mut turned = frames.to_vec();
     for flip in &flips {
@@ -144,7 +161,7 @@ pub fn correct_facing_flips(
             meet_neighbours_heading(&turned, &mut out, flip.frames, between, vertical);
         }
     }
-    out
+    without_heading_spikes(&out, width, height, Spikes::Any)
 }
 
 /// The world's vertical (down, as MediaPipe's y) in the axes of a camera pitched by `pitch`.
@@ -152,16 +169,25 @@ fn world_vertical(pitch: f32) -> Vec3 {
     camera_to_level(pitch).conjugate().rotate([0.0, 1.0, 0.0])
 }
 
-/// The frames with those whose 3D guess alone swung round for a frame set aside (no person):
-/// side-on in the image, which cannot tell the facing, with the model's heading more than
-/// `SPIKE_DEG` from those of the frames either side, each within `FLIP_US` of it, which agree with
-/// each other. No body turns that far and back so quickly; left as it was, the frame would break
-/// the runs of facing around it (the person-detection clip's frame 75, a woman walking away from
-/// the camera at 10 fps: turned 130° from the frames either side, which had their steps count
-/// as the track's steady ones and hid the flip before it). Only a lone such frame is set aside:
-/// in a side-on stretch where the guess alternates, which side is right cannot be told. A clip
-/// without timestamps is left as it is.
-fn without_heading_spikes(frames: &[PoseFrame], width: u32, height: u32) -> Vec<PoseFrame> {
+/// The frames with those whose 3D guess alone swung round for a frame or two set aside (no
+/// person): with the model's heading further from those of the frames either side, each step
+/// within `FLIP_US`, which agree with each other, than any body turns and back so quickly.
+/// `Spikes::SideOn` looks only at frames side-on in the image, which cannot tell the facing,
+/// turned more than `SPIKE_DEG`: left as it was, such a frame would break the runs of facing
+/// around it (the person-detection clip's frame 75, a woman walking away from the camera at
+/// 10 fps: turned 130° from the frames either side, which had their steps count as the
+/// track's steady ones and hid the flip before it). `Spikes::Any` also looks at frames facing
+/// clearly one way, turned more than `CLEAR_FACING_SPIKE_DEG` (the same clip's frames 72-73:
+/// labelled the other way round, then turned 93° and 120° from the frames either side while
+/// the image shows her back throughout; the arms swung 170° and back). At most
+/// `LONGEST_SPIKE_FRAMES` in a row are set aside: in a longer stretch where the guess
+/// alternates, which side is right cannot be told. A clip without timestamps is left as it is.
+fn without_heading_spikes(
+    frames: &[PoseFrame],
+    width: u32,
+    height: u32,
+    spikes: Spikes,
+) -> Vec<PoseFrame> {
     let mut out = frames.to_vec();
     if frames.iter().any(|f| f.t_us < 0) {
         return out;
@@ -169,41 +195,63 @@ fn without_heading_spikes(frames: &[PoseFrame], width: u32, height: u32) -> Vec<
     let posed: Vec<usize> = (0..frames.len())
         .filter(|&i| frames[i].pose.is_some())
         .collect();
-    let swung: Vec<bool> = (0..posed.len())
-        .map(|k| {
-            let around = (
-                k.checked_sub(1).map(|b| posed[b]),
-                posed.get(k + 1).copied(),
-            );
-            matches!(around, (Some(before), Some(after))
-                if swung_alone(frames, [before, posed[k], after], width, height))
-        })
-        .collect();
-    for (k, &i) in posed.iter().enumerate() {
-        let next_to_another = (k > 0 && swung[k - 1]) || swung.get(k + 1) == Some(&true);
-        if swung[k] && !next_to_another {
-            out[i].pose = None;
+    let mut swung = vec![false; posed.len()];
+    for len in 1..=LONGEST_SPIKE_FRAMES {
+        for start in 1..posed.len().saturating_sub(len) {
+            let with_neighbours = &posed[start - 1..=start + len];
+            if swung_alone(frames, with_neighbours, (width, height), spikes) {
+                swung[start..start + len].fill(true);
+            }
         }
+    }
+    let mut start = 0;
+    while start < posed.len() {
+        let end = (start..posed.len())
+            .find(|&k| !swung[k])
+            .unwrap_or(posed.len());
+        if end - start <= LONGEST_SPIKE_FRAMES {
+            for &i in &posed[start..end] {
+                out[i].pose = None;
+            }
+        }
+        start = end + 1;
     }
     out
 }
 
-/// Whether posed frame `i` (side-on in the image) has a 3D heading more than `SPIKE_DEG` from
-/// those of the posed frames `before` and `after` it, each within `FLIP_US`, which agree within
-/// `NEIGHBOURS_AGREE_DEG`.
-fn swung_alone(frames: &[PoseFrame], [before, i, after]: [usize; 3], w: u32, h: u32) -> bool {
+/// Whether the posed frames strictly inside `with_neighbours` (whose first and last are the
+/// posed frames either side), each of a kind `spikes` looks at, have 3D headings further than
+/// their kind allows from those of both neighbours, which agree within
+/// `NEIGHBOURS_AGREE_DEG`, with every step between them within `FLIP_US`.
+fn swung_alone(
+    frames: &[PoseFrame],
+    with_neighbours: &[usize],
+    (w, h): (u32, u32),
+    spikes: Spikes,
+) -> bool {
     let heading = |k: usize| frames[k].pose.as_ref().map_or(f32::NAN, world_heading_deg);
-    let side_on = frames[i]
-        .pose
-        .as_ref()
-        .is_some_and(|p| facing(p, w, h).is_none());
-    let quick = frames[i].t_us - frames[before].t_us <= FLIP_US
-        && frames[after].t_us - frames[i].t_us <= FLIP_US;
-    side_on
-        && quick
-        && angle_between(heading(before), heading(after)) <= NEIGHBOURS_AGREE_DEG
-        && angle_between(heading(i), heading(before)) > SPIKE_DEG
-        && angle_between(heading(i), heading(after)) > SPIKE_DEG
+    let [before, inside @ .., after] = with_neighbours else {
+        return false;
+    };
+    let (before, after) = (heading(*before), heading(*after));
+    let quick = with_neighbours
+        .windows(2)
+        .all(|step| frames[step[1]].t_us - frames[step[0]].t_us <= FLIP_US);
+    let far = |i: usize| {
+        let Some(pose) = frames[i].pose.as_ref() else {
+            return false;
+        };
+        let limit = match (facing(pose, w, h), spikes) {
+            (None, _) => SPIKE_DEG,
+            (Some(_), Spikes::Any) => CLEAR_FACING_SPIKE_DEG,
+            (Some(_), Spikes::SideOn) => return false,
+        };
+        angle_between(heading(i), before) > limit && angle_between(heading(i), after) > limit
+    };
+    quick
+        && !inside.is_empty()
+        && angle_between(before, after) <= NEIGHBOURS_AGREE_DEG
+        && inside.iter().all(|&i| far(i))
 }
 
 /// Turns the 3D guess of a stretch turned round about the vertical to meet the headings `between`
@@ -267,7 +315,7 @@ fn turn_about_vertical(points: &mut [Landmark; NUM_LANDMARKS], deg: f32, vertica
 /// timestamps has none: without a clock no flip can be told from a turn.
 pub fn facing_flips(frames: &[PoseFrame], width: u32, height: u32) -> Vec<Flip> {
     flips_in(
-        &without_heading_spikes(frames, width, height),
+        &without_heading_spikes(frames, width, height, Spikes::SideOn),
         width,
         height,
     )
@@ -945,8 +993,42 @@ mod tests {
             ("next to a miss", clip_at(10, next_to_a_miss.collect())),
             ("alternating", clip_at(10, alternating.collect())),
         ] {
-            let kept = without_heading_spikes(&frames, 100, 100);
+            let kept = without_heading_spikes(&frames, 100, 100, Spikes::Any);
             assert_eq!(kept, frames, "{what}");
+        }
+    }
+
+    #[test]
+    fn frames_facing_clearly_whose_guess_alone_swung_are_set_aside() {
+        // The person-detection clip's frames 72-73 at 10 fps: a frame labelled the other way
+        // round, then one the image shows facing as before while its 3D guess turned 100°.
+        let swung = |h: f32| Pose {
+            image: torso(0.0).image,
+            world: torso(h).world,
+        };
+        let clip_with = |spike: &dyn Fn(usize) -> Option<Pose>| {
+            let poses = (0..40).map(|i| spike(i).or_else(|| Some(torso(0.0))));
+            clip_at(10, poses.collect())
+        };
+        let set_aside = |frames: &[PoseFrame]| -> Vec<usize> {
+            let corrected = correct_facing_flips(frames, 100, 100, 0.0);
+            (0..40).filter(|&i| corrected[i].pose.is_none()).collect()
+        };
+        let flip_then_swing = clip_with(&|i| match i {
+            20 => Some(mirrored(torso(0.0))),
+            21 => Some(swung(100.0)),
+            _ => None,
+        });
+        assert_eq!(set_aside(&flip_then_swing), vec![20, 21]);
+        let lone = clip_with(&|i| (i == 21).then(|| swung(-70.0)));
+        assert_eq!(set_aside(&lone), vec![21]);
+        // Kept: turned less far; three frames in a row (a quick turn away and back); a spin
+        // (its neighbours do not agree).
+        let less = clip_with(&|i| (i == 21).then(|| swung(50.0)));
+        let three = clip_with(&|i| (20..23).contains(&i).then(|| swung(100.0)));
+        let spin = clip_with(&|i| (i > 20).then(|| torso((i as f32 - 20.0).min(2.0) * 70.0)));
+        for (what, frames) in [("less", less), ("three", three), ("spin", spin)] {
+            assert_eq!(set_aside(&frames), Vec::<usize>::new(), "{what}");
         }
     }
 
