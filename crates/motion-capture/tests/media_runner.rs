@@ -215,6 +215,83 @@ async fn variable_frame_rate_keeps_every_frame_and_its_time() {
     );
 }
 
+/// Frames that share a time (frames 10-13 here) keep theirs, and every later frame its own:
+/// ffmpeg folds identical log lines, the printed timestamps included, unless told not to.
+#[tokio::test]
+async fn frames_sharing_a_time_leave_the_later_frames_times_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make(
+        dir.path(),
+        "repeats.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x48:rate=30",
+            "-frames:v",
+            "30",
+            "-vf",
+            "setpts='if(between(N,10,13),10,N)'",
+            "-fps_mode",
+            "passthrough",
+            "-c:v",
+            "libx264",
+            "-bf",
+            "0",
+        ],
+    );
+    let (_, frames) = decode_all(&clip).await;
+    let expected = ffprobe_times_us(&clip);
+    assert_eq!(frames.len(), 30);
+    assert_eq!(expected[10..14], [333_000; 4], "the clip repeats a time");
+    for (i, (frame, want)) in frames.iter().zip(&expected).enumerate() {
+        // A repeated time is nudged a microsecond a frame to keep the times increasing.
+        let nudge = if (10..14).contains(&i) {
+            i as i64 - 10
+        } else {
+            0
+        };
+        assert_eq!(frame.t_us, want + nudge, "frame {i}");
+    }
+}
+
+/// A Matroska clip states no stream duration: its 2 s of video beside 6 s of audio, or cut
+/// from 3 s into a recording, last 2 s (the grid, which ends there, held the last frame for
+/// the seconds between).
+#[tokio::test]
+async fn a_matroska_video_lasts_as_long_as_its_own_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=30:duration=2",
+    ];
+    let longer_audio = make(
+        dir.path(),
+        "longer_audio.mkv",
+        &[
+            &video[..],
+            &["-f", "lavfi", "-i", "sine=duration=6", "-c:a", "aac"],
+        ]
+        .concat(),
+    );
+    let late = make(
+        dir.path(),
+        "late.mkv",
+        &[&video[..], &["-output_ts_offset", "3"]].concat(),
+    );
+    let cancel = CancellationToken::new();
+    for clip in [longer_audio, late] {
+        let info = probe(&clip, Container::Matroska, &Limits::default(), &cancel)
+            .await
+            .unwrap();
+        let duration = info.duration_s.unwrap();
+        assert!((duration - 2.0).abs() < 0.02, "{clip:?}: {duration} s");
+        assert_eq!(info.frame_count, Some(60), "{clip:?}");
+    }
+}
+
 /// The analysis grid (api-contract §9.4) is ffmpeg's `fps` filter at the average rate: on a
 /// clip whose frames come fast (50 fps), then in 0.5 s pauses, then at 25 fps, each slot of our
 /// grid holds the very source frame that `fps` shows there. Each source frame's luma is its

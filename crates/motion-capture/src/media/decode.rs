@@ -93,7 +93,7 @@ pub const DEFAULT_MAX_FRAMES: u64 = 36_000;
 const SQUARE_PIXELS_FILTER: &str = "scale=w='trunc(iw*sar)':h=ih,setsar=1";
 
 /// The setpts expression: identity on PTS, printing PTS in microseconds at level 16 (error), so
-/// it passes `-v error`. Lines that parse as a number are timestamps; all else is diagnostics.
+/// it passes `-v repeat+error`. Lines that parse as a number are timestamps; all else is diagnostics.
 const TIMESTAMP_FILTER: &str = "setpts='PTS+0*print(PTS*TB*1000000,16)'";
 
 /// Streams decoded RGB frames of one video or image.

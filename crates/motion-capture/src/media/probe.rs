@@ -72,6 +72,7 @@ struct StreamJson {
     r_frame_rate: Option<String>,
     sample_aspect_ratio: Option<String>,
     duration: Option<String>,
+    start_time: Option<String>,
     nb_frames: Option<String>,
     #[serde(default)]
     tags: std::collections::HashMap<String, String>,
@@ -204,16 +205,14 @@ impl Timing {
         frame_count_estimated: false,
     };
 
-    /// The average rate (else the base rate), the stream's duration (else the container's), and
-    /// the stated frame count, else one estimated from the two.
+    /// The average rate (else the base rate), the stream's duration (see [`stream_duration`]),
+    /// and the stated frame count, else one estimated from the two.
     fn of_video(v: &StreamJson, format: Option<&FormatJson>) -> Timing {
         let fps = parse_rate(v.avg_frame_rate.as_deref())
             .filter(|r| *r > 0.0)
             .or_else(|| parse_rate(v.r_frame_rate.as_deref()))
             .unwrap_or(0.0);
-        let duration_s = parse_f64(v.duration.as_deref())
-            .or_else(|| format.and_then(|f| parse_f64(f.duration.as_deref())))
-            .filter(|d| d.is_finite() && *d >= 0.0);
+        let duration_s = stream_duration(v, format);
         let stated = v
             .nb_frames
             .as_deref()
@@ -231,6 +230,40 @@ impl Timing {
             frame_count_estimated,
         }
     }
+}
+
+/// How long the video stream lasts, seconds: its stated duration; else (Matroska and WebM
+/// state none) where its `DURATION` tag, else the container, says it ends, less its start.
+/// The container's duration is that of its longest stream (a clip with longer audio) counted
+/// from 0 (a clip cut from the middle of a recording starts late); taken as the video's, the
+/// analysis grid went on past the last frame, holding it for seconds.
+fn stream_duration(v: &StreamJson, format: Option<&FormatJson>) -> Option<f64> {
+    let start_s = parse_f64(v.start_time.as_deref())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(0.0);
+    let end_s = || {
+        let tagged = v
+            .tags
+            .iter()
+            .find(|(k, _)| k.to_ascii_uppercase().starts_with("DURATION"))
+            .and_then(|(_, t)| parse_clock(t));
+        tagged.or_else(|| format.and_then(|f| parse_f64(f.duration.as_deref())))
+    };
+    parse_f64(v.duration.as_deref())
+        .or_else(|| Some(end_s()? - start_s))
+        .filter(|d| d.is_finite() && *d >= 0.0)
+}
+
+/// `HH:MM:SS.fraction` (Matroska's `DURATION` tag) in seconds.
+fn parse_clock(s: &str) -> Option<f64> {
+    let mut parts = s.trim().splitn(3, ':');
+    let (h, m, sec) = (parts.next()?, parts.next()?, parts.next()?);
+    let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
+    let sec = sec
+        .parse::<f64>()
+        .ok()
+        .filter(|s| (0.0..60.0).contains(s))?;
+    (m < 60).then(|| f64::from(h) * 3600.0 + f64::from(m) * 60.0 + sec)
 }
 
 fn rotation(v: &StreamJson) -> u32 {
@@ -418,6 +451,44 @@ mod tests {
         let m = parse_probe_json(j.as_bytes(), Container::Matroska).unwrap();
         assert_eq!((m.frame_count, m.frame_count_estimated), (Some(50), true));
         assert_eq!(m.duration_s, Some(2.0));
+    }
+
+    /// ffprobe's view of a Matroska clip whose 2 s of video lie beside 6 s of audio, or start
+    /// 3 s into the recording: the video lasts 2 s, not the container's 6 or 5.
+    #[test]
+    fn a_matroska_video_lasts_as_long_as_its_own_stream() {
+        let clip = |start: &str, tags: &str, container_s: &str| {
+            format!(
+                r#"{{"streams":[{{"codec_type":"video","codec_name":"h264","width":64,"height":48,
+                  "avg_frame_rate":"30/1","start_time":"{start}","tags":{{{tags}}}}},
+                  {{"codec_type":"audio","codec_name":"opus"}}],
+                  "format":{{"duration":"{container_s}"}}}}"#
+            )
+        };
+        for (what, json, want) in [
+            (
+                "longer audio",
+                clip("0.007000", r#""DURATION":"00:00:02.007000000""#, "6.008"),
+                2.0,
+            ),
+            (
+                "late start",
+                clip("3.000000", r#""DURATION":"00:00:05.000000000""#, "5.0"),
+                2.0,
+            ),
+            ("late start, no tag", clip("3.000000", "", "5.0"), 2.0),
+            (
+                "tag with a language",
+                clip("0", r#""DURATION-eng":"01:00:02.5""#, "9000"),
+                3602.5,
+            ),
+        ] {
+            let m = parse_probe_json(json.as_bytes(), Container::Matroska).unwrap();
+            let got = m.duration_s.unwrap();
+            assert!((got - want).abs() < 1e-6, "{what}: {got}");
+        }
+        assert_eq!(parse_clock("00:61:00"), None);
+        assert_eq!(parse_clock("garbage"), None);
     }
 
     #[test]

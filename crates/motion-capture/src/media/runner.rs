@@ -337,7 +337,10 @@ impl FfCommand {
             a.push("-max_alloc".into());
             a.push(self.limits.max_alloc_bytes.to_string().into());
         }
-        a.extend(["-hide_banner", "-v", "error"].map(OsString::from));
+        // `repeat`: ffmpeg folds identical consecutive log lines into "Last message repeated N
+        // times"; the decoder reads one printed timestamp per frame, and frames that share a
+        // time (a variable-rate recording's repeats) would shift every later frame's.
+        a.extend(["-hide_banner", "-v", "repeat+error"].map(OsString::from));
         a.extend(input_options);
         a.extend(self.input_args.iter().cloned());
         a.push("-i".into());
@@ -854,7 +857,7 @@ mod tests {
         for flag in [
             "-nostdin",
             "-hide_banner",
-            "-v error",
+            "-v repeat+error",
             "-protocol_whitelist file",
             "-format_whitelist mov,mp4,m4a,3gp,3g2,mj2",
             "-f mov",
