@@ -130,6 +130,68 @@ async fn rotated_video_comes_out_upright() {
     }
 }
 
+/// Sets the display matrix of an MP4's (only) video track to a turn of `deg` degrees.
+fn turn_track_matrix(mp4: &Path, deg: f64) {
+    let mut bytes = std::fs::read(mp4).unwrap();
+    let tkhd = bytes.windows(4).position(|w| w == b"tkhd").unwrap() - 4;
+    assert_eq!(bytes[tkhd + 8], 0, "a version 0 track header");
+    // After the header's size, type, version and flags, five 32-bit fields, 8 reserved bytes,
+    // and layer, group, volume and 2 reserved bytes: the matrix, a b u c d v x y w.
+    let matrix = tkhd + 48;
+    let (sin, cos) = deg.to_radians().sin_cos();
+    let fixed = |v: f64| ((v * 65536.0).round() as i32).to_be_bytes();
+    for (k, v) in [(0, cos), (1, sin), (3, -sin), (4, cos)] {
+        bytes[matrix + 4 * k..matrix + 4 * k + 4].copy_from_slice(&fixed(v));
+    }
+    std::fs::write(mp4, bytes).unwrap();
+}
+
+/// A rotation that is no quarter turn is applied by ffmpeg within the stored size: the frames
+/// keep it, and are the very pixels ffmpeg gives (they were read with the sides exchanged).
+#[tokio::test]
+async fn a_rotation_between_quarter_turns_keeps_the_stored_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make(
+        dir.path(),
+        "turned.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x90:rate=10",
+            "-t",
+            "0.5",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    turn_track_matrix(&clip, 45.0);
+    let (info, frames) = decode_all(&clip).await;
+    assert_eq!((info.width, info.height, info.rotation_deg), (160, 90, 0));
+    let by_ffmpeg = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&clip)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(by_ffmpeg.status.success());
+    assert_eq!(
+        by_ffmpeg.stdout.len(),
+        160 * 90 * 3,
+        "ffmpeg keeps the size"
+    );
+    let first = &frames[0];
+    assert_eq!((first.width, first.height), (160, 90));
+    let mean_diff = first
+        .data
+        .iter()
+        .zip(&by_ffmpeg.stdout)
+        .map(|(a, b)| a.abs_diff(*b) as f64)
+        .sum::<f64>()
+        / first.data.len() as f64;
+    assert!(mean_diff < 0.5, "mean difference {mean_diff}");
+}
+
 #[tokio::test]
 async fn odd_size_sixty_fps_and_matroska() {
     let dir = tempfile::tempdir().unwrap();

@@ -27,8 +27,8 @@ pub struct MediaInfo {
     /// Size as coded in the stream.
     pub coded_width: u32,
     pub coded_height: u32,
-    /// Rotation from the display matrix (or the legacy `rotate` tag) in degrees, normalised to
-    /// 0, 90, 180 or 270 as ffprobe reports it.
+    /// Rotation from the display matrix (or the legacy `rotate` tag) in degrees, as the
+    /// decoder's frames have it turned (see [`quarter_turn`]): 0, 90, 180 or 270.
     pub rotation_deg: u32,
     /// Sample (pixel) aspect ratio of the stored frames, width:height; 1:1 when the stream
     /// states none.
@@ -273,9 +273,25 @@ fn rotation(v: &StreamJson) -> u32 {
         .find_map(|s| s.rotation)
         .or_else(|| v.tags.get("rotate").and_then(|r| r.parse::<f64>().ok()))
         .unwrap_or(0.0);
-    // Snap to quarter turns; ffmpeg's autorotation also only handles those.
-    let quarter = (raw / 90.0).round() as i64;
-    (quarter.rem_euclid(4) * 90) as u32
+    quarter_turn(raw)
+}
+
+/// A rotation as ffmpeg's autorotation applies it: within a degree of a quarter turn it
+/// transposes or flips the frames (0, 90, 180 or 270 here); any other angle it turns within
+/// the stored size (a `rotate` filter), which is 0 here: the frames keep the stored width and
+/// height. Snapped to the nearest quarter instead, a 45° clip's frames were read with the
+/// other's width and came out as noise.
+fn quarter_turn(deg: f64) -> u32 {
+    if !deg.is_finite() {
+        return 0;
+    }
+    let turned = deg.rem_euclid(360.0);
+    let quarters = (turned / 90.0).round();
+    if (turned - quarters * 90.0).abs() < 1.0 {
+        ((quarters as u32) % 4) * 90
+    } else {
+        0
+    }
 }
 
 /// ffprobe's `sample_aspect_ratio` ("N:D"; "0:1" or absent when unknown) → (N, D), 1:1 unless
@@ -442,6 +458,24 @@ mod tests {
         assert_eq!(m.duration_s, Some(4.004));
         assert_eq!((m.frame_count, m.frame_count_estimated), (Some(120), false));
         assert_eq!((m.codec.as_str(), m.stream_count), ("h264", 2));
+    }
+
+    #[test]
+    fn only_quarter_turns_change_the_frame_size() {
+        for (deg, want) in [
+            (0.0, 0),
+            (90.0, 90),
+            (-90.0, 270),
+            (90.9, 90),
+            (269.2, 270),
+            (359.5, 0),
+            (45.0, 0),
+            (-45.0, 0),
+            (91.5, 0),
+            (f64::NAN, 0),
+        ] {
+            assert_eq!(quarter_turn(deg), want, "{deg}°");
+        }
     }
 
     #[test]
