@@ -354,6 +354,36 @@ async fn a_matroska_video_lasts_as_long_as_its_own_stream() {
     }
 }
 
+/// A Matroska track whose default frame duration was damaged to 33 µs: ffprobe's average
+/// rate says 30000 fps for frames 33 ms apart. The analysis grid, laid at that rate, made the
+/// first frame a thousand copies; the base rate is taken instead.
+#[tokio::test]
+async fn a_wild_average_rate_gives_way_to_the_base_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make(
+        dir.path(),
+        "wild_rate.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x48:rate=30:duration=2",
+        ],
+    );
+    let mut bytes = std::fs::read(&clip).unwrap();
+    // DefaultDuration (ID 0x23E383), a 4-byte value in nanoseconds.
+    let at = bytes
+        .windows(4)
+        .position(|w| w == [0x23, 0xE3, 0x83, 0x84])
+        .expect("a default duration")
+        + 4;
+    bytes[at..at + 4].copy_from_slice(&33_333u32.to_be_bytes());
+    std::fs::write(&clip, bytes).unwrap();
+    let (info, frames) = decode_all(&clip).await;
+    assert_eq!(info.fps, 30.0);
+    assert_eq!(frames.len(), 60);
+}
+
 /// The analysis grid (api-contract §9.4) is ffmpeg's `fps` filter at the average rate: on a
 /// clip whose frames come fast (50 fps), then in 0.5 s pauses, then at 25 fps, each slot of our
 /// grid holds the very source frame that `fps` shows there. Each source frame's luma is its

@@ -143,7 +143,7 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
     let timing = if container.is_image() {
         Timing::IMAGE
     } else {
-        Timing::of_video(v, p.format.as_ref())
+        Timing::of_video(v, p.format.as_ref())?
     };
     let info = MediaInfo {
         container,
@@ -188,6 +188,11 @@ fn bad_probe(reason: String) -> MediaError {
     MediaError::bad_input(Tool::Ffprobe, reason)
 }
 
+/// Frame rates believed (frames a second). The analysis grid is laid at the rate, so a rate
+/// from a damaged or hostile header (a Matroska track whose default duration says 30000 fps
+/// beside frames 33 ms apart) made one frame into a thousand copies; phones record up to 240.
+const PLAUSIBLE_FPS: std::ops::RangeInclusive<f64> = 0.5..=240.0;
+
 /// Rate, duration and frame count of the video stream, as far as the container states them.
 struct Timing {
     fps: f64,
@@ -205,30 +210,50 @@ impl Timing {
         frame_count_estimated: false,
     };
 
-    /// The average rate (else the base rate), the stream's duration (see [`stream_duration`]),
-    /// and the stated frame count, else one estimated from the two.
-    fn of_video(v: &StreamJson, format: Option<&FormatJson>) -> Timing {
-        let fps = parse_rate(v.avg_frame_rate.as_deref())
-            .filter(|r| *r > 0.0)
-            .or_else(|| parse_rate(v.r_frame_rate.as_deref()))
-            .unwrap_or(0.0);
+    /// The average rate (else the base rate, else frames over duration: the first within
+    /// [`PLAUSIBLE_FPS`]), the stream's duration (see [`stream_duration`]), and the stated
+    /// frame count, else one estimated from the two. A video that states rates, none of them
+    /// plausible, is refused.
+    fn of_video(v: &StreamJson, format: Option<&FormatJson>) -> Result<Timing, MediaError> {
         let duration_s = stream_duration(v, format);
         let stated = v
             .nb_frames
             .as_deref()
             .and_then(|n| n.parse::<u64>().ok())
             .filter(|n| *n > 0);
+        let counted = match (stated, duration_s) {
+            (Some(n), Some(d)) if d > 0.0 => Some(n as f64 / d),
+            _ => None,
+        };
+        let rates = [
+            parse_rate(v.avg_frame_rate.as_deref()),
+            parse_rate(v.r_frame_rate.as_deref()),
+            counted,
+        ];
+        let stated_rates: Vec<f64> = rates.into_iter().flatten().filter(|r| *r > 0.0).collect();
+        let fps = match stated_rates.iter().find(|r| PLAUSIBLE_FPS.contains(*r)) {
+            Some(&fps) => fps,
+            None if stated_rates.is_empty() => 0.0,
+            None => {
+                return Err(bad_probe(format!(
+                    "the frame rate ({:.6} frames per second) is outside {}-{}",
+                    stated_rates[0],
+                    PLAUSIBLE_FPS.start(),
+                    PLAUSIBLE_FPS.end()
+                )));
+            }
+        };
         let (frame_count, frame_count_estimated) = match (stated, duration_s) {
             (Some(n), _) => (Some(n), false),
             (None, Some(d)) if fps > 0.0 => (Some((d * fps).round() as u64), true),
             _ => (None, false),
         };
-        Timing {
+        Ok(Timing {
             fps,
             duration_s,
             frame_count,
             frame_count_estimated,
-        }
+        })
     }
 }
 
@@ -458,6 +483,34 @@ mod tests {
         assert_eq!(m.duration_s, Some(4.004));
         assert_eq!((m.frame_count, m.frame_count_estimated), (Some(120), false));
         assert_eq!((m.codec.as_str(), m.stream_count), ("h264", 2));
+    }
+
+    #[test]
+    fn an_implausible_frame_rate_gives_way_to_a_plausible_one_or_is_refused() {
+        let clip = |avg: &str, base: &str| {
+            format!(
+                r#"{{"streams":[{{"codec_type":"video","codec_name":"h264","width":64,"height":48,
+                  "avg_frame_rate":"{avg}","r_frame_rate":"{base}","duration":"2.0"}}]}}"#
+            )
+        };
+        let fps = |avg: &str, base: &str| {
+            parse_probe_json(clip(avg, base).as_bytes(), Container::Mp4Mov).map(|m| m.fps)
+        };
+        assert_eq!(fps("30/1", "60/1").unwrap(), 30.0);
+        assert_eq!(fps("30000/1", "30/1").unwrap(), 30.0);
+        assert_eq!(fps("0/0", "25/1").unwrap(), 25.0);
+        assert_eq!(fps("1/3600", "240/1").unwrap(), 240.0);
+        let refused = fps("90000/1", "90000/1").unwrap_err();
+        assert!(refused.is_bad_input(), "{refused}");
+        assert!(
+            refused.to_string().contains("frame rate (90000.000000"),
+            "{refused}"
+        );
+        // Frames over duration, when the header's rates are wild.
+        let counted = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":64,
+          "height":48,"avg_frame_rate":"30000/1","duration":"2.0","nb_frames":"50"}]}"#;
+        let m = parse_probe_json(counted.as_bytes(), Container::Mp4Mov).unwrap();
+        assert_eq!(m.fps, 25.0);
     }
 
     #[test]
