@@ -107,9 +107,8 @@ pub fn num(v: f32) -> String {
     }
 }
 
-/// Per frame, per joint: (z, y, x) Euler angles in degrees, kept continuous over time (the
-/// equivalent solution and ±360° closest to the previous frame), so importers that
-/// interpolate or filter Euler curves see no jumps.
+/// Per frame, per joint: (z, y, x) Euler angles in degrees, kept continuous over time (see
+/// [`continuous_euler`]), so importers that interpolate or filter Euler curves see no jumps.
 pub fn euler_tracks(anim: &Animation) -> Vec<Vec<(f32, f32, f32)>> {
     let nj = anim.skeleton.joints.len();
     let mut prev: Vec<Option<[f32; 3]>> = vec![None; nj];
@@ -119,27 +118,51 @@ pub fn euler_tracks(anim: &Animation) -> Vec<Vec<(f32, f32, f32)>> {
             (0..nj)
                 .map(|i| {
                     let q = f.rotations.get(i).copied().unwrap_or(Quat::IDENTITY);
-                    let (z, y, x) = q.to_euler_zyx();
-                    let a = [z.to_degrees(), y.to_degrees(), x.to_degrees()];
-                    let alt = [a[0] + 180.0, 180.0 - a[1], a[2] + 180.0];
-                    let chosen = match prev[i] {
-                        None => a,
-                        Some(p) => {
-                            let a = unwrap_to(a, p);
-                            let b = unwrap_to(alt, p);
-                            if distance(a, p) <= distance(b, p) {
-                                a
-                            } else {
-                                b
-                            }
-                        }
-                    };
+                    let chosen = continuous_euler(q, prev[i]);
                     prev[i] = Some(chosen);
                     (chosen[0], chosen[1], chosen[2])
                 })
                 .collect()
         })
         .collect()
+}
+
+/// The (z, y, x) angles of `q` in degrees nearest the previous frame's `prev`: of the channel
+/// order's two solutions, each turned by whole turns to the previous angles, the nearer. At
+/// gimbal lock (y at ±90°, where only z and x together are fixed, and the decomposition puts
+/// it all in z) x keeps its previous value: an elbow bent a right angle swung its forearm's z
+/// and x channels by tens of degrees there. A rotation that is not finite repeats the
+/// previous angles rather than spreading NaN through the rest of the track.
+fn continuous_euler(q: Quat, prev: Option<[f32; 3]>) -> [f32; 3] {
+    if ![q.w, q.x, q.y, q.z].iter().all(|v| v.is_finite()) {
+        return prev.unwrap_or([0.0; 3]);
+    }
+    let (z, y, x) = q.to_euler_zyx();
+    let a = [z.to_degrees(), y.to_degrees(), x.to_degrees()];
+    let Some(p) = prev else {
+        return a;
+    };
+    if x == 0.0 && y.cos().abs() < 2e-3 {
+        let error = |e: &[f32; 3]| {
+            let [z, y, x] = e.map(f32::to_radians);
+            Quat::from_euler_zyx(z, y, x).angle_to(q)
+        };
+        let keep_x = [a[0] + p[2], a[0] - p[2]].map(|z| [z, a[1], p[2]]);
+        let nearest = if error(&keep_x[0]) <= error(&keep_x[1]) {
+            keep_x[0]
+        } else {
+            keep_x[1]
+        };
+        return unwrap_to(nearest, p);
+    }
+    let alt = [a[0] + 180.0, 180.0 - a[1], a[2] + 180.0];
+    let a = unwrap_to(a, p);
+    let b = unwrap_to(alt, p);
+    if distance(a, p) <= distance(b, p) {
+        a
+    } else {
+        b
+    }
 }
 
 fn unwrap_to(a: [f32; 3], p: [f32; 3]) -> [f32; 3] {
@@ -160,6 +183,36 @@ mod tests {
         assert_eq!(num(-1e-9), "0.000000");
         assert_eq!(num(12345678.0), "12345678.000000");
         assert_eq!(num(-2.5), "-2.500000");
+    }
+
+    #[test]
+    fn at_gimbal_lock_x_keeps_its_previous_value() {
+        let rad = |e: [f32; 3]| e.map(f32::to_radians);
+        for (locked_y, previous) in [(90.0, [20.0, 89.0, 35.0]), (-90.0, [-40.0, -89.5, 70.0])] {
+            let [z, y, x] = rad([10.0, locked_y, 25.0]);
+            let locked = Quat::from_euler_zyx(z, y, x);
+            let got = continuous_euler(locked, Some(previous));
+            assert_eq!(got[2], previous[2], "x kept at y {locked_y}");
+            let [z, y, x] = rad(got);
+            let error = Quat::from_euler_zyx(z, y, x).angle_to(locked).to_degrees();
+            assert!(error < 0.1, "y {locked_y}: {got:?} is {error}° off");
+        }
+    }
+
+    #[test]
+    fn a_rotation_that_is_not_finite_repeats_the_previous_angles() {
+        let nan = Quat {
+            w: f32::NAN,
+            ..Quat::IDENTITY
+        };
+        assert_eq!(
+            continuous_euler(nan, Some([1.0, 2.0, 3.0])),
+            [1.0, 2.0, 3.0]
+        );
+        assert_eq!(continuous_euler(nan, None), [0.0; 3]);
+        let turned = Quat::from_axis_angle([0.0, 0.0, 1.0], 0.5);
+        let after = continuous_euler(turned, Some([1.0, 2.0, 3.0]));
+        assert!((after[0] - 0.5f32.to_degrees()).abs() < 1e-3, "{after:?}");
     }
 
     #[test]
