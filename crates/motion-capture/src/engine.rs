@@ -464,6 +464,7 @@ async fn probe_video(
             "the file has no decodable video stream".into(),
         ));
     }
+    info.check_frame_rate()?;
     let from_duration = info.duration_s.map(|d| (d * info.fps).round() as u64);
     let frames = info.frame_count.or(from_duration).unwrap_or(0);
     if frames > MAX_CLIP_FRAMES {

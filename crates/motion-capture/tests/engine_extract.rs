@@ -510,6 +510,32 @@ async fn a_person_in_the_last_second_of_a_long_clip_is_found() {
     );
 }
 
+/// A clip at 1000 frames a second (or one whose header says so) is refused once probed: the
+/// analysis grid is laid at the rate, and no phone records faster than 240.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_rate_beyond_any_camera_s_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fast = dir.path().join("fast.mp4");
+    let args = [
+        "-f",
+        "lavfi",
+        "-i",
+        "color=gray:size=240x240:rate=1000",
+        "-frames:v",
+        "300",
+    ];
+    ffmpeg(&args, &fast);
+    let err = extract(&fast, &dir.path().join("out"))
+        .await
+        .expect_err("too fast");
+    assert!(err.is_bad_input(), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("the frame rate (1000.000 frames per second) is outside 0.5-240"),
+        "{err}"
+    );
+}
+
 /// A clip longer than any motion file holds (20 minutes at 60 fps) is refused once probed, with
 /// a message that says so, before anything is tracked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -143,7 +143,7 @@ pub fn parse_probe_json(json: &[u8], container: Container) -> Result<MediaInfo, 
     let timing = if container.is_image() {
         Timing::IMAGE
     } else {
-        Timing::of_video(v, p.format.as_ref())?
+        Timing::of_video(v, p.format.as_ref())
     };
     let info = MediaInfo {
         container,
@@ -191,7 +191,7 @@ fn bad_probe(reason: String) -> MediaError {
 /// Frame rates believed (frames a second). The analysis grid is laid at the rate, so a rate
 /// from a damaged or hostile header (a Matroska track whose default duration says 30000 fps
 /// beside frames 33 ms apart) made one frame into a thousand copies; phones record up to 240.
-const PLAUSIBLE_FPS: std::ops::RangeInclusive<f64> = 0.5..=240.0;
+pub const PLAUSIBLE_FPS: std::ops::RangeInclusive<f64> = 0.5..=240.0;
 
 /// Rate, duration and frame count of the video stream, as far as the container states them.
 struct Timing {
@@ -211,10 +211,9 @@ impl Timing {
     };
 
     /// The average rate (else the base rate, else frames over duration: the first within
-    /// [`PLAUSIBLE_FPS`]), the stream's duration (see [`stream_duration`]), and the stated
-    /// frame count, else one estimated from the two. A video that states rates, none of them
-    /// plausible, is refused.
-    fn of_video(v: &StreamJson, format: Option<&FormatJson>) -> Result<Timing, MediaError> {
+    /// [`PLAUSIBLE_FPS`]; else the first stated), the stream's duration (see
+    /// [`stream_duration`]), and the stated frame count, else one estimated from the two.
+    fn of_video(v: &StreamJson, format: Option<&FormatJson>) -> Timing {
         let duration_s = stream_duration(v, format);
         let stated = v
             .nb_frames
@@ -231,29 +230,25 @@ impl Timing {
             counted,
         ];
         let stated_rates: Vec<f64> = rates.into_iter().flatten().filter(|r| *r > 0.0).collect();
-        let fps = match stated_rates.iter().find(|r| PLAUSIBLE_FPS.contains(*r)) {
-            Some(&fps) => fps,
-            None if stated_rates.is_empty() => 0.0,
-            None => {
-                return Err(bad_probe(format!(
-                    "the frame rate ({:.6} frames per second) is outside {}-{}",
-                    stated_rates[0],
-                    PLAUSIBLE_FPS.start(),
-                    PLAUSIBLE_FPS.end()
-                )));
-            }
-        };
+        // None plausible: the first is reported as it is, for the callers' rules to judge (the
+        // API answers with the contract's text, decoding refuses it: `check_frame_rate`).
+        let fps = stated_rates
+            .iter()
+            .find(|r| PLAUSIBLE_FPS.contains(*r))
+            .or(stated_rates.first())
+            .copied()
+            .unwrap_or(0.0);
         let (frame_count, frame_count_estimated) = match (stated, duration_s) {
             (Some(n), _) => (Some(n), false),
             (None, Some(d)) if fps > 0.0 => (Some((d * fps).round() as u64), true),
             _ => (None, false),
         };
-        Ok(Timing {
+        Timing {
             fps,
             duration_s,
             frame_count,
             frame_count_estimated,
-        })
+        }
     }
 }
 
@@ -334,6 +329,19 @@ fn sample_aspect(s: Option<&str>) -> (u32, u32) {
 impl MediaInfo {
     /// Refuses a stream whose stored frames are larger than [`MAX_SIDE`] on a side: nothing we
     /// decode may be that large, whatever the caller's own rules allow.
+    /// Refuses a video whose frame rate is outside [`PLAUSIBLE_FPS`] (still images have none).
+    pub fn check_frame_rate(&self) -> Result<(), MediaError> {
+        if self.container.is_image() || PLAUSIBLE_FPS.contains(&self.fps) {
+            return Ok(());
+        }
+        Err(bad_probe(format!(
+            "the frame rate ({:.3} frames per second) is outside {}-{}",
+            self.fps,
+            PLAUSIBLE_FPS.start(),
+            PLAUSIBLE_FPS.end()
+        )))
+    }
+
     pub fn check_side_limit(&self) -> Result<(), MediaError> {
         let (w, h) = (self.coded_width, self.coded_height);
         if w > MAX_SIDE || h > MAX_SIDE {
@@ -486,7 +494,7 @@ mod tests {
     }
 
     #[test]
-    fn an_implausible_frame_rate_gives_way_to_a_plausible_one_or_is_refused() {
+    fn an_implausible_frame_rate_gives_way_to_a_plausible_one() {
         let clip = |avg: &str, base: &str| {
             format!(
                 r#"{{"streams":[{{"codec_type":"video","codec_name":"h264","width":64,"height":48,
@@ -500,10 +508,13 @@ mod tests {
         assert_eq!(fps("30000/1", "30/1").unwrap(), 30.0);
         assert_eq!(fps("0/0", "25/1").unwrap(), 25.0);
         assert_eq!(fps("1/3600", "240/1").unwrap(), 240.0);
-        let refused = fps("90000/1", "90000/1").unwrap_err();
+        // None plausible: reported for the callers to judge, and refused for decoding.
+        assert_eq!(fps("90000/1", "90000/1").unwrap(), 90000.0);
+        let wild = parse_probe_json(clip("90000/1", "90000/1").as_bytes(), Container::Mp4Mov);
+        let refused = wild.unwrap().check_frame_rate().unwrap_err();
         assert!(refused.is_bad_input(), "{refused}");
         assert!(
-            refused.to_string().contains("frame rate (90000.000000"),
+            refused.to_string().contains("frame rate (90000.000"),
             "{refused}"
         );
         // Frames over duration, when the header's rates are wild.
