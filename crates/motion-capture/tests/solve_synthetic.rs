@@ -308,6 +308,42 @@ fn half_a_second_of_person_in_a_long_clip_is_a_motion() {
     ));
 }
 
+/// A person in view for less than half of the clip (walking in late) is followed as well as
+/// when the clip holds only them: the frames before, their root held where they appear, must
+/// not make their moving path look like outliers (it froze, 44 px off them in the picture).
+#[test]
+fn a_person_in_view_for_a_third_of_the_clip_is_followed() {
+    let g = load_golden("videos__pose2sim_singleperson_cam01.raw.json");
+    let step_us = g.frames[1].t_us - g.frames[0].t_us;
+    let empty = 2 * g.frames.len();
+    let late: Vec<PoseFrame> = (0..empty)
+        .map(|_| None)
+        .chain(g.frames.iter().map(|f| f.pose.clone()))
+        .enumerate()
+        .map(|(i, pose)| PoseFrame {
+            t_us: g.frames[0].t_us + i as i64 * step_us,
+            pose,
+        })
+        .collect();
+    let solve_with = |frames: &[PoseFrame]| {
+        let input = SolveInput {
+            frames,
+            width: g.width,
+            height: g.height,
+            fps: g.fps,
+        };
+        solve(&input, &SolveParams::default()).unwrap().quality
+    };
+    let (alone, walking_in) = (solve_with(&g.frames), solve_with(&late));
+    assert_eq!(walking_in.person_found_frames, alone.person_found_frames);
+    assert!(
+        walking_in.reprojection_error_px < alone.reprojection_error_px * 1.1 + 0.5,
+        "{} px walking in late, {} px alone",
+        walking_in.reprojection_error_px,
+        alone.reprojection_error_px
+    );
+}
+
 /// A clip of one or two frames with the person in each is a (very short) motion, not "no
 /// person"; stray detections in a longer clip still are.
 #[test]

@@ -609,7 +609,8 @@ fn root_positions(tracks: &Tracks, camera: &Camera, params: &SolveParams) -> Vec
         values: &values,
         weights: &weights,
     };
-    smooth::smooth_track(&track, params.sigma_root_s)
+    let observed = person_seen(&tracks.weights);
+    smooth::smooth_track_observed(&track, params.sigma_root_s, &observed)
         .unwrap_or_else(|| vec![[0.0, 0.0, 3.0]; values.len()])
 }
 

@@ -20,15 +20,32 @@ pub struct Track<'a> {
 /// time (held constant at the ends).
 /// Returns `None` when the track has no weight at all.
 pub fn smooth_track(track: &Track<'_>, sigma_s: f64) -> Option<Vec<Vec3>> {
+    let weighted: Vec<bool> = track.weights.iter().map(|&w| w > 0.0).collect();
+    smooth_track_observed(track, sigma_s, &weighted)
+}
+
+/// [`smooth_track`] of a track whose weighted frames are not all observations: some were
+/// filled in by the caller (the root fitted to landmark tracks drawn across a gap, or held
+/// before the person came into view). Only the `observed` frames set the typical residual of
+/// the robust pass: a person in view for less than half of the clip left the held frames' zero
+/// residuals the typical one, and every moving frame an outlier, which froze the path.
+pub fn smooth_track_observed(
+    track: &Track<'_>,
+    sigma_s: f64,
+    observed: &[bool],
+) -> Option<Vec<Vec3>> {
     let first = gaussian_pass(track, track.weights, sigma_s);
     // Robust pass: residuals far beyond the typical one get little weight.
-    let residuals: Vec<f32> = (0..track.values.len())
-        .map(|i| match first[i] {
-            Some(v) if track.weights[i] > 0.0 => dist(v, track.values[i]),
-            _ => f32::NAN,
-        })
+    let residual = |i: usize| match first[i] {
+        Some(v) if track.weights[i] > 0.0 => dist(v, track.values[i]),
+        _ => f32::NAN,
+    };
+    let residuals: Vec<f32> = (0..track.values.len()).map(residual).collect();
+    let observed_residuals: Vec<f32> = (0..track.values.len())
+        .filter(|&i| observed[i])
+        .map(residual)
         .collect();
-    let scale_r = robust_scale(&residuals);
+    let scale_r = robust_scale(&observed_residuals);
     let weights: Vec<f32> = track
         .weights
         .iter()
@@ -156,6 +173,33 @@ pub fn smooth_points(times: &[f64], values: &[Vec3], sigma_s: f64) -> Vec<Vec3> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_held_for_most_of_the_clip_keeps_its_moving_part() {
+        // Moving 1 m/s for 100 frames at 30 fps (with ±5 mm of noise), then held for 200
+        // frames the caller filled in: all weighted alike, only the first 100 observed.
+        let times: Vec<f64> = (0..300).map(|i| i as f64 / 30.0).collect();
+        let noise = |i: usize| 0.005 * ((i * 7919 % 13) as f32 / 6.0 - 1.0);
+        let values: Vec<Vec3> = (0..300)
+            .map(|i| [(i.min(99) as f32 + 0.0) / 30.0 + noise(i.min(99)), 0.0, 0.0])
+            .collect();
+        let weights = vec![1.0; 300];
+        let observed: Vec<bool> = (0..300).map(|i| i < 100).collect();
+        let track = Track {
+            times_s: &times,
+            values: &values,
+            weights: &weights,
+        };
+        let smoothed = smooth_track_observed(&track, 0.1, &observed).unwrap();
+        for i in [10, 50, 90] {
+            let want = values[i][0];
+            assert!(
+                (smoothed[i][0] - want).abs() < 0.02,
+                "frame {i}: {:?}, want {want}",
+                smoothed[i]
+            );
+        }
+    }
 
     #[test]
     fn constant_track_is_unchanged_and_gaps_are_filled() {
