@@ -291,19 +291,16 @@ async fn track_with_preview(
     pool: FramePool,
 ) -> Result<(Tracked, Option<PreviewDone>), ExtractError> {
     let total = info.frame_count.unwrap_or(0);
+    let grid = analysis_grid(info);
+    // The cover is the preview's middle frame: of the analysis grid, whose frames are not the
+    // source's where a variable-rate recording pauses.
+    let cover_at = grid.slots().unwrap_or(total) / 2;
     let mut inference = inference.connect(info.width, info.height);
     let preview = inference
         .preview
         .take()
-        .map(|rx| preview_writer(rx, job, info, opts, cancel, total, pool));
-    let tracking = track(
-        source,
-        inference,
-        analysis_grid(info),
-        cancel,
-        progress,
-        total,
-    );
+        .map(|rx| preview_writer(rx, job, info, opts, cancel, cover_at, pool));
+    let tracking = track(source, inference, grid, cancel, progress, total);
     match preview {
         Some(writer) => {
             let (tracked, preview) = tokio::join!(tracking, writer);
@@ -411,8 +408,7 @@ impl JobDir {
         }
         .map_err(|e| ExtractError::Internal(format!("creating a job directory: {e}")))?;
         let copy = dir.path().join("input");
-        std::fs::copy(input, &copy)
-            .map_err(|e| ExtractError::BadInput(format!("cannot read {}: {e}", input.display())))?;
+        copy_input(input, &copy)?;
         Ok(JobDir {
             _dir: dir,
             input: copy,
@@ -421,6 +417,30 @@ impl JobDir {
 
     fn path(&self, name: &str) -> PathBuf {
         self._dir.path().join(name)
+    }
+}
+
+/// Copies the user's file into the job directory. What cannot be read is the input's fault
+/// (bad input); what cannot be written (a full scratch disk) is the machine's, and must not
+/// tell the user their video is unreadable.
+fn copy_input(input: &Path, copy: &Path) -> Result<(), ExtractError> {
+    use std::io::{ErrorKind, Read, Write};
+    let unreadable =
+        |e: std::io::Error| ExtractError::BadInput(format!("cannot read {}: {e}", input.display()));
+    let unwritable = |e: std::io::Error| {
+        ExtractError::Internal(format!("copying the input into the job directory: {e}"))
+    };
+    let mut from = std::fs::File::open(input).map_err(unreadable)?;
+    let mut to = std::fs::File::create(copy).map_err(unwritable)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(unreadable(e)),
+        };
+        to.write_all(&buf[..n]).map_err(unwritable)?;
     }
 }
 
@@ -516,6 +536,7 @@ struct Connected {
 struct Drawn {
     frame: RgbFrame,
     pose: Option<Pose>,
+    first_slot: u64,
     copies: u64,
 }
 
@@ -724,6 +745,7 @@ fn inference_loop(
                 let drawn = Drawn {
                     frame,
                     pose: dbg.pose,
+                    first_slot: placed.first_slot,
                     copies: placed.copies,
                 };
                 if let Err(mpsc::error::SendError(drawn)) = tx.blocking_send(drawn) {
@@ -802,19 +824,19 @@ enum Cover {
 }
 
 impl Cover {
-    /// Offers the painter's last frame, number `index`, for the cover (frame `middle`): until
-    /// the middle frame arrives, the latest one stands in (short clips); the middle one is
-    /// written at once, and later frames are not needed. Swapping buffers keeps a frame without
-    /// a copy (the painter reuses the old stand-in's).
+    /// Offers the painter's last frame, the preview's frames `slots`, for the cover (preview
+    /// frame `middle`): until the middle frame arrives, the latest one stands in (short clips);
+    /// the middle one is written at once, and later frames are not needed. Swapping buffers
+    /// keeps a frame without a copy (the painter reuses the old stand-in's).
     fn offer(
         &mut self,
         painter: &mut Painter,
-        index: u64,
+        slots: std::ops::Range<u64>,
         middle: u64,
         path: &Path,
         size: (u32, u32),
     ) {
-        if matches!(self, Cover::Writing(_)) || index > middle {
+        if matches!(self, Cover::Writing(_)) || slots.start > middle {
             return;
         }
         let mut kept = match std::mem::replace(self, Cover::None) {
@@ -822,7 +844,7 @@ impl Cover {
             _ => Vec::new(),
         };
         painter.swap_rgb(&mut kept);
-        *self = if index == middle {
+        *self = if slots.contains(&middle) {
             Cover::Writing(spawn_cover(path.to_path_buf(), size, kept))
         } else {
             Cover::Frame(kept)
@@ -875,7 +897,7 @@ const PREVIEW_PRESET: media::encode::Preset = media::encode::Preset::Ultrafast;
 /// landmarks (nothing when no person was found) and feeds the H.264 encoder (§9.3). The
 /// painting runs on one thread of the blocking pool, off the async workers and off the tracker;
 /// the decoded frame's buffer then goes back to the decoder's pool.
-/// The frame at `total / 2` (the probe's estimate) is the cover, written as soon as it is
+/// Preview frame `cover_at` (the middle of the analysis grid) is the cover, written as soon as it is
 /// painted; a clip that ends before it gets its last frame instead.
 async fn preview_writer(
     rx: mpsc::Receiver<Drawn>,
@@ -883,7 +905,7 @@ async fn preview_writer(
     info: &MediaInfo,
     opts: &ExtractOptions,
     cancel: &CancellationToken,
-    total: u64,
+    cover_at: u64,
     pool: FramePool,
 ) -> Result<PreviewDone, ExtractError> {
     let src_size = (info.width, info.height);
@@ -903,7 +925,7 @@ async fn preview_writer(
         painter,
         encoder,
         cover_path: job.path(COVER_NAME),
-        cover_at: total / 2,
+        cover_at,
         src_size,
         pool,
         cancel: cancel.clone(),
@@ -931,16 +953,15 @@ impl PaintLoop {
         let runtime = tokio::runtime::Handle::current();
         let mut cover = Cover::None;
         while let Some(drawn) = rx.blocking_recv() {
-            let index = drawn.frame.index;
-            let painted = drawn.copies > 0;
+            let slots = drawn.first_slot..drawn.first_slot + drawn.copies;
             self.paint_one(drawn, &runtime)?;
-            if !painted {
+            if slots.is_empty() {
                 continue; // off the grid: the painter still holds the frame before it
             }
             let out_size = self.painter.out_size();
             cover.offer(
                 &mut self.painter,
-                index,
+                slots,
                 self.cover_at,
                 &self.cover_path,
                 out_size,
@@ -964,6 +985,7 @@ impl PaintLoop {
             frame,
             pose,
             copies,
+            ..
         }: Drawn,
         runtime: &tokio::runtime::Handle,
     ) -> Result<(), ExtractError> {
@@ -1006,6 +1028,25 @@ impl PaintLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A full or missing scratch space is the machine's fault, an unreadable input the user's.
+    #[test]
+    fn only_an_unreadable_input_is_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("clip.mp4");
+        std::fs::write(&input, b"some bytes").unwrap();
+        let copy = dir.path().join("copy");
+        copy_input(&input, &copy).unwrap();
+        assert_eq!(std::fs::read(&copy).unwrap(), b"some bytes");
+        let nowhere = dir.path().join("no such dir").join("copy");
+        let err = copy_input(&input, &nowhere).unwrap_err();
+        assert!(matches!(err, ExtractError::Internal(_)), "{err:?}");
+        // Linux's /dev/full: every write fails with "no space left on device".
+        let err = copy_input(&input, Path::new("/dev/full")).unwrap_err();
+        assert!(matches!(err, ExtractError::Internal(_)), "{err:?}");
+        let err = copy_input(&dir.path().join("missing.mp4"), &copy).unwrap_err();
+        assert!(err.is_bad_input(), "{err:?}");
+    }
 
     /// An inference thread that has stopped already, tracking nothing.
     fn finished_inference(preview_wanted: bool) -> Inference {

@@ -510,6 +510,65 @@ async fn a_person_in_the_last_second_of_a_long_clip_is_found() {
     );
 }
 
+/// Frames of `video` as 32x32 grey pixels, scaled by ffmpeg.
+fn grey_thumbnails(video: &Path) -> Vec<Vec<u8>> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(video)
+        .args([
+            "-vf",
+            "scale=32:32",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success());
+    out.stdout.chunks(32 * 32).map(<[u8]>::to_vec).collect()
+}
+
+/// The cover is the preview's middle frame, also where a variable-rate recording pauses (the
+/// preview then holds a frame for the pause): it was the source's middle frame, well past
+/// the preview's middle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cover_is_the_preview_s_middle_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let pausing = squats_clip(
+        dir.path(),
+        "pausing.mp4",
+        &[
+            "-vf",
+            "setpts='if(lt(N,12),N*0.2,(N+24)*0.2)/TB'",
+            "-fps_mode",
+            "passthrough",
+            "-frames:v",
+            "40",
+        ],
+    );
+    let out = dir.path().join("out");
+    extract(&pausing, &out).await.expect("extracts");
+    let preview = grey_thumbnails(&out.join("preview.mp4"));
+    let cover = grey_thumbnails(&out.join("cover.jpg")).remove(0);
+    let differs = |frame: &[u8]| {
+        frame
+            .iter()
+            .zip(&cover)
+            .map(|(a, b)| a.abs_diff(*b) as f64)
+            .sum::<f64>()
+            / 1024.0
+    };
+    let diffs: Vec<f64> = preview.iter().map(|f| differs(f)).collect();
+    let middle = diffs[preview.len() / 2];
+    let nearest = diffs.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(
+        middle <= nearest + 1.0,
+        "{middle} from the middle frame: {diffs:?}"
+    );
+}
+
 /// A clip at 1000 frames a second (or one whose header says so) is refused once probed: the
 /// analysis grid is laid at the rate, and no phone records faster than 240.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -77,6 +77,11 @@ impl FrameGrid {
         }
     }
 
+    /// How many analysis frames the grid holds, when the stream's duration is known.
+    pub fn slots(&self) -> Option<u64> {
+        self.slot_limit
+    }
+
     /// A new source frame, presented at `t_us` (increasing from call to call), has arrived:
     /// returns the placement of the frame held before it, which is now known (None for the
     /// first frame). The new frame is held until the next call or [`FrameGrid::finish`].
