@@ -344,6 +344,37 @@ fn a_person_in_view_for_a_third_of_the_clip_is_followed() {
     );
 }
 
+/// A landmark that is not a number (which the model does not give) costs its frame, not the
+/// clip: the solve is that of the clip without the person in that frame.
+#[test]
+fn a_landmark_that_is_not_a_number_costs_only_its_frame() {
+    let g = load_golden("synthetic__mh_cmu131_02_walk__video.raw.json");
+    let solve_with = |frames: &[PoseFrame]| {
+        let input = SolveInput {
+            frames,
+            width: g.width,
+            height: g.height,
+            fps: g.fps,
+        };
+        solve(&input, &SolveParams::default()).unwrap()
+    };
+    let mut broken = g.frames.clone();
+    let mut missing = g.frames.clone();
+    broken[10].pose.as_mut().unwrap().image[27].visibility = f32::NAN;
+    broken[20].pose.as_mut().unwrap().world[15].x = f32::INFINITY;
+    missing[10].pose = None;
+    missing[20].pose = None;
+    let (got, want) = (solve_with(&broken), solve_with(&missing));
+    assert_eq!(got.animation.frames, want.animation.frames);
+    let all_finite = got.animation.frames.iter().all(|f| {
+        f.root_translation.iter().all(|v| v.is_finite())
+            && f.rotations
+                .iter()
+                .all(|q| [q.w, q.x, q.y, q.z].iter().all(|v| v.is_finite()))
+    });
+    assert!(all_finite);
+}
+
 /// A clip of one or two frames with the person in each is a (very short) motion, not "no
 /// person"; stray detections in a longer clip still are.
 #[test]

@@ -150,7 +150,8 @@ struct Tracks {
 }
 
 pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, SolveError> {
-    let performer = segments::performer_only(input.frames, input.width, input.height);
+    let finite = with_finite_poses(input.frames);
+    let performer = segments::performer_only(&finite, input.width, input.height);
     let performer_seen: Vec<bool> = performer.iter().map(|f| f.pose.is_some()).collect();
     let found = performer_seen.iter().filter(|&&seen| seen).count();
     let pitch_seen = if params.level_camera {
@@ -233,6 +234,27 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
     };
     solution.quality = quality::measure(&solution, input, found, &tracks.times, heel);
     Ok(solution)
+}
+
+/// The frames with every pose that holds a value that is not finite taken as a frame without
+/// a person. The model gives none, but one would spread through the smoothing of its whole
+/// track (a NaN visibility made the root's height NaN in every frame).
+fn with_finite_poses(frames: &[PoseFrame]) -> Vec<PoseFrame> {
+    let finite = |l: &Landmark| {
+        [l.x, l.y, l.z, l.visibility, l.presence]
+            .iter()
+            .all(|v| v.is_finite())
+    };
+    frames
+        .iter()
+        .map(|f| PoseFrame {
+            t_us: f.t_us,
+            pose: f
+                .pose
+                .clone()
+                .filter(|p| p.image.iter().chain(&p.world).all(finite)),
+        })
+        .collect()
 }
 
 /// A clip with no frames, or with a person in too few of them, has no motion to solve.
