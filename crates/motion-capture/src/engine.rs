@@ -229,10 +229,30 @@ impl Engine {
                 None => Ok(None),
             }
         };
-        let exporting = solve_and_export(out_dir, &tracked, &info, opts.model, &progress);
+        // Every output is written in the job directory and moved into `out_dir` once all of
+        // them are done: a failed or cancelled run leaves none there, nor new motion files
+        // beside an earlier run's preview.
+        let staged = job.path("outputs");
+        std::fs::create_dir(&staged)
+            .map_err(|e| ExtractError::Internal(format!("creating {}: {e}", staged.display())))?;
+        let exporting = solve_and_export(&staged, &tracked, &info, opts.model, &progress);
         let (motion, preview) = tokio::join!(exporting, finishing);
-        let motion = motion?;
-        let (preview, cover) = keep_preview(preview?, out_dir, &progress)?;
+        let mut motion = motion?;
+        let preview = preview?;
+        preview_progress(preview.is_some(), &progress);
+        if cancel.is_cancelled() {
+            return Err(ExtractError::Cancelled);
+        }
+        for path in motion.files.paths_mut() {
+            *path = move_into(path, out_dir)?;
+        }
+        let (preview, cover) = match preview {
+            Some(files) => (
+                Some(move_into(&files.preview, out_dir)?),
+                Some(move_into(&files.cover, out_dir)?),
+            ),
+            None => (None, None),
+        };
         let elapsed_s = started.elapsed().as_secs_f64();
         let q = motion.solution.quality;
         let poses = tracked.frames.iter().filter(|f| f.pose.is_some()).count();
@@ -352,17 +372,11 @@ async fn solve_and_export(
     })
 }
 
-/// Moves the finished preview and cover from the job directory into `out_dir` (written in the
-/// job directory, a failed job leaves neither), reporting the preview stage after the exports
-/// so that the stages stay in their order.
-fn keep_preview(
-    preview: Option<PreviewFiles>,
-    out_dir: &Path,
-    progress: &(impl Fn(Progress) + Send + Sync),
-) -> Result<(Option<PathBuf>, Option<PathBuf>), ExtractError> {
-    let Some(files) = preview else {
-        return Ok((None, None));
-    };
+/// Reports the preview stage after the exports, so that the stages stay in their order.
+fn preview_progress(made: bool, progress: &(impl Fn(Progress) + Send + Sync)) {
+    if !made {
+        return;
+    }
     for done in [0, 1] {
         progress(Progress {
             stage: Stage::Preview,
@@ -370,10 +384,6 @@ fn keep_preview(
             total: 1,
         });
     }
-    Ok((
-        Some(move_file(&files.preview, &out_dir.join(PREVIEW_NAME))?),
-        Some(move_file(&files.cover, &out_dir.join(COVER_NAME))?),
-    ))
 }
 
 fn model_name(m: LandmarkModel) -> &'static str {
@@ -444,19 +454,29 @@ fn copy_input(input: &Path, copy: &Path) -> Result<(), ExtractError> {
     }
 }
 
-/// Moves a finished file from the job directory into the output directory (copying when they
-/// are on different file systems).
-fn move_file(from: &Path, to: &Path) -> Result<PathBuf, ExtractError> {
-    if std::fs::rename(from, to).is_err() {
-        std::fs::copy(from, to).map_err(|e| {
-            ExtractError::Internal(format!(
-                "copying {} to {}: {e}",
-                from.display(),
-                to.display()
-            ))
-        })?;
+/// Moves a finished file from the job directory into `out_dir` under its own name. Across
+/// file systems it is copied under a temporary name first: a file under its final name is
+/// always whole.
+fn move_into(from: &Path, out_dir: &Path) -> Result<PathBuf, ExtractError> {
+    let name = from
+        .file_name()
+        .ok_or_else(|| ExtractError::Internal(format!("{} has no name", from.display())))?;
+    let to = out_dir.join(name);
+    if std::fs::rename(from, &to).is_ok() {
+        return Ok(to);
     }
-    Ok(to.to_path_buf())
+    let partial = out_dir.join(format!(".{}.partial", name.to_string_lossy()));
+    let failed = |e: std::io::Error| {
+        let _ = std::fs::remove_file(&partial);
+        ExtractError::Internal(format!(
+            "copying {} to {}: {e}",
+            from.display(),
+            to.display()
+        ))
+    };
+    std::fs::copy(from, &partial).map_err(failed)?;
+    std::fs::rename(&partial, &to).map_err(failed)?;
+    Ok(to)
 }
 
 /// The input's container, from its magic bytes: only video containers go on.
@@ -1028,6 +1048,25 @@ impl PaintLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_moved_leaves_nothing_half_written() {
+        let job = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let made = job.path().join("motion.bvh");
+        std::fs::write(&made, b"HIERARCHY").unwrap();
+        // Where a folder of that name is in the way, neither the rename nor the copy can land.
+        std::fs::create_dir_all(out.path().join("motion.bvh").join("in the way")).unwrap();
+        assert!(move_into(&made, out.path()).is_err());
+        let names: Vec<_> = std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["motion.bvh"], "no partial copy left");
+        std::fs::remove_dir_all(out.path().join("motion.bvh")).unwrap();
+        let moved = move_into(&made, out.path()).unwrap();
+        assert_eq!(std::fs::read(moved).unwrap(), b"HIERARCHY");
+    }
 
     /// A full or missing scratch space is the machine's fault, an unreadable input the user's.
     #[test]

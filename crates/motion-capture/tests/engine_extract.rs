@@ -687,6 +687,35 @@ async fn cancellation_stops_the_job() {
     assert!(matches!(err, ExtractError::Cancelled), "{err:?}");
 }
 
+/// Cancelled once tracking is done, while the motion is solved: the job ends cancelled and
+/// the output folder holds none of its files, nor touches an earlier run's (the motion files
+/// were written into it beside an earlier preview).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_cancelled_while_solving_leaves_no_outputs() {
+    let input = testdata().join("videos/tfjs_pose_squats.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("preview.mp4"), b"an earlier run's").unwrap();
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let opts = ExtractOptions::new(test_models_dir());
+    let err = Engine::extract(&input, dir.path(), opts, cancel, move |p: Progress| {
+        if p.stage == Stage::Solving {
+            trigger.cancel();
+        }
+    })
+    .await
+    .expect_err("cancelled");
+    assert!(matches!(err, ExtractError::Cancelled), "{err:?}");
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["preview.mp4"]);
+    let earlier = std::fs::read(dir.path().join("preview.mp4")).unwrap();
+    assert_eq!(earlier, b"an earlier run's");
+}
+
 /// The decoder starts before the probe has chosen the stream (to overlap their start-ups), by a
 /// rule that must pick the same one: with two video streams of different sizes, the frames
 /// decoded are those of the first (a mismatch would show as truncated frames).

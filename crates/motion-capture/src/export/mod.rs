@@ -43,6 +43,20 @@ pub struct Exported {
     pub binary_zip: PathBuf,
 }
 
+impl Exported {
+    /// Every file, each with its path.
+    pub fn paths_mut(&mut self) -> [&mut PathBuf; 6] {
+        [
+            &mut self.bvh,
+            &mut self.glb,
+            &mut self.landmarks,
+            &mut self.quality,
+            &mut self.bvh_zip,
+            &mut self.binary_zip,
+        ]
+    }
+}
+
 /// Writes the motion files of `solution` into `out_dir` (which must exist).
 pub fn write_motion_files(
     out_dir: &Path,
