@@ -320,13 +320,24 @@ async fn track_with_preview(
         .preview
         .take()
         .map(|rx| preview_writer(rx, job, info, opts, cancel, cover_at, pool));
-    let tracking = track(source, inference, grid, cancel, progress, total);
-    match preview {
-        Some(writer) => {
-            let (tracked, preview) = tokio::join!(tracking, writer);
-            Ok((tracked?, Some(preview?)))
+    let Some(writer) = preview else {
+        let tracked = track(source, inference, grid, cancel, progress, total).await?;
+        return Ok((tracked, None));
+    };
+    // A preview writer that fails fails the job: tracking stops then rather than at the end,
+    // and the writer's error is the one reported.
+    let stop_tracking = cancel.child_token();
+    let writer = async {
+        let written = writer.await;
+        if written.is_err() {
+            stop_tracking.cancel();
         }
-        None => Ok((tracking.await?, None)),
+        written
+    };
+    let tracking = track(source, inference, grid, &stop_tracking, progress, total);
+    match tokio::join!(tracking, writer) {
+        (_, Err(e)) if !matches!(e, ExtractError::Cancelled) => Err(e),
+        (tracked, preview) => Ok((tracked?, Some(preview?))),
     }
 }
 
@@ -955,6 +966,13 @@ async fn preview_writer(
         .map_err(|e| ExtractError::Internal(format!("preview painter: {e}")))?
 }
 
+/// Why painting a frame failed: the encoder stopped taking frames (its pipe's error, until
+/// ffmpeg says why), or anything else.
+enum Painting {
+    EncoderStopped(MediaError),
+    Stopped(ExtractError),
+}
+
 /// The preview writer's loop, on its blocking thread.
 struct PaintLoop {
     painter: Painter,
@@ -974,7 +992,14 @@ impl PaintLoop {
         let mut cover = Cover::None;
         while let Some(drawn) = rx.blocking_recv() {
             let slots = drawn.first_slot..drawn.first_slot + drawn.copies;
-            self.paint_one(drawn, &runtime)?;
+            match self.paint_one(drawn, &runtime) {
+                Ok(()) => {}
+                Err(Painting::Stopped(e)) => return Err(e),
+                Err(Painting::EncoderStopped(pushed)) => {
+                    let why = runtime.block_on(self.encoder.why_stopped(pushed));
+                    return Err(ExtractError::from(why));
+                }
+            }
             if slots.is_empty() {
                 continue; // off the grid: the painter still holds the frame before it
             }
@@ -1008,7 +1033,7 @@ impl PaintLoop {
             ..
         }: Drawn,
         runtime: &tokio::runtime::Handle,
-    ) -> Result<(), ExtractError> {
+    ) -> Result<(), Painting> {
         let (width, height) = (frame.width, frame.height);
         let mut data = frame.data;
         if copies == 0 {
@@ -1030,16 +1055,17 @@ impl PaintLoop {
                 .map_err(|e| ExtractError::Internal(e.to_string()))
         };
         self.pool.put(data);
-        painted?;
+        painted.map_err(Painting::Stopped)?;
         // A frame that also fills a pause in the source is shown for the whole pause.
         for _ in 0..copies {
-            runtime
-                .block_on(self.encoder.push(self.painter.yuv()))
-                .map_err(|e| match self.cancel.is_cancelled() {
-                    // Cancelling kills the encoder: its broken pipe is not the error to report.
-                    true => ExtractError::Cancelled,
-                    false => ExtractError::from(e),
-                })?;
+            let pushed = runtime.block_on(self.encoder.push(self.painter.yuv()));
+            if let Err(e) = pushed {
+                // Cancelling kills the encoder: its broken pipe is not the error to report.
+                return Err(match self.cancel.is_cancelled() {
+                    true => Painting::Stopped(ExtractError::Cancelled),
+                    false => Painting::EncoderStopped(e),
+                });
+            }
         }
         Ok(())
     }

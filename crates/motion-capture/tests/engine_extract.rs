@@ -716,6 +716,36 @@ async fn a_job_cancelled_while_solving_leaves_no_outputs() {
     assert_eq!(earlier, b"an earlier run's");
 }
 
+/// A preview encoder that fails (here it may write no more than 16 KiB) fails the job with its
+/// own error, not a broken pipe, and stops the tracking then rather than at the clip's end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_preview_encoder_stops_the_job_with_its_own_error() {
+    let input = testdata().join("videos/tfjs_pose_squats.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = ExtractOptions::new(test_models_dir());
+    opts.limits.file_size_bytes = 16 * 1024;
+    let tracked = Arc::new(Mutex::new(0u64));
+    let seen = tracked.clone();
+    let err = Engine::extract(
+        &input,
+        dir.path(),
+        opts,
+        CancellationToken::new(),
+        move |p| {
+            if p.stage == Stage::Tracking {
+                *seen.lock().unwrap() = p.done;
+            }
+        },
+    )
+    .await
+    .expect_err("the preview cannot be written");
+    let message = err.to_string();
+    assert!(!message.contains("Broken pipe"), "{message}");
+    assert!(message.contains("ffmpeg"), "{message}");
+    let tracked = *tracked.lock().unwrap();
+    assert!(tracked < 60, "tracked {tracked} of 65 frames: {message}");
+}
+
 /// The decoder starts before the probe has chosen the stream (to overlap their start-ups), by a
 /// rule that must pick the same one: with two video streams of different sizes, the frames
 /// decoded are those of the first (a mismatch would show as truncated frames).

@@ -159,6 +159,16 @@ impl Encoder {
         Ok(())
     }
 
+    /// Why the encoder stopped taking frames, once `push` failed with `pushed` (a pipe ffmpeg
+    /// closed says nothing of why): ffmpeg's own error, its exit status and the end of its
+    /// messages, waited for; `pushed` if ffmpeg reports none.
+    pub async fn why_stopped(self, pushed: MediaError) -> MediaError {
+        match self.finish().await {
+            Err(reported) => reported,
+            Ok(()) => pushed,
+        }
+    }
+
     /// Closes the input and waits for ffmpeg to finish the file.
     pub async fn finish(self) -> Result<(), MediaError> {
         let Encoder {
