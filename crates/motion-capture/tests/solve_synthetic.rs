@@ -18,6 +18,20 @@ fn solve_golden(name: &str) -> Solution {
     solve(&input, &SolveParams::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// The solve of `frames` in place of golden clip `g`'s, at its size and rate.
+fn solve_frames_of(
+    g: &Golden,
+    frames: &[PoseFrame],
+) -> Result<Solution, motion_capture::solve::SolveError> {
+    let input = SolveInput {
+        frames,
+        width: g.width,
+        height: g.height,
+        fps: g.fps,
+    };
+    solve(&input, &SolveParams::default())
+}
+
 /// How far (degrees) the hips turn from each frame to the next.
 fn hips_turns(anim: &motion_capture::animation::Animation) -> Vec<f32> {
     use motion_capture::animation::joint as J;
@@ -288,17 +302,7 @@ fn half_a_second_of_person_in_a_long_clip_is_a_motion() {
             })
             .collect()
     };
-    let solve_with = |frames: &[PoseFrame]| {
-        solve(
-            &SolveInput {
-                frames,
-                width: g.width,
-                height: g.height,
-                fps: g.fps,
-            },
-            &SolveParams::default(),
-        )
-    };
+    let solve_with = |frames: &[PoseFrame]| solve_frames_of(&g, frames);
     let sol = solve_with(&with_person_for(16)).expect("half a second of a person is a motion");
     assert_eq!(sol.animation.frames.len(), 360);
     assert_eq!(sol.quality.person_found_frames, 16);
@@ -325,15 +329,7 @@ fn a_person_in_view_for_a_third_of_the_clip_is_followed() {
             pose,
         })
         .collect();
-    let solve_with = |frames: &[PoseFrame]| {
-        let input = SolveInput {
-            frames,
-            width: g.width,
-            height: g.height,
-            fps: g.fps,
-        };
-        solve(&input, &SolveParams::default()).unwrap().quality
-    };
+    let solve_with = |frames: &[PoseFrame]| solve_frames_of(&g, frames).unwrap().quality;
     let (alone, walking_in) = (solve_with(&g.frames), solve_with(&late));
     assert_eq!(walking_in.person_found_frames, alone.person_found_frames);
     assert!(
@@ -349,15 +345,7 @@ fn a_person_in_view_for_a_third_of_the_clip_is_followed() {
 #[test]
 fn a_landmark_that_is_not_a_number_costs_only_its_frame() {
     let g = load_golden("synthetic__mh_cmu131_02_walk__video.raw.json");
-    let solve_with = |frames: &[PoseFrame]| {
-        let input = SolveInput {
-            frames,
-            width: g.width,
-            height: g.height,
-            fps: g.fps,
-        };
-        solve(&input, &SolveParams::default()).unwrap()
-    };
+    let solve_with = |frames: &[PoseFrame]| solve_frames_of(&g, frames).unwrap();
     let mut broken = g.frames.clone();
     let mut missing = g.frames.clone();
     broken[10].pose.as_mut().unwrap().image[27].visibility = f32::NAN;
