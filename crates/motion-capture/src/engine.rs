@@ -240,19 +240,7 @@ impl Engine {
         let mut motion = motion?;
         let preview = preview?;
         preview_progress(preview.is_some(), &progress);
-        if cancel.is_cancelled() {
-            return Err(ExtractError::Cancelled);
-        }
-        for path in motion.files.paths_mut() {
-            *path = move_into(path, out_dir)?;
-        }
-        let (preview, cover) = match preview {
-            Some(files) => (
-                Some(move_into(&files.preview, out_dir)?),
-                Some(move_into(&files.cover, out_dir)?),
-            ),
-            None => (None, None),
-        };
+        let (preview, cover) = deliver(&mut motion.files, preview, out_dir, &cancel)?;
         let elapsed_s = started.elapsed().as_secs_f64();
         let q = motion.solution.quality;
         let poses = tracked.frames.iter().filter(|f| f.pose.is_some()).count();
@@ -381,6 +369,30 @@ async fn solve_and_export(
         solution,
         files,
     })
+}
+
+/// Moves every output, all made in the job directory, into `out_dir`, unless the job was
+/// cancelled meanwhile; `motion` then names the moved files. Returns the preview's and the
+/// cover's new paths.
+fn deliver(
+    motion: &mut Exported,
+    preview: Option<PreviewFiles>,
+    out_dir: &Path,
+    cancel: &CancellationToken,
+) -> Result<(Option<PathBuf>, Option<PathBuf>), ExtractError> {
+    if cancel.is_cancelled() {
+        return Err(ExtractError::Cancelled);
+    }
+    for path in motion.paths_mut() {
+        *path = move_into(path, out_dir)?;
+    }
+    let Some(files) = preview else {
+        return Ok((None, None));
+    };
+    Ok((
+        Some(move_into(&files.preview, out_dir)?),
+        Some(move_into(&files.cover, out_dir)?),
+    ))
 }
 
 /// Reports the preview stage after the exports, so that the stages stay in their order.
@@ -928,8 +940,8 @@ const PREVIEW_PRESET: media::encode::Preset = media::encode::Preset::Ultrafast;
 /// landmarks (nothing when no person was found) and feeds the H.264 encoder (§9.3). The
 /// painting runs on one thread of the blocking pool, off the async workers and off the tracker;
 /// the decoded frame's buffer then goes back to the decoder's pool.
-/// Preview frame `cover_at` (the middle of the analysis grid) is the cover, written as soon as it is
-/// painted; a clip that ends before it gets its last frame instead.
+/// Preview frame `cover_at` (the middle of the analysis grid) is the cover, written as soon as
+/// it is painted; a clip that ends before it gets its last frame instead.
 async fn preview_writer(
     rx: mpsc::Receiver<Drawn>,
     job: &JobDir,
