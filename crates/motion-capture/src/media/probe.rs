@@ -33,7 +33,8 @@ pub struct MediaInfo {
     /// Sample (pixel) aspect ratio of the stored frames, width:height; 1:1 when the stream
     /// states none.
     pub sample_aspect: (u32, u32),
-    /// Average frame rate (`avg_frame_rate`); 0 for still images.
+    /// Frame rate: the average (`avg_frame_rate`) where it is plausible, see
+    /// `Timing::of_video`; 0 for still images.
     pub fps: f64,
     /// Stream duration, else container duration, in seconds (None for still images).
     pub duration_s: Option<f64>,
