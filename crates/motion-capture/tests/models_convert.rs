@@ -5,8 +5,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use motion_capture::models::{
-    DETECTOR_FILE, LandmarkModel, ModelError, ORT_LIBRARY_FILE, PoseModels,
-    convert::tflite_to_onnx, test_models_dir,
+    DETECTOR_FILE, LandmarkModel, MANIFEST_FILE, Manifest, ModelError, ORT_LIBRARY_FILE,
+    PoseModels, convert::tflite_to_onnx, test_models_dir,
 };
 use sha2::{Digest, Sha256};
 
@@ -81,6 +81,23 @@ fn garbage_input_is_an_error() {
     assert!(err.to_string().contains("Identity_9"), "{err}");
 }
 
+/// Writes into `dir` the installed models' manifest, with the hashes of the files as they are in
+/// `dir`: the runtime loads only files their manifest vouches for.
+fn vouch_for_files_in(dir: &Path) {
+    let installed = std::fs::read(test_models_dir().join(MANIFEST_FILE)).unwrap();
+    let mut manifest: Manifest = serde_json::from_slice(&installed).unwrap();
+    for (file, entry) in &mut manifest.files {
+        if let Ok(bytes) = std::fs::read(dir.join(file)) {
+            entry.sha256 = sha256(&bytes);
+        }
+    }
+    std::fs::write(
+        dir.join(MANIFEST_FILE),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+}
+
 /// Dropping the segmentation output removes its decoder (a smaller file) and leaves the other
 /// outputs bit-identical in ONNX Runtime.
 #[test]
@@ -104,6 +121,7 @@ fn pruning_the_segmentation_output_keeps_the_others_bit_identical() {
     let mut outputs = Vec::new();
     for bytes in [&whole, &pruned] {
         std::fs::write(&landmark_file, bytes).unwrap();
+        vouch_for_files_in(dir.path());
         let mut models = PoseModels::load(dir.path(), LandmarkModel::Full).unwrap();
         let lm = models.run_landmark(&input).unwrap();
         outputs.push((lm.landmarks, lm.presence, lm.heatmap, lm.world));
@@ -213,7 +231,7 @@ fn output_bits(models_dir: &Path) -> Vec<Vec<u32>> {
     .collect()
 }
 
-/// The saved optimised graphs in `dir/optimized`: (name, inode). A rewrite renames a new file
+/// The saved optimised graphs in `dir/optimized` (not their hash files): (name, inode). A rewrite renames a new file
 /// into place, so the inode tells a reused graph from a rewritten one.
 fn saved_graphs(dir: &Path) -> Vec<(String, u64)> {
     use std::os::unix::fs::MetadataExt;
@@ -224,6 +242,7 @@ fn saved_graphs(dir: &Path) -> Vec<(String, u64)> {
             let inode = e.metadata().unwrap().ino();
             (e.file_name().to_string_lossy().into_owned(), inode)
         })
+        .filter(|(name, _)| name.ends_with(".onnx"))
         .collect();
     graphs.sort();
     graphs
@@ -241,6 +260,7 @@ fn saved_optimised_graphs_give_identical_outputs_and_damaged_ones_are_remade() {
     ] {
         std::fs::copy(installed.join(file), dir.path().join(file)).unwrap();
     }
+    vouch_for_files_in(dir.path());
 
     // The first load optimises the converted models (the reference) and saves both graphs; the
     // second loads the saved graphs, with the same outputs bit for bit.
@@ -260,10 +280,20 @@ fn saved_optimised_graphs_give_identical_outputs_and_damaged_ones_are_remade() {
         "saved graphs are reused, not rewritten"
     );
 
-    // A damaged graph is deleted and made again.
+    // A damaged graph is deleted and made again: one that does not load, and one that does
+    // (4 KiB of weights zeroed, the size kept) but would give other outputs.
     let landmark_graph = dir.path().join("optimized").join(&saved[1].0);
     std::fs::write(&landmark_graph, b"garbage").unwrap();
     assert_eq!(output_bits(dir.path()), reference, "after damage");
     assert!(std::fs::metadata(&landmark_graph).unwrap().len() > 1_000_000);
     assert_eq!(output_bits(dir.path()), reference, "from the remade graph");
+    let mut damaged = std::fs::read(&landmark_graph).unwrap();
+    let middle = damaged.len() / 2;
+    damaged[middle..middle + 4096].fill(0);
+    std::fs::write(&landmark_graph, &damaged).unwrap();
+    assert_eq!(output_bits(dir.path()), reference, "after silent damage");
+    assert!(
+        std::fs::read(&landmark_graph).unwrap() != damaged,
+        "the damaged graph was made again"
+    );
 }

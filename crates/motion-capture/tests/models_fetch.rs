@@ -122,15 +122,31 @@ fn fetch_is_idempotent_and_uses_the_cache() {
     assert_eq!(out.scores.len(), 2254);
 }
 
+/// Zeroes 4 KiB in the middle of `path`, keeping its size: a model damaged this way still loads.
+fn zero_the_middle(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 4096].fill(0);
+    std::fs::write(path, bytes).unwrap();
+}
+
 #[test]
-fn a_damaged_file_is_replaced() {
+fn a_damaged_file_is_refused_at_load_and_replaced_by_the_next_fetch() {
     let data = data_dir_with_cached_wheels();
     let models = data.path().join("models");
     let cache = data.path().join("cache");
-    let first = fetch_with(&no_clients(), &models, &cache, &[], &mut |_| {}).unwrap();
-    std::fs::write(models.join(DETECTOR_FILE), b"damaged").unwrap();
-    let again = fetch_with(&no_clients(), &models, &cache, &[], &mut |_| {}).unwrap();
+    let full = [LandmarkModel::Full];
+    let first = fetch_with(&no_clients(), &models, &cache, &full, &mut |_| {}).unwrap();
+    zero_the_middle(&models.join(DETECTOR_FILE));
+    let err = PoseModels::load(&models, LandmarkModel::Full)
+        .err()
+        .expect("a damaged model must not load");
+    assert!(matches!(err, ModelError::Damaged { .. }), "{err}");
+    assert!(err.to_string().contains("motiond models fetch"), "{err}");
+
+    let again = fetch_with(&no_clients(), &models, &cache, &full, &mut |_| {}).unwrap();
     assert_eq!(again.written, [DETECTOR_FILE]);
+    PoseModels::load(&models, LandmarkModel::Full).unwrap();
     assert_eq!(
         again.files[DETECTOR_FILE].sha256,
         first.files[DETECTOR_FILE].sha256
@@ -150,4 +166,87 @@ fn a_missing_package_without_a_client_fails_with_the_command() {
     .unwrap_err();
     assert!(matches!(err, ModelError::Tool { .. }), "{err}");
     assert!(err.to_string().contains("pip"), "{err}");
+}
+
+/// A program standing in for `python3 -m pip download … -d DIR …`: it copies the pinned wheels
+/// from the shared cache into DIR, as a download would.
+fn pip_copying_the_cached_wheels(dir: &Path) -> FetchTools {
+    let script = dir.join("fake-python");
+    let source = wheel_cache();
+    let copies: String = WHEELS
+        .iter()
+        .map(|w| format!("cp '{}' \"$dest/\"\n", source.join(w).display()))
+        .collect();
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = -d ] && dest=$2; shift; done\n{copies}"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    FetchTools {
+        python: script.display().to_string(),
+        npm: "/nonexistent/npm".into(),
+    }
+}
+
+#[test]
+fn a_cached_package_cut_short_is_downloaded_again() {
+    let data = tempfile::tempdir().unwrap();
+    let cache = data.path().join("cache");
+    let wheels = cache.join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    // Copies, not links: the shared cache must stay whole.
+    let whole = wheel_cache().join(WHEELS[0]);
+    let bytes = std::fs::read(&whole).unwrap();
+    std::fs::write(wheels.join(WHEELS[0]), &bytes[..bytes.len() / 2]).unwrap();
+    let models = data.path().join("models");
+    let mut steps = Vec::new();
+    fetch_with(
+        &pip_copying_the_cached_wheels(data.path()),
+        &models,
+        &cache,
+        &[LandmarkModel::Full],
+        &mut |p| steps.push(p.message.clone()),
+    )
+    .unwrap();
+    assert!(
+        steps.iter().any(|s| s.contains("downloading it again")),
+        "{steps:?}"
+    );
+    assert_eq!(
+        std::fs::metadata(wheels.join(WHEELS[0])).unwrap().len(),
+        bytes.len() as u64
+    );
+    PoseModels::load(&models, LandmarkModel::Full).unwrap();
+}
+
+#[test]
+fn what_a_killed_fetch_left_is_cleared_and_what_a_running_one_writes_is_not() {
+    let data = data_dir_with_cached_wheels();
+    let models = data.path().join("models");
+    let cache = data.path().join("cache");
+    std::fs::create_dir_all(&models).unwrap();
+    let long_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+    let age = |path: &Path| {
+        std::fs::File::open(path)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap()
+    };
+    let left_file = models.join(".partial-dead");
+    std::fs::write(&left_file, b"half a model").unwrap();
+    age(&left_file);
+    let left_download = cache.join("wheels/.wheels-downloadDEAD");
+    std::fs::create_dir_all(&left_download).unwrap();
+    std::fs::write(left_download.join("x.whl.part"), b"half a wheel").unwrap();
+    age(&left_download);
+    let busy = models.join(".partial-busy");
+    std::fs::write(&busy, b"being written").unwrap();
+
+    fetch_with(&no_clients(), &models, &cache, &[], &mut |_| {}).unwrap();
+    assert!(!left_file.exists() && !left_download.exists());
+    assert!(busy.exists(), "another fetch may be writing it right now");
 }

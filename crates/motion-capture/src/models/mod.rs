@@ -16,6 +16,7 @@ mod optimized;
 mod proto;
 mod runtime;
 mod tflite;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -94,6 +95,8 @@ pub enum ModelError {
     UnknownVariant(String),
     #[error("model file {} is missing: run `motiond models fetch` (with --data-dir pointing at this data directory{hint})", path.display())]
     Missing { path: PathBuf, hint: String },
+    #[error("model file {} is damaged or was not installed by `motiond models fetch` ({reason}): run `motiond models fetch` again (with --data-dir pointing at this data directory)", path.display())]
+    Damaged { path: PathBuf, reason: String },
     #[error("cannot load ONNX Runtime from {}: {message}", path.display())]
     Runtime { path: PathBuf, message: String },
     #[error("cannot load model {}: {message}", path.display())]
@@ -126,6 +129,38 @@ impl ModelError {
     pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ModelError {
         let what = what.into();
         move |source| ModelError::Io { what, source }
+    }
+}
+
+/// A temporary file or folder older than this was left by a process that died while writing it
+/// (a setup killed mid-download, a session killed while saving a graph).
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes the files and folders in `dir` whose names start with `prefix` and that nothing has
+/// written to for [`ABANDONED_AFTER`]: younger ones may belong to a process at work right now.
+fn remove_abandoned(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(prefix) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        let idle = meta
+            .modified()
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > ABANDONED_AFTER));
+        if !idle {
+            continue;
+        }
+        let _ = if meta.is_dir() {
+            std::fs::remove_dir_all(entry.path())
+        } else {
+            std::fs::remove_file(entry.path())
+        };
     }
 }
 

@@ -6,23 +6,27 @@
 //! that loads it with optimisation off runs the very same graph, so its outputs are identical
 //! (tested in `tests/models_convert.rs`). The saved graph is only valid for the model file, the
 //! ONNX Runtime library and the CPU it was made with, so its name carries a key of all three; a
-//! saved graph that does not load is deleted and made again.
+//! saved graph that does not load is deleted and made again. Beside each graph a file
+//! `<graph>.sha256` holds its hash, checked before the graph is loaded (a damaged graph may well
+//! load, and then give other landmarks): written before the graph is renamed into place, so a
+//! graph never stands without it. Two processes saving the same graph at once may leave one's
+//! graph beside the other's hash; the next load then finds them apart and makes the graph again.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
 
-use super::fetch::sha256_hex;
+use super::fetch::{sha256_file, sha256_hex};
+use super::{ModelError, remove_abandoned, verify};
 
 /// The folder of saved graphs, inside the models folder.
 const FOLDER: &str = "optimized";
 
-/// Graphs being written start with this (and are never taken for saved ones).
-const PENDING_PREFIX: &str = ".pending-";
+/// The suffix of the file beside a saved graph that holds the graph's sha256.
+const HASH_SUFFIX: &str = ".sha256";
 
-/// A pending graph older than this was left by a process that died while writing it.
-const ABANDONED_AFTER: Duration = Duration::from_secs(600);
+/// Graphs (and their hash files) being written start with this (and are never taken for saved ones).
+const PENDING_PREFIX: &str = ".pending-";
 
 /// Bumped when what a saved graph depends on changes in a way the key does not see: the session
 /// settings that shape the graph (`runtime::build_session`: the optimisation level).
@@ -63,16 +67,39 @@ pub(super) fn file_identity(path: &Path) -> Option<String> {
     ))
 }
 
+/// The file that holds the sha256 of the saved graph `graph`.
+fn hash_file(graph: &Path) -> PathBuf {
+    let mut name = graph.as_os_str().to_owned();
+    name.push(HASH_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// Checks the saved graph `graph` against the hash saved beside it.
+pub(super) fn check_saved(graph: &Path) -> Result<(), ModelError> {
+    let hash_file = hash_file(graph);
+    let expected = std::fs::read_to_string(&hash_file)
+        .map_err(ModelError::io(format!("reading {}", hash_file.display())))?;
+    verify::check(graph, expected.trim())
+}
+
+/// Deletes the saved graph `graph` and its hash.
+pub(super) fn remove_saved(graph: &Path) {
+    let _ = std::fs::remove_file(graph);
+    let _ = std::fs::remove_file(hash_file(graph));
+}
+
 fn short_hash(text: &str) -> String {
     sha256_hex(text.as_bytes())[..12].to_owned()
 }
 
-/// A saved graph's name split into (model, version, CPU); `None` for other files.
+/// A saved graph's name (or its hash file's) split into (model, version, CPU); `None` for other
+/// files.
 fn graph_name_parts(name: &str) -> Option<(&str, &str, &str)> {
     if name.starts_with(PENDING_PREFIX) {
         return None;
     }
-    let mut parts = name.strip_suffix(".onnx")?.rsplitn(3, '-');
+    let graph = name.strip_suffix(HASH_SUFFIX).unwrap_or(name);
+    let mut parts = graph.strip_suffix(".onnx")?.rsplitn(3, '-');
     let cpu = parts.next()?;
     let version = parts.next()?;
     let model = parts.next()?;
@@ -127,15 +154,18 @@ impl PendingGraph {
         &self.0
     }
 
-    /// Makes the written graph durable and renames it into place at `graph` (so that no session
-    /// ever reads a half-written one), then deletes older versions of the same model's graph and
-    /// pending files abandoned by dead processes. Failures only cost later sessions the shortcut.
+    /// Makes the written graph durable, saves its hash beside `graph` and renames it into place
+    /// at `graph` (so that no session ever reads a half-written one), then deletes older versions
+    /// of the same model's graph and pending files abandoned by dead processes. Failures only
+    /// cost later sessions the shortcut.
     pub(super) fn keep(self, graph: &Path) {
-        // Readable like the models beside it (pending files are owner-only), for services that
-        // run as another user than the one whose session saved the graph.
-        let readable = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o644));
-        let synced = readable.and_then(|()| std::fs::File::open(&self.0)?.sync_all());
-        if synced.is_err() || self.0.persist(graph).is_err() {
+        if make_durable(&self.0).is_err() {
+            return;
+        }
+        let Ok(hash) = sha256_file(&self.0) else {
+            return;
+        };
+        if save_hash(graph, &hash).is_err() || self.0.persist(graph).is_err() {
             return;
         }
         if let (Some(dir), Some(name)) = (graph.parent(), graph.file_name()) {
@@ -144,26 +174,40 @@ impl PendingGraph {
     }
 }
 
+/// Makes a pending file readable like the models beside it (pending files are owner-only), for
+/// services that run as another user than the one whose session saved it, and durable.
+fn make_durable(path: &Path) -> std::io::Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))?;
+    std::fs::File::open(path)?.sync_all()
+}
+
+/// Writes `hash` to the hash file of `graph`, through a pending file renamed into place.
+fn save_hash(graph: &Path, hash: &str) -> std::io::Result<()> {
+    let dir = graph.parent().unwrap_or(Path::new("."));
+    let pending = tempfile::Builder::new()
+        .prefix(PENDING_PREFIX)
+        .suffix(HASH_SUFFIX)
+        .tempfile_in(dir)?
+        .into_temp_path();
+    std::fs::write(&pending, hash)?;
+    make_durable(&pending)?;
+    pending.persist(hash_file(graph)).map_err(|e| e.error)
+}
+
 /// Deletes, in the folder of saved graphs, the other versions of the model that `kept` (a saved
 /// graph's file name) belongs to, whatever their CPU, and abandoned pending files.
 fn remove_outdated(dir: &Path, kept: &str) {
     let Some((model, version, _)) = graph_name_parts(kept) else {
         return;
     };
+    remove_abandoned(dir, PENDING_PREFIX);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let now = SystemTime::now();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let outdated = graph_name_parts(&name).is_some_and(|(m, v, _)| m == model && v != version);
-        let abandoned = name.starts_with(PENDING_PREFIX)
-            && entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > ABANDONED_AFTER));
-        if outdated || abandoned {
+        if graph_name_parts(&name).is_some_and(|(m, v, _)| m == model && v != version) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -262,6 +306,7 @@ mod tests {
         std::fs::create_dir(&folder).unwrap();
         for old in [
             "pose_landmark_full-000000000000-aaaaaaaaaaaa.onnx",
+            "pose_landmark_full-000000000000-aaaaaaaaaaaa.onnx.sha256",
             "pose_landmark_full-000000000000-bbbbbbbbbbbb.onnx",
             "pose_landmark_full-333333333333-bbbbbbbbbbbb.onnx",
             "pose_landmark_lite-111111111111-aaaaaaaaaaaa.onnx",
@@ -271,7 +316,7 @@ mod tests {
         }
         let abandoned = folder.join(format!("{PENDING_PREFIX}dead.onnx"));
         std::fs::write(&abandoned, b"half").unwrap();
-        let long_ago = SystemTime::now() - 2 * ABANDONED_AFTER;
+        let long_ago = std::time::SystemTime::now() - 2 * super::super::ABANDONED_AFTER;
         std::fs::File::options()
             .write(true)
             .open(&abandoned)
@@ -296,6 +341,7 @@ mod tests {
             busy_name,
             "pose_detection-222222222222-aaaaaaaaaaaa.onnx".to_owned(),
             "pose_landmark_full-333333333333-aaaaaaaaaaaa.onnx".to_owned(),
+            "pose_landmark_full-333333333333-aaaaaaaaaaaa.onnx.sha256".to_owned(),
             // Another host's CPU, same version: kept.
             "pose_landmark_full-333333333333-bbbbbbbbbbbb.onnx".to_owned(),
             "pose_landmark_lite-111111111111-aaaaaaaaaaaa.onnx".to_owned(),
@@ -303,6 +349,10 @@ mod tests {
         expected.sort();
         assert_eq!(names_in(&folder), expected);
         assert_eq!(std::fs::read(&graph).unwrap(), b"new");
+        check_saved(&graph).unwrap();
+        std::fs::write(&graph, b"newer").unwrap();
+        let err = check_saved(&graph).unwrap_err();
+        assert!(matches!(err, ModelError::Damaged { .. }), "{err}");
         let mode = std::fs::metadata(&graph).unwrap().permissions().mode();
         assert_eq!(
             mode & 0o777,

@@ -8,7 +8,7 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
 
-use super::{DETECTOR_FILE, LandmarkModel, ModelError, ORT_LIBRARY_FILE, optimized};
+use super::{DETECTOR_FILE, LandmarkModel, ModelError, ORT_LIBRARY_FILE, optimized, verify};
 
 /// Detector input side (pixels) and landmark model input side.
 pub const DETECTOR_SIZE: usize = 224;
@@ -30,6 +30,11 @@ fn runtime(models_dir: &Path) -> Result<&'static Runtime, ModelError> {
         return Ok(runtime);
     }
     let lib = require(models_dir, ORT_LIBRARY_FILE)?;
+    verify::check_recorded(models_dir, ORT_LIBRARY_FILE)?;
+    // Absolute: `ort` looks for a relative path beside the executable first, not in the
+    // working directory, and might open another library than the one just checked.
+    let lib = std::fs::canonicalize(&lib)
+        .map_err(ModelError::io(format!("resolving {}", lib.display())))?;
     let fail = |message: String| ModelError::Runtime {
         path: lib.clone(),
         message,
@@ -38,7 +43,7 @@ fn runtime(models_dir: &Path) -> Result<&'static Runtime, ModelError> {
     // A race between two first loads is harmless: the loser's builder reports that an environment
     // exists, and we then take the winner's.
     let built = ort::init_from(&lib)
-        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| fail(load_error_text(&e)))?
         .with_name("motiond")
         // Microsoft's builds enable usage telemetry by default (on Linux it queues events in a
         // database under ~/.cache/Microsoft); motiond runs offline and reports nothing.
@@ -47,6 +52,19 @@ fn runtime(models_dir: &Path) -> Result<&'static Runtime, ModelError> {
     match built {
         Ok(env) => Ok(RUNTIME.get_or_init(|| Runtime { env, library })),
         Err(e) => RUNTIME.get().ok_or_else(|| fail(e.to_string())),
+    }
+}
+
+/// `ort`'s loading error with the reason the dynamic loader gave (a wrong ELF class, a missing
+/// dependency), which its own text leaves out.
+fn load_error_text(error: &ort::LoadDynamicError) -> String {
+    let why = match error {
+        ort::LoadDynamicError::Dlopen { error, .. } => std::error::Error::source(error),
+        _ => None,
+    };
+    match why {
+        Some(why) => format!("{error}: {why}"),
+        None => error.to_string(),
     }
 }
 
@@ -103,11 +121,13 @@ fn session(
         return build(path, unsaved);
     };
     if saved.is_file() {
-        match build(&saved, Graph::SavedOptimised) {
+        let loaded =
+            optimized::check_saved(&saved).and_then(|()| build(&saved, Graph::SavedOptimised));
+        match loaded {
             Ok(session) => return Ok(session),
             Err(error) => {
-                tracing::warn!(graph = %saved.display(), %error, "saved model graph does not load; optimising again");
-                let _ = std::fs::remove_file(&saved);
+                tracing::warn!(graph = %saved.display(), %error, "saved model graph is damaged or does not load; optimising again");
+                optimized::remove_saved(&saved);
             }
         }
     }
@@ -125,11 +145,13 @@ fn session(
             Ok(session)
         }
         Err(error) => {
-            // Perhaps only the saving failed (a read-only folder, a full disk): a session is
-            // still owed, and later ones will not try to save.
-            optimized::SAVING.failed(&error);
             drop(pending);
-            build(path, unsaved)
+            // Perhaps only the saving failed (a read-only folder, a full disk): a session is
+            // still owed, and later ones will not try to save. If the model itself does not
+            // load, that is the error, and saving stays on for when it is fetched again.
+            let session = build(path, unsaved)?;
+            optimized::SAVING.failed(&error);
+            Ok(session)
         }
     }
 }
@@ -236,6 +258,9 @@ impl PoseModels {
             }
             other => other,
         })?;
+        for file in [DETECTOR_FILE, variant.file_name()] {
+            verify::check_recorded(models_dir, file)?;
+        }
         let runtime = runtime(models_dir)?;
         Ok(PoseModels {
             detector: session(runtime, models_dir, &detector_path, 1, false)?,
