@@ -1,7 +1,7 @@
 //! MediaPipe's landmark filters (pose-pipeline §8.3), with their numeric types and timestamp
 //! quirks: a low-pass filter that stores f32 but mixes in f64 (`1.0 − α` is a double in the
-//! C++), and a one-euro filter in f64 over nanosecond timestamps whose frequency is not updated
-//! when the previous timestamp is 0.
+//! C++), and a one-euro filter in f64 whose frequency is not updated when the previous
+//! timestamp is 0.
 
 use crate::types::{Landmark, NUM_LANDMARKS};
 
@@ -62,6 +62,14 @@ pub const VISIBILITY_ALPHA: f32 = 0.1;
 /// Below this object scale the scaled filters pass values through.
 pub const MIN_OBJECT_SCALE: f32 = 1e-6;
 const INITIAL_FREQUENCY: f64 = 30.0;
+/// Samples closer together than this (a thousand a second and more) are no new moment to the
+/// one-euro filter: they pass through as an equal timestamp does. Only a broken clock gives
+/// them (the decoder keeps a repeated timestamp apart from the one before by a microsecond),
+/// and taken for a real rate their megahertz would freeze the filter (α ≈ 10⁻⁶) on one pose.
+const MIN_STEP_US: i64 = 1000;
+/// `last_us` of a filter that has seen no sample (MediaPipe's is −1 ns; it only sets the
+/// frequency of the first sample, which nothing reads).
+const NO_SAMPLE_US: i64 = -1;
 
 /// `OneEuroFilter` for one scalar.
 #[derive(Clone, Copy, Debug)]
@@ -70,7 +78,7 @@ pub struct OneEuro {
     x: LowPass,
     dx: LowPass,
     frequency: f64,
-    last_ns: i64,
+    last_us: i64,
 }
 
 impl OneEuro {
@@ -80,7 +88,7 @@ impl OneEuro {
             x: LowPass::default(),
             dx: LowPass::default(),
             frequency: INITIAL_FREQUENCY,
-            last_ns: -1,
+            last_us: NO_SAMPLE_US,
         }
     }
 
@@ -90,14 +98,21 @@ impl OneEuro {
         1.0 / (1.0 + tau / te)
     }
 
-    pub fn apply(&mut self, t_ns: i64, value_scale: f64, value: f64) -> f64 {
-        if self.last_ns >= t_ns {
+    /// Filters `value` at `t_us`. MediaPipe counts nanoseconds; microseconds give the same
+    /// steps (every timestamp is whole microseconds) without multiplying a late timestamp past
+    /// i64.
+    pub fn apply(&mut self, t_us: i64, value_scale: f64, value: f64) -> f64 {
+        if self.last_us >= t_us {
             return value;
         }
-        if self.last_ns != 0 && t_ns != 0 {
-            self.frequency = 1.0 / ((t_ns - self.last_ns) as f64 * 1e-9);
+        let step_us = t_us.saturating_sub(self.last_us);
+        if self.last_us != NO_SAMPLE_US && step_us < MIN_STEP_US {
+            return value;
         }
-        self.last_ns = t_ns;
+        if self.last_us != 0 && t_us != 0 {
+            self.frequency = 1.0 / (step_us as f64 * 1e-6);
+        }
+        self.last_us = t_us;
         let d = match self.x.last_raw() {
             Some(raw) => (value - raw as f64) * value_scale * self.frequency,
             None => 0.0,
@@ -144,13 +159,12 @@ impl<const N: usize> LandmarksFilter<N> {
         }
         let scale = (1.0f32 / object_scale) as f64;
         let (wf, hf) = (width as f32, height as f32);
-        let t_ns = t_us * 1000;
         std::array::from_fn(|i| {
             let l = lms[i];
             let f = &mut self.filters[i];
-            let x = f[0].apply(t_ns, scale, (l.x * wf) as f64) as f32;
-            let y = f[1].apply(t_ns, scale, (l.y * hf) as f64) as f32;
-            let z = f[2].apply(t_ns, scale, (l.z * wf) as f64) as f32;
+            let x = f[0].apply(t_us, scale, (l.x * wf) as f64) as f32;
+            let y = f[1].apply(t_us, scale, (l.y * hf) as f64) as f32;
+            let z = f[2].apply(t_us, scale, (l.z * wf) as f64) as f32;
             Landmark {
                 x: x / wf,
                 y: y / hf,
@@ -162,14 +176,13 @@ impl<const N: usize> LandmarksFilter<N> {
 
     /// Filters world landmarks (metres) without value scaling.
     pub fn apply_world(&mut self, t_us: i64, lms: &[Landmark; N]) -> [Landmark; N] {
-        let t_ns = t_us * 1000;
         std::array::from_fn(|i| {
             let l = lms[i];
             let f = &mut self.filters[i];
             Landmark {
-                x: f[0].apply(t_ns, 1.0, l.x as f64) as f32,
-                y: f[1].apply(t_ns, 1.0, l.y as f64) as f32,
-                z: f[2].apply(t_ns, 1.0, l.z as f64) as f32,
+                x: f[0].apply(t_us, 1.0, l.x as f64) as f32,
+                y: f[1].apply(t_us, 1.0, l.y as f64) as f32,
+                z: f[2].apply(t_us, 1.0, l.z as f64) as f32,
                 ..l
             }
         })
@@ -263,19 +276,40 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_beyond_any_clip_s_neither_overflow_nor_stop_the_filters() {
+        let lms = |x: f32| {
+            [Landmark {
+                x,
+                ..Default::default()
+            }; 1]
+        };
+        // 2900 years in: as nanoseconds, beyond i64.
+        let start = i64::MAX / 100;
+        let mut f = LandmarksFilter::<1>::new(WORLD_FILTER);
+        f.apply_world(start, &lms(0.0));
+        let smoothed = f.apply_world(start + 33_333, &lms(1.0))[0].x;
+        assert!(smoothed > 0.0 && smoothed < 1.0, "{smoothed}");
+    }
+
+    #[test]
     fn one_euro_timestamp_quirks() {
         let mut f = OneEuro::new(AUX_FILTER);
         assert_eq!(f.apply(0, 1.0, 5.0), 5.0);
         // τ = 0 after the first sample at t = 0: the second keeps 30 Hz.
-        f.apply(200_000_000, 1.0, 6.0);
+        f.apply(200_000, 1.0, 6.0);
         assert_eq!(f.frequency, 30.0);
-        f.apply(400_000_000, 1.0, 6.0);
+        f.apply(400_000, 1.0, 6.0);
         assert!((f.frequency - 5.0).abs() < 1e-9);
         // Equal or older timestamps pass through without a state change.
-        assert_eq!(f.apply(400_000_000, 1.0, 100.0), 100.0);
+        assert_eq!(f.apply(400_000, 1.0, 100.0), 100.0);
+        // A sample a microsecond after the last is no new moment: it passes through, and the
+        // next real one is timed from the last real one.
+        assert_eq!(f.apply(400_001, 1.0, 50.0), 50.0);
+        f.apply(600_000, 1.0, 6.0);
+        assert!((f.frequency - 5.0).abs() < 1e-9);
         // After a reset (a fresh filter) the first sample at t > 0 sets a meaningless frequency.
         let mut g = OneEuro::new(AUX_FILTER);
-        g.apply(1_000_000_000, 1.0, 1.0);
-        assert!((g.frequency - 1e9 / 1_000_000_001.0).abs() < 1e-6);
+        g.apply(1_000_000, 1.0, 1.0);
+        assert!((g.frequency - 1e6 / 1_000_001.0).abs() < 1e-6);
     }
 }

@@ -113,7 +113,9 @@ pub struct LandmarkResult {
     pub aux: [Landmark; 2],
 }
 
-/// Decode → refine → project. `None` when the presence score is not above 0.5.
+/// Decode → refine → project. `None` when the presence score is not above 0.5 (a score that is
+/// not a number is not: MediaPipe's thresholding asks `score > threshold`), or when any value
+/// of the result is not finite: the one-euro filters would carry it into every later frame.
 pub fn postprocess(
     presence: f32,
     raw: &[f32],
@@ -122,7 +124,7 @@ pub fn postprocess(
     roi: &Roi,
     padding: &Padding,
 ) -> Option<LandmarkResult> {
-    if presence <= MIN_PRESENCE {
+    if presence.is_nan() || presence <= MIN_PRESENCE {
         return None;
     }
     let mut lms = decode(raw);
@@ -133,7 +135,17 @@ pub fn postprocess(
         project(&lms[34], roi, padding),
     ];
     let world = world(world_raw, roi.rotation, &image);
-    Some(LandmarkResult { image, world, aux })
+    let finite = |l: &Landmark| {
+        [l.x, l.y, l.z, l.visibility, l.presence]
+            .iter()
+            .all(|v| v.is_finite())
+    };
+    image
+        .iter()
+        .chain(&world)
+        .chain(&aux)
+        .all(finite)
+        .then_some(LandmarkResult { image, world, aux })
 }
 
 #[cfg(test)]
@@ -166,6 +178,38 @@ mod tests {
         hm2[(10 * 64 + 15) * NUM_ROWS] = 50.0;
         refine(&mut lms2, &hm2);
         assert_eq!(lms2[0].x, 10.0 / 64.0);
+    }
+
+    #[test]
+    fn a_score_or_a_value_that_is_not_a_number_is_no_pose() {
+        let roi = Roi {
+            cx: 0.5,
+            cy: 0.5,
+            w: 0.5,
+            h: 0.5,
+            rotation: 0.0,
+        };
+        let raw = vec![100.0f32; NUM_ROWS * 5];
+        let heatmap = vec![-50f32; 64 * 64 * NUM_ROWS];
+        let world_raw = vec![0.1f32; NUM_ROWS * 3];
+        let run = |presence: f32, raw: &[f32], world_raw: &[f32]| {
+            postprocess(
+                presence,
+                raw,
+                &heatmap,
+                world_raw,
+                &roi,
+                &Padding::default(),
+            )
+        };
+        assert!(run(5.0, &raw, &world_raw).is_some());
+        assert!(run(f32::NAN, &raw, &world_raw).is_none());
+        let mut nan_world = world_raw.clone();
+        nan_world[7] = f32::NAN;
+        assert!(run(5.0, &raw, &nan_world).is_none());
+        let mut infinite_image = raw.clone();
+        infinite_image[0] = f32::INFINITY;
+        assert!(run(5.0, &infinite_image, &world_raw).is_none());
     }
 
     #[test]
