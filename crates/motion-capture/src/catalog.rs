@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::animation::Animation;
+use crate::animation::{Animation, Frame};
 use crate::bvh::{self, BvhError};
 use crate::media::{self, MediaError};
 use stick::StickFigure;
@@ -262,12 +262,28 @@ async fn render_preview(
     Ok(())
 }
 
-/// The preview time at which the figure's joints spread widest (sampled over ~60 frames).
+/// A joint turned less than this (radians) from the skeleton's rest pose is still in it.
+const REST_POSE_TOLERANCE_RAD: f32 = 0.1;
+
+/// Whether every joint below the root holds the skeleton's rest pose: the calibration T-pose
+/// many mocap clips start with, which is no picture of their motion (and, arms out, the widest
+/// pose of all).
+fn holds_rest_pose(frame: &Frame) -> bool {
+    frame
+        .rotations
+        .iter()
+        .skip(1)
+        .all(|q| q.angle() < REST_POSE_TOLERANCE_RAD)
+}
+
+/// The preview time at which the figure's joints spread widest (sampled over ~60 frames), out
+/// of the frames that hold the rest pose unless every frame does.
 fn cover_time(animation: &Animation, timing: &PreviewTiming) -> f64 {
     let n = animation.frames.len();
     if n == 0 {
         return 0.0;
     }
+    let moving = |f: &usize| !holds_rest_pose(&animation.frames[*f]);
     let step = (n / 60).max(1);
     let spread = |f: usize| {
         let p = animation.world_positions(&animation.frames[f]);
@@ -280,9 +296,12 @@ fn cover_time(animation: &Animation, timing: &PreviewTiming) -> f64 {
         }
         (hi[0] - lo[0]).max(hi[2] - lo[2]) + (hi[1] - lo[1])
     };
-    let best = (0..n)
-        .step_by(step)
-        .max_by(|&a, &b| spread(a).total_cmp(&spread(b)))
+    let widest = |frames: &mut dyn Iterator<Item = usize>| {
+        frames.max_by(|&a, &b| spread(a).total_cmp(&spread(b)))
+    };
+    let best = widest(&mut (0..n).step_by(step).filter(moving))
+        .or_else(|| widest(&mut (0..n).filter(moving)))
+        .or_else(|| widest(&mut (0..n).step_by(step)))
         .unwrap_or(0);
     let t = best as f64 * animation.frame_time_s;
     // Stay on a frame that exists in the preview.
@@ -360,6 +379,7 @@ fn write_zip(path: &Path, entries: &[(&str, &[u8])]) -> Result<(), CatalogError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::animation::math::{Quat, Vec3};
 
     #[test]
     fn preview_timing_resamples_fast_clips_and_keeps_slow_ones() {
@@ -374,6 +394,45 @@ mod tests {
         let t = PreviewTiming::new(1.0 / 23.5, 47, 30.0);
         assert_eq!(t.ffmpeg_rate(), "23500/1000");
         assert_eq!(PreviewTiming::new(0.5, 1, 30.0).frames, 1);
+    }
+
+    #[test]
+    fn the_cover_shows_the_motion_not_the_calibration_pose_before_it() {
+        let joint = |name: &str, parent: Option<usize>, offset: Vec3| crate::animation::Joint {
+            name: name.into(),
+            parent,
+            offset,
+            end_site: None,
+        };
+        let skeleton = crate::animation::Skeleton {
+            joints: vec![
+                joint("Hips", None, [0.0, 90.0, 0.0]),
+                joint("LeftArm", Some(0), [50.0, 40.0, 0.0]),
+                joint("LeftHand", Some(1), [60.0, 0.0, 0.0]),
+                joint("RightArm", Some(0), [-50.0, 40.0, 0.0]),
+                joint("RightHand", Some(3), [-60.0, 0.0, 0.0]),
+            ],
+        };
+        let arms_turned = |deg: f32| Frame {
+            root_translation: [0.0; 3],
+            rotations: [0.0, deg, 0.0, -deg, 0.0]
+                .map(|d: f32| Quat::from_axis_angle([0.0, 0.0, 1.0], d.to_radians()))
+                .to_vec(),
+        };
+        let animation = Animation {
+            skeleton,
+            frame_time_s: 0.1,
+            // The T-pose first (arms straight out: the widest), then the arms lowered.
+            frames: vec![arms_turned(0.0), arms_turned(-60.0), arms_turned(-30.0)],
+        };
+        let timing = PreviewTiming::new(0.1, 3, 30.0);
+        assert_eq!(cover_time(&animation, &timing), 0.2);
+        // A clip that only holds the rest pose still gets a cover.
+        let still = Animation {
+            frames: vec![arms_turned(0.0); 2],
+            ..animation
+        };
+        assert!([0.0, 0.1].contains(&cover_time(&still, &timing)));
     }
 
     #[test]
