@@ -145,6 +145,9 @@ pub enum ExtractError {
     /// The models are not installed or could not be loaded.
     #[error(transparent)]
     Models(#[from] ModelError),
+    /// The output folder cannot take the outputs (not a folder, not writable, full).
+    #[error("cannot write the outputs to {0}")]
+    Output(String),
     /// Our fault: a tool missing or failing on our data, I/O, a bug.
     #[error("internal error: {0}")]
     Internal(String),
@@ -153,6 +156,12 @@ pub enum ExtractError {
 impl ExtractError {
     pub fn is_bad_input(&self) -> bool {
         matches!(self, ExtractError::BadInput(_) | ExtractError::NoPerson)
+    }
+
+    /// Whether the caller can put it right: a bad input, or an output folder that cannot take
+    /// the outputs.
+    pub fn is_callers_fault(&self) -> bool {
+        self.is_bad_input() || matches!(self, ExtractError::Output(_))
     }
 }
 
@@ -192,8 +201,9 @@ impl Engine {
         let cancel = cancel.child_token();
         let _stop_when_dropped = cancel.clone().drop_guard();
         let started = Instant::now();
-        std::fs::create_dir_all(out_dir)
-            .map_err(|e| ExtractError::Internal(format!("creating {}: {e}", out_dir.display())))?;
+        // Before any work: a folder that cannot take the outputs is found now, not after the
+        // whole clip has been tracked.
+        let output = OutputDir::prepare(out_dir)?;
         progress(Progress {
             stage: Stage::Probing,
             done: 0,
@@ -240,7 +250,7 @@ impl Engine {
         let mut motion = motion?;
         let preview = preview?;
         preview_progress(preview.is_some(), &progress);
-        let (preview, cover) = deliver(&mut motion.files, preview, out_dir, &cancel)?;
+        let (preview, cover) = output.deliver(&mut motion.files, preview, &cancel)?;
         let elapsed_s = started.elapsed().as_secs_f64();
         let q = motion.solution.quality;
         let poses = tracked.frames.iter().filter(|f| f.pose.is_some()).count();
@@ -371,28 +381,103 @@ async fn solve_and_export(
     })
 }
 
-/// Moves every output, all made in the job directory, into `out_dir`, unless the job was
-/// cancelled meanwhile; `motion` then names the moved files. Returns the preview's and the
-/// cover's new paths.
-fn deliver(
-    motion: &mut Exported,
-    preview: Option<PreviewFiles>,
-    out_dir: &Path,
-    cancel: &CancellationToken,
-) -> Result<(Option<PathBuf>, Option<PathBuf>), ExtractError> {
-    if cancel.is_cancelled() {
-        return Err(ExtractError::Cancelled);
+/// The folder the outputs go to, checked at the start of a run, with a hidden folder inside it
+/// where they gather before they take their names: on the same file system, so that naming them
+/// is a rename, which needs no space and cannot stop halfway through a file. A run that fails or
+/// is cancelled leaves the folder as it found it (the hidden folder goes with this value).
+struct OutputDir {
+    dir: PathBuf,
+    gathering: tempfile::TempDir,
+}
+
+impl OutputDir {
+    /// Makes `dir` (and its parents) where needed, and the hidden folder in it.
+    fn prepare(dir: &Path) -> Result<OutputDir, ExtractError> {
+        let unwritable =
+            |e: std::io::Error| ExtractError::Output(format!("{}: {e}", dir.display()));
+        std::fs::create_dir_all(dir).map_err(unwritable)?;
+        let gathering = tempfile::Builder::new()
+            .prefix(".motiond-outputs-")
+            .tempdir_in(dir)
+            .map_err(unwritable)?;
+        Ok(OutputDir {
+            dir: dir.to_owned(),
+            gathering,
+        })
     }
-    for path in motion.paths_mut() {
-        *path = move_into(path, out_dir)?;
+
+    /// Moves every output, all made in the job directory, into the output folder, unless the
+    /// job was cancelled meanwhile; `motion` then names the moved files. Without a preview, an
+    /// earlier run's preview and cover are removed: they would not show this motion. Returns
+    /// the preview's and the cover's new paths.
+    fn deliver(
+        self,
+        motion: &mut Exported,
+        preview: Option<PreviewFiles>,
+        cancel: &CancellationToken,
+    ) -> Result<(Option<PathBuf>, Option<PathBuf>), ExtractError> {
+        if cancel.is_cancelled() {
+            return Err(ExtractError::Cancelled);
+        }
+        let (mut preview_path, mut cover_path) = match preview {
+            Some(files) => (Some(files.preview), Some(files.cover)),
+            None => (None, None),
+        };
+        let mut files: Vec<&mut PathBuf> = motion.paths_mut().into_iter().collect();
+        files.extend(preview_path.as_mut());
+        files.extend(cover_path.as_mut());
+        for path in &mut files {
+            **path = self.gather(path)?;
+        }
+        for path in &files {
+            let target = self.final_path(path)?;
+            if target.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+                return Err(ExtractError::Output(format!(
+                    "{} is a folder",
+                    target.display()
+                )));
+            }
+        }
+        for path in &mut files {
+            let target = self.final_path(path)?;
+            std::fs::rename(&**path, &target)
+                .map_err(|e| ExtractError::Output(format!("naming {}: {e}", target.display())))?;
+            **path = target;
+        }
+        if preview_path.is_none() {
+            for stale in [PREVIEW_NAME, COVER_NAME] {
+                let _ = std::fs::remove_file(self.dir.join(stale));
+            }
+        }
+        Ok((preview_path, cover_path))
     }
-    let Some(files) = preview else {
-        return Ok((None, None));
-    };
-    Ok((
-        Some(move_into(&files.preview, out_dir)?),
-        Some(move_into(&files.cover, out_dir)?),
-    ))
+
+    /// Moves a finished file from the job directory into the hidden folder, copying it across
+    /// file systems.
+    fn gather(&self, from: &Path) -> Result<PathBuf, ExtractError> {
+        let name = from
+            .file_name()
+            .ok_or_else(|| ExtractError::Internal(format!("{} has no name", from.display())))?;
+        let to = self.gathering.path().join(name);
+        if std::fs::rename(from, &to).is_err() {
+            std::fs::copy(from, &to).map_err(|e| {
+                ExtractError::Output(format!(
+                    "copying {} into {}: {e}",
+                    name.to_string_lossy(),
+                    self.dir.display()
+                ))
+            })?;
+        }
+        Ok(to)
+    }
+
+    /// Where a gathered file takes its name.
+    fn final_path(&self, gathered: &Path) -> Result<PathBuf, ExtractError> {
+        gathered
+            .file_name()
+            .map(|name| self.dir.join(name))
+            .ok_or_else(|| ExtractError::Internal(format!("{} has no name", gathered.display())))
+    }
 }
 
 /// Reports the preview stage after the exports, so that the stages stay in their order.
@@ -475,31 +560,6 @@ fn copy_input(input: &Path, copy: &Path) -> Result<(), ExtractError> {
         };
         to.write_all(&buf[..n]).map_err(unwritable)?;
     }
-}
-
-/// Moves a finished file from the job directory into `out_dir` under its own name. Across
-/// file systems it is copied under a temporary name first: a file under its final name is
-/// always whole.
-fn move_into(from: &Path, out_dir: &Path) -> Result<PathBuf, ExtractError> {
-    let name = from
-        .file_name()
-        .ok_or_else(|| ExtractError::Internal(format!("{} has no name", from.display())))?;
-    let to = out_dir.join(name);
-    if std::fs::rename(from, &to).is_ok() {
-        return Ok(to);
-    }
-    let partial = out_dir.join(format!(".{}.partial", name.to_string_lossy()));
-    let failed = |e: std::io::Error| {
-        let _ = std::fs::remove_file(&partial);
-        ExtractError::Internal(format!(
-            "copying {} to {}: {e}",
-            from.display(),
-            to.display()
-        ))
-    };
-    std::fs::copy(from, &partial).map_err(failed)?;
-    std::fs::rename(&partial, &to).map_err(failed)?;
-    Ok(to)
 }
 
 /// The input's container, from its magic bytes: only video containers go on.
@@ -664,6 +724,7 @@ async fn track(
         ..
     } = inference;
     let mut decode_error = None;
+    let mut ended_early = None;
     // A frame's share of the grid is known when the next one (or the end) arrives.
     let mut held: Option<RgbFrame> = None;
     loop {
@@ -681,8 +742,11 @@ async fn track(
                     break;
                 }
                 None => {
-                    let last = held.take().zip(grid.finish());
-                    send_placed(&tx, last).await;
+                    ended_early = grid.ended_early();
+                    if ended_early.is_none() {
+                        let last = held.take().zip(grid.finish());
+                        send_placed(&tx, last).await;
+                    }
                     break;
                 }
             },
@@ -699,6 +763,11 @@ async fn track(
     }
     if let Some(e) = decode_error {
         return Err(e.into());
+    }
+    if let Some((covered, stated)) = ended_early {
+        return Err(ExtractError::BadInput(format!(
+            "the video is cut short or damaged: its frames end at {covered:.1} s of the {stated:.1} s it states"
+        )));
     }
     let tracked = result?;
     if tracked.frames.is_empty() {
@@ -1087,23 +1156,96 @@ impl PaintLoop {
 mod tests {
     use super::*;
 
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Motion files made in `job`, as the exports name them.
+    fn made_in(job: &Path) -> Exported {
+        let mut files = Exported {
+            bvh: PathBuf::new(),
+            glb: PathBuf::new(),
+            landmarks: PathBuf::new(),
+            quality: PathBuf::new(),
+            bvh_zip: PathBuf::new(),
+            binary_zip: PathBuf::new(),
+        };
+        let names = [
+            "motion.bvh",
+            "motion.glb",
+            "landmarks.json",
+            "quality.json",
+            "bvh.zip",
+            "binary.zip",
+        ];
+        for (path, name) in files.paths_mut().into_iter().zip(names) {
+            *path = job.join(name);
+            std::fs::write(&*path, name).unwrap();
+        }
+        files
+    }
+
     #[test]
-    fn a_file_that_cannot_be_moved_leaves_nothing_half_written() {
+    fn outputs_that_cannot_all_be_delivered_leave_the_folder_as_it_was() {
         let job = tempfile::tempdir().unwrap();
         let out = tempfile::tempdir().unwrap();
-        let made = job.path().join("motion.bvh");
-        std::fs::write(&made, b"HIERARCHY").unwrap();
-        // Where a folder of that name is in the way, neither the rename nor the copy can land.
-        std::fs::create_dir_all(out.path().join("motion.bvh").join("in the way")).unwrap();
-        assert!(move_into(&made, out.path()).is_err());
-        let names: Vec<_> = std::fs::read_dir(out.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["motion.bvh"], "no partial copy left");
-        std::fs::remove_dir_all(out.path().join("motion.bvh")).unwrap();
-        let moved = move_into(&made, out.path()).unwrap();
-        assert_eq!(std::fs::read(moved).unwrap(), b"HIERARCHY");
+        std::fs::write(out.path().join("motion.bvh"), b"an earlier run's").unwrap();
+        // Where a folder of a file's name is in the way, nothing is delivered.
+        std::fs::create_dir_all(out.path().join("quality.json").join("in the way")).unwrap();
+        let mut files = made_in(job.path());
+        let output = OutputDir::prepare(out.path()).unwrap();
+        let err = output
+            .deliver(&mut files, None, &CancellationToken::new())
+            .unwrap_err();
+        assert!(matches!(err, ExtractError::Output(_)), "{err:?}");
+        assert_eq!(names_in(out.path()), ["motion.bvh", "quality.json"]);
+        assert_eq!(
+            std::fs::read(out.path().join("motion.bvh")).unwrap(),
+            b"an earlier run's"
+        );
+    }
+
+    #[test]
+    fn a_run_without_a_preview_removes_an_earlier_run_s_preview_and_cover() {
+        let job = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        for stale in [PREVIEW_NAME, COVER_NAME, "notes.txt"] {
+            std::fs::write(out.path().join(stale), b"earlier").unwrap();
+        }
+        let mut files = made_in(job.path());
+        let output = OutputDir::prepare(out.path()).unwrap();
+        output
+            .deliver(&mut files, None, &CancellationToken::new())
+            .unwrap();
+        assert_eq!(
+            names_in(out.path()),
+            [
+                "binary.zip",
+                "bvh.zip",
+                "landmarks.json",
+                "motion.bvh",
+                "motion.glb",
+                "notes.txt",
+                "quality.json"
+            ]
+        );
+        assert_eq!(files.bvh, out.path().join("motion.bvh"));
+        assert_eq!(std::fs::read(&files.bvh).unwrap(), b"motion.bvh");
+    }
+
+    #[test]
+    fn an_output_folder_that_cannot_be_made_is_found_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a file");
+        std::fs::write(&file, b"x").unwrap();
+        let err = OutputDir::prepare(&file.join("sub")).err().unwrap();
+        assert!(err.is_callers_fault(), "{err:?}");
+        assert!(!err.to_string().contains("internal"), "{err}");
     }
 
     /// A full or missing scratch space is the machine's fault, an unreadable input the user's.

@@ -647,6 +647,26 @@ async fn a_file_that_is_not_a_video_is_bad_input() {
     );
 }
 
+/// A file cut off halfway (an upload or a copy that stopped): ffmpeg decodes the first half
+/// without failing, and held to the stated end its last frame froze the rest of the motion.
+/// It is refused, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_cut_off_halfway_is_refused_rather_than_frozen() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = squats_clip(dir.path(), "whole.mp4", &["-movflags", "+faststart"]);
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let err = extract(&cut, &dir.path().join("out"))
+        .await
+        .expect_err("a video cut short");
+    assert!(err.is_bad_input(), "{err:?}");
+    assert!(err.to_string().contains("cut short"), "{err}");
+    extract(&whole, &dir.path().join("out"))
+        .await
+        .expect("the whole clip extracts");
+}
+
 /// A file that looks like an MP4 but that ffprobe refuses fails while the models are still
 /// loading: the extract must wait for that thread before it answers, or `motiond extract` exits
 /// (and unloads ONNX Runtime) under a thread still inside it, which CI saw as a crash.

@@ -11,6 +11,12 @@
 //! known only when the next frame (or the end) arrives, so the caller holds one frame back.
 //! For a constant-rate video every frame is exactly one analysis frame.
 
+/// Seconds of a stream's stated duration its frames may fall short of before it counts as cut
+/// short (see [`FrameGrid::ended_early`]) ...
+pub const CUT_SHORT_MIN_S: f64 = 1.0;
+/// ... and the share of the stated duration.
+pub const CUT_SHORT_SHARE: f64 = 0.1;
+
 /// Places source frames, in presentation order, on the analysis grid.
 #[derive(Clone, Debug)]
 pub struct FrameGrid {
@@ -95,6 +101,26 @@ impl FrameGrid {
         // After placing: a leap just skipped shifts this frame's slot too.
         self.held_slot = Some(nearest.saturating_sub(self.skipped));
         placed
+    }
+
+    /// Called at the end of the stream, before [`FrameGrid::finish`]: when its frames stopped
+    /// well short of its stated duration (more than [`CUT_SHORT_MIN_S`], and more than
+    /// [`CUT_SHORT_SHARE`] of it), the seconds the frames covered and the seconds stated. Such a
+    /// file was cut short (a copy or an upload that stopped) or is damaged past some point, and
+    /// ffmpeg decodes what it can without failing: held to the end, its last frame would freeze
+    /// the rest of the motion. A last frame's own duration, or a short pause at the end, is no
+    /// sign of damage.
+    pub fn ended_early(&self) -> Option<(f64, f64)> {
+        let limit = self.slot_limit?;
+        let reached = self
+            .held_slot
+            .map_or(self.next_slot, |held| held.saturating_add(1))
+            .saturating_add(self.skipped);
+        let seconds = |slots: u64| slots as f64 * self.step_us / 1e6;
+        let (covered, stated) = (seconds(reached), seconds(limit));
+        let missing = stated - covered;
+        (missing > CUT_SHORT_MIN_S && missing > CUT_SHORT_SHARE * stated)
+            .then_some((covered, stated))
     }
 
     /// The end of the stream: the placement of the last frame, which holds until the grid's
@@ -210,6 +236,29 @@ mod tests {
         // Without a known duration the last frame fills its own slot.
         let mut grid = FrameGrid::new(30.0, 1000);
         assert_eq!(copies(&mut grid, &[0, 33, 67]), [1, 1, 1]);
+    }
+
+    #[test]
+    fn frames_ending_well_before_the_stated_duration_are_told_apart_from_a_last_frame_s_own() {
+        let frames_until = |fps: f64, stated_s: f64, last_s: f64| {
+            let mut grid = FrameGrid::for_stream(fps, Some(stated_s), 1000);
+            let step_ms = 1000.0 / fps;
+            for i in 0..=(last_s * 1000.0 / step_ms).round() as i64 {
+                grid.arrive((i as f64 * step_ms * 1000.0) as i64);
+            }
+            grid.ended_early()
+        };
+        // 29 of 65 frames at 5 fps: a file cut in half.
+        assert_eq!(frames_until(5.0, 13.0, 5.6), Some((5.8, 13.0)));
+        // The last frame at 9.0 s of 10: missing 0.9 s, under a second.
+        assert_eq!(frames_until(30.0, 10.0, 9.0), None);
+        // 1.5 s missing of 20 s: under a tenth.
+        assert_eq!(frames_until(30.0, 20.0, 18.5), None);
+        assert!(frames_until(30.0, 10.0, 8.0).is_some());
+        // Without a stated duration there is nothing to fall short of.
+        let mut grid = FrameGrid::new(30.0, 1000);
+        grid.arrive(0);
+        assert_eq!(grid.ended_early(), None);
     }
 
     #[test]

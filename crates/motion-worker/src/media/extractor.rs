@@ -83,7 +83,10 @@ fn map_engine_error(e: EngineError) -> ExtractError {
         EngineError::BadInput(_) => ExtractError::Failed(FailureReason::Undecodable),
         EngineError::NoPerson => ExtractError::Failed(FailureReason::NoPerson),
         EngineError::Cancelled => ExtractError::Cancelled,
-        EngineError::Models(m) => ExtractError::Internal(m.to_string()),
+        // The worker's own output folder: the service's storage, not the user's input.
+        e @ (EngineError::Models(_) | EngineError::Output(_)) => {
+            ExtractError::Internal(e.to_string())
+        }
         EngineError::Internal(m) => ExtractError::Internal(m),
     }
 }
