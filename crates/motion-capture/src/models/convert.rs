@@ -6,6 +6,7 @@
 //! Output is a pure function of the input bytes (no maps iterated, no timestamps): byte-identical runs.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use super::flatbuf::le_values;
 use super::onnx::{Attr, Data, Graph, Initializer, Node, ValueInfo, encode_model};
@@ -21,6 +22,17 @@ pub enum ConvertError {
     Invalid(String),
     #[error("unsupported: {0}")]
     Unsupported(String),
+}
+
+impl ConvertError {
+    /// Prefixes the message with where the problem is (an operator, a tensor).
+    pub(crate) fn context(self, at: &str) -> Self {
+        match self {
+            ConvertError::Invalid(m) => ConvertError::Invalid(format!("{at}: {m}")),
+            ConvertError::Unsupported(m) => ConvertError::Unsupported(format!("{at}: {m}")),
+            other => other,
+        }
+    }
 }
 
 fn invalid(what: impl Into<String>) -> ConvertError {
@@ -124,6 +136,15 @@ pub fn densify<T: Copy + Default>(
     if sparsity.traversal_order.len() != shape.len() || sparsity.levels.len() != shape.len() {
         return Err(invalid("sparsity levels do not match the tensor rank"));
     }
+    // Non-decreasing segments keep the entries of different positions apart, so the walk visits
+    // each stored index at most once (a crafted file cannot make it revisit them many times).
+    let decreasing = |level: &tflite::DimMeta| match level {
+        tflite::DimMeta::SparseCsr { segments, .. } => segments.windows(2).any(|w| w[0] > w[1]),
+        tflite::DimMeta::Dense(_) => false,
+    };
+    if sparsity.levels.iter().any(decreasing) {
+        return Err(invalid("sparse segments decrease"));
+    }
     let mut dense = vec![T::default(); element_count(shape)?];
     let mut coords = vec![0usize; shape.len()];
     let walk = Walk {
@@ -163,15 +184,26 @@ impl<T: Copy> Walk<'_, T> {
                 .ok_or_else(|| invalid("sparse coordinate out of range"))? = v;
             return Ok(());
         }
-        let dim = self.sparsity.traversal_order[k];
-        if dim >= coords.len() {
-            return Err(invalid("traversal order names a missing dimension"));
-        }
-        match &self.sparsity.levels[k] {
+        let (Some(&dim), Some(level)) = (
+            self.sparsity.traversal_order.get(k),
+            self.sparsity.levels.get(k),
+        ) else {
+            return Err(invalid("more sparsity levels than traversal entries"));
+        };
+        let size = match self.shape.get(dim) {
+            Some(&d) => d as usize,
+            None => return Err(invalid("traversal order names a missing dimension")),
+        };
+        match level {
             tflite::DimMeta::Dense(n) => {
-                for i in 0..*n {
+                if *n != size {
+                    return Err(invalid(format!(
+                        "dense level of {n} for a dimension of {size}"
+                    )));
+                }
+                for i in 0..size {
                     coords[dim] = i;
-                    self.level(k + 1, p * n + i, coords, dense)?;
+                    self.level(k + 1, p * size + i, coords, dense)?;
                 }
             }
             tflite::DimMeta::SparseCsr { segments, indices } => {
@@ -181,6 +213,7 @@ impl<T: Copy> Walk<'_, T> {
                 for j in from..to {
                     coords[dim] = *indices
                         .get(j)
+                        .filter(|&&c| c < size)
                         .ok_or_else(|| invalid("sparse index out of range"))?;
                     self.level(k + 1, j, coords, dense)?;
                 }
@@ -191,6 +224,7 @@ impl<T: Copy> Walk<'_, T> {
 }
 
 /// Explicit SAME padding for one spatial axis: (before, after), the odd pixel going after.
+/// `stride` and `dilation` are at least 1 (`tflite::parse` refuses others).
 pub fn same_pads(input: i64, kernel: i64, stride: i64, dilation: i64) -> (i64, i64) {
     let out = (input + stride - 1) / stride;
     let effective = (kernel - 1) * dilation + 1;
@@ -220,10 +254,35 @@ fn window_pads(window: &Window, input_hw: [i64; 2], kernel_hw: [i64; 2]) -> Vec<
     }
 }
 
+/// The shape after [`transpose`]: output dim i is input dim `perm[i]`.
+fn permuted(shape: &[i64], perm: &[usize]) -> Result<Vec<i64>, ConvertError> {
+    let mut seen = vec![false; shape.len()];
+    let is_permutation = perm.len() == shape.len()
+        && perm
+            .iter()
+            .all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
+    if !is_permutation {
+        return Err(invalid(format!(
+            "{perm:?} does not permute shape {shape:?}"
+        )));
+    }
+    Ok(perm.iter().map(|&p| shape[p]).collect())
+}
+
 /// Permutes a dense row-major tensor: output dim i is input dim `perm[i]`.
-fn transpose<T: Copy + Default>(values: &[T], shape: &[i64], perm: &[usize]) -> (Vec<T>, Vec<i64>) {
+fn transpose<T: Copy + Default>(
+    values: &[T],
+    shape: &[i64],
+    perm: &[usize],
+) -> Result<Vec<T>, ConvertError> {
+    let out_shape = permuted(shape, perm)?;
+    if values.len() != element_count(shape)? {
+        return Err(invalid(format!(
+            "{} values for shape {shape:?}",
+            values.len()
+        )));
+    }
     let rank = shape.len();
-    let out_shape: Vec<i64> = perm.iter().map(|&p| shape[p]).collect();
     let mut in_strides = vec![1usize; rank];
     for i in (0..rank.saturating_sub(1)).rev() {
         in_strides[i] = in_strides[i + 1] * shape[i + 1] as usize;
@@ -241,11 +300,39 @@ fn transpose<T: Copy + Default>(values: &[T], shape: &[i64], perm: &[usize]) -> 
             idx[d] = 0;
         }
     }
-    (out, out_shape)
+    Ok(out)
 }
 
 const NHWC_TO_NCHW: [usize; 4] = [0, 3, 1, 2];
 const NCHW_TO_NHWC: [usize; 4] = [0, 2, 3, 1];
+
+/// Tensor index of operand `k` in `list`; `None` when it is -1 (an absent optional input).
+/// (`tflite::parse` has checked that every index is -1 or names a tensor.)
+fn operand(list: &[i32], k: usize, what: &str) -> Result<Option<usize>, ConvertError> {
+    let i = list
+        .get(k)
+        .ok_or_else(|| invalid(format!("{what} {k} missing ({} given)", list.len())))?;
+    Ok(usize::try_from(*i).ok())
+}
+
+/// Tensor index of the operator's required input `k`.
+fn input(o: &Operator, k: usize) -> Result<usize, ConvertError> {
+    operand(&o.inputs, k, "input")?.ok_or_else(|| invalid(format!("required input {k} absent")))
+}
+
+/// Tensor index of the operator's optional input `k`: `None` when absent or left out.
+fn optional_input(o: &Operator, k: usize) -> Result<Option<usize>, ConvertError> {
+    if k < o.inputs.len() {
+        operand(&o.inputs, k, "input")
+    } else {
+        Ok(None)
+    }
+}
+
+/// Tensor index of the operator's output `k`.
+fn output(o: &Operator, k: usize) -> Result<usize, ConvertError> {
+    operand(&o.outputs, k, "output")?.ok_or_else(|| invalid(format!("output {k} absent")))
+}
 
 /// Position of NHWC axis `a` in NCHW.
 fn nchw_axis(a: usize) -> usize {
@@ -255,7 +342,8 @@ fn nchw_axis(a: usize) -> usize {
 struct Converter<'m, 'a> {
     model: &'m Model<'a>,
     graph: Graph,
-    consts: Vec<Option<Const>>,
+    /// Constants by tensor index, shared (a folded DEQUANTIZE output is its input's constant).
+    consts: Vec<Option<Rc<Const>>>,
     /// ONNX name of each activation tensor (NCHW when 4-D).
     names: Vec<Option<String>>,
     /// Initializers already emitted, by a key describing their content's origin.
@@ -267,7 +355,11 @@ impl<'m, 'a> Converter<'m, 'a> {
         let consts = model
             .tensors
             .iter()
-            .map(load_const)
+            .enumerate()
+            .map(|(i, t)| match load_const(t) {
+                Ok(c) => Ok(c.map(Rc::new)),
+                Err(e) => Err(e.context(&format!("tensor {i} ({})", t.name))),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Converter {
             model,
@@ -286,15 +378,8 @@ impl<'m, 'a> Converter<'m, 'a> {
             self.graph_input(i)?;
         }
         for (k, op) in self.model.operators.iter().enumerate() {
-            self.operator(k, op).map_err(|e| match e {
-                ConvertError::Invalid(m) => {
-                    invalid(format!("operator {k} (code {}): {m}", op.code))
-                }
-                ConvertError::Unsupported(m) => {
-                    unsupported(format!("operator {k} (code {}): {m}", op.code))
-                }
-                other => other,
-            })?;
+            self.operator(k, op)
+                .map_err(|e| e.context(&format!("operator {k} (code {})", op.code)))?;
         }
         for &o in &self.model.outputs {
             self.graph_output(o)?;
@@ -309,29 +394,37 @@ impl<'m, 'a> Converter<'m, 'a> {
             .ok_or_else(|| invalid(format!("tensor index {i} out of range")))
     }
 
-    fn index(i: i32) -> Result<usize, ConvertError> {
-        usize::try_from(i).map_err(|_| invalid("missing required operand"))
+    fn activation(&self, i: usize) -> Result<String, ConvertError> {
+        let name = &self.tensor(i)?.name;
+        self.names
+            .get(i)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| invalid(format!("tensor {i} ({name}) used before it is produced")))
     }
 
-    fn activation(&self, i: i32) -> Result<String, ConvertError> {
-        let i = Self::index(i)?;
-        self.names[i].clone().ok_or_else(|| {
-            invalid(format!(
-                "tensor {i} ({}) used before it is produced",
-                self.tensor(i).map(|t| t.name.as_str()).unwrap_or("?")
-            ))
-        })
+    /// The constant at tensor `i`, or `None` for an activation.
+    fn constant_or_none(&self, i: usize) -> Result<Option<Rc<Const>>, ConvertError> {
+        self.tensor(i)?;
+        Ok(self.consts.get(i).cloned().flatten())
     }
 
-    fn constant(&self, i: i32) -> Result<&Const, ConvertError> {
-        let i = Self::index(i)?;
-        self.consts[i]
-            .as_ref()
+    fn constant(&self, i: usize) -> Result<Rc<Const>, ConvertError> {
+        self.constant_or_none(i)?
             .ok_or_else(|| unsupported(format!("tensor {i} must be a constant")))
     }
 
-    fn shape(&self, i: i32) -> Result<&'m [i64], ConvertError> {
-        Ok(&self.tensor(Self::index(i)?)?.shape)
+    fn shape(&self, i: usize) -> Result<&'m [i64], ConvertError> {
+        Ok(&self.tensor(i)?.shape)
+    }
+
+    /// Records the ONNX name of tensor `i`.
+    fn set_name(&mut self, i: usize, name: String) -> Result<(), ConvertError> {
+        *self
+            .names
+            .get_mut(i)
+            .ok_or_else(|| invalid(format!("tensor index {i} out of range")))? = Some(name);
+        Ok(())
     }
 
     fn push(
@@ -351,24 +444,29 @@ impl<'m, 'a> Converter<'m, 'a> {
         });
     }
 
-    /// Emits an initializer once per `key` and returns its name.
-    fn initializer(&mut self, key: String, dims: Vec<i64>, data: impl FnOnce() -> Data) -> String {
+    /// Emits an initializer once per `key` and returns its name; `data` only runs the first time.
+    fn initializer(
+        &mut self,
+        key: String,
+        dims: Vec<i64>,
+        data: impl FnOnce() -> Result<Data, ConvertError>,
+    ) -> Result<String, ConvertError> {
         if let Some(name) = self.emitted.get(&key) {
-            return name.clone();
+            return Ok(name.clone());
         }
         let name = format!("c{}_{}", self.graph.initializers.len(), key);
         self.graph.initializers.push(Initializer {
             name: name.clone(),
             dims,
-            data: data(),
+            data: data()?,
         });
         self.emitted.insert(key, name.clone());
-        name
+        Ok(name)
     }
 
-    fn i64_initializer(&mut self, key: String, values: Vec<i64>) -> String {
+    fn i64_initializer(&mut self, key: String, values: Vec<i64>) -> Result<String, ConvertError> {
         let dims = vec![values.len() as i64];
-        self.initializer(key, dims, || Data::I64(values))
+        self.initializer(key, dims, || Ok(Data::I64(values)))
     }
 
     fn graph_input(&mut self, i: usize) -> Result<(), ConvertError> {
@@ -387,16 +485,15 @@ impl<'m, 'a> Converter<'m, 'a> {
                 vec![internal.clone()],
                 vec![("perm", perm)],
             );
-            self.names[i] = Some(internal);
+            self.set_name(i, internal)
         } else {
-            self.names[i] = Some(t.name.clone());
+            self.set_name(i, t.name.clone())
         }
-        Ok(())
     }
 
     fn graph_output(&mut self, i: usize) -> Result<(), ConvertError> {
         let t = self.tensor(i)?;
-        let internal = self.activation(i as i32)?;
+        let internal = self.activation(i)?;
         self.graph.outputs.push(ValueInfo {
             name: t.name.clone(),
             dims: t.shape.clone(),
@@ -435,7 +532,7 @@ impl<'m, 'a> Converter<'m, 'a> {
             op::CONCATENATION => self.concat(k, o),
             op::MAX_POOL_2D => self.max_pool(k, o),
             op::LOGISTIC => {
-                let x = self.activation(o.inputs[0])?;
+                let x = self.activation(input(o, 0)?)?;
                 let out = self.output_name(o)?;
                 self.push(
                     "Sigmoid",
@@ -452,29 +549,29 @@ impl<'m, 'a> Converter<'m, 'a> {
 
     /// DEQUANTIZE (fp16 → fp32) and DENSIFY: the constant was already decoded to dense f32 on load.
     fn fold(&mut self, o: &Operator) -> Result<(), ConvertError> {
-        let input = o
-            .inputs
-            .first()
-            .copied()
-            .ok_or_else(|| invalid("no input"))?;
-        let src = self.tensor(Self::index(input)?)?;
-        if o.code == op::DEQUANTIZE && src.dtype != DType::F16 {
+        let (src, out) = (input(o, 0)?, output(o, 0)?);
+        let dtype = self.tensor(src)?.dtype;
+        if o.code == op::DEQUANTIZE && dtype != DType::F16 {
             return Err(unsupported(format!(
-                "DEQUANTIZE of {:?} (only fp16 constants)",
-                src.dtype
+                "DEQUANTIZE of {dtype:?} (only fp16 constants)"
             )));
         }
-        let value = self.constant(input)?.clone();
-        let out = Self::index(*o.outputs.first().ok_or_else(|| invalid("no output"))?)?;
-        self.consts[out] = Some(value);
+        if self.shape(out)? != self.shape(src)? {
+            return Err(invalid("folded output's shape differs from its input's"));
+        }
+        let value = self.constant(src)?;
+        *self
+            .consts
+            .get_mut(out)
+            .ok_or_else(|| invalid(format!("tensor index {out} out of range")))? = Some(value);
         Ok(())
     }
 
     /// Names the op's single output `t<index>` and records it.
     fn output_name(&mut self, o: &Operator) -> Result<String, ConvertError> {
-        let out = Self::index(*o.outputs.first().ok_or_else(|| invalid("no output"))?)?;
+        let out = output(o, 0)?;
         let name = format!("t{out}");
-        self.names[out] = Some(name.clone());
+        self.set_name(out, name.clone())?;
         Ok(name)
     }
 
@@ -503,8 +600,10 @@ impl<'m, 'a> Converter<'m, 'a> {
             Activation::Relu6 => {
                 let pre = format!("{out}_pre");
                 emit(self, pre.clone());
-                let lo = self.initializer("relu6_min".into(), vec![], || Data::F32(vec![0.0]));
-                let hi = self.initializer("relu6_max".into(), vec![], || Data::F32(vec![6.0]));
+                let lo =
+                    self.initializer("relu6_min".into(), vec![], || Ok(Data::F32(vec![0.0])))?;
+                let hi =
+                    self.initializer("relu6_max".into(), vec![], || Ok(Data::F32(vec![6.0])))?;
                 self.push(
                     "Clip",
                     format!("{node_name}_relu6"),
@@ -524,35 +623,24 @@ impl<'m, 'a> Converter<'m, 'a> {
             Options::Depthwise { window, act, .. } => (*window, *act, true),
             _ => return Err(invalid("convolution without options")),
         };
-        let x = self.activation(o.inputs[0])?;
-        let in_shape = self.shape(o.inputs[0])?;
-        let Const::F32 {
-            shape: w_shape,
-            values: w,
-        } = self.constant(o.inputs[1])?.clone()
-        else {
-            return Err(unsupported("integer convolution weights"));
-        };
-        if in_shape.len() != 4 || w_shape.len() != 4 {
-            return Err(invalid("convolution needs 4-D input and filter"));
+        let xi = input(o, 0)?;
+        let x = self.activation(xi)?;
+        let in_shape = self.shape(xi)?;
+        if in_shape.len() != 4 {
+            return Err(invalid("convolution needs a 4-D input"));
         }
-        // OHWI → OIHW; depthwise [1, kh, kw, C·m] → [C·m, 1, kh, kw] (the same permutation [3,0,1,2]).
-        let perm: &[usize] = if depthwise {
-            &[3, 0, 1, 2]
-        } else {
-            &[0, 3, 1, 2]
-        };
-        let (w_data, w_dims) = transpose(&w, &w_shape, perm);
-        let w_index = Self::index(o.inputs[1])?;
-        let w_name = self.initializer(format!("w{w_index}"), w_dims.clone(), || Data::F32(w_data));
+        let (w_name, kernel) = self.conv_weights(input(o, 1)?, depthwise)?;
         let mut inputs = vec![x, w_name];
-        if let Some(&b) = o.inputs.get(2).filter(|&&b| b >= 0) {
-            let Const::F32 { shape, values } = self.constant(b)?.clone() else {
+        if let Some(b) = optional_input(o, 2)? {
+            let bias = self.constant(b)?;
+            let Const::F32 { shape, values } = &*bias else {
                 return Err(unsupported("integer bias"));
             };
-            inputs.push(self.initializer(format!("b{b}"), shape, || Data::F32(values)));
+            let name = self.initializer(format!("b{b}"), shape.clone(), || {
+                Ok(Data::F32(values.clone()))
+            })?;
+            inputs.push(name);
         }
-        let kernel = [w_dims[2], w_dims[3]];
         let group = if depthwise { in_shape[3] } else { 1 };
         let attrs = vec![
             ("dilations", Attr::Ints(window.dilation.to_vec())),
@@ -570,12 +658,40 @@ impl<'m, 'a> Converter<'m, 'a> {
         })
     }
 
+    /// The filter as an OIHW initializer; returns its name and the kernel's height and width.
+    fn conv_weights(
+        &mut self,
+        wi: usize,
+        depthwise: bool,
+    ) -> Result<(String, [i64; 2]), ConvertError> {
+        let weights = self.constant(wi)?;
+        let Const::F32 { shape, values } = &*weights else {
+            return Err(unsupported("integer convolution weights"));
+        };
+        if shape.len() != 4 {
+            return Err(invalid("convolution needs a 4-D filter"));
+        }
+        // OHWI → OIHW; depthwise [1, kh, kw, C·m] → [C·m, 1, kh, kw] (the same permutation [3,0,1,2]).
+        let perm: &[usize] = if depthwise {
+            &[3, 0, 1, 2]
+        } else {
+            &[0, 3, 1, 2]
+        };
+        let dims = permuted(shape, perm)?;
+        let kernel = [dims[2], dims[3]];
+        let name = self.initializer(format!("w{wi}"), dims, || {
+            Ok(Data::F32(transpose(values, shape, perm)?))
+        })?;
+        Ok((name, kernel))
+    }
+
     fn max_pool(&mut self, k: usize, o: &Operator) -> Result<(), ConvertError> {
         let Options::Pool { window, act } = o.options.clone() else {
             return Err(invalid("pool without options"));
         };
-        let x = self.activation(o.inputs[0])?;
-        let in_shape = self.shape(o.inputs[0])?;
+        let xi = input(o, 0)?;
+        let x = self.activation(xi)?;
+        let in_shape = self.shape(xi)?;
         if in_shape.len() != 4 {
             return Err(invalid("MAX_POOL_2D needs a 4-D input"));
         }
@@ -599,32 +715,39 @@ impl<'m, 'a> Converter<'m, 'a> {
 
     /// An operand of an elementwise op: an activation, or a constant made to broadcast like the
     /// NHWC original against a 4-D (NCHW) activation.
-    fn elementwise_operand(&mut self, i: i32, out_rank: usize) -> Result<String, ConvertError> {
-        let index = Self::index(i)?;
-        if self.consts[index].is_none() {
+    fn elementwise_operand(&mut self, i: usize, out_rank: usize) -> Result<String, ConvertError> {
+        let Some(constant) = self.constant_or_none(i)? else {
             return self.activation(i);
-        }
-        let Const::F32 { shape, values } = self.constant(i)?.clone() else {
+        };
+        let Const::F32 { shape, values } = &*constant else {
             return Err(unsupported("integer operand of ADD"));
         };
-        let (values, dims) = if out_rank == 4 {
-            // Left-pad the shape with ones (numpy broadcasting), then move channels first.
-            let mut full = vec![1i64; 4 - shape.len().min(4)];
-            full.extend_from_slice(&shape);
-            transpose(&values, &full, &NHWC_TO_NCHW)
-        } else {
-            (values, shape)
-        };
-        Ok(self.initializer(format!("k{index}"), dims, || Data::F32(values)))
+        if out_rank != 4 {
+            return self.initializer(format!("k{i}"), shape.clone(), || {
+                Ok(Data::F32(values.clone()))
+            });
+        }
+        if shape.len() > 4 {
+            return Err(invalid(format!(
+                "operand of shape {shape:?} for a 4-D output"
+            )));
+        }
+        // Left-pad the shape with ones (numpy broadcasting), then move channels first.
+        let mut full = vec![1i64; 4 - shape.len()];
+        full.extend_from_slice(shape);
+        let dims = permuted(&full, &NHWC_TO_NCHW)?;
+        self.initializer(format!("k{i}"), dims, || {
+            Ok(Data::F32(transpose(values, &full, &NHWC_TO_NCHW)?))
+        })
     }
 
     fn add(&mut self, k: usize, o: &Operator) -> Result<(), ConvertError> {
         let Options::Add { act } = o.options else {
             return Err(invalid("ADD without options"));
         };
-        let rank = self.shape(o.outputs[0])?.len();
-        let a = self.elementwise_operand(o.inputs[0], rank)?;
-        let b = self.elementwise_operand(o.inputs[1], rank)?;
+        let rank = self.shape(output(o, 0)?)?.len();
+        let a = self.elementwise_operand(input(o, 0)?, rank)?;
+        let b = self.elementwise_operand(input(o, 1)?, rank)?;
         let name = format!("add_{k}");
         self.with_activation(o, name.clone(), act, |c, out| {
             c.push("Add", name, vec![a, b], vec![out], vec![])
@@ -633,11 +756,13 @@ impl<'m, 'a> Converter<'m, 'a> {
 
     /// PAD: the amounts constant may be shared by several PAD ops, so it is only read, never changed.
     fn pad(&mut self, k: usize, o: &Operator) -> Result<(), ConvertError> {
-        let x = self.activation(o.inputs[0])?;
-        let Const::I32 { values, .. } = self.constant(o.inputs[1])?.clone() else {
+        let (xi, pi) = (input(o, 0)?, input(o, 1)?);
+        let x = self.activation(xi)?;
+        let amounts = self.constant(pi)?;
+        let Const::I32 { values, .. } = &*amounts else {
             return Err(unsupported("PAD amounts must be int32"));
         };
-        let rank = self.shape(o.inputs[0])?.len();
+        let rank = self.shape(xi)?.len();
         if values.len() != 2 * rank {
             return Err(invalid("PAD amounts do not match the input rank"));
         }
@@ -649,7 +774,7 @@ impl<'m, 'a> Converter<'m, 'a> {
         let before = order.iter().map(|&d| i64::from(values[2 * d]));
         let after = order.iter().map(|&d| i64::from(values[2 * d + 1]));
         let pads: Vec<i64> = before.chain(after).collect();
-        let p = self.i64_initializer(format!("pads{}", o.inputs[1]), pads);
+        let p = self.i64_initializer(format!("pads{pi}"), pads)?;
         let out = self.output_name(o)?;
         self.push(
             "Pad",
@@ -670,9 +795,11 @@ impl<'m, 'a> Converter<'m, 'a> {
         {
             return Err(unsupported(format!("RESIZE_BILINEAR with {:?}", o.options)));
         }
-        let x = self.activation(o.inputs[0])?;
-        let in_shape = self.shape(o.inputs[0])?;
-        let Const::I32 { values: size, .. } = self.constant(o.inputs[1])?.clone() else {
+        let xi = input(o, 0)?;
+        let x = self.activation(xi)?;
+        let in_shape = self.shape(xi)?;
+        let size = self.constant(input(o, 1)?)?;
+        let Const::I32 { values: size, .. } = &*size else {
             return Err(unsupported("RESIZE_BILINEAR size must be int32"));
         };
         if in_shape.len() != 4 || size.len() != 2 {
@@ -687,7 +814,7 @@ impl<'m, 'a> Converter<'m, 'a> {
             i64::from(size[1]),
         ];
         let key = format!("sizes_{}x{}x{}x{}", sizes[0], sizes[1], sizes[2], sizes[3]);
-        let s = self.i64_initializer(key, sizes);
+        let s = self.i64_initializer(key, sizes)?;
         let out = self.output_name(o)?;
         let attrs = vec![
             (
@@ -710,7 +837,7 @@ impl<'m, 'a> Converter<'m, 'a> {
         let Options::DepthToSpace { block } = o.options else {
             return Err(invalid("DEPTH_TO_SPACE without options"));
         };
-        let x = self.activation(o.inputs[0])?;
+        let x = self.activation(input(o, 0)?)?;
         let out = self.output_name(o)?;
         // TensorFlow's channel order is ONNX's DCR mode.
         let attrs = vec![
@@ -729,11 +856,12 @@ impl<'m, 'a> Converter<'m, 'a> {
 
     /// RESHAPE has NHWC semantics: go back to NHWC before it, and to NCHW after it when 4-D.
     fn reshape(&mut self, k: usize, o: &Operator) -> Result<(), ConvertError> {
-        let mut x = self.activation(o.inputs[0])?;
-        let in_rank = self.shape(o.inputs[0])?.len();
-        let out_shape = self.shape(o.outputs[0])?.to_vec();
-        let new_shape: Vec<i64> = match (o.inputs.get(1).filter(|&&i| i >= 0), &o.options) {
-            (Some(&s), _) => match self.constant(s)? {
+        let xi = input(o, 0)?;
+        let mut x = self.activation(xi)?;
+        let in_rank = self.shape(xi)?.len();
+        let out_shape = self.shape(output(o, 0)?)?.to_vec();
+        let new_shape: Vec<i64> = match (optional_input(o, 1)?, &o.options) {
+            (Some(s), _) => match &*self.constant(s)? {
                 Const::I32 { values, .. } => values.iter().map(|&v| i64::from(v)).collect(),
                 Const::F32 { .. } => return Err(unsupported("float RESHAPE shape")),
             },
@@ -743,7 +871,7 @@ impl<'m, 'a> Converter<'m, 'a> {
             _ => out_shape.clone(),
         };
         if in_rank == 4 {
-            let nhwc = format!("t{}_nhwc", o.inputs[0]);
+            let nhwc = format!("t{xi}_nhwc");
             let perm = Attr::Ints(NCHW_TO_NHWC.iter().map(|&p| p as i64).collect());
             self.push(
                 "Transpose",
@@ -762,7 +890,7 @@ impl<'m, 'a> Converter<'m, 'a> {
                 .collect::<Vec<_>>()
                 .join("x")
         );
-        let s = self.i64_initializer(key, new_shape);
+        let s = self.i64_initializer(key, new_shape)?;
         let out = self.output_name(o)?;
         if out_shape.len() == 4 {
             let nhwc = format!("{out}_nhwc");
@@ -797,7 +925,7 @@ impl<'m, 'a> Converter<'m, 'a> {
         let Options::Concat { axis, act } = o.options else {
             return Err(invalid("CONCATENATION without options"));
         };
-        let rank = self.shape(o.outputs[0])?.len() as i32;
+        let rank = self.shape(output(o, 0)?)?.len() as i32;
         let axis = if axis < 0 { axis + rank } else { axis };
         if !(0..rank).contains(&axis) {
             return Err(invalid(format!("concatenation axis {axis} out of range")));
@@ -807,10 +935,11 @@ impl<'m, 'a> Converter<'m, 'a> {
         } else {
             axis as usize
         };
-        let inputs = o
-            .inputs
-            .iter()
-            .map(|&i| self.activation(i))
+        if o.inputs.is_empty() {
+            return Err(invalid("CONCATENATION without inputs"));
+        }
+        let inputs = (0..o.inputs.len())
+            .map(|k| self.activation(input(o, k)?))
             .collect::<Result<Vec<_>, _>>()?;
         let name = format!("concat_{k}");
         let attrs = vec![("axis", Attr::Int(axis as i64))];
@@ -884,6 +1013,7 @@ fn densify_const(sparsity: &tflite::Sparsity, c: Const) -> Result<Const, Convert
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::test_tflite::{self as tm, Field, OP_INPUTS, OP_OUTPUTS, Obj, TestModel};
     use crate::models::tflite::{DimMeta, Sparsity};
 
     #[test]
@@ -964,10 +1094,175 @@ mod tests {
     }
 
     #[test]
+    fn densify_rejects_inconsistent_levels() {
+        let csr = |segments: Vec<usize>, indices: Vec<usize>| Sparsity {
+            traversal_order: vec![0, 1],
+            block_map: vec![],
+            levels: vec![DimMeta::Dense(2), DimMeta::SparseCsr { segments, indices }],
+        };
+        // Column index 3 of a 2×3 matrix.
+        let err = densify(&csr(vec![0, 1, 1], vec![3]), &[2, 3], &[1.0f32]).unwrap_err();
+        assert!(
+            err.to_string().contains("sparse index out of range"),
+            "{err}"
+        );
+        // Segments that go back would let rows share (and the walk revisit) entries.
+        let err = densify(&csr(vec![0, 2, 0], vec![0, 1]), &[2, 3], &[1.0f32; 2]).unwrap_err();
+        assert!(err.to_string().contains("segments decrease"), "{err}");
+        // A dense level whose size is not its dimension's.
+        let mut s = csr(vec![0, 1, 1], vec![0]);
+        s.levels[0] = DimMeta::Dense(1 << 40);
+        let err = densify(&s, &[2, 3], &[1.0f32]).unwrap_err();
+        assert!(err.to_string().contains("dense level of"), "{err}");
+    }
+
+    #[test]
     fn transpose_ohwi_to_oihw() {
         // O=1, H=1, W=2, I=3: values indexed (w, i) → OIHW indexed (i, w).
-        let (v, shape) = transpose(&[0, 1, 2, 10, 11, 12], &[1, 1, 2, 3], &[0, 3, 1, 2]);
-        assert_eq!(shape, vec![1, 3, 1, 2]);
+        let perm = [0, 3, 1, 2];
+        let v = transpose(&[0, 1, 2, 10, 11, 12], &[1, 1, 2, 3], &perm).unwrap();
+        assert_eq!(permuted(&[1, 1, 2, 3], &perm).unwrap(), vec![1, 3, 1, 2]);
         assert_eq!(v, vec![0, 10, 1, 11, 2, 12]);
+    }
+
+    #[test]
+    fn transpose_checks_values_and_permutation() {
+        assert!(transpose(&[0; 5], &[1, 1, 2, 3], &[0, 3, 1, 2]).is_err());
+        assert!(transpose(&[0; 6], &[1, 1, 2, 3], &[0, 3, 1, 1]).is_err());
+        assert!(transpose(&[0; 6], &[1, 1, 2, 3, 1], &[0, 3, 1, 2]).is_err());
+        assert!(transpose(&[0; 6], &[1, 1, 2, 3], &[0, 3, 1, 4]).is_err());
+    }
+
+    /// The error converting `m` gives: it must be refused, without a panic.
+    fn convert_error(m: &TestModel) -> String {
+        match tflite_to_onnx(&m.bytes(), "m", &[]) {
+            Ok(_) => panic!("malformed model converted: {m:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn test_models_convert() {
+        for m in [tm::logistic(), tm::conv(), tm::sparse_add()] {
+            let onnx = tflite_to_onnx(&m.bytes(), "m", &[]).unwrap();
+            assert_eq!(onnx, tflite_to_onnx(&m.bytes(), "m", &[]).unwrap());
+        }
+        // The sparse constant [0, 5] becomes a dense initializer (channels last → [1, 2, 1, 1]).
+        let bytes = tm::sparse_add().bytes();
+        let model = tflite::parse(&bytes).unwrap();
+        let graph = Converter::new(&model, "m").unwrap().run().unwrap();
+        let k = &graph.initializers[0];
+        assert_eq!(
+            (k.dims.clone(), &k.data),
+            (vec![1, 2, 1, 1], &Data::F32(vec![0.0, 5.0]))
+        );
+    }
+
+    #[test]
+    fn sparse_segments_out_of_order_are_an_error() {
+        let mut m = tm::sparse_add();
+        let levels = vec![tm::csr_level(&[1, 0], &[1])];
+        m.tensors[1].set(tm::SPARSITY, tm::sparsity(&[0], levels));
+        let err = convert_error(&m);
+        assert!(
+            err.contains("tensor 1 (sparse): sparse segments decrease"),
+            "{err}"
+        );
+    }
+
+    /// Every operator the converter knows, given too few operands (or an absent required one),
+    /// is an error naming the operator.
+    #[test]
+    fn missing_operands_are_errors() {
+        let codes = [
+            op::ADD,
+            op::CONCATENATION,
+            op::CONV_2D,
+            op::DEPTHWISE_CONV_2D,
+            op::DEPTH_TO_SPACE,
+            op::DEQUANTIZE,
+            op::LOGISTIC,
+            op::MAX_POOL_2D,
+            op::RESHAPE,
+            op::RESIZE_BILINEAR,
+            op::PAD,
+            op::DENSIFY,
+        ];
+        let operands: [(&[i32], &[i32]); 3] = [(&[], &[1]), (&[-1], &[1]), (&[0], &[])];
+        for code in codes {
+            for (inputs, outputs) in operands {
+                let mut m = tm::logistic();
+                m.codes[0] = code;
+                m.operators[0]
+                    .set(OP_INPUTS, Field::Ints(inputs.to_vec()))
+                    .set(OP_OUTPUTS, Field::Ints(outputs.to_vec()))
+                    .set(tm::OPTIONS, Field::Table(Obj::default()));
+                let err = convert_error(&m);
+                assert!(err.contains(&format!("operator 0 (code {code})")), "{err}");
+            }
+        }
+        let mut m = tm::conv();
+        m.operators[0].set(OP_INPUTS, Field::Ints(vec![0]));
+        assert!(convert_error(&m).contains("input 1 missing (1 given)"));
+    }
+
+    #[test]
+    fn crafted_files_are_errors() {
+        // The reviewed crashes, rebuilt small: LOGISTIC without input, with an input or output
+        // index past the tensor list, a stride of 0, a huge sparse constant, 10^4 sparsity levels.
+        let mut no_input = tm::logistic();
+        no_input.operators[0].set(OP_INPUTS, Field::Ints(vec![]));
+        let mut big_input = tm::logistic();
+        big_input.operators[0].set(OP_INPUTS, Field::Ints(vec![100_000]));
+        let mut big_output = tm::logistic();
+        big_output.operators[0].set(OP_OUTPUTS, Field::Ints(vec![100_000]));
+        let mut stride0 = tm::conv();
+        tm::options(&mut stride0, 0).set(1, Field::I32(0));
+        let mut huge = tm::logistic();
+        let t = huge.tensor("huge", &[393_216, 393_216], tm::F32, &[]);
+        let levels = vec![tm::dense_level(393_216), tm::dense_level(393_216)];
+        huge.tensors[t as usize].set(tm::SPARSITY, tm::sparsity(&[0, 1], levels));
+        let mut deep = tm::logistic();
+        let t = deep.tensor("deep", &[1; 10_000], tm::F32, &[]);
+        let levels = vec![tm::dense_level(1); 10_000];
+        deep.tensors[t as usize].set(tm::SPARSITY, tm::sparsity(&[0; 10_000], levels));
+        for (m, expected) in [
+            (no_input, "input 0 missing (0 given)"),
+            (big_input, "input tensor 100000 out of 2 tensors"),
+            (big_output, "output tensor 100000 out of 2 tensors"),
+            (stride0, "operator 0: stride [2, 0]"),
+            (huge, "at most 67108864"),
+            (deep, "rank 10000"),
+        ] {
+            let err = convert_error(&m);
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+    }
+
+    #[test]
+    fn constant_operand_of_higher_rank_is_an_error() {
+        // ADD of a 4-D activation and a 5-D constant.
+        let mut m = tm::logistic();
+        let c = m.tensor("c", &[1, 1, 1, 1, 1], tm::F32, &tm::f32_bytes(&[1.0]));
+        m.codes[0] = op::ADD;
+        m.operators[0]
+            .set(OP_INPUTS, Field::Ints(vec![0, c]))
+            .set(tm::OPTIONS, Field::Table(Obj::default()));
+        let err = convert_error(&m);
+        assert!(
+            err.contains("operand of shape [1, 1, 1, 1, 1] for a 4-D output"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn folded_constant_keeps_its_shape() {
+        // DEQUANTIZE of a 2-element fp16 constant into a 4-element tensor.
+        let mut m = tm::logistic();
+        let h = m.tensor("h", &[2], 1, &[0, 0x3c, 0, 0x3c]);
+        let f = m.tensor("f", &[4], tm::F32, &[]);
+        m.operator(op::DEQUANTIZE, &[h], &[f]);
+        let err = convert_error(&m);
+        assert!(err.contains("folded output's shape differs"), "{err}");
     }
 }

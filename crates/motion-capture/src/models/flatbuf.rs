@@ -95,6 +95,13 @@ impl<'a> Table<'a> {
         })
     }
 
+    pub fn u64(&self, id: u16, default: u64) -> Result<u64, ConvertError> {
+        Ok(match self.field_pos(id)? {
+            Some(p) => u64::from_le_bytes(read_bytes::<8>(self.buf, p)?),
+            None => default,
+        })
+    }
+
     /// A sub-table (also the value of a union field).
     pub fn table(&self, id: u16) -> Result<Option<Table<'a>>, ConvertError> {
         self.field_pos(id)?

@@ -15,6 +15,8 @@ mod onnx;
 mod optimized;
 mod proto;
 mod runtime;
+#[cfg(test)]
+mod test_tflite;
 mod tflite;
 mod verify;
 

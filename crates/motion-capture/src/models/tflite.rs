@@ -157,8 +157,19 @@ pub struct Model<'a> {
     pub operators: Vec<Operator>,
 }
 
+/// The most elements one tensor may have, and all constants together once expanded (sparse ones are
+/// stored small): 2^26, 256 MiB of f32. The pinned models' largest tensor has about 1.1 M elements
+/// and their constants about 3.2 M together.
+pub const MAX_ELEMENTS: usize = 1 << 26;
+/// The highest tensor rank accepted (TFLite's kernels go to 6). Bounds the sparse walk's recursion.
+pub const MAX_RANK: usize = 8;
+
 fn invalid(what: impl Into<String>) -> ConvertError {
     ConvertError::Invalid(what.into())
+}
+
+fn unsupported(what: impl Into<String>) -> ConvertError {
+    ConvertError::Unsupported(what.into())
 }
 
 fn to_indices(v: Vec<i32>, what: &str) -> Result<Vec<usize>, ConvertError> {
@@ -167,7 +178,8 @@ fn to_indices(v: Vec<i32>, what: &str) -> Result<Vec<usize>, ConvertError> {
         .collect()
 }
 
-/// Reads a model. Only one subgraph is supported (all pinned models have one).
+/// Reads a model and checks what the converter relies on ([`validate`]). Only one subgraph is
+/// supported (all pinned models have one).
 pub fn parse(buf: &[u8]) -> Result<Model<'_>, ConvertError> {
     if buf.len() < 8 || &buf[4..8] != b"TFL3" {
         return Err(invalid(
@@ -213,16 +225,98 @@ pub fn parse(buf: &[u8]) -> Result<Model<'_>, ConvertError> {
         Some(v) => v
             .tables()?
             .iter()
-            .map(|t| read_operator(t, &codes))
+            .enumerate()
+            .map(|(k, t)| read_operator(t, &codes).map_err(|e| e.context(&format!("operator {k}"))))
             .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
-    Ok(Model {
+    let model = Model {
         tensors,
         inputs,
         outputs,
         operators,
-    })
+    };
+    validate(&model)?;
+    Ok(model)
+}
+
+/// What a corrupt file could otherwise turn into a panic, a huge allocation or a deep recursion:
+/// every tensor index in range (-1, an absent optional input, only among operator inputs), ranks at
+/// most [`MAX_RANK`], sizes at most [`MAX_ELEMENTS`], sparsity with one level per dimension.
+fn validate(model: &Model<'_>) -> Result<(), ConvertError> {
+    let mut constant_elements = 0usize;
+    for (i, t) in model.tensors.iter().enumerate() {
+        let n = check_tensor(t).map_err(|e| e.context(&format!("tensor {i} ({})", t.name)))?;
+        if t.data.is_some() || t.sparsity.is_some() {
+            constant_elements = constant_elements.saturating_add(n);
+        }
+    }
+    if constant_elements > MAX_ELEMENTS {
+        return Err(invalid(format!(
+            "constants of {constant_elements} elements in all (at most {MAX_ELEMENTS})"
+        )));
+    }
+    let count = model.tensors.len();
+    for (what, indices) in [
+        ("graph input", &model.inputs),
+        ("graph output", &model.outputs),
+    ] {
+        if let Some(i) = indices.iter().find(|&&i| i >= count) {
+            return Err(invalid(format!("{what} {i} out of {count} tensors")));
+        }
+    }
+    for (k, o) in model.operators.iter().enumerate() {
+        check_operands(o, count)
+            .map_err(|e| e.context(&format!("operator {k} (code {})", o.code)))?;
+    }
+    Ok(())
+}
+
+/// An operator's inputs are tensor indices or -1 (an absent optional input); its outputs are indices.
+fn check_operands(o: &Operator, count: usize) -> Result<(), ConvertError> {
+    let inputs = o.inputs.iter().filter(|&&i| i != -1).map(|&i| ("input", i));
+    let outputs = o.outputs.iter().map(|&i| ("output", i));
+    for (what, i) in inputs.chain(outputs) {
+        if usize::try_from(i).map_or(true, |i| i >= count) {
+            return Err(invalid(format!("{what} tensor {i} out of {count} tensors")));
+        }
+    }
+    Ok(())
+}
+
+/// A tensor's rank, dimensions and sparsity; returns its element count.
+fn check_tensor(t: &Tensor<'_>) -> Result<usize, ConvertError> {
+    if t.shape.len() > MAX_RANK {
+        return Err(invalid(format!(
+            "rank {} (at most {MAX_RANK})",
+            t.shape.len()
+        )));
+    }
+    let elements = t
+        .shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?))
+        .ok_or_else(|| invalid(format!("bad shape {:?}", t.shape)))?;
+    if elements > MAX_ELEMENTS {
+        return Err(invalid(format!(
+            "shape {:?} has {elements} elements (at most {MAX_ELEMENTS})",
+            t.shape
+        )));
+    }
+    if let Some(s) = &t.sparsity {
+        if !s.block_map.is_empty() {
+            return Err(unsupported("block-sparse tensors"));
+        }
+        if s.traversal_order.len() != t.shape.len() || s.levels.len() != t.shape.len() {
+            return Err(invalid(format!(
+                "sparsity of {} levels and {} traversal entries for rank {}",
+                s.levels.len(),
+                s.traversal_order.len(),
+                t.shape.len()
+            )));
+        }
+    }
+    Ok(elements)
 }
 
 /// The schema's rule: the operator code is the larger of `builtin_code` and `deprecated_builtin_code`.
@@ -243,7 +337,8 @@ fn read_buffers<'a>(root: &Table<'a>) -> Result<Vec<Option<&'a [u8]>>, ConvertEr
     v.tables()?
         .iter()
         .map(|b| {
-            if b.u32(1, 0)? != 0 {
+            // `offset` is a ulong: a file over 4 GiB may point past 2^32 with zero low bits.
+            if b.u64(1, 0)? != 0 {
                 return Err(invalid(
                     "buffers stored outside the flatbuffer are not supported",
                 ));
@@ -373,14 +468,25 @@ fn padding(code: u8) -> Result<Padding, ConvertError> {
     }
 }
 
+/// `values` (strides, dilations, sizes) are all at least 1.
+fn at_least_one<const N: usize>(what: &str, values: [i64; N]) -> Result<[i64; N], ConvertError> {
+    if values.iter().all(|&v| v >= 1) {
+        Ok(values)
+    } else {
+        Err(invalid(format!("{what} {values:?} (each at least 1)")))
+    }
+}
+
 /// Reads the builtin options table of the operators we convert (field ids per option table).
 fn read_options(code: i32, o: &Table<'_>) -> Result<Options, ConvertError> {
     let act = |id| -> Result<Activation, ConvertError> { Ok(Activation::from_code(o.i8(id, 0)?)) };
     let window = |dil_w: u16, dil_h: u16, filter: [i64; 2]| -> Result<Window, ConvertError> {
+        let stride = [i64::from(o.i32(2, 1)?), i64::from(o.i32(1, 1)?)];
+        let dilation = [i64::from(o.i32(dil_h, 1)?), i64::from(o.i32(dil_w, 1)?)];
         Ok(Window {
             padding: padding(o.u8(0, 0)?)?,
-            stride: [i64::from(o.i32(2, 1)?), i64::from(o.i32(1, 1)?)],
-            dilation: [i64::from(o.i32(dil_h, 1)?), i64::from(o.i32(dil_w, 1)?)],
+            stride: at_least_one("stride", stride)?,
+            dilation: at_least_one("dilation", dilation)?,
             filter,
         })
     };
@@ -395,7 +501,10 @@ fn read_options(code: i32, o: &Table<'_>) -> Result<Options, ConvertError> {
             multiplier: o.i32(3, 1)?,
         },
         op::MAX_POOL_2D => {
-            let filter = [i64::from(o.i32(4, 1)?), i64::from(o.i32(3, 1)?)];
+            let filter = at_least_one(
+                "filter size",
+                [i64::from(o.i32(4, 1)?), i64::from(o.i32(3, 1)?)],
+            )?;
             // Pool2DOptions has no dilation: ids 90/91 are never present, so the default 1 is used.
             Options::Pool {
                 window: window(90, 91, filter)?,
@@ -419,8 +528,156 @@ fn read_options(code: i32, o: &Table<'_>) -> Result<Options, ConvertError> {
             half_pixel: o.bool(3)?,
         },
         op::DEPTH_TO_SPACE => Options::DepthToSpace {
-            block: i64::from(o.i32(0, 1)?),
+            block: at_least_one("block size", [i64::from(o.i32(0, 1)?)])?[0],
         },
         _ => Options::None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::test_tflite::{
+        self as tm, F32, Field, OP_INPUTS, OP_OUTPUTS, Obj, TestModel,
+    };
+
+    /// The error `m` gives: it must be refused when parsed, without a panic.
+    fn parse_error(m: &TestModel) -> String {
+        match parse(&m.bytes()) {
+            Ok(_) => panic!("malformed model accepted: {m:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn test_models_parse() {
+        let m = tm::logistic().bytes();
+        let logistic = parse(&m).unwrap();
+        assert_eq!(logistic.operators[0].code, op::LOGISTIC);
+        assert_eq!(logistic.tensors[1].shape, vec![1, 2, 2, 1]);
+        let m = tm::conv().bytes();
+        let conv = parse(&m).unwrap();
+        let Options::Conv { window, act } = &conv.operators[0].options else {
+            panic!("{:?}", conv.operators[0].options);
+        };
+        assert_eq!((window.stride, window.dilation), ([2, 2], [1, 1]));
+        assert_eq!(*act, Activation::Relu);
+    }
+
+    #[test]
+    fn operand_indices_must_name_tensors() {
+        let cases = [
+            (
+                OP_INPUTS,
+                vec![100_000],
+                "input tensor 100000 out of 2 tensors",
+            ),
+            (OP_INPUTS, vec![-2], "input tensor -2 out of 2 tensors"),
+            (OP_OUTPUTS, vec![7], "output tensor 7 out of 2 tensors"),
+            (OP_OUTPUTS, vec![-1], "output tensor -1 out of 2 tensors"),
+        ];
+        for (field, indices, expected) in cases {
+            let mut m = tm::logistic();
+            m.operators[0].set(field, Field::Ints(indices));
+            let err = parse_error(&m);
+            assert!(err.contains(expected), "{err}");
+            assert!(err.contains("operator 0 (code 14)"), "{err}");
+        }
+        let mut m = tm::logistic();
+        m.outputs = vec![2];
+        assert!(parse_error(&m).contains("graph output 2 out of 2"));
+        // -1 marks an absent optional input and is accepted here (the converter decides).
+        let mut m = tm::logistic();
+        m.operators[0].set(OP_INPUTS, Field::Ints(vec![0, -1]));
+        parse(&m.bytes()).unwrap();
+    }
+
+    #[test]
+    fn ranks_and_sizes_are_bounded() {
+        let cases: [(&[i32], &str); 4] = [
+            (&[1; 9], "rank 9 (at most 8)"),
+            (&[1 << 20, 1 << 20], "has 1099511627776 elements"),
+            (&[i32::MAX; 8], "bad shape"),
+            (&[2, -1], "bad shape"),
+        ];
+        for (shape, expected) in cases {
+            let mut m = tm::logistic();
+            m.tensors[1].set(tm::SHAPE, Field::Ints(shape.to_vec()));
+            let err = parse_error(&m);
+            assert!(err.contains(expected), "{err}");
+            assert!(err.contains("tensor 1 (output)"), "{err}");
+        }
+    }
+
+    #[test]
+    fn constants_together_are_bounded() {
+        // Two sparse constants of 2^26 elements each: each is allowed, both are not.
+        let mut m = tm::logistic();
+        for name in ["a", "b"] {
+            let t = m.tensor(name, &[1 << 13, 1 << 13], F32, &[]);
+            let levels = vec![tm::dense_level(1 << 13), tm::dense_level(1 << 13)];
+            m.tensors[t as usize].set(tm::SPARSITY, tm::sparsity(&[0, 1], levels));
+        }
+        let err = parse_error(&m);
+        assert!(err.contains("134217728 elements in all"), "{err}");
+    }
+
+    #[test]
+    fn sparsity_has_one_level_per_dimension() {
+        // Many levels for a rank-1 tensor: refused before anything recurses over them.
+        let mut m = tm::logistic();
+        let t = m.tensor("s", &[4], F32, &[]);
+        let levels = vec![tm::dense_level(4); 10_000];
+        let order = vec![0; 10_000];
+        m.tensors[t as usize].set(tm::SPARSITY, tm::sparsity(&order, levels));
+        let err = parse_error(&m);
+        assert!(err.contains("sparsity of 10000 levels"), "{err}");
+
+        let mut m = tm::logistic();
+        let t = m.tensor("s", &[4], F32, &[]);
+        let block_sparse = Obj(vec![
+            (0, Field::Ints(vec![0, 1])),
+            (1, Field::Ints(vec![0])),
+            (
+                2,
+                Field::Tables(vec![tm::dense_level(2), tm::dense_level(2)]),
+            ),
+        ]);
+        m.tensors[t as usize].set(tm::SPARSITY, Field::Table(block_sparse));
+        assert!(parse_error(&m).contains("unsupported: tensor 2 (s): block-sparse"));
+    }
+
+    #[test]
+    fn window_sizes_are_at_least_one() {
+        let conv_with = |field: u16| {
+            let mut m = tm::conv();
+            tm::options(&mut m, 0).set(field, Field::I32(0));
+            m
+        };
+        // Conv2DOptions: 1 stride_w, 2 stride_h, 4 dilation_w, 5 dilation_h.
+        assert!(parse_error(&conv_with(1)).contains("stride [2, 0] (each at least 1)"));
+        assert!(parse_error(&conv_with(2)).contains("stride [0, 2]"));
+        assert!(parse_error(&conv_with(4)).contains("dilation [1, 0]"));
+        assert!(parse_error(&conv_with(5)).contains("dilation [0, 1]"));
+        // Pool2DOptions field 3 is filter_width; DepthToSpaceOptions field 0 is block_size.
+        for (code, field, expected) in [
+            (op::MAX_POOL_2D, 3, "filter size [1, 0]"),
+            (op::DEPTH_TO_SPACE, 0, "block size [0]"),
+        ] {
+            let mut m = tm::logistic();
+            m.codes[0] = code;
+            let options = Obj(vec![(field, Field::I32(0))]);
+            m.operators[0].set(tm::OPTIONS, Field::Table(options));
+            let err = parse_error(&m);
+            assert!(err.contains(expected), "{err}");
+        }
+    }
+
+    #[test]
+    fn buffer_offset_is_read_as_64_bits() {
+        // An offset of exactly 2^32: its low 32 bits are zero.
+        let mut m = tm::logistic();
+        m.buffers[0].set(1, Field::U64(1 << 32));
+        assert!(parse_error(&m).contains("outside the flatbuffer"));
+    }
 }
