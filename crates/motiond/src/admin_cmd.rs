@@ -116,9 +116,11 @@ pub async fn token(sources: Sources, args: TokenArgs) -> anyhow::Result<()> {
     }
     let (config, store) = open(sources).await?;
     let result = match args.action {
-        TokenAction::Create { user } => create_token(&config, &store, &user)
-            .await
-            .map(|t| println!("{t}")),
+        // A token is shown once only: unread (a closed stdout), that is a failure.
+        TokenAction::Create { user } => match create_token(&config, &store, &user).await {
+            Ok(t) => crate::cli::print_result(&format!("{t}\n")),
+            Err(e) => Err(e),
+        },
         TokenAction::Revoke { token } => revoke(&store, token).await,
     };
     store.close().await;
@@ -155,8 +157,7 @@ pub async fn webhook_secret(sources: Sources, args: WebhookSecretArgs) -> anyhow
         WebhookSecretAction::Rotate { user } => secrets.rotate_by_name(&user).await,
     };
     store.close().await;
-    println!("{}", result?);
-    Ok(())
+    crate::cli::print_result(&format!("{}\n", result?))
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ pub enum ConfigAction {
 pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
     match args.action {
         ConfigAction::Defaults => {
-            print!("{}", crate::config::DEFAULTS_TOML);
-            Ok(())
+            // `motiond config defaults | head` stops reading early: no error then.
+            crate::cli::print_report(crate::config::DEFAULTS_TOML)
         }
     }
 }

@@ -99,8 +99,7 @@ async fn fetch(config: &Config, variants: Vec<LandmarkModel>) -> anyhow::Result<
             started.elapsed().as_secs_f64()
         )
     };
-    println!("{summary}");
-    Ok(())
+    crate::cli::print_report(&format!("{summary}\n"))
 }
 
 /// Without `--model`: `full` (what `motiond extract` uses unless told otherwise) and the

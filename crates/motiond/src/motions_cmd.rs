@@ -25,7 +25,7 @@ use rust_embed::RustEmbed;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{CommandFailed, load_config};
+use crate::cli::{CommandFailed, RefusedInput, load_config, print_report};
 use crate::config::{Config, Sources};
 
 /// The bundled clips (`catalog/bvh/*.bvh`), embedded at build time.
@@ -461,34 +461,35 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
             if import_as.on_existing == OnExisting::Keep {
                 refuse_key_in_use(&motions, &key).await?;
             }
-            let Some(m) = import_file(&target, &config, &a.file, &import_as, &cancel).await? else {
+            // A refused input exits 2, as `motiond extract` does for the same file.
+            let imported = import_file(&target, &config, &a.file, &import_as, &cancel)
+                .await
+                .map_err(|e| CommandFailed::of("motiond motions import", &e))?;
+            let Some(m) = imported else {
                 refuse_key_in_use(&motions, &key).await?;
                 bail!(
                     "official motion {key:?} was taken and removed again during the import; try again"
                 );
             };
-            println!(
-                "imported {:?} as official motion {} (key {})",
+            print_report(&format!(
+                "imported {:?} as official motion {} (key {})\n",
                 m.name, m.work_id, m.catalog_key
-            );
+            ))?;
         }
         MotionsCommand::Seed => {
             let report = seed_catalog(&target, &cancel).await?;
-            println!(
-                "added {} official motion(s), {} already present",
+            print_report(&format!(
+                "added {} official motion(s), {} already present\n",
                 report.added.len(),
                 report.present
-            );
+            ))?;
         }
-        MotionsCommand::List => print!(
-            "{}",
-            format_list(
-                &motions
-                    .official()
-                    .await
-                    .context("listing official motions")?
-            )
-        ),
+        MotionsCommand::List => print_report(&format_list(
+            &motions
+                .official()
+                .await
+                .context("listing official motions")?,
+        ))?,
         MotionsCommand::Remove { key } => {
             if !motions
                 .remove_official(&key)
@@ -497,7 +498,7 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
             {
                 bail!("no official motion with key {key:?} (see `motiond motions list`)");
             }
-            println!("removed official motion {key}");
+            print_report(&format!("removed official motion {key}\n"))?;
         }
     }
     Ok(())
@@ -538,11 +539,12 @@ async fn import_file(
     let head = read_head(file)?;
     if looks_like_bvh(&head) {
         if meta.len() > MAX_BVH_BYTES {
-            bail!(
+            return Err(RefusedInput(format!(
                 "{} is larger than {} MiB",
                 file.display(),
                 MAX_BVH_BYTES >> 20
-            );
+            ))
+            .into());
         }
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         return import_bvh(target, import_as, &bytes, cancel).await;
@@ -550,10 +552,11 @@ async fn import_file(
     let container = motion_capture::media::sniff_file(file)
         .with_context(|| format!("reading {}", file.display()))?;
     if !matches!(container, Container::Mp4Mov | Container::Matroska) {
-        bail!(
+        return Err(RefusedInput(format!(
             "{} is neither a BVH file nor an MP4/QuickTime/Matroska video",
             file.display()
-        );
+        ))
+        .into());
     }
     std::fs::create_dir_all(target.tmp_dir)
         .with_context(|| format!("creating {}", target.tmp_dir.display()))?;
@@ -571,7 +574,7 @@ async fn import_file(
         |_| {},
     )
     .await
-    .map_err(|e| anyhow::anyhow!("extracting the motion from {}: {e}", file.display()))?;
+    .with_context(|| format!("extracting the motion from {}", file.display()))?;
     let bytes = std::fs::read(&report.files.bvh).context("reading the extracted BVH")?;
     import_bvh(target, import_as, &bytes, cancel).await
 }

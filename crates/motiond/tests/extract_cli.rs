@@ -244,3 +244,131 @@ fn a_refused_video_says_why() {
     assert_eq!(output.status.code(), Some(2));
     assert!(existing.is_dir());
 }
+
+/// A video in which nobody is found: a grey picture, one second of it.
+fn grey_video(dir: &Path) -> PathBuf {
+    let grey = dir.join("grey.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+        .args(["color=c=gray:size=320x240:rate=10", "-t", "1"])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&grey)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    grey
+}
+
+/// A failed run removes every folder it created for `--out` (its missing parents too), and
+/// none that was there before; a link is never removed, nor followed to what it points to.
+#[test]
+fn a_failed_run_removes_the_folders_it_created_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let grey = grey_video(dir.path());
+    let no_person = |out: &Path| {
+        let output = extract(dir.path(), &grey, out).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        stderr.into_owned()
+    };
+
+    // Every folder of nest/a/b/c is the run's own.
+    let stderr = no_person(&dir.path().join("nest/a/b/c"));
+    assert!(stderr.contains("No person detected"), "{stderr}");
+    assert!(!dir.path().join("nest").exists(), "nest/a/b left behind");
+
+    // nest was the user's: it stays, with what was in it.
+    let nest = dir.path().join("nest");
+    std::fs::create_dir(&nest).unwrap();
+    std::fs::write(nest.join("mine"), "mine").unwrap();
+    no_person(&nest.join("a/b/c"));
+    assert!(!nest.join("a").exists(), "nest/a left behind");
+    assert_eq!(std::fs::read_to_string(nest.join("mine")).unwrap(), "mine");
+
+    // Through a link to a folder of the user's: only what the run made inside is removed.
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let linked = dir.path().join("linked");
+    std::os::unix::fs::symlink(&real, &linked).unwrap();
+    no_person(&linked.join("x/y"));
+    assert!(real.is_dir() && linked.is_symlink());
+    assert!(!real.join("x").exists(), "real/x left behind");
+
+    // A link to nowhere as --out is no folder: refused, and left as it was.
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    no_person(&dangling);
+    assert!(dangling.is_symlink(), "the user's link was removed");
+    assert!(!dir.path().join("nowhere").exists());
+}
+
+/// The summary's reader may be gone (`motiond extract … | true`): the outputs are written,
+/// so that is no failure, and nothing panics.
+#[test]
+fn a_closed_stdout_does_not_fail_a_finished_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("result");
+    let mut child = extract(
+        dir.path(),
+        &testdata().join("synthetic/mh_cmu131_02_walk/video.mp4"),
+        &out,
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Closed long before the summary is printed: the extraction takes seconds.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.join("motion.bvh").is_file());
+}
+
+/// `motions import` answers the inputs that `extract` refuses as `extract` does: exit 2, one
+/// line.
+#[test]
+fn motions_import_refuses_bad_input_with_the_exit_code_of_extract() {
+    let dir = tempfile::tempdir().unwrap();
+    let grey = grey_video(dir.path());
+    let output = extract(dir.path(), &grey, &dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "hello").unwrap();
+    let no_frames = dir.path().join("empty.bvh");
+    std::fs::write(
+        &no_frames,
+        "HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0 0\n  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n  \
+         End Site\n  {\n    OFFSET 0 10 0\n  }\n}\nMOTION\nFrames: 0\nFrame Time: 0.033333\n",
+    )
+    .unwrap();
+    for (input, answer) in [
+        (&grey, "No person detected"),
+        (&notes, "is neither a BVH file nor"),
+        (&no_frames, "BVH has no frames"),
+    ] {
+        let output = motiond()
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(["motions", "import"])
+            .arg(input)
+            .args(["--name", "Refused", "--tag", "dance"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}: {stderr}",
+            input.display()
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("motiond motions import: ") && stderr.contains(answer),
+            "{stderr}"
+        );
+    }
+}
