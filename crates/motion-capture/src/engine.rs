@@ -100,7 +100,8 @@ pub enum Stage {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Progress {
     pub stage: Stage,
-    /// Frames done in this stage, and the expected total (an estimate from the probe).
+    /// Frames done in this stage, and the expected total (an estimate from the probe: the
+    /// analysis frames its duration and rate give, else its frame count; 0 when unknown).
     pub done: u64,
     pub total: u64,
 }
@@ -308,11 +309,12 @@ async fn track_with_preview(
     progress: &(impl Fn(Progress) + Send + Sync),
     pool: FramePool,
 ) -> Result<(Tracked, Option<PreviewDone>), ExtractError> {
-    let total = info.frame_count.unwrap_or(0);
     let grid = analysis_grid(info);
-    // The cover is the preview's middle frame: of the analysis grid, whose frames are not the
-    // source's where a variable-rate recording pauses.
-    let cover_at = grid.slots().unwrap_or(total) / 2;
+    // Tracking counts the analysis grid's frames, which are not the source's where a
+    // variable-rate recording pauses; so does the expected total where the grid is known.
+    let total = grid.slots().or(info.frame_count).unwrap_or(0);
+    // The cover is the preview's middle frame.
+    let cover_at = total / 2;
     let mut inference = inference.connect(info.width, info.height);
     let preview = inference
         .preview
@@ -755,6 +757,15 @@ async fn track(
     }
     drop(tx);
     drop(source);
+    // The frames still queued are tracked after the decoder has ended: their counts go on
+    // until the inference thread drops its end of the channel.
+    while let Some(done) = done_rx.recv().await {
+        progress(Progress {
+            stage: Stage::Tracking,
+            done,
+            total,
+        });
+    }
     let result = inference
         .await
         .map_err(|e| ExtractError::Internal(format!("inference thread: {e}")))?;

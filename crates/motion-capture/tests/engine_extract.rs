@@ -647,6 +647,40 @@ async fn a_file_that_is_not_a_video_is_bad_input() {
     );
 }
 
+/// Tracking reports every frame against the analysis grid's total, the frames still queued
+/// when the decoder ends included (their counts used to stop there and jump to the end).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_counts_every_frame_up_to_the_total() {
+    let input = testdata().join("videos/tfjs_pose_squats.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let opts = ExtractOptions::new(test_models_dir());
+    let report = Engine::extract(
+        &input,
+        dir.path(),
+        opts,
+        CancellationToken::new(),
+        move |p: Progress| {
+            if p.stage == Stage::Tracking {
+                log.lock().unwrap().push((p.done, p.total));
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    let frames = report.frames as u64;
+    assert!(seen.iter().all(|&(_, total)| total == frames), "{seen:?}");
+    let mut counts: Vec<u64> = seen
+        .iter()
+        .map(|&(done, _)| done)
+        .filter(|&done| done > 0)
+        .collect();
+    counts.dedup();
+    assert_eq!(counts, (1..=frames).collect::<Vec<_>>());
+}
+
 /// A file cut off halfway (an upload or a copy that stopped): ffmpeg decodes the first half
 /// without failing, and held to the stated end its last frame froze the rest of the motion.
 /// It is refused, saying so.

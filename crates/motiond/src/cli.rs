@@ -167,15 +167,16 @@ impl CommandFailed {
 pub struct RefusedInput(pub String);
 
 /// Whether the user can fix what made a command fail, judged by every error of the chain: a
-/// configuration they got wrong, or an input that is refused (not a readable video, no person
-/// in it, a BVH that does not parse or is too long, a [`RefusedInput`]). The one rule for
+/// configuration they got wrong, an input that is refused (not a readable video, no person in
+/// it, a BVH that does not parse or is too long, a [`RefusedInput`]), or an output folder that
+/// cannot take the outputs. The one rule for
 /// every command, so that `extract` and `motions import` answer the same input alike.
 pub fn users_fault(err: &(dyn std::error::Error + 'static)) -> bool {
     std::iter::successors(Some(err), |e| e.source()).any(|e| {
         e.is::<crate::config::ConfigError>()
             || e.is::<RefusedInput>()
             || e.downcast_ref::<ExtractError>()
-                .is_some_and(ExtractError::is_bad_input)
+                .is_some_and(ExtractError::is_callers_fault)
             || matches!(
                 e.downcast_ref::<CatalogError>(),
                 Some(CatalogError::Bvh(_) | CatalogError::TooLong { .. })
@@ -437,6 +438,7 @@ pub(crate) mod tests {
             assert_eq!(CommandFailed::from_error(&ours).exit_code, 1, "{ours}");
         }
         assert_eq!(exit_code(&ExtractError::NoPerson), 2);
+        assert_eq!(exit_code(&ExtractError::Output("out: read-only".into())), 2);
         let failed = CommandFailed::of("motiond motions import", &no_person);
         assert_eq!(
             failed.message,
