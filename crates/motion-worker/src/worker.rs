@@ -64,8 +64,8 @@ pub enum JobEnd {
     Failed,
     /// Handed back to the queue on shutdown (attempt not counted).
     Released,
-    /// Nothing published: the lease was lost, the task cancelled, or storage failed (the
-    /// lease then expires and the reaper requeues the task).
+    /// Nothing published: the lease was lost, the task cancelled, or storage was
+    /// unavailable (the lease then expires and the reaper requeues the task).
     Abandoned,
 }
 
@@ -305,7 +305,18 @@ impl Worker {
                 if matches!(stop, Some(StopReason::Lost | StopReason::CancelRequested)) {
                     return JobEnd::Abandoned;
                 }
-                finished(jobs.publish(lease, &extracted).await, JobEnd::Succeeded)
+                match jobs.publish(lease, &extracted).await {
+                    // Not transient (a blob the task needs is gone, an output the engine
+                    // reported cannot be read): another attempt would end the same way.
+                    Err(e) if !is_transient(&e) => {
+                        tracing::error!(error = ?e, "publish failed; the task fails");
+                        finished(
+                            jobs.fail(lease, FailureReason::Internal).await,
+                            JobEnd::Failed,
+                        )
+                    }
+                    r => finished(r, JobEnd::Succeeded),
+                }
             }
             (Err(_), Some(StopReason::Shutdown)) => match jobs.release(lease).await {
                 Ok(_) => JobEnd::Released,
@@ -340,7 +351,15 @@ impl Worker {
     }
 }
 
-/// Maps a finish result: committed → `ok`; lost or unavailable → abandoned (nothing published).
+/// Storage that is unreachable or overloaded may work on the next attempt; every other
+/// service error would recur.
+fn is_transient(e: &ServiceError) -> bool {
+    matches!(e, ServiceError::Unavailable(_))
+}
+
+/// Maps a finish result: committed → `ok`; lost or failed → abandoned (nothing published;
+/// the lease expires and the reaper requeues the task). Permanent publish errors are
+/// turned into a failure before they get here.
 fn finished(r: Result<Finished, ServiceError>, ok: JobEnd) -> JobEnd {
     match r {
         Ok(Finished::Published(_)) => ok,

@@ -1,12 +1,17 @@
 //! The worker's job lifecycle on the real SQLite store and local blob store, with a scripted
 //! extractor (the engine itself is tested in motion-capture and end to end in motiond):
-//! publish, failure reasons, cancellation within a second, shutdown hand-back, attempt
-//! timeout, the panic boundary and fencing.
+//! publish, publish errors (permanent or transient), failure reasons, cancellation within a
+//! second, shutdown hand-back, attempt timeout, the panic boundary and fencing.
 
 mod common;
 
-use std::sync::atomic::Ordering;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
 
 use common::*;
 use motion_core::clock::{Clock, SystemClock};
@@ -66,6 +71,126 @@ async fn a_successful_job_publishes_four_files_under_attempt_keys() {
         e.worker.run_until_idle().await.unwrap().is_empty(),
         "nothing left"
     );
+}
+
+/// A publish error that will not go away on a retry (the submitted cover's blob is gone,
+/// or an output the engine reported is missing) fails the task at once with the contract's
+/// "Internal error": one attempt, no re-extraction after the lease, nothing left stored.
+#[tokio::test]
+async fn a_permanent_publish_error_fails_the_task_after_one_attempt() {
+    // The cover blob vanished under the task.
+    let ex = Scripted::new(Script::Succeed);
+    let e = env(ex.clone(), Duration::from_secs(60)).await;
+    let id = submit(&e).await;
+    let cover_key = view(&e, id).await.unwrap().task.input.cover_blob_key;
+    e.blobs.delete(&cover_key).await.unwrap();
+    assert_permanent_publish_failure(&e, ex.as_ref(), id).await;
+
+    // The engine named a bvh.zip it did not write (hashing it fails).
+    let ex = Scripted::new(Script::MissingOutput);
+    let e = env(ex.clone(), Duration::from_secs(60)).await;
+    let id = submit(&e).await;
+    assert_permanent_publish_failure(&e, ex.as_ref(), id).await;
+}
+
+async fn assert_permanent_publish_failure(e: &Env, ex: &Scripted, id: TaskId) {
+    assert_eq!(
+        e.worker.run_until_idle().await.unwrap(),
+        vec![(id, JobEnd::Failed)]
+    );
+    let v = view(e, id).await.unwrap();
+    assert_eq!(
+        (v.task.wire_status, v.task.attempt),
+        (WireStatus::Failed, 1)
+    );
+    assert_eq!(v.message(), "Internal error");
+    assert!(v.work.is_none());
+    assert!(
+        e.blobs.list_keys("results/", 10).await.unwrap().is_empty(),
+        "the results stored before the error are deleted again"
+    );
+    // After the lease would have run out there is nothing to requeue or run again.
+    ex.started.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(e.jobs.reap().await.unwrap(), ReapReport::default());
+    assert!(e.worker.run_until_idle().await.unwrap().is_empty());
+    assert!(!ex.started.load(Ordering::SeqCst), "not extracted again");
+    assert_eq!(view(e, id).await.unwrap().message(), "Internal error");
+}
+
+/// Blob storage that refuses the first `failures` uploads as unavailable (a network or
+/// disk hiccup while results are stored).
+struct FlakyPuts {
+    inner: Arc<dyn BlobStore>,
+    failures: AtomicU32,
+}
+
+#[async_trait]
+impl BlobStore for FlakyPuts {
+    async fn put_file(&self, key: &str, src: &Path) -> StoreResult<()> {
+        let left = self.failures.load(Ordering::SeqCst);
+        if left > 0 {
+            self.failures.store(left - 1, Ordering::SeqCst);
+            return Err(StoreError::Unavailable(format!("injected: put {key}")));
+        }
+        self.inner.put_file(key, src).await
+    }
+    async fn put_bytes(&self, key: &str, bytes: &[u8]) -> StoreResult<()> {
+        self.inner.put_bytes(key, bytes).await
+    }
+    async fn get(&self, key: &str, range: Option<Range<u64>>) -> StoreResult<Option<BlobRead>> {
+        self.inner.get(key, range).await
+    }
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.inner.delete(key).await
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+    async fn list_keys(&self, prefix: &str, limit: usize) -> StoreResult<Vec<(String, i64)>> {
+        self.inner.list_keys(prefix, limit).await
+    }
+}
+
+/// Storage being unavailable while results are stored is transient: nothing is published
+/// or failed, the lease runs out, the reaper requeues the task and the next attempt
+/// publishes.
+#[tokio::test]
+async fn a_transient_publish_error_leaves_the_task_to_a_later_attempt() {
+    let e = env_with_blobs(
+        Scripted::new(Script::Succeed),
+        Duration::from_secs(60),
+        None,
+        |inner| {
+            Arc::new(FlakyPuts {
+                inner,
+                failures: AtomicU32::new(1),
+            })
+        },
+    )
+    .await;
+    let id = submit(&e).await;
+    assert_eq!(
+        e.worker.run_until_idle().await.unwrap(),
+        vec![(id, JobEnd::Abandoned)]
+    );
+    let v = view(&e, id).await.unwrap();
+    assert_eq!(
+        (v.task.state, v.task.wire_status, v.task.attempt),
+        (TaskState::Running, WireStatus::Processing, 1)
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(e.jobs.reap().await.unwrap().requeued, vec![id]);
+    assert_eq!(
+        e.worker.run_until_idle().await.unwrap(),
+        vec![(id, JobEnd::Succeeded)]
+    );
+    let v = view(&e, id).await.unwrap();
+    assert_eq!(
+        (v.task.wire_status, v.task.attempt),
+        (WireStatus::Succeed, 2)
+    );
+    assert!(v.work.is_some());
 }
 
 #[tokio::test]

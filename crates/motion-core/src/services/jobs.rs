@@ -108,7 +108,9 @@ impl JobService {
     }
 
     /// Stores the extraction's files under attempt-scoped keys (plus a copy of the
-    /// submitted cover image) and finishes the task as succeeded.
+    /// submitted cover image) and finishes the task as succeeded. On an error the stored
+    /// blobs are deleted again; `Unavailable` is transient (a later attempt may publish),
+    /// any other error (the cover blob is gone, an output cannot be read) would recur.
     pub async fn publish(&self, lease: &Lease, out: &Extracted) -> Result<Finished, ServiceError> {
         let mut stored = Vec::new();
         let result = self.store_results(lease, out, &mut stored).await;

@@ -26,6 +26,8 @@ pub enum Script {
     Panic,
     /// Runs until cancelled, then reports `Cancelled`.
     UntilCancelled,
+    /// Reports success, but the bvh.zip it names was never written.
+    MissingOutput,
 }
 
 pub struct Scripted {
@@ -74,6 +76,18 @@ impl MotionExtractor for Scripted {
                     duration_ms: 3000,
                 })
             }
+            Script::MissingOutput => {
+                let preview = job.out_dir.join("motion.mp4");
+                std::fs::write(&preview, b"preview").unwrap();
+                Ok(Extracted {
+                    preview,
+                    bvh_zip: job.out_dir.join("bvh.zip"),
+                    binary_zip: job.out_dir.join("binary.zip"),
+                    width: 320,
+                    height: 240,
+                    duration_ms: 3000,
+                })
+            }
             Script::NoPerson => Err(ExtractError::Failed(FailureReason::NoPerson)),
             Script::Panic => panic!("scripted panic inside the engine"),
             Script::UntilCancelled => {
@@ -91,6 +105,8 @@ pub struct Env {
     pub blobs: Arc<FsBlobStore>,
     pub signals: Arc<LocalSignals>,
     pub worker: Worker,
+    /// The worker's own job service (for reaper passes).
+    pub jobs: Arc<JobService>,
     pub user: UserId,
     pub account: AccountId,
     pub ids: IdGenerator,
@@ -105,6 +121,17 @@ pub async fn env_with_outbox_wake(
     task_timeout: Duration,
     outbox_wake: Option<Arc<tokio::sync::Notify>>,
 ) -> Env {
+    env_with_blobs(extractor, task_timeout, outbox_wake, |b| b).await
+}
+
+/// The worker and its job service see the blob store through `wrap` (fault injection);
+/// `Env::blobs` stays the plain folder store underneath.
+pub async fn env_with_blobs(
+    extractor: Arc<dyn MotionExtractor>,
+    task_timeout: Duration,
+    outbox_wake: Option<Arc<tokio::sync::Notify>>,
+    wrap: impl FnOnce(Arc<dyn BlobStore>) -> Arc<dyn BlobStore>,
+) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
         SqliteStore::open(&dir.path().join("db.sqlite"), &SqliteOptions::default())
@@ -113,6 +140,7 @@ pub async fn env_with_outbox_wake(
     );
     store.migrate().await.unwrap();
     let blobs = Arc::new(FsBlobStore::open(&dir.path().join("blobs")).await.unwrap());
+    let seen = wrap(blobs.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids = IdGenerator::new(clock.clone());
     let render: Arc<dyn EventRenderer> = Arc::new(UrlBuilder::new("http://127.0.0.1:1"));
@@ -123,7 +151,7 @@ pub async fn env_with_outbox_wake(
     };
     let jobs = Arc::new(JobService::new(
         store.clone(),
-        blobs.clone(),
+        seen.clone(),
         render,
         clock.clone(),
         ids.clone(),
@@ -131,9 +159,9 @@ pub async fn env_with_outbox_wake(
     ));
     let signals = Arc::new(LocalSignals::new());
     let worker = Worker::new(
-        jobs,
+        jobs.clone(),
         extractor,
-        blobs.clone(),
+        seen,
         signals.clone(),
         outbox_wake,
         WorkerSettings {
@@ -165,6 +193,7 @@ pub async fn env_with_outbox_wake(
         blobs,
         signals,
         worker,
+        jobs,
         user,
         account,
         ids,
