@@ -194,6 +194,9 @@ pub enum Admission {
     Full {
         unfinished: u32,
     },
+    /// The source video or the cover is no longer an asset file of the account (its asset
+    /// was deleted after the URLs were looked up). Nothing was written.
+    InputNotFound,
 }
 
 /// Who claims: one worker slot of one process boot.
@@ -286,8 +289,10 @@ pub struct QueueStats {
 
 #[async_trait]
 pub trait TaskStore: Send + Sync {
-    /// Counts the account's unfinished tasks and inserts the task if the count is below
-    /// `max_jobs`, in one transaction. createTime becomes max(requested, last + 1).
+    /// Checks that the input's source and cover files are still asset files of the account
+    /// (not deleted or detached), counts the account's unfinished tasks and inserts the task
+    /// if the count is below `max_jobs`, in one transaction. createTime becomes
+    /// max(requested, last + 1).
     async fn admit(&self, task: &NewTask, max_jobs: u32) -> StoreResult<Admission>;
 
     /// Claims the oldest queued task: state running, fresh token, lease until DB now +

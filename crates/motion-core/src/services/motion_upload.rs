@@ -1,5 +1,6 @@
 //! `POST /videos/motion-upload` (contract §5.1), rows 14–19: recognise the two URLs,
-//! check kinds and the 2–10 s rule, admit atomically, wake the workers.
+//! check kinds and the 2–10 s rule, admit atomically (the files are checked again inside
+//! the admission, against a concurrent asset deletion), wake the workers.
 //!
 //! Rows 1–13 (body, account selection, field types, replyUrl/replyRef/workName rules) are
 //! the parameter layer's; this service receives validated values.
@@ -157,6 +158,8 @@ impl MotionUploadService {
                 retry_after_s: self.retry_after_s,
             }
             .into()),
+            // Rows 14/16 (one body): the asset was deleted after the lookup above.
+            Admission::InputNotFound => Err(ErrorCode::ResourceNotFound.into()),
         }
     }
 

@@ -170,6 +170,21 @@ fn lease_state_of(row: Option<&SqliteRow>) -> StoreResult<LeaseState> {
 impl TaskStore for SqliteStore {
     async fn admit(&self, task: &NewTask, max_jobs: u32) -> StoreResult<Admission> {
         let mut tx = self.write_tx().await?;
+        // The API looked the files up before this transaction; an asset deleted since then
+        // has its file rows gone or detached (pinned only by older tasks).
+        for fid in [&task.input.source_fid, &task.input.cover_fid] {
+            let present = sqlx::query(
+                "SELECT 1 FROM files WHERE fid = ? AND account_id = ? AND owner_kind = 'asset' AND detached = 0",
+            )
+            .bind(fid)
+            .bind(task.account_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if present.is_none() {
+                return Ok(Admission::InputNotFound);
+            }
+        }
         let row = sqlx::query(
             "SELECT a.last_task_time AS last, (SELECT COUNT(*) FROM tasks u WHERE u.account_id = a.id \
              AND u.wire_status IN (5, 10)) AS unfinished FROM accounts a WHERE a.id = ?",

@@ -148,7 +148,7 @@ impl Env {
             .expect("admit")
         {
             Admission::Admitted(v) => v,
-            Admission::Full { .. } => panic!("full"),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -40,6 +40,7 @@ async fn k_free_slots_admit_exactly_k_under_concurrent_admits() {
                 assert_eq!(unfinished, 3);
                 full += 1;
             }
+            other => panic!("{other:?}"),
         }
     }
     assert_eq!((admitted, full), (2, 14));
@@ -52,6 +53,82 @@ async fn k_free_slots_admit_exactly_k_under_concurrent_admits() {
             executing: 3
         }]
     );
+}
+
+/// Rows 14/16 hold at admission, not only at the API's lookup: a task whose source or
+/// cover asset was deleted in between (its file rows gone, or detached because an older
+/// task still pins them) is refused in the admitting transaction, before the maxJobs
+/// check, and nothing is written.
+#[tokio::test]
+async fn admission_refuses_input_files_whose_asset_was_deleted_meanwhile() {
+    let env = env().await;
+    let user = env.user("alice").await;
+    let account = env.account(&user, "a@example.com", 50).await;
+    let delete = async |asset: &Asset| {
+        let ids = std::slice::from_ref(&asset.id);
+        assert_eq!(env.store.delete_assets(account.id, ids).await.unwrap(), ids);
+    };
+
+    // No task on it: the rows are gone.
+    let gone = env.video_asset(&account).await;
+    let on_gone = env.new_task(&account, &gone, None);
+    delete(&gone).await;
+    assert_eq!(
+        env.store.admit(&on_gone, 50).await.unwrap(),
+        Admission::InputNotFound
+    );
+
+    // An older task pins it: the rows stay, detached.
+    let pinned = env.video_asset(&account).await;
+    let older = env.admit(&account, &pinned, None).await;
+    let on_pinned = env.new_task(&account, &pinned, None);
+    delete(&pinned).await;
+    assert_eq!(
+        env.store.admit(&on_pinned, 50).await.unwrap(),
+        Admission::InputNotFound
+    );
+    // ... also when the account is full (rows 14/16 come before row 19).
+    assert_eq!(
+        env.store.admit(&on_pinned, 1).await.unwrap(),
+        Admission::InputNotFound
+    );
+
+    // Only the cover's asset was deleted.
+    let live = env.video_asset(&account).await;
+    let other = env.video_asset(&account).await;
+    let mut cover_gone = env.new_task(&account, &live, None);
+    let cover = other.cover.clone().unwrap();
+    cover_gone.input.cover_fid = cover.fid;
+    cover_gone.input.cover_name = cover.name;
+    cover_gone.input.cover_blob_key = cover.blob_key;
+    delete(&other).await;
+    assert_eq!(
+        env.store.admit(&cover_gone, 50).await.unwrap(),
+        Admission::InputNotFound
+    );
+
+    // Another account's files are not this account's.
+    let bob = env
+        .account(&env.user("bob").await, "b@example.com", 50)
+        .await;
+    let foreign = env.video_asset(&bob).await;
+    assert_eq!(
+        env.store
+            .admit(&env.new_task(&account, &foreign, None), 50)
+            .await
+            .unwrap(),
+        Admission::InputNotFound
+    );
+
+    // Nothing was written; a live asset still admits.
+    let listed = env
+        .store
+        .list_tasks(account.id, TaskCursor::Latest, 10)
+        .await
+        .unwrap();
+    let ids: Vec<TaskId> = listed.iter().map(|v| v.task.id).collect();
+    assert_eq!(ids, vec![older.task.id]);
+    env.admit(&account, &live, None).await;
 }
 
 #[tokio::test]

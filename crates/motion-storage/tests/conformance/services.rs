@@ -538,6 +538,110 @@ async fn motion_upload_checks_rows_14_to_19_in_order() {
     assert_eq!(env["works"], serde_json::json!([]));
 }
 
+/// The catalogue as the API reads it, with `DELETE /assets` of one asset committing right
+/// after the cover URL was looked up (before admission).
+struct DeletedAfterLookup {
+    store: Arc<SqliteStore>,
+    account: AccountId,
+    asset: String,
+    lookups: Mutex<u32>,
+}
+
+#[async_trait]
+impl FileStore for DeletedAfterLookup {
+    async fn file_by_fid(&self, fid: &str) -> StoreResult<Option<StoredFile>> {
+        self.store.file_by_fid(fid).await
+    }
+    async fn asset_file(
+        &self,
+        account: AccountId,
+        fid: &str,
+        name: &str,
+    ) -> StoreResult<Option<AssetFileRef>> {
+        let found = self.store.asset_file(account, fid, name).await?;
+        let nth = {
+            let mut n = self.lookups.lock().unwrap();
+            *n += 1;
+            *n
+        };
+        if nth == 2 {
+            let ids = std::slice::from_ref(&self.asset);
+            assert_eq!(self.store.delete_assets(self.account, ids).await?, ids);
+        }
+        Ok(found)
+    }
+    async fn account_file(
+        &self,
+        account: AccountId,
+        fid: &str,
+        name: &str,
+    ) -> StoreResult<Option<StoredFile>> {
+        self.store.account_file(account, fid, name).await
+    }
+    async fn take_trash(&self, limit: u32) -> StoreResult<Vec<TrashItem>> {
+        self.store.take_trash(limit).await
+    }
+    async fn confirm_trash(&self, ids: &[i64]) -> StoreResult<()> {
+        self.store.confirm_trash(ids).await
+    }
+    async fn unreferenced_keys(&self, keys: &[String]) -> StoreResult<Vec<String>> {
+        self.store.unreferenced_keys(keys).await
+    }
+}
+
+/// An asset deleted between motion-upload's URL lookup and the admission is not accepted
+/// (its blobs are already in the trash): the submission gets rows 14/16's 404, whether the
+/// video or the cover image was deleted, and no task is made.
+#[tokio::test]
+async fn motion_upload_refuses_an_asset_deleted_before_admission() {
+    let app = app().await;
+    let acc = app.account("a@example.com", 5).await;
+    for delete_video in [false, true] {
+        let video = app.video(&acc, 5.0).await;
+        let image = app.image(&acc).await;
+        let req = MotionUploadRequest {
+            resource_url: app.urls.file_url(&video.original.fid, &video.name),
+            cover_url: app.urls.file_url(&image.original.fid, &image.name),
+            ..Default::default()
+        };
+        let deleted = if delete_video { &video } else { &image };
+        let racing = MotionUploadService::new(
+            Arc::new(DeletedAfterLookup {
+                store: app.store.clone(),
+                account: acc.id,
+                asset: deleted.id.clone(),
+                lookups: Mutex::new(0),
+            }),
+            app.store.clone(),
+            app.script.clone(),
+            Arc::new(SystemClock),
+            IdGenerator::new(Arc::new(SystemClock)),
+            10,
+        );
+        assert_eq!(
+            code(racing.submit(&acc, req).await),
+            ErrorCode::ResourceNotFound,
+            "asset {} deleted",
+            deleted.id
+        );
+        let trashed = app.store.take_trash(100).await.unwrap();
+        assert!(
+            trashed
+                .iter()
+                .any(|t| t.blob_key == deleted.original.blob_key),
+            "nothing pins the deleted asset's blobs"
+        );
+    }
+    assert!(
+        app.store
+            .list_tasks(acc.id, TaskCursor::Latest, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(*app.script.woken.lock().unwrap(), 0);
+}
+
 #[tokio::test]
 async fn jobs_publish_under_attempt_keys_and_clean_up_when_lost() {
     let app = app().await;
