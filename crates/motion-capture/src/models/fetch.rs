@@ -426,6 +426,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
                 path.display()
             )))?;
     }
+    // Durable before it takes the name: after a power cut the name holds the old model or
+    // the new one, never an empty file.
+    tmp.as_file()
+        .sync_all()
+        .map_err(ModelError::io(format!("syncing {}", path.display())))?;
     tmp.persist(path).map_err(|e| ModelError::Io {
         what: format!("renaming to {}", path.display()),
         source: e.error,

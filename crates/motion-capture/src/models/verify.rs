@@ -2,18 +2,24 @@
 //!
 //! A damaged model does not always fail to load: a few zeroed kilobytes in a weight tensor load
 //! fine and move every landmark, and nothing would tell the user. So each file is hashed before
-//! its first use in the process, and again whenever its identity (size, times, inode: see
-//! [`file_identity`]) changes. The service's worker loads the models for every job; hashing the
-//! library, the models and their saved graphs (about 80 MB) each time would cost more than
-//! loading them.
+//! it is first used, and again whenever its identity (size, times, inode: see
+//! [`file_identity`]) changes, as any write or replacement changes it. Hashing the library, the
+//! models and their saved graphs (about 80 MB) takes a tenth of a second, as long as a short
+//! clip's whole extraction; so a file found intact is remembered, with its identity, in this
+//! process and in a record beside it ([`RECORD_FILE`]) for the processes after it (each
+//! `motiond extract` is one). A folder where the record cannot be written only costs the hashing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 
 use super::fetch::{read_manifest, sha256_file};
 use super::optimized::file_identity;
 use super::{MANIFEST_FILE, ModelError};
+
+/// The record of the files found intact in a folder: one line per file, its name, identity
+/// and sha256 separated by tabs.
+const RECORD_FILE: &str = ".verified";
 
 /// The files whose hash matched in this process, with the identity they had then.
 static CHECKED: LazyLock<Mutex<HashMap<PathBuf, String>>> = LazyLock::new(Default::default);
@@ -33,15 +39,19 @@ pub(super) fn recorded_sha256(models_dir: &Path, file: &str) -> Result<String, M
         .ok_or_else(|| damaged("manifest.json does not list it"))
 }
 
-/// Checks that `path` hashes to `expected`, unless it already did in this process and has not
-/// been replaced or rewritten since.
+/// Checks that `path` hashes to `expected`, unless it was found to, in this process or by an
+/// earlier one, and has not been replaced or rewritten since.
 pub(super) fn check(path: &Path, expected: &str) -> Result<(), ModelError> {
     let identity = file_identity(path);
-    let known = |checked: &HashMap<PathBuf, String>| {
-        identity.is_some() && checked.get(path) == identity.as_ref()
-    };
-    if known(&CHECKED.lock().unwrap_or_else(|e| e.into_inner())) {
-        return Ok(());
+    let checked = || CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(identity) = &identity {
+        if checked().get(path) == Some(identity) {
+            return Ok(());
+        }
+        if Record::of_folder_of(path).vouches_for(path, identity, expected) {
+            checked().insert(path.to_owned(), identity.clone());
+            return Ok(());
+        }
     }
     let actual = sha256_file(path)?;
     if actual != expected {
@@ -51,8 +61,8 @@ pub(super) fn check(path: &Path, expected: &str) -> Result<(), ModelError> {
         });
     }
     if let Some(identity) = identity {
-        let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
-        checked.insert(path.to_owned(), identity);
+        Record::of_folder_of(path).remember(path, &identity, expected);
+        checked().insert(path.to_owned(), identity);
     }
     Ok(())
 }
@@ -62,6 +72,64 @@ pub(super) fn check_recorded(models_dir: &Path, file: &str) -> Result<PathBuf, M
     let path = models_dir.join(file);
     check(&path, &recorded_sha256(models_dir, file)?)?;
     Ok(path)
+}
+
+/// A folder's [`RECORD_FILE`]: file name → (identity, sha256).
+struct Record {
+    path: PathBuf,
+    entries: BTreeMap<String, (String, String)>,
+}
+
+impl Record {
+    /// The record of the folder holding `file` (empty where there is none or it is unreadable).
+    fn of_folder_of(file: &Path) -> Record {
+        let path = file.with_file_name(RECORD_FILE);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let entries = text
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split('\t');
+                let (name, identity, sha256) = (fields.next()?, fields.next()?, fields.next()?);
+                Some((name.to_owned(), (identity.to_owned(), sha256.to_owned())))
+            })
+            .collect();
+        Record { path, entries }
+    }
+
+    fn name(file: &Path) -> String {
+        file.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn vouches_for(&self, file: &Path, identity: &str, sha256: &str) -> bool {
+        self.entries.get(&Self::name(file)) == Some(&(identity.to_owned(), sha256.to_owned()))
+    }
+
+    /// Adds `file` and writes the record through a temporary file renamed into place. Two
+    /// processes doing so at once may lose one's line: the next process hashes that file again.
+    fn remember(mut self, file: &Path, identity: &str, sha256: &str) {
+        self.entries
+            .insert(Self::name(file), (identity.to_owned(), sha256.to_owned()));
+        let text: String = self
+            .entries
+            .iter()
+            .map(|(name, (identity, sha256))| format!("{name}\t{identity}\t{sha256}\n"))
+            .collect();
+        let Some(dir) = self.path.parent() else {
+            return;
+        };
+        let written = tempfile::Builder::new()
+            .prefix(".verified-")
+            .tempfile_in(dir)
+            .and_then(|mut tmp| {
+                std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+                tmp.persist(&self.path).map_err(|e| e.error)
+            });
+        if let Err(error) = written {
+            tracing::debug!(record = %self.path.display(), %error, "cannot record verified model files");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -87,6 +155,22 @@ mod tests {
             text.contains(&good) && text.contains("motiond models fetch"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_later_process_takes_the_record_s_word_for_an_unchanged_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("model.onnx");
+        std::fs::write(&file, b"weights").unwrap();
+        let good = sha256_hex(b"weights");
+        check(&file, &good).unwrap();
+        let identity = file_identity(&file).unwrap();
+        assert!(Record::of_folder_of(&file).vouches_for(&file, &identity, &good));
+        // The record speaks for that identity and that hash only.
+        assert!(!Record::of_folder_of(&file).vouches_for(&file, &identity, "00"));
+        std::fs::write(&file, b"weight").unwrap();
+        let changed = file_identity(&file).unwrap();
+        assert!(!Record::of_folder_of(&file).vouches_for(&file, &changed, &good));
     }
 
     #[test]
