@@ -147,7 +147,7 @@ pub enum ExtractError {
     #[error(transparent)]
     Models(#[from] ModelError),
     /// The output folder cannot take the outputs (not a folder, not writable, full).
-    #[error("cannot write the outputs to {0}")]
+    #[error("cannot write the outputs: {0}")]
     Output(String),
     /// Our fault: a tool missing or failing on our data, I/O, a bug.
     #[error("internal error: {0}")]
@@ -204,7 +204,7 @@ impl Engine {
         let started = Instant::now();
         // Before any work: a folder that cannot take the outputs is found now, not after the
         // whole clip has been tracked.
-        let output = OutputDir::prepare(out_dir)?;
+        let output = OutputDir::prepare(out_dir, input)?;
         progress(Progress {
             stage: Stage::Probing,
             done: 0,
@@ -390,11 +390,14 @@ async fn solve_and_export(
 struct OutputDir {
     dir: PathBuf,
     gathering: tempfile::TempDir,
+    /// The input video's file (device, inode): never removed as an earlier run's output.
+    input: Option<(u64, u64)>,
 }
 
 impl OutputDir {
-    /// Makes `dir` (and its parents) where needed, and the hidden folder in it.
-    fn prepare(dir: &Path) -> Result<OutputDir, ExtractError> {
+    /// Makes `dir` (and its parents) where needed, and the hidden folder in it, for the outputs
+    /// of `input`.
+    fn prepare(dir: &Path, input: &Path) -> Result<OutputDir, ExtractError> {
         let unwritable =
             |e: std::io::Error| ExtractError::Output(format!("{}: {e}", dir.display()));
         std::fs::create_dir_all(dir).map_err(unwritable)?;
@@ -405,6 +408,7 @@ impl OutputDir {
         Ok(OutputDir {
             dir: dir.to_owned(),
             gathering,
+            input: file_id(input),
         })
     }
 
@@ -447,8 +451,10 @@ impl OutputDir {
             **path = target;
         }
         if preview_path.is_none() {
-            for stale in [PREVIEW_NAME, COVER_NAME] {
-                let _ = std::fs::remove_file(self.dir.join(stale));
+            for stale in [PREVIEW_NAME, COVER_NAME].map(|name| self.dir.join(name)) {
+                if file_id(&stale).is_some_and(|id| Some(id) != self.input) {
+                    let _ = std::fs::remove_file(stale);
+                }
             }
         }
         Ok((preview_path, cover_path))
@@ -480,6 +486,15 @@ impl OutputDir {
             .map(|name| self.dir.join(name))
             .ok_or_else(|| ExtractError::Internal(format!("{} has no name", gathered.display())))
     }
+}
+
+/// A file's (device, inode), `None` where there is no file (a link is looked through).
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// Reports the preview stage after the exports, so that the stages stay in their order.
@@ -1209,7 +1224,7 @@ mod tests {
         // Where a folder of a file's name is in the way, nothing is delivered.
         std::fs::create_dir_all(out.path().join("quality.json").join("in the way")).unwrap();
         let mut files = made_in(job.path());
-        let output = OutputDir::prepare(out.path()).unwrap();
+        let output = OutputDir::prepare(out.path(), &job.path().join("input")).unwrap();
         let err = output
             .deliver(&mut files, None, &CancellationToken::new())
             .unwrap_err();
@@ -1229,7 +1244,7 @@ mod tests {
             std::fs::write(out.path().join(stale), b"earlier").unwrap();
         }
         let mut files = made_in(job.path());
-        let output = OutputDir::prepare(out.path()).unwrap();
+        let output = OutputDir::prepare(out.path(), &job.path().join("input")).unwrap();
         output
             .deliver(&mut files, None, &CancellationToken::new())
             .unwrap();
@@ -1247,6 +1262,16 @@ mod tests {
         );
         assert_eq!(files.bvh, out.path().join("motion.bvh"));
         assert_eq!(std::fs::read(&files.bvh).unwrap(), b"motion.bvh");
+
+        // The video itself, named like a preview in the output folder, is no earlier output.
+        let input = out.path().join(PREVIEW_NAME);
+        std::fs::write(&input, b"the user's video").unwrap();
+        let mut files = made_in(job.path());
+        let output = OutputDir::prepare(out.path(), &input).unwrap();
+        output
+            .deliver(&mut files, None, &CancellationToken::new())
+            .unwrap();
+        assert_eq!(std::fs::read(&input).unwrap(), b"the user's video");
     }
 
     #[test]
@@ -1254,7 +1279,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a file");
         std::fs::write(&file, b"x").unwrap();
-        let err = OutputDir::prepare(&file.join("sub")).err().unwrap();
+        let err = OutputDir::prepare(&file.join("sub"), &file).err().unwrap();
         assert!(err.is_callers_fault(), "{err:?}");
         assert!(!err.to_string().contains("internal"), "{err}");
     }

@@ -26,7 +26,8 @@ pub struct ExtractArgs {
     /// Landmark model: lite, full or heavy (lite/heavy need `motiond models fetch --model …`).
     #[arg(long, default_value = "full", value_name = "lite|full|heavy")]
     pub model: LandmarkModel,
-    /// Skip preview.mp4 and cover.jpg.
+    /// Skip preview.mp4 and cover.jpg (an earlier run's in --out are removed: they would not
+    /// show this motion).
     #[arg(long)]
     pub no_preview: bool,
 }
@@ -78,7 +79,7 @@ pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
         Ok(r) => r,
         Err(e) => {
             if let Some(top) = created {
-                remove_created(&top);
+                remove_created(&args.out, &top);
             }
             // Exit 2 for input the engine cannot use (not a video, no person), 1 for our faults.
             return Err(CommandFailed {
@@ -119,13 +120,22 @@ fn first_missing(out: &Path) -> Option<PathBuf> {
     missing
 }
 
-/// Removes a folder this run created, with what is inside; a link found in its place (made
-/// by someone else meanwhile) is left alone, and so is what it points to.
-fn remove_created(top: &Path) {
-    let is_folder = std::fs::symlink_metadata(top).is_ok_and(|m| m.file_type().is_dir());
-    if is_folder {
-        // Best effort: the run's own error is the one to report.
-        let _ = std::fs::remove_dir_all(top);
+/// Removes the folders this run created, `out` up to `top`: `out` with what is inside (a
+/// failed run leaves nothing of its own there), its parents only while they are empty (another
+/// run started beside this one, `--out res/b` beside `--out res/a`, may have put its results
+/// in them). A link found in a folder's place (made by someone else meanwhile) is left alone,
+/// and so is what it points to. Best effort: the run's own error is the one to report.
+fn remove_created(out: &Path, top: &Path) {
+    let is_folder = |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    if is_folder(out) {
+        let _ = std::fs::remove_dir_all(out);
+    }
+    let mut parent = out.parent();
+    while let Some(folder) = parent.filter(|p| p.starts_with(top)) {
+        if !is_folder(folder) || std::fs::remove_dir(folder).is_err() {
+            break;
+        }
+        parent = folder.parent();
     }
 }
 
@@ -266,6 +276,25 @@ fn stage_name(s: Stage) -> &'static str {
 mod tests {
     use super::*;
     use crate::cli::tests::Recorder;
+
+    /// `--out res/a` failed while a run beside it (`--out res/b`, started while `res` was
+    /// missing, so both count `res` as their own) has put its results in `res`.
+    #[test]
+    fn a_failed_run_leaves_a_created_parent_that_another_run_has_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        let (res, out) = (dir.path().join("res"), dir.path().join("res/a"));
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::create_dir_all(res.join("b")).unwrap();
+        std::fs::write(res.join("b/motion.bvh"), "the other run's").unwrap();
+        remove_created(&out, &res);
+        assert!(!out.exists());
+        assert!(res.join("b/motion.bvh").is_file());
+
+        std::fs::remove_dir_all(res.join("b")).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        remove_created(&out, &res);
+        assert!(!res.exists(), "an empty folder of the run's own is removed");
+    }
 
     fn progress(stage: Stage, done: u64, total: u64) -> Progress {
         Progress { stage, done, total }

@@ -496,10 +496,10 @@ impl FrameClock {
     fn next(&mut self, printed: Option<f64>) -> i64 {
         let t = match printed.filter(|v| v.is_finite()) {
             Some(v) => v.round() as i64,
-            None => self.last.map_or(0, |l| l + self.step_us),
+            None => self.last.map_or(0, |l| l.saturating_add(self.step_us)),
         };
         let t = match self.last {
-            Some(l) if t <= l => l + 1,
+            Some(l) if t <= l => l.saturating_add(1),
             _ => t,
         };
         self.last = Some(t);

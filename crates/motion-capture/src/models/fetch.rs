@@ -16,8 +16,8 @@ use super::{
     remove_abandoned,
 };
 
-/// Files being written into the models folder start with this.
-const PARTIAL_PREFIX: &str = ".partial-";
+/// Files being written into the models folder (and the folder of saved graphs) start with this.
+pub(super) const PARTIAL_PREFIX: &str = ".partial-";
 
 /// The largest package member read: the biggest file taken from a package (the ONNX Runtime
 /// library) is 29 MB; a member claiming more is not the one we pinned, and is not read into
@@ -243,12 +243,20 @@ pub fn fetch_with(
             continue;
         }
         install(tools, cache, models, target, &mut report, &mut manifest)?;
+        // Recorded as soon as it is in place: the runtime loads only files the manifest
+        // vouches for, and a fetch that stops at a later target (killed, offline) must not
+        // leave the ones it replaced unloadable.
+        write_manifest(models, &manifest)?;
     }
-    if previous.as_ref() != Some(&manifest) || !manifest.written.is_empty() {
-        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-        write_atomically(&models.join(MANIFEST_FILE), &json)?;
+    if previous.as_ref() != Some(&manifest) && manifest.written.is_empty() {
+        write_manifest(models, &manifest)?;
     }
     Ok(manifest)
+}
+
+fn write_manifest(models: &Path, manifest: &Manifest) -> Result<(), ModelError> {
+    let json = serde_json::to_vec_pretty(manifest).expect("manifest serialises");
+    write_atomically(&models.join(MANIFEST_FILE), &json)
 }
 
 /// The entries of an earlier run (other variants too) whose files are still intact and were
@@ -403,7 +411,7 @@ fn check_sha256(what: &str, bytes: &[u8], expected: &str) -> Result<(), ModelErr
 
 /// Writes through a temporary file in the same directory and renames it, so a crash never leaves
 /// a half-written model behind.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(PARTIAL_PREFIX)

@@ -16,7 +16,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::fetch::{sha256_file, sha256_hex};
+use super::fetch::{PARTIAL_PREFIX, sha256_file, sha256_hex, write_atomically};
 use super::{ModelError, remove_abandoned, verify};
 
 /// The folder of saved graphs, inside the models folder.
@@ -165,7 +165,9 @@ impl PendingGraph {
         let Ok(hash) = sha256_file(&self.0) else {
             return;
         };
-        if save_hash(graph, &hash).is_err() || self.0.persist(graph).is_err() {
+        if write_atomically(&hash_file(graph), hash.as_bytes()).is_err()
+            || self.0.persist(graph).is_err()
+        {
             return;
         }
         if let (Some(dir), Some(name)) = (graph.parent(), graph.file_name()) {
@@ -181,19 +183,6 @@ fn make_durable(path: &Path) -> std::io::Result<()> {
     std::fs::File::open(path)?.sync_all()
 }
 
-/// Writes `hash` to the hash file of `graph`, through a pending file renamed into place.
-fn save_hash(graph: &Path, hash: &str) -> std::io::Result<()> {
-    let dir = graph.parent().unwrap_or(Path::new("."));
-    let pending = tempfile::Builder::new()
-        .prefix(PENDING_PREFIX)
-        .suffix(HASH_SUFFIX)
-        .tempfile_in(dir)?
-        .into_temp_path();
-    std::fs::write(&pending, hash)?;
-    make_durable(&pending)?;
-    pending.persist(hash_file(graph)).map_err(|e| e.error)
-}
-
 /// Deletes, in the folder of saved graphs, the other versions of the model that `kept` (a saved
 /// graph's file name) belongs to, whatever their CPU, and abandoned pending files.
 fn remove_outdated(dir: &Path, kept: &str) {
@@ -201,6 +190,7 @@ fn remove_outdated(dir: &Path, kept: &str) {
         return;
     };
     remove_abandoned(dir, PENDING_PREFIX);
+    remove_abandoned(dir, PARTIAL_PREFIX);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

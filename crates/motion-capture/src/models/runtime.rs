@@ -125,6 +125,11 @@ fn session(
             optimized::check_saved(&saved).and_then(|()| build(&saved, Graph::SavedOptimised));
         match loaded {
             Ok(session) => return Ok(session),
+            // Saved by a version that kept no hash beside its graphs: no damage to warn of.
+            Err(ModelError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                tracing::debug!(graph = %saved.display(), "saved model graph has no hash; optimising again");
+                optimized::remove_saved(&saved);
+            }
             Err(error) => {
                 tracing::warn!(graph = %saved.display(), %error, "saved model graph is damaged or does not load; optimising again");
                 optimized::remove_saved(&saved);

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 
-use super::fetch::{read_manifest, sha256_file};
+use super::fetch::{read_manifest, sha256_file, write_atomically};
 use super::optimized::file_identity;
 use super::{MANIFEST_FILE, ModelError};
 
@@ -116,17 +116,7 @@ impl Record {
             .iter()
             .map(|(name, (identity, sha256))| format!("{name}\t{identity}\t{sha256}\n"))
             .collect();
-        let Some(dir) = self.path.parent() else {
-            return;
-        };
-        let written = tempfile::Builder::new()
-            .prefix(".verified-")
-            .tempfile_in(dir)
-            .and_then(|mut tmp| {
-                std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-                tmp.persist(&self.path).map_err(|e| e.error)
-            });
-        if let Err(error) = written {
+        if let Err(error) = write_atomically(&self.path, text.as_bytes()) {
             tracing::debug!(record = %self.path.display(), %error, "cannot record verified model files");
         }
     }
