@@ -1181,15 +1181,7 @@ impl PaintLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names_in(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::test_files::names_in;
 
     /// Motion files made in `job`, as the exports name them.
     fn made_in(job: &Path) -> Exported {
@@ -1201,13 +1193,16 @@ mod tests {
             bvh_zip: PathBuf::new(),
             binary_zip: PathBuf::new(),
         };
+        use crate::export::{
+            BINARY_ZIP_NAME, BVH_NAME, BVH_ZIP_NAME, GLB_NAME, LANDMARKS_NAME, QUALITY_NAME,
+        };
         let names = [
-            "motion.bvh",
-            "motion.glb",
-            "landmarks.json",
-            "quality.json",
-            "bvh.zip",
-            "binary.zip",
+            BVH_NAME,
+            GLB_NAME,
+            LANDMARKS_NAME,
+            QUALITY_NAME,
+            BVH_ZIP_NAME,
+            BINARY_ZIP_NAME,
         ];
         for (path, name) in files.paths_mut().into_iter().zip(names) {
             *path = job.join(name);

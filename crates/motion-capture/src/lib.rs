@@ -23,3 +23,19 @@ pub mod render;
 pub mod solve;
 mod thread_name;
 pub mod types;
+
+/// Helpers of the unit tests of more than one module.
+#[cfg(test)]
+mod test_files {
+    use std::path::Path;
+
+    /// The names of the entries of `dir`, sorted.
+    pub(crate) fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}

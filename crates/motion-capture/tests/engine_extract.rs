@@ -24,6 +24,24 @@ async fn extract(input: &Path, out: &Path) -> Result<Report, ExtractError> {
     .await
 }
 
+/// [`extract`], with every progress report it made.
+async fn extract_reporting(input: &Path, out: &Path) -> (Report, Vec<Progress>) {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let log = reports.clone();
+    let opts = ExtractOptions::new(test_models_dir());
+    let report = Engine::extract(
+        input,
+        out,
+        opts,
+        CancellationToken::new(),
+        move |p: Progress| log.lock().unwrap().push(p),
+    )
+    .await
+    .expect("extract");
+    let reports = reports.lock().unwrap().clone();
+    (report, reports)
+}
+
 fn ffprobe_frames(path: &Path) -> (u64, String, String) {
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
@@ -50,20 +68,7 @@ fn ffprobe_frames(path: &Path) -> (u64, String, String) {
 async fn synthetic_walk_extracts_every_output() {
     let input = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
     let dir = tempfile::tempdir().unwrap();
-    let stages = Arc::new(Mutex::new(Vec::new()));
-    let seen = stages.clone();
-    let opts = ExtractOptions::new(test_models_dir());
-    let report = Engine::extract(
-        &input,
-        dir.path(),
-        opts,
-        CancellationToken::new(),
-        move |p: Progress| {
-            seen.lock().unwrap().push(p.stage);
-        },
-    )
-    .await
-    .expect("extract");
+    let (report, progress) = extract_reporting(&input, dir.path()).await;
     eprintln!("{report:?}");
     assert_eq!(report.frames, 60);
     assert_eq!(report.person_found_frames, 60);
@@ -101,12 +106,7 @@ async fn synthetic_walk_extracts_every_output() {
         find(&mp4, b" rc=cqp ").is_some() && find(&mp4, b" qp=23 ").is_some(),
         "the preview is encoded with a constant quantiser of 23"
     );
-    assert!(
-        stages
-            .lock()
-            .unwrap()
-            .contains(&motion_capture::engine::Stage::Preview)
-    );
+    assert!(progress.iter().any(|p| p.stage == Stage::Preview));
     let bvh = std::fs::read_to_string(dir.path().join("motion.bvh")).unwrap();
     assert!(bvh.contains("Frames: 60\nFrame Time: 0.0333333\n"));
 }
@@ -653,28 +653,16 @@ async fn a_file_that_is_not_a_video_is_bad_input() {
 async fn tracking_counts_every_frame_up_to_the_total() {
     let input = testdata().join("videos/tfjs_pose_squats.mp4");
     let dir = tempfile::tempdir().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let opts = ExtractOptions::new(test_models_dir());
-    let report = Engine::extract(
-        &input,
-        dir.path(),
-        opts,
-        CancellationToken::new(),
-        move |p: Progress| {
-            if p.stage == Stage::Tracking {
-                log.lock().unwrap().push((p.done, p.total));
-            }
-        },
-    )
-    .await
-    .unwrap();
-    let seen = seen.lock().unwrap();
+    let (report, progress) = extract_reporting(&input, dir.path()).await;
+    let tracking: Vec<Progress> = progress
+        .into_iter()
+        .filter(|p| p.stage == Stage::Tracking)
+        .collect();
     let frames = report.frames as u64;
-    assert!(seen.iter().all(|&(_, total)| total == frames), "{seen:?}");
-    let mut counts: Vec<u64> = seen
+    assert!(tracking.iter().all(|p| p.total == frames), "{tracking:?}");
+    let mut counts: Vec<u64> = tracking
         .iter()
-        .map(|&(done, _)| done)
+        .map(|p| p.done)
         .filter(|&done| done > 0)
         .collect();
     counts.dedup();

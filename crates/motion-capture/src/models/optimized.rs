@@ -238,15 +238,7 @@ fn cpu_features() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names_in(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::test_files::names_in;
 
     #[cfg(target_arch = "x86_64")]
     #[test]
