@@ -48,6 +48,14 @@ pub trait UserStore: Send + Sync {
     async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>>;
     /// Stores the user's webhook secret, encrypted by the caller (never in clear).
     async fn set_webhook_secret(&self, user: UserId, sealed: &[u8]) -> StoreResult<()>;
+    /// Stores `sealed` as the user's webhook secret unless one is stored already, and returns
+    /// the stored one (`None` for no such user): of two first uses at once, both get the
+    /// same secret.
+    async fn first_webhook_secret(
+        &self,
+        user: UserId,
+        sealed: &[u8],
+    ) -> StoreResult<Option<Vec<u8>>>;
     async fn webhook_secret(&self, user: UserId) -> StoreResult<Option<Vec<u8>>>;
 }
 

@@ -205,6 +205,22 @@ async fn loopback_targets_are_refused_by_default_and_never_retried() {
     );
 }
 
+/// Two deliveries (or a delivery and `webhook-secret show`) that each find no secret yet must
+/// not each make one: the event signed with the one replaced could never be verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_uses_of_a_secret_at_once_share_one() {
+    let e = env(Scripted::new(Script::NoPerson), Duration::from_secs(60)).await;
+    let (_d, secrets) = deliverer(&e, true);
+    let mut uses = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (secrets, user) = (secrets.clone(), e.user);
+        uses.spawn(async move { secrets.get_or_create(user).await.unwrap() });
+    }
+    let got = uses.join_all().await;
+    assert!(got.iter().all(|s| *s == got[0]), "{got:?}");
+    assert_eq!(secrets.get_or_create(e.user).await.unwrap(), got[0]);
+}
+
 #[tokio::test]
 async fn a_rotated_secret_signs_the_next_attempt() {
     let e = env(Scripted::new(Script::NoPerson), Duration::from_secs(60)).await;

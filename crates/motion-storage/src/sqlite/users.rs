@@ -57,6 +57,20 @@ impl UserStore for SqliteStore {
         Ok(())
     }
 
+    async fn first_webhook_secret(
+        &self,
+        user: UserId,
+        sealed: &[u8],
+    ) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::query("UPDATE users SET webhook_secret = ? WHERE id = ? AND webhook_secret IS NULL")
+            .bind(sealed)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        self.webhook_secret(user).await
+    }
+
     async fn webhook_secret(&self, user: UserId) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT webhook_secret FROM users WHERE id = ?")
             .bind(user)

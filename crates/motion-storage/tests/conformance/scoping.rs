@@ -221,6 +221,10 @@ async fn tokens_users_and_accounts() {
     assert!(env.store.revoke_token(&hash).await.unwrap());
     assert!(!env.store.revoke_token(&hash).await.unwrap());
     assert!(env.store.user_by_token(&hash).await.unwrap().is_none());
+    // The first of two first secrets is the one both get; a rotation replaces it.
+    let first = |sealed: &'static [u8]| env.store.first_webhook_secret(alice.id, sealed);
+    assert_eq!(first(b"one").await.unwrap(), Some(b"one".to_vec()));
+    assert_eq!(first(b"two").await.unwrap(), Some(b"one".to_vec()));
     env.store
         .set_webhook_secret(alice.id, b"sealed")
         .await
@@ -228,6 +232,11 @@ async fn tokens_users_and_accounts() {
     assert_eq!(
         env.store.webhook_secret(alice.id).await.unwrap(),
         Some(b"sealed".to_vec())
+    );
+    assert_eq!(
+        env.store.first_webhook_secret(999_999, b"x").await.unwrap(),
+        None,
+        "no such user"
     );
 
     // create, replace, limit

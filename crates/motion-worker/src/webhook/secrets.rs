@@ -148,12 +148,22 @@ impl WebhookSecrets {
     }
 
     /// The user's secret, creating one if the user has none yet.
+    /// Two first uses at once (two deliveries, a delivery and `webhook-secret show`) store one
+    /// secret between them: a secret replaced after it signed an event would leave that event
+    /// unverifiable.
     pub async fn get_or_create(&self, user: UserId) -> Result<String, SecretError> {
-        if let Some(sealed) = self.users.webhook_secret(user).await? {
-            let clear = self.key.open(&sealed, &aad(user))?;
-            return String::from_utf8(clear).map_err(|_| SecretError::Undecryptable);
-        }
-        self.rotate(user).await
+        let sealed = match self.users.webhook_secret(user).await? {
+            Some(sealed) => sealed,
+            None => {
+                let fresh = self.key.seal(new_secret().as_bytes(), &aad(user));
+                self.users
+                    .first_webhook_secret(user, &fresh)
+                    .await?
+                    .ok_or_else(|| SecretError::NoSuchUser(format!("id {user}")))?
+            }
+        };
+        let clear = self.key.open(&sealed, &aad(user))?;
+        String::from_utf8(clear).map_err(|_| SecretError::Undecryptable)
     }
 
     /// Replaces the user's secret with a new one and returns it.
