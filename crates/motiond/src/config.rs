@@ -205,6 +205,9 @@ pub struct WorkerConfig {
     pub temp_max_age_s: u64,
 }
 
+/// `worker.task_timeout_s` at the most: a week.
+const MAX_TASK_TIMEOUT_S: u64 = 7 * 24 * 3600;
+
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
@@ -457,6 +460,16 @@ impl Config {
         }
         if self.worker.max_attempts == 0 {
             return bad("worker.max_attempts must be at least 1");
+        }
+        // A deadline further off than the clock counts would panic, and no job needs a week.
+        if !(1..=MAX_TASK_TIMEOUT_S).contains(&self.worker.task_timeout_s) {
+            return bad("worker.task_timeout_s must be between 1 and 604800 (a week)");
+        }
+        if self.worker.temp_max_age_s <= self.worker.task_timeout_s {
+            return bad(
+                "worker.temp_max_age_s must be longer than worker.task_timeout_s: the janitor \
+                 would remove the folder of a job still running",
+            );
         }
         if self.media.probe_timeout_s == 0 || self.media.cover_timeout_s == 0 {
             return bad("media.probe_timeout_s and media.cover_timeout_s must be at least 1");
@@ -1004,6 +1017,24 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::load(&sources).is_err(), "days are unsigned");
+        for (var, value, why) in [
+            ("MOTIOND_WORKER__TEMP_MAX_AGE_S", "600", "temp_max_age_s"),
+            ("MOTIOND_WORKER__TASK_TIMEOUT_S", "0", "task_timeout_s"),
+            (
+                "MOTIOND_WORKER__TASK_TIMEOUT_S",
+                "18446744073709551615",
+                "task_timeout_s",
+            ),
+        ] {
+            let sources = Sources {
+                env: env(&[(var, value)]),
+                ..Default::default()
+            };
+            match Config::load(&sources) {
+                Err(ConfigError::Invalid(message)) => assert!(message.contains(why), "{message}"),
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
     }
 
     #[test]
