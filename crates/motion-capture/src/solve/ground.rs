@@ -99,7 +99,7 @@ pub fn detect_contacts(
             out[i][k] = low && speed[stands_on][i] < speed_tol && across[other][i] < speed_tol;
         }
         split_runs_that_step(&mut out, feet, times, k, STEP_AWAY * leg_len);
-        remove_short_runs(&mut out, k, 3);
+        remove_short_runs(&mut out, times, k);
     }
     out
 }
@@ -169,15 +169,42 @@ fn split_runs_that_step(
     }
 }
 
-/// Drops contact runs shorter than `min_len` frames (a foot passing low through a stride).
-fn remove_short_runs(c: &mut [[bool; 2]], k: usize, min_len: usize) {
+/// The shortest contact kept: a foot passing low and slow through a stride is not planted. A
+/// contact is a stretch of time, not of frames: three frames at 30 fps, as it was counted
+/// before, are six at 60 fps (where a passing foot stays low for twice the frames) and
+/// three tenths of a second at 10 fps (longer than a running step's contact).
+const MIN_CONTACT_S: f64 = 0.09;
+
+/// The fewest frames of a contact whatever the frame rate: a foot's speed is read from the
+/// frames either side, so one low frame alone says nothing of it standing still.
+const MIN_CONTACT_FRAMES: usize = 2;
+
+/// Drops contact runs shorter than [`MIN_CONTACT_S`] or [`MIN_CONTACT_FRAMES`]. A run covers
+/// its frames' own time: from halfway to the frame before it to halfway to the frame after it.
+fn remove_short_runs(c: &mut [[bool; 2]], times: &[f64], k: usize) {
     for run in contact_runs(c, k) {
-        if run.len() < min_len {
+        if run.len() < MIN_CONTACT_FRAMES || covered_time(times, &run) < MIN_CONTACT_S {
             for f in &mut c[run] {
                 f[k] = false;
             }
         }
     }
+}
+
+/// The time frames `run` stand for: from halfway to the frame before the first to halfway to
+/// the frame after the last, an end of the clip counting its neighbour's interval.
+fn covered_time(times: &[f64], run: &std::ops::Range<usize>) -> f64 {
+    let interval = |a: usize, b: usize| times.get(b).zip(times.get(a)).map(|(tb, ta)| tb - ta);
+    let (first, last) = (run.start, run.end - 1);
+    let before = first
+        .checked_sub(1)
+        .and_then(|prev| interval(prev, first))
+        .or_else(|| interval(first, first + 1))
+        .unwrap_or(0.0);
+    let after = interval(last, last + 1)
+        .or_else(|| last.checked_sub(1).and_then(|prev| interval(prev, last)))
+        .unwrap_or(0.0);
+    times[last] - times[first] + (before + after) / 2.0
 }
 
 /// A robust floor height: the lower quartile of each frame's lowest sole point, over the frames
@@ -1024,6 +1051,35 @@ mod tests {
         let times: Vec<f64> = (0..30).map(|f| f as f64 / 30.0).collect();
         let contacts = detect_contacts(&feet, &times, 0.0, 80.0);
         assert!(contacts.iter().all(|c| c[0] && c[1]), "{contacts:?}");
+    }
+
+    /// The frames of foot 0 still planted after [`remove_short_runs`], at `fps`, of a clip of
+    /// `n` frames with foot 0 planted over each of `runs`.
+    fn kept_contacts(fps: f64, n: usize, runs: &[std::ops::Range<usize>]) -> Vec<usize> {
+        let times: Vec<f64> = (0..n).map(|f| f as f64 / fps).collect();
+        let mut c = vec![[false; 2]; n];
+        for f in runs.iter().cloned().flatten() {
+            c[f][0] = true;
+        }
+        remove_short_runs(&mut c, &times, 0);
+        (0..n).filter(|&f| c[f][0]).collect()
+    }
+
+    #[test]
+    fn the_shortest_contact_is_a_time_whatever_the_frame_rate() {
+        // 60 fps: five frames (83 ms) are a foot passing low, six (100 ms) a contact; three
+        // frames were the limit at any rate.
+        assert_eq!(
+            kept_contacts(60.0, 40, &[2..7, 20..26]),
+            (20..26).collect::<Vec<_>>()
+        );
+        // 30 fps: as before, two frames are dropped and three kept, at the clip's ends too.
+        assert_eq!(
+            kept_contacts(30.0, 20, &[0..2, 8..11, 17..20]),
+            [8, 9, 10, 17, 18, 19]
+        );
+        // 15 fps: two frames (133 ms) are a contact; one low frame alone is not.
+        assert_eq!(kept_contacts(15.0, 20, &[3..4, 10..12]), [10, 11]);
     }
 
     #[test]
