@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::export::{self, Exported, landmarks::LandmarksMeta};
+use crate::held_dir::{HeldDir, remove_abandoned};
 use crate::media::{
     self, Container, DecodeOptions, FrameGrid, FramePool, FrameSource, Limits, MediaError,
     MediaInfo, Placement,
@@ -383,13 +384,18 @@ async fn solve_and_export(
     })
 }
 
+/// The name prefix of the hidden folder in which a run's outputs gather.
+const GATHERING_PREFIX: &str = ".motiond-outputs-";
+
 /// The folder the outputs go to, checked at the start of a run, with a hidden folder inside it
 /// where they gather before they take their names: on the same file system, so that naming them
 /// is a rename, which needs no space and cannot stop halfway through a file. A run that fails or
 /// is cancelled leaves the folder as it found it (the hidden folder goes with this value).
 struct OutputDir {
     dir: PathBuf,
-    gathering: tempfile::TempDir,
+    /// Held while this run lives (see [`HeldDir`]): a run that was killed leaves its own
+    /// behind, which the next run into the folder removes.
+    gathering: HeldDir,
     /// The input video's file (device, inode): never removed as an earlier run's output.
     input: Option<(u64, u64)>,
 }
@@ -401,10 +407,8 @@ impl OutputDir {
         let unwritable =
             |e: std::io::Error| ExtractError::Output(format!("{}: {e}", dir.display()));
         std::fs::create_dir_all(dir).map_err(unwritable)?;
-        let gathering = tempfile::Builder::new()
-            .prefix(".motiond-outputs-")
-            .tempdir_in(dir)
-            .map_err(unwritable)?;
+        remove_abandoned(dir, GATHERING_PREFIX);
+        let gathering = HeldDir::new_in(dir, GATHERING_PREFIX).map_err(unwritable)?;
         Ok(OutputDir {
             dir: dir.to_owned(),
             gathering,
@@ -519,9 +523,14 @@ fn model_name(m: LandmarkModel) -> &'static str {
     }
 }
 
-/// A private temporary directory with a copy of the input, removed on drop.
+/// The name prefix of job directories.
+const JOB_PREFIX: &str = "motiond-job-";
+
+/// A private temporary directory with a copy of the input, removed on drop. Held while the job
+/// lives (see [`HeldDir`]): a job killed outright leaves its copy of the user's video behind,
+/// which the next job in the same place removes.
 struct JobDir {
-    _dir: tempfile::TempDir,
+    dir: HeldDir,
     input: PathBuf,
 }
 
@@ -535,23 +544,17 @@ impl JobDir {
                 input.display()
             )));
         }
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("motiond-job-");
-        let dir = match scratch_dir {
-            Some(parent) => builder.tempdir_in(parent),
-            None => builder.tempdir(),
-        }
-        .map_err(|e| ExtractError::Internal(format!("creating a job directory: {e}")))?;
+        let parent = scratch_dir.map_or_else(std::env::temp_dir, Path::to_owned);
+        remove_abandoned(&parent, JOB_PREFIX);
+        let dir = HeldDir::new_in(&parent, JOB_PREFIX)
+            .map_err(|e| ExtractError::Internal(format!("creating a job directory: {e}")))?;
         let copy = dir.path().join("input");
         copy_input(input, &copy)?;
-        Ok(JobDir {
-            _dir: dir,
-            input: copy,
-        })
+        Ok(JobDir { dir, input: copy })
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self._dir.path().join(name)
+        self.dir.path().join(name)
     }
 }
 
@@ -1267,6 +1270,32 @@ mod tests {
             .deliver(&mut files, None, &CancellationToken::new())
             .unwrap();
         assert_eq!(std::fs::read(&input).unwrap(), b"the user's video");
+    }
+
+    #[test]
+    fn a_killed_run_s_hidden_folder_goes_at_the_next_run_and_a_live_one_s_stays() {
+        let job = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        // Two earlier runs into the same folder: one killed (its lock gone with it), one still
+        // at work, however long it has taken.
+        let killed = OutputDir::prepare(out.path(), &job.path().join("input")).unwrap();
+        std::fs::write(killed.gathering.path().join("motion.bvh"), b"half").unwrap();
+        let killed_path = killed.gathering.abandon();
+        let live = OutputDir::prepare(out.path(), &job.path().join("input")).unwrap();
+        let live_name = live.gathering.path().file_name().unwrap().to_owned();
+
+        let mut files = made_in(job.path());
+        let output = OutputDir::prepare(out.path(), &job.path().join("input")).unwrap();
+        output
+            .deliver(&mut files, None, &CancellationToken::new())
+            .unwrap();
+
+        assert!(!killed_path.exists());
+        let hidden: Vec<String> = names_in(out.path())
+            .into_iter()
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert_eq!(hidden, [live_name.to_string_lossy()]);
     }
 
     #[test]

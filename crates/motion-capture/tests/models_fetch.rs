@@ -245,8 +245,28 @@ fn what_a_killed_fetch_left_is_cleared_and_what_a_running_one_writes_is_not() {
     age(&left_download);
     let busy = models.join(".partial-busy");
     std::fs::write(&busy, b"being written").unwrap();
+    // Download folders say whether their fetch lives by a lock on `.held` inside them: one
+    // killed a moment ago goes, one running for an hour stays.
+    let held_download = |name: &str| {
+        let dir = cache.join("npm").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("pkg.tgz.part"), b"half a package").unwrap();
+        (
+            dir.clone(),
+            std::fs::File::create(dir.join(".held")).unwrap(),
+        )
+    };
+    let (just_killed, _) = held_download(".npm-downloadKILLED");
+    let (long_running, its_lock) = held_download(".npm-downloadLONG");
+    its_lock.try_lock().unwrap();
+    age(&long_running);
 
     fetch_with(&no_clients(), &models, &cache, &[], &mut |_| {}).unwrap();
     assert!(!left_file.exists() && !left_download.exists());
+    assert!(!just_killed.exists());
     assert!(busy.exists(), "another fetch may be writing it right now");
+    assert!(
+        long_running.join("pkg.tgz.part").exists(),
+        "a live download is left alone"
+    );
 }

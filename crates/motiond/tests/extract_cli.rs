@@ -145,6 +145,58 @@ fn a_terminated_extraction_leaves_no_temporary_files() {
     }
 }
 
+/// A run killed outright (SIGKILL, the OOM killer) cleans nothing up: its job folder (a copy of
+/// the user's video) and its hidden folder in `--out` stay, and the next run in the same places
+/// removes them.
+#[test]
+fn what_a_killed_extraction_left_is_removed_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tmp, out) = (dir.path().join("tmp"), dir.path().join("out"));
+    std::fs::create_dir(&tmp).unwrap();
+    let long = testdata().join("videos/intel_one_by_one_person_detection.mp4");
+    let mut killed = extract(dir.path(), &long, &out)
+        .env("TMPDIR", &tmp)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while job_dirs(&tmp) == 0 || hidden_in(&out) == 0 {
+        assert!(started.elapsed().as_secs() < 60, "the run made no folders");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert_eq!(
+        (job_dirs(&tmp), hidden_in(&out)),
+        (1, 1),
+        "a killed run cleans nothing"
+    );
+
+    let video = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
+    let output = extract(dir.path(), &video, &out)
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!((job_dirs(&tmp), hidden_in(&out)), (0, 0));
+    assert!(out.join("motion.bvh").is_file());
+}
+
+/// How many hidden entries `dir` holds (none if it does not exist).
+fn hidden_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with('.')
+            })
+            .count()
+    })
+}
+
 fn job_dirs(tmp: &Path) -> usize {
     std::fs::read_dir(tmp)
         .unwrap()

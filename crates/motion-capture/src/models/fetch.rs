@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use super::convert::tflite_to_onnx;
 use super::{
     DETECTOR_FILE, LandmarkModel, MANIFEST_FILE, ModelError, ORT_LIBRARY_FILE, default_models_dir,
-    remove_abandoned,
 };
+use crate::held_dir::{HeldDir, remove_abandoned};
 
 /// Files being written into the models folder (and the folder of saved graphs) start with this.
 pub(super) const PARTIAL_PREFIX: &str = ".partial-";
@@ -472,13 +472,10 @@ fn ensure_package(
     }
     std::fs::create_dir_all(&dir).map_err(ModelError::io(format!("creating {}", dir.display())))?;
     // Download into a fresh directory next to the cache and move the one expected file in.
-    let staging = tempfile::Builder::new()
-        .prefix(&download_prefix(tool_dir))
-        .tempdir_in(&dir)
-        .map_err(ModelError::io(format!(
-            "creating a download directory in {}",
-            dir.display()
-        )))?;
+    // Held while it lives: a fetch started beside a long download leaves its folder alone.
+    let staging = HeldDir::new_in(&dir, &download_prefix(tool_dir)).map_err(ModelError::io(
+        format!("creating a download directory in {}", dir.display()),
+    ))?;
     let mut cmd = match package {
         Package::Wheel { project, version } => {
             let mut c = Command::new(&tools.python);

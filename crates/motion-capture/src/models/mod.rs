@@ -134,38 +134,6 @@ impl ModelError {
     }
 }
 
-/// A temporary file or folder older than this was left by a process that died while writing it
-/// (a setup killed mid-download, a session killed while saving a graph).
-const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Deletes the files and folders in `dir` whose names start with `prefix` and that nothing has
-/// written to for [`ABANDONED_AFTER`]: younger ones may belong to a process at work right now.
-fn remove_abandoned(dir: &Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let now = std::time::SystemTime::now();
-    for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(prefix) {
-            continue;
-        }
-        let Ok(meta) = entry.metadata() else {
-            continue;
-        };
-        let idle = meta
-            .modified()
-            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > ABANDONED_AFTER));
-        if !idle {
-            continue;
-        }
-        let _ = if meta.is_dir() {
-            std::fs::remove_dir_all(entry.path())
-        } else {
-            std::fs::remove_file(entry.path())
-        };
-    }
-}
-
 /// The models directory inside a data directory.
 pub fn default_models_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("models")

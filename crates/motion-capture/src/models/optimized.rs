@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::fetch::{PARTIAL_PREFIX, sha256_file, sha256_hex, write_atomically};
-use super::{ModelError, remove_abandoned, verify};
+use super::{ModelError, verify};
+use crate::held_dir::remove_abandoned;
 
 /// The folder of saved graphs, inside the models folder.
 const FOLDER: &str = "optimized";
@@ -298,7 +299,7 @@ mod tests {
         }
         let abandoned = folder.join(format!("{PENDING_PREFIX}dead.onnx"));
         std::fs::write(&abandoned, b"half").unwrap();
-        let long_ago = std::time::SystemTime::now() - 2 * super::super::ABANDONED_AFTER;
+        let long_ago = std::time::SystemTime::now() - 2 * crate::held_dir::ABANDONED_AFTER;
         std::fs::File::options()
             .write(true)
             .open(&abandoned)
