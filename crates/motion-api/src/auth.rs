@@ -124,14 +124,19 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     Some(token)
 }
 
-/// The client IP: the TCP peer, or the first `X-Forwarded-For` entry when trusted.
+/// The client IP: the TCP peer, or, when a proxy in front is trusted, the last `X-Forwarded-For`
+/// entry: the address that proxy saw and appended. The entries before it are whatever the client
+/// sent, so taking the first let one client change its address on every request and escape the
+/// per-IP limit.
 fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for {
         let forwarded = req
             .headers()
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse::<IpAddr>().ok());
         if let Some(ip) = forwarded {
             return ip;

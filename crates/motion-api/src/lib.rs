@@ -85,11 +85,13 @@ pub fn router(state: AppState, settings: ApiSettings) -> Router {
         .merge(ops::routes())
         // Unknown paths under the API prefixes: 404 before authentication (§2.6 step 1).
         .route("/v1/kling", any(not_found))
+        .route("/v1/kling/", any(not_found))
         .route("/v1/kling/{*rest}", any(not_found))
         .route("/files", any(not_found))
         .route("/files/", any(not_found))
         .route("/files/{fid}", any(not_found))
         .route("/files/{fid}/", any(not_found))
+        .route("/files/{fid}/{name}/", any(not_found))
         .route("/files/{fid}/{name}/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn(observe::observe))

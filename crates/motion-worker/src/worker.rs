@@ -131,6 +131,8 @@ impl Worker {
                 "recovered tasks left running by an earlier start"
             );
             metrics::counter!("motiond_task_rescues_total").increment(report.requeued.len() as u64);
+            metrics::counter!("motiond_tasks_total", "status_name" => "failed")
+                .increment(report.failed.len() as u64);
         }
         Ok(report.requeued.len())
     }

@@ -53,12 +53,13 @@ pub fn studio_router() -> Router {
 }
 
 async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    if method != Method::GET && method != Method::HEAD {
-        return json_error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", true);
-    }
     let path = uri.path();
+    // The API's paths are the API's whatever the method: never the studio's 405.
     if is_reserved(path) {
         return json_error(StatusCode::NOT_FOUND, "Not found", false);
+    }
+    if method != Method::GET && method != Method::HEAD {
+        return json_error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", true);
     }
     let Some((name, file)) = resolve(path) else {
         return json_error(StatusCode::NOT_FOUND, "Not found", false);

@@ -57,6 +57,8 @@ pub async fn create_account(
     let email = required(p.string("email")?, "email")?;
     validate::email_syntax(&email)?;
     let max_jobs = required(validate::max_jobs(&p)?, "maxJobs")?;
+    // Ignored, but typed like every string field (§2.3), in the order of the body table.
+    p.string("password")?;
     let reply_url = validate::reply_url(&p, api.settings.allow_private_targets)?;
     let done = api
         .app

@@ -92,6 +92,8 @@ pub async fn cancel_task(
     TaskIdPath(id): TaskIdPath,
 ) -> ApiResult<Json<wire::TaskCanceled>> {
     api.app.tasks.cancel(user.id, id).await?;
+    // A transition to failed (status 50); a worker whose job is stopped by it counts nothing.
+    metrics::counter!("motiond_tasks_total", "status_name" => "failed").increment(1);
     Ok(Json(wire::TaskCanceled::new(id)))
 }
 

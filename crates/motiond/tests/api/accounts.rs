@@ -165,6 +165,9 @@ async fn body_errors_of_section_2_3() {
         ("application/json", br#"{"email":"a@x.io","maxJobs":true}"#, "Parameter maxJobs must be an integer between 1 and 50"),
         ("application/x-www-form-urlencoded", b"email=a@x.io&maxJobs=+5", "Parameter maxJobs must be an integer between 1 and 50"),
         ("application/json", br#"{"email":"a@x.io","maxJobs":1,"replyUrl":7}"#, "Parameter replyUrl must be a string"),
+        // The password is ignored, but typed: checked after maxJobs, before replyUrl.
+        ("application/json", br#"{"email":"a@x.io","maxJobs":1,"password":5,"replyUrl":7}"#, "Parameter password must be a string"),
+        ("application/json", br#"{"email":"a@x.io","maxJobs":0,"password":5}"#, "Parameter maxJobs must be an integer between 1 and 50"),
         ("application/json", br#"{"email":"a@x.io","maxJobs":1,"replyUrl":"ftp://x.io"}"#, "Parameter replyUrl must be an absolute http or https URL without user name or password"),
         ("application/json", br#"{"email":"a@x.io","maxJobs":1,"replyUrl":"http://u:p@x.io/"}"#, "Parameter replyUrl must be an absolute http or https URL without user name or password"),
         ("application/json", br#"{"email":"a@x.io","maxJobs":1,"replyUrl":"http://0x7f000001/"}"#, "Parameter replyUrl must not point to a loopback, private or link-local address"),

@@ -139,3 +139,33 @@ async fn failed_authentications_per_ip_become_429() {
     let token = t.token("alice").await;
     assert_eq!(t.get("/v1/kling/scheduler", &token).await.status, 200);
 }
+
+/// Behind a trusted proxy, the client is the address the proxy appended last; what the client
+/// wrote before it (its own X-Forwarded-For) changes nothing.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_limit_follows_the_address_it_saw() {
+    let t = TestApp::with(|c| {
+        c.server.trust_forwarded_for = true;
+        c.limits.unauth_ip_rps = 1;
+        c.limits.unauth_ip_burst = 2;
+    })
+    .await;
+    let through_proxy = |claimed: usize, seen: &str| {
+        req(Method::GET, "/v1/kling/accounts", None)
+            .header("x-forwarded-for", format!("10.9.0.{claimed}, {seen}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    for claimed in 0..2 {
+        t.send(through_proxy(claimed, "198.51.100.7"))
+            .await
+            .assert(401, UNAUTHORIZED);
+    }
+    t.send(through_proxy(2, "198.51.100.7"))
+        .await
+        .assert(429, r#"{"error":"Too many requests","code":429}"#);
+    // Another client behind the same proxy has its own bucket.
+    t.send(through_proxy(2, "198.51.100.8"))
+        .await
+        .assert(401, UNAUTHORIZED);
+}

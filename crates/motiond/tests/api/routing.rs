@@ -15,13 +15,15 @@ async fn unknown_paths_are_404_before_authentication() {
         "/files",
         "/files/abc",
         "/files/a/b/c",
+        // A trailing slash with nothing after it: the API's 404, not the studio's 405.
+        "/v1/kling/",
+        "/files/a/b/",
     ] {
-        t.call(Method::GET, path, None)
-            .await
-            .assert_error(404, "Not found");
-        t.call(Method::POST, path, None)
-            .await
-            .assert_error(404, "Not found");
+        for method in [Method::GET, Method::POST, Method::DELETE] {
+            let r = t.call(method.clone(), path, None).await;
+            r.assert_error(404, "Not found");
+            assert!(r.header("x-request-id").is_some(), "{method} {path}");
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! §7 scheduler: unfinished tasks of all accounts, capacity, cancel.
 
+use axum::http::Method;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -79,6 +80,11 @@ async fn executing_available_and_cancel() {
         (Some(50), Some("failed"), Some("Task was canceled"))
     );
     assert_eq!(task["task"]["status_final"], true);
+    let metrics = t.call(Method::GET, "/metrics", None).await.text();
+    assert!(
+        metrics.contains(r#"motiond_tasks_total{status_name="failed"} 1"#),
+        "a cancel is a transition to failed:\n{metrics}"
+    );
     t.delete(&format!("/v1/kling/scheduler/{id}"), &token)
         .await
         .assert_error(404, &format!("Unable to locate running task_id {id}"));
