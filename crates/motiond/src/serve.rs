@@ -72,7 +72,7 @@ pub(crate) async fn serve_until_signal(
     bootstrap_admin(&app).await?;
 
     tokio::spawn(signals.wait(shutdown.clone()));
-    serve_http(&app, listener, &shutdown).await?;
+    serve_http(&app, listener, &shutdown, &tracker).await?;
     app.mark_shutting_down();
     shutdown.cancel();
 
@@ -162,25 +162,34 @@ pub(crate) async fn bootstrap_admin(app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves until `shutdown`; then drains for at most `server.shutdown_timeout_s`.
+/// Serves until `shutdown` and the background work on `tracker` (the workers handing their
+/// jobs back, the deliverer) has ended, so that `/healthz` answers and `/readyz` says
+/// `shutting_down` for the whole stop, as load balancers and process managers expect
+/// (contract §10.1, §10.2); then drains open requests for at most `server.shutdown_timeout_s`.
 pub(crate) async fn serve_http(
     app: &App,
     listener: TcpListener,
     shutdown: &CancellationToken,
+    tracker: &TaskTracker,
 ) -> anyhow::Result<()> {
     let service = app
         .router
         .clone()
         .into_make_service_with_connect_info::<SocketAddr>();
-    let sd = shutdown.clone();
+    let stop_accepting = CancellationToken::new();
+    let stop = stop_accepting.clone();
     let server = axum::serve(listener, service)
-        .with_graceful_shutdown(async move { sd.cancelled().await })
+        .with_graceful_shutdown(async move { stop.cancelled().await })
         .into_future();
     tokio::pin!(server);
     tokio::select! {
         r = &mut server => return r.context("HTTP server"),
-        // `/readyz` says shutting_down from the signal on, while the server drains.
         _ = shutdown.cancelled() => app.mark_shutting_down(),
+    }
+    tracker.close();
+    tokio::select! {
+        r = &mut server => return r.context("HTTP server"),
+        () = tracker.wait() => stop_accepting.cancel(),
     }
     let drain_limit = Duration::from_secs(app.config.server.shutdown_timeout_s);
     match tokio::time::timeout(drain_limit, server).await {

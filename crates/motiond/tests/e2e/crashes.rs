@@ -106,6 +106,14 @@ async fn a_second_signal_stops_at_once_and_the_task_survives() {
         "the first signals wait for the running job\n{}",
         server.stderr()
     );
+    // Meanwhile it answers new connections: alive, and not ready (contract §10.1, §10.2).
+    let fresh = Client::new(String::new());
+    let (healthz, readyz) = (
+        fresh.get(&format!("{}/healthz", server.base)).await,
+        fresh.get(&format!("{}/readyz", server.base)).await,
+    );
+    assert_eq!(healthz.0, 200, "{healthz:?}");
+    assert_eq!(readyz, (503, json!({"error": "Not ready: shutting_down"})));
     server.signal(Signal::SIGINT);
     let status = server.exit_status_within(std::time::Duration::from_secs(5));
     assert_eq!(status.code(), Some(130), "{}", server.stderr());
