@@ -15,6 +15,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use crate::clock::{Clock, Millis};
+use crate::ports::{StoreError, StoreResult};
 
 /// 2025-01-01T00:00:00Z in ms since the Unix epoch.
 pub const ID_EPOCH_MS: Millis = 1_735_689_600_000;
@@ -64,6 +65,31 @@ impl IdGenerator {
         let id = (st.last_ms << PART_BITS) + st.part;
         // An id of 0 is impossible except in the first ms of 2025 with part 0; avoid it.
         id.clamp(1, MAX_SAFE_ID)
+    }
+}
+
+/// How many fresh ids a write tries before its conflict is an error.
+const ID_ATTEMPTS: usize = 4;
+
+impl IdGenerator {
+    /// Runs `write` with a fresh id, and again with another while the store answers that the
+    /// id is taken (`Conflict`). Each process has its own generator, so two processes sharing a
+    /// database (the split `api` and `worker` commands) can issue the same id in the same
+    /// millisecond (about one pair in 2,000); the store keeps every id issued and refuses a
+    /// second one. Any other uniqueness rule the write breaks is tried again the same way, and
+    /// fails alike if it persists.
+    pub async fn with_fresh_id<T, F, Fut>(&self, mut write: F) -> StoreResult<T>
+    where
+        F: FnMut(i64) -> Fut,
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        for _ in 1..ID_ATTEMPTS {
+            match write(self.next_id()).await {
+                Err(StoreError::Conflict(_)) => continue,
+                done => return done,
+            }
+        }
+        write(self.next_id()).await
     }
 }
 
@@ -174,6 +200,48 @@ mod tests {
         let later = g.next_id();
         assert!(later > last);
         assert!(later >> PART_BITS >= 61_000);
+    }
+
+    #[tokio::test]
+    async fn a_taken_id_is_drawn_again_a_few_times_and_other_errors_are_not() {
+        let g = IdGenerator::new(Arc::new(ManualClock::new(ID_EPOCH_MS + 1_000)));
+        let tried = Mutex::new(Vec::new());
+        let taken_twice = g
+            .with_fresh_id(|id| {
+                tried.lock().unwrap().push(id);
+                let n = tried.lock().unwrap().len();
+                async move {
+                    match n {
+                        1 | 2 => Err(StoreError::Conflict("taken".into())),
+                        _ => Ok(id),
+                    }
+                }
+            })
+            .await;
+        let tried = tried.into_inner().unwrap();
+        assert_eq!(tried.len(), 3);
+        assert_eq!(taken_twice.unwrap(), tried[2]);
+        assert!(tried[0] < tried[1] && tried[1] < tried[2], "{tried:?}");
+
+        let calls = Mutex::new(0);
+        let always_taken: StoreResult<()> = g
+            .with_fresh_id(|_| {
+                *calls.lock().unwrap() += 1;
+                async { Err(StoreError::Conflict("taken".into())) }
+            })
+            .await;
+        assert!(matches!(always_taken, Err(StoreError::Conflict(_))));
+        assert_eq!(calls.into_inner().unwrap(), ID_ATTEMPTS);
+
+        let calls = Mutex::new(0);
+        let down: StoreResult<()> = g
+            .with_fresh_id(|_| {
+                *calls.lock().unwrap() += 1;
+                async { Err(StoreError::Unavailable("down".into())) }
+            })
+            .await;
+        assert!(matches!(down, Err(StoreError::Unavailable(_))));
+        assert_eq!(calls.into_inner().unwrap(), 1);
     }
 
     #[test]

@@ -82,11 +82,14 @@ impl AccountService {
             ..input
         };
         let now = self.clock.now_ms();
-        match self
-            .accounts
-            .upsert_account(user, &input, self.ids.next_id(), self.max_accounts, now)
-            .await?
-        {
+        let upserted = self
+            .ids
+            .with_fresh_id(|id| {
+                self.accounts
+                    .upsert_account(user, &input, id, self.max_accounts, now)
+            })
+            .await?;
+        match upserted {
             AccountUpsert::Created(account) => Ok(Upserted {
                 account,
                 created: true,

@@ -121,12 +121,25 @@ impl JobService {
                 return Err(e);
             }
         };
-        let work = NewWork {
-            id: self.ids.next_id(),
-            create_time: self.clock.now_ms(),
-            files,
-        };
-        let finished = self.finish(lease, Outcome::Succeeded(work)).await;
+        let create_time = self.clock.now_ms();
+        let finished = self
+            .ids
+            .with_fresh_id(|id| {
+                let work = NewWork {
+                    id,
+                    create_time,
+                    files: files.clone(),
+                };
+                async move {
+                    let now = self.clock.now_ms();
+                    let outcome = Outcome::Succeeded(work);
+                    self.tasks
+                        .finish(lease, &outcome, now, self.render.as_ref())
+                        .await
+                }
+            })
+            .await
+            .map_err(ServiceError::from);
         if !matches!(finished, Ok(Finished::Published(_))) {
             self.delete_keys(&stored).await;
         }

@@ -124,14 +124,13 @@ impl MotionUploadService {
         if !(20..=100).contains(&tenths) {
             return Err(ErrorCode::VideoDurationOutOfRange { tenths }.into());
         }
-        let id = self.ids.next_id();
         let task = NewTask {
-            id,
+            id: 0,
             account_id: account.id,
             create_time: self.clock.now_ms(),
             reply_url: req.reply_url.or_else(|| account.reply_url.clone()),
             reply_ref: req.reply_ref,
-            work_name: req.work_name.unwrap_or_else(|| format!("Motion {id}")),
+            work_name: String::new(),
             input: TaskInput {
                 source_fid: source.file.fid.clone(),
                 source_name: source.file.name.clone(),
@@ -146,7 +145,18 @@ impl MotionUploadService {
             },
         };
         let max_jobs = req.max_jobs.unwrap_or(account.max_jobs);
-        match self.tasks.admit(&task, max_jobs).await? {
+        let admission = self
+            .ids
+            .with_fresh_id(|id| {
+                let task = NewTask {
+                    id,
+                    work_name: (req.work_name.clone()).unwrap_or_else(|| format!("Motion {id}")),
+                    ..task.clone()
+                };
+                async move { self.tasks.admit(&task, max_jobs).await }
+            })
+            .await?;
+        match admission {
             Admission::Admitted(view) => {
                 self.signals.wake();
                 Ok(view)

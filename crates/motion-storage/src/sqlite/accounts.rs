@@ -6,7 +6,7 @@ use motion_core::domain::{Account, AccountId, AccountInput, UserId};
 use motion_core::ports::{AccountDeletion, AccountStore, AccountUpsert, StoreResult};
 use sqlx::Row;
 
-use super::rows::{ACCOUNT_COLS, read_account};
+use super::rows::{ACCOUNT_COLS, claim_id, read_account};
 use super::{DB_NOW, SqliteStore, map_err};
 
 #[async_trait]
@@ -65,6 +65,7 @@ impl AccountStore for SqliteStore {
             if count >= i64::from(max_accounts) {
                 return Ok(AccountUpsert::LimitReached);
             }
+            claim_id(&mut tx, new_id).await?;
             sqlx::query(
                 "INSERT INTO accounts (id, user_id, email, max_jobs, reply_url, create_time, update_time) \
                  VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -78,6 +78,17 @@ pub(crate) fn read_file(row: &SqliteRow, alias: &str) -> StoreResult<StoredFile>
     })
 }
 
+/// Claims a task, work or account id for good (`issued_ids`): `Conflict` when any process has
+/// issued it before, for whatever it named, even if that is gone; the caller draws another.
+pub(crate) async fn claim_id(conn: &mut sqlx::SqliteConnection, id: i64) -> StoreResult<()> {
+    sqlx::query("INSERT INTO issued_ids (id) VALUES (?)")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
 /// Inserts a file row.
 pub(crate) async fn insert_file(
     conn: &mut sqlx::SqliteConnection,

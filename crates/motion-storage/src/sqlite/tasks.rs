@@ -12,7 +12,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::files::release_pins;
-use super::rows::{insert_file, read_task_view, task_view_select, trash_owner_files};
+use super::rows::{claim_id, insert_file, read_task_view, task_view_select, trash_owner_files};
 use super::{DB_NOW, SqliteStore, map_err};
 
 fn ms(d: Duration) -> i64 {
@@ -94,6 +94,7 @@ async fn insert_work(
     lease: &Lease,
     work: &NewWork,
 ) -> StoreResult<()> {
+    claim_id(conn, work.id).await?;
     let owner = work.id.to_string();
     for f in work.files.all() {
         insert_file(
@@ -209,6 +210,7 @@ impl TaskStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        claim_id(&mut tx, task.id).await?;
         let i = &task.input;
         sqlx::query(
             "INSERT INTO tasks (id, account_id, state, wire_status, create_time, update_time, reply_url, reply_ref, \

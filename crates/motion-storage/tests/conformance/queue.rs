@@ -131,6 +131,74 @@ async fn admission_refuses_input_files_whose_asset_was_deleted_meanwhile() {
     env.admit(&account, &live, None).await;
 }
 
+/// Ids come from one generator per process, so processes sharing the database may draw the
+/// same one: the store refuses an id issued before, as a task's, a work's or an account's, even
+/// once what it named is deleted (contract §2.8), with `Conflict`, and writes nothing; the
+/// services then draw another.
+#[tokio::test]
+async fn an_issued_id_is_never_issued_again() {
+    let env = env().await;
+    let user = env.user("alice").await;
+    let account = env.account(&user, "a@example.com", 50).await;
+    let asset = env.video_asset(&account).await;
+    let first = env.admit(&account, &asset, None).await.task.id;
+    let taken = |r: StoreResult<_>| matches!(r, Err(StoreError::Conflict(_)));
+
+    let mut again = env.new_task(&account, &asset, None);
+    again.id = first;
+    assert!(taken(env.store.admit(&again, 50).await.map(|_| ())));
+    let input = AccountInput {
+        email: "b@example.com".into(),
+        max_jobs: 1,
+        reply_url: None,
+    };
+    assert!(taken(
+        env.store
+            .upsert_account(user.id, &input, first, 10, now())
+            .await
+            .map(|_| ())
+    ));
+    assert!(
+        env.store
+            .account(user.id, "b@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let lease = env.claim(LONG).await.unwrap();
+    let mut work = env.work(first);
+    work.id = account.id;
+    assert!(taken(
+        env.store
+            .finish(
+                &lease,
+                &Outcome::Succeeded(work.clone()),
+                now(),
+                &env.render
+            )
+            .await
+            .map(|_| ())
+    ));
+    work.id = env.ids.next_id();
+    let Finished::Published(done) = env
+        .store
+        .finish(&lease, &Outcome::Succeeded(work), now(), &env.render)
+        .await
+        .unwrap()
+    else {
+        panic!("the fresh id publishes")
+    };
+    assert_eq!(done.task.wire_status, WireStatus::Succeed);
+
+    env.store
+        .delete_task(account.id, first)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(taken(env.store.admit(&again, 50).await.map(|_| ())));
+}
+
 #[tokio::test]
 async fn create_times_strictly_increase_and_cursors_are_exact() {
     let env = env().await;
