@@ -18,12 +18,12 @@ const LOCK_NAME: &str = ".held";
 
 /// A temporary folder or file without a lock older than this was left by a process that died
 /// while writing it (a setup killed mid-download, a session killed while saving a graph).
-pub(crate) const ABANDONED_AFTER: Duration = Duration::from_secs(600);
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(600);
 
 /// A temporary folder, removed when dropped, whose owner holds a lock on a file in it while it
 /// lives (see the module's note).
 #[derive(Debug)]
-pub(crate) struct HeldDir {
+pub struct HeldDir {
     // Declared first so it is dropped first: the folder goes before the lock is let go, and a
     // cleaner never finds it unlocked while it still holds this run's files.
     dir: tempfile::TempDir,
@@ -32,7 +32,7 @@ pub(crate) struct HeldDir {
 
 impl HeldDir {
     /// A new folder in `parent` whose name starts with `prefix`, already locked.
-    pub(crate) fn new_in(parent: &Path, prefix: &str) -> std::io::Result<HeldDir> {
+    pub fn new_in(parent: &Path, prefix: &str) -> std::io::Result<HeldDir> {
         let dir = tempfile::Builder::new().prefix(prefix).tempdir_in(parent)?;
         // Locked under another name and only then named: a cleaner that finds `.held` always
         // finds it locked while this process lives.
@@ -44,7 +44,7 @@ impl HeldDir {
         Ok(HeldDir { dir, _lock: lock })
     }
 
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
@@ -59,7 +59,7 @@ impl HeldDir {
 /// [`HeldDir`] whose lock nobody holds, whatever its age; a file, or a folder without the lock,
 /// that nothing has written to for [`ABANDONED_AFTER`]. Errors are ignored: what cannot be
 /// removed now is tried again the next time.
-pub(crate) fn remove_abandoned(dir: &Path, prefix: &str) {
+pub fn remove_abandoned(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -87,6 +87,11 @@ pub(crate) fn remove_abandoned(dir: &Path, prefix: &str) {
             let _ = std::fs::remove_dir_all(path);
         }
     }
+}
+
+/// Whether `dir` is a [`HeldDir`] whose process is alive: what a sweep by age must leave alone.
+pub fn is_held(dir: &Path) -> bool {
+    File::open(dir.join(LOCK_NAME)).is_ok_and(|lock| lock.try_lock().is_err())
 }
 
 /// Whether nothing has written to the entry of `meta` for `age`.

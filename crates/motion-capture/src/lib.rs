@@ -16,7 +16,7 @@ pub mod bvh;
 pub mod catalog;
 pub mod engine;
 pub mod export;
-mod held_dir;
+pub mod held_dir;
 pub mod media;
 pub mod models;
 pub mod pose;

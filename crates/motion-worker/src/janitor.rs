@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use motion_capture::held_dir;
 use motion_core::ports::{BlobStore, FileStore, TaskStore, WorkerSignals};
 use motion_core::services::janitor::{purge_trash, sweep_orphans};
 use motion_core::services::jobs::JobService;
@@ -205,8 +206,9 @@ impl Janitor {
     }
 }
 
-/// Removes entries of `tmp/<kind>/` whose modification time is older than `max_age`.
-/// Returns how many were removed.
+/// Removes entries of `tmp/<kind>/` whose modification time is older than `max_age`, but not a
+/// folder its process still holds (a catalog import has no time limit). Returns how many were
+/// removed.
 pub fn sweep_temp(tmp: &Path, max_age: Duration, now: SystemTime) -> usize {
     let Ok(kinds) = std::fs::read_dir(tmp) else {
         return 0;
@@ -226,10 +228,10 @@ pub fn sweep_temp(tmp: &Path, max_age: Duration, now: SystemTime) -> usize {
                 .ok()
                 .and_then(|m| now.duration_since(m).ok())
                 .unwrap_or_default();
-            if age < max_age {
+            let path = entry.path();
+            if age < max_age || (meta.is_dir() && held_dir::is_held(&path)) {
                 continue;
             }
-            let path = entry.path();
             let result = if meta.is_dir() {
                 std::fs::remove_dir_all(&path)
             } else {
@@ -276,5 +278,20 @@ mod tests {
             sweep_temp(&tmp.path().join("missing"), Duration::ZERO, later),
             0
         );
+    }
+
+    /// A catalog import has no time limit: its folder stays, however old, while its process
+    /// holds it; a folder beside it that nobody holds goes by age.
+    #[test]
+    fn a_folder_its_process_still_holds_is_not_swept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let catalog = tmp.path().join("catalog");
+        std::fs::create_dir_all(catalog.join("catalog-left-by-a-crash")).unwrap();
+        let build = held_dir::HeldDir::new_in(&catalog, "catalog-video-").unwrap();
+        std::fs::write(build.path().join("half.bvh"), b"x").unwrap();
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        assert_eq!(sweep_temp(tmp.path(), Duration::from_secs(60), later), 1);
+        assert!(build.path().join("half.bvh").exists());
+        assert!(!catalog.join("catalog-left-by-a-crash").exists());
     }
 }

@@ -205,6 +205,13 @@ pub struct WorkerConfig {
     pub temp_max_age_s: u64,
 }
 
+/// How much longer than an attempt's `webhooks.timeout_s` a callback's lease must be (the
+/// outcome is written after the attempt).
+const WEBHOOK_LEASE_MARGIN_MS: u64 = 5_000;
+
+/// The shortest interval of the service's polling loops.
+const MIN_LOOP_INTERVAL_MS: u64 = 10;
+
 /// `worker.task_timeout_s` at the most: a week.
 const MAX_TASK_TIMEOUT_S: u64 = 7 * 24 * 3600;
 
@@ -482,6 +489,32 @@ impl Config {
         if self.webhooks.timeout_s == 0 {
             return bad("webhooks.timeout_s must be at least 1");
         }
+        // A lease that lapses while its attempt runs lets the event be claimed again under a
+        // new token: the running attempt's answer is then never recorded, and the callback is
+        // sent again and again.
+        if self.webhooks.lease_ms
+            < self
+                .webhooks
+                .timeout_s
+                .saturating_mul(1000)
+                .saturating_add(WEBHOOK_LEASE_MARGIN_MS)
+        {
+            return bad(
+                "webhooks.lease_ms must exceed webhooks.timeout_s by at least 5 s: a callback \
+                 whose lease lapses during its attempt would be sent again and again",
+            );
+        }
+        // Zero made these loops spin (a core's tenth to a quarter while idle).
+        if self.worker.janitor_interval_ms < MIN_LOOP_INTERVAL_MS
+            || self.webhooks.poll_interval_ms < MIN_LOOP_INTERVAL_MS
+            || self.worker.poll_interval_ms < MIN_LOOP_INTERVAL_MS
+        {
+            return bad("worker.janitor_interval_ms, worker.poll_interval_ms and \
+                 webhooks.poll_interval_ms must be at least 10");
+        }
+        if self.database.max_connections == 0 {
+            return bad("database.max_connections must be at least 1");
+        }
         if !matches!(self.models.landmark.as_str(), "lite" | "full" | "heavy") {
             return bad("models.landmark must be lite, full or heavy");
         }
@@ -619,6 +652,11 @@ fn check_database_url(text: &str) -> Result<(), String> {
     }
     // The value may hold a password: it is not echoed.
     match motion_storage::sqlite_url_path(text) {
+        // Each pooled connection would open its own empty database.
+        Some(":memory:") => Err(
+            "database.url: an in-memory database cannot be shared by the service's connections or processes; use sqlite://PATH"
+                .into(),
+        ),
         Some(path) if !path.is_empty() && !path.contains('?') => Ok(()),
         Some(_) => Err(
             "database.url must be sqlite://PATH with a path and no ?options (the busy timeout and pool size are database.* settings)"
@@ -1020,6 +1058,20 @@ mod tests {
         for (var, value, why) in [
             ("MOTIOND_WORKER__TEMP_MAX_AGE_S", "600", "temp_max_age_s"),
             ("MOTIOND_WORKER__TASK_TIMEOUT_S", "0", "task_timeout_s"),
+            ("MOTIOND_WEBHOOKS__LEASE_MS", "14999", "webhooks.lease_ms"),
+            ("MOTIOND_WEBHOOKS__TIMEOUT_S", "56", "webhooks.lease_ms"),
+            (
+                "MOTIOND_WORKER__JANITOR_INTERVAL_MS",
+                "0",
+                "janitor_interval_ms",
+            ),
+            (
+                "MOTIOND_WEBHOOKS__POLL_INTERVAL_MS",
+                "0",
+                "webhooks.poll_interval_ms",
+            ),
+            ("MOTIOND_DATABASE__MAX_CONNECTIONS", "0", "max_connections"),
+            ("MOTIOND_DATABASE__URL", "sqlite://:memory:", "in-memory"),
             (
                 "MOTIOND_WORKER__TASK_TIMEOUT_S",
                 "18446744073709551615",

@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use motion_capture::catalog::{self, BuildOptions, BuiltMotion};
 use motion_capture::engine::{Engine, ExtractOptions};
+use motion_capture::held_dir::HeldDir;
 use motion_capture::media::Container;
 use motion_core::blob_keys;
 use motion_core::clock::{Clock, SystemClock};
@@ -271,9 +272,9 @@ pub async fn import_bvh(
     check_tag(import_as.tag)?;
     std::fs::create_dir_all(target.tmp_dir)
         .with_context(|| format!("creating {}", target.tmp_dir.display()))?;
-    let work = tempfile::Builder::new()
-        .prefix("catalog-")
-        .tempdir_in(target.tmp_dir)
+    // Held while the build lives: the janitor of a service on the same data folder sweeps its
+    // temporary folders by age, and a long build outlives that age.
+    let work = HeldDir::new_in(target.tmp_dir, "catalog-")
         .with_context(|| format!("creating a build directory in {}", target.tmp_dir.display()))?;
     let built = catalog::build_from_bvh(bvh, work.path(), &target.build, cancel).await?;
     publish(target, import_as, &built).await
@@ -560,10 +561,7 @@ async fn import_file(
     }
     std::fs::create_dir_all(target.tmp_dir)
         .with_context(|| format!("creating {}", target.tmp_dir.display()))?;
-    let work = tempfile::Builder::new()
-        .prefix("catalog-video-")
-        .tempdir_in(target.tmp_dir)
-        .context("build directory")?;
+    let work = HeldDir::new_in(target.tmp_dir, "catalog-video-").context("build directory")?;
     let mut opts = ExtractOptions::new(config.models_dir());
     opts.preview = false;
     let report = Engine::extract(

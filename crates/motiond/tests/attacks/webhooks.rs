@@ -117,9 +117,11 @@ async fn sigkill_during_a_delivery_still_ends_in_a_delivery() {
     let rx = Receiver::start(vec![Answer::Hang(Duration::from_secs(60))]);
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
+    // A short lease, so that the next start takes the killed attempt's event over soon; it
+    // must outlast an attempt (the kill comes while the first one hangs).
     let env = [
-        ("MOTIOND_WEBHOOKS__TIMEOUT_S", "30"),
-        ("MOTIOND_WEBHOOKS__LEASE_MS", "2000"),
+        ("MOTIOND_WEBHOOKS__TIMEOUT_S", "3"),
+        ("MOTIOND_WEBHOOKS__LEASE_MS", "8000"),
     ];
     let mut server = Server::start_with(&data, &env);
     let c = Client::new(server.token("ivo"));
