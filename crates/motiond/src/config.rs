@@ -344,7 +344,8 @@ impl Default for CatalogConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MediaConfig {
-    /// Wall-clock limit of one ffprobe call on an upload.
+    /// Wall-clock limit of each inspection call on an upload (the ffprobe call, then the read
+    /// through the rest of the file).
     pub probe_timeout_s: u64,
     /// Wall-clock limit of one cover extraction (ffmpeg) on an upload.
     pub cover_timeout_s: u64,

@@ -1,5 +1,6 @@
 //! `MediaInspector` over `motion_capture::media`: magic-byte sniffing, then ffprobe with the
-//! demuxer forced to the sniffed family, through the hardened runner.
+//! demuxer forced to the sniffed family, then the rest of the file read through (headers that
+//! probe well do not make a whole file), all through the hardened runner.
 //!
 //! Each call works in its own fresh directory holding only a hard link to the file, so the
 //! subprocess' working directory contains nothing else (no sibling for relative-path tricks).
@@ -27,7 +28,8 @@ impl CaptureInspector {
         Self::with_timeouts(scratch, Duration::from_secs(20), Duration::from_secs(60))
     }
 
-    /// Wall-clock limits of one ffprobe call and of one cover extraction (`media.*`).
+    /// Wall-clock limits of each inspection call (the probe, then the read through the rest of
+    /// the file) and of one cover extraction (`media.*`).
     pub fn with_timeouts(scratch: PathBuf, probe: Duration, cover: Duration) -> Self {
         let probe_limits = Limits {
             timeout: probe,
@@ -112,14 +114,16 @@ impl MediaInspector for CaptureInspector {
             "input.mov"
         };
         let iso = Isolated::new(&self.scratch, path, name).await?;
-        let info = media::probe(
-            &iso.input,
-            want,
-            &self.probe_limits,
-            &CancellationToken::new(),
-        )
-        .await
-        .map_err(map_media_error)?;
+        let cancel = CancellationToken::new();
+        let info = media::probe(&iso.input, want, &self.probe_limits, &cancel)
+            .await
+            .map_err(map_media_error)?;
+        // §4.1 row 7: headers that probe well do not make a whole file (a PNG cut short, an
+        // MP4 whose packets run past its end), so the rest is read through. Under the probe's
+        // limits, as part of the same inspection: its timeout is "not valid" too.
+        media::check_complete(&iso.input, &info, &self.probe_limits, &cancel)
+            .await
+            .map_err(map_media_error)?;
         if want.is_image() {
             return Ok(MediaInfo::Image {
                 width: info.width,
@@ -211,6 +215,92 @@ mod tests {
                 .unwrap()
                 .count(),
             0
+        );
+    }
+
+    /// A file made by ffmpeg from `args` (test-side only), named `name` in `dir`.
+    fn ffmpeg_made(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+        let out = dir.join(name);
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y"])
+            .args(args)
+            .arg(&out)
+            .status()
+            .expect("ffmpeg on PATH");
+        assert!(status.success(), "ffmpeg {args:?}");
+        out
+    }
+
+    /// The first `percent` % of `source`, written to `dir/name`.
+    fn cut(source: &Path, percent: usize, dir: &Path, name: &str) -> PathBuf {
+        let bytes = std::fs::read(source).unwrap();
+        let out = dir.join(name);
+        std::fs::write(&out, &bytes[..bytes.len() * percent / 100]).unwrap();
+        out
+    }
+
+    /// Contract §4.1: truncated files disguised as a supported type are "not valid". Their
+    /// headers probe well (a faststart MP4 keeps its whole sample table at the front), so only
+    /// reading the rest refuses them.
+    #[tokio::test]
+    async fn truncated_files_are_not_valid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let insp = CaptureInspector::new(tmp.path().join("scratch"));
+        let faststart = ffmpeg_made(
+            tmp.path(),
+            "faststart.mp4",
+            &[
+                "-i",
+                first_video().to_str().unwrap(),
+                "-c",
+                "copy",
+                "-movflags",
+                "+faststart",
+            ],
+        );
+        let png = testdata("images/skimage_astronaut.png");
+        let jpeg = testdata("images/tfjs_pose_yoga.jpg");
+        // Bytes after a whole picture (a phone's trailer, the start of another picture, HTML)
+        // are never read: the picture is whole.
+        let trailed = |picture: &Path, name: &str| {
+            let bytes = std::fs::read(picture).unwrap();
+            let out = tmp.path().join(name);
+            std::fs::write(&out, [&bytes[..], &bytes[..bytes.len() / 3]].concat()).unwrap();
+            out
+        };
+        let (png_trailed, jpeg_trailed) =
+            (trailed(&png, "trailed.png"), trailed(&jpeg, "trailed.jpg"));
+        for (whole, declared) in [
+            (&faststart, DeclaredType::Mov),
+            (&png, DeclaredType::Png),
+            (&jpeg, DeclaredType::Jpeg),
+            (&png_trailed, DeclaredType::Png),
+            (&jpeg_trailed, DeclaredType::Jpeg),
+        ] {
+            let got = insp.inspect(whole, declared).await;
+            assert!(got.is_ok(), "{}: {got:?}", whole.display());
+        }
+        for (file, declared) in [
+            (
+                cut(&faststart, 80, tmp.path(), "cut.mp4"),
+                DeclaredType::Mov,
+            ),
+            (cut(&png, 25, tmp.path(), "cut.png"), DeclaredType::Png),
+            (cut(&jpeg, 25, tmp.path(), "cut.jpg"), DeclaredType::Jpeg),
+        ] {
+            let got = insp.inspect(&file, declared).await;
+            assert!(
+                matches!(got, Err(InspectError::Invalid(_))),
+                "{}: {got:?}",
+                file.display()
+            );
+        }
+        assert_eq!(
+            std::fs::read_dir(tmp.path().join("scratch"))
+                .unwrap()
+                .count(),
+            0,
+            "scratch directories are removed after a refusal too"
         );
     }
 

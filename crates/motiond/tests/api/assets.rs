@@ -169,6 +169,46 @@ async fn upload_errors_in_order() {
     list.assert(200, r#"{"uploadAssetsList":[]}"#);
 }
 
+/// §4.1: "truncated files disguised as a supported type are rejected with the 'not a valid'
+/// 400". Their headers probe well (a faststart MP4 keeps its whole sample table in front of the
+/// samples), and a cut PNG would otherwise have become a motion's broken cover.
+#[tokio::test]
+async fn truncated_uploads_are_not_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestApp::new().await;
+    let token = t.token("alice").await;
+    t.account(&token, EMAIL, 2).await;
+    let dance = testdata(DANCE);
+    let faststart = ffmpeg_made(
+        dir.path(),
+        "faststart.mp4",
+        &[
+            "-i",
+            dance.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+        ],
+    );
+    let first = |bytes: Vec<u8>, percent: usize| bytes[..bytes.len() * percent / 100].to_vec();
+    for (content_type, body) in [
+        ("image/png", first(read_testdata(PNG), 25)),
+        ("image/jpeg", first(read_testdata(JPEG), 25)),
+        ("video/mp4", first(faststart, 80)),
+    ] {
+        t.post_raw(&upload_url(EMAIL), &token, content_type, body)
+            .await
+            .assert_error(
+                400,
+                &format!("Uploaded file is not a valid {content_type} file"),
+            );
+    }
+    t.get(&format!("/v1/kling/assets/uploaded?email={EMAIL}"), &token)
+        .await
+        .assert(200, r#"{"uploadAssetsList":[]}"#);
+}
+
 #[tokio::test]
 async fn image_side_limits() {
     let dir = tempfile::tempdir().unwrap();
