@@ -482,9 +482,11 @@ pub trait BlobStore: Send + Sync {
     async fn put_file(&self, key: &str, src: &Path) -> StoreResult<()>;
     async fn put_bytes(&self, key: &str, bytes: &[u8]) -> StoreResult<()>;
     /// Reads the blob, or `range` of it (clamped to the length; the caller validates
-    /// ranges against the stored size). `None` if absent.
+    /// ranges against the stored size). `None` if absent: the store is reachable and the
+    /// blob is not in it, for good. A key that cannot be found because the store itself cannot
+    /// be reached (its folder gone for a moment) is `Unavailable`, never `None`.
     async fn get(&self, key: &str, range: Option<Range<u64>>) -> StoreResult<Option<BlobRead>>;
-    /// Deletes the blob; absent is not an error.
+    /// Deletes the blob; absent is not an error, an unreachable store is (`Unavailable`).
     async fn delete(&self, key: &str) -> StoreResult<()>;
     /// Copies the whole blob to a local file (the job directory).
     async fn copy_to_file(&self, key: &str, dest: &Path) -> StoreResult<bool> {

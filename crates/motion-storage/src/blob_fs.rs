@@ -56,6 +56,17 @@ impl FsBlobStore {
         Ok(self.root.join(key))
     }
 
+    /// The folder is there and readable: its `.tmp`, made by [`Self::open`], can be looked at.
+    /// With the folder gone (a disk not mounted, the folder moved away for a moment) every key
+    /// looks absent; only under a reachable folder does an absent key mean a deleted blob.
+    async fn check_root(&self) -> StoreResult<()> {
+        let probe = self.root.join(".tmp");
+        tokio::fs::metadata(&probe)
+            .await
+            .map(|_| ())
+            .map_err(|e| io_err("stat", &probe, e))
+    }
+
     fn temp_path(&self) -> PathBuf {
         self.root
             .join(".tmp")
@@ -65,6 +76,9 @@ impl FsBlobStore {
     /// Writes `src` into a temp file, fsyncs it, renames it to `key` and syncs the folder.
     async fn write_atomic(&self, key: &str, src: Source<'_>) -> StoreResult<()> {
         let dest = self.path_of(key)?;
+        // Making the key's folders with the root away would make an empty root in its place,
+        // and the real one could not be moved back.
+        self.check_root().await?;
         if let Some(parent) = dest.parent() {
             create_private_dir(parent).await?;
         }
@@ -196,7 +210,12 @@ impl BlobStore for FsBlobStore {
         let path = self.path_of(key)?;
         let mut file = match tokio::fs::File::open(&path).await {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A blob missing for good fails its task at once; one missing while the whole
+                // folder is away is an outage, to be retried.
+                self.check_root().await?;
+                return Ok(None);
+            }
             Err(e) => return Err(io_err("open", &path, e)),
         };
         let total_len = file
@@ -225,7 +244,10 @@ impl BlobStore for FsBlobStore {
         let path = self.path_of(key)?;
         match tokio::fs::remove_file(&path).await {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Gone already, unless the whole folder is away: then the blob may come back with
+            // it, and the caller keeps the key to delete it later (the trash is confirmed
+            // only after a delete succeeded).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.check_root().await?,
             Err(e) => return Err(io_err("delete", &path, e)),
         }
         self.prune_empty_parents(&path).await;
@@ -285,10 +307,6 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        let probe = self.root.join(".tmp");
-        tokio::fs::metadata(&probe)
-            .await
-            .map(|_| ())
-            .map_err(|e| io_err("stat", &probe, e))
+        self.check_root().await
     }
 }

@@ -193,6 +193,44 @@ async fn a_transient_publish_error_leaves_the_task_to_a_later_attempt() {
     assert!(v.work.is_some());
 }
 
+/// The blob folder away for a moment (a remount, a move) while a task starts: its source
+/// cannot be told from a deleted one, so the task is not failed ("Internal error" for good)
+/// but left to a later attempt, which runs once the folder is back.
+#[tokio::test]
+async fn a_short_blob_store_outage_leaves_the_task_to_a_later_attempt() {
+    let ex = Scripted::new(Script::Succeed);
+    let e = env(ex.clone(), Duration::from_secs(60)).await;
+    let id = submit(&e).await;
+    let (blobs, away) = (e._dir.path().join("blobs"), e._dir.path().join("away"));
+    std::fs::rename(&blobs, &away).unwrap();
+    assert_eq!(
+        e.worker.run_until_idle().await.unwrap(),
+        vec![(id, JobEnd::Abandoned)]
+    );
+    assert!(
+        !ex.started.load(Ordering::SeqCst),
+        "no source, no extraction"
+    );
+    let v = view(&e, id).await.unwrap();
+    assert_eq!(
+        (v.task.state, v.task.wire_status, v.task.attempt),
+        (TaskState::Running, WireStatus::Processing, 1)
+    );
+
+    std::fs::rename(&away, &blobs).unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(e.jobs.reap().await.unwrap().requeued, vec![id]);
+    assert_eq!(
+        e.worker.run_until_idle().await.unwrap(),
+        vec![(id, JobEnd::Succeeded)]
+    );
+    let v = view(&e, id).await.unwrap();
+    assert_eq!(
+        (v.task.wire_status, v.task.attempt),
+        (WireStatus::Succeed, 2)
+    );
+}
+
 #[tokio::test]
 async fn engine_failures_become_the_contract_reasons() {
     let e = env(Scripted::new(Script::NoPerson), Duration::from_secs(60)).await;

@@ -115,3 +115,46 @@ async fn blobs_are_private_and_an_open_root_is_closed() {
     assert_eq!(mode(&root.join("u/1")), 0o700);
     assert_eq!(mode(&root.join("u/1/motion.bvh")), 0o600);
 }
+
+/// A key is absent for good only under a reachable folder. With the folder moved away for a
+/// moment every key looks absent: that is an outage (`Unavailable`, retried), not a deleted
+/// blob (`None`, which fails a task at once); a delete must not count as done, and a write
+/// must not make an empty folder where the real one is to come back.
+#[tokio::test]
+async fn a_missing_folder_is_unavailable_not_absent() {
+    use motion_core::ports::StoreError;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("blobs");
+    let store = FsBlobStore::open(&root).await.unwrap();
+    store.put_bytes("assets/1/2/a.mp4", b"video").await.unwrap();
+    let away = dir.path().join("away");
+    std::fs::rename(&root, &away).unwrap();
+
+    let unavailable = |r: Result<(), StoreError>, what: &str| {
+        assert!(
+            matches!(r, Err(StoreError::Unavailable(_))),
+            "{what}: {r:?}"
+        );
+    };
+    unavailable(store.get("assets/1/2/a.mp4", None).await.map(|_| ()), "get");
+    let out = dir.path().join("copy.bin");
+    unavailable(
+        store
+            .copy_to_file("assets/1/2/a.mp4", &out)
+            .await
+            .map(|_| ()),
+        "copy",
+    );
+    unavailable(store.delete("assets/1/2/a.mp4").await, "delete");
+    unavailable(store.put_bytes("assets/1/3/b.mp4", b"new").await, "put");
+    unavailable(store.ping().await, "ping");
+    assert!(
+        !root.exists(),
+        "no empty folder made in the real one's place"
+    );
+
+    std::fs::rename(&away, &root).unwrap();
+    let (bytes, _, _) = read_all(&store, "assets/1/2/a.mp4", None).await;
+    assert_eq!(bytes, b"video", "back with its folder");
+    assert!(store.get("assets/1/2/b.mp4", None).await.unwrap().is_none());
+}
