@@ -169,12 +169,13 @@ pub async fn get_file(
         header::CONTENT_LENGTH,
         HeaderValue::from(range.end - range.start),
     );
-    // HEAD answers the same headers without touching the blob.
+    // HEAD answers what GET would (§2.1): the blob is opened for it too, so a file whose blob
+    // is gone or out of reach gets GET's 404 or 503; only the body is left out.
+    let part = (status == StatusCode::PARTIAL_CONTENT).then(|| range.clone());
+    let read = api.app.files.open(&file, part).await?;
     if method == Method::HEAD {
         return Ok((status, out).into_response());
     }
-    let part = (status == StatusCode::PARTIAL_CONTENT).then(|| range.clone());
-    let read = api.app.files.open(&file, part).await?;
     Ok((
         status,
         out,

@@ -31,15 +31,25 @@ impl FileService {
         }
     }
 
-    /// Opens the file's blob, or `range` of it (already validated against `file.size`).
-    /// A row without its blob is an internal error (logged by the caller).
+    /// Opens the file's blob, or `range` of it (already validated against `file.size`). A
+    /// store that cannot be reached is `Unavailable` (503). A blob gone from a reachable store
+    /// is a file deleted since [`Self::lookup`] (a `DELETE /tasks` racing this read removes the
+    /// rows, then the blobs): "Not found", as the lookup now answers. Only a row still there
+    /// without its blob is an internal error (logged by the caller).
     pub async fn open(
         &self,
         file: &StoredFile,
         range: Option<Range<u64>>,
     ) -> Result<BlobRead, ServiceError> {
-        self.blobs.get(&file.blob_key, range).await?.ok_or_else(|| {
-            ServiceError::internal(format!("blob missing for file row {}", file.blob_key))
-        })
+        if let Some(read) = self.blobs.get(&file.blob_key, range).await? {
+            return Ok(read);
+        }
+        match self.files.file_by_fid(&file.fid).await? {
+            None => Err(ErrorCode::NotFound.into()),
+            Some(_) => Err(ServiceError::internal(format!(
+                "blob missing for file row {}",
+                file.blob_key
+            ))),
+        }
     }
 }

@@ -217,6 +217,46 @@ impl App {
     }
 }
 
+/// `/files` reads after the lookup (§9.1, §2.5): a blob deleted with its rows meanwhile (a
+/// `DELETE` racing the read) is "Not found"; a row left without its blob is ours (500); a
+/// blob folder out of reach is "unavailable" (503), never either of those.
+#[tokio::test]
+async fn file_reads_tell_a_racing_delete_from_a_lost_blob_and_an_outage() {
+    let app = app().await;
+    let acc = app.account("a@example.com", 2).await;
+    let lookup = async |asset: &Asset| {
+        app.files
+            .lookup(&asset.original.fid, &asset.name)
+            .await
+            .unwrap()
+    };
+    // The length read, for `code` (a blob's stream has no Debug).
+    let open = async |file: &StoredFile| app.files.open(file, None).await.map(|r| r.total_len);
+
+    let raced = app.image(&acc).await;
+    let file = lookup(&raced).await;
+    let deleted = app
+        .assets
+        .delete(&acc, std::slice::from_ref(&raced.id))
+        .await
+        .unwrap();
+    assert_eq!(deleted, vec![raced.id.clone()]);
+    assert_eq!(code(open(&file).await), ErrorCode::NotFound);
+
+    let lost = app.video(&acc, 3.0).await;
+    let file = lookup(&lost).await;
+    app.blobs.delete(&file.blob_key).await.unwrap();
+    assert_eq!(code(open(&file).await), ErrorCode::Internal);
+
+    let kept = app.video(&acc, 3.0).await;
+    let file = lookup(&kept).await;
+    let (root, away) = (app.dir.path().join("blobs"), app.dir.path().join("away"));
+    std::fs::rename(&root, &away).unwrap();
+    assert_eq!(code(open(&file).await), ErrorCode::Unavailable);
+    std::fs::rename(&away, &root).unwrap();
+    assert_eq!(open(&file).await.unwrap(), file.size);
+}
+
 #[tokio::test]
 async fn account_selection_follows_section_2_4() {
     let app = app().await;

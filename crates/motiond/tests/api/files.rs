@@ -139,3 +139,30 @@ async fn files_are_served_with_ranges_and_etags() {
         .await
         .assert_error(404, "Not found");
 }
+
+/// §2.5: while the blob store cannot be reached (its folder moved away for a moment) a file
+/// is a 503 with `Retry-After: 5`, never a 500; §2.1: HEAD answers what GET would.
+#[tokio::test]
+async fn files_are_unavailable_while_the_blob_store_is() {
+    let t = TestApp::new().await;
+    let token = t.token("alice").await;
+    t.account(&token, "a@x.io", 2).await;
+    let v = t.upload(&token, "a@x.io", "image/png", PNG).await;
+    let path = v["url"].as_str().unwrap().strip_prefix(PUBLIC_URL).unwrap();
+    let root = t.app.config.data_dir().join("blobs");
+    let away = t.app.config.data_dir().join("blobs-away");
+    std::fs::rename(&root, &away).unwrap();
+    for method in [Method::GET, Method::HEAD] {
+        let r = get_with(&t, method.clone(), path, &[]).await;
+        assert_eq!(r.status, 503, "{method}: {}", r.text());
+        assert_eq!(r.header("retry-after"), Some("5"), "{method}");
+        if method == Method::GET {
+            r.assert_error(503, "Service unavailable, retry later");
+        }
+    }
+    std::fs::rename(&away, &root).unwrap();
+    for method in [Method::GET, Method::HEAD] {
+        let r = get_with(&t, method.clone(), path, &[]).await;
+        assert_eq!(r.status, 200, "{method}: {}", r.text());
+    }
+}
