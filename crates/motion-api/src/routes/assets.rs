@@ -34,7 +34,8 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
 }
 
 /// The request body as a reader whose read fails with `TimedOut` when no byte comes
-/// for `idle` (the service answers that with the 408 row).
+/// for `idle`, and with `ConnectionAborted` when the client breaks the body off (closes the
+/// connection mid-upload); the service answers both with the 408 row, as `read_limited`.
 fn idle_reader(body: Body, idle: Duration) -> impl AsyncRead + Unpin + Send {
     let frames = body.into_data_stream();
     let stream = futures::stream::unfold(frames, move |mut frames| async move {
@@ -42,7 +43,7 @@ fn idle_reader(body: Body, idle: Duration) -> impl AsyncRead + Unpin + Send {
             Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "request body idle")),
             Ok(None) => return None,
             Ok(Some(Ok(bytes))) => Ok(bytes),
-            Ok(Some(Err(e))) => Err(io::Error::other(e)),
+            Ok(Some(Err(e))) => Err(io::Error::new(io::ErrorKind::ConnectionAborted, e)),
         };
         Some((item, frames))
     });

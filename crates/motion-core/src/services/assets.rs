@@ -208,7 +208,9 @@ impl AssetService {
             .await
             .map_err(|e| match e {
                 SpoolError::TooLarge => self.too_large(&t),
-                SpoolError::Timeout => ErrorCode::BodyTimeout.into(),
+                // A body broken off is answered like the JSON bodies' (`read_limited` in the
+                // API): with the 408 row, which the client gone does not read. It is not ours.
+                SpoolError::Timeout | SpoolError::BodyBroken => ErrorCode::BodyTimeout.into(),
                 SpoolError::Io(e) => ServiceError::internal(e),
             })?;
         if spooled.size == 0 {
@@ -263,7 +265,7 @@ impl AssetService {
                 if e.kind() == std::io::ErrorKind::TimedOut {
                     SpoolError::Timeout
                 } else {
-                    SpoolError::Io(e)
+                    SpoolError::BodyBroken
                 }
             })?;
             if n == 0 {
@@ -434,7 +436,11 @@ impl AssetService {
 
 enum SpoolError {
     TooLarge,
+    /// No byte of the body came for the idle timeout.
     Timeout,
+    /// The body's stream failed: the client broke it off (closed the connection mid-upload).
+    BodyBroken,
+    /// The temp file could not be written: ours to fix.
     Io(std::io::Error),
 }
 

@@ -217,6 +217,39 @@ impl App {
     }
 }
 
+/// A request body whose client closed the connection: every read fails as hyper's does.
+struct BrokenOff;
+
+impl tokio::io::AsyncRead for BrokenOff {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "connection closed before message completed",
+        )))
+    }
+}
+
+/// A client that closes its connection mid-upload broke the body off: the 408 row, as the
+/// JSON bodies answer it (`read_limited` in the API), not a 500 of ours. Nothing is kept.
+#[tokio::test]
+async fn an_upload_broken_off_is_a_body_timeout_not_an_internal_error() {
+    let app = app().await;
+    let acc = app.account("a@example.com", 2).await;
+    let sent = [MP4_HEAD, &[7u8; 20_000]].concat();
+    let mut body = (&sent[..]).chain(BrokenOff);
+    let r = app
+        .assets
+        .upload(&acc, Some("video/mp4"), Some(44_100), &mut body)
+        .await;
+    assert_eq!(code(r), ErrorCode::BodyTimeout);
+    assert_eq!(app.temp_files(), 0);
+    assert!(app.blobs.list_keys("assets/", 10).await.unwrap().is_empty());
+}
+
 /// `/files` reads after the lookup (§9.1, §2.5): a blob deleted with its rows meanwhile (a
 /// `DELETE` racing the read) is "Not found"; a row left without its blob is ours (500); a
 /// blob folder out of reach is "unavailable" (503), never either of those.

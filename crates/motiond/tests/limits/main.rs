@@ -171,6 +171,46 @@ fn chunked_body_is_cut_at_limit_plus_one() {
     assert_eq!(r.header("connection"), Some("close"), "{r:?}");
 }
 
+/// A client that closes its connection mid-upload broke the body off: answered and counted
+/// like a body that stopped coming (408, as the JSON bodies are), not as an internal error:
+/// no 500 in the metrics, no ERROR in the log.
+#[test]
+fn an_upload_broken_off_mid_body_is_a_408_not_an_internal_error() {
+    let server = Server::start(&[]);
+    let token = with_account(&server);
+    let mut s = server.connect();
+    let head = format!(
+        "POST /v1/kling/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: image/jpeg\r\nContent-Length: 44100\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&[0xAB; 20_000]).unwrap();
+    drop(s);
+
+    let counted = |status: u16| {
+        format!(
+            r#"motiond_http_requests_total{{method="POST",route="/v1/kling/assets",status="{status}"}}"#
+        )
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let metrics = loop {
+        let m = server.request("GET", "/metrics", &token, "text/plain", b"");
+        if m.body.contains(&counted(408)) || std::time::Instant::now() > deadline {
+            break m.body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+    assert!(
+        metrics.contains(&counted(408)) && !metrics.contains(&counted(500)),
+        "{metrics}\nserver log: {log}"
+    );
+    assert!(
+        !log.contains("ERROR") && !log.contains("internal error"),
+        "server log: {log}"
+    );
+}
+
 #[test]
 fn eight_concurrent_100_mib_uploads_keep_memory_growth_under_64_mb() {
     let server = Server::start(&[("MOTIOND_LIMITS__TOKEN_RPS", "0")]);
