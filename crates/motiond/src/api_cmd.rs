@@ -12,16 +12,16 @@
 //! (`worker.poll_interval_ms`), and a cancellation reaches a running job through the worker's
 //! lease check (every 0.4 s) rather than at once.
 
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{Role, build_app_for};
 use crate::config::Sources;
-use crate::serve::{ServeArgs, bind_listener, serve_until_signal};
+use crate::serve::{ServeArgs, bind_listener, serve_until_signal, watch_signals};
 
 pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
-    let (config, listener, bound) = bind_listener(sources, args).await?;
+    let (config, socket, bound) = bind_listener(sources, args).await?;
+    let shutdown = watch_signals()?;
     let app = build_app_for(config, Role::Api).await?;
-    let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
-    serve_until_signal(app, (listener, bound), shutdown, tracker, "motiond api").await
+    let tracker = TaskTracker::new();
+    serve_until_signal(app, (socket, bound), shutdown, tracker, "motiond api").await
 }

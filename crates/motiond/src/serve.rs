@@ -24,7 +24,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use motion_core::ports::UserStore;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -44,34 +44,63 @@ pub struct ServeArgs {
 }
 
 pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
-    let (config, listener, bound) = bind_listener(sources, args).await?;
+    let (config, socket, bound) = bind_listener(sources, args).await?;
+    let shutdown = watch_signals()?;
     let app = build_app(config).await?;
     prepare_workers(&app).await?;
-    let shutdown = CancellationToken::new();
-    seed_catalog(&app, &shutdown).await?;
+    if stopped_during_start(seed_catalog(&app, &shutdown).await, &shutdown)? {
+        app.close().await;
+        return Ok(());
+    }
     let tracker = TaskTracker::new();
     app.start_background(&shutdown, &tracker).await?;
-    serve_until_signal(app, (listener, bound), shutdown, tracker, "motiond").await
+    serve_until_signal(app, (socket, bound), shutdown, tracker, "motiond").await
+}
+
+/// Installs the signal handlers and returns the token their first signal cancels. Installed
+/// before the start-up's work: a first start seeds the catalog for a minute, and a stop then
+/// must be as graceful as later (the default action of SIGTERM is death, leaving the build's
+/// temporary files).
+pub(crate) fn watch_signals() -> anyhow::Result<CancellationToken> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(ShutdownSignals::install()?.wait(shutdown.clone()));
+    Ok(shutdown)
+}
+
+/// Whether a start-up step ended because a signal stopped the start: then its error is the
+/// stop, not a failure.
+pub(crate) fn stopped_during_start(
+    step: anyhow::Result<()>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<bool> {
+    match step {
+        Ok(()) => Ok(shutdown.is_cancelled()),
+        Err(_) if shutdown.is_cancelled() => Ok(true),
+        Err(e) => Err(e),
+    }
 }
 
 /// The HTTP half shared by `serve` and `api`: metrics listener, the `listening on` line, the
 /// first start's admin token, then requests until SIGINT/SIGTERM, a graceful drain, and the
 /// wait for `tracker`'s background tasks.
+/// `socket` starts listening here, once the start-up is over: until then a client is refused
+/// at once rather than left waiting, and a TCP health check does not call it up (contract §10).
 pub(crate) async fn serve_until_signal(
     app: App,
-    (listener, bound): (TcpListener, SocketAddr),
+    (socket, bound): (TcpSocket, SocketAddr),
     shutdown: CancellationToken,
     tracker: TaskTracker,
     name: &str,
 ) -> anyhow::Result<()> {
+    let listener = socket
+        .listen(LISTEN_BACKLOG)
+        .with_context(|| format!("listen on {bound}"))?;
     let metrics_server = spawn_metrics_listener(&app, &shutdown, &tracker).await?;
 
-    let signals = ShutdownSignals::install()?;
     announce(&format!("listening on {bound}"));
     tracing::info!(%bound, public_url = %app.public_url, metrics = ?metrics_server, "{name} is serving");
     bootstrap_admin(&app).await?;
 
-    tokio::spawn(signals.wait(shutdown.clone()));
     serve_http(&app, listener, &shutdown, &tracker).await?;
     app.mark_shutting_down();
     shutdown.cancel();
@@ -83,24 +112,43 @@ pub(crate) async fn serve_until_signal(
     Ok(())
 }
 
-/// Loads the configuration (`--listen` wins) and binds the HTTP listener. The returned
-/// config's `server.listen` is the bound address, so that the public URL follows the real
-/// port when port 0 was asked for.
+/// Pending connections the kernel queues for the listener (the usual `SOMAXCONN`).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Loads the configuration (`--listen` wins) and binds the HTTP socket, without listening yet
+/// ([`serve_until_signal`] does once the start-up is over): a taken address still fails at
+/// once. The returned config's `server.listen` is the bound address, so that the public URL
+/// follows the real port when port 0 was asked for.
 pub(crate) async fn bind_listener(
     sources: Sources,
     args: ServeArgs,
-) -> anyhow::Result<(Config, TcpListener, SocketAddr)> {
+) -> anyhow::Result<(Config, TcpSocket, SocketAddr)> {
     let mut flags = Vec::new();
     if let Some(listen) = args.listen {
         flags.push(("server.listen".to_owned(), listen.into()));
     }
     let mut config = load_config(sources, flags)?;
-    let listener = TcpListener::bind(&config.server.listen)
-        .await
-        .with_context(|| format!("bind {}", config.server.listen))?;
-    let bound = listener.local_addr()?;
+    let bind = || -> std::io::Result<TcpSocket> {
+        // `server.listen` was checked to be ADDR:PORT when the configuration loaded.
+        let addr: SocketAddr = config
+            .server
+            .listen
+            .parse()
+            .map_err(std::io::Error::other)?;
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        // As `TcpListener::bind` does: a restart need not wait out the last run's TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        Ok(socket)
+    };
+    let socket = bind().with_context(|| format!("bind {}", config.server.listen))?;
+    let bound = socket.local_addr()?;
     config.server.listen = bound.to_string();
-    Ok((config, listener, bound))
+    Ok((config, socket, bound))
 }
 
 /// Loads the pose models once, when this process runs workers: a missing or broken model

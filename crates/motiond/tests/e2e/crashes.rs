@@ -207,3 +207,77 @@ async fn deleting_a_running_task_stops_its_ffmpeg_within_a_second() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// The listener opens once the start-up is over (contract §10): a first start seeds the catalog
+/// for a while, and meanwhile a connection is refused at once, not accepted and left hanging.
+/// A SIGTERM then stops the start as gracefully as a running server: exit 0, and the catalog
+/// build under way leaves no folder.
+#[test]
+fn during_the_start_up_the_port_refuses_and_a_sigterm_stops_it_cleanly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .envs(test_env())
+        .env("MOTIOND_CATALOG__SEED", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        stdout
+            .lines()
+            .map_while(Result::ok)
+            .for_each(|l| drop(tx.send(l)))
+    });
+
+    let builds = data.join("tmp/catalog");
+    let building = || std::fs::read_dir(&builds).is_ok_and(|mut d| d.next().is_some());
+    let started = Instant::now();
+    while !building() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no catalog build began"
+        );
+        assert!(
+            lines.try_recv().is_err(),
+            "listening before the catalog was seeded"
+        );
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+            other => panic!("a connection during the start-up: {other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    match std::net::TcpStream::connect(("127.0.0.1", port)) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+        other => panic!("a connection while the catalog is seeded: {other:?}"),
+    }
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}\n{stderr}", output.status);
+    assert!(!building(), "the build's folder is left:\n{stderr}");
+}
