@@ -27,12 +27,15 @@ export async function launchBrowser() {
 /**
  * Watches a page for console errors, uncaught exceptions and failed requests. A few API
  * answers are expected to fail in a step (a wrong token's 401, an upload the test cancels);
- * those are announced with `expect(pattern)` and may occur once each.
+ * those are announced with `expect(pattern)` and may occur once each, or with `allow(pattern)`
+ * any number of times (a test that makes a proxy fail on purpose).
  */
-function watchConsole(page) {
+export function watchConsole(page) {
   const errors = [];
   const allowed = [];
+  const always = [];
   const unexpected = (text) => {
+    if (always.some((pattern) => pattern.test(text))) return;
     const index = allowed.findIndex((pattern) => pattern.test(text));
     if (index >= 0) allowed.splice(index, 1);
     else errors.push(text);
@@ -51,18 +54,19 @@ function watchConsole(page) {
   return {
     errors,
     expect: (pattern) => allowed.push(pattern),
+    allow: (pattern) => always.push(pattern),
     assertClean(step) {
       assert.deepEqual(errors, [], `console errors by step "${step}":\n${errors.join('\n')}`);
     },
   };
 }
 
-async function canvasShot(page) {
+export async function canvasShot(page) {
   return page.locator('canvas.viewer-canvas').screenshot();
 }
 
 /** Waits until the viewer has loaded the motion and is playing. */
-async function waitForViewer(page) {
+export async function waitForViewer(page) {
   await page.locator('canvas.viewer-canvas').waitFor({ timeout: STEP_TIMEOUT });
   await page.waitForFunction(
     () => {

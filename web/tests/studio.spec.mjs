@@ -1,14 +1,19 @@
-// Browser test of the web studio against the REAL motiond binary: `motiond serve` on
+// Browser tests of the web studio against the REAL motiond binary: one `motiond serve` on
 // 127.0.0.1:0 with a temporary data directory, real models, real ffmpeg, Debian's chromium.
 // Run with `npm test` in web/ after `cargo build -p motiond` (scripts/test.sh does both).
-import { test } from 'node:test';
+//
+// The whole walk (flow.mjs) comes last. Before it, one test per thing the studio must get
+// right in a corner, each as its own user. Where a test needs the server to misbehave (a
+// proxy's 502, a 429, a task that never ends) it answers those requests in the browser with
+// `page.route`, as a proxy in front of the server would; everything else is the real server.
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM, runStudioFlow } from './flow.mjs';
+import { CHROMIUM, launchBrowser, runStudioFlow, watchConsole } from './flow.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(here, '../..');
@@ -20,6 +25,7 @@ const SQUATS = join(TESTDATA, 'videos/tfjs_pose_squats.mp4');
 const ARTIFACTS = join(REPO, 'test-artifacts/studio');
 const START_TIMEOUT_MS = 120_000;
 const CATALOG_TIMEOUT_MS = 600_000;
+const STEP_TIMEOUT_MS = 30_000;
 
 function requirePrerequisites() {
   const missing = [];
@@ -98,28 +104,61 @@ async function waitForCatalog(baseUrl, probeToken, expected) {
   assert.fail(`the catalog was not seeded in time: ${JSON.stringify(last)}`);
 }
 
-test('web studio: sign in, browse, 3D preview, upload, download, delete', { timeout: 1_500_000 }, async (t) => {
-  requirePrerequisites();
-  rmSync(ARTIFACTS, { recursive: true, force: true });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'motiond-studio-'));
+/** Polls `check` until it is true, or fails with `what`. */
+async function waitUntil(check, what, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.fail(`timed out: ${what}`);
+}
+
+const isPath = (pathname) => (url) => url.pathname === pathname;
+
+describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
+  /** Filled by `before`: the server, its users' tokens and the catalog. */
   const env = {
-    MOTIOND_MODELS_DIR: MODELS,
     MOTIOND_LIMITS__TOKEN_RPS: '0',
     MOTIOND_LOG: process.env.MOTIOND_LOG || 'info',
   };
-  const token = run(['token', 'create', '--user', 'studio-e2e', '--data-dir', dataDir], env);
-  const probeToken = run(['token', 'create', '--user', 'catalog-probe', '--data-dir', dataDir], env);
-  assert.match(token, /^mtd_[A-Za-z0-9_-]{43}$/);
+  let dataDir;
+  let server;
+  let baseUrl;
+  let tokens;
+  let names;
+  let catalog;
+  let squats8;
+  let browser;
 
-  // The test video is 13 s long; the studio takes 2-10 s, so the test cuts 8 s of it.
-  const squats8 = join(dataDir, 'squats-8s.mp4');
-  const cut = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', SQUATS, '-t', '8', '-an', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', squats8]);
-  assert.equal(cut.status, 0, `ffmpeg could not cut the test video: ${cut.stderr}`);
+  before(async () => {
+    requirePrerequisites();
+    env.MOTIOND_MODELS_DIR = MODELS;
+    rmSync(ARTIFACTS, { recursive: true, force: true });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    dataDir = mkdtempSync(join(tmpdir(), 'motiond-studio-'));
+    // One user per test, so that no test sees another's accounts, uploads or tasks.
+    const users = ['studio-e2e', 'catalog-probe', 'accounts-e2e', 'follow-e2e', 'uploads-e2e', 'failed-e2e', 'viewer-e2e'];
+    tokens = Object.fromEntries(users.map((user) => [user, run(['token', 'create', '--user', user, '--data-dir', dataDir], env)]));
+    assert.match(tokens['studio-e2e'], /^mtd_[A-Za-z0-9_-]{43}$/);
 
-  const server = startServer(dataDir, env, join(ARTIFACTS, 'server.log'));
-  t.after(async () => {
-    if (server.child.exitCode === null) {
+    // The test video is 13 s long; the studio takes 2-10 s, so the test cuts 8 s of it.
+    squats8 = join(dataDir, 'squats-8s.mp4');
+    const cut = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', SQUATS, '-t', '8', '-an', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', squats8]);
+    assert.equal(cut.status, 0, `ffmpeg could not cut the test video: ${cut.stderr}`);
+
+    server = startServer(dataDir, env, join(ARTIFACTS, 'server.log'));
+    baseUrl = await server.address;
+    names = catalogNames();
+    assert.ok(names.length >= 5, `catalog/catalog.toml lists ${names.length} motions`);
+    catalog = await waitForCatalog(baseUrl, tokens['catalog-probe'], names.length);
+    assert.deepEqual(catalog.map((m) => m.workName).sort(), [...names].sort(), 'the server seeded exactly the catalog');
+    browser = await launchBrowser();
+  }, { timeout: CATALOG_TIMEOUT_MS + 300_000 });
+
+  after(async () => {
+    await browser?.close();
+    if (server && server.child.exitCode === null) {
       server.child.kill('SIGTERM');
       await new Promise((r) => {
         const timer = setTimeout(() => {
@@ -132,23 +171,64 @@ test('web studio: sign in, browse, 3D preview, upload, download, delete', { time
         });
       });
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
-  const baseUrl = await server.address;
-  const names = catalogNames();
-  assert.ok(names.length >= 5, `catalog/catalog.toml lists ${names.length} motions`);
-  const catalog = await waitForCatalog(baseUrl, probeToken, names.length);
-  assert.deepEqual(catalog.map((m) => m.workName).sort(), [...names].sort(), 'the server seeded exactly the catalog');
 
-  const result = await runStudioFlow({
-    baseUrl,
-    token,
-    apiToken: token,
-    squatsVideo: squats8,
-    tooLongVideo: SQUATS,
-    artifacts: ARTIFACTS,
-    minOfficial: names.length,
-    log: (step) => t.diagnostic(step),
+  /** Creates (or sets again) an account of `user` through the API. */
+  async function createAccount(user, email, extra = {}) {
+    const created = await api(baseUrl, tokens[user], 'POST', '/accounts', { email, maxJobs: 2, ...extra });
+    assert.ok([200, 201].includes(created.status), JSON.stringify(created.body));
+  }
+
+  /** The names of the videos `user` has uploaded to `email` and not deleted. */
+  async function uploadedNames(user, email) {
+    const listed = await api(baseUrl, tokens[user], 'GET', `/assets/uploaded?email=${encodeURIComponent(email)}`);
+    assert.equal(listed.status, 200);
+    return listed.body.uploadAssetsList.map((a) => a.name);
+  }
+
+  /**
+   * A new tab signed in as `user` (the token, and the account when given, are put in the
+   * tab's sessionStorage as signing in does), showing `path` (none: nothing is loaded yet).
+   * `init` runs first in each page.
+   */
+  async function openStudio(user, { email = null, path = '/', init = null } = {}) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    await context.addInitScript(({ token, account }) => {
+      try {
+        if (!sessionStorage.getItem('motiond.token')) {
+          sessionStorage.setItem('motiond.token', token);
+          if (account) sessionStorage.setItem('motiond.email', account);
+        }
+      } catch {
+        // about:blank has no storage.
+      }
+    }, { token: tokens[user], account: email });
+    if (init) await context.addInitScript(init);
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const console_ = watchConsole(page);
+    if (path) await page.goto(`${baseUrl}${path}`);
+    return { context, page, console_ };
+  }
+
+  /** Chooses the test video in the create page, under `fileName`, and waits for the check. */
+  async function chooseVideo(page, fileName = 'squats.mp4') {
+    await page.locator('#video-file').setInputFiles({ name: fileName, mimeType: 'video/mp4', buffer: readFileSync(squats8) });
+    await page.getByText('The video looks good.').waitFor();
+  }
+
+  test('web studio: sign in, browse, 3D preview, upload, download, delete', { timeout: 1_500_000 }, async (t) => {
+    const result = await runStudioFlow({
+      baseUrl,
+      token: tokens['studio-e2e'],
+      apiToken: tokens['studio-e2e'],
+      squatsVideo: squats8,
+      tooLongVideo: SQUATS,
+      artifacts: ARTIFACTS,
+      minOfficial: names.length,
+      log: (step) => t.diagnostic(step),
+    });
+    assert.equal(result.officialCount, names.length);
   });
-  assert.equal(result.officialCount, names.length);
 });
