@@ -218,6 +218,35 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     await page.getByText('The video looks good.').waitFor();
   }
 
+  test('account: "Create account" with an email the user has is refused, not overwritten', async () => {
+    const email = 'keep@example.com';
+    await createAccount('accounts-e2e', email, { maxJobs: 7, replyUrl: 'https://hooks.example.com/motion' });
+    const { context, page, console_ } = await openStudio('accounts-e2e', { path: '/account' });
+    try {
+      let posted = 0;
+      page.on('request', (request) => {
+        if (request.method() === 'POST' && new URL(request.url()).pathname === '/v1/kling/accounts') posted += 1;
+      });
+      await page.getByRole('list', { name: 'Your accounts' }).getByRole('button', { name: email }).waitFor();
+      await page.getByLabel('Account email').fill('Keep@Example.com');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByRole('alert').filter({ hasText: 'That account already exists' }).waitFor();
+      assert.equal(new URL(page.url()).pathname, '/account', 'the page stays');
+      assert.equal(posted, 0, 'nothing was sent that would replace the account');
+      const account = await api(baseUrl, tokens['accounts-e2e'], 'GET', `/accounts/${email}`);
+      assert.equal(account.body.maxJobs, 7, 'the job limit is kept');
+      assert.equal(account.body.replyUrl, 'https://hooks.example.com/motion', 'the webhook address is kept');
+      // A new email is still created.
+      await page.getByLabel('Account email').fill('second@example.com');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL((url) => url.pathname === '/');
+      await page.getByText('Account second@example.com is ready.').waitFor();
+      console_.assertClean('account');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('web studio: sign in, browse, 3D preview, upload, download, delete', { timeout: 1_500_000 }, async (t) => {
     const result = await runStudioFlow({
       baseUrl,

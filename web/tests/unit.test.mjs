@@ -12,7 +12,7 @@ import { checkDuration, checkFile, roundDuration, uploadContentType } from '../s
 import { apiUrl, describeError, sameOriginFileUrl } from '../src/api.js';
 import { groupByTag, libraryHref, motionHref } from '../src/views/library.js';
 import { collectMine, foldForSearch, nameMatches } from '../src/mine.js';
-import { safeNext } from '../src/views/signin.js';
+import { hasAccount, safeNext } from '../src/views/signin.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BVH_DIR = join(here, '../../../shared/testdata/bvh');
@@ -203,4 +203,10 @@ test('the walk over your motions stops at the limit, the end of the list or 2000
   };
   await collectMine('a@b.c', () => false, { list: stopping, stillWanted: () => wanted });
   assert.deepEqual(pages, [1], 'one page, then the newer search took over');
+});
+
+test('creating an account refuses an email the user already has, in any case', () => {
+  assert.ok(hasAccount(['studio@example.com'], ' Studio@Example.COM '));
+  assert.ok(!hasAccount(['studio@example.com'], 'other@example.com'));
+  assert.ok(!hasAccount([], 'studio@example.com'));
 });

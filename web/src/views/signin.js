@@ -106,7 +106,21 @@ function accountChoice(email, next) {
   );
 }
 
-function createAccountForm(next, onError) {
+/** Said when "Create account" names an account the user already has. */
+export const ACCOUNT_EXISTS = 'That account already exists. Choose it in the list to work in it; creating it again would reset its settings.';
+
+/** Whether `email` names one of `emails`; the server keeps emails lowercased (contract §3.1). */
+export function hasAccount(emails, email) {
+  const wanted = String(email).trim().toLowerCase();
+  return emails.some((known) => known.toLowerCase() === wanted);
+}
+
+/**
+ * POST /accounts on an existing email replaces its maxJobs and clears its webhook address
+ * (contract §3.2), so an account is only created when the user has none by that email: in
+ * the list shown, nor on the server now (another tab may have made it since).
+ */
+function createAccountForm(next, emails, onError) {
   const email = h('input', { id: 'new-email', name: 'email', type: 'email', required: true, autocomplete: 'email', maxLength: 254 });
   const maxJobs = h('input', { id: 'new-maxjobs', name: 'maxJobs', type: 'number', min: 1, max: 50, value: 2, required: true });
   const button = h('button', { type: 'submit', className: 'primary' }, 'Create account');
@@ -128,8 +142,13 @@ function createAccountForm(next, onError) {
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 50) {
       return onError('Jobs at the same time must be a whole number from 1 to 50.', maxJobs);
     }
+    if (hasAccount(emails, value)) return onError(ACCOUNT_EXISTS, email);
     button.disabled = true;
     try {
+      if (hasAccount(await listAccountEmails(), value)) {
+        button.disabled = false;
+        return onError(ACCOUNT_EXISTS, email);
+      }
       const account = await createAccount(value, jobs);
       setEmail(account.email);
       navigate(next, { flash: `Account ${account.email} is ready.` });
@@ -169,6 +188,6 @@ export async function accountView(container, { query, isCurrent }) {
   } else {
     parts.push(h('p', {}, 'You have no account yet. Create one to keep your motions in:'));
   }
-  parts.push(createAccountForm(next, showError), status);
+  parts.push(createAccountForm(next, emails, showError), status);
   mount(container, parts);
 }
