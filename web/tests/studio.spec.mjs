@@ -114,6 +114,27 @@ async function waitUntil(check, what, timeoutMs = 15_000) {
   assert.fail(`timed out: ${what}`);
 }
 
+/** A task envelope (contract §6.2) with the fields the studio reads, for tasks the test makes up. */
+function fakeEnvelope(id, statusName = 'submitted', { works = [], message = '' } = {}) {
+  const status = { submitted: 5, processing: 10, failed: 50, succeed: 99 }[statusName];
+  const final = status >= 50;
+  return {
+    task: { id, status, status_name: statusName, status_final: final },
+    works,
+    status,
+    status_name: statusName,
+    status_final: final,
+    message,
+  };
+}
+
+/** What a proxy in front of the server answers when the server is away: not JSON. */
+const PROXY_PAGES = [
+  { status: 502, contentType: 'text/html', body: '<html><body><h1>502 Bad Gateway</h1></body></html>' },
+  { status: 500, contentType: 'text/plain', body: 'Internal Server Error' },
+  { status: 200, contentType: 'text/html', body: '<html><body>Please sign in to the network</body></html>' },
+];
+
 const isPath = (pathname) => (url) => url.pathname === pathname;
 
 describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
@@ -242,6 +263,108 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
       await page.waitForURL((url) => url.pathname === '/');
       await page.getByText('Account second@example.com is ready.').waitFor();
       console_.assertClean('account');
+    } finally {
+      await context.close();
+    }
+  });
+
+  /**
+   * The create page of `user` with a made-up task: its start is answered with task `taskId`
+   * (no extraction runs) and GET /tasks/{taskId} with `answers.poll()`, DELETE with
+   * `answers.remove()`; `answers.polls` counts the polls. The chosen video is uploaded for real.
+   */
+  async function createWithMadeUpTask(user, email, taskId, answers) {
+    await createAccount(user, email);
+    const opened = await openStudio(user, { email, path: '/create' });
+    answers.polls = 0;
+    await opened.page.route(isPath(`/v1/kling/tasks/${taskId}`), (route, request) => {
+      if (request.method() === 'DELETE') return route.fulfill(answers.remove());
+      answers.polls += 1;
+      return route.fulfill(answers.poll());
+    });
+    await opened.page.route(isPath('/v1/kling/videos/motion-upload'), (route, request) => {
+      answers.started = JSON.parse(request.postData());
+      return route.fulfill({ json: fakeEnvelope(taskId) });
+    });
+    return opened;
+  }
+
+  test('create: a proxy\'s 5xx or HTML answers, and a cancel that fails, never drop the task being followed', async (t) => {
+    const taskId = 4_000_000_000_001;
+    let proxy = false;
+    let proxyPages = 0;
+    const deletes = [PROXY_PAGES[0], { json: { deleted: 0, workIds: [] } }];
+    const answers = {
+      poll: () => (proxy ? PROXY_PAGES[proxyPages++ % PROXY_PAGES.length] : { json: fakeEnvelope(taskId) }),
+      remove: () => deletes.shift(),
+    };
+    const { context, page, console_ } = await createWithMadeUpTask('follow-e2e', 'follow@example.com', taskId, answers);
+    try {
+      console_.allow(/status of 50[02]/);
+      await chooseVideo(page);
+      const label = page.locator('#progress-label');
+      const submit = page.getByRole('button', { name: 'Upload and make motion' });
+      await submit.click();
+      await label.filter({ hasText: `task ${taskId}` }).waitFor();
+
+      t.diagnostic('a proxy answers 502, 500 and an HTML page: the task is still followed');
+      proxy = true;
+      await waitUntil(() => proxyPages >= 3, 'three answers from the proxy');
+      assert.ok(await label.isVisible(), 'the progress stays');
+      assert.match(await label.textContent(), new RegExp(`task ${taskId}`));
+      assert.ok(await submit.isDisabled(), 'no second task can be started meanwhile');
+      assert.equal(await page.locator('.create-form [role=alert]').count(), 0, 'no failure is said');
+      await label.filter({ hasText: 'not answering' }).waitFor();
+      proxy = false;
+      await label.filter({ hasText: 'Waiting for a free worker' }).waitFor();
+
+      t.diagnostic('a cancel that fails leaves the task followed');
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByRole('alert').filter({ hasText: 'Cancelling failed' }).waitFor();
+      assert.ok(await label.isVisible(), 'the progress stays after the failed cancel');
+      assert.ok(await submit.isDisabled(), 'and the upload button stays off');
+      const pollsAfterFailure = answers.polls;
+      await waitUntil(() => answers.polls >= pollsAfterFailure + 2, 'the task is still polled');
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByText('Cancelled: the extraction was stopped and nothing was kept.').waitFor();
+      const pollsAfterCancel = answers.polls;
+      await page.waitForTimeout(2500);
+      assert.equal(answers.polls, pollsAfterCancel, 'a cancelled task is no longer polled');
+      console_.assertClean('follow');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('create: only changes of state are announced, not the seconds ticking', async () => {
+    const taskId = 4_000_000_000_002;
+    const answers = { poll: () => ({ json: fakeEnvelope(taskId) }) };
+    const { context, page, console_ } = await createWithMadeUpTask('follow-e2e', 'follow@example.com', taskId, answers);
+    try {
+      await chooseVideo(page);
+      // Every change of text inside a live region of the form is what a screen reader says.
+      await page.evaluate(() => {
+        const form = document.querySelector('.create-form');
+        const regionOf = (node) => (node.nodeType === 1 ? node : node.parentElement)?.closest('[aria-live], [role=status], [role=alert]');
+        window.announced = [];
+        new MutationObserver((records) => {
+          for (const record of records) {
+            const region = regionOf(record.target);
+            if (region && form.contains(region)) window.announced.push(region.textContent.trim());
+          }
+        }).observe(form, { subtree: true, childList: true, characterData: true });
+      });
+      const label = page.locator('#progress-label');
+      await page.getByRole('button', { name: 'Upload and make motion' }).click();
+      await label.filter({ hasText: `task ${taskId}` }).waitFor();
+      const before = await label.textContent();
+      await page.evaluate(() => { window.announced = []; });
+      await page.waitForTimeout(3500);
+      assert.notEqual(await label.textContent(), before, 'the seconds shown go on');
+      const announced = await page.evaluate(() => window.announced);
+      assert.deepEqual(announced.filter((text) => /\d+ s\b/.test(text)), [], `the seconds are not announced: ${announced.join(' | ')}`);
+      assert.ok(new Set(announced).size <= 1, `the unchanged state is not announced again and again: ${announced.join(' | ')}`);
+      console_.assertClean('live region');
     } finally {
       await context.close();
     }

@@ -1,6 +1,6 @@
 // Unit tests of the studio's pure modules, run in Node (no browser): the BVH preparation of
-// the 3D viewer on every clip of ../shared/testdata/bvh, the upload checks, the error wording
-// and the URL rewriting.
+// the 3D viewer on every clip of ../shared/testdata/bvh, the upload checks, the error
+// wording, the URL rewriting and the following of a task.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import * as THREE from 'three';
 import { prepareMotion, sanitizeBvhJointNames } from '../src/viewer.js';
 import { checkDuration, checkFile, roundDuration, uploadContentType } from '../src/validate.js';
-import { apiUrl, describeError, sameOriginFileUrl } from '../src/api.js';
+import { ApiError, apiUrl, describeError, sameOriginFileUrl } from '../src/api.js';
 import { groupByTag, libraryHref, motionHref } from '../src/views/library.js';
 import { collectMine, foldForSearch, nameMatches } from '../src/mine.js';
 import { hasAccount, safeNext } from '../src/views/signin.js';
+import { backoffDelay, isDefiniteFailure, pollTask } from '../src/tasks.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BVH_DIR = join(here, '../../../shared/testdata/bvh');
@@ -209,4 +210,52 @@ test('creating an account refuses an email the user already has, in any case', (
   assert.ok(hasAccount(['studio@example.com'], ' Studio@Example.COM '));
   assert.ok(!hasAccount(['studio@example.com'], 'other@example.com'));
   assert.ok(!hasAccount([], 'studio@example.com'));
+});
+
+test('following a task: only a 4xx (other than 408 and 429) is a definite answer', () => {
+  for (const status of [400, 401, 404]) assert.ok(isDefiniteFailure(new ApiError(status, 'x')), String(status));
+  for (const status of [0, 408, 429, 500, 502, 503, 504]) assert.ok(!isDefiniteFailure(new ApiError(status, 'x')), String(status));
+  assert.ok(!isDefiniteFailure(new TypeError('not JSON')), 'an answer that could not be read');
+  assert.equal(backoffDelay(1, 1000), 1000);
+  assert.equal(backoffDelay(3, 1000), 4000);
+  assert.equal(backoffDelay(20, 1000), 30_000, 'capped');
+  assert.equal(backoffDelay(1, 1000, 10), 10_000, 'Retry-After is honoured');
+});
+
+test('following a task survives 5xx, no connection and answers that are not a task', async () => {
+  const proxyPage = new ApiError(502, describeError(502, null));
+  const answers = [
+    () => Promise.reject(proxyPage),
+    () => Promise.reject(new ApiError(0, describeError(0))),
+    () => Promise.reject(new ApiError(500, describeError(500, null))),
+    () => Promise.resolve(null), // a 200 whose body was not JSON
+    () => Promise.resolve({ status: 10, status_name: 'processing', status_final: false }),
+    () => Promise.reject(new ApiError(503, describeError(503, null), { retryAfter: 0 })),
+    () => Promise.resolve({ status: 99, status_name: 'succeed', status_final: true }),
+  ];
+  const updates = [];
+  const outcome = await new Promise((resolve) => {
+    pollTask('a@b.c', 7, {
+      interval: 1,
+      fetchTask: () => answers.shift()(),
+      onUpdate: (task, error) => updates.push(task ? task.status_name : `no answer (${error.status ?? 'body'})`),
+      onDone: (task) => resolve(['done', task.status]),
+      onError: (error) => resolve(['error', error.message]),
+    });
+  });
+  assert.deepEqual(outcome, ['done', 99]);
+  assert.deepEqual(updates, ['no answer (502)', 'no answer (0)', 'no answer (500)', 'no answer (body)', 'processing', 'no answer (503)']);
+});
+
+test('following a task ends on a definite refusal', async () => {
+  const gone = new ApiError(404, 'Task 7 not found.');
+  const outcome = await new Promise((resolve) => {
+    pollTask('a@b.c', 7, {
+      interval: 1,
+      fetchTask: () => Promise.reject(gone),
+      onDone: () => resolve('done'),
+      onError: (error) => resolve(error),
+    });
+  });
+  assert.equal(outcome, gone);
 });

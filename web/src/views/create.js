@@ -34,6 +34,8 @@ const STATUS_WORDS = {
   submitted: 'Waiting for a free worker…',
   processing: 'Finding the person and solving the skeleton…',
 };
+/** Said while the server's answers say nothing about the task: it is still followed. */
+const NO_ANSWER_WORDS = 'The server is not answering properly; still following the task…';
 
 export function createView(container) {
   const email = getEmail();
@@ -67,11 +69,18 @@ export function createView(container) {
   const checks = h('div', { className: 'checks' });
   const name = h('input', { id: 'work-name', type: 'text', maxLength: 100, autocomplete: 'off', placeholder: 'e.g. Squats' });
   const submit = h('button', { type: 'submit', className: 'primary', disabled: true }, 'Upload and make motion');
-  const progressLabel = h('span', { id: 'progress-label' });
+  // Only the state ("Uploading…", "Waiting for a free worker…") is in the live region, so a
+  // screen reader announces each change of state once; the percentage, the seconds and the
+  // task id beside it change all the time and are read only when the person asks.
+  const progressState = h('span', { className: 'progress-state', role: 'status' });
+  const progressDetail = h('span', { className: 'progress-detail' });
+  const progressLabel = h('span', { id: 'progress-label' }, progressState, ' ', progressDetail);
   const progress = h('progress', { max: 1, value: 0, 'aria-labelledby': 'progress-label' });
   const cancel = h('button', { type: 'button', hidden: true }, 'Cancel');
-  const stage = h('div', { className: 'stage', hidden: true, 'aria-live': 'polite' }, progressLabel, progress, h('div', {}, cancel));
+  const stage = h('div', { className: 'stage', hidden: true }, progressLabel, progress, h('div', {}, cancel));
   const status = h('div', { className: 'form-status' });
+  // The clock of a followed task: it ticks the seconds beside the state.
+  let clock = null;
 
   /** Removes the studio's copy of an upload that no task needs (best effort). */
   function discardUpload() {
@@ -143,16 +152,21 @@ export function createView(container) {
 
   function fail(text, kind = 'error') {
     busy = false;
+    clearInterval(clock);
     cancel.hidden = true;
     mount(status, messageBox(kind, text));
     stage.hidden = true;
+    progressState.textContent = '';
     submit.disabled = !chosen;
     input.disabled = false;
   }
 
-  function showStage(text) {
+  /** Shows the state (announced when it changes) and the detail beside it (never announced). */
+  function showStage(state, detail = '') {
     stage.hidden = false;
-    progressLabel.textContent = text;
+    // Writing the same text again would be announced again by some screen readers.
+    if (progressState.textContent !== state) progressState.textContent = state;
+    progressDetail.textContent = detail;
   }
 
   /** Uploads the chosen file, or reuses its upload from a start that was refused. */
@@ -160,14 +174,14 @@ export function createView(container) {
     if (uploaded?.file === file) return uploaded.asset;
     progress.max = 1;
     progress.value = 0;
-    showStage('Uploading… 0 %');
+    showStage('Uploading…', '0 %');
     uploadAbort = new AbortController();
     cancel.hidden = false;
     cancel.onclick = () => uploadAbort?.abort();
     try {
       const asset = await uploadAsset(file, uploadContentType(file), email, (fraction) => {
         progress.value = fraction;
-        progressLabel.textContent = `Uploading… ${Math.round(fraction * 100)} %`;
+        showStage('Uploading…', `${Math.round(fraction * 100)} %`);
       }, { signal: uploadAbort.signal });
       uploaded = { file, asset, token: getToken() };
       return asset;
@@ -219,40 +233,65 @@ export function createView(container) {
     if (!left) follow(envelope);
   }
 
-  /** Follows the started task live until its motion opens, or says why it did not. */
+  /**
+   * Follows the started task live until its motion opens, or says why it did not. Answers that
+   * say nothing about the task (a proxy's 502, no connection) never end the following: the
+   * task runs on, so the page keeps showing it and keeps the upload button off.
+   */
   function follow(envelope) {
     const taskId = envelope.task.id;
     const started = Date.now();
+    let words = STATUS_WORDS[envelope.status_name] || envelope.status_name;
+    // How the following ended (a final state or a refusal) while a cancel was under way: it
+    // waits for the cancel's answer.
+    let cancelling = false;
+    let ending = null;
+    const show = () => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      showStage(words, `(${seconds} s, task ${taskId})`);
+    };
+    const finish = ({ task, error }) => {
+      if (left) return;
+      if (error) fail(error.message);
+      else if (task.status === 99) navigate(`/mine/${taskId}`, { flash: 'Your motion is ready.' });
+      else fail(`The motion could not be made: ${task.message}`);
+    };
+    const end = (how) => {
+      clearInterval(clock);
+      if (cancelling) ending = how;
+      else finish(how);
+    };
     cancel.hidden = false;
     cancel.onclick = async () => {
-      // Deleting an unfinished task cancels it (contract §6.6).
-      stopPolling?.();
+      // Deleting an unfinished task cancels it (contract §6.6). The task is followed until the
+      // server says it is gone: a cancel that fails leaves it running.
+      cancelling = true;
       cancel.disabled = true;
+      status.replaceChildren();
       try {
         await deleteTask(email, taskId);
+        stopPolling?.();
         fail('Cancelled: the extraction was stopped and nothing was kept.', 'note');
       } catch (error) {
-        fail(`Cancelling failed. ${error.message}`);
+        cancelling = false;
+        if (ending) {
+          finish(ending);
+          return;
+        }
+        mount(status, messageBox('error', `Cancelling failed: ${error.message} The extraction goes on and is still followed here.`));
       } finally {
         cancel.disabled = false;
       }
     };
-    const tick = (task) => {
-      const seconds = Math.round((Date.now() - started) / 1000);
-      const words = task ? STATUS_WORDS[task.status_name] || task.status_name : 'Waiting for the server…';
-      progressLabel.textContent = `${words} (${seconds} s, task ${taskId})`;
-    };
-    tick(envelope);
+    show();
+    clock = setInterval(show, 1000);
     stopPolling = pollTask(email, taskId, {
-      onUpdate: tick,
-      onDone: (task) => {
-        if (task.status === 99) {
-          navigate(`/mine/${taskId}`, { flash: 'Your motion is ready.' });
-        } else {
-          fail(`The motion could not be made: ${task.message}`);
-        }
+      onUpdate: (task) => {
+        words = task ? STATUS_WORDS[task.status_name] || task.status_name : NO_ANSWER_WORDS;
+        show();
       },
-      onError: (error) => fail(error.message),
+      onDone: (task) => end({ task }),
+      onError: (error) => end({ error }),
     });
   }
 
@@ -280,6 +319,7 @@ export function createView(container) {
   );
   return () => {
     left = true;
+    clearInterval(clock);
     stopPolling?.();
     uploadAbort?.abort();
     // A flow under way removes its own upload once it sees that the page was left.
