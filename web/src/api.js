@@ -71,11 +71,15 @@ export function apiUrl(path, query = {}) {
   return `${API_BASE}${path}${qs ? `?${qs}` : ''}`;
 }
 
-/** One JSON API call. Resolves to the parsed body; rejects with an ApiError. */
-export async function apiRequest(method, path, { query, json, token = getToken() } = {}) {
+/**
+ * One JSON API call. Resolves to the parsed body; rejects with an ApiError. With `keepalive`
+ * the request is finished even when the page unloads meanwhile (its answer is then unread).
+ */
+export async function apiRequest(method, path, { query, json, token = getToken(), keepalive = false } = {}) {
   const headers = { Accept: 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
   const init = { method, headers, cache: 'no-store' };
+  if (keepalive) init.keepalive = true;
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(json);
@@ -221,15 +225,32 @@ export function startMotionUpload(email, { resourceUrl, coverUrl, workName }) {
 }
 
 /**
- * Deletes one of the account's uploaded assets by the `fileName` its upload answered with
- * (contract §4.2 finds its id, §4.3 deletes it). Resolves to whether it was there.
+ * The id of one of the account's uploaded assets, found by the `fileName` its upload answered
+ * with (contract §4.2: the upload itself answers no id); null when it is not there.
  */
-export async function deleteUploadedAsset(email, fileName, token = getToken()) {
+export async function findUploadedAssetId(email, fileName, token = getToken()) {
   const found = await apiRequest('GET', '/assets/uploaded', { query: { email, fileName }, token });
   const asset = (found.uploadAssetsList || []).find((a) => a.name === fileName);
-  if (!asset) return false;
-  const gone = await apiRequest('DELETE', '/assets/uploaded', { query: { email, id: asset.id }, token });
+  return asset ? asset.id : null;
+}
+
+/**
+ * Deletes one of the account's uploaded assets by its id (contract §4.3), in one request that
+ * `keepalive` lets finish while the page unloads. Resolves to whether it was there.
+ */
+export async function deleteUploadedAssetById(email, id, { token = getToken(), keepalive = false } = {}) {
+  const gone = await apiRequest('DELETE', '/assets/uploaded', { query: { email, id }, token, keepalive });
   return gone.deleted === 1;
+}
+
+/**
+ * Deletes one of the account's uploaded assets by the `fileName` its upload answered with,
+ * when its id is not known yet (§4.2 finds it, §4.3 deletes it). Resolves to whether it was there.
+ */
+export async function deleteUploadedAsset(email, fileName, token = getToken()) {
+  const id = await findUploadedAssetId(email, fileName, token);
+  if (id === null) return false;
+  return deleteUploadedAssetById(email, id, { token });
 }
 
 export function listScheduler() {

@@ -370,6 +370,58 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     }
   });
 
+  test('create: a start refused with 429 keeps the upload for a retry, until the tab is closed', async () => {
+    const email = 'uploads@example.com';
+    await createAccount('uploads-e2e', email);
+    const { context, page, console_ } = await openStudio('uploads-e2e', { email, path: '/create' });
+    try {
+      await page.route(isPath('/v1/kling/videos/motion-upload'), (route) => route.fulfill({
+        status: 429,
+        headers: { 'Retry-After': '10' },
+        json: { error: `Too many jobs for account ${email}: 2 unfinished, maxJobs 2`, code: 429 },
+      }));
+      console_.expect(/status of 429/);
+      await chooseVideo(page);
+      await page.getByRole('button', { name: 'Upload and make motion' }).click();
+      await page.getByRole('alert').filter({ hasText: 'The extraction could not start. Too many jobs' }).waitFor();
+      assert.equal((await uploadedNames('uploads-e2e', email)).length, 1, 'kept for a retry');
+      console_.assertClean('refused start');
+      await page.close();
+      await waitUntil(async () => (await uploadedNames('uploads-e2e', email)).length === 0, 'the kept upload is deleted when the tab closes');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('create: a reload right after the start leaves no uploaded video', async () => {
+    const email = 'uploads@example.com';
+    const taskId = 4_000_000_000_004;
+    const { context, page, console_ } = await createWithMadeUpTask('uploads-e2e', email, taskId, { poll: () => ({ json: fakeEnvelope(taskId) }) });
+    try {
+      // Requests cut by the reload: a held lookup, a poll of the task, and the discard itself,
+      // which the page sees as aborted although `keepalive` has the browser finish it (the
+      // check below).
+      console_.allow(/request failed: (GET|DELETE) .*\/v1\/kling\/assets\/uploaded\?/);
+      console_.allow(new RegExp(`request failed: GET .*/v1/kling/tasks/${taskId}\\?`));
+      await chooseVideo(page);
+      // The start is answered only once looking an upload up no longer answers, as when the
+      // reload comes first: a discard that has to look the upload up is then cut.
+      const start = isPath('/v1/kling/videos/motion-upload');
+      await page.route(start, async (route) => {
+        await page.route(isPath('/v1/kling/assets/uploaded'), (held, request) => (request.method() === 'GET' ? undefined : held.fallback()));
+        await route.fallback();
+      });
+      const started = page.waitForResponse((response) => start(new URL(response.url())));
+      await page.getByRole('button', { name: 'Upload and make motion' }).click();
+      await started;
+      await page.reload();
+      await waitUntil(async () => (await uploadedNames('uploads-e2e', email)).length === 0, 'the upload is deleted although the page reloaded right after the start');
+      console_.assertClean('reload after start');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('web studio: sign in, browse, 3D preview, upload, download, delete', { timeout: 1_500_000 }, async (t) => {
     const result = await runStudioFlow({
       baseUrl,

@@ -1,6 +1,14 @@
 // Create: pick or drop a video, check it in the browser, upload it with progress, start the
 // extraction and follow the task live until the motion opens in the viewer.
-import { UPLOAD_CANCELLED, deleteTask, deleteUploadedAsset, startMotionUpload, uploadAsset } from '../api.js';
+import {
+  UPLOAD_CANCELLED,
+  deleteTask,
+  deleteUploadedAsset,
+  deleteUploadedAssetById,
+  findUploadedAssetId,
+  startMotionUpload,
+  uploadAsset,
+} from '../api.js';
 import { h, messageBox, mount } from '../dom.js';
 import { navigate } from '../router.js';
 import { getEmail, getToken, rememberTaskName } from '../session.js';
@@ -47,8 +55,9 @@ export function createView(container) {
   // The page was left: a running flow stops touching it and never navigates.
   let left = false;
   let uploadAbort = null;
-  // The chosen file's upload, with the token that made it (signing out must not strand it),
-  // until its task starts; kept after a start refused for a passing reason, for a retry.
+  // The chosen file's upload, with the token that made it (signing out must not strand it)
+  // and its asset id once known, until its task starts; kept after a start refused for a
+  // passing reason, for a retry.
   let uploaded = null;
   let nameTyped = false;
 
@@ -82,13 +91,25 @@ export function createView(container) {
   // The clock of a followed task: it ticks the seconds beside the state.
   let clock = null;
 
-  /** Removes the studio's copy of an upload that no task needs (best effort). */
+  /**
+   * Removes the studio's copy of an upload that no task needs (best effort). With its id known
+   * that is one DELETE, sent with `keepalive` so that a reload or a closed tab right after it
+   * does not cut it.
+   */
   function discardUpload() {
     if (!uploaded) return;
-    const { asset, token } = uploaded;
+    const { asset, token, id } = uploaded;
     uploaded = null;
-    deleteUploadedAsset(email, asset.fileName, token).catch(() => {});
+    const gone = id
+      ? deleteUploadedAssetById(email, id, { token, keepalive: true })
+      : deleteUploadedAsset(email, asset.fileName, token);
+    gone.catch(() => {});
   }
+
+  // Closing or reloading the tab runs no view cleanup: an upload kept for a retry (or not yet
+  // handed to a task) is deleted on the way out.
+  const onPageHide = () => discardUpload();
+  window.addEventListener('pagehide', onPageHide);
 
   function reset() {
     chosen = null;
@@ -178,17 +199,23 @@ export function createView(container) {
     uploadAbort = new AbortController();
     cancel.hidden = false;
     cancel.onclick = () => uploadAbort?.abort();
+    const token = getToken();
+    let asset;
     try {
-      const asset = await uploadAsset(file, uploadContentType(file), email, (fraction) => {
+      asset = await uploadAsset(file, uploadContentType(file), email, (fraction) => {
         progress.value = fraction;
         showStage('Uploading…', `${Math.round(fraction * 100)} %`);
       }, { signal: uploadAbort.signal });
-      uploaded = { file, asset, token: getToken() };
-      return asset;
     } finally {
       uploadAbort = null;
       cancel.hidden = true;
     }
+    const kept = { file, asset, token, id: null };
+    uploaded = kept;
+    // The upload answers no id. Looking it up now makes every later discard one DELETE,
+    // which survives a reload; a lookup and a delete after it would be cut after the lookup.
+    kept.id = await findUploadedAssetId(email, asset.fileName, token).catch(() => null);
+    return asset;
   }
 
   async function run(event) {
@@ -319,6 +346,7 @@ export function createView(container) {
   );
   return () => {
     left = true;
+    window.removeEventListener('pagehide', onPageHide);
     clearInterval(clock);
     stopPolling?.();
     uploadAbort?.abort();
