@@ -5,6 +5,8 @@ export const ACCEPTED_TYPES = ['video/mp4', 'video/quicktime'];
 export const MAX_VIDEO_BYTES = 104857600;
 export const MIN_SECONDS = 2.0;
 export const MAX_SECONDS = 10.0;
+/** The longest `workName` (contract §5.1), counted in characters (code points) as the server does. */
+export const MAX_NAME_CHARS = 100;
 
 /** The upload Content-Type for a file: its own type, or one derived from the extension. */
 export function uploadContentType(file) {
@@ -54,4 +56,13 @@ export function checkDuration(seconds) {
     return `The video is ${rounded.toFixed(1)} s long; it must be between 2 and 10 seconds. Trim it and try again.`;
   }
   return null;
+}
+
+/**
+ * The name proposed for a chosen file: its name without the extension, cut to
+ * {@link MAX_NAME_CHARS} code points. A cut in UTF-16 units could split an emoji and leave half
+ * of it, which is not valid text: the server then refuses the whole request body.
+ */
+export function nameFromFileName(fileName) {
+  return Array.from(String(fileName).replace(/\.[^.]+$/, '')).slice(0, MAX_NAME_CHARS).join('');
 }

@@ -370,6 +370,24 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     }
   });
 
+  test('create: a name taken from the file name is cut by characters, never inside an emoji', async () => {
+    const taskId = 4_000_000_000_003;
+    const answers = { poll: () => ({ json: fakeEnvelope(taskId) }) };
+    const { context, page, console_ } = await createWithMadeUpTask('follow-e2e', 'follow@example.com', taskId, answers);
+    try {
+      await chooseVideo(page, `${'a'.repeat(99)}😀😀.mp4`);
+      assert.equal(await page.getByLabel('Name (optional)').inputValue(), `${'a'.repeat(99)}😀`);
+      await page.getByRole('button', { name: 'Upload and make motion' }).click();
+      await page.locator('#progress-label').filter({ hasText: `task ${taskId}` }).waitFor();
+      const { workName } = answers.started;
+      assert.ok(workName.isWellFormed(), 'no half emoji: the server would refuse the body');
+      assert.equal([...workName].length, 100, 'as long as the server takes');
+      console_.assertClean('name');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('create: a start refused with 429 keeps the upload for a retry, until the tab is closed', async () => {
     const email = 'uploads@example.com';
     await createAccount('uploads-e2e', email);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as THREE from 'three';
 import { prepareMotion, sanitizeBvhJointNames } from '../src/viewer.js';
-import { checkDuration, checkFile, roundDuration, uploadContentType } from '../src/validate.js';
+import { checkDuration, checkFile, nameFromFileName, roundDuration, uploadContentType } from '../src/validate.js';
 import { ApiError, apiUrl, describeError, sameOriginFileUrl } from '../src/api.js';
 import { groupByTag, libraryHref, motionHref } from '../src/views/library.js';
 import { collectMine, foldForSearch, nameMatches } from '../src/mine.js';
@@ -204,6 +204,15 @@ test('the walk over your motions stops at the limit, the end of the list or 2000
   };
   await collectMine('a@b.c', () => false, { list: stopping, stillWanted: () => wanted });
   assert.deepEqual(pages, [1], 'one page, then the newer search took over');
+});
+
+test('the name taken from a file name is cut to 100 characters without splitting an emoji', () => {
+  const name = nameFromFileName(`${'a'.repeat(99)}😀😀.mp4`);
+  assert.equal(name, `${'a'.repeat(99)}😀`);
+  assert.equal([...name].length, 100, 'the server counts code points');
+  assert.ok(name.isWellFormed(), 'no lone surrogate (the server would refuse the JSON)');
+  assert.equal(nameFromFileName('🏃'.repeat(150) + '.mov'), '🏃'.repeat(100));
+  assert.equal(nameFromFileName('Squats.final.mp4'), 'Squats.final');
 });
 
 test('creating an account refuses an email the user already has, in any case', () => {

@@ -13,7 +13,7 @@ import { h, messageBox, mount } from '../dom.js';
 import { navigate } from '../router.js';
 import { getEmail, getToken, rememberTaskName } from '../session.js';
 import { pollTask } from '../tasks.js';
-import { checkDuration, checkFile, formatBytes, roundDuration, uploadContentType } from '../validate.js';
+import { checkDuration, checkFile, formatBytes, nameFromFileName, roundDuration, uploadContentType } from '../validate.js';
 
 const METADATA_TIMEOUT_MS = 15000;
 
@@ -151,7 +151,7 @@ export function createView(container) {
     }
     chosen = file;
     submit.disabled = false;
-    if (!nameTyped) name.value = file.name.replace(/\.[^.]+$/, '').slice(0, 100);
+    if (!nameTyped) name.value = nameFromFileName(file.name);
   }
 
   name.addEventListener('input', () => {
