@@ -440,6 +440,39 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     }
   });
 
+  test('library: a task that fails is said, with a link to where it can be read and deleted', async () => {
+    const email = 'failed@example.com';
+    await createAccount('failed-e2e', email);
+    const { context, page, console_ } = await openStudio('failed-e2e', { email, path: '/create' });
+    try {
+      await chooseVideo(page);
+      await page.getByLabel('Name (optional)').fill('Doomed squats');
+      await page.getByRole('button', { name: 'Upload and make motion' }).click();
+      const label = page.locator('#progress-label');
+      await label.filter({ hasText: /task \d+/ }).waitFor({ timeout: 120_000 });
+      const taskId = (await label.textContent()).match(/task (\d+)/)[1];
+      await page.getByRole('link', { name: 'Library', exact: true }).click();
+      await page.locator('.running a').filter({ hasText: 'Doomed squats' }).waitFor();
+      // The task ends without a motion while the library is shown (a cancel is the quickest way).
+      const cancelled = await api(baseUrl, tokens['failed-e2e'], 'DELETE', `/scheduler/${taskId}`);
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      const said = page.getByRole('alert').filter({ hasText: '“Doomed squats” failed: Task was canceled.' });
+      await said.waitFor();
+      const link = said.getByRole('link');
+      assert.equal(await link.getAttribute('href'), `/mine/${taskId}`);
+      await link.click();
+      await page.getByText('The task failed: Task was canceled').waitFor();
+      await page.getByRole('button', { name: 'Delete motion' }).click();
+      await page.getByRole('dialog', { name: 'Delete this motion?' }).getByRole('button', { name: 'Delete' }).click();
+      await page.waitForURL((url) => url.pathname === '/');
+      const gone = await api(baseUrl, tokens['failed-e2e'], 'GET', `/tasks/${taskId}?email=${encodeURIComponent(email)}`);
+      assert.equal(gone.status, 404, 'deleted');
+      console_.assertClean('failed task');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('web studio: sign in, browse, 3D preview, upload, download, delete', { timeout: 1_500_000 }, async (t) => {
     const result = await runStudioFlow({
       baseUrl,

@@ -10,7 +10,7 @@ import * as THREE from 'three';
 import { prepareMotion, sanitizeBvhJointNames } from '../src/viewer.js';
 import { checkDuration, checkFile, nameFromFileName, roundDuration, uploadContentType } from '../src/validate.js';
 import { ApiError, apiUrl, describeError, sameOriginFileUrl } from '../src/api.js';
-import { groupByTag, libraryHref, motionHref } from '../src/views/library.js';
+import { failedTaskText, groupByTag, libraryHref, motionHref } from '../src/views/library.js';
 import { collectMine, foldForSearch, nameMatches } from '../src/mine.js';
 import { hasAccount, safeNext } from '../src/views/signin.js';
 import { backoffDelay, isDefiniteFailure, pollTask } from '../src/tasks.js';
@@ -219,6 +219,14 @@ test('creating an account refuses an email the user already has, in any case', (
   assert.ok(hasAccount(['studio@example.com'], ' Studio@Example.COM '));
   assert.ok(!hasAccount(['studio@example.com'], 'other@example.com'));
   assert.ok(!hasAccount([], 'studio@example.com'));
+});
+
+test('a failed task is said with its name and message', () => {
+  assert.equal(failedTaskText('Squats', 'Task was canceled'), '“Squats” failed: Task was canceled.');
+  assert.equal(
+    failedTaskText('Task 7', 'No person detected in the video (MOTION.PIC_NOT_MATCHED)'),
+    '“Task 7” failed: No person detected in the video (MOTION.PIC_NOT_MATCHED).',
+  );
 });
 
 test('following a task: only a 4xx (other than 408 and 429) is a definite answer', () => {

@@ -1,6 +1,6 @@
 // The library: the user's own motions (paged) and the official catalog grouped by tag, as
 // grids of covers whose preview video plays while the pointer or focus is on them.
-import { listMyMotions, listOfficialMotions, listScheduler, sameOriginFileUrl } from '../api.js';
+import { getTask, listMyMotions, listOfficialMotions, listScheduler, sameOriginFileUrl } from '../api.js';
 import { h, messageBox, mount } from '../dom.js';
 import { WALK_PAGE_SIZE, WALK_PAGES, collectMine, nameMatches } from '../mine.js';
 import { getEmail, taskName } from '../session.js';
@@ -186,9 +186,44 @@ async function renderRunning(section, email) {
 
 export const RUNNING_REFRESH_MS = 4000;
 
+/** The words for a task that ended without a motion, as shown in the library. */
+export function failedTaskText(name, message) {
+  const why = String(message || 'no reason was given').replace(/\.?$/, '.');
+  return `“${name}” failed: ${why}`;
+}
+
 /**
- * Keeps "Being processed" current while the page is shown; when a task leaves it (its motion
- * is made, or it failed), `onFinished` runs. Returns a function that stops it.
+ * A task that left "Being processed" either made its motion (the grid shows it) or failed, and
+ * a failed one is in no list: it is looked up, and a failure is said with a link to the task,
+ * where its message can be read and the task deleted. Best effort: a task that cannot be read
+ * (deleted meanwhile, a passing outage) is left unsaid.
+ */
+async function reportFailed(box, email, taskIds, stillWanted) {
+  for (const id of taskIds) {
+    let task;
+    try {
+      task = await getTask(email, id);
+    } catch {
+      continue;
+    }
+    if (!stillWanted() || !task?.status_final || task.status === 99) continue;
+    const name = taskName(id) || `Task ${id}`;
+    box.append(
+      h(
+        'p',
+        { className: 'message error', role: 'alert', dataset: { taskId: String(id) } },
+        failedTaskText(name, task.message),
+        ' ',
+        h('a', { href: `/mine/${id}` }, 'Read and delete it'),
+      ),
+    );
+  }
+}
+
+/**
+ * Keeps "Being processed" current while the page is shown; when tasks leave it (their motion
+ * is made, or they failed), `onFinished(ids)` runs with their ids. Returns a function that
+ * stops it.
  */
 function followRunning(section, email, ids, isCurrent, onFinished) {
   let timer = null;
@@ -202,7 +237,8 @@ function followRunning(section, email, ids, isCurrent, onFinished) {
       now = ids; // The next round tries again; the motions box reports outages.
     }
     if (stopped || !isCurrent()) return;
-    if (ids.some((id) => !now.includes(id))) await onFinished();
+    const left = ids.filter((id) => !now.includes(id));
+    if (left.length) await onFinished(left);
     if (stopped || !isCurrent()) return;
     ids = now;
     if (ids.length) timer = setTimeout(step, RUNNING_REFRESH_MS);
@@ -259,6 +295,7 @@ export async function libraryView(container, { query, isCurrent }) {
   let officialCount = '';
   let generation = 0;
   const running = h('div', { className: 'running-box' });
+  const failures = h('div', { className: 'failed-tasks' });
   const mine = h('div', { id: 'my-motions', 'aria-busy': 'true' }, messageBox('note', 'Loading your motions…'));
   const official = h('div', { id: 'official-motions', 'aria-busy': 'true' }, messageBox('note', 'Loading the catalog…'));
   const searchBox = h('input', {
@@ -282,7 +319,7 @@ export async function libraryView(container, { query, isCurrent }) {
   mount(
     container,
     h('div', { className: 'page-head' }, h('h1', { tabIndex: -1 }, 'Library'), searchForm, h('a', { className: 'button primary', href: '/create' }, 'Create a motion')),
-    h('section', { 'aria-labelledby': 'mine-title' }, h('h2', { id: 'mine-title' }, 'Your motions'), running, mine),
+    h('section', { 'aria-labelledby': 'mine-title' }, h('h2', { id: 'mine-title' }, 'Your motions'), failures, running, mine),
     h('section', { 'aria-labelledby': 'official-title' }, h('h2', { id: 'official-title' }, 'Official motions'), official),
   );
   const fill = async (target, job) => {
@@ -334,7 +371,8 @@ export async function libraryView(container, { query, isCurrent }) {
     fill(official, showOfficial),
     renderRunning(running, email).catch(() => []),
   ]);
-  const stopFollowing = followRunning(running, email, runningIds, isCurrent, showMine);
+  const stopFollowing = followRunning(running, email, runningIds, isCurrent, (finished) =>
+    Promise.all([showMine(), reportFailed(failures, email, finished, isCurrent)]));
   return () => {
     clearTimeout(typing);
     stopFollowing();
