@@ -2,14 +2,27 @@
 // OrbitControls for the camera, a ground grid, the skeleton as lines and a simple body made of
 // cylinders along the bones with spheres at the joints.
 //
-// BVH files in the catalog come in several conventions (Y-up or Z-up, centimetres, inches or
-// metres), so the figure is turned upright and scaled to a person's height before it is shown.
+// The BVH files that motiond makes from videos are Y-up centimetres (contract §9.4) and are
+// shown as they are, at the performer's size. Other BVH files (the catalog's) come in several
+// conventions (Y-up or Z-up, centimetres, inches or metres), so for them the up axis and the
+// size are estimated over the whole clip and the figure is turned upright and scaled to a
+// person's height. Frame 0 alone would mislead: a get-up starts lying down, a squat crouched.
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { BVHLoader } from 'three/examples/jsm/loaders/BVHLoader.js';
 
 const FIGURE_HEIGHT_M = 1.7;
+/**
+ * The head joint's greatest distance from the middle of the feet joints in a person of
+ * {@link FIGURE_HEIGHT_M}: stretched out, standing or lying, whatever the pose.
+ */
+const HEAD_TO_FEET_M = 1.55;
+/** The body's limbs are this thick, in metres, whatever the file's unit. */
+const LIMB_RADIUS_M = 0.037;
 const BOUNDS_SAMPLES = 48;
+
+/** The axes and unit of the BVH files that motiond makes (contract §9.4): Y up, centimetres. */
+export const MOTIOND_BVH = Object.freeze({ up: Object.freeze({ x: 0, y: 1, z: 0 }), metresPerUnit: 0.01 });
 
 /** True when this browser can create a WebGL2 context (three.js needs one). */
 export function webglAvailable() {
@@ -31,29 +44,51 @@ export function sanitizeBvhJointNames(text) {
   });
 }
 
-/** Picks the axis that points from the feet to the head, as a unit vector. */
-function detectUp(bones) {
-  const head = bones.find((b) => /head/i.test(b.name));
-  const feet = bones.filter((b) => /(foot|toe|ankle)/i.test(b.name));
-  const box = new THREE.Box3();
-  const points = bones.map((b) => b.getWorldPosition(new THREE.Vector3()));
-  points.forEach((p) => box.expandByPoint(p));
-  let dir;
-  if (head && feet.length) {
-    const footMid = new THREE.Vector3();
-    feet.forEach((f) => footMid.add(f.getWorldPosition(new THREE.Vector3())));
-    footMid.divideScalar(feet.length);
-    dir = head.getWorldPosition(new THREE.Vector3()).sub(footMid);
-  } else {
-    const size = box.getSize(new THREE.Vector3());
-    dir = size.z > size.y ? new THREE.Vector3(0, 0, 1) : new THREE.Vector3(0, 1, 0);
-  }
+/** The middle of the feet joints minus the head joint's position, or null without them. */
+function headFromFeet(head, feet) {
+  if (!head || !feet.length) return null;
+  const footMid = new THREE.Vector3();
+  feet.forEach((f) => footMid.add(f.getWorldPosition(new THREE.Vector3())));
+  footMid.divideScalar(feet.length);
+  return head.getWorldPosition(new THREE.Vector3()).sub(footMid);
+}
+
+/** The axis (±X, ±Y or ±Z) nearest to `dir`, as a unit vector. */
+function nearestAxis(dir) {
   const ax = Math.abs(dir.x);
   const ay = Math.abs(dir.y);
   const az = Math.abs(dir.z);
   if (ay >= ax && ay >= az) return new THREE.Vector3(0, Math.sign(dir.y) || 1, 0);
   if (az >= ax) return new THREE.Vector3(0, 0, Math.sign(dir.z) || 1);
   return new THREE.Vector3(Math.sign(dir.x) || 1, 0, 0);
+}
+
+/**
+ * Estimates, over the sampled times, the file's up axis (the sum of the feet-to-head
+ * directions: a motion that starts lying down and stands up, or the reverse, is upright most
+ * of the time) and the file units of the figure's {@link HEAD_TO_FEET_M} (the longest
+ * feet-to-head distance: a crouch or a bow is shorter than the person). A skeleton without a
+ * head or feet falls back on the bounding box of all sampled poses.
+ */
+function estimateUpAndSize(figure, mixer, bones, times) {
+  const head = bones.find((b) => /head/i.test(b.name));
+  const feet = bones.filter((b) => /(foot|toe|ankle)/i.test(b.name));
+  const sum = new THREE.Vector3();
+  let longest = 0;
+  for (const t of times) {
+    mixer.setTime(t);
+    figure.updateMatrixWorld(true);
+    const dir = headFromFeet(head, feet);
+    if (!dir) break;
+    sum.add(dir);
+    longest = Math.max(longest, dir.length());
+  }
+  if (longest > 1e-6) return { up: nearestAxis(sum), headToFeet: longest };
+  const size = boundsAt(figure, mixer, bones, times).getSize(new THREE.Vector3());
+  const up = size.z > size.y ? new THREE.Vector3(0, 0, 1) : new THREE.Vector3(0, 1, 0);
+  // The box's extent along up is the whole figure; scaled as the head-to-feet distance.
+  const height = Math.max(up.z ? size.z : size.y, 1e-6);
+  return { up, headToFeet: (height * HEAD_TO_FEET_M) / FIGURE_HEIGHT_M };
 }
 
 /** World-space bounding box of all bones of `figure` over the given times. */
@@ -69,10 +104,21 @@ function boundsAt(figure, mixer, bones, times) {
 }
 
 /**
- * Parses BVH text into a figure that stands upright on the ground (Y up, feet at y = 0),
- * about 1.7 units tall and centred over the origin across the whole clip. Needs no WebGL.
+ * The times at which a clip is sampled for its size and bounds. The last is just before the
+ * end: the mixer shows frame 0 again at the end itself.
  */
-export function prepareMotion(bvhText) {
+function sampleTimes(duration) {
+  const last = Math.max(duration - 1e-4, 0);
+  return Array.from({ length: BOUNDS_SAMPLES + 1 }, (_, i) => (i / BOUNDS_SAMPLES) * last);
+}
+
+/**
+ * Parses BVH text into a figure that stands upright on the ground (Y up, the lowest point of
+ * the clip at y = 0), centred over the origin across the whole clip. `axes` gives the file's
+ * up axis and unit when they are known ({@link MOTIOND_BVH}); otherwise they are estimated
+ * and the figure is made about 1.7 units tall. Needs no WebGL.
+ */
+export function prepareMotion(bvhText, axes = null) {
   const result = new BVHLoader().parse(sanitizeBvhJointNames(bvhText));
   const bones = result.skeleton.bones;
   if (!bones.length || !result.clip || !(result.clip.duration > 0)) {
@@ -86,17 +132,22 @@ export function prepareMotion(bvhText) {
   const action = mixer.clipAction(result.clip);
   action.play();
   const duration = result.clip.duration;
+  const samples = sampleTimes(duration);
 
-  mixer.setTime(0);
+  let up;
+  let scale;
+  if (axes) {
+    up = new THREE.Vector3(axes.up.x, axes.up.y, axes.up.z);
+    scale = axes.metresPerUnit;
+  } else {
+    const estimate = estimateUpAndSize(figure, mixer, bones, samples);
+    up = estimate.up;
+    scale = HEAD_TO_FEET_M / estimate.headToFeet;
+  }
+  figure.quaternion.setFromUnitVectors(up, new THREE.Vector3(0, 1, 0));
+  figure.scale.setScalar(scale);
   figure.updateMatrixWorld(true);
-  figure.quaternion.setFromUnitVectors(detectUp(bones), new THREE.Vector3(0, 1, 0));
-  figure.updateMatrixWorld(true);
 
-  const startBox = boundsAt(figure, mixer, bones, [0]);
-  const nativeHeight = Math.max(startBox.max.y - startBox.min.y, 1e-6);
-  figure.scale.setScalar(FIGURE_HEIGHT_M / nativeHeight);
-
-  const samples = Array.from({ length: BOUNDS_SAMPLES + 1 }, (_, i) => (i / BOUNDS_SAMPLES) * duration);
   const all = boundsAt(figure, mixer, bones, samples);
   const center = all.getCenter(new THREE.Vector3());
   figure.position.set(-center.x, -all.min.y, -center.z);
@@ -104,7 +155,7 @@ export function prepareMotion(bvhText) {
   const bounds = boundsAt(figure, mixer, bones, samples);
   mixer.setTime(0);
   figure.updateMatrixWorld(true);
-  return { figure, boneRoot, bones, mixer, action, duration, nativeHeight, bounds, samples };
+  return { figure, boneRoot, bones, mixer, action, duration, scale, bounds, samples };
 }
 
 export class MotionViewer {
@@ -165,19 +216,19 @@ export class MotionViewer {
     this.camera.updateProjectionMatrix();
   }
 
-  /** Parses BVH text and shows it, replacing any previous motion. */
-  load(bvhText) {
+  /** Parses BVH text and shows it, replacing any previous motion; `axes` as in prepareMotion. */
+  load(bvhText, axes = null) {
     this.clearFigure();
-    const motion = prepareMotion(bvhText);
+    const motion = prepareMotion(bvhText, axes);
     Object.assign(this, motion);
     this.scene.add(this.figure);
-    this.buildBody(this.bones, motion.nativeHeight);
+    this.buildBody(this.bones, LIMB_RADIUS_M / motion.scale);
     this.fitCamera(motion.bounds);
     this.setTime(0);
   }
 
-  buildBody(bones, nativeHeight) {
-    const radius = nativeHeight * 0.022;
+  /** `radius`: of the limbs, in the file's units (the bones are in them). */
+  buildBody(bones, radius) {
     const limbMaterial = new THREE.MeshStandardMaterial({ color: 0x5b9cf6, roughness: 0.55 });
     const jointMaterial = new THREE.MeshStandardMaterial({ color: 0xf0f4fa, roughness: 0.4 });
     this.cylinder = new THREE.CylinderGeometry(radius, radius, 1, 14);
@@ -224,8 +275,9 @@ export class MotionViewer {
     const center = box.getCenter(new THREE.Vector3());
     const radius = Math.max(size.length() / 2, 1);
     const distance = radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov / 2)) * 0.9;
+    // The middle of the whole clip: a motion done lying down (push-ups) is low, not hip-high.
     this.home = {
-      target: new THREE.Vector3(center.x, Math.max(center.y, 0.85), center.z),
+      target: center.clone(),
       position: new THREE.Vector3(center.x + distance * 0.55, center.y + distance * 0.35, center.z + distance * 0.8),
     };
     this.resetCamera();

@@ -13,7 +13,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM, launchBrowser, runStudioFlow, watchConsole } from './flow.mjs';
+import { strToU8, zipSync } from 'fflate';
+import { CHROMIUM, launchBrowser, runStudioFlow, waitForViewer, watchConsole } from './flow.mjs';
+import { pushUps } from './bvh-fixtures.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(here, '../..');
@@ -237,6 +239,44 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
   async function chooseVideo(page, fileName = 'squats.mp4') {
     await page.locator('#video-file').setInputFiles({ name: fileName, mimeType: 'video/mp4', buffer: readFileSync(squats8) });
     await page.getByText('The video looks good.').waitFor();
+  }
+
+  /**
+   * The box, in canvas pixels, around what the 3D view draws of the figure: the saturated
+   * body and skeleton colours and the white joints, not the grey grid on the dark ground nor
+   * the page behind the canvas's rounded corners.
+   */
+  async function figureBox(page, name) {
+    const png = await page.locator('canvas.viewer-canvas').screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+    const scratch = await page.context().newPage();
+    try {
+      return await scratch.evaluate(async (b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+        const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+        const g = canvas.getContext('2d');
+        g.drawImage(bitmap, 0, 0);
+        const { data, width, height } = g.getImageData(0, 0, bitmap.width, bitmap.height);
+        let [minX, minY, maxX, maxY, count] = [width, height, -1, -1, 0];
+        const corner = 16;
+        for (let y = corner; y < height - corner; y += 1) {
+          for (let x = corner; x < width - corner; x += 1) {
+            const i = (y * width + x) * 4;
+            const hi = Math.max(data[i], data[i + 1], data[i + 2]);
+            const lo = Math.min(data[i], data[i + 1], data[i + 2]);
+            if (hi - lo <= 80 && lo <= 200) continue;
+            count += 1;
+            minX = Math.min(minX, x);
+            maxX = Math.max(maxX, x);
+            minY = Math.min(minY, y);
+            maxY = Math.max(maxY, y);
+          }
+        }
+        return { count, width: maxX - minX + 1, height: maxY - minY + 1 };
+      }, png.toString('base64'));
+    } finally {
+      await scratch.close();
+    }
   }
 
   test('account: "Create account" with an email the user has is refused, not overwritten', async () => {
@@ -468,6 +508,35 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
       const gone = await api(baseUrl, tokens['failed-e2e'], 'GET', `/tasks/${taskId}?email=${encodeURIComponent(email)}`);
       assert.equal(gone.status, 404, 'deleted');
       console_.assertClean('failed task');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('motion page: a user motion is shown in motiond\'s own axes, even lying down from start to end', async () => {
+    const email = 'viewer@example.com';
+    await createAccount('viewer-e2e', email);
+    // A user motion whose BVH (contract §9.4: Y up) is push-ups along X: answered by the test.
+    const taskId = 4_000_000_000_005;
+    const fid = 'PushUps0PushUps1PushUps2PushUps3';
+    const bvhZip = zipSync({ 'motion.bvh': strToU8(pushUps(40, { roll: 90, tilt: 0 })) });
+    const work = {
+      workId: 77,
+      taskId,
+      resource: { resource: '' },
+      cover: { resource: '' },
+      extData: { bvh_binary: `${baseUrl}/files/${fid}/bvh.zip` },
+    };
+    const { context, page, console_ } = await openStudio('viewer-e2e', { email, path: null });
+    try {
+      await page.route(isPath(`/v1/kling/tasks/${taskId}`), (route) => route.fulfill({ json: fakeEnvelope(taskId, 'succeed', { works: [work], message: 'success' }) }));
+      await page.route(isPath(`/files/${fid}/bvh.zip`), (route) => route.fulfill({ contentType: 'application/zip', body: Buffer.from(bvhZip) }));
+      await page.goto(`${baseUrl}/mine/${taskId}`);
+      await waitForViewer(page);
+      await page.getByRole('button', { name: 'Pause' }).click();
+      const box = await figureBox(page, 'user-motion-lying');
+      assert.ok(box.count > 500 && box.width > 1.5 * box.height, `the figure lies along the ground: ${JSON.stringify(box)}`);
+      console_.assertClean('user motion axes');
     } finally {
       await context.close();
     }

@@ -1,19 +1,20 @@
 // Unit tests of the studio's pure modules, run in Node (no browser): the BVH preparation of
-// the 3D viewer on every clip of ../shared/testdata/bvh, the upload checks, the error
-// wording, the URL rewriting and the following of a task.
+// the 3D viewer on every clip of ../shared/testdata/bvh and on synthetic ones, the upload
+// checks, the error wording, the URL rewriting and the following of a task.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as THREE from 'three';
-import { prepareMotion, sanitizeBvhJointNames } from '../src/viewer.js';
+import { MOTIOND_BVH, prepareMotion, sanitizeBvhJointNames } from '../src/viewer.js';
 import { checkDuration, checkFile, nameFromFileName, roundDuration, uploadContentType } from '../src/validate.js';
 import { ApiError, apiUrl, describeError, sameOriginFileUrl } from '../src/api.js';
 import { failedTaskText, groupByTag, libraryHref, motionHref } from '../src/views/library.js';
 import { collectMine, foldForSearch, nameMatches } from '../src/mine.js';
 import { hasAccount, safeNext } from '../src/views/signin.js';
 import { backoffDelay, isDefiniteFailure, pollTask } from '../src/tasks.js';
+import { LYING, STANDING, pushUps, syntheticBvh } from './bvh-fixtures.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BVH_DIR = join(here, '../../../shared/testdata/bvh');
@@ -204,6 +205,47 @@ test('the walk over your motions stops at the limit, the end of the list or 2000
   };
   await collectMine('a@b.c', () => false, { list: stopping, stillWanted: () => wanted });
   assert.deepEqual(pages, [1], 'one page, then the newer search took over');
+});
+
+/** The head's height above the lowest foot joint, and its distance from them, at time `t`. */
+function headOverFeet(motion, t) {
+  // At the end itself the mixer is back at frame 0.
+  motion.mixer.setTime(Math.min(t, Math.max(motion.duration - 1e-4, 0)));
+  motion.figure.updateMatrixWorld(true);
+  const head = motion.bones.find((b) => b.name === 'Head').getWorldPosition(new THREE.Vector3());
+  const feet = motion.bones.filter((b) => /Foot|Toe/.test(b.name)).map((b) => b.getWorldPosition(new THREE.Vector3()));
+  return { rise: head.y - Math.min(...feet.map((p) => p.y)), length: Math.min(...feet.map((p) => p.distanceTo(head))) };
+}
+
+test('viewer: a catalog motion that starts lying down (a get-up) is stood up by the whole clip, not frame 0', () => {
+  const frames = [...Array(10).fill(LYING), ...Array(30).fill(STANDING)];
+  const motion = prepareMotion(syntheticBvh(frames));
+  const end = headOverFeet(motion, motion.duration);
+  assert.ok(end.rise > 1.2 && end.rise < 1.8, `standing at the end, head ${end.rise.toFixed(2)} above the feet`);
+  const start = headOverFeet(motion, 0);
+  assert.ok(Math.abs(start.rise) < 0.4, `lying at the start, head ${start.rise.toFixed(2)} above the feet`);
+  assert.ok(Math.abs(motion.bounds.min.y) < 1e-3, 'on the ground');
+});
+
+test('viewer: a catalog motion that starts crouched is person-sized, not scaled up to its crouch', () => {
+  const crouched = { hips: [0, 60, 0], knees: 120 };
+  const frames = [...Array(10).fill(crouched), ...Array(30).fill(STANDING)];
+  const start = headOverFeet(prepareMotion(syntheticBvh(frames)), 0);
+  const motion = prepareMotion(syntheticBvh(frames));
+  const end = headOverFeet(motion, motion.duration);
+  assert.ok(end.rise > 1.3 && end.rise < 1.8, `standing, the head is ${end.rise.toFixed(2)} m above the feet`);
+  assert.ok(start.rise < end.rise - 0.3, `crouched at the start (${start.rise.toFixed(2)} m)`);
+});
+
+test('viewer: a user motion (motiond BVH: Y up, centimetres) is shown as it is, even lying all along', () => {
+  const motion = prepareMotion(pushUps(), MOTIOND_BVH);
+  assert.equal(motion.scale, 0.01, 'centimetres to metres, not fitted to a height');
+  for (const t of [0, motion.duration / 2, motion.duration]) {
+    const { rise, length } = headOverFeet(motion, t);
+    assert.ok(rise < 0.5, `lying at ${t.toFixed(2)} s: head ${rise.toFixed(2)} m above the feet`);
+    assert.ok(Math.abs(length - 1.52) < 0.05, `the performer's own size: head ${length.toFixed(2)} m from the feet`);
+  }
+  assert.ok(Math.abs(motion.bounds.min.y) < 1e-3, 'on the ground');
 });
 
 test('the name taken from a file name is cut to 100 characters without splitting an emoji', () => {

@@ -6,7 +6,7 @@ import { collectMine } from '../mine.js';
 import { h, messageBox, mount, saveBlob } from '../dom.js';
 import { navigate, showNotice } from '../router.js';
 import { getEmail } from '../session.js';
-import { MotionViewer, webglAvailable } from '../viewer.js';
+import { MOTIOND_BVH, MotionViewer, webglAvailable } from '../viewer.js';
 import { pollTask } from '../tasks.js';
 
 /** Returns the first entry of a ZIP whose name ends with `ext`, as bytes and name. */
@@ -252,7 +252,9 @@ async function renderMotion(container, motion, kind, email, isCurrent) {
   try {
     const entry = await bvh();
     if (!isCurrent()) return () => viewer.dispose();
-    viewer.load(new TextDecoder().decode(entry.data));
+    // The user's motions are motiond's own BVH, Y-up centimetres (contract §9.4): shown as
+    // they are. The catalog's files come from elsewhere and have their axes estimated.
+    viewer.load(new TextDecoder().decode(entry.data), kind === 'mine' ? MOTIOND_BVH : null);
     stageStatus.replaceChildren();
     viewer.play();
   } catch (error) {
