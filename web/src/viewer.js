@@ -104,10 +104,11 @@ function boundsAt(figure, mixer, bones, times) {
 }
 
 /**
- * The times at which a clip is sampled for its size and bounds. The last is just before the
- * end: the mixer shows frame 0 again at the end itself.
+ * The times at which a clip is sampled for its size and bounds; a pose (one frame) is one
+ * time. The last is just before the end: the mixer shows frame 0 again at the end itself.
  */
 function sampleTimes(duration) {
+  if (!(duration > 0)) return [0];
   const last = Math.max(duration - 1e-4, 0);
   return Array.from({ length: BOUNDS_SAMPLES + 1 }, (_, i) => (i / BOUNDS_SAMPLES) * last);
 }
@@ -116,12 +117,13 @@ function sampleTimes(duration) {
  * Parses BVH text into a figure that stands upright on the ground (Y up, the lowest point of
  * the clip at y = 0), centred over the origin across the whole clip. `axes` gives the file's
  * up axis and unit when they are known ({@link MOTIOND_BVH}); otherwise they are estimated
- * and the figure is made about 1.7 units tall. Needs no WebGL.
+ * and the figure is made about 1.7 units tall. A one-frame file is a pose: its duration is 0.
+ * Needs no WebGL.
  */
 export function prepareMotion(bvhText, axes = null) {
   const result = new BVHLoader().parse(sanitizeBvhJointNames(bvhText));
   const bones = result.skeleton.bones;
-  if (!bones.length || !result.clip || !(result.clip.duration > 0)) {
+  if (!bones.length || !result.clip || !(result.clip.duration >= 0)) {
     throw new Error('The BVH file has no skeleton or no motion.');
   }
   const boneRoot = new THREE.Group();
@@ -227,6 +229,11 @@ export class MotionViewer {
     this.setTime(0);
   }
 
+  /** Whether there is anything to play: a one-frame motion is a pose, shown still. */
+  get playable() {
+    return Boolean(this.mixer) && this.duration > 0;
+  }
+
   /** `radius`: of the limbs, in the file's units (the bones are in them). */
   buildBody(bones, radius) {
     const limbMaterial = new THREE.MeshStandardMaterial({ color: 0x5b9cf6, roughness: 0.55 });
@@ -301,7 +308,7 @@ export class MotionViewer {
   }
 
   play() {
-    if (!this.mixer) return;
+    if (!this.playable) return;
     if (!this.loop && this.time >= this.duration) this.time = 0;
     this.playing = true;
     this.elapsed();

@@ -28,6 +28,8 @@ const ARTIFACTS = join(REPO, 'test-artifacts/studio');
 const START_TIMEOUT_MS = 120_000;
 const CATALOG_TIMEOUT_MS = 600_000;
 const STEP_TIMEOUT_MS = 30_000;
+/** An official motion of one frame, imported besides the catalog (`motiond motions import` takes one). */
+const POSE_NAME = 'Static pose';
 
 function requirePrerequisites() {
   const missing = [];
@@ -90,6 +92,14 @@ async function api(baseUrl, token, method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+/** A static pose: the first frame of a catalog clip, as a BVH of one frame. */
+function onePoseBvh() {
+  const text = readFileSync(join(REPO, 'catalog/bvh/cmu_131_02_walk.bvh'), 'utf8').replace(/\r\n/g, '\n');
+  const [hierarchy, motion] = text.split(/^MOTION\n/m);
+  const firstFrame = motion.split('\n')[2];
+  return `${hierarchy}MOTION\nFrames: 1\nFrame Time: 0.0333333\n${firstFrame}\n`;
 }
 
 /** Waits, with a deadline, until the catalog is seeded (it is rendered on first start). */
@@ -164,6 +174,9 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     const users = ['studio-e2e', 'catalog-probe', 'accounts-e2e', 'follow-e2e', 'uploads-e2e', 'failed-e2e', 'viewer-e2e'];
     tokens = Object.fromEntries(users.map((user) => [user, run(['token', 'create', '--user', user, '--data-dir', dataDir], env)]));
     assert.match(tokens['studio-e2e'], /^mtd_[A-Za-z0-9_-]{43}$/);
+    const posePath = join(dataDir, 'pose.bvh');
+    writeFileSync(posePath, onePoseBvh());
+    run(['motions', 'import', '--data-dir', dataDir, '--name', POSE_NAME, '--tag', 'gesture', posePath], env);
 
     // The test video is 13 s long; the studio takes 2-10 s, so the test cuts 8 s of it.
     squats8 = join(dataDir, 'squats-8s.mp4');
@@ -174,8 +187,8 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     baseUrl = await server.address;
     names = catalogNames();
     assert.ok(names.length >= 5, `catalog/catalog.toml lists ${names.length} motions`);
-    catalog = await waitForCatalog(baseUrl, tokens['catalog-probe'], names.length);
-    assert.deepEqual(catalog.map((m) => m.workName).sort(), [...names].sort(), 'the server seeded exactly the catalog');
+    catalog = await waitForCatalog(baseUrl, tokens['catalog-probe'], names.length + 1);
+    assert.deepEqual(catalog.map((m) => m.workName).sort(), [...names, POSE_NAME].sort(), 'the server seeded exactly the catalog');
     browser = await launchBrowser();
   }, { timeout: CATALOG_TIMEOUT_MS + 300_000 });
 
@@ -513,6 +526,25 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     }
   });
 
+  test('motion page: a one-frame motion is shown as a pose, paused', async () => {
+    const email = 'viewer@example.com';
+    await createAccount('viewer-e2e', email);
+    const pose = catalog.find((m) => m.workName === POSE_NAME);
+    const { context, page, console_ } = await openStudio('viewer-e2e', { email, path: `/official/${pose.workId}` });
+    try {
+      await page.getByRole('heading', { level: 1, name: POSE_NAME }).waitFor();
+      await page.locator('.viewer-status').getByText('a single pose').waitFor();
+      assert.equal(await page.locator('.viewer-status [role=alert]').count(), 0, 'no error');
+      assert.equal(await page.locator('output.time').textContent(), '0.0 s / 0.0 s');
+      assert.ok(await page.getByRole('button', { name: 'Play' }).isDisabled(), 'nothing to play');
+      const box = await figureBox(page, 'pose');
+      assert.ok(box.count > 500 && box.height > 1.5 * box.width, `an upright figure is drawn: ${JSON.stringify(box)}`);
+      console_.assertClean('pose');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('motion page: a user motion is shown in motiond\'s own axes, even lying down from start to end', async () => {
     const email = 'viewer@example.com';
     await createAccount('viewer-e2e', email);
@@ -550,9 +582,9 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
       squatsVideo: squats8,
       tooLongVideo: SQUATS,
       artifacts: ARTIFACTS,
-      minOfficial: names.length,
+      minOfficial: names.length + 1,
       log: (step) => t.diagnostic(step),
     });
-    assert.equal(result.officialCount, names.length);
+    assert.equal(result.officialCount, names.length + 1, 'the catalog and the one-frame pose');
   });
 });

@@ -248,6 +248,16 @@ test('viewer: a user motion (motiond BVH: Y up, centimetres) is shown as it is, 
   assert.ok(Math.abs(motion.bounds.min.y) < 1e-3, 'on the ground');
 });
 
+test('viewer: a one-frame motion is a pose of duration 0, upright on the ground', () => {
+  const pose = prepareMotion(syntheticBvh([{ hips: [3, 95, -2] }]));
+  assert.equal(pose.duration, 0);
+  const { rise } = headOverFeet(pose, 0);
+  assert.ok(rise > 1.3 && rise < 1.8, `head ${rise.toFixed(2)} above the feet`);
+  assert.ok(Math.abs(pose.bounds.min.y) < 1e-3, 'on the ground');
+  // The same in motiond's own convention.
+  assert.equal(prepareMotion(syntheticBvh([STANDING]), MOTIOND_BVH).duration, 0);
+});
+
 test('the name taken from a file name is cut to 100 characters without splitting an emoji', () => {
   const name = nameFromFileName(`${'a'.repeat(99)}😀😀.mp4`);
   assert.equal(name, `${'a'.repeat(99)}😀`);

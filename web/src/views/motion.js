@@ -249,21 +249,29 @@ async function renderMotion(container, motion, kind, email, isCurrent) {
   viewer = new MotionViewer(stage);
   container.insertBefore(playbackControls(viewer), stageStatus);
   container.append(...extras);
+  const disableControls = (selector) => {
+    container.querySelectorAll(selector).forEach((control) => {
+      control.disabled = true;
+    });
+  };
   try {
     const entry = await bvh();
     if (!isCurrent()) return () => viewer.dispose();
     // The user's motions are motiond's own BVH, Y-up centimetres (contract §9.4): shown as
     // they are. The catalog's files come from elsewhere and have their axes estimated.
     viewer.load(new TextDecoder().decode(entry.data), kind === 'mine' ? MOTIOND_BVH : null);
-    stageStatus.replaceChildren();
-    viewer.play();
+    if (viewer.playable) {
+      stageStatus.replaceChildren();
+      viewer.play();
+    } else {
+      mount(stageStatus, messageBox('note', 'This motion is a single pose (one frame): there is nothing to play.'));
+      disableControls('.controls .play, #scrub, #speed, #loop');
+    }
   } catch (error) {
     // The API's failures are already plain words; anything else is a file that would not parse.
     const why = error instanceof ApiError ? error.message : 'its files could not be read (they may be damaged).';
     mount(stageStatus, messageBox('error', `The motion could not be shown: ${why}`));
-    container.querySelectorAll('.controls button, .controls input, .controls select').forEach((control) => {
-      control.disabled = true;
-    });
+    disableControls('.controls button, .controls input, .controls select');
   }
   showNotice('');
   return () => viewer.dispose();
