@@ -24,14 +24,23 @@ const BOUNDS_SAMPLES = 48;
 /** The axes and unit of the BVH files that motiond makes (contract §9.4): Y up, centimetres. */
 export const MOTIOND_BVH = Object.freeze({ up: Object.freeze({ x: 0, y: 1, z: 0 }), metresPerUnit: 0.01 });
 
-/** True when this browser can create a WebGL2 context (three.js needs one). */
+let webgl = null;
+
+/**
+ * True when this browser can create a WebGL2 context (three.js needs one). Asked once: the
+ * browser keeps only a few contexts per page (Chrome 16) and drops the oldest beyond that, so
+ * the probe's own context is released at once rather than left to the garbage collector.
+ */
 export function webglAvailable() {
+  if (webgl !== null) return webgl;
   try {
-    const canvas = document.createElement('canvas');
-    return Boolean(canvas.getContext('webgl2'));
+    const gl = document.createElement('canvas').getContext('webgl2');
+    webgl = Boolean(gl);
+    gl?.getExtension('WEBGL_lose_context')?.loseContext();
   } catch {
-    return false;
+    webgl = false;
   }
+  return webgl;
 }
 
 /**
@@ -406,6 +415,9 @@ export class MotionViewer {
     this.grid.geometry.dispose();
     this.grid.material.dispose();
     this.renderer.dispose();
+    // Without this the context lives on until garbage collection, and after a few motion pages
+    // the browser drops the oldest live one (Chrome keeps 16 per page).
+    this.renderer.forceContextLoss();
     this.renderer.domElement.remove();
   }
 }

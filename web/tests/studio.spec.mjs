@@ -574,6 +574,48 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     }
   });
 
+  test('motion pages give their WebGL contexts back', async () => {
+    const email = 'viewer@example.com';
+    await createAccount('viewer-e2e', email);
+    const countContexts = () => {
+      // Every WebGL context the page makes, to count those still alive.
+      const made = [];
+      window.webglContexts = made;
+      const getContext = HTMLCanvasElement.prototype.getContext;
+      HTMLCanvasElement.prototype.getContext = function (type, ...rest) {
+        const context = getContext.call(this, type, ...rest);
+        if (context && /webgl/.test(type) && !made.includes(context)) made.push(context);
+        return context;
+      };
+    };
+    const live = (page) => page.evaluate(() => window.webglContexts.filter((c) => !c.isContextLost()).length);
+    const { context, page, console_ } = await openStudio('viewer-e2e', { email, path: '/', init: countContexts });
+    const warnings = [];
+    page.on('console', (message) => {
+      if (/WebGL contexts/i.test(message.text())) warnings.push(message.text());
+    });
+    try {
+      // Ten motion pages in a row, as a person browsing the catalog.
+      const cards = page.locator('#official-motions .motion-card').filter({ hasNotText: POSE_NAME });
+      await cards.first().waitFor();
+      const count = await cards.count();
+      for (let i = 0; i < 10; i += 1) {
+        await cards.nth(i % count).click();
+        await waitForViewer(page);
+        await page.getByRole('link', { name: '← Library' }).click();
+        await cards.first().waitFor();
+      }
+      assert.equal(await live(page), 0, 'no context lives on once no motion is shown');
+      await cards.first().click();
+      await waitForViewer(page);
+      assert.equal(await live(page), 1, 'one live context: the motion shown');
+      assert.deepEqual(warnings, [], 'the browser dropped no context');
+      console_.assertClean('viewer pages');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('web studio: sign in, browse, 3D preview, upload, download, delete', { timeout: 1_500_000 }, async (t) => {
     const result = await runStudioFlow({
       baseUrl,
