@@ -84,6 +84,8 @@ export async function waitForViewer(page) {
  * is paused: so the change comes from the animated figure, not from the camera.
  */
 async function assertFigureMoves(page, label) {
+  // A flash notice stays for its 6 s, and the page moves up when it goes: compare after that.
+  await page.locator('#notice').waitFor({ state: 'hidden', timeout: 10_000 });
   const first = await canvasShot(page);
   await page.waitForTimeout(600);
   const second = await canvasShot(page);

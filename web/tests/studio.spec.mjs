@@ -616,6 +616,28 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     }
   });
 
+  test('motion page: a flash notice outlives the loading of the 3D view', async () => {
+    const email = 'viewer@example.com';
+    await createAccount('viewer-e2e', email);
+    const jacks = catalog.find((m) => m.workName === 'Jumping jacks') || catalog[0];
+    // Choosing the account flashes "Using account …" on the way to the motion.
+    const { context, page, console_ } = await openStudio('viewer-e2e', { path: `/account?next=/official/${jacks.workId}` });
+    try {
+      await page.getByRole('button', { name: email }).click();
+      const notice = await page.waitForFunction(() => {
+        const status = document.querySelector('.viewer-status');
+        const time = document.querySelector('output.time')?.textContent || '';
+        if (!status || status.textContent !== '' || !/ \/ [1-9]/.test(time)) return false;
+        const shown = document.getElementById('notice');
+        return { hidden: shown.hidden, text: shown.textContent };
+      });
+      assert.deepEqual(await notice.jsonValue(), { hidden: false, text: `Using account ${email}.` });
+      console_.assertClean('flash');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('web studio: sign in, browse, 3D preview, upload, download, delete', { timeout: 1_500_000 }, async (t) => {
     const result = await runStudioFlow({
       baseUrl,

@@ -4,7 +4,7 @@ import { unzipSync } from 'fflate';
 import { ApiError, deleteTask, fetchFileBytes, getTask, listOfficialMotions } from '../api.js';
 import { collectMine } from '../mine.js';
 import { h, messageBox, mount, saveBlob } from '../dom.js';
-import { navigate, showNotice } from '../router.js';
+import { navigate } from '../router.js';
 import { getEmail } from '../session.js';
 import { MOTIOND_BVH, MotionViewer, webglAvailable } from '../viewer.js';
 import { pollTask } from '../tasks.js';
@@ -273,6 +273,6 @@ async function renderMotion(container, motion, kind, email, isCurrent) {
     mount(stageStatus, messageBox('error', `The motion could not be shown: ${why}`));
     disableControls('.controls button, .controls input, .controls select');
   }
-  showNotice('');
+  // A flash notice ("Your motion is ready.") stays for its time: it goes away by itself.
   return () => viewer.dispose();
 }
