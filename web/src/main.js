@@ -14,6 +14,8 @@ const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 let cleanup = null;
 let renderCount = 0;
+/** The path and query of the page shown, to tell a move inside it (`#main`) from a new page. */
+let shownAddress = '';
 
 const routes = [
   { pattern: /^\/$/, view: libraryView, needs: 'account', title: 'Library' },
@@ -69,6 +71,7 @@ async function render() {
     }
     cleanup = null;
   }
+  shownAddress = location.pathname + location.search;
   const path = location.pathname.replace(/\/+$/, '') || '/';
   const route = routes.find((r) => r.pattern.test(path));
   if (route?.needs && !getToken()) {
@@ -105,6 +108,15 @@ async function render() {
   if (count > 1 && heading && !main.contains(document.activeElement)) heading.focus({ preventScroll: true });
 }
 
+/**
+ * A link to a place in this page (the skip link's `#main`) is the browser's to follow: it
+ * scrolls there. Focus is moved there too (main has tabindex=-1), so that a screen reader
+ * reads on from there and the next Tab starts there.
+ */
+function followInPageLink(url) {
+  document.getElementById(decodeURIComponent(url.hash.slice(1)))?.focus({ preventScroll: true });
+}
+
 // Same-origin links are routed in the page; downloads, files and API links are left alone.
 document.addEventListener('click', (event) => {
   if (event.defaultPrevented || event.button !== 0) return;
@@ -114,13 +126,20 @@ document.addEventListener('click', (event) => {
   const url = new URL(link.href, location.href);
   if (url.origin !== location.origin) return;
   if (/^\/(files|v1|healthz|readyz|metrics|openapi\.json)(\/|$)/.test(url.pathname)) return;
+  if (url.hash && url.pathname === location.pathname && url.search === location.search) {
+    followInPageLink(url);
+    return;
+  }
   event.preventDefault();
   if (url.pathname + url.search !== location.pathname + location.search) {
     navigate(url.pathname + url.search);
   }
 });
 
-window.addEventListener('popstate', () => render());
+// Going back over an in-page link (`#main`) stays on the same page: nothing to render again.
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search !== shownAddress) render();
+});
 window.addEventListener('motiond:unauthorized', () => {
   signOut();
   const next = encodeURIComponent(location.pathname + location.search);

@@ -638,6 +638,26 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     }
   });
 
+  test('the skip link moves focus to the content', async () => {
+    const email = 'viewer@example.com';
+    await createAccount('viewer-e2e', email);
+    const { context, page, console_ } = await openStudio('viewer-e2e', { email, path: '/' });
+    try {
+      await page.locator('#official-motions .motion-card').first().waitFor();
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Skip to content');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => document.activeElement?.id === 'main');
+      assert.equal(new URL(page.url()).hash, '#main');
+      // Tab goes on from the content, not from the top bar.
+      await page.keyboard.press('Tab');
+      assert.ok(await page.evaluate(() => document.getElementById('main').contains(document.activeElement)), 'the next stop is in the content');
+      console_.assertClean('skip link');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('web studio: sign in, browse, 3D preview, upload, download, delete', { timeout: 1_500_000 }, async (t) => {
     const result = await runStudioFlow({
       baseUrl,
