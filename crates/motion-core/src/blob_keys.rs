@@ -8,6 +8,10 @@
 use crate::domain::{AccountId, TaskId};
 use crate::ids::sha256_hex;
 
+/// The first segment of every key this scheme makes: where the janitor looks for blobs that no
+/// row names (what a crash between storing a blob and committing its row leaves).
+pub const FAMILIES: [&str; 3] = ["assets/", "results/", "official/"];
+
 pub fn asset_original(account: AccountId, asset_id: &str, file_name: &str) -> String {
     format!("assets/{account}/{asset_id}/{file_name}")
 }
@@ -43,6 +47,22 @@ pub fn is_safe_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_key_is_in_one_of_the_families() {
+        for key in [
+            asset_original(1, "2", "a.mp4"),
+            asset_cover(1, "2"),
+            result(9, "tok", "bvh.zip"),
+            official("walk", "v1", "bvh.zip"),
+        ] {
+            assert_eq!(
+                FAMILIES.iter().filter(|f| key.starts_with(*f)).count(),
+                1,
+                "{key}"
+            );
+        }
+    }
 
     #[test]
     fn keys_are_safe() {

@@ -22,10 +22,37 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Unavailable(format!("{what} {}: {e}", path.display()))
 }
 
+/// A write in `.tmp` older than this belongs to a process that died while writing it: writes
+/// are single files, copied in seconds.
+const ABANDONED_WRITE_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes what processes killed mid-write left in `tmp` (a partial copy of a user's upload
+/// would otherwise stay for good; no janitor looks there). Younger files may be another
+/// process' writes in progress. Errors are ignored: the next start tries again.
+async fn remove_abandoned_writes(tmp: &Path) {
+    let Ok(mut entries) = tokio::fs::read_dir(tmp).await else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let abandoned = entry.metadata().await.is_ok_and(|m| {
+            m.is_file()
+                && m.modified().is_ok_and(|t| {
+                    now.duration_since(t)
+                        .is_ok_and(|age| age > ABANDONED_WRITE_AGE)
+                })
+        });
+        if abandoned {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
+}
+
 impl FsBlobStore {
     /// Uses (and creates) `root`.
     pub async fn open(root: &Path) -> StoreResult<Self> {
         create_private_dir(&root.join(".tmp")).await?;
+        remove_abandoned_writes(&root.join(".tmp")).await;
         // A folder made by an earlier version (0755) kept its 0644 files reachable: closing the
         // root to other users closes everything under it.
         // Not ours to change (another owner, sharing through its group): say so and go on.

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use motion_capture::held_dir;
+use motion_core::blob_keys;
 use motion_core::ports::{BlobStore, FileStore, TaskStore, WorkerSignals};
 use motion_core::services::janitor::{purge_trash, sweep_orphans};
 use motion_core::services::jobs::JobService;
@@ -192,7 +193,8 @@ impl Janitor {
             .map_or(0, |d| d.as_millis() as i64);
         let min_age_ms = self.settings.orphan_min_age.as_millis() as i64;
         let mut swept = 0;
-        for prefix in ["results/", "assets/"] {
+        // Official blobs too: a catalog import that crashed between storing and recording.
+        for prefix in blob_keys::FAMILIES {
             let files = self.files.as_ref();
             match sweep_orphans(files, self.blobs.as_ref(), prefix, now_ms, min_age_ms).await {
                 Ok(n) => swept += n,

@@ -5,7 +5,7 @@
 use std::io::Read as _;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use motion_core::clock::{Clock, SystemClock};
 use motion_core::ids::{TokenHash, new_api_token};
@@ -13,7 +13,7 @@ use motion_core::ports::{TokenStore, UserStore};
 use motion_storage::SqliteStore;
 
 use crate::app::{open_store, webhook_secrets};
-use crate::cli::load_config;
+use crate::cli::{RefusedInput, load_config};
 use crate::config::{Config, Sources};
 
 #[derive(Debug, Args)]
@@ -96,13 +96,14 @@ pub async fn create_token(
 fn check_user_name(name: &str) -> anyhow::Result<()> {
     const MAX_CHARS: usize = 64;
     if name.is_empty() {
-        bail!("--user must not be empty");
+        return Err(RefusedInput("--user must not be empty".into()).into());
     }
     let allowed = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+');
     if name.chars().count() > MAX_CHARS || !name.chars().all(allowed) {
-        bail!(
+        return Err(RefusedInput(format!(
             "--user must be at most {MAX_CHARS} letters, digits or . _ - @ + (no spaces or control characters)"
-        );
+        ))
+        .into());
     }
     Ok(())
 }
@@ -112,7 +113,7 @@ pub async fn token(sources: Sources, args: TokenArgs) -> anyhow::Result<()> {
         && user.is_empty()
     {
         // Before the store is opened: no name can be that of an existing user.
-        bail!("--user must not be empty");
+        return Err(RefusedInput("--user must not be empty".into()).into());
     }
     let (config, store) = open(sources).await?;
     let result = match args.action {
@@ -145,7 +146,7 @@ async fn revoke(store: &SqliteStore, token: String) -> anyhow::Result<()> {
         eprintln!("token revoked");
         Ok(())
     } else {
-        bail!("unknown or already revoked token")
+        Err(RefusedInput("unknown or already revoked token".into()).into())
     }
 }
 

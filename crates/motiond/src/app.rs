@@ -228,6 +228,12 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     Ok(Arc::new(store))
 }
 
+/// The database's start-up lock (see [`migration_lock`]), for other one-time work of a first
+/// start that two processes starting together must not both do. `None` without a file.
+pub(crate) async fn start_up_lock(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
+    migration_lock(&config.database_url()).await
+}
+
 /// Takes the exclusive migration lock of a SQLite database: `<database file>.migrate.lock`.
 /// sqlx's migration lock is a no-op on SQLite, and two processes applying one migration at
 /// once would make the later fail ("table already exists").

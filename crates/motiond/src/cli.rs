@@ -13,9 +13,13 @@ use clap::{Parser, Subcommand};
 use indicatif::ProgressBar;
 use motion_capture::catalog::CatalogError;
 use motion_capture::engine::ExtractError;
+use motion_worker::webhook::secrets::SecretError;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::{Config, Sources};
+
+/// The environment variables of the global path options: empty means not set.
+pub const PATH_ENV_VARS: [&str; 2] = ["MOTIOND_DATA_DIR", "MOTIOND_CONFIG"];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -175,6 +179,10 @@ pub fn users_fault(err: &(dyn std::error::Error + 'static)) -> bool {
     std::iter::successors(Some(err), |e| e.source()).any(|e| {
         e.is::<crate::config::ConfigError>()
             || e.is::<RefusedInput>()
+            || matches!(
+                e.downcast_ref::<SecretError>(),
+                Some(SecretError::NoSuchUser(_))
+            )
             || e.downcast_ref::<ExtractError>()
                 .is_some_and(ExtractError::is_callers_fault)
             || matches!(

@@ -20,6 +20,14 @@ fn main() -> anyhow::Result<ExitCode> {
     // SAFETY: set before the runtime starts, while this is the only thread, so nothing reads the
     // environment concurrently.
     unsafe { std::env::set_var(motion_capture::models::ORT_TELEMETRY_OFF_VAR, "1") };
+    // An empty MOTIOND_CONFIG or MOTIOND_DATA_DIR means "not set", as the example file says
+    // of every setting; clap took it for a value missing and refused to start.
+    for var in motiond::cli::PATH_ENV_VARS {
+        if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+            // SAFETY: as above, before any other thread exists.
+            unsafe { std::env::remove_var(var) };
+        }
+    }
     let cli = motiond::cli::Cli::parse();
     motiond::cli::init_tracing();
     let runtime = tokio::runtime::Builder::new_multi_thread()

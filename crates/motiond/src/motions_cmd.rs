@@ -497,7 +497,10 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
                 .await
                 .context("removing the official motion")?
             {
-                bail!("no official motion with key {key:?} (see `motiond motions list`)");
+                return Err(RefusedInput(format!(
+                    "no official motion with key {key:?} (see `motiond motions list`)"
+                ))
+                .into());
             }
             print_report(&format!("removed official motion {key}\n"))?;
         }

@@ -193,6 +193,9 @@ pub(crate) async fn bootstrap_admin(app: &App) -> anyhow::Result<()> {
     if !app.config.server.bootstrap_admin {
         return Ok(());
     }
+    // Two processes starting together on a fresh data directory each found no admin and each
+    // printed a token: the look and the creation are one step under the start-up lock.
+    let _one_at_a_time = crate::app::start_up_lock(&app.config).await?;
     if app
         .store
         .user_by_name(ADMIN_USER)

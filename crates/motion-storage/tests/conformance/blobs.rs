@@ -116,6 +116,34 @@ async fn blobs_are_private_and_an_open_root_is_closed() {
     assert_eq!(mode(&root.join("u/1/motion.bvh")), 0o600);
 }
 
+/// A process killed while writing a blob leaves the partial file in `.tmp` (a piece of a user's
+/// upload, kept for good): the next start removes it, and leaves a young one, which may be
+/// another process' write in progress.
+#[tokio::test]
+async fn partial_writes_of_a_killed_process_go_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("blobs");
+    drop(FsBlobStore::open(&root).await.unwrap());
+    let (left, writing) = (
+        root.join(".tmp/left-by-a-crash"),
+        root.join(".tmp/being-written"),
+    );
+    for file in [&left, &writing] {
+        std::fs::write(file, b"half an upload").unwrap();
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(&left)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+        .unwrap();
+
+    FsBlobStore::open(&root).await.unwrap();
+
+    assert!(!left.exists());
+    assert!(writing.exists());
+}
+
 /// A key is absent for good only under a reachable folder. With the folder moved away for a
 /// moment every key looks absent: that is an outage (`Unavailable`, retried), not a deleted
 /// blob (`None`, which fails a task at once); a delete must not count as done, and a write

@@ -193,11 +193,42 @@ fn failures_are_one_line_and_configuration_errors_exit_2() {
         !fresh.exists(),
         "nothing is created for a refused configuration"
     );
+    // What the user typed wrong is theirs to fix, as in every command: exit 2.
     let (code, stderr) = run(&["token", "create", "--user", ""], None);
-    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.ends_with("--user must not be empty\n"), "{stderr}");
+    for (args, says) in [
+        (
+            &["token", "revoke", "mtd_not-a-token"][..],
+            "unknown or already revoked token",
+        ),
+        (&["webhook-secret", "show", "--user", "nobody"], "nobody"),
+        (
+            &["motions", "remove", "no-such-key"],
+            "no official motion with key",
+        ),
+    ] {
+        let (code, stderr) = run(args, None);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    // Empty path variables are unset ones, not missing values.
+    let out = Command::new(BIN)
+        .args(["migrate", "--data-dir"])
+        .arg(tmp.path())
+        .env("MOTIOND_CONFIG", "")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = Command::new(BIN)
+        .args(["config", "defaults"])
+        .env("MOTIOND_DATA_DIR", "")
+        .env("MOTIOND_CONFIG", "")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
     let (code, stderr) = run(&["token", "create", "--user", "henry\nroot"], None);
-    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.ends_with("(no spaces or control characters)\n"),
         "{stderr}"

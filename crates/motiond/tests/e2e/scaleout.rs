@@ -289,3 +289,30 @@ async fn two_workers_share_the_queue_and_each_task_succeeds_once() {
         );
     }
 }
+
+/// Two API processes started together on a fresh data directory: one admin user, one token
+/// printed between them (each printed its own, now and then).
+#[test]
+fn two_apis_starting_together_print_one_admin_token() {
+    for _ in 0..3 {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let no_models = tmp.path().join("no-models");
+        std::fs::create_dir_all(&no_models).unwrap();
+        let starts: Vec<_> = (0..2)
+            .map(|_| {
+                let (data, no_models) = (data.clone(), no_models.clone());
+                std::thread::spawn(move || start_api(&data, &no_models))
+            })
+            .collect();
+        let servers: Vec<Server> = starts.into_iter().map(|s| s.join().unwrap()).collect();
+        let tokens = servers
+            .iter()
+            .filter_map(|s| s.later_stdout.recv_timeout(Duration::from_secs(2)).ok())
+            .filter(|line| line.starts_with("admin token: "))
+            .count();
+        assert_eq!(tokens, 1);
+        let admins = sqlite_query(&data, "SELECT COUNT(*) FROM tokens");
+        assert_eq!(admins, ["1"]);
+    }
+}
