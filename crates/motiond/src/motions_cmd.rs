@@ -567,6 +567,8 @@ async fn import_file(
     let work = HeldDir::new_in(target.tmp_dir, "catalog-video-").context("build directory")?;
     let mut opts = ExtractOptions::new(config.models_dir());
     opts.preview = false;
+    // The model the service is configured for, as its workers use (`models fetch` got it).
+    opts.model = config.models.landmark.parse().context("models.landmark")?;
     let report = Engine::extract(
         file,
         &work.path().join("engine"),

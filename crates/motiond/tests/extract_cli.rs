@@ -380,6 +380,26 @@ fn a_closed_stdout_does_not_fail_a_finished_run() {
 
 /// `motions import` answers the inputs that `extract` refuses as `extract` does: exit 2, one
 /// line.
+/// A video import uses the landmark model the service is configured for, as the workers do:
+/// here one not fetched, which it names (it ran `full` whatever the setting).
+#[test]
+fn motions_import_uses_the_configured_landmark_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
+    let output = motiond()
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("MOTIOND_MODELS__LANDMARK", "heavy")
+        .args(["motions", "import"])
+        .arg(&video)
+        .args(["--name", "Walk heavy", "--tag", "basic"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("heavy"), "{stderr}");
+}
+
 #[test]
 fn motions_import_refuses_bad_input_with_the_exit_code_of_extract() {
     let dir = tempfile::tempdir().unwrap();
