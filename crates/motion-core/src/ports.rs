@@ -417,8 +417,12 @@ pub trait MotionStore: Send + Sync {
     ) -> StoreResult<Option<OfficialMotion>>;
     /// All official motions, ascending abs(workId).
     async fn list_official(&self) -> StoreResult<Vec<OfficialMotion>>;
-    /// Removes an official motion; its files go to the trash.
-    async fn remove_official(&self, catalog_key: &str) -> StoreResult<bool>;
+    /// Removes an official motion; its files go to the trash, and the key is remembered as
+    /// removed (until it is upserted again).
+    async fn remove_official(&self, catalog_key: &str, now: Millis) -> StoreResult<bool>;
+    /// The catalog keys removed by [`MotionStore::remove_official`] and not upserted since:
+    /// the bundled catalog's seeding leaves them out.
+    async fn removed_official_keys(&self) -> StoreResult<Vec<String>>;
 }
 
 // ---------------------------------------------------------------------------------------

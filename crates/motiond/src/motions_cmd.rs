@@ -51,9 +51,11 @@ pub enum MotionsCommand {
     Import(ImportArgs),
     /// List the official motions.
     List,
-    /// Add the bundled catalog entries that are missing (what `serve` does at start).
+    /// Add the bundled catalog entries that are missing, except those removed (what `serve`
+    /// does at start).
     Seed,
-    /// Remove an official motion by its catalog key.
+    /// Remove an official motion by its catalog key. A bundled one stays removed at later
+    /// starts; `motions import` of its key brings it back.
     Remove {
         /// The catalog key shown by `motiond motions list`.
         key: String,
@@ -222,8 +224,19 @@ pub async fn seed_catalog(
         .into_iter()
         .map(|m| m.catalog_key)
         .collect();
+    // An operator's `motions remove` is not undone at the next start.
+    let removed: std::collections::HashSet<String> = target
+        .motions
+        .removed_official_keys()
+        .await
+        .context("listing removed official motions")?
+        .into_iter()
+        .collect();
     let mut report = SeedReport::default();
     for entry in entries {
+        if removed.contains(&entry.key) {
+            continue;
+        }
         if existing.contains(&entry.key) {
             report.present += 1;
             continue;

@@ -128,16 +128,16 @@ async fn seeding_adds_every_bundled_motion_once() {
     let again = motions.official().await.unwrap();
     assert_eq!(again, listed);
 
-    // A removed entry is restored by the next seeding, under the same workId.
+    // An entry the operator removed stays removed: the next seeding leaves it out.
     let removed = keys.remove(0);
     assert!(motions.remove_official(&removed).await.unwrap());
     let third = seed_catalog(&target, &cancel).await.expect("third seed");
-    assert_eq!(third.added, vec![removed.clone()]);
-    let restored = motions.official().await.unwrap();
-    assert_eq!(restored.len(), bundled.len());
-    assert!(
-        restored
-            .iter()
-            .any(|m| m.catalog_key == removed && m.work_id == official_work_id(&removed))
-    );
+    assert!(third.added.is_empty());
+    let left = motions.official().await.unwrap();
+    assert_eq!(left.len(), bundled.len() - 1);
+    assert!(left.iter().all(|m| m.catalog_key != removed));
+    assert!(keys.iter().all(|k| {
+        left.iter()
+            .any(|m| &m.catalog_key == k && m.work_id == official_work_id(k))
+    }));
 }

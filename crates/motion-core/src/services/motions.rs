@@ -35,6 +35,11 @@ impl MotionService {
         Ok(self.motions.list_official().await?)
     }
 
+    /// Catalog keys an operator removed: not to be seeded again.
+    pub async fn removed_official_keys(&self) -> Result<Vec<String>, ServiceError> {
+        Ok(self.motions.removed_official_keys().await?)
+    }
+
     /// `mine=true`: one page of the account's motions, newest first.
     pub async fn mine(
         &self,
@@ -66,7 +71,8 @@ impl MotionService {
 
     /// Removes an official motion; false if the key is unknown.
     pub async fn remove_official(&self, catalog_key: &str) -> Result<bool, ServiceError> {
-        let removed = self.motions.remove_official(catalog_key).await?;
+        let now = self.clock.now_ms();
+        let removed = self.motions.remove_official(catalog_key, now).await?;
         janitor::purge_trash_best_effort(self.files.as_ref(), self.blobs.as_ref()).await;
         Ok(removed)
     }

@@ -97,6 +97,12 @@ impl MotionStore for SqliteStore {
                 .await
                 .map_err(map_err)?;
         }
+        // Imported again on purpose: no longer removed.
+        sqlx::query("DELETE FROM removed_official_keys WHERE catalog_key = ?")
+            .bind(&input.catalog_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         for f in input.files.all() {
             insert_file(&mut tx, f, FileOwnerKind::Official, &owner, None, now).await?;
         }
@@ -133,7 +139,7 @@ impl MotionStore for SqliteStore {
         rows.iter().map(read_official).collect()
     }
 
-    async fn remove_official(&self, catalog_key: &str) -> StoreResult<bool> {
+    async fn remove_official(&self, catalog_key: &str, now: Millis) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query("SELECT work_id FROM official_motions WHERE catalog_key = ?")
             .bind(catalog_key)
@@ -150,7 +156,27 @@ impl MotionStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO removed_official_keys (catalog_key, removed_at) VALUES (?, ?) \
+             ON CONFLICT (catalog_key) DO UPDATE SET removed_at = excluded.removed_at",
+        )
+        .bind(catalog_key)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(true)
+    }
+
+    async fn removed_official_keys(&self) -> StoreResult<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT catalog_key FROM removed_official_keys ORDER BY catalog_key")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        rows.iter()
+            .map(|r| r.try_get("catalog_key").map_err(map_err))
+            .collect()
     }
 }

@@ -118,7 +118,18 @@ async fn official_motions_upsert_list_remove() {
     );
     assert_eq!(env.trash_keys().await.len(), 4, "v1 files trashed");
     assert_eq!(env.store.list_official().await.unwrap().len(), 2);
-    assert!(env.store.remove_official("walking").await.unwrap());
-    assert!(!env.store.remove_official("walking").await.unwrap());
+    assert!(env.store.remove_official("walking", now()).await.unwrap());
+    assert!(!env.store.remove_official("walking", now()).await.unwrap());
     assert_eq!(env.store.list_official().await.unwrap().len(), 1);
+    // Removed keys are remembered until the key is imported again.
+    assert_eq!(
+        env.store.removed_official_keys().await.unwrap(),
+        ["walking"]
+    );
+    env.store
+        .upsert_official(&input(&env, "walking", "v3"), OnExisting::Keep, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(env.store.removed_official_keys().await.unwrap().is_empty());
 }
