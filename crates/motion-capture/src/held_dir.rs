@@ -9,16 +9,21 @@
 //! file inside it for as long as it lives, and the kernel drops that lock when its holder dies,
 //! however it dies. Files, and folders made by versions without the lock, fall back to age.
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 /// The lock file inside a [`HeldDir`].
 const LOCK_NAME: &str = ".held";
 
-/// A temporary folder or file without a lock older than this was left by a process that died
-/// while writing it (a setup killed mid-download, a session killed while saving a graph).
+/// A temporary file older than this was left by a process that died while writing it (a setup
+/// killed mid-download, a session killed while saving a graph).
 pub const ABANDONED_AFTER: Duration = Duration::from_secs(600);
+
+/// A folder without a lock (made by a version before the locks, or on a file system without
+/// them) older than this is abandoned. Much longer than for a file: such a folder's time changes
+/// only when an entry comes or goes, and a long job writes none for a while.
+pub const UNHELD_FOLDER_ABANDONED_AFTER: Duration = Duration::from_secs(86_400);
 
 /// A temporary folder, removed when dropped, whose owner holds a lock on a file in it while it
 /// lives (see the module's note).
@@ -38,9 +43,20 @@ impl HeldDir {
         // finds it locked while this process lives.
         let pending = dir.path().join(".held-pending");
         let lock = File::create(&pending)?;
-        lock.try_lock()
-            .map_err(|e| std::io::Error::other(format!("locking {}: {e}", pending.display())))?;
-        std::fs::rename(&pending, dir.path().join(LOCK_NAME))?;
+        match lock.try_lock() {
+            Ok(()) => std::fs::rename(&pending, dir.path().join(LOCK_NAME))?,
+            // A file system without locks (some network and FUSE mounts): the folder works
+            // unheld, and cleaners treat it as one without a lock (by age).
+            Err(TryLockError::Error(e)) if is_unsupported(&e) => {
+                std::fs::remove_file(&pending)?;
+            }
+            Err(e) => {
+                return Err(std::io::Error::other(format!(
+                    "locking {}: {e}",
+                    pending.display()
+                )));
+            }
+        }
         Ok(HeldDir { dir, _lock: lock })
     }
 
@@ -56,8 +72,8 @@ impl HeldDir {
 }
 
 /// Deletes what dead processes left in `dir` under names starting with `prefix`: a
-/// [`HeldDir`] whose lock nobody holds, whatever its age; a file, or a folder without the lock,
-/// that nothing has written to for [`ABANDONED_AFTER`]. Errors are ignored: what cannot be
+/// [`HeldDir`] whose lock nobody holds, whatever its age; a file that nothing has written to for
+/// [`ABANDONED_AFTER`], a folder without the lock for [`UNHELD_FOLDER_ABANDONED_AFTER`]. Errors are ignored: what cannot be
 /// removed now is tried again the next time.
 pub fn remove_abandoned(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -81,12 +97,21 @@ pub fn remove_abandoned(dir: &Path, prefix: &str) {
             // Held while it is being removed, so that nothing mistakes the half-removed folder
             // for one of its own.
             Ok(lock) => lock.try_lock().is_ok().then_some(Some(lock)),
-            Err(_) => idle_for(&meta, ABANDONED_AFTER).then_some(None),
+            Err(_) => idle_for(&meta, UNHELD_FOLDER_ABANDONED_AFTER).then_some(None),
         };
         if let Some(_held_while_removing) = abandoned {
             let _ = std::fs::remove_dir_all(path);
         }
     }
+}
+
+/// Whether a lock error says the file system has no locks at all.
+fn is_unsupported(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::Unsupported
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::ENOLCK | libc::EOPNOTSUPP | libc::ENOSYS)
+        )
 }
 
 /// Whether `dir` is a [`HeldDir`] whose process is alive: what a sweep by age must leave alone.
@@ -148,21 +173,30 @@ mod tests {
     fn files_and_folders_without_a_lock_go_by_age_and_other_names_stay() {
         let parent = tempfile::tempdir().unwrap();
         let p = parent.path();
-        for folder in [".work-old", ".work-new", "old-but-other"] {
+        for folder in [".work-old", ".work-quiet", ".work-new", "old-but-other"] {
             std::fs::create_dir(p.join(folder)).unwrap();
         }
         for file in [".work-old.part", ".work-new.part"] {
             std::fs::write(p.join(file), b"x").unwrap();
         }
-        for old in [".work-old", "old-but-other", ".work-old.part"] {
-            age(&p.join(old), 2 * ABANDONED_AFTER);
+        for old in [".work-old", "old-but-other"] {
+            age(&p.join(old), 2 * UNHELD_FOLDER_ABANDONED_AFTER);
         }
+        // A file idle for twenty minutes is abandoned; a folder without a lock may be an older
+        // version's job that has written nothing for as long.
+        age(&p.join(".work-old.part"), 2 * ABANDONED_AFTER);
+        age(&p.join(".work-quiet"), 2 * ABANDONED_AFTER);
 
         remove_abandoned(p, ".work-");
 
         assert_eq!(
             names_in(p),
-            [".work-new", ".work-new.part", "old-but-other"]
+            [
+                ".work-new",
+                ".work-new.part",
+                ".work-quiet",
+                "old-but-other"
+            ]
         );
     }
 

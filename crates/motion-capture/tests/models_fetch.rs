@@ -229,7 +229,8 @@ fn what_a_killed_fetch_left_is_cleared_and_what_a_running_one_writes_is_not() {
     let models = data.path().join("models");
     let cache = data.path().join("cache");
     std::fs::create_dir_all(&models).unwrap();
-    let long_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+    // Older than any rule: a file's ten minutes, a folder without a lock's day.
+    let long_ago = SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
     let age = |path: &Path| {
         std::fs::File::open(path)
             .unwrap()

@@ -92,6 +92,12 @@ pub(crate) async fn serve_until_signal(
     tracker: TaskTracker,
     name: &str,
 ) -> anyhow::Result<()> {
+    // Stopped during the start-up: never listen, announce or make the admin.
+    if shutdown.is_cancelled() {
+        app.close().await;
+        tracing::info!("{name} stopped before it served");
+        return Ok(());
+    }
     let listener = socket
         .listen(LISTEN_BACKLOG)
         .with_context(|| format!("listen on {bound}"))?;

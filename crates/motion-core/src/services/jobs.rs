@@ -17,7 +17,7 @@ use crate::error::ServiceError;
 use crate::ids::{IdGenerator, new_fid, sha256_hex};
 use crate::ports::{
     BlobStore, EventRenderer, Extracted, Finished, Lease, LeaseState, Outcome, ReapReport,
-    TaskStore, WorkerId,
+    StoreResult, TaskStore, WorkerId,
 };
 use crate::reason::FailureReason;
 use crate::services::assets::hash_file;
@@ -130,13 +130,7 @@ impl JobService {
                     create_time,
                     files: files.clone(),
                 };
-                async move {
-                    let now = self.clock.now_ms();
-                    let outcome = Outcome::Succeeded(work);
-                    self.tasks
-                        .finish(lease, &outcome, now, self.render.as_ref())
-                        .await
-                }
+                self.finish(lease, Outcome::Succeeded(work))
             })
             .await
             .map_err(ServiceError::from);
@@ -152,14 +146,14 @@ impl JobService {
         lease: &Lease,
         reason: FailureReason,
     ) -> Result<Finished, ServiceError> {
-        self.finish(lease, Outcome::Failed(reason)).await
+        Ok(self.finish(lease, Outcome::Failed(reason)).await?)
     }
 
-    async fn finish(&self, lease: &Lease, outcome: Outcome) -> Result<Finished, ServiceError> {
-        Ok(self
-            .tasks
-            .finish(lease, &outcome, self.clock.now_ms(), self.render.as_ref())
-            .await?)
+    async fn finish(&self, lease: &Lease, outcome: Outcome) -> StoreResult<Finished> {
+        let now = self.clock.now_ms();
+        self.tasks
+            .finish(lease, &outcome, now, self.render.as_ref())
+            .await
     }
 
     /// Shutdown: back to the queue at once, attempt not counted.

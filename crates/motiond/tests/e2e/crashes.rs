@@ -281,3 +281,55 @@ fn during_the_start_up_the_port_refuses_and_a_sigterm_stops_it_cleanly() {
     assert!(output.status.success(), "{:?}\n{stderr}", output.status);
     assert!(!building(), "the build's folder is left:\n{stderr}");
 }
+
+/// A stop asked for while the start-up waits (here for another process' migration lock) is
+/// carried out once it can be: the process neither listens nor announces itself nor makes the
+/// admin, and exits 0 (it used to announce itself and print a token after the signal).
+#[test]
+fn a_stop_during_the_start_up_is_carried_out_without_serving() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let lock_path = data.join("motiond.db.migrate.lock");
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let child = Command::new(BIN)
+        .args(["api", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .envs(test_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Signal once it waits for the lock (it has the file open).
+    let fds = format!("/proc/{}/fd", child.id());
+    let started = Instant::now();
+    while !std::fs::read_dir(&fds)
+        .unwrap()
+        .flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == lock_path))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "it never waited for the lock"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    drop(lock);
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{:?}\n{stderr}", output.status);
+    assert_eq!(stdout, "", "{stderr}");
+}
