@@ -73,8 +73,8 @@ impl HeldDir {
 
 /// Deletes what dead processes left in `dir` under names starting with `prefix`: a
 /// [`HeldDir`] whose lock nobody holds, whatever its age; a file that nothing has written to for
-/// [`ABANDONED_AFTER`], a folder without the lock for [`UNHELD_FOLDER_ABANDONED_AFTER`]. Errors are ignored: what cannot be
-/// removed now is tried again the next time.
+/// [`ABANDONED_AFTER`]; a folder without the lock, for [`UNHELD_FOLDER_ABANDONED_AFTER`].
+/// Errors are ignored: what cannot be removed now is tried again the next time.
 pub fn remove_abandoned(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;

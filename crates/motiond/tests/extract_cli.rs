@@ -31,6 +31,17 @@ fn extract(work: &Path, input: &Path, out: &Path) -> Command {
     cmd
 }
 
+/// `motiond --data-dir WORK/data motions import INPUT --name NAME --tag dance`.
+fn import(work: &Path, input: &Path, name: &str) -> Command {
+    let mut cmd = motiond();
+    cmd.arg("--data-dir")
+        .arg(work.join("data"))
+        .args(["motions", "import"])
+        .arg(input)
+        .args(["--name", name, "--tag", "dance"]);
+    cmd
+}
+
 #[test]
 fn extract_writes_every_file_and_prints_a_one_line_summary() {
     let out = tempfile::tempdir().unwrap();
@@ -386,13 +397,8 @@ fn a_closed_stdout_does_not_fail_a_finished_run() {
 fn motions_import_uses_the_configured_landmark_model() {
     let dir = tempfile::tempdir().unwrap();
     let video = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
-    let output = motiond()
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
+    let output = import(dir.path(), &video, "Walk heavy")
         .env("MOTIOND_MODELS__LANDMARK", "heavy")
-        .args(["motions", "import"])
-        .arg(&video)
-        .args(["--name", "Walk heavy", "--tag", "basic"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -422,14 +428,7 @@ fn motions_import_refuses_bad_input_with_the_exit_code_of_extract() {
         (&notes, "is neither a BVH file nor"),
         (&no_frames, "BVH has no frames"),
     ] {
-        let output = motiond()
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .args(["motions", "import"])
-            .arg(input)
-            .args(["--name", "Refused", "--tag", "dance"])
-            .output()
-            .unwrap();
+        let output = import(dir.path(), input, "Refused").output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(
             output.status.code(),
