@@ -511,8 +511,14 @@ pub trait BlobStore: Send + Sync {
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
     /// Keys under `prefix` (e.g. `results/`) with their last-modified time in ms, for the
-    /// orphan sweep. At most `limit` keys.
-    async fn list_keys(&self, prefix: &str, limit: usize) -> StoreResult<Vec<(String, Millis)>>;
+    /// orphan sweep: at most `limit` of them, in one fixed order, those after the key `after`
+    /// (a page resumes from the last key of the one before; `None`: from the first).
+    async fn list_keys(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, Millis)>>;
 }
 
 // ---------------------------------------------------------------------------------------

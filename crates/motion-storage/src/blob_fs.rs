@@ -22,6 +22,33 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Unavailable(format!("{what} {}: {e}", path.display()))
 }
 
+/// One entry of a folder walked by `list_keys`.
+struct ListedEntry {
+    key: String,
+    is_dir: bool,
+}
+
+/// The order `list_keys` gives keys in: by their `/`-separated parts, each compared as bytes
+/// (the order of a walk that visits each folder's entries sorted by name: `a/b` before `a-c`).
+fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
+}
+
+/// Whether every key inside the folder `folder` comes before the key `after`.
+fn folder_before(folder: &str, after: &str) -> bool {
+    let depth = folder.split('/').count();
+    folder.split('/').cmp(after.split('/').take(depth)).is_lt()
+}
+
+/// A file's modification time in ms since the epoch (0 when the system cannot tell).
+fn modified_ms(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// A write in `.tmp` older than this belongs to a process that died while writing it: writes
 /// are single files, copied in seconds.
 const ABANDONED_WRITE_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -92,6 +119,40 @@ impl FsBlobStore {
             .await
             .map(|_| ())
             .map_err(|e| io_err("stat", &probe, e))
+    }
+
+    /// The entries of `dir` as keys (paths relative to the root), sorted by name; none when
+    /// the folder is not there (a delete may prune it while a walk passes by). The writes'
+    /// `.tmp` holds no keys.
+    async fn sorted_entries(&self, dir: &Path) -> StoreResult<Vec<ListedEntry>> {
+        let mut read = match tokio::fs::read_dir(dir).await {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("list", dir, e)),
+        };
+        let tmp = self.root.join(".tmp");
+        let mut entries = Vec::new();
+        while let Some(entry) = read
+            .next_entry()
+            .await
+            .map_err(|e| io_err("list", dir, e))?
+        {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type().await else {
+                continue; // gone meanwhile
+            };
+            let Ok(rel) = path.strip_prefix(&self.root) else {
+                continue;
+            };
+            if path != tmp {
+                entries.push(ListedEntry {
+                    key: rel.to_string_lossy().replace('\\', "/"),
+                    is_dir: kind.is_dir(),
+                });
+            }
+        }
+        entries.sort_by(|a, b| key_order(&a.key, &b.key));
+        Ok(entries)
     }
 
     fn temp_path(&self) -> PathBuf {
@@ -281,8 +342,14 @@ impl BlobStore for FsBlobStore {
         Ok(())
     }
 
-    async fn list_keys(&self, prefix: &str, limit: usize) -> StoreResult<Vec<(String, i64)>> {
-        // Walk the folder that holds the prefix; keys are `/`-separated relative paths.
+    async fn list_keys(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        // Walk the folder that holds the prefix, each folder's entries sorted by name: keys
+        // then come in `key_order`, and a page resumes where the last one ended.
         let base = prefix.trim_end_matches('/');
         let start = if base.is_empty() {
             self.root.clone()
@@ -290,45 +357,34 @@ impl BlobStore for FsBlobStore {
             self.path_of(base)?
         };
         let mut out = Vec::new();
-        let mut stack = vec![start];
-        while let Some(dir) = stack.pop() {
-            let mut rd = match tokio::fs::read_dir(&dir).await {
-                Ok(rd) => rd,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io_err("list", &dir, e)),
+        let mut levels = vec![self.sorted_entries(&start).await?.into_iter()];
+        while out.len() < limit {
+            let Some(level) = levels.last_mut() else {
+                break;
             };
-            while let Some(entry) = rd.next_entry().await.map_err(|e| io_err("list", &dir, e))? {
-                let path = entry.path();
-                // A delete may prune a folder while this walk passes by.
-                let meta = match entry.metadata().await {
-                    Ok(meta) => meta,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io_err("stat", &path, e)),
-                };
-                if meta.is_dir() {
-                    if path != self.root.join(".tmp") {
-                        stack.push(path);
-                    }
-                    continue;
+            let Some(entry) = level.next() else {
+                levels.pop();
+                continue;
+            };
+            if entry.is_dir {
+                if !after.is_some_and(|a| folder_before(&entry.key, a)) {
+                    let below = self.sorted_entries(&self.root.join(&entry.key)).await?;
+                    levels.push(below.into_iter());
                 }
-                let Ok(rel) = path.strip_prefix(&self.root) else {
-                    continue;
-                };
-                let key = rel.to_string_lossy().replace('\\', "/");
-                if !key.starts_with(prefix) {
-                    continue;
-                }
-                let modified = meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-                    .unwrap_or(0);
-                out.push((key, modified));
-                if out.len() >= limit {
-                    return Ok(out);
-                }
+                continue;
             }
+            let past_cursor = after.is_none_or(|a| key_order(&entry.key, a).is_gt());
+            if !entry.key.starts_with(prefix) || !past_cursor {
+                continue;
+            }
+            let path = self.root.join(&entry.key);
+            // A delete may remove a blob while this walk passes by.
+            let meta = match tokio::fs::symlink_metadata(&path).await {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err("stat", &path, e)),
+            };
+            out.push((entry.key, modified_ms(&meta)));
         }
         Ok(out)
     }

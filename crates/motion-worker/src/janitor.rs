@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime};
 use motion_capture::held_dir;
 use motion_core::blob_keys;
 use motion_core::ports::{BlobStore, FileStore, TaskStore, WorkerSignals};
-use motion_core::services::janitor::{purge_trash, sweep_orphans};
+use motion_core::services::janitor::{ORPHAN_SWEEP_PAGE, purge_trash, sweep_orphans};
 use motion_core::services::jobs::JobService;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -196,7 +196,9 @@ impl Janitor {
         // Official blobs too: a catalog import that crashed between storing and recording.
         for prefix in blob_keys::FAMILIES {
             let files = self.files.as_ref();
-            match sweep_orphans(files, self.blobs.as_ref(), prefix, now_ms, min_age_ms).await {
+            let blobs = self.blobs.as_ref();
+            let page = ORPHAN_SWEEP_PAGE;
+            match sweep_orphans(files, blobs, prefix, now_ms, min_age_ms, page).await {
                 Ok(n) => swept += n,
                 Err(e) => tracing::warn!(error = %e, prefix, "orphan blob sweep failed"),
             }

@@ -106,7 +106,11 @@ async fn assert_permanent_publish_failure(e: &Env, ex: &Scripted, id: TaskId) {
     assert_eq!(v.message(), "Internal error");
     assert!(v.work.is_none());
     assert!(
-        e.blobs.list_keys("results/", 10).await.unwrap().is_empty(),
+        e.blobs
+            .list_keys("results/", None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "the results stored before the error are deleted again"
     );
     // After the lease would have run out there is nothing to requeue or run again.
@@ -147,8 +151,13 @@ impl BlobStore for FlakyPuts {
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }
-    async fn list_keys(&self, prefix: &str, limit: usize) -> StoreResult<Vec<(String, i64)>> {
-        self.inner.list_keys(prefix, limit).await
+    async fn list_keys(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        self.inner.list_keys(prefix, after, limit).await
     }
 }
 

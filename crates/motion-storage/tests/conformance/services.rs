@@ -247,7 +247,13 @@ async fn an_upload_broken_off_is_a_body_timeout_not_an_internal_error() {
         .await;
     assert_eq!(code(r), ErrorCode::BodyTimeout);
     assert_eq!(app.temp_files(), 0);
-    assert!(app.blobs.list_keys("assets/", 10).await.unwrap().is_empty());
+    assert!(
+        app.blobs
+            .list_keys("assets/", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// `/files` reads after the lookup (§9.1, §2.5): a blob deleted with its rows meanwhile (a
@@ -906,34 +912,41 @@ async fn orphan_sweep_deletes_only_unreferenced_old_blobs() {
         .unwrap();
     let store = app.store.as_ref();
     let now = motion_core::clock::SystemClock.now_ms();
-    let listed = app.blobs.list_keys("results/", 100).await.unwrap();
+    let listed = app.blobs.list_keys("results/", None, 100).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed.iter().all(|(_, m)| (now - m).abs() < 60_000));
     // Young blobs are left alone (a publish may be in progress).
     assert_eq!(
-        sweep_orphans(store, app.blobs.as_ref(), "results/", now, 60_000)
+        sweep_orphans(store, app.blobs.as_ref(), "results/", now, 60_000, 100)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        sweep_orphans(store, app.blobs.as_ref(), "results/", now + 120_000, 60_000)
-            .await
-            .unwrap(),
+        sweep_orphans(
+            store,
+            app.blobs.as_ref(),
+            "results/",
+            now + 120_000,
+            60_000,
+            100
+        )
+        .await
+        .unwrap(),
         2
     );
     assert!(
         app.blobs
-            .list_keys("results/", 100)
+            .list_keys("results/", None, 100)
             .await
             .unwrap()
             .is_empty()
     );
     // Referenced asset blobs survive a sweep of everything.
-    let all = app.blobs.list_keys("", 100).await.unwrap();
+    let all = app.blobs.list_keys("", None, 100).await.unwrap();
     assert_eq!(all.len(), 2, "video and its cover: {all:?}");
     assert_eq!(
-        sweep_orphans(store, app.blobs.as_ref(), "assets/", now + 120_000, 0)
+        sweep_orphans(store, app.blobs.as_ref(), "assets/", now + 120_000, 0, 100)
             .await
             .unwrap(),
         0
@@ -945,4 +958,44 @@ async fn orphan_sweep_deletes_only_unreferenced_old_blobs() {
             .unwrap()
             .is_some()
     );
+}
+
+/// Orphans beyond the first page of keys are found: the sweep reads every page (it read the
+/// first 10,000 keys of a family only, so a busy installation never freed the rest).
+#[tokio::test]
+async fn the_orphan_sweep_reads_every_page_of_keys() {
+    use motion_core::services::janitor::sweep_orphans;
+    let app = app().await;
+    let acc = app.account("a@example.com", 5).await;
+    let video = app.video(&acc, 5.0).await;
+    let orphans = [
+        "assets/0/orphan.mp4",
+        "assets/zz/1/orphan.mp4",
+        "assets/zz/2/orphan.jpg",
+    ];
+    for key in orphans {
+        app.blobs.put_bytes(key, b"orphan").await.unwrap();
+    }
+    let later = motion_core::clock::SystemClock.now_ms() + 120_000;
+    let swept = sweep_orphans(
+        app.store.as_ref(),
+        app.blobs.as_ref(),
+        "assets/",
+        later,
+        0,
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(swept, orphans.len());
+    let left: Vec<String> = app
+        .blobs
+        .list_keys("assets/", None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(left.len(), 2, "the video and its cover stay: {left:?}");
+    assert!(left.contains(&video.original.blob_key));
 }
