@@ -187,7 +187,7 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         .collect();
     let bones = rig::measure(&anim_pts, &tracks.weights);
     let skeleton = rig::build_skeleton(&bones);
-    let mut frames = posed_frames(&anim_pts, &tracks.times, &root_cam, &skeleton);
+    let mut frames = posed_frames(&anim_pts, &tracks, &root_cam, &skeleton);
     bridge_unseen(&mut frames, &tracks.times, &person_seen(&tracks.weights));
     let mut animation = Animation {
         skeleton,
@@ -288,11 +288,11 @@ fn min_frames_with_person(n: usize, fps: f64) -> usize {
 /// person's position in front of the camera.
 fn posed_frames(
     anim_pts: &[[Vec3; NUM_LANDMARKS]],
-    times_s: &[f64],
+    tracks: &Tracks,
     root_cam: &[Vec3],
     skeleton: &Skeleton,
 ) -> Vec<Frame> {
-    let hints = rig::smoothed_limb_hints(anim_pts, times_s);
+    let hints = rig::smoothed_limb_hints(anim_pts, &tracks.times, &tracks.clear);
     anim_pts
         .iter()
         .zip(root_cam)

@@ -385,17 +385,24 @@ pub struct LimbHints {
 /// the model cannot see, twisted the shin and bent the ankle anywhere. Averaged over the frames
 /// around, noise cancels and a clear hint nearby in time dominates, while a stretch where the
 /// arm stays straight averages to almost nothing and leaves the twist to the hand.
-pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHints> {
+///
+/// `clear` says per frame how clearly (0..1) the model saw each landmark (its visibility): an
+/// elbow's bend read from a wrist the model only guesses is no hint of where the arm faces.
+pub fn smoothed_limb_hints(
+    frames: &[[Vec3; 33]],
+    times_s: &[f64],
+    clear: &[[f32; 33]],
+) -> Vec<LimbHints> {
     let hands = HandsSeen::of(frames);
     let palm_fronts = ARM_MARKS.map(|m| {
         let fronts: Vec<Vec3> = frames
             .iter()
             .map(|p| weighted(palm_front(p, &m), hands.shown(p, &m)))
             .collect();
-        smooth::smooth_points(times_s, &fronts, ARM_TWIST_SIGMA_S)
+        smooth::smooth_points(times_s, &fronts, widened(ARM_TWIST_SIGMA_S, times_s))
     });
     let upper_arm_fronts = std::array::from_fn::<_, 2, _>(|k| {
-        upper_arm_fronts(frames, times_s, &ARM_MARKS[k], &palm_fronts[k])
+        upper_arm_fronts(frames, times_s, clear, &ARM_MARKS[k], &palm_fronts[k])
     });
     let forearm_fronts = std::array::from_fn::<_, 2, _>(|k| {
         forearm_fronts(
@@ -408,7 +415,7 @@ pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHi
     let wrists = ARM_MARKS.map(|m| wrist_bends(frames, times_s, &m, &hands));
     let knee_bends = LEG_MARKS.map(|m| {
         let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
-        smooth::smooth_points(times_s, &bends, BEND_SIGMA_S)
+        smooth::smooth_points(times_s, &bends, widened(BEND_SIGMA_S, times_s))
     });
     let feet = Clarity::of(frames, |p| LEG_MARKS.map(|m| norm(m.foot_forward(p))));
     let shin_fronts = LEG_MARKS.map(|m| {
@@ -416,7 +423,7 @@ pub fn smoothed_limb_hints(frames: &[[Vec3; 33]], times_s: &[f64]) -> Vec<LimbHi
             .iter()
             .map(|p| weighted(shin_front(p, &m), feet.shown(norm(m.foot_forward(p)))))
             .collect();
-        smooth::smooth_points(times_s, &fronts, LEG_TWIST_SIGMA_S)
+        smooth::smooth_points(times_s, &fronts, widened(LEG_TWIST_SIGMA_S, times_s))
     });
     let shins = std::array::from_fn::<_, 2, _>(|k| -> Vec<Quat> {
         let m = &LEG_MARKS[k];
@@ -508,14 +515,22 @@ impl HandsSeen {
 /// each frame is followed over the clip ([`twist::followed_fronts`]): read frame by frame, an arm
 /// that straightened and bent a little the other way, or a guess that jumped, turned the upper
 /// arm half round in one frame (176° in the person-detection clip, 94° in the walk-in clip).
+/// The bend counts as much as its elbow and wrist were seen (`clear`): a wrist hidden behind
+/// the body, where the model guesses it, turned the upper arm 90° in five frames while the
+/// performer stood still (the walk-in clip).
 fn upper_arm_fronts(
     frames: &[[Vec3; 33]],
     times_s: &[f64],
+    clear: &[[f32; 33]],
     m: &ArmMarks,
     palm_fronts: &[Vec3],
 ) -> Vec<Vec3> {
-    let bends: Vec<Vec3> = frames.iter().map(|p| elbow_bend(p, m)).collect();
-    let bends = smooth::smooth_points(times_s, &bends, BEND_SIGMA_S);
+    let bends: Vec<Vec3> = frames
+        .iter()
+        .zip(clear)
+        .map(|(p, c)| scale(elbow_bend(p, m), c[m.elbow].min(c[m.wrist])))
+        .collect();
+    let bends = smooth::smooth_points(times_s, &bends, widened(BEND_SIGMA_S, times_s));
     let (uppers, hints): (Vec<Vec3>, Vec<Vec3>) = frames
         .iter()
         .zip(bends.iter().zip(palm_fronts))
@@ -528,7 +543,12 @@ fn upper_arm_fronts(
             (upper, hint)
         })
         .unzip();
-    twist::followed_fronts(times_s, &uppers, &hints, ARM_TWIST_SIGMA_S)
+    twist::followed_fronts(
+        times_s,
+        &uppers,
+        &hints,
+        widened(ARM_TWIST_SIGMA_S, times_s),
+    )
 }
 
 /// Where the forearm of arm `m` faces in each frame ([`LimbHints::forearm_fronts`]): turned
@@ -551,7 +571,12 @@ fn forearm_fronts(
             (fore, forearm(upper_arm, m.rest, fore, palm).rotate(Z))
         })
         .unzip();
-    twist::followed_fronts(times_s, &fores, &fronts, ARM_TWIST_SIGMA_S)
+    twist::followed_fronts(
+        times_s,
+        &fores,
+        &fronts,
+        widened(ARM_TWIST_SIGMA_S, times_s),
+    )
 }
 
 /// The chest's forward axis in one frame, from the shoulder line and the spine (hip centre to
@@ -574,7 +599,7 @@ fn wrist_bends(
     hands: &HandsSeen,
 ) -> (Vec<Vec3>, Vec<f32>) {
     let samples = frames.iter().map(|p| (wrist_bend(p, m), hands.shown(p, m)));
-    averaged_where_seen(times_s, samples, ARM_TWIST_SIGMA_S)
+    averaged_where_seen(times_s, samples, widened(ARM_TWIST_SIGMA_S, times_s))
 }
 
 /// Each frame's bend of the ankle of leg `m` ([`ankle_bend`], in the shin's frame as `shins`
@@ -645,7 +670,7 @@ fn foot_rolls(
             [dot(side, across), dot(side, up), 0.0]
         })
         .collect();
-    smooth::smooth_points(times_s, &rolls, LEG_TWIST_SIGMA_S)
+    smooth::smooth_points(times_s, &rolls, widened(LEG_TWIST_SIGMA_S, times_s))
         .into_iter()
         // With a slight pull toward none: a foot unclear in every frame around keeps the
         // shin's sideways axis rather than whatever its noise adds up to.
@@ -655,6 +680,21 @@ fn foot_rolls(
 
 /// Gaussian sigma (s) of an elbow's or a knee's bend over time.
 const BEND_SIGMA_S: f64 = 0.15;
+/// The fewest frames a twist's or a bend's sigma spans ([`widened`]).
+const MIN_SIGMA_FRAMES: f64 = 2.0;
+
+/// `sigma_s` widened to at least [`MIN_SIGMA_FRAMES`] frames of the clip (`times_s`, a regular
+/// grid). The sigmas above are earned on 25-60 fps clips; at 10 fps a tenth of a second is one
+/// frame, which averages nothing, and a clip's twists followed each frame's guess (a shin turned
+/// 30° one way and back within three frames at a walk's end, an upper arm 90° in five frames
+/// while the performer stood still).
+fn widened(sigma_s: f64, times_s: &[f64]) -> f64 {
+    let frame_s = match times_s {
+        [first, .., last] => (last - first) / (times_s.len() - 1) as f64,
+        _ => 0.0,
+    };
+    sigma_s.max(MIN_SIGMA_FRAMES * frame_s)
+}
 /// How strongly a leg's twist is drawn to none (the pelvis or the thigh's hinge, the shin's
 /// sideways axis) against a clear hint's 1: enough to decide where every hint is unclear. A
 /// straight leg's kneecap hint is at most 0.2 long (where the foot points), so its thigh keeps a
@@ -663,6 +703,9 @@ const PULL_TO_NONE: f32 = 0.05;
 /// Gaussian sigma (s) over time of where a palm faces and a hand points, and over which an
 /// upper arm's and a forearm's twist are followed where clear ([`twist::followed_fronts`]).
 const ARM_TWIST_SIGMA_S: f64 = 0.1;
+/// The most an elbow bends (radians), the forearm from the upper arm's line: about its range
+/// of flexion.
+const MAX_ELBOW_BEND: f32 = 150.0 * std::f32::consts::PI / 180.0;
 /// The most a forearm twists about itself from the upper arm's hinge (radians): about the
 /// range of pronation and supination from the palm-down rest.
 const MAX_FOREARM_TWIST: f32 = 90.0 * std::f32::consts::PI / 180.0;
@@ -707,11 +750,26 @@ fn arm(p: &[Vec3; 33], side: Side, hints: &LimbHints, g: &mut [Quat; 22]) {
     };
     let m = &ARM_MARKS[k];
     let (upper, fore) = m.bones(p);
+    let fore = within_elbow_range(upper, fore);
     g[ja] = Quat::from_two_axes(m.rest, Z, upper, hints.upper_arm_fronts[k]);
     let forearm = Quat::from_two_axes(m.rest, Z, fore, hints.forearm_fronts[k]);
     g[jf] = same_hemisphere(forearm, g[ja]);
     let wrist = (hints.wrist_bends[k], hints.hands_seen[k]);
     g[jh] = same_hemisphere(hand(g[jf], fore, wrist), g[jf]);
+}
+
+/// The forearm's direction `fore` (unit) bent from the upper arm's `upper` (unit) no further
+/// than an elbow bends ([`MAX_ELBOW_BEND`]), turned back in its bend plane where the landmarks
+/// fold it further: the model's guess of a wrist hidden in front of the body folded the arm
+/// to 170° (the walk-in clip).
+fn within_elbow_range(upper: Vec3, fore: Vec3) -> Vec3 {
+    let bent = dot(upper, fore).clamp(-1.0, 1.0).acos();
+    if bent <= MAX_ELBOW_BEND {
+        return fore;
+    }
+    let across = normalize_or(reject(fore, upper), any_perpendicular(upper));
+    let (sin, cos) = MAX_ELBOW_BEND.sin_cos();
+    add(scale(upper, cos), scale(across, sin))
 }
 
 /// How much of a turn a hint of clarity `clarity` asks for is made: all of it once the hint is
@@ -1101,11 +1159,17 @@ mod tests {
             .collect()
     }
 
-    /// Every joint's global rotation in each frame, as the solve poses them (30 fps).
+    /// Every joint's global rotation in each frame, as the solve poses them (30 fps), every
+    /// landmark seen clearly.
     fn posed(frames: &[[Vec3; 33]]) -> Vec<[Quat; 22]> {
+        posed_seen(frames, &vec![[1.0; 33]; frames.len()])
+    }
+
+    /// [`posed`] with each landmark seen as clearly as `clear` says.
+    fn posed_seen(frames: &[[Vec3; 33]], clear: &[[f32; 33]]) -> Vec<[Quat; 22]> {
         let times: Vec<f64> = (0..frames.len()).map(|i| i as f64 / 30.0).collect();
         let sk = build_skeleton(&measure(frames, &vec![[1.0; 33]; frames.len()]));
-        let hints = smoothed_limb_hints(frames, &times);
+        let hints = smoothed_limb_hints(frames, &times, clear);
         frames
             .iter()
             .zip(&hints)
@@ -1126,6 +1190,72 @@ mod tests {
         let (foot_side, across) = (foot.rotate(X), shin.rotate(X));
         let sign = dot(cross(across, foot_side), foot.rotate(Z)).signum();
         sign * angle(foot_side, across)
+    }
+
+    #[test]
+    fn a_hidden_wrist_s_guess_does_not_turn_the_upper_arm() {
+        // The left elbow bent a little forward; for frames 12-17 the model, not seeing the
+        // wrist, guesses it far out to the side: an elbow bent sideways, a strong hint.
+        let frames: Vec<[Vec3; 33]> = (0..30)
+            .map(|i| {
+                let mut p = standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]);
+                if (12..18).contains(&i) {
+                    p[lm::LEFT_WRIST] = [34.0, 2.0, 0.0];
+                }
+                p
+            })
+            .collect();
+        let mut clear = vec![[1.0; 33]; frames.len()];
+        for c in &mut clear[12..18] {
+            c[lm::LEFT_WRIST] = 0.05;
+        }
+        let front = |g: &[Quat; 22]| g[J::LEFT_ARM].rotate(Z);
+        let turned = |posed: &[[Quat; 22]]| {
+            (12..18)
+                .map(|i| angle(front(&posed[5]), front(&posed[i])))
+                .fold(0.0, f32::max)
+        };
+        // Read as if the wrist were seen, the guess turns the upper arm far round.
+        let seen = turned(&posed(&frames));
+        assert!(seen > 25.0, "{seen}");
+        let hidden = turned(&posed_seen(&frames, &clear));
+        assert!(hidden < 6.0, "the upper arm turned {hidden:.1}°");
+    }
+
+    #[test]
+    fn an_elbow_folds_no_further_than_an_elbow_can() {
+        // The wrist guessed back at the shoulder: the arm folded 175°.
+        let mut p = standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]);
+        let (shoulder, elbow) = (p[lm::LEFT_SHOULDER], p[lm::LEFT_ELBOW]);
+        let folded = Quat::from_axis_angle(X, 5f32.to_radians()).rotate(sub(shoulder, elbow));
+        p[lm::LEFT_WRIST] = add(elbow, folded);
+        let g = posed(&vec![p; 10]);
+        let (upper, fore) = (
+            g[5][J::LEFT_ARM].rotate(X),
+            g[5][J::LEFT_FORE_ARM].rotate(X),
+        );
+        let bent = angle(upper, fore);
+        assert!((bent - 150.0).abs() < 0.5, "the elbow bends {bent:.1}°");
+        // An arm within the range keeps its bend.
+        let bent_as_shown = |p: &[Vec3; 33]| {
+            let g = posed(&vec![*p; 10]);
+            angle(
+                g[5][J::LEFT_ARM].rotate(X),
+                g[5][J::LEFT_FORE_ARM].rotate(X),
+            )
+        };
+        let (upper, fore) = ARM_MARKS[0].bones(&standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]));
+        let as_given = angle(upper, fore);
+        let kept = bent_as_shown(&standing([0.0, 6.0, 5.0], [0.0, -2.0, 19.0]));
+        assert!((kept - as_given).abs() < 0.5, "{kept} against {as_given}");
+    }
+
+    #[test]
+    fn twists_and_bends_are_averaged_over_two_frames_at_least() {
+        let at = |fps: f64| (0..50).map(|i| i as f64 / fps).collect::<Vec<f64>>();
+        assert!((widened(ARM_TWIST_SIGMA_S, &at(10.0)) - 0.2).abs() < 1e-9);
+        assert_eq!(widened(ARM_TWIST_SIGMA_S, &at(30.0)), ARM_TWIST_SIGMA_S);
+        assert_eq!(widened(BEND_SIGMA_S, &[0.0]), BEND_SIGMA_S);
     }
 
     #[test]
