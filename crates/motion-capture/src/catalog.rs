@@ -5,9 +5,14 @@
 //!   at the clip's rate or [`MAX_PREVIEW_FPS`], whichever is lower;
 //! - `cover.jpg`: the preview frame where the figure is most spread out (arms and legs apart
 //!   make a readable thumbnail);
-//! - `bvh.zip`: the original file, byte for byte, as `motion.bvh`;
-//! - `binary.zip`: `motion.glb` (the normalised clip: Y up, metres, facing +Z) and
-//!   `joints.json` (every joint's world position per frame, metres).
+//! - `bvh.zip`: `motion.bvh`, the clip on the engine's 22-joint skeleton ([`Bvh::retarget`]),
+//!   as the video engine writes it (§9.4);
+//! - `binary.zip`: `motion.glb` of the same animation and `landmarks.json`, the landmarks it
+//!   was solved from, as seen by the preview's camera (§9.5).
+//!
+//! The preview and cover show the retargeted animation: the motion the files hold.
+//!
+//! [`Bvh::retarget`]: crate::bvh::Bvh::retarget
 //!
 //! Knows nothing of storage: `motiond motions import` and the first-start seeding put the
 //! files where they belong.
@@ -19,12 +24,20 @@ use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
 use crate::animation::{Animation, Frame};
-use crate::bvh::{self, BvhError};
+use crate::bvh::{self, BvhError, Retargeted, UnmatchedSkeleton};
+use crate::export;
 use crate::media::{self, MediaError};
+use crate::types::PoseFrame;
 use stick::StickFigure;
 
 /// Previews of 100-120 fps capture are resampled: browsers and thumbnails gain nothing above 30.
 pub const MAX_PREVIEW_FPS: f64 = 30.0;
+
+/// The format of the files [`build_from_bvh`] writes, recorded with each official motion so
+/// that an installation seeded by an older version rebuilds them: 1 was the source BVH as it
+/// came with a glb of its own skeleton and `joints.json`; 2 is the contract's files on the
+/// engine's 22-joint skeleton.
+pub const BUILD_FORMAT: u32 = 2;
 
 /// Names of the files inside `out_dir` after [`build_from_bvh`].
 pub const PREVIEW_NAME: &str = "motion.mp4";
@@ -39,8 +52,9 @@ pub struct BuildOptions {
     pub max_fps: f64,
     /// Caps of the preview encoder (ffmpeg); the cover is encoded in process.
     pub media_limits: media::Limits,
-    /// Largest `frames × joints` accepted: `joints.json` and the glb grow with it (the default
-    /// allows e.g. 60 joints for 50,000 frames, ~7 minutes at 120 fps).
+    /// Largest `frames × joints` of the source accepted: its forward kinematics, every frame,
+    /// grows with it (the default allows e.g. 60 joints for 50,000 frames, ~7 minutes at
+    /// 120 fps).
     pub max_points: usize,
 }
 
@@ -80,6 +94,8 @@ pub struct BuiltMotion {
 pub enum CatalogError {
     #[error(transparent)]
     Bvh(#[from] BvhError),
+    #[error(transparent)]
+    Retarget(#[from] UnmatchedSkeleton),
     #[error("rendering the preview: {0}")]
     Media(#[from] MediaError),
     #[error("{context}: {source}")]
@@ -115,37 +131,22 @@ pub async fn build_from_bvh(
     options: &BuildOptions,
     cancel: &CancellationToken,
 ) -> Result<BuiltMotion, CatalogError> {
-    let owned = bvh_bytes.to_vec();
-    // Parsing and converting a 3000-frame clip takes a moment: keep it off the async workers.
-    let animation =
-        tokio::task::spawn_blocking(move || bvh::parse(&owned).map(|b| b.to_animation().animation))
+    let (owned, paths, opts) = (bvh_bytes.to_vec(), Paths::new(out_dir), options.clone());
+    let archives_at = paths.clone();
+    // Parsing, retargeting and writing the archives of a 3000-frame clip take seconds: keep
+    // them off the async workers.
+    let (animation, figure) =
+        tokio::task::spawn_blocking(move || retarget_and_archive(&owned, &archives_at, &opts))
             .await
             .map_err(|e| CatalogError::Export {
                 name: "motion",
                 message: format!("conversion task failed: {e}"),
             })??;
-    let (frames, joints) = (animation.frames.len(), animation.skeleton.joints.len());
-    if frames.saturating_mul(joints) > options.max_points {
-        return Err(CatalogError::TooLong {
-            frames,
-            joints,
-            max: options.max_points,
-        });
-    }
-    let paths = Paths::new(out_dir);
-    write_zip(&paths.bvh_zip, &[("motion.bvh", bvh_bytes)])?;
-    let glb = glb_for(&animation)?;
-    let joints = joints_json(&animation);
-    write_zip(
-        &paths.binary_zip,
-        &[("motion.glb", &glb), ("joints.json", joints.as_bytes())],
-    )?;
     let timing = PreviewTiming::new(
         animation.frame_time_s,
         animation.frames.len(),
         options.max_fps,
     );
-    let figure = StickFigure::new(&animation, options.width, options.height);
     let cover_rgb = figure.render_rgb(cover_time(&animation, &timing));
     render_preview(figure, &timing, &paths.preview, options, cancel).await?;
     crate::render::jpeg::write_rgb_jpeg(&paths.cover, options.width, options.height, &cover_rgb)
@@ -169,6 +170,65 @@ pub async fn build_from_bvh(
     })
 }
 
+/// Parses the clip, refuses one too long, puts it on the engine's skeleton and writes
+/// `bvh.zip` and `binary.zip`; returns the animation and the figure that shows it.
+fn retarget_and_archive(
+    bvh_bytes: &[u8],
+    paths: &Paths,
+    options: &BuildOptions,
+) -> Result<(Animation, StickFigure), CatalogError> {
+    let source = bvh::parse(bvh_bytes)?;
+    let (frames, joints) = (source.frame_count(), source.joints.len());
+    if frames.saturating_mul(joints) > options.max_points {
+        return Err(CatalogError::TooLong {
+            frames,
+            joints,
+            max: options.max_points,
+        });
+    }
+    let retargeted = source.retarget()?;
+    let figure = StickFigure::new(&retargeted.animation, options.width, options.height);
+    let bvh_text = export::bvh::to_bvh(&retargeted.animation);
+    write_zip(&paths.bvh_zip, &[(export::BVH_NAME, bvh_text.as_bytes())])?;
+    let glb = glb_for(&retargeted.animation)?;
+    let landmarks = landmarks_json(&retargeted, &figure, options);
+    write_zip(
+        &paths.binary_zip,
+        &[
+            (export::GLB_NAME, &glb),
+            (export::LANDMARKS_NAME, landmarks.as_bytes()),
+        ],
+    )?;
+    Ok((retargeted.animation, figure))
+}
+
+/// `landmarks.json`'s `model` for official motions: made from motion capture, not a video.
+pub const MOCAP_LANDMARKS_MODEL: &str = "mocap_bvh";
+
+/// `landmarks.json` of a retargeted clip: the landmarks it was solved from, as BlazePose would
+/// give them seeing the preview (every point seen).
+fn landmarks_json(retargeted: &Retargeted, figure: &StickFigure, options: &BuildOptions) -> String {
+    let frame_time_s = retargeted.animation.frame_time_s;
+    let frames: Vec<PoseFrame> = (retargeted.landmarks.iter().enumerate())
+        .map(|(i, points)| {
+            let time_s = i as f64 * frame_time_s;
+            PoseFrame {
+                t_us: (time_s * 1e6).round() as i64,
+                pose: Some(figure.pose_seen_at(time_s, points)),
+            }
+        })
+        .collect();
+    let meta = export::landmarks::LandmarksMeta {
+        model: MOCAP_LANDMARKS_MODEL,
+        fps: retargeted.animation.fps(),
+        width: options.width,
+        height: options.height,
+    };
+    let n = frames.len();
+    export::landmarks::to_landmarks_json(&meta, &frames, &vec![1.0; n], &vec![true; n])
+}
+
+#[derive(Clone)]
 struct Paths {
     preview: PathBuf,
     cover: PathBuf,
@@ -316,57 +376,6 @@ pub fn glb_for(animation: &Animation) -> Result<Vec<u8>, CatalogError> {
     })
 }
 
-/// `joints.json`: per frame, every joint's world position in metres (Y up), 5 decimals.
-pub fn joints_json(animation: &Animation) -> String {
-    let joints = &animation.skeleton.joints;
-    let names: Vec<String> = joints
-        .iter()
-        .map(|j| serde_json::to_string(&j.name).unwrap_or_else(|_| "\"\"".into()))
-        .collect();
-    let parents: Vec<String> = joints
-        .iter()
-        .map(|j| j.parent.map_or("-1".to_string(), |p| p.to_string()))
-        .collect();
-    let mut s = String::with_capacity(64 + animation.frames.len() * joints.len() * 28);
-    s.push_str(&format!(
-        "{{\"format\":\"motiond.joints\",\"version\":1,\"units\":\"m\",\"upAxis\":\"Y\",\"fps\":{},\"frameCount\":{},\"jointNames\":[{}],\"parents\":[{}],\"frames\":[",
-        number(animation.fps()),
-        animation.frames.len(),
-        names.join(","),
-        parents.join(",")
-    ));
-    for (i, frame) in animation.frames.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push('[');
-        for (k, p) in animation.world_positions(frame).iter().enumerate() {
-            if k > 0 {
-                s.push(',');
-            }
-            s.push_str(&format!(
-                "[{},{},{}]",
-                number(p[0] as f64 / 100.0),
-                number(p[1] as f64 / 100.0),
-                number(p[2] as f64 / 100.0)
-            ));
-        }
-        s.push(']');
-    }
-    s.push_str("]}");
-    s
-}
-
-/// At most 5 decimals, no exponent, no trailing zeros, never `-0`.
-fn number(v: f64) -> String {
-    let s = format!("{v:.5}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    match s {
-        "-0" | "" => "0".to_string(),
-        s => s.to_string(),
-    }
-}
-
 /// `bytes` of a zip with `entries` (the engine's deterministic archive writer) into `path`.
 fn write_zip(path: &Path, entries: &[(&str, &[u8])]) -> Result<(), CatalogError> {
     let bytes = crate::export::archive::zip_entries(entries).map_err(|e| CatalogError::Export {
@@ -433,13 +442,5 @@ mod tests {
             ..animation
         };
         assert!([0.0, 0.1].contains(&cover_time(&still, &timing)));
-    }
-
-    #[test]
-    fn numbers_are_short_and_never_negative_zero() {
-        assert_eq!(number(1.0), "1");
-        assert_eq!(number(-0.000001), "0");
-        assert_eq!(number(0.123456), "0.12346");
-        assert_eq!(number(-12.5), "-12.5");
     }
 }

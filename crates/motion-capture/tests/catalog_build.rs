@@ -1,6 +1,7 @@
 //! Building an official motion from a real BVH clip: the preview is a browser-playable H.264
 //! video with the expected frame count and duration (per ffprobe), the figure moves, the cover
-//! is a JPEG, and the zips hold exactly the contract's entries.
+//! is a JPEG, and the zips hold exactly the contract's files (§9.4-§9.5), read back by the
+//! project's reader, the PyPI `bvh` package and the Khronos glTF Validator.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -137,23 +138,150 @@ async fn preview_cover_and_archives_of_a_30_fps_clip() {
     let bvh_zip = zip_entries(&built.bvh_zip);
     assert_eq!(bvh_zip.len(), 1);
     assert_eq!(bvh_zip[0].0, "motion.bvh");
-    assert_eq!(bvh_zip[0].1, bytes, "the original file, unchanged");
+    // The source's Frame Time (0.03333), printed as the engine's exporter prints it.
+    check_contract_bvh(&bvh_zip[0].1, 125, "Frame Time: 0.0333300");
 
     let binary = zip_entries(&built.binary_zip);
     let names: Vec<&str> = binary.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["motion.glb", "joints.json"]);
+    assert_eq!(names, ["motion.glb", "landmarks.json"]);
     assert_eq!(&binary[0].1[..4], b"glTF");
-    let joints: serde_json::Value = serde_json::from_slice(&binary[1].1).unwrap();
-    assert_eq!(joints["frameCount"], 125);
-    assert_eq!(joints["frames"].as_array().unwrap().len(), 125);
-    assert_eq!(joints["jointNames"].as_array().unwrap().len(), 31);
-    assert_eq!(joints["frames"][0].as_array().unwrap().len(), 31);
-    // Metres, floor at 0: every height between 0 and 2.2 m.
-    for frame in joints["frames"].as_array().unwrap() {
-        for p in frame.as_array().unwrap() {
-            let y = p[1].as_f64().unwrap();
-            assert!((-0.01..2.2).contains(&y), "{y}");
+    check_landmarks(&binary[1].1, 125, 320);
+    check_with_independent_readers(&bvh_zip[0].1, &binary[0].1);
+}
+
+/// §9.4: the 22 joints in order, 69 numbers a frame, no exponents; the project's reader reads it
+/// back.
+fn check_contract_bvh(bytes: &[u8], frames: usize, frame_time_line: &str) {
+    let text = std::str::from_utf8(bytes).unwrap();
+    let motion = text.split("MOTION\n").nth(1).unwrap();
+    let mut lines = motion.lines();
+    assert_eq!(lines.next().unwrap(), format!("Frames: {frames}"));
+    assert_eq!(lines.next().unwrap(), frame_time_line);
+    for l in lines {
+        assert_eq!(l.split(' ').count(), 69);
+        assert!(!l.contains('e') && !l.contains('E'));
+    }
+    let parsed = motion_capture::bvh::parse(bytes).unwrap();
+    let names: Vec<&str> = parsed.joints.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(names, motion_capture::animation::MIXAMO_JOINTS);
+    assert_eq!(parsed.frame_count(), frames);
+}
+
+/// §9.5: 33 landmarks a frame, world in metres about the hips, image within the picture.
+fn check_landmarks(bytes: &[u8], frames: usize, width: u32) {
+    let lm: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    assert_eq!(lm["format"], "motiond.landmarks");
+    assert_eq!(lm["model"], catalog::MOCAP_LANDMARKS_MODEL);
+    assert_eq!(lm["frameCount"], frames);
+    assert_eq!(lm["width"], width);
+    assert_eq!(lm["landmarkNames"].as_array().unwrap().len(), 33);
+    let all = lm["frames"].as_array().unwrap();
+    assert_eq!(all.len(), frames);
+    let mut nose_y = 0.0;
+    for f in all {
+        assert_eq!(f["detected"], true);
+        let (image, world) = (
+            f["image"].as_array().unwrap(),
+            f["world"].as_array().unwrap(),
+        );
+        assert_eq!((image.len(), world.len()), (33, 33));
+        for p in image {
+            let (x, y) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+            assert!((0.0..=1.0).contains(&x) && (0.0..=1.0).contains(&y), "{p}");
+            assert_eq!(p[3], 1.0);
         }
+        // The hips' midpoint is the origin, y points down: the nose is above it on average (a
+        // kick, a bow, a crouch take it lower for a while).
+        let hips: Vec<f64> = (0..3)
+            .map(|k| (world[23][k].as_f64().unwrap() + world[24][k].as_f64().unwrap()) / 2.0)
+            .collect();
+        assert!(hips.iter().all(|v| v.abs() < 1e-4), "{hips:?}");
+        nose_y += world[0][1].as_f64().unwrap() / frames as f64;
+    }
+    assert!(
+        nose_y < -0.2,
+        "the nose is {nose_y} m below the hips on average"
+    );
+}
+
+/// The PyPI `bvh` package reads the BVH (the python helper of `export_formats.rs`), and the
+/// Khronos glTF Validator finds no error in the glb.
+fn check_with_independent_readers(bvh: &[u8], glb: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let (bvh_path, glb_path) = (dir.path().join("motion.bvh"), dir.path().join("motion.glb"));
+    std::fs::write(&bvh_path, bvh).unwrap();
+    std::fs::write(&glb_path, glb).unwrap();
+    let workspace = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let python = std::env::var_os("MOTIOND_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join(".venv/bin/python"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/export_bvh_fk.py");
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(&bvh_path)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["joints"].as_array().unwrap().len(), 22);
+    let tools = workspace.join("tools/js");
+    let out = std::process::Command::new("node")
+        .arg(tools.join("validate_gltf.mjs"))
+        .arg(&glb_path)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["numErrors"], 0, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_test_clip_builds_into_contract_files() {
+    ffmpeg_present();
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/bvh"
+    ));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".bvh"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 12);
+    // Small previews: this is about the archives, which do not depend on the picture's size.
+    let options = BuildOptions {
+        width: 64,
+        height: 64,
+        max_fps: 10.0,
+        ..BuildOptions::default()
+    };
+    for name in names {
+        let bytes = clip(&name);
+        let out = tempfile::tempdir().unwrap();
+        let built =
+            catalog::build_from_bvh(&bytes, out.path(), &options, &CancellationToken::new())
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let frames = motion_capture::bvh::parse(&bytes).unwrap().frame_count();
+        let bvh_zip = zip_entries(&built.bvh_zip);
+        let frame_time = format!(
+            "Frame Time: {:.7}",
+            motion_capture::bvh::parse(&bytes).unwrap().frame_time_s
+        );
+        check_contract_bvh(&bvh_zip[0].1, frames, &frame_time);
+        let binary = zip_entries(&built.binary_zip);
+        assert_eq!(binary.len(), 2, "{name}");
+        check_landmarks(&binary[1].1, frames, 64);
+        eprintln!("{name}: built");
     }
 }
 

@@ -187,7 +187,9 @@ pub fn users_fault(err: &(dyn std::error::Error + 'static)) -> bool {
                 .is_some_and(ExtractError::is_callers_fault)
             || matches!(
                 e.downcast_ref::<CatalogError>(),
-                Some(CatalogError::Bvh(_) | CatalogError::TooLong { .. })
+                Some(
+                    CatalogError::Bvh(_) | CatalogError::Retarget(_) | CatalogError::TooLong { .. }
+                )
             )
     })
 }
@@ -436,6 +438,12 @@ pub(crate) mod tests {
         assert_eq!(CommandFailed::from_error(&bad).exit_code, 2);
         let bvh = anyhow::Error::from(CatalogError::Bvh(motion_capture::bvh::BvhError::NoFrames));
         assert_eq!(CommandFailed::from_error(&bvh).exit_code, 2);
+        let unmatched = anyhow::Error::from(CatalogError::Retarget(
+            motion_capture::bvh::UnmatchedSkeleton {
+                missing: vec!["head (Head)".into()],
+            },
+        ));
+        assert_eq!(CommandFailed::from_error(&unmatched).exit_code, 2);
         let refused = anyhow::Error::from(RefusedInput("neither".into()));
         assert_eq!(CommandFailed::from_error(&refused).exit_code, 2);
         for ours in [

@@ -11,7 +11,9 @@
 //!   (the reference the conversions are tested against);
 //! - [`Bvh::to_animation`] normalises to the engine's conventions (Y up, centimetres, facing
 //!   +Z at the first frame, floor at Y = 0, starting at the origin) and returns the common
-//!   [`Animation`] plus the [`Normalization`] that maps file coordinates to it.
+//!   [`Animation`] plus the [`Normalization`] that maps file coordinates to it;
+//! - [`Bvh::retarget`] puts the clip on the engine's own 22-joint skeleton (the files of
+//!   api-contract §9.4-§9.5), solved from the landmarks its joints give.
 //!
 //! [`Animation`]: crate::animation::Animation
 
@@ -19,12 +21,14 @@ mod convert;
 mod fk;
 mod normalize;
 mod parse;
+mod retarget;
 
 pub use convert::Converted;
 pub use fk::Mat3;
 pub(crate) use normalize::side_of;
 pub use normalize::{Normalization, Unit, UpAxis};
 pub use parse::{Limits, parse, parse_with_limits};
+pub use retarget::{Retargeted, UnmatchedSkeleton};
 
 /// One channel of a joint, in the order the file lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

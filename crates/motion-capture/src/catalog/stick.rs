@@ -5,7 +5,9 @@
 use tiny_skia::{Color, FillRule, LineCap, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
 use crate::animation::Animation;
-use crate::animation::math::{Vec3, add, cross, dot, lerp, normalize_or, scale, sub};
+use crate::animation::math::{Vec3, add, cross, dot, lerp, midpoint, normalize_or, scale, sub};
+use crate::solve::rig::lm::{LEFT_HIP, RIGHT_HIP};
+use crate::types::{Landmark, NUM_LANDMARKS, Pose};
 
 const BACKGROUND: [u8; 3] = [30, 34, 46];
 const GRID_LINE: [u8; 3] = [120, 128, 150];
@@ -145,6 +147,53 @@ impl StickFigure {
         }
         self.draw_bones(&mut pixmap, &camera, &points);
         pixmap
+    }
+
+    /// BlazePose's landmarks of one frame (`points`: the 33, cm, the animation's axes) as the
+    /// preview's camera at `time_s` sees them: image points normalised to the picture (z the
+    /// depth from the hips' midpoint on the scale of x), world points in metres from the hips'
+    /// midpoint along the camera's axes (x right, y down, z away); every point seen.
+    pub fn pose_seen_at(&self, time_s: f64, points: &[Vec3; NUM_LANDMARKS]) -> Pose {
+        let camera = self.camera_at(time_s);
+        let hips = midpoint(points[LEFT_HIP], points[RIGHT_HIP]);
+        let hip_depth = camera.depth(hips).max(1.0);
+        let (w, h) = (self.width.max(1) as f32, self.height.max(1) as f32);
+        let seen = |[x, y, z]: Vec3| Landmark {
+            x,
+            y,
+            z,
+            visibility: 1.0,
+            presence: 1.0,
+        };
+        let image = points.map(|p| {
+            let v = sub(p, camera.eye);
+            let depth = dot(v, camera.forward).max(1.0);
+            let x = camera.cx + camera.focal * dot(v, camera.right) / depth;
+            let y = camera.cy - camera.focal * dot(v, camera.up) / depth;
+            let z = (depth - hip_depth) * camera.focal / hip_depth;
+            seen([x / w, y / h, z / w])
+        });
+        let world = points.map(|p| {
+            let v = scale(sub(p, hips), 0.01);
+            seen([
+                dot(v, camera.right),
+                -dot(v, camera.up),
+                dot(v, camera.forward),
+            ])
+        });
+        Pose { image, world }
+    }
+
+    /// The preview's camera at `time_s`, as [`StickFigure::render`] places it.
+    fn camera_at(&self, time_s: f64) -> Camera {
+        let last = self.targets.len().saturating_sub(1);
+        let s = (time_s / self.frame_time_s).clamp(0.0, last as f64);
+        let i = (s.floor() as usize).min(last);
+        let target = match self.targets.get(i) {
+            Some(&a) => lerp(a, self.targets[(i + 1).min(last)], (s - i as f64) as f32),
+            None => [0.0; 3],
+        };
+        Camera::framing(target, self.top, self.width, self.height)
     }
 
     fn pose_at(&self, time_s: f64) -> (Vec<Vec3>, Vec3) {

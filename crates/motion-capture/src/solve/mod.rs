@@ -286,7 +286,7 @@ fn min_frames_with_person(n: usize, fps: f64) -> usize {
 
 /// The skeleton's pose in each frame: joint rotations from the landmarks, the root at the
 /// person's position in front of the camera.
-fn posed_frames(
+pub(crate) fn posed_frames(
     anim_pts: &[[Vec3; NUM_LANDMARKS]],
     tracks: &Tracks,
     root_cam: &[Vec3],
@@ -348,7 +348,7 @@ fn bridge_unseen(frames: &mut [Frame], times_s: &[f64], seen: &[bool]) {
 }
 
 /// Moves the clip so that it starts at the origin in X and Z; Y keeps the floor at 0.
-fn start_at_origin(animation: &mut Animation) {
+pub(crate) fn start_at_origin(animation: &mut Animation) {
     let start = animation.frames[0].root_translation;
     for f in &mut animation.frames {
         f.root_translation[0] -= start[0];

@@ -1,0 +1,205 @@
+//! Retargeting real clips onto the engine's 22-joint skeleton: every clip of the test data and
+//! of the bundled catalog (the catalog's are byte-identical copies of test-data clips; both
+//! folders are read, duplicates once), the retargeted joints against the source's own forward
+//! kinematics, and the contract's shape of the result.
+
+use std::path::PathBuf;
+
+use motion_capture::animation::MIXAMO_JOINTS;
+use motion_capture::animation::math::{Vec3, dist};
+use motion_capture::bvh::{self, Bvh, Retargeted};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// Every `.bvh` of the test data and of `catalog/bvh`, sorted by name, each content once.
+fn clips() -> Vec<(String, Vec<u8>)> {
+    let dirs = [
+        workspace().join("../shared/testdata/bvh"),
+        workspace().join("catalog/bvh"),
+    ];
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    for dir in dirs {
+        let entries =
+            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{} missing: {e}", dir.display()));
+        let mut files: Vec<PathBuf> = entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "bvh"))
+            .collect();
+        files.sort();
+        for path in files {
+            let bytes = std::fs::read(&path).unwrap();
+            if !out.iter().any(|(_, b)| *b == bytes) {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                out.push((name, bytes));
+            }
+        }
+    }
+    assert_eq!(out.len(), 12, "the catalog's clips are the test data's");
+    out
+}
+
+/// The source joint at each compared engine joint: the first of the names the file has.
+const COMPARED: [(&str, &[&str]); 8] = [
+    ("LeftForeArm", &["LeftForeArm", "LeftElbow"]),
+    ("RightForeArm", &["RightForeArm", "RightElbow"]),
+    ("LeftHand", &["LeftWrist", "LeftHand"]),
+    ("RightHand", &["RightWrist", "RightHand"]),
+    ("LeftLeg", &["LeftLeg", "LeftKnee"]),
+    ("RightLeg", &["RightLeg", "RightKnee"]),
+    ("LeftFoot", &["LeftAnkle", "LeftFoot"]),
+    ("RightFoot", &["RightAnkle", "RightFoot"]),
+];
+
+/// Largest and mean distance (cm) between the retargeted joints' forward kinematics and the
+/// source's corresponding joints (normalised, then moved as the retargeting moved the clip),
+/// over every frame and the [`COMPARED`] joints: (arms, legs).
+fn joint_errors(source: &Bvh, r: &Retargeted) -> [(f32, f32); 2] {
+    let skeleton = &r.animation.skeleton;
+    let pairs: Vec<(usize, usize)> = COMPARED
+        .iter()
+        .map(|(ours, theirs)| {
+            let theirs = theirs.iter().find_map(|n| source.find_joint(n)).unwrap();
+            (skeleton.index_of(ours).unwrap(), theirs)
+        })
+        .collect();
+    let mut acc = [(0.0f32, 0.0f32, 0usize); 2];
+    for (f, frame) in r.animation.frames.iter().enumerate() {
+        let ours = r.animation.world_positions(frame);
+        let theirs = source.world_positions(f);
+        for (k, &(o, t)) in pairs.iter().enumerate() {
+            let p = r.normalization.apply(theirs[t]).map(|v| v as f32);
+            let p: Vec3 = [p[0] + r.shift[0], p[1] + r.shift[1], p[2] + r.shift[2]];
+            let e = dist(ours[o], p);
+            let a = &mut acc[usize::from(k >= 4)];
+            a.0 = a.0.max(e);
+            a.1 += e;
+            a.2 += 1;
+        }
+    }
+    acc.map(|(max, sum, n)| (max, sum / n.max(1) as f32))
+}
+
+/// The bounds earned on the 12 clips (worst 6.2 cm on the arms of fair1 jumping, 0.96 cm on the
+/// legs of CMU 01_01, as this test prints): the engine's skeleton places the shoulders by its
+/// own spine and collar bones, so the arms differ more than the legs, whose bones it takes whole.
+const MAX_ARM_ERROR_CM: f32 = 8.0;
+const MAX_LEG_ERROR_CM: f32 = 1.5;
+
+#[test]
+fn every_clip_retargets_close_to_its_source_joints() {
+    for (name, bytes) in clips() {
+        let source = bvh::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let r = source.retarget().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let names: Vec<&str> = (r.animation.skeleton.joints.iter())
+            .map(|j| j.name.as_str())
+            .collect();
+        assert_eq!(names, MIXAMO_JOINTS, "{name}");
+        assert_eq!(r.animation.frames.len(), source.frame_count(), "{name}");
+        assert_eq!(r.animation.frame_time_s, source.frame_time_s, "{name}");
+        let [(arm_max, arm_mean), (leg_max, leg_mean)] = joint_errors(&source, &r);
+        eprintln!(
+            "{name}: elbows/wrists max {arm_max:.2} cm (mean {arm_mean:.2}), knees/ankles max \
+             {leg_max:.2} cm (mean {leg_mean:.2})"
+        );
+        assert!(
+            arm_max < MAX_ARM_ERROR_CM,
+            "{name}: arms off by {arm_max} cm"
+        );
+        assert!(
+            leg_max < MAX_LEG_ERROR_CM,
+            "{name}: legs off by {leg_max} cm"
+        );
+        let first = r.animation.world_positions(&r.animation.frames[0]);
+        assert!(
+            first[0][0].abs() < 1e-3 && first[0][2].abs() < 1e-3,
+            "{name}: {:?}",
+            first[0]
+        );
+        let lowest = lowest_point(&r);
+        eprintln!("{name}: lowest point {lowest:.2} cm");
+        assert!(
+            lowest.abs() < 6.0,
+            "{name}: the feet's lowest point is {lowest} cm"
+        );
+    }
+}
+
+/// The lowest joint or end site over the clip, cm.
+fn lowest_point(r: &Retargeted) -> f32 {
+    let a = &r.animation;
+    (a.frames.iter())
+        .flat_map(|f| {
+            let mut p = a.world_positions(f);
+            p.extend(a.end_site_positions(f).into_iter().flatten());
+            p
+        })
+        .map(|p| p[1])
+        .fold(f32::INFINITY, f32::min)
+}
+
+#[test]
+fn the_rest_pose_is_a_t_pose_facing_plus_z_whatever_the_source() {
+    for (name, bytes) in clips() {
+        let r = bvh::parse(&bytes).unwrap().retarget().unwrap();
+        let sk = &r.animation.skeleton;
+        let rest = sk.rest_positions();
+        let at = |n: &str| rest[sk.index_of(n).unwrap()];
+        assert!(at("LeftHand")[0] > at("LeftArm")[0] + 30.0, "{name}");
+        assert!(at("RightHand")[0] < at("RightArm")[0] - 30.0, "{name}");
+        assert!(at("Head")[1] > at("Hips")[1] + 40.0, "{name}");
+        assert!(at("LeftFoot")[1] < at("LeftUpLeg")[1] - 60.0, "{name}");
+        // The toes point forward (+Z) at rest.
+        assert!(at("LeftToeBase")[2] > at("LeftFoot")[2], "{name}");
+    }
+}
+
+#[test]
+fn head_hands_and_feet_turn_as_the_sources_do() {
+    // The landmarks on the face, hands and feet ride on their joints: the engine's head, hands
+    // and feet turn from the first frame as the source's do, frame after frame.
+    for (name, bytes) in clips() {
+        let source = bvh::parse(&bytes).unwrap();
+        let r = source.retarget().unwrap();
+        let a = &r.animation;
+        let (_, ours0) = a.world_pose(&a.frames[0]);
+        let (_, theirs0) = source.world_pose(0);
+        let mut worst = [0.0f32; 3];
+        for (f, frame) in a.frames.iter().enumerate().step_by(5) {
+            let (_, ours) = a.world_pose(frame);
+            let (_, theirs) = source.world_pose(f);
+            let parts = [
+                ("Head", "Head"),
+                ("LeftHand", "LeftWrist"),
+                ("RightFoot", "RightAnkle"),
+            ];
+            for (k, (o, t)) in parts.into_iter().enumerate() {
+                let t = [t, o].iter().find_map(|n| source.find_joint(n)).unwrap();
+                let o = a.skeleton.index_of(o).unwrap();
+                let turned = ours0[o].angle_to(ours[o]).to_degrees();
+                let want = angle_between(&theirs0[t], &theirs[t]);
+                worst[k] = worst[k].max((turned - want).abs());
+            }
+        }
+        eprintln!("{name}: head, hand, foot turns differ by at most {worst:.1?}°");
+        assert!(worst[0] < MAX_TURN_ERROR_DEG[0], "{name}: head {worst:?}°");
+        assert!(worst[1] < MAX_TURN_ERROR_DEG[1], "{name}: hand {worst:?}°");
+        assert!(worst[2] < MAX_TURN_ERROR_DEG[2], "{name}: foot {worst:?}°");
+    }
+}
+
+/// Head, hand, foot: earned on the 12 clips (as the test prints). The head is exact (the solver
+/// reads it from the ears and nose alone); the hands follow their sources to 2-32° in ten clips
+/// but to 61-118° in fair1 dab, mocapbank and CMU 01_01: the video solver keeps a forearm's twist within
+/// 90° and a wrist's bend within 80°, and smooths both, which a camera never needs to exceed and
+/// these clips do.
+const MAX_TURN_ERROR_DEG: [f32; 3] = [0.5, 125.0, 25.0];
+
+/// The angle (degrees) of the rotation from `a` to `b`: of aᵀ·b, from its trace.
+fn angle_between(a: &bvh::Mat3, b: &bvh::Mat3) -> f32 {
+    let trace: f64 = (0..3)
+        .map(|i| (0..3).map(|k| a[k][i] * b[k][i]).sum::<f64>())
+        .sum();
+    ((trace - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees() as f32
+}
