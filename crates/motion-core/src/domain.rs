@@ -457,6 +457,9 @@ pub struct OfficialMotion {
     pub bvh_zip: StoredFile,
     pub binary_zip: StoredFile,
     pub updated_at: Millis,
+    /// The format its files were built in (`motion_capture::catalog::BUILD_FORMAT` when they
+    /// were built; 1 for motions stored before formats were recorded).
+    pub build_format: u32,
 }
 
 /// Input of `MotionStore::upsert_official`.
@@ -467,6 +470,8 @@ pub struct OfficialMotionInput {
     pub name: String,
     pub tag: String,
     pub files: MotionFiles,
+    /// See [`OfficialMotion::build_format`].
+    pub build_format: u32,
 }
 
 /// What storing an official motion does when its catalog key is already taken.
@@ -474,6 +479,9 @@ pub struct OfficialMotionInput {
 pub enum OnExisting {
     /// The stored motion is replaced (its files go to the trash); the workId stays.
     Replace,
+    /// As `Replace`, but only a motion that is still there: a key that is free (an operator
+    /// removed the motion while it was being rebuilt) stays free and nothing is written.
+    ReplaceExisting,
     /// The stored motion stays and nothing is written: the check and the write are one
     /// transaction, so two imports of one key never overwrite each other unnoticed.
     Keep,

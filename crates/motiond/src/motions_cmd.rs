@@ -206,24 +206,28 @@ pub struct SeedReport {
     pub added: Vec<String>,
     /// Bundled entries that were already present (left untouched).
     pub present: usize,
+    /// Official motions (bundled or imported) whose files an older version built, rebuilt in
+    /// the current format ([`catalog::BUILD_FORMAT`]).
+    pub rebuilt: Vec<String>,
+    /// Official motions whose rebuild failed: they keep their old files until the next try.
+    pub not_rebuilt: Vec<String>,
 }
 
-/// Adds every bundled catalog entry whose key is not in the database yet. Idempotent: a
-/// second call adds nothing, and an entry an operator removed stays removed only until the
-/// next start (the bundled catalog is the baseline).
+/// Adds every bundled catalog entry whose key is not in the database yet, except those an
+/// operator removed, and rebuilds the official motions an older version built in an older
+/// format ([`rebuild_outdated`]). Idempotent: a second call adds and rebuilds nothing.
 pub async fn seed_catalog(
     target: &CatalogTarget<'_>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<SeedReport> {
     let entries = bundled_catalog()?;
-    let existing: std::collections::HashSet<String> = target
+    let official = target
         .motions
         .official()
         .await
-        .context("listing official motions")?
-        .into_iter()
-        .map(|m| m.catalog_key)
-        .collect();
+        .context("listing official motions")?;
+    let existing: std::collections::HashSet<&str> =
+        official.iter().map(|m| m.catalog_key.as_str()).collect();
     // An operator's `motions remove` is not undone at the next start.
     let removed: std::collections::HashSet<String> = target
         .motions
@@ -237,7 +241,7 @@ pub async fn seed_catalog(
         if removed.contains(&entry.key) {
             continue;
         }
-        if existing.contains(&entry.key) {
+        if existing.contains(entry.key.as_str()) {
             report.present += 1;
             continue;
         }
@@ -261,7 +265,81 @@ pub async fn seed_catalog(
         tracing::info!(key = %entry.key, elapsed_ms = started.elapsed().as_millis() as u64, "official motion seeded");
         report.added.push(entry.key);
     }
+    rebuild_outdated(target, &official, &mut report, cancel).await?;
     Ok(report)
+}
+
+/// Rebuilds in place the official motions whose files are in an older format than
+/// [`catalog::BUILD_FORMAT`] (an installation seeded by an earlier version), bundled or imported
+/// alike, from the source BVH their old `bvh.zip` holds (format 1 kept it as it came). Each keeps
+/// its key, workId, name and tag: the new files are stored first, the motion is switched to
+/// them in one write, and the old ones are removed after, so a failed or interrupted rebuild
+/// leaves the motion as it was (tried again at the next start). One the operator removed
+/// meanwhile stays removed.
+async fn rebuild_outdated(
+    target: &CatalogTarget<'_>,
+    official: &[OfficialMotion],
+    report: &mut SeedReport,
+    cancel: &CancellationToken,
+) -> anyhow::Result<()> {
+    for m in official
+        .iter()
+        .filter(|m| m.build_format < catalog::BUILD_FORMAT)
+    {
+        let started = std::time::Instant::now();
+        match rebuild(target, m, cancel).await {
+            Ok(Some(_)) => {
+                tracing::info!(key = %m.catalog_key, from_format = m.build_format, elapsed_ms = started.elapsed().as_millis() as u64, "official motion rebuilt");
+                report.rebuilt.push(m.catalog_key.clone());
+            }
+            Ok(None) => {} // removed while it was rebuilt
+            Err(_) if cancel.is_cancelled() => bail!("cancelled"),
+            Err(e) => {
+                tracing::warn!(key = %m.catalog_key, error = %format!("{e:#}"), "official motion keeps its old files: the rebuild failed");
+                report.not_rebuilt.push(m.catalog_key.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn rebuild(
+    target: &CatalogTarget<'_>,
+    m: &OfficialMotion,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Option<OfficialMotion>> {
+    let source = source_bvh_of(target, m).await?;
+    let rebuild_as = ImportAs {
+        key: &m.catalog_key,
+        name: &m.name,
+        tag: &m.tag,
+        on_existing: OnExisting::ReplaceExisting,
+    };
+    import_bvh(target, &rebuild_as, &source, cancel).await
+}
+
+/// The `motion.bvh` of an official motion's `bvh.zip`.
+async fn source_bvh_of(target: &CatalogTarget<'_>, m: &OfficialMotion) -> anyhow::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let key = &m.bvh_zip.blob_key;
+    let read = target
+        .blobs
+        .get(key, None)
+        .await
+        .with_context(|| format!("reading {key}"))?
+        .with_context(|| format!("{key} is missing from the blob store"))?;
+    let mut zip = Vec::new();
+    read.reader
+        .take(MAX_BVH_BYTES)
+        .read_to_end(&mut zip)
+        .await
+        .with_context(|| format!("reading {key}"))?;
+    motion_capture::export::archive::read_entry(
+        &zip,
+        motion_capture::export::BVH_NAME,
+        MAX_BVH_BYTES,
+    )
+    .with_context(|| format!("the source BVH in {key}"))
 }
 
 /// How an imported motion is filed in the catalog.
@@ -328,6 +406,7 @@ async fn publish(
                 bvh_zip,
                 binary_zip,
             },
+            build_format: catalog::BUILD_FORMAT,
         };
         target
             .motions
@@ -493,10 +572,17 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
         MotionsCommand::Seed => {
             let report = seed_catalog(&target, &cancel).await?;
             print_report(&format!(
-                "added {} official motion(s), {} already present\n",
+                "added {} official motion(s), {} already present, {} rebuilt in the current format\n",
                 report.added.len(),
-                report.present
+                report.present,
+                report.rebuilt.len()
             ))?;
+            if !report.not_rebuilt.is_empty() {
+                bail!(
+                    "could not rebuild official motion(s) {} (they keep their old files; see the log)",
+                    report.not_rebuilt.join(", ")
+                );
+            }
         }
         MotionsCommand::List => print_report(&format_list(
             &motions
@@ -637,10 +723,11 @@ pub async fn seed_app_catalog(
         build: BuildOptions::default(),
     };
     let report = seed_catalog(&target, cancel).await?;
-    if !report.added.is_empty() {
+    if !report.added.is_empty() || !report.rebuilt.is_empty() {
         tracing::info!(
             added = report.added.len(),
             present = report.present,
+            rebuilt = report.rebuilt.len(),
             "official catalog seeded"
         );
     }

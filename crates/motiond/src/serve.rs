@@ -169,7 +169,8 @@ pub(crate) async fn prepare_workers(app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `catalog.seed`: adds the bundled official motions that are missing (idempotent).
+/// `catalog.seed`: adds the bundled official motions that are missing and rebuilds those an
+/// older version built in an older format (idempotent).
 pub(crate) async fn seed_catalog(app: &App, shutdown: &CancellationToken) -> anyhow::Result<()> {
     if !app.config.catalog.seed {
         return Ok(());
@@ -177,10 +178,11 @@ pub(crate) async fn seed_catalog(app: &App, shutdown: &CancellationToken) -> any
     let report = crate::motions_cmd::seed_app_catalog(app, shutdown)
         .await
         .context("seed the motion catalog")?;
-    if !report.added.is_empty() {
+    if !report.added.is_empty() || !report.rebuilt.is_empty() {
         tracing::info!(
             added = report.added.len(),
             present = report.present,
+            rebuilt = report.rebuilt.len(),
             "seeded the official motion catalog"
         );
     }

@@ -141,3 +141,176 @@ async fn seeding_adds_every_bundled_motion_once() {
             .any(|m| &m.catalog_key == k && m.work_id == official_work_id(k))
     }));
 }
+
+/// An official motion as a version before build formats stored it: `bvh.zip` holding `source`
+/// as it came, `binary.zip` a glb and `joints.json`; recorded with format 1.
+async fn store_old_format(app: &motiond::App, motions: &MotionService, key: &str, source: &[u8]) {
+    use motion_core::domain::{FileRole, MotionFiles, NewFile, OfficialMotionInput, OnExisting};
+    let zip =
+        |entries: &[(&str, &[u8])]| motion_capture::export::archive::zip_entries(entries).unwrap();
+    let files = [
+        (
+            "motion.mp4",
+            "video/mp4",
+            FileRole::Preview,
+            b"old preview".to_vec(),
+        ),
+        (
+            "cover.jpg",
+            "image/jpeg",
+            FileRole::Cover,
+            b"old cover".to_vec(),
+        ),
+        (
+            "bvh.zip",
+            "application/zip",
+            FileRole::BvhZip,
+            zip(&[("motion.bvh", source)]),
+        ),
+        (
+            "binary.zip",
+            "application/zip",
+            FileRole::BinaryZip,
+            zip(&[("motion.glb", b"glTF"), ("joints.json", b"{}")]),
+        ),
+    ];
+    let mut stored = Vec::new();
+    for (name, content_type, role, bytes) in files {
+        let blob_key = motion_core::blob_keys::official(key, "old", name);
+        app.blobs.put_bytes(&blob_key, &bytes).await.unwrap();
+        stored.push(NewFile {
+            fid: motion_core::ids::new_fid(),
+            blob_key,
+            name: name.into(),
+            content_type: content_type.into(),
+            size: bytes.len() as u64,
+            sha256: motion_core::ids::sha256_hex(&bytes),
+            role,
+            width: 0,
+            height: 0,
+            duration_ms: 0,
+        });
+    }
+    let [preview, cover, bvh_zip, binary_zip]: [NewFile; 4] = stored.try_into().unwrap();
+    let input = OfficialMotionInput {
+        catalog_key: key.into(),
+        name: format!("Old {key}"),
+        tag: "dance".into(),
+        files: MotionFiles {
+            preview,
+            cover,
+            bvh_zip,
+            binary_zip,
+        },
+        build_format: 1,
+    };
+    motions
+        .upsert_official(&input, OnExisting::Replace)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// The entry names of a served zip.
+async fn served_zip(
+    app: &motiond::App,
+    f: &motion_core::domain::StoredFile,
+) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let (status, _, body) = get(app, &format!("/files/{}/{}", f.fid, f.name)).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(body)).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut e = zip.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            e.read_to_end(&mut bytes).unwrap();
+            (e.name().to_string(), bytes)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn motions_an_older_version_built_are_rebuilt_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = motiond::Config::for_data_dir(dir.path());
+    config.worker.enabled = false;
+    let app = motiond::build_app(config).await.expect("build_app");
+    let motions = MotionService::new(
+        app.store.clone(),
+        app.store.clone(),
+        app.blobs.clone(),
+        app.clock.clone(),
+    );
+    let tmp_dir = dir.path().join("catalog-tmp");
+    let target = CatalogTarget {
+        motions: &motions,
+        blobs: app.blobs.as_ref(),
+        tmp_dir: &tmp_dir,
+        build: BuildOptions {
+            width: 64,
+            height: 64,
+            max_fps: 5.0,
+            ..BuildOptions::default()
+        },
+    };
+    let cancel = CancellationToken::new();
+    // A data directory an older version seeded: every bundled motion in format 1, plus one the
+    // operator imported from their own BVH (the mixamorig test clip), and one they removed.
+    let testdata =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
+    let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
+    store_old_format(&app, &motions, "my-dance", &own).await;
+    let bundled = bundled_catalog().unwrap();
+    for e in &bundled {
+        let clip = motiond::motions_cmd::bundled_clip(&e.file).unwrap();
+        store_old_format(&app, &motions, &e.key, &clip).await;
+    }
+    let removed = bundled[0].key.clone();
+    assert!(motions.remove_official(&removed).await.unwrap());
+    let before = motions.official().await.unwrap();
+
+    let report = seed_catalog(&target, &cancel).await.expect("seed");
+    assert!(report.added.is_empty(), "{report:?}");
+    assert!(report.not_rebuilt.is_empty(), "{report:?}");
+    let mut rebuilt = report.rebuilt.clone();
+    rebuilt.sort();
+    let mut expected: Vec<String> = before.iter().map(|m| m.catalog_key.clone()).collect();
+    expected.sort();
+    assert_eq!(rebuilt, expected);
+
+    let after = motions.official().await.unwrap();
+    assert_eq!(after.len(), before.len());
+    assert!(
+        after.iter().all(|m| m.catalog_key != removed),
+        "removed stays removed"
+    );
+    for (old, new) in before.iter().zip(&after) {
+        assert_eq!(
+            (&new.catalog_key, new.work_id, &new.name, &new.tag),
+            (&old.catalog_key, old.work_id, &old.name, &old.tag)
+        );
+        assert_eq!(new.build_format, motion_capture::catalog::BUILD_FORMAT);
+        let bvh = served_zip(&app, &new.bvh_zip).await;
+        assert_eq!(bvh.len(), 1);
+        let parsed = motion_capture::bvh::parse(&bvh[0].1).unwrap();
+        assert_eq!(parsed.joints.len(), 22, "{}", new.catalog_key);
+        let names: Vec<String> = served_zip(&app, &new.binary_zip)
+            .await
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(names, ["motion.glb", "landmarks.json"]);
+        // The old blobs are gone.
+        assert!(
+            app.blobs
+                .get(&old.bvh_zip.blob_key, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    // Rebuilt once: the next start leaves them alone.
+    let again = seed_catalog(&target, &cancel).await.expect("second seed");
+    assert!(again.rebuilt.is_empty() && again.added.is_empty());
+}

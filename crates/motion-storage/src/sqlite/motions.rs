@@ -15,7 +15,7 @@ use super::{SqliteStore, map_err};
 
 fn select_official() -> String {
     format!(
-        "SELECT w.work_id, w.catalog_key, w.name, w.tag, w.updated_at, {}, {}, {}, {} FROM official_motions w {WORK_FILE_JOINS}",
+        "SELECT w.work_id, w.catalog_key, w.name, w.tag, w.updated_at, w.build_format, {}, {}, {}, {} FROM official_motions w {WORK_FILE_JOINS}",
         file_cols("fp"),
         file_cols("fc"),
         file_cols("fb"),
@@ -30,6 +30,7 @@ fn read_official(row: &SqliteRow) -> StoreResult<OfficialMotion> {
         name: row.try_get("name").map_err(map_err)?,
         tag: row.try_get("tag").map_err(map_err)?,
         updated_at: row.try_get("updated_at").map_err(map_err)?,
+        build_format: row.try_get("build_format").map_err(map_err)?,
         preview: read_file(row, "fp")?,
         cover: read_file(row, "fc")?,
         bvh_zip: read_file(row, "fb")?,
@@ -96,6 +97,8 @@ impl MotionStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
+        } else if on_existing == OnExisting::ReplaceExisting {
+            return Ok(None);
         }
         // Imported again on purpose: no longer removed.
         sqlx::query("DELETE FROM removed_official_keys WHERE catalog_key = ?")
@@ -108,7 +111,7 @@ impl MotionStore for SqliteStore {
         }
         sqlx::query(
             "INSERT INTO official_motions (work_id, catalog_key, name, tag, preview_fid, cover_fid, bvh_fid, binary_fid, \
-             updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             updated_at, build_format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(work_id)
         .bind(&input.catalog_key)
@@ -119,6 +122,7 @@ impl MotionStore for SqliteStore {
         .bind(&input.files.bvh_zip.fid)
         .bind(&input.files.binary_zip.fid)
         .bind(now)
+        .bind(input.build_format)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
