@@ -33,6 +33,7 @@ fn input(env: &Env, key: &str, version: &str) -> OfficialMotionInput {
                 &k("binary.zip"),
             ),
         },
+        build_format: 2,
     }
 }
 
