@@ -24,6 +24,26 @@ const BOUNDS_SAMPLES = 48;
 /** The axes and unit of the BVH files that motiond makes (contract §9.4): Y up, centimetres. */
 export const MOTIOND_BVH = Object.freeze({ up: Object.freeze({ x: 0, y: 1, z: 0 }), metresPerUnit: 0.01 });
 
+/** The joints of motiond's BVH skeleton, in the order its files list them (contract §9.4). */
+const MOTIOND_JOINTS = [
+  'Hips', 'Spine', 'Spine1', 'Spine2', 'Neck', 'Head',
+  'LeftShoulder', 'LeftArm', 'LeftForeArm', 'LeftHand',
+  'RightShoulder', 'RightArm', 'RightForeArm', 'RightHand',
+  'LeftUpLeg', 'LeftLeg', 'LeftFoot', 'LeftToeBase',
+  'RightUpLeg', 'RightLeg', 'RightFoot', 'RightToeBase',
+].join(' ');
+
+/**
+ * The axes of a BVH file for {@link prepareMotion}: {@link MOTIOND_BVH} for motiond's own
+ * skeleton (every motion it makes, official ones included), null (estimated) for any other,
+ * such as an official motion an older version stored before it rebuilt its files.
+ */
+export function bvhAxes(bvhText) {
+  const hierarchy = bvhText.slice(0, Math.max(0, bvhText.indexOf('MOTION')));
+  const joints = [...hierarchy.matchAll(/^\s*(?:ROOT|JOINT)\s+(\S+)/gm)].map((m) => m[1]).join(' ');
+  return joints === MOTIOND_JOINTS ? MOTIOND_BVH : null;
+}
+
 let webgl = null;
 
 /**

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as THREE from 'three';
-import { MOTIOND_BVH, prepareMotion, sanitizeBvhJointNames } from '../src/viewer.js';
+import { MOTIOND_BVH, bvhAxes, prepareMotion, sanitizeBvhJointNames } from '../src/viewer.js';
 import { checkDuration, checkFile, nameFromFileName, roundDuration, uploadContentType } from '../src/validate.js';
 import { ApiError, apiUrl, describeError, sameOriginFileUrl } from '../src/api.js';
 import { failedTaskText, groupByTag, libraryHref, motionHref } from '../src/views/library.js';
@@ -61,6 +61,20 @@ for (const name of bvhFiles()) {
     assert.ok(moved > 0.05, `largest bone displacement ${moved.toFixed(3)} m`);
   });
 }
+
+test("motiond's own skeleton is read as Y-up centimetres, any other has its axes estimated", () => {
+  const joints = ['Hips', 'Spine', 'Spine1', 'Spine2', 'Neck', 'Head', 'LeftShoulder', 'LeftArm', 'LeftForeArm',
+    'LeftHand', 'RightShoulder', 'RightArm', 'RightForeArm', 'RightHand', 'LeftUpLeg', 'LeftLeg', 'LeftFoot',
+    'LeftToeBase', 'RightUpLeg', 'RightLeg', 'RightFoot', 'RightToeBase'];
+  const hierarchy = joints.map((name, i) => `${'\t'.repeat(Math.min(i, 1))}${i ? 'JOINT' : 'ROOT'} ${name}\n{`).join('\n');
+  const motiond = `HIERARCHY\n${hierarchy}\nMOTION\nFrames: 1\nFrame Time: 0.0333333\n`;
+  assert.equal(bvhAxes(motiond), MOTIOND_BVH);
+  assert.equal(bvhAxes(syntheticBvh([STANDING])), null);
+  for (const name of bvhFiles()) {
+    assert.equal(bvhAxes(readFileSync(join(BVH_DIR, name), 'utf8')), null, name);
+  }
+  assert.equal(bvhAxes('not a bvh'), null);
+});
 
 test('joint names with colons are made safe for animation bindings', () => {
   const out = sanitizeBvhJointNames('HIERARCHY\nROOT mixamorig:Hips\n{\n\tJOINT mixamorig:Spine \n\tEnd Site\n');

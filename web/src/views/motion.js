@@ -6,7 +6,7 @@ import { collectMine } from '../mine.js';
 import { h, messageBox, mount, saveBlob } from '../dom.js';
 import { navigate } from '../router.js';
 import { getEmail } from '../session.js';
-import { MOTIOND_BVH, MotionViewer, webglAvailable } from '../viewer.js';
+import { MOTIOND_BVH, MotionViewer, bvhAxes, webglAvailable } from '../viewer.js';
 import { pollTask } from '../tasks.js';
 
 /** Returns the first entry of a ZIP whose name ends with `ext`, as bytes and name. */
@@ -257,9 +257,11 @@ async function renderMotion(container, motion, kind, email, isCurrent) {
   try {
     const entry = await bvh();
     if (!isCurrent()) return () => viewer.dispose();
-    // The user's motions are motiond's own BVH, Y-up centimetres (contract §9.4): shown as
-    // they are. The catalog's files come from elsewhere and have their axes estimated.
-    viewer.load(new TextDecoder().decode(entry.data), kind === 'mine' ? MOTIOND_BVH : null);
+    // Motions are motiond's own BVH, Y-up centimetres (contract §9.4): shown as they are.
+    // Official files an older version stored (the source clip as it was) have their axes
+    // estimated.
+    const text = new TextDecoder().decode(entry.data);
+    viewer.load(text, kind === 'mine' ? MOTIOND_BVH : bvhAxes(text));
     if (viewer.playable) {
       stageStatus.replaceChildren();
       viewer.play();
