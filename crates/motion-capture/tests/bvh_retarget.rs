@@ -203,3 +203,77 @@ fn angle_between(a: &bvh::Mat3, b: &bvh::Mat3) -> f32 {
         .sum();
     ((trace - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees() as f32
 }
+
+/// The dab clip with its joints renamed as `rename` says (every `ROOT`/`JOINT` line whose name
+/// it knows).
+fn renamed_dab(rename: impl Fn(&str) -> Option<String>) -> Vec<u8> {
+    let path = workspace().join("../shared/testdata/bvh/animated_drawings_fair1_dab.bvh");
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            match trimmed.split_once(' ') {
+                Some((kw @ ("ROOT" | "JOINT"), name)) => match rename(name.trim()) {
+                    Some(new) => format!("{indent}{kw} {new}"),
+                    None => line.to_string(),
+                },
+                _ => line.to_string(),
+            }
+        })
+        .collect();
+    (lines.join("\n") + "\n").into_bytes()
+}
+
+/// Rigs named by other tools (Daz/Poser's `lShldr`…, 3ds Max Biped's `Bip01 L Calf`…) are
+/// matched as well as Mixamo's, to the same motion.
+#[test]
+fn daz_and_biped_names_are_matched_too() {
+    let part = |name: &str| -> Option<(usize, String)> {
+        let (k, rest) = if let Some(rest) = name.strip_prefix("Left") {
+            (0, rest)
+        } else {
+            (1, name.strip_prefix("Right")?)
+        };
+        Some((k, rest.to_string()))
+    };
+    let daz = |name: &str| {
+        let (k, rest) = part(name)?;
+        let new = match rest.as_str() {
+            "Shoulder" => "Collar",
+            "Arm" => "Shldr",
+            "UpLeg" => "Thigh",
+            "Leg" => "Shin",
+            "ToeBase" => "Toe",
+            other => other,
+        };
+        Some(format!("{}{new}", ["l", "r"][k]))
+    };
+    let biped = |name: &str| {
+        if name == "Head" {
+            return Some("Bip01 Head".to_string());
+        }
+        let (k, rest) = part(name)?;
+        let new = match rest.as_str() {
+            "Shoulder" => "Clavicle",
+            "Arm" => "UpperArm",
+            "ForeArm" => "Forearm",
+            "UpLeg" => "Thigh",
+            "Leg" => "Calf",
+            "ToeBase" => "Toe0",
+            other => other,
+        };
+        Some(format!("Bip01 {} {new}", ["L", "R"][k]))
+    };
+    let original = bvh::parse(&renamed_dab(|_| None))
+        .unwrap()
+        .retarget()
+        .unwrap();
+    for (rig, bytes) in [("daz", renamed_dab(daz)), ("biped", renamed_dab(biped))] {
+        let source = bvh::parse(&bytes).unwrap();
+        assert!(source.find_joint("LeftArm").is_none(), "{rig}: renamed");
+        let r = source.retarget().unwrap_or_else(|e| panic!("{rig}: {e}"));
+        assert_eq!(r.animation, original.animation, "{rig}");
+    }
+}

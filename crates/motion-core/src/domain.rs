@@ -475,13 +475,14 @@ pub struct OfficialMotionInput {
 }
 
 /// What storing an official motion does when its catalog key is already taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OnExisting {
     /// The stored motion is replaced (its files go to the trash); the workId stays.
     Replace,
-    /// As `Replace`, but only a motion that is still there: a key that is free (an operator
-    /// removed the motion while it was being rebuilt) stays free and nothing is written.
-    ReplaceExisting,
+    /// As `Replace`, but only the motion whose `bvh.zip` is still the file `bvh_fid` (the one a
+    /// rebuild was made from): a key that is free (an operator removed the motion while it was
+    /// being rebuilt) stays free, a motion imported meanwhile stays, and nothing is written.
+    ReplaceIfStill { bvh_fid: String },
     /// The stored motion stays and nothing is written: the check and the write are one
     /// transaction, so two imports of one key never overwrite each other unnoticed.
     Keep,

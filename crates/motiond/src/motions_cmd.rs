@@ -265,7 +265,18 @@ pub async fn seed_catalog(
         tracing::info!(key = %entry.key, elapsed_ms = started.elapsed().as_millis() as u64, "official motion seeded");
         report.added.push(entry.key);
     }
-    rebuild_outdated(target, &official, &mut report, cancel).await?;
+    rebuild_outdated(target, &mut report, cancel).await?;
+    Ok(report)
+}
+
+/// Only the rebuild of [`seed_catalog`]: an installation that does not seed the bundled
+/// catalog (`catalog.seed = false`) still gets its official motions in the contract's files.
+pub async fn rebuild_catalog(
+    target: &CatalogTarget<'_>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<SeedReport> {
+    let mut report = SeedReport::default();
+    rebuild_outdated(target, &mut report, cancel).await?;
     Ok(report)
 }
 
@@ -274,14 +285,18 @@ pub async fn seed_catalog(
 /// alike, from the source BVH their old `bvh.zip` holds (format 1 kept it as it came). Each keeps
 /// its key, workId, name and tag: the new files are stored first, the motion is switched to
 /// them in one write, and the old ones are removed after, so a failed or interrupted rebuild
-/// leaves the motion as it was (tried again at the next start). One the operator removed
-/// meanwhile stays removed.
+/// leaves the motion as it was (tried again at the next start). One the operator removed or
+/// imported again meanwhile stays as the operator left it.
 async fn rebuild_outdated(
     target: &CatalogTarget<'_>,
-    official: &[OfficialMotion],
     report: &mut SeedReport,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
+    let official = target
+        .motions
+        .official()
+        .await
+        .context("listing official motions")?;
     for m in official
         .iter()
         .filter(|m| m.build_format < catalog::BUILD_FORMAT)
@@ -292,15 +307,27 @@ async fn rebuild_outdated(
                 tracing::info!(key = %m.catalog_key, from_format = m.build_format, elapsed_ms = started.elapsed().as_millis() as u64, "official motion rebuilt");
                 report.rebuilt.push(m.catalog_key.clone());
             }
-            Ok(None) => {} // removed while it was rebuilt
+            Ok(None) => {} // removed or imported again while it was rebuilt
             Err(_) if cancel.is_cancelled() => bail!("cancelled"),
+            Err(_) if !still_stored(target, m).await => {} // as Ok(None): its files went with it
             Err(e) => {
-                tracing::warn!(key = %m.catalog_key, error = %format!("{e:#}"), "official motion keeps its old files: the rebuild failed");
+                tracing::warn!(key = %m.catalog_key, error = %format!("{e:#}"), "official motion keeps its old files: the rebuild failed (fix the cause, or import the key again from another BVH with `motiond motions import --replace`, or remove it with `motiond motions remove`)");
                 report.not_rebuilt.push(m.catalog_key.clone());
             }
         }
     }
     Ok(())
+}
+
+/// Whether `m` is still stored as it was listed (not removed, nor imported again): a rebuild
+/// that failed because its source went away meanwhile failed for nothing to rebuild.
+async fn still_stored(target: &CatalogTarget<'_>, m: &OfficialMotion) -> bool {
+    let Ok(official) = target.motions.official().await else {
+        return true; // cannot tell: report the failure
+    };
+    official
+        .iter()
+        .any(|o| o.catalog_key == m.catalog_key && o.bvh_zip.fid == m.bvh_zip.fid)
 }
 
 async fn rebuild(
@@ -313,7 +340,9 @@ async fn rebuild(
         key: &m.catalog_key,
         name: &m.name,
         tag: &m.tag,
-        on_existing: OnExisting::ReplaceExisting,
+        on_existing: OnExisting::ReplaceIfStill {
+            bvh_fid: m.bvh_zip.fid.clone(),
+        },
     };
     import_bvh(target, &rebuild_as, &source, cancel).await
 }
@@ -410,7 +439,7 @@ async fn publish(
         };
         target
             .motions
-            .upsert_official(&input, import_as.on_existing)
+            .upsert_official(&input, import_as.on_existing.clone())
             .await
             .context("recording the official motion")
     }
@@ -709,6 +738,7 @@ pub async fn seed_app_catalog(
     app: &crate::app::App,
     cancel: &CancellationToken,
 ) -> anyhow::Result<SeedReport> {
+    let add_bundled = app.config.catalog.seed;
     let motions = MotionService::new(
         app.store.clone(),
         app.store.clone(),
@@ -722,7 +752,11 @@ pub async fn seed_app_catalog(
         tmp_dir: &tmp_dir,
         build: BuildOptions::default(),
     };
-    let report = seed_catalog(&target, cancel).await?;
+    let report = if add_bundled {
+        seed_catalog(&target, cancel).await?
+    } else {
+        rebuild_catalog(&target, cancel).await?
+    };
     if !report.added.is_empty() || !report.rebuilt.is_empty() {
         tracing::info!(
             added = report.added.len(),

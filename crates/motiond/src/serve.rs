@@ -169,12 +169,9 @@ pub(crate) async fn prepare_workers(app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `catalog.seed`: adds the bundled official motions that are missing and rebuilds those an
-/// older version built in an older format (idempotent).
+/// `catalog.seed`: adds the bundled official motions that are missing; and, seeding or not,
+/// rebuilds those an older version built in an older format (idempotent).
 pub(crate) async fn seed_catalog(app: &App, shutdown: &CancellationToken) -> anyhow::Result<()> {
-    if !app.config.catalog.seed {
-        return Ok(());
-    }
     let report = crate::motions_cmd::seed_app_catalog(app, shutdown)
         .await
         .context("seed the motion catalog")?;

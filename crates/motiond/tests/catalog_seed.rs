@@ -314,3 +314,37 @@ async fn motions_an_older_version_built_are_rebuilt_in_place() {
     let again = seed_catalog(&target, &cancel).await.expect("second seed");
     assert!(again.rebuilt.is_empty() && again.added.is_empty());
 }
+
+/// `catalog.seed = false` leaves the bundled catalog out, not the rebuild: an operator's own
+/// official motion stored by an older version still gets the contract's files at the start.
+#[tokio::test]
+async fn an_installation_that_does_not_seed_still_gets_its_motions_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = motiond::Config::for_data_dir(dir.path());
+    config.worker.enabled = false;
+    config.catalog.seed = false;
+    let app = motiond::build_app(config).await.expect("build_app");
+    let motions = MotionService::new(
+        app.store.clone(),
+        app.store.clone(),
+        app.blobs.clone(),
+        app.clock.clone(),
+    );
+    let testdata =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
+    let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
+    store_old_format(&app, &motions, "my-dance", &own).await;
+
+    let cancel = CancellationToken::new();
+    let report = motiond::motions_cmd::seed_app_catalog(&app, &cancel)
+        .await
+        .expect("seed");
+    assert!(report.added.is_empty(), "{report:?}");
+    assert_eq!(report.rebuilt, ["my-dance"]);
+    let official = motions.official().await.unwrap();
+    assert_eq!(official.len(), 1, "no bundled motion added");
+    assert_eq!(
+        official[0].build_format,
+        motion_capture::catalog::BUILD_FORMAT
+    );
+}

@@ -313,17 +313,21 @@ pub fn guess_unit(height: f64) -> (Unit, f64) {
     }
 }
 
-/// `Some(true)` for a left-side joint name, `Some(false)` for right, `None` otherwise.
+/// `Some(true)` for a left-side joint name, `Some(false)` for right, `None` otherwise: `Left…`,
+/// `L_…`, `…_L`, `….L`, `LThigh` and Daz/Poser's `lThigh`, 3ds Max Biped's `Bip01 L Thigh`.
 pub(crate) fn side_of(name: &str) -> Option<bool> {
     let lower = name.to_ascii_lowercase();
     let second_upper = |c: char| {
-        name.chars().nth(1).is_some_and(|s| s.is_ascii_uppercase()) && name.starts_with(c)
+        name.chars().nth(1).is_some_and(|s| s.is_ascii_uppercase())
+            && name.starts_with([c, c.to_ascii_lowercase()])
     };
+    let word = |w: &str| lower.split(' ').any(|part| part == w);
     if lower.starts_with("left")
         || lower.starts_with("l_")
         || lower.ends_with("_l")
         || lower.ends_with(".l")
         || second_upper('L')
+        || word("l")
     {
         Some(true)
     } else if lower.starts_with("right")
@@ -331,6 +335,7 @@ pub(crate) fn side_of(name: &str) -> Option<bool> {
         || lower.ends_with("_r")
         || lower.ends_with(".r")
         || second_upper('R')
+        || word("r")
     {
         Some(false)
     } else {
@@ -340,7 +345,9 @@ pub(crate) fn side_of(name: &str) -> Option<bool> {
 
 fn is_leg(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["hip", "upleg", "thigh", "leg", "knee", "foot", "ankle"]
-        .iter()
-        .any(|k| n.contains(k))
+    [
+        "hip", "upleg", "thigh", "leg", "knee", "shin", "calf", "foot", "ankle",
+    ]
+    .iter()
+    .any(|k| n.contains(k))
 }

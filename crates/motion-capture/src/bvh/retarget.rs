@@ -108,17 +108,27 @@ fn start_at_origin(animation: &mut Animation) -> Vec3 {
     [-start[0], 0.0, -start[2]]
 }
 
-/// Names tried for each body part, after `Left`/`Right`, in order: the Mixamo/MotionBuilder
-/// names first, then cgspeed's "max" names (where `LeftShoulder` is the upper arm, not the
-/// collar bone), then other common ones.
-const SHOULDER: &[&str] = &["Arm", "UpperArm", "UpArm", "Shoulder"];
+/// Names tried for each body part, after a side's prefix ([`SIDES`]), in order (case aside):
+/// the Mixamo/MotionBuilder names first, then cgspeed's "max" names (where `LeftShoulder` is the
+/// upper arm, not the collar bone), then other common ones (Daz/Poser's `lShldr`, `lShin`; 3ds
+/// Max Biped's `Bip01 L Calf`).
+const SHOULDER: &[&str] = &["Arm", "UpperArm", "UpArm", "Shldr", "Shoulder"];
 const ELBOW: &[&str] = &["ForeArm", "Elbow", "LowerArm", "LowArm"];
 const WRIST: &[&str] = &["Wrist", "Hand"];
 const HIP: &[&str] = &["UpLeg", "Thigh", "UpperLeg", "Hip"];
-const KNEE: &[&str] = &["Leg", "Knee", "Shin", "LowerLeg", "LowLeg"];
+const KNEE: &[&str] = &["Leg", "Knee", "Shin", "Calf", "LowerLeg", "LowLeg"];
 const ANKLE: &[&str] = &["Ankle", "Foot"];
-const TOE: &[&str] = &["ToeBase", "Toe", "Toes"];
-const SIDES: [&str; 2] = ["Left", "Right"];
+const TOE: &[&str] = &["ToeBase", "Toe", "Toes", "Toe0"];
+/// The prefixes of a side's joint names, [left, right], tried in order: one rig's names are
+/// all of one family.
+const SIDES: [[&str; 2]; 5] = [
+    ["Left", "Right"],
+    ["Left_", "Right_"],
+    ["L_", "R_"],
+    ["l", "r"],
+    ["Bip01 L ", "Bip01 R "],
+];
+const HEAD: &[&str] = &["Head", "Bip01 Head"];
 
 /// The source joints at BlazePose's body landmarks, [left, right] where paired.
 #[derive(Clone, Debug)]
@@ -137,14 +147,13 @@ impl BodyJoints {
     fn find(bvh: &Bvh) -> Result<Self, UnmatchedSkeleton> {
         let mut missing = Vec::new();
         let mut sided = |part: &str, names: &[&str]| {
-            SIDES.map(|side| {
-                let found = names
-                    .iter()
-                    .find_map(|n| bvh.find_joint(&format!("{side}{n}")));
+            [0, 1].map(|k| {
+                let found = find_sided(bvh, k, names);
                 if found.is_none() {
+                    let side = SIDES[0][k];
                     let tried: Vec<String> = names.iter().map(|n| format!("{side}{n}")).collect();
                     let side = side.to_ascii_lowercase();
-                    missing.push(format!("{side} {part} ({})", tried.join(", ")));
+                    missing.push(format!("{side} {part} ({}, …)", tried.join(", ")));
                 }
                 found.unwrap_or(0)
             })
@@ -155,17 +164,14 @@ impl BodyJoints {
         let hips = sided("hip", HIP);
         let knees = sided("knee", KNEE);
         let ankles = sided("ankle", ANKLE);
-        let head = bvh.find_joint("Head");
+        let head = HEAD.iter().find_map(|n| bvh.find_joint(n));
         if head.is_none() {
-            missing.push("head (Head)".to_string());
+            missing.push(format!("head ({})", HEAD.join(", ")));
         }
         if !missing.is_empty() {
             return Err(UnmatchedSkeleton { missing });
         }
-        let toes = SIDES.map(|side| {
-            TOE.iter()
-                .find_map(|n| bvh.find_joint(&format!("{side}{n}")))
-        });
+        let toes = [0, 1].map(|k| find_sided(bvh, k, TOE));
         Ok(BodyJoints {
             head: head.unwrap_or(0),
             shoulders,
@@ -177,6 +183,16 @@ impl BodyJoints {
             toes,
         })
     }
+}
+
+/// The first joint of side `k` (0 left, 1 right) named by a prefix of [`SIDES`] and one of
+/// `names`, prefixes first.
+fn find_sided(bvh: &Bvh, k: usize, names: &[&str]) -> Option<usize> {
+    SIDES.iter().find_map(|prefixes| {
+        names
+            .iter()
+            .find_map(|n| bvh.find_joint(&format!("{}{n}", prefixes[k])))
+    })
 }
 
 /// Where one landmark comes from.

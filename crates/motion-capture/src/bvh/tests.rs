@@ -310,3 +310,32 @@ Frame Time: 0.01
         "35 in of legs ≈ 89 cm: {hips:?}"
     );
 }
+
+#[test]
+fn the_side_of_a_joint_is_read_from_every_common_naming() {
+    use super::side_of;
+    for left in [
+        "LeftUpLeg",
+        "L_Thigh",
+        "thigh_l",
+        "thigh.L",
+        "LThigh",
+        "lThigh",
+        "Bip01 L Thigh",
+    ] {
+        assert_eq!(side_of(left), Some(true), "{left}");
+    }
+    for right in [
+        "RightArm",
+        "R_Arm",
+        "arm_r",
+        "RArm",
+        "rShldr",
+        "Bip01 R Calf",
+    ] {
+        assert_eq!(side_of(right), Some(false), "{right}");
+    }
+    for neither in ["Hips", "Spine1", "Head", "Bip01 Pelvis", "lowerback"] {
+        assert_eq!(side_of(neither), None, "{neither}");
+    }
+}

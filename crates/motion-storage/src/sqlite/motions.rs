@@ -75,11 +75,12 @@ impl MotionStore for SqliteStore {
         let work_id = official_work_id(&input.catalog_key);
         let owner = work_id.to_string();
         let mut tx = self.write_tx().await?;
-        let existing = sqlx::query("SELECT catalog_key FROM official_motions WHERE work_id = ?")
-            .bind(work_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let existing =
+            sqlx::query("SELECT catalog_key, bvh_fid FROM official_motions WHERE work_id = ?")
+                .bind(work_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
         if let Some(row) = existing {
             let key: String = row.try_get("catalog_key").map_err(map_err)?;
             if key != input.catalog_key {
@@ -88,8 +89,13 @@ impl MotionStore for SqliteStore {
                     input.catalog_key
                 )));
             }
-            if on_existing == OnExisting::Keep {
-                return Ok(None);
+            let stored_bvh: String = row.try_get("bvh_fid").map_err(map_err)?;
+            match &on_existing {
+                OnExisting::Keep => return Ok(None),
+                OnExisting::ReplaceIfStill { bvh_fid } if *bvh_fid != stored_bvh => {
+                    return Ok(None);
+                }
+                _ => {}
             }
             trash_owner_files(&mut tx, FileOwnerKind::Official, &owner).await?;
             sqlx::query("DELETE FROM official_motions WHERE work_id = ?")
@@ -97,7 +103,7 @@ impl MotionStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
-        } else if on_existing == OnExisting::ReplaceExisting {
+        } else if matches!(on_existing, OnExisting::ReplaceIfStill { .. }) {
             return Ok(None);
         }
         // Imported again on purpose: no longer removed.

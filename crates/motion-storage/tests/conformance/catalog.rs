@@ -118,9 +118,36 @@ async fn official_motions_upsert_list_remove() {
             .is_none()
     );
     assert_eq!(env.trash_keys().await.len(), 4, "v1 files trashed");
+    // A rebuild made from v1 does not replace v2, imported meanwhile; one made from v2 does.
+    let rebuilt_from = |m: &motion_core::domain::OfficialMotion| OnExisting::ReplaceIfStill {
+        bvh_fid: m.bvh_zip.fid.clone(),
+    };
+    let stale = env
+        .store
+        .upsert_official(&input(&env, "walking", "r1"), rebuilt_from(&walk), now())
+        .await
+        .unwrap();
+    assert!(stale.is_none());
+    let listed = env.store.list_official().await.unwrap();
+    assert!(listed.contains(&again), "v2 stays");
+    let rebuilt = env
+        .store
+        .upsert_official(&input(&env, "walking", "r2"), rebuilt_from(&again), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rebuilt.work_id, walk.work_id);
     assert_eq!(env.store.list_official().await.unwrap().len(), 2);
     assert!(env.store.remove_official("walking", now()).await.unwrap());
     assert!(!env.store.remove_official("walking", now()).await.unwrap());
+    assert_eq!(env.store.list_official().await.unwrap().len(), 1);
+    // A rebuild of a motion removed meanwhile leaves the key free.
+    let gone = env
+        .store
+        .upsert_official(&input(&env, "walking", "r3"), rebuilt_from(&rebuilt), now())
+        .await
+        .unwrap();
+    assert!(gone.is_none());
     assert_eq!(env.store.list_official().await.unwrap().len(), 1);
     // Removed keys are remembered until the key is imported again.
     assert_eq!(
