@@ -130,6 +130,19 @@ impl Animation {
             .collect()
     }
 
+    /// The lowest joint or end site over the clip (Y); infinite for a clip without frames.
+    pub fn lowest_point(&self) -> f32 {
+        self.frames
+            .iter()
+            .flat_map(|frame| {
+                let mut points = self.world_positions(frame);
+                points.extend(self.end_site_positions(frame).into_iter().flatten());
+                points
+            })
+            .map(|p| p[1])
+            .fold(f32::INFINITY, f32::min)
+    }
+
     /// Makes consecutive quaternions of each joint lie in the same hemisphere, so that
     /// interpolating exporters (glTF LINEAR) never take the long way round.
     pub fn enforce_quaternion_continuity(&mut self) {

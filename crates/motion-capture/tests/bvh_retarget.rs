@@ -117,26 +117,12 @@ fn every_clip_retargets_close_to_its_source_joints() {
             "{name}: {:?}",
             first[0]
         );
-        let lowest = lowest_point(&r);
-        eprintln!("{name}: lowest point {lowest:.2} cm");
+        let lowest = r.animation.lowest_point();
         assert!(
-            lowest.abs() < 6.0,
-            "{name}: the feet's lowest point is {lowest} cm"
+            lowest.abs() < 1e-3,
+            "{name}: the lowest point is {lowest} cm, not on the floor"
         );
     }
-}
-
-/// The lowest joint or end site over the clip, cm.
-fn lowest_point(r: &Retargeted) -> f32 {
-    let a = &r.animation;
-    (a.frames.iter())
-        .flat_map(|f| {
-            let mut p = a.world_positions(f);
-            p.extend(a.end_site_positions(f).into_iter().flatten());
-            p
-        })
-        .map(|p| p[1])
-        .fold(f32::INFINITY, f32::min)
 }
 
 #[test]

@@ -20,7 +20,7 @@ use crate::types::NUM_LANDMARKS;
 /// A source clip on the engine's skeleton, with what it was solved from.
 #[derive(Clone, Debug)]
 pub struct Retargeted {
-    /// The 22-joint animation: Y up, cm, T-pose rest facing +Z, floor at Y = 0 (the source's),
+    /// The 22-joint animation: Y up, cm, T-pose rest facing +Z, its lowest point at Y = 0,
     /// starting over the origin.
     pub animation: Animation,
     /// Per frame, the 33 landmarks the animation was solved from, where the animation is (cm).
@@ -52,7 +52,7 @@ impl Bvh {
             .map(|f| sources.place(self, f, &normalization))
             .collect();
         let mut animation = solve_landmarks(&landmarks, self.frame_time_s);
-        let shift = start_at_origin(&mut animation);
+        let shift = place_at_origin_on_floor(&mut animation);
         for frame in &mut landmarks {
             frame.iter_mut().for_each(|p| *p = add(*p, shift));
         }
@@ -97,15 +97,21 @@ fn solve_landmarks(points: &[[Vec3; NUM_LANDMARKS]], frame_time_s: f64) -> Anima
     animation
 }
 
-/// Moves the clip to start over the origin (X and Z; the floor stays the source's) and returns
-/// the move.
-fn start_at_origin(animation: &mut Animation) -> Vec3 {
+/// Moves the clip to start over the origin (X and Z) with its lowest point over the clip (a
+/// joint or an end site: a toe tip, a hand on the ground) on the floor, Y = 0, and returns the
+/// move. The source's own floor is not the engine skeleton's: its feet end elsewhere (the
+/// retargeted feet were 3 cm under the floor in some clips and floated 3 cm in others).
+fn place_at_origin_on_floor(animation: &mut Animation) -> Vec3 {
     let Some(first) = animation.frames.first() else {
         return [0.0; 3];
     };
     let start = animation.world_positions(first)[J::HIPS];
     crate::solve::start_at_origin(animation);
-    [-start[0], 0.0, -start[2]]
+    let lowest = animation.lowest_point();
+    for frame in &mut animation.frames {
+        frame.root_translation[1] -= lowest;
+    }
+    [-start[0], -lowest, -start[2]]
 }
 
 /// Names tried for each body part, after a side's prefix ([`SIDES`]), in order (case aside):
