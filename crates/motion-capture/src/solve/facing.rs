@@ -26,7 +26,7 @@
 
 use std::ops::RangeInclusive;
 
-use super::level::camera_to_level;
+use super::level::CameraTilt;
 use super::rig::lm::{self, LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER};
 use super::segments::Body;
 use crate::animation::math::{Quat, Vec3};
@@ -131,15 +131,15 @@ impl Flip {
 /// guess of a body only partly in view is poor however it is labelled (the walk-in clip's frame
 /// 15, head and shoulders at the frame's edge: turned round, it swung the hips 46° in a frame).
 ///
-/// `camera_pitch` (radians, positive looking down) says where the world's vertical is in the
-/// camera's axes, which the model's world landmarks are in: a stretch is turned to meet its
+/// `camera_tilt` says where the world's vertical is in the camera's axes, which the model's
+/// world landmarks are in: a stretch is turned to meet its
 /// neighbours' heading about that vertical. About the camera's, it tilted the stretch against
 /// its neighbours (2·asin(sin pitch · sin(turn/2)): 14° for a turn of 25° seen 33° from above).
 pub fn correct_facing_flips(
     frames: &[PoseFrame],
     width: u32,
     height: u32,
-    camera_pitch: f32,
+    camera_tilt: CameraTilt,
 ) -> Vec<PoseFrame> {
     let frames = &without_heading_spikes(frames, width, height, Spikes::SideOn);
     let flips = flips_in(frames, width, height);
@@ -155,7 +155,7 @@ pub fn correct_facing_flips(
         }
     }
     let mut out = turned.clone();
-    let vertical = world_vertical(camera_pitch);
+    let vertical = world_vertical(camera_tilt);
     for flip in flips {
         if let Some(between) = flip.between {
             meet_neighbours_heading(&turned, &mut out, flip.frames, between, vertical);
@@ -164,9 +164,9 @@ pub fn correct_facing_flips(
     without_heading_spikes(&out, width, height, Spikes::Any)
 }
 
-/// The world's vertical (down, as MediaPipe's y) in the axes of a camera pitched by `pitch`.
-fn world_vertical(pitch: f32) -> Vec3 {
-    camera_to_level(pitch).conjugate().rotate([0.0, 1.0, 0.0])
+/// The world's vertical (down, as MediaPipe's y) in the axes of a camera tilted by `tilt`.
+fn world_vertical(tilt: CameraTilt) -> Vec3 {
+    tilt.to_level().conjugate().rotate([0.0, 1.0, 0.0])
 }
 
 /// The frames with those whose 3D guess alone swung round for a frame or two set aside (no
@@ -752,7 +752,7 @@ mod tests {
         };
         let mut level = [point(0.0, 0.0, 0.0); NUM_LANDMARKS];
         level[0] = point(1.0, 0.0, 0.0);
-        turn_about_vertical(&mut level, 90.0, world_vertical(0.0));
+        turn_about_vertical(&mut level, 90.0, world_vertical(CameraTilt::LEVEL));
         let [x, y, z] = [level[0].x, level[0].y, level[0].z];
         assert!(
             x.abs() < 1e-6 && y.abs() < 1e-6 && (z - 1.0).abs() < 1e-6,
@@ -760,7 +760,10 @@ mod tests {
         );
         // Seen from 30° above, the world's vertical leans toward the camera; a turn about it
         // keeps every point's height along it, where one about the camera's y would not.
-        let vertical = world_vertical(30f32.to_radians());
+        let vertical = world_vertical(CameraTilt {
+            pitch: 30f32.to_radians(),
+            roll: 0.0,
+        });
         let mut pitched = [point(0.0, 0.0, 0.0); NUM_LANDMARKS];
         pitched[0] = point(0.3, -0.5, 0.2);
         let height = |l: &Landmark| l.x * vertical[0] + l.y * vertical[1] + l.z * vertical[2];
@@ -893,7 +896,10 @@ mod tests {
         let truth: Vec<_> = (0..60).map(|_| Some(torso(10.0))).collect();
         let seen = clip(taken_round_in_45_to_52(&truth, |p| mirrored(p.clone())));
         assert_eq!(flipped(&seen), (45..53).collect::<Vec<_>>());
-        assert_eq!(correct_facing_flips(&seen, 100, 100, 0.0), clip(truth));
+        assert_eq!(
+            correct_facing_flips(&seen, 100, 100, CameraTilt::LEVEL),
+            clip(truth)
+        );
     }
 
     /// The model mirrors the legs' depth with the facing (the synthetic walk) or keeps it
@@ -904,7 +910,7 @@ mod tests {
         for legs_mirrored in [true, false] {
             let truth: Vec<_> = (0..60).map(|_| Some(with_legs(torso(10.0)))).collect();
             let seen = taken_round_in_45_to_52(&truth, |p| taken_for_its_back(p, legs_mirrored));
-            let corrected = correct_facing_flips(&clip(seen), 100, 100, 0.0);
+            let corrected = correct_facing_flips(&clip(seen), 100, 100, CameraTilt::LEVEL);
             assert_eq!(corrected, clip(truth), "legs mirrored: {legs_mirrored}");
         }
     }
@@ -955,7 +961,7 @@ mod tests {
         let poses = (0..40)
             .map(|i| Some(if i == 25 { swung(130.0) } else { torso(0.0) }))
             .collect();
-        let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100, 0.0);
+        let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100, CameraTilt::LEVEL);
         let missing: Vec<usize> = (0..40).filter(|&i| corrected[i].pose.is_none()).collect();
         assert_eq!(missing, vec![25]);
         // Turned less far, or between frames that do not agree (a turn), it is kept.
@@ -969,7 +975,7 @@ mod tests {
                     })
                 })
                 .collect();
-            let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100, 0.0);
+            let corrected = correct_facing_flips(&clip_at(10, poses), 100, 100, CameraTilt::LEVEL);
             assert!(corrected[25].pose.is_some(), "{spike}° then {after}°");
         }
         // Nor is it set aside in a clip without timestamps, next to a missed frame (the
@@ -1011,7 +1017,7 @@ mod tests {
             clip_at(10, poses.collect())
         };
         let set_aside = |frames: &[PoseFrame]| -> Vec<usize> {
-            let corrected = correct_facing_flips(frames, 100, 100, 0.0);
+            let corrected = correct_facing_flips(frames, 100, 100, CameraTilt::LEVEL);
             (0..40).filter(|&i| corrected[i].pose.is_none()).collect()
         };
         let flip_then_swing = clip_with(&|i| match i {
@@ -1183,7 +1189,7 @@ mod tests {
         assert_eq!(flipped(&frames), (50..=53).collect::<Vec<_>>());
         // And turned round to face as the runs either side do (not toward the stretch left as
         // it was across the hidden change).
-        let corrected = correct_facing_flips(&frames, 100, 100, 0.0);
+        let corrected = correct_facing_flips(&frames, 100, 100, CameraTilt::LEVEL);
         for (i, frame) in corrected.iter().enumerate().take(54).skip(50) {
             assert_eq!(frame.pose, Some(torso(0.0)), "{i}");
         }
@@ -1257,7 +1263,7 @@ mod tests {
                 .collect(),
         );
         assert_eq!(flipped(&flipped_start), (15..21).collect::<Vec<_>>());
-        let corrected = correct_facing_flips(&flipped_start, 100, 100, 0.0);
+        let corrected = correct_facing_flips(&flipped_start, 100, 100, CameraTilt::LEVEL);
         let posed: Vec<usize> = (0..60).filter(|&i| corrected[i].pose.is_some()).collect();
         assert_eq!(posed, (21..60).collect::<Vec<_>>());
         // Coming into view facing away and turning round at 450 degrees a second.

@@ -1,4 +1,4 @@
-//! Levelling: the camera's pitch taken out of the motion.
+//! Levelling: the camera's pitch and roll taken out of the motion.
 //!
 //! MediaPipe's world landmarks are in the camera's axes (more exactly, those of the view toward
 //! the person: BlazePose sees them through a crop), and the solve takes the image's up for the
@@ -13,8 +13,16 @@
 //! its tilt about the camera's x axis is the pitch. The median over the clip (pulled toward level
 //! when few frames show it, and never past [`MAX_PITCH_DEG`]) is taken out of the world
 //! landmarks and the person's camera-space positions alike (a turn about the camera), so the
-//! pose keeps projecting onto the video. Roll is left alone: cameras are rarely rolled, and
-//! a body's sideways lean is as often the performer's.
+//! pose keeps projecting onto the video.
+//!
+//! The same frames tell the camera's roll about its line of sight (a phone held askew, a camera
+//! on a slope: pose2sim's cam04 is rolled 26°), which otherwise tilts the floor sideways: one
+//! foot floats while the other is planted, and the body leans. Balance, not posture, says where
+//! up is, so a performer leaning on one leg does not read as a rolled camera; but a body in
+//! motion (a throw, a dance on one leg) is not balanced over its feet, so the roll is taken out
+//! only where the standing frames agree on it ([`MAX_ROLL_SPREAD_DEG`]), and only what exceeds
+//! the rolls such bodies read under level cameras ([`ROLL_DEADBAND_DEG`]): a clearly rolled
+//! camera is mostly levelled, and a level one is left as it was.
 
 use crate::animation::math::{
     Quat, Vec3, add, dot, lerp, mean, midpoint, normalize_or, scale, sub,
@@ -67,36 +75,101 @@ const SEGMENTS: [(usize, usize, f32, f32); 15] = [
     (lm::RIGHT_HEEL, lm::RIGHT_FOOT_INDEX, 0.5, 0.0145),
 ];
 
-/// The camera's pitch (radians, positive looking down) from the clip's standing frames:
-/// `world` holds hip-centred landmarks in MediaPipe axes (x right, y down, z away), `weights`
-/// their per-frame weights, on frames `fps` per second (taken as at least 1).
-pub fn estimate_pitch(
+/// Rolls beyond this are not believed (degrees), as [`MAX_PITCH_DEG`] for pitch.
+const MAX_ROLL_DEG: f32 = 35.0;
+
+/// The most the standing frames' rolls may spread (their interquartile range, degrees) for the
+/// clip's roll to be taken out: off balance, a body's centre is anywhere over its feet.
+const MAX_ROLL_SPREAD_DEG: f32 = 12.0;
+
+/// The part of a roll (degrees) left in: the standing frames of clips filmed by level cameras
+/// read up to 9° of roll that is not there (a thrower; a dancer on one leg 7°), those of cam04
+/// (rolled 26°) 24°.
+const ROLL_DEADBAND_DEG: f32 = 8.0;
+
+/// How the camera is turned from level (radians), as the clip's standing frames show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CameraTilt {
+    /// Positive looking down.
+    pub pitch: f32,
+    /// About the line of sight, positive where the world's up leans toward the image's right.
+    pub roll: f32,
+}
+
+impl CameraTilt {
+    pub const LEVEL: CameraTilt = CameraTilt {
+        pitch: 0.0,
+        roll: 0.0,
+    };
+
+    /// The turn from the camera's axes to level ones, in MediaPipe's axes (x right, y down,
+    /// z away): the roll taken out about the line of sight, then the pitch about the camera's
+    /// x axis.
+    pub fn to_level(self) -> Quat {
+        let unrolled = Quat::from_axis_angle([0.0, 0.0, 1.0], -self.roll);
+        Quat::from_axis_angle([1.0, 0.0, 0.0], -self.pitch).compose(unrolled)
+    }
+}
+
+/// The camera's tilt from the clip's standing frames: `world` holds hip-centred landmarks in
+/// MediaPipe axes (x right, y down, z away), `weights` their per-frame weights, on frames `fps`
+/// per second (taken as at least 1).
+pub fn estimate_tilt(
     world: &[[Vec3; NUM_LANDMARKS]],
     weights: &[[f32; NUM_LANDMARKS]],
     fps: f64,
-) -> f32 {
-    let mut pitches: Vec<f32> = world
+) -> CameraTilt {
+    let ups: Vec<Vec3> = world
         .iter()
         .zip(weights)
         .filter_map(|(p, w)| up_if_standing(p, w))
-        .map(|up| (-up[2]).atan2(-up[1]))
         .collect();
-    if pitches.is_empty() {
-        return 0.0;
+    if ups.is_empty() {
+        return CameraTilt::LEVEL;
     }
-    pitches.sort_by(|a, b| a.total_cmp(b));
-    let median = pitches[pitches.len() / 2];
-    let standing_s = (pitches.len() as f64 / fps.max(1.0)) as f32;
-    let trusted = median * standing_s / (standing_s + HALF_TRUST_S);
+    let standing_s = (ups.len() as f64 / fps.max(1.0)) as f32;
+    let trust = standing_s / (standing_s + HALF_TRUST_S);
+    // The roll is the up's lean in the image; the pitch is its lean toward the camera once the
+    // roll that is taken out is undone (none undone: the pitch that best levels a clip whose
+    // roll stays in).
+    let mut rolls: Vec<f32> = ups.iter().map(|u| u[0].atan2(-u[1])).collect();
+    let roll = if spread(&mut rolls) <= MAX_ROLL_SPREAD_DEG.to_radians() {
+        let deadband = ROLL_DEADBAND_DEG.to_radians();
+        let trusted = median(&mut rolls) * trust;
+        let max = MAX_ROLL_DEG.to_radians();
+        (trusted - trusted.clamp(-deadband, deadband)).clamp(-max, max)
+    } else {
+        0.0
+    };
+    let unrolled = CameraTilt { pitch: 0.0, roll }.to_level();
+    let mut pitches: Vec<f32> = ups
+        .iter()
+        .map(|&u| unrolled.rotate(u))
+        .map(|u| (-u[2]).atan2(-u[1]))
+        .collect();
     let max = MAX_PITCH_DEG.to_radians();
-    trusted.clamp(-max, max)
+    let pitch = (median(&mut pitches) * trust).clamp(-max, max);
+    CameraTilt { pitch, roll }
 }
 
-/// [`estimate_pitch`] from the pose model's own frames, before any smoothing: what the facing
+/// The middle value of `values` (not empty), which it sorts.
+fn median(values: &mut [f32]) -> f32 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+/// The interquartile range of `values` (not empty), which it sorts.
+fn spread(values: &mut [f32]) -> f32 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    values[(3 * n / 4).min(n - 1)] - values[n / 4]
+}
+
+/// [`estimate_tilt`] from the pose model's own frames, before any smoothing: what the facing
 /// correction turns its stretches about (the world's vertical), which must be known before the
 /// landmarks are smoothed. Frames whose labels the model flipped tilt the other way; they are
 /// few and short, and the median passes over them.
-pub fn estimate_pitch_of_poses(frames: &[PoseFrame], fps: f64) -> f32 {
+pub fn estimate_tilt_of_poses(frames: &[PoseFrame], fps: f64) -> CameraTilt {
     let (world, weights): (Vec<[Vec3; NUM_LANDMARKS]>, Vec<[f32; NUM_LANDMARKS]>) = frames
         .iter()
         .filter_map(|f| f.pose.as_ref())
@@ -107,7 +180,7 @@ pub fn estimate_pitch_of_poses(frames: &[PoseFrame], fps: f64) -> f32 {
             )
         })
         .unzip();
-    estimate_pitch(&world, &weights, fps)
+    estimate_tilt(&world, &weights, fps)
 }
 
 /// The world's up in camera axes, from one frame of a person standing with both feet seen;
@@ -169,13 +242,6 @@ fn support(p: &[Vec3; NUM_LANDMARKS], up: Vec3) -> Vec3 {
     mean(&carrying)
 }
 
-/// The turn from the camera's axes to level ones for a camera pitched by `pitch` (radians,
-/// positive looking down): about the camera's x axis, the same in MediaPipe's and the
-/// animation's axes (they differ by a half turn about x).
-pub fn camera_to_level(pitch: f32) -> Quat {
-    Quat::from_axis_angle([1.0, 0.0, 0.0], -pitch)
-}
-
 /// Turns the world landmarks (about the hip centre, which stays at the origin) and the person's
 /// camera-space positions (about the camera) by `level`.
 pub(super) fn level_tracks(level: Quat, tracks: &mut Tracks, root_cam: &mut [Vec3]) {
@@ -222,8 +288,19 @@ mod tests {
         standing_s / (standing_s + HALF_TRUST_S)
     }
 
+    fn pitched(deg: f32) -> CameraTilt {
+        CameraTilt {
+            pitch: deg.to_radians(),
+            roll: 0.0,
+        }
+    }
+
     fn seen_by_camera_pitched(deg: f32, p: &[Vec3; NUM_LANDMARKS]) -> [Vec3; NUM_LANDMARKS] {
-        let to_camera = camera_to_level(deg.to_radians()).conjugate();
+        seen_by_camera(pitched(deg), p)
+    }
+
+    fn seen_by_camera(tilt: CameraTilt, p: &[Vec3; NUM_LANDMARKS]) -> [Vec3; NUM_LANDMARKS] {
+        let to_camera = tilt.to_level().conjugate();
         p.map(|q| to_camera.rotate(q))
     }
 
@@ -231,14 +308,14 @@ mod tests {
     fn the_pitch_of_a_camera_looking_down_on_a_standing_person_is_found_and_taken_out() {
         let (body, w) = standing();
         let frames = vec![seen_by_camera_pitched(20.0, &body); 200];
-        let pitch = estimate_pitch(&frames, &vec![w; 200], 30.0);
+        let pitch = estimate_tilt(&frames, &vec![w; 200], 30.0).pitch;
         // 6.7 s of evidence: the estimate is trusted to within 3%.
         assert!(trust(200) > 0.97);
         assert!(
             (pitch.to_degrees() - 20.0 * trust(200)).abs() < 0.01,
             "{pitch}"
         );
-        let levelled = frames[0].map(|q| camera_to_level(20f32.to_radians()).rotate(q));
+        let levelled = frames[0].map(|q| pitched(20.0).to_level().rotate(q));
         for (a, b) in levelled.iter().zip(&body) {
             assert!(crate::animation::math::dist(*a, *b) < 1e-5);
         }
@@ -248,7 +325,9 @@ mod tests {
     fn a_camera_looking_up_gives_a_negative_pitch() {
         let (body, w) = standing();
         let frames = vec![seen_by_camera_pitched(-10.0, &body); 400];
-        let pitch = estimate_pitch(&frames, &vec![w; 400], 30.0).to_degrees();
+        let pitch = estimate_tilt(&frames, &vec![w; 400], 30.0)
+            .pitch
+            .to_degrees();
         assert!((pitch + 10.0 * trust(400)).abs() < 0.01, "{pitch}");
     }
 
@@ -265,7 +344,7 @@ mod tests {
         let lying_down = Quat::from_axis_angle([0.0, 0.0, 1.0], 80f32.to_radians());
         let push_up = body.map(|q| lying_down.rotate(q));
         for pose in [bowing, push_up] {
-            let pitch = estimate_pitch(&vec![pose; 100], &vec![w; 100], 30.0);
+            let pitch = estimate_tilt(&vec![pose; 100], &vec![w; 100], 30.0).pitch;
             assert_eq!(pitch, 0.0);
         }
     }
@@ -277,18 +356,20 @@ mod tests {
             w[k] = landmark_weight(0.3);
         }
         let frames = vec![seen_by_camera_pitched(20.0, &body); 100];
-        assert_eq!(estimate_pitch(&frames, &vec![w; 100], 30.0), 0.0);
+        assert_eq!(estimate_tilt(&frames, &vec![w; 100], 30.0).pitch, 0.0);
     }
 
     #[test]
     fn a_few_standing_frames_turn_the_clip_part_of_the_way_and_nothing_turns_it_past_the_limit() {
         let (body, w) = standing();
         let few = vec![seen_by_camera_pitched(20.0, &body); 2];
-        let pitch = estimate_pitch(&few, &vec![w; 2], 30.0).to_degrees();
+        let pitch = estimate_tilt(&few, &vec![w; 2], 30.0).pitch.to_degrees();
         assert!((pitch - 20.0 * trust(2)).abs() < 0.01, "{pitch}");
         assert!(trust(2) < 0.35);
         let steep = vec![seen_by_camera_pitched(42.0, &body); 1000];
-        let pitch = estimate_pitch(&steep, &vec![w; 1000], 30.0).to_degrees();
+        let pitch = estimate_tilt(&steep, &vec![w; 1000], 30.0)
+            .pitch
+            .to_degrees();
         assert!((pitch - MAX_PITCH_DEG).abs() < 1e-3, "{pitch}");
     }
 
@@ -305,7 +386,9 @@ mod tests {
             body[right][2] += 0.25;
         }
         let frames = vec![seen_by_camera_pitched(25.0, &body); 300];
-        let pitch = estimate_pitch(&frames, &vec![w; 300], 30.0).to_degrees();
+        let pitch = estimate_tilt(&frames, &vec![w; 300], 30.0)
+            .pitch
+            .to_degrees();
         assert!((pitch - 25.0 * trust(300)).abs() < 0.01, "{pitch}");
     }
 
@@ -316,8 +399,54 @@ mod tests {
         let mut broken = frames[0];
         broken[lm::LEFT_KNEE] = [f32::NAN, 0.0, f32::INFINITY];
         frames.extend(vec![broken; 100]);
-        let pitch = estimate_pitch(&frames, &vec![w; 160], 30.0).to_degrees();
+        let pitch = estimate_tilt(&frames, &vec![w; 160], 30.0)
+            .pitch
+            .to_degrees();
         assert!((pitch - 20.0 * trust(60)).abs() < 0.01, "{pitch}");
+    }
+
+    #[test]
+    fn a_rolled_camera_s_roll_is_found_and_taken_out_with_its_pitch() {
+        let (body, w) = standing();
+        let tilt = CameraTilt {
+            pitch: 20f32.to_radians(),
+            roll: -25f32.to_radians(),
+        };
+        let frames = vec![seen_by_camera(tilt, &body); 200];
+        // The image's up leans to the left of the world's: the body's up leans right (+x).
+        assert!(frames[0][lm::LEFT_SHOULDER][0] < body[lm::LEFT_SHOULDER][0]);
+        let found = estimate_tilt(&frames, &vec![w; 200], 30.0);
+        let roll = -25.0 * trust(200) + ROLL_DEADBAND_DEG;
+        assert!((found.roll.to_degrees() - roll).abs() < 0.01, "{found:?}");
+        // The roll left in (the dead band) tilts the pitch's axis by as much: 0.1° here.
+        assert!(
+            (found.pitch.to_degrees() - 20.0 * trust(200)).abs() < 0.3,
+            "{found:?}"
+        );
+        // Taken out in full (a clip trusted in full, no dead band), the body stands level.
+        let levelled = frames[0].map(|q| tilt.to_level().rotate(q));
+        for (a, b) in levelled.iter().zip(&body) {
+            assert!(crate::animation::math::dist(*a, *b) < 1e-5);
+        }
+    }
+
+    #[test]
+    fn a_slight_or_an_unsteady_roll_is_left_in() {
+        let (body, w) = standing();
+        let rolled = |deg: f32| {
+            let tilt = CameraTilt {
+                pitch: 0.0,
+                roll: deg.to_radians(),
+            };
+            seen_by_camera(tilt, &body)
+        };
+        let slight = vec![rolled(7.0); 200];
+        assert_eq!(estimate_tilt(&slight, &vec![w; 200], 30.0).roll, 0.0);
+        // Standing frames that disagree (a body in motion, off balance) tell no roll.
+        let unsteady: Vec<_> = (0..200)
+            .map(|i| rolled(if i % 2 == 0 { 15.0 } else { -10.0 }))
+            .collect();
+        assert_eq!(estimate_tilt(&unsteady, &vec![w; 200], 30.0).roll, 0.0);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::types::{Landmark, NUM_LANDMARKS, PoseFrame};
 use rig::lm;
 
 pub use camera::Camera;
+pub use level::CameraTilt;
 pub use quality::Quality;
 
 /// The exact failure text of the contract (a task failure reason and the CLI's message).
@@ -89,9 +90,9 @@ pub struct Solution {
     /// [`Solution::project`]. Per frame because grounding and foot locking move the root, while
     /// the overlay must stay on the person.
     pub world_to_camera: Vec<Vec3>,
-    /// The camera's pitch (radians, positive looking down), taken out of the motion (see
-    /// [`level`]) and put back to project.
-    pub camera_pitch: f32,
+    /// The camera's pitch and roll, taken out of the motion (see [`level`]) and put back to
+    /// project.
+    pub camera_tilt: CameraTilt,
     /// Per frame: [left, right] foot planted.
     pub contacts: Vec<[bool; 2]>,
     /// Per frame: the pose tracked there is the performer's (false where no person was found,
@@ -112,10 +113,12 @@ impl Solution {
             p,
             self.world_to_camera.get(frame).copied().unwrap_or_default(),
         );
-        let c = level::camera_to_level(self.camera_pitch)
+        let c = self
+            .camera_tilt
+            .to_level()
             .conjugate()
-            .rotate(c);
-        self.camera.project(anim_to_mp(c))
+            .rotate(anim_to_mp(c));
+        self.camera.project(c)
     }
 }
 
@@ -154,12 +157,12 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
     let performer = segments::performer_only(&finite, input.width, input.height);
     let performer_seen: Vec<bool> = performer.iter().map(|f| f.pose.is_some()).collect();
     let found = performer_seen.iter().filter(|&&seen| seen).count();
-    let pitch_seen = if params.level_camera {
-        level::estimate_pitch_of_poses(&performer, input.fps)
+    let tilt_seen = if params.level_camera {
+        level::estimate_tilt_of_poses(&performer, input.fps)
     } else {
-        0.0
+        CameraTilt::LEVEL
     };
-    let performer = facing::correct_facing_flips(&performer, input.width, input.height, pitch_seen);
+    let performer = facing::correct_facing_flips(&performer, input.width, input.height, tilt_seen);
     let input = &SolveInput {
         frames: &performer,
         ..*input
@@ -169,17 +172,13 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
     let camera = Camera::assumed(input.width, input.height);
     let mut root_cam = root_positions(&tracks, &camera, params);
     lift_to_rays(&mut tracks, &mut root_cam, &camera, params.image_blend);
-    let camera_pitch = if params.level_camera {
-        level::estimate_pitch(&tracks.world, &tracks.weights, input.fps)
+    let camera_tilt = if params.level_camera {
+        level::estimate_tilt(&tracks.world, &tracks.weights, input.fps)
     } else {
-        0.0
+        CameraTilt::LEVEL
     };
     // From here on the world landmarks and `root_cam` are in level axes, not the camera's.
-    level::level_tracks(
-        level::camera_to_level(camera_pitch),
-        &mut tracks,
-        &mut root_cam,
-    );
+    level::level_tracks(camera_tilt.to_level(), &mut tracks, &mut root_cam);
     let anim_pts: Vec<[Vec3; NUM_LANDMARKS]> = tracks
         .world
         .iter()
@@ -227,7 +226,7 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         animation,
         camera,
         world_to_camera: shift,
-        camera_pitch,
+        camera_tilt,
         contacts,
         performer_seen,
         heels: heel,
