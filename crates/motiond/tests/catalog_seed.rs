@@ -30,6 +30,19 @@ async fn get(app: &motiond::App, uri: &str) -> (StatusCode, Option<String>, Vec<
     (status, content_type, body)
 }
 
+/// The real composition of `config` (without a worker) and its motion service.
+async fn app_and_motions(mut config: motiond::Config) -> (motiond::App, MotionService) {
+    config.worker.enabled = false;
+    let app = motiond::build_app(config).await.expect("build_app");
+    let motions = MotionService::new(
+        app.store.clone(),
+        app.store.clone(),
+        app.blobs.clone(),
+        app.clock.clone(),
+    );
+    (app, motions)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeding_adds_every_bundled_motion_once() {
     let ffmpeg = std::process::Command::new("ffmpeg")
@@ -42,14 +55,7 @@ async fn seeding_adds_every_bundled_motion_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = motiond::Config::for_data_dir(dir.path());
     config.server.listen = "127.0.0.1:8080".into();
-    config.worker.enabled = false;
-    let app = motiond::build_app(config).await.expect("build_app");
-    let motions = MotionService::new(
-        app.store.clone(),
-        app.store.clone(),
-        app.blobs.clone(),
-        app.clock.clone(),
-    );
+    let (app, motions) = app_and_motions(config).await;
     let tmp_dir = dir.path().join("catalog-tmp");
     // Small, low-rate previews keep this test quick; the pipeline is the one serve runs.
     let build = BuildOptions {
@@ -233,15 +239,8 @@ async fn served_zip(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn motions_an_older_version_built_are_rebuilt_in_place() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = motiond::Config::for_data_dir(dir.path());
-    config.worker.enabled = false;
-    let app = motiond::build_app(config).await.expect("build_app");
-    let motions = MotionService::new(
-        app.store.clone(),
-        app.store.clone(),
-        app.blobs.clone(),
-        app.clock.clone(),
-    );
+    let config = motiond::Config::for_data_dir(dir.path());
+    let (app, motions) = app_and_motions(config).await;
     let tmp_dir = dir.path().join("catalog-tmp");
     let target = CatalogTarget {
         motions: &motions,
@@ -321,15 +320,8 @@ async fn motions_an_older_version_built_are_rebuilt_in_place() {
 async fn an_installation_that_does_not_seed_still_gets_its_motions_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = motiond::Config::for_data_dir(dir.path());
-    config.worker.enabled = false;
     config.catalog.seed = false;
-    let app = motiond::build_app(config).await.expect("build_app");
-    let motions = MotionService::new(
-        app.store.clone(),
-        app.store.clone(),
-        app.blobs.clone(),
-        app.clock.clone(),
-    );
+    let (app, motions) = app_and_motions(config).await;
     let testdata =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
     let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
