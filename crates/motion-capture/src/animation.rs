@@ -130,17 +130,16 @@ impl Animation {
             .collect()
     }
 
-    /// The lowest joint or end site over the clip (Y); infinite for a clip without frames.
-    pub fn lowest_point(&self) -> f32 {
+    /// Per frame, the height (Y) of its lowest joint or end site.
+    pub fn lowest_points(&self) -> Vec<f32> {
         self.frames
             .iter()
-            .flat_map(|frame| {
+            .map(|frame| {
                 let mut points = self.world_positions(frame);
                 points.extend(self.end_site_positions(frame).into_iter().flatten());
-                points
+                points.iter().map(|p| p[1]).fold(f32::INFINITY, f32::min)
             })
-            .map(|p| p[1])
-            .fold(f32::INFINITY, f32::min)
+            .collect()
     }
 
     /// Makes consecutive quaternions of each joint lie in the same hemisphere, so that

@@ -117,11 +117,19 @@ fn every_clip_retargets_close_to_its_source_joints() {
             "{name}: {:?}",
             first[0]
         );
-        let lowest = r.animation.lowest_point();
-        assert!(
-            lowest.abs() < 1e-3,
-            "{name}: the lowest point is {lowest} cm, not on the floor"
-        );
+        // The floor: where the frames have their lowest point, all but the lowest tenth.
+        let mut lowest = r.animation.lowest_points();
+        lowest.sort_by(f32::total_cmp);
+        let (n, floor) = (lowest.len(), lowest[lowest.len() / 10]);
+        let (deepest, middle) = (lowest[0], lowest[n / 2]);
+        eprintln!("{name}: lowest points: deepest {deepest:.2} cm, median {middle:.2} cm");
+        assert!(floor.abs() < 1e-3, "{name}: the floor is at {floor} cm");
+        // Measured: medians 0.1-2.4 cm, but 9.4 cm for the Rokoko dance (a video-made clip
+        // that leaves the ground often); the deepest -0.1 to -8.9 cm (CMU 131_02's toe dipping
+        // through its floor in frame 178). With the floor at the deepest point, 131_02's feet
+        // stood 10.8 cm up in half its frames.
+        assert!(middle < 10.0, "{name}: half the frames are {middle} cm up");
+        assert!(deepest > -10.0, "{name}: a frame goes {deepest} cm under");
     }
 }
 
@@ -256,7 +264,13 @@ fn daz_and_biped_names_are_matched_too() {
         .unwrap()
         .retarget()
         .unwrap();
-    for (rig, bytes) in [("daz", renamed_dab(daz)), ("biped", renamed_dab(biped))] {
+    let biped_2009 = |name: &str| biped(name).map(|n| n.replace("Bip01", "Bip001"));
+    let rigs = [
+        ("daz", renamed_dab(daz)),
+        ("biped", renamed_dab(biped)),
+        ("biped 2009", renamed_dab(biped_2009)),
+    ];
+    for (rig, bytes) in rigs {
         let source = bvh::parse(&bytes).unwrap();
         assert!(source.find_joint("LeftArm").is_none(), "{rig}: renamed");
         let r = source.retarget().unwrap_or_else(|e| panic!("{rig}: {e}"));

@@ -20,7 +20,8 @@ use crate::types::NUM_LANDMARKS;
 /// A source clip on the engine's skeleton, with what it was solved from.
 #[derive(Clone, Debug)]
 pub struct Retargeted {
-    /// The 22-joint animation: Y up, cm, T-pose rest facing +Z, its lowest point at Y = 0,
+    /// The 22-joint animation: Y up, cm, T-pose rest facing +Z, on the floor at Y = 0
+    /// ([`place_at_origin_on_floor`]),
     /// starting over the origin.
     pub animation: Animation,
     /// Per frame, the 33 landmarks the animation was solved from, where the animation is (cm).
@@ -97,17 +98,26 @@ fn solve_landmarks(points: &[[Vec3; NUM_LANDMARKS]], frame_time_s: f64) -> Anima
     animation
 }
 
-/// Moves the clip to start over the origin (X and Z) with its lowest point over the clip (a
-/// joint or an end site: a toe tip, a hand on the ground) on the floor, Y = 0, and returns the
-/// move. The source's own floor is not the engine skeleton's: its feet end elsewhere (the
-/// retargeted feet were 3 cm under the floor in some clips and floated 3 cm in others).
+/// The share of a clip's frames whose lowest point may lie under the floor
+/// ([`place_at_origin_on_floor`]).
+const FRAMES_UNDER_FLOOR: f64 = 0.1;
+
+/// Moves the clip to start over the origin (X and Z) and onto the floor (Y = 0), and returns the
+/// move. The floor is where the clip's frames have their lowest point (a joint or an end site: a
+/// toe tip, a hand on the ground), all but the lowest tenth of them: the source's own floor is
+/// not the engine skeleton's (its feet end elsewhere: 3 cm under it in some clips, 3 cm above it
+/// in others), and a toe that dips through the floor for a few frames, as mocap's do (CMU
+/// 131_02: 7 cm in frame 178), must not lift the rest of the clip off it (by 10 cm).
 fn place_at_origin_on_floor(animation: &mut Animation) -> Vec3 {
     let Some(first) = animation.frames.first() else {
         return [0.0; 3];
     };
     let start = animation.world_positions(first)[J::HIPS];
     crate::solve::start_at_origin(animation);
-    let lowest = animation.lowest_point();
+    let mut lowest_points = animation.lowest_points();
+    lowest_points.sort_by(f32::total_cmp);
+    let at = (lowest_points.len() as f64 * FRAMES_UNDER_FLOOR) as usize;
+    let lowest = lowest_points[at.min(lowest_points.len() - 1)];
     for frame in &mut animation.frames {
         frame.root_translation[1] -= lowest;
     }
@@ -126,15 +136,16 @@ const KNEE: &[&str] = &["Leg", "Knee", "Shin", "Calf", "LowerLeg", "LowLeg"];
 const ANKLE: &[&str] = &["Ankle", "Foot"];
 const TOE: &[&str] = &["ToeBase", "Toe", "Toes", "Toe0"];
 /// The prefixes of a side's joint names, [left, right], tried in order: one rig's names are
-/// all of one family.
-const SIDES: [[&str; 2]; 5] = [
+/// all of one family (3ds Max names its Biped `Bip001` since 2009, `Bip01` before).
+const SIDES: [[&str; 2]; 6] = [
     ["Left", "Right"],
     ["Left_", "Right_"],
     ["L_", "R_"],
     ["l", "r"],
     ["Bip01 L ", "Bip01 R "],
+    ["Bip001 L ", "Bip001 R "],
 ];
-const HEAD: &[&str] = &["Head", "Bip01 Head"];
+const HEAD: &[&str] = &["Head", "Bip01 Head", "Bip001 Head"];
 
 /// The source joints at BlazePose's body landmarks, [left, right] where paired.
 #[derive(Clone, Debug)]
