@@ -901,9 +901,12 @@ fn inference_loop(
     Ok(out)
 }
 
-/// The grid of the analysis rate (§9.4), as long as the probe says the stream is.
+/// The grid of the analysis rate (§9.4), as long as the probe says the stream is, knowing the
+/// frames the container indexes (not an estimate from the duration).
 fn analysis_grid(info: &MediaInfo) -> FrameGrid {
+    let indexed = info.frame_count.filter(|_| !info.frame_count_estimated);
     FrameGrid::for_stream(info.fps, info.duration_s, media::decode::DEFAULT_MAX_FRAMES)
+        .with_indexed_frames(indexed)
 }
 
 /// The analysis rate: the probe's average rate, else the decoded frames' mean rate.

@@ -931,6 +931,41 @@ async fn a_variable_rate_video_keeps_its_timing_on_the_average_rate_grid() {
     }
 }
 
+/// A recording whose last frame lasts 1.5 s (a phone that stopped sending frames before the
+/// recording ended): the synthetic walk's first 60 frames at 30 fps, the last held to 3.47 s,
+/// which the MP4's sample table states. Every frame the table lists arrives, so the file is
+/// whole: it was refused as cut short (its frames end 1.5 s before the stated end). The last
+/// frame holds the rest of the grid (average rate 60 / 3.47 s = 17.3 fps), as in the video.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_whose_last_frame_lasts_long_is_whole_not_cut_short() {
+    let walk = testdata().join("synthetic/mh_cmu131_02_walk/video.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let encoded = dir.path().join("encoded.mp4");
+    let walk_input = ["-i", walk.to_str().unwrap()];
+    let encode = ["-frames:v", "60", "-c:v", "libx264", "-preset", "ultrafast"];
+    ffmpeg(&[&walk_input[..], &encode[..]].concat(), &encoded);
+    // The bitstream filter sees the encoder's packets without their durations: it is run on
+    // the stored file's, copied.
+    let input = dir.path().join("long_last_frame.mp4");
+    let last_lasts_45_frames = "setts=duration=if(eq(N\\,59)\\,DURATION*45\\,DURATION)";
+    let copy = ["-i", encoded.to_str().unwrap(), "-c", "copy"];
+    ffmpeg(&[&copy[..], &["-bsf:v", last_lasts_45_frames][..]].concat(), &input);
+    let out = dir.path().join("out");
+    let report = extract(&input, &out).await.expect("a whole file extracts");
+    assert_eq!(report.tracked_frames, 60, "every source frame is tracked");
+    let seconds = report.frames as f64 / report.video_fps;
+    assert!((seconds - 3.467).abs() < 0.1, "{seconds} s");
+    let landmarks: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("landmarks.json")).unwrap()).unwrap();
+    let frames = landmarks["frames"].as_array().unwrap();
+    let nose_x = |k: usize| frames[k]["image"][0][0].as_f64().unwrap();
+    // The last frame (1.967 s) rounds to slot 34 of 60; it holds the slots after it.
+    for k in 35..frames.len() {
+        assert_eq!(nose_x(k), nose_x(34), "slot {k} holds the last frame");
+    }
+    assert_ne!(nose_x(33), nose_x(34), "before it the walk moves on");
+}
+
 /// Anamorphic video (non-square pixels): the squats clip stored at half its width with a 2:1
 /// pixel aspect. The decoder squares the pixels, so the motion, landmarks and preview are those
 /// of the clip as displayed (720x1280), not of a squeezed person.

@@ -17,6 +17,10 @@ pub const CUT_SHORT_MIN_S: f64 = 1.0;
 /// ... and the share of the stated duration.
 pub const CUT_SHORT_SHARE: f64 = 0.1;
 
+/// Frames a stream may decode fewer than its container indexes and still count as whole: an MP4
+/// edit list that starts after the first sample drops a frame or two.
+const INDEXED_FRAMES_SLACK: u64 = 2;
+
 /// Places source frames, in presentation order, on the analysis grid.
 #[derive(Clone, Debug)]
 pub struct FrameGrid {
@@ -34,6 +38,10 @@ pub struct FrameGrid {
     skipped: u64,
     /// Slots in all: the stream's duration times the rate, when known.
     slot_limit: Option<u64>,
+    /// The frames the container's index lists (an MP4's sample table), when it has one.
+    indexed_frames: Option<u64>,
+    /// The frames that have arrived.
+    arrived: u64,
 }
 
 /// What a source frame becomes on the grid.
@@ -67,6 +75,8 @@ impl FrameGrid {
             fill_budget,
             skipped: 0,
             slot_limit: None,
+            indexed_frames: None,
+            arrived: 0,
         }
     }
 
@@ -83,6 +93,16 @@ impl FrameGrid {
         }
     }
 
+    /// The grid of a stream whose container indexes `frames` frames (an MP4's sample table; not
+    /// a count estimated from the duration): when they all arrive, the stream is whole however
+    /// long its last frame lasts (see [`FrameGrid::ended_early`]).
+    pub fn with_indexed_frames(self, frames: Option<u64>) -> FrameGrid {
+        FrameGrid {
+            indexed_frames: frames,
+            ..self
+        }
+    }
+
     /// How many analysis frames the grid holds, when the stream's duration is known.
     pub fn slots(&self) -> Option<u64> {
         self.slot_limit
@@ -93,6 +113,7 @@ impl FrameGrid {
     /// first frame). The new frame is held until the next call or [`FrameGrid::finish`].
     pub fn arrive(&mut self, t_us: i64) -> Option<Placement> {
         let start = *self.start_us.get_or_insert(t_us);
+        self.arrived += 1;
         let elapsed_slots = (t_us as f64 - start as f64) / self.step_us;
         let nearest = elapsed_slots.round().max(0.0) as u64;
         let placed = self
@@ -109,9 +130,17 @@ impl FrameGrid {
     /// file was cut short (a copy or an upload that stopped) or is damaged past some point, and
     /// ffmpeg decodes what it can without failing: held to the end, its last frame would freeze
     /// the rest of the motion. A last frame's own duration, or a short pause at the end, is no
-    /// sign of damage.
+    /// sign of damage; nor is a long one where every frame the container indexes arrived (a
+    /// phone that stopped sending frames before the recording ended: its sample table gives the
+    /// last frame the rest of the time, and a file cut short loses the samples past the cut).
     pub fn ended_early(&self) -> Option<(f64, f64)> {
         let limit = self.slot_limit?;
+        if self
+            .indexed_frames
+            .is_some_and(|n| self.arrived + INDEXED_FRAMES_SLACK >= n)
+        {
+            return None;
+        }
         let reached = self
             .held_slot
             .map_or(self.next_slot, |held| held.saturating_add(1))
@@ -259,6 +288,26 @@ mod tests {
         let mut grid = FrameGrid::new(30.0, 1000);
         grid.arrive(0);
         assert_eq!(grid.ended_early(), None);
+    }
+
+    #[test]
+    fn a_long_last_frame_is_no_damage_when_every_indexed_frame_arrived() {
+        // 120 frames at 30 fps, the last lasting 1.5 s: 5.4 s stated.
+        let frames_until = |indexed: Option<u64>, arriving: i64| {
+            let mut grid =
+                FrameGrid::for_stream(30.0, Some(5.4), 1000).with_indexed_frames(indexed);
+            for i in 0..arriving {
+                grid.arrive(i * 33_333);
+            }
+            grid.ended_early()
+        };
+        assert_eq!(frames_until(Some(120), 120), None);
+        // An edit list may drop the first frame or two.
+        assert_eq!(frames_until(Some(120), 118), None);
+        // Frames missing from the index's count: cut short.
+        assert!(frames_until(Some(120), 117).is_some());
+        // Without an index only the time tells.
+        assert!(frames_until(None, 120).is_some());
     }
 
     #[test]
