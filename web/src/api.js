@@ -214,6 +214,17 @@ export function getTask(email, taskId) {
   return apiRequest('GET', `/tasks/${encodeURIComponent(taskId)}`, { query: { email } });
 }
 
+/**
+ * The account's newest motion tasks in every status (contract §6.5: newest first, at most 100):
+ * the only place a task that failed is listed.
+ */
+export async function listTasks(email, pageSize) {
+  const body = await apiRequest('GET', '/tasks', { query: { email, contentType: 'video', pageSize } });
+  // A body without the list (a proxy's page answered 200) says nothing, not "no tasks".
+  if (!Array.isArray(body?.history)) throw new ApiError(0, 'The server’s answer was not a list of tasks.');
+  return body.history;
+}
+
 export function deleteTask(email, taskId) {
   return apiRequest('DELETE', `/tasks/${encodeURIComponent(taskId)}`, { query: { email } });
 }

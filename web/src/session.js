@@ -1,9 +1,12 @@
 // The API token, the chosen account and the names of the tasks this tab started live only in
-// sessionStorage: they vanish with the tab and are never written to localStorage, cookies or URLs.
+// sessionStorage, with the failed uploads hidden in the library: they vanish with the tab and are
+// never written to localStorage, cookies or URLs.
 const TOKEN_KEY = 'motiond.token';
 const EMAIL_KEY = 'motiond.email';
 /** The names of the tasks this tab started: the scheduler lists tasks without names. */
 const NAMES_KEY = 'motiond.taskNames';
+/** The failed tasks the person hid from the library in this tab. */
+const HIDDEN_FAILURES_KEY = 'motiond.hiddenFailures';
 
 function storage() {
   try {
@@ -33,6 +36,7 @@ export function signOut() {
   storage()?.removeItem(TOKEN_KEY);
   storage()?.removeItem(EMAIL_KEY);
   storage()?.removeItem(NAMES_KEY);
+  storage()?.removeItem(HIDDEN_FAILURES_KEY);
 }
 
 /** Tokens are opaque (contract §2.2) but must be non-empty and contain no whitespace. */
@@ -68,4 +72,35 @@ export function rememberTaskName(taskId, name) {
 export function taskName(taskId) {
   const entry = readNames().find(([id]) => id === String(taskId));
   return entry ? entry[1] : null;
+}
+
+/** Enough for every failed task the library lists (the failed ones among the newest 50). */
+const HIDDEN_KEPT = 100;
+
+function readHidden() {
+  try {
+    const parsed = JSON.parse(storage()?.getItem(HIDDEN_FAILURES_KEY) || '[]');
+    return Array.isArray(parsed) ? parsed.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Hides a failed task from the library's "Failed uploads" (this tab only): the task stays in
+ * the account, so a new tab lists it again until it is deleted.
+ */
+export function hideFailedTask(taskId) {
+  const kept = readHidden().filter((id) => id !== String(taskId));
+  kept.push(String(taskId));
+  try {
+    storage()?.setItem(HIDDEN_FAILURES_KEY, JSON.stringify(kept.slice(-HIDDEN_KEPT)));
+  } catch {
+    // A full or blocked storage only costs the hiding beyond this page.
+  }
+}
+
+/** Whether the person hid this failed task in this tab. */
+export function isFailedTaskHidden(taskId) {
+  return readHidden().includes(String(taskId));
 }

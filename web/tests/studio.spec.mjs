@@ -171,7 +171,7 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'motiond-studio-'));
     // One user per test, so that no test sees another's accounts, uploads or tasks.
-    const users = ['studio-e2e', 'catalog-probe', 'accounts-e2e', 'follow-e2e', 'uploads-e2e', 'failed-e2e', 'viewer-e2e'];
+    const users = ['studio-e2e', 'catalog-probe', 'accounts-e2e', 'follow-e2e', 'uploads-e2e', 'failed-e2e', 'closed-e2e', 'viewer-e2e'];
     tokens = Object.fromEntries(users.map((user) => [user, run(['token', 'create', '--user', user, '--data-dir', dataDir], env)]));
     assert.match(tokens['studio-e2e'], /^mtd_[A-Za-z0-9_-]{43}$/);
     const posePath = join(dataDir, 'pose.bvh');
@@ -221,6 +221,27 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     const listed = await api(baseUrl, tokens[user], 'GET', `/assets/uploaded?email=${encodeURIComponent(email)}`);
     assert.equal(listed.status, 200);
     return listed.body.uploadAssetsList.map((a) => a.name);
+  }
+
+  /** The ids of `user`'s tasks on `email`, newest first (contract §6.5). */
+  async function taskIds(user, email) {
+    const listed = await api(baseUrl, tokens[user], 'GET', `/tasks?email=${encodeURIComponent(email)}`);
+    assert.equal(listed.status, 200);
+    return listed.body.history.map((envelope) => envelope.task.id);
+  }
+
+  /** Starts an extraction of the test video through the API, as a script would; resolves to its task id. */
+  async function startThroughApi(user, email) {
+    const uploaded = await fetch(`${baseUrl}/v1/kling/assets?email=${encodeURIComponent(email)}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokens[user]}`, 'Content-Type': 'video/mp4' },
+      body: readFileSync(squats8),
+    });
+    const asset = await uploaded.json();
+    assert.equal(uploaded.status, 200, JSON.stringify(asset));
+    const started = await api(baseUrl, tokens[user], 'POST', '/videos/motion-upload', { email, resourceUrl: asset.resourceUrl, coverUrl: asset.coverUrl });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    return started.body.task.id;
   }
 
   /**
@@ -521,6 +542,54 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
       const gone = await api(baseUrl, tokens['failed-e2e'], 'GET', `/tasks/${taskId}?email=${encodeURIComponent(email)}`);
       assert.equal(gone.status, 404, 'deleted');
       console_.assertClean('failed task');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('library: tasks that failed while the studio was closed are listed under "Failed uploads", to be read, deleted or hidden', async () => {
+    const user = 'closed-e2e';
+    const email = 'closed@example.com';
+    await createAccount(user, email);
+    // Two tasks end without a motion while no studio is open (a cancel is the quickest way).
+    const failed = [];
+    for (let i = 0; i < 2; i += 1) {
+      const taskId = await startThroughApi(user, email);
+      const cancelled = await api(baseUrl, tokens[user], 'DELETE', `/scheduler/${taskId}`);
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      failed.unshift(taskId);
+    }
+    const { context, page, console_ } = await openStudio(user, { email, path: '/' });
+    try {
+      const list = page.getByRole('list', { name: 'Failed uploads' });
+      await list.waitFor();
+      const items = list.getByRole('listitem');
+      assert.deepEqual(await items.evaluateAll((lis) => lis.map((li) => Number(li.dataset.taskId))), failed, 'newest first');
+      for (const [i, taskId] of failed.entries()) {
+        assert.match(await items.nth(i).textContent(), new RegExp(`“Task ${taskId}” failed: Task was canceled\.`));
+        assert.equal(await items.nth(i).getByRole('link', { name: 'Read and delete it' }).getAttribute('href'), `/mine/${taskId}`);
+      }
+      await page.locator('.failed-uploads-box').screenshot({ path: join(ARTIFACTS, 'failed-uploads.png') });
+
+      // The link leads to where the task is read and deleted; back in the library it is gone.
+      await items.first().getByRole('link').click();
+      await page.getByText('The task failed: Task was canceled').waitFor();
+      await page.getByRole('button', { name: 'Delete motion' }).click();
+      await page.getByRole('dialog', { name: 'Delete this motion?' }).getByRole('button', { name: 'Delete' }).click();
+      await page.waitForURL((url) => url.pathname === '/');
+      await list.getByRole('listitem').filter({ hasText: `Task ${failed[1]}` }).waitFor();
+      assert.equal(await list.getByRole('listitem').count(), 1, 'the deleted task is not listed');
+
+      // Hidden, the other stays hidden in this tab (it is still in the account).
+      await list.getByRole('button', { name: `Hide “Task ${failed[1]}” from this list` }).click();
+      assert.equal(await page.getByRole('heading', { name: 'Failed uploads' }).count(), 0, 'nothing left to list');
+      const listed = page.waitForResponse((response) => isPath('/v1/kling/tasks')(new URL(response.url())));
+      await page.reload();
+      await (await listed).finished();
+      await page.getByText('You have no motions yet.').waitFor();
+      assert.equal(await page.getByRole('heading', { name: 'Failed uploads' }).count(), 0, 'hidden after a reload');
+      assert.deepEqual(await taskIds(user, email), [failed[1]], 'hiding deletes nothing');
+      console_.assertClean('failed uploads');
     } finally {
       await context.close();
     }

@@ -1,6 +1,6 @@
 // Unit tests of the studio's pure modules, run in Node (no browser): the BVH preparation of
 // the 3D viewer on every clip of ../shared/testdata/bvh and on synthetic ones, the upload
-// checks, the error wording, the URL rewriting and the following of a task.
+// checks, the error wording, the URL rewriting, the following of a task and the failed uploads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { failedTaskText, groupByTag, libraryHref, motionHref } from '../src/view
 import { collectMine, foldForSearch, nameMatches } from '../src/mine.js';
 import { hasAccount, safeNext } from '../src/views/signin.js';
 import { backoffDelay, isDefiniteFailure, pollTask } from '../src/tasks.js';
+import { FAILED_LOOKBACK, failedTasks, recentFailedTasks } from '../src/failed.js';
 import { LYING, STANDING, pushUps, syntheticBvh } from './bvh-fixtures.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -341,4 +342,45 @@ test('following a task ends on a definite refusal', async () => {
     });
   });
   assert.equal(outcome, gone);
+});
+
+/** A task envelope as GET /tasks lists it (contract §6.2), with the fields the studio reads. */
+function listedTask(id, status, { createTime = 1_000_000, video = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/clip.mp4', message = '' } = {}) {
+  const statusName = { 5: 'submitted', 10: 'processing', 50: 'failed', 99: 'succeed' }[status];
+  return {
+    task: {
+      id,
+      status,
+      status_name: statusName,
+      status_final: status >= 50,
+      taskInfo: { inputs: [{ name: 'input', url: `http://127.0.0.1:8080/files/${video}`, cover: 'http://127.0.0.1:8080/files/CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC/cover.jpg' }] },
+      createTime,
+      updateTime: createTime + 500,
+    },
+    works: [],
+    status,
+    status_name: statusName,
+    status_final: status >= 50,
+    message,
+  };
+}
+
+test('failed uploads: the failed tasks among the account\'s newest 50, newest first; other statuses left out', async () => {
+  const history = [
+    listedTask(6, 5),
+    listedTask(5, 50, { message: 'No person detected in the video (MOTION.PIC_NOT_MATCHED)' }),
+    listedTask(4, 99, { message: 'success' }),
+    listedTask(3, 10),
+    listedTask(2, 50, { message: 'Task was canceled' }),
+  ];
+  assert.deepEqual(failedTasks(history).map((e) => e.task.id), [5, 2]);
+  const asked = [];
+  const found = await recentFailedTasks('a@b.c', async (email, pageSize) => {
+    asked.push([email, pageSize]);
+    return history;
+  });
+  assert.deepEqual(asked, [['a@b.c', FAILED_LOOKBACK]]);
+  assert.equal(FAILED_LOOKBACK, 50);
+  assert.deepEqual(found.map((e) => [e.task.id, e.message]), [[5, 'No person detected in the video (MOTION.PIC_NOT_MATCHED)'], [2, 'Task was canceled']]);
+  await assert.rejects(recentFailedTasks('a@b.c', () => Promise.reject(new ApiError(503, 'x'))), 'an outage is not "no failures"');
 });

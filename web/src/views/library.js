@@ -1,9 +1,11 @@
-// The library: the user's own motions (paged) and the official catalog grouped by tag, as
-// grids of covers whose preview video plays while the pointer or focus is on them.
+// The library: the user's own motions (paged), with the tasks being processed and the uploads
+// that failed, and the official catalog grouped by tag, as grids of covers whose preview video
+// plays while the pointer or focus is on them.
 import { getTask, listMyMotions, listOfficialMotions, listScheduler, sameOriginFileUrl } from '../api.js';
 import { h, messageBox, mount } from '../dom.js';
+import { recentFailedTasks } from '../failed.js';
 import { WALK_PAGE_SIZE, WALK_PAGES, collectMine, nameMatches } from '../mine.js';
-import { getEmail, taskName } from '../session.js';
+import { getEmail, hideFailedTask, isFailedTaskHidden, taskName } from '../session.js';
 
 export const PAGE_SIZE = 12;
 /** The largest `pageNum` the motions list accepts (contract §6.3). */
@@ -192,11 +194,98 @@ export function failedTaskText(name, message) {
   return `“${name}” failed: ${why}`;
 }
 
+/** The failed uploads listed at first; the rest wait behind a button, so the motions stay in view. */
+export const FAILED_SHOWN = 5;
+
+/** When a failed task ended (its last change of status), in the reader's own words for dates. */
+function endedAt(task) {
+  const ms = Number(task.updateTime || task.createTime);
+  if (!Number.isFinite(ms) || ms <= 0) return null;
+  const when = new Date(ms);
+  return h('time', { className: 'subtle', dateTime: when.toISOString() }, when.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
+}
+
+/** One failed upload: what failed and why, when, where to read and delete it, and a way to hide it. */
+function failedUploadItem(envelope, onHide) {
+  const id = envelope.task.id;
+  const name = taskName(id) || `Task ${id}`;
+  const hide = h('button', { type: 'button', className: 'link-button', 'aria-label': `Hide “${name}” from this list` }, 'Hide');
+  const item = h(
+    'li',
+    { dataset: { taskId: String(id) } },
+    h('span', { className: 'failed-what' }, failedTaskText(name, envelope.message)),
+    ' ',
+    endedAt(envelope.task),
+    ' ',
+    h('a', { href: `/mine/${id}` }, 'Read and delete it'),
+    ' ',
+    hide,
+  );
+  hide.addEventListener('click', () => onHide(item, id));
+  return item;
+}
+
+/**
+ * Lists the account's recent failed uploads: a task that failed while the studio was closed
+ * (or in another tab) is said nowhere else, so the person would never learn of it nor delete
+ * it. Those hidden in this tab are left out. Best effort, as "Being processed": resolves to the
+ * ids of the failed tasks found (none when the list cannot be read), which the live notices of
+ * failures then leave out.
+ */
+async function renderFailedUploads(section, email, stillWanted, focusAfterAll) {
+  let failed;
+  try {
+    failed = await recentFailedTasks(email);
+  } catch {
+    return [];
+  }
+  if (!stillWanted()) return [];
+  const ids = failed.map((envelope) => envelope.task.id);
+  const shown = failed.filter((envelope) => !isFailedTaskHidden(envelope.task.id));
+  if (!shown.length) return ids;
+  const list = h('ul', { className: 'failed-uploads', 'aria-labelledby': 'failed-uploads-title' });
+  const more = h('button', { type: 'button', className: 'link-button' });
+  const limitShown = () => {
+    more.hidden = Boolean(more.dataset.all) || list.children.length <= FAILED_SHOWN;
+    [...list.children].forEach((item, i) => {
+      item.hidden = !more.dataset.all && i >= FAILED_SHOWN;
+    });
+    more.textContent = `Show ${list.children.length - FAILED_SHOWN} more`;
+  };
+  const onHide = (item, id) => {
+    hideFailedTask(id);
+    // Focus goes on to the next failure (or the one before) instead of falling to the page.
+    const next = item.nextElementSibling || item.previousElementSibling;
+    item.remove();
+    limitShown();
+    if (next && !next.hidden) next.querySelector('button')?.focus();
+    else if (!list.children.length) {
+      section.replaceChildren();
+      focusAfterAll();
+    }
+  };
+  list.append(...shown.map((envelope) => failedUploadItem(envelope, onHide)));
+  more.addEventListener('click', () => {
+    more.dataset.all = 'true';
+    limitShown();
+    list.children[FAILED_SHOWN]?.querySelector('a')?.focus();
+  });
+  limitShown();
+  mount(
+    section,
+    h('h3', { id: 'failed-uploads-title' }, 'Failed uploads'),
+    h('p', { className: 'hint' }, 'These ended without a motion. Each stays in your account until you delete it.'),
+    list,
+    more,
+  );
+  return ids;
+}
+
 /**
  * A task that left "Being processed" either made its motion (the grid shows it) or failed, and
- * a failed one is in no list: it is looked up, and a failure is said with a link to the task,
- * where its message can be read and the task deleted. Best effort: a task that cannot be read
- * (deleted meanwhile, a passing outage) is left unsaid.
+ * a failed one is in no list of motions: it is looked up, and a failure is said with a link to
+ * the task, where its message can be read and the task deleted. Best effort: a task that cannot
+ * be read (deleted meanwhile, a passing outage) is left unsaid.
  */
 async function reportFailed(box, email, taskIds, stillWanted) {
   for (const id of taskIds) {
@@ -296,6 +385,8 @@ export async function libraryView(container, { query, isCurrent }) {
   let generation = 0;
   const running = h('div', { className: 'running-box' });
   const failures = h('div', { className: 'failed-tasks' });
+  const failedUploads = h('div', { className: 'failed-uploads-box' });
+  const mineTitle = h('h2', { id: 'mine-title', tabIndex: -1 }, 'Your motions');
   const mine = h('div', { id: 'my-motions', 'aria-busy': 'true' }, messageBox('note', 'Loading your motions…'));
   const official = h('div', { id: 'official-motions', 'aria-busy': 'true' }, messageBox('note', 'Loading the catalog…'));
   const searchBox = h('input', {
@@ -319,7 +410,7 @@ export async function libraryView(container, { query, isCurrent }) {
   mount(
     container,
     h('div', { className: 'page-head' }, h('h1', { tabIndex: -1 }, 'Library'), searchForm, h('a', { className: 'button primary', href: '/create' }, 'Create a motion')),
-    h('section', { 'aria-labelledby': 'mine-title' }, h('h2', { id: 'mine-title' }, 'Your motions'), failures, running, mine),
+    h('section', { 'aria-labelledby': 'mine-title' }, mineTitle, failures, failedUploads, running, mine),
     h('section', { 'aria-labelledby': 'official-title' }, h('h2', { id: 'official-title' }, 'Official motions'), official),
   );
   const fill = async (target, job) => {
@@ -365,14 +456,17 @@ export async function libraryView(container, { query, isCurrent }) {
       showMine();
     }, SEARCH_DELAY_MS);
   });
-  // "Being processed" is extra: when it cannot be read, the motions box already says why.
-  const [, , runningIds] = await Promise.all([
+  // "Being processed" and "Failed uploads" are extra: when they cannot be read, the motions box
+  // already says why.
+  const [, , runningIds, listedFailures] = await Promise.all([
     showMine(),
     fill(official, showOfficial),
     renderRunning(running, email).catch(() => []),
+    renderFailedUploads(failedUploads, email, isCurrent, () => mineTitle.focus()),
   ]);
+  // A task that failed between the two lists is in "Failed uploads" already: not said twice.
   const stopFollowing = followRunning(running, email, runningIds, isCurrent, (finished) =>
-    Promise.all([showMine(), reportFailed(failures, email, finished, isCurrent)]));
+    Promise.all([showMine(), reportFailed(failures, email, finished.filter((id) => !listedFailures.includes(id)), isCurrent)]));
   return () => {
     clearTimeout(typing);
     stopFollowing();
