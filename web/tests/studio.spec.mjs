@@ -171,7 +171,7 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'motiond-studio-'));
     // One user per test, so that no test sees another's accounts, uploads or tasks.
-    const users = ['studio-e2e', 'catalog-probe', 'accounts-e2e', 'follow-e2e', 'uploads-e2e', 'failed-e2e', 'closed-e2e', 'viewer-e2e'];
+    const users = ['studio-e2e', 'catalog-probe', 'accounts-e2e', 'follow-e2e', 'uploads-e2e', 'failed-e2e', 'closed-e2e', 'unclear-e2e', 'viewer-e2e'];
     tokens = Object.fromEntries(users.map((user) => [user, run(['token', 'create', '--user', user, '--data-dir', dataDir], env)]));
     assert.match(tokens['studio-e2e'], /^mtd_[A-Za-z0-9_-]{43}$/);
     const posePath = join(dataDir, 'pose.bvh');
@@ -590,6 +590,65 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
       assert.equal(await page.getByRole('heading', { name: 'Failed uploads' }).count(), 0, 'hidden after a reload');
       assert.deepEqual(await taskIds(user, email), [failed[1]], 'hiding deletes nothing');
       console_.assertClean('failed uploads');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('create: a start answered by a proxy\'s 502 or a lost connection finds the task the server made, or offers a retry', async (t) => {
+    const user = 'unclear-e2e';
+    const email = 'unclear@example.com';
+    await createAccount(user, email);
+    const { context, page, console_ } = await openStudio(user, { email, path: '/create' });
+    try {
+      const start = isPath('/v1/kling/videos/motion-upload');
+      const label = page.locator('#progress-label');
+      const submit = page.getByRole('button', { name: 'Upload and make motion' });
+      // A poll in flight when a cancel below lands is answered 404 (the task is gone); the
+      // studio then waits for the cancel's own answer.
+      console_.allow(/status of 404 \(Not Found\) @ .*\/v1\/kling\/tasks\/\d+\?/);
+      let searches = 0;
+      page.on('request', (request) => {
+        if (isPath('/v1/kling/tasks')(new URL(request.url()))) searches += 1;
+      });
+
+      t.diagnostic('the server makes the task, but a proxy answers 502 in its place');
+      let made = null;
+      await page.route(start, async (route) => {
+        made = await (await route.fetch()).json();
+        await route.fulfill(PROXY_PAGES[0]);
+      }, { times: 1 });
+      console_.expect(/status of 502/);
+      await chooseVideo(page);
+      await submit.click();
+      await label.filter({ hasText: /task \d+/ }).waitFor({ timeout: 60_000 });
+      assert.match(await label.textContent(), new RegExp(`task ${made.task.id}\\b`), 'the task the server made is followed');
+      assert.equal(await page.locator('.create-form [role=alert]').count(), 0, 'no failure is said');
+      assert.deepEqual(await taskIds(user, email), [made.task.id], 'one task, no duplicate');
+      await waitUntil(async () => (await uploadedNames(user, email)).length === 0, 'the upload is let go, as after a clear start');
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByText('Cancelled: the extraction was stopped and nothing was kept.').waitFor();
+
+      t.diagnostic('the connection is lost before the server sees the start: a retry is offered');
+      await page.route(start, (route) => route.abort('connectionreset'), { times: 1 });
+      console_.allow(/ERR_CONNECTION_RESET/);
+      searches = 0;
+      await submit.click();
+      const said = page.getByRole('alert').filter({ hasText: 'The extraction may not have started.' });
+      await said.waitFor();
+      assert.match(await said.textContent(), /No task made from this video was found/);
+      assert.ok(searches >= 2, `searched, and searched again (${searches})`);
+      assert.deepEqual(await taskIds(user, email), [], 'no task');
+      assert.equal((await uploadedNames(user, email)).length, 1, 'the upload is kept for the retry');
+      await page.getByRole('button', { name: 'Try again' }).click();
+      await label.filter({ hasText: /task \d+/ }).waitFor({ timeout: 60_000 });
+      const [retried] = await taskIds(user, email);
+      assert.match(await label.textContent(), new RegExp(`task ${retried}\\b`));
+      assert.equal((await taskIds(user, email)).length, 1);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByText('Cancelled: the extraction was stopped and nothing was kept.').waitFor();
+      await waitUntil(async () => (await uploadedNames(user, email)).length === 0, 'no upload is left');
+      console_.assertClean('unclear start');
     } finally {
       await context.close();
     }

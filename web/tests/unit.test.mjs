@@ -1,6 +1,7 @@
 // Unit tests of the studio's pure modules, run in Node (no browser): the BVH preparation of
 // the 3D viewer on every clip of ../shared/testdata/bvh and on synthetic ones, the upload
-// checks, the error wording, the URL rewriting, the following of a task and the failed uploads.
+// checks, the error wording, the URL rewriting, the following of a task, the failed uploads
+// and the search for a task whose start was not answered clearly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { collectMine, foldForSearch, nameMatches } from '../src/mine.js';
 import { hasAccount, safeNext } from '../src/views/signin.js';
 import { backoffDelay, isDefiniteFailure, pollTask } from '../src/tasks.js';
 import { FAILED_LOOKBACK, failedTasks, recentFailedTasks } from '../src/failed.js';
+import { CLOCK_SLACK_MS, fileKey, findStartedTask, isIndefiniteStart, isStartedEnvelope, madeByStart } from '../src/start.js';
 import { LYING, STANDING, pushUps, syntheticBvh } from './bvh-fixtures.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -383,4 +385,72 @@ test('failed uploads: the failed tasks among the account\'s newest 50, newest fi
   assert.equal(FAILED_LOOKBACK, 50);
   assert.deepEqual(found.map((e) => [e.task.id, e.message]), [[5, 'No person detected in the video (MOTION.PIC_NOT_MATCHED)'], [2, 'Task was canceled']]);
   await assert.rejects(recentFailedTasks('a@b.c', () => Promise.reject(new ApiError(503, 'x'))), 'an outage is not "no failures"');
+});
+
+test('a start: only a 4xx with the server\'s JSON error is a definite refusal', () => {
+  assert.ok(!isIndefiniteStart(new ApiError(429, 'x', { raw: { error: 'Too many jobs', code: 429 } })));
+  assert.ok(!isIndefiniteStart(new ApiError(404, 'x', { raw: { error: 'Sorry (VALID.ResourceNotFound)', message: 'Not Found' } })));
+  assert.ok(!isIndefiniteStart(new ApiError(400, 'x', { raw: { error: 'Parameter workName must be at most 100 characters' } })));
+  for (const status of [500, 502, 503, 504]) {
+    assert.ok(isIndefiniteStart(new ApiError(status, 'x', { raw: { error: 'Internal server error' } })), `${status} with JSON`);
+    assert.ok(isIndefiniteStart(new ApiError(status, 'x')), `${status}, a proxy's page`);
+  }
+  assert.ok(isIndefiniteStart(new ApiError(0, describeError(0))), 'no connection');
+  assert.ok(isIndefiniteStart(new ApiError(404, 'x')), 'a 404 page of something in between');
+  assert.ok(isIndefiniteStart(new Error('The server’s answer was not a task.')), 'a 200 that is not a task');
+  assert.ok(isStartedEnvelope(listedTask(7, 5)));
+  assert.ok(!isStartedEnvelope(null), 'a 200 whose body was not JSON');
+  assert.ok(!isStartedEnvelope({ status_final: false, task: {} }), 'no task id');
+});
+
+test('a task is the start\'s when made from the same uploaded video, after the request was sent', () => {
+  const video = 'Vid0Vid1Vid2Vid3Vid4Vid5Vid6Vid7/k2j4h5g6f7.mp4';
+  assert.equal(fileKey(`https://studio.example.com/motion/files/${video}?x=1`), video, 'host, prefix and query do not count');
+  assert.equal(fileKey('http://127.0.0.1:8080/files/short/clip.mp4'), null);
+  assert.equal(fileKey('not a url'), null);
+  const sent = { resourceUrl: `http://localhost:8080/files/${video}`, sentAt: 10_000_000 };
+  assert.ok(madeByStart(listedTask(1, 5, { video, createTime: 10_000_050 }), sent));
+  assert.ok(madeByStart(listedTask(1, 5, { video, createTime: 10_000_000 - CLOCK_SLACK_MS }), sent), 'a server clock a little behind');
+  assert.ok(!madeByStart(listedTask(1, 5, { video, createTime: 10_000_000 - CLOCK_SLACK_MS - 1 }), sent), 'made long before the request');
+  assert.ok(!madeByStart(listedTask(1, 5, { createTime: 10_000_050 }), sent), 'another video');
+  assert.ok(!madeByStart(listedTask(1, 5, { video: 'Vid0Vid1Vid2Vid3Vid4Vid5Vid6Vid7/other.mp4', createTime: 10_000_050 }), sent), 'another file of that upload');
+  assert.ok(!madeByStart({ task: { id: 1, createTime: 10_000_050 } }, sent), 'no inputs');
+});
+
+test('the task of a start that was not answered clearly is searched for, and searched again once', async () => {
+  const video = 'Vid0Vid1Vid2Vid3Vid4Vid5Vid6Vid7/k2j4h5g6f7.mp4';
+  const sent = { resourceUrl: `http://127.0.0.1:8080/files/${video}`, sentAt: 10_000_000 };
+  const other = listedTask(1, 50, { createTime: 10_000_010 });
+  const mine = listedTask(2, 5, { video, createTime: 10_000_020 });
+  const search = async (answers) => {
+    const waits = [];
+    const sizes = [];
+    const result = await findStartedTask('a@b.c', sent, {
+      list: async (email, pageSize) => {
+        sizes.push(pageSize);
+        return answers.shift()();
+      },
+      wait: async (ms) => waits.push(ms),
+    });
+    return { result, waits, sizes };
+  };
+  let outcome = await search([() => [mine, other]]);
+  assert.equal(outcome.result.envelope, mine, 'found at once: no wait');
+  assert.deepEqual(outcome.waits, []);
+  assert.ok(outcome.sizes[0] >= 10, 'a page of the newest tasks');
+
+  outcome = await search([() => [other], () => [mine, other]]);
+  assert.equal(outcome.result.envelope, mine, 'found by the re-check: a server still writing it');
+  assert.deepEqual(outcome.waits, [3000]);
+
+  outcome = await search([() => [other], () => [other]]);
+  assert.deepEqual(outcome.result, { envelope: null }, 'not found: the start did not happen');
+
+  const outage = new ApiError(502, describeError(502, null));
+  outcome = await search([() => Promise.reject(outage), () => [other]]);
+  assert.deepEqual(outcome.result, { envelope: null }, 'the re-check answered');
+  outcome = await search([() => [other], () => Promise.reject(outage)]);
+  assert.deepEqual(outcome.result, { envelope: null, error: outage }, 'nobody can tell');
+  outcome = await search([() => Promise.reject(outage), () => [mine]]);
+  assert.equal(outcome.result.envelope, mine);
 });

@@ -12,6 +12,7 @@ import {
 import { h, messageBox, mount } from '../dom.js';
 import { navigate } from '../router.js';
 import { getEmail, getToken, rememberTaskName } from '../session.js';
+import { findStartedTask, isIndefiniteStart, isStartedEnvelope } from '../start.js';
 import { pollTask } from '../tasks.js';
 import { checkDuration, checkFile, formatBytes, nameFromFileName, roundDuration, uploadContentType } from '../validate.js';
 
@@ -35,8 +36,11 @@ function readDuration(video, url) {
   });
 }
 
-/** Statuses of a refused start after which the same upload may be started again. */
-const RETRYABLE_START = new Set([0, 429, 500, 503]);
+/**
+ * Statuses of a definite refusal after which the same upload may be started again. Answers
+ * that say nothing (no connection, a 5xx) keep it too, once no task made from it is found.
+ */
+const RETRYABLE_START = new Set([429]);
 
 const STATUS_WORDS = {
   submitted: 'Waiting for a free worker…',
@@ -171,11 +175,11 @@ export function createView(container) {
     if (file) choose(file);
   });
 
-  function fail(text, kind = 'error') {
+  function fail(text, kind = 'error', ...extra) {
     busy = false;
     clearInterval(clock);
     cancel.hidden = true;
-    mount(status, messageBox(kind, text));
+    mount(status, messageBox(kind, text), ...extra);
     stage.hidden = true;
     progressState.textContent = '';
     submit.disabled = !chosen;
@@ -240,24 +244,66 @@ export function createView(container) {
     }
     showStage('Starting the extraction…');
     progress.removeAttribute('value');
+    const workName = name.value.trim();
+    const sentAt = Date.now();
     let envelope;
     try {
-      envelope = await startMotionUpload(email, {
-        resourceUrl: asset.resourceUrl,
-        coverUrl: asset.coverUrl,
-        workName: name.value.trim(),
-      });
+      envelope = await startMotionUpload(email, { resourceUrl: asset.resourceUrl, coverUrl: asset.coverUrl, workName });
+      // A 200 whose body is not a task (a proxy's page) says no more than a 502.
+      if (!isStartedEnvelope(envelope)) throw new Error('The server’s answer was not a task.');
     } catch (error) {
+      if (isIndefiniteStart(error)) {
+        await startUnclear(error, { resourceUrl: asset.resourceUrl, sentAt }, workName);
+        return;
+      }
       // Kept for a retry with the same file only when the refusal passes (a 429 says to wait
       // for a running job); a 400 or 404 would refuse the same upload again.
       if (left || !RETRYABLE_START.has(error.status)) discardUpload();
       if (!left) fail(`The extraction could not start. ${error.message}`);
       return;
     }
-    rememberTaskName(envelope.task.id, name.value.trim());
+    followStarted(envelope, workName);
+  }
+
+  /** A task is running for the chosen upload: it is followed, and the upload can go. */
+  function followStarted(envelope, workName) {
+    rememberTaskName(envelope.task.id, workName);
     // The task keeps its own copies of what it needs (contract §4.3): the upload can go.
     discardUpload();
     if (!left) follow(envelope);
+  }
+
+  /**
+   * The start's answer said nothing (no connection, a 5xx, a page that is not JSON), yet the
+   * server may have made the task. It is looked for before anything is said: found, it is
+   * followed as if the start had answered; not found, the person is told the start probably
+   * did not happen and may retry with the same upload, which is kept.
+   */
+  async function startUnclear(error, sent, workName) {
+    showStage('No clear answer: checking whether the extraction started…');
+    const { envelope, error: lookupError } = await findStartedTask(email, sent, { stillWanted: () => !left });
+    if (envelope) {
+      followStarted(envelope, workName);
+      return;
+    }
+    if (left) {
+      discardUpload();
+      return;
+    }
+    const retry = h('button', { type: 'button', className: 'primary', onclick: () => form.requestSubmit() }, 'Try again');
+    if (lookupError) {
+      fail(
+        `The extraction may or may not have started. ${error.message} Whether the server made the task could not be checked: look under “Being processed” in the library before trying again, or the motion may be made twice.`,
+        'error',
+        h('div', { className: 'button-row' }, h('a', { className: 'button', href: '/' }, 'Open the library'), retry),
+      );
+      return;
+    }
+    fail(
+      `The extraction may not have started. ${error.message} No task made from this video was found: try again (the video is not uploaded again).`,
+      'error',
+      h('div', { className: 'button-row' }, retry),
+    );
   }
 
   /**

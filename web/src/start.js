@@ -1,0 +1,87 @@
+// The start of an extraction (POST /videos/motion-upload) and what to do when its answer says
+// nothing. The API has no idempotency key (contract §5.1): a proxy's 502, a lost connection or
+// a page that is not JSON may come after the server created the task. Saying "could not start"
+// then makes the person retry into a duplicate task, or believe nothing runs while it does; so
+// the account's newest tasks are searched for the one the request made before anything is said.
+import { listTasks } from './api.js';
+
+/** How many of the account's newest tasks are searched: the start's own is among the first. */
+export const LOOKUP_PAGE_SIZE = 20;
+/** The waits before each search: one right away, one re-check for a server still writing it. */
+export const LOOKUP_DELAYS_MS = [0, 3000];
+/**
+ * How much earlier than the request a found task may seem to be created: `createTime` is the
+ * server's clock and the request's time the browser's, and the two are rarely set alike.
+ */
+export const CLOCK_SLACK_MS = 120_000;
+
+/** A start's answer that is a task envelope (contract §6.2) of a task with an id. */
+export function isStartedEnvelope(body) {
+  return Boolean(body) && typeof body === 'object' && typeof body.status_final === 'boolean' && Number.isSafeInteger(body.task?.id);
+}
+
+/**
+ * Whether a failed start says nothing about the task: no connection, any 5xx, or an answer
+ * whose body is not the contract's JSON (it came from something in between). A 4xx with the
+ * server's `{"error": …}` is a definite refusal: nothing was created.
+ */
+export function isIndefiniteStart(error) {
+  if (error?.status === 0 || error?.status >= 500) return true;
+  return typeof error?.raw?.error !== 'string';
+}
+
+/**
+ * A file URL as the server recognises it (contract §2.9): its last three path segments,
+ * `files/<fid>/<name>`; host, port and prefix may differ between the asset's URL and the
+ * task's canonical one. Null for anything else.
+ */
+export function fileKey(url) {
+  let path;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return null;
+  }
+  const match = /\/files\/([A-Za-z0-9_-]{32})\/([^/]+)$/.exec(path);
+  return match ? `${match[1]}/${match[2]}` : null;
+}
+
+/**
+ * Whether a task is the one a start may have created: made from the same uploaded video (its
+ * fid is unique to that upload) and created after the request was sent. The envelope has no
+ * name (only a finished motion has one), so the video is what tells it apart.
+ */
+export function madeByStart(envelope, { resourceUrl, sentAt }) {
+  const wanted = fileKey(resourceUrl);
+  const input = envelope?.task?.taskInfo?.inputs?.[0];
+  if (!wanted || !input || fileKey(input.url) !== wanted) return false;
+  return Number(envelope.task.createTime) >= sentAt - CLOCK_SLACK_MS;
+}
+
+/**
+ * Searches the account's newest tasks for the one a start whose answer said nothing may have
+ * created (`sent`: the `resourceUrl` it sent and `sentAt`, the browser's time before sending).
+ * Resolves to `{ envelope }` when found, `{ envelope: null }` when every search answered and
+ * none has it, and `{ envelope: null, error }` when the last search could not be made: then
+ * nobody can tell whether the task exists. `stillWanted()` false ends it early.
+ */
+export async function findStartedTask(email, sent, {
+  list = listTasks,
+  delays = LOOKUP_DELAYS_MS,
+  wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  stillWanted = () => true,
+} = {}) {
+  let error = null;
+  for (const delay of delays) {
+    if (delay) await wait(delay);
+    if (!stillWanted()) break;
+    try {
+      const found = (await list(email, LOOKUP_PAGE_SIZE)).find((envelope) => madeByStart(envelope, sent));
+      if (found) return { envelope: found };
+      error = null;
+    } catch (failure) {
+      error = failure;
+    }
+  }
+  return error ? { envelope: null, error } : { envelope: null };
+}
