@@ -671,31 +671,53 @@ fn slips(feet: &[[FootEnds; 2]], k: usize, run: std::ops::Range<usize>) -> Vec<V
 /// Landing: where the foot touches down is kept (no jump), and its height eases onto the floor.
 /// Rolling: the foot turns about the end it stands on (see [`slips`]). Lifting: what the pin
 /// still corrected fades out over the first frames of the swing, while the foot is in the air
-/// anyway.
+/// anyway, and before the foot lands again.
 fn pin_planted_feet(anim: &mut Animation, footing: &Footing<'_>, contacts: &[[bool; 2]]) {
     let feet = foot_ends(anim, footing.heel_local);
-    let fade = ((PIN_FADE_S * anim.fps()).round() as usize).max(1);
+    let fps = anim.fps();
     let n = feet.len();
     for k in 0..2 {
-        for run in contact_runs(contacts, k) {
+        let runs = contact_runs(contacts, k);
+        for (i, run) in runs.iter().enumerate() {
             let slipped = slips(&feet, k, run.clone());
+            let landing = -lowest(&feet[run.start][k])[1];
+            let land = ease_frames(landing, fps).min(run.len());
             let mut held = [0.0; 3];
             for (f, slip) in run.clone().zip(slipped) {
-                let ease = ((f - run.start + 1) as f32 / (fade + 1) as f32).min(1.0);
-                let ends = &feet[f][k];
-                held = [-slip[0], -lowest(ends)[1] * ease, -slip[2]];
+                let down = eased(f - run.start + 1, land);
+                held = [-slip[0], -lowest(&feet[f][k])[1] * down, -slip[2]];
                 leg_ik::move_foot(anim, f, k, held);
             }
-            for step in 1..=fade {
-                let f = run.end - 1 + step;
-                if f >= n || contacts[f][k] {
-                    break;
-                }
-                let left = 1.0 - step as f32 / (fade + 1) as f32;
-                leg_ik::move_foot(anim, f, k, scale(held, left));
+            let next_landing = runs.get(i + 1).map_or(n, |next| next.start);
+            let release = ease_frames(norm(held), fps).min(next_landing - run.end);
+            for step in 1..=release {
+                let left = 1.0 - eased(step, release);
+                leg_ik::move_foot(anim, run.end - 1 + step, k, scale(held, left));
             }
         }
     }
+}
+
+/// The fastest (cm/s) a pin's correction comes on as a foot lands, or goes as it lifts: faster,
+/// it shows as a kick of the foot (pose2sim cam01's foot, held 8 cm under where its leg put it,
+/// let go in four frames at 60 fps: it rose 2.2 cm in one frame from standing still).
+const PIN_EASE_CM_S: f32 = 30.0;
+
+/// Over how many frames a pin's correction of `cm` comes on or goes: [`PIN_FADE_S`] at least,
+/// at most [`PIN_EASE_CM_S`].
+fn ease_frames(cm: f32, fps: f64) -> usize {
+    let fade = (PIN_FADE_S * fps).round().max(1.0);
+    let at_most_the_speed = (f64::from(cm.abs()) / f64::from(PIN_EASE_CM_S) * fps).ceil();
+    fade.max(at_most_the_speed) as usize
+}
+
+/// How far an easing over `frames` frames has come at its frame `step` (1-based): from 0 at
+/// step 0 to 1 at step `frames + 1`, evenly. Even steps move the foot the least in any one
+/// frame; an ease that starts and ends at rest (smoothstep) moved it half as fast again in its
+/// middle frames, and where the next landing cuts a release short (two frames) it shook the
+/// foot more than the step it smooths (the ASL clip's unseen foot).
+fn eased(step: usize, frames: usize) -> f32 {
+    (step as f32 / (frames + 1) as f32).min(1.0)
 }
 
 /// The frame ranges where foot `k` is planted.
@@ -1010,6 +1032,48 @@ mod tests {
                 soles[f]
             );
         }
+    }
+
+    /// A foot pinned 8 cm from where its leg puts it (here above: the body is 8 cm low, and a
+    /// straight leg cannot reach further down) lets go of the pin at 30 cm/s at most as it
+    /// lifts, and comes onto the floor as gently: in 0.07 s (two frames at 30 fps) it moved
+    /// 2.7 cm a frame from standing still (pose2sim cam01's foot at 60 fps rose 2.2 cm).
+    #[test]
+    fn a_pin_comes_on_and_goes_no_faster_than_a_foot_eases() {
+        let n = 60;
+        let mut anim = standing(n, |_| 8.0);
+        let left_planted: Vec<[bool; 2]> = (0..n).map(|f| [(10..30).contains(&f), false]).collect();
+        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
+        let footing = Footing {
+            times: &times,
+            feet_seen: &vec![[true; 2]; n],
+            feet_out_of_view: &vec![[false; 2]; n],
+            knees_seen: &vec![[false; 2]; n],
+            heel_local: example_heels(),
+            leg_len: example_leg_len(),
+        };
+        pin_planted_feet(&mut anim, &footing, &left_planted);
+        let left: Vec<f32> = sole_points(&anim, example_heels())
+            .iter()
+            .map(|s| s[0][1])
+            .collect();
+        // 30 cm/s at 30 fps, and a little for the leg's arithmetic.
+        let max_step = 1.05;
+        for f in 1..n {
+            let step = (left[f] - left[f - 1]).abs();
+            assert!(
+                step <= max_step,
+                "frame {f}: {step} cm in a frame: {left:?}"
+            );
+        }
+        assert!(
+            left[29].abs() < 0.05,
+            "on the floor by the run's end: {left:?}"
+        );
+        assert!(
+            (left[9] + 8.0).abs() < 0.05 && (left[n - 1] + 8.0).abs() < 0.05,
+            "{left:?}"
+        );
     }
 
     #[test]
