@@ -949,7 +949,10 @@ async fn a_recording_whose_last_frame_lasts_long_is_whole_not_cut_short() {
     let input = dir.path().join("long_last_frame.mp4");
     let last_lasts_45_frames = "setts=duration=if(eq(N\\,59)\\,DURATION*45\\,DURATION)";
     let copy = ["-i", encoded.to_str().unwrap(), "-c", "copy"];
-    ffmpeg(&[&copy[..], &["-bsf:v", last_lasts_45_frames][..]].concat(), &input);
+    ffmpeg(
+        &[&copy[..], &["-bsf:v", last_lasts_45_frames][..]].concat(),
+        &input,
+    );
     let out = dir.path().join("out");
     let report = extract(&input, &out).await.expect("a whole file extracts");
     assert_eq!(report.tracked_frames, 60, "every source frame is tracked");

@@ -16,12 +16,17 @@ use tokio_util::task::TaskTracker;
 
 use crate::app::{Role, build_app_for};
 use crate::config::Sources;
-use crate::serve::{ServeArgs, bind_listener, serve_until_signal, watch_signals};
+use crate::serve::{
+    ServeArgs, app_unless_stopped, bind_listener, serve_until_signal, watch_signals,
+};
 
 pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
     let (config, socket, bound) = bind_listener(sources, args).await?;
     let shutdown = watch_signals()?;
-    let app = build_app_for(config, Role::Api).await?;
+    let built = build_app_for(config, Role::Api, &shutdown).await;
+    let Some(app) = app_unless_stopped(built, &shutdown)? else {
+        return Ok(());
+    };
     let tracker = TaskTracker::new();
     serve_until_signal(app, (socket, bound), shutdown, tracker, "motiond api").await
 }

@@ -188,6 +188,15 @@ const SUPERVISED_RESTART_PAUSE: Duration = Duration::from_secs(1);
 /// end of the migrations: several processes may start together, and the later ones find the
 /// file in WAL mode and the schema current.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
+    open_store_unless_stopped(config, &CancellationToken::new()).await
+}
+
+/// [`open_store`] for a start-up that `stop` (the first SIGINT or SIGTERM) may end while it
+/// waits for another process' migrations: it then fails at once with [`StoppedWhileWaiting`].
+pub async fn open_store_unless_stopped(
+    config: &Config,
+    stop: &CancellationToken,
+) -> anyhow::Result<Arc<SqliteStore>> {
     let url = config.database_url();
     if !url.starts_with("sqlite:") {
         bail!(
@@ -219,7 +228,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
         }
         make_database_file_private(&path)?;
     }
-    let lock = migration_lock(&url).await?;
+    let lock = database_lock(&url, DatabaseLock::Migrations, stop).await?;
     let store = SqliteStore::open_url(&url, &opts)
         .await
         .context("open the database")?;
@@ -228,36 +237,90 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     Ok(Arc::new(store))
 }
 
-/// The database's start-up lock (see [`migration_lock`]), for other one-time work of a first
+/// The database's start-up lock (see [`database_lock`]), for other one-time work of a first
 /// start that two processes starting together must not both do. `None` without a file.
-pub(crate) async fn start_up_lock(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
-    migration_lock(&config.database_url()).await
+pub(crate) async fn start_up_lock(
+    config: &Config,
+    stop: &CancellationToken,
+) -> anyhow::Result<Option<std::fs::File>> {
+    database_lock(&config.database_url(), DatabaseLock::Migrations, stop).await
 }
 
-/// Takes the exclusive migration lock of a SQLite database: `<database file>.migrate.lock`.
+/// The lock of the official catalog's seeding and rebuilds: processes starting together on a
+/// data directory an older version seeded each rebuilt every official motion (the same result,
+/// a minute of work twice); under it the later one finds them built. A lock of its own: the
+/// start-up lock is taken by every admin command, which must not wait for the catalog.
+pub(crate) async fn catalog_lock(
+    config: &Config,
+    stop: &CancellationToken,
+) -> anyhow::Result<Option<std::fs::File>> {
+    database_lock(&config.database_url(), DatabaseLock::Catalog, stop).await
+}
+
+/// What a lock beside the database keeps to one process at a time.
+#[derive(Clone, Copy, Debug)]
+enum DatabaseLock {
+    /// Opening and migrating the database (`<database file>.migrate.lock`), and the first
+    /// start's admin.
+    Migrations,
+    /// Seeding and rebuilding the official catalog (`<database file>.catalog.lock`).
+    Catalog,
+}
+
+impl DatabaseLock {
+    fn suffix(self) -> &'static str {
+        match self {
+            DatabaseLock::Migrations => "migrate.lock",
+            DatabaseLock::Catalog => "catalog.lock",
+        }
+    }
+}
+
+/// A start-up stopped (SIGINT, SIGTERM) while it waited for a lock another process holds.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped while waiting for {0} (another motiond process holds it)")]
+pub struct StoppedWhileWaiting(String);
+
+/// How often a wait for a lock held by another process looks again, and for a stop.
+const LOCK_POLL: Duration = Duration::from_millis(50);
+
+/// Takes an exclusive lock on a file beside a SQLite database: `<database file>.<suffix>`.
 /// sqlx's migration lock is a no-op on SQLite, and two processes applying one migration at
-/// once would make the later fail ("table already exists").
-async fn migration_lock(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+/// once would make the later fail ("table already exists"). The wait for another process
+/// ends early at `stop`: a process told to stop while that one migrates or seeds for a minute
+/// stops then, not after it.
+async fn database_lock(
+    url: &str,
+    lock: DatabaseLock,
+    stop: &CancellationToken,
+) -> anyhow::Result<Option<std::fs::File>> {
     let Some(path) = sqlite_file(url) else {
         return Ok(None);
     };
-    let lock_path = PathBuf::from(format!("{}.migrate.lock", path.display()));
-    let file = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(&lock_path)
-            .with_context(|| format!("open {}", lock_path.display()))?;
-        // Blocks until a migrating process is done; released when the file is closed.
-        file.lock()
-            .with_context(|| format!("lock {}", lock_path.display()))?;
-        Ok(file)
-    })
-    .await
-    .context("migration lock task")??;
-    Ok(Some(file))
+    let lock_path = PathBuf::from(format!("{}.{}", path.display(), lock.suffix()));
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(&lock_path)
+        .with_context(|| format!("open {}", lock_path.display()))?;
+    loop {
+        // Released when the file is closed.
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("lock {}", lock_path.display()));
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => {
+                return Err(StoppedWhileWaiting(lock_path.display().to_string()).into());
+            }
+            _ = tokio::time::sleep(LOCK_POLL) => {}
+        }
+    }
 }
 
 /// The database file of a `sqlite://PATH` URL; `None` for an in-memory database.
@@ -304,17 +367,22 @@ pub fn webhook_secrets(
 /// Builds the whole application: stores (migrated), services, workers, router.
 /// Background loops are not started; see [`App::start_background`] and [`App::run_until_idle`].
 pub async fn build_app(config: Config) -> anyhow::Result<App> {
-    build_app_for(config, Role::All).await
+    build_app_for(config, Role::All, &CancellationToken::new()).await
 }
 
 /// [`build_app`] for one [`Role`]: the same composition; the role decides what
-/// [`App::start_background`] starts and what `/readyz` requires.
-pub async fn build_app_for(config: Config, role: Role) -> anyhow::Result<App> {
+/// [`App::start_background`] starts and what `/readyz` requires. `stop` ends a wait for another
+/// process' migrations (see [`open_store_unless_stopped`]).
+pub async fn build_app_for(
+    config: Config,
+    role: Role,
+    stop: &CancellationToken,
+) -> anyhow::Result<App> {
     let paths = Paths::of(&config);
     paths.create()?;
     let listen: std::net::SocketAddr = config.server.listen.parse().context("server.listen")?;
     let public_url = config.public_url(listen);
-    let store = open_store(&config).await?;
+    let store = open_store_unless_stopped(&config, stop).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let signals = Arc::new(LocalSignals::new());
     let urls = UrlBuilder::new(&public_url);
@@ -762,7 +830,45 @@ mod tests {
 
     #[tokio::test]
     async fn in_memory_databases_take_no_lock() {
-        assert!(migration_lock("sqlite::memory:").await.unwrap().is_none());
-        assert!(migration_lock("sqlite://").await.unwrap().is_none());
+        let stop = CancellationToken::new();
+        for url in ["sqlite::memory:", "sqlite://"] {
+            for lock in [DatabaseLock::Migrations, DatabaseLock::Catalog] {
+                assert!(database_lock(url, lock, &stop).await.unwrap().is_none());
+            }
+        }
+    }
+
+    /// A wait for a lock another process holds ends at a stop, at once; once free, the lock is
+    /// taken. The two locks are apart: the catalog's does not hold up a migration.
+    #[tokio::test]
+    async fn a_wait_for_a_held_lock_ends_at_a_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("motiond.db").display());
+        let stop = CancellationToken::new();
+        let held = database_lock(&url, DatabaseLock::Catalog, &stop)
+            .await
+            .unwrap()
+            .expect("a file lock");
+        let migrations = database_lock(&url, DatabaseLock::Migrations, &stop).await;
+        assert!(migrations.unwrap().is_some(), "a lock of its own");
+        let waiting = tokio::spawn({
+            let (url, stop) = (url.clone(), stop.clone());
+            async move { database_lock(&url, DatabaseLock::Catalog, &stop).await }
+        });
+        tokio::time::sleep(LOCK_POLL * 4).await;
+        assert!(!waiting.is_finished(), "it waits while the lock is held");
+        stop.cancel();
+        let err = tokio::time::timeout(LOCK_POLL * 20, waiting)
+            .await
+            .expect("the stop ends the wait")
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            err.downcast_ref::<StoppedWhileWaiting>().is_some(),
+            "{err:#}"
+        );
+        drop(held);
+        let free = database_lock(&url, DatabaseLock::Catalog, &CancellationToken::new()).await;
+        assert!(free.unwrap().is_some());
     }
 }

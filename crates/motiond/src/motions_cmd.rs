@@ -599,6 +599,7 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
             ))?;
         }
         MotionsCommand::Seed => {
+            let _one_at_a_time = crate::app::catalog_lock(&config, &cancel).await?;
             let report = seed_catalog(&target, &cancel).await?;
             print_report(&format!(
                 "added {} official motion(s), {} already present, {} rebuilt in the current format\n",
@@ -752,6 +753,7 @@ pub async fn seed_app_catalog(
         tmp_dir: &tmp_dir,
         build: BuildOptions::default(),
     };
+    let _one_at_a_time = crate::app::catalog_lock(&app.config, cancel).await?;
     let report = if add_bundled {
         seed_catalog(&target, cancel).await?
     } else {

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admin_cmd::create_token;
-use crate::app::{App, build_app};
+use crate::app::{App, Role, StoppedWhileWaiting, build_app_for};
 use crate::cli::load_config;
 use crate::config::{Config, Sources};
 
@@ -46,7 +46,10 @@ pub struct ServeArgs {
 pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
     let (config, socket, bound) = bind_listener(sources, args).await?;
     let shutdown = watch_signals()?;
-    let app = build_app(config).await?;
+    let built = build_app_for(config, Role::All, &shutdown).await;
+    let Some(app) = app_unless_stopped(built, &shutdown)? else {
+        return Ok(());
+    };
     prepare_workers(&app).await?;
     if stopped_during_start(seed_catalog(&app, &shutdown).await, &shutdown)? {
         app.close().await;
@@ -65,6 +68,23 @@ pub(crate) fn watch_signals() -> anyhow::Result<CancellationToken> {
     let shutdown = CancellationToken::new();
     tokio::spawn(ShutdownSignals::install()?.wait(shutdown.clone()));
     Ok(shutdown)
+}
+
+/// The application built, or None when a signal stopped the start while it waited for another
+/// process' migrations (see [`crate::app::open_store_unless_stopped`]).
+pub(crate) fn app_unless_stopped(
+    built: anyhow::Result<App>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<App>> {
+    match built {
+        Ok(app) => Ok(Some(app)),
+        Err(e) if e.downcast_ref::<StoppedWhileWaiting>().is_some() => {
+            tracing::info!("stopped before it served: {e:#}");
+            debug_assert!(shutdown.is_cancelled());
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether a start-up step ended because a signal stopped the start: then its error is the
@@ -105,7 +125,8 @@ pub(crate) async fn serve_until_signal(
 
     announce(&format!("listening on {bound}"));
     tracing::info!(%bound, public_url = %app.public_url, metrics = ?metrics_server, "{name} is serving");
-    bootstrap_admin(&app).await?;
+    // A stop while it waits for the lock: the stop goes on below, as it would while serving.
+    stopped_during_start(bootstrap_admin(&app, &shutdown).await, &shutdown)?;
 
     serve_http(&app, listener, &shutdown, &tracker).await?;
     app.mark_shutting_down();
@@ -194,13 +215,13 @@ pub(crate) fn announce(line: &str) {
 }
 
 /// First start: create the admin user and print its token, once.
-pub(crate) async fn bootstrap_admin(app: &App) -> anyhow::Result<()> {
+pub(crate) async fn bootstrap_admin(app: &App, stop: &CancellationToken) -> anyhow::Result<()> {
     if !app.config.server.bootstrap_admin {
         return Ok(());
     }
     // Two processes starting together on a fresh data directory each found no admin and each
     // printed a token: the look and the creation are one step under the start-up lock.
-    let _one_at_a_time = crate::app::start_up_lock(&app.config).await?;
+    let _one_at_a_time = crate::app::start_up_lock(&app.config, stop).await?;
     if app
         .store
         .user_by_name(ADMIN_USER)

@@ -3,7 +3,7 @@
 //! blob store.
 //!
 //! Start-up: migrate the database (under a lock, like every process), load the pose models,
-//! seed the official catalog (`catalog.seed`; idempotent, so several workers may do it),
+//! seed the official catalog (`catalog.seed`; idempotent, and one process at a time),
 //! start the background loops, then print exactly one stdout line `worker ready` (tests wait
 //! for it). `/metrics` is served only when `metrics.listen` is set.
 //!
@@ -16,13 +16,15 @@
 //! its attempt, and the process exits 0.
 
 use clap::Args;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{Role, build_app_for};
 use crate::cli::load_config;
 use crate::config::Sources;
-use crate::serve::{announce, prepare_workers, seed_catalog, spawn_metrics_listener};
+use crate::serve::{
+    announce, app_unless_stopped, prepare_workers, seed_catalog, spawn_metrics_listener,
+    stopped_during_start, watch_signals,
+};
 
 /// The stdout line printed once the worker runs.
 pub const READY_LINE: &str = "worker ready";
@@ -40,15 +42,23 @@ pub async fn run(sources: Sources, _args: WorkerArgs) -> anyhow::Result<()> {
              set server.public_url to the address clients use for the API"
         );
     }
-    let app = build_app_for(config, Role::Worker).await?;
+    // Signals are watched from here on: a stop while this process waits for another's
+    // migrations or seeds the catalog is as graceful as later.
+    let shutdown = watch_signals()?;
+    let built = build_app_for(config, Role::Worker, &shutdown).await;
+    let Some(app) = app_unless_stopped(built, &shutdown)? else {
+        return Ok(());
+    };
     prepare_workers(&app).await?;
-    let shutdown = CancellationToken::new();
-    seed_catalog(&app, &shutdown).await?;
+    if stopped_during_start(seed_catalog(&app, &shutdown).await, &shutdown)? {
+        app.close().await;
+        tracing::info!("motiond worker stopped before it ran");
+        return Ok(());
+    }
     let tracker = TaskTracker::new();
     app.start_background(&shutdown, &tracker).await?;
     let metrics_server = spawn_metrics_listener(&app, &shutdown, &tracker).await?;
 
-    let signals = crate::serve::ShutdownSignals::install()?;
     announce(READY_LINE);
     tracing::info!(
         slots = app.config.worker.slots(),
@@ -57,7 +67,7 @@ pub async fn run(sources: Sources, _args: WorkerArgs) -> anyhow::Result<()> {
         "motiond worker is running"
     );
 
-    signals.wait(shutdown.clone()).await;
+    shutdown.cancelled().await;
     app.mark_shutting_down();
     tracker.close();
     tracker.wait().await;

@@ -340,3 +340,40 @@ async fn an_installation_that_does_not_seed_still_gets_its_motions_rebuilt() {
         motion_capture::catalog::BUILD_FORMAT
     );
 }
+
+/// Two processes starting together on a data directory an older version seeded (here two
+/// applications on one data directory, as two processes open it): one rebuilds the old motion
+/// while the other waits for it under the catalog's lock, and then finds nothing to rebuild
+/// (each rebuilt every official motion: the same result, the work twice). A seeding that finds
+/// the lock taken (by another process's seeding) waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_starting_together_rebuild_the_catalog_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = motiond::Config::for_data_dir(dir.path());
+    config.catalog.seed = false;
+    let (first, motions) = app_and_motions(config.clone()).await;
+    let (second, _) = app_and_motions(config).await;
+    let testdata =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
+    let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
+    store_old_format(&first, &motions, "my-dance", &own).await;
+
+    let another_process =
+        std::fs::File::create(dir.path().join("motiond.db.catalog.lock")).unwrap();
+    another_process.lock().unwrap();
+    let cancel = CancellationToken::new();
+    let both = async {
+        tokio::join!(
+            motiond::motions_cmd::seed_app_catalog(&first, &cancel),
+            motiond::motions_cmd::seed_app_catalog(&second, &cancel),
+        )
+    };
+    tokio::pin!(both);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(500), &mut both).await;
+    assert!(waited.is_err(), "they wait while another process seeds");
+    drop(another_process);
+    let (a, b) = both.await;
+    let mut rebuilt = [a.expect("seed").rebuilt, b.expect("seed").rebuilt];
+    rebuilt.sort();
+    assert_eq!(rebuilt, [vec![], vec!["my-dance".to_string()]]);
+}
