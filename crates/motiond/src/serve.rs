@@ -53,6 +53,7 @@ pub async fn run(sources: Sources, args: ServeArgs) -> anyhow::Result<()> {
     prepare_workers(&app).await?;
     if stopped_during_start(seed_catalog(&app, &shutdown).await, &shutdown)? {
         app.close().await;
+        tracing::info!("motiond stopped before it served");
         return Ok(());
     }
     let tracker = TaskTracker::new();
