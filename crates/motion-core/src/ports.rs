@@ -617,6 +617,11 @@ pub enum ExtractError {
     /// Our fault; the task fails with "Internal error" (details logged).
     #[error("extraction error: {0}")]
     Internal(String),
+    /// The worker's own resources ran short (its job folder could not take the outputs: out of
+    /// file descriptors, a full disk): the same job may well succeed later, so the task is left
+    /// to a later attempt (within `worker.max_attempts`) rather than failed.
+    #[error("extraction could not store its outputs: {0}")]
+    Unavailable(String),
 }
 
 /// Receives progress (0..=1) from a running extraction.

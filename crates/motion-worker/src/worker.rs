@@ -342,6 +342,10 @@ impl Worker {
                 tracing::warn!(error = %e, "storage unavailable; the task is retried after its lease expires");
                 JobEnd::Abandoned
             }
+            (Err(JobError::Extract(ExtractError::Unavailable(e))), None) => {
+                tracing::warn!(error = %e, "the job folder could not take the outputs; the task is retried after its lease expires");
+                JobEnd::Abandoned
+            }
             (Err(e), None) => {
                 tracing::error!(error = %e, "extraction error");
                 finished(

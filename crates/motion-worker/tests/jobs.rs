@@ -236,6 +236,27 @@ async fn a_short_blob_store_outage_leaves_the_task_to_a_later_attempt() {
     a_second_attempt_publishes(&e, id).await;
 }
 
+/// The job folder that cannot take the outputs for a moment (the worker out of file
+/// descriptors) is the service's trouble, not the video's: the task is left to a later attempt
+/// (it used to fail with "Internal error" for good), which publishes.
+#[tokio::test]
+async fn outputs_that_cannot_be_written_for_a_moment_leave_the_task_to_a_later_attempt() {
+    let ex = Scripted::new(Script::OutputUnavailableOnce);
+    let e = env(ex.clone(), Duration::from_secs(60)).await;
+    let id = submit(&e).await;
+    assert_eq!(
+        e.worker.run_until_idle().await.unwrap(),
+        vec![(id, JobEnd::Abandoned)]
+    );
+    let v = view(&e, id).await.unwrap();
+    assert_eq!(
+        (v.task.state, v.task.wire_status, v.task.attempt),
+        (TaskState::Running, WireStatus::Processing, 1)
+    );
+    a_second_attempt_publishes(&e, id).await;
+    assert_eq!(ex.attempts.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn engine_failures_become_the_contract_reasons() {
     let e = env(Scripted::new(Script::NoPerson), Duration::from_secs(60)).await;

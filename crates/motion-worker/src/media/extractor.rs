@@ -83,10 +83,10 @@ fn map_engine_error(e: EngineError) -> ExtractError {
         EngineError::BadInput(_) => ExtractError::Failed(FailureReason::Undecodable),
         EngineError::NoPerson => ExtractError::Failed(FailureReason::NoPerson),
         EngineError::Cancelled => ExtractError::Cancelled,
-        // The worker's own output folder: the service's storage, not the user's input.
-        e @ (EngineError::Models(_) | EngineError::Output(_)) => {
-            ExtractError::Internal(e.to_string())
-        }
+        EngineError::Models(_) => ExtractError::Internal(e.to_string()),
+        // The worker's own job folder: the service's storage, not the user's input, and a
+        // shortage there (EMFILE, ENOSPC) may pass.
+        EngineError::Output(_) => ExtractError::Unavailable(e.to_string()),
         EngineError::Internal(m) => ExtractError::Internal(m),
     }
 }
@@ -222,6 +222,12 @@ mod tests {
         assert!(matches!(
             map_engine_error(EngineError::Internal("x".into())),
             ExtractError::Internal(_)
+        ));
+        assert!(matches!(
+            map_engine_error(EngineError::Output(
+                "x: Too many open files (os error 24)".into()
+            )),
+            ExtractError::Unavailable(_)
         ));
     }
 }

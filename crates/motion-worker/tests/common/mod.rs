@@ -28,11 +28,16 @@ pub enum Script {
     UntilCancelled,
     /// Reports success, but the bvh.zip it names was never written.
     MissingOutput,
+    /// The first attempt cannot write its outputs (the worker out of file descriptors); later
+    /// ones succeed.
+    OutputUnavailableOnce,
 }
 
 pub struct Scripted {
     pub script: Script,
     pub started: AtomicBool,
+    /// Attempts made so far.
+    pub attempts: std::sync::atomic::AtomicU32,
     pub cancelled_at: std::sync::Mutex<Option<Instant>>,
 }
 
@@ -41,6 +46,7 @@ impl Scripted {
         Arc::new(Self {
             script,
             started: AtomicBool::new(false),
+            attempts: Default::default(),
             cancelled_at: Default::default(),
         })
     }
@@ -55,13 +61,20 @@ impl MotionExtractor for Scripted {
         progress: &dyn ProgressSink,
     ) -> Result<Extracted, ExtractError> {
         self.started.store(true, Ordering::SeqCst);
+        let attempt = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
         assert!(
             job.source.is_file(),
             "the source is copied into the job dir"
         );
         progress.report(0.5);
         match self.script {
-            Script::Succeed => {
+            Script::OutputUnavailableOnce if attempt == 1 => {
+                Err(ExtractError::Unavailable(format!(
+                    "{}: Too many open files (os error 24)",
+                    job.out_dir.display()
+                )))
+            }
+            Script::Succeed | Script::OutputUnavailableOnce => {
                 let w = |name: &str, bytes: &[u8]| {
                     let p = job.out_dir.join(name);
                     std::fs::write(&p, bytes).unwrap();
