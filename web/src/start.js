@@ -7,13 +7,20 @@ import { listTasks } from './api.js';
 
 /** How many of the account's newest tasks are searched: the start's own is among the first. */
 export const LOOKUP_PAGE_SIZE = 20;
-/** The waits before each search: one right away, one re-check for a server still writing it. */
-export const LOOKUP_DELAYS_MS = [0, 3000];
+/**
+ * The waits before each search: one right away, then re-checks 3 s and 13 s after the answer,
+ * for a server (or a proxy's queue) still handing the request on: a task written after the
+ * last search is missed, and the retry offered then makes a second one.
+ */
+export const LOOKUP_DELAYS_MS = [0, 3000, 10_000];
 /**
  * How much earlier than the request a found task may seem to be created: `createTime` is the
- * server's clock and the request's time the browser's, and the two are rarely set alike.
+ * server's clock and the request's time the browser's, and the two are rarely set alike. Wide:
+ * the upload's fid is what tells the tasks apart, and the only earlier task made from the same
+ * upload would be one an earlier unclear start made, which is the one wanted too (a definite
+ * refusal makes none, and a followed task's upload is deleted); the window is a bound only.
  */
-export const CLOCK_SLACK_MS = 120_000;
+export const CLOCK_SLACK_MS = 15 * 60_000;
 
 /** A start's answer that is a task envelope (contract §6.2) of a task with an id. */
 export function isStartedEnvelope(body) {

@@ -410,14 +410,15 @@ test('a task is the start\'s when made from the same uploaded video, after the r
   assert.equal(fileKey('not a url'), null);
   const sent = { resourceUrl: `http://localhost:8080/files/${video}`, sentAt: 10_000_000 };
   assert.ok(madeByStart(listedTask(1, 5, { video, createTime: 10_000_050 }), sent));
-  assert.ok(madeByStart(listedTask(1, 5, { video, createTime: 10_000_000 - CLOCK_SLACK_MS }), sent), 'a server clock a little behind');
+  assert.ok(madeByStart(listedTask(1, 5, { video, createTime: 10_000_000 - 10 * 60_000 }), sent), 'a server clock 10 minutes behind');
+  assert.ok(madeByStart(listedTask(1, 5, { video, createTime: 10_000_000 - CLOCK_SLACK_MS }), sent), 'a server clock behind');
   assert.ok(!madeByStart(listedTask(1, 5, { video, createTime: 10_000_000 - CLOCK_SLACK_MS - 1 }), sent), 'made long before the request');
   assert.ok(!madeByStart(listedTask(1, 5, { createTime: 10_000_050 }), sent), 'another video');
   assert.ok(!madeByStart(listedTask(1, 5, { video: 'Vid0Vid1Vid2Vid3Vid4Vid5Vid6Vid7/other.mp4', createTime: 10_000_050 }), sent), 'another file of that upload');
   assert.ok(!madeByStart({ task: { id: 1, createTime: 10_000_050 } }, sent), 'no inputs');
 });
 
-test('the task of a start that was not answered clearly is searched for, and searched again once', async () => {
+test('the task of a start that was not answered clearly is searched for, and searched again twice', async () => {
   const video = 'Vid0Vid1Vid2Vid3Vid4Vid5Vid6Vid7/k2j4h5g6f7.mp4';
   const sent = { resourceUrl: `http://127.0.0.1:8080/files/${video}`, sentAt: 10_000_000 };
   const other = listedTask(1, 50, { createTime: 10_000_010 });
@@ -443,13 +444,17 @@ test('the task of a start that was not answered clearly is searched for, and sea
   assert.equal(outcome.result.envelope, mine, 'found by the re-check: a server still writing it');
   assert.deepEqual(outcome.waits, [3000]);
 
-  outcome = await search([() => [other], () => [other]]);
+  outcome = await search([() => [other], () => [other], () => [mine, other]]);
+  assert.equal(outcome.result.envelope, mine, 'found by the last re-check, 13 s on');
+  assert.deepEqual(outcome.waits, [3000, 10_000]);
+
+  outcome = await search([() => [other], () => [other], () => [other]]);
   assert.deepEqual(outcome.result, { envelope: null }, 'not found: the start did not happen');
 
   const outage = new ApiError(502, describeError(502, null));
-  outcome = await search([() => Promise.reject(outage), () => [other]]);
-  assert.deepEqual(outcome.result, { envelope: null }, 'the re-check answered');
-  outcome = await search([() => [other], () => Promise.reject(outage)]);
+  outcome = await search([() => Promise.reject(outage), () => [other], () => [other]]);
+  assert.deepEqual(outcome.result, { envelope: null }, 'the re-checks answered');
+  outcome = await search([() => [other], () => [other], () => Promise.reject(outage)]);
   assert.deepEqual(outcome.result, { envelope: null, error: outage }, 'nobody can tell');
   outcome = await search([() => Promise.reject(outage), () => [mine]]);
   assert.equal(outcome.result.envelope, mine);
