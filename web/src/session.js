@@ -44,63 +44,67 @@ export function isPlausibleToken(token) {
   return typeof token === 'string' && token.length > 0 && !/\s/.test(token);
 }
 
-/** Enough for any number of tasks one account runs at once, with room for finished ones. */
-const NAMES_KEPT = 50;
-
-function readNames() {
-  try {
-    const parsed = JSON.parse(storage()?.getItem(NAMES_KEY) || '[]');
-    return Array.isArray(parsed) ? parsed.filter((e) => Array.isArray(e) && e.length === 2) : [];
-  } catch {
-    return [];
-  }
+/**
+ * A list kept in this tab's storage under `key`: its entries (those `isEntry` accepts), and
+ * `add`, which puts an entry last (dropping an older one with the same `idOf`) and keeps the
+ * newest `max`. A full or blocked storage only costs what would have been kept beyond the page.
+ */
+function tabList(key, { max, isEntry, idOf }) {
+  const read = () => {
+    try {
+      const parsed = JSON.parse(storage()?.getItem(key) || '[]');
+      return Array.isArray(parsed) ? parsed.filter(isEntry) : [];
+    } catch {
+      return [];
+    }
+  };
+  const add = (entry) => {
+    const kept = read().filter((e) => idOf(e) !== idOf(entry));
+    kept.push(entry);
+    try {
+      storage()?.setItem(key, JSON.stringify(kept.slice(-max)));
+    } catch {
+      // Kept for this page only.
+    }
+  };
+  return { read, add };
 }
+
+/** Enough for any number of tasks one account runs at once, with room for finished ones. */
+const names = tabList(NAMES_KEY, {
+  max: 50,
+  isEntry: (e) => Array.isArray(e) && e.length === 2,
+  idOf: ([id]) => id,
+});
 
 /** Remembers the name a task was started with, for "Being processed" (this tab only). */
 export function rememberTaskName(taskId, name) {
   if (!name) return;
-  const kept = readNames().filter(([id]) => id !== String(taskId));
-  kept.push([String(taskId), String(name)]);
-  try {
-    storage()?.setItem(NAMES_KEY, JSON.stringify(kept.slice(-NAMES_KEPT)));
-  } catch {
-    // A full or blocked storage only costs the name.
-  }
+  names.add([String(taskId), String(name)]);
 }
 
 /** The name a task of this tab was started with, or null. */
 export function taskName(taskId) {
-  const entry = readNames().find(([id]) => id === String(taskId));
+  const entry = names.read().find(([id]) => id === String(taskId));
   return entry ? entry[1] : null;
 }
 
 /** Enough for every failed task the library lists (the failed ones among the newest 50). */
-const HIDDEN_KEPT = 100;
-
-function readHidden() {
-  try {
-    const parsed = JSON.parse(storage()?.getItem(HIDDEN_FAILURES_KEY) || '[]');
-    return Array.isArray(parsed) ? parsed.map(String) : [];
-  } catch {
-    return [];
-  }
-}
+const hiddenFailures = tabList(HIDDEN_FAILURES_KEY, {
+  max: 100,
+  isEntry: (e) => typeof e === 'string',
+  idOf: (id) => id,
+});
 
 /**
  * Hides a failed task from the library's "Failed uploads" (this tab only): the task stays in
  * the account, so a new tab lists it again until it is deleted.
  */
 export function hideFailedTask(taskId) {
-  const kept = readHidden().filter((id) => id !== String(taskId));
-  kept.push(String(taskId));
-  try {
-    storage()?.setItem(HIDDEN_FAILURES_KEY, JSON.stringify(kept.slice(-HIDDEN_KEPT)));
-  } catch {
-    // A full or blocked storage only costs the hiding beyond this page.
-  }
+  hiddenFailures.add(String(taskId));
 }
 
 /** Whether the person hid this failed task in this tab. */
 export function isFailedTaskHidden(taskId) {
-  return readHidden().includes(String(taskId));
+  return hiddenFailures.read().includes(String(taskId));
 }

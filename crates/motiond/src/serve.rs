@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admin_cmd::create_token;
-use crate::app::{App, Role, StoppedWhileWaiting, build_app_for};
+use crate::app::{App, Role, build_app_for};
 use crate::cli::load_config;
 use crate::config::{Config, Sources};
 
@@ -72,16 +72,16 @@ pub(crate) fn watch_signals() -> anyhow::Result<CancellationToken> {
 }
 
 /// The application built, or None when a signal stopped the start while it waited for another
-/// process' migrations (see [`crate::app::open_store_unless_stopped`]).
+/// process' migrations (see [`crate::app::open_store_unless_stopped`]); as in
+/// [`stopped_during_start`], an error after the stop is the stop.
 pub(crate) fn app_unless_stopped(
     built: anyhow::Result<App>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<App>> {
     match built {
         Ok(app) => Ok(Some(app)),
-        Err(e) if e.downcast_ref::<StoppedWhileWaiting>().is_some() => {
+        Err(e) if shutdown.is_cancelled() => {
             tracing::info!("stopped before it served: {e:#}");
-            debug_assert!(shutdown.is_cancelled());
             Ok(None)
         }
         Err(e) => Err(e),
