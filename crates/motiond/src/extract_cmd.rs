@@ -9,11 +9,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use motion_capture::engine::{Engine, ExtractOptions, Progress, Stage};
 use motion_capture::models::LandmarkModel;
-use tokio_util::sync::CancellationToken;
 
 use crate::cli::{CommandFailed, print_report};
 use crate::config::{Config, Sources};
-use crate::serve::ShutdownSignals;
+use crate::serve::cancel_on_signals;
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
@@ -53,15 +52,7 @@ pub async fn run(args: ExtractArgs, sources: Sources) -> anyhow::Result<()> {
     opts.load.landmark_threads = 2;
     // Ctrl-C, a kill or a closed terminal cancel the job, so its temporary folder (a copy of
     // the video) is removed and no ffmpeg outlives it.
-    let cancel = CancellationToken::new();
-    // The cancel takes milliseconds and cleans up (the job folder, ffmpeg); later signals are
-    // absorbed rather than cutting that short.
-    let mut signals = ShutdownSignals::install()?;
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        signals.received().await;
-        on_signal.cancel();
-    });
+    let cancel = cancel_on_signals()?;
     // indicatif draws only when stderr is a terminal.
     let bar = StageBar::new(ProgressBar::new(0))?;
     if !bar.bar.is_hidden() {

@@ -547,7 +547,10 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
         _ => None,
     };
     let config = load_config(sources, Vec::new())?;
-    let store = crate::app::open_store(&config).await?;
+    // Ctrl-C, a kill or a closed terminal end a wait for another process' lock, and cancel an
+    // import's or a seeding's extraction, as they do `motiond extract`'s.
+    let cancel = crate::serve::cancel_on_signals()?;
+    let store = crate::app::open_store_unless_stopped(&config, &cancel).await?;
     let blobs: Arc<dyn BlobStore> = crate::app::open_blobs(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let motions = MotionService::new(store.clone(), store.clone(), blobs.clone(), clock);
@@ -558,13 +561,6 @@ pub async fn run(args: MotionsArgs, sources: Sources) -> anyhow::Result<()> {
         tmp_dir: &tmp_dir,
         build: BuildOptions::default(),
     };
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
     match args.command {
         MotionsCommand::Import(a) => {
             let key = import_key.unwrap_or_default();

@@ -282,6 +282,22 @@ pub(crate) async fn serve_http(
     }
 }
 
+/// A token cancelled by the first SIGINT, SIGTERM or SIGHUP, for a command that does one job and
+/// ends (`extract`, `motions import`, `motions seed`): the job's cancel cleans up in
+/// milliseconds (its temporary folder, ffmpeg), and later signals are absorbed rather than
+/// cutting that short. Without it a SIGTERM killed the command by the default action, leaving
+/// the job's folder.
+pub(crate) fn cancel_on_signals() -> anyhow::Result<CancellationToken> {
+    let mut signals = ShutdownSignals::install()?;
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        signals.received().await;
+        on_signal.cancel();
+    });
+    Ok(cancel)
+}
+
 /// The SIGINT, SIGTERM and SIGHUP listeners of a long-running subcommand. They are installed
 /// when made, so make them before announcing readiness: a signal sent right after the ready line
 /// must find them (until then the default action applies, and that is death, not a graceful

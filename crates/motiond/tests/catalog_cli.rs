@@ -259,3 +259,60 @@ fn two_imports_of_one_key_at_once_never_replace_each_other() {
         .count();
     assert_eq!(versions, 1, "the loser's emptied folder is removed too");
 }
+
+/// A kill (SIGTERM) or a closed terminal (SIGHUP) during an import cancels it like Ctrl-C: one
+/// line, exit 1, nothing recorded, and no temporary folder (the engine's copy of the video, the
+/// build's folder) is left. It used to take only Ctrl-C; a SIGTERM killed it by the default
+/// action and left both folders.
+#[test]
+fn a_terminated_import_records_nothing_and_leaves_no_temporary_files() {
+    let clip = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/videos/intel_one_by_one_person_detection.mp4"
+    ));
+    for signal in ["TERM", "HUP"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, tmp) = (dir.path().join("data"), dir.path().join("tmp"));
+        std::fs::create_dir(&tmp).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_motiond"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["motions", "import"])
+            .arg(clip)
+            .args(["--name", "Long", "--tag", "dance"])
+            .env_remove("MOTIOND_CONFIG")
+            .env("TMPDIR", &tmp)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Signal once the engine has its job folder (the copy of the video is made or decoded).
+        let started = std::time::Instant::now();
+        while walk(&tmp).is_empty() {
+            assert!(started.elapsed().as_secs() < 60, "no job folder appeared");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "SIG{signal}: {stderr}");
+        let answer = stderr.trim_end().lines().last().unwrap_or_default();
+        assert!(
+            answer.starts_with("motiond motions import: ")
+                && answer.ends_with("extraction was cancelled"),
+            "SIG{signal}: {stderr}"
+        );
+        assert_eq!(walk(&tmp), Vec::<std::path::PathBuf>::new(), "SIG{signal}");
+        assert_eq!(
+            walk(&data.join("tmp")),
+            Vec::<std::path::PathBuf>::new(),
+            "SIG{signal}"
+        );
+        let listed = stdout(&motiond(&data, &["motions", "list"]));
+        assert!(!listed.contains("Long"), "SIG{signal} recorded: {listed}");
+    }
+}

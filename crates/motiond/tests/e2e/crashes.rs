@@ -294,17 +294,46 @@ fn a_stop_during_the_start_up_is_carried_out_without_serving() {
         &["api", "--listen", "127.0.0.1:0"],
         &["worker"],
     ] {
-        stop_while_waiting_for_the_migration_lock(command);
+        let output = stop_while_waiting_for("motiond.db.migrate.lock", command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{command:?}: {:?}\n{stderr}",
+            output.status
+        );
+        assert_eq!(output.stdout, b"", "{command:?}: {stderr}");
     }
 }
 
-fn stop_while_waiting_for_the_migration_lock(command: &[&str]) {
+/// `motiond motions seed`, told to stop while another process holds the database's migration
+/// lock or the catalog's, ends at once with its one-line answer and exit status 1 (the seeding
+/// was not done); it used to take only Ctrl-C, and a SIGTERM killed it by the default action.
+#[test]
+fn a_seeding_stopped_while_it_waits_for_a_lock_says_so() {
+    for lock in ["motiond.db.migrate.lock", "motiond.db.catalog.lock"] {
+        let output = stop_while_waiting_for(lock, &["motions", "seed"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{lock}: {stderr}");
+        assert!(
+            stderr.trim_end().lines().last().is_some_and(|line| line
+                .starts_with("motiond: stopped while waiting for")
+                && line.contains(lock)),
+            "{lock}: {stderr}"
+        );
+        assert_eq!(output.stdout, b"", "{lock}: {stderr}");
+    }
+}
+
+/// Runs `motiond COMMAND` on a fresh data directory while this process holds the lock file
+/// `lock_name` in it, sends SIGTERM once the command waits for that lock (has the file open),
+/// and returns its output: it must have ended within 20 s of the signal, the lock still held.
+fn stop_while_waiting_for(lock_name: &str, command: &[&str]) -> std::process::Output {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let lock_path = data.join("motiond.db.migrate.lock");
+    let lock_path = data.join(lock_name);
     let lock = std::fs::File::create(&lock_path).unwrap();
     lock.lock().unwrap();
     let mut child = Command::new(BIN)
@@ -317,7 +346,6 @@ fn stop_while_waiting_for_the_migration_lock(command: &[&str]) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Signal once it waits for the lock (it has the file open).
     let fds = format!("/proc/{}/fd", child.id());
     let started = Instant::now();
     while !std::fs::read_dir(&fds)
@@ -327,7 +355,7 @@ fn stop_while_waiting_for_the_migration_lock(command: &[&str]) {
     {
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "{command:?} never waited for the lock"
+            "{command:?} never waited for {lock_name}"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -340,20 +368,11 @@ fn stop_while_waiting_for_the_migration_lock(command: &[&str]) {
     while child.try_wait().unwrap().is_none() {
         assert!(
             signalled.elapsed() < Duration::from_secs(20),
-            "{command:?} still waits for the lock after the stop"
+            "{command:?} still waits for {lock_name} after the stop"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
     let output = child.wait_with_output().unwrap();
     drop(lock);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(
-        output.status.success(),
-        "{command:?}: {:?}\n{stderr}",
-        output.status
-    );
-    assert_eq!(stdout, "", "{command:?}: {stderr}");
+    output
 }
