@@ -177,18 +177,65 @@ fn head_hands_and_feet_turn_as_the_sources_do() {
             }
         }
         eprintln!("{name}: head, hand, foot turns differ by at most {worst:.1?}°");
+        let hand_bound = (HAND_TURN_NOT_FOLLOWED.iter())
+            .find(|(clip, _)| *clip == name)
+            .map_or(MAX_TURN_ERROR_DEG[1], |&(_, bound)| bound);
         assert!(worst[0] < MAX_TURN_ERROR_DEG[0], "{name}: head {worst:?}°");
-        assert!(worst[1] < MAX_TURN_ERROR_DEG[1], "{name}: hand {worst:?}°");
+        assert!(worst[1] < hand_bound, "{name}: hand {worst:?}°");
         assert!(worst[2] < MAX_TURN_ERROR_DEG[2], "{name}: foot {worst:?}°");
     }
 }
 
 /// Head, hand, foot: earned on the 12 clips (as the test prints). The head is exact (the solver
-/// reads it from the ears and nose alone); the hands follow their sources to 2-32° in ten clips
-/// but to 61-118° in fair1 dab, mocapbank and CMU 01_01: the video solver keeps a forearm's twist within
-/// 90° and a wrist's bend within 80°, and smooths both, which a camera never needs to exceed and
-/// these clips do.
-const MAX_TURN_ERROR_DEG: [f32; 3] = [0.5, 125.0, 25.0];
+/// reads it from the ears and nose alone). The hands follow their sources to 0-16° in nine
+/// clips, to 27° in fair1 dab (its hands turn up to 78° in a frame at 30 fps) and to 41° in CMU
+/// 01_01, whose first frame is a reference pose the next frame leaves with a half turn of the
+/// hand: the engine's first frame is a frame's average into that turn, and every later frame
+/// is compared with it. Before the hints of exact landmarks were followed frame by frame
+/// (`rig::HintSource::Exact`), as a video's averaged over a tenth of a second: 2-32° in nine
+/// clips, dab 61°, 01_01 118°.
+const MAX_TURN_ERROR_DEG: [f32; 3] = [0.5, 45.0, 20.0];
+
+/// Clips whose hands the engine does not follow as closely, with their bound: mocapbank's wrist
+/// twists 70-100° one way and back within a third of a second, and the engine's hand turns
+/// 40-60° less than the source's in those stretches. Not explained yet: neither the averaging
+/// (102° before, 102° after) nor the rig's limits (lifted to 179°: 96°) account for it.
+const HAND_TURN_NOT_FOLLOWED: [(&str, f32); 1] = [("bvhtoolbox_test_mocapbank.bvh", 105.0)];
+
+/// A hand of a retargeted clip never turns in a frame further than its source's does around that
+/// frame (two frames either side, for the one-frame average of the hints), by more than a few
+/// degrees: followed frame by frame, a punch's straight arm, whose bend plane is undefined, spun
+/// the boxing clip's right hand 60° in one frame where the source's turned 8° (the hints of a
+/// quarter-frame average); averaged over a tenth of a second, as a video's, no hand ever turned as
+/// fast as its source's.
+#[test]
+fn a_retargeted_hand_turns_no_faster_than_its_source() {
+    for (name, bytes) in clips() {
+        let source = bvh::parse(&bytes).unwrap();
+        let a = source.retarget().unwrap().animation;
+        let hands = [("LeftHand", "LeftWrist"), ("RightHand", "RightWrist")].map(|(o, t)| {
+            let t = [t, o].iter().find_map(|n| source.find_joint(n)).unwrap();
+            (a.skeleton.index_of(o).unwrap(), t)
+        });
+        let ours: Vec<Vec<_>> = (a.frames.iter()).map(|f| a.world_pose(f).1).collect();
+        let theirs: Vec<Vec<_>> = (0..a.frames.len())
+            .map(|f| source.world_pose(f).1)
+            .collect();
+        let mut worst = 0.0f32;
+        for f in 1..a.frames.len() {
+            for &(o, t) in &hands {
+                let ours_turn = ours[f - 1][o].angle_to(ours[f][o]).to_degrees();
+                let around = f.saturating_sub(2).max(1)..(f + 3).min(a.frames.len());
+                let theirs_turn = around
+                    .map(|g| angle_between(&theirs[g - 1][t], &theirs[g][t]))
+                    .fold(0.0f32, f32::max);
+                worst = worst.max(ours_turn - theirs_turn);
+            }
+        }
+        eprintln!("{name}: a hand turns at most {worst:.1}° a frame more than its source's");
+        assert!(worst < 10.0, "{name}: {worst:.1}°");
+    }
+}
 
 /// The angle (degrees) of the rotation from `a` to `b`: of aᵀ·b, from its trace.
 fn angle_between(a: &bvh::Mat3, b: &bvh::Mat3) -> f32 {

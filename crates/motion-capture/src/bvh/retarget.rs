@@ -14,7 +14,7 @@ use super::Normalization;
 use super::fk::{Mat3, add3, mat_vec, transpose};
 use crate::animation::math::{Vec3, add, cross, dot, midpoint, normalize_or, reject, scale, sub};
 use crate::animation::{Animation, joint as J};
-use crate::solve::rig::{self, lm};
+use crate::solve::rig::{self, HintSource, lm};
 use crate::types::NUM_LANDMARKS;
 
 /// A source clip on the engine's skeleton, with what it was solved from.
@@ -66,8 +66,8 @@ impl Bvh {
     }
 }
 
-/// The video solver's rig on landmarks that are exact: every one seen, none smoothed, the root
-/// at the hips' midpoint.
+/// The video solver's rig on landmarks that are exact: every one seen, none smoothed (nor the
+/// hints read from them), the root at the hips' midpoint.
 fn solve_landmarks(points: &[[Vec3; NUM_LANDMARKS]], frame_time_s: f64) -> Animation {
     let hip_centres: Vec<Vec3> = points
         .iter()
@@ -86,9 +86,10 @@ fn solve_landmarks(points: &[[Vec3; NUM_LANDMARKS]], frame_time_s: f64) -> Anima
         .iter()
         .map(|c| crate::solve::anim_to_mp(*c))
         .collect();
-    // Motion capture sees every joint clearly.
+    // Motion capture sees every joint clearly, and exactly: each frame's hints are its own.
     let clear = vec![[1.0; NUM_LANDMARKS]; centred.len()];
-    let frames = crate::solve::posed_frames(&centred, (&times, &clear), &roots, &skeleton);
+    let seen = (times.as_slice(), clear.as_slice(), HintSource::Exact);
+    let frames = crate::solve::posed_frames(&centred, seen, &roots, &skeleton);
     let mut animation = Animation {
         skeleton,
         frame_time_s,

@@ -186,7 +186,11 @@ pub fn solve(input: &SolveInput<'_>, params: &SolveParams) -> Result<Solution, S
         .collect();
     let bones = rig::measure(&anim_pts, &tracks.weights);
     let skeleton = rig::build_skeleton(&bones);
-    let seen = (tracks.times.as_slice(), tracks.clear.as_slice());
+    let seen = (
+        tracks.times.as_slice(),
+        tracks.clear.as_slice(),
+        rig::HintSource::Tracked,
+    );
     let mut frames = posed_frames(&anim_pts, seen, &root_cam, &skeleton);
     bridge_unseen(&mut frames, &tracks.times, &person_seen(&tracks.weights));
     let mut animation = Animation {
@@ -286,14 +290,15 @@ fn min_frames_with_person(n: usize, fps: f64) -> usize {
 
 /// The skeleton's pose in each frame: joint rotations from the landmarks, the root at the
 /// person's position in front of the camera.
-/// `clear` says how clearly each landmark was seen in each frame (see [`Tracks::clear`]).
+/// `clear` says how clearly each landmark was seen in each frame (see [`Tracks::clear`]), and
+/// `source` whether the landmarks are a video's or exact ([`rig::HintSource`]).
 pub(crate) fn posed_frames(
     anim_pts: &[[Vec3; NUM_LANDMARKS]],
-    (times_s, clear): (&[f64], &[[f32; NUM_LANDMARKS]]),
+    (times_s, clear, source): (&[f64], &[[f32; NUM_LANDMARKS]], rig::HintSource),
     root_cam: &[Vec3],
     skeleton: &Skeleton,
 ) -> Vec<Frame> {
-    let hints = rig::smoothed_limb_hints(anim_pts, times_s, clear);
+    let hints = rig::smoothed_limb_hints(anim_pts, times_s, clear, source);
     anim_pts
         .iter()
         .zip(root_cam)

@@ -388,34 +388,39 @@ pub struct LimbHints {
 ///
 /// `clear` says per frame how clearly (0..1) the model saw each landmark (its visibility): an
 /// elbow's bend read from a wrist the model only guesses is no hint of where the arm faces.
+/// `source` says whether the landmarks are a video's or exact ones ([`HintSource`]), which are
+/// averaged over a frame either side only.
 pub fn smoothed_limb_hints(
     frames: &[[Vec3; 33]],
     times_s: &[f64],
     clear: &[[f32; 33]],
+    source: HintSource,
 ) -> Vec<LimbHints> {
+    let sigmas = HintSigmas::of(source, times_s);
     let hands = HandsSeen::of(frames);
     let palm_fronts = ARM_MARKS.map(|m| {
         let fronts: Vec<Vec3> = frames
             .iter()
             .map(|p| weighted(palm_front(p, &m), hands.shown(p, &m)))
             .collect();
-        smooth::smooth_points(times_s, &fronts, widened(ARM_TWIST_SIGMA_S, times_s))
+        smooth::smooth_points(times_s, &fronts, sigmas.arm_twist)
     });
     let upper_arm_fronts = std::array::from_fn::<_, 2, _>(|k| {
-        upper_arm_fronts(frames, times_s, clear, &ARM_MARKS[k], &palm_fronts[k])
+        let (m, palm_fronts) = (&ARM_MARKS[k], &palm_fronts[k]);
+        upper_arm_fronts(frames, (times_s, &sigmas), clear, m, palm_fronts)
     });
     let forearm_fronts = std::array::from_fn::<_, 2, _>(|k| {
         forearm_fronts(
             frames,
-            times_s,
+            (times_s, &sigmas),
             &ARM_MARKS[k],
             (&upper_arm_fronts[k], &palm_fronts[k]),
         )
     });
-    let wrists = ARM_MARKS.map(|m| wrist_bends(frames, times_s, &m, &hands));
+    let wrists = ARM_MARKS.map(|m| wrist_bends(frames, (times_s, &sigmas), &m, &hands));
     let knee_bends = LEG_MARKS.map(|m| {
         let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
-        smooth::smooth_points(times_s, &bends, widened(BEND_SIGMA_S, times_s))
+        smooth::smooth_points(times_s, &bends, sigmas.bend)
     });
     let feet = Clarity::of(frames, |p| LEG_MARKS.map(|m| norm(m.foot_forward(p))));
     let shin_fronts = LEG_MARKS.map(|m| {
@@ -423,7 +428,7 @@ pub fn smoothed_limb_hints(
             .iter()
             .map(|p| weighted(shin_front(p, &m), feet.shown(norm(m.foot_forward(p)))))
             .collect();
-        smooth::smooth_points(times_s, &fronts, widened(LEG_TWIST_SIGMA_S, times_s))
+        smooth::smooth_points(times_s, &fronts, sigmas.leg_twist)
     });
     let shins = std::array::from_fn::<_, 2, _>(|k| -> Vec<Quat> {
         let m = &LEG_MARKS[k];
@@ -434,10 +439,10 @@ pub fn smoothed_limb_hints(
             .collect()
     });
     let foot_rolls = std::array::from_fn::<_, 2, _>(|k| {
-        foot_rolls(frames, times_s, &LEG_MARKS[k], &feet, &shins[k])
+        foot_rolls(frames, (times_s, &sigmas), &LEG_MARKS[k], &feet, &shins[k])
     });
     let ankles = std::array::from_fn::<_, 2, _>(|k| {
-        ankle_bends(frames, times_s, &LEG_MARKS[k], &feet, &shins[k])
+        ankle_bends(frames, (times_s, &sigmas), &LEG_MARKS[k], &feet, &shins[k])
     });
     (0..frames.len())
         .map(|i| LimbHints {
@@ -520,7 +525,7 @@ impl HandsSeen {
 /// performer stood still (the walk-in clip).
 fn upper_arm_fronts(
     frames: &[[Vec3; 33]],
-    times_s: &[f64],
+    (times_s, sigmas): (&[f64], &HintSigmas),
     clear: &[[f32; 33]],
     m: &ArmMarks,
     palm_fronts: &[Vec3],
@@ -530,7 +535,7 @@ fn upper_arm_fronts(
         .zip(clear)
         .map(|(p, c)| scale(elbow_bend(p, m), c[m.elbow].min(c[m.wrist])))
         .collect();
-    let bends = smooth::smooth_points(times_s, &bends, widened(BEND_SIGMA_S, times_s));
+    let bends = smooth::smooth_points(times_s, &bends, sigmas.bend);
     let (uppers, hints): (Vec<Vec3>, Vec<Vec3>) = frames
         .iter()
         .zip(bends.iter().zip(palm_fronts))
@@ -543,12 +548,7 @@ fn upper_arm_fronts(
             (upper, hint)
         })
         .unzip();
-    twist::followed_fronts(
-        times_s,
-        &uppers,
-        &hints,
-        widened(ARM_TWIST_SIGMA_S, times_s),
-    )
+    twist::followed_fronts(times_s, &uppers, &hints, sigmas.arm_twist)
 }
 
 /// Where the forearm of arm `m` faces in each frame ([`LimbHints::forearm_fronts`]): turned
@@ -558,7 +558,7 @@ fn upper_arm_fronts(
 /// turn further in one frame.
 fn forearm_fronts(
     frames: &[[Vec3; 33]],
-    times_s: &[f64],
+    (times_s, sigmas): (&[f64], &HintSigmas),
     m: &ArmMarks,
     (upper_arm_fronts, palm_fronts): (&[Vec3], &[Vec3]),
 ) -> Vec<Vec3> {
@@ -571,12 +571,7 @@ fn forearm_fronts(
             (fore, forearm(upper_arm, m.rest, fore, palm).rotate(Z))
         })
         .unzip();
-    twist::followed_fronts(
-        times_s,
-        &fores,
-        &fronts,
-        widened(ARM_TWIST_SIGMA_S, times_s),
-    )
+    twist::followed_fronts(times_s, &fores, &fronts, sigmas.arm_twist)
 }
 
 /// The chest's forward axis in one frame, from the shoulder line and the spine (hip centre to
@@ -594,12 +589,12 @@ fn chest_forward(p: &[Vec3; 33]) -> Vec3 {
 /// direction, averaged, would lag the swing).
 fn wrist_bends(
     frames: &[[Vec3; 33]],
-    times_s: &[f64],
+    (times_s, sigmas): (&[f64], &HintSigmas),
     m: &ArmMarks,
     hands: &HandsSeen,
 ) -> (Vec<Vec3>, Vec<f32>) {
     let samples = frames.iter().map(|p| (wrist_bend(p, m), hands.shown(p, m)));
-    averaged_where_seen(times_s, samples, widened(ARM_TWIST_SIGMA_S, times_s))
+    averaged_where_seen(times_s, samples, sigmas.arm_twist)
 }
 
 /// Each frame's bend of the ankle of leg `m` ([`ankle_bend`], in the shin's frame as `shins`
@@ -608,7 +603,7 @@ fn wrist_bends(
 /// through a stride averages to that angle, however fast the leg swings.
 fn ankle_bends(
     frames: &[[Vec3; 33]],
-    times_s: &[f64],
+    (times_s, sigmas): (&[f64], &HintSigmas),
     m: &LegMarks,
     feet: &Clarity,
     shins: &[Quat],
@@ -617,7 +612,7 @@ fn ankle_bends(
         let forward = m.foot_forward(p);
         (ankle_bend(forward, shin), feet.shown(norm(forward)))
     });
-    averaged_where_seen(times_s, samples, ANKLE_SIGMA_S)
+    averaged_where_seen(times_s, samples, sigmas.ankle)
 }
 
 /// Per-frame samples `(bend, shown)`, a bend and how fully its part is seen
@@ -656,7 +651,7 @@ fn averaged_where_seen(
 /// sideways axis of its shin as `shins` pose it, kept within an ankle's range.
 fn foot_rolls(
     frames: &[[Vec3; 33]],
-    times_s: &[f64],
+    (times_s, sigmas): (&[f64], &HintSigmas),
     m: &LegMarks,
     feet: &Clarity,
     shins: &[Quat],
@@ -670,7 +665,7 @@ fn foot_rolls(
             [dot(side, across), dot(side, up), 0.0]
         })
         .collect();
-    smooth::smooth_points(times_s, &rolls, widened(LEG_TWIST_SIGMA_S, times_s))
+    smooth::smooth_points(times_s, &rolls, sigmas.leg_twist)
         .into_iter()
         // With a slight pull toward none: a foot unclear in every frame around keeps the
         // shin's sideways axis rather than whatever its noise adds up to.
@@ -689,12 +684,67 @@ const MIN_SIGMA_FRAMES: f64 = 2.0;
 /// 30° one way and back within three frames at a walk's end, an upper arm 90° in five frames
 /// while the performer stood still).
 fn widened(sigma_s: f64, times_s: &[f64]) -> f64 {
-    let frame_s = match times_s {
+    sigma_s.max(MIN_SIGMA_FRAMES * frame_seconds(times_s))
+}
+
+/// The step (s) of a clip's regular grid of frame times; 0 for a single frame.
+fn frame_seconds(times_s: &[f64]) -> f64 {
+    match times_s {
         [first, .., last] => (last - first) / (times_s.len() - 1) as f64,
         _ => 0.0,
-    };
-    sigma_s.max(MIN_SIGMA_FRAMES * frame_s)
+    }
 }
+
+/// Where a clip's landmarks come from, which says how their limb hints are read over time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HintSource {
+    /// Tracked by the pose model in a video: noisy, and where a part is unclear its hint is
+    /// noise, so each hint is averaged over the frames around (the sigmas above).
+    Tracked,
+    /// Read off a motion-capture clip's joints (retargeting): exact, so each hint is averaged
+    /// over its frame and the next one either side only ([`EXACT_SIGMA_FRAMES`]). Averaged
+    /// over a tenth of a second, as a video's, the hands lagged their sources' turns (fair1
+    /// dab's by up to 61°), and a reference pose in a clip's first frame (CMU 01_01's, a half
+    /// turn of the hand from the next) blurred into the frames after it (118°).
+    Exact,
+}
+
+/// The Gaussian sigmas (s) over time of one clip's limb hints.
+struct HintSigmas {
+    arm_twist: f64,
+    leg_twist: f64,
+    bend: f64,
+    ankle: f64,
+}
+
+impl HintSigmas {
+    fn of(source: HintSource, times_s: &[f64]) -> HintSigmas {
+        match source {
+            HintSource::Tracked => HintSigmas {
+                arm_twist: widened(ARM_TWIST_SIGMA_S, times_s),
+                leg_twist: widened(LEG_TWIST_SIGMA_S, times_s),
+                bend: widened(BEND_SIGMA_S, times_s),
+                ankle: ANKLE_SIGMA_S,
+            },
+            HintSource::Exact => {
+                // Never zero, which the Gaussian cannot take (a clip of one frame).
+                let sigma = (EXACT_SIGMA_FRAMES * frame_seconds(times_s)).max(1e-6);
+                HintSigmas {
+                    arm_twist: sigma,
+                    leg_twist: sigma,
+                    bend: sigma,
+                    ankle: sigma,
+                }
+            }
+        }
+    }
+}
+
+/// The sigma of an exact clip's hints, in frames ([`HintSource::Exact`]): a neighbour weighs
+/// 0.61 of the frame itself. Even exact landmarks leave a straight arm's bend plane undefined:
+/// with a quarter of a frame (each frame's own hints), a punch's straight arm spun the boxing
+/// clip's right hand 60° in one frame where the source's turned 8°.
+const EXACT_SIGMA_FRAMES: f64 = 1.0;
 /// How strongly a leg's twist is drawn to none (the pelvis or the thigh's hinge, the shin's
 /// sideways axis) against a clear hint's 1: enough to decide where every hint is unclear. A
 /// straight leg's kneecap hint is at most 0.2 long (where the foot points), so its thigh keeps a
@@ -1169,7 +1219,7 @@ mod tests {
     fn posed_seen(frames: &[[Vec3; 33]], clear: &[[f32; 33]]) -> Vec<[Quat; 22]> {
         let times: Vec<f64> = (0..frames.len()).map(|i| i as f64 / 30.0).collect();
         let sk = build_skeleton(&measure(frames, &vec![[1.0; 33]; frames.len()]));
-        let hints = smoothed_limb_hints(frames, &times, clear);
+        let hints = smoothed_limb_hints(frames, &times, clear, HintSource::Tracked);
         frames
             .iter()
             .zip(&hints)
@@ -1256,6 +1306,20 @@ mod tests {
         assert!((widened(ARM_TWIST_SIGMA_S, &at(10.0)) - 0.2).abs() < 1e-9);
         assert_eq!(widened(ARM_TWIST_SIGMA_S, &at(30.0)), ARM_TWIST_SIGMA_S);
         assert_eq!(widened(BEND_SIGMA_S, &[0.0]), BEND_SIGMA_S);
+    }
+
+    #[test]
+    fn exact_hints_are_averaged_over_a_frame_either_side_only() {
+        let at_30_fps: Vec<f64> = (0..90).map(|i| i as f64 / 30.0).collect();
+        let tracked = HintSigmas::of(HintSource::Tracked, &at_30_fps);
+        assert_eq!(tracked.arm_twist, ARM_TWIST_SIGMA_S);
+        assert_eq!(tracked.ankle, ANKLE_SIGMA_S);
+        let exact = HintSigmas::of(HintSource::Exact, &at_30_fps);
+        for sigma in [exact.arm_twist, exact.leg_twist, exact.bend, exact.ankle] {
+            assert!((sigma - 1.0 / 30.0).abs() < 1e-9, "{sigma}");
+        }
+        // One frame has no step: the sigma stays above zero, which the Gaussian needs.
+        assert!(HintSigmas::of(HintSource::Exact, &[0.0]).bend > 0.0);
     }
 
     #[test]
