@@ -396,31 +396,31 @@ pub fn smoothed_limb_hints(
     clear: &[[f32; 33]],
     source: HintSource,
 ) -> Vec<LimbHints> {
-    let sigmas = HintSigmas::of(source, times_s);
+    let reading = HintReading::of(source, times_s);
     let hands = HandsSeen::of(frames);
     let palm_fronts = ARM_MARKS.map(|m| {
         let fronts: Vec<Vec3> = frames
             .iter()
             .map(|p| weighted(palm_front(p, &m), hands.shown(p, &m)))
             .collect();
-        smooth::smooth_points(times_s, &fronts, sigmas.arm_twist)
+        smooth::smooth_points(times_s, &fronts, reading.arm_twist)
     });
     let upper_arm_fronts = std::array::from_fn::<_, 2, _>(|k| {
         let (m, palm_fronts) = (&ARM_MARKS[k], &palm_fronts[k]);
-        upper_arm_fronts(frames, (times_s, &sigmas), clear, m, palm_fronts)
+        upper_arm_fronts(frames, (times_s, &reading), clear, m, palm_fronts)
     });
     let forearm_fronts = std::array::from_fn::<_, 2, _>(|k| {
         forearm_fronts(
             frames,
-            (times_s, &sigmas),
+            (times_s, &reading),
             &ARM_MARKS[k],
             (&upper_arm_fronts[k], &palm_fronts[k]),
         )
     });
-    let wrists = ARM_MARKS.map(|m| wrist_bends(frames, (times_s, &sigmas), &m, &hands));
+    let wrists = ARM_MARKS.map(|m| wrist_bends(frames, (times_s, &reading), &m, &hands));
     let knee_bends = LEG_MARKS.map(|m| {
         let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
-        smooth::smooth_points(times_s, &bends, sigmas.bend)
+        smooth::smooth_points(times_s, &bends, reading.bend)
     });
     let feet = Clarity::of(frames, |p| LEG_MARKS.map(|m| norm(m.foot_forward(p))));
     let shin_fronts = LEG_MARKS.map(|m| {
@@ -428,7 +428,7 @@ pub fn smoothed_limb_hints(
             .iter()
             .map(|p| weighted(shin_front(p, &m), feet.shown(norm(m.foot_forward(p)))))
             .collect();
-        smooth::smooth_points(times_s, &fronts, sigmas.leg_twist)
+        smooth::smooth_points(times_s, &fronts, reading.leg_twist)
     });
     let shins = std::array::from_fn::<_, 2, _>(|k| -> Vec<Quat> {
         let m = &LEG_MARKS[k];
@@ -439,10 +439,10 @@ pub fn smoothed_limb_hints(
             .collect()
     });
     let foot_rolls = std::array::from_fn::<_, 2, _>(|k| {
-        foot_rolls(frames, (times_s, &sigmas), &LEG_MARKS[k], &feet, &shins[k])
+        foot_rolls(frames, (times_s, &reading), &LEG_MARKS[k], &feet, &shins[k])
     });
     let ankles = std::array::from_fn::<_, 2, _>(|k| {
-        ankle_bends(frames, (times_s, &sigmas), &LEG_MARKS[k], &feet, &shins[k])
+        ankle_bends(frames, (times_s, &reading), &LEG_MARKS[k], &feet, &shins[k])
     });
     (0..frames.len())
         .map(|i| LimbHints {
@@ -525,7 +525,7 @@ impl HandsSeen {
 /// performer stood still (the walk-in clip).
 fn upper_arm_fronts(
     frames: &[[Vec3; 33]],
-    (times_s, sigmas): (&[f64], &HintSigmas),
+    (times_s, reading): (&[f64], &HintReading),
     clear: &[[f32; 33]],
     m: &ArmMarks,
     palm_fronts: &[Vec3],
@@ -535,7 +535,7 @@ fn upper_arm_fronts(
         .zip(clear)
         .map(|(p, c)| scale(elbow_bend(p, m), c[m.elbow].min(c[m.wrist])))
         .collect();
-    let bends = smooth::smooth_points(times_s, &bends, sigmas.bend);
+    let bends = smooth::smooth_points(times_s, &bends, reading.bend);
     let (uppers, hints): (Vec<Vec3>, Vec<Vec3>) = frames
         .iter()
         .zip(bends.iter().zip(palm_fronts))
@@ -548,7 +548,7 @@ fn upper_arm_fronts(
             (upper, hint)
         })
         .unzip();
-    twist::followed_fronts(times_s, &uppers, &hints, sigmas.arm_twist)
+    twist::followed_fronts(times_s, &uppers, &hints, reading.arm_twist)
 }
 
 /// Where the forearm of arm `m` faces in each frame ([`LimbHints::forearm_fronts`]): turned
@@ -558,7 +558,7 @@ fn upper_arm_fronts(
 /// turn further in one frame.
 fn forearm_fronts(
     frames: &[[Vec3; 33]],
-    (times_s, sigmas): (&[f64], &HintSigmas),
+    (times_s, reading): (&[f64], &HintReading),
     m: &ArmMarks,
     (upper_arm_fronts, palm_fronts): (&[Vec3], &[Vec3]),
 ) -> Vec<Vec3> {
@@ -568,10 +568,14 @@ fn forearm_fronts(
         .map(|(p, (&upper_front, &palm))| {
             let (upper, fore) = m.bones(p);
             let upper_arm = Quat::from_two_axes(m.rest, Z, upper, upper_front);
-            (fore, forearm(upper_arm, m.rest, fore, palm).rotate(Z))
+            let twist_limit = reading.forearm_twist_limit;
+            (
+                fore,
+                forearm(upper_arm, m.rest, fore, palm, twist_limit).rotate(Z),
+            )
         })
         .unzip();
-    twist::followed_fronts(times_s, &fores, &fronts, sigmas.arm_twist)
+    twist::followed_fronts(times_s, &fores, &fronts, reading.arm_twist)
 }
 
 /// The chest's forward axis in one frame, from the shoulder line and the spine (hip centre to
@@ -589,12 +593,12 @@ fn chest_forward(p: &[Vec3; 33]) -> Vec3 {
 /// direction, averaged, would lag the swing).
 fn wrist_bends(
     frames: &[[Vec3; 33]],
-    (times_s, sigmas): (&[f64], &HintSigmas),
+    (times_s, reading): (&[f64], &HintReading),
     m: &ArmMarks,
     hands: &HandsSeen,
 ) -> (Vec<Vec3>, Vec<f32>) {
     let samples = frames.iter().map(|p| (wrist_bend(p, m), hands.shown(p, m)));
-    averaged_where_seen(times_s, samples, sigmas.arm_twist)
+    averaged_where_seen(times_s, samples, reading.arm_twist)
 }
 
 /// Each frame's bend of the ankle of leg `m` ([`ankle_bend`], in the shin's frame as `shins`
@@ -603,7 +607,7 @@ fn wrist_bends(
 /// through a stride averages to that angle, however fast the leg swings.
 fn ankle_bends(
     frames: &[[Vec3; 33]],
-    (times_s, sigmas): (&[f64], &HintSigmas),
+    (times_s, reading): (&[f64], &HintReading),
     m: &LegMarks,
     feet: &Clarity,
     shins: &[Quat],
@@ -612,7 +616,7 @@ fn ankle_bends(
         let forward = m.foot_forward(p);
         (ankle_bend(forward, shin), feet.shown(norm(forward)))
     });
-    averaged_where_seen(times_s, samples, sigmas.ankle)
+    averaged_where_seen(times_s, samples, reading.ankle)
 }
 
 /// Per-frame samples `(bend, shown)`, a bend and how fully its part is seen
@@ -651,7 +655,7 @@ fn averaged_where_seen(
 /// sideways axis of its shin as `shins` pose it, kept within an ankle's range.
 fn foot_rolls(
     frames: &[[Vec3; 33]],
-    (times_s, sigmas): (&[f64], &HintSigmas),
+    (times_s, reading): (&[f64], &HintReading),
     m: &LegMarks,
     feet: &Clarity,
     shins: &[Quat],
@@ -665,7 +669,7 @@ fn foot_rolls(
             [dot(side, across), dot(side, up), 0.0]
         })
         .collect();
-    smooth::smooth_points(times_s, &rolls, sigmas.leg_twist)
+    smooth::smooth_points(times_s, &rolls, reading.leg_twist)
         .into_iter()
         // With a slight pull toward none: a foot unclear in every frame around keeps the
         // shin's sideways axis rather than whatever its noise adds up to.
@@ -702,38 +706,47 @@ pub enum HintSource {
     /// noise, so each hint is averaged over the frames around (the sigmas above).
     Tracked,
     /// Read off a motion-capture clip's joints (retargeting): exact, so each hint is averaged
-    /// over its frame and the next one either side only ([`EXACT_SIGMA_FRAMES`]). Averaged
-    /// over a tenth of a second, as a video's, the hands lagged their sources' turns (fair1
-    /// dab's by up to 61°), and a reference pose in a clip's first frame (CMU 01_01's, a half
-    /// turn of the hand from the next) blurred into the frames after it (118°).
+    /// over its frame and the next one either side only ([`EXACT_SIGMA_FRAMES`]), and a forearm
+    /// twists as far as the palm says. Averaged over a tenth of a second, as a video's, the
+    /// hands lagged their sources' turns (fair1 dab's by up to 61°), and a reference pose in a
+    /// clip's first frame (CMU 01_01's, a half turn of the hand from the next) blurred into the
+    /// frames after it (118°); held within a video's range, the mocapbank clip's wrist, which
+    /// twists 70-100° one way and back, was folded back to 102° off its source's.
     Exact,
 }
 
-/// The Gaussian sigmas (s) over time of one clip's limb hints.
-struct HintSigmas {
+/// How one clip's limb hints are read: their Gaussian sigmas (s) over time, and how far a
+/// forearm may twist.
+struct HintReading {
     arm_twist: f64,
     leg_twist: f64,
     bend: f64,
     ankle: f64,
+    /// A video's forearm twists within [`MAX_FOREARM_TWIST`] of the hinge's palm-down, and a
+    /// palm shown further round (the model's guess of a hand on its side or back to front) is
+    /// eased back to none ([`within_range`]). An exact clip's twists as far as its palm says.
+    forearm_twist_limit: Option<f32>,
 }
 
-impl HintSigmas {
-    fn of(source: HintSource, times_s: &[f64]) -> HintSigmas {
+impl HintReading {
+    fn of(source: HintSource, times_s: &[f64]) -> HintReading {
         match source {
-            HintSource::Tracked => HintSigmas {
+            HintSource::Tracked => HintReading {
                 arm_twist: widened(ARM_TWIST_SIGMA_S, times_s),
                 leg_twist: widened(LEG_TWIST_SIGMA_S, times_s),
                 bend: widened(BEND_SIGMA_S, times_s),
                 ankle: ANKLE_SIGMA_S,
+                forearm_twist_limit: Some(MAX_FOREARM_TWIST),
             },
             HintSource::Exact => {
                 // Never zero, which the Gaussian cannot take (a clip of one frame).
                 let sigma = (EXACT_SIGMA_FRAMES * frame_seconds(times_s)).max(1e-6);
-                HintSigmas {
+                HintReading {
                     arm_twist: sigma,
                     leg_twist: sigma,
                     bend: sigma,
                     ankle: sigma,
+                    forearm_twist_limit: None,
                 }
             }
         }
@@ -834,12 +847,14 @@ fn faded(clarity: f32) -> f32 {
 /// The forearm's global rotation in one frame, pointing along `fore`, for the upper arm's
 /// `upper_arm` and the palm's front as the frames around show it: turned from the upper arm
 /// about the elbow's hinge ([`hinged`]), and twisted about itself toward where the palm faces,
-/// as far as a forearm can ([`MAX_FOREARM_TWIST`]).
-fn forearm(upper_arm: Quat, rest: Vec3, fore: Vec3, palm: Vec3) -> Quat {
+/// within `twist_limit` where there is one ([`HintReading::forearm_twist_limit`]).
+fn forearm(upper_arm: Quat, rest: Vec3, fore: Vec3, palm: Vec3, twist_limit: Option<f32>) -> Quat {
     let untwisted = hinged(upper_arm, (rest, Z), HALF_BENT, fore);
     let (front, side) = (untwisted.rotate(Z), untwisted.rotate(Y));
     let (c, s) = (dot(palm, front), dot(palm, side));
-    let twist = within_range(s.atan2(c), MAX_FOREARM_TWIST) * faded(c.hypot(s));
+    let shown = s.atan2(c);
+    let kept = twist_limit.map_or(shown, |limit| within_range(shown, limit));
+    let twist = kept * faded(c.hypot(s));
     let (sin, cos) = twist.sin_cos();
     Quat::from_two_axes(rest, Z, fore, add(scale(front, cos), scale(side, sin)))
 }
@@ -1311,15 +1326,32 @@ mod tests {
     #[test]
     fn exact_hints_are_averaged_over_a_frame_either_side_only() {
         let at_30_fps: Vec<f64> = (0..90).map(|i| i as f64 / 30.0).collect();
-        let tracked = HintSigmas::of(HintSource::Tracked, &at_30_fps);
+        let tracked = HintReading::of(HintSource::Tracked, &at_30_fps);
         assert_eq!(tracked.arm_twist, ARM_TWIST_SIGMA_S);
         assert_eq!(tracked.ankle, ANKLE_SIGMA_S);
-        let exact = HintSigmas::of(HintSource::Exact, &at_30_fps);
+        let exact = HintReading::of(HintSource::Exact, &at_30_fps);
         for sigma in [exact.arm_twist, exact.leg_twist, exact.bend, exact.ankle] {
             assert!((sigma - 1.0 / 30.0).abs() < 1e-9, "{sigma}");
         }
         // One frame has no step: the sigma stays above zero, which the Gaussian needs.
-        assert!(HintSigmas::of(HintSource::Exact, &[0.0]).bend > 0.0);
+        assert!(HintReading::of(HintSource::Exact, &[0.0]).bend > 0.0);
+    }
+
+    #[test]
+    fn an_exact_palm_turned_past_a_quarter_turn_twists_the_forearm_as_far() {
+        // The arm hanging straight down, the palm turned 150° from the hinge's palm-down: a
+        // video's guess is eased back toward none (30° of twist), an exact palm is followed.
+        let upper_arm = Quat::from_two_axes(X, Z, NEG_Y, Z);
+        let untwisted = forearm(upper_arm, X, NEG_Y, Z, None).rotate(Z);
+        let palm = Quat::from_axis_angle(NEG_Y, 150f32.to_radians()).rotate(untwisted);
+        let exact = forearm(upper_arm, X, NEG_Y, palm, None).rotate(Z);
+        assert!(angle(exact, palm) < 0.5, "{:.1}°", angle(exact, palm));
+        let video = forearm(upper_arm, X, NEG_Y, palm, Some(MAX_FOREARM_TWIST)).rotate(Z);
+        assert!(
+            (angle(video, untwisted) - 30.0).abs() < 0.5,
+            "{:.1}°",
+            angle(video, untwisted)
+        );
     }
 
     #[test]
@@ -1640,16 +1672,17 @@ mod tests {
         // swing from the upper arm spins about the last; the palm, thumb forward, is clear.
         let upper_arm = Quat::from_two_axes(X, Z, NEG_Y, Z);
         let palm = Z;
+        let video = Some(MAX_FOREARM_TWIST);
         for (a, b) in [
             ([1.0, 0.0, 0.01], [1.0, 0.0, -0.01]),
             ([0.01, 1.0, 0.0], [-0.01, 1.0, 0.0]),
             ([0.01, 1.0, 0.0], [0.0, 1.0, 0.01]),
         ] {
-            let [a, b] = [a, b].map(|v| forearm(upper_arm, X, normalize_or(v, X), palm));
+            let [a, b] = [a, b].map(|v| forearm(upper_arm, X, normalize_or(v, X), palm, video));
             let turn = a.angle_to(b).to_degrees();
             assert!(turn < 5.0, "the forearm turned {turn:.1}°");
         }
-        let along_hinge = forearm(upper_arm, X, X, palm);
+        let along_hinge = forearm(upper_arm, X, X, palm, video);
         assert!(angle(along_hinge.rotate(Z), palm) < 1.0);
     }
 
