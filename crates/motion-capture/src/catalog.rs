@@ -36,8 +36,9 @@ pub const MAX_PREVIEW_FPS: f64 = 30.0;
 /// The format of the files [`build_from_bvh`] writes, recorded with each official motion so
 /// that an installation seeded by an older version rebuilds them: 1 was the source BVH as it
 /// came with a glb of its own skeleton and `joints.json`; 2 is the contract's files on the
-/// engine's 22-joint skeleton.
-pub const BUILD_FORMAT: u32 = 2;
+/// engine's 22-joint skeleton; 3 the same, the hands and feet turning as the source's do (its
+/// joints read as exact, not averaged over time as a video's landmarks are).
+pub const BUILD_FORMAT: u32 = 3;
 
 /// Names of the files inside `out_dir` after [`build_from_bvh`].
 pub const PREVIEW_NAME: &str = "motion.mp4";
@@ -366,6 +367,46 @@ fn cover_time(animation: &Animation, timing: &PreviewTiming) -> f64 {
     let t = best as f64 * animation.frame_time_s;
     // Stay on a frame that exists in the preview.
     t.min(timing.time_of(timing.frames.saturating_sub(1)))
+}
+
+/// How far (cm, from the hips) a joint of a stored motion may be from where retargeting its
+/// source puts it, for [`is_retargeting_of`]: the BVH's numbers are rounded to 1e-4.
+const SAME_MOTION_CM: f32 = 0.5;
+
+/// Whether `stored` (the `motion.bvh` an earlier version built, on the engine's skeleton) is
+/// the retargeting of `source`: as many frames, and in each every joint but the toes within
+/// [`SAME_MOTION_CM`] of where retargeting `source` now puts it, relative to the hips. Versions
+/// differ in how joints turn about themselves (hands and feet, [`BUILD_FORMAT`] 2 to 3), which
+/// moves none of them but the toes; another clip moves them all. Input that does not parse or
+/// retarget is no match.
+pub fn is_retargeting_of(stored: &[u8], source: &[u8]) -> bool {
+    use crate::animation::{joint, math::dist, math::sub};
+    let parsed = |bytes: &[u8]| bvh::parse(bytes).ok();
+    let (Some(stored), Some(source)) = (parsed(stored), parsed(source)) else {
+        return false;
+    };
+    let Ok(retargeted) = source.retarget() else {
+        return false;
+    };
+    let (now, then) = (retargeted.animation, stored.to_animation().animation);
+    if now.frames.len() != then.frames.len()
+        || now.skeleton.joints.len() != then.skeleton.joints.len()
+    {
+        return false;
+    }
+    let from_hips = |a: &Animation, f: &Frame| {
+        let p = a.world_positions(f);
+        p.iter()
+            .map(|q| sub(*q, p[joint::HIPS]))
+            .collect::<Vec<_>>()
+    };
+    let toes = [joint::LEFT_TOE_BASE, joint::RIGHT_TOE_BASE];
+    now.frames.iter().zip(&then.frames).all(|(a, b)| {
+        let (a, b) = (from_hips(&now, a), from_hips(&then, b));
+        (0..a.len())
+            .filter(|j| !toes.contains(j))
+            .all(|j| dist(a[j], b[j]) <= SAME_MOTION_CM)
+    })
 }
 
 /// The glb of `motion.glb` (the engine's glb writer, on any skeleton).

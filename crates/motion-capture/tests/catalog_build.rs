@@ -358,3 +358,39 @@ async fn an_overlong_clip_is_refused_before_rendering() {
         "nothing written"
     );
 }
+
+/// A stored motion is recognised as a clip's retargeting by its joints, whatever its hands do
+/// (what build formats 2 and 3 differ in); another clip, a motion cut short or a file that is
+/// not a BVH is not.
+#[test]
+fn a_stored_motion_is_known_for_its_clip_s_retargeting_by_its_joints() {
+    use motion_capture::animation::{joint, math::Quat};
+    let walk = clip("cmu_131_02_bvh11.bvh");
+    let retargeted = motion_capture::bvh::parse(&walk)
+        .unwrap()
+        .retarget()
+        .unwrap()
+        .animation;
+    let written = |a: &motion_capture::animation::Animation| {
+        motion_capture::export::bvh::to_bvh(a).into_bytes()
+    };
+    assert!(catalog::is_retargeting_of(&written(&retargeted), &walk));
+    let mut hands_turned = retargeted.clone();
+    let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 90f32.to_radians());
+    for f in &mut hands_turned.frames {
+        for hand in [joint::LEFT_HAND, joint::RIGHT_HAND] {
+            f.rotations[hand] = f.rotations[hand].compose(about_the_bone);
+        }
+    }
+    assert!(catalog::is_retargeting_of(&written(&hands_turned), &walk));
+    let mut cut_short = retargeted.clone();
+    cut_short.frames.pop();
+    assert!(!catalog::is_retargeting_of(&written(&cut_short), &walk));
+    let hop = clip("cmu_131_03_bvh11.bvh");
+    assert!(!catalog::is_retargeting_of(&written(&retargeted), &hop));
+    assert!(!catalog::is_retargeting_of(b"not a bvh", &walk));
+    assert!(!catalog::is_retargeting_of(
+        &written(&retargeted),
+        b"not a bvh"
+    ));
+}

@@ -282,7 +282,7 @@ pub async fn rebuild_catalog(
 
 /// Rebuilds in place the official motions whose files are in an older format than
 /// [`catalog::BUILD_FORMAT`] (an installation seeded by an earlier version), bundled or imported
-/// alike, from the source BVH their old `bvh.zip` holds (format 1 kept it as it came). Each keeps
+/// alike, from their source ([`rebuild_source`]). Each keeps
 /// its key, workId, name and tag: the new files are stored first, the motion is switched to
 /// them in one write, and the old ones are removed after, so a failed or interrupted rebuild
 /// leaves the motion as it was (tried again at the next start). One the operator removed or
@@ -335,7 +335,7 @@ async fn rebuild(
     m: &OfficialMotion,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Option<OfficialMotion>> {
-    let source = source_bvh_of(target, m).await?;
+    let source = rebuild_source(target, m).await?;
     let rebuild_as = ImportAs {
         key: &m.catalog_key,
         name: &m.name,
@@ -345,6 +345,32 @@ async fn rebuild(
         },
     };
     import_bvh(target, &rebuild_as, &source, cancel).await
+}
+
+/// The BVH an outdated official motion is rebuilt from. Format 1 kept the source as it came in
+/// `bvh.zip`. Later formats keep the motion on the engine's skeleton there, which a rebuild
+/// would only read back as it is: a bundled motion is rebuilt from its bundled clip instead,
+/// when the stored motion is that clip's retargeting (an operator's own import under a bundled
+/// key is not, and is rebuilt from what it stores).
+async fn rebuild_source(target: &CatalogTarget<'_>, m: &OfficialMotion) -> anyhow::Result<Vec<u8>> {
+    let stored = source_bvh_of(target, m).await?;
+    let bundled = bundled_catalog()?
+        .into_iter()
+        .find(|e| e.key == m.catalog_key)
+        .and_then(|e| bundled_clip(&e.file));
+    let Some(clip) = bundled.filter(|_| m.build_format >= 2) else {
+        return Ok(stored);
+    };
+    // Retargeting a 3000-frame clip to compare takes a second: off the async workers.
+    tokio::task::spawn_blocking(move || {
+        if catalog::is_retargeting_of(&stored, &clip) {
+            clip
+        } else {
+            stored
+        }
+    })
+    .await
+    .context("comparing the stored motion with its bundled clip")
 }
 
 /// The `motion.bvh` of an official motion's `bvh.zip`.

@@ -151,6 +151,19 @@ async fn seeding_adds_every_bundled_motion_once() {
 /// An official motion as a version before build formats stored it: `bvh.zip` holding `source`
 /// as it came, `binary.zip` a glb and `joints.json`; recorded with format 1.
 async fn store_old_format(app: &motiond::App, motions: &MotionService, key: &str, source: &[u8]) {
+    store_built_in(app, motions, key, source, 1).await;
+}
+
+/// Stores official motion `key` as a version building `build_format` left it, with `bvh` as
+/// its `motion.bvh` (format 1: the source as it came; later: the motion on the engine's
+/// skeleton) and placeholder files besides.
+async fn store_built_in(
+    app: &motiond::App,
+    motions: &MotionService,
+    key: &str,
+    bvh: &[u8],
+    build_format: u32,
+) {
     use motion_core::domain::{FileRole, MotionFiles, NewFile, OfficialMotionInput, OnExisting};
     let zip =
         |entries: &[(&str, &[u8])]| motion_capture::export::archive::zip_entries(entries).unwrap();
@@ -171,7 +184,7 @@ async fn store_old_format(app: &motiond::App, motions: &MotionService, key: &str
             "bvh.zip",
             "application/zip",
             FileRole::BvhZip,
-            zip(&[("motion.bvh", source)]),
+            zip(&[("motion.bvh", bvh)]),
         ),
         (
             "binary.zip",
@@ -208,7 +221,7 @@ async fn store_old_format(app: &motiond::App, motions: &MotionService, key: &str
             bvh_zip,
             binary_zip,
         },
-        build_format: 1,
+        build_format,
     };
     motions
         .upsert_official(&input, OnExisting::Replace)
@@ -312,6 +325,92 @@ async fn motions_an_older_version_built_are_rebuilt_in_place() {
     // Rebuilt once: the next start leaves them alone.
     let again = seed_catalog(&target, &cancel).await.expect("second seed");
     assert!(again.rebuilt.is_empty() && again.added.is_empty());
+}
+
+/// Format 2 kept a motion on the engine's skeleton, its hands averaged over time as a video's:
+/// a bundled motion is rebuilt from its bundled clip (its stored file only reads back as it
+/// is), and an operator's own import under a bundled key from what it stores, not replaced by
+/// the bundled clip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn motions_built_in_format_2_are_rebuilt_from_their_source() {
+    use motion_capture::animation::{joint, math::Quat};
+    let dir = tempfile::tempdir().unwrap();
+    let config = motiond::Config::for_data_dir(dir.path());
+    let (app, motions) = app_and_motions(config).await;
+    let tmp_dir = dir.path().join("catalog-tmp");
+    let target = CatalogTarget {
+        motions: &motions,
+        blobs: app.blobs.as_ref(),
+        tmp_dir: &tmp_dir,
+        build: BuildOptions {
+            width: 64,
+            height: 64,
+            max_fps: 5.0,
+            ..BuildOptions::default()
+        },
+    };
+    let retargeted = |bvh: &[u8]| {
+        let parsed = motion_capture::bvh::parse(bvh).unwrap();
+        parsed.retarget().unwrap().animation
+    };
+    let bundled = bundled_catalog().unwrap();
+    let (ours, theirs) = (&bundled[0], &bundled[1]);
+    // Ours as format 2 built it: the bundled clip retargeted, its left hand turned 90° about
+    // its bone in every frame, away from where the clip turns it.
+    let clip = motiond::motions_cmd::bundled_clip(&ours.file).unwrap();
+    let fresh = retargeted(&clip);
+    let mut format_2 = fresh.clone();
+    let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 90f32.to_radians());
+    for f in &mut format_2.frames {
+        f.rotations[joint::LEFT_HAND] = f.rotations[joint::LEFT_HAND].compose(about_the_bone);
+    }
+    let format_2_bvh = motion_capture::export::bvh::to_bvh(&format_2);
+    store_built_in(&app, &motions, &ours.key, format_2_bvh.as_bytes(), 2).await;
+    // The operator's own clip imported under the other bundled key, as format 2 built it.
+    let testdata =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
+    let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
+    let own_bvh = motion_capture::export::bvh::to_bvh(&retargeted(&own));
+    store_built_in(&app, &motions, &theirs.key, own_bvh.as_bytes(), 2).await;
+
+    let report = seed_catalog(&target, &CancellationToken::new())
+        .await
+        .expect("seed");
+    assert!(report.not_rebuilt.is_empty(), "{report:?}");
+    let mut rebuilt = report.rebuilt.clone();
+    rebuilt.sort();
+    let mut expected = vec![ours.key.clone(), theirs.key.clone()];
+    expected.sort();
+    assert_eq!(rebuilt, expected);
+    let after = motions.official().await.unwrap();
+    let served = |key: &str| {
+        let m = after.iter().find(|m| m.catalog_key == key).unwrap().clone();
+        assert_eq!(m.build_format, motion_capture::catalog::BUILD_FORMAT);
+        let app = &app;
+        async move {
+            let bvh = served_zip(app, &m.bvh_zip).await;
+            let parsed = motion_capture::bvh::parse(&bvh[0].1).unwrap();
+            parsed.to_animation().animation
+        }
+    };
+    // Ours turns its hand as the clip does again.
+    let rebuilt_ours = served(&ours.key).await;
+    assert_eq!(rebuilt_ours.frames.len(), fresh.frames.len());
+    for (f, (now, want)) in rebuilt_ours.frames.iter().zip(&fresh.frames).enumerate() {
+        let hand = |a: &motion_capture::animation::Animation, frame| {
+            a.world_pose(frame).1[joint::LEFT_HAND]
+        };
+        let off = hand(&rebuilt_ours, now)
+            .angle_to(hand(&fresh, want))
+            .to_degrees();
+        assert!(
+            off < 2.0,
+            "frame {f}: the left hand is {off:.1}° off the clip's"
+        );
+    }
+    // Theirs is still the operator's motion (its 69 frames), not the bundled clip.
+    let rebuilt_theirs = served(&theirs.key).await;
+    assert_eq!(rebuilt_theirs.frames.len(), retargeted(&own).frames.len());
 }
 
 /// `catalog.seed = false` leaves the bundled catalog out, not the rebuild: an operator's own
