@@ -249,23 +249,33 @@ async fn served_zip(
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn motions_an_older_version_built_are_rebuilt_in_place() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = motiond::Config::for_data_dir(dir.path());
-    let (app, motions) = app_and_motions(config).await;
-    let tmp_dir = dir.path().join("catalog-tmp");
-    let target = CatalogTarget {
-        motions: &motions,
+/// Where the rebuild tests build official motions: tiny, short previews, which they do not
+/// look at.
+fn small_build_target<'a>(
+    app: &'a motiond::App,
+    motions: &'a MotionService,
+    tmp_dir: &'a std::path::Path,
+) -> CatalogTarget<'a> {
+    CatalogTarget {
+        motions,
         blobs: app.blobs.as_ref(),
-        tmp_dir: &tmp_dir,
+        tmp_dir,
         build: BuildOptions {
             width: 64,
             height: 64,
             max_fps: 5.0,
             ..BuildOptions::default()
         },
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn motions_an_older_version_built_are_rebuilt_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = motiond::Config::for_data_dir(dir.path());
+    let (app, motions) = app_and_motions(config).await;
+    let tmp_dir = dir.path().join("catalog-tmp");
+    let target = small_build_target(&app, &motions, &tmp_dir);
     let cancel = CancellationToken::new();
     // A data directory an older version seeded: every bundled motion in format 1, plus one the
     // operator imported from their own BVH (the mixamorig test clip), and one they removed.
@@ -338,17 +348,7 @@ async fn motions_built_in_format_2_are_rebuilt_from_their_source() {
     let config = motiond::Config::for_data_dir(dir.path());
     let (app, motions) = app_and_motions(config).await;
     let tmp_dir = dir.path().join("catalog-tmp");
-    let target = CatalogTarget {
-        motions: &motions,
-        blobs: app.blobs.as_ref(),
-        tmp_dir: &tmp_dir,
-        build: BuildOptions {
-            width: 64,
-            height: 64,
-            max_fps: 5.0,
-            ..BuildOptions::default()
-        },
-    };
+    let target = small_build_target(&app, &motions, &tmp_dir);
     let retargeted = |bvh: &[u8]| {
         let parsed = motion_capture::bvh::parse(bvh).unwrap();
         parsed.retarget().unwrap().animation
