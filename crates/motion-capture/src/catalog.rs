@@ -369,44 +369,18 @@ fn cover_time(animation: &Animation, timing: &PreviewTiming) -> f64 {
     t.min(timing.time_of(timing.frames.saturating_sub(1)))
 }
 
-/// How far (cm, from the hips) a joint of a stored motion may be from where retargeting its
-/// source puts it, for [`is_retargeting_of`]: the BVH's numbers are rounded to 1e-4.
-const SAME_MOTION_CM: f32 = 0.5;
-
-/// Whether `stored` (the `motion.bvh` an earlier version built, on the engine's skeleton) is
-/// the retargeting of `source`: as many frames, and in each every joint but the toes within
-/// [`SAME_MOTION_CM`] of where retargeting `source` now puts it, relative to the hips. Versions
-/// differ in how joints turn about themselves (hands and feet, [`BUILD_FORMAT`] 2 to 3), which
-/// moves none of them but the toes; another clip moves them all. Input that does not parse or
-/// retarget is no match.
-pub fn is_retargeting_of(stored: &[u8], source: &[u8]) -> bool {
-    use crate::animation::{joint, math::dist, math::sub};
-    let parsed = |bytes: &[u8]| bvh::parse(bytes).ok();
-    let (Some(stored), Some(source)) = (parsed(stored), parsed(source)) else {
+/// Whether `stored` is byte for byte the `motion.bvh` build format 2 made of `source` (the
+/// same retargeting, its limb hints read as a video's landmarks): only then is a stored motion
+/// known to be a bundled clip's, and rebuilding it from that clip loses nothing. Joint
+/// positions alone cannot tell: an operator's import of the clip with its hands turned, to
+/// mend format 2's, moves no joint. Input that does not parse or retarget is no match.
+pub fn is_format_2_build_of(stored: &[u8], source: &[u8]) -> bool {
+    let Ok(parsed) = bvh::parse(source) else {
         return false;
     };
-    let Ok(retargeted) = source.retarget() else {
-        return false;
-    };
-    let (now, then) = (retargeted.animation, stored.to_animation().animation);
-    if now.frames.len() != then.frames.len()
-        || now.skeleton.joints.len() != then.skeleton.joints.len()
-    {
-        return false;
-    }
-    let from_hips = |a: &Animation, f: &Frame| {
-        let p = a.world_positions(f);
-        p.iter()
-            .map(|q| sub(*q, p[joint::HIPS]))
-            .collect::<Vec<_>>()
-    };
-    let toes = [joint::LEFT_TOE_BASE, joint::RIGHT_TOE_BASE];
-    now.frames.iter().zip(&then.frames).all(|(a, b)| {
-        let (a, b) = (from_hips(&now, a), from_hips(&then, b));
-        (0..a.len())
-            .filter(|j| !toes.contains(j))
-            .all(|j| dist(a[j], b[j]) <= SAME_MOTION_CM)
-    })
+    parsed
+        .retarget_reading(crate::solve::rig::HintSource::Tracked)
+        .is_ok_and(|r| export::bvh::to_bvh(&r.animation).as_bytes() == stored)
 }
 
 /// The glb of `motion.glb` (the engine's glb writer, on any skeleton).

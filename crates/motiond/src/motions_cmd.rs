@@ -307,7 +307,8 @@ async fn rebuild_outdated(
                 tracing::info!(key = %m.catalog_key, from_format = m.build_format, elapsed_ms = started.elapsed().as_millis() as u64, "official motion rebuilt");
                 report.rebuilt.push(m.catalog_key.clone());
             }
-            Ok(None) => {} // removed or imported again while it was rebuilt
+            // Removed or imported again while it was rebuilt, or kept: nothing to rebuild from.
+            Ok(None) => {}
             Err(_) if cancel.is_cancelled() => bail!("cancelled"),
             Err(_) if !still_stored(target, m).await => {} // as Ok(None): its files went with it
             Err(e) => {
@@ -335,7 +336,9 @@ async fn rebuild(
     m: &OfficialMotion,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Option<OfficialMotion>> {
-    let source = rebuild_source(target, m).await?;
+    let Some(source) = rebuild_source(target, m).await? else {
+        return Ok(None);
+    };
     let rebuild_as = ImportAs {
         key: &m.catalog_key,
         name: &m.name,
@@ -347,30 +350,36 @@ async fn rebuild(
     import_bvh(target, &rebuild_as, &source, cancel).await
 }
 
-/// The BVH an outdated official motion is rebuilt from. Format 1 kept the source as it came in
-/// `bvh.zip`. Later formats keep the motion on the engine's skeleton there, which a rebuild
-/// would only read back as it is: a bundled motion is rebuilt from its bundled clip instead,
-/// when the stored motion is that clip's retargeting (an operator's own import under a bundled
-/// key is not, and is rebuilt from what it stores).
-async fn rebuild_source(target: &CatalogTarget<'_>, m: &OfficialMotion) -> anyhow::Result<Vec<u8>> {
-    let stored = source_bvh_of(target, m).await?;
-    let bundled = bundled_catalog()?
-        .into_iter()
-        .find(|e| e.key == m.catalog_key)
-        .and_then(|e| bundled_clip(&e.file));
-    let Some(clip) = bundled.filter(|_| m.build_format >= 2) else {
-        return Ok(stored);
-    };
-    // Retargeting a 3000-frame clip to compare takes a second: off the async workers.
-    tokio::task::spawn_blocking(move || {
-        if catalog::is_retargeting_of(&stored, &clip) {
-            clip
-        } else {
-            stored
+/// The BVH an outdated official motion is rebuilt from, if any. Format 1 kept the source as it
+/// came in `bvh.zip`. Format 2 kept the motion on the engine's skeleton there, which a rebuild
+/// would only read back as it is (a little worse), so only a bundled motion is rebuilt, from
+/// its bundled clip, and only when its stored file is exactly what format 2 built from that
+/// clip: an operator's own import under a bundled key (the clip with its hands mended, say) is
+/// kept as it is. A motion kept so stays in format 2.
+async fn rebuild_source(
+    target: &CatalogTarget<'_>,
+    m: &OfficialMotion,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    match m.build_format {
+        0 | 1 => source_bvh_of(target, m).await.map(Some),
+        2 => {
+            let bundled = bundled_catalog()?
+                .into_iter()
+                .find(|e| e.key == m.catalog_key)
+                .and_then(|e| bundled_clip(&e.file));
+            let Some(clip) = bundled else {
+                return Ok(None);
+            };
+            let stored = source_bvh_of(target, m).await?;
+            // Retargeting a 3000-frame clip to compare takes a second: off the async workers.
+            tokio::task::spawn_blocking(move || {
+                catalog::is_format_2_build_of(&stored, &clip).then_some(clip)
+            })
+            .await
+            .context("comparing the stored motion with its bundled clip")
         }
-    })
-    .await
-    .context("comparing the stored motion with its bundled clip")
+        _ => Ok(None),
+    }
 }
 
 /// The `motion.bvh` of an official motion's `bvh.zip`.

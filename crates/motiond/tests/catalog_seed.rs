@@ -337,80 +337,79 @@ async fn motions_an_older_version_built_are_rebuilt_in_place() {
     assert!(again.rebuilt.is_empty() && again.added.is_empty());
 }
 
-/// Format 2 kept a motion on the engine's skeleton, its hands averaged over time as a video's:
-/// a bundled motion is rebuilt from its bundled clip (its stored file only reads back as it
-/// is), and an operator's own import under a bundled key from what it stores, not replaced by
-/// the bundled clip.
+/// Format 2 kept a motion on the engine's skeleton, its hands averaged over time as a video's.
+/// A bundled motion stored exactly as format 2 built it is rebuilt from its bundled clip. An
+/// operator's own motion is kept as it is, in format 2, start after start: the bundled clip
+/// with its hand mended under the clip's key (its joints are where the clip's are), and their
+/// own clip under their own key (rebuilt from its stored file, it would only read back as it
+/// is).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn motions_built_in_format_2_are_rebuilt_from_their_source() {
-    use motion_capture::animation::{joint, math::Quat};
+async fn motions_built_in_format_2_are_rebuilt_only_from_a_bundled_clip_they_are() {
+    use motion_capture::animation::{Animation, joint, math::Quat};
+    use motion_capture::solve::rig::HintSource;
     let dir = tempfile::tempdir().unwrap();
     let config = motiond::Config::for_data_dir(dir.path());
     let (app, motions) = app_and_motions(config).await;
     let tmp_dir = dir.path().join("catalog-tmp");
     let target = small_build_target(&app, &motions, &tmp_dir);
-    let retargeted = |bvh: &[u8]| {
+    let format_2 = |bvh: &[u8]| {
         let parsed = motion_capture::bvh::parse(bvh).unwrap();
-        parsed.retarget().unwrap().animation
+        parsed
+            .retarget_reading(HintSource::Tracked)
+            .unwrap()
+            .animation
     };
+    let written = |a: &Animation| motion_capture::export::bvh::to_bvh(a).into_bytes();
     let bundled = bundled_catalog().unwrap();
-    let (ours, theirs) = (&bundled[0], &bundled[1]);
-    // Ours as format 2 built it: the bundled clip retargeted, its left hand turned 90° about
-    // its bone in every frame, away from where the clip turns it.
+    let (ours, mended) = (&bundled[0], &bundled[1]);
     let clip = motiond::motions_cmd::bundled_clip(&ours.file).unwrap();
-    let fresh = retargeted(&clip);
-    let mut format_2 = fresh.clone();
-    let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 90f32.to_radians());
-    for f in &mut format_2.frames {
+    store_built_in(&app, &motions, &ours.key, &written(&format_2(&clip)), 2).await;
+    let other = motiond::motions_cmd::bundled_clip(&mended.file).unwrap();
+    let mut hand_mended = format_2(&other);
+    let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 30f32.to_radians());
+    for f in &mut hand_mended.frames {
         f.rotations[joint::LEFT_HAND] = f.rotations[joint::LEFT_HAND].compose(about_the_bone);
     }
-    let format_2_bvh = motion_capture::export::bvh::to_bvh(&format_2);
-    store_built_in(&app, &motions, &ours.key, format_2_bvh.as_bytes(), 2).await;
-    // The operator's own clip imported under the other bundled key, as format 2 built it.
+    store_built_in(&app, &motions, &mended.key, &written(&hand_mended), 2).await;
     let testdata =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
     let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
-    let own_bvh = motion_capture::export::bvh::to_bvh(&retargeted(&own));
-    store_built_in(&app, &motions, &theirs.key, own_bvh.as_bytes(), 2).await;
+    store_built_in(&app, &motions, "my-dance", &written(&format_2(&own)), 2).await;
+    let before = motions.official().await.unwrap();
 
-    let report = seed_catalog(&target, &CancellationToken::new())
-        .await
-        .expect("seed");
+    let cancel = CancellationToken::new();
+    let report = seed_catalog(&target, &cancel).await.expect("seed");
     assert!(report.not_rebuilt.is_empty(), "{report:?}");
-    let mut rebuilt = report.rebuilt.clone();
-    rebuilt.sort();
-    let mut expected = vec![ours.key.clone(), theirs.key.clone()];
-    expected.sort();
-    assert_eq!(rebuilt, expected);
+    assert_eq!(report.rebuilt, std::slice::from_ref(&ours.key));
     let after = motions.official().await.unwrap();
-    let served = |key: &str| {
-        let m = after.iter().find(|m| m.catalog_key == key).unwrap().clone();
-        assert_eq!(m.build_format, motion_capture::catalog::BUILD_FORMAT);
-        let app = &app;
-        async move {
-            let bvh = served_zip(app, &m.bvh_zip).await;
-            let parsed = motion_capture::bvh::parse(&bvh[0].1).unwrap();
-            parsed.to_animation().animation
-        }
+    let find = |list: &[motion_core::domain::OfficialMotion], key: &str| {
+        list.iter().find(|m| m.catalog_key == key).unwrap().clone()
     };
-    // Ours turns its hand as the clip does again.
-    let rebuilt_ours = served(&ours.key).await;
-    assert_eq!(rebuilt_ours.frames.len(), fresh.frames.len());
-    for (f, (now, want)) in rebuilt_ours.frames.iter().zip(&fresh.frames).enumerate() {
-        let hand = |a: &motion_capture::animation::Animation, frame| {
-            a.world_pose(frame).1[joint::LEFT_HAND]
-        };
-        let off = hand(&rebuilt_ours, now)
-            .angle_to(hand(&fresh, want))
-            .to_degrees();
-        assert!(
-            off < 2.0,
-            "frame {f}: the left hand is {off:.1}° off the clip's"
-        );
+    // Ours is the clip's retargeting as it is made now.
+    let rebuilt = find(&after, &ours.key);
+    assert_eq!(rebuilt.build_format, motion_capture::catalog::BUILD_FORMAT);
+    let served = served_zip(&app, &rebuilt.bvh_zip).await;
+    let now = motion_capture::bvh::parse(&clip)
+        .unwrap()
+        .retarget()
+        .unwrap();
+    let now_bvh = motion_capture::export::bvh::to_bvh(&now.animation);
+    assert_eq!(served[0].1, now_bvh.as_bytes());
+    // The operator's motions are as they stored them.
+    for key in [mended.key.as_str(), "my-dance"] {
+        let (kept, was) = (find(&after, key), find(&before, key));
+        assert_eq!(kept, was, "{key}");
     }
-    // Theirs is still the operator's motion (its 69 frames), not the bundled clip.
-    let rebuilt_theirs = served(&theirs.key).await;
-    assert_eq!(rebuilt_theirs.frames.len(), retargeted(&own).frames.len());
+    // And stay so at the next start, with nothing more rebuilt.
+    let again = seed_catalog(&target, &cancel).await.expect("second seed");
+    assert!(
+        again.rebuilt.is_empty() && again.not_rebuilt.is_empty(),
+        "{again:?}"
+    );
+    assert_eq!(
+        find(&motions.official().await.unwrap(), "my-dance"),
+        find(&before, "my-dance")
+    );
 }
 
 /// `catalog.seed = false` leaves the bundled catalog out, not the rebuild: an operator's own

@@ -46,13 +46,20 @@ pub struct UnmatchedSkeleton {
 impl Bvh {
     /// The clip on the engine's skeleton (see the module's documentation).
     pub fn retarget(&self) -> Result<Retargeted, UnmatchedSkeleton> {
+        self.retarget_reading(HintSource::Exact)
+    }
+
+    /// [`Bvh::retarget`] with the joints' limb hints read as `hints` says: as exact (what
+    /// retargeting is), or as a video's landmarks (how build format 2 read them, to recognise
+    /// its files: [`crate::catalog::is_format_2_build_of`]).
+    pub fn retarget_reading(&self, hints: HintSource) -> Result<Retargeted, UnmatchedSkeleton> {
         let body = BodyJoints::find(self)?;
         let normalization = self.normalization();
         let sources = LandmarkSources::new(self, &body, normalization.height_file_units);
         let mut landmarks: Vec<[Vec3; NUM_LANDMARKS]> = (0..self.frame_count())
             .map(|f| sources.place(self, f, &normalization))
             .collect();
-        let mut animation = solve_landmarks(&landmarks, self.frame_time_s);
+        let mut animation = solve_landmarks(&landmarks, self.frame_time_s, hints);
         let shift = place_at_origin_on_floor(&mut animation);
         for frame in &mut landmarks {
             frame.iter_mut().for_each(|p| *p = add(*p, shift));
@@ -66,9 +73,13 @@ impl Bvh {
     }
 }
 
-/// The video solver's rig on landmarks that are exact: every one seen, none smoothed (nor the
-/// hints read from them), the root at the hips' midpoint.
-fn solve_landmarks(points: &[[Vec3; NUM_LANDMARKS]], frame_time_s: f64) -> Animation {
+/// The video solver's rig on landmarks that are exact: every one seen, none smoothed, their
+/// limb hints read as `hints` says, the root at the hips' midpoint.
+fn solve_landmarks(
+    points: &[[Vec3; NUM_LANDMARKS]],
+    frame_time_s: f64,
+    hints: HintSource,
+) -> Animation {
     let hip_centres: Vec<Vec3> = points
         .iter()
         .map(|p| midpoint(p[lm::LEFT_HIP], p[lm::RIGHT_HIP]))
@@ -86,9 +97,9 @@ fn solve_landmarks(points: &[[Vec3; NUM_LANDMARKS]], frame_time_s: f64) -> Anima
         .iter()
         .map(|c| crate::solve::anim_to_mp(*c))
         .collect();
-    // Motion capture sees every joint clearly, and exactly: each frame's hints are its own.
+    // Motion capture sees every joint clearly.
     let clear = vec![[1.0; NUM_LANDMARKS]; centred.len()];
-    let seen = (times.as_slice(), clear.as_slice(), HintSource::Exact);
+    let seen = (times.as_slice(), clear.as_slice(), hints);
     let frames = crate::solve::posed_frames(&centred, seen, &roots, &skeleton);
     let mut animation = Animation {
         skeleton,
