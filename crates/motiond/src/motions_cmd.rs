@@ -282,10 +282,10 @@ pub async fn rebuild_catalog(
 
 /// Rebuilds in place the official motions whose files are in an older format than
 /// [`catalog::BUILD_FORMAT`] (an installation seeded by an earlier version), bundled or imported
-/// alike, from their source ([`rebuild_source`]). Each keeps
-/// its key, workId, name and tag: the new files are stored first, the motion is switched to
-/// them in one write, and the old ones are removed after, so a failed or interrupted rebuild
-/// leaves the motion as it was (tried again at the next start). One the operator removed or
+/// alike, from their source where they have one ([`rebuild_source`]). Each keeps its key,
+/// workId, name and tag: the new files are stored first, the motion is switched to them in one
+/// write, and the old ones are removed after, so a failed or interrupted rebuild leaves the
+/// motion as it was (tried again at the next start). One the operator removed or
 /// imported again meanwhile stays as the operator left it.
 async fn rebuild_outdated(
     target: &CatalogTarget<'_>,

@@ -388,8 +388,9 @@ pub struct LimbHints {
 ///
 /// `clear` says per frame how clearly (0..1) the model saw each landmark (its visibility): an
 /// elbow's bend read from a wrist the model only guesses is no hint of where the arm faces.
-/// `source` says whether the landmarks are a video's or exact ones ([`HintSource`]), which are
-/// averaged over a frame either side only.
+/// `source` says whether the landmarks are a video's or exact ones ([`HintSource`]): exact
+/// ones are averaged over a frame either side only, and their forearms twist as far as the
+/// palm says.
 pub fn smoothed_limb_hints(
     frames: &[[Vec3; 33]],
     times_s: &[f64],
