@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use motion_capture::catalog::{self, BuildOptions, BuiltMotion};
 use motion_capture::engine::{Engine, ExtractOptions};
-use motion_capture::held_dir::HeldDir;
+use motion_capture::held_dir::{self, HeldDir};
 use motion_capture::media::Container;
 use motion_core::blob_keys;
 use motion_core::clock::{Clock, SystemClock};
@@ -425,14 +425,26 @@ pub async fn import_bvh(
 ) -> anyhow::Result<Option<OfficialMotion>> {
     check_key(import_as.key)?;
     check_tag(import_as.tag)?;
-    std::fs::create_dir_all(target.tmp_dir)
-        .with_context(|| format!("creating {}", target.tmp_dir.display()))?;
-    // Held while the build lives: the janitor of a service on the same data folder sweeps its
-    // temporary folders by age, and a long build outlives that age.
-    let work = HeldDir::new_in(target.tmp_dir, "catalog-")
-        .with_context(|| format!("creating a build directory in {}", target.tmp_dir.display()))?;
+    let work = new_build_dir(target, BUILD_DIR_PREFIX)?;
     let built = catalog::build_from_bvh(bvh, work.path(), &target.build, cancel).await?;
     publish(target, import_as, &built).await
+}
+
+/// What every build folder's name starts with.
+const BUILD_DIR_PREFIX: &str = "catalog-";
+
+/// A fresh folder for one build (`kind` starts with [`BUILD_DIR_PREFIX`]), made after removing
+/// what builds killed outright left in the scratch space: a kill -9 runs no clean-up, and
+/// without a service's janitor nothing else would. Each folder is held while its build lives,
+/// so a live build (another process' seeding or import) is told from a dead one whatever its
+/// age, and the janitor's sweep by age leaves a long build alone too.
+fn new_build_dir(target: &CatalogTarget<'_>, kind: &str) -> anyhow::Result<HeldDir> {
+    debug_assert!(kind.starts_with(BUILD_DIR_PREFIX));
+    std::fs::create_dir_all(target.tmp_dir)
+        .with_context(|| format!("creating {}", target.tmp_dir.display()))?;
+    held_dir::remove_abandoned(target.tmp_dir, BUILD_DIR_PREFIX);
+    HeldDir::new_in(target.tmp_dir, kind)
+        .with_context(|| format!("creating a build directory in {}", target.tmp_dir.display()))
 }
 
 /// Stores the built files as blobs and records the motion; when that fails, or the key is
@@ -722,9 +734,7 @@ async fn import_file(
         ))
         .into());
     }
-    std::fs::create_dir_all(target.tmp_dir)
-        .with_context(|| format!("creating {}", target.tmp_dir.display()))?;
-    let work = HeldDir::new_in(target.tmp_dir, "catalog-video-").context("build directory")?;
+    let work = new_build_dir(target, "catalog-video-")?;
     let mut opts = ExtractOptions::new(config.models_dir());
     opts.preview = false;
     // The model the service is configured for, as its workers use (`models fetch` got it).

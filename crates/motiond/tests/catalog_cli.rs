@@ -316,3 +316,49 @@ fn a_terminated_import_records_nothing_and_leaves_no_temporary_files() {
         assert!(!listed.contains("Long"), "SIG{signal} recorded: {listed}");
     }
 }
+
+/// An import killed outright (SIGKILL, the OOM killer) cleans nothing up: its build folder in
+/// the data folder's scratch space stays. The next import removes it, without a service's
+/// janitor, and leaves nothing of its own.
+#[test]
+fn what_a_killed_import_left_is_removed_by_the_next_import() {
+    let clip = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/videos/intel_one_by_one_person_detection.mp4"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let (data, tmp) = (dir.path().join("data"), dir.path().join("tmp"));
+    std::fs::create_dir(&tmp).unwrap();
+    let builds = data.join("tmp/catalog");
+    let mut killed = Command::new(env!("CARGO_BIN_EXE_motiond"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["motions", "import"])
+        .arg(clip)
+        .args(["--name", "Long", "--tag", "dance"])
+        .env_remove("MOTIOND_CONFIG")
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while walk(&builds).is_empty() {
+        assert!(started.elapsed().as_secs() < 60, "no build folder appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(!walk(&builds).is_empty(), "a killed import cleans nothing");
+
+    let clip = testdata_bvh("bvhtoolbox_test_freebvh_mixamorig.bvh");
+    let out = motiond(
+        &data,
+        &[
+            "motions", "import", &clip, "--name", "Next", "--tag", "dance",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(walk(&builds), Vec::<std::path::PathBuf>::new());
+    assert!(stdout(&motiond(&data, &["motions", "list"])).contains("Next"));
+}
