@@ -37,8 +37,10 @@ pub const MAX_PREVIEW_FPS: f64 = 30.0;
 /// that an installation seeded by an older version rebuilds them: 1 was the source BVH as it
 /// came with a glb of its own skeleton and `joints.json`; 2 is the contract's files on the
 /// engine's 22-joint skeleton; 3 the same, the hands and feet turning as the source's do (its
-/// joints read as exact, not averaged over time as a video's landmarks are).
-pub const BUILD_FORMAT: u32 = 3;
+/// joints read as exact, not averaged over time as a video's landmarks are); 4 the same, the
+/// forearms untwisted in the clip's first frame (the thumb placed by the elbow's bend, where 3
+/// put it toward the body's front).
+pub const BUILD_FORMAT: u32 = 4;
 
 /// Names of the files inside `out_dir` after [`build_from_bvh`].
 pub const PREVIEW_NAME: &str = "motion.mp4";
@@ -369,17 +371,38 @@ fn cover_time(animation: &Animation, timing: &PreviewTiming) -> f64 {
     t.min(timing.time_of(timing.frames.saturating_sub(1)))
 }
 
-/// Whether `stored` is byte for byte the `motion.bvh` build format 2 made of `source` (the
-/// same retargeting, its limb hints read as a video's landmarks): only then is a stored motion
-/// known to be a bundled clip's, and rebuilding it from that clip loses nothing. Joint
-/// positions alone cannot tell: an operator's import of the clip with its hands turned, to
-/// mend format 2's, moves no joint. Input that does not parse or retarget is no match.
-pub fn is_format_2_build_of(stored: &[u8], source: &[u8]) -> bool {
+/// How build format `format` read a clip onto the engine's skeleton, for the formats before
+/// this one that stored it there (2 and 3): what recognises their files.
+pub fn reading_of_format(format: u32) -> Option<bvh::Reading> {
+    use crate::bvh::{Reading, ThumbSide};
+    use crate::solve::rig::HintSource;
+    match format {
+        2 => Some(Reading {
+            hints: HintSource::Tracked,
+            thumbs: ThumbSide::BodyFront,
+        }),
+        3 => Some(Reading {
+            hints: HintSource::Exact,
+            thumbs: ThumbSide::BodyFront,
+        }),
+        _ => None,
+    }
+}
+
+/// Whether `stored` is byte for byte the `motion.bvh` build format `format` made of `source`
+/// ([`reading_of_format`]): only then is a stored motion known to be a bundled clip's, and
+/// rebuilding it from that clip loses nothing. Joint positions alone cannot tell: an operator's
+/// import of the clip with its hands turned, to mend format 2's, moves no joint. Input that does
+/// not parse or retarget, and a format without a reading, is no match.
+pub fn is_build_in_format(stored: &[u8], source: &[u8], format: u32) -> bool {
+    let Some(reading) = reading_of_format(format) else {
+        return false;
+    };
     let Ok(parsed) = bvh::parse(source) else {
         return false;
     };
     parsed
-        .retarget_reading(crate::solve::rig::HintSource::Tracked)
+        .retarget_reading(reading)
         .is_ok_and(|r| export::bvh::to_bvh(&r.animation).as_bytes() == stored)
 }
 

@@ -359,42 +359,57 @@ async fn an_overlong_clip_is_refused_before_rendering() {
     );
 }
 
-/// A stored motion is known as format 2's build of a clip only when it is that build byte for
-/// byte: the same clip with its hands turned (an operator's mend), the clip as retargeting
-/// makes it now, another clip, a motion cut short or a file that is not a BVH is not.
+/// A stored motion is known as format 2's or 3's build of a clip only when it is that build byte
+/// for byte: the same clip with its hands turned (an operator's mend), the clip as retargeting
+/// makes it now or as the other format made it, another clip, a motion cut short or a file that
+/// is not a BVH is not.
 #[test]
-fn a_stored_motion_is_known_as_format_2_s_build_of_its_clip_only_when_it_is_that_file() {
+fn a_stored_motion_is_known_as_an_earlier_format_s_build_of_its_clip_only_when_it_is_that_file() {
     use motion_capture::animation::{joint, math::Quat};
-    use motion_capture::solve::rig::HintSource;
     let walk = clip("cmu_131_02_bvh11.bvh");
     let parsed = motion_capture::bvh::parse(&walk).unwrap();
-    let format_2 = parsed
-        .retarget_reading(HintSource::Tracked)
-        .unwrap()
-        .animation;
     let written = |a: &motion_capture::animation::Animation| {
         motion_capture::export::bvh::to_bvh(a).into_bytes()
     };
-    assert!(catalog::is_format_2_build_of(&written(&format_2), &walk));
-    let mut hands_mended = format_2.clone();
-    let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 20f32.to_radians());
-    for f in &mut hands_mended.frames {
-        f.rotations[joint::LEFT_HAND] = f.rotations[joint::LEFT_HAND].compose(about_the_bone);
+    let build_in = |format: u32| {
+        let reading = catalog::reading_of_format(format).unwrap();
+        parsed.retarget_reading(reading).unwrap().animation
+    };
+    let now = written(&parsed.retarget().unwrap().animation);
+    for (format, other) in [(2, 3), (3, 2)] {
+        let built = build_in(format);
+        let stored = written(&built);
+        assert!(catalog::is_build_in_format(&stored, &walk, format));
+        assert_ne!(
+            stored, now,
+            "format {format} differs from the current build"
+        );
+        assert!(!catalog::is_build_in_format(&now, &walk, format));
+        let by_the_other = written(&build_in(other));
+        assert!(!catalog::is_build_in_format(&by_the_other, &walk, format));
+        let mut hands_mended = built.clone();
+        let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 20f32.to_radians());
+        for f in &mut hands_mended.frames {
+            f.rotations[joint::LEFT_HAND] = f.rotations[joint::LEFT_HAND].compose(about_the_bone);
+        }
+        assert!(!catalog::is_build_in_format(
+            &written(&hands_mended),
+            &walk,
+            format
+        ));
+        let mut cut_short = built.clone();
+        cut_short.frames.pop();
+        assert!(!catalog::is_build_in_format(
+            &written(&cut_short),
+            &walk,
+            format
+        ));
+        let hop = clip("cmu_131_03_bvh11.bvh");
+        assert!(!catalog::is_build_in_format(&stored, &hop, format));
+        assert!(!catalog::is_build_in_format(b"not a bvh", &walk, format));
+        assert!(!catalog::is_build_in_format(&stored, b"not a bvh", format));
     }
-    assert!(!catalog::is_format_2_build_of(
-        &written(&hands_mended),
-        &walk
-    ));
-    let now = parsed.retarget().unwrap().animation;
-    assert!(!catalog::is_format_2_build_of(&written(&now), &walk));
-    let mut cut_short = format_2.clone();
-    cut_short.frames.pop();
-    assert!(!catalog::is_format_2_build_of(&written(&cut_short), &walk));
-    let hop = clip("cmu_131_03_bvh11.bvh");
-    assert!(!catalog::is_format_2_build_of(&written(&format_2), &hop));
-    assert!(!catalog::is_format_2_build_of(b"not a bvh", &walk));
-    assert!(!catalog::is_format_2_build_of(
-        &written(&format_2),
-        b"not a bvh"
-    ));
+    for no_reading in [0, 1, catalog::BUILD_FORMAT] {
+        assert!(!catalog::is_build_in_format(&now, &walk, no_reading));
+    }
 }

@@ -351,18 +351,18 @@ async fn rebuild(
 }
 
 /// The BVH an outdated official motion is rebuilt from, if any. Format 1 kept the source as it
-/// came in `bvh.zip`. Format 2 kept the motion on the engine's skeleton there, which a rebuild
-/// would only read back as it is (a little worse), so only a bundled motion is rebuilt, from
-/// its bundled clip, and only when its stored file is exactly what format 2 built from that
-/// clip: an operator's own import under a bundled key (the clip with its hands mended, say) is
-/// kept as it is. A motion kept so stays in format 2.
+/// came in `bvh.zip`. Formats 2 and 3 kept the motion on the engine's skeleton there, which a
+/// rebuild would only read back as it is (a little worse), so only a bundled motion is rebuilt,
+/// from its bundled clip, and only when its stored file is exactly what its format built from
+/// that clip: an operator's own import under a bundled key (the clip with its hands mended, say)
+/// is kept as it is. A motion kept so stays in its format.
 async fn rebuild_source(
     target: &CatalogTarget<'_>,
     m: &OfficialMotion,
 ) -> anyhow::Result<Option<Vec<u8>>> {
     match m.build_format {
         0 | 1 => source_bvh_of(target, m).await.map(Some),
-        2 => {
+        format @ (2 | 3) => {
             let bundled = bundled_catalog()?
                 .into_iter()
                 .find(|e| e.key == m.catalog_key)
@@ -373,7 +373,7 @@ async fn rebuild_source(
             let stored = source_bvh_of(target, m).await?;
             // Retargeting a 3000-frame clip to compare takes a second: off the async workers.
             tokio::task::spawn_blocking(move || {
-                catalog::is_format_2_build_of(&stored, &clip).then_some(clip)
+                catalog::is_build_in_format(&stored, &clip, format).then_some(clip)
             })
             .await
             .context("comparing the stored motion with its bundled clip")

@@ -337,64 +337,73 @@ async fn motions_an_older_version_built_are_rebuilt_in_place() {
     assert!(again.rebuilt.is_empty() && again.added.is_empty());
 }
 
-/// Format 2 kept a motion on the engine's skeleton, its hands averaged over time as a video's.
-/// A bundled motion stored exactly as format 2 built it is rebuilt from its bundled clip. An
-/// operator's own motion is kept as it is, in format 2, start after start: the bundled clip
+/// Formats 2 and 3 kept a motion on the engine's skeleton: 2 with its hands averaged over time
+/// as a video's, 3 with its forearms twisted from where the body's front put the thumbs. A
+/// bundled motion stored exactly as its format built it is rebuilt from its bundled clip. An
+/// operator's own motion is kept as it is, in its format, start after start: the bundled clip
 /// with its hand mended under the clip's key (its joints are where the clip's are), and their
 /// own clip under their own key (rebuilt from its stored file, it would only read back as it
 /// is).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn motions_built_in_format_2_are_rebuilt_only_from_a_bundled_clip_they_are() {
+async fn motions_built_in_formats_2_and_3_are_rebuilt_only_from_a_bundled_clip_they_are() {
     use motion_capture::animation::{Animation, joint, math::Quat};
-    use motion_capture::solve::rig::HintSource;
     let dir = tempfile::tempdir().unwrap();
     let config = motiond::Config::for_data_dir(dir.path());
     let (app, motions) = app_and_motions(config).await;
     let tmp_dir = dir.path().join("catalog-tmp");
     let target = small_build_target(&app, &motions, &tmp_dir);
-    let format_2 = |bvh: &[u8]| {
+    let built_in = |format: u32, bvh: &[u8]| {
+        let reading = motion_capture::catalog::reading_of_format(format).unwrap();
         let parsed = motion_capture::bvh::parse(bvh).unwrap();
-        parsed
-            .retarget_reading(HintSource::Tracked)
-            .unwrap()
-            .animation
+        parsed.retarget_reading(reading).unwrap().animation
     };
     let written = |a: &Animation| motion_capture::export::bvh::to_bvh(a).into_bytes();
     let bundled = bundled_catalog().unwrap();
-    let (ours, mended) = (&bundled[0], &bundled[1]);
-    let clip = motiond::motions_cmd::bundled_clip(&ours.file).unwrap();
-    store_built_in(&app, &motions, &ours.key, &written(&format_2(&clip)), 2).await;
+    let (ours, mended) = ([&bundled[0], &bundled[2]], &bundled[1]);
+    let mut clips = Vec::new();
+    for (entry, format) in ours.iter().zip([2, 3]) {
+        let clip = motiond::motions_cmd::bundled_clip(&entry.file).unwrap();
+        let stored = written(&built_in(format, &clip));
+        store_built_in(&app, &motions, &entry.key, &stored, format).await;
+        clips.push(clip);
+    }
     let other = motiond::motions_cmd::bundled_clip(&mended.file).unwrap();
-    let mut hand_mended = format_2(&other);
+    let mut hand_mended = built_in(3, &other);
     let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 30f32.to_radians());
     for f in &mut hand_mended.frames {
         f.rotations[joint::LEFT_HAND] = f.rotations[joint::LEFT_HAND].compose(about_the_bone);
     }
-    store_built_in(&app, &motions, &mended.key, &written(&hand_mended), 2).await;
+    store_built_in(&app, &motions, &mended.key, &written(&hand_mended), 3).await;
     let testdata =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
     let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
-    store_built_in(&app, &motions, "my-dance", &written(&format_2(&own)), 2).await;
+    store_built_in(&app, &motions, "my-dance", &written(&built_in(2, &own)), 2).await;
     let before = motions.official().await.unwrap();
 
     let cancel = CancellationToken::new();
     let report = seed_catalog(&target, &cancel).await.expect("seed");
     assert!(report.not_rebuilt.is_empty(), "{report:?}");
-    assert_eq!(report.rebuilt, std::slice::from_ref(&ours.key));
+    let mut rebuilt = report.rebuilt.clone();
+    rebuilt.sort();
+    let mut expected = ours.map(|e| e.key.clone());
+    expected.sort();
+    assert_eq!(rebuilt, expected);
     let after = motions.official().await.unwrap();
     let find = |list: &[motion_core::domain::OfficialMotion], key: &str| {
         list.iter().find(|m| m.catalog_key == key).unwrap().clone()
     };
-    // Ours is the clip's retargeting as it is made now.
-    let rebuilt = find(&after, &ours.key);
-    assert_eq!(rebuilt.build_format, motion_capture::catalog::BUILD_FORMAT);
-    let served = served_zip(&app, &rebuilt.bvh_zip).await;
-    let now = motion_capture::bvh::parse(&clip)
-        .unwrap()
-        .retarget()
-        .unwrap();
-    let now_bvh = motion_capture::export::bvh::to_bvh(&now.animation);
-    assert_eq!(served[0].1, now_bvh.as_bytes());
+    // Ours are the clips' retargeting as it is made now.
+    for (entry, clip) in ours.iter().zip(&clips) {
+        let rebuilt = find(&after, &entry.key);
+        assert_eq!(rebuilt.build_format, motion_capture::catalog::BUILD_FORMAT);
+        let served = served_zip(&app, &rebuilt.bvh_zip).await;
+        let now = motion_capture::bvh::parse(clip)
+            .unwrap()
+            .retarget()
+            .unwrap();
+        let now_bvh = motion_capture::export::bvh::to_bvh(&now.animation);
+        assert_eq!(served[0].1, now_bvh.as_bytes(), "{}", entry.key);
+    }
     // The operator's motions are as they stored them.
     for key in [mended.key.as_str(), "my-dance"] {
         let (kept, was) = (find(&after, key), find(&before, key));
@@ -406,10 +415,10 @@ async fn motions_built_in_format_2_are_rebuilt_only_from_a_bundled_clip_they_are
         again.rebuilt.is_empty() && again.not_rebuilt.is_empty(),
         "{again:?}"
     );
-    assert_eq!(
-        find(&motions.official().await.unwrap(), "my-dance"),
-        find(&before, "my-dance")
-    );
+    let now = motions.official().await.unwrap();
+    for key in [mended.key.as_str(), "my-dance"] {
+        assert_eq!(find(&now, key), find(&before, key), "{key}");
+    }
 }
 
 /// `catalog.seed = false` leaves the bundled catalog out, not the rebuild: an operator's own

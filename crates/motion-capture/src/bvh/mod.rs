@@ -28,7 +28,7 @@ pub use fk::Mat3;
 pub(crate) use normalize::side_of;
 pub use normalize::{Normalization, Unit, UpAxis};
 pub use parse::{Limits, parse, parse_with_limits};
-pub use retarget::{Retargeted, UnmatchedSkeleton};
+pub use retarget::{Reading, Retargeted, ThumbSide, UnmatchedSkeleton};
 
 /// One channel of a joint, in the order the file lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

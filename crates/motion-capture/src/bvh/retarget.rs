@@ -12,7 +12,9 @@
 use super::Bvh;
 use super::Normalization;
 use super::fk::{Mat3, add3, mat_vec, transpose};
-use crate::animation::math::{Vec3, add, cross, dot, midpoint, normalize_or, reject, scale, sub};
+use crate::animation::math::{
+    Quat, Vec3, add, any_perpendicular, cross, dot, midpoint, normalize_or, reject, scale, sub,
+};
 use crate::animation::{Animation, joint as J};
 use crate::solve::rig::{self, HintSource, lm};
 use crate::types::NUM_LANDMARKS;
@@ -43,23 +45,49 @@ pub struct UnmatchedSkeleton {
     pub missing: Vec<String>,
 }
 
+/// How a clip's joints are read into the rig: as retargeting reads them now
+/// ([`Reading::CURRENT`]), or as an earlier catalog build format did, to recognise its files
+/// ([`crate::catalog::is_build_in_format`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reading {
+    /// How the limb hints are averaged over time.
+    pub hints: HintSource,
+    /// Where the knuckles put the thumb in the clip's first frame.
+    pub thumbs: ThumbSide,
+}
+
+impl Reading {
+    pub const CURRENT: Reading = Reading {
+        hints: HintSource::Exact,
+        thumbs: ThumbSide::Untwisted,
+    };
+}
+
+/// Where the thumb faces in a clip's first frame: no source joint says where a palm faces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThumbSide {
+    /// Toward the body's front, however the elbow is bent (build formats 2 and 3).
+    BodyFront,
+    /// Where it is on a forearm untwisted from its upper arm ([`untwisted_thumb_side`]).
+    Untwisted,
+}
+
 impl Bvh {
     /// The clip on the engine's skeleton (see the module's documentation).
     pub fn retarget(&self) -> Result<Retargeted, UnmatchedSkeleton> {
-        self.retarget_reading(HintSource::Exact)
+        self.retarget_reading(Reading::CURRENT)
     }
 
-    /// [`Bvh::retarget`] with the joints' limb hints read as `hints` says: as exact (what
-    /// retargeting is), or as a video's landmarks (how build format 2 read them, to recognise
-    /// its files: [`crate::catalog::is_format_2_build_of`]).
-    pub fn retarget_reading(&self, hints: HintSource) -> Result<Retargeted, UnmatchedSkeleton> {
+    /// [`Bvh::retarget`] with the joints read as `reading` says.
+    pub fn retarget_reading(&self, reading: Reading) -> Result<Retargeted, UnmatchedSkeleton> {
         let body = BodyJoints::find(self)?;
         let normalization = self.normalization();
-        let sources = LandmarkSources::new(self, &body, normalization.height_file_units);
+        let height = normalization.height_file_units;
+        let sources = LandmarkSources::new(self, &body, height, reading.thumbs);
         let mut landmarks: Vec<[Vec3; NUM_LANDMARKS]> = (0..self.frame_count())
             .map(|f| sources.place(self, f, &normalization))
             .collect();
-        let mut animation = solve_landmarks(&landmarks, self.frame_time_s, hints);
+        let mut animation = solve_landmarks(&landmarks, self.frame_time_s, reading.hints);
         let shift = place_at_origin_on_floor(&mut animation);
         for frame in &mut landmarks {
             frame.iter_mut().for_each(|p| *p = add(*p, shift));
@@ -289,7 +317,7 @@ impl Reference {
         let hip_c = midpoint(positions[body.hips[0]], positions[body.hips[1]]);
         let up = normalize_or(sub(positions[body.head], hip_c), [0.0, 1.0, 0.0]);
         let across = reject(sub(positions[body.hips[0]], positions[body.hips[1]]), up);
-        let left = normalize_or(across, crate::animation::math::any_perpendicular(up));
+        let left = normalize_or(across, any_perpendicular(up));
         let forward = cross(left, up);
         Reference {
             positions,
@@ -330,7 +358,7 @@ impl Reference {
 }
 
 impl LandmarkSources {
-    fn new(bvh: &Bvh, body: &BodyJoints, height: f64) -> Self {
+    fn new(bvh: &Bvh, body: &BodyJoints, height: f64, thumbs: ThumbSide) -> Self {
         let pose = Reference::of(bvh, body);
         let size = height as f32;
         let mut sources = [LandmarkSource::Joint(0); NUM_LANDMARKS];
@@ -344,7 +372,8 @@ impl LandmarkSources {
             sources[lm::LEFT_HIP + s] = LandmarkSource::Joint(body.hips[s]);
             sources[lm::LEFT_KNEE + s] = LandmarkSource::Joint(body.knees[s]);
             sources[lm::LEFT_ANKLE + s] = LandmarkSource::Joint(body.ankles[s]);
-            let hand = hand_sources(&pose, body.elbows[s], body.wrists[s], size);
+            let arm = [body.shoulders[s], body.elbows[s], body.wrists[s]];
+            let hand = hand_sources(&pose, arm, thumbs, size);
             for (k, source) in [lm::LEFT_PINKY, lm::LEFT_INDEX, 21].into_iter().zip(hand) {
                 sources[k + s] = source;
             }
@@ -370,16 +399,54 @@ impl LandmarkSources {
     }
 }
 
-/// Pinky, index and thumb knuckles on the wrist: along the forearm, the thumb toward the body's
-/// front (arms at the sides face the thighs, a T-pose's palms face down).
-fn hand_sources(pose: &Reference, elbow: usize, wrist: usize, size: f32) -> [LandmarkSource; 3] {
-    let along = normalize_or(sub(pose.positions[wrist], pose.positions[elbow]), pose.left);
-    let thumb_side = normalize_or(reject(pose.forward, along), pose.forward);
+/// Pinky, index and thumb knuckles on the wrist of arm `[shoulder, elbow, wrist]`: along the
+/// forearm, the thumb on the side `thumbs` says.
+fn hand_sources(
+    pose: &Reference,
+    [shoulder, elbow, wrist]: [usize; 3],
+    thumbs: ThumbSide,
+    size: f32,
+) -> [LandmarkSource; 3] {
+    let at = |j: usize| pose.positions[j];
+    let upper = normalize_or(sub(at(elbow), at(shoulder)), scale(pose.up, -1.0));
+    let along = normalize_or(sub(at(wrist), at(elbow)), upper);
+    let thumb_side = match thumbs {
+        ThumbSide::BodyFront => normalize_or(reject(pose.forward, along), pose.forward),
+        ThumbSide::Untwisted => untwisted_thumb_side(upper, along, pose.forward),
+    };
     HAND.map(|[a, t]| {
         let offset = add(scale(along, a * size), scale(thumb_side, t * size));
         pose.attach(wrist, offset)
     })
 }
+
+/// Where the thumb of a forearm pointing `along` (unit) from an upper arm pointing `upper` (unit)
+/// faces when the forearm is not twisted, as the video solver's rig measures a twist (from its
+/// elbow's hinge): the bend carries the thumb from the upper arm's front into the bend plane, on
+/// the shoulder's side of the forearm (a forearm held forward at a right angle has its thumb
+/// up). An arm bent too little to show its plane has it toward the body's `forward` (an arm at
+/// the side faces the thigh, a T-pose's palm faces down); between the two bends the thumb turns
+/// from one to the other. A source says nothing of its palms, so its forearms are taken as
+/// untwisted in its first frame, where recordings stand. Taking the body's front for a bent
+/// elbow too put the thumb of a forearm held across the belly 87° from untwisted, and the
+/// forearm twisted up to 174° (the mocapbank clip).
+fn untwisted_thumb_side(upper: Vec3, along: Vec3, forward: Vec3) -> Vec3 {
+    let straight = normalize_or(reject(forward, along), any_perpendicular(along));
+    let bent = dot(upper, along).clamp(-1.0, 1.0).acos();
+    let weight =
+        ((bent - PLANE_SHOWN_FROM) / (PLANE_CLEAR_FROM - PLANE_SHOWN_FROM)).clamp(0.0, 1.0);
+    if weight == 0.0 {
+        return straight;
+    }
+    let hinged = normalize_or(reject(scale(upper, -1.0), along), straight);
+    let turn = dot(cross(straight, hinged), along).atan2(dot(straight, hinged));
+    Quat::from_axis_angle(along, turn * weight).rotate(straight)
+}
+
+/// Elbow bends (radians) from which the bend plane starts to place the thumb, and from which
+/// it alone places it ([`untwisted_thumb_side`]).
+const PLANE_SHOWN_FROM: f32 = 15.0 * std::f32::consts::PI / 180.0;
+const PLANE_CLEAR_FROM: f32 = 35.0 * std::f32::consts::PI / 180.0;
 
 /// Heel and toe tip of one foot. The toe tip is the toe joint's end site where there is one;
 /// the heel sits behind the ankle, as low as the toe tip (on the sole of a foot standing flat).
@@ -435,6 +502,51 @@ Frames: 1
 Frame Time: 0.0333333
 0 90 0 0 0 0 0 0 0
 ";
+
+    use super::untwisted_thumb_side;
+    use crate::animation::math::{dot, normalize_or};
+
+    const FORWARD: [f32; 3] = [0.0, 0.0, 1.0];
+    const DOWN: [f32; 3] = [0.0, -1.0, 0.0];
+
+    fn degrees_between(a: [f32; 3], b: [f32; 3]) -> f32 {
+        dot(a, b).clamp(-1.0, 1.0).acos().to_degrees()
+    }
+
+    #[test]
+    fn an_untwisted_forearm_s_thumb_is_up_when_held_forward_and_forward_when_hanging() {
+        // A forearm held forward at a right angle from a hanging upper arm: thumb up.
+        let up = untwisted_thumb_side(DOWN, FORWARD, FORWARD);
+        assert!(degrees_between(up, [0.0, 1.0, 0.0]) < 0.1, "{up:?}");
+        // A straight hanging arm, and a T-pose's: thumb toward the front.
+        let hanging = untwisted_thumb_side(DOWN, DOWN, FORWARD);
+        assert!(degrees_between(hanging, FORWARD) < 0.1, "{hanging:?}");
+        let t_pose = untwisted_thumb_side([1.0, 0.0, 0.0], [1.0, 0.0, 0.0], FORWARD);
+        assert!(degrees_between(t_pose, FORWARD) < 0.1, "{t_pose:?}");
+        // A forearm across the belly (the mocapbank clip's first frame): up and toward the
+        // shoulder, square to the forearm, not the body's front.
+        let across = normalize_or([-0.57, -0.74, 0.35], DOWN);
+        let upper = normalize_or([0.2, -1.0, -0.1], DOWN);
+        let thumb = untwisted_thumb_side(upper, across, FORWARD);
+        assert!(dot(thumb, across).abs() < 1e-5);
+        assert!(dot(thumb, upper) < -0.5, "{thumb:?}");
+    }
+
+    /// Bent across the body, where the bend plane and the body's front put the thumb a quarter
+    /// turn apart: the thumb turns from one to the other without a jump.
+    #[test]
+    fn the_thumb_turns_gradually_as_the_elbow_bends() {
+        let mut last = untwisted_thumb_side(DOWN, DOWN, FORWARD);
+        for degrees in 1..=90 {
+            let bent = (degrees as f32).to_radians();
+            let fore = [bent.sin(), -bent.cos(), 0.0];
+            let thumb = untwisted_thumb_side(DOWN, fore, FORWARD);
+            assert!((dot(thumb, thumb) - 1.0).abs() < 1e-5);
+            assert!(degrees_between(last, thumb) < 6.0, "{degrees}°: {thumb:?}");
+            last = thumb;
+        }
+        assert!(degrees_between(last, [0.0, 1.0, 0.0]) < 0.1, "{last:?}");
+    }
 
     #[test]
     fn a_skeleton_without_limbs_is_refused_naming_what_is_missing() {
