@@ -360,6 +360,9 @@ pub struct LimbHints {
     pub wrist_bends: [Vec3; 2],
     /// How clearly each hand is seen in the frames around: 1 where fully, 0 where not at all.
     pub hands_seen: [f32; 2],
+    /// How clearly each elbow and wrist are seen in this frame (the less clear of the two): where
+    /// not clearly, the forearm bends in the upper arm's hinge plane ([`hinged_where_unclear`]).
+    pub forearms_seen: [f32; 2],
     /// Which way each knee bends (a bend vector, as the elbows'): the kneecap faces it.
     pub knee_bends: [Vec3; 2],
     /// Where each foot points, square to its shin ([`shin_front`]): the shin faces it, as far
@@ -412,13 +415,16 @@ pub fn smoothed_limb_hints(
     });
     let forearm_fronts = std::array::from_fn::<_, 2, _>(|k| {
         forearm_fronts(
-            frames,
+            (frames, clear),
             (times_s, &reading),
             &ARM_MARKS[k],
             (&upper_arm_fronts[k], &palm_fronts[k]),
         )
     });
-    let wrists = ARM_MARKS.map(|m| wrist_bends(frames, (times_s, &reading), &m, &hands));
+    let wrists = std::array::from_fn::<_, 2, _>(|k| {
+        let posed = (frames, clear, upper_arm_fronts[k].as_slice());
+        wrist_bends(posed, (times_s, &reading), &ARM_MARKS[k], &hands)
+    });
     let knee_bends = LEG_MARKS.map(|m| {
         let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
         smooth::smooth_points(times_s, &bends, reading.bend)
@@ -452,6 +458,7 @@ pub fn smoothed_limb_hints(
             palm_fronts: [palm_fronts[0][i], palm_fronts[1][i]],
             wrist_bends: [wrists[0].0[i], wrists[1].0[i]],
             hands_seen: [wrists[0].1[i], wrists[1].1[i]],
+            forearms_seen: ARM_MARKS.map(|m| m.forearm_seen(&clear[i])),
             knee_bends: [knee_bends[0][i], knee_bends[1][i]],
             shin_fronts: [shin_fronts[0][i], shin_fronts[1][i]],
             foot_rolls: [foot_rolls[0][i], foot_rolls[1][i]],
@@ -534,7 +541,7 @@ fn upper_arm_fronts(
     let bends: Vec<Vec3> = frames
         .iter()
         .zip(clear)
-        .map(|(p, c)| scale(elbow_bend(p, m), c[m.elbow].min(c[m.wrist])))
+        .map(|(p, c)| scale(elbow_bend(p, m), m.forearm_seen(c)))
         .collect();
     let bends = smooth::smooth_points(times_s, &bends, reading.bend);
     let (uppers, hints): (Vec<Vec3>, Vec<Vec3>) = frames
@@ -558,16 +565,22 @@ fn upper_arm_fronts(
 /// ([`twist::followed_fronts`]) so that where the upper arm turns fast the forearm does not
 /// turn further in one frame.
 fn forearm_fronts(
-    frames: &[[Vec3; 33]],
+    (frames, clear): (&[[Vec3; 33]], &[[f32; 33]]),
     (times_s, reading): (&[f64], &HintReading),
     m: &ArmMarks,
     (upper_arm_fronts, palm_fronts): (&[Vec3], &[Vec3]),
 ) -> Vec<Vec3> {
     let (fores, fronts): (Vec<Vec3>, Vec<Vec3>) = frames
         .iter()
+        .zip(clear)
         .zip(upper_arm_fronts.iter().zip(palm_fronts))
-        .map(|(p, (&upper_front, &palm))| {
+        .map(|((p, c), (&upper_front, &palm))| {
             let (upper, fore) = m.bones(p);
+            let (fore, palm) =
+                match unclear_forearm_turn(upper, upper_front, fore, m.forearm_seen(c)) {
+                    Some(turn) => (turn.rotate(fore), turn.rotate(palm)),
+                    None => (fore, palm),
+                };
             let upper_arm = Quat::from_two_axes(m.rest, Z, upper, upper_front);
             let twist_limit = reading.forearm_twist_limit;
             (
@@ -591,14 +604,24 @@ fn chest_forward(p: &[Vec3; 33]) -> Vec3 {
 /// Each frame's bend of the wrist of arm `m` ([`wrist_bend`]) averaged over the frames around
 /// where the hand is seen clearly ([`averaged_where_seen`]). The bend is taken from the forearm
 /// in each frame, so a straight wrist on a swinging arm averages to straight (the hand's own
-/// direction, averaged, would lag the swing).
+/// direction, averaged, would lag the swing), and turned with a forearm turned into its hinge
+/// plane ([`unclear_forearm_turn`], the upper arm facing `upper_arm_fronts`).
 fn wrist_bends(
-    frames: &[[Vec3; 33]],
+    (frames, clear, upper_arm_fronts): (&[[Vec3; 33]], &[[f32; 33]], &[Vec3]),
     (times_s, reading): (&[f64], &HintReading),
     m: &ArmMarks,
     hands: &HandsSeen,
 ) -> (Vec<Vec3>, Vec<f32>) {
-    let samples = frames.iter().map(|p| (wrist_bend(p, m), hands.shown(p, m)));
+    let samples = frames
+        .iter()
+        .zip(clear.iter().zip(upper_arm_fronts))
+        .map(|(p, (c, &front))| {
+            let (upper, fore) = m.bones(p);
+            let bend = wrist_bend(p, m);
+            let bend = unclear_forearm_turn(upper, front, fore, m.forearm_seen(c))
+                .map_or(bend, |turn| turn.rotate(bend));
+            (bend, hands.shown(p, m))
+        });
     averaged_where_seen(times_s, samples, reading.arm_twist)
 }
 
@@ -815,7 +838,9 @@ fn arm(p: &[Vec3; 33], side: Side, hints: &LimbHints, g: &mut [Quat; 22]) {
     let m = &ARM_MARKS[k];
     let (upper, fore) = m.bones(p);
     let fore = within_elbow_range(upper, fore);
-    g[ja] = Quat::from_two_axes(m.rest, Z, upper, hints.upper_arm_fronts[k]);
+    let upper_front = hints.upper_arm_fronts[k];
+    let fore = hinged_where_unclear(upper, upper_front, fore, hints.forearms_seen[k]);
+    g[ja] = Quat::from_two_axes(m.rest, Z, upper, upper_front);
     let forearm = Quat::from_two_axes(m.rest, Z, fore, hints.forearm_fronts[k]);
     g[jf] = same_hemisphere(forearm, g[ja]);
     let wrist = (hints.wrist_bends[k], hints.hands_seen[k]);
@@ -834,6 +859,31 @@ fn within_elbow_range(upper: Vec3, fore: Vec3) -> Vec3 {
     let across = normalize_or(reject(fore, upper), any_perpendicular(upper));
     let (sin, cos) = MAX_ELBOW_BEND.sin_cos();
     add(scale(upper, cos), scale(across, sin))
+}
+
+/// The forearm's direction `fore` (unit) turned about the upper arm's `upper` (unit), its bend
+/// kept, into the elbow's hinge plane, the one the upper arm's front `upper_front` (square to it)
+/// bends to, as far as the elbow and the wrist are unclear (`seen`, [`faded`]). The model's
+/// guess of a wrist it cannot see may fold the arm almost flat in any plane; the rig posed it
+/// there, bent sideways or back through the elbow, and the forearm's twist followed: a hand
+/// hidden in front of a woman seen from behind swung 130° across the elbow and back in eight
+/// frames, the forearm twisting half round (the walk-in clip). A forearm seen clearly is left as
+/// the landmarks put it.
+fn hinged_where_unclear(upper: Vec3, upper_front: Vec3, fore: Vec3, seen: f32) -> Vec3 {
+    unclear_forearm_turn(upper, upper_front, fore, seen).map_or(fore, |turn| turn.rotate(fore))
+}
+
+/// The turn about the upper arm that [`hinged_where_unclear`] gives the forearm, which the hand's
+/// hints (its palm, its bend from the forearm) take too: read off the landmarks' forearm, they
+/// would turn the hand away from the posed one. `None` for a forearm seen clearly.
+fn unclear_forearm_turn(upper: Vec3, upper_front: Vec3, fore: Vec3, seen: f32) -> Option<Quat> {
+    let unclear = 1.0 - faded(seen);
+    if unclear <= 0.0 {
+        return None;
+    }
+    let (bent_to, hinge) = (reject(fore, upper), reject(upper_front, upper));
+    let off_plane = dot(cross(bent_to, hinge), upper).atan2(dot(bent_to, hinge));
+    Some(Quat::from_axis_angle(upper, off_plane * unclear))
 }
 
 /// How much of a turn a hint of clarity `clarity` asks for is made: all of it once the hint is
@@ -965,6 +1015,12 @@ impl ArmMarks {
     /// draws the hand's width.
     fn palm_across(&self, p: &[Vec3; 33]) -> Vec3 {
         sub(p[self.index], p[self.pinky])
+    }
+
+    /// How clearly the forearm is seen in one frame: its elbow's and its wrist's clarity
+    /// (`clear`), the less of the two.
+    fn forearm_seen(&self, clear: &[f32; 33]) -> f32 {
+        clear[self.elbow].min(clear[self.wrist])
     }
 }
 
@@ -1191,6 +1247,30 @@ pub fn to_local(global: &[Quat; 22]) -> Vec<Quat> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unclear_forearm_is_turned_into_the_hinge_plane_its_bend_kept() {
+        // The upper arm down, its front forward; the forearm folded 150° out to the side.
+        let (upper, front) = (NEG_Y, Z);
+        let bent = 150f32.to_radians();
+        let sideways = [bent.sin(), -bent.cos(), 0.0];
+        let in_plane = [0.0, -bent.cos(), bent.sin()];
+        let unseen = hinged_where_unclear(upper, front, sideways, 0.0);
+        assert!(dist(unseen, in_plane) < 1e-5, "{unseen:?}");
+        // Seen clearly: as the landmarks put it.
+        assert_eq!(
+            hinged_where_unclear(upper, front, sideways, CLEAR_HINT),
+            sideways
+        );
+        // Half clear: half way round, the bend kept.
+        let half = hinged_where_unclear(upper, front, sideways, CLEAR_HINT / 2.0);
+        let (across, ahead) = (dot(half, [1.0, 0.0, 0.0]), dot(half, front));
+        assert!(
+            (across.atan2(ahead).to_degrees() - 45.0).abs() < 1e-3,
+            "{half:?}"
+        );
+        assert!((dot(half, upper) - dot(sideways, upper)).abs() < 1e-5);
+    }
 
     /// A person standing in the animation's axes (cm, hips at the origin, facing +Z), arms
     /// hanging; the left foot as `heel_to_ankle` and `heel_to_toe` place it.
