@@ -4,8 +4,8 @@
 //! facing the camera, their left toward +X) and centred on the hips.
 
 use crate::animation::math::{
-    Quat, Vec3, add, any_perpendicular, cross, dist, dot, midpoint, norm, normalize_or, reject,
-    scale, sub,
+    Quat, Vec3, add, any_perpendicular, cross, dist, dot, lerp, midpoint, norm, normalize_or,
+    reject, scale, sub,
 };
 use crate::animation::{Joint, MIXAMO_JOINTS, MIXAMO_PARENTS, Skeleton, joint as J};
 
@@ -360,8 +360,9 @@ pub struct LimbHints {
     pub wrist_bends: [Vec3; 2],
     /// How clearly each hand is seen in the frames around: 1 where fully, 0 where not at all.
     pub hands_seen: [f32; 2],
-    /// How clearly each elbow and wrist are seen in this frame (the less clear of the two): where
-    /// not clearly, the forearm bends in the upper arm's hinge plane ([`hinged_where_unclear`]).
+    /// How clearly each forearm (its elbow and its wrist) is seen around this frame
+    /// ([`forearm_seen_over_time`]): where not clearly, the forearm bends in the upper arm's
+    /// hinge plane ([`hinged_where_unclear`]).
     pub forearms_seen: [f32; 2],
     /// Which way each knee bends (a bend vector, as the elbows'): the kneecap faces it.
     pub knee_bends: [Vec3; 2],
@@ -413,16 +414,22 @@ pub fn smoothed_limb_hints(
         let (m, palm_fronts) = (&ARM_MARKS[k], &palm_fronts[k]);
         upper_arm_fronts(frames, (times_s, &reading), clear, m, palm_fronts)
     });
+    let forearms_seen = ARM_MARKS.map(|m| forearm_seen_over_time(&m, times_s, clear));
     let forearm_fronts = std::array::from_fn::<_, 2, _>(|k| {
-        forearm_fronts(
-            (frames, clear),
-            (times_s, &reading),
-            &ARM_MARKS[k],
-            (&upper_arm_fronts[k], &palm_fronts[k]),
-        )
+        let posed = (
+            frames,
+            forearms_seen[k].as_slice(),
+            upper_arm_fronts[k].as_slice(),
+        );
+        let palms = posed_palm_fronts(posed, (times_s, &reading), &ARM_MARKS[k], &hands);
+        forearm_fronts(posed, (times_s, &reading), &ARM_MARKS[k], &palms)
     });
     let wrists = std::array::from_fn::<_, 2, _>(|k| {
-        let posed = (frames, clear, upper_arm_fronts[k].as_slice());
+        let posed = (
+            frames,
+            forearms_seen[k].as_slice(),
+            upper_arm_fronts[k].as_slice(),
+        );
         wrist_bends(posed, (times_s, &reading), &ARM_MARKS[k], &hands)
     });
     let knee_bends = LEG_MARKS.map(|m| {
@@ -458,7 +465,7 @@ pub fn smoothed_limb_hints(
             palm_fronts: [palm_fronts[0][i], palm_fronts[1][i]],
             wrist_bends: [wrists[0].0[i], wrists[1].0[i]],
             hands_seen: [wrists[0].1[i], wrists[1].1[i]],
-            forearms_seen: ARM_MARKS.map(|m| m.forearm_seen(&clear[i])),
+            forearms_seen: [forearms_seen[0][i], forearms_seen[1][i]],
             knee_bends: [knee_bends[0][i], knee_bends[1][i]],
             shin_fronts: [shin_fronts[0][i], shin_fronts[1][i]],
             foot_rolls: [foot_rolls[0][i], foot_rolls[1][i]],
@@ -559,28 +566,62 @@ fn upper_arm_fronts(
     twist::followed_fronts(times_s, &uppers, &hints, reading.arm_twist)
 }
 
+/// How clearly the forearm of arm `m` is seen in each frame ([`ArmMarks::forearm_seen`]),
+/// averaged over the frames around as a hidden landmark's track is (`HIDDEN_SIGMA_S`): it
+/// says how far the forearm is turned into its hinge plane ([`hinged_where_unclear`]), and
+/// frame by frame, a wrist whose visibility fell from 0.46 to 0.06 in one frame at 10 fps
+/// moved the forearm 50° and turned the hand 51° about itself in that frame (the walk-in clip's
+/// raw landmarks).
+fn forearm_seen_over_time(m: &ArmMarks, times_s: &[f64], clear: &[[f32; 33]]) -> Vec<f32> {
+    let seen: Vec<f32> = clear.iter().map(|c| m.forearm_seen(c)).collect();
+    smooth::smooth_scalar(times_s, &seen, super::HIDDEN_SIGMA_S)
+}
+
+/// Where the palm of arm `m` faces in each frame, as the posed forearm carries it: each frame's
+/// palm front ([`palm_front`]) turned with its forearm where that is turned into the hinge plane
+/// ([`unclear_forearm_turn`], the upper arm facing `upper_arm_fronts`), counted as much as the
+/// forearm is seen, then averaged as the palm fronts are. Where the forearm is not seen the
+/// palm is the model's guess too, and a forearm held in its hinge plane twisted instead with
+/// each guess of the wrist (the walk-in clip's left forearm 110° in eight frames, its hand up to
+/// 32° in a frame, in the review); turned after averaging, a steady palm spun with each frame's
+/// turn. Where every forearm is seen this is exactly the palm fronts.
+fn posed_palm_fronts(
+    (frames, seen, upper_arm_fronts): (&[[Vec3; 33]], &[f32], &[Vec3]),
+    (times_s, reading): (&[f64], &HintReading),
+    m: &ArmMarks,
+    hands: &HandsSeen,
+) -> Vec<Vec3> {
+    let fronts: Vec<Vec3> = (frames.iter().zip(seen).zip(upper_arm_fronts))
+        .map(|((p, &seen), &front)| {
+            let palm = weighted(palm_front(p, m), hands.shown(p, m));
+            let (upper, fore) = m.bones(p);
+            match unclear_forearm_turn(upper, front, fore, seen) {
+                Some(turn) => scale(turn.rotate(palm), faded(seen)),
+                None => palm,
+            }
+        })
+        .collect();
+    smooth::smooth_points(times_s, &fronts, reading.arm_twist)
+}
+
 /// Where the forearm of arm `m` faces in each frame ([`LimbHints::forearm_fronts`]): turned
 /// from its upper arm (facing `upper_arm_fronts`) about the elbow's hinge and twisted toward the
 /// palm (`palm_fronts`) as far as a forearm twists ([`forearm`]), followed over the clip
 /// ([`twist::followed_fronts`]) so that where the upper arm turns fast the forearm does not
 /// turn further in one frame.
 fn forearm_fronts(
-    (frames, clear): (&[[Vec3; 33]], &[[f32; 33]]),
+    (frames, seen, upper_arm_fronts): (&[[Vec3; 33]], &[f32], &[Vec3]),
     (times_s, reading): (&[f64], &HintReading),
     m: &ArmMarks,
-    (upper_arm_fronts, palm_fronts): (&[Vec3], &[Vec3]),
+    palm_fronts: &[Vec3],
 ) -> Vec<Vec3> {
     let (fores, fronts): (Vec<Vec3>, Vec<Vec3>) = frames
         .iter()
-        .zip(clear)
+        .zip(seen)
         .zip(upper_arm_fronts.iter().zip(palm_fronts))
-        .map(|((p, c), (&upper_front, &palm))| {
+        .map(|((p, &seen), (&upper_front, &palm))| {
             let (upper, fore) = m.bones(p);
-            let (fore, palm) =
-                match unclear_forearm_turn(upper, upper_front, fore, m.forearm_seen(c)) {
-                    Some(turn) => (turn.rotate(fore), turn.rotate(palm)),
-                    None => (fore, palm),
-                };
+            let fore = hinged_where_unclear(upper, upper_front, fore, seen);
             let upper_arm = Quat::from_two_axes(m.rest, Z, upper, upper_front);
             let twist_limit = reading.forearm_twist_limit;
             (
@@ -607,21 +648,22 @@ fn chest_forward(p: &[Vec3; 33]) -> Vec3 {
 /// direction, averaged, would lag the swing), and turned with a forearm turned into its hinge
 /// plane ([`unclear_forearm_turn`], the upper arm facing `upper_arm_fronts`).
 fn wrist_bends(
-    (frames, clear, upper_arm_fronts): (&[[Vec3; 33]], &[[f32; 33]], &[Vec3]),
+    (frames, seen, upper_arm_fronts): (&[[Vec3; 33]], &[f32], &[Vec3]),
     (times_s, reading): (&[f64], &HintReading),
     m: &ArmMarks,
     hands: &HandsSeen,
 ) -> (Vec<Vec3>, Vec<f32>) {
-    let samples = frames
-        .iter()
-        .zip(clear.iter().zip(upper_arm_fronts))
-        .map(|(p, (c, &front))| {
-            let (upper, fore) = m.bones(p);
-            let bend = wrist_bend(p, m);
-            let bend = unclear_forearm_turn(upper, front, fore, m.forearm_seen(c))
-                .map_or(bend, |turn| turn.rotate(bend));
-            (bend, hands.shown(p, m))
-        });
+    let samples =
+        frames
+            .iter()
+            .zip(seen.iter().zip(upper_arm_fronts))
+            .map(|(p, (&seen, &front))| {
+                let (upper, fore) = m.bones(p);
+                let bend = wrist_bend(p, m);
+                let bend = unclear_forearm_turn(upper, front, fore, seen)
+                    .map_or(bend, |turn| turn.rotate(bend));
+                (bend, hands.shown(p, m))
+            });
     averaged_where_seen(times_s, samples, reading.arm_twist)
 }
 
@@ -837,9 +879,10 @@ fn arm(p: &[Vec3; 33], side: Side, hints: &LimbHints, g: &mut [Quat; 22]) {
     };
     let m = &ARM_MARKS[k];
     let (upper, fore) = m.bones(p);
-    let fore = within_elbow_range(upper, fore);
     let upper_front = hints.upper_arm_fronts[k];
+    // Hinged first: part of the way toward the hinge plane, a forearm bent back folds further.
     let fore = hinged_where_unclear(upper, upper_front, fore, hints.forearms_seen[k]);
+    let fore = within_elbow_range(upper, fore);
     g[ja] = Quat::from_two_axes(m.rest, Z, upper, upper_front);
     let forearm = Quat::from_two_axes(m.rest, Z, fore, hints.forearm_fronts[k]);
     g[jf] = same_hemisphere(forearm, g[ja]);
@@ -861,29 +904,40 @@ fn within_elbow_range(upper: Vec3, fore: Vec3) -> Vec3 {
     add(scale(upper, cos), scale(across, sin))
 }
 
-/// The forearm's direction `fore` (unit) turned about the upper arm's `upper` (unit), its bend
-/// kept, into the elbow's hinge plane, the one the upper arm's front `upper_front` (square to it)
-/// bends to, as far as the elbow and the wrist are unclear (`seen`, [`faded`]). The model's
-/// guess of a wrist it cannot see may fold the arm almost flat in any plane; the rig posed it
-/// there, bent sideways or back through the elbow, and the forearm's twist followed: a hand
-/// hidden in front of a woman seen from behind swung 130° across the elbow and back in eight
-/// frames, the forearm twisting half round (the walk-in clip). A forearm seen clearly is left as
-/// the landmarks put it.
+/// The forearm's direction `fore` (unit) turned toward the elbow's hinge plane, the one the upper
+/// arm's front `upper_front` (square to the upper arm `upper`, unit) bends to, as far as the
+/// elbow and the wrist are unclear (`seen`, [`faded`]): where neither is seen, into it, its bend
+/// kept. The model's guess of a wrist it cannot see may fold the arm almost flat in any plane;
+/// the rig posed it there, bent sideways or back through the elbow, and the forearm's twist
+/// followed: a hand hidden in front of a woman seen from behind swung 130° across the elbow and
+/// back in eight frames, the forearm twisting half round (the walk-in clip). A forearm seen
+/// clearly is left as the landmarks put it.
 fn hinged_where_unclear(upper: Vec3, upper_front: Vec3, fore: Vec3, seen: f32) -> Vec3 {
     unclear_forearm_turn(upper, upper_front, fore, seen).map_or(fore, |turn| turn.rotate(fore))
 }
 
-/// The turn about the upper arm that [`hinged_where_unclear`] gives the forearm, which the hand's
-/// hints (its palm, its bend from the forearm) take too: read off the landmarks' forearm, they
-/// would turn the hand away from the posed one. `None` for a forearm seen clearly.
+/// The turn that [`hinged_where_unclear`] gives the forearm, which the hand's hints (its palm,
+/// its bend from the forearm) take too: read off the landmarks' forearm, they would turn the
+/// hand away from the posed one. `None` for a forearm seen clearly.
+///
+/// Part of the way, the forearm's part square to the upper arm goes straight toward the hinge
+/// plane's, not round the upper arm: turned round by a share of its angle to the plane, a forearm
+/// bent back against the hinge would flip from one side to the other as that angle passed a
+/// half turn (no share of an angle that wraps round is continuous). Straight across, one bent
+/// back comes nearer straight on its way.
 fn unclear_forearm_turn(upper: Vec3, upper_front: Vec3, fore: Vec3, seen: f32) -> Option<Quat> {
     let unclear = 1.0 - faded(seen);
     if unclear <= 0.0 {
         return None;
     }
-    let (bent_to, hinge) = (reject(fore, upper), reject(upper_front, upper));
-    let off_plane = dot(cross(bent_to, hinge), upper).atan2(dot(bent_to, hinge));
-    Some(Quat::from_axis_angle(upper, off_plane * unclear))
+    let across = reject(fore, upper);
+    let front = normalize_or(reject(upper_front, upper), any_perpendicular(upper));
+    let hinged = scale(front, norm(across));
+    let turned = add(
+        scale(upper, dot(fore, upper)),
+        lerp(across, hinged, unclear),
+    );
+    Some(Quat::from_to(fore, normalize_or(turned, fore)))
 }
 
 /// How much of a turn a hint of clarity `clarity` asks for is made: all of it once the hint is
@@ -1262,14 +1316,31 @@ mod tests {
             hinged_where_unclear(upper, front, sideways, CLEAR_HINT),
             sideways
         );
-        // Half clear: half way round, the bend kept.
+        // Half clear: half way across, toward the front.
         let half = hinged_where_unclear(upper, front, sideways, CLEAR_HINT / 2.0);
         let (across, ahead) = (dot(half, [1.0, 0.0, 0.0]), dot(half, front));
         assert!(
             (across.atan2(ahead).to_degrees() - 45.0).abs() < 1e-3,
             "{half:?}"
         );
-        assert!((dot(half, upper) - dot(sideways, upper)).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_half_clear_forearm_bent_back_against_its_hinge_does_not_flip() {
+        // Folded 150° back against the upper arm's front (the walk-in clip's hidden wrist), a
+        // degree either side of straight behind: the two come out as close as they went in,
+        // wherever the clarity. (Bent exactly square, half clear, straight behind is the one
+        // place left where the way across passes through no direction at all.)
+        let (upper, front) = (NEG_Y, Z);
+        let (sin, cos) = 150f32.to_radians().sin_cos();
+        let back = |deg: f32| {
+            let a = deg.to_radians();
+            [sin * a.sin(), -cos, -sin * a.cos()]
+        };
+        for seen in [0.0, 0.05, CLEAR_HINT / 2.0, 0.25] {
+            let [a, b] = [-1.0, 1.0].map(|d| hinged_where_unclear(upper, front, back(d), seen));
+            assert!(dist(a, b) < 0.05, "seen {seen}: {a:?} {b:?}");
+        }
     }
 
     /// A person standing in the animation's axes (cm, hips at the origin, facing +Z), arms
