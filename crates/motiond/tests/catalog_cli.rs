@@ -260,38 +260,51 @@ fn two_imports_of_one_key_at_once_never_replace_each_other() {
     assert_eq!(versions, 1, "the loser's emptied folder is removed too");
 }
 
+/// `motiond motions import` of a video long enough to be stopped while it runs (139 s at 10
+/// fps), into `data`, its engine's job folder in `tmp`.
+fn importing_a_long_video(data: &Path, tmp: &Path) -> Command {
+    let clip = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/videos/intel_one_by_one_person_detection.mp4"
+    ));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_motiond"));
+    command
+        .arg("--data-dir")
+        .arg(data)
+        .args(["motions", "import"])
+        .arg(clip)
+        .args(["--name", "Long", "--tag", "dance"])
+        .env_remove("MOTIOND_CONFIG")
+        .env("TMPDIR", tmp);
+    command
+}
+
+/// Waits until a file appears anywhere under `dir`, failing with `otherwise` after a minute.
+fn wait_for_a_file_in(dir: &Path, otherwise: &str) {
+    let started = std::time::Instant::now();
+    while walk(dir).is_empty() {
+        assert!(started.elapsed().as_secs() < 60, "{otherwise}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A kill (SIGTERM) or a closed terminal (SIGHUP) during an import cancels it like Ctrl-C: one
 /// line, exit 1, nothing recorded, and no temporary folder (the engine's copy of the video, the
 /// build's folder) is left. It used to take only Ctrl-C; a SIGTERM killed it by the default
 /// action and left both folders.
 #[test]
 fn a_terminated_import_records_nothing_and_leaves_no_temporary_files() {
-    let clip = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/videos/intel_one_by_one_person_detection.mp4"
-    ));
     for signal in ["TERM", "HUP"] {
         let dir = tempfile::tempdir().unwrap();
         let (data, tmp) = (dir.path().join("data"), dir.path().join("tmp"));
         std::fs::create_dir(&tmp).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_motiond"))
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["motions", "import"])
-            .arg(clip)
-            .args(["--name", "Long", "--tag", "dance"])
-            .env_remove("MOTIOND_CONFIG")
-            .env("TMPDIR", &tmp)
+        let child = importing_a_long_video(&data, &tmp)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         // Signal once the engine has its job folder (the copy of the video is made or decoded).
-        let started = std::time::Instant::now();
-        while walk(&tmp).is_empty() {
-            assert!(started.elapsed().as_secs() < 60, "no job folder appeared");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        wait_for_a_file_in(&tmp, "no job folder appeared");
         let status = Command::new("kill")
             .args([format!("-{signal}"), child.id().to_string()])
             .status()
@@ -322,31 +335,16 @@ fn a_terminated_import_records_nothing_and_leaves_no_temporary_files() {
 /// janitor, and leaves nothing of its own.
 #[test]
 fn what_a_killed_import_left_is_removed_by_the_next_import() {
-    let clip = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/videos/intel_one_by_one_person_detection.mp4"
-    ));
     let dir = tempfile::tempdir().unwrap();
     let (data, tmp) = (dir.path().join("data"), dir.path().join("tmp"));
     std::fs::create_dir(&tmp).unwrap();
     let builds = data.join("tmp/catalog");
-    let mut killed = Command::new(env!("CARGO_BIN_EXE_motiond"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["motions", "import"])
-        .arg(clip)
-        .args(["--name", "Long", "--tag", "dance"])
-        .env_remove("MOTIOND_CONFIG")
-        .env("TMPDIR", &tmp)
+    let mut killed = importing_a_long_video(&data, &tmp)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while walk(&builds).is_empty() {
-        assert!(started.elapsed().as_secs() < 60, "no build folder appeared");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_a_file_in(&builds, "no build folder appeared");
     killed.kill().unwrap();
     killed.wait().unwrap();
     assert!(!walk(&builds).is_empty(), "a killed import cleans nothing");
