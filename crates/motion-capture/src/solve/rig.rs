@@ -360,10 +360,9 @@ pub struct LimbHints {
     pub wrist_bends: [Vec3; 2],
     /// How clearly each hand is seen in the frames around: 1 where fully, 0 where not at all.
     pub hands_seen: [f32; 2],
-    /// How clearly each forearm (its elbow and its wrist) is seen around this frame
-    /// ([`forearm_seen_over_time`]): where not clearly, the forearm bends in the upper arm's
-    /// hinge plane ([`hinged_where_unclear`]).
-    pub forearms_seen: [f32; 2],
+    /// How each forearm is turned toward its upper arm's hinge plane where the picture does not
+    /// show it clearly ([`unclear_forearm_turns`]); `None` where it does.
+    pub forearm_turns: [Option<Quat>; 2],
     /// Which way each knee bends (a bend vector, as the elbows'): the kneecap faces it.
     pub knee_bends: [Vec3; 2],
     /// Where each foot points, square to its shin ([`shin_front`]): the shin faces it, as far
@@ -415,22 +414,23 @@ pub fn smoothed_limb_hints(
         upper_arm_fronts(frames, (times_s, &reading), clear, m, palm_fronts)
     });
     let forearms_seen = ARM_MARKS.map(|m| forearm_seen_over_time(&m, times_s, clear));
-    let forearm_fronts = std::array::from_fn::<_, 2, _>(|k| {
-        let posed = (
+    let forearm_turns = std::array::from_fn::<_, 2, _>(|k| {
+        unclear_forearm_turns(
             frames,
-            forearms_seen[k].as_slice(),
-            upper_arm_fronts[k].as_slice(),
-        );
-        let palms = posed_palm_fronts(posed, (times_s, &reading), &ARM_MARKS[k], &hands);
-        forearm_fronts(posed, (times_s, &reading), &ARM_MARKS[k], &palms)
+            &ARM_MARKS[k],
+            &forearms_seen[k],
+            &upper_arm_fronts[k],
+        )
+    });
+    let forearm_fronts = std::array::from_fn::<_, 2, _>(|k| {
+        let turned = (forearm_turns[k].as_slice(), forearms_seen[k].as_slice());
+        let palms = posed_palm_fronts(frames, turned, (times_s, &reading), &ARM_MARKS[k], &hands);
+        let posed = (forearm_turns[k].as_slice(), upper_arm_fronts[k].as_slice());
+        forearm_fronts(frames, posed, (times_s, &reading), &ARM_MARKS[k], &palms)
     });
     let wrists = std::array::from_fn::<_, 2, _>(|k| {
-        let posed = (
-            frames,
-            forearms_seen[k].as_slice(),
-            upper_arm_fronts[k].as_slice(),
-        );
-        wrist_bends(posed, (times_s, &reading), &ARM_MARKS[k], &hands)
+        let turns = forearm_turns[k].as_slice();
+        wrist_bends(frames, turns, (times_s, &reading), &ARM_MARKS[k], &hands)
     });
     let knee_bends = LEG_MARKS.map(|m| {
         let bends: Vec<Vec3> = frames.iter().map(|p| knee_bend(p, &m)).collect();
@@ -465,7 +465,7 @@ pub fn smoothed_limb_hints(
             palm_fronts: [palm_fronts[0][i], palm_fronts[1][i]],
             wrist_bends: [wrists[0].0[i], wrists[1].0[i]],
             hands_seen: [wrists[0].1[i], wrists[1].1[i]],
-            forearms_seen: [forearms_seen[0][i], forearms_seen[1][i]],
+            forearm_turns: [forearm_turns[0][i], forearm_turns[1][i]],
             knee_bends: [knee_bends[0][i], knee_bends[1][i]],
             shin_fronts: [shin_fronts[0][i], shin_fronts[1][i]],
             foot_rolls: [foot_rolls[0][i], foot_rolls[1][i]],
@@ -568,7 +568,7 @@ fn upper_arm_fronts(
 
 /// How clearly the forearm of arm `m` is seen in each frame ([`ArmMarks::forearm_seen`]),
 /// averaged over the frames around as a hidden landmark's track is (`HIDDEN_SIGMA_S`): it
-/// says how far the forearm is turned into its hinge plane ([`hinged_where_unclear`]), and
+/// says how far the forearm is turned into its hinge plane ([`unclear_forearm_turn`]), and
 /// frame by frame, a wrist whose visibility fell from 0.46 to 0.06 in one frame at 10 fps
 /// moved the forearm 50° and turned the hand 51° about itself in that frame (the walk-in clip's
 /// raw landmarks).
@@ -578,24 +578,24 @@ fn forearm_seen_over_time(m: &ArmMarks, times_s: &[f64], clear: &[[f32; 33]]) ->
 }
 
 /// Where the palm of arm `m` faces in each frame, as the posed forearm carries it: each frame's
-/// palm front ([`palm_front`]) turned with its forearm where that is turned into the hinge plane
-/// ([`unclear_forearm_turn`], the upper arm facing `upper_arm_fronts`), counted as much as the
-/// forearm is seen, then averaged as the palm fronts are. Where the forearm is not seen the
+/// palm front ([`palm_front`]) turned with its forearm where that is turned toward the hinge
+/// plane (`turns`, [`unclear_forearm_turns`]), counted as much as the forearm is `seen`, then
+/// averaged as the palm fronts are. Where the forearm is not seen the
 /// palm is the model's guess too, and a forearm held in its hinge plane twisted instead with
 /// each guess of the wrist (the walk-in clip's left forearm 110° in eight frames, its hand up to
 /// 32° in a frame, in the review); turned after averaging, a steady palm spun with each frame's
 /// turn. Where every forearm is seen this is exactly the palm fronts.
 fn posed_palm_fronts(
-    (frames, seen, upper_arm_fronts): (&[[Vec3; 33]], &[f32], &[Vec3]),
+    frames: &[[Vec3; 33]],
+    (turns, seen): (&[Option<Quat>], &[f32]),
     (times_s, reading): (&[f64], &HintReading),
     m: &ArmMarks,
     hands: &HandsSeen,
 ) -> Vec<Vec3> {
-    let fronts: Vec<Vec3> = (frames.iter().zip(seen).zip(upper_arm_fronts))
-        .map(|((p, &seen), &front)| {
+    let fronts: Vec<Vec3> = (frames.iter().zip(turns).zip(seen))
+        .map(|((p, turn), &seen)| {
             let palm = weighted(palm_front(p, m), hands.shown(p, m));
-            let (upper, fore) = m.bones(p);
-            match unclear_forearm_turn(upper, front, fore, seen) {
+            match turn {
                 Some(turn) => scale(turn.rotate(palm), faded(seen)),
                 None => palm,
             }
@@ -604,24 +604,25 @@ fn posed_palm_fronts(
     smooth::smooth_points(times_s, &fronts, reading.arm_twist)
 }
 
-/// Where the forearm of arm `m` faces in each frame ([`LimbHints::forearm_fronts`]): turned
-/// from its upper arm (facing `upper_arm_fronts`) about the elbow's hinge and twisted toward the
-/// palm (`palm_fronts`) as far as a forearm twists ([`forearm`]), followed over the clip
-/// ([`twist::followed_fronts`]) so that where the upper arm turns fast the forearm does not
-/// turn further in one frame.
+/// Where the forearm of arm `m` faces in each frame ([`LimbHints::forearm_fronts`]), the forearm
+/// turned where `turns` says ([`unclear_forearm_turns`]): turned from its upper arm (facing
+/// `upper_arm_fronts`) about the elbow's hinge and twisted toward the palm (`palm_fronts`) as
+/// far as a forearm twists ([`forearm`]), followed over the clip ([`twist::followed_fronts`]) so
+/// that where the upper arm turns fast the forearm does not turn further in one frame.
 fn forearm_fronts(
-    (frames, seen, upper_arm_fronts): (&[[Vec3; 33]], &[f32], &[Vec3]),
+    frames: &[[Vec3; 33]],
+    (turns, upper_arm_fronts): (&[Option<Quat>], &[Vec3]),
     (times_s, reading): (&[f64], &HintReading),
     m: &ArmMarks,
     palm_fronts: &[Vec3],
 ) -> Vec<Vec3> {
     let (fores, fronts): (Vec<Vec3>, Vec<Vec3>) = frames
         .iter()
-        .zip(seen)
+        .zip(turns)
         .zip(upper_arm_fronts.iter().zip(palm_fronts))
-        .map(|((p, &seen), (&upper_front, &palm))| {
+        .map(|((p, turn), (&upper_front, &palm))| {
             let (upper, fore) = m.bones(p);
-            let fore = hinged_where_unclear(upper, upper_front, fore, seen);
+            let fore = turn.map_or(fore, |turn| turn.rotate(fore));
             let upper_arm = Quat::from_two_axes(m.rest, Z, upper, upper_front);
             let twist_limit = reading.forearm_twist_limit;
             (
@@ -645,25 +646,20 @@ fn chest_forward(p: &[Vec3; 33]) -> Vec3 {
 /// Each frame's bend of the wrist of arm `m` ([`wrist_bend`]) averaged over the frames around
 /// where the hand is seen clearly ([`averaged_where_seen`]). The bend is taken from the forearm
 /// in each frame, so a straight wrist on a swinging arm averages to straight (the hand's own
-/// direction, averaged, would lag the swing), and turned with a forearm turned into its hinge
-/// plane ([`unclear_forearm_turn`], the upper arm facing `upper_arm_fronts`).
+/// direction, averaged, would lag the swing), and turned with a forearm turned toward its hinge
+/// plane (`turns`, [`unclear_forearm_turns`]).
 fn wrist_bends(
-    (frames, seen, upper_arm_fronts): (&[[Vec3; 33]], &[f32], &[Vec3]),
+    frames: &[[Vec3; 33]],
+    turns: &[Option<Quat>],
     (times_s, reading): (&[f64], &HintReading),
     m: &ArmMarks,
     hands: &HandsSeen,
 ) -> (Vec<Vec3>, Vec<f32>) {
-    let samples =
-        frames
-            .iter()
-            .zip(seen.iter().zip(upper_arm_fronts))
-            .map(|(p, (&seen, &front))| {
-                let (upper, fore) = m.bones(p);
-                let bend = wrist_bend(p, m);
-                let bend = unclear_forearm_turn(upper, front, fore, seen)
-                    .map_or(bend, |turn| turn.rotate(bend));
-                (bend, hands.shown(p, m))
-            });
+    let samples = frames.iter().zip(turns).map(|(p, turn)| {
+        let bend = wrist_bend(p, m);
+        let bend = turn.map_or(bend, |turn| turn.rotate(bend));
+        (bend, hands.shown(p, m))
+    });
     averaged_where_seen(times_s, samples, reading.arm_twist)
 }
 
@@ -879,11 +875,10 @@ fn arm(p: &[Vec3; 33], side: Side, hints: &LimbHints, g: &mut [Quat; 22]) {
     };
     let m = &ARM_MARKS[k];
     let (upper, fore) = m.bones(p);
-    let upper_front = hints.upper_arm_fronts[k];
-    // Hinged first: part of the way toward the hinge plane, a forearm bent back folds further.
-    let fore = hinged_where_unclear(upper, upper_front, fore, hints.forearms_seen[k]);
+    // Turned first: part of the way toward the hinge plane, a forearm bent back folds further.
+    let fore = hints.forearm_turns[k].map_or(fore, |turn| turn.rotate(fore));
     let fore = within_elbow_range(upper, fore);
-    g[ja] = Quat::from_two_axes(m.rest, Z, upper, upper_front);
+    g[ja] = Quat::from_two_axes(m.rest, Z, upper, hints.upper_arm_fronts[k]);
     let forearm = Quat::from_two_axes(m.rest, Z, fore, hints.forearm_fronts[k]);
     g[jf] = same_hemisphere(forearm, g[ja]);
     let wrist = (hints.wrist_bends[k], hints.hands_seen[k]);
@@ -904,21 +899,33 @@ fn within_elbow_range(upper: Vec3, fore: Vec3) -> Vec3 {
     add(scale(upper, cos), scale(across, sin))
 }
 
-/// The forearm's direction `fore` (unit) turned toward the elbow's hinge plane, the one the upper
-/// arm's front `upper_front` (square to the upper arm `upper`, unit) bends to, as far as the
-/// elbow and the wrist are unclear (`seen`, [`faded`]): where neither is seen, into it, its bend
-/// kept. The model's guess of a wrist it cannot see may fold the arm almost flat in any plane;
-/// the rig posed it there, bent sideways or back through the elbow, and the forearm's twist
-/// followed: a hand hidden in front of a woman seen from behind swung 130° across the elbow and
-/// back in eight frames, the forearm twisting half round (the walk-in clip). A forearm seen
-/// clearly is left as the landmarks put it.
-fn hinged_where_unclear(upper: Vec3, upper_front: Vec3, fore: Vec3, seen: f32) -> Vec3 {
-    unclear_forearm_turn(upper, upper_front, fore, seen).map_or(fore, |turn| turn.rotate(fore))
+/// How the forearm of arm `m` is turned in each frame where the picture does not show it
+/// clearly ([`unclear_forearm_turn`], its upper arm facing `upper_arm_fronts`, the forearm as
+/// clearly `seen` as [`forearm_seen_over_time`] says); `None` where it does.
+fn unclear_forearm_turns(
+    frames: &[[Vec3; 33]],
+    m: &ArmMarks,
+    seen: &[f32],
+    upper_arm_fronts: &[Vec3],
+) -> Vec<Option<Quat>> {
+    (frames.iter().zip(seen).zip(upper_arm_fronts))
+        .map(|((p, &seen), &front)| {
+            let (upper, fore) = m.bones(p);
+            unclear_forearm_turn(upper, front, fore, seen)
+        })
+        .collect()
 }
 
-/// The turn that [`hinged_where_unclear`] gives the forearm, which the hand's hints (its palm,
-/// its bend from the forearm) take too: read off the landmarks' forearm, they would turn the
-/// hand away from the posed one. `None` for a forearm seen clearly.
+/// The turn of the forearm's direction `fore` (unit) toward the elbow's hinge plane, the one the
+/// upper arm's front `upper_front` (square to the upper arm `upper`, unit) bends to, as far as
+/// the elbow and the wrist are unclear (`seen`, [`faded`]): where neither is seen, into it, its
+/// bend kept. The model's guess of a wrist it cannot see may fold the arm almost flat in any
+/// plane; the rig posed it there, bent sideways or back through the elbow, and the forearm's
+/// twist followed: a hand hidden in front of a woman seen from behind swung 130° across the
+/// elbow and back in eight frames, the forearm twisting half round (the walk-in clip). The
+/// hand's hints (its palm, its bend from the forearm) take the same turn: read off the
+/// landmarks' forearm, they would turn the hand away from the posed one. `None` for a forearm
+/// seen clearly, which is left as the landmarks put it.
 ///
 /// Part of the way, the forearm's part square to the upper arm goes straight toward the hinge
 /// plane's, not round the upper arm: turned round by a share of its angle to the plane, a forearm
@@ -1301,6 +1308,11 @@ pub fn to_local(global: &[Quat; 22]) -> Vec<Quat> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `fore` turned as [`unclear_forearm_turn`] turns it.
+    fn hinged_where_unclear(upper: Vec3, upper_front: Vec3, fore: Vec3, seen: f32) -> Vec3 {
+        unclear_forearm_turn(upper, upper_front, fore, seen).map_or(fore, |turn| turn.rotate(fore))
+    }
 
     #[test]
     fn an_unclear_forearm_is_turned_into_the_hinge_plane_its_bend_kept() {
