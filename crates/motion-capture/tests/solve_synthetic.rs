@@ -490,6 +490,27 @@ fn no_foot_goes_through_the_floor() {
     }
 }
 
+/// The dance clip's dancer stands on her left foot for its first half second, the other lifted
+/// behind her. The body's distance misjudged there put the standing foot 10-16 cm above the
+/// floor, too high to count as planted, and the whole body floated.
+#[test]
+fn a_body_standing_on_one_foot_stands_on_the_floor() {
+    for name in [
+        "videos__tfjs_pose_1_synthetic_dance.raw.json",
+        "videos__tfjs_pose_1_synthetic_dance.smooth.json",
+    ] {
+        let sol = solve_golden(name);
+        let soles = motion_capture::solve::ground::sole_points(&sol.animation, sol.heels);
+        let first_half_second = (sol.animation.fps() * 0.5) as usize;
+        let highest = soles[..first_half_second]
+            .iter()
+            .map(|s| s[0][1].min(s[1][1]))
+            .fold(f32::MIN, f32::max);
+        eprintln!("{name}: lowest foot up to {highest:.1} cm over the first half second");
+        assert!(highest < 2.0, "{name}: the body floats {highest:.1} cm");
+    }
+}
+
 /// The walk-in clip's first second tracks a table as a tiny "person" (a torso of 3-6 px, against
 /// 125 px for the woman who then walks in). Those frames are not the performer: they count as
 /// frames without a person, so the motion starts with her, instead of a skeleton lying on its

@@ -78,7 +78,9 @@ pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
 /// alone, the synthetic walk's turning step (a shuffle 2 cm off the floor whose toe tip the model
 /// moves 10 cm and its heel 23 cm, at 140 cm/s) stayed one contact with the stance before it, and
 /// the root correction dragged the body the step's length back through that stance (11 cm off
-/// the true path). A contact ends where the foot has stepped away (see [`STEP_AWAY`]).
+/// the true path). A contact ends where the foot has stepped away (see [`STEP_AWAY`]). A foot
+/// higher than a contact's height, but held still where nothing else could hold it (see
+/// [`held_up_still`]) and the lower of the two, is stood on as well.
 pub fn detect_contacts(
     feet: &[[FootEnds; 2]],
     times: &[f64],
@@ -92,16 +94,76 @@ pub fn detect_contacts(
     for k in 0..2 {
         let speed = [0, 1].map(|end| end_speeds(feet, times, k, end, false));
         let across = [0, 1].map(|end| end_speeds(feet, times, k, end, true));
+        let held = held_up_still(feet, times, k, leg_len);
         for i in 0..n {
             let ends = &feet[i][k];
-            let low = lowest(ends)[1] - floor_y < height_tol;
+            let height = lowest(ends)[1] - floor_y;
+            let low = height < height_tol;
             let (stands_on, other) = (lower_end(ends), 1 - lower_end(ends));
-            out[i][k] = low && speed[stands_on][i] < speed_tol && across[other][i] < speed_tol;
+            let planted = low && speed[stands_on][i] < speed_tol && across[other][i] < speed_tol;
+            let stood_on =
+                !low && held[i] && height < HELD_HEIGHT * leg_len && is_lower_foot(&feet[i], k);
+            out[i][k] = planted || stood_on;
         }
         split_runs_that_step(&mut out, feet, times, k, STEP_AWAY * leg_len);
         remove_short_runs(&mut out, times, k);
     }
     out
+}
+
+/// How high (a share of the leg's length) above the floor a held foot (see [`held_up_still`])
+/// may be and still count as standing: the floor under a body whose distance the model misjudges
+/// for a moment. Above it the foot more likely stands on something else (a step, a box).
+const HELD_HEIGHT: f32 = 0.3;
+
+/// The shortest time (s) a held foot holds still: nothing but a foot standing on something
+/// holds its height that long. A body in flight moves its feet with it, falling at least
+/// ½·g·(0.15 s)² = 11 cm over the 0.15 s either side of the top of its jump.
+const HOLD_S: f64 = 0.3;
+
+/// How far (shares of the leg's length) both ends of a held foot may move in that time: up and
+/// down, and across the floor.
+const HOLD_UP_DOWN: f32 = 0.05;
+const HOLD_ACROSS: f32 = 0.1;
+
+/// Per frame, whether foot `k` is held still for at least [`HOLD_S`] around it, both its ends
+/// within [`HOLD_UP_DOWN`] of one height and [`HOLD_ACROSS`] of where the stretch began. A foot
+/// that stands still but higher than the contact height is standing: the dance clip's dancer
+/// stands on her left foot for its first half second, which the body's misjudged distance put
+/// 10-16 cm above the floor; unplanted, the whole body floated there.
+fn held_up_still(feet: &[[FootEnds; 2]], times: &[f64], k: usize, leg_len: f32) -> Vec<bool> {
+    let n = feet.len();
+    let mut held = vec![false; n];
+    for from in 0..n {
+        let start = feet[from][k];
+        let mut heights = start.map(|end| (end[1], end[1]));
+        let mut to = from;
+        while let Some(next) = feet.get(to + 1).map(|f| f[k]) {
+            let still = (0..2).all(|end| {
+                let (low, high) = heights[end];
+                let (low, high) = (low.min(next[end][1]), high.max(next[end][1]));
+                heights[end] = (low, high);
+                high - low <= HOLD_UP_DOWN * leg_len
+                    && dist_across(next[end], start[end]) <= HOLD_ACROSS * leg_len
+            });
+            if !still {
+                break;
+            }
+            to += 1;
+        }
+        if times[to] - times[from] >= HOLD_S {
+            held[from..=to].fill(true);
+        }
+    }
+    held
+}
+
+/// Whether foot `k` is the lower of the two, or as low within [`ROLL_CM`]: a body stands on its
+/// lowest foot, and with both held level, on both. (The model's 3D may hold a foot the picture
+/// shows lifted a knee high that little above the standing one, as in the dance clip's first
+/// half second; pinned, it comes down those few centimetres.)
+fn is_lower_foot(feet: &[FootEnds; 2], k: usize) -> bool {
+    lowest(&feet[k])[1] <= lowest(&feet[1 - k])[1] + ROLL_CM
 }
 
 /// Per frame, the speed (cm/s) of end `end` of foot `k` (0 the heel, 1 the toe tip), in all
@@ -1119,6 +1181,58 @@ mod tests {
             .iter()
             .map(|s| s[0][1])
             .collect()
+    }
+
+    /// Feet standing still at heights `left` and `right` (cm) per frame, flat, 20 cm apart, at
+    /// 30 fps; the contacts found with an 80 cm leg.
+    fn contacts_of_feet_at(n: usize, heights: impl Fn(usize) -> [f32; 2]) -> Vec<[bool; 2]> {
+        let feet: Vec<[FootEnds; 2]> = (0..n)
+            .map(|f| {
+                let [l, r] = heights(f);
+                [
+                    [[0.0, l, 0.0], [0.0, l, 20.0]],
+                    [[20.0, r, 0.0], [20.0, r, 20.0]],
+                ]
+            })
+            .collect();
+        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
+        detect_contacts(&feet, &times, 0.0, 80.0)
+    }
+
+    /// A foot that holds still above the contact height (9.6 cm here) is what the body stands
+    /// on, the other foot lifted: the dance clip's first half second, whose misjudged distance
+    /// floated the whole body 10 cm above the floor.
+    #[test]
+    fn a_foot_held_still_above_the_floor_is_stood_on() {
+        let contacts = contacts_of_feet_at(20, |f| [15.0 + 0.1 * f as f32, 30.0]);
+        assert!(contacts.iter().all(|c| c[0] && !c[1]), "{contacts:?}");
+    }
+
+    /// A foot held up still while the other stands on the floor is lifted, not stood on.
+    #[test]
+    fn a_foot_held_up_beside_a_planted_one_is_not_planted() {
+        let contacts = contacts_of_feet_at(20, |_| [0.0, 15.0]);
+        assert!(contacts.iter().all(|c| c[0] && !c[1]), "{contacts:?}");
+    }
+
+    /// A body in the air is not standing: feet rise and fall 30 cm through half a second, no
+    /// stretch of which holds still, though the top of the jump is slow.
+    #[test]
+    fn feet_in_flight_are_not_planted() {
+        let flight = |f: usize| {
+            let t = (f as f32 / 30.0 - 0.5).clamp(0.0, 0.5);
+            let y = 245.0 * t - 0.5 * 981.0 * t * t;
+            [y, y]
+        };
+        let contacts = contacts_of_feet_at(45, flight);
+        let in_the_air: Vec<usize> = (0..45)
+            .filter(|&f| flight(f)[0] > 9.6 && (contacts[f][0] || contacts[f][1]))
+            .collect();
+        assert!(
+            in_the_air.is_empty(),
+            "planted high in the air: {in_the_air:?}"
+        );
+        assert!(contacts[5][0] && contacts[40][0], "{contacts:?}");
     }
 
     #[test]
