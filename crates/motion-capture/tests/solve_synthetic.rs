@@ -490,6 +490,43 @@ fn no_foot_goes_through_the_floor() {
     }
 }
 
+/// A swinging foot passes over the floor, not along it. Lifted only onto the floor where the
+/// model put it a little under, swings slid along it at full speed: on pose2sim cam01 one foot
+/// for 8 frames in a row (at 60 fps); now at most 2, where a swing starts or ends.
+#[test]
+fn a_swinging_foot_passes_over_the_floor() {
+    for name in [
+        "videos__pose2sim_singleperson_cam01.raw.json",
+        "synthetic__mh_cmu131_02_walk__video.raw.json",
+        "videos__mmhuman3d_single_person_basketball.raw.json",
+    ] {
+        let sol = solve_golden(name);
+        let ends = motion_capture::solve::ground::foot_ends(&sol.animation, sol.heels);
+        let fps = sol.animation.fps() as f32;
+        let mut longest = [0usize; 2];
+        for k in 0..2 {
+            let mut run = 0;
+            for f in 1..ends.len() - 1 {
+                let [heel, tip] = ends[f][k];
+                let across = |end: usize| {
+                    let (a, b) = (ends[f - 1][k][end], ends[f + 1][k][end]);
+                    (b[0] - a[0]).hypot(b[2] - a[2]) * fps / 2.0
+                };
+                let on_the_floor = heel[1].min(tip[1]) < 0.5;
+                let sliding =
+                    !sol.contacts[f][k] && on_the_floor && across(0).min(across(1)) > 50.0;
+                run = if sliding { run + 1 } else { 0 };
+                longest[k] = longest[k].max(run);
+            }
+        }
+        eprintln!("{name}: longest slide along the floor {longest:?} frames");
+        assert!(
+            longest.iter().all(|&l| l <= 2),
+            "{name}: slides {longest:?}"
+        );
+    }
+}
+
 /// The dance clip's dancer stands on her left foot for its first half second, the other lifted
 /// behind her. The body's distance misjudged there put the standing foot 10-16 cm above the
 /// floor, too high to count as planted, and the whole body floated.

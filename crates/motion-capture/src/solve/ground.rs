@@ -8,9 +8,10 @@
 //! the root so that planted feet stay near where they were put down (interpolated between
 //! contacts and smoothed, so the body never jumps), and then pin each planted foot exactly on
 //! the floor (Y = 0) with its leg: two feet planted at once both stay put, which no root motion
-//! alone can do. A foot that still dips a little below the floor is lifted by its leg. A foot
-//! out of view (cut off by the frame's edge) is the model's guess: it neither sets the floor
-//! nor moves the body, and its leg stands it on the floor while it is not swinging.
+//! alone can do. A foot that still dips a little below the floor, or swings across it, is lifted
+//! clear of it by its leg. A foot out of view (cut off by the frame's edge) is the model's
+//! guess: it neither sets the floor nor moves the body, and its leg stands it on the floor
+//! while it is not swinging.
 
 use crate::animation::math::{Quat, Vec3, add, dist_across, norm, scale, sub};
 use crate::animation::{Animation, Frame, joint as J};
@@ -558,7 +559,7 @@ pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) 
     }
     if lock {
         pin_planted_feet(anim, footing, &contacts);
-        lift_feet_out_of_the_floor(anim, footing.heel_local);
+        lift_feet_out_of_the_floor(anim, footing, &contacts);
     }
     contacts
 }
@@ -628,16 +629,79 @@ fn closing(values: &[f32], reach: usize) -> Vec<f32> {
 }
 
 /// A foot in the air that dips below the floor (a swing passing low, the model's depth noise)
-/// is lifted onto it by its leg. The dip comes and goes gradually, so the lift does too.
-fn lift_feet_out_of_the_floor(anim: &mut Animation, heel_local: [Vec3; 2]) {
-    let soles = sole_points(anim, heel_local);
-    for (f, frame_soles) in soles.iter().enumerate() {
-        for (k, sole) in frame_soles.iter().enumerate() {
-            if sole[1] < 0.0 {
-                leg_ik::move_foot(anim, f, k, [0.0, -sole[1], 0.0]);
+/// is lifted onto it by its leg, and a foot swinging across the floor clear of it (see
+/// [`swing_clearances`]): lifted onto the floor alone, a swing the model put a few centimetres
+/// under it slid along it at full speed for up to a quarter of a second (pose2sim cam04's left
+/// foot, 15 frames). The dip comes and goes gradually, so the lift does too.
+fn lift_feet_out_of_the_floor(anim: &mut Animation, footing: &Footing<'_>, contacts: &[[bool; 2]]) {
+    let feet = foot_ends(anim, footing.heel_local);
+    let clearances = swing_clearances(&feet, footing.times, contacts, footing.leg_len);
+    for (f, (frame_feet, clear)) in feet.iter().zip(clearances).enumerate() {
+        for k in 0..2 {
+            let lift = clear[k] - lowest(&frame_feet[k])[1];
+            if lift > 0.0 {
+                leg_ik::move_foot(anim, f, k, [0.0, lift, 0.0]);
             }
         }
     }
+}
+
+/// How high (a share of the leg's length) a foot swinging at full speed passes over the floor at
+/// least: a walker's toes clear it by 1-2 cm.
+const SWING_CLEARANCE: f32 = 0.025;
+
+/// The speeds (shares of the leg's length a second) across the floor between which a foot's
+/// clearance grows from none to [`SWING_CLEARANCE`]: from a foot still enough to stand to one
+/// too fast to be planted (see [`detect_contacts`]).
+const CLEARANCE_SPEEDS: (f32, f32) = (0.3, 0.9);
+
+/// Seconds from a contact over which a foot's clearance grows: none while it stands, so that
+/// lifting or landing, it leaves and meets the floor where its pin holds it.
+const CLEARANCE_FADE_S: f64 = 0.1;
+
+/// Per frame, how high (cm) above the floor each foot passes at least, [left, right]: as high as
+/// its speed across the floor says it swings, the slower of its two ends (a foot turning about
+/// one end stands on it), and none near its contacts.
+fn swing_clearances(
+    feet: &[[FootEnds; 2]],
+    times: &[f64],
+    contacts: &[[bool; 2]],
+    leg_len: f32,
+) -> Vec<[f32; 2]> {
+    let n = feet.len();
+    let (slow, fast) = CLEARANCE_SPEEDS;
+    let mut out = vec![[0.0; 2]; n];
+    for k in 0..2 {
+        let across = [0, 1].map(|end| end_speeds(feet, times, k, end, true));
+        let since_contact = time_from_contacts(contacts, times, k);
+        for (f, clear) in out.iter_mut().enumerate() {
+            let speed = across[0][f].min(across[1][f]) / leg_len;
+            let swing = ((speed - slow) / (fast - slow)).clamp(0.0, 1.0);
+            let away = (since_contact[f] / CLEARANCE_FADE_S).min(1.0) as f32;
+            clear[k] = SWING_CLEARANCE * leg_len * swing * swing * (3.0 - 2.0 * swing) * away;
+        }
+    }
+    out
+}
+
+/// Per frame, the time (s) to the nearest frame where foot `k` is planted, before or after it;
+/// infinite where it never is.
+fn time_from_contacts(contacts: &[[bool; 2]], times: &[f64], k: usize) -> Vec<f64> {
+    let planted: Vec<f64> = (0..contacts.len())
+        .filter(|&f| contacts[f][k])
+        .map(|f| times[f])
+        .collect();
+    times
+        .iter()
+        .map(|&t| {
+            let next = planted.partition_point(|&p| p < t);
+            let after = planted.get(next).map_or(f64::INFINITY, |&p| p - t);
+            let before = next
+                .checked_sub(1)
+                .map_or(f64::INFINITY, |i| t - planted[i]);
+            after.min(before)
+        })
+        .collect()
 }
 
 /// How the root moves so that planted feet stay put: per frame, the mean of what each planted
@@ -1233,6 +1297,33 @@ mod tests {
             "planted high in the air: {in_the_air:?}"
         );
         assert!(contacts[5][0] && contacts[40][0], "{contacts:?}");
+    }
+
+    /// A foot sweeping across the floor passes over it; standing, or near where it stands, it
+    /// does not: lifting or landing, it meets the floor where its pin holds it.
+    #[test]
+    fn a_swinging_foot_clears_the_floor_and_a_standing_one_does_not() {
+        // The left foot stands for 10 frames, then swings at 150 cm/s for 20; the right foot
+        // creeps at 15 cm/s throughout. 30 fps, an 80 cm leg.
+        let n = 30;
+        let feet: Vec<[FootEnds; 2]> = (0..n)
+            .map(|f: usize| {
+                let x = 5.0 * f.saturating_sub(10) as f32;
+                let creep = 0.5 * f as f32;
+                [
+                    [[x, 0.0, 0.0], [x, 0.0, 20.0]],
+                    [[30.0 + creep, 0.0, 0.0], [30.0 + creep, 0.0, 20.0]],
+                ]
+            })
+            .collect();
+        let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
+        let contacts: Vec<[bool; 2]> = (0..n).map(|f| [f < 10, false]).collect();
+        let clear = swing_clearances(&feet, &times, &contacts, 80.0);
+        let full = SWING_CLEARANCE * 80.0;
+        assert!(clear[..10].iter().all(|c| c[0] == 0.0), "{clear:?}");
+        assert!(clear[10][0] < 0.5 * full, "{clear:?}");
+        assert!(clear[16..28].iter().all(|c| c[0] == full), "{clear:?}");
+        assert!(clear.iter().all(|c| c[1] == 0.0), "{clear:?}");
     }
 
     #[test]
