@@ -84,12 +84,13 @@ pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
 /// [`held_up_still`]) and the lower of the two, is stood on as well.
 pub fn detect_contacts(
     feet: &[[FootEnds; 2]],
+    hips: &[f32],
     times: &[f64],
     floor_y: f32,
     leg_len: f32,
 ) -> Vec<[bool; 2]> {
     let n = feet.len();
-    let height_tol = 0.12 * leg_len;
+    let height_tol = CONTACT_HEIGHT * leg_len;
     let speed_tol = 0.9 * leg_len; // cm/s; a swinging foot moves several leg lengths per second
     let mut out = vec![[false; 2]; n];
     for k in 0..2 {
@@ -102,8 +103,12 @@ pub fn detect_contacts(
             let low = height < height_tol;
             let (stands_on, other) = (lower_end(ends), 1 - lower_end(ends));
             let planted = low && speed[stands_on][i] < speed_tol && across[other][i] < speed_tol;
-            let stood_on =
-                !low && held[i] && height < HELD_HEIGHT * leg_len && is_lower_foot(&feet[i], k);
+            let standing_on_it = hips[i] - lowest(ends)[1] > STANDING_HIPS * leg_len;
+            let stood_on = !low
+                && held[i]
+                && height < HELD_HEIGHT * leg_len
+                && standing_on_it
+                && is_lower_foot(&feet[i], k);
             out[i][k] = planted || stood_on;
         }
         split_runs_that_step(&mut out, feet, times, k, STEP_AWAY * leg_len);
@@ -111,6 +116,19 @@ pub fn detect_contacts(
     }
     out
 }
+
+/// How high (a share of the leg's length) above the floor a foot may be and count as planted
+/// when it is low and slow.
+const CONTACT_HEIGHT: f32 = 0.12;
+
+/// How high (a share of the leg's length) the hips are above a held foot (see
+/// [`held_up_still`]) that the body stands on: a person seated on a high stool holds dangling
+/// feet as still, with the hips nearer them, and stood on they were stretched to the floor.
+const STANDING_HIPS: f32 = 0.7;
+
+/// How straight (a share of its full length) a leg may be made to stand a held foot (see
+/// [`held_up_still`]) on the floor: a knee bent 7°.
+const STANDING_LEG: f32 = 0.998;
 
 /// How high (a share of the leg's length) above the floor a held foot (see [`held_up_still`])
 /// may be and still count as standing: the floor under a body whose distance the model misjudges
@@ -159,12 +177,12 @@ fn held_up_still(feet: &[[FootEnds; 2]], times: &[f64], k: usize, leg_len: f32) 
     held
 }
 
-/// Whether foot `k` is the lower of the two, or as low within [`ROLL_CM`]: a body stands on its
-/// lowest foot, and with both held level, on both. (The model's 3D may hold a foot the picture
-/// shows lifted a knee high that little above the standing one, as in the dance clip's first
-/// half second; pinned, it comes down those few centimetres.)
+/// Whether foot `k` is the lower of the two: a body stands on its lowest foot. Not on both where
+/// they are level: the model's 3D holds the dance clip's lifted foot, which the picture shows a
+/// knee high, within 1.5 cm of the standing one for a quarter of a second, and planted there
+/// it was pulled onto the floor.
 fn is_lower_foot(feet: &[FootEnds; 2], k: usize) -> bool {
-    lowest(&feet[k])[1] <= lowest(&feet[1 - k])[1] + ROLL_CM
+    lowest(&feet[k])[1] < lowest(&feet[1 - k])[1]
 }
 
 /// Per frame, the speed (cm/s) of end `end` of foot `k` (0 the heel, 1 the toe tip), in all
@@ -546,9 +564,15 @@ pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) 
     }
     stand_unseen_feet(anim, footing, floor);
     let feet = foot_ends(anim, footing.heel_local);
-    let contacts = detect_contacts(&feet, times, floor, footing.leg_len);
+    let hips_now = hips_heights(anim);
+    let contacts = detect_contacts(&feet, &hips_now, times, floor, footing.leg_len);
     let corrections = if lock {
-        root_corrections(&feet, &contacts, footing.feet_out_of_view, floor, times)
+        let heights = (floor, CONTACT_HEIGHT * footing.leg_len);
+        let reach: Vec<[f32; 2]> = (0..feet.len())
+            .map(|f| [0, 1].map(|k| leg_ik::reach_down(anim, f, k, STANDING_LEG)))
+            .collect();
+        let out_of_view = footing.feet_out_of_view;
+        root_corrections(&feet, &contacts, out_of_view, heights, &reach, times)
     } else {
         vec![[0.0; 3]; feet.len()]
     };
@@ -617,28 +641,30 @@ fn closing(values: &[f32], reach: usize) -> Vec<f32> {
         .chain(values.iter().copied())
         .chain(std::iter::repeat_n(last, reach))
         .collect();
-    let running = |v: &[f32], pick: fn(f32, f32) -> f32| -> Vec<f32> {
-        (0..v.len())
-            .map(|i| {
-                let window = &v[i.saturating_sub(reach)..(i + reach + 1).min(v.len())];
-                window.iter().copied().fold(window[0], pick)
-            })
-            .collect()
-    };
-    running(&running(&padded, f32::max), f32::min)[reach..reach + values.len()].to_vec()
+    let maxima = running(&padded, reach, f32::max);
+    running(&maxima, reach, f32::min)[reach..reach + values.len()].to_vec()
+}
+
+/// Per value, the `pick` (`f32::max`, `f32::min`) of the values within `reach` either side.
+fn running(values: &[f32], reach: usize, pick: fn(f32, f32) -> f32) -> Vec<f32> {
+    (0..values.len())
+        .map(|i| {
+            let window = &values[i.saturating_sub(reach)..(i + reach + 1).min(values.len())];
+            window.iter().copied().fold(window[0], pick)
+        })
+        .collect()
 }
 
 /// A foot in the air that dips below the floor (a swing passing low, the model's depth noise)
 /// is lifted onto it by its leg, and a foot swinging across the floor clear of it (see
-/// [`swing_clearances`]): lifted onto the floor alone, a swing the model put a few centimetres
-/// under it slid along it at full speed for up to a quarter of a second (pose2sim cam04's left
-/// foot, 15 frames). The dip comes and goes gradually, so the lift does too.
+/// [`swing_lifts`]): lifted onto the floor alone, a swing the model put a few centimetres under
+/// it slid along it at full speed (pose2sim cam01's left foot, 8 frames in a row).
 fn lift_feet_out_of_the_floor(anim: &mut Animation, footing: &Footing<'_>, contacts: &[[bool; 2]]) {
     let feet = foot_ends(anim, footing.heel_local);
-    let clearances = swing_clearances(&feet, footing.times, contacts, footing.leg_len);
-    for (f, (frame_feet, clear)) in feet.iter().zip(clearances).enumerate() {
-        for k in 0..2 {
-            let lift = clear[k] - lowest(&frame_feet[k])[1];
+    let timing = (footing.times, anim.fps());
+    let lifts = swing_lifts(&feet, timing, contacts, footing.leg_len);
+    for (f, lift) in lifts.iter().enumerate() {
+        for (k, &lift) in lift.iter().enumerate() {
             if lift > 0.0 {
                 leg_ik::move_foot(anim, f, k, [0.0, lift, 0.0]);
             }
@@ -655,30 +681,60 @@ const SWING_CLEARANCE: f32 = 0.025;
 /// too fast to be planted (see [`detect_contacts`]).
 const CLEARANCE_SPEEDS: (f32, f32) = (0.3, 0.9);
 
-/// Seconds from a contact over which a foot's clearance grows: none while it stands, so that
-/// lifting or landing, it leaves and meets the floor where its pin holds it.
+/// Seconds (and frames, at a low frame rate) from a contact over which a foot's lift grows: none
+/// while it stands, so that lifting or landing, it leaves and meets the floor where its pin
+/// holds it.
 const CLEARANCE_FADE_S: f64 = 0.1;
+const CLEARANCE_FADE_FRAMES: f64 = 3.0;
 
-/// Per frame, how high (cm) above the floor each foot passes at least, [left, right]: as high as
-/// its speed across the floor says it swings, the slower of its two ends (a foot turning about
-/// one end stands on it), and none near its contacts.
-fn swing_clearances(
+/// Seconds over which a swing's lift comes and goes (the reach of its running maximum, and the
+/// sigma of its smoothing). Taken frame by frame, a lift on a nearly straight leg bent the knee
+/// 17° in three frames and let it go in one (sports2d), where the foot rose through its
+/// clearance on its own.
+const LIFT_EASE_S: f64 = 0.05;
+
+/// Per frame, how far (cm) each foot is lifted, [left, right]: onto the floor where it is under
+/// it, and where it swings, to its clearance over it (see [`swing_clearances`]), eased in time,
+/// and not at all where it is planted, growing over [`CLEARANCE_FADE_S`] away from its
+/// contacts.
+fn swing_lifts(
     feet: &[[FootEnds; 2]],
-    times: &[f64],
+    (times, fps): (&[f64], f64),
     contacts: &[[bool; 2]],
     leg_len: f32,
 ) -> Vec<[f32; 2]> {
     let n = feet.len();
-    let (slow, fast) = CLEARANCE_SPEEDS;
+    let reach = ((LIFT_EASE_S * fps).round() as usize).max(1);
+    let fade = CLEARANCE_FADE_S.max(CLEARANCE_FADE_FRAMES / fps);
+    let clearances = swing_clearances(feet, times, leg_len);
     let mut out = vec![[0.0; 2]; n];
     for k in 0..2 {
-        let across = [0, 1].map(|end| end_speeds(feet, times, k, end, true));
+        let heights: Vec<f32> = feet.iter().map(|f| lowest(&f[k])[1]).collect();
+        let wanted: Vec<f32> = (heights.iter().zip(&clearances))
+            .map(|(&y, clear)| (clear[k] - y).max(0.0))
+            .collect();
+        let eased = smooth_scalar(times, &running(&wanted, reach, f32::max), LIFT_EASE_S);
         let since_contact = time_from_contacts(contacts, times, k);
+        for (f, lift) in out.iter_mut().enumerate() {
+            let away = (since_contact[f] / fade).min(1.0) as f32;
+            lift[k] = (eased[f] * away).max(-heights[f]);
+        }
+    }
+    out
+}
+
+/// Per frame, how high (cm) above the floor each foot passes at least, [left, right]: as high as
+/// its speed across the floor says it swings, the slower of its two ends (a foot turning about
+/// one end stands on it).
+fn swing_clearances(feet: &[[FootEnds; 2]], times: &[f64], leg_len: f32) -> Vec<[f32; 2]> {
+    let (slow, fast) = CLEARANCE_SPEEDS;
+    let mut out = vec![[0.0; 2]; feet.len()];
+    for k in 0..2 {
+        let across = [0, 1].map(|end| end_speeds(feet, times, k, end, true));
         for (f, clear) in out.iter_mut().enumerate() {
             let speed = across[0][f].min(across[1][f]) / leg_len;
             let swing = ((speed - slow) / (fast - slow)).clamp(0.0, 1.0);
-            let away = (since_contact[f] / CLEARANCE_FADE_S).min(1.0) as f32;
-            clear[k] = SWING_CLEARANCE * leg_len * swing * swing * (3.0 - 2.0 * swing) * away;
+            clear[k] = SWING_CLEARANCE * leg_len * swing * swing * (3.0 - 2.0 * swing);
         }
     }
     out
@@ -719,7 +775,8 @@ fn root_corrections(
     feet: &[[FootEnds; 2]],
     contacts: &[[bool; 2]],
     feet_out_of_view: &[[bool; 2]],
-    floor: f32,
+    (floor, height_tol): (f32, f32),
+    leg_reach: &[[f32; 2]],
     times: &[f64],
 ) -> Vec<Vec3> {
     let n = feet.len();
@@ -731,7 +788,18 @@ fn root_corrections(
             for (f, slip) in run.zip(slipped).filter(|&(f, _)| !feet_out_of_view[f][k]) {
                 let ends = &feet[f][k];
                 let back = sub(middle, slip);
-                foot[f] = Some([back[0], floor - lowest(ends)[1], back[2]]);
+                let down = floor - lowest(ends)[1];
+                // A foot stood on above a contact's height (see [`held_up_still`]) comes down
+                // with its leg first (straightened), and the body only as far as the leg falls
+                // short: the dance clip's standing leg was the model's bent one, and the body
+                // brought down all the way stood 12 cm lower than the picture shows, then rose
+                // 12 cm as the contacts after it took over.
+                let down = if -down < height_tol {
+                    down
+                } else {
+                    (down + leg_reach[f][k]).min(0.0)
+                };
+                foot[f] = Some([back[0], down, back[2]]);
             }
         }
     }
@@ -807,7 +875,14 @@ fn pin_planted_feet(anim: &mut Animation, footing: &Footing<'_>, contacts: &[[bo
         for (i, run) in runs.iter().enumerate() {
             let slipped = slips(&feet, k, run.clone());
             let landing = -lowest(&feet[run.start][k])[1];
-            let land = Ease::within(ease_frames(landing, fps), run.len());
+            // A foot planted from the clip's first frame has no landing to ease: nothing came
+            // before it (eased, the dance clip's standing foot began 3.9 cm in the air).
+            let easing = if run.start == 0 {
+                0
+            } else {
+                ease_frames(landing, fps)
+            };
+            let land = Ease::within(easing, run.len());
             let mut held = [0.0; 3];
             for (f, slip) in run.clone().zip(slipped) {
                 let down = land.at(f - run.start + 1);
@@ -1248,8 +1323,17 @@ mod tests {
     }
 
     /// Feet standing still at heights `left` and `right` (cm) per frame, flat, 20 cm apart, at
-    /// 30 fps; the contacts found with an 80 cm leg.
+    /// 30 fps, the hips 90 cm up; the contacts found with an 80 cm leg.
     fn contacts_of_feet_at(n: usize, heights: impl Fn(usize) -> [f32; 2]) -> Vec<[bool; 2]> {
+        contacts_of_feet_under_hips_at(90.0, n, heights)
+    }
+
+    /// [`contacts_of_feet_at`] with the hips `hips` cm up.
+    fn contacts_of_feet_under_hips_at(
+        hips: f32,
+        n: usize,
+        heights: impl Fn(usize) -> [f32; 2],
+    ) -> Vec<[bool; 2]> {
         let feet: Vec<[FootEnds; 2]> = (0..n)
             .map(|f| {
                 let [l, r] = heights(f);
@@ -1260,7 +1344,7 @@ mod tests {
             })
             .collect();
         let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
-        detect_contacts(&feet, &times, 0.0, 80.0)
+        detect_contacts(&feet, &vec![hips; n], &times, 0.0, 80.0)
     }
 
     /// A foot that holds still above the contact height (9.6 cm here) is what the body stands
@@ -1270,6 +1354,14 @@ mod tests {
     fn a_foot_held_still_above_the_floor_is_stood_on() {
         let contacts = contacts_of_feet_at(20, |f| [15.0 + 0.1 * f as f32, 30.0]);
         assert!(contacts.iter().all(|c| c[0] && !c[1]), "{contacts:?}");
+    }
+
+    /// Feet held still above the floor by a person seated on a high stool (the hips 45 cm above
+    /// them, under 0.7 of the leg) are not stood on: the body does not stand on them.
+    #[test]
+    fn feet_dangling_from_a_seat_are_not_stood_on() {
+        let contacts = contacts_of_feet_under_hips_at(60.0, 20, |_| [15.0, 17.0]);
+        assert!(contacts.iter().all(|c| !c[0] && !c[1]), "{contacts:?}");
     }
 
     /// A foot held up still while the other stands on the floor is lifted, not stood on.
@@ -1304,7 +1396,7 @@ mod tests {
     #[test]
     fn a_swinging_foot_clears_the_floor_and_a_standing_one_does_not() {
         // The left foot stands for 10 frames, then swings at 150 cm/s for 20; the right foot
-        // creeps at 15 cm/s throughout. 30 fps, an 80 cm leg.
+        // creeps at 15 cm/s throughout, 3 cm under the floor. 30 fps, an 80 cm leg.
         let n = 30;
         let feet: Vec<[FootEnds; 2]> = (0..n)
             .map(|f: usize| {
@@ -1312,18 +1404,23 @@ mod tests {
                 let creep = 0.5 * f as f32;
                 [
                     [[x, 0.0, 0.0], [x, 0.0, 20.0]],
-                    [[30.0 + creep, 0.0, 0.0], [30.0 + creep, 0.0, 20.0]],
+                    [[30.0 + creep, -3.0, 0.0], [30.0 + creep, -3.0, 20.0]],
                 ]
             })
             .collect();
         let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
         let contacts: Vec<[bool; 2]> = (0..n).map(|f| [f < 10, false]).collect();
-        let clear = swing_clearances(&feet, &times, &contacts, 80.0);
+        let lifts = swing_lifts(&feet, (&times, 30.0), &contacts, 80.0);
         let full = SWING_CLEARANCE * 80.0;
-        assert!(clear[..10].iter().all(|c| c[0] == 0.0), "{clear:?}");
-        assert!(clear[10][0] < 0.5 * full, "{clear:?}");
-        assert!(clear[16..28].iter().all(|c| c[0] == full), "{clear:?}");
-        assert!(clear.iter().all(|c| c[1] == 0.0), "{clear:?}");
+        assert!(lifts[..10].iter().all(|l| l[0] == 0.0), "{lifts:?}");
+        assert!(lifts[10][0] < 0.5 * full, "{lifts:?}");
+        assert!(
+            lifts[16..28].iter().all(|l| (l[0] - full).abs() < 0.01),
+            "{lifts:?}"
+        );
+        assert!(lifts.iter().all(|l| (l[1] - 3.0).abs() < 0.01), "{lifts:?}");
+        let steps = lifts.windows(2).map(|w| (w[1][0] - w[0][0]).abs());
+        assert!(steps.fold(0.0, f32::max) < 0.5 * full, "{lifts:?}");
     }
 
     #[test]
@@ -1340,7 +1437,7 @@ mod tests {
             })
             .collect();
         let times: Vec<f64> = (0..20).map(|f| f as f64 / 30.0).collect();
-        let contacts = detect_contacts(&feet, &times, 0.0, 80.0);
+        let contacts = detect_contacts(&feet, &vec![90.0; feet.len()], &times, 0.0, 80.0);
         let planted: Vec<usize> = (0..20).filter(|&f| contacts[f][0]).collect();
         assert_eq!(planted, (0..10).collect::<Vec<_>>());
     }
@@ -1363,7 +1460,7 @@ mod tests {
             })
             .collect();
         let times: Vec<f64> = (0..30).map(|f| f as f64 / 30.0).collect();
-        let contacts = detect_contacts(&feet, &times, 0.0, 80.0);
+        let contacts = detect_contacts(&feet, &vec![90.0; feet.len()], &times, 0.0, 80.0);
         assert!(contacts.iter().all(|c| c[0] && c[1]), "{contacts:?}");
     }
 
@@ -1411,7 +1508,7 @@ mod tests {
             })
             .collect();
         let times: Vec<f64> = (0..100).map(|f| f as f64 / 10.0).collect();
-        let contacts = detect_contacts(&feet, &times, 0.0, 80.0);
+        let contacts = detect_contacts(&feet, &vec![90.0; feet.len()], &times, 0.0, 80.0);
         let ended: Vec<usize> = (0..100).filter(|&f| !contacts[f][0]).collect();
         assert_eq!(ended, [24, 49, 74]);
         assert!(contacts.iter().all(|c| c[1]));

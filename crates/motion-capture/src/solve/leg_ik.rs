@@ -10,6 +10,20 @@ const LEGS: [[usize; 3]; 2] = [
     [J::RIGHT_UP_LEG, J::RIGHT_LEG, J::RIGHT_FOOT],
 ];
 
+/// How far (cm) the ankle of leg `side` (0 left, 1 right) in frame `f` can move straight down,
+/// the hip staying where it is, before the leg is `straightest` of its full length (1 straight).
+pub fn reach_down(anim: &Animation, f: usize, side: usize, straightest: f32) -> f32 {
+    let [hip_j, knee_j, ankle_j] = LEGS[side];
+    let pos = anim.world_positions(&anim.frames[f]);
+    let (hip, knee, ankle) = (pos[hip_j], pos[knee_j], pos[ankle_j]);
+    let longest = (dist(hip, knee) + dist(knee, ankle)) * straightest;
+    let across = (hip[0] - ankle[0]).hypot(hip[2] - ankle[2]);
+    if across >= longest {
+        return 0.0;
+    }
+    ((longest * longest - across * across).sqrt() - (hip[1] - ankle[1])).max(0.0)
+}
+
 /// Moves foot `side` (0 left, 1 right) of frame `f` by `delta` (cm, world) as far as the leg
 /// reaches. The hip stays where it is; the knee stays in its bending plane.
 pub fn move_foot(anim: &mut Animation, f: usize, side: usize, delta: Vec3) {
