@@ -174,7 +174,51 @@ fn held_up_still(feet: &[[FootEnds; 2]], times: &[f64], k: usize, leg_len: f32) 
             held[from..=to].fill(true);
         }
     }
+    for run in runs_of(&held) {
+        if risen_into_and_fallen_from(feet, times, k, run.clone(), HOLD_UP_DOWN * leg_len) {
+            held[run].fill(false);
+        }
+    }
     held
+}
+
+/// Whether foot `k` is lower by more than `margin` (cm) [`HOLD_S`]/2 before frames `run` and
+/// after them than anywhere in them: the top of a jump filmed in slow motion, which holds as
+/// still as a foot standing does.
+fn risen_into_and_fallen_from(
+    feet: &[[FootEnds; 2]],
+    times: &[f64],
+    k: usize,
+    run: std::ops::Range<usize>,
+    margin: f32,
+) -> bool {
+    let height = |f: usize| lowest(&feet[f][k])[1];
+    let held_low = run.clone().map(height).fold(f32::INFINITY, f32::min);
+    let reach = HOLD_S / 2.0;
+    let before = (0..run.start)
+        .rev()
+        .find(|&f| times[run.start] - times[f] >= reach);
+    let after = (run.end..feet.len()).find(|&f| times[f] - times[run.end - 1] >= reach);
+    let lower = |f: Option<usize>| f.is_some_and(|f| height(f) < held_low - margin);
+    lower(before) && lower(after)
+}
+
+/// The ranges of consecutive true values.
+fn runs_of(flags: &[bool]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < flags.len() {
+        if !flags[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < flags.len() && flags[i] {
+            i += 1;
+        }
+        runs.push(start..i);
+    }
+    runs
 }
 
 /// Whether foot `k` is the lower of the two: a body stands on its lowest foot. Not on both where
@@ -710,14 +754,16 @@ fn swing_lifts(
     let mut out = vec![[0.0; 2]; n];
     for k in 0..2 {
         let heights: Vec<f32> = feet.iter().map(|f| lowest(&f[k])[1]).collect();
+        // Only the clearance is eased: how far a foot is under the floor is its own frame's,
+        // and eased, a foot 30 cm under it at 10 fps lifted the frames beside it 42 cm.
         let wanted: Vec<f32> = (heights.iter().zip(&clearances))
-            .map(|(&y, clear)| (clear[k] - y).max(0.0))
+            .map(|(&y, clear)| (clear[k] - y.max(0.0)).max(0.0))
             .collect();
         let eased = smooth_scalar(times, &running(&wanted, reach, f32::max), LIFT_EASE_S);
         let since_contact = time_from_contacts(contacts, times, k);
         for (f, lift) in out.iter_mut().enumerate() {
-            let away = (since_contact[f] / fade).min(1.0) as f32;
-            lift[k] = (eased[f] * away).max(-heights[f]);
+            let away = smoothstep((since_contact[f] / fade) as f32);
+            lift[k] = (-heights[f]).max(0.0) + eased[f] * away;
         }
     }
     out
@@ -733,11 +779,16 @@ fn swing_clearances(feet: &[[FootEnds; 2]], times: &[f64], leg_len: f32) -> Vec<
         let across = [0, 1].map(|end| end_speeds(feet, times, k, end, true));
         for (f, clear) in out.iter_mut().enumerate() {
             let speed = across[0][f].min(across[1][f]) / leg_len;
-            let swing = ((speed - slow) / (fast - slow)).clamp(0.0, 1.0);
-            clear[k] = SWING_CLEARANCE * leg_len * swing * swing * (3.0 - 2.0 * swing);
+            clear[k] = SWING_CLEARANCE * leg_len * smoothstep((speed - slow) / (fast - slow));
         }
     }
     out
+}
+
+/// 0 up to 0, 1 from 1, and between them a curve that leaves 0 and meets 1 level.
+fn smoothstep(t: f32) -> f32 {
+    let t = t.clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
 }
 
 /// Per frame, the time (s) to the nearest frame where foot `k` is planted, before or after it;
@@ -785,19 +836,22 @@ fn root_corrections(
         for run in contact_runs(contacts, k) {
             let slipped = slips(feet, k, run.clone());
             let middle = slipped[slipped.len() / 2];
+            // A foot stood on above a contact's height (see [`held_up_still`]) comes down with
+            // its leg first (straightened), and the body only as far as the leg falls short:
+            // the dance clip's standing leg was the model's bent one, and the body brought down
+            // all the way stood 12 cm lower than the picture shows, then rose 12 cm as the
+            // contacts after it took over. Decided for the whole run, so that the body's height
+            // does not jump where the foot comes below a contact's height within it.
+            let stood_on = run
+                .clone()
+                .any(|f| lowest(&feet[f][k])[1] - floor >= height_tol);
             for (f, slip) in run.zip(slipped).filter(|&(f, _)| !feet_out_of_view[f][k]) {
-                let ends = &feet[f][k];
                 let back = sub(middle, slip);
-                let down = floor - lowest(ends)[1];
-                // A foot stood on above a contact's height (see [`held_up_still`]) comes down
-                // with its leg first (straightened), and the body only as far as the leg falls
-                // short: the dance clip's standing leg was the model's bent one, and the body
-                // brought down all the way stood 12 cm lower than the picture shows, then rose
-                // 12 cm as the contacts after it took over.
-                let down = if -down < height_tol {
-                    down
-                } else {
+                let down = floor - lowest(&feet[f][k])[1];
+                let down = if stood_on {
                     (down + leg_reach[f][k]).min(0.0)
+                } else {
+                    down
                 };
                 foot[f] = Some([back[0], down, back[2]]);
             }
@@ -939,30 +993,14 @@ impl Ease {
     /// 2.5% shakier and sliding 0.094 against 0.066 cm/s).
     fn at(self, step: usize) -> f32 {
         let t = (step as f32 / (self.frames + 1) as f32).min(1.0);
-        if self.cut_short {
-            t
-        } else {
-            t * t * (3.0 - 2.0 * t)
-        }
+        if self.cut_short { t } else { smoothstep(t) }
     }
 }
 
 /// The frame ranges where foot `k` is planted.
 fn contact_runs(contacts: &[[bool; 2]], k: usize) -> Vec<std::ops::Range<usize>> {
-    let mut runs = Vec::new();
-    let mut i = 0;
-    while i < contacts.len() {
-        if !contacts[i][k] {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < contacts.len() && contacts[i][k] {
-            i += 1;
-        }
-        runs.push(start..i);
-    }
-    runs
+    let planted: Vec<bool> = contacts.iter().map(|c| c[k]).collect();
+    runs_of(&planted)
 }
 
 /// Mean horizontal speed (cm/s) of planted feet: how much they still slide, by the end of each
@@ -1362,6 +1400,50 @@ mod tests {
     fn feet_dangling_from_a_seat_are_not_stood_on() {
         let contacts = contacts_of_feet_under_hips_at(60.0, 20, |_| [15.0, 17.0]);
         assert!(contacts.iter().all(|c| !c[0] && !c[1]), "{contacts:?}");
+    }
+
+    /// The top of a hop filmed in slow motion holds as still as a standing foot, but the foot
+    /// rose into it and falls out of it: it is not stood on.
+    #[test]
+    fn the_top_of_a_slow_motion_hop_is_not_stood_on() {
+        let left = |f: usize| match f {
+            0..10 => 0.0,
+            10..15 => 4.0 * (f - 9) as f32,
+            15..28 => 20.0 + 0.05 * (f - 15) as f32,
+            28..33 => 20.0 - 4.0 * (f - 27) as f32,
+            _ => 0.0,
+        };
+        let contacts = contacts_of_feet_at(45, |f| [left(f), left(f) + 10.0]);
+        let at_the_top: Vec<usize> = (15..28).filter(|&f| contacts[f][0]).collect();
+        assert!(at_the_top.is_empty(), "stood on at the top: {at_the_top:?}");
+        assert!(contacts[5][0] && contacts[40][0], "{contacts:?}");
+    }
+
+    /// A foot far under the floor for one frame is lifted onto it in that frame alone: eased
+    /// with the clearance, at 10 fps a foot 30 cm under lifted the frames beside it 42 cm.
+    #[test]
+    fn a_foot_s_dip_under_the_floor_lifts_only_its_own_frame() {
+        let n = 12;
+        let feet: Vec<[FootEnds; 2]> = (0..n)
+            .map(|f: usize| {
+                let (x, y) = (15.0 * f as f32, if f == 6 { -30.0 } else { 0.0 });
+                [
+                    [[x, y, 0.0], [x, y, 20.0]],
+                    [[x, 0.0, 40.0], [x, 0.0, 60.0]],
+                ]
+            })
+            .collect();
+        let times: Vec<f64> = (0..n).map(|f| f as f64 / 10.0).collect();
+        let lifts = swing_lifts(&feet, (&times, 10.0), &vec![[false; 2]; n], 80.0);
+        let full = SWING_CLEARANCE * 80.0;
+        assert!((lifts[6][0] - 30.0 - full).abs() < 0.01, "{lifts:?}");
+        assert!(
+            lifts
+                .iter()
+                .enumerate()
+                .all(|(f, l)| f == 6 || l[0] <= full + 0.01),
+            "{lifts:?}"
+        );
     }
 
     /// A foot held up still while the other stands on the floor is lifted, not stood on.
