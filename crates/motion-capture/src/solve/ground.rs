@@ -81,7 +81,8 @@ pub fn sole_points(anim: &Animation, heel_local: [Vec3; 2]) -> Vec<[Vec3; 2]> {
 /// the root correction dragged the body the step's length back through that stance (11 cm off
 /// the true path). A contact ends where the foot has stepped away (see [`STEP_AWAY`]). A foot
 /// higher than a contact's height, but held still where nothing else could hold it (see
-/// [`held_up_still`]) and the lower of the two, is stood on as well.
+/// [`held_up_still`]), the lower of the two and under `hips` (per frame, cm) that stand on it
+/// (see [`STANDING_HIPS`]), is stood on as well.
 pub fn detect_contacts(
     feet: &[[FootEnds; 2]],
     hips: &[f32],
