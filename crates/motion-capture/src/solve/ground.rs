@@ -1361,6 +1361,14 @@ mod tests {
             .collect()
     }
 
+    /// `n` frames of two flat feet 20 cm long along Z, [left, right], their heels where `heels`
+    /// puts them in each frame.
+    fn flat_feet(n: usize, heels: impl Fn(usize) -> [Vec3; 2]) -> Vec<[FootEnds; 2]> {
+        (0..n)
+            .map(|f| heels(f).map(|h| [h, [h[0], h[1], h[2] + 20.0]]))
+            .collect()
+    }
+
     /// Feet standing still at heights `left` and `right` (cm) per frame, flat, 20 cm apart, at
     /// 30 fps, the hips 90 cm up; the contacts found with an 80 cm leg.
     fn contacts_of_feet_at(n: usize, heights: impl Fn(usize) -> [f32; 2]) -> Vec<[bool; 2]> {
@@ -1373,15 +1381,10 @@ mod tests {
         n: usize,
         heights: impl Fn(usize) -> [f32; 2],
     ) -> Vec<[bool; 2]> {
-        let feet: Vec<[FootEnds; 2]> = (0..n)
-            .map(|f| {
-                let [l, r] = heights(f);
-                [
-                    [[0.0, l, 0.0], [0.0, l, 20.0]],
-                    [[20.0, r, 0.0], [20.0, r, 20.0]],
-                ]
-            })
-            .collect();
+        let feet = flat_feet(n, |f| {
+            let [l, r] = heights(f);
+            [[0.0, l, 0.0], [20.0, r, 0.0]]
+        });
         let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
         detect_contacts(&feet, &vec![hips; n], &times, 0.0, 80.0)
     }
@@ -1425,15 +1428,10 @@ mod tests {
     #[test]
     fn a_foot_s_dip_under_the_floor_lifts_only_its_own_frame() {
         let n = 12;
-        let feet: Vec<[FootEnds; 2]> = (0..n)
-            .map(|f: usize| {
-                let (x, y) = (15.0 * f as f32, if f == 6 { -30.0 } else { 0.0 });
-                [
-                    [[x, y, 0.0], [x, y, 20.0]],
-                    [[x, 0.0, 40.0], [x, 0.0, 60.0]],
-                ]
-            })
-            .collect();
+        let feet = flat_feet(n, |f| {
+            let (x, y) = (15.0 * f as f32, if f == 6 { -30.0 } else { 0.0 });
+            [[x, y, 0.0], [x, 0.0, 40.0]]
+        });
         let times: Vec<f64> = (0..n).map(|f| f as f64 / 10.0).collect();
         let lifts = swing_lifts(&feet, (&times, 10.0), &vec![[false; 2]; n], 80.0);
         let full = SWING_CLEARANCE * 80.0;
@@ -1481,16 +1479,10 @@ mod tests {
         // The left foot stands for 10 frames, then swings at 150 cm/s for 20; the right foot
         // creeps at 15 cm/s throughout, 3 cm under the floor. 30 fps, an 80 cm leg.
         let n = 30;
-        let feet: Vec<[FootEnds; 2]> = (0..n)
-            .map(|f: usize| {
-                let x = 5.0 * f.saturating_sub(10) as f32;
-                let creep = 0.5 * f as f32;
-                [
-                    [[x, 0.0, 0.0], [x, 0.0, 20.0]],
-                    [[30.0 + creep, -3.0, 0.0], [30.0 + creep, -3.0, 20.0]],
-                ]
-            })
-            .collect();
+        let feet = flat_feet(n, |f| {
+            let x = 5.0 * f.saturating_sub(10) as f32;
+            [[x, 0.0, 0.0], [30.0 + 0.5 * f as f32, -3.0, 0.0]]
+        });
         let times: Vec<f64> = (0..n).map(|f| f as f64 / 30.0).collect();
         let contacts: Vec<[bool; 2]> = (0..n).map(|f| [f < 10, false]).collect();
         let lifts = swing_lifts(&feet, (&times, 30.0), &contacts, 80.0);
