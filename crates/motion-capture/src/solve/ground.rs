@@ -613,11 +613,11 @@ pub fn ground_and_lock(anim: &mut Animation, footing: &Footing<'_>, lock: bool) 
     let contacts = detect_contacts(&feet, &hips_now, times, floor, footing.leg_len);
     let corrections = if lock {
         let heights = (floor, CONTACT_HEIGHT * footing.leg_len);
-        let reach: Vec<[f32; 2]> = (0..feet.len())
+        let leg_reach: Vec<[f32; 2]> = (0..feet.len())
             .map(|f| [0, 1].map(|k| leg_ik::reach_down(anim, f, k, STANDING_LEG)))
             .collect();
         let out_of_view = footing.feet_out_of_view;
-        root_corrections(&feet, &contacts, out_of_view, heights, &reach, times)
+        root_corrections(&feet, &contacts, out_of_view, heights, &leg_reach, times)
     } else {
         vec![[0.0; 3]; feet.len()]
     };
