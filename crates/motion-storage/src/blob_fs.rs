@@ -78,7 +78,11 @@ async fn remove_abandoned_writes(tmp: &Path) {
 impl FsBlobStore {
     /// Uses (and creates) `root`.
     pub async fn open(root: &Path) -> StoreResult<Self> {
-        create_private_dir(&root.join(".tmp")).await?;
+        // A new root is made here: its entry too must outlast a power cut, as the blobs'.
+        let made = create_private_dirs(&root.join(".tmp")).await?;
+        for parent in made.iter().filter_map(|m| m.parent()) {
+            sync_dir(parent).await?;
+        }
         remove_abandoned_writes(&root.join(".tmp")).await;
         // A folder made by an earlier version (0755) kept its 0644 files reachable: closing the
         // root to other users closes everything under it.
@@ -167,9 +171,10 @@ impl FsBlobStore {
         // Making the key's folders with the root away would make an empty root in its place,
         // and the real one could not be moved back.
         self.check_root().await?;
-        if let Some(parent) = dest.parent() {
-            create_private_dir(parent).await?;
-        }
+        let mut made = match dest.parent() {
+            Some(parent) => create_private_dirs(parent).await?,
+            None => Vec::new(),
+        };
         let tmp = self.temp_path();
         let result = async {
             let mut options = tokio::fs::OpenOptions::new();
@@ -196,11 +201,12 @@ impl FsBlobStore {
             }
             out.flush().await.map_err(|e| io_err("flush", &tmp, e))?;
             out.sync_all().await.map_err(|e| io_err("fsync", &tmp, e))?;
-            self.rename_into_place(&tmp, &dest).await?;
-            // The rename is durable only once the directory entry is on disk; the row that
-            // points at this blob is committed right after, with synchronous=FULL.
-            if let Some(parent) = dest.parent() {
-                sync_dir(parent).await?;
+            made.extend(self.rename_into_place(&tmp, &dest).await?);
+            // The rename is durable only once the directory entry is on disk, and so is each
+            // folder made for it (see [`folders_to_sync`]); the row that points at this blob
+            // is committed right after, with synchronous=FULL.
+            for folder in folders_to_sync(&dest, &made) {
+                sync_dir(folder).await?;
             }
             Ok(())
         }
@@ -213,17 +219,20 @@ impl FsBlobStore {
 
     /// Renames a finished temp file to its key. A delete of the folder's last other blob may
     /// prune the folder between its creation and this rename: then it is made again, once.
-    async fn rename_into_place(&self, tmp: &Path, dest: &Path) -> StoreResult<()> {
+    /// Returns the folders made again.
+    async fn rename_into_place(&self, tmp: &Path, dest: &Path) -> StoreResult<Vec<PathBuf>> {
+        let mut made = Vec::new();
         match tokio::fs::rename(tmp, dest).await {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && tmp.exists() => {
                 if let Some(parent) = dest.parent() {
-                    create_private_dir(parent).await?;
+                    made = create_private_dirs(parent).await?;
                 }
                 tokio::fs::rename(tmp, dest).await
             }
             other => other,
         }
-        .map_err(|e| io_err("rename", dest, e))
+        .map_err(|e| io_err("rename", dest, e))?;
+        Ok(made)
     }
 
     /// Removes the folders a deleted blob leaves empty (a task's, an upload's, a catalog
@@ -270,6 +279,42 @@ pub fn close_to_others(path: &Path) -> std::io::Result<bool> {
         }
     }
     Ok(false)
+}
+
+/// Makes `dir` and the folders above it that are missing, private (see [`create_private_dir`]);
+/// returns those it found missing, outermost first. Another writer may make one of them at the
+/// same moment: it is listed all the same, and syncing it once more costs little.
+async fn create_private_dirs(dir: &Path) -> StoreResult<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut folder = Some(dir);
+    while let Some(f) = folder {
+        match tokio::fs::try_exists(f).await {
+            Ok(false) => missing.push(f.to_path_buf()),
+            Ok(true) => break,
+            Err(e) => return Err(io_err("stat", f, e)),
+        }
+        folder = f.parent();
+    }
+    if !missing.is_empty() {
+        create_private_dir(dir).await?;
+    }
+    missing.reverse();
+    Ok(missing)
+}
+
+/// The folders to fsync so that a blob renamed to `dest` survives a power cut: its own folder,
+/// for the new entry, and the folder above each folder made for it (`made`), for theirs. An
+/// fsync of a file or of its folder does not make the folder's own entry in its parent durable
+/// on every file system (btrfs logs only the inode synced; ext4 and xfs happen to journal the
+/// `mkdir` with it), and a task's results lie in a folder made for them.
+fn folders_to_sync<'a>(dest: &'a Path, made: &'a [PathBuf]) -> Vec<&'a Path> {
+    let mut folders: Vec<&Path> = dest.parent().into_iter().collect();
+    for parent in made.iter().rev().filter_map(|m| m.parent()) {
+        if !folders.contains(&parent) {
+            folders.push(parent);
+        }
+    }
+    folders
 }
 
 async fn sync_dir(dir: &Path) -> StoreResult<()> {
@@ -391,5 +436,32 @@ impl BlobStore for FsBlobStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.check_root().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_folder_made_for_a_blob_has_its_entry_synced_in_the_folder_above() {
+        let root = tempfile::tempdir().unwrap();
+        let results = root.path().join("results");
+        std::fs::create_dir(&results).unwrap();
+        let task = results.join("7").join("tok");
+        let dest = task.join("bvh.zip");
+
+        let made = create_private_dirs(&task).await.unwrap();
+        assert_eq!(made, [results.join("7"), task.clone()]);
+        assert!(task.is_dir());
+        assert_eq!(
+            folders_to_sync(&dest, &made),
+            [task.as_path(), &results.join("7"), &results]
+        );
+
+        // The next blob of the task finds its folder made: only the folder's new entry.
+        let made_again = create_private_dirs(&task).await.unwrap();
+        assert!(made_again.is_empty());
+        assert_eq!(folders_to_sync(&dest, &made_again), [task.as_path()]);
     }
 }
