@@ -355,22 +355,27 @@ async fn rebuild(
 /// rebuild would only read back as it is (a little worse), so only a bundled motion is rebuilt,
 /// from its bundled clip, and only when its stored file is exactly what its format built from
 /// that clip: an operator's own import under a bundled key (the clip with its hands mended, say)
-/// is kept as it is. A motion kept so stays in its format.
+/// is kept as it is. A motion kept so stays in its format. A bundled motion whose `bvh.zip` is
+/// gone is rebuilt from its bundled clip, whatever its format: its downloads fail as it is, and
+/// nothing else can mend them (before, its rebuild failed at every start).
 async fn rebuild_source(
     target: &CatalogTarget<'_>,
     m: &OfficialMotion,
 ) -> anyhow::Result<Option<Vec<u8>>> {
     match m.build_format {
-        0 | 1 => source_bvh_of(target, m).await.map(Some),
+        0 | 1 => match source_bvh_of(target, m).await? {
+            Some(stored) => Ok(Some(stored)),
+            None => bundled_clip_of(&m.catalog_key)?
+                .map(Some)
+                .with_context(|| format!("{} is missing from the blob store", m.bvh_zip.blob_key)),
+        },
         format @ (2 | 3) => {
-            let bundled = bundled_catalog()?
-                .into_iter()
-                .find(|e| e.key == m.catalog_key)
-                .and_then(|e| bundled_clip(&e.file));
-            let Some(clip) = bundled else {
+            let Some(clip) = bundled_clip_of(&m.catalog_key)? else {
                 return Ok(None);
             };
-            let stored = source_bvh_of(target, m).await?;
+            let Some(stored) = source_bvh_of(target, m).await? else {
+                return Ok(Some(clip));
+            };
             // Retargeting a 3000-frame clip to compare takes a second: off the async workers.
             tokio::task::spawn_blocking(move || {
                 catalog::is_build_in_format(&stored, &clip, format).then_some(clip)
@@ -382,16 +387,29 @@ async fn rebuild_source(
     }
 }
 
-/// The `motion.bvh` of an official motion's `bvh.zip`.
-async fn source_bvh_of(target: &CatalogTarget<'_>, m: &OfficialMotion) -> anyhow::Result<Vec<u8>> {
+/// The bundled clip filed under catalog key `key`, if the key is a bundled one.
+fn bundled_clip_of(key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    Ok(bundled_catalog()?
+        .into_iter()
+        .find(|e| e.key == key)
+        .and_then(|e| bundled_clip(&e.file)))
+}
+
+/// The `motion.bvh` of an official motion's `bvh.zip`; `None` when the blob is gone.
+async fn source_bvh_of(
+    target: &CatalogTarget<'_>,
+    m: &OfficialMotion,
+) -> anyhow::Result<Option<Vec<u8>>> {
     use tokio::io::AsyncReadExt;
     let key = &m.bvh_zip.blob_key;
-    let read = target
+    let Some(read) = target
         .blobs
         .get(key, None)
         .await
         .with_context(|| format!("reading {key}"))?
-        .with_context(|| format!("{key} is missing from the blob store"))?;
+    else {
+        return Ok(None);
+    };
     let mut zip = Vec::new();
     read.reader
         .take(MAX_BVH_BYTES)
@@ -403,6 +421,7 @@ async fn source_bvh_of(target: &CatalogTarget<'_>, m: &OfficialMotion) -> anyhow
         motion_capture::export::BVH_NAME,
         MAX_BVH_BYTES,
     )
+    .map(Some)
     .with_context(|| format!("the source BVH in {key}"))
 }
 

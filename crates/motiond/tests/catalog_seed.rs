@@ -421,6 +421,66 @@ async fn motions_built_in_formats_2_and_3_are_rebuilt_only_from_a_bundled_clip_t
     }
 }
 
+/// A bundled motion whose `bvh.zip` is gone (a blob folder restored without it, a file removed
+/// by hand) is rebuilt from its bundled clip, from format 1 or 3 alike, and served whole again;
+/// an operator's own motion, with nothing to rebuild from, keeps its files and is reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = motiond::Config::for_data_dir(dir.path());
+    let (app, motions) = app_and_motions(config).await;
+    let tmp_dir = dir.path().join("catalog-tmp");
+    let target = small_build_target(&app, &motions, &tmp_dir);
+    let bundled = bundled_catalog().unwrap();
+    let lost = [&bundled[0], &bundled[1]];
+    let mut clips = Vec::new();
+    for (entry, format) in lost.iter().zip([1, 3]) {
+        let clip = motiond::motions_cmd::bundled_clip(&entry.file).unwrap();
+        store_built_in(&app, &motions, &entry.key, &clip, format).await;
+        clips.push(clip);
+    }
+    let testdata =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
+    let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
+    store_old_format(&app, &motions, "my-dance", &own).await;
+    let before = motions.official().await.unwrap();
+    for m in &before {
+        app.blobs.delete(&m.bvh_zip.blob_key).await.unwrap();
+    }
+
+    let cancel = CancellationToken::new();
+    let report = motiond::motions_cmd::rebuild_catalog(&target, &cancel)
+        .await
+        .expect("rebuild");
+    let mut rebuilt = report.rebuilt.clone();
+    rebuilt.sort();
+    let mut expected = lost.map(|e| e.key.clone());
+    expected.sort();
+    assert_eq!(rebuilt, expected);
+    assert_eq!(report.not_rebuilt, ["my-dance"]);
+    let after = motions.official().await.unwrap();
+    for (entry, clip) in lost.iter().zip(&clips) {
+        let m = after.iter().find(|m| m.catalog_key == entry.key).unwrap();
+        assert_eq!(m.build_format, motion_capture::catalog::BUILD_FORMAT);
+        let served = served_zip(&app, &m.bvh_zip).await;
+        let now = motion_capture::bvh::parse(clip)
+            .unwrap()
+            .retarget()
+            .unwrap();
+        let now_bvh = motion_capture::export::bvh::to_bvh(&now.animation);
+        assert_eq!(served[0].1, now_bvh.as_bytes(), "{}", entry.key);
+    }
+    let own_before = before.iter().find(|m| m.catalog_key == "my-dance");
+    let own_after = after.iter().find(|m| m.catalog_key == "my-dance");
+    assert_eq!(own_after, own_before);
+
+    // Mended once: the next start rebuilds nothing of them.
+    let again = motiond::motions_cmd::rebuild_catalog(&target, &cancel)
+        .await
+        .expect("second rebuild");
+    assert!(again.rebuilt.is_empty(), "{again:?}");
+}
+
 /// `catalog.seed = false` leaves the bundled catalog out, not the rebuild: an operator's own
 /// official motion stored by an older version still gets the contract's files at the start.
 #[tokio::test]
