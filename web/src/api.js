@@ -112,6 +112,8 @@ export const UPLOAD_CANCELLED = 'The upload was cancelled.';
  * Uploads a file as the raw body of POST /assets (contract §4.1) with XHR, because fetch
  * cannot report upload progress. `onProgress` gets a fraction 0..1; aborting `signal` stops
  * the upload (the server then keeps nothing) and rejects with {@link UPLOAD_CANCELLED}.
+ * Resolves to `{ asset, answeredAt }`: the answer's body, and the server's time of the answer
+ * (its `Date`, ms since the epoch; null when missing).
  */
 export function uploadAsset(file, contentType, email, onProgress, { token = getToken(), signal } = {}) {
   return new Promise((resolve, reject) => {
@@ -138,7 +140,8 @@ export function uploadAsset(file, contentType, email, onProgress, { token = getT
       }
       if (xhr.status >= 200 && xhr.status < 300 && body) {
         onProgress(1);
-        resolve(body);
+        const answeredAt = Date.parse(xhr.getResponseHeader('date') || '');
+        resolve({ asset: body, answeredAt: Number.isFinite(answeredAt) ? answeredAt : null });
         return;
       }
       const retryAfter = Number.parseInt(xhr.getResponseHeader('retry-after') || '', 10) || null;

@@ -14,13 +14,31 @@ export const LOOKUP_PAGE_SIZE = 20;
  */
 export const LOOKUP_DELAYS_MS = [0, 3000, 10_000];
 /**
- * How much earlier than the request a found task may seem to be created: `createTime` is the
- * server's clock and the request's time the browser's, and the two are rarely set alike. Wide:
- * the upload's fid is what tells the tasks apart, and the only earlier task made from the same
- * upload would be one an earlier unclear start made, which is the one wanted too (a definite
- * refusal makes none, and a followed task's upload is deleted); the window is a bound only.
+ * How much earlier than the browser's time before the request a found task may seem to be
+ * created, when the server's own time is not known (see {@link earliestCreateTime}):
+ * `createTime` is the server's clock, and the two are rarely set alike. Wide: the upload's fid
+ * is what tells the tasks apart, and the only earlier task made from the same upload would be
+ * one an earlier unclear start made, which is the one wanted too (a definite refusal makes
+ * none, and a followed task's upload is deleted); the window is a bound only.
  */
 export const CLOCK_SLACK_MS = 15 * 60_000;
+/**
+ * How much earlier than the upload's answer, by the server's clock, a start's task may seem to
+ * be created: the answer's `Date` counts whole seconds, and behind a load balancer the upload
+ * and the start may be served by API processes on machines whose clocks differ a little.
+ */
+export const SERVER_CLOCKS_SLACK_MS = 60_000;
+
+/**
+ * The earliest `createTime` the task of a start may have. The upload was answered before the
+ * start was sent, so the server's own time in that answer (`uploadAnsweredAt`, from its `Date`,
+ * or null) bounds it whatever the browser's clock says: set 20 minutes ahead, the browser's
+ * time missed the task, and the retry offered then made a second one. Without it, the
+ * browser's time before sending (`sentAt`), as wide as {@link CLOCK_SLACK_MS}.
+ */
+export function earliestCreateTime(uploadAnsweredAt, sentAt) {
+  return Number.isFinite(uploadAnsweredAt) ? uploadAnsweredAt - SERVER_CLOCKS_SLACK_MS : sentAt - CLOCK_SLACK_MS;
+}
 
 /** A start's answer that is a task envelope (contract §6.2) of a task with an id. */
 export function isStartedEnvelope(body) {
@@ -55,19 +73,20 @@ export function fileKey(url) {
 
 /**
  * Whether a task is the one a start may have created: made from the same uploaded video (its
- * fid is unique to that upload) and created after the request was sent. The envelope has no
- * name (only a finished motion has one), so the video is what tells it apart.
+ * fid is unique to that upload) and created no earlier than `notBefore` (see
+ * {@link earliestCreateTime}). The envelope has no name (only a finished motion has one), so
+ * the video is what tells it apart.
  */
-export function madeByStart(envelope, { resourceUrl, sentAt }) {
+export function madeByStart(envelope, { resourceUrl, notBefore }) {
   const wanted = fileKey(resourceUrl);
   const input = envelope?.task?.taskInfo?.inputs?.[0];
   if (!wanted || !input || fileKey(input.url) !== wanted) return false;
-  return Number(envelope.task.createTime) >= sentAt - CLOCK_SLACK_MS;
+  return Number(envelope.task.createTime) >= notBefore;
 }
 
 /**
  * Searches the account's newest tasks for the one a start whose answer said nothing may have
- * created (`sent`: the `resourceUrl` it sent and `sentAt`, the browser's time before sending).
+ * created (`sent`: the `resourceUrl` it sent and `notBefore`, see {@link madeByStart}).
  * Resolves to `{ envelope }` when found, `{ envelope: null }` when every search answered and
  * none has it, and `{ envelope: null, error }` when the last search could not be made: then
  * nobody can tell whether the task exists. `stillWanted()` false ends it early.

@@ -249,8 +249,10 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
    * tab's sessionStorage as signing in does), showing `path` (none: nothing is loaded yet).
    * `init` runs first in each page.
    */
-  async function openStudio(user, { email = null, path = '/', init = null } = {}) {
+  async function openStudio(user, { email = null, path = '/', init = null, clockAheadMs = 0 } = {}) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    // A browser whose clock is set off the server's; its time goes on from there.
+    if (clockAheadMs) await context.clock.install({ time: Date.now() + clockAheadMs });
     await context.addInitScript(({ token, account }) => {
       try {
         if (!sessionStorage.getItem('motiond.token')) {
@@ -649,6 +651,34 @@ describe('web studio against the real motiond', { timeout: 2_400_000 }, () => {
       await page.getByText('Cancelled: the extraction was stopped and nothing was kept.').waitFor();
       await waitUntil(async () => (await uploadedNames(user, email)).length === 0, 'no upload is left');
       console_.assertClean('unclear start');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('create: with the browser\'s clock an hour ahead of the server\'s, a start answered by a proxy\'s 502 still finds its task', async () => {
+    const user = 'unclear-e2e';
+    const email = 'unclear-clock@example.com';
+    await createAccount(user, email);
+    const { context, page, console_ } = await openStudio(user, { email, path: '/create', clockAheadMs: 3_600_000 });
+    try {
+      const label = page.locator('#progress-label');
+      console_.allow(/status of 404 \(Not Found\) @ .*\/v1\/kling\/tasks\/\d+\?/);
+      let made = null;
+      await page.route(isPath('/v1/kling/videos/motion-upload'), async (route) => {
+        made = await (await route.fetch()).json();
+        await route.fulfill(PROXY_PAGES[0]);
+      }, { times: 1 });
+      console_.expect(/status of 502/);
+      await chooseVideo(page);
+      await page.getByRole('button', { name: 'Upload and make motion' }).click();
+      await label.filter({ hasText: /task \d+/ }).waitFor({ timeout: 60_000 });
+      assert.match(await label.textContent(), new RegExp(`task ${made.task.id}\\b`), 'the task the server made is followed');
+      assert.equal(await page.locator('.create-form [role=alert]').count(), 0, 'no failure is said');
+      assert.deepEqual(await taskIds(user, email), [made.task.id], 'one task, no duplicate');
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByText('Cancelled: the extraction was stopped and nothing was kept.').waitFor();
+      console_.assertClean('unclear start, browser clock ahead');
     } finally {
       await context.close();
     }

@@ -16,7 +16,7 @@ import { collectMine, foldForSearch, nameMatches } from '../src/mine.js';
 import { hasAccount, safeNext } from '../src/views/signin.js';
 import { backoffDelay, isDefiniteFailure, pollTask } from '../src/tasks.js';
 import { FAILED_LOOKBACK, failedTasks, recentFailedTasks } from '../src/failed.js';
-import { CLOCK_SLACK_MS, fileKey, findStartedTask, isIndefiniteStart, isStartedEnvelope, madeByStart } from '../src/start.js';
+import { CLOCK_SLACK_MS, SERVER_CLOCKS_SLACK_MS, earliestCreateTime, fileKey, findStartedTask, isIndefiniteStart, isStartedEnvelope, madeByStart } from '../src/start.js';
 import { LYING, STANDING, pushUps, syntheticBvh } from './bvh-fixtures.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -408,19 +408,28 @@ test('a task is the start\'s when made from the same uploaded video, after the r
   assert.equal(fileKey(`https://studio.example.com/motion/files/${video}?x=1`), video, 'host, prefix and query do not count');
   assert.equal(fileKey('http://127.0.0.1:8080/files/short/clip.mp4'), null);
   assert.equal(fileKey('not a url'), null);
-  const sent = { resourceUrl: `http://localhost:8080/files/${video}`, sentAt: 10_000_000 };
+  const sent = { resourceUrl: `http://localhost:8080/files/${video}`, notBefore: 10_000_000 };
   assert.ok(madeByStart(listedTask(1, 5, { video, createTime: 10_000_050 }), sent));
-  assert.ok(madeByStart(listedTask(1, 5, { video, createTime: 10_000_000 - 10 * 60_000 }), sent), 'a server clock 10 minutes behind');
-  assert.ok(madeByStart(listedTask(1, 5, { video, createTime: 10_000_000 - CLOCK_SLACK_MS }), sent), 'a server clock behind');
-  assert.ok(!madeByStart(listedTask(1, 5, { video, createTime: 10_000_000 - CLOCK_SLACK_MS - 1 }), sent), 'made long before the request');
+  assert.ok(madeByStart(listedTask(1, 5, { video, createTime: 10_000_000 }), sent), 'at the bound');
+  assert.ok(!madeByStart(listedTask(1, 5, { video, createTime: 9_999_999 }), sent), 'made before the bound');
   assert.ok(!madeByStart(listedTask(1, 5, { createTime: 10_000_050 }), sent), 'another video');
   assert.ok(!madeByStart(listedTask(1, 5, { video: 'Vid0Vid1Vid2Vid3Vid4Vid5Vid6Vid7/other.mp4', createTime: 10_000_050 }), sent), 'another file of that upload');
   assert.ok(!madeByStart({ task: { id: 1, createTime: 10_000_050 } }, sent), 'no inputs');
 });
 
+test('a start\'s task is bounded by the server\'s time of the upload\'s answer, else by the browser\'s, widely', () => {
+  const hour = 3_600_000;
+  // The browser's clock is set an hour ahead of the server's: only the server's time holds.
+  assert.equal(earliestCreateTime(10_000_000, 10_000_000 + hour), 10_000_000 - SERVER_CLOCKS_SLACK_MS);
+  assert.ok(SERVER_CLOCKS_SLACK_MS >= 1000, 'a Date counts whole seconds');
+  assert.equal(earliestCreateTime(null, 10_000_000), 10_000_000 - CLOCK_SLACK_MS, 'no Date in the answer');
+  assert.equal(earliestCreateTime(Number.NaN, 10_000_000), 10_000_000 - CLOCK_SLACK_MS, 'a Date that did not parse');
+  assert.ok(CLOCK_SLACK_MS >= 10 * 60_000, 'a browser clock minutes off its server\'s');
+});
+
 test('the task of a start that was not answered clearly is searched for, and searched again twice', async () => {
   const video = 'Vid0Vid1Vid2Vid3Vid4Vid5Vid6Vid7/k2j4h5g6f7.mp4';
-  const sent = { resourceUrl: `http://127.0.0.1:8080/files/${video}`, sentAt: 10_000_000 };
+  const sent = { resourceUrl: `http://127.0.0.1:8080/files/${video}`, notBefore: 10_000_000 };
   const other = listedTask(1, 50, { createTime: 10_000_010 });
   const mine = listedTask(2, 5, { video, createTime: 10_000_020 });
   const search = async (answers) => {

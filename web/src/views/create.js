@@ -12,7 +12,7 @@ import {
 import { h, messageBox, mount } from '../dom.js';
 import { navigate } from '../router.js';
 import { getEmail, getToken, rememberTaskName } from '../session.js';
-import { findStartedTask, isIndefiniteStart, isStartedEnvelope } from '../start.js';
+import { earliestCreateTime, findStartedTask, isIndefiniteStart, isStartedEnvelope } from '../start.js';
 import { pollTask } from '../tasks.js';
 import { checkDuration, checkFile, formatBytes, nameFromFileName, roundDuration, uploadContentType } from '../validate.js';
 
@@ -194,9 +194,12 @@ export function createView(container) {
     progressDetail.textContent = detail;
   }
 
-  /** Uploads the chosen file, or reuses its upload from a start that was refused. */
+  /**
+   * Uploads the chosen file, or reuses its upload from a start that was refused. Resolves to
+   * the upload's answer and the server's time of it (see `uploadAsset`).
+   */
   async function upload(file) {
-    if (uploaded?.file === file) return uploaded.asset;
+    if (uploaded?.file === file) return uploaded.answer;
     progress.max = 1;
     progress.value = 0;
     showStage('Uploading…', '0 %');
@@ -204,9 +207,9 @@ export function createView(container) {
     cancel.hidden = false;
     cancel.onclick = () => uploadAbort?.abort();
     const token = getToken();
-    let asset;
+    let answer;
     try {
-      asset = await uploadAsset(file, uploadContentType(file), email, (fraction) => {
+      answer = await uploadAsset(file, uploadContentType(file), email, (fraction) => {
         progress.value = fraction;
         showStage('Uploading…', `${Math.round(fraction * 100)} %`);
       }, { signal: uploadAbort.signal });
@@ -214,12 +217,12 @@ export function createView(container) {
       uploadAbort = null;
       cancel.hidden = true;
     }
-    const kept = { file, asset, token, id: null };
+    const kept = { file, asset: answer.asset, answer, token, id: null };
     uploaded = kept;
     // The upload answers no id. Looking it up now makes every later discard one DELETE,
     // which survives a reload; a lookup and a delete after it would be cut after the lookup.
-    kept.id = await findUploadedAssetId(email, asset.fileName, token).catch(() => null);
-    return asset;
+    kept.id = await findUploadedAssetId(email, answer.asset.fileName, token).catch(() => null);
+    return answer;
   }
 
   async function run(event) {
@@ -230,8 +233,9 @@ export function createView(container) {
     input.disabled = true;
     status.replaceChildren();
     let asset;
+    let answeredAt;
     try {
-      asset = await upload(chosen);
+      ({ asset, answeredAt } = await upload(chosen));
     } catch (error) {
       if (left) return;
       if (error.message === UPLOAD_CANCELLED) fail('Cancelled: the upload was stopped and nothing was kept.', 'note');
@@ -245,7 +249,7 @@ export function createView(container) {
     showStage('Starting the extraction…');
     progress.removeAttribute('value');
     const workName = name.value.trim();
-    const sentAt = Date.now();
+    const notBefore = earliestCreateTime(answeredAt, Date.now());
     let envelope;
     try {
       envelope = await startMotionUpload(email, { resourceUrl: asset.resourceUrl, coverUrl: asset.coverUrl, workName });
@@ -253,7 +257,7 @@ export function createView(container) {
       if (!isStartedEnvelope(envelope)) throw new Error('The server’s answer was not a task.');
     } catch (error) {
       if (isIndefiniteStart(error)) {
-        await startUnclear(error, { resourceUrl: asset.resourceUrl, sentAt }, workName);
+        await startUnclear(error, { resourceUrl: asset.resourceUrl, notBefore }, workName);
         return;
       }
       // Kept for a retry with the same file only when the refusal passes (a 429 says to wait
