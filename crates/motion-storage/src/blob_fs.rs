@@ -7,6 +7,7 @@
 use std::io::SeekFrom;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use motion_core::blob_keys::is_safe_key;
@@ -16,6 +17,9 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 #[derive(Debug, Clone)]
 pub struct FsBlobStore {
     root: PathBuf,
+    /// Held while folders are made for a blob (see [`FsBlobStore::make_folders`]), so that a
+    /// writer never finds a folder another writer has made but not yet made durable.
+    making_folders: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
@@ -78,10 +82,12 @@ async fn remove_abandoned_writes(tmp: &Path) {
 impl FsBlobStore {
     /// Uses (and creates) `root`.
     pub async fn open(root: &Path) -> StoreResult<Self> {
-        // A new root is made here: its entry too must outlast a power cut, as the blobs'.
-        let made = create_private_dirs(&root.join(".tmp")).await?;
-        for parent in made.iter().filter_map(|m| m.parent()) {
-            sync_dir(parent).await?;
+        let root_was_there = tokio::fs::try_exists(root).await.unwrap_or(true);
+        create_private_dir(&root.join(".tmp")).await?;
+        if !root_was_there {
+            // A root made here must outlast a power cut too, as the folders made under it do.
+            let parent = root.parent().filter(|p| !p.as_os_str().is_empty());
+            sync_dir(parent.unwrap_or(Path::new("."))).await?;
         }
         remove_abandoned_writes(&root.join(".tmp")).await;
         // A folder made by an earlier version (0755) kept its 0644 files reachable: closing the
@@ -92,6 +98,7 @@ impl FsBlobStore {
         }
         Ok(Self {
             root: root.to_path_buf(),
+            making_folders: Arc::default(),
         })
     }
 
@@ -171,10 +178,9 @@ impl FsBlobStore {
         // Making the key's folders with the root away would make an empty root in its place,
         // and the real one could not be moved back.
         self.check_root().await?;
-        let mut made = match dest.parent() {
-            Some(parent) => create_private_dirs(parent).await?,
-            None => Vec::new(),
-        };
+        if let Some(parent) = dest.parent() {
+            self.make_folders(parent).await?;
+        }
         let tmp = self.temp_path();
         let result = async {
             let mut options = tokio::fs::OpenOptions::new();
@@ -201,12 +207,12 @@ impl FsBlobStore {
             }
             out.flush().await.map_err(|e| io_err("flush", &tmp, e))?;
             out.sync_all().await.map_err(|e| io_err("fsync", &tmp, e))?;
-            made.extend(self.rename_into_place(&tmp, &dest).await?);
-            // The rename is durable only once the directory entry is on disk, and so is each
-            // folder made for it (see [`folders_to_sync`]); the row that points at this blob
-            // is committed right after, with synchronous=FULL.
-            for folder in folders_to_sync(&dest, &made) {
-                sync_dir(folder).await?;
+            self.rename_into_place(&tmp, &dest).await?;
+            // The rename is durable only once the directory entry is on disk (the folders
+            // above were made durable as they were made); the row that points at this blob is
+            // committed right after, with synchronous=FULL.
+            if let Some(parent) = dest.parent() {
+                sync_dir(parent).await?;
             }
             Ok(())
         }
@@ -219,20 +225,72 @@ impl FsBlobStore {
 
     /// Renames a finished temp file to its key. A delete of the folder's last other blob may
     /// prune the folder between its creation and this rename: then it is made again, once.
-    /// Returns the folders made again.
-    async fn rename_into_place(&self, tmp: &Path, dest: &Path) -> StoreResult<Vec<PathBuf>> {
-        let mut made = Vec::new();
+    async fn rename_into_place(&self, tmp: &Path, dest: &Path) -> StoreResult<()> {
         match tokio::fs::rename(tmp, dest).await {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && tmp.exists() => {
                 if let Some(parent) = dest.parent() {
-                    made = create_private_dirs(parent).await?;
+                    self.make_folders(parent).await?;
                 }
                 tokio::fs::rename(tmp, dest).await
             }
             other => other,
         }
-        .map_err(|e| io_err("rename", dest, e))?;
-        Ok(made)
+        .map_err(|e| io_err("rename", dest, e))
+    }
+
+    /// Makes `dir`, a folder under the root, and those above it that are missing, one at a
+    /// time and private (see [`create_private_dir`]), syncing the folder each is made in right
+    /// after: an fsync of a file or of its own folder does not make that folder's entry in its
+    /// parent durable on every file system (btrfs logs only the inode synced; ext4 and xfs
+    /// happen to journal the `mkdir` with it), and a task's results lie in a folder made for
+    /// them. A folder pruned by a delete while this walks down is made again; the root itself
+    /// is never made here (see [`Self::check_root`]).
+    async fn make_folders(&self, dir: &Path) -> StoreResult<()> {
+        let _alone = self.making_folders.lock().await;
+        for _ in 0..MAKE_FOLDERS_TRIES {
+            if self.make_missing_folders(dir).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "{}: its folders were removed as fast as they were made",
+            dir.display()
+        )))
+    }
+
+    /// One walk of [`Self::make_folders`]: false when a folder vanished under it.
+    async fn make_missing_folders(&self, dir: &Path) -> StoreResult<bool> {
+        let mut missing = Vec::new();
+        let mut folder = dir;
+        while folder != self.root {
+            match tokio::fs::try_exists(folder).await {
+                Ok(true) => break,
+                Ok(false) => missing.push(folder),
+                Err(e) => return Err(io_err("stat", folder, e)),
+            }
+            folder = match folder.parent() {
+                Some(parent) if parent.starts_with(&self.root) => parent,
+                _ => {
+                    return Err(StoreError::Internal(format!(
+                        "{} is outside the store",
+                        dir.display()
+                    )));
+                }
+            };
+        }
+        for folder in missing.into_iter().rev() {
+            let parent = folder.parent().unwrap_or(&self.root);
+            match make_private_folder(folder).await {
+                Ok(()) => sync_dir(parent).await?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    self.check_root().await?;
+                    return Ok(false);
+                }
+                Err(e) => return Err(io_err("create", folder, e)),
+            }
+        }
+        Ok(true)
     }
 
     /// Removes the folders a deleted blob leaves empty (a task's, an upload's, a catalog
@@ -281,40 +339,16 @@ pub fn close_to_others(path: &Path) -> std::io::Result<bool> {
     Ok(false)
 }
 
-/// Makes `dir` and the folders above it that are missing, private (see [`create_private_dir`]);
-/// returns those it found missing, outermost first. Another writer may make one of them at the
-/// same moment: it is listed all the same, and syncing it once more costs little.
-async fn create_private_dirs(dir: &Path) -> StoreResult<Vec<PathBuf>> {
-    let mut missing = Vec::new();
-    let mut folder = Some(dir);
-    while let Some(f) = folder {
-        match tokio::fs::try_exists(f).await {
-            Ok(false) => missing.push(f.to_path_buf()),
-            Ok(true) => break,
-            Err(e) => return Err(io_err("stat", f, e)),
-        }
-        folder = f.parent();
-    }
-    if !missing.is_empty() {
-        create_private_dir(dir).await?;
-    }
-    missing.reverse();
-    Ok(missing)
-}
+/// How many walks [`FsBlobStore::make_folders`] makes before it gives up on folders that deletes
+/// keep pruning.
+const MAKE_FOLDERS_TRIES: usize = 3;
 
-/// The folders to fsync so that a blob renamed to `dest` survives a power cut: its own folder,
-/// for the new entry, and the folder above each folder made for it (`made`), for theirs. An
-/// fsync of a file or of its folder does not make the folder's own entry in its parent durable
-/// on every file system (btrfs logs only the inode synced; ext4 and xfs happen to journal the
-/// `mkdir` with it), and a task's results lie in a folder made for them.
-fn folders_to_sync<'a>(dest: &'a Path, made: &'a [PathBuf]) -> Vec<&'a Path> {
-    let mut folders: Vec<&Path> = dest.parent().into_iter().collect();
-    for parent in made.iter().rev().filter_map(|m| m.parent()) {
-        if !folders.contains(&parent) {
-            folders.push(parent);
-        }
-    }
-    folders
+/// Makes the one folder `dir` (its parent must exist), readable by this user only.
+async fn make_private_folder(dir: &Path) -> std::io::Result<()> {
+    let mut builder = tokio::fs::DirBuilder::new();
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(dir).await
 }
 
 async fn sync_dir(dir: &Path) -> StoreResult<()> {
@@ -444,24 +478,41 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn each_folder_made_for_a_blob_has_its_entry_synced_in_the_folder_above() {
-        let root = tempfile::tempdir().unwrap();
-        let results = root.path().join("results");
-        std::fs::create_dir(&results).unwrap();
-        let task = results.join("7").join("tok");
-        let dest = task.join("bvh.zip");
-
-        let made = create_private_dirs(&task).await.unwrap();
-        assert_eq!(made, [results.join("7"), task.clone()]);
+    async fn the_folders_of_a_blob_are_made_one_by_one_under_the_root_and_nowhere_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(&dir.path().join("blobs")).await.unwrap();
+        let task = store.root.join("results").join("7").join("tok");
+        store.make_folders(&task).await.unwrap();
         assert!(task.is_dir());
-        assert_eq!(
-            folders_to_sync(&dest, &made),
-            [task.as_path(), &results.join("7"), &results]
-        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for folder in [task.as_path(), task.parent().unwrap()] {
+                let mode = std::fs::metadata(folder).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o700, "{}", folder.display());
+            }
+        }
+        // Made already: nothing to do.
+        store.make_folders(&task).await.unwrap();
 
-        // The next blob of the task finds its folder made: only the folder's new entry.
-        let made_again = create_private_dirs(&task).await.unwrap();
-        assert!(made_again.is_empty());
-        assert_eq!(folders_to_sync(&dest, &made_again), [task.as_path()]);
+        // With the root gone nothing is made in its place, nor above it.
+        std::fs::rename(&store.root, dir.path().join("moved")).unwrap();
+        let err = store.make_folders(&task).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert!(!store.root.exists());
+        // And no folder outside the root is ever made for it.
+        let outside = dir.path().join("elsewhere");
+        assert!(store.make_folders(&outside).await.is_err());
+        assert!(!outside.exists());
+    }
+
+    #[tokio::test]
+    async fn a_new_root_given_as_a_relative_path_opens() {
+        // Made in the process's folder (tests run in parallel, so it is not changed): a name
+        // of its own, removed after.
+        let name = format!("blobs-test-{}", uuid::Uuid::new_v4().simple());
+        let opened = FsBlobStore::open(Path::new(&name)).await;
+        let _ = std::fs::remove_dir_all(&name);
+        opened.unwrap();
     }
 }
