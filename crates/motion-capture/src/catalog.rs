@@ -395,15 +395,15 @@ pub fn reading_of_format(format: u32) -> Option<bvh::Reading> {
 /// import of the clip with its hands turned, to mend format 2's, moves no joint. Input that does
 /// not parse or retarget, and a format without a reading, is no match.
 pub fn is_build_in_format(stored: &[u8], source: &[u8], format: u32) -> bool {
-    let Some(reading) = reading_of_format(format) else {
-        return false;
-    };
-    let Ok(parsed) = bvh::parse(source) else {
-        return false;
-    };
-    parsed
-        .retarget_reading(reading)
-        .is_ok_and(|r| export::bvh::to_bvh(&r.animation).as_bytes() == stored)
+    build_in_format(source, format).is_some_and(|built| built.as_bytes() == stored)
+}
+
+/// The `motion.bvh` build format `format` made of `source` ([`reading_of_format`]); `None` for
+/// input that does not parse or retarget, and for a format without a reading.
+pub fn build_in_format(source: &[u8], format: u32) -> Option<String> {
+    let parsed = bvh::parse(source).ok()?;
+    let retargeted = parsed.retarget_reading(reading_of_format(format)?).ok()?;
+    Some(export::bvh::to_bvh(&retargeted.animation))
 }
 
 /// The glb of `motion.glb` (the engine's glb writer, on any skeleton).

@@ -355,9 +355,8 @@ async fn rebuild(
 /// rebuild would only read back as it is (a little worse), so only a bundled motion is rebuilt,
 /// from its bundled clip, and only when its stored file is exactly what its format built from
 /// that clip: an operator's own import under a bundled key (the clip with its hands mended, say)
-/// is kept as it is. A motion kept so stays in its format. A bundled motion whose `bvh.zip` is
-/// gone is rebuilt from its bundled clip, whatever its format: its downloads fail as it is, and
-/// nothing else can mend them (before, its rebuild failed at every start).
+/// is kept as it is. A motion kept so stays in its format. A motion whose `bvh.zip` is gone is
+/// rebuilt from its bundled clip when it was that clip's build ([`clip_of_lost_build`]).
 async fn rebuild_source(
     target: &CatalogTarget<'_>,
     m: &OfficialMotion,
@@ -365,16 +364,14 @@ async fn rebuild_source(
     match m.build_format {
         0 | 1 => match source_bvh_of(target, m).await? {
             Some(stored) => Ok(Some(stored)),
-            None => bundled_clip_of(&m.catalog_key)?
-                .map(Some)
-                .with_context(|| format!("{} is missing from the blob store", m.bvh_zip.blob_key)),
+            None => clip_of_lost_build(m).await.map(Some),
         },
         format @ (2 | 3) => {
             let Some(clip) = bundled_clip_of(&m.catalog_key)? else {
                 return Ok(None);
             };
             let Some(stored) = source_bvh_of(target, m).await? else {
-                return Ok(Some(clip));
+                return clip_of_lost_build(m).await.map(Some);
             };
             // Retargeting a 3000-frame clip to compare takes a second: off the async workers.
             tokio::task::spawn_blocking(move || {
@@ -385,6 +382,46 @@ async fn rebuild_source(
         }
         _ => Ok(None),
     }
+}
+
+/// The bundled clip to rebuild `m` from, its `bvh.zip` being gone (a blob folder restored
+/// without it, a file removed by hand): its downloads fail as it is, and before, its rebuild
+/// failed at every start. Only a motion whose recorded `bvh.zip` is exactly the one its format
+/// made of its key's bundled clip is rebuilt from that clip ([`was_built_from`]). Anything else,
+/// an operator's own import under a bundled key or under their own, has nothing to be rebuilt
+/// from, and a rebuild from the clip would throw its other files away: it fails, and the motion
+/// is kept as it is and reported.
+async fn clip_of_lost_build(m: &OfficialMotion) -> anyhow::Result<Vec<u8>> {
+    let missing = format!("{} is missing from the blob store", m.bvh_zip.blob_key);
+    let Some(clip) = bundled_clip_of(&m.catalog_key)? else {
+        bail!(missing);
+    };
+    let recorded = m.clone();
+    // Retargeting a 3000-frame clip takes a second: off the async workers.
+    let (built_from_it, clip) =
+        tokio::task::spawn_blocking(move || (was_built_from(&recorded, &clip), clip))
+            .await
+            .context("comparing the motion with its bundled clip")?;
+    if !built_from_it {
+        bail!("{missing}, and the motion is not its bundled clip's build");
+    }
+    Ok(clip)
+}
+
+/// Whether the `bvh.zip` recorded for `m` (by its sha256) is the one `m`'s format made of
+/// `clip`: format 1 the clip as it came, formats 2 and 3 their build of it
+/// ([`catalog::build_in_format`]), zipped by the engine's deterministic writer. A writer that
+/// zips otherwise since gives no match: the motion is then kept, as before.
+fn was_built_from(m: &OfficialMotion, clip: &[u8]) -> bool {
+    let bvh = match m.build_format {
+        0 | 1 => clip.to_vec(),
+        format => match catalog::build_in_format(clip, format) {
+            Some(built) => built.into_bytes(),
+            None => return false,
+        },
+    };
+    motion_capture::export::archive::zip_entries(&[(motion_capture::export::BVH_NAME, &bvh)])
+        .is_ok_and(|zip| motion_core::ids::sha256_hex(&zip) == m.bvh_zip.sha256)
 }
 
 /// The bundled clip filed under catalog key `key`, if the key is a bundled one.

@@ -337,6 +337,18 @@ async fn motions_an_older_version_built_are_rebuilt_in_place() {
     assert!(again.rebuilt.is_empty() && again.added.is_empty());
 }
 
+/// The motion build format `format` (2 or 3) made of `bvh`.
+fn built_in(format: u32, bvh: &[u8]) -> motion_capture::animation::Animation {
+    let reading = motion_capture::catalog::reading_of_format(format).unwrap();
+    let parsed = motion_capture::bvh::parse(bvh).unwrap();
+    parsed.retarget_reading(reading).unwrap().animation
+}
+
+/// `motion.bvh` of `a`.
+fn written(a: &motion_capture::animation::Animation) -> Vec<u8> {
+    motion_capture::export::bvh::to_bvh(a).into_bytes()
+}
+
 /// Formats 2 and 3 kept a motion on the engine's skeleton: 2 with its hands averaged over time
 /// as a video's, 3 with its forearms twisted from where the body's front put the thumbs. A
 /// bundled motion stored exactly as its format built it is rebuilt from its bundled clip. An
@@ -346,18 +358,12 @@ async fn motions_an_older_version_built_are_rebuilt_in_place() {
 /// is).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn motions_built_in_formats_2_and_3_are_rebuilt_only_from_a_bundled_clip_they_are() {
-    use motion_capture::animation::{Animation, joint, math::Quat};
+    use motion_capture::animation::{joint, math::Quat};
     let dir = tempfile::tempdir().unwrap();
     let config = motiond::Config::for_data_dir(dir.path());
     let (app, motions) = app_and_motions(config).await;
     let tmp_dir = dir.path().join("catalog-tmp");
     let target = small_build_target(&app, &motions, &tmp_dir);
-    let built_in = |format: u32, bvh: &[u8]| {
-        let reading = motion_capture::catalog::reading_of_format(format).unwrap();
-        let parsed = motion_capture::bvh::parse(bvh).unwrap();
-        parsed.retarget_reading(reading).unwrap().animation
-    };
-    let written = |a: &Animation| motion_capture::export::bvh::to_bvh(a).into_bytes();
     let bundled = bundled_catalog().unwrap();
     let (ours, mended) = ([&bundled[0], &bundled[2]], &bundled[1]);
     let mut clips = Vec::new();
@@ -422,23 +428,36 @@ async fn motions_built_in_formats_2_and_3_are_rebuilt_only_from_a_bundled_clip_t
 }
 
 /// A bundled motion whose `bvh.zip` is gone (a blob folder restored without it, a file removed
-/// by hand) is rebuilt from its bundled clip, from format 1 or 3 alike, and served whole again;
-/// an operator's own motion, with nothing to rebuild from, keeps its files and is reported.
+/// by hand) is rebuilt from its bundled clip, from format 1 or 3 alike, and served whole again.
+/// An operator's own motion, under a bundled key (the clip with a hand mended) or under their
+/// own, has nothing to be rebuilt from: it keeps its other files, and is reported.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
+    use motion_capture::animation::{joint, math::Quat};
     let dir = tempfile::tempdir().unwrap();
     let config = motiond::Config::for_data_dir(dir.path());
     let (app, motions) = app_and_motions(config).await;
     let tmp_dir = dir.path().join("catalog-tmp");
     let target = small_build_target(&app, &motions, &tmp_dir);
     let bundled = bundled_catalog().unwrap();
-    let lost = [&bundled[0], &bundled[1]];
+    let (lost, mended) = ([&bundled[0], &bundled[1]], &bundled[2]);
     let mut clips = Vec::new();
     for (entry, format) in lost.iter().zip([1, 3]) {
         let clip = motiond::motions_cmd::bundled_clip(&entry.file).unwrap();
-        store_built_in(&app, &motions, &entry.key, &clip, format).await;
+        let stored = match format {
+            1 => clip.clone(),
+            _ => written(&built_in(format, &clip)),
+        };
+        store_built_in(&app, &motions, &entry.key, &stored, format).await;
         clips.push(clip);
     }
+    let other = motiond::motions_cmd::bundled_clip(&mended.file).unwrap();
+    let mut hand_mended = built_in(2, &other);
+    let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 30f32.to_radians());
+    for f in &mut hand_mended.frames {
+        f.rotations[joint::LEFT_HAND] = f.rotations[joint::LEFT_HAND].compose(about_the_bone);
+    }
+    store_built_in(&app, &motions, &mended.key, &written(&hand_mended), 2).await;
     let testdata =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
     let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
@@ -452,12 +471,17 @@ async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
     let report = motiond::motions_cmd::rebuild_catalog(&target, &cancel)
         .await
         .expect("rebuild");
-    let mut rebuilt = report.rebuilt.clone();
-    rebuilt.sort();
-    let mut expected = lost.map(|e| e.key.clone());
-    expected.sort();
-    assert_eq!(rebuilt, expected);
-    assert_eq!(report.not_rebuilt, ["my-dance"]);
+    let sorted = |keys: &[String]| {
+        let mut keys = keys.to_vec();
+        keys.sort();
+        keys
+    };
+    assert_eq!(
+        sorted(&report.rebuilt),
+        sorted(&lost.map(|e| e.key.clone()))
+    );
+    let kept = [mended.key.clone(), "my-dance".to_string()];
+    assert_eq!(sorted(&report.not_rebuilt), sorted(&kept));
     let after = motions.official().await.unwrap();
     for (entry, clip) in lost.iter().zip(&clips) {
         let m = after.iter().find(|m| m.catalog_key == entry.key).unwrap();
@@ -470,9 +494,15 @@ async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
         let now_bvh = motion_capture::export::bvh::to_bvh(&now.animation);
         assert_eq!(served[0].1, now_bvh.as_bytes(), "{}", entry.key);
     }
-    let own_before = before.iter().find(|m| m.catalog_key == "my-dance");
-    let own_after = after.iter().find(|m| m.catalog_key == "my-dance");
-    assert_eq!(own_after, own_before);
+    for key in &kept {
+        let find = |list: &[motion_core::domain::OfficialMotion]| {
+            list.iter().find(|m| &m.catalog_key == key).cloned()
+        };
+        assert_eq!(find(&after), find(&before), "{key}");
+        let binary = find(&after).unwrap().binary_zip;
+        let (status, _, _) = get(&app, &format!("/files/{}/{}", binary.fid, binary.name)).await;
+        assert_eq!(status, StatusCode::OK, "{key}: its other files stay");
+    }
 
     // Mended once: the next start rebuilds nothing of them.
     let again = motiond::motions_cmd::rebuild_catalog(&target, &cancel)
