@@ -14,30 +14,26 @@ export const LOOKUP_PAGE_SIZE = 20;
  */
 export const LOOKUP_DELAYS_MS = [0, 3000, 10_000];
 /**
- * How much earlier than the browser's time before the request a found task may seem to be
- * created, when the server's own time is not known (see {@link earliestCreateTime}):
- * `createTime` is the server's clock, and the two are rarely set alike. Wide: the upload's fid
- * is what tells the tasks apart, and the only earlier task made from the same upload would be
- * one an earlier unclear start made, which is the one wanted too (a definite refusal makes
- * none, and a followed task's upload is deleted); the window is a bound only.
+ * How much earlier than the bound of {@link earliestCreateTime} a found task may seem to be
+ * created: `createTime` is the API's clock, and the bound's times may come from other clocks
+ * (the browser's; behind a proxy, the `Date` the proxy wrote; with several API machines, one
+ * that did not serve the start). Wide: the upload's fid is what tells the tasks apart, and the
+ * only earlier task made from the same upload would be one an earlier unclear start made,
+ * which is the one wanted too (a definite refusal makes none, and a followed task's upload is
+ * deleted); the window is a bound only.
  */
 export const CLOCK_SLACK_MS = 15 * 60_000;
-/**
- * How much earlier than the upload's answer, by the server's clock, a start's task may seem to
- * be created: the answer's `Date` counts whole seconds, and behind a load balancer the upload
- * and the start may be served by API processes on machines whose clocks differ a little.
- */
-export const SERVER_CLOCKS_SLACK_MS = 60_000;
 
 /**
- * The earliest `createTime` the task of a start may have. The upload was answered before the
- * start was sent, so the server's own time in that answer (`uploadAnsweredAt`, from its `Date`,
- * or null) bounds it whatever the browser's clock says: set 20 minutes ahead, the browser's
- * time missed the task, and the retry offered then made a second one. Without it, the
- * browser's time before sending (`sentAt`), as wide as {@link CLOCK_SLACK_MS}.
+ * The earliest `createTime` the task of a start may have: {@link CLOCK_SLACK_MS} before the
+ * earlier of the browser's time before sending (`sentAt`) and the server's time of the upload's
+ * answer (`uploadAnsweredAt`, from its `Date`, or null), which came before the start was sent
+ * whatever the browser's clock says. With the browser's time alone, a browser clock set more
+ * than the slack ahead missed the task, and the retry offered then made a second one.
  */
 export function earliestCreateTime(uploadAnsweredAt, sentAt) {
-  return Number.isFinite(uploadAnsweredAt) ? uploadAnsweredAt - SERVER_CLOCKS_SLACK_MS : sentAt - CLOCK_SLACK_MS;
+  const answered = Number.isFinite(uploadAnsweredAt) ? uploadAnsweredAt : Infinity;
+  return Math.min(answered, sentAt) - CLOCK_SLACK_MS;
 }
 
 /** A start's answer that is a task envelope (contract §6.2) of a task with an id. */
