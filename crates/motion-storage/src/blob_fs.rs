@@ -18,7 +18,9 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 pub struct FsBlobStore {
     root: PathBuf,
     /// Held while folders are made for a blob (see [`FsBlobStore::make_folders`]), so that a
-    /// writer never finds a folder another writer has made but not yet made durable.
+    /// writer of this process never finds a folder another one has made but not yet made
+    /// durable. (Another process sharing the folder, `api` beside `worker`, may be found
+    /// between its `mkdir` and its fsync: see [`FsBlobStore::make_missing_folders`].)
     making_folders: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -245,7 +247,20 @@ impl FsBlobStore {
     /// happen to journal the `mkdir` with it), and a task's results lie in a folder made for
     /// them. A folder pruned by a delete while this walks down is made again; the root itself
     /// is never made here (see [`Self::check_root`]).
+    ///
+    /// The work runs to its end even when the caller is dropped (a client gone mid-upload, a
+    /// cancelled job): cut between a `mkdir` and its parent's fsync, a folder would stand made
+    /// but not durable, and the next writer, finding it made, would trust it.
     async fn make_folders(&self, dir: &Path) -> StoreResult<()> {
+        let store = self.clone();
+        let dir = dir.to_path_buf();
+        tokio::spawn(async move { store.make_folders_to_the_end(&dir).await })
+            .await
+            .map_err(|e| StoreError::Internal(format!("making folders: {e}")))?
+    }
+
+    /// [`Self::make_folders`], on its own task.
+    async fn make_folders_to_the_end(&self, dir: &Path) -> StoreResult<()> {
         let _alone = self.making_folders.lock().await;
         for _ in 0..MAKE_FOLDERS_TRIES {
             if self.make_missing_folders(dir).await? {
@@ -258,7 +273,9 @@ impl FsBlobStore {
         )))
     }
 
-    /// One walk of [`Self::make_folders`]: false when a folder vanished under it.
+    /// One walk of [`Self::make_folders`]: false when a folder vanished under it. A folder
+    /// found made by another process is synced into its parent all the same: that process may
+    /// not have got to it yet.
     async fn make_missing_folders(&self, dir: &Path) -> StoreResult<bool> {
         let mut missing = Vec::new();
         let mut folder = dir;
@@ -281,8 +298,15 @@ impl FsBlobStore {
         for folder in missing.into_iter().rev() {
             let parent = folder.parent().unwrap_or(&self.root);
             match make_private_folder(folder).await {
-                Ok(()) => sync_dir(parent).await?,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Ok(()) => {
+                    if let Err(e) = sync_dir(parent).await {
+                        // Left made, it would be trusted by the next writer: it goes, to be
+                        // made (and synced) again then.
+                        let _ = tokio::fs::remove_dir(folder).await;
+                        return Err(e);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => sync_dir(parent).await?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     self.check_root().await?;
                     return Ok(false);

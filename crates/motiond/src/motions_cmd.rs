@@ -368,7 +368,11 @@ async fn rebuild_source(
         },
         format @ (2 | 3) => {
             let Some(clip) = bundled_clip_of(&m.catalog_key)? else {
-                return Ok(None);
+                // Kept in its format; only said when its `bvh.zip` is gone, as format 1's.
+                return match source_bvh_of(target, m).await? {
+                    Some(_) => Ok(None),
+                    None => clip_of_lost_build(m).await.map(Some),
+                };
             };
             let Some(stored) = source_bvh_of(target, m).await? else {
                 return clip_of_lost_build(m).await.map(Some);

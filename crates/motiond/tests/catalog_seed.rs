@@ -429,8 +429,9 @@ async fn motions_built_in_formats_2_and_3_are_rebuilt_only_from_a_bundled_clip_t
 
 /// A bundled motion whose `bvh.zip` is gone (a blob folder restored without it, a file removed
 /// by hand) is rebuilt from its bundled clip, from format 1 or 3 alike, and served whole again.
-/// An operator's own motion, under a bundled key (the clip with a hand mended) or under their
-/// own, has nothing to be rebuilt from: it keeps its other files, and is reported.
+/// An operator's own motion, under a bundled key (the clip with a hand mended in format 2, their
+/// own BVH in format 1) or under their own key (formats 1 and 2), has nothing to be rebuilt
+/// from: it keeps its other files, and is reported, start after start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
     use motion_capture::animation::{joint, math::Quat};
@@ -440,7 +441,7 @@ async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
     let tmp_dir = dir.path().join("catalog-tmp");
     let target = small_build_target(&app, &motions, &tmp_dir);
     let bundled = bundled_catalog().unwrap();
-    let (lost, mended) = ([&bundled[0], &bundled[1]], &bundled[2]);
+    let (lost, mended, replaced) = ([&bundled[0], &bundled[1]], &bundled[2], &bundled[3]);
     let mut clips = Vec::new();
     for (entry, format) in lost.iter().zip([1, 3]) {
         let clip = motiond::motions_cmd::bundled_clip(&entry.file).unwrap();
@@ -462,6 +463,8 @@ async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
     let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
     store_old_format(&app, &motions, "my-dance", &own).await;
+    store_old_format(&app, &motions, &replaced.key, &own).await;
+    store_built_in(&app, &motions, "my-jump", &written(&built_in(2, &own)), 2).await;
     let before = motions.official().await.unwrap();
     for m in &before {
         app.blobs.delete(&m.bvh_zip.blob_key).await.unwrap();
@@ -480,7 +483,12 @@ async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
         sorted(&report.rebuilt),
         sorted(&lost.map(|e| e.key.clone()))
     );
-    let kept = [mended.key.clone(), "my-dance".to_string()];
+    let kept = [
+        mended.key.clone(),
+        replaced.key.clone(),
+        "my-dance".to_string(),
+        "my-jump".to_string(),
+    ];
     assert_eq!(sorted(&report.not_rebuilt), sorted(&kept));
     let after = motions.official().await.unwrap();
     for (entry, clip) in lost.iter().zip(&clips) {
@@ -504,11 +512,12 @@ async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
         assert_eq!(status, StatusCode::OK, "{key}: its other files stay");
     }
 
-    // Mended once: the next start rebuilds nothing of them.
+    // Mended once: the next start rebuilds nothing of them, and says the others again.
     let again = motiond::motions_cmd::rebuild_catalog(&target, &cancel)
         .await
         .expect("second rebuild");
     assert!(again.rebuilt.is_empty(), "{again:?}");
+    assert_eq!(sorted(&again.not_rebuilt), sorted(&kept));
 }
 
 /// `catalog.seed = false` leaves the bundled catalog out, not the rebuild: an operator's own
