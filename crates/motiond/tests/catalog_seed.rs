@@ -279,9 +279,7 @@ async fn motions_an_older_version_built_are_rebuilt_in_place() {
     let cancel = CancellationToken::new();
     // A data directory an older version seeded: every bundled motion in format 1, plus one the
     // operator imported from their own BVH (the mixamorig test clip), and one they removed.
-    let testdata =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
-    let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
+    let own = operators_own_bvh();
     store_old_format(&app, &motions, "my-dance", &own).await;
     let bundled = bundled_catalog().unwrap();
     for e in &bundled {
@@ -349,6 +347,25 @@ fn written(a: &motion_capture::animation::Animation) -> Vec<u8> {
     motion_capture::export::bvh::to_bvh(a).into_bytes()
 }
 
+/// Format `format`'s build of `clip` with its left hand turned 30° about its bone: an operator's
+/// mend of a bundled motion, whose joints are where the clip's are.
+fn hand_mended(format: u32, clip: &[u8]) -> Vec<u8> {
+    use motion_capture::animation::{joint, math::Quat};
+    let mut mended = built_in(format, clip);
+    let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 30f32.to_radians());
+    for f in &mut mended.frames {
+        f.rotations[joint::LEFT_HAND] = f.rotations[joint::LEFT_HAND].compose(about_the_bone);
+    }
+    written(&mended)
+}
+
+/// A BVH of the operator's own (the mixamorig test clip).
+fn operators_own_bvh() -> Vec<u8> {
+    let testdata =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
+    std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap()
+}
+
 /// Formats 2 and 3 kept a motion on the engine's skeleton: 2 with its hands averaged over time
 /// as a video's, 3 with its forearms twisted from where the body's front put the thumbs. A
 /// bundled motion stored exactly as its format built it is rebuilt from its bundled clip. An
@@ -358,7 +375,6 @@ fn written(a: &motion_capture::animation::Animation) -> Vec<u8> {
 /// is).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn motions_built_in_formats_2_and_3_are_rebuilt_only_from_a_bundled_clip_they_are() {
-    use motion_capture::animation::{joint, math::Quat};
     let dir = tempfile::tempdir().unwrap();
     let config = motiond::Config::for_data_dir(dir.path());
     let (app, motions) = app_and_motions(config).await;
@@ -374,15 +390,8 @@ async fn motions_built_in_formats_2_and_3_are_rebuilt_only_from_a_bundled_clip_t
         clips.push(clip);
     }
     let other = motiond::motions_cmd::bundled_clip(&mended.file).unwrap();
-    let mut hand_mended = built_in(3, &other);
-    let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 30f32.to_radians());
-    for f in &mut hand_mended.frames {
-        f.rotations[joint::LEFT_HAND] = f.rotations[joint::LEFT_HAND].compose(about_the_bone);
-    }
-    store_built_in(&app, &motions, &mended.key, &written(&hand_mended), 3).await;
-    let testdata =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
-    let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
+    store_built_in(&app, &motions, &mended.key, &hand_mended(3, &other), 3).await;
+    let own = operators_own_bvh();
     store_built_in(&app, &motions, "my-dance", &written(&built_in(2, &own)), 2).await;
     let before = motions.official().await.unwrap();
 
@@ -434,7 +443,6 @@ async fn motions_built_in_formats_2_and_3_are_rebuilt_only_from_a_bundled_clip_t
 /// from: it keeps its other files, and is reported, start after start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
-    use motion_capture::animation::{joint, math::Quat};
     let dir = tempfile::tempdir().unwrap();
     let config = motiond::Config::for_data_dir(dir.path());
     let (app, motions) = app_and_motions(config).await;
@@ -453,15 +461,8 @@ async fn a_bundled_motion_whose_bvh_zip_is_gone_is_rebuilt_from_its_clip() {
         clips.push(clip);
     }
     let other = motiond::motions_cmd::bundled_clip(&mended.file).unwrap();
-    let mut hand_mended = built_in(2, &other);
-    let about_the_bone = Quat::from_axis_angle([1.0, 0.0, 0.0], 30f32.to_radians());
-    for f in &mut hand_mended.frames {
-        f.rotations[joint::LEFT_HAND] = f.rotations[joint::LEFT_HAND].compose(about_the_bone);
-    }
-    store_built_in(&app, &motions, &mended.key, &written(&hand_mended), 2).await;
-    let testdata =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
-    let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
+    store_built_in(&app, &motions, &mended.key, &hand_mended(2, &other), 2).await;
+    let own = operators_own_bvh();
     store_old_format(&app, &motions, "my-dance", &own).await;
     store_old_format(&app, &motions, &replaced.key, &own).await;
     store_built_in(&app, &motions, "my-jump", &written(&built_in(2, &own)), 2).await;
@@ -528,9 +529,7 @@ async fn an_installation_that_does_not_seed_still_gets_its_motions_rebuilt() {
     let mut config = motiond::Config::for_data_dir(dir.path());
     config.catalog.seed = false;
     let (app, motions) = app_and_motions(config).await;
-    let testdata =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
-    let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
+    let own = operators_own_bvh();
     store_old_format(&app, &motions, "my-dance", &own).await;
 
     let cancel = CancellationToken::new();
@@ -559,9 +558,7 @@ async fn processes_starting_together_rebuild_the_catalog_once() {
     config.catalog.seed = false;
     let (first, motions) = app_and_motions(config.clone()).await;
     let (second, _) = app_and_motions(config).await;
-    let testdata =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/bvh");
-    let own = std::fs::read(testdata.join("bvhtoolbox_test_freebvh_mixamorig.bvh")).unwrap();
+    let own = operators_own_bvh();
     store_old_format(&first, &motions, "my-dance", &own).await;
 
     let another_process =
