@@ -241,7 +241,7 @@ impl FsBlobStore {
     }
 
     /// Makes `dir`, a folder under the root, and those above it that are missing, one at a
-    /// time and private (see [`create_private_dir`]), syncing the folder each is made in right
+    /// time and private (see [`private_dir_builder`]), syncing the folder each is made in right
     /// after: an fsync of a file or of its own folder does not make that folder's entry in its
     /// parent durable on every file system (btrfs logs only the inode synced; ext4 and xfs
     /// happen to journal the `mkdir` with it), and a task's results lie in a folder made for
@@ -335,17 +335,23 @@ impl FsBlobStore {
     }
 }
 
-/// Blobs are people's videos and motions: folders and files are readable by this user only
-/// (0700/0600), whatever the umask, so other accounts on a shared machine cannot read them.
+/// Makes `dir` and any folder missing above it, readable by this user only (see
+/// [`private_dir_builder`]).
 async fn create_private_dir(dir: &Path) -> StoreResult<()> {
-    let mut builder = tokio::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    builder.mode(0o700);
-    builder
+    private_dir_builder(true)
         .create(dir)
         .await
         .map_err(|e| io_err("create", dir, e))
+}
+
+/// Blobs are people's videos and motions: folders and files are readable by this user only
+/// (0700/0600), whatever the umask, so other accounts on a shared machine cannot read them.
+fn private_dir_builder(recursive: bool) -> tokio::fs::DirBuilder {
+    let mut builder = tokio::fs::DirBuilder::new();
+    builder.recursive(recursive);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder
 }
 
 /// Takes other users' access from `path` when it has any, keeping the owner's and the group's
@@ -369,10 +375,7 @@ const MAKE_FOLDERS_TRIES: usize = 3;
 
 /// Makes the one folder `dir` (its parent must exist), readable by this user only.
 async fn make_private_folder(dir: &Path) -> std::io::Result<()> {
-    let mut builder = tokio::fs::DirBuilder::new();
-    #[cfg(unix)]
-    builder.mode(0o700);
-    builder.create(dir).await
+    private_dir_builder(false).create(dir).await
 }
 
 async fn sync_dir(dir: &Path) -> StoreResult<()> {
