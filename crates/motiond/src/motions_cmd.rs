@@ -351,12 +351,9 @@ async fn rebuild(
 }
 
 /// The BVH an outdated official motion is rebuilt from, if any. Format 1 kept the source as it
-/// came in `bvh.zip`. Formats 2 and 3 kept the motion on the engine's skeleton there, which a
-/// rebuild would only read back as it is (a little worse), so only a bundled motion is rebuilt,
-/// from its bundled clip, and only when its stored file is exactly what its format built from
-/// that clip: an operator's own import under a bundled key (the clip with its hands mended, say)
-/// is kept as it is. A motion kept so stays in its format. A motion whose `bvh.zip` is gone is
-/// rebuilt from its bundled clip when it was that clip's build ([`clip_of_lost_build`]).
+/// came in `bvh.zip`. Formats 2 and 3 kept the motion on the engine's skeleton there (see
+/// [`bundled_source_of_build`]). A motion whose `bvh.zip` is gone is rebuilt from its bundled
+/// clip when it was that clip's build ([`clip_of_lost_build`]).
 async fn rebuild_source(
     target: &CatalogTarget<'_>,
     m: &OfficialMotion,
@@ -366,26 +363,42 @@ async fn rebuild_source(
             Some(stored) => Ok(Some(stored)),
             None => clip_of_lost_build(m).await.map(Some),
         },
-        format @ (2 | 3) => {
-            let Some(clip) = bundled_clip_of(&m.catalog_key)? else {
-                // Kept in its format; only said when its `bvh.zip` is gone, as format 1's.
-                return match source_bvh_of(target, m).await? {
-                    Some(_) => Ok(None),
-                    None => clip_of_lost_build(m).await.map(Some),
-                };
-            };
-            let Some(stored) = source_bvh_of(target, m).await? else {
-                return clip_of_lost_build(m).await.map(Some);
-            };
-            // Retargeting a 3000-frame clip to compare takes a second: off the async workers.
-            tokio::task::spawn_blocking(move || {
-                catalog::is_build_in_format(&stored, &clip, format).then_some(clip)
-            })
-            .await
-            .context("comparing the stored motion with its bundled clip")
-        }
+        format @ (2 | 3) => bundled_source_of_build(target, m, format).await,
         _ => Ok(None),
     }
+}
+
+/// The bundled clip a format-2 or format-3 motion is rebuilt from, if any. Read back, its
+/// `bvh.zip` would only give the motion as it is (a little worse), so only a bundled motion is
+/// rebuilt, from its bundled clip, and only when its stored file is exactly what its format
+/// built from that clip: an operator's own import under a bundled key (the clip with its hands
+/// mended, say) is kept as it is. A motion kept so stays in its format.
+async fn bundled_source_of_build(
+    target: &CatalogTarget<'_>,
+    m: &OfficialMotion,
+    format: u32,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let Some(clip) = bundled_clip_of(&m.catalog_key)? else {
+        // Kept; only said when its `bvh.zip` is gone, as format 1's. A look, not a read: kept
+        // motions are looked at at every start.
+        let key = &m.bvh_zip.blob_key;
+        let present = (target.blobs.get(key, None).await)
+            .with_context(|| format!("reading {key}"))?
+            .is_some();
+        if present {
+            return Ok(None);
+        }
+        return clip_of_lost_build(m).await.map(Some);
+    };
+    let Some(stored) = source_bvh_of(target, m).await? else {
+        return clip_of_lost_build(m).await.map(Some);
+    };
+    // Retargeting a 3000-frame clip to compare takes a second: off the async workers.
+    tokio::task::spawn_blocking(move || {
+        catalog::is_build_in_format(&stored, &clip, format).then_some(clip)
+    })
+    .await
+    .context("comparing the stored motion with its bundled clip")
 }
 
 /// The bundled clip to rebuild `m` from, its `bvh.zip` being gone (a blob folder restored
